@@ -1,0 +1,13 @@
+// Package model owns model artifacts: the manifest, the compact binary
+// payload (codec.go), the on-disk repository of versions
+// (<repo>/<name>/<version>/{manifest.json,model.bin.zst}), and the loaded
+// model kinds (Trees, Dense) behind the Predictor interface. Importers for
+// other libraries' formats live in subpackages (xgboost, lightgbm, native);
+// importer dispatches on a format name.
+//
+// Invariants: a version folder appears atomically (written to a hidden
+// temporary folder, synced, renamed); a payload is decoded only after its
+// size and sha256 match the manifest, and every decoded model passes
+// Validate before it is returned, so nothing loaded from disk can panic in
+// Predict. Loaded models are immutable and safe for concurrent Predict.
+package model

@@ -1,0 +1,132 @@
+package model
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// FormatVersion is the artifact format this build writes and reads.
+const FormatVersion = 1
+
+// FeatureType is the type of an input feature.
+type FeatureType string
+
+const (
+	FeatureFloat       FeatureType = "float"
+	FeatureCategorical FeatureType = "categorical" // integer category codes
+)
+
+// Feature is one input column, in the model's order.
+type Feature struct {
+	Name string      `json:"name"`
+	Type FeatureType `json:"type"`
+}
+
+// Output is one column of a model's prediction.
+type Output struct {
+	Name string `json:"name"`
+	// Meaning says what the number is, e.g. "probability of class 1".
+	Meaning string `json:"meaning"`
+}
+
+// Source records where an imported model came from.
+type Source struct {
+	Format string `json:"format"` // "xgboost-json", "lightgbm-text", "native-json"
+	File   string `json:"file"`
+	SHA256 string `json:"sha256"`
+	// Library and LibraryVersion name the producer where the file says it.
+	Library        string `json:"library,omitempty"`
+	LibraryVersion string `json:"library_version,omitempty"`
+	// Objective is the training objective as the file names it.
+	Objective string `json:"objective,omitempty"`
+	// Booster is the ensemble method (gbtree, dart, gbdt, rf).
+	Booster string `json:"booster,omitempty"`
+}
+
+// Payload locates and checks the encoded model next to the manifest.
+type Payload struct {
+	File   string `json:"file"`
+	SHA256 string `json:"sha256"`
+	Bytes  int64  `json:"bytes"`
+}
+
+// Manifest describes one model version. Lineage, Metrics and Reference are
+// kept verbatim for the training, evaluation and drift tools that fill them.
+type Manifest struct {
+	FormatVersion int       `json:"format_version"`
+	Name          string    `json:"name"`
+	Version       int       `json:"version"`
+	Kind          Kind      `json:"kind"`
+	Task          Task      `json:"task"`
+	Classes       int       `json:"classes,omitempty"`
+	Features      []Feature `json:"features"`
+	Outputs       []Output  `json:"outputs"`
+	// RawOutputs names the untransformed margins (score --raw).
+	RawOutputs []Output  `json:"raw_outputs"`
+	Created    time.Time `json:"created"`
+	Source     Source    `json:"source"`
+	Payload    Payload   `json:"payload"`
+
+	Lineage   json.RawMessage `json:"lineage,omitempty"`
+	Metrics   json.RawMessage `json:"metrics,omitempty"`
+	Reference json.RawMessage `json:"reference,omitempty"`
+}
+
+// check reports the first field of m that is missing or inconsistent.
+func (m *Manifest) check() error {
+	switch {
+	case m.FormatVersion != FormatVersion:
+		return fmt.Errorf("format_version %d, this build reads %d", m.FormatVersion, FormatVersion)
+	case !ValidName(m.Name):
+		return fmt.Errorf("name %q is not a valid model name", m.Name)
+	case m.Version <= 0:
+		return fmt.Errorf("version %d, want a positive integer", m.Version)
+	case m.Kind != KindTrees && m.Kind != KindLinear && m.Kind != KindMLP:
+		return fmt.Errorf("unknown kind %q", m.Kind)
+	case len(m.Features) == 0:
+		return fmt.Errorf("no features")
+	case len(m.Outputs) == 0:
+		return fmt.Errorf("no outputs")
+	case m.Payload.File == "" || m.Payload.SHA256 == "":
+		return fmt.Errorf("payload file and sha256 are required")
+	}
+	switch m.Task {
+	case TaskBinary, TaskRegression, TaskCount, TaskPositive:
+	case TaskMulticlass:
+		if m.Classes < 2 {
+			return fmt.Errorf("multiclass task with %d classes", m.Classes)
+		}
+	default:
+		return fmt.Errorf("unknown task %q", m.Task)
+	}
+	seen := make(map[string]bool, len(m.Features))
+	for i, f := range m.Features {
+		if f.Name == "" {
+			return fmt.Errorf("feature %d has no name", i)
+		}
+		if seen[f.Name] {
+			return fmt.Errorf("feature %q appears twice", f.Name)
+		}
+		seen[f.Name] = true
+		if f.Type != FeatureFloat && f.Type != FeatureCategorical {
+			return fmt.Errorf("feature %q has unknown type %q", f.Name, f.Type)
+		}
+	}
+	return nil
+}
+
+// ValidName reports whether s can name a model: 1 to 128 characters of
+// letters, digits, '-', '_' and '.', not starting with '.'.
+func ValidName(s string) bool {
+	if s == "" || len(s) > 128 || s[0] == '.' {
+		return false
+	}
+	for _, c := range s {
+		ok := c == '-' || c == '_' || c == '.' || ('0' <= c && c <= '9') || ('a' <= c && c <= 'z') || ('A' <= c && c <= 'Z')
+		if !ok {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,176 @@
+package model
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/predictd/predictd/kernels"
+)
+
+// Kind names the family of a model's payload.
+type Kind string
+
+const (
+	KindTrees  Kind = "tree_ensemble"
+	KindLinear Kind = "linear"
+	KindMLP    Kind = "mlp"
+)
+
+// Task says what a model predicts, and so how its outputs read.
+type Task string
+
+const (
+	TaskBinary     Task = "binary"     // one output: probability of the positive class
+	TaskMulticlass Task = "multiclass" // one output per class, or the class index
+	TaskRegression Task = "regression" // one output: the value
+	TaskCount      Task = "count"      // one output: a non-negative expected count
+	TaskPositive   Task = "positive"   // one output: a positive value (gamma, tweedie)
+)
+
+// Link turns raw margins into predictions.
+type Link string
+
+const (
+	LinkIdentity Link = "identity"
+	// LinkSigmoid is 1/(1+exp(-Scale·m)) applied to each margin.
+	LinkSigmoid Link = "sigmoid"
+	// LinkSoftmax normalises the margins of a row into probabilities.
+	LinkSoftmax Link = "softmax"
+	// LinkArgmax outputs the index of the largest margin (XGBoost's
+	// multi:softmax).
+	LinkArgmax Link = "argmax"
+	LinkExp    Link = "exp"
+	// LinkLog1pExp is log(1+exp(m)) (LightGBM's cross_entropy_lambda).
+	LinkLog1pExp Link = "log1pexp"
+	// LinkSignedSquare is sign(m)·m² (LightGBM's regression with sqrt).
+	LinkSignedSquare Link = "signed_square"
+)
+
+// Predictor is a loaded model's prediction function. Implementations are
+// immutable and safe for concurrent use.
+type Predictor interface {
+	// NumFeatures is the width of an input row.
+	NumFeatures() int
+	// NumMargins is the number of raw outputs per row.
+	NumMargins() int
+	// NumOutputs is the number of transformed outputs per row.
+	NumOutputs() int
+	// Predict appends to dst the predictions for rows (row-major,
+	// NumFeatures values each, NaN for missing): NumOutputs values per row,
+	// or NumMargins raw margins per row when raw is set. It allocates only
+	// to grow dst.
+	Predict(dst, rows []float64, raw bool) []float64
+}
+
+// Trees is a tree-ensemble model: a forest and the link that turns its
+// margins into predictions.
+type Trees struct {
+	Forest kernels.Forest
+	Link   Link
+	// Scale multiplies the margin inside a sigmoid (LightGBM's sigmoid
+	// parameter); 1 elsewhere.
+	Scale float64
+	// Divide divides the summed margins before the link (random forests
+	// average their trees); 1 means a plain sum.
+	Divide float64
+}
+
+func (t *Trees) NumFeatures() int { return t.Forest.NumFeatures }
+func (t *Trees) NumMargins() int  { return t.Forest.NumGroups() }
+func (t *Trees) NumOutputs() int {
+	if t.Link == LinkArgmax {
+		return 1
+	}
+	return t.Forest.NumGroups()
+}
+
+// Validate checks that t is complete and consistent.
+func (t *Trees) Validate() error {
+	if err := t.Forest.Validate(); err != nil {
+		return err
+	}
+	if err := checkLink(t.Link, t.Forest.NumGroups()); err != nil {
+		return err
+	}
+	if !(t.Divide > 0) || math.IsInf(t.Divide, 0) {
+		return fmt.Errorf("tree divisor %v is not a positive number", t.Divide)
+	}
+	if !(t.Scale > 0) || math.IsInf(t.Scale, 0) {
+		return fmt.Errorf("sigmoid scale %v is not a positive number", t.Scale)
+	}
+	return nil
+}
+
+func (t *Trees) Predict(dst, rows []float64, raw bool) []float64 {
+	start := len(dst)
+	dst = t.Forest.Margins(dst, rows)
+	m := dst[start:]
+	if t.Divide != 1 {
+		for i := range m {
+			m[i] /= t.Divide
+		}
+	}
+	if raw {
+		return dst
+	}
+	return applyLink(dst, start, t.Forest.NumGroups(), t.Link, t.Scale)
+}
+
+// checkLink reports whether link can apply to n margins per row.
+func checkLink(link Link, n int) error {
+	switch link {
+	case LinkIdentity, LinkSigmoid, LinkExp, LinkLog1pExp, LinkSignedSquare:
+		return nil
+	case LinkSoftmax, LinkArgmax:
+		if n < 2 {
+			return fmt.Errorf("link %s needs at least 2 margins, model has %d", link, n)
+		}
+		return nil
+	}
+	return fmt.Errorf("unknown link %q", link)
+}
+
+// applyLink transforms dst[start:], which holds rows of n margins, in place
+// and returns dst; argmax shrinks each row to one value.
+func applyLink(dst []float64, start, n int, link Link, scale float64) []float64 {
+	m := dst[start:]
+	switch link {
+	case LinkIdentity:
+	case LinkSigmoid:
+		for i, v := range m {
+			m[i] = 1 / (1 + math.Exp(-scale*v))
+		}
+	case LinkExp:
+		for i, v := range m {
+			m[i] = math.Exp(v)
+		}
+	case LinkLog1pExp:
+		for i, v := range m {
+			m[i] = math.Log1p(math.Exp(v))
+		}
+	case LinkSignedSquare:
+		for i, v := range m {
+			m[i] = math.Copysign(v*v, v)
+		}
+	case LinkSoftmax:
+		for r := 0; r+n <= len(m); r += n {
+			kernels.Softmax64(m[r : r+n])
+		}
+	case LinkArgmax:
+		rows := len(m) / n
+		for r := 0; r < rows; r++ {
+			row := m[r*n : (r+1)*n]
+			best := 0
+			for j, v := range row {
+				if v > row[best] {
+					best = j
+				}
+			}
+			m[r] = float64(best)
+		}
+		return dst[:start+rows]
+	default:
+		panic("BUG: unchecked link " + string(link))
+	}
+	return dst
+}

@@ -1,0 +1,243 @@
+package xgboost
+
+import (
+	"encoding/json"
+	"math"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/predictd/predictd/internal/fixture"
+	"github.com/predictd/predictd/model"
+)
+
+type fixtureCase struct {
+	Name      string  `json:"name"`
+	Booster   string  `json:"booster"`
+	Objective string  `json:"objective"`
+	NumClass  int     `json:"num_class"`
+	NumFeat   int     `json:"num_features"`
+	BaseScore float64 `json:"base_score"`
+	NumTrees  int     `json:"num_trees"`
+}
+
+func loadCases(t *testing.T, dir string) []fixtureCase {
+	t.Helper()
+	data, err := os.ReadFile(fixture.Path(dir, "cases.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cs []fixtureCase
+	if err := json.Unmarshal(data, &cs); err != nil {
+		t.Fatal(err)
+	}
+	return cs
+}
+
+// rowsFor orders the fixture table's columns as the model's features.
+func rowsFor(t *testing.T, feats []model.Feature, tab fixture.Table) []float64 {
+	t.Helper()
+	col := map[string]int{}
+	for i, h := range tab.Header {
+		col[h] = i
+	}
+	var out []float64
+	for _, r := range tab.Rows {
+		for _, f := range feats {
+			j, ok := col[f.Name]
+			if !ok {
+				t.Fatalf("fixture lacks column %q", f.Name)
+			}
+			out = append(out, r[j])
+		}
+	}
+	return out
+}
+
+// checkParity compares the model's margins (exactly, as float32: XGBoost
+// sums in float32 and so do we) and predictions (within 1e-6 relative) with
+// XGBoost's own output for the same rows.
+func checkParity(t *testing.T, dir string, c fixtureCase) {
+	data, err := os.ReadFile(fixture.Path(dir, c.Name+".json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	imp, err := Parse(data)
+	if err != nil {
+		t.Fatalf("Parse: %v", err)
+	}
+	if imp.Source.Objective != c.Objective || imp.Source.Booster != c.Booster {
+		t.Errorf("source = %s/%s, want %s/%s", imp.Source.Objective, imp.Source.Booster, c.Objective, c.Booster)
+	}
+	rows := rowsFor(t, imp.Features, fixture.ReadTable(t, fixture.Path(dir, c.Name+".csv")))
+	for _, kind := range []string{"margin", "pred"} {
+		want := fixture.ReadTable(t, fixture.Path(dir, c.Name+"."+kind+".csv"))
+		got := imp.Model.Predict(nil, rows, kind == "margin")
+		width := len(want.Header)
+		if len(got) != len(want.Rows)*width {
+			t.Fatalf("%s: got %d values, want %d rows × %d", kind, len(got), len(want.Rows), width)
+		}
+		bad := 0
+		for i, wr := range want.Rows {
+			for j, w := range wr {
+				g := got[i*width+j]
+				ok := fixture.RelErr(g, w) <= 1e-6
+				if kind == "margin" {
+					ok = float32(g) == float32(w)
+				}
+				if !ok {
+					if bad < 5 {
+						t.Errorf("%s row %d col %d: got %.9g, want %.9g (rel err %.2g)", kind, i, j, g, w, fixture.RelErr(g, w))
+					}
+					bad++
+				}
+			}
+		}
+		if bad > 0 {
+			t.Errorf("%s: %d of %d values differ", kind, bad, len(got))
+		}
+	}
+}
+
+func TestParity(t *testing.T) {
+	cases := loadCases(t, "xgboost")
+	seen := map[string]bool{}
+	for _, c := range cases {
+		seen[c.Booster+" "+c.Objective] = true
+		t.Run(c.Name, func(t *testing.T) { checkParity(t, "xgboost", c) })
+	}
+	// Every objective the importer promises is covered for both boosters.
+	for _, obj := range []string{"binary:logistic", "binary:logitraw", "reg:squarederror", "reg:logistic",
+		"reg:pseudohubererror", "count:poisson", "reg:gamma", "reg:tweedie", "multi:softprob", "multi:softmax"} {
+		for _, b := range []string{"gbtree", "dart"} {
+			if !seen[b+" "+obj] {
+				t.Errorf("no fixture for %s %s", b, obj)
+			}
+		}
+	}
+}
+
+func TestParseErrors(t *testing.T) {
+	good, err := os.ReadFile(fixture.Path("xgboost", "gbtree_binary_logistic.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// edit decodes the good model, applies f, and re-encodes it.
+	edit := func(f func(m map[string]any)) []byte {
+		var m map[string]any
+		if err := json.Unmarshal(good, &m); err != nil {
+			t.Fatal(err)
+		}
+		f(m)
+		out, err := json.Marshal(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	learner := func(m map[string]any) map[string]any { return m["learner"].(map[string]any) }
+	tree0 := func(m map[string]any) map[string]any {
+		gb := learner(m)["gradient_booster"].(map[string]any)
+		return gb["model"].(map[string]any)["trees"].([]any)[0].(map[string]any)
+	}
+	for _, tc := range []struct {
+		name string
+		in   []byte
+		want string
+	}{
+		{"truncated", good[:len(good)/2], "truncated JSON"},
+		{"syntax", []byte("{\n\"learner\": {,}}"), "line 2 column"},
+		{"not a model", []byte(`{"a": 1}`), `no "learner"`},
+		{"unknown objective", edit(func(m map[string]any) {
+			learner(m)["objective"].(map[string]any)["name"] = "reg:made_up"
+		}), `objective "reg:made_up" is not supported`},
+		{"missing child", edit(func(m map[string]any) {
+			tree0(m)["left_children"].([]any)[0] = 9999.0
+		}), "tree 0: node 0 refers to child 9999"},
+		{"feature past count", edit(func(m map[string]any) {
+			tree0(m)["split_indices"].([]any)[0] = 500.0
+		}), "tree 0: node 0: split_indices 500 out of range"},
+		{"cycle", edit(func(m map[string]any) {
+			tree0(m)["left_children"].([]any)[1] = 0.0
+		}), "reached twice"},
+		{"array lengths", edit(func(m map[string]any) {
+			t0 := tree0(m)
+			t0["split_conditions"] = t0["split_conditions"].([]any)[1:]
+		}), "split_conditions has"},
+		{"tree_info", edit(func(m map[string]any) {
+			gb := learner(m)["gradient_booster"].(map[string]any)
+			gb["model"].(map[string]any)["tree_info"] = []any{}
+		}), "tree_info entries"},
+		{"base_score", edit(func(m map[string]any) {
+			learner(m)["learner_model_param"].(map[string]any)["base_score"] = "abc"
+		}), "base_score"},
+		{"logistic base_score out of range", edit(func(m map[string]any) {
+			learner(m)["learner_model_param"].(map[string]any)["base_score"] = "1.5"
+		}), "must be in (0,1)"},
+		{"num_feature", edit(func(m map[string]any) {
+			learner(m)["learner_model_param"].(map[string]any)["num_feature"] = "x"
+		}), `num_feature "x" is not an integer`},
+		{"gblinear", edit(func(m map[string]any) {
+			learner(m)["gradient_booster"] = map[string]any{"name": "gblinear"}
+		}), "gblinear is not supported"},
+		{"wrong type", edit(func(m map[string]any) {
+			tree0(m)["left_children"] = "abc"
+		}), "gradient_booster"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse(tc.in)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("Parse() error = %v, want it to contain %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestFeatureNames(t *testing.T) {
+	for _, c := range loadCases(t, "xgboost") {
+		data, err := os.ReadFile(fixture.Path("xgboost", c.Name+".json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		imp, err := Parse(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		hdr := fixture.ReadTable(t, fixture.Path("xgboost", c.Name+".csv")).Header
+		if len(imp.Features) != len(hdr) {
+			t.Fatalf("%s: %d features, fixture has %d columns", c.Name, len(imp.Features), len(hdr))
+		}
+		for i, f := range imp.Features {
+			if f.Name != hdr[i] {
+				t.Errorf("%s: feature %d = %q, want %q", c.Name, i, f.Name, hdr[i])
+			}
+		}
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	for _, name := range []string{"gbtree_binary_logistic", "dart_multi_softprob", "gbtree_reg_gamma"} {
+		data, err := os.ReadFile(fixture.Path("xgboost", name+".json"))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data)
+	}
+	f.Add([]byte(`{"learner":{"objective":{"name":"binary:logistic"},"learner_model_param":{"num_feature":"1","base_score":"0.5"},"gradient_booster":{"name":"gbtree","model":{"trees":[{"left_children":[1,-1,-1],"right_children":[2,-1,-1],"split_indices":[0,0,0],"split_conditions":[0.5,1,2],"default_left":[1,0,0]}],"tree_info":[0]}}}}`))
+	rows := []float64{0, math.NaN(), 1e30, -1, 0.5}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		imp, err := Parse(data)
+		if err != nil {
+			return
+		}
+		n := imp.Model.NumFeatures()
+		in := make([]float64, 0, n*len(rows))
+		for _, v := range rows {
+			for j := 0; j < n; j++ {
+				in = append(in, v)
+			}
+		}
+		imp.Model.Predict(nil, in, false)
+		imp.Model.Predict(nil, in, true)
+	})
+}
