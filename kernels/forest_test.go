@@ -1,0 +1,140 @@
+package kernels
+
+import (
+	"math"
+	"testing"
+)
+
+// stump is a forest of one split on feature 0 with threshold thr: left leaf
+// -1, right leaf +1, so Margins tells which way a value went.
+func stump(cmp Compare, flags uint8, thr float64) *Forest {
+	return &Forest{
+		Nodes: []Node{
+			{Value: thr, Feature: 0, Right: 2, Flags: flags},
+			{Value: -1, Feature: -1},
+			{Value: 1, Feature: -1},
+		},
+		Roots:       []int32{0},
+		Groups:      []int32{0},
+		Base:        []float64{0},
+		NumFeatures: 1,
+		Compare:     cmp,
+	}
+}
+
+func TestNumericalSplit(t *testing.T) {
+	nan := math.NaN()
+	thr := 0.3 // not a float32: the two rules differ around it
+	t32 := float64(float32(thr))
+	const L, R = -1.0, 1.0
+	for _, tc := range []struct {
+		name  string
+		cmp   Compare
+		flags uint8
+		x     float64
+		want  float64
+	}{
+		{"xgb below", LessFloat32, 0, 0.2, L},
+		{"xgb equal goes right", LessFloat32, 0, t32, R},
+		// 0.3 rounds to the float32 threshold itself, so it is not below it.
+		{"xgb rounds the value to float32", LessFloat32, 0, thr, R},
+		{"xgb previous float32 goes left", LessFloat32, 0, float64(math.Nextafter32(float32(thr), 0)), L},
+		// Within half a float32 step of the threshold, the value rounds onto it.
+		{"xgb rounds onto the threshold", LessFloat32, 0, t32 - 1e-9, R},
+		{"xgb NaN default right", LessFloat32, 0, nan, R},
+		{"xgb NaN default left", LessFloat32, FlagDefaultLeft, nan, L},
+		{"lgb equal goes left", LessEqFloat64, 0, thr, L},
+		{"lgb next float64 goes right", LessEqFloat64, 0, math.Nextafter(thr, 1), R},
+		{"lgb NaN missing-type NaN default right", LessEqFloat64, 0, nan, R},
+		{"lgb NaN missing-type NaN default left", LessEqFloat64, FlagDefaultLeft, nan, L},
+		{"lgb None: NaN is 0, 0 <= 0.3", LessEqFloat64, FlagNaNIsZero | FlagDefaultLeft, nan, L},
+		{"lgb Zero: NaN is zero, default right", LessEqFloat64, FlagMissingZero, nan, R},
+		{"lgb Zero: 0 goes default right", LessEqFloat64, FlagMissingZero, 0, R},
+		{"lgb Zero: 1e-36 is zero", LessEqFloat64, FlagMissingZero, 1e-36, R},
+		{"lgb Zero: -1e-36 is zero", LessEqFloat64, FlagMissingZero, -1e-36, R},
+		{"lgb Zero: 1e-30 is not zero", LessEqFloat64, FlagMissingZero, 1e-30, L},
+		{"lgb Zero: default left", LessEqFloat64, FlagMissingZero | FlagDefaultLeft, 0, L},
+		{"+Inf goes right", LessEqFloat64, 0, math.Inf(1), R},
+		{"-Inf goes left", LessFloat32, 0, math.Inf(-1), L},
+	} {
+		f := stump(tc.cmp, tc.flags, thr)
+		if err := f.Validate(); err != nil {
+			t.Fatal(err)
+		}
+		if got := f.Margins(nil, []float64{tc.x})[0]; got != tc.want {
+			t.Errorf("%s: x=%v went %v, want %v", tc.name, tc.x, got, tc.want)
+		}
+	}
+}
+
+func TestCategoricalSplit(t *testing.T) {
+	f := stump(LessEqFloat64, FlagCategorical, 0)
+	// Set 0 holds categories 1, 3 and 40 (second word).
+	f.CatSets = []uint32{1<<1 | 1<<3, 1 << (40 - 32)}
+	f.CatBounds = []int32{0, 2}
+	if err := f.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	const L, R = -1.0, 1.0
+	for _, tc := range []struct {
+		x    float64
+		want float64
+	}{
+		{1, L}, {3, L}, {40, L}, {3.9, L}, // truncated toward zero
+		{0, R}, {2, R}, {41, R}, {64, R}, {1e12, R},
+		{-0.5, R}, // truncates to 0, which is not in the set
+		{-1, R}, {math.NaN(), R}, {math.Inf(1), R},
+	} {
+		if got := f.Margins(nil, []float64{tc.x})[0]; got != tc.want {
+			t.Errorf("category %v went %v, want %v", tc.x, got, tc.want)
+		}
+	}
+}
+
+func TestFloat32SumAndWeights(t *testing.T) {
+	// Two single-leaf trees: 0.1 and 0.2 summed from base 0.3 in float32
+	// (XGBoost) differ from the float64 sum.
+	leaf := func(v float64) Node { return Node{Value: v, Feature: -1} }
+	f := &Forest{
+		Nodes:       []Node{leaf(0.1), leaf(0.2)},
+		Roots:       []int32{0, 1},
+		Groups:      []int32{0, 0},
+		Weights:     []float64{1, 0.5},
+		Base:        []float64{0.3},
+		NumFeatures: 1,
+		Float32Sum:  true,
+	}
+	if err := f.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	want32 := float32(0.3) + float32(0.1) + float32(0.2)*float32(0.5)
+	if got := f.Margins(nil, []float64{0}); got[0] != float64(want32) {
+		t.Errorf("float32 sum = %.9g, want %.9g", got[0], want32)
+	}
+	f.Float32Sum = false
+	if got := f.Margins(nil, []float64{0}); got[0] != 0.3+0.1+0.2*0.5 {
+		t.Errorf("float64 sum = %.17g, want %.17g", got[0], 0.3+0.1+0.2*0.5)
+	}
+}
+
+func TestValidate(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		edit func(f *Forest)
+	}{
+		{"right child past tree", func(f *Forest) { f.Nodes[0].Right = 3 }},
+		{"right child points back", func(f *Forest) { f.Nodes[0].Right = 0 }},
+		{"feature out of range", func(f *Forest) { f.Nodes[0].Feature = 1 }},
+		{"group out of range", func(f *Forest) { f.Groups[0] = 1 }},
+		{"weights length", func(f *Forest) { f.Weights = []float64{1, 1} }},
+		{"missing category set", func(f *Forest) { f.Nodes[0].Flags = FlagCategorical }},
+		{"split as last node", func(f *Forest) { f.Nodes = f.Nodes[:1] }},
+		{"no groups", func(f *Forest) { f.Base = nil }},
+	} {
+		f := stump(LessFloat32, 0, 0.5)
+		tc.edit(f)
+		if err := f.Validate(); err == nil {
+			t.Errorf("%s: Validate() = nil, want an error", tc.name)
+		}
+	}
+}
