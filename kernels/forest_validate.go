@@ -47,13 +47,16 @@ func (f *Forest) Validate() error {
 		if t+1 < nt {
 			end = int(f.Roots[t+1])
 		}
-		if start >= end {
-			return fmt.Errorf("tree %d: empty node range [%d,%d)", t, start, end)
+		if start >= end || end > len(f.Nodes) {
+			return fmt.Errorf("tree %d: node range [%d,%d) is empty or past the %d nodes", t, start, end, len(f.Nodes))
 		}
 		for i := start; i < end; i++ {
 			nd := &f.Nodes[i]
 			if nd.IsLeaf() {
 				continue
+			}
+			if nd.Flags&^(FlagDefaultLeft|FlagCategorical|FlagMissingZero|FlagNaNIsZero) != 0 {
+				return fmt.Errorf("tree %d node %d: unknown flags %#x", t, i-start, nd.Flags)
 			}
 			if int(nd.Feature) >= f.NumFeatures {
 				return fmt.Errorf("tree %d node %d: feature %d out of range [0,%d)", t, i-start, nd.Feature, f.NumFeatures)

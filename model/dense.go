@@ -25,17 +25,15 @@ type Dense struct {
 	// identity, sigmoid or softmax.
 	Link Link
 
-	width int // widest layer, for scratch buffers
-	pool  sync.Pool
+	pool sync.Pool // *denseScratch
 }
 
-// Validate checks the layer shapes chain and sets up scratch sizing; call it
-// once before Predict.
+// Validate checks that the layer shapes chain and the link fits; Predict
+// relies on it. It only reads d.
 func (d *Dense) Validate() error {
 	if len(d.Layers) == 0 {
 		return fmt.Errorf("dense model has no layers")
 	}
-	d.width = 0
 	for i, l := range d.Layers {
 		if l.In <= 0 || l.Out <= 0 {
 			return fmt.Errorf("layer %d has shape %dx%d, want positive", i, l.Out, l.In)
@@ -49,7 +47,6 @@ func (d *Dense) Validate() error {
 		if l.Activation > kernels.ActSigmoid {
 			return fmt.Errorf("layer %d: unknown activation %d", i, l.Activation)
 		}
-		d.width = max(d.width, l.Out)
 	}
 	switch d.Link {
 	case LinkIdentity, LinkSigmoid, LinkSoftmax:
@@ -73,7 +70,11 @@ func (d *Dense) Predict(dst, rows []float64, raw bool) []float64 {
 	dst = kernels.Grow(dst, n*nm)
 	s, _ := d.pool.Get().(*denseScratch)
 	if s == nil {
-		s = &denseScratch{a: make([]float64, d.width), b: make([]float64, d.width)}
+		width := 0
+		for _, l := range d.Layers {
+			width = max(width, l.Out)
+		}
+		s = &denseScratch{a: make([]float64, width), b: make([]float64, width)}
 	}
 	last := len(d.Layers) - 1
 	for r := 0; r < n; r++ {

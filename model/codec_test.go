@@ -1,0 +1,505 @@
+package model
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"reflect"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/klauspost/compress/zstd"
+
+	"github.com/predictd/predictd/kernels"
+)
+
+// codecTrees builds a two-group forest with numerical splits of every missing
+// mode, categorical splits over a two-set table (one set spans two words),
+// a single-leaf tree and DART weights.
+func codecTrees(t testing.TB, float32Sum bool, cmp kernels.Compare) *Trees {
+	t.Helper()
+	tr := &Trees{Link: LinkSoftmax, Scale: 1, Divide: 1}
+	f := &tr.Forest
+	f.NumFeatures = 4
+	f.Base = []float64{0.5, -0.25}
+	f.Compare = cmp
+	f.Float32Sum = float32Sum
+	// Set 0 is {1, 3}; set 1 is {0, 33}.
+	f.CatSets = []uint32{0b1010, 1, 2}
+	f.CatBounds = []int32{0, 1, 3}
+	trees := []struct {
+		nodes       []SourceNode
+		root, group int
+	}{
+		{
+			// The root is not node 0, so layout reorders the nodes.
+			nodes: []SourceNode{
+				{Leaf: true, Value: 1},
+				{Leaf: true, Value: -1},
+				{Feature: 2, Value: 0, Left: 0, Right: 1, Flags: kernels.FlagCategorical},
+				{Feature: 0, Value: 0.5, Left: 2, Right: 4, Flags: kernels.FlagDefaultLeft},
+				{Leaf: true, Value: 2},
+			},
+			root: 3, group: 0,
+		},
+		{
+			nodes: []SourceNode{
+				{Feature: 1, Value: 0, Left: 1, Right: 2, Flags: kernels.FlagMissingZero | kernels.FlagDefaultLeft},
+				{Leaf: true, Value: 0.3},
+				{Feature: 3, Value: 1.5, Left: 3, Right: 4, Flags: kernels.FlagNaNIsZero},
+				{Leaf: true, Value: -0.7},
+				{Leaf: true, Value: 0.9},
+			},
+			group: 1,
+		},
+		{
+			nodes: []SourceNode{
+				{Feature: 3, Value: 1, Left: 1, Right: 2, Flags: kernels.FlagCategorical},
+				{Leaf: true, Value: 0.25},
+				{Leaf: true, Value: -0.125},
+			},
+			group: 0,
+		},
+		{nodes: []SourceNode{{Leaf: true, Value: 0.0625}}, group: 1},
+	}
+	for i, tree := range trees {
+		if err := AppendTree(f, tree.nodes, tree.root, tree.group); err != nil {
+			t.Fatalf("AppendTree(tree %d): %v", i, err)
+		}
+	}
+	f.Weights = []float64{1, 0.5, 0.75, 1}
+	if err := tr.Validate(); err != nil {
+		t.Fatalf("codecTrees: %v", err)
+	}
+	return tr
+}
+
+// codecDense builds a validated Dense with the given layer widths (the first
+// is the input width), activations for the hidden layers, and link.
+func codecDense(t testing.TB, link Link, widths []int, acts ...kernels.Activation) *Dense {
+	t.Helper()
+	rng := rand.New(rand.NewPCG(7, uint64(len(widths))))
+	d := &Dense{Link: link}
+	for i := 0; i+1 < len(widths); i++ {
+		l := Layer{In: widths[i], Out: widths[i+1]}
+		if i < len(acts) {
+			l.Activation = acts[i]
+		}
+		l.Weights = make([]float64, l.In*l.Out)
+		for j := range l.Weights {
+			l.Weights[j] = rng.NormFloat64()
+		}
+		l.Bias = make([]float64, l.Out)
+		for j := range l.Bias {
+			l.Bias[j] = rng.NormFloat64() / 10
+		}
+		d.Layers = append(d.Layers, l)
+	}
+	if err := d.Validate(); err != nil {
+		t.Fatalf("codecDense: %v", err)
+	}
+	return d
+}
+
+type codecCase struct {
+	name string
+	kind Kind
+	p    Predictor
+}
+
+func codecCases(t testing.TB) []codecCase {
+	noWeights := codecTrees(t, false, kernels.LessEqFloat64)
+	noWeights.Forest.Weights = nil
+	noWeights.Link = LinkArgmax
+	sigmoid := &Trees{Link: LinkSigmoid, Scale: 0.5, Divide: 3}
+	sigmoid.Forest = codecTrees(t, true, kernels.LessFloat32).Forest
+	sigmoid.Forest.Base = sigmoid.Forest.Base[:1]
+	for i := range sigmoid.Forest.Groups {
+		sigmoid.Forest.Groups[i] = 0
+	}
+	return []codecCase{
+		{"trees/f64sum/lesseq", KindTrees, codecTrees(t, false, kernels.LessEqFloat64)},
+		{"trees/f32sum/less32", KindTrees, codecTrees(t, true, kernels.LessFloat32)},
+		{"trees/f32sum/lesseq", KindTrees, codecTrees(t, true, kernels.LessEqFloat64)},
+		{"trees/f64sum/less32", KindTrees, codecTrees(t, false, kernels.LessFloat32)},
+		{"trees/noweights/argmax", KindTrees, noWeights},
+		{"trees/onegroup/sigmoid", KindTrees, sigmoid},
+		{"mlp/3layers/softmax", KindMLP, codecDense(t, LinkSoftmax, []int{4, 5, 3, 3}, kernels.ActReLU, kernels.ActTanh)},
+		{"linear/sigmoid", KindLinear, codecDense(t, LinkSigmoid, []int{4, 1})},
+	}
+}
+
+// codecRows are four rows of four features: NaN, negative zero, a subnormal,
+// category codes inside and outside the sets.
+var codecRows = []float64{
+	0.2, math.NaN(), 3, 33,
+	math.NaN(), 0, 1, 0,
+	1, 1e-40, 2.9, math.NaN(),
+	-1, math.Copysign(0, -1), math.NaN(), 1.5,
+}
+
+func encodeT(t testing.TB, p Predictor) []byte {
+	t.Helper()
+	b, err := EncodePayload(p)
+	if err != nil {
+		t.Fatalf("EncodePayload: %v", err)
+	}
+	return b
+}
+
+func decompressT(t testing.TB, payload []byte) []byte {
+	t.Helper()
+	dec, err := payloadDecoder()
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := dec.DecodeAll(payload, nil)
+	if err != nil {
+		t.Fatalf("decompress: %v", err)
+	}
+	return body
+}
+
+var testEncoder = sync.OnceValue(func() *zstd.Encoder {
+	enc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(1))
+	if err != nil {
+		panic(err)
+	}
+	return enc
+})
+
+// compress wraps a hand-made body in a zstd frame.
+func compress(body []byte) []byte { return testEncoder().EncodeAll(body, nil) }
+
+func sameFloats(a, b []float64) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if math.Float64bits(a[i]) != math.Float64bits(b[i]) && !(math.IsNaN(a[i]) && math.IsNaN(b[i])) {
+			return false
+		}
+	}
+	return true
+}
+
+func TestPayloadRoundTrip(t *testing.T) {
+	for _, c := range codecCases(t) {
+		t.Run(c.name, func(t *testing.T) {
+			got, err := DecodePayload(c.kind, encodeT(t, c.p))
+			if err != nil {
+				t.Fatalf("DecodePayload: %v", err)
+			}
+			switch want := c.p.(type) {
+			case *Trees:
+				g, ok := got.(*Trees)
+				if !ok {
+					t.Fatalf("decoded a %T, want *Trees", got)
+				}
+				if !reflect.DeepEqual(g, want) {
+					t.Errorf("decoded trees differ:\ngot  %+v\nwant %+v", g, want)
+				}
+			case *Dense:
+				g, ok := got.(*Dense)
+				if !ok {
+					t.Fatalf("decoded a %T, want *Dense", got)
+				}
+				if g.Link != want.Link || !reflect.DeepEqual(g.Layers, want.Layers) {
+					t.Errorf("decoded dense differs:\ngot  %s %+v\nwant %s %+v", g.Link, g.Layers, want.Link, want.Layers)
+				}
+			}
+			for _, raw := range []bool{false, true} {
+				want := c.p.Predict(nil, codecRows, raw)
+				g := got.Predict(nil, codecRows, raw)
+				if !sameFloats(g, want) {
+					t.Errorf("Predict(raw=%v) after round trip = %v, want %v", raw, g, want)
+				}
+			}
+		})
+	}
+}
+
+func TestPayloadDeterministic(t *testing.T) {
+	for _, c := range codecCases(t) {
+		a, b := encodeT(t, c.p), encodeT(t, c.p)
+		if !bytes.Equal(a, b) {
+			t.Errorf("%s: two encodings differ:\n%x\n%x", c.name, a, b)
+		}
+	}
+}
+
+func TestEncodePayloadRejects(t *testing.T) {
+	bad := codecTrees(t, false, kernels.LessEqFloat64)
+	bad.Divide = 0
+	for _, c := range []struct {
+		name string
+		p    Predictor
+		want string
+	}{
+		{"nil", nil, "cannot encode a <nil>"},
+		{"other type", fakePredictor{}, "cannot encode a model.fakePredictor"},
+		{"invalid trees", bad, "tree divisor 0"},
+		{"root past nodes", &Trees{Link: LinkIdentity, Scale: 1, Divide: 1, Forest: kernels.Forest{
+			NumFeatures: 1, Base: []float64{0}, Roots: []int32{0, 10}, Groups: []int32{0, 0},
+			Nodes: []kernels.Node{{Feature: 0, Right: 2}, {Feature: -1}, {Feature: -1}},
+		}}, "tree 0: node range [0,10) is empty or past the 3 nodes"},
+		{"dense without layers", &Dense{Link: LinkIdentity}, "no layers"},
+		{"dense short weights", &Dense{Link: LinkIdentity, Layers: []Layer{{In: 2, Out: 1, Weights: []float64{1}, Bias: []float64{0}}}}, "1 weights"},
+	} {
+		_, err := EncodePayload(c.p)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("EncodePayload(%s) error = %v, want one containing %q", c.name, err, c.want)
+		}
+	}
+}
+
+type fakePredictor struct{ Predictor }
+
+// checkPredict runs p on a few rows and checks the output lengths; a decoded
+// model, however corrupt its source, must survive this.
+func checkPredict(t testing.TB, p Predictor) {
+	t.Helper()
+	nf := p.NumFeatures()
+	if nf > 1<<16 {
+		return // too wide to build rows for; Validate has passed, and rows are only read up to nf
+	}
+	const n = 3
+	rows := make([]float64, n*nf)
+	vals := []float64{math.NaN(), 0, 1, -1, 3, 33, 1e300, -0.5, math.Inf(1), 1e-40}
+	for i := range rows {
+		rows[i] = vals[i%len(vals)]
+	}
+	if out := p.Predict(nil, rows, false); len(out) != n*p.NumOutputs() {
+		t.Fatalf("Predict gave %d values for %d rows, want %d", len(out), n, n*p.NumOutputs())
+	}
+	if out := p.Predict(make([]float64, 2, 8), rows, true); len(out) != 2+n*p.NumMargins() {
+		t.Fatalf("Predict(raw) gave %d values for %d rows, want %d", len(out)-2, n, n*p.NumMargins())
+	}
+}
+
+// decodeCorrupt decodes a compressed corrupt body; it must fail or give a
+// model that validates and predicts.
+func decodeCorrupt(t testing.TB, kind Kind, body []byte) error {
+	t.Helper()
+	p, err := DecodePayload(kind, compress(body))
+	if err != nil {
+		return err
+	}
+	switch m := p.(type) {
+	case *Trees:
+		if err := m.Validate(); err != nil {
+			t.Fatalf("decoded trees fail Validate: %v\nbody %x", err, body)
+		}
+	case *Dense:
+		if err := m.Validate(); err != nil {
+			t.Fatalf("decoded dense fails Validate: %v\nbody %x", err, body)
+		}
+	default:
+		t.Fatalf("decoded a %T", p)
+	}
+	checkPredict(t, p)
+	return nil
+}
+
+func TestDecodePayloadTruncated(t *testing.T) {
+	for _, c := range codecCases(t) {
+		body := decompressT(t, encodeT(t, c.p))
+		for n := 0; n < len(body); n++ {
+			if err := decodeCorrupt(t, c.kind, body[:n]); err == nil {
+				t.Errorf("%s: body cut to %d of %d bytes decoded without error", c.name, n, len(body))
+			}
+		}
+	}
+}
+
+func TestDecodePayloadByteFlips(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	flips := 2000
+	if testing.Short() {
+		flips = 200
+	}
+	for _, c := range codecCases(t) {
+		body := decompressT(t, encodeT(t, c.p))
+		decoded := 0
+		for range flips {
+			b := bytes.Clone(body)
+			i := rng.IntN(len(b))
+			b[i] ^= byte(1 + rng.IntN(255))
+			if decodeCorrupt(t, c.kind, b) == nil {
+				decoded++
+			}
+		}
+		t.Logf("%s: %d of %d flipped bodies still decode", c.name, decoded, flips)
+	}
+}
+
+func TestDecodePayloadErrors(t *testing.T) {
+	trees := codecTrees(t, false, kernels.LessEqFloat64)
+	tb := decompressT(t, encodeT(t, trees))
+	nn := len(trees.Forest.Nodes)
+	nodesAt := len(tb) - nodeBytes*nn // first node record
+	ng := len(trees.Forest.Base)
+	rootsAt := 6 + 1 + 8 + 8 + 4 + 1 + 1 + 4 + 8*ng + 4
+	dense := codecDense(t, LinkSoftmax, []int{4, 5, 3, 3}, kernels.ActReLU, kernels.ActTanh)
+	db := decompressT(t, encodeT(t, dense))
+
+	// patch returns a copy of body with fn applied.
+	patch := func(body []byte, fn func(b []byte) []byte) []byte { return fn(bytes.Clone(body)) }
+	put32 := func(at int, v uint32) func([]byte) []byte {
+		return func(b []byte) []byte { binary.LittleEndian.PutUint32(b[at:], v); return b }
+	}
+	put8 := func(at int, v byte) func([]byte) []byte {
+		return func(b []byte) []byte { b[at] = v; return b }
+	}
+	// The first tree's root is a numerical split at node 0.
+	if trees.Forest.Nodes[0].IsLeaf() || trees.Forest.Nodes[0].Flags&kernels.FlagCategorical != 0 {
+		t.Fatalf("test assumes node 0 is a numerical split: %+v", trees.Forest.Nodes[0])
+	}
+	// An RLE block would expand this frame to 2 GiB; its header says so.
+	huge := []byte{0x28, 0xb5, 0x2f, 0xfd, 0xe0, 0, 0, 0, 0x80, 0, 0, 0, 0, 0x03, 0x00, 0x10, 0}
+
+	for _, c := range []struct {
+		name string
+		kind Kind
+		data []byte // compressed payload
+		want string
+	}{
+		{"empty", KindTrees, nil, "decode payload: header: magic: want 4 bytes, 0 left"},
+		{"not zstd", KindTrees, []byte("PDMP\x01\x01"), "decode payload: decompress:"},
+		{"too large", KindTrees, huge, "exceeds the 1073741824-byte limit"},
+		{"bad magic", KindTrees, compress(patch(tb, put8(0, 'X'))), `header: bad magic "XDMP", want "PDMP"`},
+		{"version", KindTrees, compress(patch(tb, put8(4, 2))), "format version 2, this build reads 1"},
+		{"unknown kind tag", KindTrees, compress(patch(tb, put8(5, 9))), "header: unknown kind tag 9"},
+		{"unknown kind", "forest", compress(tb), `decode payload: unknown kind "forest"`},
+		{"kind mismatch", KindMLP, compress(tb), "kind tag 1 does not hold a mlp model"},
+		{"dense as trees", KindTrees, compress(db), "kind tag 2 does not hold a tree_ensemble model"},
+		{"link code", KindTrees, compress(patch(tb, put8(6, 7))), "tree section: link: unknown link code 7"},
+		{"float32 flag", KindTrees, compress(patch(tb, put8(28, 2))), "tree section: float32_sum: flag 2, want 0 or 1"},
+		{"right out of range", KindTrees, compress(patch(tb, put32(nodesAt+12, 1000))), "tree 0 node 0: children out of the tree's range"},
+		{"right onto left child", KindTrees, compress(patch(tb, put32(nodesAt+12, 1))), "tree 0 node 0: children out of the tree's range"},
+		{"feature out of range", KindTrees, compress(patch(tb, put32(nodesAt+8, 99))), "tree 0 node 0: feature 99 out of range [0,4)"},
+		{"root past nodes", KindTrees, compress(patch(tb, put32(rootsAt+4, 1000))), "node range [0,1000) is empty or past the 14 nodes"},
+		{"roots decrease", KindTrees, compress(patch(tb, put32(rootsAt+8, 1))), "tree 1: node range [5,1) is empty"},
+		{"group out of range", KindTrees, compress(patch(tb, put32(rootsAt+4*len(trees.Forest.Roots), 5))), "tree 0: output group 5 out of range [0,2)"},
+		{"zero scale", KindTrees, compress(patch(tb, func(b []byte) []byte { clear(b[7:15]); return b })), "sigmoid scale 0 is not a positive number"},
+		{"trailing bytes", KindTrees, compress(append(bytes.Clone(tb), 0)), "tree section: 1 trailing bytes after the last field"},
+		{"node count", KindTrees, compress(patch(tb, put32(nodesAt-4, 12345))), fmt.Sprintf("decode payload: tree section: nodes: want 12345 entries, %d bytes left", nodeBytes*nn)},
+		{"tree count", KindTrees, compress(patch(tb, put32(rootsAt-4, math.MaxUint32))), "tree section: roots: want 4294967295 entries"},
+		{"dense weights count", KindMLP, compress(patch(db, put32(6+1+4, 1<<20))), "dense section: layer 0: weights: want 5242885 entries"},
+		{"dense layer count", KindMLP, compress(patch(db, put32(6+1, 1<<30))), "dense section: layers: want 1073741824 entries"},
+		{"dense activation", KindMLP, compress(patch(db, put8(6+1+4+8, 4))), "layer 0: unknown activation 4"},
+		{"dense link", KindMLP, compress(patch(db, put8(6, 3))), `dense model link "argmax"`},
+		{"dense truncated", KindLinear, compress(db[:len(db)-1]), "dense section: layer 2: weights: want 12 entries, 95 bytes left"},
+		{"dense trailing", KindLinear, compress(append(bytes.Clone(db), 1, 2)), "dense section: 2 trailing bytes"},
+	} {
+		p, err := DecodePayload(c.kind, c.data)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: DecodePayload = %v, %v; want error containing %q", c.name, p, err, c.want)
+		}
+	}
+}
+
+func FuzzDecodePayload(f *testing.F) {
+	kinds := []Kind{KindTrees, KindLinear, KindMLP}
+	for _, c := range codecCases(f) {
+		k := uint8(0)
+		for i, kk := range kinds {
+			if kk == c.kind {
+				k = uint8(i)
+			}
+		}
+		payload := encodeT(f, c.p)
+		// Seeds come in both forms: a payload as written, and its body for
+		// the fuzzer to mutate, compressed before decoding. Mutating the
+		// compressed form mostly tests zstd's checksum.
+		f.Add(k, false, payload)
+		f.Add(k, true, decompressT(f, payload))
+	}
+	f.Fuzz(func(t *testing.T, k uint8, isBody bool, data []byte) {
+		kind := kinds[int(k)%len(kinds)]
+		if isBody {
+			data = compress(data)
+		}
+		p, err := DecodePayload(kind, data)
+		if err != nil {
+			if p != nil {
+				t.Fatalf("DecodePayload returned %T and error %v", p, err)
+			}
+			return
+		}
+		checkPredict(t, p)
+		// A decoded model re-encodes to the same body.
+		again, err := EncodePayload(p)
+		if err != nil {
+			t.Fatalf("re-encode decoded model: %v", err)
+		}
+		if isBody {
+			if got := decompressT(t, again); !bytes.Equal(got, decompressT(t, data)) {
+				t.Fatalf("re-encoded body differs:\ngot  %x\nwant %x", got, decompressT(t, data))
+			}
+		}
+	})
+}
+
+// synthTrees builds a forest of full binary trees of the given depth with
+// random splits over nf features and random leaves.
+func synthTrees(tb testing.TB, trees, depth, nf int) *Trees {
+	rng := rand.New(rand.NewPCG(1, 2))
+	tr := &Trees{Link: LinkSigmoid, Scale: 1, Divide: 1}
+	tr.Forest.NumFeatures = nf
+	tr.Forest.Base = []float64{0}
+	tr.Forest.Compare = kernels.LessFloat32
+	tr.Forest.Float32Sum = true
+	var nodes []SourceNode
+	var grow func(d int) int
+	grow = func(d int) int {
+		i := len(nodes)
+		nodes = append(nodes, SourceNode{Leaf: true, Value: rng.NormFloat64() / 10})
+		if d < depth {
+			l := grow(d + 1)
+			r := grow(d + 1)
+			nodes[i] = SourceNode{Feature: rng.IntN(nf), Value: float64(float32(rng.NormFloat64())), Left: l, Right: r, Flags: uint8(rng.IntN(2))}
+		}
+		return i
+	}
+	for range trees {
+		nodes = nodes[:0]
+		grow(0)
+		if err := AppendTree(&tr.Forest, nodes, 0, 0); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	return tr
+}
+
+var benchSink Predictor
+
+func BenchmarkDecodePayload(b *testing.B) {
+	for _, c := range []struct {
+		name string
+		kind Kind
+		p    Predictor
+	}{
+		{"trees=300/depth=6", KindTrees, synthTrees(b, 300, 6, 50)},
+		{"layers=3/width=256", KindMLP, codecDense(b, LinkSoftmax, []int{256, 256, 256, 10}, kernels.ActReLU, kernels.ActReLU)},
+	} {
+		payload := encodeT(b, c.p)
+		body := decompressT(b, payload)
+		b.Run(c.name, func(b *testing.B) {
+			// Throughput is of the decompressed body, the size of the model.
+			b.SetBytes(int64(len(body)))
+			b.ReportMetric(float64(len(payload)), "payload-bytes")
+			b.ReportAllocs()
+			for b.Loop() {
+				p, err := DecodePayload(c.kind, payload)
+				if err != nil {
+					b.Fatal(err)
+				}
+				benchSink = p
+			}
+		})
+	}
+}

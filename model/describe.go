@@ -1,0 +1,59 @@
+package model
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+)
+
+// Describe writes a readable summary of a loaded version: identity,
+// provenance, inputs, outputs and the payload's shape.
+func Describe(w io.Writer, l *Loaded) error {
+	m := l.Manifest
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	task := string(m.Task)
+	if m.Task == TaskMulticlass {
+		task = fmt.Sprintf("%s, %d classes", m.Task, m.Classes)
+	}
+	fmt.Fprintf(tw, "model\t%s version %d\n", m.Name, m.Version)
+	fmt.Fprintf(tw, "folder\t%s\n", l.Dir)
+	fmt.Fprintf(tw, "kind\t%s (%s)\n", m.Kind, task)
+	fmt.Fprintf(tw, "created\t%s\n", m.Created.Format("2006-01-02 15:04:05 MST"))
+	src := m.Source
+	lib := src.Library
+	if src.LibraryVersion != "" {
+		lib += " " + src.LibraryVersion
+	}
+	fmt.Fprintf(tw, "source\t%s %s (%s)\n", src.Format, src.File, lib)
+	if src.Objective != "" || src.Booster != "" {
+		fmt.Fprintf(tw, "\tobjective %s, booster %s\n", src.Objective, src.Booster)
+	}
+	fmt.Fprintf(tw, "\tsha256 %s\n", src.SHA256)
+	fmt.Fprintf(tw, "payload\t%s, %d bytes, sha256 %s\n", m.Payload.File, m.Payload.Bytes, m.Payload.SHA256)
+	switch p := l.Model.(type) {
+	case *Trees:
+		depth := p.Forest.MaxDepth()
+		fmt.Fprintf(tw, "trees\t%d trees, %d nodes, max depth %d, link %s\n", len(p.Forest.Roots), len(p.Forest.Nodes), depth, p.Link)
+	case *Dense:
+		var shape []string
+		for _, ly := range p.Layers {
+			shape = append(shape, fmt.Sprint(ly.Out))
+		}
+		fmt.Fprintf(tw, "layers\t%d inputs -> %s, link %s\n", p.NumFeatures(), strings.Join(shape, " -> "), p.Link)
+	}
+	names := func(os []Output) string {
+		var s []string
+		for _, o := range os {
+			s = append(s, o.Name)
+		}
+		return strings.Join(s, ", ")
+	}
+	fmt.Fprintf(tw, "outputs\t%s\n", names(m.Outputs))
+	fmt.Fprintf(tw, "raw outputs\t%s\n", names(m.RawOutputs))
+	fmt.Fprintf(tw, "features\t%d\n", len(m.Features))
+	for i, f := range m.Features {
+		fmt.Fprintf(tw, "\t%3d  %s (%s)\n", i, f.Name, f.Type)
+	}
+	return tw.Flush()
+}

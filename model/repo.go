@@ -1,0 +1,304 @@
+package model
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// Files inside a version folder.
+const (
+	ManifestFile = "manifest.json"
+	PayloadFile  = "model.bin.zst"
+)
+
+// ErrNotFound reports a model or version the repository does not have.
+var ErrNotFound = errors.New("not found")
+
+// ErrVersionExists reports a write to a version that is already there.
+var ErrVersionExists = errors.New("version already exists")
+
+// WriteOptions control Write.
+type WriteOptions struct {
+	// Version to write; 0 picks the next free number (one past the highest).
+	Version int
+	// Created is recorded in the manifest; the zero value means now.
+	Created time.Time
+}
+
+// Write stores imp as a new version of model name in the repository folder
+// repo and returns its manifest and folder. The version appears atomically:
+// files are written and synced in a hidden temporary folder next to the
+// versions, which is then renamed into place, so a reader sees the whole
+// version or none of it. Concurrent writers never overwrite each other: a
+// rename onto an existing version fails, and with opts.Version 0 the writer
+// moves on to the next number.
+func Write(repo, name string, imp *Imported, opts WriteOptions) (*Manifest, string, error) {
+	if !ValidName(name) {
+		return nil, "", fmt.Errorf("model name %q: use 1-128 letters, digits, '-', '_' or '.', not starting with '.'", name)
+	}
+	if opts.Version < 0 {
+		return nil, "", fmt.Errorf("version %d: want a positive integer", opts.Version)
+	}
+	payload, err := EncodePayload(imp.Model)
+	if err != nil {
+		return nil, "", fmt.Errorf("encode %s: %w", name, err)
+	}
+	sum := sha256.Sum256(payload)
+	created := opts.Created
+	if created.IsZero() {
+		created = time.Now()
+	}
+	m := &Manifest{
+		FormatVersion: FormatVersion,
+		Name:          name,
+		Kind:          imp.Kind,
+		Task:          imp.Task,
+		Classes:       imp.Classes,
+		Features:      imp.Features,
+		Outputs:       imp.Outputs,
+		RawOutputs:    imp.RawOutputs,
+		Created:       created.UTC().Truncate(time.Second),
+		Source:        imp.Source,
+		Payload:       Payload{File: PayloadFile, SHA256: hex.EncodeToString(sum[:]), Bytes: int64(len(payload))},
+	}
+	if err := m.checkAgainst(imp.Model); err != nil {
+		return nil, "", fmt.Errorf("BUG: importer produced an inconsistent model: %w", err)
+	}
+	modelDir := filepath.Join(repo, name)
+	if err := os.MkdirAll(modelDir, 0o755); err != nil {
+		return nil, "", err
+	}
+	tmp, err := os.MkdirTemp(modelDir, ".tmp-")
+	if err != nil {
+		return nil, "", err
+	}
+	defer os.RemoveAll(tmp) // a no-op once renamed
+	if err := writeFileSync(filepath.Join(tmp, PayloadFile), payload); err != nil {
+		return nil, "", err
+	}
+	for attempt := 0; ; attempt++ {
+		v := opts.Version
+		if v == 0 {
+			vs, err := Versions(repo, name)
+			if err != nil && !errors.Is(err, ErrNotFound) {
+				return nil, "", err
+			}
+			v = 1
+			if len(vs) > 0 {
+				v = vs[len(vs)-1] + 1
+			}
+		}
+		m.Version = v
+		if err := m.check(); err != nil {
+			return nil, "", fmt.Errorf("BUG: manifest: %w", err)
+		}
+		js, err := json.MarshalIndent(m, "", "  ")
+		if err != nil {
+			return nil, "", err
+		}
+		if err := writeFileSync(filepath.Join(tmp, ManifestFile), append(js, '\n')); err != nil {
+			return nil, "", err
+		}
+		if err := syncDir(tmp); err != nil {
+			return nil, "", err
+		}
+		dst := filepath.Join(modelDir, strconv.Itoa(v))
+		err = os.Rename(tmp, dst)
+		if err == nil {
+			return m, dst, syncDir(modelDir)
+		}
+		if !errors.Is(err, fs.ErrExist) && !errors.Is(err, syscall.ENOTEMPTY) {
+			return nil, "", err
+		}
+		if opts.Version != 0 {
+			return nil, "", fmt.Errorf("%s version %d: %w", name, v, ErrVersionExists)
+		}
+		if attempt > 100 {
+			return nil, "", fmt.Errorf("%s: gave up finding a free version after %d tries", name, attempt)
+		}
+	}
+}
+
+// Versions lists the versions of model name in repo, ascending. Folders
+// that are not positive integers (such as in-progress writes) are skipped.
+func Versions(repo, name string) ([]int, error) {
+	if !ValidName(name) {
+		return nil, fmt.Errorf("model name %q is not valid", name)
+	}
+	ents, err := os.ReadDir(filepath.Join(repo, name))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("model %q in %s: %w", name, repo, ErrNotFound)
+	}
+	if err != nil {
+		return nil, err
+	}
+	var vs []int
+	for _, e := range ents {
+		if !e.IsDir() || strings.HasPrefix(e.Name(), ".") {
+			continue
+		}
+		v, err := strconv.Atoi(e.Name())
+		if err != nil || v <= 0 || strconv.Itoa(v) != e.Name() {
+			continue
+		}
+		vs = append(vs, v)
+	}
+	sort.Ints(vs)
+	return vs, nil
+}
+
+// Models lists the model names in repo.
+func Models(repo string) ([]string, error) {
+	ents, err := os.ReadDir(repo)
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, e := range ents {
+		if e.IsDir() && ValidName(e.Name()) {
+			names = append(names, e.Name())
+		}
+	}
+	return names, nil
+}
+
+// Loaded is a verified model version ready to predict.
+type Loaded struct {
+	Manifest *Manifest
+	Dir      string
+	Model    Predictor
+}
+
+// Open loads version of model name from repo (0 means the highest
+// version), verifying the payload's size and checksum before decoding it. A
+// corrupt or truncated artifact is refused with an error naming the file.
+func Open(repo, name string, version int) (*Loaded, error) {
+	if version == 0 {
+		vs, err := Versions(repo, name)
+		if err != nil {
+			return nil, err
+		}
+		if len(vs) == 0 {
+			return nil, fmt.Errorf("model %q in %s has no versions: %w", name, repo, ErrNotFound)
+		}
+		version = vs[len(vs)-1]
+	}
+	dir := filepath.Join(repo, name, strconv.Itoa(version))
+	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("model %q version %d in %s: %w", name, version, repo, ErrNotFound)
+	}
+	return OpenDir(dir)
+}
+
+// OpenDir loads the version stored in dir.
+func OpenDir(dir string) (*Loaded, error) {
+	m, err := ReadManifest(dir)
+	if err != nil {
+		return nil, err
+	}
+	ppath := filepath.Join(dir, filepath.Base(m.Payload.File))
+	payload, err := os.ReadFile(ppath)
+	if err != nil {
+		return nil, fmt.Errorf("read payload: %w", err)
+	}
+	if int64(len(payload)) != m.Payload.Bytes {
+		return nil, fmt.Errorf("%s: %d bytes, manifest says %d: the artifact is truncated or corrupt", ppath, len(payload), m.Payload.Bytes)
+	}
+	sum := sha256.Sum256(payload)
+	if got := hex.EncodeToString(sum[:]); got != m.Payload.SHA256 {
+		return nil, fmt.Errorf("%s: sha256 %s, manifest says %s: the artifact is corrupt", ppath, got, m.Payload.SHA256)
+	}
+	p, err := DecodePayload(m.Kind, payload)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", ppath, err)
+	}
+	if err := m.checkAgainst(p); err != nil {
+		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, ManifestFile), err)
+	}
+	return &Loaded{Manifest: m, Dir: dir, Model: p}, nil
+}
+
+// ReadManifest reads and checks dir's manifest.json.
+func ReadManifest(dir string) (*Manifest, error) {
+	path := filepath.Join(dir, ManifestFile)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read manifest: %w", err)
+	}
+	var m Manifest
+	if err := json.Unmarshal(data, &m); err != nil {
+		return nil, fmt.Errorf("%s: %v", path, err)
+	}
+	if err := m.check(); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if v, err := strconv.Atoi(filepath.Base(dir)); err == nil && v != m.Version {
+		return nil, fmt.Errorf("%s: version %d does not match its folder %s", path, m.Version, filepath.Base(dir))
+	}
+	return &m, nil
+}
+
+// checkAgainst reports a mismatch between the manifest's columns and the
+// payload's shape.
+func (m *Manifest) checkAgainst(p Predictor) error {
+	switch p := p.(type) {
+	case *Trees:
+		if m.Kind != KindTrees {
+			return fmt.Errorf("kind %s, but the payload is a tree ensemble", m.Kind)
+		}
+	case *Dense:
+		if m.Kind != KindLinear && m.Kind != KindMLP {
+			return fmt.Errorf("kind %s, but the payload is a dense model", m.Kind)
+		}
+		if m.Kind == KindLinear && len(p.Layers) != 1 {
+			return fmt.Errorf("kind linear, but the payload has %d layers", len(p.Layers))
+		}
+	default:
+		return fmt.Errorf("unknown payload type %T", p)
+	}
+	switch {
+	case len(m.Features) != p.NumFeatures():
+		return fmt.Errorf("manifest lists %d features, payload takes %d", len(m.Features), p.NumFeatures())
+	case len(m.Outputs) != p.NumOutputs():
+		return fmt.Errorf("manifest lists %d outputs, payload gives %d", len(m.Outputs), p.NumOutputs())
+	case len(m.RawOutputs) != p.NumMargins():
+		return fmt.Errorf("manifest lists %d raw outputs, payload gives %d", len(m.RawOutputs), p.NumMargins())
+	}
+	return nil
+}
+
+func writeFileSync(path string, data []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
