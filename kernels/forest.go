@@ -9,7 +9,8 @@ const (
 	// defines it) to the left child instead of the right.
 	FlagDefaultLeft uint8 = 1 << iota
 	// FlagCategorical marks a categorical split: Value is an index into the
-	// forest's category sets, and a row whose category is in the set goes left.
+	// forest's category sets. By default it follows LightGBM: a category in
+	// the set goes left, anything else (NaN, negative, unknown) goes right.
 	FlagCategorical
 	// FlagMissingZero treats NaN as 0 and sends any value in
 	// [-ZeroThreshold, ZeroThreshold] the default way (LightGBM's
@@ -18,7 +19,18 @@ const (
 	// FlagNaNIsZero replaces NaN with 0 and then compares as usual; there is
 	// no default direction (LightGBM's MissingType::None).
 	FlagNaNIsZero
+	// FlagCategoryRight switches a categorical split to XGBoost's rule: NaN
+	// goes the default way, a category in the set goes right, and anything
+	// else (not in the set, negative, 2^24 or more) goes left.
+	FlagCategoryRight
 )
+
+// knownFlags are the flag bits a node may carry.
+const knownFlags = FlagDefaultLeft | FlagCategorical | FlagMissingZero | FlagNaNIsZero | FlagCategoryRight
+
+// maxXGBoostCategory bounds the categories XGBoost accepts: its values are
+// float32, exact only below 2^24.
+const maxXGBoostCategory = 1 << 24
 
 // ZeroThreshold is the magnitude at or below which LightGBM counts a value
 // as zero (its kZeroThreshold, 1e-35f widened to double).
@@ -159,7 +171,17 @@ func (f *Forest) leaf(root int32, row []float64) float64 {
 
 func (f *Forest) goLeft(nd *Node, x float64) bool {
 	if nd.Flags&FlagCategorical != 0 {
-		return f.inCategory(int(nd.Value), x)
+		if nd.Flags&FlagCategoryRight == 0 {
+			return f.lightgbmCategory(int(nd.Value), x)
+		}
+		if x != x {
+			return nd.Flags&FlagDefaultLeft != 0
+		}
+		v := float32(x)
+		if v < 0 || v >= maxXGBoostCategory {
+			return true
+		}
+		return !f.inSet(int(nd.Value), int(v))
 	}
 	switch {
 	case nd.Flags&FlagNaNIsZero != 0:
@@ -184,14 +206,18 @@ func (f *Forest) goLeft(nd *Node, x float64) bool {
 	return x <= nd.Value
 }
 
-// inCategory follows LightGBM: NaN, negatives and values past int32 go
-// right; otherwise the value is truncated to an integer category and goes
+// lightgbmCategory follows LightGBM: NaN, negatives and values past int32
+// go right; otherwise the value is truncated to an integer category and goes
 // left when the set holds it.
-func (f *Forest) inCategory(set int, x float64) bool {
+func (f *Forest) lightgbmCategory(set int, x float64) bool {
 	if x != x || x <= -1 || x >= math.MaxInt32 {
 		return false
 	}
-	c := int(x)
+	return f.inSet(set, int(x))
+}
+
+// inSet reports whether category c (non-negative) is in category set k.
+func (f *Forest) inSet(set, c int) bool {
 	words := f.CatSets[f.CatBounds[set]:f.CatBounds[set+1]]
 	w := c / 32
 	if w >= len(words) {

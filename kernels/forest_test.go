@@ -138,3 +138,33 @@ func TestValidate(t *testing.T) {
 		}
 	}
 }
+
+func TestXGBoostCategoricalSplit(t *testing.T) {
+	const L, R = -1.0, 1.0
+	for _, dflt := range []uint8{0, FlagDefaultLeft} {
+		f := stump(LessFloat32, FlagCategorical|FlagCategoryRight|dflt, 0)
+		f.CatSets = []uint32{1<<0 | 1<<3, 1 << (39 - 32)} // {0, 3, 39}
+		f.CatBounds = []int32{0, 2}
+		if err := f.Validate(); err != nil {
+			t.Fatal(err)
+		}
+		nanWay := R
+		if dflt != 0 {
+			nanWay = L
+		}
+		for _, tc := range []struct {
+			x    float64
+			want float64
+		}{
+			{0, R}, {3, R}, {39, R}, {3.7, R}, {math.Copysign(0, -1), R}, // members go right
+			{math.Nextafter(3, 0), R}, // rounds to 3 in float32
+			{1, L}, {40, L}, {64, L}, {1e10, L}, {1 << 24, L}, // not members go left, whatever the default
+			{-0.5, L}, {-1, L}, {-1.4e-45, L},
+			{math.NaN(), nanWay},
+		} {
+			if got := f.Margins(nil, []float64{tc.x})[0]; got != tc.want {
+				t.Errorf("default-left=%v: category %v went %v, want %v", dflt != 0, tc.x, got, tc.want)
+			}
+		}
+	}
+}

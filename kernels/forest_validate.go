@@ -55,7 +55,7 @@ func (f *Forest) Validate() error {
 			if nd.IsLeaf() {
 				continue
 			}
-			if nd.Flags&^(FlagDefaultLeft|FlagCategorical|FlagMissingZero|FlagNaNIsZero) != 0 {
+			if nd.Flags&^knownFlags != 0 {
 				return fmt.Errorf("tree %d node %d: unknown flags %#x", t, i-start, nd.Flags)
 			}
 			if int(nd.Feature) >= f.NumFeatures {

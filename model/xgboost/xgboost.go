@@ -55,14 +55,20 @@ type gbtreeModel struct {
 }
 
 type tree struct {
-	ID              int       `json:"id"`
-	Left            []int     `json:"left_children"`
-	Right           []int     `json:"right_children"`
-	SplitIndices    []int     `json:"split_indices"`
-	SplitConditions []float64 `json:"split_conditions"`
-	DefaultLeft     flags     `json:"default_left"`
-	SplitType       []int     `json:"split_type"`
-	Param           struct {
+	ID              int      `json:"id"`
+	Left            []int    `json:"left_children"`
+	Right           []int    `json:"right_children"`
+	SplitIndices    []int    `json:"split_indices"`
+	SplitConditions []number `json:"split_conditions"`
+	DefaultLeft     flags    `json:"default_left"`
+	SplitType       []int    `json:"split_type"`
+	// Categorical splits: node CatNodes[k] holds the categories
+	// Categories[CatSegments[k] : CatSegments[k]+CatSizes[k]].
+	Categories  []int `json:"categories"`
+	CatNodes    []int `json:"categories_nodes"`
+	CatSegments []int `json:"categories_segments"`
+	CatSizes    []int `json:"categories_sizes"`
+	Param       struct {
 		NumNodes   string `json:"num_nodes"`
 		NumFeature string `json:"num_feature"`
 		LeafVector string `json:"size_leaf_vector"`
@@ -88,6 +94,70 @@ func (f *flags) UnmarshalJSON(b []byte) error {
 		(*f)[i] = v != 0
 	}
 	return nil
+}
+
+// number is a JSON number that may also be null, which stands for the NaN
+// and infinities XGBoost writes as bare words (see nonFiniteToNull).
+type number float64
+
+func (n *number) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		*n = number(math.NaN())
+		return nil
+	}
+	v, err := strconv.ParseFloat(string(b), 64)
+	if err != nil {
+		return fmt.Errorf("%s is not a number", b)
+	}
+	*n = number(v)
+	return nil
+}
+
+// nonFiniteToNull rewrites the bare words NaN, Infinity and -Infinity, which
+// XGBoost writes (for instance as the split condition of a categorical
+// split) but JSON does not allow, to null outside strings. Line numbers are
+// kept; columns after a rewrite shift by one.
+func nonFiniteToNull(data []byte) []byte {
+	if !bytes.Contains(data, []byte("NaN")) && !bytes.Contains(data, []byte("Infinity")) {
+		return data
+	}
+	out := make([]byte, 0, len(data)+64)
+	inString := false
+	for i := 0; i < len(data); i++ {
+		c := data[i]
+		if inString {
+			out = append(out, c)
+			switch c {
+			case '\\':
+				if i+1 < len(data) {
+					i++
+					out = append(out, data[i])
+				}
+			case '"':
+				inString = false
+			}
+			continue
+		}
+		if c == '"' {
+			inString = true
+			out = append(out, c)
+			continue
+		}
+		rest := data[i:]
+		matched := false
+		for _, w := range []string{"-Infinity", "Infinity", "-NaN", "NaN"} {
+			if bytes.HasPrefix(rest, []byte(w)) {
+				out = append(out, "null"...)
+				i += len(w) - 1
+				matched = true
+				break
+			}
+		}
+		if !matched {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 // objective describes how an XGBoost objective reads: its task, the link
@@ -142,6 +212,7 @@ var objectives = map[string]objective{
 // field at fault; the caller adds the file name.
 func Parse(data []byte) (*model.Imported, error) {
 	var f file
+	data = nonFiniteToNull(data)
 	dec := json.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&f); err != nil {
 		return nil, jsonError(data, err)
@@ -238,7 +309,7 @@ func Parse(data []byte) (*model.Imported, error) {
 		if g < 0 || g >= ngroups {
 			return nil, fmt.Errorf("tree %d: tree_info group %d out of range [0,%d)", i, g, ngroups)
 		}
-		nodes, err := convertTree(&gm.Trees[i], used)
+		nodes, err := convertTree(&gm.Trees[i], used, &forest)
 		if err != nil {
 			return nil, fmt.Errorf("tree %d: %w", i, err)
 		}
@@ -288,8 +359,9 @@ func Parse(data []byte) (*model.Imported, error) {
 	return imp, nil
 }
 
-// convertTree checks one tree's arrays and turns them into source nodes.
-func convertTree(t *tree, used []bool) ([]model.SourceNode, error) {
+// convertTree checks one tree's arrays and turns them into source nodes,
+// adding the category sets of its categorical splits to f.
+func convertTree(t *tree, used []bool, f *kernels.Forest) ([]model.SourceNode, error) {
 	n := len(t.Left)
 	if n == 0 {
 		return nil, errors.New("tree has no nodes")
@@ -320,11 +392,34 @@ func convertTree(t *tree, used []bool) ([]model.SourceNode, error) {
 	if t.SplitType != nil && len(t.SplitType) != n {
 		return nil, fmt.Errorf("split_type has %d entries, left_children has %d", len(t.SplitType), n)
 	}
+	cats, err := categorySets(t, n)
+	if err != nil {
+		return nil, err
+	}
 	nodes := make([]model.SourceNode, n)
 	for i := 0; i < n; i++ {
-		v := t.SplitConditions[i]
-		if math.IsNaN(v) {
-			return nil, fmt.Errorf("node %d: split_conditions is NaN", i)
+		v := float64(t.SplitConditions[i])
+		isCat := t.SplitType != nil && t.SplitType[i] == 1
+		if t.Left[i] != -1 && isCat {
+			set, ok := cats[i]
+			if !ok {
+				return nil, fmt.Errorf("node %d: categorical split (split_type 1) without categories", i)
+			}
+			fi := t.SplitIndices[i]
+			if fi < 0 || fi >= len(used) {
+				return nil, fmt.Errorf("node %d: split_indices %d out of range: the model has %d features", i, fi, len(used))
+			}
+			used[fi] = true
+			fl := kernels.FlagCategorical | kernels.FlagCategoryRight
+			if t.DefaultLeft[i] {
+				fl |= kernels.FlagDefaultLeft
+			}
+			setIndex := appendSet(f, set)
+			nodes[i] = model.SourceNode{Left: t.Left[i], Right: t.Right[i], Feature: fi, Value: float64(setIndex), Flags: fl}
+			continue
+		}
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return nil, fmt.Errorf("node %d: split_conditions is %v", i, v)
 		}
 		// Thresholds and leaf values are float32 in XGBoost; the JSON holds
 		// their exact decimal form, so this conversion is exact.
@@ -337,7 +432,7 @@ func convertTree(t *tree, used []bool) ([]model.SourceNode, error) {
 			continue
 		}
 		if t.SplitType != nil && t.SplitType[i] != 0 {
-			return nil, fmt.Errorf("node %d: categorical splits (split_type %d) are not supported yet", i, t.SplitType[i])
+			return nil, fmt.Errorf("node %d: unknown split_type %d", i, t.SplitType[i])
 		}
 		fi := t.SplitIndices[i]
 		if fi < 0 || fi >= len(used) {
@@ -351,6 +446,54 @@ func convertTree(t *tree, used []bool) ([]model.SourceNode, error) {
 		nodes[i] = model.SourceNode{Left: t.Left[i], Right: t.Right[i], Feature: fi, Value: v, Flags: fl}
 	}
 	return nodes, nil
+}
+
+// categorySets reads a tree's categorical-split arrays into each node's
+// list of categories.
+func categorySets(t *tree, n int) (map[int][]int, error) {
+	k := len(t.CatNodes)
+	if len(t.CatSegments) != k || len(t.CatSizes) != k {
+		return nil, fmt.Errorf("categories_nodes, categories_segments and categories_sizes have %d, %d and %d entries, want equal", k, len(t.CatSegments), len(t.CatSizes))
+	}
+	if k == 0 {
+		return nil, nil
+	}
+	sets := make(map[int][]int, k)
+	for j := 0; j < k; j++ {
+		node, beg, size := t.CatNodes[j], t.CatSegments[j], t.CatSizes[j]
+		if node < 0 || node >= n {
+			return nil, fmt.Errorf("categories_nodes[%d] = %d: no such node", j, node)
+		}
+		if beg < 0 || size < 0 || beg > len(t.Categories) || size > len(t.Categories)-beg {
+			return nil, fmt.Errorf("categories_segments[%d]/categories_sizes[%d] = %d/%d: outside the %d categories", j, j, beg, size, len(t.Categories))
+		}
+		set := t.Categories[beg : beg+size]
+		for _, c := range set {
+			if c < 0 || c >= 1<<24 {
+				return nil, fmt.Errorf("node %d: category %d out of range [0, 2^24)", node, c)
+			}
+		}
+		sets[node] = set
+	}
+	return sets, nil
+}
+
+// appendSet adds a category set to f's bitsets and returns its index.
+func appendSet(f *kernels.Forest, set []int) int {
+	if len(f.CatBounds) == 0 {
+		f.CatBounds = []int32{0}
+	}
+	words := 0
+	for _, c := range set {
+		words = max(words, c/32+1)
+	}
+	base := len(f.CatSets)
+	f.CatSets = append(f.CatSets, make([]uint32, words)...)
+	for _, c := range set {
+		f.CatSets[base+c/32] |= 1 << (uint(c) % 32)
+	}
+	f.CatBounds = append(f.CatBounds, int32(len(f.CatSets)))
+	return len(f.CatBounds) - 2
 }
 
 // baseMargins parses base_score ("5E-1", or "[5E-1]" in XGBoost 2 and

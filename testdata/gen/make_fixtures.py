@@ -11,7 +11,8 @@ Everything is seeded, and training runs single-threaded, so rerunning produces
 byte-identical files.
 
 Outputs:
-  testdata/xgboost/          XGBoost models + test rows + predictions (Part A)
+  testdata/xgboost/          XGBoost models + test rows + predictions (Part A),
+                             including three categorical-split cases
   testdata/xgboost_holdout/  separately seeded XGBoost models (Part B)
   testdata/native/           scikit-learn linear / MLP models exported to the
                              native JSON schema + predictions (Part C)
@@ -145,18 +146,21 @@ def model_trees(model):
 
 
 def collect_splits(model):
-    """(feature, threshold float32, is_root) for every reachable split node."""
+    """(feature, threshold float32, is_root) for every reachable numerical
+    split node (categorical splits, split_type 1, have no threshold)."""
     trees, _, _ = model_trees(model)
     out = []
     for t in trees:
         left = t["left_children"]
         right = t["right_children"]
+        stype = t.get("split_type") or [0] * len(left)
         stack = [0]
         while stack:
             nid = stack.pop()
             if left[nid] == -1:
                 continue
-            out.append((t["split_indices"][nid], np.float32(t["split_conditions"][nid]), nid == 0))
+            if stype[nid] == 0:
+                out.append((t["split_indices"][nid], np.float32(t["split_conditions"][nid]), nid == 0))
             stack.append(left[nid])
             stack.append(right[nid])
     return out
@@ -202,8 +206,43 @@ def boundary_rows(rng, model, base_rows, n_rows):
     return np.array(rows)
 
 
-def ref_tree_leaves(tree, X32):
-    """Leaf value reached by every row of X32 (float32), numpy reference."""
+# XGBoost 1.7.4 rejects categories >= this (InvalidCat); the predictor sends
+# them left, like negative values.
+CAT_LIMIT32 = np.float32(2 ** 24)
+
+
+def tree_cat_sets(tree):
+    """node id -> frozenset of categories for categorical (split_type 1) nodes."""
+    cats = tree.get("categories") or []
+    nodes = tree.get("categories_nodes") or []
+    segs = tree.get("categories_segments") or []
+    sizes = tree.get("categories_sizes") or []
+    assert len(nodes) == len(segs) == len(sizes)
+    out = {}
+    for nid, beg, size in zip(nodes, segs, sizes):
+        out[int(nid)] = frozenset(int(c) for c in cats[int(beg):int(beg) + int(size)])
+    stype = tree.get("split_type") or []
+    assert sorted(out) == [i for i, t in enumerate(stype) if t == 1], "categories_nodes"
+    return out
+
+
+def cat_goes_right(v32, catset):
+    """XGBoost 1.7.4 at a categorical node, v32 a non-NaN float32: right iff
+    the truncated value is in the node's set; negative (v < 0; -0.0 is 0),
+    >= 2^24, fractional-truncated-out-of-set and past-the-bitset values all go
+    left (default_left only matters for NaN)."""
+    if v32 < 0 or v32 >= CAT_LIMIT32:
+        return False
+    return int(v32) in catset   # int() truncates toward zero, like static_cast
+
+
+def ref_tree_leaves(tree, X32, stats=None):
+    """Leaf value reached by every row of X32 (float32), numpy reference.
+
+    stats (dict, optional) counts, for categorical nodes visited with a
+    non-NaN value that is not in the node's set, how often default_left was
+    0 (so "left" and "default direction" differ), keyed by the value's kind.
+    """
     left = np.array(tree["left_children"], dtype=np.int64)
     right = np.array(tree["right_children"], dtype=np.int64)
     cond = np.array(tree["split_conditions"], dtype=np.float32)
@@ -212,19 +251,44 @@ def ref_tree_leaves(tree, X32):
     n = len(X32)
     nodes = np.zeros(n, dtype=np.int64)
     ar = np.arange(n)
+    catsets = tree_cat_sets(tree) if "split_type" in tree else {}
     for _ in range(1000):
         is_leaf = left[nodes] == -1
         if is_leaf.all():
             break
         f = np.where(is_leaf, 0, sidx[nodes])
         v = X32[ar, f]
-        nxt = np.where(np.isnan(v),
-                       np.where(dleft[nodes] == 1, left[nodes], right[nodes]),
-                       np.where(v < cond[nodes], left[nodes], right[nodes]))
+        with np.errstate(invalid="ignore"):   # NaN thresholds of categorical nodes
+            nxt = np.where(np.isnan(v),
+                           np.where(dleft[nodes] == 1, left[nodes], right[nodes]),
+                           np.where(v < cond[nodes], left[nodes], right[nodes]))
+        for r in np.nonzero(~is_leaf)[0] if catsets else ():
+            nid = int(nodes[r])
+            if nid not in catsets or np.isnan(v[r]):
+                continue
+            right_ = cat_goes_right(v[r], catsets[nid])
+            nxt[r] = right[nid] if right_ else left[nid]
+            if stats is not None and not right_:
+                key = cat_value_kind(v[r], catsets[nid])
+                k = stats.setdefault(key, [0, 0])
+                k[int(dleft[nid] == 0)] += 1
         nodes = np.where(is_leaf, nodes, nxt)
     else:
         raise RuntimeError("tree too deep")
     return cond[nodes]
+
+
+def cat_value_kind(v32, catset):
+    """Classifies a non-NaN float32 value sent left at a categorical node."""
+    if v32 < 0:
+        return "negative"
+    if v32 != np.floor(v32):
+        return "fractional"
+    top = max(catset)
+    words = (top + 1 + 31) // 32
+    if v32 > top:
+        return "above_max_in_bitset" if v32 < 32 * words else "past_bitset"
+    return "not_in_set"
 
 
 def base_margin32(objective, base_score):
@@ -241,7 +305,7 @@ def base_margin32(objective, base_score):
     return b
 
 
-def ref_margins(model, X, dart_variant="dmatrix"):
+def ref_margins(model, X, dart_variant="dmatrix", stats=None):
     """Reference margins (float32), sequential float32 accumulation.
 
     gbtree:               m = base; m += leaf            (tree order)
@@ -257,7 +321,7 @@ def ref_margins(model, X, dart_variant="dmatrix"):
     out = np.full((len(X), n_groups), base, dtype=np.float32)
     for i, t in enumerate(trees):
         g = tree_info[i]
-        leaf = ref_tree_leaves(t, X32)
+        leaf = ref_tree_leaves(t, X32, stats)
         if weights is None:
             out[:, g] = out[:, g] + leaf
         else:
@@ -360,7 +424,11 @@ def make_xgb_case(out_dir, name, spec, rng):
     }
     params.update(spec["params"])
     objective = params["objective"]
-    dtrain = xgb.DMatrix(Xtr, label=ytr, missing=np.nan, feature_names=names)
+    # Categorical cases: feature_types "c"/"q" + enable_categorical, for the
+    # training and for the test DMatrix alike.
+    ftypes = spec.get("feature_types")
+    dm_kw = {"feature_types": ftypes, "enable_categorical": True} if ftypes else {}
+    dtrain = xgb.DMatrix(Xtr, label=ytr, missing=np.nan, feature_names=names, **dm_kw)
     phases = spec.get("phases") or [({}, spec["rounds"])]
     booster = train_phases(params, dtrain, phases)
 
@@ -380,7 +448,7 @@ def make_xgb_case(out_dir, name, spec, rng):
     csv_path = os.path.join(out_dir, name + ".csv")
     write_features_csv(csv_path, header, Xall)
 
-    dtest = xgb.DMatrix(Xall, missing=np.nan, feature_names=names)
+    dtest = xgb.DMatrix(Xall, missing=np.nan, feature_names=names, **dm_kw)
     pred = booster.predict(dtest)
     margin = booster.predict(dtest, output_margin=True)
     booster.set_param({"nthread": NTHREAD})
@@ -402,7 +470,8 @@ def make_xgb_case(out_dir, name, spec, rng):
         assert np.array_equal(ref_margins(model, Xall, "inplace").reshape(ip_margin.shape), ip_margin), name
 
     # Independent numpy reference from the JSON: margins must be bit-exact.
-    ref = ref_margins(model, Xall, "dmatrix").reshape(margin.shape)
+    cat_stats = {}
+    ref = ref_margins(model, Xall, "dmatrix", cat_stats).reshape(margin.shape)
     assert np.array_equal(ref, margin), name
     tf32 = transform_recipe(objective, ref).reshape(pred.shape)
     tf64 = transform_recipe(objective, ref, f64=True).reshape(pred.shape)
@@ -427,11 +496,13 @@ def make_xgb_case(out_dir, name, spec, rng):
         roots = [t["left_children"][0] == -1 for t in trees]
         assert any(roots) and not roots[-1], name
         assert any(int(t["tree_param"]["num_deleted"]) > 0 for t in trees), name
+    if ftypes:
+        check_categorical_case(name, spec, model, cat_stats)
 
     lmp = model["learner"]["learner_model_param"]
     num_class = int(lmp["num_class"])
     assert int(lmp["num_feature"]) == nfeat
-    return {
+    entry = {
         "name": name,
         "booster": params.get("booster", "gbtree"),
         "objective": objective,
@@ -443,6 +514,37 @@ def make_xgb_case(out_dir, name, spec, rng):
         "rows": int(len(Xall)),
         "boundary_rows": int(n_boundary),
     }
+    if ftypes:
+        entry["categorical"] = True
+    return entry
+
+
+def check_categorical_case(name, spec, model, cat_stats):
+    """The saved model really has categorical splits of the intended kind, and
+    the test rows reach categorical nodes with default_left 0 carrying values
+    outside the node's set (there "left" and "default direction" differ)."""
+    ftypes = spec["feature_types"]
+    assert model["learner"]["feature_types"] == ftypes, name
+    trees, _, _ = model_trees(model)
+    sets = []
+    for t in trees:
+        for nid, cs in tree_cat_sets(t).items():
+            assert ftypes[t["split_indices"][nid]] == "c", name
+            assert math.isnan(t["split_conditions"][nid]), name
+            sets.append(cs)
+    assert sets and all(sets), name
+    kind = spec["cat_split_kind"]
+    if kind == "onehot":
+        assert all(len(cs) == 1 for cs in sets), name
+    else:
+        assert any(len(cs) > 1 for cs in sets), name
+    if spec.get("cat_multiword"):
+        assert any(max(cs) >= 32 for cs in sets), name + ": no set spans 2 words"
+    for key in ("negative", "fractional", "not_in_set", "above_max_in_bitset", "past_bitset"):
+        assert cat_stats.get(key, [0, 0])[1] > 0, (name, key, cat_stats)
+    DIAG.setdefault("categorical", {})[name] = (
+        len(sets), sum(len(cs) for cs in sets), max(max(cs) for cs in sets),
+        {k: v[1] for k, v in sorted(cat_stats.items())})
 
 
 def verify_xgb_dir(out_dir):
@@ -460,7 +562,13 @@ def verify_xgb_dir(out_dir):
             assert booster.feature_names == names, name
         else:
             assert booster.feature_names is None, name
-        d = xgb.DMatrix(X, missing=np.nan, feature_names=names)
+        if c.get("categorical"):
+            ftypes = booster.feature_types
+            assert "c" in ftypes, name
+            d = xgb.DMatrix(X, missing=np.nan, feature_names=names,
+                            feature_types=ftypes, enable_categorical=True)
+        else:
+            d = xgb.DMatrix(X, missing=np.nan, feature_names=names)
         pred = booster.predict(d)
         margin = booster.predict(d, output_margin=True)
         ph, P = read_csv(os.path.join(out_dir, name + ".pred.csv"))
@@ -663,6 +771,157 @@ def xgb_specs_part_a(seed):
         "params": {"objective": "reg:squarederror", "booster": "gbtree", "max_depth": 4,
                    "eta": 0.3, "tree_method": "hist"},
         "rounds": 20, "seed": seed + 99, "unused_features": [5],
+    }))
+
+    specs += xgb_specs_categorical(seed)
+    return specs
+
+
+# --------------------------------------------------------------------------
+# Categorical cases (Part A)
+# --------------------------------------------------------------------------
+
+def cat_special_values(seen):
+    """Test values for a categorical feature whose training codes are `seen`.
+
+    seen categories; codes in [0, max seen] never seen in training; codes
+    above the largest seen one (in and past a 1- or 2-word bitset, up to and
+    past 2^24); fractional values (truncated) including float64 values that
+    round to an integer, or just below it, in float32; NaN; negatives,
+    including -0.0 and float64 values that round to -0.0 in float32."""
+    seen = sorted(int(c) for c in seen)
+    top = seen[-1]
+    unseen = [c for c in range(top + 1) if c not in seen]
+    above = sorted({top + 1, top + 2, 31, 32, 33, 40, 45, 63, 64, 65, 100, 127, 128,
+                    255, 256, 1000, 16777215, 16777216})
+    above = [float(c) for c in above if c > top] + [1e10]
+    mid = seen[len(seen) // 2]
+    frac = [0.25, 0.999, 3.7, mid + 0.5, top + 0.9,
+            float(np.nextafter(float(mid), -np.inf)),            # float32: mid
+            float(np.nextafter(np.float32(mid), np.float32(-np.inf))),  # float32: < mid
+            float(seen[1]) - 1e-9]                               # float32: seen[1]
+    neg = [-1.0, -2.0, -0.5, -0.0, -1e-300,                      # -1e-300 -> float32 -0.0
+           float(np.nextafter(np.float32(0), np.float32(-np.inf))), -100.0]
+    vals = [float(c) for c in seen] + [float(c) for c in unseen] + above + frac + [np.nan] + neg
+    return vals
+
+
+def cat_test_rows(rng, draw, cat_cols, seen, reps, n_pairs):
+    """Rows from draw(n) (random rows, NaNs included) with one categorical
+    feature set to each special value (reps times, on different base rows),
+    then n_pairs rows with two categorical features set to special values."""
+    specials = {j: cat_special_values(seen[j]) for j in cat_cols}
+    rows = []
+    for _ in range(reps):
+        for j in cat_cols:
+            base = draw(len(specials[j]))
+            for row, v in zip(base, specials[j]):
+                row[j] = v
+                rows.append(row)
+    if n_pairs and len(cat_cols) >= 2:
+        base = draw(n_pairs)
+        for row in base:
+            for j in cat_cols[:2]:
+                row[j] = specials[j][rng.integers(0, len(specials[j]))]
+            rows.append(row)
+    return np.array(rows)
+
+
+def xgb_specs_categorical(seed):
+    """Categorical splits: hist + enable_categorical, numpy DMatrix with
+    feature_types. Test rows: random rows, then the special categorical rows
+    (cat_test_rows), then boundary rows on numerical thresholds."""
+    specs = []
+
+    def codes(rng, seen, n):
+        return rng.choice(np.array(sorted(seen), dtype=np.float64), size=n)
+
+    # 1. binary:logistic, partition splits; 12 and 40 categories.
+    r = np.random.default_rng(seed + 111)
+    seen_region = [c for c in range(12) if c not in (4, 9)]
+    seen_product = [c for c in range(40) if c not in (7, 20, 33)]
+    eff_region = r.normal(size=12) * 1.2
+    eff_product = r.normal(size=40) * 1.0
+    ftypes = ["c", "q", "c", "q", "q"]
+
+    def draw1(n, nan=0.10):
+        X = np.column_stack([codes(r, seen_region, n), r.normal(size=n) * 2 + 5,
+                             codes(r, seen_product, n), r.gamma(2.0, 30.0, size=n),
+                             r.poisson(4.0, size=n).astype(float)])
+        return inject_nans(r, X, nan)
+
+    Xtr = draw1(3000, 0.0)
+    z = (eff_region[Xtr[:, 0].astype(int)] + eff_product[Xtr[:, 2].astype(int)]
+         + 0.4 * (Xtr[:, 1] - 5) - 0.01 * (Xtr[:, 3] - 60) + 0.1 * (Xtr[:, 4] - 4))
+    ytr = (z + r.logistic(size=len(z)) * 0.7 > 0).astype(float)
+    Xtr = inject_nans(r, Xtr, 0.10)
+    Xte = np.vstack([draw1(102), cat_test_rows(r, draw1, [0, 2],
+                                               {0: seen_region, 2: seen_product}, 1, 0)])
+    specs.append(("gbtree_cat_partition_binary_logistic", {
+        "X_train": Xtr, "y_train": ytr, "X_test": Xte,
+        "feature_names": ["region", "tenure_years", "product", "spend", "visits"],
+        "feature_types": ftypes, "cat_split_kind": "partition", "cat_multiword": True,
+        "params": {"objective": "binary:logistic", "booster": "gbtree", "max_depth": 4,
+                   "eta": 0.3, "tree_method": "hist", "max_cat_to_onehot": 1},
+        "rounds": 20, "seed": seed + 111, "boundary_rows": 30,
+    }))
+
+    # 2. reg:squarederror, one categorical feature with 5 categories (codes
+    #    0,1,2,4,6) and max_cat_to_onehot 10: one-hot splits (1-category sets).
+    r = np.random.default_rng(seed + 122)
+    seen_c = [0, 1, 2, 4, 6]
+    eff_c = np.array([1.0, -2.0, 0.5, 0.0, 3.0, 0.0, -1.0]) * 3.0
+    ftypes = ["q", "c", "q"]
+
+    def draw2(n, nan=0.10):
+        X = np.column_stack([r.normal(size=n) * 10, codes(r, seen_c, n), r.uniform(-1, 1, size=n)])
+        return inject_nans(r, X, nan)
+
+    Xtr = draw2(1500, 0.0)
+    ytr = (eff_c[Xtr[:, 1].astype(int)] + 0.3 * Xtr[:, 0] + 4 * Xtr[:, 2] ** 2
+           + r.normal(size=1500) + 20.0)
+    Xtr = inject_nans(r, Xtr, 0.10)
+    Xte = np.vstack([draw2(136), cat_test_rows(r, draw2, [1], {1: seen_c}, 2, 0)])
+    specs.append(("gbtree_cat_onehot_reg_squarederror", {
+        "X_train": Xtr, "y_train": ytr, "X_test": Xte,
+        "feature_names": None,
+        "feature_types": ftypes, "cat_split_kind": "onehot",
+        "params": {"objective": "reg:squarederror", "booster": "gbtree", "max_depth": 3,
+                   "eta": 0.3, "tree_method": "hist", "max_cat_to_onehot": 10},
+        "rounds": 25, "seed": seed + 122, "boundary_rows": 30,
+    }))
+
+    # 3. dart multi:softprob, 3 classes; "color" has 3 categories (< 4 =
+    #    max_cat_to_onehot: one-hot), "shop" 36 codes, 31 seen (partition).
+    r = np.random.default_rng(seed + 133)
+    seen_color = [0, 1, 2]
+    seen_shop = [c for c in range(36) if c not in (3, 11, 17, 26, 30)]
+    eff_color = r.normal(size=(3, 3)) * 1.5
+    eff_shop = r.normal(size=(36, 3)) * 1.2
+    ftypes = ["c", "q", "c", "q", "q"]
+
+    def draw3(n, nan=0.10):
+        X = np.column_stack([codes(r, seen_color, n), r.normal(size=n),
+                             codes(r, seen_shop, n), r.normal(size=n) * 3,
+                             r.uniform(0, 10, size=n)])
+        return inject_nans(r, X, nan)
+
+    Xtr = draw3(2500, 0.0)
+    logits = (eff_color[Xtr[:, 0].astype(int)] + eff_shop[Xtr[:, 2].astype(int)]
+              + np.outer(Xtr[:, 1], [0.8, -0.4, 0.0]) + np.outer(Xtr[:, 4] - 5, [0.0, 0.2, -0.2]))
+    g = logits + r.gumbel(size=logits.shape)
+    ytr = np.argmax(g, axis=1).astype(float)
+    Xtr = inject_nans(r, Xtr, 0.10)
+    Xte = np.vstack([draw3(84), cat_test_rows(r, draw3, [0, 2],
+                                              {0: seen_color, 2: seen_shop}, 1, 30)])
+    specs.append(("dart_cat_partition_multi_softprob", {
+        "X_train": Xtr, "y_train": ytr, "X_test": Xte,
+        "feature_names": ["color", "x_a", "shop", "x_b", "x_c"],
+        "feature_types": ftypes, "cat_split_kind": "partition",
+        "params": {"objective": "multi:softprob", "num_class": 3, "booster": "dart",
+                   "max_depth": 4, "eta": 0.3, "tree_method": "hist", "max_cat_to_onehot": 4,
+                   "rate_drop": 0.2, "skip_drop": 0.0},
+        "rounds": 15, "seed": seed + 133, "boundary_rows": 30,
     }))
     return specs
 
@@ -1016,6 +1275,10 @@ def main():
     for obj, (m32, m64, u64, tot) in sorted(DIAG["transform_mismatch"].items()):
         print("    %-22s float32 recipe: %4d   float64 maths: %4d (max %d ulp)   of %d"
               % (obj, m32, m64, u64, tot))
+    print("  categorical cases: sets, total categories, largest category, and")
+    print("  (value kind -> visits sent left at a default_left=0 node):")
+    for name, (nsets, ncats, top, kinds) in sorted(DIAG.get("categorical", {}).items()):
+        print("    %-40s sets=%d cats=%d max=%d %s" % (name, nsets, ncats, top, kinds))
 
 
 if __name__ == "__main__":
