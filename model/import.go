@@ -38,6 +38,10 @@ func DefaultOutputs(task Task, margins int, link Link) (outputs, raw []Output) {
 		outputs = []Output{{Name: "p", Meaning: "probability of class 1"}}
 	case task == TaskBinary:
 		outputs = []Output{{Name: "score", Meaning: "untransformed score; higher means class 1"}}
+	case task == TaskMulticlass && link == LinkSigmoid:
+		for k := 0; k < margins; k++ {
+			outputs = append(outputs, Output{Name: fmt.Sprintf("p%d", k), Meaning: fmt.Sprintf("one-vs-all probability of class %d (a row need not sum to 1)", k)})
+		}
 	case link == LinkArgmax:
 		outputs = []Output{{Name: "class", Meaning: "index of the most likely class"}}
 	case task == TaskMulticlass:

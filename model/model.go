@@ -113,7 +113,53 @@ func (t *Trees) Predict(dst, rows []float64, raw bool) []float64 {
 	if raw {
 		return dst
 	}
+	if t.Forest.Float32Sum {
+		return applyLink32(dst, start, t.Forest.NumGroups(), t.Link, t.Scale)
+	}
 	return applyLink(dst, start, t.Forest.NumGroups(), t.Link, t.Scale)
+}
+
+// applyLink32 is applyLink in XGBoost's float32 arithmetic, for forests that
+// sum in float32: it reproduces XGBoost's transformed predictions to the bit
+// in all but rare cases where glibc's expf rounds a near-tie the other way
+// (1 ulp). Computing the link in float64 instead differs by up to 5 ulp, and
+// by far more where XGBoost's float32 results are subnormal.
+func applyLink32(dst []float64, start, n int, link Link, scale float64) []float64 {
+	m := dst[start:]
+	exp32 := func(x float32) float32 { return float32(math.Exp(float64(x))) }
+	switch link {
+	case LinkSigmoid:
+		for i, v := range m {
+			m[i] = float64(float32(1) / (float32(1) + exp32(-float32(scale*v))))
+		}
+	case LinkExp:
+		for i, v := range m {
+			m[i] = float64(exp32(float32(v)))
+		}
+	case LinkSoftmax:
+		for r := 0; r+n <= len(m); r += n {
+			row := m[r : r+n]
+			mx := float32(row[0])
+			for _, v := range row[1:] {
+				mx = max(mx, float32(v))
+			}
+			// XGBoost sums the float32 exponentials in float64.
+			var sum float64
+			for i, v := range row {
+				e := exp32(float32(v) - mx)
+				row[i] = float64(e)
+				sum += float64(e)
+			}
+			s32 := float32(sum)
+			for i, e := range row {
+				row[i] = float64(float32(e) / s32)
+			}
+		}
+	default:
+		// Links XGBoost does not have, and the exact ones (identity, argmax).
+		return applyLink(dst, start, n, link, scale)
+	}
+	return dst
 }
 
 // checkLink reports whether link can apply to n margins per row.

@@ -77,13 +77,19 @@ func checkParity(t *testing.T, dir string, c fixtureCase) {
 		if len(got) != len(want.Rows)*width {
 			t.Fatalf("%s: got %d values, want %d rows × %d", kind, len(got), len(want.Rows), width)
 		}
-		bad := 0
+		bad, offByOne := 0, 0
 		for i, wr := range want.Rows {
 			for j, w := range wr {
 				g := got[i*width+j]
-				ok := fixture.RelErr(g, w) <= 1e-6
+				// Margins are float32 sums in both; predictions are
+				// XGBoost's float32 link, which we reproduce to within one
+				// float32 step (glibc's expf rounds some near-ties the
+				// other way) and which must in any case be within 1e-6.
+				ok := fixture.RelErr(g, w) <= 1e-6 && ulps(float32(g), float32(w)) <= 1
 				if kind == "margin" {
 					ok = float32(g) == float32(w)
+				} else if ulps(float32(g), float32(w)) == 1 {
+					offByOne++
 				}
 				if !ok {
 					if bad < 5 {
@@ -95,6 +101,12 @@ func checkParity(t *testing.T, dir string, c fixtureCase) {
 		}
 		if bad > 0 {
 			t.Errorf("%s: %d of %d values differ", kind, bad, len(got))
+		}
+		if offByOne > 0 {
+			t.Logf("%s: %d of %d predictions one float32 step off", kind, offByOne, len(got))
+		}
+		if offByOne*100 > len(got) {
+			t.Errorf("%s: %d of %d predictions are one float32 step off XGBoost's; want under 1%%", kind, offByOne, len(got))
 		}
 	}
 }
@@ -216,7 +228,7 @@ func TestFeatureNames(t *testing.T) {
 }
 
 func FuzzParse(f *testing.F) {
-	for _, name := range []string{"gbtree_binary_logistic", "dart_multi_softprob", "gbtree_reg_gamma"} {
+	for _, name := range []string{"gbtree_binary_logistic", "dart_multi_softprob", "gbtree_reg_gamma", "gbtree_cat_partition_binary_logistic"} {
 		data, err := os.ReadFile(fixture.Path("xgboost", name+".json"))
 		if err != nil {
 			f.Fatal(err)
@@ -240,4 +252,20 @@ func FuzzParse(f *testing.F) {
 		imp.Model.Predict(nil, in, false)
 		imp.Model.Predict(nil, in, true)
 	})
+}
+
+// ulps is the number of float32 steps between a and b.
+func ulps(a, b float32) int64 {
+	if a == b {
+		return 0
+	}
+	ia, ib := int64(math.Float32bits(a)), int64(math.Float32bits(b))
+	if (ia < 0x80000000) != (ib < 0x80000000) {
+		return math.MaxInt32
+	}
+	d := ia - ib
+	if d < 0 {
+		d = -d
+	}
+	return d
 }
