@@ -52,13 +52,23 @@ const (
 // Node is one node of a tree in pre-order layout: a split's left child is the
 // node right after it, its right child is at index Right (absolute, into
 // Forest.Nodes). A leaf has Feature < 0.
+//
+// A Node is 24 bytes: Linear sits in what would otherwise be the padding
+// after Flags (TestNodeSize guards this), so linear leaves cost nothing in
+// the node array of a forest without them.
 type Node struct {
 	// Value is the threshold of a numerical split, the category-set index of
-	// a categorical split, or the output of a leaf.
+	// a categorical split, or the output of a leaf. A linear leaf outputs
+	// Value when one of its model's features is NaN.
 	Value   float64
 	Feature int32
 	Right   int32
 	Flags   uint8
+	// Linear is 0 on a split node and on a constant leaf. On a leaf, k > 0
+	// makes it a linear leaf evaluating linear model k-1 of the forest (see
+	// Forest.LinConst). Zero means none so that a Node literal written
+	// without it, as every producer of constant trees does, stays correct.
+	Linear int32
 }
 
 // IsLeaf reports whether n is a leaf.
@@ -79,6 +89,16 @@ type Forest struct {
 	// CatSets[CatBounds[k]:CatBounds[k+1]], bit c of the set is category c.
 	CatSets   []uint32
 	CatBounds []int32
+	// Linear models of linear leaves (LightGBM's linear_tree): model k
+	// outputs LinConst[k] + Σ LinCoeffs[j]·x[LinFeatures[j]] over j in
+	// [LinBounds[k], LinBounds[k+1]), summed in that order; a model may have
+	// no terms. LinBounds is empty when there are no models, otherwise it
+	// has len(LinConst)+1 entries, starting at 0 and ending at
+	// len(LinFeatures) == len(LinCoeffs). Node.Linear refers to them.
+	LinConst    []float64
+	LinBounds   []int32
+	LinFeatures []int32
+	LinCoeffs   []float64
 	// Base is each group's starting margin, added before any tree.
 	Base        []float64
 	NumFeatures int
@@ -121,7 +141,7 @@ func (f *Forest) sum64(o, row []float64) {
 	for t, root := range f.Roots {
 		v := f.leaf(root, row)
 		if f.Weights != nil {
-			v *= f.Weights[t]
+			v = float64(v * f.Weights[t]) // rounded, never fused: see linear
 		}
 		o[f.Groups[t]] += v
 	}
@@ -143,7 +163,7 @@ func (f *Forest) sum32(o, row []float64) {
 	for t, root := range f.Roots {
 		v := float32(f.leaf(root, row))
 		if f.Weights != nil {
-			v *= float32(f.Weights[t])
+			v = float32(v * float32(f.Weights[t])) // rounded, never fused: see linear
 		}
 		accs[f.Groups[t]] += v
 	}
@@ -152,14 +172,17 @@ func (f *Forest) sum32(o, row []float64) {
 	}
 }
 
-// leaf walks one tree from root and returns its leaf's value.
+// leaf walks one tree from root and returns its leaf's output.
 func (f *Forest) leaf(root int32, row []float64) float64 {
 	nodes := f.Nodes
 	i := root
 	for {
 		nd := &nodes[i]
 		if nd.Feature < 0 {
-			return nd.Value
+			if nd.Linear == 0 {
+				return nd.Value
+			}
+			return f.linear(nd, row)
 		}
 		if f.goLeft(nd, row[nd.Feature]) {
 			i++
@@ -167,6 +190,30 @@ func (f *Forest) leaf(root int32, row []float64) float64 {
 			i = nd.Right
 		}
 	}
+}
+
+// linear evaluates the linear model of leaf nd as LightGBM's Tree::Predict
+// does: the constant, then each coefficient times its raw feature value
+// added in order; the first NaN feature abandons the model and the leaf
+// outputs its plain value instead.
+func (f *Forest) linear(nd *Node, row []float64) float64 {
+	k := nd.Linear - 1
+	lo, hi := f.LinBounds[k], f.LinBounds[k+1]
+	coeffs := f.LinCoeffs[lo:hi]
+	out := f.LinConst[k]
+	for j, feat := range f.LinFeatures[lo:hi] {
+		x := row[feat]
+		if x != x {
+			return nd.Value
+		}
+		// The conversion rounds the product before the addition. Go may
+		// otherwise fuse the two into one FMA (on arm64, and on amd64 with
+		// GOAMD64=v3), rounding once. LightGBM's x86-64 builds target the
+		// baseline ISA, which has no FMA, so they round twice; this matches
+		// them on every platform (TestLinearLeafSumOrder).
+		out += float64(coeffs[j] * x)
+	}
+	return out
 }
 
 func (f *Forest) goLeft(nd *Node, x float64) bool {

@@ -2,7 +2,9 @@ package kernels
 
 import (
 	"math"
+	"strings"
 	"testing"
+	"unsafe"
 )
 
 // stump is a forest of one split on feature 0 with threshold thr: left leaf
@@ -157,7 +159,7 @@ func TestXGBoostCategoricalSplit(t *testing.T) {
 			want float64
 		}{
 			{0, R}, {3, R}, {39, R}, {3.7, R}, {math.Copysign(0, -1), R}, // members go right
-			{math.Nextafter(3, 0), R}, // rounds to 3 in float32
+			{math.Nextafter(3, 0), R},                         // rounds to 3 in float32
 			{1, L}, {40, L}, {64, L}, {1e10, L}, {1 << 24, L}, // not members go left, whatever the default
 			{-0.5, L}, {-1, L}, {-1.4e-45, L},
 			{math.NaN(), nanWay},
@@ -165,6 +167,142 @@ func TestXGBoostCategoricalSplit(t *testing.T) {
 			if got := f.Margins(nil, []float64{tc.x})[0]; got != tc.want {
 				t.Errorf("default-left=%v: category %v went %v, want %v", dflt != 0, tc.x, got, tc.want)
 			}
+		}
+	}
+}
+
+func TestNodeSize(t *testing.T) {
+	// Linear lives in the padding after Flags; a larger Node would make every
+	// tree walk touch more cache lines.
+	if got := unsafe.Sizeof(Node{}); got != 24 {
+		t.Errorf("unsafe.Sizeof(Node{}) = %d, want 24", got)
+	}
+}
+
+// linearStump is stump's split on feature 0 at 0.5 over three features,
+// whose left leaf (value -1) is linear model 0: 0.25 + 2·x1 − 0.5·x2, and
+// whose right leaf (value 1) is linear model 1, a constant 3 with no terms.
+func linearStump() *Forest {
+	f := stump(LessEqFloat64, 0, 0.5)
+	f.NumFeatures = 3
+	f.Nodes[1].Linear = 1
+	f.Nodes[2].Linear = 2
+	f.LinConst = []float64{0.25, 3}
+	f.LinBounds = []int32{0, 2, 2}
+	f.LinFeatures = []int32{1, 2}
+	f.LinCoeffs = []float64{2, -0.5}
+	return f
+}
+
+func TestLinearLeaf(t *testing.T) {
+	nan := math.NaN()
+	f := linearStump()
+	if err := f.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		row  []float64
+		want float64
+	}{
+		{[]float64{0, 1, 4}, 0.25 + 2*1 + -0.5*4}, // 0.25
+		{[]float64{0, -3, 0.5}, 0.25 + 2*-3 + -0.5*0.5},
+		{[]float64{0, 0, 0}, 0.25},
+		// A NaN in a model feature falls back to the leaf's value.
+		{[]float64{0, nan, 4}, -1},
+		{[]float64{0, 1, nan}, -1},
+		// NaN in the split feature only steers the split (right by default).
+		{[]float64{nan, 1, 4}, 3},
+		// A model without terms is its constant, not the leaf's value, and
+		// ignores NaN anywhere.
+		{[]float64{1, nan, nan}, 3},
+		// Infinities are not missing: they flow through the sum.
+		{[]float64{0, math.Inf(1), 0}, math.Inf(1)},
+	} {
+		if got := f.Margins(nil, tc.row)[0]; got != tc.want {
+			t.Errorf("Margins(%v) = %v, want %v", tc.row, got, tc.want)
+		}
+	}
+}
+
+func TestLinearLeafSumOrder(t *testing.T) {
+	// The terms are added to the constant one at a time, in order, each
+	// product rounded: 1 + 1e-16 + 1e-16 is 1 in float64, where adding the
+	// two small terms first would give 1.0000000000000002.
+	f := &Forest{
+		Nodes:       []Node{{Value: 0, Feature: -1, Linear: 1}},
+		Roots:       []int32{0},
+		Groups:      []int32{0},
+		Base:        []float64{0},
+		NumFeatures: 2,
+		LinConst:    []float64{1},
+		LinBounds:   []int32{0, 2},
+		LinFeatures: []int32{0, 1},
+		LinCoeffs:   []float64{1e-16, 1e-16},
+	}
+	if err := f.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.Margins(nil, []float64{1, 1})[0]; got != 1 {
+		t.Errorf("single linear leaf 1 + 1e-16 + 1e-16 = %.17g, want 1", got)
+	}
+	// A product that needs rounding, then an addition: a fused multiply-add
+	// would round once and could differ.
+	a, x := 0.1, 3.0
+	f.LinConst[0] = -0.3
+	f.LinCoeffs = []float64{a, 0}
+	want := -0.3 + float64(a*x) // 5.551115123125783e-17
+	if got := f.Margins(nil, []float64{x, 0})[0]; got != want {
+		t.Errorf("-0.3 + 0.1·3 = %.17g, want %.17g (product rounded before the sum)", got, want)
+	}
+}
+
+func TestLinearLeafFloat32SumAndWeights(t *testing.T) {
+	f := linearStump()
+	f.Float32Sum = true
+	f.Weights = []float64{0.5}
+	row := []float64{0, 0.1, 0}
+	leaf := 0.25 + 2*0.1
+	want := float32(0) + float32(leaf)*float32(0.5)
+	if got := f.Margins(nil, row)[0]; got != float64(want) {
+		t.Errorf("float32 sum of weighted linear leaf = %.9g, want %.9g", got, want)
+	}
+}
+
+func TestLinearLeafAllocs(t *testing.T) {
+	f := linearStump()
+	rows := []float64{0, 1, 4, 0, math.NaN(), 4, 1, 2, 3}
+	dst := make([]float64, 0, 3)
+	if n := testing.AllocsPerRun(100, func() { dst = f.Margins(dst[:0], rows) }); n != 0 {
+		t.Errorf("Margins with linear leaves allocates %v times per call, want 0", n)
+	}
+}
+
+func TestValidateLinear(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		edit func(f *Forest)
+		want string
+	}{
+		{"leaf refers past the models", func(f *Forest) { f.Nodes[2].Linear = 3 }, "tree 0 node 2: linear model 2 does not exist (the forest has 2)"},
+		{"negative linear", func(f *Forest) { f.Nodes[1].Linear = -1 }, "tree 0 node 1: linear model -2 does not exist"},
+		{"linear on a split", func(f *Forest) { f.Nodes[0].Linear = 1 }, "tree 0 node 0: a split node has linear model 0"},
+		{"feature out of range", func(f *Forest) { f.LinFeatures[1] = 3 }, "linear term 1: feature 3 out of range [0,3)"},
+		{"negative feature", func(f *Forest) { f.LinFeatures[0] = -1 }, "linear term 0: feature -1 out of range"},
+		{"coefficients short", func(f *Forest) { f.LinCoeffs = f.LinCoeffs[:1] }, "2 linear features but 1 coefficients"},
+		{"bounds short", func(f *Forest) { f.LinBounds = f.LinBounds[:2] }, "2 linear models but 2 linear model bounds, want 3"},
+		{"bounds past terms", func(f *Forest) { f.LinBounds[2] = 3 }, "linear model bounds do not span the 2 linear terms"},
+		{"bounds not from 0", func(f *Forest) { f.LinBounds[0] = 1 }, "linear model bounds do not span"},
+		{"bounds decrease", func(f *Forest) { f.LinBounds[1] = 3; f.LinBounds[2] = 2 }, "linear model 1 has negative length"},
+		{"constants without bounds", func(f *Forest) { f.LinBounds = nil }, "2 linear constants and 2 terms but no linear model bounds"},
+		{"terms without models", func(f *Forest) {
+			f.Nodes[1].Linear, f.Nodes[2].Linear = 0, 0
+			f.LinConst, f.LinBounds = nil, nil
+		}, "0 linear constants and 2 terms but no linear model bounds"},
+	} {
+		f := linearStump()
+		tc.edit(f)
+		if err := f.Validate(); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: Validate() = %v, want an error containing %q", tc.name, err, tc.want)
 		}
 	}
 }

@@ -5,7 +5,8 @@ import "fmt"
 // Validate checks the invariants Margins relies on, so that a forest decoded
 // from an untrusted artifact can never index out of range or loop: every
 // tree's nodes lie in its own range, children come after their parent,
-// features, groups and category sets exist, and the per-tree slices agree.
+// features, groups, category sets and linear models exist, linear models'
+// features are in range, and the per-tree slices agree.
 func (f *Forest) Validate() error {
 	if f.NumFeatures <= 0 {
 		return fmt.Errorf("forest has %d features, want at least 1", f.NumFeatures)
@@ -35,6 +36,10 @@ func (f *Forest) Validate() error {
 			return fmt.Errorf("category set %d has negative length", k)
 		}
 	}
+	nlin, err := f.validateLinear()
+	if err != nil {
+		return err
+	}
 	if nt > 0 && f.Roots[0] != 0 {
 		return fmt.Errorf("tree 0 starts at node %d, want 0", f.Roots[0])
 	}
@@ -53,7 +58,13 @@ func (f *Forest) Validate() error {
 		for i := start; i < end; i++ {
 			nd := &f.Nodes[i]
 			if nd.IsLeaf() {
+				if k := nd.Linear; k < 0 || int(k) > nlin {
+					return fmt.Errorf("tree %d node %d: linear model %d does not exist (the forest has %d)", t, i-start, int64(k)-1, nlin)
+				}
 				continue
+			}
+			if nd.Linear != 0 {
+				return fmt.Errorf("tree %d node %d: a split node has linear model %d", t, i-start, nd.Linear-1)
 			}
 			if nd.Flags&^knownFlags != 0 {
 				return fmt.Errorf("tree %d node %d: unknown flags %#x", t, i-start, nd.Flags)
@@ -73,4 +84,36 @@ func (f *Forest) Validate() error {
 		}
 	}
 	return nil
+}
+
+// validateLinear checks the linear models' tables and returns how many
+// models there are.
+func (f *Forest) validateLinear() (int, error) {
+	n := len(f.LinConst)
+	if len(f.LinBounds) == 0 {
+		if n != 0 || len(f.LinFeatures) != 0 || len(f.LinCoeffs) != 0 {
+			return 0, fmt.Errorf("forest has %d linear constants and %d terms but no linear model bounds", n, len(f.LinFeatures))
+		}
+		return 0, nil
+	}
+	if len(f.LinBounds) != n+1 {
+		return 0, fmt.Errorf("forest has %d linear models but %d linear model bounds, want %d", n, len(f.LinBounds), n+1)
+	}
+	if len(f.LinCoeffs) != len(f.LinFeatures) {
+		return 0, fmt.Errorf("forest has %d linear features but %d coefficients", len(f.LinFeatures), len(f.LinCoeffs))
+	}
+	if f.LinBounds[0] != 0 || int(f.LinBounds[n]) != len(f.LinFeatures) {
+		return 0, fmt.Errorf("linear model bounds do not span the %d linear terms", len(f.LinFeatures))
+	}
+	for k := 0; k < n; k++ {
+		if f.LinBounds[k] > f.LinBounds[k+1] {
+			return 0, fmt.Errorf("linear model %d has negative length", k)
+		}
+	}
+	for j, feat := range f.LinFeatures {
+		if feat < 0 || int(feat) >= f.NumFeatures {
+			return 0, fmt.Errorf("linear term %d: feature %d out of range [0,%d)", j, feat, f.NumFeatures)
+		}
+	}
+	return n, nil
 }

@@ -77,6 +77,43 @@ func codecTrees(t testing.TB, float32Sum bool, cmp kernels.Compare) *Trees {
 	return tr
 }
 
+// codecLinearTrees builds a one-group forest over four features mixing
+// linear and constant leaves: a tree with a linear leaf of two terms, a
+// constant leaf and a linear leaf without terms; a single-leaf linear tree;
+// and a tree without linear leaves.
+func codecLinearTrees(t testing.TB) *Trees {
+	t.Helper()
+	tr := &Trees{Link: LinkIdentity, Scale: 1, Divide: 1}
+	f := &tr.Forest
+	f.NumFeatures = 4
+	f.Base = []float64{0.5}
+	f.Compare = kernels.LessEqFloat64
+	trees := [][]SourceNode{
+		{
+			{Feature: 0, Value: 0.5, Left: 1, Right: 2, Flags: kernels.FlagDefaultLeft},
+			{Leaf: true, Value: -1, Linear: true, LinConst: 0.25, LinFeatures: []int{1, 3}, LinCoeffs: []float64{2, -0.5}},
+			{Feature: 1, Value: 0, Left: 3, Right: 4, Flags: kernels.FlagNaNIsZero},
+			{Leaf: true, Value: 0.75},
+			{Leaf: true, Value: 1, Linear: true, LinConst: 3},
+		},
+		{{Leaf: true, Value: 0.1, Linear: true, LinConst: -0.2, LinFeatures: []int{2}, LinCoeffs: []float64{1.5}}},
+		{
+			{Feature: 2, Value: 1, Left: 1, Right: 2},
+			{Leaf: true, Value: 0.3},
+			{Leaf: true, Value: -0.3},
+		},
+	}
+	for i, nodes := range trees {
+		if err := AppendTree(f, nodes, 0, 0); err != nil {
+			t.Fatalf("AppendTree(tree %d): %v", i, err)
+		}
+	}
+	if err := tr.Validate(); err != nil {
+		t.Fatalf("codecLinearTrees: %v", err)
+	}
+	return tr
+}
+
 // codecDense builds a validated Dense with the given layer widths (the first
 // is the input width), activations for the hidden layers, and link.
 func codecDense(t testing.TB, link Link, widths []int, acts ...kernels.Activation) *Dense {
@@ -127,6 +164,7 @@ func codecCases(t testing.TB) []codecCase {
 		{"trees/f64sum/less32", KindTrees, codecTrees(t, false, kernels.LessFloat32)},
 		{"trees/noweights/argmax", KindTrees, noWeights},
 		{"trees/onegroup/sigmoid", KindTrees, sigmoid},
+		{"trees/linear-leaves", KindTrees, codecLinearTrees(t)},
 		{"mlp/3layers/softmax", KindMLP, codecDense(t, LinkSoftmax, []int{4, 5, 3, 3}, kernels.ActReLU, kernels.ActTanh)},
 		{"linear/sigmoid", KindLinear, codecDense(t, LinkSigmoid, []int{4, 1})},
 	}
@@ -340,7 +378,8 @@ func TestDecodePayloadErrors(t *testing.T) {
 	trees := codecTrees(t, false, kernels.LessEqFloat64)
 	tb := decompressT(t, encodeT(t, trees))
 	nn := len(trees.Forest.Nodes)
-	nodesAt := len(tb) - nodeBytes*nn // first node record
+	const linTail = 3 * 4                       // nlinear, nlinbounds, nlinterms: all 0
+	nodesAt := len(tb) - linTail - nodeBytes*nn // first node record
 	ng := len(trees.Forest.Base)
 	rootsAt := 6 + 1 + 8 + 8 + 4 + 1 + 1 + 4 + 8*ng + 4
 	dense := codecDense(t, LinkSoftmax, []int{4, 5, 3, 3}, kernels.ActReLU, kernels.ActTanh)
@@ -371,7 +410,8 @@ func TestDecodePayloadErrors(t *testing.T) {
 		{"not zstd", KindTrees, []byte("PDMP\x01\x01"), "decode payload: decompress:"},
 		{"too large", KindTrees, huge, "exceeds the 1073741824-byte limit"},
 		{"bad magic", KindTrees, compress(patch(tb, put8(0, 'X'))), `header: bad magic "XDMP", want "PDMP"`},
-		{"version", KindTrees, compress(patch(tb, put8(4, 2))), "format version 2, this build reads 1"},
+		{"version", KindTrees, compress(patch(tb, put8(4, 3))), "header: format version 3, this build reads 1 and 2"},
+		{"version 0", KindTrees, compress(patch(tb, put8(4, 0))), "header: format version 0, this build reads 1 and 2"},
 		{"unknown kind tag", KindTrees, compress(patch(tb, put8(5, 9))), "header: unknown kind tag 9"},
 		{"unknown kind", "forest", compress(tb), `decode payload: unknown kind "forest"`},
 		{"kind mismatch", KindMLP, compress(tb), "kind tag 1 does not hold a mlp model"},
@@ -386,7 +426,7 @@ func TestDecodePayloadErrors(t *testing.T) {
 		{"group out of range", KindTrees, compress(patch(tb, put32(rootsAt+4*len(trees.Forest.Roots), 5))), "tree 0: output group 5 out of range [0,2)"},
 		{"zero scale", KindTrees, compress(patch(tb, func(b []byte) []byte { clear(b[7:15]); return b })), "sigmoid scale 0 is not a positive number"},
 		{"trailing bytes", KindTrees, compress(append(bytes.Clone(tb), 0)), "tree section: 1 trailing bytes after the last field"},
-		{"node count", KindTrees, compress(patch(tb, put32(nodesAt-4, 12345))), fmt.Sprintf("decode payload: tree section: nodes: want 12345 entries, %d bytes left", nodeBytes*nn)},
+		{"node count", KindTrees, compress(patch(tb, put32(nodesAt-4, 12345))), fmt.Sprintf("decode payload: tree section: nodes: want 12345 entries, %d bytes left", nodeBytes*nn+linTail)},
 		{"tree count", KindTrees, compress(patch(tb, put32(rootsAt-4, math.MaxUint32))), "tree section: roots: want 4294967295 entries"},
 		{"dense weights count", KindMLP, compress(patch(db, put32(6+1+4, 1<<20))), "dense section: layer 0: weights: want 5242885 entries"},
 		{"dense layer count", KindMLP, compress(patch(db, put32(6+1, 1<<30))), "dense section: layers: want 1073741824 entries"},
@@ -437,8 +477,9 @@ func FuzzDecodePayload(f *testing.F) {
 			t.Fatalf("re-encode decoded model: %v", err)
 		}
 		if isBody {
-			if got := decompressT(t, again); !bytes.Equal(got, decompressT(t, data)) {
-				t.Fatalf("re-encoded body differs:\ngot  %x\nwant %x", got, decompressT(t, data))
+			want := upgradeV1(decompressT(t, data))
+			if got := decompressT(t, again); !bytes.Equal(got, want) {
+				t.Fatalf("re-encoded body differs:\ngot  %x\nwant %x", got, want)
 			}
 		}
 	})
@@ -501,5 +542,204 @@ func BenchmarkDecodePayload(b *testing.B) {
 				benchSink = p
 			}
 		})
+	}
+}
+
+// upgradeV1 returns the body that a decoded version 1 body re-encodes to:
+// version byte 2 and, in a tree section, the three linear counts appended,
+// all 0. Any other body comes back unchanged.
+func upgradeV1(body []byte) []byte {
+	if len(body) < 6 || body[4] != 1 {
+		return body
+	}
+	b := bytes.Clone(body)
+	b[4] = 2
+	if b[5] == tagTrees {
+		b = append(b, make([]byte, 3*4)...)
+	}
+	return b
+}
+
+// downgradeV2 is upgradeV1's inverse for a model without linear leaves: the
+// version 1 body of the same model, as the version 1 encoder wrote it.
+func downgradeV2(t testing.TB, body []byte) []byte {
+	t.Helper()
+	b := bytes.Clone(body)
+	b[4] = 1
+	if b[5] == tagTrees {
+		tail := b[len(b)-3*4:]
+		if !bytes.Equal(tail, make([]byte, 3*4)) {
+			t.Fatalf("body has linear models, which version 1 cannot hold: tail %x", tail)
+		}
+		b = b[:len(b)-3*4]
+	}
+	return b
+}
+
+// TestDecodePayloadVersion1: a version 1 payload, which has no linear
+// fields, decodes to the model it was written from, with no linear leaves,
+// and writes back as version 2.
+func TestDecodePayloadVersion1(t *testing.T) {
+	for _, c := range codecCases(t) {
+		if tr, ok := c.p.(*Trees); ok && len(tr.Forest.LinConst) > 0 {
+			continue
+		}
+		t.Run(c.name, func(t *testing.T) {
+			v2 := decompressT(t, encodeT(t, c.p))
+			v1 := downgradeV2(t, v2)
+			got, err := DecodePayload(c.kind, compress(v1))
+			if err != nil {
+				t.Fatalf("DecodePayload(version 1 body %x): %v", v1, err)
+			}
+			if !reflect.DeepEqual(got, c.p) {
+				t.Errorf("version 1 body decoded to\n%+v\nwant\n%+v", got, c.p)
+			}
+			if again := decompressT(t, encodeT(t, got)); !bytes.Equal(again, v2) {
+				t.Errorf("version 1 model re-encoded to\n%x\nwant the version 2 body\n%x", again, v2)
+			}
+		})
+	}
+	// A version 1 header in front of linear fields: version 1 ends after
+	// the node records, so they are trailing bytes.
+	lin := decompressT(t, encodeT(t, codecLinearTrees(t)))
+	lin[4] = 1
+	if _, err := DecodePayload(KindTrees, compress(lin)); err == nil || !strings.Contains(err.Error(), "trailing bytes after the last field") {
+		t.Errorf("linear body marked version 1: DecodePayload error = %v, want trailing bytes", err)
+	}
+}
+
+func TestDecodePayloadLinearErrors(t *testing.T) {
+	tr := codecLinearTrees(t)
+	f := &tr.Forest
+	body := decompressT(t, encodeT(t, tr))
+	nn, nl, nt := len(f.Nodes), len(f.LinConst), len(f.LinFeatures)
+	colAt := len(body) - 4*nn                    // the Node.Linear column
+	coeffsAt := colAt - 8*nt                     // LinCoeffs
+	featsAt := coeffsAt - 4*nt                   // LinFeatures
+	boundsAt := featsAt - 4 - 4*len(f.LinBounds) // LinBounds
+	constAt := boundsAt - 4 - 8*nl               // LinConst
+	if got := binary.LittleEndian.Uint32(body[constAt-4:]); int(got) != nl {
+		t.Fatalf("test layout is off: nlinear reads %d, want %d", got, nl)
+	}
+	leaf := -1 // first linear leaf
+	for i := range f.Nodes {
+		if f.Nodes[i].Linear != 0 {
+			leaf = i
+			break
+		}
+	}
+	split := 0 // node 0 is a split
+	put32 := func(at int, v uint32) []byte {
+		b := bytes.Clone(body)
+		binary.LittleEndian.PutUint32(b[at:], v)
+		return b
+	}
+	for _, c := range []struct {
+		name string
+		body []byte
+		want string
+	}{
+		{"linear past the models", put32(colAt+4*leaf, uint32(nl+1)), fmt.Sprintf("tree 0 node %d: linear model %d does not exist (the forest has %d)", leaf, nl, nl)},
+		{"linear on a split", put32(colAt+4*split, 1), "tree 0 node 0: a split node has linear model 0"},
+		{"linear feature out of range", put32(featsAt, 4), "linear term 0: feature 4 out of range [0,4)"},
+		{"linear bounds past terms", put32(boundsAt+4*nl, uint32(nt+1)), fmt.Sprintf("linear model bounds do not span the %d linear terms", nt)},
+		{"linear model count", put32(constAt-4, math.MaxUint32), "tree section: lin_const: want 4294967295 entries"},
+		{"linear term count", put32(featsAt-4, 1<<30), "tree section: lin_terms: want 1073741824 entries"},
+		{"linear column cut", body[:len(body)-1], fmt.Sprintf("tree section: linear: want %d bytes, %d left", 4*nn, 4*nn-1)},
+	} {
+		p, err := DecodePayload(KindTrees, compress(c.body))
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: DecodePayload = %v, %v; want error containing %q", c.name, p, err, c.want)
+		}
+	}
+}
+
+func TestAppendTreeLinear(t *testing.T) {
+	tr := codecLinearTrees(t)
+	f := &tr.Forest
+	// Pre-order meets the two-term leaf, then the term-less one, then the
+	// single-leaf tree's.
+	wantConst := []float64{0.25, 3, -0.2}
+	wantBounds := []int32{0, 2, 2, 3}
+	wantFeats := []int32{1, 3, 2}
+	wantCoeffs := []float64{2, -0.5, 1.5}
+	if !reflect.DeepEqual(f.LinConst, wantConst) || !reflect.DeepEqual(f.LinBounds, wantBounds) ||
+		!reflect.DeepEqual(f.LinFeatures, wantFeats) || !reflect.DeepEqual(f.LinCoeffs, wantCoeffs) {
+		t.Errorf("linear tables = %v %v %v %v, want %v %v %v %v",
+			f.LinConst, f.LinBounds, f.LinFeatures, f.LinCoeffs, wantConst, wantBounds, wantFeats, wantCoeffs)
+	}
+	var linear []int32
+	for _, nd := range f.Nodes {
+		linear = append(linear, nd.Linear)
+	}
+	if want := []int32{0, 1, 0, 0, 2, 3, 0, 0, 0}; !reflect.DeepEqual(linear, want) {
+		t.Errorf("Node.Linear in layout order = %v, want %v", linear, want)
+	}
+
+	// Rows of four features. The margin is base 0.5, then the three trees'
+	// outputs, added in float64 in that order (sum, at run time); a linear
+	// leaf is its constant, then its terms, added in order.
+	sum := func(vs ...float64) float64 {
+		s := 0.0
+		for _, v := range vs {
+			s += v
+		}
+		return s
+	}
+	nan := math.NaN()
+	for _, c := range []struct {
+		row  []float64
+		want float64
+	}{
+		// x0 <= 0.5: 0.25 + 2·1 − 0.5·4; single leaf −0.2 + 1.5·0; x2 <= 1: 0.3.
+		{[]float64{0, 1, 0, 4}, sum(0.5, sum(0.25, 2, -2), sum(-0.2, 0), 0.3)},
+		// x3 NaN: the first leaf falls back to its value −1; −0.2 + 1.5·2;
+		// x2 > 1: −0.3.
+		{[]float64{0, 1, 2, nan}, sum(0.5, -1, sum(-0.2, 3), -0.3)},
+		// x0 > 0.5, x1 > 0: the term-less leaf gives its constant 3, not its
+		// value 1; x2 NaN: the single leaf falls back to its value 0.1, and
+		// the third tree sends NaN right (no default-left flag): −0.3.
+		{[]float64{1, 1, nan, 0}, sum(0.5, 3, 0.1, -0.3)},
+		// x0 > 0.5, x1 <= 0: the constant leaf 0.75.
+		{[]float64{1, -1, 0, 0}, sum(0.5, 0.75, sum(-0.2, 0), 0.3)},
+	} {
+		if got := tr.Predict(nil, c.row, true)[0]; got != c.want {
+			t.Errorf("Predict(%v) = %v, want %v", c.row, got, c.want)
+		}
+	}
+
+	for _, c := range []struct {
+		name string
+		leaf SourceNode
+		want string
+	}{
+		{"feature out of range", SourceNode{Leaf: true, Linear: true, LinFeatures: []int{4}, LinCoeffs: []float64{1}},
+			"leaf 0: linear term 0 uses feature 4, but the model has 4 features"},
+		{"negative feature", SourceNode{Leaf: true, Linear: true, LinFeatures: []int{0, -1}, LinCoeffs: []float64{1, 1}},
+			"leaf 0: linear term 1 uses feature -1, but the model has 4 features"},
+		{"counts differ", SourceNode{Leaf: true, Linear: true, LinFeatures: []int{0, 1}, LinCoeffs: []float64{1}},
+			"leaf 0: linear model has 2 features but 1 coefficients"},
+	} {
+		before := codecLinearTrees(t)
+		g := codecLinearTrees(t)
+		if err := AppendTree(&g.Forest, []SourceNode{c.leaf}, 0, 0); err == nil || err.Error() != c.want {
+			t.Errorf("%s: AppendTree error = %v, want %q", c.name, err, c.want)
+		}
+		if !reflect.DeepEqual(g, before) {
+			t.Errorf("%s: AppendTree changed the forest on error:\ngot  %+v\nwant %+v", c.name, g.Forest, before.Forest)
+		}
+		// A good linear leaf first, so that the failure has appended to
+		// every table and must take it back.
+		split := []SourceNode{
+			{Feature: 0, Left: 1, Right: 2},
+			{Leaf: true, Linear: true, LinConst: 1, LinFeatures: []int{0}, LinCoeffs: []float64{1}},
+			c.leaf,
+		}
+		if err := AppendTree(&g.Forest, split, 0, 0); err == nil || !strings.Contains(err.Error(), c.want[len("leaf 0"):]) {
+			t.Errorf("%s, after a good linear leaf: AppendTree error = %v, want %q", c.name, err, c.want)
+		}
+		if !reflect.DeepEqual(g, before) {
+			t.Errorf("%s, after a good linear leaf: AppendTree changed the forest on error:\ngot  %+v\nwant %+v", c.name, g.Forest, before.Forest)
+		}
 	}
 }
