@@ -1,0 +1,100 @@
+package score
+
+import (
+	"fmt"
+	"runtime"
+	"time"
+
+	"github.com/predictd/predictd/model"
+)
+
+// Options configures a scoring run.
+type Options struct {
+	// Features are the model's inputs, in the model's order. Input columns
+	// are matched to them by name; other input columns are ignored. The
+	// length must equal the predictor's NumFeatures.
+	Features []model.Feature
+	// Outputs name the output columns: the manifest's Outputs, or its
+	// RawOutputs when Raw is set. The length must equal the predictor's
+	// NumOutputs (NumMargins when Raw is set).
+	Outputs []string
+	// Raw asks for untransformed margins (passed to Predict).
+	Raw bool
+	// BatchRows is the number of rows per chunk handed to a worker; 0 means
+	// the default, 1024. Memory held is about 2·Workers·BatchRows rows.
+	BatchRows int
+	// Workers is the number of goroutines calling Predict; 0 means the
+	// default, runtime.GOMAXPROCS(0).
+	Workers int
+}
+
+// DefaultBatchRows is the default Options.BatchRows.
+const DefaultBatchRows = 1024
+
+// DefaultOptions returns Options with BatchRows and Workers set to their
+// defaults; the caller fills Features and Outputs from the model's manifest.
+func DefaultOptions() Options {
+	return Options{BatchRows: DefaultBatchRows, Workers: runtime.GOMAXPROCS(0)}
+}
+
+// Stats describes a finished run.
+type Stats struct {
+	// Rows is the number of rows scored and written.
+	Rows int64
+	// Elapsed is the wall time of the run, opening the files included.
+	Elapsed time.Duration
+}
+
+// check fills defaults into o and reports the first field that does not fit p.
+func (o *Options) check(p model.Predictor) error {
+	if o.BatchRows == 0 {
+		o.BatchRows = DefaultBatchRows
+	}
+	if o.Workers == 0 {
+		o.Workers = runtime.GOMAXPROCS(0)
+	}
+	want := p.NumOutputs()
+	kind := "outputs"
+	if o.Raw {
+		want, kind = p.NumMargins(), "raw margins"
+	}
+	switch {
+	case o.BatchRows < 0:
+		return fmt.Errorf("score options: BatchRows is %d, want a positive number (0 for the default)", o.BatchRows)
+	case o.Workers < 0:
+		return fmt.Errorf("score options: Workers is %d, want a positive number (0 for the default)", o.Workers)
+	case len(o.Features) == 0:
+		return fmt.Errorf("score options: Features is empty, want the model's input features")
+	case len(o.Features) != p.NumFeatures():
+		return fmt.Errorf("score options: Features lists %d features, the model takes %d", len(o.Features), p.NumFeatures())
+	case len(o.Outputs) != want:
+		return fmt.Errorf("score options: Outputs names %d columns, the model gives %d %s per row", len(o.Outputs), want, kind)
+	}
+	if err := checkNames("Features", featureNames(o.Features)); err != nil {
+		return err
+	}
+	return checkNames("Outputs", o.Outputs)
+}
+
+// checkNames reports an empty or repeated name in a list of columns.
+func checkNames(field string, names []string) error {
+	seen := make(map[string]bool, len(names))
+	for i, n := range names {
+		if n == "" {
+			return fmt.Errorf("score options: %s[%d] has no name", field, i)
+		}
+		if seen[n] {
+			return fmt.Errorf("score options: %s names %q twice", field, n)
+		}
+		seen[n] = true
+	}
+	return nil
+}
+
+func featureNames(fs []model.Feature) []string {
+	names := make([]string, len(fs))
+	for i, f := range fs {
+		names[i] = f.Name
+	}
+	return names
+}

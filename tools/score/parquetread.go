@@ -1,0 +1,298 @@
+package score
+
+import (
+	"encoding/binary"
+	"fmt"
+	"io"
+	"math"
+
+	"github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/format"
+
+	"github.com/predictd/predictd/model"
+)
+
+// ParquetReader reads feature rows from a Parquet file, one page of each
+// column at a time, so memory does not depend on the file's length. Features
+// are matched by name to the file's top-level columns; other columns are
+// ignored. A feature column must hold one number per row: physical type
+// BOOLEAN (0 or 1), INT32, INT64, FLOAT or DOUBLE, with unsigned integer and
+// DECIMAL annotations honoured; a null reads as NaN.
+//
+// A ParquetReader is not safe for concurrent use.
+type ParquetReader struct {
+	name   string
+	file   *parquet.File
+	cols   []pqColumn // one per feature
+	groups []parquet.RowGroup
+	next   int   // the next row group to open
+	left   int64 // rows not yet read in the open row group
+	vals   []parquet.Value
+	err    error
+}
+
+type pqColumn struct {
+	name     string
+	index    int // leaf column index in the file
+	unsigned bool
+	scale    float64 // DECIMAL: the value is the integer divided by scale
+
+	pages  parquet.Pages
+	page   parquet.Page
+	values parquet.ValueReader
+}
+
+// NewParquetReader opens the Parquet file in f (size bytes) and maps its
+// columns to features. name is the file name used in error messages. It
+// reports every feature the file lacks, with the same message as
+// NewCSVReader, and a feature column that is not a number.
+func NewParquetReader(f io.ReaderAt, size int64, name string, features []model.Feature) (*ParquetReader, error) {
+	if err := checkFeatures(name, features); err != nil {
+		return nil, err
+	}
+	if err := checkFooter(f, size); err != nil {
+		return nil, fmt.Errorf("%s: not a readable Parquet file: %w", name, err)
+	}
+	pf, err := openParquet(f, size)
+	if err != nil {
+		return nil, fmt.Errorf("%s: not a readable Parquet file: %w", name, err)
+	}
+	schema := pf.Schema()
+	top := make(map[string]parquet.Field)
+	for _, fld := range schema.Fields() {
+		top[fld.Name()] = fld
+	}
+	var missing []string
+	for _, feat := range features {
+		if _, ok := top[feat.Name]; !ok {
+			missing = append(missing, feat.Name)
+		}
+	}
+	if len(missing) > 0 {
+		return nil, missingColumns(name, missing)
+	}
+	r := &ParquetReader{
+		name:   name,
+		file:   pf,
+		cols:   make([]pqColumn, len(features)),
+		groups: pf.RowGroups(),
+		vals:   make([]parquet.Value, 512),
+	}
+	for i, feat := range features {
+		fld := top[feat.Name]
+		c := &r.cols[i]
+		c.name, c.scale = feat.Name, 1
+		if !fld.Leaf() {
+			return nil, fmt.Errorf("%s: column %q is a group of columns, want one number per row", name, feat.Name)
+		}
+		if fld.Repeated() {
+			return nil, fmt.Errorf("%s: column %q is repeated (a list), want one number per row", name, feat.Name)
+		}
+		t := fld.Type()
+		switch t.Kind() {
+		case parquet.Boolean, parquet.Int32, parquet.Int64, parquet.Float, parquet.Double:
+		default:
+			return nil, fmt.Errorf("%s: column %q has type %s, want a number (BOOLEAN, INT32, INT64, FLOAT or DOUBLE)", name, feat.Name, typeName(t))
+		}
+		if lt := t.LogicalType(); lt != nil {
+			switch v := lt.Value.(type) {
+			case *format.IntType:
+				c.unsigned = !v.IsSigned
+			case *format.DecimalType:
+				c.scale = math.Pow10(int(v.Scale))
+			}
+		}
+		leaf, ok := schema.Lookup(feat.Name)
+		if !ok {
+			return nil, fmt.Errorf("BUG: parquet schema has top-level leaf %q but Lookup does not find it", feat.Name)
+		}
+		c.index = leaf.ColumnIndex
+	}
+	return r, nil
+}
+
+// checkFooter checks the file's trailer before parquet-go reads it:
+// parquet-go allocates the footer length the file claims, up to 4 GiB,
+// before it checks that the file is that long.
+func checkFooter(f io.ReaderAt, size int64) error {
+	const trailer = 8 // footer length (uint32, little endian) and "PAR1"
+	if size < 4+trailer {
+		return fmt.Errorf("%d bytes is too short", size)
+	}
+	var b [trailer]byte
+	if _, err := f.ReadAt(b[:], size-trailer); err != nil {
+		return err
+	}
+	if string(b[4:]) != "PAR1" {
+		return fmt.Errorf("no PAR1 magic at the end")
+	}
+	if n := binary.LittleEndian.Uint32(b[:4]); int64(n) > size-4-trailer {
+		return fmt.Errorf("footer length %d is past the start of the file (%d bytes)", n, size)
+	}
+	return nil
+}
+
+// openParquet is parquet.OpenFile, with a panic on a malformed file (which
+// parquet-go v0.32 has) turned into an error.
+func openParquet(f io.ReaderAt, size int64) (pf *parquet.File, err error) {
+	defer func() {
+		if e := recover(); e != nil {
+			pf, err = nil, fmt.Errorf("corrupt file: %v", e)
+		}
+	}()
+	return parquet.OpenFile(f, size, parquet.SkipPageIndex(true), parquet.SkipBloomFilters(true))
+}
+
+func typeName(t parquet.Type) string {
+	s := t.Kind().String()
+	if lt := t.LogicalType(); lt != nil && lt.Value != nil {
+		s += " (" + lt.String() + ")"
+	}
+	return s
+}
+
+// Read stores up to len(dst)/len(features) rows in dst, row-major in the
+// model's feature order, and returns how many it stored. Like io.Reader, it
+// may return rows together with an error; err is io.EOF after the last row.
+func (r *ParquetReader) Read(dst []float64) (n int, err error) {
+	// parquet-go v0.32 can panic on a malformed page; report it as an error.
+	defer func() {
+		if e := recover(); e != nil {
+			r.err = fmt.Errorf("%s: corrupt file: %v", r.name, e)
+			n, err = 0, r.err
+		}
+	}()
+	nf := len(r.cols)
+	maxRows := len(dst) / nf
+	if maxRows == 0 {
+		return 0, io.ErrShortBuffer
+	}
+	for n < maxRows && r.err == nil {
+		if r.left == 0 {
+			r.err = r.openNextGroup()
+			continue
+		}
+		k := int(min(int64(maxRows-n), r.left))
+		for j := range r.cols {
+			if err := r.readColumn(j, dst[n*nf:], k); err != nil {
+				r.err = err
+				return n, err
+			}
+		}
+		n += k
+		r.left -= int64(k)
+	}
+	if n == 0 {
+		return 0, r.err
+	}
+	return n, nil
+}
+
+func (r *ParquetReader) openNextGroup() error {
+	r.closePages()
+	if r.next == len(r.groups) {
+		return io.EOF
+	}
+	g := r.groups[r.next]
+	r.next++
+	r.left = g.NumRows()
+	chunks := g.ColumnChunks()
+	for j := range r.cols {
+		r.cols[j].pages = chunks[r.cols[j].index].Pages()
+	}
+	return nil
+}
+
+// readColumn stores k values of column j into dst, one every len(r.cols)
+// values, reading further pages as needed.
+func (r *ParquetReader) readColumn(j int, dst []float64, k int) error {
+	c := &r.cols[j]
+	nf := len(r.cols)
+	for got := 0; got < k; {
+		if c.values == nil {
+			p, err := c.pages.ReadPage()
+			if err == io.EOF {
+				return fmt.Errorf("%s: column %q: row group %d ends before its %d rows", r.name, c.name, r.next-1, r.groups[r.next-1].NumRows())
+			}
+			if err != nil {
+				return fmt.Errorf("%s: column %q: %w", r.name, c.name, err)
+			}
+			c.page, c.values = p, p.Values()
+		}
+		m, err := c.values.ReadValues(r.vals[:min(k-got, len(r.vals))])
+		for i, v := range r.vals[:m] {
+			dst[(got+i)*nf+j] = c.float(v)
+		}
+		got += m
+		switch {
+		case err == io.EOF:
+			c.releasePage()
+		case err != nil:
+			return fmt.Errorf("%s: column %q: %w", r.name, c.name, err)
+		case m == 0:
+			return fmt.Errorf("%s: column %q: page yields no values", r.name, c.name)
+		}
+	}
+	return nil
+}
+
+func (c *pqColumn) float(v parquet.Value) float64 {
+	if v.IsNull() {
+		return math.NaN()
+	}
+	var x float64
+	switch v.Kind() {
+	case parquet.Boolean:
+		if v.Boolean() {
+			x = 1
+		}
+	case parquet.Int32:
+		if c.unsigned {
+			x = float64(v.Uint32())
+		} else {
+			x = float64(v.Int32())
+		}
+	case parquet.Int64:
+		if c.unsigned {
+			x = float64(v.Uint64())
+		} else {
+			x = float64(v.Int64())
+		}
+	case parquet.Float:
+		x = float64(v.Float())
+	case parquet.Double:
+		x = v.Double()
+	default:
+		panic("BUG: unchecked parquet kind " + v.Kind().String())
+	}
+	if c.scale != 1 {
+		x /= c.scale
+	}
+	return x
+}
+
+func (c *pqColumn) releasePage() {
+	if c.page != nil {
+		parquet.Release(c.page)
+	}
+	c.page, c.values = nil, nil
+}
+
+func (r *ParquetReader) closePages() {
+	for j := range r.cols {
+		c := &r.cols[j]
+		c.releasePage()
+		if c.pages != nil {
+			c.pages.Close()
+			c.pages = nil
+		}
+	}
+}
+
+// Close releases the pages held by r. It does not close the file.
+func (r *ParquetReader) Close() error {
+	r.closePages()
+	return nil
+}
+
+func (r *ParquetReader) numFeatures() int { return len(r.cols) }
