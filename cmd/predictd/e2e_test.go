@@ -1,0 +1,313 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/predictd/predictd/internal/fixture"
+	"github.com/predictd/predictd/tools/compare"
+)
+
+// bin is the predictd binary built once for these end-to-end tests.
+var bin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "predictd-e2e-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	bin = filepath.Join(dir, "predictd")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "build predictd: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+type result struct {
+	stdout, stderr string
+	code           int
+}
+
+func predictd(t *testing.T, args ...string) result {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := 0
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return result{out.String(), errb.String(), code}
+}
+
+func mustRun(t *testing.T, args ...string) string {
+	t.Helper()
+	r := predictd(t, args...)
+	if r.code != 0 {
+		t.Fatalf("predictd %s: exit %d\n%s", strings.Join(args, " "), r.code, r.stderr)
+	}
+	return r.stdout
+}
+
+func agree(t *testing.T, got, want string, rel float64) {
+	t.Helper()
+	rep, err := compare.Files(got, want, rel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rep.OK() {
+		var b strings.Builder
+		rep.Write(&b, rel)
+		t.Errorf("%s vs %s:\n%s", got, want, b.String())
+	}
+}
+
+// TestXGBoostHoldout imports and scores, through the real binary, XGBoost
+// models that the importer was not developed against (testdata/xgboost_holdout:
+// other data, depth 8, 100 trees, parallel trees, tweedie powers, weighted
+// dart), and checks predictions and margins against XGBoost's own.
+func TestXGBoostHoldout(t *testing.T) {
+	var cases []struct {
+		Name string `json:"name"`
+	}
+	data, err := os.ReadFile(fixture.Path("xgboost_holdout", "cases.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(data, &cases); err != nil {
+		t.Fatal(err)
+	}
+	repo := t.TempDir()
+	for _, c := range cases {
+		t.Run(c.Name, func(t *testing.T) {
+			p := func(ext string) string { return fixture.Path("xgboost_holdout", c.Name+ext) }
+			dir := strings.TrimSpace(mustRun(t, "import", "--from", "xgboost", "--in", p(".json"), "--repo", repo, "--name", c.Name))
+			if dir != filepath.Join(repo, c.Name, "1") {
+				t.Errorf("import printed %q, want the version folder", dir)
+			}
+			out := filepath.Join(t.TempDir(), "pred.csv")
+			mustRun(t, "score", "--repo", repo, "--model", c.Name, "--in", p(".csv"), "--out", out)
+			agree(t, out, p(".pred.csv"), 1e-6)
+			raw := filepath.Join(t.TempDir(), "margin.csv")
+			mustRun(t, "score", "--repo", repo, "--model", c.Name, "--in", p(".csv"), "--out", raw, "--raw")
+			wantRaw := renameHeader(t, p(".margin.csv"), raw)
+			agree(t, raw, wantRaw, 1e-6)
+		})
+	}
+}
+
+// renameHeader copies want with got's header line, so files that differ only
+// in column names can be compared.
+func renameHeader(t *testing.T, want, got string) string {
+	t.Helper()
+	w, err := os.ReadFile(want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := os.ReadFile(got)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hdr := string(g[:bytes.IndexByte(g, '\n')+1])
+	body := string(w[bytes.IndexByte(w, '\n')+1:])
+	p := filepath.Join(t.TempDir(), "want.csv")
+	if err := os.WriteFile(p, []byte(hdr+body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// lightgbmFixtures is ../shared/fixtures/lightgbm next to the repository.
+func lightgbmFixtures(t *testing.T) string {
+	dir := filepath.Join(fixture.Root(), "..", "shared", "fixtures", "lightgbm")
+	if _, err := os.Stat(dir); err != nil {
+		t.Skipf("LightGBM fixtures not found at %s", dir)
+	}
+	return dir
+}
+
+// tsvToCSV rewrites a headerless tab-separated file as CSV with the given
+// header, dropping the first skip columns; short rows are padded with
+// missing cells.
+func tsvToCSV(t *testing.T, path string, header []string, skip int) string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	b.WriteString(strings.Join(header, ",") + "\n")
+	for _, line := range strings.Split(strings.TrimRight(string(data), "\n"), "\n") {
+		f := strings.Fields(line)[skip:]
+		for len(f) < len(header) {
+			f = append(f, "")
+		}
+		b.WriteString(strings.Join(f[:len(header)], ",") + "\n")
+	}
+	p := filepath.Join(t.TempDir(), filepath.Base(path)+".csv")
+	if err := os.WriteFile(p, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestLightGBMFixtures(t *testing.T) {
+	dir := lightgbmFixtures(t)
+	repo := t.TempDir()
+	cols := func(n int) []string {
+		h := make([]string, n)
+		for i := range h {
+			h[i] = fmt.Sprintf("Column_%d", i)
+		}
+		return h
+	}
+	pcols := func(n int) []string {
+		if n == 1 {
+			return []string{"p"}
+		}
+		h := make([]string, n)
+		for i := range h {
+			h[i] = fmt.Sprintf("p%d", i)
+		}
+		return h
+	}
+	for _, tc := range []struct {
+		model, rows, preds string
+		features, classes  int
+		skip               int
+	}{
+		{"lgmulticlass.model", "multiclass_test.tsv", "lgmulticlass_true_predictions.txt", 28, 5, 1},
+		{"lg_dart_breast_cancer.model", "breast_cancer_test.tsv", "lg_dart_breast_cancer_true_predictions.txt", 30, 1, 0},
+	} {
+		t.Run(tc.model, func(t *testing.T) {
+			name := strings.TrimSuffix(tc.model, ".model")
+			mustRun(t, "import", "--from", "lightgbm", "--in", filepath.Join(dir, tc.model), "--repo", repo, "--name", name)
+			in := tsvToCSV(t, filepath.Join(dir, tc.rows), cols(tc.features), tc.skip)
+			want := tsvToCSV(t, filepath.Join(dir, tc.preds), pcols(tc.classes), 0)
+			out := filepath.Join(t.TempDir(), "out.csv")
+			mustRun(t, "score", "--repo", repo, "--model", name, "--in", in, "--out", out)
+			agree(t, out, want, 1e-6)
+		})
+	}
+}
+
+func TestBadModelFile(t *testing.T) {
+	good, err := os.ReadFile(fixture.Path("xgboost", "gbtree_binary_logistic.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		name, from, body, want string
+	}{
+		{"truncated.json", "xgboost", string(good[:len(good)/3]), "truncated JSON"},
+		{"objective.json", "xgboost", strings.Replace(string(good), "binary:logistic", "binary:nope", 1), `objective "binary:nope" is not supported`},
+		{"empty.txt", "lightgbm", "", ""},
+		{"header only.txt", "lightgbm", "tree\nversion=v3\nnum_class=1\n", "line 3"},
+		{"bad num_class.txt", "lightgbm", "tree\nversion=v3\nnum_class=abc\nmax_feature_idx=0\nobjective=binary sigmoid:1\nfeature_names=a\n\nTree=0\nnum_leaves=1\nleaf_value=1\n\nend of trees\n", "num_class"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(dir, tc.name)
+			if err := os.WriteFile(path, []byte(tc.body), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			repo := filepath.Join(t.TempDir(), "repo")
+			r := predictd(t, "import", "--from", tc.from, "--in", path, "--repo", repo, "--name", "m")
+			if r.code != 2 {
+				t.Errorf("exit %d, want 2 (stderr %q)", r.code, r.stderr)
+			}
+			if !strings.Contains(r.stderr, path) || !strings.Contains(r.stderr, tc.want) {
+				t.Errorf("stderr %q does not name the file and %q", r.stderr, tc.want)
+			}
+			if _, err := os.Stat(filepath.Join(repo, "m")); !os.IsNotExist(err) {
+				t.Errorf("a failed import left %s/m behind", repo)
+			}
+		})
+	}
+}
+
+func TestScoreErrors(t *testing.T) {
+	repo := t.TempDir()
+	mustRun(t, "import", "--from", "xgboost", "--in", fixture.Path("xgboost", "gbtree_binary_logistic.json"), "--repo", repo, "--name", "m")
+	feats := fixture.ReadTable(t, fixture.Path("xgboost", "gbtree_binary_logistic.csv")).Header
+	dir := t.TempDir()
+	write := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	row := strings.TrimRight(strings.Repeat("1,", len(feats)), ",")
+	t.Run("missing columns", func(t *testing.T) {
+		in := write("missing.csv", strings.Join(feats[2:], ",")+"\n"+strings.TrimRight(strings.Repeat("1,", len(feats)-2), ",")+"\n")
+		out := filepath.Join(dir, "out1.csv")
+		r := predictd(t, "score", "--repo", repo, "--model", "m", "--in", in, "--out", out)
+		if r.code == 0 || !strings.Contains(r.stderr, feats[0]) || !strings.Contains(r.stderr, feats[1]) {
+			t.Errorf("exit %d, stderr %q: want both missing columns %s, %s named", r.code, r.stderr, feats[0], feats[1])
+		}
+		if _, err := os.Stat(out); !os.IsNotExist(err) {
+			t.Error("a failed score left a file at --out")
+		}
+	})
+	t.Run("bad cell", func(t *testing.T) {
+		bad := strings.Replace(row, "1", "abc", 1)
+		in := write("bad.csv", strings.Join(feats, ",")+"\n"+row+"\n"+row+"\n"+bad+"\n")
+		out := write("out2.csv", "precious\n")
+		r := predictd(t, "score", "--repo", repo, "--model", "m", "--in", in, "--out", out)
+		if r.code == 0 || !strings.Contains(r.stderr, ":4") || !strings.Contains(r.stderr, feats[0]) || !strings.Contains(r.stderr, `"abc"`) {
+			t.Errorf("exit %d, stderr %q: want line 4, column %s and the cell named", r.code, r.stderr, feats[0])
+		}
+		if b, _ := os.ReadFile(out); string(b) != "precious\n" {
+			t.Errorf("a failed score changed the existing --out file to %q", b)
+		}
+	})
+	t.Run("stdout", func(t *testing.T) {
+		in := write("ok.csv", "extra,"+strings.Join(feats, ",")+"\nzzz,"+row+"\n"+"x,"+strings.Repeat(",", len(feats)-1)+"\n")
+		out := mustRun(t, "score", "--repo", repo, "--model", "m", "--in", in)
+		lines := strings.Split(strings.TrimSpace(out), "\n")
+		if len(lines) != 3 || lines[0] != "p" {
+			t.Errorf("stdout = %q, want a header p and 2 rows", out)
+		}
+	})
+}
+
+func TestInspectAndVersion(t *testing.T) {
+	repo := t.TempDir()
+	mustRun(t, "import", "--from", "native", "--in", fixture.Path("native", "mlp_binary_relu.model.json"), "--repo", repo, "--name", "mlp")
+	out := mustRun(t, "inspect", "--repo", repo, "--model", "mlp")
+	for _, want := range []string{"mlp version 1", "mlp (binary)", "native-json", "mlp_binary_relu.model.json", "mean_radius", "10 inputs -> 16 -> 8 -> 1"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("inspect output lacks %q:\n%s", want, out)
+		}
+	}
+	js := mustRun(t, "inspect", "--repo", repo, "--model", "mlp", "--json")
+	var m map[string]any
+	if err := json.Unmarshal([]byte(js), &m); err != nil || m["kind"] != "mlp" {
+		t.Errorf("inspect --json = %q (%v)", js, err)
+	}
+	if v := mustRun(t, "version"); !strings.HasPrefix(v, "predictd ") {
+		t.Errorf("version = %q", v)
+	}
+	if r := predictd(t, "import", "--from", "xgboost"); r.code != 2 || !strings.Contains(r.stderr, "--in") {
+		t.Errorf("import without flags: exit %d, stderr %q; want 2 naming --in", r.code, r.stderr)
+	}
+	if r := predictd(t, "frobnicate"); r.code != 2 {
+		t.Errorf("unknown command: exit %d, want 2", r.code)
+	}
+}

@@ -1,0 +1,265 @@
+// Command predictd is the predictd binary: model import, batch scoring and
+// inspection today; serving, load testing and offline tools as they land.
+// This file holds flags and wiring only.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime"
+	"runtime/debug"
+	"strings"
+	"syscall"
+
+	"github.com/predictd/predictd/model"
+	"github.com/predictd/predictd/model/importer"
+	"github.com/predictd/predictd/tools/compare"
+	"github.com/predictd/predictd/tools/score"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+// exitError carries the process exit status with its message.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+
+func usageErr(format string, args ...any) error {
+	return &exitError{2, fmt.Errorf(format, args...)}
+}
+
+const usage = `predictd: CPU inference for tree ensembles, linear models and MLPs.
+
+Usage:
+  predictd import  --from xgboost|lightgbm|native --in FILE --repo DIR --name NAME [--version N]
+  predictd score   --repo DIR --model NAME [--version N] --in FILE(.csv|.parquet) [--out FILE] [--raw]
+  predictd inspect --repo DIR --model NAME [--version N] [--json]
+  predictd compare --got FILE --want FILE [--rel 1e-6]
+  predictd version
+
+Run 'predictd COMMAND -h' for a command's flags.
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	if err == nil {
+		return
+	}
+	code := 1
+	var ee *exitError
+	if errors.As(err, &ee) {
+		code = ee.code
+	}
+	if !errors.Is(err, flag.ErrHelp) {
+		fmt.Fprintln(os.Stderr, "predictd:", err)
+	} else {
+		code = 0
+	}
+	os.Exit(code)
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return usageErr("no command given")
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "import":
+		return cmdImport(rest, stdout, stderr)
+	case "score":
+		return cmdScore(ctx, rest, stdout, stderr)
+	case "inspect":
+		return cmdInspect(rest, stdout, stderr)
+	case "compare":
+		return cmdCompare(rest, stdout, stderr)
+	case "version", "--version":
+		fmt.Fprintln(stdout, versionString())
+		return nil
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprint(stderr, usage)
+	return usageErr("unknown command %q", cmd)
+}
+
+func newFlags(name string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("predictd "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	return fs
+}
+
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return &exitError{2, err}
+	}
+	if fs.NArg() > 0 {
+		return usageErr("%s: unexpected argument %q", fs.Name(), fs.Arg(0))
+	}
+	return nil
+}
+
+func required(fs *flag.FlagSet, names ...string) error {
+	var missing []string
+	for _, n := range names {
+		if fs.Lookup(n).Value.String() == "" {
+			missing = append(missing, "--"+n)
+		}
+	}
+	if len(missing) > 0 {
+		return usageErr("%s: missing required flag %s", fs.Name(), strings.Join(missing, ", "))
+	}
+	return nil
+}
+
+func cmdImport(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("import", stderr)
+	from := fs.String("from", "", "source format: "+strings.Join(importer.Formats, ", "))
+	in := fs.String("in", "", "model file to import")
+	repo := fs.String("repo", "", "model repository folder")
+	name := fs.String("name", "", "model name")
+	ver := fs.Int("version", 0, "version to write (default: the next free number)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if err := required(fs, "from", "in", "repo", "name"); err != nil {
+		return err
+	}
+	if *ver < 0 {
+		return usageErr("--version %d: want a positive integer", *ver)
+	}
+	imp, err := importer.ImportFile(*from, *in)
+	if err != nil {
+		var bad *importer.BadModelError
+		if errors.As(err, &bad) {
+			return &exitError{2, err}
+		}
+		return err
+	}
+	_, dir, err := model.Write(*repo, *name, imp, model.WriteOptions{Version: *ver})
+	if err != nil {
+		if errors.Is(err, model.ErrVersionExists) {
+			return &exitError{2, err}
+		}
+		return err
+	}
+	fmt.Fprintln(stdout, dir)
+	return nil
+}
+
+func cmdScore(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("score", stderr)
+	repo := fs.String("repo", "", "model repository folder")
+	name := fs.String("model", "", "model name")
+	ver := fs.Int("version", 0, "model version (default: the latest)")
+	in := fs.String("in", "", "input rows: .csv with a header, or .parquet")
+	out := fs.String("out", "", "output file (.csv or .parquet); default stdout as CSV")
+	raw := fs.Bool("raw", false, "write raw margins instead of predictions")
+	def := score.DefaultOptions()
+	workers := fs.Int("workers", def.Workers, "scoring goroutines")
+	batch := fs.Int("batch-rows", def.BatchRows, "rows per work unit")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if err := required(fs, "repo", "model", "in"); err != nil {
+		return err
+	}
+	if *workers <= 0 || *batch <= 0 {
+		return usageErr("--workers and --batch-rows must be positive")
+	}
+	m, err := model.Open(*repo, *name, *ver)
+	if err != nil {
+		return err
+	}
+	opts := def
+	opts.Features = m.Manifest.Features
+	opts.Raw = *raw
+	opts.Workers = *workers
+	opts.BatchRows = *batch
+	cols := m.Manifest.Outputs
+	if *raw {
+		cols = m.Manifest.RawOutputs
+	}
+	for _, c := range cols {
+		opts.Outputs = append(opts.Outputs, c.Name)
+	}
+	if *out == "" {
+		*out = "-"
+	}
+	_, err = score.ScoreFile(ctx, m.Model, opts, *in, *out)
+	return err
+}
+
+func cmdInspect(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("inspect", stderr)
+	repo := fs.String("repo", "", "model repository folder")
+	name := fs.String("model", "", "model name")
+	ver := fs.Int("version", 0, "model version (default: the latest)")
+	asJSON := fs.Bool("json", false, "print the manifest as JSON")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if err := required(fs, "repo", "model"); err != nil {
+		return err
+	}
+	m, err := model.Open(*repo, *name, *ver)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(m.Manifest)
+	}
+	return model.Describe(stdout, m)
+}
+
+func cmdCompare(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("compare", stderr)
+	got := fs.String("got", "", "predictions to check (CSV with a header)")
+	want := fs.String("want", "", "reference predictions (CSV with the same header and rows)")
+	rel := fs.Float64("rel", 1e-6, "largest relative error allowed")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if err := required(fs, "got", "want"); err != nil {
+		return err
+	}
+	rep, err := compare.Files(*got, *want, *rel)
+	if err != nil {
+		return err
+	}
+	rep.Write(stdout, *rel)
+	if !rep.OK() {
+		return &exitError{1, fmt.Errorf("%s differs from %s beyond %.3g relative", *got, *want, *rel)}
+	}
+	return nil
+}
+
+func versionString() string {
+	s := fmt.Sprintf("predictd %s (%s, %s/%s)", version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, st := range bi.Settings {
+			if st.Key == "vcs.revision" && len(st.Value) >= 12 {
+				s += " commit " + st.Value[:12]
+			}
+		}
+	}
+	return s
+}
