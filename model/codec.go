@@ -455,7 +455,7 @@ func decodeTrees(r *reader, version uint8) (*Trees, error) {
 	if err := r.finish(); err != nil {
 		return nil, err
 	}
-	if err := t.Validate(); err != nil {
+	if err := t.Prepare(); err != nil {
 		return nil, fmt.Errorf("invalid trees: %w", err)
 	}
 	return t, nil

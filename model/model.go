@@ -73,6 +73,22 @@ type Trees struct {
 	// Divide divides the summed margins before the link (random forests
 	// average their trees); 1 means a plain sum.
 	Divide float64
+
+	fast *kernels.FastForest // set by Prepare
+}
+
+// Prepare validates t and compiles its forest for fast evaluation. Call it
+// once, before t is shared; Predict uses the reference walk until then.
+func (t *Trees) Prepare() error {
+	if err := t.Validate(); err != nil {
+		return err
+	}
+	ff, err := kernels.NewFastForest(&t.Forest)
+	if err != nil {
+		return err
+	}
+	t.fast = ff
+	return nil
 }
 
 func (t *Trees) NumFeatures() int { return t.Forest.NumFeatures }
@@ -103,7 +119,11 @@ func (t *Trees) Validate() error {
 
 func (t *Trees) Predict(dst, rows []float64, raw bool) []float64 {
 	start := len(dst)
-	dst = t.Forest.Margins(dst, rows)
+	if t.fast != nil {
+		dst = t.fast.Margins(dst, rows)
+	} else {
+		dst = t.Forest.Margins(dst, rows)
+	}
 	m := dst[start:]
 	if t.Divide != 1 {
 		for i := range m {

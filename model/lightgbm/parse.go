@@ -93,7 +93,7 @@ func (p *parser) parse() (*model.Imported, error) {
 		// of iterations, before the objective's ConvertOutput.
 		t.Divide = float64(p.nTrees / h.perIter)
 	}
-	if err := t.Validate(); err != nil {
+	if err := t.Prepare(); err != nil {
 		// Everything Validate checks is checked above with a line number;
 		// reaching here means the two disagree.
 		return nil, fmt.Errorf("BUG: imported forest fails validation: %w", err)

@@ -325,7 +325,7 @@ func Parse(data []byte) (*model.Imported, error) {
 		}
 	}
 	trees := &model.Trees{Forest: forest, Link: obj.link, Scale: 1, Divide: 1}
-	if err := trees.Validate(); err != nil {
+	if err := trees.Prepare(); err != nil {
 		return nil, fmt.Errorf("BUG: imported forest is invalid: %w", err)
 	}
 
