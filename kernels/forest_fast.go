@@ -194,6 +194,9 @@ func (ff *FastForest) NumFeatures() int { return ff.src.NumFeatures }
 // Margins appends the raw margins of rows to dst exactly as Forest.Margins
 // does, and returns the extended slice. It does not allocate when dst has
 // room and the forest has at most 16 output groups.
+//
+// A batch of at least 2·ParallelMinRows rows is split over the default
+// worker pool (see Pool), so it uses up to GOMAXPROCS cores.
 func (ff *FastForest) Margins(dst, rows []float64) []float64 {
 	f := ff.src
 	nf := f.NumFeatures
@@ -202,11 +205,22 @@ func (ff *FastForest) Margins(dst, rows []float64) []float64 {
 	start := len(dst)
 	dst = Grow(dst, n*ng)
 	out := dst[start:]
+	defaultPool().forest(ff, out, rows[:n*nf])
+	return dst
+}
+
+// marginsInto writes the margins of rows into out (len(rows)/nf·ng values)
+// on the calling goroutine.
+func (ff *FastForest) marginsInto(out, rows []float64) {
+	f := ff.src
+	nf := f.NumFeatures
+	ng := len(f.Base)
+	n := len(rows) / nf
 	if n < lockstepMinRows {
 		for r := 0; r < n; r++ {
 			ff.oneRow(out[r*ng:(r+1)*ng], rows[r*nf:(r+1)*nf])
 		}
-		return dst
+		return
 	}
 	if f.Float32Sum {
 		// Sums are kept in float32, as XGBoost does; acc holds one block.
@@ -232,7 +246,7 @@ func (ff *FastForest) Margins(dst, rows []float64) []float64 {
 				out[r0*ng+i] = float64(v)
 			}
 		}
-		return dst
+		return
 	}
 	for r0 := 0; r0 < n; r0 += fastBlockRows {
 		b := min(fastBlockRows, n-r0)
@@ -242,7 +256,6 @@ func (ff *FastForest) Margins(dst, rows []float64) []float64 {
 		}
 		ff.block64(o, rows[r0*nf:(r0+b)*nf], b, nf, ng)
 	}
-	return dst
 }
 
 // leaves writes into vals the leaf value each of the b rows reaches in tree
