@@ -36,6 +36,7 @@ FUZZ_TARGETS := \
 	./model/xgboost:FuzzParse \
 	./model/lightgbm:FuzzParse \
 	./model/native:FuzzParse \
+	./model/onnx:FuzzParse \
 	./model:FuzzDecodePayload \
 	./model:FuzzManifest \
 	./tools/score:FuzzCSVReader

@@ -13,11 +13,12 @@ import (
 	"github.com/predictd/predictd/model"
 	"github.com/predictd/predictd/model/lightgbm"
 	"github.com/predictd/predictd/model/native"
+	"github.com/predictd/predictd/model/onnx"
 	"github.com/predictd/predictd/model/xgboost"
 )
 
 // Formats lists the accepted values of the format argument.
-var Formats = []string{"xgboost", "lightgbm", "native"}
+var Formats = []string{"xgboost", "lightgbm", "native", "onnx"}
 
 // BadModelError is an error in the model file itself (as opposed to an I/O
 // failure), so the command line can exit with status 2.
@@ -42,6 +43,8 @@ func ImportFile(format, path string) (*model.Imported, error) {
 		parse = lightgbm.Parse
 	case "native":
 		parse = native.Parse
+	case "onnx":
+		parse = onnx.Parse
 	default:
 		return nil, fmt.Errorf("format %q: want one of %s", format, strings.Join(Formats, ", "))
 	}
