@@ -6,7 +6,7 @@ LDFLAGS := -X main.version=$(VERSION)
 FUZZTIME ?= 20s
 DEMO_DIR ?= $(CURDIR)/.demo
 
-.PHONY: all build test vet fmt-check unit bench fuzz demo clean
+.PHONY: all build test vet fmt-check unit bench compare-trees fuzz demo clean
 
 all: build
 
@@ -30,6 +30,11 @@ unit:
 BENCH ?= .
 bench:
 	$(GO) test -run '^$$' -bench '$(BENCH)' -benchmem ./...
+
+## compare-trees: predictd against leaves and XGBoost's native predictor on
+## the same 300-tree model and rows, side by side (needs python3-xgboost).
+compare-trees:
+	bash bench/compare-trees.sh
 
 ## fuzz: each fuzz target for FUZZTIME (short and bounded).
 FUZZ_TARGETS := \

@@ -311,3 +311,62 @@ func TestInspectAndVersion(t *testing.T) {
 		t.Errorf("unknown command: exit %d, want 2", r.code)
 	}
 }
+
+// TestBench runs `predictd bench` on a small imported model: JSON with rows
+// from a file, the table with synthetic rows, and flag errors.
+func TestBench(t *testing.T) {
+	repo := t.TempDir()
+	mustRun(t, "import", "--from", "xgboost", "--in", fixture.Path("xgboost", "gbtree_binary_logistic.json"), "--repo", repo, "--name", "m")
+	in := fixture.Path("xgboost", "gbtree_binary_logistic.csv")
+
+	js := mustRun(t, "bench", "--repo", repo, "--model", "m", "--in", in, "--batch", "1,64", "--threads", "1,2", "--duration", "30ms", "--json")
+	var rep struct {
+		Model   string `json:"model"`
+		Version int    `json:"version"`
+		Kind    string `json:"kind"`
+		Results []struct {
+			Batch         int     `json:"batch"`
+			Threads       int     `json:"threads"`
+			NsPerRow      float64 `json:"ns_per_row"`
+			RowsPerSecond float64 `json:"rows_per_second"`
+			P50           float64 `json:"batch_p50_us"`
+			P99           float64 `json:"batch_p99_us"`
+		} `json:"results"`
+	}
+	dec := json.NewDecoder(strings.NewReader(js))
+	if err := dec.Decode(&rep); err != nil || dec.More() {
+		t.Fatalf("bench --json printed %q: want exactly one JSON object (%v)", js, err)
+	}
+	if rep.Model != "m" || rep.Version != 1 || rep.Kind != "tree_ensemble" || len(rep.Results) != 4 {
+		t.Fatalf("bench --json = %+v, want model m version 1 tree_ensemble with 4 results", rep)
+	}
+	want := [][2]int{{1, 1}, {1, 2}, {64, 1}, {64, 2}}
+	for i, r := range rep.Results {
+		if r.Batch != want[i][0] || r.Threads != want[i][1] || !(r.NsPerRow > 0 && r.RowsPerSecond > 0 && r.P50 > 0 && r.P99 >= r.P50) {
+			t.Errorf("result %d = %+v, want batch=%d threads=%d and positive numbers", i, r, want[i][0], want[i][1])
+		}
+	}
+
+	table := mustRun(t, "bench", "--repo", repo, "--model", "m", "--batch", "8", "--threads", "1", "--duration", "20ms")
+	if !strings.Contains(table, "from synthetic") || !strings.Contains(table, "ns/row") || len(strings.Split(strings.TrimSpace(table), "\n")) != 3 {
+		t.Errorf("bench table = %q, want a heading naming synthetic rows, a header and one line", table)
+	}
+
+	for _, tc := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"--model", "m"}, 2, "--repo"},
+		{[]string{"--repo", repo, "--model", "m", "--batch", "1,0"}, 2, "--batch"},
+		{[]string{"--repo", repo, "--model", "m", "--threads", "two"}, 2, "--threads"},
+		{[]string{"--repo", repo, "--model", "m", "--duration", "0s"}, 2, "--duration"},
+		{[]string{"--repo", repo, "--model", "nope"}, 1, "nope"},
+		{[]string{"--repo", repo, "--model", "m", "--in", filepath.Join(repo, "rows.txt")}, 1, "rows.txt"},
+	} {
+		r := predictd(t, append([]string{"bench"}, tc.args...)...)
+		if r.code != tc.code || !strings.Contains(r.stderr, tc.want) {
+			t.Errorf("bench %s: exit %d, stderr %q; want exit %d naming %s", strings.Join(tc.args, " "), r.code, r.stderr, tc.code, tc.want)
+		}
+	}
+}

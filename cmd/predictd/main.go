@@ -14,11 +14,13 @@ import (
 	"os/signal"
 	"runtime"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"syscall"
 
 	"github.com/predictd/predictd/model"
 	"github.com/predictd/predictd/model/importer"
+	"github.com/predictd/predictd/tools/bench"
 	"github.com/predictd/predictd/tools/compare"
 	"github.com/predictd/predictd/tools/score"
 )
@@ -41,10 +43,11 @@ func usageErr(format string, args ...any) error {
 const usage = `predictd: CPU inference for tree ensembles, linear models and MLPs.
 
 Usage:
-  predictd import  --from xgboost|lightgbm|native --in FILE --repo DIR --name NAME [--version N]
+  predictd import  --from xgboost|lightgbm|onnx|native --in FILE --repo DIR --name NAME [--version N]
   predictd score   --repo DIR --model NAME [--version N] --in FILE(.csv|.parquet) [--out FILE] [--raw]
   predictd inspect --repo DIR --model NAME [--version N] [--json]
   predictd compare --got FILE --want FILE [--rel 1e-6]
+  predictd bench   --repo DIR --model NAME [--version N] [--in FILE] [--batch 1,32,256] [--threads 1,2] [--duration 2s] [--raw] [--json]
   predictd version
 
 Run 'predictd COMMAND -h' for a command's flags.
@@ -85,6 +88,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdInspect(rest, stdout, stderr)
 	case "compare":
 		return cmdCompare(rest, stdout, stderr)
+	case "bench":
+		return cmdBench(ctx, rest, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, versionString())
 		return nil
@@ -250,6 +255,79 @@ func cmdCompare(args []string, stdout, stderr io.Writer) error {
 		return &exitError{1, fmt.Errorf("%s differs from %s beyond %.3g relative", *got, *want, *rel)}
 	}
 	return nil
+}
+
+func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("bench", stderr)
+	repo := fs.String("repo", "", "model repository folder")
+	name := fs.String("model", "", "model name")
+	ver := fs.Int("version", 0, "model version (default: the latest)")
+	in := fs.String("in", "", "input rows (.csv with a header, or .parquet; up to 100k rows); default rows drawn to exercise the model")
+	// ints reads a comma-separated list of integers in [1, hi]; list
+	// writes one.
+	ints := func(flag, s string, hi int) ([]int, error) {
+		var out []int
+		for _, f := range strings.Split(s, ",") {
+			v, err := strconv.Atoi(strings.TrimSpace(f))
+			if err != nil || v < 1 || v > hi {
+				return nil, usageErr("%s %q: %q is not an integer in [1, %d]; want a list such as 1,32,256", flag, s, f, hi)
+			}
+			out = append(out, v)
+		}
+		return out, nil
+	}
+	list := func(vs []int) string {
+		s := make([]string, len(vs))
+		for i, v := range vs {
+			s[i] = strconv.Itoa(v)
+		}
+		return strings.Join(s, ",")
+	}
+	def := bench.DefaultOptions()
+	batches := fs.String("batch", list(def.Batches), "rows per call, comma-separated")
+	threads := fs.String("threads", list(def.Threads), "GOMAXPROCS values, comma-separated")
+	dur := fs.Duration("duration", def.Duration, "measured time per (batch, threads) pair")
+	raw := fs.Bool("raw", false, "measure raw margins instead of predictions")
+	asJSON := fs.Bool("json", false, "print one JSON object instead of a table")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if err := required(fs, "repo", "model"); err != nil {
+		return err
+	}
+	opts := def
+	var err error
+	if opts.Batches, err = ints("--batch", *batches, bench.MaxBatch); err != nil {
+		return err
+	}
+	if opts.Threads, err = ints("--threads", *threads, bench.MaxThreads); err != nil {
+		return err
+	}
+	if *ver < 0 {
+		return usageErr("--version %d: want a positive integer", *ver)
+	}
+	if *dur <= 0 {
+		return usageErr("--duration %v: want a positive duration such as 2s", *dur)
+	}
+	opts.Duration, opts.Warmup, opts.Raw = *dur, min(bench.DefaultWarmup, *dur), *raw
+	m, err := model.Open(*repo, *name, *ver)
+	if err != nil {
+		return err
+	}
+	rep := bench.Report{Model: m.Manifest.Name, Version: m.Manifest.Version, Kind: m.Manifest.Kind, Input: "synthetic", Raw: *raw}
+	if *in != "" {
+		if opts.Rows, err = bench.ReadRows(*in, m.Manifest.Features, bench.DefaultMaxRows); err != nil {
+			return err
+		}
+		rep.Input = *in
+	}
+	if rep.Result, err = bench.Run(ctx, m.Model, opts); err != nil {
+		return err
+	}
+	if *asJSON {
+		return rep.WriteJSON(stdout)
+	}
+	return rep.WriteText(stdout)
 }
 
 func versionString() string {
