@@ -207,6 +207,10 @@ var objectives = map[string]objective{
 	"reg:quantileerror":    {model.TaskRegression, model.LinkIdentity, identityMargin},
 }
 
+// maxFeatures bounds num_feature, so that a corrupt file cannot make the
+// importer or a caller allocate rows of billions of values.
+const maxFeatures = 1 << 24
+
 // Parse reads an XGBoost JSON model (Booster.save_model("m.json"),
 // XGBoost 1.6 and later). Errors name the JSON position or the tree and
 // field at fault; the caller adds the file name.
@@ -232,8 +236,8 @@ func Parse(data []byte) (*model.Imported, error) {
 	if err != nil {
 		return nil, err
 	}
-	if nfeat <= 0 {
-		return nil, fmt.Errorf("learner_model_param.num_feature is %d, want at least 1", nfeat)
+	if nfeat <= 0 || nfeat > maxFeatures {
+		return nil, fmt.Errorf("learner_model_param.num_feature is %d, want 1 to %d", nfeat, maxFeatures)
 	}
 	nclass, err := paramInt("learner_model_param.num_class", l.Param.NumClass, 0)
 	if err != nil {
