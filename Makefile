@@ -44,7 +44,8 @@ FUZZ_TARGETS := \
 	./model/onnx:FuzzParse \
 	./model:FuzzDecodePayload \
 	./model:FuzzManifest \
-	./tools/score:FuzzCSVReader
+	./tools/score:FuzzCSVReader \
+	./kernels:FuzzFastForest
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \
 		pkg=$${t%%:*}; fn=$${t##*:}; \
