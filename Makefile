@@ -4,17 +4,24 @@ BIN     := bin/predictd
 VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 FUZZTIME ?= 20s
+# The fast build: on amd64, Go's GOEXPERIMENT=simd (simd/archsimd) lets the
+# float32 kernels pick AVX2 or AVX-512 at run time; elsewhere, portable Go.
+ifeq ($(shell $(GO) env GOARCH),amd64)
+SIMD_ENV := GOEXPERIMENT=simd
+endif
 DEMO_DIR ?= $(CURDIR)/.demo
 
-.PHONY: all build test vet fmt-check unit bench compare-trees fuzz demo clean
+.PHONY: all build test vet fmt-check unit unit-simd bench compare-trees fuzz demo clean
 
 all: build
 
 build:
-	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/predictd
+	$(SIMD_ENV) $(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/predictd
+	@$(BIN) version
 
-## test: go vet, a gofmt check, and the whole suite under the race detector.
-test: vet fmt-check unit
+## test: go vet, a gofmt check, the whole suite under the race detector, and
+## the packages with SIMD code again in the GOEXPERIMENT=simd build.
+test: vet fmt-check unit unit-simd
 
 vet:
 	$(GO) vet ./...
@@ -25,6 +32,12 @@ fmt-check:
 
 unit:
 	$(GO) test -race -count=1 ./...
+
+unit-simd:
+ifneq ($(SIMD_ENV),)
+	$(SIMD_ENV) $(GO) vet ./kernels/ ./model/... ./cmd/...
+	$(SIMD_ENV) $(GO) test -count=1 ./kernels/ ./model/... ./cmd/...
+endif
 
 ## bench: every benchmark once, with allocations. BENCH=regexp narrows it.
 BENCH ?= .

@@ -18,6 +18,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/predictd/predictd/kernels"
 	"github.com/predictd/predictd/model"
 	"github.com/predictd/predictd/model/importer"
 	"github.com/predictd/predictd/tools/bench"
@@ -331,7 +332,7 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 }
 
 func versionString() string {
-	s := fmt.Sprintf("predictd %s (%s, %s/%s)", version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	s := fmt.Sprintf("predictd %s (%s, %s/%s, float32 kernels: %s)", version, runtime.Version(), runtime.GOOS, runtime.GOARCH, kernels.SIMDLevel())
 	if bi, ok := debug.ReadBuildInfo(); ok {
 		for _, st := range bi.Settings {
 			if st.Key == "vcs.revision" && len(st.Value) >= 12 {
