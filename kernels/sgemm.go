@@ -164,9 +164,10 @@ func PackWeights(out, in int, w []float32) *PackedB {
 //
 // Accuracy: before the activation each element is within γ(K+1)·(|bias| +
 // Σ|a||b|) of the exact value (γ(n) = n·u/(1−n·u), u = 2⁻²⁴); tanh and sigmoid
-// then add the errors stated on Tanh32 and Sigmoid32. ReLU maps NaN to 0, as
-// Activate does. The portable and AVX2 paths return identical bits; see the
-// comment at the top of sgemm.go.
+// then add Tanh32MaxErr and Sigmoid32MaxErr. ReLU maps NaN to 0, as Activate
+// does. The portable and AVX2 paths return identical bits (AVX-512 fuses
+// multiply-adds and stays within the same bound); see the comment at the top
+// of sgemm.go. It runs on the calling goroutine.
 //
 // It panics if len(a) < m·K, len(c) < m·N, bias is neither nil nor of length
 // N, m < 0, or act is unknown.

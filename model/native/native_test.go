@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"github.com/predictd/predictd/internal/fixture"
-	"github.com/predictd/predictd/model"
 )
 
 // TestParity compares linear and MLP predictions with scikit-learn's
@@ -89,16 +88,6 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte(`{"kind":"linear","task":"binary","features":["a"],"layers":[{"weights":[[1]],"bias":[0],"activation":"sigmoid"}]}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		imp, err := Parse(data)
-		if err != nil {
-			return
-		}
-		n := imp.Model.NumFeatures()
-		rows := make([]float64, 3*n)
-		rows[0] = math.NaN()
-		out := imp.Model.Predict(nil, rows, false)
-		if len(out) != 3*imp.Model.NumOutputs() {
-			t.Fatalf("%d outputs for 3 rows of %d", len(out), imp.Model.NumOutputs())
-		}
-		var _ model.Predictor = imp.Model
+		fixture.CheckImported(t, imp, err)
 	})
 }

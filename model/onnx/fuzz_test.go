@@ -2,9 +2,9 @@ package onnx
 
 import (
 	"math"
-	"strings"
 	"testing"
 
+	"github.com/predictd/predictd/internal/fixture"
 	"github.com/predictd/predictd/model"
 )
 
@@ -44,47 +44,13 @@ var fuzzValues = []float64{0, 1, -1, 0.5, -3, 1e-300, 1e300, -1e300, math.NaN(),
 func checkParsed(t *testing.T, data []byte) {
 	t.Helper()
 	imp, err := Parse(data)
-	if err != nil {
-		if strings.Contains(err.Error(), "BUG") {
-			t.Fatalf("Parse hit a broken invariant: %v", err)
-		}
-		if imp != nil {
-			t.Fatalf("Parse returned a model and an error: %v", err)
-		}
+	if !fixture.CheckImported(t, imp, err, fuzzValues...) {
 		return
 	}
-	d, ok := imp.Model.(*model.Dense)
-	if !ok {
+	if _, ok := imp.Model.(*model.Dense); !ok {
 		t.Fatalf("model is %T, want *model.Dense", imp.Model)
-	}
-	if err := d.Validate(); err != nil {
-		t.Fatalf("accepted model fails Validate: %v", err)
-	}
-	if len(imp.Features) != d.NumFeatures() || len(imp.Outputs) != d.NumOutputs() || len(imp.RawOutputs) != d.NumMargins() {
-		t.Fatalf("%d features, %d outputs, %d raw outputs for a model of %d, %d, %d",
-			len(imp.Features), len(imp.Outputs), len(imp.RawOutputs), d.NumFeatures(), d.NumOutputs(), d.NumMargins())
-	}
-	if (imp.Task == model.TaskMulticlass) != (imp.Classes >= 2) {
-		t.Fatalf("task %s with %d classes", imp.Task, imp.Classes)
 	}
 	if imp.Source.Format != "onnx" {
 		t.Fatalf("source format %q", imp.Source.Format)
-	}
-	nf := d.NumFeatures()
-	if nf*len(fuzzValues) > 1<<20 {
-		return // too wide to predict on cheaply; Validate has passed
-	}
-	rows := make([]float64, 0, len(fuzzValues)*nf)
-	for _, v := range fuzzValues {
-		for j := 0; j < nf; j++ {
-			rows = append(rows, v)
-		}
-	}
-	n := len(fuzzValues)
-	if got := d.Predict(nil, rows, true); len(got) != n*d.NumMargins() {
-		t.Fatalf("raw predict gave %d values for %d rows", len(got), n)
-	}
-	if got := d.Predict(nil, rows, false); len(got) != n*d.NumOutputs() {
-		t.Fatalf("predict gave %d values for %d rows", len(got), n)
 	}
 }
