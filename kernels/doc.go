@@ -1,7 +1,10 @@
 // Package kernels holds the math of inference over plain slices: tree
 // ensembles (Forest, the reference layout and walk; FastForest, the compiled
-// form that serving uses), dense layers, activations and softmax, and the
-// worker Pool that shares a batch over cores.
+// form that serving uses), dense layers (float64 DenseForward; float32
+// GemmBiasAct over weights packed once, in a portable build and a
+// GOEXPERIMENT=simd build that picks AVX2 or AVX-512 at run time),
+// activations, an Exp32 with a tested error bound, softmax, and the worker
+// Pool that shares a batch over cores.
 //
 // Invariants: functions here take and return slices and structs of slices,
 // never interfaces; they do not allocate on the warm path except to grow a
