@@ -487,7 +487,7 @@ func decodeDense(r *reader) (*Dense, error) {
 	if err := r.finish(); err != nil {
 		return nil, err
 	}
-	if err := d.Validate(); err != nil {
+	if err := d.Prepare(); err != nil {
 		return nil, fmt.Errorf("invalid dense model: %w", err)
 	}
 	return d, nil

@@ -249,8 +249,18 @@ func TestPayloadRoundTrip(t *testing.T) {
 					t.Errorf("decoded dense differs:\ngot  %s %+v\nwant %s %+v", g.Link, g.Layers, want.Link, want.Layers)
 				}
 			}
+			// The decoded model is prepared (float32 dense path, compiled
+			// forest); compare with the original prepared the same way.
+			orig := c.p
+			if d, ok := orig.(*Dense); ok {
+				fresh := &Dense{Layers: d.Layers, Link: d.Link}
+				if err := fresh.Prepare(); err != nil {
+					t.Fatal(err)
+				}
+				orig = fresh
+			}
 			for _, raw := range []bool{false, true} {
-				want := c.p.Predict(nil, codecRows, raw)
+				want := orig.Predict(nil, codecRows, raw)
 				g := got.Predict(nil, codecRows, raw)
 				if !sameFloats(g, want) {
 					t.Errorf("Predict(raw=%v) after round trip = %v, want %v", raw, g, want)
@@ -591,10 +601,14 @@ func TestDecodePayloadVersion1(t *testing.T) {
 			if err != nil {
 				t.Fatalf("DecodePayload(version 1 body %x): %v", v1, err)
 			}
-			same := reflect.DeepEqual(got, c.p)
-			if want, ok := c.p.(*Trees); ok {
+			var same bool
+			switch want := c.p.(type) {
+			case *Trees:
 				g, ok := got.(*Trees)
 				same = ok && sameTrees(g, want)
+			case *Dense:
+				g, ok := got.(*Dense)
+				same = ok && g.Link == want.Link && reflect.DeepEqual(g.Layers, want.Layers)
 			}
 			if !same {
 				t.Errorf("version 1 body decoded to\n%+v\nwant\n%+v", got, c.p)

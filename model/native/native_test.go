@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/predictd/predictd/internal/fixture"
+	"github.com/predictd/predictd/model"
 )
 
 // TestParity compares linear and MLP predictions with scikit-learn's
@@ -90,4 +91,53 @@ func FuzzParse(f *testing.F) {
 		imp, err := Parse(data)
 		fixture.CheckImported(t, imp, err)
 	})
+}
+
+// TestPreparedParity holds the float32 serving path (what model.Open gives
+// predict and score) to scikit-learn's float64 predictions: each value
+// within 1e-5 of the row's largest magnitude (at least 1).
+func TestPreparedParity(t *testing.T) {
+	var cases []struct {
+		Name string `json:"name"`
+	}
+	data, err := os.ReadFile(fixture.Path("native", "cases.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(data, &cases); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range cases {
+		src, err := os.ReadFile(fixture.Path("native", c.Name+".model.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		imp, err := Parse(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d := imp.Model.(*model.Dense)
+		if err := d.Prepare(); err != nil {
+			t.Fatal(err)
+		}
+		rows := fixture.ReadTable(t, fixture.Path("native", c.Name+".csv")).Flat()
+		for _, kind := range []string{"pred", "raw"} {
+			want := fixture.ReadTable(t, fixture.Path("native", c.Name+"."+kind+".csv"))
+			got := d.Predict(nil, rows, kind == "raw")
+			worst := 0.0
+			for i, wr := range want.Rows {
+				scale := 1.0
+				for _, w := range wr {
+					scale = max(scale, math.Abs(w))
+				}
+				for j, w := range wr {
+					worst = max(worst, math.Abs(got[i*len(wr)+j]-w)/scale)
+				}
+			}
+			t.Logf("%s %s: worst error %.2g of the row's scale", c.Name, kind, worst)
+			if worst > 1e-5 {
+				t.Errorf("%s %s: float32 path off by %.2g of the row's scale, want at most 1e-5", c.Name, kind, worst)
+			}
+		}
+	}
 }
