@@ -70,3 +70,19 @@ if command -v "$PYTHON" >/dev/null 2>&1; then
 else
   cat "$tmp/predictd.json" "$tmp/peers.txt"
 fi
+
+# XGBoost through its C API, without Python: the peer for single-row
+# latency. Debian's python3-xgboost ships libxgboost.so.0; no header is
+# needed (bench/xgboost_capi.c declares the prototypes).
+if command -v gcc >/dev/null 2>&1 && ldconfig -p 2>/dev/null | grep -q 'libxgboost.so.0'; then
+  gcc -O2 -o "$tmp/xgboost_capi" bench/xgboost_capi.c -l:libxgboost.so.0 -lm
+  echo
+  echo "XGBoost C API (XGBoosterPredictFromDense, transformed output) vs predictd bench, same rows:"
+  "$tmp/predictd" bench --repo "$tmp/repo" --model trees300x6 --in "$ROWS" \
+    --batch 1,32,256 --threads 1 --duration "$DURATION"
+  for b in 1 32 256; do
+    OMP_WAIT_POLICY=passive "$tmp/xgboost_capi" "$MODEL" "$ROWS" 1 "$b" "$DURATION"
+  done
+else
+  echo "compare-trees.sh: gcc or libxgboost.so.0 missing: XGBoost C API skipped" >&2
+fi
