@@ -79,7 +79,7 @@ if command -v gcc >/dev/null 2>&1 && ldconfig -p 2>/dev/null | grep -q 'libxgboo
   echo
   echo "XGBoost C API (XGBoosterPredictFromDense, transformed output) vs predictd bench, same rows:"
   "$tmp/predictd" bench --repo "$tmp/repo" --model trees300x6 --in "$ROWS" \
-    --batch 1,32,256 --threads 1 --duration "$DURATION"
+    --batch 1,32,256 --threads 1 --duration "${DURATION}s"
   for b in 1 32 256; do
     OMP_WAIT_POLICY=passive "$tmp/xgboost_capi" "$MODEL" "$ROWS" 1 "$b" "$DURATION"
   done
