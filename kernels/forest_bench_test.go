@@ -3,6 +3,7 @@ package kernels
 import (
 	"fmt"
 	"math/rand/v2"
+	"runtime"
 	"testing"
 )
 
@@ -41,39 +42,43 @@ func benchForest(trees, depth, nf int) (*Forest, []float64) {
 	return f, rows
 }
 
-// BenchmarkForest compares the reference walk with FastForest on the same
-// forest and rows, one goroutine.
-func BenchmarkForest(b *testing.B) {
+// BenchmarkTrees compares the reference walk with FastForest on the same
+// forest and rows, from one goroutine with GOMAXPROCS set to threads
+// (FastForest shares batches of 128 rows or more over that many cores).
+func BenchmarkTrees(b *testing.B) {
 	const trees, depth, nf = 300, 6, 20
 	f, rows := benchForest(trees, depth, nf)
 	ff, err := NewFastForest(f)
 	if err != nil {
 		b.Fatal(err)
 	}
-	for _, batch := range []int{1, 32, 256} {
-		for _, impl := range []string{"reference", "fast"} {
-			b.Run(fmt.Sprintf("trees=%d/depth=%d/batch=%d/impl=%s", trees, depth, batch, impl), func(b *testing.B) {
-				dst := make([]float64, 0, batch)
-				nrows := len(rows) / nf
-				r := 0
-				b.ReportAllocs()
-				for b.Loop() {
-					// Move through the rows, so that branch predictors cannot
-					// learn one row's paths.
-					if r+batch > nrows {
-						r = 0
+	for _, threads := range []int{1, 2} {
+		for _, batch := range []int{1, 32, 256} {
+			for _, impl := range []string{"reference", "fast"} {
+				b.Run(fmt.Sprintf("trees=%d/depth=%d/batch=%d/threads=%d/impl=%s", trees, depth, batch, threads, impl), func(b *testing.B) {
+					defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(threads))
+					dst := make([]float64, 0, batch)
+					nrows := len(rows) / nf
+					r := 0
+					b.ReportAllocs()
+					for b.Loop() {
+						// Move through the rows, so that branch predictors cannot
+						// learn one row's paths.
+						if r+batch > nrows {
+							r = 0
+						}
+						in := rows[r*nf : (r+batch)*nf]
+						r += batch
+						if impl == "fast" {
+							dst = ff.Margins(dst[:0], in)
+						} else {
+							dst = f.Margins(dst[:0], in)
+						}
 					}
-					in := rows[r*nf : (r+batch)*nf]
-					r += batch
-					if impl == "fast" {
-						dst = ff.Margins(dst[:0], in)
-					} else {
-						dst = f.Margins(dst[:0], in)
-					}
-				}
-				benchSink = dst
-				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*batch), "ns/row")
-			})
+					benchSink = dst
+					b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*batch), "ns/row")
+				})
+			}
 		}
 	}
 }

@@ -55,7 +55,7 @@ type fastTree struct {
 }
 
 // fastBlockRows is how many rows go through a tree together. Measured with
-// BenchmarkForest (300 trees, depth 6, batch 256, one goroutine): 16 rows
+// BenchmarkTrees (300 trees, depth 6, batch 256, one goroutine): 16 rows
 // 8.3 µs/row, 64 rows 7.8, 128 rows 7.7; 64 keeps the lockstep state and the
 // float32 accumulators on the stack.
 const fastBlockRows = 64
@@ -326,7 +326,7 @@ const treesInLockstep = 8
 // other rows to overlap, so it overlaps trees: treesInLockstep consecutive
 // trees advance one level at a time, branch-free, and their leaf values are
 // then added in tree order, so the sums round exactly as Forest.Margins.
-// Measured with BenchmarkForest (300 trees, depth 6, batch 1, rows varying):
+// Measured with BenchmarkTrees (300 trees, depth 6, batch 1, rows varying):
 // the reference walk 33-35 µs/row, a branchy walk of the compiled trees
 // about 20, this 16-18.
 func (ff *FastForest) oneRow(o, row []float64) {
