@@ -48,6 +48,9 @@ func TestParallelMatchesSerial(t *testing.T) {
 }
 
 func TestParallelAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("sync.Pool drops items under the race detector")
+	}
 	rng := rand.New(rand.NewPCG(13, 14))
 	f := randomForest(rng, LessEqFloat64, false, 1, 20, 6, 4, testValues(rng), false)
 	ff, err := NewFastForest(f)
