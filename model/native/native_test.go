@@ -1,35 +1,24 @@
 package native
 
 import (
-	"encoding/json"
 	"math"
 	"os"
 	"strings"
 	"testing"
 
 	"github.com/predictd/predictd/internal/fixture"
-	"github.com/predictd/predictd/model"
 )
 
 // TestParity compares linear and MLP predictions with scikit-learn's
 // predict_proba/predict on the same rows (float64 throughout, so 1e-9).
 func TestParity(t *testing.T) {
-	var cases []struct {
-		Name string `json:"name"`
+	names := fixture.CaseNames(t, "native")
+	if len(names) < 6 {
+		t.Fatalf("only %d native fixtures", len(names))
 	}
-	data, err := os.ReadFile(fixture.Path("native", "cases.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(data, &cases); err != nil {
-		t.Fatal(err)
-	}
-	if len(cases) < 6 {
-		t.Fatalf("only %d native fixtures", len(cases))
-	}
-	for _, c := range cases {
-		t.Run(c.Name, func(t *testing.T) {
-			src, err := os.ReadFile(fixture.Path("native", c.Name+".model.json"))
+	for _, name := range names {
+		t.Run(name, func(t *testing.T) {
+			src, err := os.ReadFile(fixture.Path("native", name+".model.json"))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -37,7 +26,7 @@ func TestParity(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Parse: %v", err)
 			}
-			in := fixture.ReadTable(t, fixture.Path("native", c.Name+".csv"))
+			in := fixture.ReadTable(t, fixture.Path("native", name+".csv"))
 			for i, f := range imp.Features {
 				if in.Header[i] != f.Name {
 					t.Fatalf("column %d is %q, model feature is %q", i, in.Header[i], f.Name)
@@ -45,7 +34,7 @@ func TestParity(t *testing.T) {
 			}
 			rows := in.Flat()
 			for _, kind := range []string{"pred", "raw"} {
-				want := fixture.ReadTable(t, fixture.Path("native", c.Name+"."+kind+".csv"))
+				want := fixture.ReadTable(t, fixture.Path("native", name+"."+kind+".csv"))
 				got := imp.Model.Predict(nil, rows, kind == "raw")
 				w := want.Flat()
 				if len(got) != len(w) {
@@ -93,22 +82,11 @@ func FuzzParse(f *testing.F) {
 	})
 }
 
-// TestPreparedParity holds the float32 serving path (what model.Open gives
-// predict and score) to scikit-learn's float64 predictions: each value
-// within 1e-5 of the row's largest magnitude (at least 1).
+// TestPreparedParity holds the float32 serving path to scikit-learn's
+// float64 predictions (fixture.CheckPreparedDense).
 func TestPreparedParity(t *testing.T) {
-	var cases []struct {
-		Name string `json:"name"`
-	}
-	data, err := os.ReadFile(fixture.Path("native", "cases.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(data, &cases); err != nil {
-		t.Fatal(err)
-	}
-	for _, c := range cases {
-		src, err := os.ReadFile(fixture.Path("native", c.Name+".model.json"))
+	for _, name := range fixture.CaseNames(t, "native") {
+		src, err := os.ReadFile(fixture.Path("native", name+".model.json"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -116,28 +94,6 @@ func TestPreparedParity(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		d := imp.Model.(*model.Dense)
-		if err := d.Prepare(); err != nil {
-			t.Fatal(err)
-		}
-		rows := fixture.ReadTable(t, fixture.Path("native", c.Name+".csv")).Flat()
-		for _, kind := range []string{"pred", "raw"} {
-			want := fixture.ReadTable(t, fixture.Path("native", c.Name+"."+kind+".csv"))
-			got := d.Predict(nil, rows, kind == "raw")
-			worst := 0.0
-			for i, wr := range want.Rows {
-				scale := 1.0
-				for _, w := range wr {
-					scale = max(scale, math.Abs(w))
-				}
-				for j, w := range wr {
-					worst = max(worst, math.Abs(got[i*len(wr)+j]-w)/scale)
-				}
-			}
-			t.Logf("%s %s: worst error %.2g of the row's scale", c.Name, kind, worst)
-			if worst > 1e-5 {
-				t.Errorf("%s %s: float32 path off by %.2g of the row's scale, want at most 1e-5", c.Name, kind, worst)
-			}
-		}
+		fixture.CheckPreparedDense(t, "native", name, imp)
 	}
 }

@@ -160,37 +160,14 @@ func TestErrorFixtures(t *testing.T) {
 	}
 }
 
-// TestPreparedParity holds the float32 serving path (what model.Open gives
-// predict and score) to the numpy float64 oracle: each value within 1e-5
-// of its row's largest magnitude (at least 1), the brief's bound.
+// TestPreparedParity holds the float32 serving path to the numpy float64
+// oracle (fixture.CheckPreparedDense; 1e-5 is the brief's bound).
 func TestPreparedParity(t *testing.T) {
 	for _, c := range readCases(t).Cases {
 		imp, err := Parse(readModel(t, c.Name))
 		if err != nil {
 			t.Fatalf("%s: %v", c.Name, err)
 		}
-		d := imp.Model.(*model.Dense)
-		if err := d.Prepare(); err != nil {
-			t.Fatal(err)
-		}
-		rows := fixture.ReadTable(t, fixture.Path("onnx", c.Name+".csv")).Flat()
-		for _, kind := range []string{"pred", "raw"} {
-			want := fixture.ReadTable(t, fixture.Path("onnx", c.Name+"."+kind+".csv"))
-			got := d.Predict(nil, rows, kind == "raw")
-			worst := 0.0
-			for i, wr := range want.Rows {
-				scale := 1.0
-				for _, w := range wr {
-					scale = max(scale, math.Abs(w))
-				}
-				for j, w := range wr {
-					worst = max(worst, math.Abs(got[i*len(wr)+j]-w)/scale)
-				}
-			}
-			t.Logf("%s %s: worst error %.2g of the row's scale", c.Name, kind, worst)
-			if worst > 1e-5 {
-				t.Errorf("%s %s: float32 path off by %.2g of the row's scale, want at most 1e-5", c.Name, kind, worst)
-			}
-		}
+		fixture.CheckPreparedDense(t, "onnx", c.Name, imp)
 	}
 }
