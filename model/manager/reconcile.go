@@ -1,0 +1,297 @@
+package manager
+
+import (
+	"errors"
+	"fmt"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/predictd/predictd/model"
+	"github.com/predictd/predictd/tools/bench"
+)
+
+// reconcileAll scans the repository and reconciles every model; force
+// retries versions that failed before. The caller holds reconcileMu and
+// drops the returned versions' published references after unlocking it.
+func (m *Manager) reconcileAll(force bool) ([]*instance, error) {
+	if !m.configured {
+		names, err := model.Models(m.opts.Repo)
+		if err != nil {
+			// Change nothing: an unreadable repository (a mount hiccup)
+			// must not retire what is serving.
+			return nil, fmt.Errorf("scan model repository: %w", err)
+		}
+		m.stateMu.Lock()
+		for _, n := range names {
+			if m.models[n] == nil {
+				m.models[n] = newModelState(ModelConfig{Name: n}, false)
+			}
+		}
+		m.stateMu.Unlock()
+	}
+	var drop []*instance
+	var errs []error
+	for _, name := range slices.Sorted(maps.Keys(m.models)) {
+		d, err := m.reconcileModel(m.models[name], force, 0)
+		drop = append(drop, d...)
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	m.stateMu.Lock()
+	m.scanned = true
+	m.publishLocked()
+	m.stateMu.Unlock()
+	return drop, errors.Join(errs...)
+}
+
+// reconcileModel brings ms's loaded versions to what its policy, pins and
+// exclusions want from the versions on disk: it loads and publishes the
+// missing ones, newest first, then retires the unwanted ones, keeping the
+// model's last available version unless the model folder is gone. force
+// retries every failed version, retry that one version (0: none); other
+// failed versions are retried only if their folder changed. The caller
+// holds reconcileMu and drops the returned versions' published references
+// after unlocking it.
+func (m *Manager) reconcileModel(ms *modelState, force bool, retry int) ([]*instance, error) {
+	dir := filepath.Join(m.opts.Repo, ms.name)
+	disk, err := model.Versions(m.opts.Repo, ms.name)
+	gone := errors.Is(err, model.ErrNotFound)
+	if err != nil && !gone {
+		m.stateMu.Lock()
+		ms.problem = err.Error()
+		m.stateMu.Unlock()
+		// Change nothing, as for an unreadable repository.
+		return nil, fmt.Errorf("model %q: %w", ms.name, err)
+	}
+	onDisk := make(map[int]bool, len(disk))
+	for _, v := range disk {
+		onDisk[v] = true
+	}
+	wanted := ms.policy.apply(disk)
+	for v := range ms.pinned {
+		if onDisk[v] && !slices.Contains(wanted, v) {
+			wanted = append(wanted, v)
+		}
+	}
+	wanted = slices.DeleteFunc(wanted, func(v int) bool { return ms.excluded[v] })
+	slices.Sort(wanted)
+	slices.Reverse(wanted) // newest first: the likely default version serves soonest
+	isWanted := make(map[int]bool, len(wanted))
+	for _, v := range wanted {
+		isWanted[v] = true
+	}
+
+	var problem string
+	switch {
+	case gone:
+		problem = fmt.Sprintf("no model folder %s", dir)
+	case len(disk) == 0:
+		problem = fmt.Sprintf("no versions in %s", dir)
+	case len(ms.policy.Versions) > 0:
+		var missing []string
+		for _, v := range ms.policy.Versions {
+			if !onDisk[v] {
+				missing = append(missing, strconv.Itoa(v))
+			}
+		}
+		if len(missing) > 0 {
+			problem = fmt.Sprintf("policy versions %s are not in %s", strings.Join(missing, ", "), dir)
+		}
+	}
+
+	// Decide what to load. A failed version is retried only when asked to,
+	// or when its folder changed: retrying on every poll would spin.
+	var toLoad []*instance
+	for _, num := range wanted {
+		if old := ms.versions[num]; old != nil {
+			switch old.State() {
+			case StateAvailable:
+				continue
+			case StateEnd:
+				if old.loadErr != nil && !force && num != retry && old.sig == folderSig(versionDir(dir, num)) {
+					continue
+				}
+			}
+		}
+		// An UNLOADING version wanted again is loaded afresh: its count may
+		// be reaching 0, so it cannot be safely revived.
+		toLoad = append(toLoad, &instance{m: m, model: ms.name, num: num}) // state START
+	}
+	m.stateMu.Lock()
+	ms.problem = problem
+	for _, v := range toLoad {
+		ms.versions[v.num] = v
+	}
+	m.stateMu.Unlock()
+
+	for _, v := range toLoad {
+		sig := folderSig(versionDir(dir, v.num)) // before the load, so a change during it triggers a retry
+		v.setState(StateLoading)
+		m.loads.Add(1)
+		start := time.Now()
+		err := m.load(v)
+		m.stateMu.Lock()
+		if err != nil {
+			v.loadErr, v.sig = err, sig
+			v.setState(StateEnd)
+		} else {
+			v.refs.Store(1) // the published reference
+			v.setState(StateAvailable)
+			m.publishLocked()
+		}
+		m.stateMu.Unlock()
+		if err != nil {
+			m.opts.Logf("model manager: model %s version %d: load failed, serving continues on the loaded versions: %v", v.model, v.num, err)
+		} else {
+			m.opts.Logf("model manager: model %s version %d: available (loaded and warmed in %s)", v.model, v.num, time.Since(start).Round(time.Microsecond))
+		}
+	}
+
+	// Retire only now that the new versions serve (availability first).
+	var avail, retire []*instance
+	for _, num := range slices.Sorted(maps.Keys(ms.versions)) {
+		v := ms.versions[num]
+		if v.State() != StateAvailable {
+			continue
+		}
+		avail = append(avail, v)
+		if gone || !isWanted[num] {
+			retire = append(retire, v)
+		}
+	}
+	kept := 0
+	if !gone && len(retire) > 0 && len(retire) == len(avail) {
+		kept = retire[len(retire)-1].num
+		retire = retire[:len(retire)-1]
+	}
+	if kept != ms.kept {
+		if kept != 0 {
+			m.opts.Logf("model manager: model %s: keeping version %d, which the policy no longer wants, because no wanted version is available", ms.name, kept)
+		}
+		ms.kept = kept
+	}
+	m.stateMu.Lock()
+	for _, v := range retire {
+		v.setState(StateUnloading)
+	}
+	for num, v := range ms.versions {
+		if !onDisk[num] && v.State() == StateEnd {
+			delete(ms.versions, num)
+		}
+	}
+	if gone && !ms.configured {
+		delete(m.models, ms.name)
+	}
+	m.publishLocked()
+	m.stateMu.Unlock()
+	for _, v := range retire {
+		m.opts.Logf("model manager: model %s version %d: retired, unloading once its requests finish", v.model, v.num)
+	}
+	return retire, nil
+}
+
+// load opens, warms and prepares v. It sets v.loaded and v.attached on
+// success.
+func (m *Manager) load(v *instance) error {
+	l, err := model.Open(m.opts.Repo, v.model, v.num)
+	if err != nil {
+		return err // it names the file
+	}
+	if err := warmUp(l.Model, m.opts.WarmupRows, uint64(v.num)); err != nil {
+		return fmt.Errorf("%s: %w", l.Dir, err)
+	}
+	if m.opts.Prepare != nil {
+		a, err := m.opts.Prepare(l)
+		if err != nil {
+			return fmt.Errorf("%s: prepare: %w", l.Dir, err)
+		}
+		v.attached = a
+	}
+	v.loaded = l
+	return nil
+}
+
+// warmUp predicts rows synthetic rows, transformed and raw, so that lazily
+// built state is in place before the first request, and checks the output
+// widths against the model's declared shape.
+func warmUp(p model.Predictor, rows int, seed uint64) error {
+	if rows <= 0 {
+		return nil
+	}
+	x := bench.SyntheticRows(p, rows, seed)
+	if got, want := len(p.Predict(nil, x, false)), rows*p.NumOutputs(); got != want {
+		return fmt.Errorf("warm-up: %d rows gave %d outputs, want %d (%d per row)", rows, got, want, p.NumOutputs())
+	}
+	if got, want := len(p.Predict(nil, x, true)), rows*p.NumMargins(); got != want {
+		return fmt.Errorf("warm-up: %d rows gave %d raw outputs, want %d (%d per row)", rows, got, want, p.NumMargins())
+	}
+	return nil
+}
+
+func versionDir(modelDir string, v int) string { return filepath.Join(modelDir, strconv.Itoa(v)) }
+
+// folderSig is the names, sizes, modes and modification times of dir's
+// entries: a change means the version was rewritten and a failed load is
+// worth retrying.
+func folderSig(dir string) string {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return "error: " + err.Error()
+	}
+	var b strings.Builder
+	for _, e := range ents {
+		info, err := e.Info()
+		if err != nil {
+			fmt.Fprintf(&b, "%s ?;", e.Name())
+			continue
+		}
+		fmt.Fprintf(&b, "%s %d %v %d;", e.Name(), info.Size(), info.Mode(), info.ModTime().UnixNano())
+	}
+	return b.String()
+}
+
+// publishLocked builds a snapshot from the version table and stores it.
+// The caller holds stateMu.
+func (m *Manager) publishLocked() {
+	s := &snapshot{
+		models: make(map[string]*modelSnap, len(m.models)),
+		names:  slices.Sorted(maps.Keys(m.models)),
+		closed: m.closed,
+		ready:  m.scanned && !m.closed && len(m.models) > 0,
+	}
+	if m.closed {
+		// Acquire reports ErrClosed for every name.
+		m.snap.Store(s)
+		return
+	}
+	for name, ms := range m.models {
+		avail := availableLocked(ms)
+		if len(avail) == 0 {
+			s.ready = false
+		}
+		s.models[name] = &modelSnap{name: name, avail: avail, labels: maps.Clone(ms.labels)}
+	}
+	if invariants {
+		checkSnapshot(s)
+	}
+	m.snap.Store(s)
+}
+
+// availableLocked returns ms's AVAILABLE versions, ascending. The caller
+// holds stateMu or reconcileMu.
+func availableLocked(ms *modelState) []*instance {
+	var avail []*instance
+	for _, v := range ms.versions {
+		if v.State() == StateAvailable {
+			avail = append(avail, v)
+		}
+	}
+	slices.SortFunc(avail, func(a, b *instance) int { return a.num - b.num })
+	return avail
+}
