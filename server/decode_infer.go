@@ -1,0 +1,543 @@
+package server
+
+import (
+	"fmt"
+	"math"
+	"math/bits"
+	"slices"
+	"strconv"
+	"unicode/utf8"
+)
+
+// maxRank is the most dimensions a shape may list. predictd's inputs have
+// one or two; a few more are read so that the error can show the shape.
+const maxRank = 8
+
+// inputHead is what an OIP input says about its data.
+type inputHead struct {
+	index    int    // position in "inputs"
+	name     []byte // unescaped; nil until read
+	shape    [maxRank]int64
+	rank     int // -1 until read
+	dt       dtype
+	hasDT    bool
+	dataPos  int // offset of "data" in the body, -1 until seen
+	decoded  bool
+	hasParam bool
+}
+
+// label names the input for error messages.
+func (h *inputHead) label() string {
+	if h.name != nil {
+		return fmt.Sprintf("input %q", h.name)
+	}
+	return fmt.Sprintf("inputs[%d]", h.index)
+}
+
+// shapeText writes the shape as JSON: [2,4].
+func (h *inputHead) shapeText() string {
+	b := []byte{'['}
+	for i, d := range h.shape[:h.rank] {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendInt(b, d, 10)
+	}
+	return string(append(b, ']'))
+}
+
+// size is the product of the shape, or -1 if it does not fit in an int.
+func (h *inputHead) size() int {
+	n := uint64(1)
+	for _, d := range h.shape[:h.rank] {
+		hi, lo := bits.Mul64(n, uint64(d))
+		if hi != 0 || lo > math.MaxInt {
+			return -1
+		}
+		n = lo
+	}
+	return int(n)
+}
+
+// DecodeInfer decodes body, an Open Inference Protocol v2 inference
+// request (https://github.com/kserve/open-inference-protocol), into r.Rows
+// and r.N, checking it against s. The instances come either as one input
+// named "input" of shape [batch, NumFeatures], or as one input per feature,
+// named by it, of shape [batch] (or [batch, 1]), all with the same batch.
+// (When a feature is itself named "input", an input of that name is the
+// 2-D one if its shape is [batch, k] with k != 1.)
+//
+// An input's data is a flat or nested array, read row-major, of as many
+// values as its shape says. Datatypes: FP64; FP32 (each value is rounded
+// to float32, as the client declared); INT32 and INT64 (integers in the
+// type's range); BOOL (true and false, read as 1 and 0). null is a missing
+// value if s allows one. A categorical feature takes integer values only.
+//
+// The request "id" is kept in r.ID and parameters.timeout (microseconds) in
+// r.TimeoutMicros; other parameters and "outputs" are checked as JSON and
+// ignored. Errors are as DecodePredict's. Once r's buffers have grown to
+// the request's size, DecodeInfer does not allocate.
+func (r *Request) DecodeInfer(body []byte, s *Schema, lim Limits) error {
+	r.start(body)
+	err := r.decodeInfer(s, lim)
+	r.sc.reset(nil) // keep no reference to the body
+	return err
+}
+
+func (r *Request) decodeInfer(s *Schema, lim Limits) error {
+	sc := &r.sc
+	if sc.peek() != '{' {
+		return r.notAnObject("an inference request")
+	}
+	const (
+		haveID = 1 << iota
+		haveParams
+		haveInputs
+		haveOutputs
+	)
+	have := 0
+	more, err := sc.openObject()
+	for more && err == nil {
+		var key []byte
+		if key, err = sc.key(&r.key); err != nil {
+			return err
+		}
+		var bit int
+		switch string(key) {
+		case "id":
+			bit = haveID
+		case "parameters":
+			bit = haveParams
+		case "inputs":
+			bit = haveInputs
+		case "outputs":
+			bit = haveOutputs
+		default:
+			return Errorf(400, `unknown key %q in an inference request: it takes "inputs", and optionally "id", "parameters" and "outputs"`, key)
+		}
+		if have&bit != 0 {
+			return Errorf(400, "key %q appears twice in an inference request", key)
+		}
+		have |= bit
+		switch bit {
+		case haveID:
+			err = r.inferID()
+		case haveParams:
+			err = r.inferParams()
+		case haveInputs:
+			err = r.inferInputs(s, lim)
+		case haveOutputs:
+			if sc.peek() != '[' {
+				return sc.wrongType(`"outputs": `, "expected an array")
+			}
+			err = sc.skip(1)
+		}
+		if err != nil {
+			return err
+		}
+		more, err = sc.nextMember()
+	}
+	if err != nil {
+		return err
+	}
+	if err := sc.end(); err != nil {
+		return err
+	}
+	if have&haveInputs == 0 {
+		return Errorf(400, `an inference request needs "inputs"`)
+	}
+	if r.N == 0 {
+		return errNoInstances()
+	}
+	return nil
+}
+
+// inferID reads the request id into r.ID.
+func (r *Request) inferID() error {
+	sc := &r.sc
+	if sc.peek() != '"' {
+		return sc.wrongType(`"id": `, "expected a string")
+	}
+	raw, flags, err := sc.rawStr()
+	if err != nil {
+		return err
+	}
+	r.id = r.id[:0]
+	if flags&strInvalidUTF8 == 0 {
+		r.id = append(r.id, raw...)
+	} else {
+		// The id is written back between quotes: keep the response
+		// valid UTF-8.
+		for len(raw) > 0 {
+			c, size := utf8.DecodeRune(raw)
+			if c == utf8.RuneError && size == 1 {
+				r.id = append(r.id, `\ufffd`...)
+			} else {
+				r.id = append(r.id, raw[:size]...)
+			}
+			raw = raw[size:]
+		}
+	}
+	if r.id == nil {
+		r.id = make([]byte, 0, 32) // ID is non-nil when present, even if empty
+	}
+	r.ID = r.id
+	return nil
+}
+
+// inferParams reads the request parameters: "timeout" into
+// r.TimeoutMicros; the others are only checked as JSON.
+func (r *Request) inferParams() error {
+	sc := &r.sc
+	if sc.peek() != '{' {
+		return sc.wrongType(`"parameters": `, "expected an object")
+	}
+	timeout := false
+	more, err := sc.openObject()
+	for more && err == nil {
+		var key []byte
+		if key, err = sc.key(&r.key); err != nil {
+			return err
+		}
+		if string(key) != "timeout" {
+			err = sc.skip(2)
+		} else {
+			if timeout {
+				return Errorf(400, `parameters: "timeout" appears twice`)
+			}
+			timeout = true
+			v, kind, err := sc.scalar()
+			if err != nil {
+				return err
+			}
+			if kind != kindNumber {
+				return sc.wrongType(`parameters: "timeout": `, "expected a number of microseconds")
+			}
+			if !isInt(v) || v < 0 || v >= math.MaxInt64 {
+				return Errorf(400, `parameters: "timeout": %s is not a whole, non-negative number of microseconds`, sc.numText())
+			}
+			r.TimeoutMicros = int64(v)
+		}
+		if err != nil {
+			return err
+		}
+		more, err = sc.nextMember()
+	}
+	return err
+}
+
+// inferInputs reads the "inputs" array and leaves the instances in Rows.
+func (r *Request) inferInputs(s *Schema, lim Limits) error {
+	sc := &r.sc
+	if sc.peek() != '[' {
+		return sc.wrongType(`"inputs": `, "expected an array")
+	}
+	nf := len(s.names)
+	r.startColumns(nf)
+	n := -1 // batch of the per-feature inputs so far
+	i := 0
+	more, err := sc.openArray()
+	for more && err == nil {
+		if err = r.inferInput(s, lim, i, &n); err != nil {
+			return err
+		}
+		i++
+		more, err = sc.nextElem()
+	}
+	if err != nil {
+		return err
+	}
+	if i == 0 {
+		return Errorf(400, `"inputs" is empty: send one input %q of shape [batch, %d], or one input per feature (%s)`, InputName, nf, s.featureList)
+	}
+	if !r.tensor {
+		if f := slices.Index(r.colOff, -1); f >= 0 {
+			return Errorf(400, "no input for feature %q: send one input per feature (%s), or one input %q of shape [batch, %d]", s.names[f], s.featureList, InputName, nf)
+		}
+		r.rowsFromColumns(nf, n)
+	}
+	return nil
+}
+
+// inferInput reads input i. *n is the batch of the per-feature inputs
+// read before it, -1 if none.
+func (r *Request) inferInput(s *Schema, lim Limits, i int, n *int) error {
+	sc := &r.sc
+	if sc.peek() != '{' {
+		return sc.wrongType(fmt.Sprintf("inputs[%d]: ", i), "expected an object")
+	}
+	h := inputHead{index: i, rank: -1, dataPos: -1}
+	more, err := sc.openObject()
+	for more && err == nil {
+		var key []byte
+		if key, err = sc.key(&r.key); err != nil {
+			return err
+		}
+		dup := false
+		switch string(key) {
+		case "name":
+			dup = h.name != nil
+			if !dup {
+				if sc.peek() != '"' {
+					return sc.wrongType(h.label()+`: "name": `, "expected a string")
+				}
+				if h.name, err = sc.str(&r.name); err == nil && h.name == nil {
+					h.name = []byte{} // present, empty
+				}
+			}
+		case "shape":
+			dup = h.rank >= 0
+			if !dup {
+				err = r.inputShape(&h)
+			}
+		case "datatype":
+			dup = h.hasDT
+			if !dup {
+				err = r.inputDatatype(&h)
+			}
+		case "parameters":
+			dup = h.hasParam
+			h.hasParam = true
+			if !dup {
+				if sc.peek() != '{' {
+					return sc.wrongType(h.label()+`: "parameters": `, "expected an object")
+				}
+				err = sc.skip(3)
+			}
+		case "data":
+			dup = h.dataPos >= 0
+			if !dup {
+				if sc.peek() != '[' {
+					return sc.wrongType(h.label()+`: "data": `, "expected an array")
+				}
+				h.dataPos = sc.pos
+				if h.name != nil && h.rank >= 0 && h.hasDT {
+					err = r.inputData(s, lim, &h, n)
+					h.decoded = true
+				} else {
+					// Decode once the rest of the input is known.
+					err = sc.skip(3)
+				}
+			}
+		default:
+			return Errorf(400, `%s: unknown key %q: an input takes "name", "shape", "datatype", "data" and optionally "parameters"`, h.label(), key)
+		}
+		if dup {
+			return Errorf(400, "%s: key %q appears twice", h.label(), key)
+		}
+		if err != nil {
+			return err
+		}
+		more, err = sc.nextMember()
+	}
+	if err != nil {
+		return err
+	}
+	switch {
+	case h.name == nil:
+		return Errorf(400, `%s: missing "name"`, h.label())
+	case h.rank < 0:
+		return Errorf(400, `%s: missing "shape"`, h.label())
+	case !h.hasDT:
+		return Errorf(400, `%s: missing "datatype"`, h.label())
+	case h.dataPos < 0:
+		if h.hasParam {
+			return Errorf(400, `%s: missing "data" (binary tensor data is not supported)`, h.label())
+		}
+		return Errorf(400, `%s: missing "data"`, h.label())
+	}
+	if !h.decoded {
+		end := sc.pos
+		sc.pos = h.dataPos
+		if err := r.inputData(s, lim, &h, n); err != nil {
+			return err
+		}
+		sc.pos = end
+	}
+	return nil
+}
+
+// inputShape reads an input's shape.
+func (r *Request) inputShape(h *inputHead) error {
+	sc := &r.sc
+	if sc.peek() != '[' {
+		return sc.wrongType(h.label()+`: "shape": `, "expected an array of integers")
+	}
+	h.rank = 0
+	more, err := sc.openArray()
+	for more && err == nil {
+		if h.rank == maxRank {
+			return Errorf(400, "%s: shape has more than %d dimensions", h.label(), maxRank)
+		}
+		v, kind, err := sc.scalar()
+		if err != nil {
+			return err
+		}
+		if kind != kindNumber {
+			return sc.wrongType(h.label()+": shape: ", "expected an integer")
+		}
+		// 2^53: beyond it float64 skips integers, and no request is
+		// that large.
+		if !isInt(v) || v < 0 || v > 1<<53 {
+			return Errorf(400, "%s: shape entry %s is not a non-negative integer", h.label(), sc.numText())
+		}
+		h.shape[h.rank] = int64(v)
+		h.rank++
+		more, err = sc.nextElem()
+	}
+	return err
+}
+
+// inputDatatype reads an input's datatype.
+func (r *Request) inputDatatype(h *inputHead) error {
+	sc := &r.sc
+	if sc.peek() != '"' {
+		return sc.wrongType(h.label()+`: "datatype": `, "expected a string")
+	}
+	name, err := sc.str(&r.key)
+	if err != nil {
+		return err
+	}
+	switch string(name) {
+	case "FP32":
+		h.dt = dtFP32
+	case "FP64":
+		h.dt = dtFP64
+	case "INT32":
+		h.dt = dtINT32
+	case "INT64":
+		h.dt = dtINT64
+	case "BOOL":
+		h.dt = dtBOOL
+	default:
+		return Errorf(400, "%s: datatype %q is not supported: use FP32, FP64, INT32, INT64 or BOOL", h.label(), name)
+	}
+	h.hasDT = true
+	return nil
+}
+
+// inputData places the input's data, at the scanner's position: the 2-D
+// input into Rows, a feature's input into its column. *n is the batch of
+// the per-feature inputs read so far, -1 if none.
+func (r *Request) inputData(s *Schema, lim Limits, h *inputHead, n *int) error {
+	nf := len(s.names)
+	f := s.lookup(h.name)
+	tensor := string(h.name) == InputName && h.rank == 2 && (!s.hasInputFeature || h.shape[1] != 1)
+	if !tensor && f < 0 {
+		return Errorf(400, "unknown input %q: the model takes one input %q of shape [batch, %d], or one input per feature (%s)", h.name, InputName, nf, s.featureList)
+	}
+	if r.tensor && tensor {
+		return Errorf(400, "input %q appears twice", h.name)
+	}
+	if r.tensor || tensor && *n >= 0 {
+		return Errorf(400, "input %q: the model takes one input %q or one input per feature, not both", h.name, InputName)
+	}
+	if tensor {
+		if h.shape[1] != int64(nf) {
+			return Errorf(400, "input %q: shape %s, the model takes [batch, %d] (%s)", h.name, h.shapeText(), nf, s.featureList)
+		}
+	} else {
+		if r.colOff[f] >= 0 {
+			return Errorf(400, "input %q appears twice", h.name)
+		}
+		if h.rank != 1 && !(h.rank == 2 && h.shape[1] == 1) {
+			return Errorf(400, "input %q: shape %s, a feature's input has shape [batch] or [batch, 1]", h.name, h.shapeText())
+		}
+	}
+	batch := int(h.shape[0])
+	if lim.MaxInstances > 0 && batch > lim.MaxInstances {
+		return errTooMany(batch, lim)
+	}
+	want := h.size()
+	if want < 0 {
+		return Errorf(400, "input %q: shape %s is too large", h.name, h.shapeText())
+	}
+	var got int
+	var err error
+	if tensor {
+		r.Rows, got, err = r.data(s, h, r.Rows[:0], want, -1)
+	} else {
+		r.colOff[f] = len(r.cols)
+		r.cols, got, err = r.data(s, h, r.cols, want, f)
+	}
+	if err != nil {
+		return err
+	}
+	if got != want {
+		return Errorf(400, "input %q: %d values, shape %s needs %d", h.name, got, h.shapeText(), want)
+	}
+	if tensor {
+		r.tensor = true
+		r.N = batch
+		return nil
+	}
+	if *n < 0 {
+		*n = batch
+	} else if batch != *n {
+		return Errorf(400, "input %q: batch %d, the inputs before it have %d", h.name, batch, *n)
+	}
+	return nil
+}
+
+// data appends to dst the values of the data array at the scanner's
+// position, nested arrays flattened row-major, and returns dst and how many
+// values the array holds; it decodes at most want of them and only counts
+// the rest. Values are checked for feature f, or with f < 0 for the
+// features of the 2-D input in turn.
+func (r *Request) data(s *Schema, h *inputHead, dst []float64, want, f int) ([]float64, int, error) {
+	sc := &r.sc
+	nf := len(s.names)
+	l := loc{input: h.name, column: f >= 0, feat: max(f, 0)}
+	count, depth := 0, 0
+	for {
+		if sc.peek() == '[' {
+			// depth counts the top object, "inputs", the input and
+			// the data arrays open.
+			if 3+depth >= maxDepth {
+				return dst, count, sc.tooDeep()
+			}
+			sc.pos++
+			depth++
+			if sc.peek() != ']' {
+				continue
+			}
+			sc.pos++
+			depth--
+		} else if count < want {
+			v, err := r.value(s, h.dt, l)
+			if err != nil {
+				return dst, count, err
+			}
+			dst = append(dst, v)
+			count++
+			if f >= 0 {
+				l.inst++
+			} else if l.feat++; l.feat == nf {
+				l.feat = 0
+				l.inst++
+			}
+		} else {
+			if err := sc.skip(3 + depth); err != nil {
+				return dst, count, err
+			}
+			count++
+		}
+		// After a value: close arrays until a ',' or the end.
+		for {
+			if depth == 0 {
+				return dst, count, nil
+			}
+			switch sc.peek() {
+			case ',':
+				sc.pos++
+			case ']':
+				sc.pos++
+				depth--
+				continue
+			default:
+				return dst, count, sc.malformed("expected ',' or ']' after array element")
+			}
+			break
+		}
+	}
+}

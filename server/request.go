@@ -1,0 +1,273 @@
+package server
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"sync"
+)
+
+// Request is the request-scoped scratch of one prediction call: the decoded
+// rows, the handler's predictions and response body, and the decoders'
+// private buffers. Get one with GetRequest and return it with PutRequest
+// when the response is written; a Request is used by one goroutine at a
+// time. Nothing in it aliases the request body after a Decode returns.
+type Request struct {
+	// Rows holds the decoded instances, row-major, NumFeatures values
+	// each, NaN for a missing value.
+	Rows []float64
+	// N is the number of instances (len(Rows) / NumFeatures).
+	N int
+	// Columnar: the TF Serving request used "inputs", so the response
+	// names its predictions "outputs" instead of "predictions".
+	Columnar bool
+	// ID is the OIP request "id" as it appeared between its quotes (still
+	// JSON-escaped, but with invalid UTF-8 replaced by \ufffd, so it can
+	// be written back between quotes as is); nil if absent.
+	ID []byte
+	// TimeoutMicros is the OIP parameters.timeout, in microseconds as
+	// Triton reads it; 0 if absent.
+	TimeoutMicros int64
+
+	// Preds and Out are scratch for the handler: the predictions and the
+	// response body. The decoders do not touch them.
+	Preds []float64
+	Out   []byte
+
+	sc   scanner
+	key  []byte // an object key, unescaped
+	name []byte // an OIP input's name, unescaped
+	id   []byte // backs ID
+	seen []bool // per feature: set in the current instance
+	// Columns, in TF Serving's columnar form and OIP's per-feature
+	// inputs: each feature's values in cols[colOff[f]:][:N], colOff[f] < 0
+	// while absent.
+	cols   []float64
+	colOff []int
+	// tensor: OIP's 2-D input was decoded into Rows.
+	tensor bool
+}
+
+// Limits bounds what a request may ask for.
+type Limits struct {
+	// MaxInstances is the most instances one request may hold; more is
+	// rejected with status 413. 0 means unlimited.
+	MaxInstances int
+}
+
+// maxPooledBytes is the largest buffer PutRequest keeps: a rare huge
+// request should not pin its memory in the pool.
+const maxPooledBytes = 1 << 20
+
+var requestPool sync.Pool
+
+// GetRequest returns an empty Request from the pool, or a new one.
+func GetRequest() *Request {
+	if r, ok := requestPool.Get().(*Request); ok {
+		return r
+	}
+	return new(Request)
+}
+
+// PutRequest resets r and returns it to the pool. Buffers are kept for the
+// next request unless they grew past 1 MiB. r must not be used afterwards.
+func PutRequest(r *Request) {
+	r.Rows = keep(r.Rows, 8)
+	r.Preds = keep(r.Preds, 8)
+	r.Out = keep(r.Out, 1)
+	r.key = keep(r.key, 1)
+	r.name = keep(r.name, 1)
+	r.id = keep(r.id, 1)
+	r.seen = keep(r.seen, 1)
+	r.cols = keep(r.cols, 8)
+	r.colOff = keep(r.colOff, 8)
+	r.N, r.Columnar, r.ID, r.TimeoutMicros, r.tensor = 0, false, nil, 0, false
+	r.sc.reset(nil)
+	requestPool.Put(r)
+}
+
+// keep returns b emptied, or nil if its capacity, at size bytes an element,
+// is past maxPooledBytes.
+func keep[T any](b []T, size int) []T {
+	if cap(b)*size > maxPooledBytes {
+		return nil
+	}
+	return b[:0]
+}
+
+// start resets what a Decode reports and points the scanner at body.
+func (r *Request) start(body []byte) {
+	r.Rows = r.Rows[:0]
+	r.N, r.Columnar, r.ID, r.TimeoutMicros, r.tensor = 0, false, nil, 0, false
+	r.sc.reset(body)
+}
+
+// seenFor returns r.seen cleared, one flag per feature.
+func (r *Request) seenFor(nf int) []bool {
+	r.seen = slices.Grow(r.seen[:0], nf)[:nf]
+	clear(r.seen)
+	return r.seen
+}
+
+// startColumns marks every feature's column absent.
+func (r *Request) startColumns(nf int) {
+	r.cols = r.cols[:0]
+	r.colOff = slices.Grow(r.colOff[:0], nf)[:nf]
+	for i := range r.colOff {
+		r.colOff[i] = -1
+	}
+}
+
+// rowsFromColumns fills Rows from the n-value columns of every feature.
+func (r *Request) rowsFromColumns(nf, n int) {
+	r.Rows = slices.Grow(r.Rows[:0], n*nf)[:n*nf]
+	for f, off := range r.colOff {
+		col := r.cols[off : off+n]
+		for i, v := range col {
+			r.Rows[i*nf+f] = v
+		}
+	}
+	r.N = n
+}
+
+// tooMany reports a request with more instances than lim allows. seen
+// instances were read; the scanner is at the next one, in the array that
+// holds them, and counts the rest. depth is the nesting depth of the
+// array's elements.
+func (r *Request) tooMany(lim Limits, seen, depth int) error {
+	n := seen
+	for {
+		if err := r.sc.skip(depth); err != nil {
+			return err
+		}
+		n++
+		more, err := r.sc.nextElem()
+		if err != nil {
+			return err
+		}
+		if !more {
+			break
+		}
+	}
+	return errTooMany(n, lim)
+}
+
+func errTooMany(n int, lim Limits) error {
+	return Errorf(413, "request has %d instances, the limit is %d (max_instances)", n, lim.MaxInstances)
+}
+
+func errNoInstances() error { return Errorf(400, "request has no instances") }
+
+// Datatypes of values: TF Serving's JSON numbers, and the OIP datatypes
+// predictd accepts.
+type dtype uint8
+
+const (
+	dtJSON dtype = iota
+	dtFP32
+	dtFP64
+	dtINT32
+	dtINT64
+	dtBOOL
+)
+
+var dtypeNames = [...]string{dtJSON: "JSON", dtFP32: "FP32", dtFP64: "FP64", dtINT32: "INT32", dtINT64: "INT64", dtBOOL: "BOOL"}
+
+func (d dtype) String() string { return dtypeNames[d] }
+
+// loc says where a value is, for error messages.
+type loc struct {
+	input  []byte // OIP input name; nil in TF Serving requests
+	column bool   // the input is the feature's column: the input names it
+	inst   int    // instance index
+	feat   int    // feature index
+}
+
+// errorf formats an error at l: `[input "x": ]instance 3: [field "age": ]...`.
+func (l loc) errorf(s *Schema, format string, args ...any) error {
+	var b strings.Builder
+	if l.input != nil {
+		fmt.Fprintf(&b, "input %q: ", l.input)
+	}
+	fmt.Fprintf(&b, "instance %d: ", l.inst)
+	if !l.column {
+		fmt.Fprintf(&b, "field %q: ", s.names[l.feat])
+	}
+	fmt.Fprintf(&b, format, args...)
+	return &StatusError{Status: 400, Msg: b.String()}
+}
+
+// value reads the value at l, of datatype dt, and returns what Rows holds
+// for it: the number, 1 or 0 for a boolean, NaN for null.
+func (r *Request) value(s *Schema, dt dtype, l loc) (float64, error) {
+	v, kind, err := r.sc.scalar()
+	if err != nil {
+		return 0, err
+	}
+	switch kind {
+	case kindNumber:
+		switch dt {
+		case dtJSON, dtFP64:
+			if math.IsInf(v, 0) {
+				return 0, l.errorf(s, "%s is not a finite number", r.sc.numText())
+			}
+		case dtFP32:
+			v32 := float32(v)
+			if math.IsInf(float64(v32), 0) {
+				return 0, l.errorf(s, "%s is not a finite FP32 number", r.sc.numText())
+			}
+			v = float64(v32)
+		case dtINT32:
+			if !isInt(v) || v < math.MinInt32 || v > math.MaxInt32 {
+				return 0, l.errorf(s, "%s is not an INT32", r.sc.numText())
+			}
+		case dtINT64:
+			if !isInt(v) || (v <= math.MinInt64 || v >= -math.MinInt64) && !fitsInt64(r.sc.numText()) {
+				return 0, l.errorf(s, "%s is not an INT64", r.sc.numText())
+			}
+		case dtBOOL:
+			return 0, l.errorf(s, "expected true or false (datatype BOOL), got a number")
+		}
+		if s.categorical[l.feat] && !isInt(v) {
+			return 0, l.errorf(s, "%s is not a category: a categorical feature takes integer values", r.sc.numText())
+		}
+		return v, nil
+	case kindNull:
+		if !s.allowMissing {
+			return 0, l.errorf(s, "null (a missing value) is not accepted: a %s model needs every value; only tree models take missing values", s.kind)
+		}
+		return math.NaN(), nil
+	case kindBool:
+		if dt == dtBOOL {
+			return v, nil
+		}
+		if dt == dtJSON {
+			return 0, l.errorf(s, "expected a number, got a boolean (send 1 or 0)")
+		}
+		return 0, l.errorf(s, "expected a number (datatype %s), got a boolean", dt)
+	}
+	want := "a number"
+	if dt == dtBOOL {
+		want = "true or false"
+	}
+	return 0, l.errorf(s, "expected %s, got %s", want, typeName(r.sc.peek()))
+}
+
+// fitsInt64 reports whether the number text is an integer literal in the
+// int64 range. It decides at ±2^63, where float64 rounding hides it: 2^63-1
+// fits and rounds to 2^63, which does not.
+func fitsInt64(text string) bool {
+	var n uint64
+	neg := text[0] == '-'
+	if neg {
+		text = text[1:]
+	}
+	for _, c := range []byte(text) {
+		if !isDigit(c) || n > (1<<63)/10 {
+			return false
+		}
+		n = n*10 + uint64(c-'0')
+	}
+	return n < 1<<63 || neg && n == 1<<63
+}

@@ -1,0 +1,69 @@
+package server
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/predictd/predictd/model"
+)
+
+// InputName is the name of the single 2-D input tensor, [batch, features],
+// in the Open Inference Protocol.
+const InputName = "input"
+
+// maxListedFeatures caps the feature names an error message lists.
+const maxListedFeatures = 8
+
+// Schema is what a model version's requests are checked against: the
+// features in the model's order, which of them are categorical, and whether
+// a value may be missing. Immutable after NewSchema; safe for concurrent use.
+type Schema struct {
+	names       []string
+	index       map[string]int
+	categorical []bool
+	// allowMissing: JSON null is accepted and decoded as NaN. Tree models
+	// route missing values; dense models have no use for them.
+	allowMissing bool
+	kind         model.Kind
+	// featureList is "a, b, c" (capped), for error messages.
+	featureList string
+	// hasInputFeature: a feature is named InputName, which OIP requests
+	// must then disambiguate by shape (see DecodeInfer).
+	hasInputFeature bool
+}
+
+// NewSchema builds the schema of m's requests. m must have passed the
+// manifest checks (unique, non-empty feature names).
+func NewSchema(m *model.Manifest) *Schema {
+	s := &Schema{
+		names:        make([]string, len(m.Features)),
+		index:        make(map[string]int, len(m.Features)),
+		categorical:  make([]bool, len(m.Features)),
+		allowMissing: m.Kind == model.KindTrees,
+		kind:         m.Kind,
+	}
+	for i, f := range m.Features {
+		s.names[i] = f.Name
+		s.index[f.Name] = i
+		s.categorical[i] = f.Type == model.FeatureCategorical
+	}
+	_, s.hasInputFeature = s.index[InputName]
+	shown := s.names[:min(len(s.names), maxListedFeatures)]
+	s.featureList = strings.Join(shown, ", ")
+	if more := len(s.names) - len(shown); more > 0 {
+		s.featureList += fmt.Sprintf(", and %d more", more)
+	}
+	return s
+}
+
+// NumFeatures is the number of values in a decoded row.
+func (s *Schema) NumFeatures() int { return len(s.names) }
+
+// lookup returns the index of the feature named b, or -1.
+func (s *Schema) lookup(b []byte) int {
+	// The conversion in a map index does not allocate.
+	if i, ok := s.index[string(b)]; ok {
+		return i
+	}
+	return -1
+}
