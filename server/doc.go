@@ -1,5 +1,28 @@
 // Package server is predictd's HTTP front end on fasthttp: the TF Serving
-// REST and Open Inference Protocol v2 APIs, health, readiness, metrics and
-// the admin endpoints. It maps errors to statuses in one place and holds no
-// model logic. Not built yet: the serving-daemon issue adds it.
+// REST API (/v1/models/...:predict, model status and metadata), the Open
+// Inference Protocol v2 (/v2/..., infer, metadata, health), /healthz,
+// /readyz, /metrics in Prometheus text format, and the bearer-token admin
+// endpoints (/v1/admin/...). docs/api.md is the user's description.
+//
+// The package holds no model logic. Versions come from a model/manager
+// Manager, which calls Server.Prepare once per loaded version to build the
+// version's serving state (request schema, metadata, metric series), so a
+// request does no lookups beyond the manager's Acquire.
+//
+// Pieces: request decoding (decode_predict.go, decode_infer.go over the
+// small JSON scanner in jsonscan.go) turns a body into row-major float64
+// rows checked against the version's Schema; encode.go writes responses;
+// route.go parses model paths; server.go routes, limits and maps errors to
+// statuses in one place (writeError: a *StatusError keeps its status,
+// manager.ErrNotFound is 404, anything else 500); metrics.go is the
+// Prometheus registry.
+//
+// Invariants: the warm prediction path allocates nothing (Request scratch
+// is pooled; TestPredictAllocs); every queue is bounded: beyond
+// Options.MaxConcurrent a request is answered 503 at once; a handle taken
+// from the manager is released before the handler returns.
+//
+// Concurrency: Handle is called by fasthttp from many goroutines at once;
+// Prepare and Retired are called by the manager's reconcile goroutine.
+// SetModels is called once before Serve; Shutdown once.
 package server

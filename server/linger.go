@@ -1,0 +1,55 @@
+package server
+
+import (
+	"io"
+	"net"
+	"sync/atomic"
+	"time"
+)
+
+// Lingering close, as nginx's lingering_close: when the server answers a
+// request before reading all of it (a body over MaxBodyBytes, a malformed
+// request) and closes the connection, the client may still be sending. A
+// plain close with unread bytes in the socket makes the kernel send a reset,
+// which can destroy the response in flight, so the client sees "broken pipe"
+// or "connection reset" instead of the 413. A lingering close sends FIN,
+// then reads and discards what the client still sends for a short while
+// before closing.
+const (
+	lingerTimeout  = 2 * time.Second
+	lingerMaxBytes = 64 << 20
+)
+
+type lingerListener struct{ net.Listener }
+
+func (l lingerListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return &lingerConn{Conn: c}, nil
+}
+
+// lingerConn is a connection whose Close lingers once marked.
+type lingerConn struct {
+	net.Conn
+	linger atomic.Bool
+}
+
+func (c *lingerConn) Close() error {
+	if !c.linger.Load() {
+		return c.Conn.Close()
+	}
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok && cw.CloseWrite() == nil {
+		c.Conn.SetReadDeadline(time.Now().Add(lingerTimeout))
+		io.CopyN(io.Discard, c.Conn, lingerMaxBytes)
+	}
+	return c.Conn.Close()
+}
+
+// lingerOnClose marks the request's connection to linger when it closes.
+func lingerOnClose(c net.Conn) {
+	if lc, ok := c.(*lingerConn); ok {
+		lc.linger.Store(true)
+	}
+}

@@ -1,0 +1,288 @@
+package server
+
+import (
+	"math"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// API names the protocol a request came in on; it is the "api" label of
+// the request series.
+type API uint8
+
+const (
+	APITFServing API = iota // TF Serving REST, /v1/models/...
+	APIOIP                  // Open Inference Protocol v2, /v2/models/...
+	numAPIs
+)
+
+func (a API) String() string {
+	if a == APIOIP {
+		return "v2"
+	}
+	return "v1"
+}
+
+// latencyBuckets are the upper bounds of the request latency histogram, in
+// seconds: fine below a millisecond, where a warm CPU model answers, and
+// coarse up to the default write timeout.
+var latencyBuckets = [...]float64{
+	0.00005, 0.0001, 0.00025, 0.0005,
+	0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+	0.1, 0.25, 0.5, 1, 2.5, 5, 10,
+}
+
+// histogram is a fixed-bucket latency histogram updated with atomics.
+type histogram struct {
+	counts [len(latencyBuckets) + 1]atomic.Uint64 // the last is +Inf
+	sumNs  atomic.Uint64
+}
+
+func (h *histogram) observe(d time.Duration) {
+	s := d.Seconds()
+	i := 0
+	for i < len(latencyBuckets) && s > latencyBuckets[i] {
+		i++
+	}
+	h.counts[i].Add(1)
+	if d > 0 {
+		h.sumNs.Add(uint64(d))
+	}
+}
+
+// seriesKey names one model version's series on one API. A request that
+// names no loaded model is counted under model "" and version 0, so that
+// clients cannot grow the series set by inventing names.
+type seriesKey struct {
+	model   string
+	version int
+	api     API
+}
+
+// series is a model version's counters on one API.
+type series struct {
+	latency histogram
+	// codes counts responses by HTTP status; the common ones have fixed
+	// slots so the hot path does not touch a map.
+	ok, badRequest, tooLarge, unavailable, other atomic.Uint64
+	mu                                           sync.Mutex
+	byCode                                       map[int]uint64 // statuses outside the fixed slots
+	instances                                    atomic.Uint64
+}
+
+func (s *series) count(code int) {
+	switch code {
+	case 200:
+		s.ok.Add(1)
+	case 400:
+		s.badRequest.Add(1)
+	case 413:
+		s.tooLarge.Add(1)
+	case 503:
+		s.unavailable.Add(1)
+	default:
+		s.mu.Lock()
+		if s.byCode == nil {
+			s.byCode = make(map[int]uint64)
+		}
+		s.byCode[code]++
+		s.mu.Unlock()
+	}
+}
+
+// metrics is the server's registry. Safe for concurrent use.
+type metrics struct {
+	mu     sync.RWMutex
+	series map[seriesKey]*series
+
+	inflight atomic.Int64
+	// shed counts requests refused at once because MaxConcurrent requests
+	// were in flight; bodyTooLarge those refused by MaxBodyBytes before a
+	// model was resolved.
+	shed, bodyTooLarge atomic.Uint64
+}
+
+func newMetrics() *metrics {
+	return &metrics{series: make(map[seriesKey]*series)}
+}
+
+// get returns the series for k, creating it.
+func (m *metrics) get(k seriesKey) *series {
+	m.mu.RLock()
+	s := m.series[k]
+	m.mu.RUnlock()
+	if s != nil {
+		return s
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if s = m.series[k]; s == nil {
+		s = new(series)
+		m.series[k] = s
+	}
+	return s
+}
+
+// gauge is one extra sample appended to the exposition by the caller (model
+// states, readiness), computed when /metrics is scraped.
+type gauge struct {
+	name, help string
+	labels     [][2]string
+	value      float64
+}
+
+// appendPrometheus appends the registry in Prometheus text format 0.0.4,
+// series sorted so successive scrapes diff cleanly.
+func (m *metrics) appendPrometheus(b []byte, extra []gauge) []byte {
+	m.mu.RLock()
+	keys := make([]seriesKey, 0, len(m.series))
+	for k := range m.series {
+		keys = append(keys, k)
+	}
+	m.mu.RUnlock()
+	slices.SortFunc(keys, func(a, b seriesKey) int {
+		switch {
+		case a.model != b.model:
+			if a.model < b.model {
+				return -1
+			}
+			return 1
+		case a.version != b.version:
+			return a.version - b.version
+		}
+		return int(a.api) - int(b.api)
+	})
+
+	b = append(b, "# HELP predictd_requests_total Prediction requests answered, by model, version, API and HTTP status.\n# TYPE predictd_requests_total counter\n"...)
+	for _, k := range keys {
+		s := m.get(k)
+		codes := map[int]uint64{200: s.ok.Load(), 400: s.badRequest.Load(), 413: s.tooLarge.Load(), 503: s.unavailable.Load()}
+		s.mu.Lock()
+		for c, n := range s.byCode {
+			codes[c] = n
+		}
+		s.mu.Unlock()
+		cs := make([]int, 0, len(codes))
+		for c, n := range codes {
+			if n > 0 {
+				cs = append(cs, c)
+			}
+		}
+		slices.Sort(cs)
+		for _, c := range cs {
+			b = appendSample(b, "predictd_requests_total", k, "code", strconv.Itoa(c), float64(codes[c]))
+		}
+	}
+
+	b = append(b, "# HELP predictd_request_duration_seconds Time from a prediction request's arrival to its response being ready, by model, version and API.\n# TYPE predictd_request_duration_seconds histogram\n"...)
+	for _, k := range keys {
+		h := &m.get(k).latency
+		var cum uint64
+		for i := range h.counts {
+			cum += h.counts[i].Load()
+			le := "+Inf"
+			if i < len(latencyBuckets) {
+				le = strconv.FormatFloat(latencyBuckets[i], 'g', -1, 64)
+			}
+			b = appendSample(b, "predictd_request_duration_seconds_bucket", k, "le", le, float64(cum))
+		}
+		b = appendSample(b, "predictd_request_duration_seconds_sum", k, "", "", float64(h.sumNs.Load())/1e9)
+		b = appendSample(b, "predictd_request_duration_seconds_count", k, "", "", float64(cum))
+	}
+
+	b = append(b, "# HELP predictd_instances_total Instances (rows) predicted, by model, version and API.\n# TYPE predictd_instances_total counter\n"...)
+	for _, k := range keys {
+		if k.model == "" {
+			continue
+		}
+		b = appendSample(b, "predictd_instances_total", k, "", "", float64(m.get(k).instances.Load()))
+	}
+
+	b = append(b, "# HELP predictd_inflight_requests Prediction requests being served now.\n# TYPE predictd_inflight_requests gauge\npredictd_inflight_requests "...)
+	b = strconv.AppendInt(b, m.inflight.Load(), 10)
+	b = append(b, "\n# HELP predictd_shed_requests_total Requests refused with 503 at once because max_concurrent requests were in flight.\n# TYPE predictd_shed_requests_total counter\npredictd_shed_requests_total "...)
+	b = strconv.AppendUint(b, m.shed.Load(), 10)
+	b = append(b, "\n# HELP predictd_body_too_large_total Requests refused with 413 because the body exceeded max_body_bytes.\n# TYPE predictd_body_too_large_total counter\npredictd_body_too_large_total "...)
+	b = strconv.AppendUint(b, m.bodyTooLarge.Load(), 10)
+	b = append(b, '\n')
+
+	last := ""
+	for _, g := range extra {
+		if g.name != last {
+			b = append(b, "# HELP "...)
+			b = append(b, g.name...)
+			b = append(b, ' ')
+			b = append(b, g.help...)
+			b = append(b, "\n# TYPE "...)
+			b = append(b, g.name...)
+			b = append(b, " gauge\n"...)
+			last = g.name
+		}
+		b = append(b, g.name...)
+		if len(g.labels) > 0 {
+			b = append(b, '{')
+			for i, l := range g.labels {
+				if i > 0 {
+					b = append(b, ',')
+				}
+				b = appendLabel(b, l[0], l[1])
+			}
+			b = append(b, '}')
+		}
+		b = append(b, ' ')
+		b = appendValue(b, g.value)
+		b = append(b, '\n')
+	}
+	return b
+}
+
+func appendSample(b []byte, name string, k seriesKey, extraName, extraValue string, v float64) []byte {
+	b = append(b, name...)
+	b = append(b, '{')
+	b = appendLabel(b, "model", k.model)
+	b = append(b, ',')
+	b = appendLabel(b, "version", strconv.Itoa(k.version))
+	b = append(b, ',')
+	b = appendLabel(b, "api", k.api.String())
+	if extraName != "" {
+		b = append(b, ',')
+		b = appendLabel(b, extraName, extraValue)
+	}
+	b = append(b, "} "...)
+	b = appendValue(b, v)
+	return append(b, '\n')
+}
+
+// appendLabel appends name="value" with the text format's escapes.
+func appendLabel(b []byte, name, value string) []byte {
+	b = append(b, name...)
+	b = append(b, `="`...)
+	for i := 0; i < len(value); i++ {
+		switch c := value[i]; c {
+		case '\\':
+			b = append(b, `\\`...)
+		case '"':
+			b = append(b, `\"`...)
+		case '\n':
+			b = append(b, `\n`...)
+		default:
+			b = append(b, c)
+		}
+	}
+	return append(b, '"')
+}
+
+func appendValue(b []byte, v float64) []byte {
+	switch {
+	case math.IsInf(v, 1):
+		return append(b, "+Inf"...)
+	case math.IsInf(v, -1):
+		return append(b, "-Inf"...)
+	case math.IsNaN(v):
+		return append(b, "NaN"...)
+	}
+	return strconv.AppendFloat(b, v, 'g', -1, 64)
+}

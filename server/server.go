@@ -1,0 +1,579 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/predictd/predictd/model"
+	"github.com/predictd/predictd/model/manager"
+)
+
+// Options configures a Server. Zero fields take DefaultOptions' values
+// where noted.
+type Options struct {
+	// MaxBodyBytes bounds a request body; a larger one is answered 413
+	// before it is read in full. Default 8 MiB.
+	MaxBodyBytes int
+	// MaxInstances bounds the instances (rows) of one request; more are
+	// answered 413. Default 10,000.
+	MaxInstances int
+	// MaxConcurrent bounds the prediction requests served at once; one
+	// more is answered 503 with Retry-After at once. Default 1,024.
+	MaxConcurrent int
+	// ReadTimeout and WriteTimeout bound reading a whole request and
+	// writing a whole response; IdleTimeout bounds a keep-alive connection
+	// waiting for its next request. Defaults 10s, 10s, 60s.
+	ReadTimeout, WriteTimeout, IdleTimeout time.Duration
+	// AdminToken is the bearer token the /v1/admin endpoints require. Empty
+	// turns the admin endpoints off (404).
+	AdminToken string
+	// Version is reported by GET /v2 and predictd_build_info.
+	Version string
+	// Logf receives one line per notable event (admin calls, errors that
+	// are the server's fault). Default: discard.
+	Logf func(format string, args ...any)
+}
+
+// DefaultOptions returns the defaults that serve well with no config file.
+func DefaultOptions() Options {
+	return Options{
+		MaxBodyBytes:  8 << 20,
+		MaxInstances:  10000,
+		MaxConcurrent: 1024,
+		ReadTimeout:   10 * time.Second,
+		WriteTimeout:  10 * time.Second,
+		IdleTimeout:   60 * time.Second,
+		Version:       "dev",
+	}
+}
+
+// Server is the HTTP front end. Create it with New, hand its Prepare and
+// Retired methods to the model manager, attach the manager with SetModels,
+// then Serve on one or more listeners and Shutdown once.
+type Server struct {
+	opts    Options
+	limits  Limits
+	metrics *metrics
+	models  *manager.Manager
+	http    *fasthttp.Server
+
+	// draining is set first thing in Shutdown: readiness answers false
+	// from then on.
+	draining atomic.Bool
+	adminMu  sync.Mutex // serializes admin calls
+}
+
+// New validates opts and returns a server with no models attached.
+func New(opts Options) (*Server, error) {
+	d := DefaultOptions()
+	switch {
+	case opts.MaxBodyBytes < 0:
+		return nil, fmt.Errorf("server: MaxBodyBytes %d is negative", opts.MaxBodyBytes)
+	case opts.MaxInstances < 0:
+		return nil, fmt.Errorf("server: MaxInstances %d is negative", opts.MaxInstances)
+	case opts.MaxConcurrent < 0:
+		return nil, fmt.Errorf("server: MaxConcurrent %d is negative", opts.MaxConcurrent)
+	case opts.ReadTimeout < 0 || opts.WriteTimeout < 0 || opts.IdleTimeout < 0:
+		return nil, fmt.Errorf("server: ReadTimeout, WriteTimeout and IdleTimeout must not be negative")
+	}
+	if opts.MaxBodyBytes == 0 {
+		opts.MaxBodyBytes = d.MaxBodyBytes
+	}
+	if opts.MaxInstances == 0 {
+		opts.MaxInstances = d.MaxInstances
+	}
+	if opts.MaxConcurrent == 0 {
+		opts.MaxConcurrent = d.MaxConcurrent
+	}
+	if opts.ReadTimeout == 0 {
+		opts.ReadTimeout = d.ReadTimeout
+	}
+	if opts.WriteTimeout == 0 {
+		opts.WriteTimeout = d.WriteTimeout
+	}
+	if opts.IdleTimeout == 0 {
+		opts.IdleTimeout = d.IdleTimeout
+	}
+	if opts.Version == "" {
+		opts.Version = d.Version
+	}
+	if opts.Logf == nil {
+		opts.Logf = func(string, ...any) {}
+	}
+	s := &Server{
+		opts:    opts,
+		limits:  Limits{MaxInstances: opts.MaxInstances},
+		metrics: newMetrics(),
+	}
+	s.http = &fasthttp.Server{
+		Handler:               s.Handle,
+		ErrorHandler:          s.handleTransportError,
+		Name:                  "predictd",
+		MaxRequestBodySize:    opts.MaxBodyBytes,
+		ReadTimeout:           opts.ReadTimeout,
+		WriteTimeout:          opts.WriteTimeout,
+		IdleTimeout:           opts.IdleTimeout,
+		CloseOnShutdown:       true,
+		NoDefaultServerHeader: true,
+	}
+	return s, nil
+}
+
+// versionState is what the server keeps beside each loaded model version
+// (the manager's Handle.Attached): the request schema, precomputed metadata
+// and the version's metric series, so the hot path does no lookups.
+type versionState struct {
+	name    string
+	version int
+	schema  *Schema
+	outputs int
+	series  [numAPIs]*series
+	// v1Meta and v2Meta are the metadata responses, built once.
+	v1Meta, v2Meta []byte
+}
+
+// OutputName is the name of the Open Inference Protocol output tensor.
+const OutputName = "output"
+
+// Prepare builds a version's serving state; pass it as the model manager's
+// Options.Prepare.
+func (s *Server) Prepare(l *model.Loaded) (any, error) {
+	m := l.Manifest
+	vs := &versionState{
+		name:    m.Name,
+		version: m.Version,
+		schema:  NewSchema(m),
+		outputs: l.Model.NumOutputs(),
+	}
+	if vs.outputs != len(m.Outputs) {
+		return nil, fmt.Errorf("model %s version %d: the payload predicts %d outputs, the manifest names %d", m.Name, m.Version, vs.outputs, len(m.Outputs))
+	}
+	for api := range numAPIs {
+		vs.series[api] = s.metrics.get(seriesKey{model: m.Name, version: m.Version, api: api})
+	}
+	var err error
+	if vs.v1Meta, err = v1Metadata(m); err != nil {
+		return nil, err
+	}
+	if vs.v2Meta, err = v2Metadata(m, vs.outputs); err != nil {
+		return nil, err
+	}
+	return vs, nil
+}
+
+// Retired is the model manager's Options.Retired. The version's metric
+// series stay: Prometheus counters must not vanish while being scraped.
+func (s *Server) Retired(*model.Loaded, any) {}
+
+// SetModels attaches the model manager. Call it once, before Serve.
+func (s *Server) SetModels(m *manager.Manager) { s.models = m }
+
+// Serve accepts connections on ln until Shutdown. It returns nil after
+// Shutdown.
+func (s *Server) Serve(ln net.Listener) error {
+	if s.models == nil {
+		panic("BUG: server.Serve before SetModels")
+	}
+	return s.http.Serve(lingerListener{ln})
+}
+
+// Ready reports whether the server should take traffic: not draining, and
+// every configured model has a loaded version.
+func (s *Server) Ready() bool {
+	return !s.draining.Load() && s.models != nil && s.models.Ready()
+}
+
+// StopReady turns readiness false (for /readyz and /v2/health/ready) while
+// everything else keeps serving: a load balancer stops sending new traffic
+// before Shutdown closes the listeners.
+func (s *Server) StopReady() { s.draining.Store(true) }
+
+// Shutdown drains: readiness turns false at once, listeners close, and
+// requests in flight finish. It returns ctx's error if they have not
+// finished by ctx's deadline.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.draining.Store(true)
+	return s.http.ShutdownWithContext(ctx)
+}
+
+// Handle is the fasthttp handler: it routes by path.
+func (s *Server) Handle(ctx *fasthttp.RequestCtx) {
+	if s.draining.Load() {
+		// Move keep-alive clients off this server before the listeners
+		// close: a connection closed while idle races with the client's
+		// next request on it.
+		ctx.SetConnectionClose()
+	}
+	p := ctx.Path()
+	switch {
+	case bytes.HasPrefix(p, []byte("/v1/models/")):
+		t, ok := parseModelPath(p[len("/v1/models/"):], APITFServing, false)
+		if !ok {
+			s.notFound(ctx)
+			return
+		}
+		s.handleModel(ctx, APITFServing, t)
+	case bytes.HasPrefix(p, []byte("/v2/models/")):
+		t, ok := parseModelPath(p[len("/v2/models/"):], APIOIP, false)
+		if !ok {
+			s.notFound(ctx)
+			return
+		}
+		s.handleModel(ctx, APIOIP, t)
+	case bytes.HasPrefix(p, []byte("/v1/admin/")):
+		s.handleAdmin(ctx, p[len("/v1/admin/"):])
+	default:
+		s.handleFixed(ctx, string(p))
+	}
+}
+
+func (s *Server) handleFixed(ctx *fasthttp.RequestCtx, path string) {
+	switch path {
+	case "/healthz", "/v2/health/live":
+		if !s.allow(ctx, fasthttp.MethodGet) {
+			return
+		}
+		ctx.SetStatusCode(fasthttp.StatusOK)
+		if path == "/healthz" {
+			ctx.SetBodyString("ok\n")
+		}
+	case "/readyz", "/v2/health/ready":
+		if !s.allow(ctx, fasthttp.MethodGet) {
+			return
+		}
+		if s.Ready() {
+			ctx.SetStatusCode(fasthttp.StatusOK)
+			if path == "/readyz" {
+				ctx.SetBodyString("ready\n")
+			}
+			return
+		}
+		ctx.SetStatusCode(fasthttp.StatusServiceUnavailable)
+		if path == "/readyz" {
+			if s.draining.Load() {
+				ctx.SetBodyString("draining\n")
+			} else {
+				ctx.SetBodyString("not ready: a configured model has no loaded version\n")
+			}
+		}
+	case "/v2":
+		if !s.allow(ctx, fasthttp.MethodGet) {
+			return
+		}
+		b, _ := json.Marshal(map[string]any{"name": "predictd", "version": s.opts.Version, "extensions": []string{}})
+		s.writeJSON(ctx, fasthttp.StatusOK, b)
+	case "/metrics":
+		if !s.allow(ctx, fasthttp.MethodGet) {
+			return
+		}
+		ctx.SetContentType("text/plain; version=0.0.4; charset=utf-8")
+		ctx.SetBody(s.metrics.appendPrometheus(nil, s.stateGauges()))
+	default:
+		s.notFound(ctx)
+	}
+}
+
+// handleModel serves every path under /v1/models/ and /v2/models/.
+func (s *Server) handleModel(ctx *fasthttp.RequestCtx, api API, t target) {
+	switch t.verb {
+	case verbPredict, verbInfer:
+		if !s.allow(ctx, fasthttp.MethodPost) {
+			return
+		}
+		s.predict(ctx, api, t)
+		return
+	}
+	if !s.allow(ctx, fasthttp.MethodGet) {
+		return
+	}
+	switch t.verb {
+	case verbStatus:
+		s.status(ctx, t)
+	case verbMetadata, verbReady:
+		h, err := s.models.Acquire(bstr(t.name), t.version, bstr(t.label))
+		if err != nil {
+			s.writeError(ctx, err)
+			return
+		}
+		vs := h.Attached.(*versionState)
+		switch {
+		case t.verb == verbReady:
+			ctx.SetStatusCode(fasthttp.StatusOK)
+		case api == APIOIP:
+			s.writeJSON(ctx, fasthttp.StatusOK, vs.v2Meta)
+		default:
+			s.writeJSON(ctx, fasthttp.StatusOK, vs.v1Meta)
+		}
+		h.Release()
+	}
+}
+
+// predict serves a TF Serving :predict or an OIP infer call: the hot path.
+func (s *Server) predict(ctx *fasthttp.RequestCtx, api API, t target) {
+	start := time.Now()
+	m := s.metrics
+	n := m.inflight.Add(1)
+	defer m.inflight.Add(-1)
+	if n > int64(s.opts.MaxConcurrent) {
+		m.shed.Add(1)
+		ctx.Response.Header.Set("Retry-After", "1")
+		s.writeError(ctx, Errorf(fasthttp.StatusServiceUnavailable, "server busy: %d prediction requests in flight, the limit is %d (max_concurrent); retry", n-1, s.opts.MaxConcurrent))
+		m.get(seriesKey{api: api}).count(fasthttp.StatusServiceUnavailable)
+		return
+	}
+	h, err := s.models.Acquire(bstr(t.name), t.version, bstr(t.label))
+	if err != nil {
+		code := s.writeError(ctx, err)
+		m.get(seriesKey{api: api}).count(code)
+		return
+	}
+	defer h.Release()
+	vs := h.Attached.(*versionState)
+	ser := vs.series[api]
+	r := GetRequest()
+	defer PutRequest(r)
+	if api == APIOIP {
+		err = r.DecodeInfer(ctx.PostBody(), vs.schema, s.limits)
+	} else {
+		err = r.DecodePredict(ctx.PostBody(), vs.schema, s.limits)
+	}
+	if err != nil {
+		ser.count(s.writeError(ctx, err))
+		ser.latency.observe(time.Since(start))
+		return
+	}
+	r.Preds = h.Loaded.Model.Predict(r.Preds[:0], r.Rows, false)
+	if api == APIOIP {
+		r.Out = AppendInfer(r.Out[:0], vs.name, vs.version, r.ID, OutputName, r.Preds, r.N, vs.outputs)
+	} else {
+		r.Out = AppendPredict(r.Out[:0], r.Preds, r.N, vs.outputs, r.Columnar, vs.version)
+	}
+	ctx.SetContentType("application/json")
+	ctx.SetBody(r.Out)
+	ser.instances.Add(uint64(r.N))
+	ser.count(fasthttp.StatusOK)
+	ser.latency.observe(time.Since(start))
+}
+
+// status answers TF Serving's GetModelStatus for a model, one version or
+// the version a label points at.
+func (s *Server) status(ctx *fasthttp.RequestCtx, t target) {
+	st, err := s.models.Status(bstr(t.name))
+	if err != nil {
+		s.writeError(ctx, err)
+		return
+	}
+	want := t.version
+	if t.label != nil {
+		v, ok := st.Labels[string(t.label)]
+		if !ok {
+			s.writeError(ctx, fmt.Errorf("label %q of model %q is not set: %w", t.label, t.name, manager.ErrNotFound))
+			return
+		}
+		want = v
+	}
+	type errStatus struct {
+		Code    string `json:"error_code"`
+		Message string `json:"error_message"`
+	}
+	type versionStatus struct {
+		Version string    `json:"version"`
+		State   string    `json:"state"`
+		Status  errStatus `json:"status"`
+	}
+	out := struct {
+		Versions []versionStatus `json:"model_version_status"`
+	}{Versions: []versionStatus{}}
+	for _, v := range st.Versions {
+		if want != 0 && v.Version != want {
+			continue
+		}
+		e := errStatus{Code: "OK"}
+		if v.Error != "" {
+			e = errStatus{Code: "UNKNOWN", Message: v.Error}
+		}
+		out.Versions = append(out.Versions, versionStatus{Version: strconv.Itoa(v.Version), State: string(v.State), Status: e})
+	}
+	if want != 0 && len(out.Versions) == 0 {
+		s.writeError(ctx, fmt.Errorf("model %q has no version %d: %w", t.name, want, manager.ErrNotFound))
+		return
+	}
+	b, _ := json.Marshal(out)
+	s.writeJSON(ctx, fasthttp.StatusOK, b)
+}
+
+// handleAdmin serves /v1/admin/...: reload, set a label, load and unload a
+// version. Every call needs the bearer token.
+func (s *Server) handleAdmin(ctx *fasthttp.RequestCtx, p []byte) {
+	if s.opts.AdminToken == "" {
+		s.writeError(ctx, Errorf(fasthttp.StatusNotFound, "the admin API is off: start predictd serve with --admin-token-file or PREDICTD_ADMIN_TOKEN"))
+		return
+	}
+	auth := ctx.Request.Header.Peek(fasthttp.HeaderAuthorization)
+	tok, hasBearer := bytes.CutPrefix(auth, []byte("Bearer "))
+	if !hasBearer || subtle.ConstantTimeCompare(tok, []byte(s.opts.AdminToken)) != 1 {
+		ctx.Response.Header.Set(fasthttp.HeaderWWWAuthenticate, `Bearer realm="predictd admin"`)
+		s.writeError(ctx, Errorf(fasthttp.StatusUnauthorized, "admin calls need the header Authorization: Bearer <token>, with the token predictd serve was given"))
+		return
+	}
+	if !s.allow(ctx, fasthttp.MethodPost) {
+		return
+	}
+	s.adminMu.Lock()
+	defer s.adminMu.Unlock()
+	if string(p) == "reload" {
+		if err := s.models.Reload(); err != nil {
+			s.writeError(ctx, err)
+			return
+		}
+		s.opts.Logf("admin: reload")
+		s.writeJSON(ctx, fasthttp.StatusOK, []byte(`{"reloaded":true}`))
+		return
+	}
+	rest, ok := bytes.CutPrefix(p, []byte("models/"))
+	if !ok {
+		s.notFound(ctx)
+		return
+	}
+	t, ok := parseModelPath(rest, APITFServing, true)
+	if !ok {
+		s.notFound(ctx)
+		return
+	}
+	name := string(t.name)
+	var err error
+	switch t.verb {
+	case verbLoad:
+		err = s.models.LoadVersion(name, t.version)
+	case verbUnload:
+		err = s.models.UnloadVersion(name, t.version)
+	case verbLabel:
+		var body struct {
+			Version *int `json:"version"`
+		}
+		dec := json.NewDecoder(bytes.NewReader(ctx.PostBody()))
+		dec.DisallowUnknownFields()
+		if derr := dec.Decode(&body); derr != nil || body.Version == nil {
+			s.writeError(ctx, Errorf(fasthttp.StatusBadRequest, `setting a label needs the body {"version": N}`))
+			return
+		}
+		err = s.models.SetLabel(name, string(t.label), *body.Version)
+	}
+	if err != nil {
+		s.writeError(ctx, err)
+		return
+	}
+	s.opts.Logf("admin: %s model %s version %d label %q: done", ctx.Path(), name, t.version, t.label)
+	st, err := s.models.Status(name)
+	if err != nil {
+		s.writeError(ctx, err)
+		return
+	}
+	b, _ := json.Marshal(st)
+	s.writeJSON(ctx, fasthttp.StatusOK, b)
+}
+
+// writeError is the one place an error becomes a response: a *StatusError
+// keeps its status, a manager.ErrNotFound is 404, anything else is the
+// server's fault, 500. It returns the status written.
+func (s *Server) writeError(ctx *fasthttp.RequestCtx, err error) int {
+	code := fasthttp.StatusInternalServerError
+	var se *StatusError
+	switch {
+	case errors.As(err, &se):
+		code = se.Status
+	case errors.Is(err, manager.ErrNotFound), errors.Is(err, model.ErrNotFound):
+		code = fasthttp.StatusNotFound
+	case errors.Is(err, manager.ErrLastVersion):
+		code = fasthttp.StatusConflict
+	case errors.Is(err, manager.ErrClosed):
+		code = fasthttp.StatusServiceUnavailable
+	default:
+		s.opts.Logf("error: %s %s: %v", ctx.Method(), ctx.Path(), err)
+	}
+	r := GetRequest()
+	r.Out = AppendError(r.Out[:0], err.Error())
+	s.writeJSON(ctx, code, r.Out)
+	PutRequest(r)
+	return code
+}
+
+func (s *Server) writeJSON(ctx *fasthttp.RequestCtx, code int, body []byte) {
+	ctx.SetStatusCode(code)
+	ctx.SetContentType("application/json")
+	ctx.SetBody(body)
+}
+
+func (s *Server) notFound(ctx *fasthttp.RequestCtx) {
+	s.writeError(ctx, Errorf(fasthttp.StatusNotFound, "no such endpoint: %s %s (see docs/api.md)", ctx.Method(), ctx.Path()))
+}
+
+// allow answers 405 unless the request's method is method.
+func (s *Server) allow(ctx *fasthttp.RequestCtx, method string) bool {
+	if string(ctx.Method()) == method {
+		return true
+	}
+	ctx.Response.Header.Set(fasthttp.HeaderAllow, method)
+	s.writeError(ctx, Errorf(fasthttp.StatusMethodNotAllowed, "%s %s: use %s", ctx.Method(), ctx.Path(), method))
+	return false
+}
+
+// handleTransportError answers what fasthttp refused before the handler
+// ran: a body over MaxBodyBytes (413), a read timeout, a malformed request.
+func (s *Server) handleTransportError(ctx *fasthttp.RequestCtx, err error) {
+	var se *StatusError
+	switch {
+	case errors.Is(err, fasthttp.ErrBodyTooLarge):
+		s.metrics.bodyTooLarge.Add(1)
+		se = Errorf(fasthttp.StatusRequestEntityTooLarge, "request body is larger than %d bytes (max_body_bytes)", s.opts.MaxBodyBytes)
+	default:
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			se = Errorf(fasthttp.StatusRequestTimeout, "request not read within %s (read_timeout)", s.opts.ReadTimeout)
+		} else {
+			se = Errorf(fasthttp.StatusBadRequest, "malformed HTTP request: %v", err)
+		}
+	}
+	ctx.SetConnectionClose()
+	lingerOnClose(ctx.Conn())
+	s.writeError(ctx, se)
+}
+
+// stateGauges reports each model version's lifecycle state and the
+// server's readiness for /metrics.
+func (s *Server) stateGauges() []gauge {
+	ready := 0.0
+	if s.Ready() {
+		ready = 1
+	}
+	gs := []gauge{
+		{name: "predictd_build_info", help: "Always 1; the labels say which build is running.", labels: [][2]string{{"version", s.opts.Version}}, value: 1},
+		{name: "predictd_ready", help: "1 when the server takes traffic: not draining and every configured model loaded.", value: ready},
+	}
+	for _, name := range s.models.Names() {
+		st, err := s.models.Status(name)
+		if err != nil {
+			continue
+		}
+		for _, v := range st.Versions {
+			gs = append(gs, gauge{
+				name:   "predictd_model_version_state",
+				help:   "1 for each model version's current lifecycle state (START, LOADING, AVAILABLE, UNLOADING, END).",
+				labels: [][2]string{{"model", name}, {"version", strconv.Itoa(v.Version)}, {"state", string(v.State)}},
+				value:  1,
+			})
+		}
+	}
+	return gs
+}
