@@ -1,5 +1,6 @@
-// Command predictd is the predictd binary: model import, batch scoring and
-// inspection today; serving, load testing and offline tools as they land.
+// Command predictd is the predictd binary: model import, batch scoring,
+// inspection, benchmarking and the serving daemon; load testing and offline
+// tools as they land.
 // This file holds flags and wiring only.
 package main
 
@@ -49,6 +50,7 @@ Usage:
   predictd inspect --repo DIR --model NAME [--version N] [--json]
   predictd compare --got FILE --want FILE [--rel 1e-6]
   predictd bench   --repo DIR --model NAME [--version N] [--in FILE] [--batch 1,32,256] [--threads 1,2] [--duration 2s] [--raw] [--json]
+  predictd serve   --repo DIR [--listen ADDR] [--unix PATH] [--config FILE] [--admin-token-file FILE] ...
   predictd version
 
 Run 'predictd COMMAND -h' for a command's flags.
@@ -91,6 +93,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdCompare(rest, stdout, stderr)
 	case "bench":
 		return cmdBench(ctx, rest, stdout, stderr)
+	case "serve":
+		return cmdServe(ctx, rest, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, versionString())
 		return nil

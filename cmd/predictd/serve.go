@@ -1,0 +1,246 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log"
+	"net"
+	"os"
+	"os/signal"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/predictd/predictd/internal/config"
+	"github.com/predictd/predictd/model/manager"
+	"github.com/predictd/predictd/server"
+)
+
+// cmdServe runs the daemon: model manager, then server on TCP and/or a
+// Unix socket; SIGHUP reloads the repository; SIGTERM or SIGINT (ctx)
+// drains and exits 0.
+func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	sd, md := server.DefaultOptions(), manager.DefaultOptions()
+	fs := newFlags("serve", stderr)
+	repo := fs.String("repo", "", "model repository folder (required)")
+	listen := fs.String("listen", "127.0.0.1:8080", "TCP address to serve on; empty turns TCP off")
+	unix := fs.String("unix", "", "Unix socket path to serve on as well (sidecar mode)")
+	cfgPath := fs.String("config", "", "JSON config file (keys: the flag names with _ for -, plus \"models\"; see README)")
+	poll := fs.Duration("poll-interval", md.PollInterval, "how often the repository is rescanned for new versions; 0 or negative: only on SIGHUP or admin reload")
+	warmup := fs.Int("warmup-rows", md.WarmupRows, "rows each new version predicts before it takes traffic")
+	drainDelay := fs.Duration("drain-delay", 0, "on SIGTERM, how long to keep serving with readiness false before closing the listeners (let load balancers notice)")
+	drain := fs.Duration("drain-timeout", 30*time.Second, "on SIGTERM, how long in-flight requests may take to finish after the listeners close")
+	tokenFile := fs.String("admin-token-file", "", "file holding the bearer token for /v1/admin (or set PREDICTD_ADMIN_TOKEN); none: admin API off")
+	maxBody := fs.Int("max-body-bytes", sd.MaxBodyBytes, "largest request body; larger is answered 413")
+	maxInst := fs.Int("max-instances", sd.MaxInstances, "most instances in one request; more is answered 413")
+	maxConc := fs.Int("max-concurrent", sd.MaxConcurrent, "most prediction requests served at once; more is answered 503 with Retry-After")
+	readTO := fs.Duration("read-timeout", sd.ReadTimeout, "time to read a whole request")
+	writeTO := fs.Duration("write-timeout", sd.WriteTimeout, "time to write a whole response")
+	idleTO := fs.Duration("idle-timeout", sd.IdleTimeout, "how long an idle keep-alive connection stays open")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	set := config.Explicit(fs)
+	if err := config.ApplyEnv(fs, set, os.LookupEnv); err != nil {
+		return usageErr("serve: %v", err)
+	}
+	var models []manager.ModelConfig
+	if *cfgPath != "" {
+		sections, err := config.ApplyFile(fs, set, *cfgPath, "models")
+		if err != nil {
+			return usageErr("serve: %v", err)
+		}
+		if raw, ok := sections["models"]; ok {
+			file, _ := os.ReadFile(*cfgPath)
+			if err := config.DecodeStrict(*cfgPath, "models", file, raw, &models); err != nil {
+				return usageErr("serve: %v", err)
+			}
+		}
+	}
+	if err := required(fs, "repo"); err != nil {
+		return err
+	}
+	if *listen == "" && *unix == "" {
+		return usageErr("serve: nothing to serve on: give --listen, --unix or both")
+	}
+	token, err := adminToken(*tokenFile)
+	if err != nil {
+		return usageErr("serve: %v", err)
+	}
+
+	logger := log.New(stderr, "predictd: ", log.LstdFlags|log.LUTC|log.Lmicroseconds)
+	sopts := server.Options{
+		MaxBodyBytes:  *maxBody,
+		MaxInstances:  *maxInst,
+		MaxConcurrent: *maxConc,
+		ReadTimeout:   *readTO,
+		WriteTimeout:  *writeTO,
+		IdleTimeout:   *idleTO,
+		AdminToken:    token,
+		Version:       version,
+		Logf:          logger.Printf,
+	}
+	srv, err := server.New(sopts)
+	if err != nil {
+		return usageErr("serve: %v", err)
+	}
+	mopts := manager.Options{
+		Repo:         *repo,
+		PollInterval: *poll,
+		Models:       models,
+		WarmupRows:   *warmup,
+		Prepare:      srv.Prepare,
+		Retired:      srv.Retired,
+		Logf:         logger.Printf,
+	}
+	if mopts.PollInterval == 0 {
+		mopts.PollInterval = -1 // the manager's "never"; 0 would mean its default
+	}
+	mgr, err := manager.New(mopts)
+	if err != nil {
+		return usageErr("serve: %v", err)
+	}
+	if err := mgr.Start(); err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	defer mgr.Close()
+	srv.SetModels(mgr)
+	for _, name := range mgr.Names() {
+		if st, err := mgr.Status(name); err == nil {
+			logger.Printf("model %s: %s", name, describeStatus(st))
+		}
+	}
+
+	var lns []net.Listener
+	closeAll := func() {
+		for _, ln := range lns {
+			ln.Close()
+		}
+	}
+	if *listen != "" {
+		ln, err := net.Listen("tcp", *listen)
+		if err != nil {
+			return fmt.Errorf("serve: --listen %s: %w", *listen, err)
+		}
+		lns = append(lns, ln)
+		logger.Printf("serving HTTP on %s", ln.Addr())
+	}
+	if *unix != "" {
+		ln, err := listenUnix(*unix)
+		if err != nil {
+			closeAll()
+			return fmt.Errorf("serve: --unix %s: %w", *unix, err)
+		}
+		lns = append(lns, ln)
+		defer os.Remove(*unix)
+		logger.Printf("serving HTTP on unix:%s", *unix)
+	}
+
+	errc := make(chan error, len(lns))
+	var wg sync.WaitGroup
+	for _, ln := range lns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := srv.Serve(ln); err != nil {
+				errc <- err
+			}
+		}()
+	}
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+
+	for {
+		select {
+		case <-hup:
+			if err := mgr.Reload(); err != nil {
+				logger.Printf("SIGHUP reload: %v", err)
+			} else {
+				logger.Printf("SIGHUP: repository reloaded")
+			}
+			continue
+		case err := <-errc:
+			dctx, cancel := context.WithTimeout(context.Background(), *drain)
+			srv.Shutdown(dctx)
+			cancel()
+			return fmt.Errorf("serve: %w", err)
+		case <-ctx.Done():
+		}
+		break
+	}
+	srv.StopReady()
+	if *drainDelay > 0 {
+		logger.Printf("draining: readiness is false; serving on for --drain-delay %s", *drainDelay)
+		time.Sleep(*drainDelay)
+	}
+	logger.Printf("draining: listeners closed, waiting up to %s for in-flight requests", *drain)
+	dctx, cancel := context.WithTimeout(context.Background(), *drain)
+	defer cancel()
+	if err := srv.Shutdown(dctx); err != nil {
+		return fmt.Errorf("serve: requests still in flight after --drain-timeout %s: %w", *drain, err)
+	}
+	wg.Wait()
+	logger.Printf("drained; exiting")
+	return nil
+}
+
+// adminToken reads the admin bearer token from path, or else from
+// PREDICTD_ADMIN_TOKEN. Surrounding white space is dropped; a token shorter
+// than 16 bytes is refused as guessable.
+func adminToken(path string) (string, error) {
+	tok, ok := os.LookupEnv("PREDICTD_ADMIN_TOKEN")
+	if path != "" {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return "", fmt.Errorf("--admin-token-file: %w", err)
+		}
+		tok, ok = string(b), true
+	}
+	if !ok {
+		return "", nil
+	}
+	tok = strings.TrimSpace(tok)
+	if len(tok) < 16 {
+		return "", fmt.Errorf("the admin token is %d bytes; use at least 16 (for example: head -c 24 /dev/urandom | base64)", len(tok))
+	}
+	return tok, nil
+}
+
+// listenUnix listens on a Unix socket at path, removing a stale socket file
+// left by a process that died (but never a regular file, nor a socket
+// someone still listens on).
+func listenUnix(path string) (net.Listener, error) {
+	if fi, err := os.Lstat(path); err == nil {
+		if fi.Mode()&fs.ModeSocket == 0 {
+			return nil, fmt.Errorf("%s exists and is not a socket; refusing to replace it", path)
+		}
+		if c, err := net.DialTimeout("unix", path, time.Second); err == nil {
+			c.Close()
+			return nil, errors.New("another process is serving on this socket")
+		}
+		if err := os.Remove(path); err != nil {
+			return nil, err
+		}
+	}
+	return net.Listen("unix", path)
+}
+
+func describeStatus(st manager.ModelStatus) string {
+	var parts []string
+	for _, v := range st.Versions {
+		s := fmt.Sprintf("v%d %s", v.Version, v.State)
+		if v.Error != "" {
+			s += " (" + v.Error + ")"
+		}
+		parts = append(parts, s)
+	}
+	if len(parts) == 0 {
+		return "no versions"
+	}
+	return strings.Join(parts, ", ")
+}
