@@ -10,8 +10,9 @@ ifeq ($(shell $(GO) env GOARCH),amd64)
 SIMD_ENV := GOEXPERIMENT=simd
 endif
 DEMO_DIR ?= $(CURDIR)/.demo
+DEMO_PORT ?= 18181
 
-.PHONY: all build test vet fmt-check unit unit-simd bench compare-trees fuzz demo clean
+.PHONY: all build test vet fmt-check unit unit-simd bench bench-serve compare-trees fuzz demo clean
 
 all: build
 
@@ -35,8 +36,8 @@ unit:
 
 unit-simd:
 ifneq ($(SIMD_ENV),)
-	$(SIMD_ENV) $(GO) vet ./kernels/ ./model/... ./cmd/...
-	$(SIMD_ENV) $(GO) test -count=1 ./kernels/ ./model/... ./cmd/...
+	$(SIMD_ENV) $(GO) vet ./kernels/ ./model/... ./server/ ./cmd/...
+	$(SIMD_ENV) $(GO) test -count=1 ./kernels/ ./model/... ./server/ ./cmd/...
 endif
 
 ## bench: every benchmark once, with allocations. BENCH=regexp narrows it.
@@ -49,6 +50,11 @@ bench:
 compare-trees:
 	bash bench/compare-trees.sh
 
+## bench-serve: predictd serve under wrk beside a do-nothing fasthttp
+## handler, same connections, one run (needs wrk).
+bench-serve:
+	bash bench/serve-wrk.sh
+
 ## fuzz: each fuzz target for FUZZTIME (short and bounded).
 FUZZ_TARGETS := \
 	./model/xgboost:FuzzParse \
@@ -58,6 +64,8 @@ FUZZ_TARGETS := \
 	./model:FuzzDecodePayload \
 	./model:FuzzManifest \
 	./tools/score:FuzzCSVReader \
+	./server:FuzzDecodePredict \
+	./server:FuzzDecodeInfer \
 	./kernels:FuzzFastForest
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \
@@ -83,6 +91,8 @@ demo: build
 	$(BIN) import --from native --in testdata/native/mlp_multiclass_tanh.model.json --repo $(DEMO_DIR)/repo --name mlp
 	$(BIN) score --repo $(DEMO_DIR)/repo --model mlp --in testdata/native/mlp_multiclass_tanh.csv --out $(DEMO_DIR)/mlp.csv
 	$(BIN) compare --got $(DEMO_DIR)/mlp.csv --want testdata/native/mlp_multiclass_tanh.pred.csv --rel 1e-5
+	@echo "== serve the repository: one prediction through each API, then a graceful stop"
+	bash scripts/demo-serve.sh $(BIN) $(DEMO_DIR)/repo $(DEMO_PORT)
 	@echo "demo done: repository in $(DEMO_DIR)/repo"
 
 clean:
