@@ -957,3 +957,21 @@ func writeFile(t *testing.T, path, s string) {
 		t.Fatal(err)
 	}
 }
+
+// TestServeSIGHUP checks that with polling off a new version is picked up
+// on SIGHUP, and not before.
+func TestServeSIGHUP(t *testing.T) {
+	repo := t.TempDir()
+	in := fixture.Path("native", "logreg_binary.model.json")
+	mustRun(t, "import", "--from", "native", "--in", in, "--repo", repo, "--name", "lr")
+	d := startServe(t, nil, "--repo", repo, "--poll-interval", "0")
+	mustRun(t, "import", "--from", "native", "--in", in, "--repo", repo, "--name", "lr")
+	time.Sleep(200 * time.Millisecond)
+	if st := modelStatus(t, d, "lr"); st["2"] != "" {
+		t.Fatalf("version 2 is %s before SIGHUP with polling off", st["2"])
+	}
+	if err := d.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "version 2 after SIGHUP", func() bool { return modelStatus(t, d, "lr")["2"] == "AVAILABLE" })
+}
