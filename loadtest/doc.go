@@ -1,4 +1,53 @@
-// Package loadtest is predictd's open-loop load generator (latency measured
-// from the scheduled send time) and capacity planner. Not built yet: the
-// load-testing issue adds it.
+// Package loadtest generates HTTP load against a prediction endpoint and
+// measures what it got back: how many requests were answered, by which
+// status, and the latency percentiles of the successful ones. It is the
+// logic behind bench/loadgen and the repository's bench/ scripts (and,
+// later, `predictd loadtest`); it knows nothing about models, only about
+// request bodies and a URL.
+//
+// # Two ways to offer load
+//
+// Closed loop (Options.Rate == 0): Concurrency clients each keep one
+// request outstanding, sending the next as soon as the previous is
+// answered. This finds capacity (the most requests per second the server
+// answers at that concurrency), but its latencies hide queueing: when the
+// server stalls, the clients stall with it and send nothing, so the stall
+// shows in one slow request per client instead of in every request that a
+// real population of users would have sent meanwhile.
+//
+// Open loop (Options.Rate > 0): requests are due on a fixed schedule, one
+// every 1/Rate seconds from the start, whatever the server does, and at
+// most Concurrency are in flight (one connection each). Latency is measured
+// from each request's scheduled send time, not from when it was actually
+// sent (as wrk2 does), so the results are free of coordinated omission: a
+// request that had to wait for a free connection because the server fell
+// behind counts that wait. Result.Late counts sends that started more than
+// LateThreshold after their schedule; Result.Unsent counts requests due in
+// the measured window that had not been sent when it ended.
+//
+// # What is measured
+//
+// The run is Warmup (requests sent, not recorded: connections opened, the
+// server's first-request costs paid) followed by Duration (recorded). A
+// closed-loop request belongs to the window in which it was sent, an
+// open-loop request to the window in which it was due; requests still in
+// flight when the window ends are waited for (at most Timeout) and
+// recorded. A request is OK when it is answered with a 2xx status; every
+// other outcome is counted in Result.Errors under its status code ("503")
+// or transport error kind ("timeout", "connection_refused", ...).
+// Percentiles are over OK responses only, from an HDR histogram (1µs to
+// 60s, 3 significant digits). The client never retries.
+//
+// Open-loop latency includes the generator's own lateness: a timer wakes
+// the dispatcher some 0.1–0.3ms after the scheduled time on a typical Linux
+// VM, more on a busy machine, and an idle client pays OS wake-ups that a
+// closed loop running flat out does not. Compare open-loop runs with each
+// other (same machine, same rate), not with closed-loop latencies; Late
+// counts the sends that slipped by more than LateThreshold.
+//
+// # Concurrency
+//
+// Run may be called from several goroutines at once; each call has its own
+// client, connections and histogram. Options are not modified, and Bodies
+// are read but never written or kept after Run returns.
 package loadtest

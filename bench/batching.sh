@@ -1,0 +1,203 @@
+#!/usr/bin/env bash
+# batching.sh: what adaptive batching does to `predictd serve`, measured
+# with bench/loadgen (package loadtest) on this machine, batching off and on
+# in the same run. Two models, one instance per request:
+#   mlp    testdata/onnx/mlp512_softmax.onnx, MLP 64→512→512→512→10 (64 features)
+#   trees  testdata/xgboost/gbtree_binary_logistic_300x6.json, 300 trees of depth 6 (20 features)
+# Request bodies are the models' fixture rows (empty cell = missing = null).
+#
+# For each model:
+#   1. closed loop, CONNS clients each with one request outstanding:
+#      capacity (ok/s) and latency, batching off and on;
+#   2. open loop at OPEN_FRACTION of the batching-off capacity (a fixed
+#      schedule, latency counted from each request's scheduled send, free of
+#      coordinated omission): latency, batching off and on.
+# Every run gets a fresh server (SIGTERM in between). With ROUNDS > 1 the
+# order alternates (off, on; then on, off; ...) and the ratios use the
+# medians.
+#
+#   bash bench/batching.sh
+#   DURATION=5s CONNS=32 ROUNDS=2 bash bench/batching.sh
+#
+# Environment: DURATION (10s, measured per run), WARMUP (2s), CONNS (64),
+# ROUNDS (1), OPEN_FRACTION (0.2), MODELS ("mlp trees"), PREDICTD (a built
+# predictd to measure instead of building ./cmd/predictd), DRYRUN=1 (do not
+# pass --batching: both columns are the binary's default, so the ratios show
+# run-to-run noise; for testing the script with a binary that lacks the
+# flag).
+#
+# Needs go, bash and awk. loadgen and the server share this machine's cores.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DURATION=${DURATION:-10s}
+WARMUP=${WARMUP:-2s}
+CONNS=${CONNS:-64}
+ROUNDS=${ROUNDS:-1}
+OPEN_FRACTION=${OPEN_FRACTION:-0.2}
+MODELS=${MODELS:-mlp trees}
+PREDICTD=${PREDICTD:-}
+DRYRUN=${DRYRUN:-}
+
+work=$(mktemp -d)
+server_pid=""
+cleanup() {
+  if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+# Build.
+if [ -n "$PREDICTD" ]; then
+  bin=$PREDICTD
+else
+  simd=""
+  [ "$(go env GOARCH)" = amd64 ] && simd="GOEXPERIMENT=simd"
+  env $simd go build -o "$work/predictd" ./cmd/predictd
+  bin=$work/predictd
+fi
+go build -o "$work/loadgen" ./bench/loadgen
+if [ -z "$DRYRUN" ] && ! "$bin" serve --batching=false -h >/dev/null 2>&1; then
+  echo "batching.sh: this predictd refuses 'serve --batching=false' (no batching flag yet): nothing to compare."
+  echo "batching.sh: DRYRUN=1 bash bench/batching.sh runs the benchmark's mechanics without the flag."
+  exit 0
+fi
+
+# Models and request bodies: one instance per request, one body per line.
+declare -A model_src model_desc model_csv
+model_src[mlp]="--from onnx --in testdata/onnx/mlp512_softmax.onnx"
+model_desc[mlp]="ONNX MLP 64→512→512→512→10, testdata/onnx/mlp512_softmax.onnx"
+model_csv[mlp]=testdata/onnx/mlp512_softmax.csv
+model_src[trees]="--from xgboost --in testdata/xgboost/gbtree_binary_logistic_300x6.json"
+model_desc[trees]="XGBoost 300 trees depth 6, 20 features, testdata/xgboost/gbtree_binary_logistic_300x6.json"
+model_csv[trees]=testdata/xgboost/gbtree_binary_logistic_300x6.csv
+for m in $MODELS; do
+  [ -n "${model_src[$m]:-}" ] || { echo "batching.sh: MODELS: unknown model $m (want mlp, trees)"; exit 2; }
+  # shellcheck disable=SC2086 # model_src holds several arguments
+  "$bin" import ${model_src[$m]} --repo "$work/repo" --name "$m" >/dev/null
+  awk -F, 'NR > 1 { sub(/\r$/, ""); if ($0 == "") next
+    s = "{\"instances\": [["
+    for (i = 1; i <= NF; i++) s = s (i > 1 ? ", " : "") ($i == "" ? "null" : $i)
+    print s "]]}" }' "${model_csv[$m]}" >"$work/$m.bodies"
+done
+
+# ready ADDR: whether GET /readyz answers 200 (bash's /dev/tcp, no curl).
+ready() (
+  status=""
+  exec 3<>"/dev/tcp/${1%:*}/${1##*:}" || exit 1
+  printf 'GET /readyz HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n' "$1" >&3
+  IFS= read -r -t 5 status <&3 || true
+  [[ $status == "HTTP/1."?" 200"* ]]
+) 2>/dev/null
+
+# start_server off|on: a fresh server on a free port; sets server_pid, addr.
+start_server() {
+  local flags=()
+  [ -z "$DRYRUN" ] && flags=(--batching="$([ "$1" = on ] && echo true || echo false)")
+  "$bin" serve --repo "$work/repo" --listen 127.0.0.1:0 "${flags[@]}" 2>"$work/serve.log" &
+  server_pid=$!
+  addr=""
+  for _ in $(seq 600); do
+    if ! kill -0 "$server_pid" 2>/dev/null; then
+      echo "batching.sh: predictd serve exited:"; cat "$work/serve.log"; server_pid=""; exit 1
+    fi
+    [ -z "$addr" ] && addr=$(awk '/serving HTTP on / { print $NF; exit }' "$work/serve.log")
+    if [ -n "$addr" ] && ready "$addr"; then return; fi
+    sleep 0.1
+  done
+  echo "batching.sh: predictd serve not ready after 60s:"; cat "$work/serve.log"; exit 1
+}
+
+stop_server() {
+  kill -TERM "$server_pid"
+  wait "$server_pid" || { echo "batching.sh: predictd serve exited $? on SIGTERM:"; cat "$work/serve.log"; exit 1; }
+  server_pid=""
+}
+
+# load MODEL ARGS...: one loadgen run against the running server; prints
+# "rps p50_ns p99_ns requests ok late unsent" from its JSON result.
+load() {
+  local m=$1 out rc=0
+  shift
+  out=$("$work/loadgen" --url "http://$addr/v1/models/$m:predict" --body-file "$work/$m.bodies" --json "$@") || rc=$?
+  if [ "$rc" -gt 1 ] || [ -z "$out" ]; then echo "batching.sh: loadgen failed ($rc)" >&2; exit 1; fi
+  awk '{
+    n = split("rps p50_ns p99_ns requests ok late unsent", keys, " ")
+    for (i = 1; i <= n; i++) {
+      k = "\"" keys[i] "\":"; j = index($0, k); v = "?"
+      if (j) { v = substr($0, j + length(k)); match(v, /^[^,}]*/); v = substr(v, 1, RLENGTH) }
+      printf "%s%s", v, (i < n ? " " : "\n")
+    }
+  }' <<<"$out"
+}
+
+# order ROUND: off/on alternate first from round to round.
+order() { if [ $(($1 % 2)) = 1 ]; then echo off on; else echo on off; fi; }
+
+results=$work/results # model mode batching round rate rps p50_ns p99_ns requests ok late unsent
+: >"$results"
+for m in $MODELS; do
+  # A short check that the server takes these bodies before timing anything.
+  start_server off
+  if ! "$work/loadgen" --url "http://$addr/v1/models/$m:predict" --body-file "$work/$m.bodies" \
+    --concurrency 1 --duration 300ms --warmup 0 >"$work/check.out" 2>&1; then
+    echo "batching.sh: predictd refused some of $m's requests:"; cat "$work/check.out"; exit 1
+  fi
+  stop_server
+  for r in $(seq "$ROUNDS"); do
+    for b in $(order "$r"); do
+      start_server "$b"
+      res=$(load "$m" --concurrency "$CONNS" --duration "$DURATION" --warmup "$WARMUP")
+      echo "$m closed $b $r - $res" >>"$results"
+      stop_server
+    done
+  done
+  capacity=$(awk -v m="$m" '$1 == m && $2 == "closed" && $3 == "off" { print $6 }' "$results" | sort -g |
+    awk '{ v[NR] = $1 } END { if (NR) print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }')
+  rate=$(awk -v c="$capacity" -v f="$OPEN_FRACTION" 'BEGIN { printf "%.1f", c * f }')
+  if awk -v r="$rate" 'BEGIN { exit !(r < 1) }'; then
+    echo "batching.sh: $m: batching-off capacity $capacity/s is too low for an open loop; skipping it" >&2
+    continue
+  fi
+  for r in $(seq "$ROUNDS"); do
+    for b in $(order "$r"); do
+      start_server "$b"
+      res=$(load "$m" --concurrency "$CONNS" --rate "$rate" --duration "$DURATION" --warmup "$WARMUP")
+      echo "$m open $b $r $rate $res" >>"$results"
+      stop_server
+    done
+  done
+done
+
+# Report.
+echo "predictd batching benchmark, $(date -u +%FT%TZ), nproc $(nproc)"
+"$bin" version
+echo "closed loop: $CONNS connections, one instance per request, $DURATION measured after $WARMUP warmup, $ROUNDS round(s);"
+echo "open loop: at $OPEN_FRACTION of the batching-off closed-loop ok/s, latency from the scheduled send; loadgen shares the machine"
+[ -n "$DRYRUN" ] && echo "DRYRUN: --batching not passed, 'off' and 'on' are the same server: the ratios show run-to-run noise"
+for m in $MODELS; do
+  echo
+  echo "$m: ${model_desc[$m]}, $(wc -l <"$work/$m.bodies") distinct rows"
+  awk -v m="$m" '
+    function ms(ns) { return ns == "?" ? "?" : sprintf(ns >= 1e8 ? "%.0fms" : ns >= 1e7 ? "%.1fms" : "%.2fms", ns / 1e6) }
+    function median(key,   n, i, j, t, a) {
+      n = split(vals[key], a, " ")
+      for (i = 2; i <= n; i++) for (j = i; j > 1 && a[j - 1] + 0 > a[j] + 0; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t }
+      return n == 0 ? 0 : n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+    }
+    function ratio(a, b) { return b > 0 ? sprintf("%.2fx", a / b) : "?" }
+    BEGIN { printf "%-7s %-9s %5s %9s %9s %9s %9s %7s %6s\n", "mode", "batching", "round", "rate/s", "ok/s", "p50", "p99", "errors", "late" }
+    $1 == m {
+      errs = $9 - $10 + $12
+      printf "%-7s %-9s %5s %9s %9.1f %9s %9s %7d %6s\n", $2, $3, $4, $5, $6, ms($7), ms($8), errs, ($2 == "open" ? $11 : "-")
+      vals[$2 " " $3 " rps"] = vals[$2 " " $3 " rps"] " " $6
+      vals[$2 " " $3 " p50"] = vals[$2 " " $3 " p50"] " " $7
+      vals[$2 " " $3 " p99"] = vals[$2 " " $3 " p99"] " " $8
+    }
+    END {
+      printf "on/off: closed-loop throughput %s; open-loop p50 %s, p99 %s\n",
+        ratio(median("closed on rps"), median("closed off rps")),
+        ratio(median("open on p50"), median("open off p50")), ratio(median("open on p99"), median("open off p99"))
+    }' "$results"
+done
+echo
+echo "errors: non-2xx and transport errors, plus (open loop) requests never sent; late: open-loop sends >1ms behind schedule"
