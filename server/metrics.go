@@ -1,12 +1,16 @@
 package server
 
 import (
+	"fmt"
 	"math"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/predictd/predictd/batcher"
 )
 
 // API names the protocol a request came in on; it is the "api" label of
@@ -285,4 +289,87 @@ func appendValue(b []byte, v float64) []byte {
 		return append(b, "NaN"...)
 	}
 	return strconv.AppendFloat(b, v, 'g', -1, 64)
+}
+
+// appendBatchers appends each live model version's batcher series: the
+// batch size, queue-wait and compute-time histograms, shed, expired and
+// gone counts, and the adaptive wait with what it is computed from.
+func (s *Server) appendBatchers(b []byte) []byte {
+	type entry struct {
+		k  seriesKey
+		st batcher.Stats
+	}
+	var es []entry
+	s.versions.Range(func(key, _ any) bool {
+		vs := key.(*versionState)
+		if vs.batcher != nil {
+			es = append(es, entry{seriesKey{model: vs.name, version: vs.version}, vs.batcher.Stats()})
+		}
+		return true
+	})
+	if len(es) == 0 {
+		return b
+	}
+	slices.SortFunc(es, func(x, y entry) int {
+		if x.k.model != y.k.model {
+			return strings.Compare(x.k.model, y.k.model)
+		}
+		return x.k.version - y.k.version
+	})
+	hist := func(b []byte, name, help string, get func(*batcher.Stats) *batcher.Histogram) []byte {
+		b = fmt.Appendf(b, "# HELP %s %s\n# TYPE %s histogram\n", name, help, name)
+		for i := range es {
+			h := get(&es[i].st)
+			var cum uint64
+			for j, c := range h.Counts {
+				cum += c
+				le := "+Inf"
+				if j < len(h.Bounds) {
+					le = strconv.FormatFloat(h.Bounds[j], 'g', -1, 64)
+				}
+				b = appendVersionSample(b, name+"_bucket", es[i].k, "le", le, float64(cum))
+			}
+			b = appendVersionSample(b, name+"_sum", es[i].k, "", "", h.Sum)
+			b = appendVersionSample(b, name+"_count", es[i].k, "", "", float64(h.Count))
+		}
+		return b
+	}
+	b = hist(b, "predictd_batch_rows", "Rows per Predict call made by the batcher.", func(st *batcher.Stats) *batcher.Histogram { return &st.BatchRows })
+	b = hist(b, "predictd_batch_queue_wait_seconds", "Time from a request joining the batcher's queue to its batch starting.", func(st *batcher.Stats) *batcher.Histogram { return &st.QueueWait })
+	b = hist(b, "predictd_batch_compute_seconds", "Time of one batched Predict call.", func(st *batcher.Stats) *batcher.Histogram { return &st.Compute })
+	for _, c := range []struct {
+		name, typ, help string
+		get             func(*batcher.Stats) float64
+	}{
+		{"predictd_batch_shed_total", "counter", "Requests refused 503 because the batcher's queue was full.", func(st *batcher.Stats) float64 { return float64(st.Shed) }},
+		{"predictd_batch_expired_total", "counter", "Requests answered 504 uncomputed: their deadline passed while queued.", func(st *batcher.Stats) float64 { return float64(st.Expired) }},
+		{"predictd_batch_gone_total", "counter", "Requests dropped uncomputed: the client disconnected while queued.", func(st *batcher.Stats) float64 { return float64(st.Gone) }},
+		{"predictd_batch_queued_rows", "gauge", "Rows waiting in the batcher's queue.", func(st *batcher.Stats) float64 { return float64(st.QueuedRows) }},
+		{"predictd_batch_wait_seconds", "gauge", "The batcher's current adaptive wait for more rows.", func(st *batcher.Stats) float64 { return st.Wait.Seconds() }},
+		{"predictd_batch_arrival_rows_per_second", "gauge", "The arrival rate the batcher measures.", func(st *batcher.Stats) float64 { return st.ArrivalRowsPerSecond }},
+		{"predictd_batch_cost_fixed_seconds", "gauge", "Fitted fixed cost a of a batch, t(b) = a + c*b.", func(st *batcher.Stats) float64 { return st.CostFixed.Seconds() }},
+		{"predictd_batch_cost_per_row_seconds", "gauge", "Fitted cost per row c of a batch, t(b) = a + c*b.", func(st *batcher.Stats) float64 { return st.CostPerRow.Seconds() }},
+	} {
+		b = fmt.Appendf(b, "# HELP %s %s\n# TYPE %s %s\n", c.name, c.help, c.name, c.typ)
+		for i := range es {
+			b = appendVersionSample(b, c.name, es[i].k, "", "", c.get(&es[i].st))
+		}
+	}
+	return b
+}
+
+// appendVersionSample is appendSample without the api label.
+func appendVersionSample(b []byte, name string, k seriesKey, extraName, extraValue string, v float64) []byte {
+	b = append(b, name...)
+	b = append(b, '{')
+	b = appendLabel(b, "model", k.model)
+	b = append(b, ',')
+	b = appendLabel(b, "version", strconv.Itoa(k.version))
+	if extraName != "" {
+		b = append(b, ',')
+		b = appendLabel(b, extraName, extraValue)
+	}
+	b = append(b, "} "...)
+	b = appendValue(b, v)
+	return append(b, '\n')
 }

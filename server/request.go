@@ -3,6 +3,7 @@ package server
 import (
 	"fmt"
 	"math"
+	"net"
 	"slices"
 	"strings"
 	"sync"
@@ -47,7 +48,17 @@ type Request struct {
 	colOff []int
 	// tensor: OIP's 2-D input was decoded into Rows.
 	tensor bool
+
+	// conn is the connection the request came on, for goneFn; goneFn is
+	// r.clientGone, made once per pooled Request so that handing it to the
+	// batcher does not allocate.
+	conn   net.Conn
+	goneFn func() bool
 }
+
+// clientGone reports whether the client closed the connection the request
+// came on (see peerClosed).
+func (r *Request) clientGone() bool { return r.conn != nil && peerClosed(r.conn) }
 
 // Limits bounds what a request may ask for.
 type Limits struct {
@@ -67,12 +78,15 @@ func GetRequest() *Request {
 	if r, ok := requestPool.Get().(*Request); ok {
 		return r
 	}
-	return new(Request)
+	r := new(Request)
+	r.goneFn = r.clientGone
+	return r
 }
 
 // PutRequest resets r and returns it to the pool. Buffers are kept for the
 // next request unless they grew past 1 MiB. r must not be used afterwards.
 func PutRequest(r *Request) {
+	r.conn = nil
 	r.Rows = keep(r.Rows, 8)
 	r.Preds = keep(r.Preds, 8)
 	r.Out = keep(r.Out, 1)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/predictd/predictd/batcher"
 	"github.com/predictd/predictd/model"
 	"github.com/predictd/predictd/model/manager"
 )
@@ -38,11 +39,34 @@ type Options struct {
 	// AdminToken is the bearer token the /v1/admin endpoints require. Empty
 	// turns the admin endpoints off (404).
 	AdminToken string
+	// DisableBatching makes every request its own Predict call on the
+	// handler's goroutine (predictd serve --batching=false), for
+	// comparison. By default each model version has an adaptive batcher.
+	DisableBatching bool
+	// Models holds per-model settings by model name; a model not listed
+	// gets DefaultModel.
+	Models       map[string]ModelOptions
+	DefaultModel ModelOptions
 	// Version is reported by GET /v2 and predictd_build_info.
 	Version string
 	// Logf receives one line per notable event (admin calls, errors that
 	// are the server's fault). Default: discard.
 	Logf func(format string, args ...any)
+}
+
+// ModelOptions are one model's serving settings.
+type ModelOptions struct {
+	// Batching says whether requests go through the model's batcher:
+	// auto (the default) measures each version at load time and batches
+	// only if a batch saves enough per row to pay for the handoff.
+	Batching BatchingMode
+	// Batch configures the model's batcher; zero fields take
+	// batcher.DefaultOptions' values.
+	Batch batcher.Options
+	// Timeout is the deadline of a request that sets none itself
+	// (X-Request-Timeout header, OIP parameters.timeout); 0 means none. A
+	// request still queued at its deadline is answered 504 uncomputed.
+	Timeout time.Duration
 }
 
 // DefaultOptions returns the defaults that serve well with no config file.
@@ -71,6 +95,9 @@ type Server struct {
 	// draining is set first thing in Shutdown: readiness answers false
 	// from then on.
 	draining atomic.Bool
+	// versions holds the serving state of every prepared, not yet retired
+	// version (*versionState keys), for /metrics.
+	versions sync.Map
 	adminMu  sync.Mutex // serializes admin calls
 }
 
@@ -141,6 +168,11 @@ type versionState struct {
 	series  [numAPIs]*series
 	// v1Meta and v2Meta are the metadata responses, built once.
 	v1Meta, v2Meta []byte
+	// batcher is nil when batching is off. A request of bigger than
+	// bigRows rows is a batch already and is computed on its own goroutine.
+	batcher *batcher.Batcher
+	bigRows int
+	timeout time.Duration
 }
 
 // OutputName is the name of the Open Inference Protocol output tensor.
@@ -169,12 +201,49 @@ func (s *Server) Prepare(l *model.Loaded) (any, error) {
 	if vs.v2Meta, err = v2Metadata(m, vs.outputs); err != nil {
 		return nil, err
 	}
+	mo, ok := s.opts.Models[m.Name]
+	if !ok {
+		mo = s.opts.DefaultModel
+	}
+	vs.timeout = mo.Timeout
+	vs.bigRows = mo.Batch.MaxBatchRows
+	if vs.bigRows == 0 {
+		vs.bigRows = batcher.DefaultOptions().MaxBatchRows
+	}
+	use := false
+	switch {
+	case s.opts.DisableBatching || mo.Batching == BatchingNever:
+	case mo.Batching == BatchingAlways:
+		use = true
+	default:
+		c := calibrate(l.Model, vs.bigRows)
+		use = c.pays()
+		verdict := "off: it would not pay"
+		if use {
+			verdict = "on"
+		}
+		s.opts.Logf("model %s version %d: batching %s (one row %s, %s a row in a batch of %d)", m.Name, m.Version, verdict, c.Single, c.PerRowInBatch, c.Batch)
+	}
+	if use {
+		if vs.batcher, err = batcher.New(l.Model, mo.Batch); err != nil {
+			return nil, fmt.Errorf("model %s: batching: %w", m.Name, err)
+		}
+	}
+	s.versions.Store(vs, struct{}{})
 	return vs, nil
 }
 
-// Retired is the model manager's Options.Retired. The version's metric
-// series stay: Prometheus counters must not vanish while being scraped.
-func (s *Server) Retired(*model.Loaded, any) {}
+// Retired is the model manager's Options.Retired: it stops the version's
+// batcher (its queue is empty: no handle is left). The request series stay,
+// as Prometheus counters must not vanish while being scraped; the batcher's
+// go with it.
+func (s *Server) Retired(_ *model.Loaded, attached any) {
+	vs := attached.(*versionState)
+	s.versions.Delete(vs)
+	if vs.batcher != nil {
+		vs.batcher.Close()
+	}
+}
 
 // SetModels attaches the model manager. Call it once, before Serve.
 func (s *Server) SetModels(m *manager.Manager) { s.models = m }
@@ -278,7 +347,7 @@ func (s *Server) handleFixed(ctx *fasthttp.RequestCtx, path string) {
 			return
 		}
 		ctx.SetContentType("text/plain; version=0.0.4; charset=utf-8")
-		ctx.SetBody(s.metrics.appendPrometheus(nil, s.stateGauges()))
+		ctx.SetBody(s.appendBatchers(s.metrics.appendPrometheus(nil, s.stateGauges())))
 	default:
 		s.notFound(ctx)
 	}
@@ -348,12 +417,20 @@ func (s *Server) predict(ctx *fasthttp.RequestCtx, api API, t target) {
 	} else {
 		err = r.DecodePredict(ctx.PostBody(), vs.schema, s.limits)
 	}
+	if err == nil {
+		err = s.compute(ctx, vs, h.Loaded.Model, r, start)
+	}
 	if err != nil {
+		if errors.Is(err, batcher.ErrGone) {
+			// Nobody to answer: the client closed the connection.
+			ctx.SetConnectionClose()
+			ser.count(statusClientGone)
+			return
+		}
 		ser.count(s.writeError(ctx, err))
 		ser.latency.observe(time.Since(start))
 		return
 	}
-	r.Preds = h.Loaded.Model.Predict(r.Preds[:0], r.Rows, false)
 	if api == APIOIP {
 		r.Out = AppendInfer(r.Out[:0], vs.name, vs.version, r.ID, OutputName, r.Preds, r.N, vs.outputs)
 	} else {
@@ -364,6 +441,66 @@ func (s *Server) predict(ctx *fasthttp.RequestCtx, api API, t target) {
 	ser.instances.Add(uint64(r.N))
 	ser.count(fasthttp.StatusOK)
 	ser.latency.observe(time.Since(start))
+}
+
+// statusClientGone is what the metrics count for a request whose client
+// left while it was queued (nginx's 499); no response is written.
+const statusClientGone = 499
+
+// compute predicts r's rows into r.Preds through the version's batcher, or
+// directly when batching is off, unless the request's deadline has passed.
+func (s *Server) compute(ctx *fasthttp.RequestCtx, vs *versionState, p model.Predictor, r *Request, start time.Time) error {
+	timeout, err := requestTimeout(ctx, r, vs.timeout)
+	if err != nil {
+		return err
+	}
+	var deadline time.Time
+	if timeout > 0 {
+		deadline = start.Add(timeout)
+	}
+	if vs.batcher == nil || r.N > vs.bigRows {
+		if !deadline.IsZero() && !time.Now().Before(deadline) {
+			err = batcher.ErrDeadline
+		} else {
+			r.Preds = p.Predict(r.Preds[:0], r.Rows, false)
+		}
+	} else {
+		r.conn = ctx.Conn()
+		r.Preds, err = vs.batcher.Submit(r.Rows, r.N, r.Preds[:0], deadline, r.goneFn)
+	}
+	switch {
+	case err == nil, errors.Is(err, batcher.ErrGone):
+		return err
+	case errors.Is(err, batcher.ErrDeadline):
+		return Errorf(fasthttp.StatusGatewayTimeout, "model %s version %d: the request's timeout of %s passed before it was computed (X-Request-Timeout, OIP parameters.timeout, or the model's timeout setting)", vs.name, vs.version, timeout)
+	}
+	return fmt.Errorf("model %s version %d: %w", vs.name, vs.version, err)
+}
+
+// requestTimeout is the request's own timeout (the X-Request-Timeout
+// header, a Go duration such as "250ms" or a number of milliseconds; or
+// OIP's parameters.timeout in microseconds), else def.
+func requestTimeout(ctx *fasthttp.RequestCtx, r *Request, def time.Duration) (time.Duration, error) {
+	if h := ctx.Request.Header.Peek("X-Request-Timeout"); len(h) > 0 {
+		return parseTimeout(h)
+	}
+	if r.TimeoutMicros > 0 {
+		return time.Duration(r.TimeoutMicros) * time.Microsecond, nil
+	}
+	return def, nil
+}
+
+// parseTimeout reads a positive duration: "250ms", "1.5s", or a bare
+// number of milliseconds ("250").
+func parseTimeout(b []byte) (time.Duration, error) {
+	if ms, ok := parseVersion(b); ok {
+		return time.Duration(ms) * time.Millisecond, nil
+	}
+	d, err := time.ParseDuration(string(b))
+	if err != nil || d <= 0 {
+		return 0, Errorf(fasthttp.StatusBadRequest, "header X-Request-Timeout %q: want a positive duration such as 250ms or a number of milliseconds", b)
+	}
+	return d, nil
 }
 
 // status answers TF Serving's GetModelStatus for a model, one version or
@@ -499,6 +636,11 @@ func (s *Server) writeError(ctx *fasthttp.RequestCtx, err error) int {
 		code = fasthttp.StatusConflict
 	case errors.Is(err, manager.ErrClosed):
 		code = fasthttp.StatusServiceUnavailable
+	case errors.Is(err, batcher.ErrQueueFull), errors.Is(err, batcher.ErrClosed):
+		code = fasthttp.StatusServiceUnavailable
+		ctx.Response.Header.Set("Retry-After", "1")
+	case errors.Is(err, batcher.ErrDeadline):
+		code = fasthttp.StatusGatewayTimeout
 	default:
 		s.opts.Logf("error: %s %s: %v", ctx.Method(), ctx.Path(), err)
 	}

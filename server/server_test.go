@@ -73,7 +73,14 @@ func TestPredictAllocs(t *testing.T) {
 	if raceEnabled {
 		t.Skip("the race detector makes sync.Pool drop items")
 	}
-	s := newTestServer(t, DefaultOptions())
+	for _, mode := range []BatchingMode{BatchingNever, BatchingAlways} {
+		opts := DefaultOptions()
+		opts.DefaultModel.Batching = mode
+		checkPredictAllocs(t, newTestServer(t, opts), mode)
+	}
+}
+
+func checkPredictAllocs(t *testing.T, s *Server, mode BatchingMode) {
 	for _, c := range []struct{ uri, body string }{
 		{"/v1/models/lr:predict", `{"instances": [` + lrRow + `]}`},
 		{"/v1/models/trees/versions/1:predict", `{"instances": [{"age": 1.2, "income": 1.9, "tenure_months": 4.2, "num_purchases": -0.1, "avg_basket": 3.9, "days_since_last": 2.0, "support_calls": null, "discount_rate": 1.6, "pages_viewed": 0.8, "credit_score": -2.4}]}`},
@@ -92,7 +99,7 @@ func TestPredictAllocs(t *testing.T) {
 			s.Handle(ctx)
 		})
 		if allocs != 0 {
-			t.Errorf("POST %s: %.1f allocations per request, want 0", c.uri, allocs)
+			t.Errorf("batching %s: POST %s: %.1f allocations per request, want 0", mode, c.uri, allocs)
 		}
 	}
 }

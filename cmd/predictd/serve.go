@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/predictd/predictd/batcher"
 	"github.com/predictd/predictd/internal/config"
 	"github.com/predictd/predictd/model/manager"
 	"github.com/predictd/predictd/server"
@@ -41,6 +42,8 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	readTO := fs.Duration("read-timeout", sd.ReadTimeout, "time to read a whole request")
 	writeTO := fs.Duration("write-timeout", sd.WriteTimeout, "time to write a whole response")
 	idleTO := fs.Duration("idle-timeout", sd.IdleTimeout, "how long an idle keep-alive connection stays open")
+	batching := fs.Bool("batching", true, "batch concurrent requests to a model version adaptively; false: each request is its own Predict call")
+	timeout := fs.Duration("timeout", 0, "deadline of a request that sets none (X-Request-Timeout, OIP parameters.timeout); 0: none")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -48,7 +51,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := config.ApplyEnv(fs, set, os.LookupEnv); err != nil {
 		return usageErr("serve: %v", err)
 	}
-	var models []manager.ModelConfig
+	var models []modelConfig
 	if *cfgPath != "" {
 		sections, err := config.ApplyFile(fs, set, *cfgPath, "models")
 		if err != nil {
@@ -58,6 +61,13 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			file, _ := os.ReadFile(*cfgPath)
 			if err := config.DecodeStrict(*cfgPath, "models", file, raw, &models); err != nil {
 				return usageErr("serve: %v", err)
+			}
+			for _, mc := range models {
+				switch mc.Batching.Mode {
+				case "", "auto", "always", "never":
+				default:
+					return usageErr("serve: config file %s: model %q: batching mode %q: want auto, always or never", *cfgPath, mc.Name, mc.Batching.Mode)
+				}
 			}
 		}
 	}
@@ -74,15 +84,23 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 	logger := log.New(stderr, "predictd: ", log.LstdFlags|log.LUTC|log.Lmicroseconds)
 	sopts := server.Options{
-		MaxBodyBytes:  *maxBody,
-		MaxInstances:  *maxInst,
-		MaxConcurrent: *maxConc,
-		ReadTimeout:   *readTO,
-		WriteTimeout:  *writeTO,
-		IdleTimeout:   *idleTO,
-		AdminToken:    token,
-		Version:       version,
-		Logf:          logger.Printf,
+		MaxBodyBytes:    *maxBody,
+		MaxInstances:    *maxInst,
+		MaxConcurrent:   *maxConc,
+		ReadTimeout:     *readTO,
+		WriteTimeout:    *writeTO,
+		IdleTimeout:     *idleTO,
+		AdminToken:      token,
+		DisableBatching: !*batching,
+		DefaultModel:    server.ModelOptions{Timeout: *timeout},
+		Models:          make(map[string]server.ModelOptions),
+		Version:         version,
+		Logf:            logger.Printf,
+	}
+	var mcs []manager.ModelConfig
+	for _, mc := range models {
+		mcs = append(mcs, mc.ModelConfig)
+		sopts.Models[mc.Name] = mc.serving(*timeout)
 	}
 	srv, err := server.New(sopts)
 	if err != nil {
@@ -91,7 +109,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	mopts := manager.Options{
 		Repo:         *repo,
 		PollInterval: *poll,
-		Models:       models,
+		Models:       mcs,
 		WarmupRows:   *warmup,
 		Prepare:      srv.Prepare,
 		Retired:      srv.Retired,
@@ -187,6 +205,42 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	wg.Wait()
 	logger.Printf("drained; exiting")
 	return nil
+}
+
+// modelConfig is one entry of the config file's "models": the manager's
+// version policy and labels, and the model's batching and timeout.
+type modelConfig struct {
+	manager.ModelConfig
+	Batching struct {
+		Mode         string          `json:"mode"` // auto (default), always, never
+		MaxBatchSize int             `json:"max_batch_size"`
+		MaxQueue     int             `json:"max_queue"`
+		P99Target    config.Duration `json:"p99_target"`
+		MaxWait      config.Duration `json:"max_wait"`
+		Workers      int             `json:"workers"`
+	} `json:"batching"`
+	Timeout *config.Duration `json:"timeout"`
+}
+
+// serving returns the model's server settings; zero batching fields take
+// the batcher's defaults, and no timeout the --timeout flag's.
+func (mc modelConfig) serving(defTimeout time.Duration) server.ModelOptions {
+	b := mc.Batching
+	mo := server.ModelOptions{
+		Batching: server.BatchingMode(strings.TrimPrefix(b.Mode, "auto")),
+		Batch: batcher.Options{
+			MaxBatchRows: b.MaxBatchSize,
+			MaxQueueRows: b.MaxQueue,
+			TargetP99:    time.Duration(b.P99Target),
+			MaxWait:      time.Duration(b.MaxWait),
+			Workers:      b.Workers,
+		},
+		Timeout: defTimeout,
+	}
+	if mc.Timeout != nil {
+		mo.Timeout = time.Duration(*mc.Timeout)
+	}
+	return mo
 }
 
 // adminToken reads the admin bearer token from path, or else from

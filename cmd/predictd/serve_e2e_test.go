@@ -281,8 +281,16 @@ func TestServeMatchesScore(t *testing.T) {
 		}
 		cases = append(cases, c)
 	}
-	sock := filepath.Join(t.TempDir(), "predictd.sock")
-	d := startServe(t, nil, "--repo", repo, "--unix", sock)
+	for _, batching := range []string{"true", "false"} {
+		sock := filepath.Join(t.TempDir(), "predictd.sock")
+		d := startServe(t, nil, "--repo", repo, "--unix", sock, "--batching="+batching)
+		t.Run("batching="+batching, func(t *testing.T) { checkServedForms(t, d, cases) })
+	}
+}
+
+// checkServedForms asks d for every case's rows in every request form and
+// compares with what score wrote.
+func checkServedForms(t *testing.T, d *daemon, cases []servedCase) {
 
 	forms := []struct {
 		name string
@@ -299,9 +307,8 @@ func TestServeMatchesScore(t *testing.T) {
 		for _, f := range forms {
 			t.Run(c.name+"/"+f.name, func(t *testing.T) {
 				cl := d.client(f.unix)
-				const chunk = 97
 				var got []float64
-				for lo := 0; lo < len(c.rows); lo += chunk {
+				for lo, chunk := 0, 1; lo < len(c.rows); lo, chunk = lo+chunk, 1+(chunk*37)%97 {
 					rows := c.rows[lo:min(lo+chunk, len(c.rows))]
 					got = append(got, predictRows(t, d, cl, f.unix, f.api, c, rows)...)
 				}

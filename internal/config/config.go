@@ -16,6 +16,7 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"time"
 )
 
 // EnvName is the environment variable for flag name: PREDICTD_ and the
@@ -175,4 +176,22 @@ func describeJSONError(data []byte, err error) string {
 		return fmt.Sprintf("want a JSON object of settings, got a JSON %s", te.Value)
 	}
 	return err.Error()
+}
+
+// Duration is a time.Duration written in a config file as a Go duration
+// string ("250ms", "2s").
+type Duration time.Duration
+
+// UnmarshalJSON reads a duration string.
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("want a duration string such as \"250ms\", got %s", b)
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("want a duration string such as \"250ms\", got %q", s)
+	}
+	*d = Duration(v)
+	return nil
 }

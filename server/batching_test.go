@@ -1,0 +1,132 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/predictd/predictd/batcher"
+)
+
+// TestDeadlines checks that a request whose timeout has passed before it
+// is computed is answered 504, with batching on and off, and that a
+// malformed X-Request-Timeout is refused.
+func TestDeadlines(t *testing.T) {
+	for _, off := range []bool{false, true} {
+		s := newTestServer(t, Options{DisableBatching: off, DefaultModel: ModelOptions{Batching: BatchingAlways}})
+		body := `{"instances": [` + lrRow + `]}`
+		for _, c := range []struct {
+			header []string
+			uri    string
+			body   string
+			code   int
+			want   string
+		}{
+			{[]string{"X-Request-Timeout", "1ns"}, "/v1/models/lr:predict", body, 504, "timeout of 1ns passed"},
+			{[]string{"X-Request-Timeout", "10s"}, "/v1/models/lr:predict", body, 200, "predictions"},
+			{[]string{"X-Request-Timeout", "250"}, "/v1/models/lr:predict", body, 200, "predictions"},
+			{[]string{"X-Request-Timeout", "soon"}, "/v1/models/lr:predict", body, 400, "X-Request-Timeout"},
+			{[]string{"X-Request-Timeout", "-5ms"}, "/v1/models/lr:predict", body, 400, "X-Request-Timeout"},
+			{nil, "/v2/models/lr/infer", `{"parameters": {"timeout": 1}, "inputs": [{"name": "input", "datatype": "FP64", "shape": [1, 10], "data": ` + lrRow + `}]}`, 504, "timeout of 1µs passed"},
+		} {
+			code, got, _ := call(s, "POST", c.uri, c.body, c.header...)
+			if code != c.code || !strings.Contains(got, c.want) {
+				t.Errorf("batching off=%v, %v: %d %s, want %d containing %q", off, c.header, code, got, c.code, c.want)
+			}
+		}
+	}
+}
+
+// TestModelTimeout checks a model's default timeout applies when the
+// request sets none.
+func TestModelTimeout(t *testing.T) {
+	s := newTestServer(t, Options{Models: map[string]ModelOptions{"lr": {Timeout: time.Nanosecond, Batching: BatchingAlways}}})
+	if code, body, _ := call(s, "POST", "/v1/models/lr:predict", `{"instances": [`+lrRow+`]}`); code != 504 {
+		t.Errorf("lr with a 1ns model timeout: %d %s, want 504", code, body)
+	}
+	if code, body, _ := call(s, "POST", "/v1/models/trees:predict", `{"instances": [[1,2,3,4,5,6,7,8,9,10]]}`); code != 200 {
+		t.Errorf("trees with no timeout: %d %s, want 200", code, body)
+	}
+}
+
+// TestBatcherErrorStatuses checks how the batcher's refusals reach the
+// client.
+func TestBatcherErrorStatuses(t *testing.T) {
+	s := newTestServer(t, DefaultOptions())
+	for _, c := range []struct {
+		err        error
+		code       int
+		retryAfter string
+	}{
+		{batcher.ErrQueueFull, 503, "1"},
+		{batcher.ErrClosed, 503, "1"},
+		{batcher.ErrDeadline, 504, ""},
+		{errors.New("something else"), 500, ""},
+	} {
+		ctx := new(fasthttp.RequestCtx)
+		code := s.writeError(ctx, c.err)
+		if code != c.code || ctx.Response.StatusCode() != c.code || string(ctx.Response.Header.Peek("Retry-After")) != c.retryAfter {
+			t.Errorf("writeError(%v) = %d (response %d, Retry-After %q), want %d and %q", c.err, code, ctx.Response.StatusCode(), ctx.Response.Header.Peek("Retry-After"), c.code, c.retryAfter)
+		}
+	}
+}
+
+// TestBatchMetrics checks the batcher's series appear on /metrics.
+func TestBatchMetrics(t *testing.T) {
+	s := newTestServer(t, Options{DefaultModel: ModelOptions{Batching: BatchingAlways}})
+	for i := 0; i < 5; i++ {
+		call(s, "POST", "/v1/models/lr:predict", `{"instances": [`+lrRow+`]}`)
+	}
+	_, body, _ := call(s, "GET", "/metrics", "")
+	for _, want := range []string{
+		`predictd_batch_rows_count{model="lr",version="1"} 5`,
+		`predictd_batch_rows_bucket{model="lr",version="1",le="+Inf"} 5`,
+		`# TYPE predictd_batch_queue_wait_seconds histogram`,
+		`predictd_batch_compute_seconds_count{model="lr",version="1"} 5`,
+		`predictd_batch_shed_total{model="lr",version="1"} 0`,
+		`predictd_batch_wait_seconds{model="lr",version="1"}`,
+		`predictd_batch_cost_per_row_seconds{model="trees",version="1"}`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+}
+
+// TestBatchingModes checks which versions get a batcher: never and
+// --batching=false win over always; auto decides by measurement (not
+// asserted here: it is a timing) and says so in the log.
+func TestBatchingModes(t *testing.T) {
+	var logged []string
+	opts := Options{
+		Models: map[string]ModelOptions{"lr": {Batching: BatchingNever}, "trees": {Batching: BatchingAlways}},
+		Logf:   func(f string, a ...any) { logged = append(logged, fmt.Sprintf(f, a...)) },
+	}
+	s := newTestServer(t, opts)
+	got := map[string]bool{}
+	s.versions.Range(func(k, _ any) bool {
+		vs := k.(*versionState)
+		got[vs.name] = vs.batcher != nil
+		return true
+	})
+	if got["lr"] || !got["trees"] {
+		t.Errorf("batchers: %v, want lr (never) without and trees (always) with", got)
+	}
+	opts.DisableBatching = true
+	s = newTestServer(t, opts)
+	s.versions.Range(func(k, _ any) bool {
+		if vs := k.(*versionState); vs.batcher != nil {
+			t.Errorf("DisableBatching: %s has a batcher", vs.name)
+		}
+		return true
+	})
+	logged = nil
+	s = newTestServer(t, Options{Logf: opts.Logf})
+	if len(logged) != 2 || !strings.Contains(strings.Join(logged, "\n"), "a row in a batch of 64") {
+		t.Errorf("auto mode logged %q, want a verdict per model with its measurements", logged)
+	}
+}
