@@ -92,7 +92,19 @@ ready() (
 # start_server off|on: a fresh server on a free port; sets server_pid, addr.
 start_server() {
   local flags=()
-  [ -z "$DRYRUN" ] && flags=(--batching="$([ "$1" = on ] && echo true || echo false)")
+  # "on" forces every request through the batcher (mode always), so the
+  # batcher itself is measured; the default (auto) would turn it off
+  # where a load-time measurement says it does not pay.
+  if [ -z "$DRYRUN" ]; then
+    if [ "$1" = on ]; then
+      local list="" m
+      for m in $MODELS; do list+="${list:+, }{\"name\": \"$m\", \"batching\": {\"mode\": \"always\"}}"; done
+      printf '{"models": [%s]}' "$list" >"$work/always.json"
+      flags=(--config "$work/always.json")
+    else
+      flags=(--batching=false)
+    fi
+  fi
   "$bin" serve --repo "$work/repo" --listen 127.0.0.1:0 "${flags[@]}" 2>"$work/serve.log" &
   server_pid=$!
   addr=""
@@ -133,6 +145,16 @@ load() {
 # order ROUND: off/on alternate first from round to round.
 order() { if [ $(($1 % 2)) = 1 ]; then echo off on; else echo on off; fi; }
 
+# What the default mode (auto) decides for each model on this machine.
+auto_verdicts=""
+if [ -z "$DRYRUN" ]; then
+  "$bin" serve --repo "$work/repo" --listen 127.0.0.1:0 2>"$work/auto.log" &
+  apid=$!
+  for _ in $(seq 100); do grep -q "serving HTTP" "$work/auto.log" && break; sleep 0.1; done
+  kill "$apid" 2>/dev/null; wait "$apid" 2>/dev/null || true
+  auto_verdicts=$(grep -o 'model .*: batching .*' "$work/auto.log" | sed 's/^/  /')
+fi
+
 results=$work/results # model mode batching round rate rps p50_ns p99_ns requests ok late unsent
 : >"$results"
 for m in $MODELS; do
@@ -170,6 +192,7 @@ done
 
 # Report.
 echo "predictd batching benchmark, $(date -u +%FT%TZ), nproc $(nproc)"
+[ -n "$auto_verdicts" ] && printf 'default (auto) mode, measured at load:\n%s\n' "$auto_verdicts"
 "$bin" version
 echo "closed loop: $CONNS connections, one instance per request, $DURATION measured after $WARMUP warmup, $ROUNDS round(s);"
 echo "open loop: at $OPEN_FRACTION of the batching-off closed-loop ok/s, latency from the scheduled send; loadgen shares the machine"

@@ -130,3 +130,21 @@ func TestBatchingModes(t *testing.T) {
 		t.Errorf("auto mode logged %q, want a verdict per model with its measurements", logged)
 	}
 }
+
+func TestCalibrationPays(t *testing.T) {
+	us := time.Microsecond
+	for _, c := range []struct {
+		single, perRow time.Duration
+		want           bool
+	}{
+		{60 * us, 40 * us, false}, // the 3x512 MLP here: saves 20 µs but keeps 2/3 of the cost
+		{100 * us, 20 * us, true}, // fixed cost dominates
+		{4 * us, 1 * us, false},   // ratio fine, saving too small to pay for the handoff
+		{20 * us, 10 * us, true},  // exactly on both bounds
+		{100 * us, 100 * us, false},
+	} {
+		if got := (calibration{Single: c.single, PerRowInBatch: c.perRow}).pays(); got != c.want {
+			t.Errorf("calibration{single %s, per row %s}.pays() = %v, want %v", c.single, c.perRow, got, c.want)
+		}
+	}
+}
