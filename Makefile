@@ -12,7 +12,7 @@ endif
 DEMO_DIR ?= $(CURDIR)/.demo
 DEMO_PORT ?= 18181
 
-.PHONY: all build test vet fmt-check unit unit-simd bench bench-serve compare-trees fuzz demo clean
+.PHONY: all build test vet fmt-check unit unit-simd bench bench-serve bench-batching compare-trees fuzz demo clean
 
 all: build
 
@@ -54,6 +54,11 @@ compare-trees:
 ## handler, same connections, one run (needs wrk).
 bench-serve:
 	bash bench/serve-wrk.sh
+
+## bench-batching: predictd serve with the batcher forced on vs off, closed
+## and open loop, for the 3x512 MLP and the 300-tree model.
+bench-batching:
+	bash bench/batching.sh
 
 ## fuzz: each fuzz target for FUZZTIME (short and bounded).
 FUZZ_TARGETS := \
