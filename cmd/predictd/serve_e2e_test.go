@@ -982,3 +982,85 @@ func TestServeSIGHUP(t *testing.T) {
 	}
 	waitFor(t, "version 2 after SIGHUP", func() bool { return modelStatus(t, d, "lr")["2"] == "AVAILABLE" })
 }
+
+// TestServeBatchedConcurrentParity forces every request through the
+// batcher and sends single-row requests for distinct rows from many
+// clients at once, so requests share batches: each answer must be its own
+// row's prediction, as predictd score writes it.
+func TestServeBatchedConcurrentParity(t *testing.T) {
+	repo := t.TempDir()
+	rowsPath := fixture.Path("xgboost", "gbtree_binary_logistic_300x6.csv")
+	mustRun(t, "import", "--from", "xgboost", "--in", fixture.Path("xgboost", "gbtree_binary_logistic_300x6.json"), "--repo", repo, "--name", "churn")
+	out := filepath.Join(t.TempDir(), "churn.csv")
+	mustRun(t, "score", "--repo", repo, "--model", "churn", "--in", rowsPath, "--out", out)
+	want := fixture.ReadTable(t, out).Flat()
+	rows := fixture.ReadTable(t, rowsPath).Rows
+	cfg := filepath.Join(t.TempDir(), "always.json")
+	writeFile(t, cfg, `{"models": [{"name": "churn", "batching": {"mode": "always", "max_wait": "2ms", "workers": 1}}]}`)
+	d := startServe(t, nil, "--repo", repo, "--config", cfg)
+
+	const clients = 16
+	got := make([]float64, len(rows))
+	errs := make(chan string, clients)
+	var wg sync.WaitGroup
+	for w := 0; w < clients; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c := d.client(false)
+			for i := w; i < len(rows); i += clients {
+				a := make([]any, len(rows[i]))
+				for j, v := range rows[i] {
+					a[j] = jsonValue(v)
+				}
+				body, _ := json.Marshal(map[string]any{"instances": [][]any{a}})
+				resp, err := c.Post(d.url(false, "/v1/models/churn:predict"), "application/json", bytes.NewReader(body))
+				if err != nil {
+					errs <- err.Error()
+					return
+				}
+				var r struct {
+					Predictions []float64 `json:"predictions"`
+				}
+				err = json.NewDecoder(resp.Body).Decode(&r)
+				resp.Body.Close()
+				if err != nil || resp.StatusCode != 200 || len(r.Predictions) != 1 {
+					errs <- fmt.Sprintf("row %d: status %d, %v, %v", i, resp.StatusCode, r.Predictions, err)
+					return
+				}
+				got[i] = r.Predictions[0]
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
+	}
+	bad := 0
+	for i := range got {
+		if got[i] != want[i] {
+			if bad < 5 {
+				t.Errorf("row %d: served %v, score wrote %v", i, got[i], want[i])
+			}
+			bad++
+		}
+	}
+	code, m := do(t, d.client(false), "GET", d.url(false, "/metrics"), nil)
+	var batches, batchRows float64
+	for _, line := range strings.Split(string(m), "\n") {
+		if strings.HasPrefix(line, `predictd_batch_rows_count{model="churn"`) {
+			fmt.Sscanf(line[strings.LastIndexByte(line, ' ')+1:], "%g", &batches)
+		}
+		if strings.HasPrefix(line, `predictd_batch_rows_sum{model="churn"`) {
+			fmt.Sscanf(line[strings.LastIndexByte(line, ' ')+1:], "%g", &batchRows)
+		}
+	}
+	if code != 200 || batchRows != float64(len(rows)) {
+		t.Errorf("/metrics: %d, batches carried %v rows, want all %d requests' rows through the batcher", code, batchRows, len(rows))
+	}
+	if batches >= float64(len(rows)) {
+		t.Errorf("%v batches for %d single-row requests: no request shared a batch, so the test proved nothing about ordering", batches, len(rows))
+	}
+	t.Logf("%d rows in %v batches (%.2f rows a batch), %d differ", len(rows), batches, batchRows/max(batches, 1), bad)
+}
