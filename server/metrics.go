@@ -244,13 +244,25 @@ func (m *metrics) appendPrometheus(b []byte, extra []gauge) []byte {
 }
 
 func appendSample(b []byte, name string, k seriesKey, extraName, extraValue string, v float64) []byte {
+	return appendSeries(b, name, k, true, extraName, extraValue, v)
+}
+
+// appendVersionSample is appendSample without the api label.
+func appendVersionSample(b []byte, name string, k seriesKey, extraName, extraValue string, v float64) []byte {
+	return appendSeries(b, name, k, false, extraName, extraValue, v)
+}
+
+// appendSeries appends one sample line: name{model,version[,api][,extra]} v.
+func appendSeries(b []byte, name string, k seriesKey, withAPI bool, extraName, extraValue string, v float64) []byte {
 	b = append(b, name...)
 	b = append(b, '{')
 	b = appendLabel(b, "model", k.model)
 	b = append(b, ',')
 	b = appendLabel(b, "version", strconv.Itoa(k.version))
-	b = append(b, ',')
-	b = appendLabel(b, "api", k.api.String())
+	if withAPI {
+		b = append(b, ',')
+		b = appendLabel(b, "api", k.api.String())
+	}
 	if extraName != "" {
 		b = append(b, ',')
 		b = appendLabel(b, extraName, extraValue)
@@ -356,20 +368,4 @@ func (s *Server) appendBatchers(b []byte) []byte {
 		}
 	}
 	return b
-}
-
-// appendVersionSample is appendSample without the api label.
-func appendVersionSample(b []byte, name string, k seriesKey, extraName, extraValue string, v float64) []byte {
-	b = append(b, name...)
-	b = append(b, '{')
-	b = appendLabel(b, "model", k.model)
-	b = append(b, ',')
-	b = appendLabel(b, "version", strconv.Itoa(k.version))
-	if extraName != "" {
-		b = append(b, ',')
-		b = appendLabel(b, extraName, extraValue)
-	}
-	b = append(b, "} "...)
-	b = appendValue(b, v)
-	return append(b, '\n')
 }
