@@ -4,7 +4,6 @@ import (
 	"time"
 
 	"github.com/predictd/predictd/model"
-	"github.com/predictd/predictd/tools/bench"
 )
 
 // BatchingMode says whether a model's requests go through its batcher.
@@ -47,7 +46,7 @@ type calibration struct {
 // calibrate times one row alone and a batch of big rows (the fastest of a
 // few runs each, so a busy machine does not inflate it).
 func calibrate(p model.Predictor, big int) calibration {
-	rows := bench.SyntheticRows(p, big, 7)
+	rows := model.SyntheticRows(p, big, 7)
 	nf := p.NumFeatures()
 	dst := make([]float64, 0, big*p.NumOutputs())
 	best := func(n, reps int) time.Duration {

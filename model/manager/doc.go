@@ -6,7 +6,7 @@
 // LoadVersion, minus versions an admin excluded with UnloadVersion. One
 // reconcile at a time compares wanted with loaded: it loads each new version
 // (model.Open), warms it with WarmupRows synthetic rows
-// (bench.SyntheticRows) and checks the output widths, runs Options.Prepare,
+// (model.SyntheticRows) and checks the output widths, runs Options.Prepare,
 // publishes it, and only then retires the versions no longer wanted
 // (availability first). Requests take a refcounted Handle with Acquire and
 // give it back with Release.

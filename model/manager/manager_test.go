@@ -15,7 +15,7 @@ import (
 	"github.com/predictd/predictd/model/importer"
 )
 
-// Fixtures: a tree ensemble (exercises bench.SyntheticRows' split-aware
+// Fixtures: a tree ensemble (exercises model.SyntheticRows' split-aware
 // rows) and a dense model.
 var (
 	treeFixture  = fixtureSpec{"xgboost", "../../testdata/xgboost/gbtree_binary_logistic.json"}

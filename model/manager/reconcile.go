@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/predictd/predictd/model"
-	"github.com/predictd/predictd/tools/bench"
 )
 
 // reconcileAll scans the repository and reconciles every model; force
@@ -224,7 +223,7 @@ func warmUp(p model.Predictor, rows int, seed uint64) error {
 	if rows <= 0 {
 		return nil
 	}
-	x := bench.SyntheticRows(p, rows, seed)
+	x := model.SyntheticRows(p, rows, seed)
 	if got, want := len(p.Predict(nil, x, false)), rows*p.NumOutputs(); got != want {
 		return fmt.Errorf("warm-up: %d rows gave %d outputs, want %d (%d per row)", rows, got, want, p.NumOutputs())
 	}

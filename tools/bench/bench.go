@@ -51,7 +51,7 @@ func Run(ctx context.Context, p model.Predictor, opts Options) (Result, error) {
 	}
 	rows := opts.Rows
 	if len(rows) == 0 {
-		rows = SyntheticRows(p, DefaultSyntheticRows, 1)
+		rows = model.SyntheticRows(p, DefaultSyntheticRows, 1)
 	}
 	res := Result{Rows: len(rows) / nf}
 	h := hdrhistogram.New(1, int64(maxLatency), 3)

@@ -194,8 +194,8 @@ func TestSyntheticRows(t *testing.T) {
 	imp, _ := smallTrees(t)
 	tr := imp.Model.(*model.Trees)
 	const n = 4096
-	rows := SyntheticRows(tr, n, 7)
-	if !slices.Equal(fmtRows(rows), fmtRows(SyntheticRows(tr, n, 7))) {
+	rows := model.SyntheticRows(tr, n, 7)
+	if !slices.Equal(fmtRows(rows), fmtRows(model.SyntheticRows(tr, n, 7))) {
 		t.Error("SyntheticRows is not deterministic for a seed")
 	}
 	nf := tr.NumFeatures()
@@ -206,8 +206,8 @@ func TestSyntheticRows(t *testing.T) {
 			nan++
 		}
 	}
-	if rate := float64(nan) / float64(len(rows)); rate < MissingRate/2 || rate > MissingRate*2 {
-		t.Errorf("missing rate %.3f, want about %v", rate, MissingRate)
+	if rate := float64(nan) / float64(len(rows)); rate < model.MissingRate/2 || rate > model.MissingRate*2 {
+		t.Errorf("missing rate %.3f, want about %v", rate, model.MissingRate)
 	}
 	for i := range f.Nodes {
 		nd := &f.Nodes[i]
@@ -231,7 +231,7 @@ func TestSyntheticRows(t *testing.T) {
 	}
 
 	// Other models: standard normal.
-	dense := SyntheticRows(&model.Dense{Layers: []model.Layer{{In: 4, Out: 1, Weights: make([]float64, 4), Bias: make([]float64, 1)}}}, 1000, 1)
+	dense := model.SyntheticRows(&model.Dense{Layers: []model.Layer{{In: 4, Out: 1, Weights: make([]float64, 4), Bias: make([]float64, 1)}}}, 1000, 1)
 	var sum, sq float64
 	for _, v := range dense {
 		sum += v

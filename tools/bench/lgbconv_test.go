@@ -60,7 +60,7 @@ func xgboostToLightGBM(t *model.Trees, names []string) (string, error) {
 		blocks = append(blocks, fmt.Sprintf("Tree=%d\n%s\n", ti, body))
 	}
 
-	pts := SplitPoints(f)
+	pts := model.SplitPoints(f)
 	infos := make([]string, f.NumFeatures)
 	for j, p := range pts {
 		infos[j] = "none"

@@ -27,7 +27,7 @@ type Options struct {
 	Raw bool
 	// Rows are the input rows, row-major, NumFeatures values each (NaN for
 	// missing); the calls cycle through them. Run neither modifies nor
-	// keeps them. Empty means SyntheticRows(p, DefaultSyntheticRows, 1).
+	// keeps them. Empty means model.SyntheticRows(p, DefaultSyntheticRows, 1).
 	Rows []float64
 }
 

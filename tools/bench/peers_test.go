@@ -176,7 +176,7 @@ func TestPeersAgree(t *testing.T) {
 // to float32 changes, and the float64 neighbours of each. One value in 20
 // is NaN.
 func edgeRows(f *kernels.Forest, n int) []float64 {
-	pts := SplitPoints(f)
+	pts := model.SplitPoints(f)
 	rng := rand.New(rand.NewPCG(3, 4))
 	rows := make([]float64, n*f.NumFeatures)
 	for i := range rows {
@@ -197,7 +197,7 @@ func edgeRows(f *kernels.Forest, n int) []float64 {
 // itself around every threshold of the peer model.
 func TestBoundBelow32(t *testing.T) {
 	pf := loadPeers(t)
-	for _, ts := range SplitPoints(&pf.fromXGB.Forest) {
+	for _, ts := range model.SplitPoints(&pf.fromXGB.Forest) {
 		for _, v := range ts {
 			t32 := float32(v)
 			thr := math.Nextafter(boundBelow32(t32), math.Inf(-1))
