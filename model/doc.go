@@ -3,7 +3,9 @@
 // (<repo>/<name>/<version>/{manifest.json,model.bin.zst}), and the loaded
 // model kinds (Trees, Dense) behind the Predictor interface. Importers for
 // other libraries' formats live in subpackages (xgboost, lightgbm, native);
-// importer dispatches on a format name.
+// importer dispatches on a format name. synthetic.go draws rows that
+// exercise a model (warm-up, calibration, benchmarks); the serving
+// lifecycle of versions is model/manager.
 //
 // Invariants: a version folder appears atomically (written to a hidden
 // temporary folder, synced, renamed); a payload is decoded only after its

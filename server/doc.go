@@ -14,8 +14,12 @@
 // rows checked against the version's Schema; encode.go writes responses;
 // route.go parses model paths; server.go routes, limits and maps errors to
 // statuses in one place (writeError: a *StatusError keeps its status,
-// manager.ErrNotFound is 404, anything else 500); metrics.go is the
-// Prometheus registry.
+// manager.ErrNotFound is 404, batcher.ErrQueueFull 503, anything else
+// 500); metrics.go is the Prometheus registry. Each version may get a
+// batcher.Batcher: calibrate.go measures the version at load time and, in
+// the default auto mode, batches only where a batch saves enough per row;
+// gone_linux.go is the probe that lets the batcher drop a request whose
+// client has left.
 //
 // Invariants: the warm prediction path allocates nothing (Request scratch
 // is pooled; TestPredictAllocs); every queue is bounded: beyond
