@@ -281,6 +281,7 @@ func (q *queue) stats(now time.Time) Stats {
 		Expired:              q.expired,
 		Gone:                 q.gone,
 		QueuedRows:           q.queued,
+		Busy:                 q.busy,
 		Wait:                 q.lastWait,
 		CostFixed:            seconds(q.cost.a),
 		CostPerRow:           seconds(q.cost.c),

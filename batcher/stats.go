@@ -77,6 +77,9 @@ type Stats struct {
 	Shed, Expired, Gone uint64
 	// QueuedRows is the rows waiting now.
 	QueuedRows int
+	// Busy is the number of Predict calls running now (workers' and
+	// callers' own).
+	Busy int
 	// Wait is the wait the last decision chose (0 if it dispatched).
 	Wait time.Duration
 	// CostFixed and CostPerRow are the fitted cost of a Predict call,

@@ -357,6 +357,7 @@ func (s *Server) appendBatchers(b []byte) []byte {
 		{"predictd_batch_expired_total", "counter", "Requests answered 504 uncomputed: their deadline passed while queued.", func(st *batcher.Stats) float64 { return float64(st.Expired) }},
 		{"predictd_batch_gone_total", "counter", "Requests dropped uncomputed: the client disconnected while queued.", func(st *batcher.Stats) float64 { return float64(st.Gone) }},
 		{"predictd_batch_queued_rows", "gauge", "Rows waiting in the batcher's queue.", func(st *batcher.Stats) float64 { return float64(st.QueuedRows) }},
+		{"predictd_batch_busy", "gauge", "Predict calls the batcher is running now.", func(st *batcher.Stats) float64 { return float64(st.Busy) }},
 		{"predictd_batch_wait_seconds", "gauge", "The batcher's current adaptive wait for more rows.", func(st *batcher.Stats) float64 { return st.Wait.Seconds() }},
 		{"predictd_batch_arrival_rows_per_second", "gauge", "The arrival rate the batcher measures.", func(st *batcher.Stats) float64 { return st.ArrivalRowsPerSecond }},
 		{"predictd_batch_cost_fixed_seconds", "gauge", "Fitted fixed cost a of a batch, t(b) = a + c*b.", func(st *batcher.Stats) float64 { return st.CostFixed.Seconds() }},

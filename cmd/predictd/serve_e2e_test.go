@@ -1064,3 +1064,91 @@ func TestServeBatchedConcurrentParity(t *testing.T) {
 	}
 	t.Logf("%d rows in %v batches (%.2f rows a batch), %d differ", len(rows), batches, batchRows/max(batches, 1), bad)
 }
+
+// TestServeClientGoneWhileQueued queues a request behind a long batch and
+// closes its connection: the request is not computed, and the batcher
+// counts it as gone.
+func TestServeClientGoneWhileQueued(t *testing.T) {
+	repo := t.TempDir()
+	mustRun(t, "import", "--from", "onnx", "--in", fixture.Path("onnx", "mlp512_softmax.onnx"), "--repo", repo, "--name", "mlp")
+	cfg := filepath.Join(t.TempDir(), "c.json")
+	writeFile(t, cfg, `{"models": [{"name": "mlp", "batching": {"mode": "always", "workers": 1, "max_batch_size": 8192, "max_queue": 16384}}]}`)
+	d := startServe(t, nil, "--repo", repo, "--config", cfg, "--max-body-bytes", "100000000")
+	tab := fixture.ReadTable(t, fixture.Path("onnx", "mlp512_softmax.csv"))
+	row := func(i int) []any {
+		a := make([]any, len(tab.Rows[i%len(tab.Rows)]))
+		for j, v := range tab.Rows[i%len(tab.Rows)] {
+			a[j] = v
+		}
+		return a
+	}
+	var big [][]any
+	for i := 0; i < 8000; i++ {
+		big = append(big, row(i))
+	}
+	bigBody, _ := json.Marshal(map[string]any{"instances": big})
+	smallBody, _ := json.Marshal(map[string]any{"instances": [][]any{row(0)}})
+
+	// Teach the batcher's cost fit what one row costs, so it does not take
+	// a single row for a call cheap enough to run beside the long batch.
+	for i := 0; i < 20; i++ {
+		if code, body := do(t, d.client(false), "POST", d.url(false, "/v1/models/mlp:predict"), smallBody); code != 200 {
+			t.Fatalf("warm-up request: %d %s", code, body)
+		}
+	}
+	bigDone := make(chan int, 1)
+	go func() {
+		resp, err := d.client(false).Post(d.url(false, "/v1/models/mlp:predict"), "application/json", bytes.NewReader(bigBody))
+		if err != nil {
+			bigDone <- -1
+			return
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		bigDone <- resp.StatusCode
+	}()
+	metrics := func() string {
+		_, m := do(t, d.client(false), "GET", d.url(false, "/metrics"), nil)
+		return string(m)
+	}
+	// Before its batch starts it may still be being decoded.
+	waitFor(t, "the long batch to be computing", func() bool {
+		return strings.Contains(metrics(), `predictd_batch_busy{model="mlp",version="1"} 1`)
+	})
+	// The small request, on a raw connection closed while it is queued.
+	conn, err := net.Dial("tcp", d.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(conn, "POST /v1/models/mlp:predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", len(smallBody), smallBody)
+	waitFor(t, "the small request to queue", func() bool {
+		m := metrics()
+		select {
+		case code := <-bigDone:
+			t.Fatalf("the long request finished (%d) before the small one was seen queued:\n%s\n%s", code, grepLines(m, "predictd_batch"), grepLines(m, "predictd_inflight"))
+		default:
+		}
+		return strings.Contains(m, `predictd_batch_queued_rows{model="mlp",version="1"} 1`)
+	})
+	conn.Close()
+	if code := <-bigDone; code != 200 {
+		t.Fatalf("the long request: status %d, want 200", code)
+	}
+	waitFor(t, "the gone request to be counted", func() bool {
+		return strings.Contains(metrics(), `predictd_batch_gone_total{model="mlp",version="1"} 1`)
+	})
+	m := metrics()
+	if !strings.Contains(m, `predictd_batch_rows_sum{model="mlp",version="1"} 8020`) {
+		t.Errorf("the batcher computed rows beyond the warm-up's 20 and the long request's 8000:\n%s", grepLines(m, "predictd_batch_rows_sum"))
+	}
+}
+
+func grepLines(s, prefix string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.HasPrefix(l, prefix) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
+}
