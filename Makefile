@@ -71,6 +71,7 @@ FUZZ_TARGETS := \
 	./tools/score:FuzzCSVReader \
 	./server:FuzzDecodePredict \
 	./server:FuzzDecodeInfer \
+	./internal/config:FuzzApplyFile \
 	./kernels:FuzzFastForest
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \
