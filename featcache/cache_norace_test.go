@@ -1,0 +1,5 @@
+//go:build !race
+
+package featcache_test
+
+const raceEnabled = false

@@ -1,0 +1,444 @@
+package featcache
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"regexp"
+	"strconv"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// KeyType is the type of an entity's join key.
+type KeyType string
+
+// Join key types. An int key is stored as its canonical decimal text.
+const (
+	KeyString KeyType = "string"
+	KeyInt    KeyType = "int"
+)
+
+// FeatureType is a feature's value type. Every value is served as a
+// float64; the type says how the offline tools produce it.
+type FeatureType string
+
+// Feature types.
+const (
+	Float       FeatureType = "float"
+	Int         FeatureType = "int"
+	Categorical FeatureType = "categorical" // a category's integer code
+)
+
+// Defs are the parsed feature definitions of one file. They are immutable
+// after parsing and safe for concurrent reads.
+type Defs struct {
+	Entities []*Entity // in file order
+	Views    []*View   // in file order
+
+	entities map[string]*Entity
+	views    map[string]*View
+}
+
+// Entity is what features describe (a user, an item), named by a join key.
+type Entity struct {
+	Name    string
+	JoinKey string  // the request field holding the key's value
+	KeyType KeyType // how the key's value is written
+}
+
+// View is a group of features of one entity, written together from one
+// source and valid for TTL after their event time.
+type View struct {
+	Name     string
+	Entity   *Entity
+	TTL      time.Duration // > 0
+	Source   string        // free text: a table, a path; read by the offline tools only
+	Features []Feature     // in stored order
+
+	index map[string]int
+}
+
+// Feature is one value of a view.
+type Feature struct {
+	Name string
+	Type FeatureType
+	// Default is served when the row is missing or expired; NaN (missing)
+	// when the definition gives none.
+	Default float64
+}
+
+// Entity returns the entity named name.
+func (d *Defs) Entity(name string) (*Entity, bool) {
+	e, ok := d.entities[name]
+	return e, ok
+}
+
+// CanonicalKey returns key value s in the canonical text stores use: an
+// int key in decimal without sign or leading zeros ("+007" is "7"), a
+// string key unchanged. An int key that is not an int64 is an error.
+func (e *Entity) CanonicalKey(s string) (string, error) {
+	if e.KeyType != KeyInt {
+		return s, nil
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return "", fmt.Errorf("entity %s: %s %q is not an int64", e.Name, e.JoinKey, s)
+	}
+	return strconv.FormatInt(n, 10), nil
+}
+
+// View returns the view named name.
+func (d *Defs) View(name string) (*View, bool) {
+	v, ok := d.views[name]
+	return v, ok
+}
+
+// Index returns the position of feature name in v.Features, or -1.
+func (v *View) Index(name string) int {
+	if i, ok := v.index[name]; ok {
+		return i
+	}
+	return -1
+}
+
+// LoadDefs reads and parses the definitions file at path.
+func LoadDefs(path string) (*Defs, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("load feature definitions: %w", err)
+	}
+	return ParseDefs(data, path)
+}
+
+// nameRE is what entity, view and feature names look like; it keeps 0x00
+// (the store key separator) and whitespace out.
+var nameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_.\-]*$`)
+
+// ParseDefs parses a definitions document; file names it in errors. The
+// format:
+//
+//	entities:
+//	  - name: user
+//	    join_key: user_id
+//	    key_type: string        # or int
+//	feature_views:
+//	  - name: user_stats
+//	    entity: user
+//	    ttl: 24h                # a Go duration, > 0
+//	    source: warehouse.user_stats   # optional, free text
+//	    features:
+//	      - name: clicks_7d
+//	        type: float         # float, int or categorical
+//	        default: 0          # optional; missing (NaN) if absent
+//
+// Parsing is strict: an unknown key, a duplicate name, a view naming an
+// unknown entity, a bad TTL or type is an error naming file, line and field.
+func ParseDefs(data []byte, file string) (*Defs, error) {
+	p := &defsParser{file: file}
+	d, err := p.parse(data)
+	if err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+type defsParser struct{ file string }
+
+// errAt is an error at node n's line in field path.
+func (p *defsParser) errAt(n *yaml.Node, path, format string, args ...any) error {
+	return fmt.Errorf("%s:%d: %s: %s", p.file, n.Line, path, fmt.Sprintf(format, args...))
+}
+
+func (p *defsParser) parse(data []byte) (*Defs, error) {
+	var doc yaml.Node
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, fmt.Errorf("%s: empty definitions file", p.file)
+		}
+		return nil, fmt.Errorf("%s: %w", p.file, err)
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); err == nil {
+		return nil, p.errAt(&extra, "document", "more than one YAML document")
+	}
+	if doc.Kind != yaml.DocumentNode || len(doc.Content) != 1 {
+		return nil, fmt.Errorf("%s: not a YAML document", p.file)
+	}
+	root := doc.Content[0]
+	d := &Defs{entities: map[string]*Entity{}, views: map[string]*View{}}
+	var entNode, viewNode *yaml.Node
+	err := p.mapping(root, "definitions", func(key string, k, v *yaml.Node) error {
+		switch key {
+		case "entities":
+			entNode = v
+		case "feature_views":
+			viewNode = v
+		default:
+			return p.errAt(k, key, "unknown key (want entities or feature_views)")
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if entNode != nil {
+		if err := p.sequence(entNode, "entities", func(path string, n *yaml.Node) error {
+			e, err := p.entity(n, path)
+			if err != nil {
+				return err
+			}
+			if _, dup := d.entities[e.Name]; dup {
+				return p.errAt(n, path+".name", "duplicate entity %q", e.Name)
+			}
+			d.entities[e.Name] = e
+			d.Entities = append(d.Entities, e)
+			return nil
+		}); err != nil {
+			return nil, err
+		}
+	}
+	if viewNode != nil {
+		if err := p.sequence(viewNode, "feature_views", func(path string, n *yaml.Node) error {
+			v, err := p.view(n, path, d)
+			if err != nil {
+				return err
+			}
+			if _, dup := d.views[v.Name]; dup {
+				return p.errAt(n, path+".name", "duplicate feature view %q", v.Name)
+			}
+			d.views[v.Name] = v
+			d.Views = append(d.Views, v)
+			return nil
+		}); err != nil {
+			return nil, err
+		}
+	}
+	return d, nil
+}
+
+// mapping calls f for each key of mapping n, in order, rejecting
+// duplicate and non-scalar keys.
+func (p *defsParser) mapping(n *yaml.Node, path string, f func(key string, k, v *yaml.Node) error) error {
+	if n.Kind != yaml.MappingNode {
+		return p.errAt(n, path, "want a mapping, got %s", kindName(n))
+	}
+	seen := map[string]bool{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		if k.Kind != yaml.ScalarNode {
+			return p.errAt(k, path, "want a scalar key, got %s", kindName(k))
+		}
+		if seen[k.Value] {
+			return p.errAt(k, path+"."+k.Value, "duplicate key")
+		}
+		seen[k.Value] = true
+		if err := f(k.Value, k, v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (p *defsParser) sequence(n *yaml.Node, path string, f func(path string, n *yaml.Node) error) error {
+	if n.Kind != yaml.SequenceNode {
+		return p.errAt(n, path, "want a list, got %s", kindName(n))
+	}
+	for i, c := range n.Content {
+		if err := f(fmt.Sprintf("%s[%d]", path, i), c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// scalar returns the text of scalar node n.
+func (p *defsParser) scalar(n *yaml.Node, path string) (string, error) {
+	if n.Kind != yaml.ScalarNode {
+		return "", p.errAt(n, path, "want a scalar, got %s", kindName(n))
+	}
+	return n.Value, nil
+}
+
+func (p *defsParser) name(n *yaml.Node, path string) (string, error) {
+	s, err := p.scalar(n, path)
+	if err != nil {
+		return "", err
+	}
+	if !nameRE.MatchString(s) {
+		return "", p.errAt(n, path, "bad name %q (want a letter or _ then letters, digits, _ . -)", s)
+	}
+	return s, nil
+}
+
+// required reports the first of fields that was not set.
+func (p *defsParser) required(n *yaml.Node, path string, set map[string]bool, fields ...string) error {
+	for _, f := range fields {
+		if !set[f] {
+			return p.errAt(n, path, "missing %s", f)
+		}
+	}
+	return nil
+}
+
+func (p *defsParser) entity(n *yaml.Node, path string) (*Entity, error) {
+	e := &Entity{}
+	set := map[string]bool{}
+	err := p.mapping(n, path, func(key string, k, v *yaml.Node) error {
+		fp := path + "." + key
+		var err error
+		switch key {
+		case "name":
+			e.Name, err = p.name(v, fp)
+		case "join_key":
+			e.JoinKey, err = p.name(v, fp)
+		case "key_type":
+			var s string
+			if s, err = p.scalar(v, fp); err == nil {
+				switch KeyType(s) {
+				case KeyString, KeyInt:
+					e.KeyType = KeyType(s)
+				default:
+					err = p.errAt(v, fp, "bad key type %q (want string or int)", s)
+				}
+			}
+		default:
+			err = p.errAt(k, fp, "unknown key (want name, join_key, key_type)")
+		}
+		set[key] = true
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := p.required(n, path, set, "name", "join_key", "key_type"); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+func (p *defsParser) view(n *yaml.Node, path string, d *Defs) (*View, error) {
+	v := &View{index: map[string]int{}}
+	set := map[string]bool{}
+	err := p.mapping(n, path, func(key string, k, c *yaml.Node) error {
+		fp := path + "." + key
+		var err error
+		switch key {
+		case "name":
+			v.Name, err = p.name(c, fp)
+		case "entity":
+			var s string
+			if s, err = p.scalar(c, fp); err == nil {
+				e, ok := d.entities[s]
+				if !ok {
+					return p.errAt(c, fp, "unknown entity %q", s)
+				}
+				v.Entity = e
+			}
+		case "ttl":
+			var s string
+			if s, err = p.scalar(c, fp); err == nil {
+				ttl, perr := time.ParseDuration(s)
+				switch {
+				case perr != nil:
+					err = p.errAt(c, fp, "bad TTL %q (want a duration such as 24h or 90m)", s)
+				case ttl <= 0:
+					err = p.errAt(c, fp, "TTL %s is not positive", s)
+				default:
+					v.TTL = ttl
+				}
+			}
+		case "source":
+			v.Source, err = p.scalar(c, fp)
+		case "features":
+			err = p.sequence(c, fp, func(path string, fn *yaml.Node) error {
+				f, err := p.feature(fn, path)
+				if err != nil {
+					return err
+				}
+				if _, dup := v.index[f.Name]; dup {
+					return p.errAt(fn, path+".name", "duplicate feature %q", f.Name)
+				}
+				v.index[f.Name] = len(v.Features)
+				v.Features = append(v.Features, f)
+				return nil
+			})
+			if err == nil && len(v.Features) == 0 {
+				err = p.errAt(c, fp, "no features")
+			}
+		default:
+			err = p.errAt(k, fp, "unknown key (want name, entity, ttl, source, features)")
+		}
+		set[key] = true
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := p.required(n, path, set, "name", "entity", "ttl", "features"); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+func (p *defsParser) feature(n *yaml.Node, path string) (Feature, error) {
+	f := Feature{Default: math.NaN()}
+	set := map[string]bool{}
+	err := p.mapping(n, path, func(key string, k, c *yaml.Node) error {
+		fp := path + "." + key
+		var err error
+		switch key {
+		case "name":
+			f.Name, err = p.name(c, fp)
+		case "type":
+			var s string
+			if s, err = p.scalar(c, fp); err == nil {
+				switch FeatureType(s) {
+				case Float, Int, Categorical:
+					f.Type = FeatureType(s)
+				default:
+					err = p.errAt(c, fp, "bad type %q (want float, int or categorical)", s)
+				}
+			}
+		case "default":
+			if c.Kind != yaml.ScalarNode || (c.Tag != "!!int" && c.Tag != "!!float") {
+				return p.errAt(c, fp, "default %q is not a number", c.Value)
+			}
+			if derr := c.Decode(&f.Default); derr != nil {
+				err = p.errAt(c, fp, "default %q is not a number", c.Value)
+			}
+		default:
+			err = p.errAt(k, fp, "unknown key (want name, type, default)")
+		}
+		set[key] = true
+		return err
+	})
+	if err != nil {
+		return Feature{}, err
+	}
+	if err := p.required(n, path, set, "name", "type"); err != nil {
+		return Feature{}, err
+	}
+	return f, nil
+}
+
+func kindName(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.ScalarNode:
+		return fmt.Sprintf("scalar %q", n.Value)
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.AliasNode:
+		return "an alias"
+	case yaml.DocumentNode:
+		return "a document"
+	}
+	return "nothing"
+}
