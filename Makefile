@@ -72,6 +72,8 @@ FUZZ_TARGETS := \
 	./server:FuzzDecodePredict \
 	./server:FuzzDecodeInfer \
 	./internal/config:FuzzApplyFile \
+	./featcache:FuzzParseDefs \
+	./featcache:FuzzDecodeRecord \
 	./kernels:FuzzFastForest
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \
