@@ -215,6 +215,15 @@ func growStatus(st []Status, n int) []Status {
 	return append(st, make([]Status, n)...)
 }
 
+// Invalidate drops the cached answers for keys, so that a read after a
+// write through this process sees the write (other replicas see it after
+// MaxStaleness at most, and so may a read that raced with the write here).
+func (c *Cache) Invalidate(keys []Key) {
+	for _, k := range keys {
+		c.c.Del(c.hash(k))
+	}
+}
+
 // Wait blocks until the cache's buffered writes are applied (for tests).
 func (c *Cache) Wait() { c.c.Wait() }
 

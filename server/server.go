@@ -16,6 +16,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/predictd/predictd/batcher"
+	"github.com/predictd/predictd/featcache"
 	"github.com/predictd/predictd/model"
 	"github.com/predictd/predictd/model/manager"
 )
@@ -47,6 +48,9 @@ type Options struct {
 	// gets DefaultModel.
 	Models       map[string]ModelOptions
 	DefaultModel ModelOptions
+	// Features, when set, serves /v1/features: push and read online
+	// feature values.
+	Features *featcache.Service
 	// Version is reported by GET /v2 and predictd_build_info.
 	Version string
 	// Logf receives one line per notable event (admin calls, errors that
@@ -302,6 +306,8 @@ func (s *Server) Handle(ctx *fasthttp.RequestCtx) {
 		s.handleModel(ctx, APIOIP, t)
 	case bytes.HasPrefix(p, []byte("/v1/admin/")):
 		s.handleAdmin(ctx, p[len("/v1/admin/"):])
+	case bytes.HasPrefix(p, []byte("/v1/features/")):
+		s.handleFeatures(ctx, p[len("/v1/features/"):])
 	default:
 		s.handleFixed(ctx, string(p))
 	}

@@ -10,12 +10,16 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
 
 	"github.com/predictd/predictd/batcher"
+	"github.com/predictd/predictd/featcache"
+	"github.com/predictd/predictd/featcache/pebblestore"
+	"github.com/predictd/predictd/featcache/redisstore"
 	"github.com/predictd/predictd/internal/config"
 	"github.com/predictd/predictd/model/manager"
 	"github.com/predictd/predictd/server"
@@ -42,6 +46,10 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	readTO := fs.Duration("read-timeout", sd.ReadTimeout, "time to read a whole request")
 	writeTO := fs.Duration("write-timeout", sd.WriteTimeout, "time to write a whole response")
 	idleTO := fs.Duration("idle-timeout", sd.IdleTimeout, "how long an idle keep-alive connection stays open")
+	featDefs := fs.String("features", "", "feature definitions (YAML); serves /v1/features from --store")
+	featStore := fs.String("store", "pebble:predictd-features", "online feature store: pebble:DIR (embedded, persistent) or redis://HOST:PORT[/DB]")
+	featCache := fs.Int64("feature-cache-bytes", featcache.DefaultCacheOptions().MaxBytes, "bytes of the in-process feature cache")
+	featStale := fs.Duration("feature-staleness", featcache.DefaultCacheOptions().MaxStaleness, "how long a cached feature answer is served before the store is asked again (never past a view's TTL)")
 	batching := fs.Bool("batching", true, "batch concurrent requests to a model version adaptively; false: each request is its own Predict call")
 	timeout := fs.Duration("timeout", 0, "deadline of a request that sets none (X-Request-Timeout, OIP parameters.timeout); 0: none")
 	if err := parseFlags(fs, args); err != nil {
@@ -101,6 +109,15 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	for _, mc := range models {
 		mcs = append(mcs, mc.ModelConfig)
 		sopts.Models[mc.Name] = mc.serving(*timeout)
+	}
+	if *featDefs != "" {
+		fsvc, closeStore, err := openFeatures(*featDefs, *featStore, featcache.CacheOptions{MaxBytes: *featCache, MaxStaleness: *featStale})
+		if err != nil {
+			return usageErr("serve: %v", err)
+		}
+		defer closeStore()
+		sopts.Features = fsvc
+		logger.Printf("features: %d views from %s, store %s", len(fsvc.Defs.Views), *featDefs, *featStore)
 	}
 	srv, err := server.New(sopts)
 	if err != nil {
@@ -241,6 +258,42 @@ func (mc modelConfig) serving(defTimeout time.Duration) server.ModelOptions {
 		mo.Timeout = time.Duration(*mc.Timeout)
 	}
 	return mo
+}
+
+// openFeatures loads the definitions and opens the store named by spec
+// (pebble:DIR or redis://HOST:PORT[/DB]) with a cache in front. The
+// returned func closes the service and the store.
+func openFeatures(defsPath, spec string, copts featcache.CacheOptions) (*featcache.Service, func(), error) {
+	defs, err := featcache.LoadDefs(defsPath)
+	if err != nil {
+		return nil, nil, fmt.Errorf("--features: %w", err)
+	}
+	var st featcache.Store
+	switch {
+	case strings.HasPrefix(spec, "pebble:") && len(spec) > len("pebble:"):
+		st, err = pebblestore.Open(strings.TrimPrefix(spec, "pebble:"), pebblestore.DefaultOptions())
+	case strings.HasPrefix(spec, "redis://"):
+		ro := redisstore.DefaultOptions()
+		addr, db, hasDB := strings.Cut(strings.TrimPrefix(spec, "redis://"), "/")
+		ro.Addr = addr
+		if hasDB {
+			if ro.DB, err = strconv.Atoi(db); err != nil {
+				return nil, nil, fmt.Errorf("--store %s: database %q is not a number", spec, db)
+			}
+		}
+		st, err = redisstore.Open(ro)
+	default:
+		return nil, nil, fmt.Errorf("--store %q: want pebble:DIR or redis://HOST:PORT[/DB]", spec)
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("--store %s: %w", spec, err)
+	}
+	svc, err := featcache.NewService(defs, st, copts)
+	if err != nil {
+		st.Close()
+		return nil, nil, err
+	}
+	return svc, func() { svc.Close(); st.Close() }, nil
 }
 
 // adminToken reads the admin bearer token from path, or else from

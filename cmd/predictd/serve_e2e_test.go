@@ -1152,3 +1152,70 @@ func grepLines(s, prefix string) string {
 	}
 	return strings.Join(out, "\n")
 }
+
+// TestServeFeatures pushes feature rows to the daemon's embedded store,
+// reads them back with their age and status, checks a bad push is refused
+// whole, and restarts the daemon to see that acknowledged writes survive.
+func TestServeFeatures(t *testing.T) {
+	repo := t.TempDir()
+	mustRun(t, "import", "--from", "native", "--in", fixture.Path("native", "logreg_binary.model.json"), "--repo", repo, "--name", "lr")
+	store := "pebble:" + filepath.Join(t.TempDir(), "features")
+	args := []string{"--repo", repo, "--features", fixture.Path("features", "demo.yaml"), "--store", store}
+	d := startServe(t, nil, args...)
+	c := d.client(false)
+	now := time.Now().UTC()
+	row := func(entity string, at time.Time, spend any) map[string]any {
+		return map[string]any{"entity": entity, "event_time": at.Format(time.RFC3339Nano),
+			"values": map[string]any{"spend_7d": spend, "orders_30d": 3, "segment": nil}}
+	}
+	code, body := do(t, c, "POST", d.url(false, "/v1/features/user_stats"), map[string]any{"rows": []any{
+		row("u1", now.Add(-time.Hour), 12.5), row("u2", now.Add(-48*time.Hour), 7.0),
+	}})
+	if code != 200 || !strings.Contains(string(body), `"written":2`) {
+		t.Fatalf("push: %d %s", code, body)
+	}
+	// An older event for u1 is skipped, not written over the newer one.
+	code, body = do(t, c, "POST", d.url(false, "/v1/features/user_stats"), map[string]any{"rows": []any{row("u1", now.Add(-2*time.Hour), 99.0)}})
+	if code != 200 || !strings.Contains(string(body), `"skipped":1`) {
+		t.Errorf("push of an older event: %d %s, want it skipped", code, body)
+	}
+	// A bad row refuses the whole batch, naming the row and field.
+	code, body = do(t, c, "POST", d.url(false, "/v1/features/user_stats"), map[string]any{"rows": []any{row("u3", now, 1.0), row("u4", now, "lots")}})
+	if code != 400 || !strings.Contains(string(body), `row 1: feature \"spend_7d\"`) {
+		t.Errorf("bad push: %d %s, want 400 naming row 1 and spend_7d", code, body)
+	}
+	lookup := func(d *daemon, entity string) map[string]any {
+		t.Helper()
+		code, body := do(t, d.client(false), "GET", d.url(false, "/v1/features/user_stats/"+entity), nil)
+		if code != 200 {
+			t.Fatalf("GET %s: %d %s", entity, code, body)
+		}
+		var out map[string]any
+		if err := json.Unmarshal(body, &out); err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	check := func(d *daemon) {
+		t.Helper()
+		u1 := lookup(d, "u1")
+		if u1["status"] != "present" || u1["values"].(map[string]any)["spend_7d"] != 12.5 {
+			t.Errorf("u1: %v, want present with spend_7d 12.5", u1)
+		}
+		if age, _ := u1["age_seconds"].(float64); age < 3500 || age > 3700+60 {
+			t.Errorf("u1 age %v s, want about an hour", u1["age_seconds"])
+		}
+		if u2 := lookup(d, "u2"); u2["status"] != "expired" || u2["values"].(map[string]any)["spend_7d"] != 0.0 {
+			t.Errorf("u2 (48h old, TTL 24h): %v, want expired with the default 0", u2)
+		}
+		if u3 := lookup(d, "u3"); u3["status"] != "missing" {
+			t.Errorf("u3 (its batch was refused): %v, want missing", u3)
+		}
+	}
+	check(d)
+	if err := d.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	<-d.done
+	check(startServe(t, nil, args...))
+}

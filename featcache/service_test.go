@@ -1,0 +1,88 @@
+package featcache_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/predictd/predictd/featcache"
+	"github.com/predictd/predictd/featcache/pebblestore"
+)
+
+const serviceDefs = `
+entities:
+  - {name: user, join_key: user_id, key_type: int}
+feature_views:
+  - name: stats
+    entity: user
+    ttl: 1h
+    source: t
+    features:
+      - {name: spend, type: float, default: 0}
+      - {name: orders, type: int}
+`
+
+func newService(t *testing.T) *featcache.Service {
+	t.Helper()
+	defs, err := featcache.ParseDefs([]byte(serviceDefs), "defs.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := pebblestore.Open(t.TempDir(), pebblestore.DefaultOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	svc, err := featcache.NewService(defs, st, featcache.DefaultCacheOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(svc.Close)
+	return svc
+}
+
+// TestPushRefusals checks each refusal names the row and field, and that
+// a refused batch writes nothing.
+func TestPushRefusals(t *testing.T) {
+	svc := newService(t)
+	ctx := context.Background()
+	ts := time.Now().UTC().Format(time.RFC3339)
+	good := `{"entity": 7, "event_time": "` + ts + `", "values": {"spend": 1.5, "orders": 2}}`
+	for _, c := range []struct{ view, body, want string }{
+		{"nope", `{"rows": [` + good + `]}`, `no feature view "nope" (views: stats)`},
+		{"stats", `{"rows": []}`, "no rows"},
+		{"stats", `{"rows": [` + good + `,}`, "malformed JSON at byte"},
+		{"stats", `{"rowz": []}`, "rowz"},
+		{"stats", `{"rows": [` + good + `, {"entity": "x7", "event_time": "` + ts + `", "values": {"spend": 1, "orders": 2}}]}`, `row 1: field "entity"`},
+		{"stats", `{"rows": [` + good + `, {"entity": 8, "event_time": "yesterday", "values": {"spend": 1, "orders": 2}}]}`, `row 1: field "event_time"`},
+		{"stats", `{"rows": [` + good + `, {"entity": 8, "event_time": "` + ts + `", "values": {"spend": 1, "orders": 2, "x": 1}}]}`, `row 1: unknown feature "x"`},
+		{"stats", `{"rows": [` + good + `, {"entity": 8, "event_time": "` + ts + `", "values": {"spend": 1}}]}`, `row 1: feature "orders" missing`},
+		{"stats", `{"rows": [` + good + `, {"entity": 8, "event_time": "` + ts + `", "values": {"spend": 1, "orders": 2.5}}]}`, `row 1: feature "orders": want an integer`},
+		{"stats", `{"rows": [` + good + `, {"entity": 8, "event_time": "` + ts + `", "values": {"spend": "1", "orders": 2}}]}`, `row 1: feature "spend": want a number or null`},
+	} {
+		_, err := svc.Push(ctx, c.view, []byte(c.body))
+		var ie *featcache.InputError
+		if err == nil || !strings.Contains(err.Error(), c.want) || !asInput(err, &ie) {
+			t.Errorf("Push(%s, %.60q) error %v, want an InputError containing %q", c.view, c.body, err, c.want)
+		}
+	}
+	got, err := svc.Get(ctx, "stats", "7")
+	if err != nil || got.Status != "missing" {
+		t.Errorf("after refused pushes, entity 7: %+v, %v; want missing (nothing written)", got, err)
+	}
+	// The int key "+007" is entity 7.
+	if res, err := svc.Push(ctx, "stats", []byte(`{"rows": [`+good+`]}`)); err != nil || res.Written != 1 {
+		t.Fatalf("good push: %+v %v", res, err)
+	}
+	got, err = svc.Get(ctx, "stats", "+007")
+	if err != nil || got.Status != "present" || *got.Values["spend"] != 1.5 || got.Entity != "7" {
+		t.Errorf("Get(+007) = %+v, %v; want entity 7 present with spend 1.5", got, err)
+	}
+}
+
+func asInput(err error, ie **featcache.InputError) bool {
+	e, ok := err.(*featcache.InputError)
+	*ie = e
+	return ok
+}
