@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log"
 	"sync"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -66,6 +67,7 @@ func Open(dir string, opts Options) (*Store, error) {
 	db, err := pebble.Open(dir, &pebble.Options{
 		CacheSize:    opts.CacheBytes,
 		MemTableSize: uint64(opts.MemTableBytes),
+		Logger:       quietLogger{},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("pebblestore: open %s: %w", dir, err)
@@ -242,4 +244,17 @@ func (s *Store) Close() error {
 		return fmt.Errorf("pebblestore: close: %w", err)
 	}
 	return nil
+}
+
+// quietLogger drops pebble's informational lines ("Found 0 WALs" on every
+// open), which say nothing a predictd operator acts on, and keeps its
+// errors on stderr.
+type quietLogger struct{}
+
+func (quietLogger) Infof(string, ...any) {}
+func (quietLogger) Errorf(format string, args ...any) {
+	log.Printf("pebble: "+format, args...)
+}
+func (quietLogger) Fatalf(format string, args ...any) {
+	log.Fatalf("pebble: "+format, args...)
 }
