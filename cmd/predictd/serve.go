@@ -268,7 +268,25 @@ func openFeatures(defsPath, spec string, copts featcache.CacheOptions) (*featcac
 	if err != nil {
 		return nil, nil, fmt.Errorf("--features: %w", err)
 	}
-	var st featcache.Store
+	st, err := openStore(spec)
+	if err != nil {
+		return nil, nil, err
+	}
+	svc, err := featcache.NewService(defs, st, copts)
+	if err != nil {
+		st.Close()
+		return nil, nil, err
+	}
+	return svc, func() { svc.Close(); st.Close() }, nil
+}
+
+// openStore opens the online store spec names: pebble:DIR or
+// redis://HOST:PORT[/DB].
+func openStore(spec string) (featcache.Store, error) {
+	var (
+		st  featcache.Store
+		err error
+	)
 	switch {
 	case strings.HasPrefix(spec, "pebble:") && len(spec) > len("pebble:"):
 		st, err = pebblestore.Open(strings.TrimPrefix(spec, "pebble:"), pebblestore.DefaultOptions())
@@ -278,22 +296,17 @@ func openFeatures(defsPath, spec string, copts featcache.CacheOptions) (*featcac
 		ro.Addr = addr
 		if hasDB {
 			if ro.DB, err = strconv.Atoi(db); err != nil {
-				return nil, nil, fmt.Errorf("--store %s: database %q is not a number", spec, db)
+				return nil, fmt.Errorf("--store %s: database %q is not a number", spec, db)
 			}
 		}
 		st, err = redisstore.Open(ro)
 	default:
-		return nil, nil, fmt.Errorf("--store %q: want pebble:DIR or redis://HOST:PORT[/DB]", spec)
+		return nil, fmt.Errorf("--store %q: want pebble:DIR or redis://HOST:PORT[/DB]", spec)
 	}
 	if err != nil {
-		return nil, nil, fmt.Errorf("--store %s: %w", spec, err)
+		return nil, fmt.Errorf("--store %s: %w", spec, err)
 	}
-	svc, err := featcache.NewService(defs, st, copts)
-	if err != nil {
-		st.Close()
-		return nil, nil, err
-	}
-	return svc, func() { svc.Close(); st.Close() }, nil
+	return st, nil
 }
 
 // adminToken reads the admin bearer token from path, or else from

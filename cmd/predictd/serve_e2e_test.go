@@ -1219,3 +1219,38 @@ func TestServeFeatures(t *testing.T) {
 	<-d.done
 	check(startServe(t, nil, args...))
 }
+
+// TestMaterialize bulk-loads an offline file into the embedded store with
+// the real binary, then serves it: the latest row per entity at or before
+// --until is what the daemon reads.
+func TestMaterialize(t *testing.T) {
+	repo := t.TempDir()
+	mustRun(t, "import", "--from", "native", "--in", fixture.Path("native", "logreg_binary.model.json"), "--repo", repo, "--name", "lr")
+	store := "pebble:" + filepath.Join(t.TempDir(), "features")
+	defs := fixture.Path("features", "demo.yaml")
+	now := time.Now().UTC()
+	at := func(h int) string { return now.Add(time.Duration(-h) * time.Hour).Format(time.RFC3339) }
+	csvPath := filepath.Join(t.TempDir(), "user_stats.csv")
+	writeFile(t, csvPath, "user_id,event_time,spend_7d,orders_30d,segment\n"+
+		"u1,"+at(5)+",10,1,2\n"+
+		"u1,"+at(3)+",30,3,2\n"+
+		"u1,"+at(-1)+",99,9,9\n"+ // after --until: ignored
+		"u2,"+at(4)+",NA,0,1\n")
+	out := mustRun(t, "materialize", "--features", defs, "--view", "user_stats", "--in", csvPath, "--store", store, "--until", now.Format(time.RFC3339))
+	if !strings.Contains(out, "4 rows, 1 after --until ignored, 2 entities: 2 written") {
+		t.Errorf("materialize said %q", out)
+	}
+	r := predictd(t, "materialize", "--features", defs, "--view", "nope", "--in", csvPath, "--store", store)
+	if r.code != 2 || !strings.Contains(r.stderr, `--view "nope"`) {
+		t.Errorf("unknown view: exit %d, %q", r.code, r.stderr)
+	}
+	d := startServe(t, nil, "--repo", repo, "--features", defs, "--store", store)
+	code, body := do(t, d.client(false), "GET", d.url(false, "/v1/features/user_stats/u1"), nil)
+	if code != 200 || !strings.Contains(string(body), `"spend_7d":30`) || !strings.Contains(string(body), `"status":"present"`) {
+		t.Errorf("u1 after materialize: %d %s, want the row of 3 hours ago (spend 30)", code, body)
+	}
+	code, body = do(t, d.client(false), "GET", d.url(false, "/v1/features/user_stats/u2"), nil)
+	if code != 200 || !strings.Contains(string(body), `"spend_7d":null`) {
+		t.Errorf("u2 after materialize: %d %s, want spend_7d missing (null)", code, body)
+	}
+}

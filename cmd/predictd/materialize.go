@@ -1,0 +1,58 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/predictd/predictd/featcache"
+	"github.com/predictd/predictd/tools/materialize"
+)
+
+// cmdMaterialize loads the latest row per entity of an offline file into
+// the online store.
+func cmdMaterialize(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("materialize", stderr)
+	defsPath := fs.String("features", "", "feature definitions (YAML)")
+	view := fs.String("view", "", "the feature view the file holds")
+	in := fs.String("in", "", "offline file (.csv): the join key, the time column and the view's features")
+	until := fs.String("until", "", "ignore rows with a later event time (RFC 3339); default: none")
+	timeCol := fs.String("time-column", "event_time", "the event time column")
+	store := fs.String("store", "pebble:predictd-features", "online store: pebble:DIR (not while a daemon has it open) or redis://HOST:PORT[/DB]")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if err := required(fs, "features", "view", "in"); err != nil {
+		return err
+	}
+	opts := materialize.Options{TimeColumn: *timeCol}
+	if *until != "" {
+		t, err := time.Parse(time.RFC3339Nano, *until)
+		if err != nil {
+			return usageErr("materialize: --until %q: want an RFC 3339 time such as 2026-11-25T00:00:00Z", *until)
+		}
+		opts.Until = t
+	}
+	defs, err := featcache.LoadDefs(*defsPath)
+	if err != nil {
+		return usageErr("materialize: --features: %v", err)
+	}
+	v, ok := defs.View(*view)
+	if !ok {
+		return usageErr("materialize: --view %q is not defined in %s", *view, *defsPath)
+	}
+	opts.View = v
+	st, err := openStore(*store)
+	if err != nil {
+		return usageErr("materialize: %v", err)
+	}
+	defer st.Close()
+	stats, err := materialize.File(ctx, st, *in, opts)
+	if err != nil {
+		return &exitError{2, err}
+	}
+	fmt.Fprintf(stdout, "%s: %d rows, %d after --until ignored, %d entities: %d written, %d already as new in the store\n",
+		*in, stats.Rows, stats.Late, stats.Entities, stats.Written, stats.Skipped)
+	return nil
+}

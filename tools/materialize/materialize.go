@@ -1,0 +1,187 @@
+// Package materialize is the bulk path into the online feature store: it
+// reads an offline file of feature rows (entity key, event time, values),
+// keeps the latest row per entity at or before a cut-off time, and writes
+// those rows to a featcache.Store. Because the store keeps the newer event
+// of two writes, materializing again, or alongside pushes and streams, is
+// safe: nothing newer is overwritten.
+//
+// File reads one file on the calling goroutine; Stores are safe for
+// concurrent use, so several files may be materialized at once.
+package materialize
+
+import (
+	"context"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/predictd/predictd/featcache"
+)
+
+// Options configure File.
+type Options struct {
+	// View is the feature view the file holds. Required.
+	View *featcache.View
+	// Until is the cut-off: rows with a later event time are ignored (a
+	// backfill "as of" a date); zero means no cut-off.
+	Until time.Time
+	// TimeColumn names the event time column (RFC 3339 values); default
+	// "event_time". The entity key column is the view's entity's join key.
+	TimeColumn string
+	// BatchRows is the number of rows per store write; default 1000.
+	BatchRows int
+}
+
+// Stats says what File did.
+type Stats struct {
+	Rows     int // data rows read
+	Late     int // rows after Until, ignored
+	Entities int // distinct entities at or before Until
+	Written  int // rows the store took (newer than what it had)
+	Skipped  int // rows the store already had something as new for
+}
+
+// File materializes the CSV file at path (a header naming the join key,
+// the time column and every feature of the view; other columns are
+// ignored; an empty cell, NA, NaN or null is a missing value) into store.
+// A malformed file is refused before anything is written, with an error
+// naming the file, line and column.
+func File(ctx context.Context, store featcache.Store, path string, opts Options) (Stats, error) {
+	if opts.View == nil {
+		return Stats{}, errors.New("materialize: Options.View is required")
+	}
+	if opts.TimeColumn == "" {
+		opts.TimeColumn = "event_time"
+	}
+	if opts.BatchRows <= 0 {
+		opts.BatchRows = 1000
+	}
+	if ext := strings.ToLower(filepath.Ext(path)); ext != ".csv" {
+		return Stats{}, fmt.Errorf("materialize: %s: only .csv files are read so far (got %q)", path, ext)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return Stats{}, fmt.Errorf("materialize: %w", err)
+	}
+	defer f.Close()
+	latest, st, err := readLatest(f, path, opts)
+	if err != nil {
+		return st, err
+	}
+	batch := make([]featcache.Row, 0, opts.BatchRows)
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		n, err := store.Put(ctx, opts.View.Name, batch)
+		if err != nil {
+			return fmt.Errorf("materialize %s into view %s: %w", path, opts.View.Name, err)
+		}
+		st.Written += n
+		st.Skipped += len(batch) - n
+		batch = batch[:0]
+		return nil
+	}
+	for _, r := range latest {
+		batch = append(batch, r)
+		if len(batch) == opts.BatchRows {
+			if err := flush(); err != nil {
+				return st, err
+			}
+		}
+	}
+	return st, flush()
+}
+
+// readLatest reads every row and keeps the latest per entity.
+func readLatest(r io.Reader, path string, opts Options) (map[string]featcache.Row, Stats, error) {
+	v := opts.View
+	cr := csv.NewReader(r)
+	cr.ReuseRecord = true
+	header, err := cr.Read()
+	if err != nil {
+		return nil, Stats{}, fmt.Errorf("materialize: %s: reading the header: %v", path, err)
+	}
+	col := make(map[string]int, len(header))
+	for i, h := range header {
+		col[strings.TrimSpace(h)] = i
+	}
+	keyCol, ok := col[v.Entity.JoinKey]
+	if !ok {
+		return nil, Stats{}, fmt.Errorf("materialize: %s: no column %q (the join key of entity %s)", path, v.Entity.JoinKey, v.Entity.Name)
+	}
+	timeCol, ok := col[opts.TimeColumn]
+	if !ok {
+		return nil, Stats{}, fmt.Errorf("materialize: %s: no column %q (the event time)", path, opts.TimeColumn)
+	}
+	featCol := make([]int, len(v.Features))
+	for j, ft := range v.Features {
+		if featCol[j], ok = col[ft.Name]; !ok {
+			return nil, Stats{}, fmt.Errorf("materialize: %s: no column %q (feature of view %s)", path, ft.Name, v.Name)
+		}
+	}
+	latest := make(map[string]featcache.Row)
+	var st Stats
+	for {
+		rec, err := cr.Read()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, st, fmt.Errorf("materialize: %s: %v", path, err)
+		}
+		line, _ := cr.FieldPos(0)
+		st.Rows++
+		at, err := time.Parse(time.RFC3339Nano, strings.TrimSpace(rec[timeCol]))
+		if err != nil {
+			return nil, st, fmt.Errorf("materialize: %s:%d: column %q: %q is not an RFC 3339 time", path, line, opts.TimeColumn, rec[timeCol])
+		}
+		if !opts.Until.IsZero() && at.After(opts.Until) {
+			st.Late++
+			continue
+		}
+		key, err := v.Entity.CanonicalKey(strings.TrimSpace(rec[keyCol]))
+		if err != nil || key == "" {
+			return nil, st, fmt.Errorf("materialize: %s:%d: column %q: %q is not a valid %s key", path, line, v.Entity.JoinKey, rec[keyCol], v.Entity.KeyType)
+		}
+		if old, ok := latest[key]; ok && !at.After(old.EventTime) {
+			continue
+		}
+		vals := make([]float64, len(v.Features))
+		for j, ft := range v.Features {
+			x, err := cell(rec[featCol[j]], ft)
+			if err != nil {
+				return nil, st, fmt.Errorf("materialize: %s:%d: column %q: %v", path, line, ft.Name, err)
+			}
+			vals[j] = x
+		}
+		latest[key] = featcache.Row{Entity: key, EventTime: at, Values: vals}
+	}
+	st.Entities = len(latest)
+	return latest, st, nil
+}
+
+// cell reads one feature value: a number (an integer for int and
+// categorical features), or a missing value.
+func cell(s string, ft featcache.Feature) (float64, error) {
+	s = strings.TrimSpace(s)
+	switch s {
+	case "", "NA", "NaN", "nan", "null", "N/A":
+		return math.NaN(), nil
+	}
+	x, err := strconv.ParseFloat(s, 64)
+	if err != nil || math.IsInf(x, 0) {
+		return 0, fmt.Errorf("%q is not a finite number", s)
+	}
+	if ft.Type != featcache.Float && x != math.Trunc(x) {
+		return 0, fmt.Errorf("%q is not an integer (%s feature)", s, ft.Type)
+	}
+	return x, nil
+}
