@@ -72,6 +72,16 @@ type Feature struct {
 	Default float64
 }
 
+// CheckValue reports whether x may be a value of f: any number (or NaN,
+// missing) for a float feature, an integer for int and categorical ones.
+// Push and materialize both check with it, so the two paths agree.
+func (f Feature) CheckValue(x float64) error {
+	if f.Type != Float && !math.IsNaN(x) && x != math.Trunc(x) {
+		return fmt.Errorf("want an integer (%s feature), got %v", f.Type, x)
+	}
+	return nil
+}
+
 // Entity returns the entity named name.
 func (d *Defs) Entity(name string) (*Entity, bool) {
 	e, ok := d.entities[name]

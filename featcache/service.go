@@ -164,10 +164,7 @@ func featureValue(f Feature, raw json.RawMessage) (float64, error) {
 	if err := json.Unmarshal(raw, &x); err != nil {
 		return 0, fmt.Errorf("want a number or null, got %s", raw)
 	}
-	if f.Type != Float && x != math.Trunc(x) {
-		return 0, fmt.Errorf("want an integer (%s feature), got %s", f.Type, raw)
-	}
-	return x, nil
+	return x, f.CheckValue(x)
 }
 
 func (s *Service) viewNames() string {

@@ -180,8 +180,5 @@ func cell(s string, ft featcache.Feature) (float64, error) {
 	if err != nil || math.IsInf(x, 0) {
 		return 0, fmt.Errorf("%q is not a finite number", s)
 	}
-	if ft.Type != featcache.Float && x != math.Trunc(x) {
-		return 0, fmt.Errorf("%q is not an integer (%s feature)", s, ft.Type)
-	}
-	return x, nil
+	return x, ft.CheckValue(x)
 }

@@ -92,7 +92,7 @@ func TestFileErrors(t *testing.T) {
 		{"user_id,event_time,spend\n1,2026-11-20T00:00:00Z,1\n", `no column "orders"`},
 		{"user_id,event_time,spend,orders\n1,2026-11-20T00:00:00Z,1,1\n2,yesterday,1,1\n", `:3: column "event_time"`},
 		{"user_id,event_time,spend,orders\n1,2026-11-20T00:00:00Z,lots,1\n", `:2: column "spend"`},
-		{"user_id,event_time,spend,orders\n1,2026-11-20T00:00:00Z,1,1.5\n", `:2: column "orders": "1.5" is not an integer`},
+		{"user_id,event_time,spend,orders\n1,2026-11-20T00:00:00Z,1,1.5\n", `:2: column "orders": want an integer (int feature), got 1.5`},
 		{"user_id,event_time,spend,orders\nabc,2026-11-20T00:00:00Z,1,1\n", `:2: column "user_id"`},
 		{"user_id,event_time,spend,orders\n1,2026-11-20T00:00:00Z,1\n", `wrong number of fields`},
 	} {
