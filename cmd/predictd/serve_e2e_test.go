@@ -450,6 +450,24 @@ type loadResult struct {
 	firstErrs  []string
 }
 
+// send makes one request. A transport error is returned for the caller to
+// judge; a response other than 200 is counted as a failure here and gives
+// nil data; a 200 gives its body.
+func (l *loadResult) send(c *http.Client, req *http.Request) ([]byte, error) {
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := c.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	data, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		l.fail(fmt.Sprintf("%d %s", resp.StatusCode, data))
+		return nil, nil
+	}
+	return data, nil
+}
+
 func (l *loadResult) fail(msg string) {
 	l.failed.Add(1)
 	l.mu.Lock()
@@ -482,7 +500,7 @@ func runLoad(d *daemon, workers int, body []byte, path string, allowDial bool, s
 				// Safe to retry: net/http then resends a request that met
 				// a keep-alive connection the server had just closed.
 				req.Header.Set("Idempotency-Key", "load")
-				resp, err := c.Do(req)
+				data, err := res.send(c, req)
 				if err != nil {
 					var op *net.OpError
 					if allowDial && errors.As(err, &op) && op.Op == "dial" {
@@ -491,10 +509,7 @@ func runLoad(d *daemon, workers int, body []byte, path string, allowDial bool, s
 					res.fail(err.Error())
 					continue
 				}
-				data, _ := io.ReadAll(resp.Body)
-				resp.Body.Close()
-				if resp.StatusCode != http.StatusOK {
-					res.fail(fmt.Sprintf("%d %s", resp.StatusCode, data))
+				if data == nil {
 					continue
 				}
 				var r struct {
@@ -707,15 +722,12 @@ func TestServeDrainUnderLoad(t *testing.T) {
 			c := d.client(false)
 			for ready.Load() {
 				start := time.Now()
-				resp, err := c.Post(d.url(false, "/v1/models/churn:predict"), "application/json", bytes.NewReader(body))
+				req, _ := http.NewRequest(http.MethodPost, d.url(false, "/v1/models/churn:predict"), bytes.NewReader(body))
+				data, err := res.send(c, req)
 				if err != nil {
 					res.fail(err.Error())
-					continue
 				}
-				data, _ := io.ReadAll(resp.Body)
-				resp.Body.Close()
-				if resp.StatusCode != http.StatusOK {
-					res.fail(fmt.Sprintf("%d %s", resp.StatusCode, data))
+				if data == nil {
 					continue
 				}
 				res.ok.Add(1)
