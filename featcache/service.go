@@ -119,6 +119,46 @@ func (s *Service) Push(ctx context.Context, view string, body []byte) (PushResul
 		}
 		rows[i] = Row{Entity: key, EventTime: at, Values: vals}
 	}
+	return s.write(ctx, v, rows)
+}
+
+// Write validates rows of view (canonical entity keys, one value per
+// feature, integers where the feature's type wants them) and writes them
+// in one store call, dropping this process's cached answers for their
+// entities. A refused batch is an *InputError naming the row and field,
+// and nothing of it is written. The stream consumer and other in-process
+// writers call it; the rows are not retained.
+func (s *Service) Write(ctx context.Context, view string, rows []Row) (PushResult, error) {
+	v, ok := s.Defs.View(view)
+	if !ok {
+		return PushResult{}, inputErr("no feature view %q (views: %s)", view, s.viewNames())
+	}
+	for i := range rows {
+		r := &rows[i]
+		key, err := v.Entity.CanonicalKey(r.Entity)
+		switch {
+		case r.Entity == "":
+			return PushResult{}, inputErr("row %d: field \"entity\": empty", i)
+		case err != nil:
+			return PushResult{}, inputErr("row %d: field \"entity\": %v", i, err)
+		case key != r.Entity:
+			return PushResult{}, inputErr("row %d: field \"entity\": %q is not canonical (want %q)", i, r.Entity, key)
+		case r.EventTime.IsZero():
+			return PushResult{}, inputErr("row %d: field \"event_time\": missing", i)
+		case len(r.Values) != len(v.Features):
+			return PushResult{}, inputErr("row %d: %d values, view %s has %d features", i, len(r.Values), v.Name, len(v.Features))
+		}
+		for j, f := range v.Features {
+			if err := f.CheckValue(r.Values[j]); err != nil {
+				return PushResult{}, inputErr("row %d: feature %q: %v", i, f.Name, err)
+			}
+		}
+	}
+	return s.write(ctx, v, rows)
+}
+
+// write puts rows, already checked, and drops their cached answers.
+func (s *Service) write(ctx context.Context, v *View, rows []Row) (PushResult, error) {
 	n, err := s.store.Put(ctx, v.Name, rows)
 	keys := make([]Key, len(rows))
 	for i, r := range rows {

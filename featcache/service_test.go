@@ -86,3 +86,45 @@ func asInput(err error, ie **featcache.InputError) bool {
 	*ie = e
 	return ok
 }
+
+// TestWrite checks the in-process write path refuses what Push refuses,
+// names the row, writes nothing of a refused batch, and drops cached
+// answers for what it writes.
+func TestWrite(t *testing.T) {
+	svc := newService(t)
+	ctx := context.Background()
+	now := time.Now()
+	good := featcache.Row{Entity: "7", EventTime: now, Values: []float64{1.5, 2}}
+	for _, c := range []struct {
+		view string
+		row  featcache.Row
+		want string
+	}{
+		{"nope", good, `no feature view "nope"`},
+		{"stats", featcache.Row{Entity: "", EventTime: now, Values: []float64{1, 2}}, `row 1: field "entity": empty`},
+		{"stats", featcache.Row{Entity: "007", EventTime: now, Values: []float64{1, 2}}, `row 1: field "entity": "007" is not canonical (want "7")`},
+		{"stats", featcache.Row{Entity: "x", EventTime: now, Values: []float64{1, 2}}, `row 1: field "entity"`},
+		{"stats", featcache.Row{Entity: "8", Values: []float64{1, 2}}, `row 1: field "event_time": missing`},
+		{"stats", featcache.Row{Entity: "8", EventTime: now, Values: []float64{1}}, `row 1: 1 values, view stats has 2 features`},
+		{"stats", featcache.Row{Entity: "8", EventTime: now, Values: []float64{1, 2.5}}, `row 1: feature "orders": want an integer`},
+	} {
+		_, err := svc.Write(ctx, c.view, []featcache.Row{good, c.row})
+		var ie *featcache.InputError
+		if err == nil || !strings.Contains(err.Error(), c.want) || !asInput(err, &ie) {
+			t.Errorf("Write(%s, %+v) error %v, want an InputError containing %q", c.view, c.row, err, c.want)
+		}
+	}
+	if got, err := svc.Get(ctx, "stats", "7"); err != nil || got.Status != "missing" {
+		t.Fatalf("after refused writes, entity 7: %+v, %v; want missing", got, err)
+	}
+	// The missing answer is cached now; a write must drop it.
+	if res, err := svc.Write(ctx, "stats", []featcache.Row{good}); err != nil || res.Written != 1 {
+		t.Fatalf("good write: %+v %v", res, err)
+	}
+	if got, err := svc.Get(ctx, "stats", "7"); err != nil || got.Status != "present" || *got.Values["spend"] != 1.5 {
+		t.Errorf("after write, entity 7: %+v, %v; want present with spend 1.5", got, err)
+	}
+	if res, err := svc.Write(ctx, "stats", []featcache.Row{good}); err != nil || res.Skipped != 1 {
+		t.Errorf("replayed write: %+v %v; want 1 skipped", res, err)
+	}
+}
