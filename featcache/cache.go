@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/maphash"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -23,6 +24,8 @@ const (
 	// StatusExpired: the store's row is older than its view's TTL
 	// (Feast's OUTSIDE_MAX_AGE); it is not served as present.
 	StatusExpired
+	// StatusUnavailable: the cache had no answer and the store failed.
+	StatusUnavailable
 )
 
 func (s Status) String() string {
@@ -31,8 +34,10 @@ func (s Status) String() string {
 		return "present"
 	case StatusMissing:
 		return "missing"
+	case StatusExpired:
+		return "expired"
 	}
-	return "expired"
+	return "unavailable"
 }
 
 // CacheOptions configure a Cache.
@@ -131,7 +136,13 @@ var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
 // their statuses to st, in keys' order; a record's Values are copied into
 // the caller's dst (reused when dst's records have capacity), so a warm
 // call with reused buffers does not allocate. An expired or missing row
-// has Found false.
+// has Found false. Get keeps no reference to keys' strings after it
+// returns (they may point into a request's buffer).
+//
+// When the store fails, Get still returns len(keys) records and statuses
+// (the cache's answers, StatusUnavailable for the rest) with the store's
+// error, so a caller may serve what the cache had (fail open) or refuse
+// (fail closed).
 func (c *Cache) Get(ctx context.Context, keys []Key, dst []Record, st []Status) ([]Record, []Status, error) {
 	now := c.opts.Now()
 	base := len(dst)
@@ -161,7 +172,12 @@ func (c *Cache) Get(ctx context.Context, keys []Key, dst []Record, st []Status) 
 	}
 	var err error
 	if sc.recs, err = c.store.Get(ctx, sc.keys, sc.recs[:0]); err != nil {
-		return dst[:base], st[:base], err
+		for _, i := range sc.idx {
+			out := &dst[base+i]
+			out.Found, out.EventTime, out.Values = false, time.Time{}, out.Values[:0]
+			st[base+i] = StatusUnavailable
+		}
+		return dst, st, err
 	}
 	for j, i := range sc.idx {
 		k, rec := keys[i], sc.recs[j]
@@ -174,7 +190,8 @@ func (c *Cache) Get(ctx context.Context, keys []Key, dst []Record, st []Status) 
 		if life <= 0 {
 			continue // expired already: the store is asked again next time
 		}
-		e := &entry{view: k.View, entity: k.Entity, rec: rec}
+		// The key's strings may alias the caller's buffer: keep copies.
+		e := &entry{view: strings.Clone(k.View), entity: strings.Clone(k.Entity), rec: rec}
 		cost := int64(64 + len(k.View) + len(k.Entity) + 8*len(rec.Values))
 		if !c.c.SetWithTTL(c.hash(k), e, cost, life) {
 			c.dropped.Add(1)

@@ -2,8 +2,10 @@ package featcache_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/predictd/predictd/featcache"
 	"github.com/predictd/predictd/featcache/pebblestore"
@@ -139,5 +141,55 @@ func BenchmarkCacheHit(b *testing.B) {
 	}
 	if sts[0] != featcache.StatusPresent {
 		b.Fatal(sts[0])
+	}
+}
+
+// failingStore is a Store whose Get fails while down is set.
+type failingStore struct {
+	featcache.Store
+	down bool
+}
+
+var errDown = errors.New("store down")
+
+func (f *failingStore) Get(ctx context.Context, keys []featcache.Key, dst []featcache.Record) ([]featcache.Record, error) {
+	if f.down {
+		return dst, errDown
+	}
+	return f.Store.Get(ctx, keys, dst)
+}
+
+// TestCacheStoreDown checks that a store failure still returns the cache's
+// answers, the rest unavailable, with the store's error; and that a key
+// built over a buffer the caller reuses is not kept by the cache.
+func TestCacheStoreDown(t *testing.T) {
+	st, err := pebblestore.Open(t.TempDir(), pebblestore.DefaultOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	fs := &failingStore{Store: st}
+	c, err := featcache.NewCache(fs, map[string]time.Duration{"v": time.Hour}, featcache.CacheOptions{MaxStaleness: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	ctx := context.Background()
+	put(t, st, "a", time.Now(), 1)
+	buf := []byte("a")
+	key := unsafe.String(&buf[0], len(buf))
+	if _, _, err := c.Get(ctx, []featcache.Key{{View: "v", Entity: key}}, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	c.Wait()
+	buf[0] = 'z' // the caller reuses its buffer: the cached "a" must not become "z"
+	fs.down = true
+	keys := []featcache.Key{{View: "v", Entity: "a"}, {View: "v", Entity: "b"}}
+	recs, sts, err := c.Get(ctx, keys, nil, nil)
+	if !errors.Is(err, errDown) {
+		t.Fatalf("Get with the store down: error %v, want %v", err, errDown)
+	}
+	if len(recs) != 2 || sts[0] != featcache.StatusPresent || recs[0].Values[0] != 1 || sts[1] != featcache.StatusUnavailable || recs[1].Found {
+		t.Errorf("Get with the store down = %+v %v, want a present (cached) and b unavailable", recs, sts)
 	}
 }

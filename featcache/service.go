@@ -265,3 +265,16 @@ func (s *Service) Get(ctx context.Context, view, entity string) (Lookup, error) 
 	}
 	return out, nil
 }
+
+// Fetch reads keys through the cache in at most one store round trip: see
+// Cache.Get for the contract, including what it returns when the store
+// fails. It is the serving join's read path.
+func (s *Service) Fetch(ctx context.Context, keys []Key, dst []Record, st []Status) ([]Record, []Status, error) {
+	return s.cache.Get(ctx, keys, dst, st)
+}
+
+// Now is the service's clock, the one ages are measured against.
+func (s *Service) Now() time.Time { return s.now() }
+
+// CacheStats returns the cache's counters.
+func (s *Service) CacheStats() CacheStats { return s.cache.Stats() }

@@ -3,6 +3,7 @@ package model
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -67,6 +68,12 @@ type Manifest struct {
 	Created    time.Time `json:"created"`
 	Source     Source    `json:"source"`
 	Payload    Payload   `json:"payload"`
+	// FeatureViews names the online feature views (or single features,
+	// "view:feature") the daemon fetches this model's inputs from, by the
+	// entity keys a request carries: a model feature named like a feature
+	// of a listed view is filled from the store unless the request sends
+	// it. Resolved against the feature definitions when served.
+	FeatureViews []string `json:"feature_views,omitempty"`
 
 	Lineage   json.RawMessage `json:"lineage,omitempty"`
 	Metrics   json.RawMessage `json:"metrics,omitempty"`
@@ -100,6 +107,9 @@ func (m *Manifest) check() error {
 	default:
 		return fmt.Errorf("unknown task %q", m.Task)
 	}
+	if err := checkFeatureViews(m.FeatureViews); err != nil {
+		return err
+	}
 	seen := make(map[string]bool, len(m.Features))
 	for i, f := range m.Features {
 		if f.Name == "" {
@@ -129,4 +139,22 @@ func ValidName(s string) bool {
 		}
 	}
 	return true
+}
+
+// checkFeatureViews checks the form of a manifest's feature_views: each
+// entry "view" or "view:feature", no entry twice. Whether the views exist is
+// checked when the model is served with feature definitions.
+func checkFeatureViews(refs []string) error {
+	seen := make(map[string]bool, len(refs))
+	for i, r := range refs {
+		view, feat, single := strings.Cut(r, ":")
+		if !ValidName(view) || single && !ValidName(feat) {
+			return fmt.Errorf("feature_views[%d] %q: want \"view\" or \"view:feature\"", i, r)
+		}
+		if seen[r] {
+			return fmt.Errorf("feature_views[%d] %q appears twice", i, r)
+		}
+		seen[r] = true
+	}
+	return nil
 }

@@ -34,6 +34,8 @@ type WriteOptions struct {
 	Version int
 	// Created is recorded in the manifest; the zero value means now.
 	Created time.Time
+	// FeatureViews is recorded in the manifest (see Manifest.FeatureViews).
+	FeatureViews []string
 }
 
 // Write stores imp as a new version of model name in the repository folder
@@ -71,6 +73,10 @@ func Write(repo, name string, imp *Imported, opts WriteOptions) (*Manifest, stri
 		Created:       created.UTC().Truncate(time.Second),
 		Source:        imp.Source,
 		Payload:       Payload{File: PayloadFile, SHA256: hex.EncodeToString(sum[:]), Bytes: int64(len(payload))},
+		FeatureViews:  opts.FeatureViews,
+	}
+	if err := checkFeatureViews(m.FeatureViews); err != nil {
+		return nil, "", err
 	}
 	if err := m.checkAgainst(imp.Model); err != nil {
 		return nil, "", fmt.Errorf("BUG: importer produced an inconsistent model: %w", err)

@@ -45,7 +45,7 @@ func usageErr(format string, args ...any) error {
 const usage = `predictd: CPU inference for tree ensembles, linear models and MLPs.
 
 Usage:
-  predictd import  --from xgboost|lightgbm|onnx|native --in FILE --repo DIR --name NAME [--version N]
+  predictd import  --from xgboost|lightgbm|onnx|native --in FILE --repo DIR --name NAME [--version N] [--feature-views V1,V2:F]
   predictd score   --repo DIR --model NAME [--version N] --in FILE(.csv|.parquet) [--out FILE] [--raw]
   predictd inspect --repo DIR --model NAME [--version N] [--json]
   predictd compare --got FILE --want FILE [--rel 1e-6]
@@ -148,6 +148,7 @@ func cmdImport(args []string, stdout, stderr io.Writer) error {
 	repo := fs.String("repo", "", "model repository folder")
 	name := fs.String("name", "", "model name")
 	ver := fs.Int("version", 0, "version to write (default: the next free number)")
+	views := fs.String("feature-views", "", "comma-separated online feature views (or view:feature) serve fetches this model's inputs from by entity key")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -165,7 +166,11 @@ func cmdImport(args []string, stdout, stderr io.Writer) error {
 		}
 		return err
 	}
-	_, dir, err := model.Write(*repo, *name, imp, model.WriteOptions{Version: *ver})
+	wo := model.WriteOptions{Version: *ver}
+	if *views != "" {
+		wo.FeatureViews = strings.Split(*views, ",")
+	}
+	_, dir, err := model.Write(*repo, *name, imp, wo)
 	if err != nil {
 		if errors.Is(err, model.ErrVersionExists) {
 			return &exitError{2, err}
