@@ -49,13 +49,17 @@ type CacheOptions struct {
 	// such row", is served before the store is asked again; default 1s.
 	// A row is never served past its view's TTL, however recently cached.
 	MaxStaleness time.Duration
+	// StoreTimeout bounds each store read the cache makes for its misses,
+	// so a hung store fails requests (or lets them fail open) instead of
+	// holding them; default 1s.
+	StoreTimeout time.Duration
 	// Now is the clock; default time.Now.
 	Now func() time.Time
 }
 
 // DefaultCacheOptions returns the defaults.
 func DefaultCacheOptions() CacheOptions {
-	return CacheOptions{MaxBytes: 64 << 20, MaxStaleness: time.Second, Now: time.Now}
+	return CacheOptions{MaxBytes: 64 << 20, MaxStaleness: time.Second, StoreTimeout: time.Second, Now: time.Now}
 }
 
 // Cache is a read-through, in-process cache in front of a Store: a
@@ -90,6 +94,11 @@ func NewCache(store Store, ttl map[string]time.Duration, opts CacheOptions) (*Ca
 		return nil, fmt.Errorf("featcache: CacheOptions.MaxBytes is %d, want a positive size or 0 for the default", opts.MaxBytes)
 	case opts.MaxStaleness < 0:
 		return nil, fmt.Errorf("featcache: CacheOptions.MaxStaleness is %s, want a positive duration or 0 for the default", opts.MaxStaleness)
+	case opts.StoreTimeout < 0:
+		return nil, fmt.Errorf("featcache: CacheOptions.StoreTimeout is %s, want a positive duration or 0 for the default", opts.StoreTimeout)
+	}
+	if opts.StoreTimeout == 0 {
+		opts.StoreTimeout = d.StoreTimeout
 	}
 	if opts.MaxBytes == 0 {
 		opts.MaxBytes = d.MaxBytes
@@ -170,8 +179,13 @@ func (c *Cache) Get(ctx context.Context, keys []Key, dst []Record, st []Status) 
 	if len(sc.keys) == 0 {
 		return dst, st, nil
 	}
+	// The timeout's context allocates, but only here, beside a store
+	// round trip that costs far more.
+	sctx, cancel := context.WithTimeout(ctx, c.opts.StoreTimeout)
 	var err error
-	if sc.recs, err = c.store.Get(ctx, sc.keys, sc.recs[:0]); err != nil {
+	sc.recs, err = c.store.Get(sctx, sc.keys, sc.recs[:0])
+	cancel()
+	if err != nil {
 		for _, i := range sc.idx {
 			out := &dst[base+i]
 			out.Found, out.EventTime, out.Values = false, time.Time{}, out.Values[:0]

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strings"
 	"time"
 )
 
@@ -100,6 +101,9 @@ func (s *Service) Push(ctx context.Context, view string, body []byte) (PushResul
 		if err != nil {
 			return PushResult{}, inputErr("row %d: field \"event_time\": %q is not an RFC 3339 time such as 2026-11-25T12:00:00Z", i, r.EventTime)
 		}
+		if !Storable(at) {
+			return PushResult{}, inputErr("row %d: field \"event_time\": %q is outside the years 1678..2262", i, r.EventTime)
+		}
 		vals := make([]float64, len(v.Features))
 		for name := range r.Values {
 			if v.Index(name) < 0 {
@@ -145,6 +149,10 @@ func (s *Service) Write(ctx context.Context, view string, rows []Row) (PushResul
 			return PushResult{}, inputErr("row %d: field \"entity\": %q is not canonical (want %q)", i, r.Entity, key)
 		case r.EventTime.IsZero():
 			return PushResult{}, inputErr("row %d: field \"event_time\": missing", i)
+		case !Storable(r.EventTime):
+			return PushResult{}, inputErr("row %d: field \"event_time\": %s is outside the years 1678..2262", i, r.EventTime.Format(time.RFC3339))
+		case strings.IndexByte(r.Entity, 0) >= 0:
+			return PushResult{}, inputErr("row %d: field \"entity\": %q contains a NUL byte", i, r.Entity)
 		case len(r.Values) != len(v.Features):
 			return PushResult{}, inputErr("row %d: %d values, view %s has %d features", i, len(r.Values), v.Name, len(v.Features))
 		}
@@ -278,3 +286,9 @@ func (s *Service) Now() time.Time { return s.now() }
 
 // CacheStats returns the cache's counters.
 func (s *Service) CacheStats() CacheStats { return s.cache.Stats() }
+
+// Storable reports whether t fits a record's event time: Unix nanoseconds,
+// the years 1678..2262.
+func Storable(t time.Time) bool {
+	return !t.IsZero() && time.Unix(0, t.UnixNano()).Equal(t)
+}

@@ -107,6 +107,7 @@ func TestWrite(t *testing.T) {
 		{"stats", featcache.Row{Entity: "8", Values: []float64{1, 2}}, `row 1: field "event_time": missing`},
 		{"stats", featcache.Row{Entity: "8", EventTime: now, Values: []float64{1}}, `row 1: 1 values, view stats has 2 features`},
 		{"stats", featcache.Row{Entity: "8", EventTime: now, Values: []float64{1, 2.5}}, `row 1: feature "orders": want an integer`},
+		{"stats", featcache.Row{Entity: "8", EventTime: time.Date(2300, 1, 1, 0, 0, 0, 0, time.UTC), Values: []float64{1, 2}}, `row 1: field "event_time": 2300-01-01T00:00:00Z is outside the years 1678..2262`},
 	} {
 		_, err := svc.Write(ctx, c.view, []featcache.Row{good, c.row})
 		var ie *featcache.InputError

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strings"
 	"testing"
 
+	"github.com/predictd/predictd/featcache"
 	"github.com/predictd/predictd/model"
 )
 
@@ -154,4 +156,81 @@ func sameBits(got, want []float64) bool {
 		}
 	}
 	return true
+}
+
+// fuzzJoin is fuzzTrees with "a" and "b" fetched from view v by the int
+// key "uid", and "c" from view w by the string key "shop".
+var fuzzJoin = func() *Schema {
+	defs, err := featcache.ParseDefs([]byte(`
+entities:
+  - {name: user, join_key: uid, key_type: int}
+  - {name: shop, join_key: shop, key_type: string}
+feature_views:
+  - {name: v, entity: user, ttl: 1h, features: [{name: a, type: float}, {name: b, type: float}]}
+  - {name: w, entity: shop, ttl: 1h, features: [{name: c, type: categorical}]}
+`), "fuzz.yaml")
+	if err != nil {
+		panic(err)
+	}
+	m := &model.Manifest{Kind: model.KindTrees, FeatureViews: []string{"v", "w"}, Features: []model.Feature{
+		{Name: "a", Type: model.FeatureFloat}, {Name: "b", Type: model.FeatureFloat}, {Name: "c", Type: model.FeatureCategorical}}}
+	s := NewSchema(m)
+	if s.join, err = newJoinPlan(m, defs, s); err != nil {
+		panic(err)
+	}
+	return s
+}()
+
+// FuzzDecodePredictJoin decodes requests that may carry entity keys: a
+// decoded request has, per instance, every feature either sent or
+// fetchable by a key it carries, and canonical keys.
+func FuzzDecodePredictJoin(f *testing.F) {
+	for _, s := range []string{
+		`{"instances":[{"uid":7,"shop":"s1"}]}`,
+		`{"return_features":true,"instances":[{"uid":"+007","a":1,"shop":"s\u0031"},{"a":1,"b":2,"c":3}]}`,
+		`{"instances":[[1,2,3]],"return_features":false}`,
+		`{"inputs":{"a":[1],"b":[2],"c":[3]},"return_features":true}`,
+		`{"instances":[{"uid":-9223372036854775808,"c":1}]}`,
+		`{"instances":[{"uid":1,"uid":2}]}`,
+		`{"instances":[{"shop":"","uid":1}]}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		r := GetRequest()
+		defer PutRequest(r)
+		s := fuzzJoin
+		err := r.DecodePredict(body, s, fuzzLimits)
+		if err != nil {
+			checkDecoded(t, "DecodePredict", body, r, s, err)
+			return
+		}
+		p, nf, nk := s.join, s.NumFeatures(), len(s.join.keys)
+		if len(r.Rows) != r.N*nf || len(r.given) != r.N*nf || len(r.entOff) != r.N*nk {
+			t.Fatalf("DecodePredict(%q): N %d, %d values, %d given, %d key slots", body, r.N, len(r.Rows), len(r.given), len(r.entOff))
+		}
+		for i := range r.N {
+			for f := range nf {
+				if !r.given[i*nf+f] && r.joinKeyText(p, i, p.fromView[f]) == "" {
+					t.Fatalf("DecodePredict(%q): instance %d lacks feature %d and the key to fetch it", body, i, f)
+				}
+				if v := r.Rows[i*nf+f]; r.given[i*nf+f] && math.IsInf(v, 0) {
+					t.Fatalf("DecodePredict(%q): value %v", body, v)
+				}
+			}
+			for vi := range p.views {
+				key := r.joinKeyText(p, i, vi)
+				if key == "" {
+					continue
+				}
+				if e := p.keys[p.views[vi].key].entity; e.KeyType == featcache.KeyInt {
+					if c, err := e.CanonicalKey(key); err != nil || c != key {
+						t.Fatalf("DecodePredict(%q): int key %q is not canonical (%q, %v)", body, key, c, err)
+					}
+				} else if strings.IndexByte(key, 0) >= 0 {
+					t.Fatalf("DecodePredict(%q): key %q holds NUL", body, key)
+				}
+			}
+		}
+	})
 }

@@ -2,6 +2,7 @@ package server
 
 import (
 	"fmt"
+	"math"
 	"slices"
 )
 
@@ -39,6 +40,7 @@ func (r *Request) decodePredict(s *Schema, lim Limits) error {
 		haveInstances = 1 << iota
 		haveInputs
 		haveSignature
+		haveReturnFeatures
 	)
 	have := 0
 	more, err := sc.openObject()
@@ -55,8 +57,10 @@ func (r *Request) decodePredict(s *Schema, lim Limits) error {
 			bit = haveInputs
 		case "signature_name":
 			bit = haveSignature
+		case "return_features":
+			bit = haveReturnFeatures
 		default:
-			return Errorf(400, `unknown key %q in a predict request: it takes "instances" or "inputs", and optionally "signature_name"`, key)
+			return Errorf(400, `unknown key %q in a predict request: it takes "instances" or "inputs", and optionally "signature_name" and "return_features"`, key)
 		}
 		if have&bit != 0 {
 			return Errorf(400, "key %q appears twice in a predict request", key)
@@ -80,6 +84,16 @@ func (r *Request) decodePredict(s *Schema, lim Limits) error {
 				return sc.wrongType(`"signature_name": `, "expected a string")
 			}
 			_, _, err = sc.rawStr()
+		case haveReturnFeatures:
+			if c := sc.peek(); c != 't' && c != 'f' {
+				return sc.wrongType(`"return_features": `, "expected true or false")
+			}
+			var v float64
+			v, _, err = sc.scalar()
+			r.ReturnFeatures = v == 1
+			if r.ReturnFeatures && s.join == nil {
+				return Errorf(400, `"return_features": this model reads no online features (its manifest names no feature_views)`)
+			}
 		}
 		if err != nil {
 			return err
@@ -149,12 +163,24 @@ func (r *Request) instanceObject(s *Schema, i int) error {
 	r.Rows = slices.Grow(r.Rows, nf)[:base+nf]
 	row := r.Rows[base:]
 	seen := r.seenFor(nf)
+	if s.join != nil {
+		r.startJoinInstance(s.join)
+	}
 	got, prev := 0, -1
 	more, err := sc.openObject()
 	for more && err == nil {
 		var key []byte
 		if key, err = sc.key(&r.key); err != nil {
 			return err
+		}
+		if s.join != nil {
+			if k := s.join.lookupKey(key); k >= 0 {
+				if err = r.entityKey(s.join, i, k); err != nil {
+					return err
+				}
+				more, err = sc.nextMember()
+				continue
+			}
 		}
 		// Clients mostly send the features in the model's order: try
 		// the next one before hashing the key. BenchmarkDecodePredict
@@ -179,6 +205,19 @@ func (r *Request) instanceObject(s *Schema, i int) error {
 	}
 	if err != nil {
 		return err
+	}
+	if s.join != nil {
+		// Fetched features are filled in by Server.join; NaN until then.
+		for f, ok := range seen {
+			if !ok {
+				row[f] = math.NaN()
+			}
+		}
+		r.given = append(r.given, seen...)
+		if got < nf {
+			return r.checkJoinInstance(s, i, seen)
+		}
+		return nil
 	}
 	if got < nf {
 		return r.missing(s, i, seen)
@@ -224,6 +263,9 @@ func (r *Request) instanceArray(s *Schema, i int) error {
 	}
 	if got != nf {
 		return Errorf(400, "instance %d: %d values, the model takes %d features (%s)", i, got, nf, s.featureList)
+	}
+	if s.join != nil {
+		r.inlineJoin(s.join, nf, 1)
 	}
 	return nil
 }
@@ -283,5 +325,8 @@ func (r *Request) predictColumns(s *Schema, lim Limits) error {
 		return Errorf(400, "inputs: missing feature %q", s.names[f])
 	}
 	r.rowsFromColumns(nf, n)
+	if s.join != nil {
+		r.inlineJoin(s.join, nf, n)
+	}
 	return nil
 }

@@ -7,6 +7,9 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
+
+	"github.com/predictd/predictd/featcache"
 )
 
 // Request is the request-scoped scratch of one prediction call: the decoded
@@ -31,6 +34,10 @@ type Request struct {
 	// Triton reads it; 0 if absent.
 	TimeoutMicros int64
 
+	// ReturnFeatures: the TF Serving request asked for the online
+	// features each instance used ("return_features": true).
+	ReturnFeatures bool
+
 	// Preds and Out are scratch for the handler: the predictions and the
 	// response body. The decoders do not touch them.
 	Preds []float64
@@ -48,6 +55,24 @@ type Request struct {
 	colOff []int
 	// tensor: OIP's 2-D input was decoded into Rows.
 	tensor bool
+
+	// The serving join (join.go), for a model that reads online features:
+	// per instance and entity key, the key's canonical text in
+	// ents[entOff:][:entLen] (entOff < 0: not sent); per instance and
+	// model feature, whether the request sent it (given); fetch: some
+	// instance needs a feature from the store.
+	ents           []byte
+	entOff, entLen []int32
+	given          []bool
+	fetch          bool
+	// The fetch: keys (aliasing ents), per instance and view the index of
+	// its key in jkeys (-1: not fetched), the records and statuses, and
+	// the time ages are measured from.
+	jkeys []featcache.Key
+	jidx  []int32
+	jrecs []featcache.Record
+	jsts  []featcache.Status
+	now   time.Time
 
 	// conn is the connection the request came on, for goneFn; goneFn is
 	// r.clientGone, made once per pooled Request so that handing it to the
@@ -96,7 +121,17 @@ func PutRequest(r *Request) {
 	r.seen = keep(r.seen, 1)
 	r.cols = keep(r.cols, 8)
 	r.colOff = keep(r.colOff, 8)
+	r.ents = keep(r.ents, 1)
+	r.entOff = keep(r.entOff, 4)
+	r.entLen = keep(r.entLen, 4)
+	r.given = keep(r.given, 1)
+	clear(r.jkeys) // they point into ents
+	r.jkeys = keep(r.jkeys, 32)
+	r.jidx = keep(r.jidx, 4)
+	r.jrecs = keep(r.jrecs, 64)
+	r.jsts = keep(r.jsts, 1)
 	r.N, r.Columnar, r.ID, r.TimeoutMicros, r.tensor = 0, false, nil, 0, false
+	r.ReturnFeatures, r.fetch = false, false
 	r.sc.reset(nil)
 	requestPool.Put(r)
 }
@@ -114,6 +149,8 @@ func keep[T any](b []T, size int) []T {
 func (r *Request) start(body []byte) {
 	r.Rows = r.Rows[:0]
 	r.N, r.Columnar, r.ID, r.TimeoutMicros, r.tensor = 0, false, nil, 0, false
+	r.ReturnFeatures, r.fetch = false, false
+	r.ents, r.entOff, r.entLen, r.given = r.ents[:0], r.entOff[:0], r.entLen[:0], r.given[:0]
 	r.sc.reset(body)
 }
 

@@ -30,6 +30,9 @@ type Schema struct {
 	// hasInputFeature: a feature is named InputName, which OIP requests
 	// must then disambiguate by shape (see DecodeInfer).
 	hasInputFeature bool
+	// join, when the model reads online features, says which entity keys
+	// instances may carry instead of those features (see newJoinPlan).
+	join *joinPlan
 }
 
 // NewSchema builds the schema of m's requests. m must have passed the

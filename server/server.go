@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -71,6 +72,9 @@ type ModelOptions struct {
 	// (X-Request-Timeout header, OIP parameters.timeout); 0 means none. A
 	// request still queued at its deadline is answered 504 uncomputed.
 	Timeout time.Duration
+	// StoreDown says what the model's requests do when the online feature
+	// store fails: FailClosed (503, the default) or FailOpen (defaults).
+	StoreDown StoreDownPolicy
 }
 
 // DefaultOptions returns the defaults that serve well with no config file.
@@ -177,6 +181,10 @@ type versionState struct {
 	batcher *batcher.Batcher
 	bigRows int
 	timeout time.Duration
+	// join counts the feature reads of a model with a join plan
+	// (schema.join); storeDown is its policy when the store fails.
+	join      *joinStats
+	storeDown StoreDownPolicy
 }
 
 // OutputName is the name of the Open Inference Protocol output tensor.
@@ -210,6 +218,15 @@ func (s *Server) Prepare(l *model.Loaded) (any, error) {
 		mo = s.opts.DefaultModel
 	}
 	vs.timeout = mo.Timeout
+	if len(m.FeatureViews) > 0 {
+		if s.opts.Features == nil {
+			return nil, fmt.Errorf("model %s version %d reads online features (feature_views %s): start predictd serve with --features defs.yaml", m.Name, m.Version, strings.Join(m.FeatureViews, ", "))
+		}
+		if vs.schema.join, err = newJoinPlan(m, s.opts.Features.Defs, vs.schema); err != nil {
+			return nil, fmt.Errorf("model %s version %d: %w", m.Name, m.Version, err)
+		}
+		vs.join, vs.storeDown = new(joinStats), mo.StoreDown
+	}
 	vs.bigRows = mo.Batch.MaxBatchRows
 	if vs.bigRows == 0 {
 		vs.bigRows = batcher.DefaultOptions().MaxBatchRows
@@ -353,7 +370,7 @@ func (s *Server) handleFixed(ctx *fasthttp.RequestCtx, path string) {
 			return
 		}
 		ctx.SetContentType("text/plain; version=0.0.4; charset=utf-8")
-		ctx.SetBody(s.appendBatchers(s.metrics.appendPrometheus(nil, s.stateGauges())))
+		ctx.SetBody(s.appendJoins(s.appendBatchers(s.metrics.appendPrometheus(nil, s.stateGauges()))))
 	default:
 		s.notFound(ctx)
 	}
@@ -423,6 +440,9 @@ func (s *Server) predict(ctx *fasthttp.RequestCtx, api API, t target) {
 	} else {
 		err = r.DecodePredict(ctx.PostBody(), vs.schema, s.limits)
 	}
+	if err == nil && (r.fetch || r.ReturnFeatures) {
+		err = s.join(ctx, vs, r)
+	}
 	if err == nil {
 		err = s.compute(ctx, vs, h.Loaded.Model, r, start)
 	}
@@ -441,6 +461,10 @@ func (s *Server) predict(ctx *fasthttp.RequestCtx, api API, t target) {
 		r.Out = AppendInfer(r.Out[:0], vs.name, vs.version, r.ID, OutputName, r.Preds, r.N, vs.outputs)
 	} else {
 		r.Out = AppendPredict(r.Out[:0], r.Preds, r.N, vs.outputs, r.Columnar, vs.version)
+		if r.ReturnFeatures {
+			r.Out = appendFeatures(r.Out[:len(r.Out)-1], vs.schema, r)
+			r.Out = append(r.Out, '}')
+		}
 	}
 	ctx.SetContentType("application/json")
 	ctx.SetBody(r.Out)

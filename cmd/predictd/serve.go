@@ -52,6 +52,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	featStale := fs.Duration("feature-staleness", featcache.DefaultCacheOptions().MaxStaleness, "how long a cached feature answer is served before the store is asked again (never past a view's TTL)")
 	batching := fs.Bool("batching", true, "batch concurrent requests to a model version adaptively; false: each request is its own Predict call")
 	timeout := fs.Duration("timeout", 0, "deadline of a request that sets none (X-Request-Timeout, OIP parameters.timeout); 0: none")
+	storeDown := fs.String("features-on-store-error", "fail_closed", "when the feature store fails during a prediction: fail_closed (503) or fail_open (serve cached values and defaults); per model: features_on_store_error in the config file")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -76,6 +77,9 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 				default:
 					return usageErr("serve: config file %s: model %q: batching mode %q: want auto, always or never", *cfgPath, mc.Name, mc.Batching.Mode)
 				}
+				if _, err := server.ParseStoreDownPolicy(mc.StoreDown); err != nil {
+					return usageErr("serve: config file %s: model %q: features_on_store_error %v", *cfgPath, mc.Name, err)
+				}
 			}
 		}
 	}
@@ -84,6 +88,10 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if *listen == "" && *unix == "" {
 		return usageErr("serve: nothing to serve on: give --listen, --unix or both")
+	}
+	defStoreDown, err := server.ParseStoreDownPolicy(*storeDown)
+	if err != nil {
+		return usageErr("serve: --features-on-store-error %v", err)
 	}
 	token, err := adminToken(*tokenFile)
 	if err != nil {
@@ -100,7 +108,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		IdleTimeout:     *idleTO,
 		AdminToken:      token,
 		DisableBatching: !*batching,
-		DefaultModel:    server.ModelOptions{Timeout: *timeout},
+		DefaultModel:    server.ModelOptions{Timeout: *timeout, StoreDown: defStoreDown},
 		Models:          make(map[string]server.ModelOptions),
 		Version:         version,
 		Logf:            logger.Printf,
@@ -108,7 +116,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	var mcs []manager.ModelConfig
 	for _, mc := range models {
 		mcs = append(mcs, mc.ModelConfig)
-		sopts.Models[mc.Name] = mc.serving(*timeout)
+		sopts.Models[mc.Name] = mc.serving(sopts.DefaultModel)
 	}
 	if *featDefs != "" {
 		fsvc, closeStore, err := openFeatures(*featDefs, *featStore, featcache.CacheOptions{MaxBytes: *featCache, MaxStaleness: *featStale})
@@ -237,11 +245,15 @@ type modelConfig struct {
 		Workers      int             `json:"workers"`
 	} `json:"batching"`
 	Timeout *config.Duration `json:"timeout"`
+	// StoreDown is fail_closed or fail_open; empty: the
+	// --features-on-store-error flag's.
+	StoreDown string `json:"features_on_store_error"`
 }
 
 // serving returns the model's server settings; zero batching fields take
-// the batcher's defaults, and no timeout the --timeout flag's.
-func (mc modelConfig) serving(defTimeout time.Duration) server.ModelOptions {
+// the batcher's defaults, and unset timeout and store policy def's (the
+// flags').
+func (mc modelConfig) serving(def server.ModelOptions) server.ModelOptions {
 	b := mc.Batching
 	mo := server.ModelOptions{
 		Batching: server.BatchingMode(strings.TrimPrefix(b.Mode, "auto")),
@@ -252,10 +264,14 @@ func (mc modelConfig) serving(defTimeout time.Duration) server.ModelOptions {
 			MaxWait:      time.Duration(b.MaxWait),
 			Workers:      b.Workers,
 		},
-		Timeout: defTimeout,
+		Timeout:   def.Timeout,
+		StoreDown: def.StoreDown,
 	}
 	if mc.Timeout != nil {
 		mo.Timeout = time.Duration(*mc.Timeout)
+	}
+	if mc.StoreDown != "" {
+		mo.StoreDown, _ = server.ParseStoreDownPolicy(mc.StoreDown) // checked when read
 	}
 	return mo
 }

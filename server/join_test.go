@@ -1,0 +1,388 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/predictd/predictd/featcache"
+	"github.com/predictd/predictd/featcache/pebblestore"
+	"github.com/predictd/predictd/internal/fixture"
+	"github.com/predictd/predictd/model"
+	"github.com/predictd/predictd/model/importer"
+	"github.com/predictd/predictd/model/manager"
+)
+
+// joinDefs splits the logistic regression fixture's ten inputs: four come
+// from view "shape" of a patient (int keys), two from view "lab" of a site
+// (string keys); the last four are sent by the caller.
+const joinDefs = `
+entities:
+  - {name: patient, join_key: patient_id, key_type: int}
+  - {name: site, join_key: site, key_type: string}
+feature_views:
+  - name: shape
+    entity: patient
+    ttl: 1h
+    features:
+      - {name: mean_radius, type: float, default: 0.5}
+      - {name: mean_texture, type: float, default: -0.5}
+      - {name: mean_perimeter, type: float, default: 0.25}
+      - {name: mean_area, type: float, default: 0}
+  - name: lab
+    entity: site
+    ttl: 1h
+    features:
+      - {name: mean_smoothness, type: float, default: 1}
+      - {name: mean_compactness, type: float, default: 2}
+      - {name: unrelated, type: int, default: 0}
+`
+
+// lrNames are the fixture's features, in its order.
+var lrNames = []string{"mean_radius", "mean_texture", "mean_perimeter", "mean_area", "mean_smoothness",
+	"mean_compactness", "mean_concavity", "mean_concave_points", "mean_symmetry", "mean_fractal_dimension"}
+
+// flakyStore is a Store whose Get fails while down is set.
+type flakyStore struct {
+	featcache.Store
+	down atomic.Bool
+}
+
+var errStoreTest = errors.New("test store is down")
+
+func (f *flakyStore) Get(ctx context.Context, keys []featcache.Key, dst []featcache.Record) ([]featcache.Record, error) {
+	if f.down.Load() {
+		return dst, errStoreTest
+	}
+	return f.Store.Get(ctx, keys, dst)
+}
+
+// joinServer serves the logistic regression fixture as "lr" with
+// feature_views views, over a pebble store the test writes to.
+func joinServer(t testing.TB, opts Options, views ...string) (*Server, *flakyStore, *featcache.Service, *time.Time) {
+	t.Helper()
+	defs, err := featcache.ParseDefs([]byte(joinDefs), "defs.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ps, err := pebblestore.Open(t.TempDir(), pebblestore.DefaultOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ps.Close() })
+	st := &flakyStore{Store: ps}
+	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	svc, err := featcache.NewService(defs, st, featcache.CacheOptions{MaxStaleness: time.Hour, Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(svc.Close)
+	opts.Features = svc
+	repo := t.TempDir()
+	imp, err := importer.ImportFile("native", fixture.Path("native", "logreg_binary.model.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := model.Write(repo, "lr", imp, model.WriteOptions{FeatureViews: views}); err != nil {
+		t.Fatal(err)
+	}
+	s, err := New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mopts := manager.DefaultOptions()
+	mopts.Repo, mopts.PollInterval, mopts.Prepare, mopts.Retired = repo, -1, s.Prepare, s.Retired
+	mgr, err := manager.New(mopts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := mgr.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(mgr.Close)
+	s.SetModels(mgr)
+	return s, st, svc, &now
+}
+
+func write(t testing.TB, svc *featcache.Service, view, entity string, at time.Time, vals ...float64) {
+	t.Helper()
+	if _, err := svc.Write(context.Background(), view, []featcache.Row{{Entity: entity, EventTime: at, Values: vals}}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// inline returns an instance object holding vals for names.
+func inline(names []string, vals []float64) string {
+	var b strings.Builder
+	for i, n := range names {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "%q: %v", n, vals[i])
+	}
+	return b.String()
+}
+
+type predictResp struct {
+	Predictions []float64 `json:"predictions"`
+	Features    []map[string]struct {
+		Value  *float64 `json:"value"`
+		Status string   `json:"status"`
+		Age    *float64 `json:"age_seconds"`
+	} `json:"features"`
+}
+
+func predictLR(t *testing.T, s *Server, body string) predictResp {
+	t.Helper()
+	code, out, _ := call(s, "POST", "/v1/models/lr:predict", body)
+	if code != 200 {
+		t.Fatalf("POST %s: %d %s", body, code, out)
+	}
+	var r predictResp
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatalf("response %s: %v", out, err)
+	}
+	return r
+}
+
+// TestJoin checks that a prediction from entity keys equals the prediction
+// of the joined row sent inline, value by value through every status.
+func TestJoin(t *testing.T) {
+	s, _, svc, now := joinServer(t, Options{}, "shape", "lab:mean_smoothness", "lab:mean_compactness")
+	shape := []float64{0.19, -0.55, -0.13, -0.04}
+	lab := []float64{-2.5, -1.4, 7}
+	rest := []float64{-0.97, -1.15, -1.05, -1.25}
+	write(t, svc, "shape", "7", now.Add(-90*time.Second), shape...)
+	write(t, svc, "shape", "8", now.Add(-2*time.Hour), 9, 9, 9, 9) // past the view's 1h TTL
+	write(t, svc, "lab", "north", now.Add(-30*time.Second), lab...)
+	shapeDef := []float64{0.5, -0.5, 0.25, 0}
+	labDef := []float64{1, 2}
+
+	restJSON := inline(lrNames[6:], rest)
+	row := func(a, b []float64) string { // the joined row, inline
+		return "{" + inline(lrNames, append(append(append([]float64{}, a...), b[:2]...), rest...)) + "}"
+	}
+	type feat struct {
+		status string
+		value  float64
+		age    float64 // -1: none
+	}
+	for _, c := range []struct {
+		name, instance, joined string
+		want                   map[string]feat
+	}{
+		{"present", `{"patient_id": 7, "site": "north", ` + restJSON + `}`, row(shape, lab),
+			map[string]feat{"mean_radius": {"present", 0.19, 90}, "mean_compactness": {"present", -1.4, 30}}},
+		{"int key as a string, with a sign and zeros", `{"patient_id": "+007", "site": "north", ` + restJSON + `}`, row(shape, lab), nil},
+		{"override", `{"patient_id": 7, "mean_radius": 3.5, "site": "north", ` + restJSON + `}`, row([]float64{3.5, -0.55, -0.13, -0.04}, lab),
+			map[string]feat{"mean_radius": {"overridden", 3.5, 90}, "mean_texture": {"present", -0.55, 90}}},
+		{"missing entity: defaults", `{"patient_id": 99, "site": "south", ` + restJSON + `}`, row(shapeDef, labDef),
+			map[string]feat{"mean_area": {"default", 0, -1}, "mean_smoothness": {"default", 1, -1}}},
+		{"expired row: defaults", `{"patient_id": 8, "site": "north", ` + restJSON + `}`, row(shapeDef, lab),
+			map[string]feat{"mean_radius": {"expired", 0.5, 7200}, "mean_smoothness": {"present", -2.5, 30}}},
+		{"every feature inline, no key", row(shape, lab), row(shape, lab),
+			map[string]feat{"mean_radius": {"overridden", 0.19, -1}}},
+	} {
+		got := predictLR(t, s, `{"return_features": true, "instances": [`+c.instance+`]}`)
+		want := predictLR(t, s, `{"instances": [`+c.joined+`]}`)
+		if len(got.Predictions) != 1 || got.Predictions[0] != want.Predictions[0] {
+			t.Errorf("%s: prediction %v, want %v (the joined row's)", c.name, got.Predictions, want.Predictions)
+		}
+		if len(got.Features) != 1 || len(got.Features[0]) != 6 {
+			t.Fatalf("%s: features %+v, want 6 for one instance", c.name, got.Features)
+		}
+		for name, w := range c.want {
+			g := got.Features[0][name]
+			if g.Status != w.status || g.Value == nil || *g.Value != w.value || (w.age < 0) != (g.Age == nil) || g.Age != nil && math.Abs(*g.Age-w.age) > 1e-9 {
+				t.Errorf("%s: feature %s = %s %v age %v, want %s %v age %v", c.name, name, g.Status, deref(g.Value), deref(g.Age), w.status, w.value, w.age)
+			}
+		}
+	}
+	// Without return_features the response is the plain TF Serving one.
+	code, out, _ := call(s, "POST", "/v1/models/lr:predict", `{"instances": [{"patient_id": 7, "site": "north", `+restJSON+`}]}`)
+	if code != 200 || strings.Contains(out, "features") {
+		t.Errorf("predict without return_features: %d %s", code, out)
+	}
+	// Many instances, mixed: one fetch answers them all in order.
+	body := `{"instances": [{"patient_id": 7, "site": "north", ` + restJSON + `}, ` + row(shapeDef, labDef) + `, {"patient_id": 99, "site": "south", ` + restJSON + `}]}`
+	got := predictLR(t, s, body)
+	want := predictLR(t, s, `{"instances": [`+row(shape, lab)+`, `+row(shapeDef, labDef)+`, `+row(shapeDef, labDef)+`]}`)
+	if fmt.Sprint(got.Predictions) != fmt.Sprint(want.Predictions) {
+		t.Errorf("three instances: %v, want %v", got.Predictions, want.Predictions)
+	}
+	code, out, _ = call(s, "GET", "/metrics", "")
+	for _, w := range []string{
+		`predictd_feature_values_total{model="lr",version="1",status="present"}`,
+		`predictd_feature_values_total{model="lr",version="1",status="expired"} 4`,
+		`predictd_feature_fetch_seconds_count{model="lr",version="1"}`,
+		`predictd_feature_store_errors_total{model="lr",version="1",policy="fail_closed"} 0`,
+		`predictd_feature_cache_hits_total`,
+	} {
+		if code != 200 || !strings.Contains(out, w) {
+			t.Errorf("/metrics lacks %s", w)
+		}
+	}
+}
+
+func deref(p *float64) any {
+	if p == nil {
+		return nil
+	}
+	return *p
+}
+
+// TestJoinRefusals checks the errors of requests a join model refuses.
+func TestJoinRefusals(t *testing.T) {
+	s, _, _, _ := joinServer(t, Options{}, "shape", "lab")
+	rest := inline(lrNames[6:], []float64{1, 2, 3, 4})
+	for _, c := range []struct{ body, want string }{
+		{`{"instances": [{"site": "x", ` + rest + `}]}`, `instance 0: missing feature "mean_radius": send it, or entity key "patient_id" to fetch it from feature view shape`},
+		{`{"instances": [{"patient_id": 1, "site": "x", "mean_concavity": 1}]}`, `instance 0: missing feature "mean_concave_points"`},
+		{`{"instances": [{"patient_id": 1.5, "site": "x", ` + rest + `}]}`, `instance 0: entity key "patient_id": "1.5" is not an integer (entity patient has int keys)`},
+		{`{"instances": [{"patient_id": "p1", "site": "x", ` + rest + `}]}`, `"p1" is not an integer`},
+		{`{"instances": [{"patient_id": 1, "patient_id": 2, "site": "x", ` + rest + `}]}`, `instance 0: entity key "patient_id" appears twice`},
+		{`{"instances": [{"patient_id": null, "site": "x", ` + rest + `}]}`, `instance 0: entity key "patient_id": expected a string or an integer`},
+		{`{"instances": [{"patient_id": 1, "site": "", ` + rest + `}]}`, `instance 0: entity key "site" is empty`},
+		{`{"instances": [{"patient_id": 1, "site": "a\u0000b", ` + rest + `}]}`, `contains a NUL byte`},
+		{`{"instances": [{"patient_id": 99999999999999999999, "site": "x", ` + rest + `}]}`, `is not an integer`},
+		{`{"return_features": 1, "instances": [{"patient_id": 1, "site": "x", ` + rest + `}]}`, `"return_features": expected true or false`},
+	} {
+		code, out, _ := call(s, "POST", "/v1/models/lr:predict", c.body)
+		var e struct{ Error string }
+		json.Unmarshal([]byte(out), &e)
+		if code != 400 || !strings.Contains(e.Error, c.want) {
+			t.Errorf("POST %s = %d %s, want 400 containing %q", c.body, code, out, c.want)
+		}
+	}
+	// A model without feature_views refuses return_features.
+	plain := newTestServer(t, Options{})
+	code, out, _ := call(plain, "POST", "/v1/models/lr:predict", `{"return_features": true, "instances": [`+lrRow+`]}`)
+	if code != 400 || !strings.Contains(out, "reads no online features") {
+		t.Errorf("return_features on a model without views = %d %s", code, out)
+	}
+}
+
+// TestJoinStoreDown checks both policies while the store fails: fail
+// closed answers 503 with Retry-After; fail open predicts from the cache
+// and the defaults, each value marked unavailable.
+func TestJoinStoreDown(t *testing.T) {
+	rest := inline(lrNames[6:], []float64{1, 2, 3, 4})
+	body := `{"return_features": true, "instances": [{"patient_id": 7, "site": "north", ` + rest + `}]}`
+	for _, policy := range []StoreDownPolicy{FailClosed, FailOpen} {
+		opts := Options{DefaultModel: ModelOptions{StoreDown: policy}}
+		s, st, svc, now := joinServer(t, opts, "shape", "lab")
+		write(t, svc, "shape", "7", now.Add(-time.Minute), 1, 2, 3, 4)
+		predictLR(t, s, body) // caches patient 7's shape row and site north's absence
+		time.Sleep(10 * time.Millisecond) // ristretto applies sets asynchronously
+		// A different site is not cached: it needs the store.
+		st.down.Store(true)
+		down := strings.Replace(body, `"north"`, `"south"`, 1)
+		code, out, ctx := call(s, "POST", "/v1/models/lr:predict", down)
+		if policy == FailClosed {
+			if code != 503 || !strings.Contains(out, "online feature store unavailable") || string(ctx.Response.Header.Peek("Retry-After")) != "1" {
+				t.Errorf("fail_closed, store down: %d %s (Retry-After %q), want 503 with Retry-After", code, out, ctx.Response.Header.Peek("Retry-After"))
+			}
+		} else {
+			var r predictResp
+			if code != 200 || json.Unmarshal([]byte(out), &r) != nil {
+				t.Fatalf("fail_open, store down: %d %s, want 200", code, out)
+			}
+			if g := r.Features[0]["mean_smoothness"]; g.Status != "unavailable" || *g.Value != 1 {
+				t.Errorf("fail_open: mean_smoothness %s %v, want unavailable with the default 1", g.Status, deref(g.Value))
+			}
+			if g := r.Features[0]["mean_radius"]; g.Status != "present" || *g.Value != 1 {
+				t.Errorf("fail_open: mean_radius %s %v, want present 1 from the cache", g.Status, deref(g.Value))
+			}
+		}
+		_, metrics, _ := call(s, "GET", "/metrics", "")
+		want := fmt.Sprintf(`predictd_feature_store_errors_total{model="lr",version="1",policy="%s"} 1`, policy)
+		if !strings.Contains(metrics, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+		st.down.Store(false)
+	}
+}
+
+// TestJoinPlanErrors checks that a version whose feature_views do not fit
+// the definitions or the model fails to load, saying why.
+func TestJoinPlanErrors(t *testing.T) {
+	defs, err := featcache.ParseDefs([]byte(joinDefs+`
+  - name: dup
+    entity: patient
+    ttl: 1h
+    features:
+      - {name: mean_radius, type: float, default: 0}
+  - name: nodefault
+    entity: patient
+    ttl: 1h
+    features:
+      - {name: mean_area, type: float}
+`), "defs.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := &model.Manifest{Kind: model.KindLinear}
+	for _, n := range lrNames {
+		m.Features = append(m.Features, model.Feature{Name: n, Type: model.FeatureFloat})
+	}
+	for _, c := range []struct {
+		views []string
+		want  string
+	}{
+		{[]string{"nope"}, `feature_views "nope": no feature view nope`},
+		{[]string{"shape:mean_nothing"}, `view shape has no feature "mean_nothing"`},
+		{[]string{"lab:unrelated"}, `the model has no feature "unrelated"`},
+		{[]string{"shape", "dup"}, `model feature "mean_radius" is also a feature of view shape`},
+		{[]string{"nodefault"}, `feature "mean_area" of view nodefault has no default, and a linear model needs every value`},
+	} {
+		m.FeatureViews = c.views
+		_, err := newJoinPlan(m, defs, NewSchema(m))
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("feature_views %v: error %v, want one containing %q", c.views, err, c.want)
+		}
+	}
+	// Without --features the version does not load.
+	s, err := New(Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	imp, err := importer.ImportFile("native", fixture.Path("native", "logreg_binary.model.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.FeatureViews = []string{"shape"}
+	if _, err := s.Prepare(&model.Loaded{Manifest: &model.Manifest{Name: "lr", Version: 1, Kind: model.KindLinear, Features: m.Features, Outputs: []model.Output{{Name: "p"}}, FeatureViews: m.FeatureViews}, Model: imp.Model}); err == nil || !strings.Contains(err.Error(), "start predictd serve with --features") {
+		t.Errorf("Prepare without features: %v", err)
+	}
+}
+
+// TestJoinAllocs proves the warm join path (decode with entity keys, cache
+// hits, fill, predict, encode) allocates nothing.
+func TestJoinAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector makes sync.Pool drop items")
+	}
+	s, _, svc, now := joinServer(t, Options{}, "shape", "lab")
+	write(t, svc, "shape", "7", now.Add(-time.Minute), 1, 2, 3, 4)
+	write(t, svc, "lab", "north", now.Add(-time.Minute), 1, 2, 3)
+	body := `{"instances": [{"patient_id": 7, "site": "north", ` + inline(lrNames[6:], []float64{1, 2, 3, 4}) + `}]}`
+	predictLR(t, s, body)
+	time.Sleep(10 * time.Millisecond) // ristretto applies sets asynchronously
+	code, out, ctx := call(s, "POST", "/v1/models/lr:predict", body)
+	if code != 200 {
+		t.Fatalf("%d %s", code, out)
+	}
+	allocs := testing.AllocsPerRun(200, func() {
+		ctx.Response.ResetBody()
+		s.Handle(ctx)
+	})
+	if allocs != 0 {
+		t.Errorf("warm join: %.1f allocations per request, want 0", allocs)
+	}
+}
