@@ -278,7 +278,7 @@ func TestJoinStoreDown(t *testing.T) {
 		opts := Options{DefaultModel: ModelOptions{StoreDown: policy}}
 		s, st, svc, now := joinServer(t, opts, "shape", "lab")
 		write(t, svc, "shape", "7", now.Add(-time.Minute), 1, 2, 3, 4)
-		predictLR(t, s, body) // caches patient 7's shape row and site north's absence
+		predictLR(t, s, body)             // caches patient 7's shape row and site north's absence
 		time.Sleep(10 * time.Millisecond) // ristretto applies sets asynchronously
 		// A different site is not cached: it needs the store.
 		st.down.Store(true)
