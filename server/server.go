@@ -52,6 +52,9 @@ type Options struct {
 	// Features, when set, serves /v1/features: push and read online
 	// feature values.
 	Features *featcache.Service
+	// MetricsAppenders add other components' series to /metrics (the
+	// feature stream consumer's); each appends Prometheus text to b.
+	MetricsAppenders []func(b []byte) []byte
 	// Version is reported by GET /v2 and predictd_build_info.
 	Version string
 	// Logf receives one line per notable event (admin calls, errors that
@@ -370,7 +373,11 @@ func (s *Server) handleFixed(ctx *fasthttp.RequestCtx, path string) {
 			return
 		}
 		ctx.SetContentType("text/plain; version=0.0.4; charset=utf-8")
-		ctx.SetBody(s.appendJoins(s.appendBatchers(s.metrics.appendPrometheus(nil, s.stateGauges()))))
+		b := s.appendJoins(s.appendBatchers(s.metrics.appendPrometheus(nil, s.stateGauges())))
+		for _, app := range s.opts.MetricsAppenders {
+			b = app(b)
+		}
+		ctx.SetBody(b)
 	default:
 		s.notFound(ctx)
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/predictd/predictd/featcache"
 	"github.com/predictd/predictd/featcache/pebblestore"
 	"github.com/predictd/predictd/featcache/redisstore"
+	"github.com/predictd/predictd/featcache/redisstream"
 	"github.com/predictd/predictd/internal/config"
 	"github.com/predictd/predictd/model/manager"
 	"github.com/predictd/predictd/server"
@@ -52,6 +53,10 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	featStale := fs.Duration("feature-staleness", featcache.DefaultCacheOptions().MaxStaleness, "how long a cached feature answer is served before the store is asked again (never past a view's TTL)")
 	batching := fs.Bool("batching", true, "batch concurrent requests to a model version adaptively; false: each request is its own Predict call")
 	timeout := fs.Duration("timeout", 0, "deadline of a request that sets none (X-Request-Timeout, OIP parameters.timeout); 0: none")
+	stream := fs.String("stream", "", "apply feature updates from a Redis stream: redis://HOST:PORT[/DB] (needs --features)")
+	streamKey := fs.String("stream-key", "predictd:features", "the Redis stream's key")
+	streamGroup := fs.String("stream-group", "", "consumer group; default \"predictd\" with a redis:// store (replicas share the writes), the host name with a pebble store (every replica applies every entry)")
+	streamConsumer := fs.String("stream-consumer", "", "this replica's consumer name in the group, stable across restarts so it re-reads what it left pending; default the host name")
 	storeDown := fs.String("features-on-store-error", "fail_closed", "when the feature store fails during a prediction: fail_closed (503) or fail_open (serve cached values and defaults); per model: features_on_store_error in the config file")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -126,6 +131,21 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		defer closeStore()
 		sopts.Features = fsvc
 		logger.Printf("features: %d views from %s, store %s", len(fsvc.Defs.Views), *featDefs, *featStore)
+	}
+	if *stream != "" {
+		if sopts.Features == nil {
+			return usageErr("serve: --stream needs --features")
+		}
+		c, err := newStreamConsumer(sopts.Features, *stream, *streamKey, *streamGroup, *streamConsumer, strings.HasPrefix(*featStore, "redis://"), logger.Printf)
+		if err != nil {
+			return usageErr("serve: %v", err)
+		}
+		sctx, stop := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { c.Run(sctx); close(done) }()
+		// Runs before the store closes (defers run in reverse).
+		defer func() { stop(); <-done }()
+		sopts.MetricsAppenders = append(sopts.MetricsAppenders, c.AppendPrometheus)
 	}
 	srv, err := server.New(sopts)
 	if err != nil {
@@ -379,4 +399,44 @@ func describeStatus(st manager.ModelStatus) string {
 		return "no versions"
 	}
 	return strings.Join(parts, ", ")
+}
+
+// newStreamConsumer makes the feature stream consumer of --stream spec
+// (redis://HOST:PORT[/DB]). The group defaults to one shared by every
+// replica when the store is shared, else one per host, so that each
+// replica's own store gets every entry.
+func newStreamConsumer(svc *featcache.Service, spec, key, group, consumer string, sharedStore bool, logf func(string, ...any)) (*redisstream.Consumer, error) {
+	o := redisstream.DefaultOptions()
+	rest, ok := strings.CutPrefix(spec, "redis://")
+	if !ok {
+		return nil, fmt.Errorf("--stream %q: want redis://HOST:PORT[/DB]", spec)
+	}
+	addr, db, hasDB := strings.Cut(rest, "/")
+	o.Addr = addr
+	if hasDB {
+		var err error
+		if o.DB, err = strconv.Atoi(db); err != nil {
+			return nil, fmt.Errorf("--stream %s: database %q is not a number", spec, db)
+		}
+	}
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "predictd"
+	}
+	if consumer == "" {
+		consumer = host
+	}
+	if group == "" {
+		group = host
+		if sharedStore {
+			group = "predictd"
+		}
+	}
+	o.Stream, o.Group, o.Consumer, o.Logf = key, group, consumer, logf
+	c, err := redisstream.New(svc.Defs, svc, o)
+	if err != nil {
+		return nil, fmt.Errorf("--stream: %w", err)
+	}
+	logf("features: applying stream %s at %s as consumer %s of group %s", key, addr, consumer, group)
+	return c, nil
 }

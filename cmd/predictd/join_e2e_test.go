@@ -1,0 +1,180 @@
+package main
+
+import (
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/redis/rueidis"
+
+	"github.com/predictd/predictd/internal/fixture"
+	"github.com/predictd/predictd/internal/redistest"
+)
+
+// readCSV reads a fixture CSV: its header and rows.
+func readCSV(t *testing.T, path string) ([]string, [][]string) {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	recs, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return recs[0], recs[1:]
+}
+
+// TestServeJoin is the online-feature path end to end, on the real binary
+// with the embedded store and a real Redis stream: user rows arrive by
+// bulk load (even users, and stale rows for the odd ones) and by the
+// stream (odd users, newer), merchant rows by push; then every request of
+// testdata/features/requests.csv is predicted from its entity keys and must
+// equal `predictd score` of the joined rows bit for bit, and XGBoost's own
+// predictions of them. A restart keeps every acknowledged write.
+func TestServeJoin(t *testing.T) {
+	rds := redistest.Start(t)
+	dir := t.TempDir()
+	repo := filepath.Join(dir, "repo")
+	mustRun(t, "import", "--from", "xgboost", "--in", fixture.Path("features", "fraud.json"), "--repo", repo, "--name", "fraud",
+		"--feature-views", "user_stats,merchant_stats")
+	defs := fixture.Path("features", "demo.yaml")
+	store := "pebble:" + filepath.Join(dir, "features")
+	now := time.Now().UTC()
+	stamp := func(ago time.Duration) string { return now.Add(-ago).Format(time.RFC3339) }
+
+	_, users := readCSV(t, fixture.Path("features", "users.csv"))
+	_, merchants := readCSV(t, fixture.Path("features", "merchants.csv"))
+	var bulk strings.Builder
+	bulk.WriteString("user_id,event_time,spend_7d,orders_30d,segment\n")
+	var streamed [][]string
+	for i, u := range users {
+		if i%2 == 0 {
+			fmt.Fprintf(&bulk, "%s,%s,%s,%s,%s\n", u[0], stamp(time.Hour), u[1], u[2], u[3])
+		} else {
+			// A stale row the stream's newer one must replace.
+			fmt.Fprintf(&bulk, "%s,%s,999,99,3\n", u[0], stamp(2*time.Hour))
+			streamed = append(streamed, u)
+		}
+	}
+	bulkPath := filepath.Join(dir, "users_bulk.csv")
+	writeFile(t, bulkPath, bulk.String())
+	out := mustRun(t, "materialize", "--features", defs, "--view", "user_stats", "--in", bulkPath, "--store", store)
+	if !strings.Contains(out, fmt.Sprintf("%d written", len(users))) {
+		t.Fatalf("materialize: %s", out)
+	}
+
+	args := []string{"--repo", repo, "--features", defs, "--store", store,
+		"--stream", "redis://" + rds.Addr, "--stream-key", "features", "--stream-consumer", "e2e"}
+	d := startServe(t, nil, args...)
+	c := d.client(false)
+
+	var rows []any
+	for _, m := range merchants {
+		vals := map[string]any{}
+		for j, name := range []string{"fraud_rate_30d", "txn_count_7d"} {
+			x, err := strconv.ParseFloat(m[j+1], 64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			vals[name] = x
+		}
+		rows = append(rows, map[string]any{"entity": m[0], "event_time": stamp(10 * time.Minute), "values": vals})
+	}
+	if code, body := do(t, c, "POST", d.url(false, "/v1/features/merchant_stats"), map[string]any{"rows": rows}); code != 200 {
+		t.Fatalf("push merchants: %d %s", code, body)
+	}
+
+	rc, err := rueidis.NewClient(rueidis.ClientOption{InitAddress: []string{rds.Addr}, DisableCache: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	for _, u := range streamed {
+		cmd := rc.B().Xadd().Key("features").Id("*").FieldValue().
+			FieldValue("view", "user_stats").FieldValue("entity", u[0]).FieldValue("event_time", stamp(30*time.Minute)).
+			FieldValue("spend_7d", u[1]).FieldValue("orders_30d", u[2]).FieldValue("segment", u[3]).Build()
+		if err := rc.Do(context.Background(), cmd).Error(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	acked := fmt.Sprintf(`predictd_stream_entries_acked_total{stream="features",group=%q} %d`, hostGroup(t), len(streamed))
+	waitFor(t, "the stream's entries to be applied and acked", func() bool {
+		_, body := do(t, c, "GET", d.url(false, "/metrics"), nil)
+		return strings.Contains(string(body), acked)
+	})
+
+	// The offline answer: score the joined rows.
+	scored := filepath.Join(dir, "scored.csv")
+	mustRun(t, "score", "--repo", repo, "--model", "fraud", "--in", fixture.Path("features", "joined.csv"), "--out", scored)
+	agree(t, scored, fixture.Path("features", "joined.pred.csv"), 1e-6)
+	_, want := readCSV(t, scored)
+
+	_, reqs := readCSV(t, fixture.Path("features", "requests.csv"))
+	check := func(d *daemon) {
+		t.Helper()
+		var instances []any
+		for _, r := range reqs {
+			amount, _ := strconv.ParseFloat(r[2], 64)
+			hour, _ := strconv.ParseFloat(r[3], 64)
+			instances = append(instances, map[string]any{"user_id": r[0], "merchant_id": r[1], "amount": amount, "hour": hour})
+		}
+		code, body := do(t, d.client(false), "POST", d.url(false, "/v1/models/fraud:predict"), map[string]any{"instances": instances, "return_features": true})
+		if code != 200 {
+			t.Fatalf("predict by entity keys: %d %s", code, body)
+		}
+		var resp struct {
+			Predictions []float64
+			Features    []map[string]struct{ Status string }
+		}
+		if err := json.Unmarshal(body, &resp); err != nil {
+			t.Fatal(err)
+		}
+		if len(resp.Predictions) != len(want) {
+			t.Fatalf("%d predictions for %d requests", len(resp.Predictions), len(want))
+		}
+		known := map[string]bool{}
+		for _, u := range users {
+			known[u[0]] = true
+		}
+		for i, p := range resp.Predictions {
+			w, _ := strconv.ParseFloat(want[i][0], 64)
+			if p != w && !(math.IsNaN(p) && math.IsNaN(w)) {
+				t.Errorf("request %d %v: predicted %v from entity keys, the joined row scores %v", i, reqs[i], p, w)
+			}
+			status := resp.Features[i]["spend_7d"].Status
+			if wantStatus := map[bool]string{true: "present", false: "default"}[known[reqs[i][0]]]; status != wantStatus {
+				t.Errorf("request %d: user %s: spend_7d status %s, want %s", i, reqs[i][0], status, wantStatus)
+			}
+		}
+	}
+	check(d)
+	if err := d.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	<-d.done
+	if d.err != nil {
+		t.Fatalf("predictd serve exit: %v", d.err)
+	}
+	check(startServe(t, nil, args...))
+}
+
+// hostGroup is the consumer group serve picks by default with a pebble
+// store: the host name.
+func hostGroup(t *testing.T) string {
+	h, err := os.Hostname()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
