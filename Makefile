@@ -71,9 +71,11 @@ FUZZ_TARGETS := \
 	./tools/score:FuzzCSVReader \
 	./server:FuzzDecodePredict \
 	./server:FuzzDecodeInfer \
+	./server:FuzzDecodePredictJoin \
 	./internal/config:FuzzApplyFile \
 	./featcache:FuzzParseDefs \
 	./featcache:FuzzDecodeRecord \
+	./featcache/redisstream:FuzzDecode \
 	./kernels:FuzzFastForest
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \
@@ -84,7 +86,9 @@ fuzz:
 
 ## demo: import an XGBoost model and a scikit-learn MLP (made by the real
 ## libraries, committed under testdata/) into a fresh repository, inspect it,
-## batch-score rows and check the output against the libraries' own.
+## batch-score rows and check the output against the libraries' own; then
+## bulk-load online features into the embedded store and serve: predictions
+## through both APIs and from entity keys alone.
 demo: build
 	@rm -rf $(DEMO_DIR) && mkdir -p $(DEMO_DIR)
 	@echo "== import an XGBoost model (trained by xgboost 1.7.4)"
@@ -99,8 +103,14 @@ demo: build
 	$(BIN) import --from native --in testdata/native/mlp_multiclass_tanh.model.json --repo $(DEMO_DIR)/repo --name mlp
 	$(BIN) score --repo $(DEMO_DIR)/repo --model mlp --in testdata/native/mlp_multiclass_tanh.csv --out $(DEMO_DIR)/mlp.csv
 	$(BIN) compare --got $(DEMO_DIR)/mlp.csv --want testdata/native/mlp_multiclass_tanh.pred.csv --rel 1e-5
-	@echo "== serve the repository: one prediction through each API, then a graceful stop"
-	bash scripts/demo-serve.sh $(BIN) $(DEMO_DIR)/repo $(DEMO_PORT)
+	@echo "== online features: a fraud model (xgboost) that reads the user_stats and merchant_stats views"
+	$(BIN) import --from xgboost --in testdata/features/fraud.json --repo $(DEMO_DIR)/repo --name fraud --feature-views user_stats,merchant_stats
+	@echo "== bulk-load user_stats into the embedded store (pebble), stamped an hour ago"
+	@awk -F, -v t=$$(date -u -d '1 hour ago' +%Y-%m-%dT%H:%M:%SZ) 'NR == 1 {print "user_id,event_time,spend_7d,orders_30d,segment"; next} {print $$1 "," t "," $$2 "," $$3 "," $$4}' \
+		testdata/features/users.csv > $(DEMO_DIR)/users.csv
+	$(BIN) materialize --features testdata/features/demo.yaml --view user_stats --in $(DEMO_DIR)/users.csv --store pebble:$(DEMO_DIR)/features
+	@echo "== serve the repository and the features: predictions through each API and from entity keys, then a graceful stop"
+	bash scripts/demo-serve.sh $(BIN) $(DEMO_DIR)/repo $(DEMO_PORT) testdata/features/demo.yaml pebble:$(DEMO_DIR)/features
 	@echo "demo done: repository in $(DEMO_DIR)/repo"
 
 clean:

@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
-# demo-serve.sh BIN REPO PORT: start `predictd serve` on REPO, ask for one
-# prediction through each API, then stop it with SIGTERM as an orchestrator
-# would. Uses bash's /dev/tcp, so it needs no curl.
+# demo-serve.sh BIN REPO PORT DEFS STORE: start `predictd serve` on REPO
+# with the feature definitions DEFS over the online store STORE, ask for one
+# prediction through each API, push merchant features, predict the fraud
+# model from entity keys alone (the features come from the store), then stop
+# it with SIGTERM as an orchestrator would. Uses bash's /dev/tcp, so it needs
+# no curl.
 set -euo pipefail
-bin=$1 repo=$2 port=$3
+bin=$1 repo=$2 port=$3 defs=$4 store=$5
 log=$(dirname "$repo")/serve.log
 
-"$bin" serve --repo "$repo" --listen "127.0.0.1:$port" 2>"$log" &
+"$bin" serve --repo "$repo" --listen "127.0.0.1:$port" --features "$defs" --store "$store" 2>"$log" &
 pid=$!
 trap 'kill $pid 2>/dev/null || true' EXIT
 
@@ -27,7 +30,7 @@ for _ in $(seq 200); do
   if (http GET /readyz 2>/dev/null | grep -q ' 200 '); then break; fi
   sleep 0.05
 done
-echo "\$ predictd serve --repo $repo --listen 127.0.0.1:$port"
+echo "\$ predictd serve --repo $repo --listen 127.0.0.1:$port --features $defs --store $store"
 sed 's/^/  /' "$log"
 row='[1.2, 1.9, 4.2, -0.1, 3.9, 2.0, null, 1.6, 0.8, -2.4]'
 echo "== TF Serving REST: POST /v1/models/wine:predict"
@@ -36,6 +39,15 @@ echo "== Open Inference Protocol v2: POST /v2/models/wine/infer"
 http POST /v2/models/wine/infer "{\"id\": \"demo-1\", \"inputs\": [{\"name\": \"input\", \"datatype\": \"FP64\", \"shape\": [1, 10], \"data\": $row}]}"
 echo "== a bad request names the instance and field"
 http POST /v1/models/wine:predict '{"instances": [{"age": "old"}]}'
+now=$(date -u -d '10 minutes ago' +%Y-%m-%dT%H:%M:%SZ)
+echo "== push merchant features: POST /v1/features/merchant_stats"
+http POST /v1/features/merchant_stats "{\"rows\": [{\"entity\": \"m7\", \"event_time\": \"$now\", \"values\": {\"fraud_rate_30d\": 0.0244, \"txn_count_7d\": 52}}]}"
+echo "== one user's stored features: GET /v1/features/user_stats/u4"
+http GET /v1/features/user_stats/u4
+echo "== predict from entity keys: the store fills spend_7d, orders_30d, segment, fraud_rate_30d, txn_count_7d"
+http POST /v1/models/fraud:predict '{"return_features": true, "instances": [{"user_id": "u4", "merchant_id": "m7", "amount": 28.5, "hour": 0}, {"user_id": "new-user", "merchant_id": "m7", "amount": 28.5, "hour": 0}]}'
+echo "== the same first row sent inline predicts the same"
+http POST /v1/models/fraud:predict '{"instances": [{"amount": 28.5, "hour": 0, "spend_7d": 56.54, "orders_30d": 2, "segment": 0, "fraud_rate_30d": 0.0244, "txn_count_7d": 52}]}'
 echo "== model status"
 http GET /v1/models/wine
 echo "== SIGTERM: drain and exit"
