@@ -51,6 +51,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	featStore := fs.String("store", "pebble:predictd-features", "online feature store: pebble:DIR (embedded, persistent) or redis://HOST:PORT[/DB]")
 	featCache := fs.Int64("feature-cache-bytes", featcache.DefaultCacheOptions().MaxBytes, "bytes of the in-process feature cache")
 	featStale := fs.Duration("feature-staleness", featcache.DefaultCacheOptions().MaxStaleness, "how long a cached feature answer is served before the store is asked again (never past a view's TTL)")
+	featTimeout := fs.Duration("feature-store-timeout", featcache.DefaultCacheOptions().StoreTimeout, "how long a prediction waits for the feature store before its model's store-down policy applies")
 	batching := fs.Bool("batching", true, "batch concurrent requests to a model version adaptively; false: each request is its own Predict call")
 	timeout := fs.Duration("timeout", 0, "deadline of a request that sets none (X-Request-Timeout, OIP parameters.timeout); 0: none")
 	stream := fs.String("stream", "", "apply feature updates from a Redis stream: redis://HOST:PORT[/DB] (needs --features)")
@@ -124,7 +125,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		sopts.Models[mc.Name] = mc.serving(sopts.DefaultModel)
 	}
 	if *featDefs != "" {
-		fsvc, closeStore, err := openFeatures(*featDefs, *featStore, featcache.CacheOptions{MaxBytes: *featCache, MaxStaleness: *featStale})
+		fsvc, closeStore, err := openFeatures(*featDefs, *featStore, featcache.CacheOptions{MaxBytes: *featCache, MaxStaleness: *featStale, StoreTimeout: *featTimeout})
 		if err != nil {
 			return usageErr("serve: %v", err)
 		}
