@@ -178,3 +178,63 @@ func hostGroup(t *testing.T) string {
 	}
 	return h
 }
+
+// TestServeJoinRedisDown stops the real Redis store under a running daemon:
+// a fail_closed model answers 503, a fail_open one predicts from its cache
+// and the defaults, each counted.
+func TestServeJoinRedisDown(t *testing.T) {
+	rds := redistest.Start(t)
+	dir := t.TempDir()
+	repo := filepath.Join(dir, "repo")
+	for _, name := range []string{"closed", "open"} {
+		mustRun(t, "import", "--from", "xgboost", "--in", fixture.Path("features", "fraud.json"), "--repo", repo, "--name", name,
+			"--feature-views", "user_stats,merchant_stats")
+	}
+	cfg := filepath.Join(dir, "config.json")
+	writeFile(t, cfg, `{"models": [{"name": "open", "features_on_store_error": "fail_open"}, {"name": "closed"}]}`)
+	d := startServe(t, nil, "--repo", repo, "--config", cfg, "--features", fixture.Path("features", "demo.yaml"),
+		"--store", "redis://"+rds.Addr, "--feature-store-timeout", "500ms")
+	c := d.client(false)
+	at := time.Now().UTC().Add(-time.Minute).Format(time.RFC3339)
+	if code, body := do(t, c, "POST", d.url(false, "/v1/features/merchant_stats"), map[string]any{"rows": []any{
+		map[string]any{"entity": "m1", "event_time": at, "values": map[string]any{"fraud_rate_30d": 0.5, "txn_count_7d": 9}}}}); code != 200 {
+		t.Fatalf("push: %d %s", code, body)
+	}
+	body := func(user string) map[string]any {
+		return map[string]any{"return_features": true, "instances": []any{
+			map[string]any{"user_id": user, "merchant_id": "m1", "amount": 10.0, "hour": 3.0}}}
+	}
+	// Cache merchant m1 in the open model's process (one process: both).
+	if code, out := do(t, c, "POST", d.url(false, "/v1/models/open:predict"), body("u1")); code != 200 {
+		t.Fatalf("predict with the store up: %d %s", code, out)
+	}
+	time.Sleep(50 * time.Millisecond) // the cache applies its writes asynchronously
+	rds.Stop(t)
+	code, out := do(t, c, "POST", d.url(false, "/v1/models/closed:predict"), body("u2"))
+	if code != 503 || !strings.Contains(string(out), "online feature store unavailable") {
+		t.Errorf("fail_closed with Redis down: %d %s, want 503", code, out)
+	}
+	code, out = do(t, c, "POST", d.url(false, "/v1/models/open:predict"), body("u2"))
+	var resp struct {
+		Features []map[string]struct {
+			Status string
+			Value  *float64
+		}
+	}
+	if code != 200 || json.Unmarshal(out, &resp) != nil {
+		t.Fatalf("fail_open with Redis down: %d %s, want 200", code, out)
+	}
+	f := resp.Features[0]
+	if f["spend_7d"].Status != "unavailable" || *f["spend_7d"].Value != 0 || f["fraud_rate_30d"].Status != "present" || *f["fraud_rate_30d"].Value != 0.5 {
+		t.Errorf("fail_open with Redis down: features %s, want spend_7d unavailable (default 0), fraud_rate_30d present 0.5 from the cache", out)
+	}
+	_, metrics := do(t, c, "GET", d.url(false, "/metrics"), nil)
+	for _, w := range []string{
+		`predictd_feature_store_errors_total{model="closed",version="1",policy="fail_closed"} 1`,
+		`predictd_feature_store_errors_total{model="open",version="1",policy="fail_open"} 1`,
+	} {
+		if !strings.Contains(string(metrics), w) {
+			t.Errorf("/metrics lacks %s", w)
+		}
+	}
+}
