@@ -69,6 +69,7 @@ FUZZ_TARGETS := \
 	./model:FuzzDecodePayload \
 	./model:FuzzManifest \
 	./tools/score:FuzzCSVReader \
+	./tools/materialize:FuzzParquet \
 	./server:FuzzDecodePredict \
 	./server:FuzzDecodeInfer \
 	./server:FuzzDecodePredictJoin \

@@ -51,7 +51,7 @@ Usage:
   predictd compare --got FILE --want FILE [--rel 1e-6]
   predictd bench   --repo DIR --model NAME [--version N] [--in FILE] [--batch 1,32,256] [--threads 1,2] [--duration 2s] [--raw] [--json]
   predictd serve   --repo DIR [--listen ADDR] [--unix PATH] [--config FILE] [--admin-token-file FILE] ...
-  predictd materialize --features defs.yaml --view NAME --in FILE.csv [--until TIME] [--store pebble:DIR|redis://HOST:PORT]
+  predictd materialize --features defs.yaml --view NAME --in FILE.csv|FILE.parquet [--until TIME] [--store pebble:DIR|redis://HOST:PORT]
   predictd version
 
 Run 'predictd COMMAND -h' for a command's flags.

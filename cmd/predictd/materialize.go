@@ -16,7 +16,7 @@ func cmdMaterialize(ctx context.Context, args []string, stdout, stderr io.Writer
 	fs := newFlags("materialize", stderr)
 	defsPath := fs.String("features", "", "feature definitions (YAML)")
 	view := fs.String("view", "", "the feature view the file holds")
-	in := fs.String("in", "", "offline file (.csv): the join key, the time column and the view's features")
+	in := fs.String("in", "", "offline file (.csv or .parquet): the join key, the time column and the view's features")
 	until := fs.String("until", "", "ignore rows with a later event time (RFC 3339); default: none")
 	timeCol := fs.String("time-column", "event_time", "the event time column")
 	store := fs.String("store", "pebble:predictd-features", "online store: pebble:DIR (not while a daemon has it open) or redis://HOST:PORT[/DB]")

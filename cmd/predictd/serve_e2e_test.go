@@ -23,6 +23,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parquet-go/parquet-go"
+
 	"github.com/predictd/predictd/internal/fixture"
 )
 
@@ -1252,6 +1254,37 @@ func TestMaterialize(t *testing.T) {
 	if !strings.Contains(out, "4 rows, 1 after --until ignored, 2 entities: 2 written") {
 		t.Errorf("materialize said %q", out)
 	}
+	// The same from Parquet (a timestamp column, a nullable int): u3.
+	type userStats struct {
+		UserID    string    `parquet:"user_id"`
+		EventTime time.Time `parquet:"event_time,timestamp(microsecond)"`
+		Spend7d   float64   `parquet:"spend_7d"`
+		Orders30d *int64    `parquet:"orders_30d,optional"`
+		Segment   int32     `parquet:"segment"`
+	}
+	pqPath := filepath.Join(t.TempDir(), "user_stats.parquet")
+	pf, err := os.Create(pqPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pw := parquet.NewGenericWriter[userStats](pf)
+	if _, err := pw.Write([]userStats{
+		{"u3", now.Add(-2 * time.Hour), 7.5, nil, 1},
+		{"u3", now.Add(-6 * time.Hour), 70, nil, 1},
+		{"u3", now.Add(time.Hour), 700, nil, 1}, // after --until: ignored
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := pw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := pf.Close(); err != nil {
+		t.Fatal(err)
+	}
+	out = mustRun(t, "materialize", "--features", defs, "--view", "user_stats", "--in", pqPath, "--store", store, "--until", now.Format(time.RFC3339))
+	if !strings.Contains(out, "3 rows, 1 after --until ignored, 1 entities: 1 written") {
+		t.Errorf("materialize (Parquet) said %q", out)
+	}
 	r := predictd(t, "materialize", "--features", defs, "--view", "nope", "--in", csvPath, "--store", store)
 	if r.code != 2 || !strings.Contains(r.stderr, `--view "nope"`) {
 		t.Errorf("unknown view: exit %d, %q", r.code, r.stderr)
@@ -1264,5 +1297,9 @@ func TestMaterialize(t *testing.T) {
 	code, body = do(t, d.client(false), "GET", d.url(false, "/v1/features/user_stats/u2"), nil)
 	if code != 200 || !strings.Contains(string(body), `"spend_7d":null`) {
 		t.Errorf("u2 after materialize: %d %s, want spend_7d missing (null)", code, body)
+	}
+	code, body = do(t, d.client(false), "GET", d.url(false, "/v1/features/user_stats/u3"), nil)
+	if code != 200 || !strings.Contains(string(body), `"spend_7d":7.5`) || !strings.Contains(string(body), `"orders_30d":null`) {
+		t.Errorf("u3 after materialize from Parquet: %d %s, want the row of 2 hours ago (spend 7.5, orders missing)", code, body)
 	}
 }

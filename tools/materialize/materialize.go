@@ -1,7 +1,9 @@
 // Package materialize is the bulk path into the online feature store: it
 // reads an offline file of feature rows (entity key, event time, values),
-// keeps the latest row per entity at or before a cut-off time, and writes
-// those rows to a featcache.Store. Because the store keeps the newer event
+// CSV or Parquet, keeps the latest row per entity at or before a cut-off
+// time, and writes those rows to a featcache.Store. Both formats give the
+// same rows and refuse the same files: a file is read and checked whole
+// before its first row is written. Because the store keeps the newer event
 // of two writes, materializing again, or alongside pushes and streams, is
 // safe: nothing newer is overwritten.
 //
@@ -32,8 +34,9 @@ type Options struct {
 	// Until is the cut-off: rows with a later event time are ignored (a
 	// backfill "as of" a date); zero means no cut-off.
 	Until time.Time
-	// TimeColumn names the event time column (RFC 3339 values); default
-	// "event_time". The entity key column is the view's entity's join key.
+	// TimeColumn names the event time column; default "event_time". In CSV
+	// its values are RFC 3339 times; see File for Parquet. The entity key
+	// column is the view's entity's join key.
 	TimeColumn string
 	// BatchRows is the number of rows per store write; default 1000.
 	BatchRows int
@@ -48,11 +51,27 @@ type Stats struct {
 	Skipped  int // rows the store already had something as new for
 }
 
-// File materializes the CSV file at path (a header naming the join key,
-// the time column and every feature of the view; other columns are
-// ignored; an empty cell, NA, NaN or null is a missing value) into store.
-// A malformed file is refused before anything is written, with an error
-// naming the file, line and column.
+// File materializes the file at path into store. The extension says the
+// format:
+//
+//   - .csv: a header naming the join key, the time column and every
+//     feature of the view; an empty cell, NA, NaN or null is a missing
+//     value.
+//   - .parquet: top-level columns named the same. The join key is a
+//     string (BYTE_ARRAY, STRING or ENUM) or an integer (INT32, INT64),
+//     canonicalized by Entity.CanonicalKey as a CSV cell is (spaces
+//     trimmed). The time column is a TIMESTAMP (millis, micros or nanos,
+//     UTC-adjusted or not: taken as UTC), a legacy INT96 timestamp, or a
+//     string holding RFC 3339 times; a bare INT64 is refused, its unit
+//     being a guess. A feature is BOOLEAN (0 or 1), INT32, INT64 (signed,
+//     unsigned or DECIMAL), FLOAT or DOUBLE; null and NaN are missing.
+//
+// In both, other columns are ignored, ±Inf and a fraction in an int or
+// categorical feature are refused, and of an entity's rows at or before
+// opts.Until the one with the latest event time is written (the first of
+// equal times). A malformed file is refused before anything is written,
+// with an error naming the file, the row (CSV: "path:line"; Parquet:
+// "row N", counted from 0 over the data rows) and the column.
 func File(ctx context.Context, store featcache.Store, path string, opts Options) (Stats, error) {
 	if opts.View == nil {
 		return Stats{}, errors.New("materialize: Options.View is required")
@@ -63,15 +82,26 @@ func File(ctx context.Context, store featcache.Store, path string, opts Options)
 	if opts.BatchRows <= 0 {
 		opts.BatchRows = 1000
 	}
-	if ext := strings.ToLower(filepath.Ext(path)); ext != ".csv" {
-		return Stats{}, fmt.Errorf("materialize: %s: only .csv files are read so far (got %q)", path, ext)
+	ext := strings.ToLower(filepath.Ext(path))
+	if ext != ".csv" && ext != ".parquet" {
+		return Stats{}, fmt.Errorf("materialize: %s: want a .csv or .parquet file (got %q)", path, ext)
 	}
 	f, err := os.Open(path)
 	if err != nil {
 		return Stats{}, fmt.Errorf("materialize: %w", err)
 	}
 	defer f.Close()
-	latest, st, err := readLatest(f, path, opts)
+	var latest map[string]featcache.Row
+	var st Stats
+	if ext == ".csv" {
+		latest, st, err = readCSV(f, path, opts)
+	} else {
+		var fi os.FileInfo
+		if fi, err = f.Stat(); err != nil {
+			return Stats{}, fmt.Errorf("materialize: %w", err)
+		}
+		latest, st, err = readParquet(f, fi.Size(), path, opts)
+	}
 	if err != nil {
 		return st, err
 	}
@@ -100,8 +130,8 @@ func File(ctx context.Context, store featcache.Store, path string, opts Options)
 	return st, flush()
 }
 
-// readLatest reads every row and keeps the latest per entity.
-func readLatest(r io.Reader, path string, opts Options) (map[string]featcache.Row, Stats, error) {
+// readCSV reads every row and keeps the latest per entity.
+func readCSV(r io.Reader, path string, opts Options) (map[string]featcache.Row, Stats, error) {
 	v := opts.View
 	cr := csv.NewReader(r)
 	cr.ReuseRecord = true

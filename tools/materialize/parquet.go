@@ -1,0 +1,443 @@
+package materialize
+
+import (
+	"encoding/binary"
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/deprecated"
+	"github.com/parquet-go/parquet-go/format"
+
+	"github.com/predictd/predictd/featcache"
+)
+
+// pqChunkRows is how many rows readParquet decodes per column before it
+// walks them: memory is this many values per read column, whatever the
+// length of the file or its row groups.
+const pqChunkRows = 512
+
+// pqRole says how a column's values are read.
+type pqRole int
+
+const (
+	pqKey     pqRole = iota // the join key: a string or an integer
+	pqTime                  // the event time: a TIMESTAMP or an RFC 3339 string
+	pqFeature               // a feature value: a number, a boolean or null
+)
+
+// pqTimeUnit is the encoding of an event time column.
+type pqTimeUnit int
+
+const (
+	pqMillis pqTimeUnit = iota
+	pqMicros
+	pqNanos
+	pqInt96  // legacy Impala/Spark timestamp: nanoseconds of the day and a Julian day
+	pqString // RFC 3339 text
+)
+
+// pqColumn is one column readParquet reads: the join key, the time column
+// or a feature.
+type pqColumn struct {
+	name     string
+	index    int // leaf column index in the file
+	role     pqRole
+	feature  featcache.Feature // pqFeature only
+	unit     pqTimeUnit        // pqTime only
+	unsigned bool              // an unsigned INT annotation
+	bytes    bool              // physical type BYTE_ARRAY: values point into the page
+	scale    float64           // DECIMAL: the value is the integer divided by scale
+
+	pages  parquet.Pages
+	page   parquet.Page
+	values parquet.ValueReader
+	buf    []parquet.Value // the current chunk's values, one per row
+}
+
+// readParquet is readCSV for the Parquet file in f (size bytes): the same
+// columns by name (top-level columns; others are ignored), the same
+// latest-per-entity rule and the same order of checks, so that the two
+// formats refuse the same rows. Errors name path, the 0-based data row
+// ("row N") and the column.
+//
+// Columns are read one chunk of pqChunkRows rows at a time, only the
+// columns the view needs.
+func readParquet(f io.ReaderAt, size int64, path string, opts Options) (latest map[string]featcache.Row, st Stats, err error) {
+	// parquet-go v0.32 panics on some malformed files (bad page headers,
+	// offsets past the end of a buffer) instead of returning an error, and
+	// an input file is untrusted: report the panic as an error naming the
+	// file so that a bad file cannot take down the caller.
+	defer func() {
+		if e := recover(); e != nil {
+			latest, err = nil, fmt.Errorf("materialize: %s: corrupt Parquet file: %v", path, e)
+		}
+	}()
+	if err := checkFooter(f, size); err != nil {
+		return nil, Stats{}, fmt.Errorf("materialize: %s: not a readable Parquet file: %v", path, err)
+	}
+	pf, err := parquet.OpenFile(f, size, parquet.SkipPageIndex(true), parquet.SkipBloomFilters(true))
+	if err != nil {
+		return nil, Stats{}, fmt.Errorf("materialize: %s: not a readable Parquet file: %v", path, err)
+	}
+	cols, err := pqColumns(pf, path, opts)
+	if err != nil {
+		return nil, Stats{}, err
+	}
+	defer closePages(cols)
+	key, tc, feats := &cols[0], &cols[1], cols[2:]
+	v := opts.View
+	latest = make(map[string]featcache.Row)
+	row := 0 // index of the next data row in the file
+	for g, rg := range pf.RowGroups() {
+		closePages(cols)
+		chunks := rg.ColumnChunks()
+		for j := range cols {
+			cols[j].pages = chunks[cols[j].index].Pages()
+		}
+		for left := rg.NumRows(); left > 0; {
+			k := int(min(left, pqChunkRows))
+			for j := range cols {
+				if err := cols[j].read(k, path, g, rg.NumRows()); err != nil {
+					return nil, st, err
+				}
+			}
+			left -= int64(k)
+			// The checks below are readCSV's, in the same order.
+			for i := 0; i < k; i, row = i+1, row+1 {
+				st.Rows++
+				at, err := tc.time(tc.buf[i])
+				if err != nil {
+					return nil, st, fmt.Errorf("materialize: %s: row %d: column %q: %v", path, row, tc.name, err)
+				}
+				if !opts.Until.IsZero() && at.After(opts.Until) {
+					st.Late++
+					continue
+				}
+				kv := key.buf[i]
+				raw := key.keyText(kv)
+				ent, err := v.Entity.CanonicalKey(raw)
+				if err != nil || ent == "" {
+					shown := strconv.Quote(raw)
+					if kv.IsNull() {
+						shown = "null"
+					}
+					return nil, st, fmt.Errorf("materialize: %s: row %d: column %q: %s is not a valid %s key", path, row, key.name, shown, v.Entity.KeyType)
+				}
+				if old, ok := latest[ent]; ok && !at.After(old.EventTime) {
+					continue
+				}
+				vals := make([]float64, len(feats))
+				for j := range feats {
+					c := &feats[j]
+					x, err := c.float(c.buf[i])
+					if err != nil {
+						return nil, st, fmt.Errorf("materialize: %s: row %d: column %q: %v", path, row, c.name, err)
+					}
+					vals[j] = x
+				}
+				latest[ent] = featcache.Row{Entity: ent, EventTime: at, Values: vals}
+			}
+		}
+	}
+	st.Entities = len(latest)
+	return latest, st, nil
+}
+
+// pqColumns maps the join key, the time column and the view's features
+// (in that order) to the file's top-level columns and checks their types.
+func pqColumns(pf *parquet.File, path string, opts Options) ([]pqColumn, error) {
+	v := opts.View
+	schema := pf.Schema()
+	top := make(map[string]parquet.Field)
+	for _, fld := range schema.Fields() {
+		top[fld.Name()] = fld
+	}
+	cols := make([]pqColumn, 0, 2+len(v.Features))
+	add := func(name string, role pqRole, what string) (*pqColumn, error) {
+		fld, ok := top[name]
+		if !ok {
+			return nil, fmt.Errorf("materialize: %s: no column %q (%s)", path, name, what)
+		}
+		if !fld.Leaf() {
+			return nil, fmt.Errorf("materialize: %s: column %q is a group of columns, want one value per row", path, name)
+		}
+		if fld.Repeated() {
+			return nil, fmt.Errorf("materialize: %s: column %q is repeated (a list), want one value per row", path, name)
+		}
+		leaf, ok := schema.Lookup(name)
+		if !ok {
+			panic(fmt.Sprintf("BUG: parquet schema has top-level leaf %q but Lookup does not find it", name))
+		}
+		cols = append(cols, pqColumn{name: name, index: leaf.ColumnIndex, role: role, scale: 1, buf: make([]parquet.Value, pqChunkRows)})
+		c := &cols[len(cols)-1]
+		t := fld.Type()
+		c.bytes = t.Kind() == parquet.ByteArray
+		var lt format.LogicalTypeValue
+		if l := t.LogicalType(); l != nil {
+			lt = l.Value
+		}
+		if it, ok := lt.(*format.IntType); ok {
+			c.unsigned = !it.IsSigned
+		}
+		var ok2 bool
+		switch role {
+		case pqKey:
+			switch t.Kind() {
+			case parquet.ByteArray:
+				switch lt.(type) {
+				case nil, *format.StringType, *format.EnumType:
+					ok2 = true
+				}
+			case parquet.Int32, parquet.Int64:
+				switch lt.(type) {
+				case nil, *format.IntType:
+					ok2 = true
+				}
+			}
+			if !ok2 {
+				return nil, fmt.Errorf("materialize: %s: column %q has type %s, want a string (BYTE_ARRAY) or an integer (INT32, INT64) join key", path, name, typeName(t))
+			}
+		case pqTime:
+			switch t.Kind() {
+			case parquet.Int64:
+				if ts, ok := lt.(*format.TimestampType); ok {
+					ok2 = true
+					switch ts.Unit.Value.(type) {
+					case *format.MilliSeconds:
+						c.unit = pqMillis
+					case *format.MicroSeconds:
+						c.unit = pqMicros
+					case *format.NanoSeconds:
+						c.unit = pqNanos
+					default:
+						ok2 = false
+					}
+				}
+			case parquet.Int96:
+				ok2, c.unit = true, pqInt96
+			case parquet.ByteArray:
+				switch lt.(type) {
+				case nil, *format.StringType:
+					ok2, c.unit = true, pqString
+				}
+			}
+			if !ok2 {
+				// A bare INT64 is refused: seconds, millis, micros and
+				// nanos since the epoch are all common, and a wrong guess
+				// silently files every row decades away.
+				return nil, fmt.Errorf("materialize: %s: column %q has type %s, want a TIMESTAMP (millis, micros or nanos; taken as UTC), an INT96 timestamp or an RFC 3339 string", path, name, typeName(t))
+			}
+		case pqFeature:
+			switch t.Kind() {
+			case parquet.Boolean, parquet.Float, parquet.Double:
+				ok2 = lt == nil
+			case parquet.Int32, parquet.Int64:
+				switch lt := lt.(type) {
+				case nil, *format.IntType:
+					ok2 = true
+				case *format.DecimalType:
+					ok2, c.scale = true, math.Pow10(int(lt.Scale))
+				}
+			}
+			if !ok2 {
+				return nil, fmt.Errorf("materialize: %s: column %q has type %s, want a number (BOOLEAN, INT32, INT64, FLOAT or DOUBLE)", path, name, typeName(t))
+			}
+		}
+		return c, nil
+	}
+	if _, err := add(v.Entity.JoinKey, pqKey, "the join key of entity "+v.Entity.Name); err != nil {
+		return nil, err
+	}
+	if _, err := add(opts.TimeColumn, pqTime, "the event time"); err != nil {
+		return nil, err
+	}
+	for _, ft := range v.Features {
+		c, err := add(ft.Name, pqFeature, "feature of view "+v.Name)
+		if err != nil {
+			return nil, err
+		}
+		c.feature = ft
+	}
+	return cols, nil
+}
+
+// read decodes the next k (at most pqChunkRows) values of c into c.buf,
+// reading further pages as needed. Byte array values are copied out of
+// the page, which is released once read. g and rows name the row group in
+// errors.
+func (c *pqColumn) read(k int, path string, g int, rows int64) error {
+	for got := 0; got < k; {
+		if c.values == nil {
+			p, err := c.pages.ReadPage()
+			if err == io.EOF {
+				return fmt.Errorf("materialize: %s: column %q: row group %d ends before its %d rows", path, c.name, g, rows)
+			}
+			if err != nil {
+				return fmt.Errorf("materialize: %s: column %q: %v", path, c.name, err)
+			}
+			c.page, c.values = p, p.Values()
+		}
+		m, err := c.values.ReadValues(c.buf[got:k])
+		if c.bytes {
+			for i := got; i < got+m; i++ {
+				c.buf[i] = c.buf[i].Clone()
+			}
+		}
+		got += m
+		switch {
+		case err == io.EOF:
+			c.releasePage()
+		case err != nil:
+			return fmt.Errorf("materialize: %s: column %q: %v", path, c.name, err)
+		case m == 0:
+			return fmt.Errorf("materialize: %s: column %q: page yields no values", path, c.name)
+		}
+	}
+	return nil
+}
+
+// time reads an event time; every encoding is taken as UTC.
+func (c *pqColumn) time(v parquet.Value) (time.Time, error) {
+	if v.IsNull() {
+		return time.Time{}, fmt.Errorf("null is not a time")
+	}
+	switch c.unit {
+	case pqMillis:
+		return time.UnixMilli(v.Int64()).UTC(), nil
+	case pqMicros:
+		return time.UnixMicro(v.Int64()).UTC(), nil
+	case pqNanos:
+		return time.Unix(0, v.Int64()).UTC(), nil
+	case pqInt96:
+		return int96Time(v.Int96()), nil
+	case pqString:
+		s := string(v.ByteArray())
+		at, err := time.Parse(time.RFC3339Nano, strings.TrimSpace(s))
+		if err != nil {
+			return time.Time{}, fmt.Errorf("%q is not an RFC 3339 time", s)
+		}
+		return at, nil
+	}
+	panic(fmt.Sprintf("BUG: time column %q has unit %d", c.name, c.unit))
+}
+
+// int96Time decodes a legacy INT96 timestamp: nanoseconds of the day in
+// the first 8 bytes (little endian), then the Julian day number.
+func int96Time(x deprecated.Int96) time.Time {
+	const unixEpochJulianDay = 2440588
+	nanos := int64(uint64(x[0]) | uint64(x[1])<<32)
+	day := int64(x[2]) - unixEpochJulianDay
+	return time.Unix(day*86400, nanos).UTC()
+}
+
+// keyText is the join key value as text, trimmed of spaces as readCSV
+// does so that the two formats agree on every key; "" for null.
+func (c *pqColumn) keyText(v parquet.Value) string {
+	switch {
+	case v.IsNull():
+		return ""
+	case v.Kind() == parquet.Int32 && c.unsigned:
+		return strconv.FormatUint(uint64(v.Uint32()), 10)
+	case v.Kind() == parquet.Int32:
+		return strconv.FormatInt(int64(v.Int32()), 10)
+	case v.Kind() == parquet.Int64 && c.unsigned:
+		return strconv.FormatUint(v.Uint64(), 10)
+	case v.Kind() == parquet.Int64:
+		return strconv.FormatInt(v.Int64(), 10)
+	}
+	return strings.TrimSpace(string(v.ByteArray()))
+}
+
+// float reads a feature value: null and NaN are missing, ±Inf is refused
+// (as readCSV's cell does), and the value must pass Feature.CheckValue.
+func (c *pqColumn) float(v parquet.Value) (float64, error) {
+	if v.IsNull() {
+		return math.NaN(), nil
+	}
+	var x float64
+	switch v.Kind() {
+	case parquet.Boolean:
+		if v.Boolean() {
+			x = 1
+		}
+	case parquet.Int32:
+		if c.unsigned {
+			x = float64(v.Uint32())
+		} else {
+			x = float64(v.Int32())
+		}
+	case parquet.Int64:
+		if c.unsigned {
+			x = float64(v.Uint64())
+		} else {
+			x = float64(v.Int64())
+		}
+	case parquet.Float:
+		x = float64(v.Float())
+	case parquet.Double:
+		x = v.Double()
+	default:
+		panic("BUG: unchecked parquet kind " + v.Kind().String())
+	}
+	if c.scale != 1 {
+		x /= c.scale
+	}
+	if math.IsInf(x, 0) {
+		return 0, fmt.Errorf("%v is not a finite number", x)
+	}
+	return x, c.feature.CheckValue(x)
+}
+
+func (c *pqColumn) releasePage() {
+	if c.page != nil {
+		parquet.Release(c.page)
+	}
+	c.page, c.values = nil, nil
+}
+
+func closePages(cols []pqColumn) {
+	for j := range cols {
+		c := &cols[j]
+		c.releasePage()
+		if c.pages != nil {
+			c.pages.Close()
+			c.pages = nil
+		}
+	}
+}
+
+// checkFooter checks the file's trailer before parquet-go reads it:
+// parquet-go allocates the footer length the file claims, up to 4 GiB,
+// before it checks that the file is that long. (A copy of tools/score's.)
+func checkFooter(f io.ReaderAt, size int64) error {
+	const trailer = 8 // footer length (uint32, little endian) and "PAR1"
+	if size < 4+trailer {
+		return fmt.Errorf("%d bytes is too short", size)
+	}
+	var b [trailer]byte
+	if _, err := f.ReadAt(b[:], size-trailer); err != nil {
+		return err
+	}
+	if string(b[4:]) != "PAR1" {
+		return fmt.Errorf("no PAR1 magic at the end")
+	}
+	if n := binary.LittleEndian.Uint32(b[:4]); int64(n) > size-4-trailer {
+		return fmt.Errorf("footer length %d is past the start of the file (%d bytes)", n, size)
+	}
+	return nil
+}
+
+// typeName is a column type for messages: the physical type and its
+// logical annotation, e.g. "INT64 (TIMESTAMP(...))".
+func typeName(t parquet.Type) string {
+	s := t.Kind().String()
+	if lt := t.LogicalType(); lt != nil && lt.Value != nil {
+		s += " (" + lt.String() + ")"
+	}
+	return s
+}
