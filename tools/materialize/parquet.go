@@ -1,7 +1,6 @@
 package materialize
 
 import (
-	"encoding/binary"
 	"fmt"
 	"io"
 	"math"
@@ -14,6 +13,7 @@ import (
 	"github.com/parquet-go/parquet-go/format"
 
 	"github.com/predictd/predictd/featcache"
+	"github.com/predictd/predictd/internal/parquetio"
 )
 
 // pqChunkRows is how many rows readParquet decodes per column before it
@@ -77,10 +77,7 @@ func readParquet(f io.ReaderAt, size int64, path string, opts Options) (latest m
 			latest, err = nil, fmt.Errorf("materialize: %s: corrupt Parquet file: %v", path, e)
 		}
 	}()
-	if err := checkFooter(f, size); err != nil {
-		return nil, Stats{}, fmt.Errorf("materialize: %s: not a readable Parquet file: %v", path, err)
-	}
-	pf, err := parquet.OpenFile(f, size, parquet.SkipPageIndex(true), parquet.SkipBloomFilters(true))
+	pf, err := parquetio.Open(f, size)
 	if err != nil {
 		return nil, Stats{}, fmt.Errorf("materialize: %s: not a readable Parquet file: %v", path, err)
 	}
@@ -200,7 +197,7 @@ func pqColumns(pf *parquet.File, path string, opts Options) ([]pqColumn, error) 
 				}
 			}
 			if !ok2 {
-				return nil, fmt.Errorf("materialize: %s: column %q has type %s, want a string (BYTE_ARRAY) or an integer (INT32, INT64) join key", path, name, typeName(t))
+				return nil, fmt.Errorf("materialize: %s: column %q has type %s, want a string (BYTE_ARRAY) or an integer (INT32, INT64) join key", path, name, parquetio.TypeName(t))
 			}
 		case pqTime:
 			switch t.Kind() {
@@ -230,7 +227,7 @@ func pqColumns(pf *parquet.File, path string, opts Options) ([]pqColumn, error) 
 				// A bare INT64 is refused: seconds, millis, micros and
 				// nanos since the epoch are all common, and a wrong guess
 				// silently files every row decades away.
-				return nil, fmt.Errorf("materialize: %s: column %q has type %s, want a TIMESTAMP (millis, micros or nanos; taken as UTC), an INT96 timestamp or an RFC 3339 string", path, name, typeName(t))
+				return nil, fmt.Errorf("materialize: %s: column %q has type %s, want a TIMESTAMP (millis, micros or nanos; taken as UTC), an INT96 timestamp or an RFC 3339 string", path, name, parquetio.TypeName(t))
 			}
 		case pqFeature:
 			switch t.Kind() {
@@ -245,7 +242,7 @@ func pqColumns(pf *parquet.File, path string, opts Options) ([]pqColumn, error) 
 				}
 			}
 			if !ok2 {
-				return nil, fmt.Errorf("materialize: %s: column %q has type %s, want a number (BOOLEAN, INT32, INT64, FLOAT or DOUBLE)", path, name, typeName(t))
+				return nil, fmt.Errorf("materialize: %s: column %q has type %s, want a number (BOOLEAN, INT32, INT64, FLOAT or DOUBLE)", path, name, parquetio.TypeName(t))
 			}
 		}
 		return c, nil
@@ -359,34 +356,7 @@ func (c *pqColumn) float(v parquet.Value) (float64, error) {
 	if v.IsNull() {
 		return math.NaN(), nil
 	}
-	var x float64
-	switch v.Kind() {
-	case parquet.Boolean:
-		if v.Boolean() {
-			x = 1
-		}
-	case parquet.Int32:
-		if c.unsigned {
-			x = float64(v.Uint32())
-		} else {
-			x = float64(v.Int32())
-		}
-	case parquet.Int64:
-		if c.unsigned {
-			x = float64(v.Uint64())
-		} else {
-			x = float64(v.Int64())
-		}
-	case parquet.Float:
-		x = float64(v.Float())
-	case parquet.Double:
-		x = v.Double()
-	default:
-		panic("BUG: unchecked parquet kind " + v.Kind().String())
-	}
-	if c.scale != 1 {
-		x /= c.scale
-	}
+	x := parquetio.Number(v, c.unsigned, c.scale)
 	if math.IsInf(x, 0) {
 		return 0, fmt.Errorf("%v is not a finite number", x)
 	}
@@ -409,35 +379,4 @@ func closePages(cols []pqColumn) {
 			c.pages = nil
 		}
 	}
-}
-
-// checkFooter checks the file's trailer before parquet-go reads it:
-// parquet-go allocates the footer length the file claims, up to 4 GiB,
-// before it checks that the file is that long. (A copy of tools/score's.)
-func checkFooter(f io.ReaderAt, size int64) error {
-	const trailer = 8 // footer length (uint32, little endian) and "PAR1"
-	if size < 4+trailer {
-		return fmt.Errorf("%d bytes is too short", size)
-	}
-	var b [trailer]byte
-	if _, err := f.ReadAt(b[:], size-trailer); err != nil {
-		return err
-	}
-	if string(b[4:]) != "PAR1" {
-		return fmt.Errorf("no PAR1 magic at the end")
-	}
-	if n := binary.LittleEndian.Uint32(b[:4]); int64(n) > size-4-trailer {
-		return fmt.Errorf("footer length %d is past the start of the file (%d bytes)", n, size)
-	}
-	return nil
-}
-
-// typeName is a column type for messages: the physical type and its
-// logical annotation, e.g. "INT64 (TIMESTAMP(...))".
-func typeName(t parquet.Type) string {
-	s := t.Kind().String()
-	if lt := t.LogicalType(); lt != nil && lt.Value != nil {
-		s += " (" + lt.String() + ")"
-	}
-	return s
 }

@@ -1,7 +1,6 @@
 package score
 
 import (
-	"encoding/binary"
 	"fmt"
 	"io"
 	"math"
@@ -9,6 +8,7 @@ import (
 	"github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/format"
 
+	"github.com/predictd/predictd/internal/parquetio"
 	"github.com/predictd/predictd/model"
 )
 
@@ -50,10 +50,7 @@ func NewParquetReader(f io.ReaderAt, size int64, name string, features []model.F
 	if err := checkFeatures(name, features); err != nil {
 		return nil, err
 	}
-	if err := checkFooter(f, size); err != nil {
-		return nil, fmt.Errorf("%s: not a readable Parquet file: %w", name, err)
-	}
-	pf, err := openParquet(f, size)
+	pf, err := parquetio.Open(f, size)
 	if err != nil {
 		return nil, fmt.Errorf("%s: not a readable Parquet file: %w", name, err)
 	}
@@ -92,7 +89,7 @@ func NewParquetReader(f io.ReaderAt, size int64, name string, features []model.F
 		switch t.Kind() {
 		case parquet.Boolean, parquet.Int32, parquet.Int64, parquet.Float, parquet.Double:
 		default:
-			return nil, fmt.Errorf("%s: column %q has type %s, want a number (BOOLEAN, INT32, INT64, FLOAT or DOUBLE)", name, feat.Name, typeName(t))
+			return nil, fmt.Errorf("%s: column %q has type %s, want a number (BOOLEAN, INT32, INT64, FLOAT or DOUBLE)", name, feat.Name, parquetio.TypeName(t))
 		}
 		if lt := t.LogicalType(); lt != nil {
 			switch v := lt.Value.(type) {
@@ -109,46 +106,6 @@ func NewParquetReader(f io.ReaderAt, size int64, name string, features []model.F
 		c.index = leaf.ColumnIndex
 	}
 	return r, nil
-}
-
-// checkFooter checks the file's trailer before parquet-go reads it:
-// parquet-go allocates the footer length the file claims, up to 4 GiB,
-// before it checks that the file is that long.
-func checkFooter(f io.ReaderAt, size int64) error {
-	const trailer = 8 // footer length (uint32, little endian) and "PAR1"
-	if size < 4+trailer {
-		return fmt.Errorf("%d bytes is too short", size)
-	}
-	var b [trailer]byte
-	if _, err := f.ReadAt(b[:], size-trailer); err != nil {
-		return err
-	}
-	if string(b[4:]) != "PAR1" {
-		return fmt.Errorf("no PAR1 magic at the end")
-	}
-	if n := binary.LittleEndian.Uint32(b[:4]); int64(n) > size-4-trailer {
-		return fmt.Errorf("footer length %d is past the start of the file (%d bytes)", n, size)
-	}
-	return nil
-}
-
-// openParquet is parquet.OpenFile, with a panic on a malformed file (which
-// parquet-go v0.32 has) turned into an error.
-func openParquet(f io.ReaderAt, size int64) (pf *parquet.File, err error) {
-	defer func() {
-		if e := recover(); e != nil {
-			pf, err = nil, fmt.Errorf("corrupt file: %v", e)
-		}
-	}()
-	return parquet.OpenFile(f, size, parquet.SkipPageIndex(true), parquet.SkipBloomFilters(true))
-}
-
-func typeName(t parquet.Type) string {
-	s := t.Kind().String()
-	if lt := t.LogicalType(); lt != nil && lt.Value != nil {
-		s += " (" + lt.String() + ")"
-	}
-	return s
 }
 
 // Read stores up to len(dst)/len(features) rows in dst, row-major in the
@@ -237,38 +194,7 @@ func (r *ParquetReader) readColumn(j int, dst []float64, k int) error {
 }
 
 func (c *pqColumn) float(v parquet.Value) float64 {
-	if v.IsNull() {
-		return math.NaN()
-	}
-	var x float64
-	switch v.Kind() {
-	case parquet.Boolean:
-		if v.Boolean() {
-			x = 1
-		}
-	case parquet.Int32:
-		if c.unsigned {
-			x = float64(v.Uint32())
-		} else {
-			x = float64(v.Int32())
-		}
-	case parquet.Int64:
-		if c.unsigned {
-			x = float64(v.Uint64())
-		} else {
-			x = float64(v.Int64())
-		}
-	case parquet.Float:
-		x = float64(v.Float())
-	case parquet.Double:
-		x = v.Double()
-	default:
-		panic("BUG: unchecked parquet kind " + v.Kind().String())
-	}
-	if c.scale != 1 {
-		x /= c.scale
-	}
-	return x
+	return parquetio.Number(v, c.unsigned, c.scale)
 }
 
 func (c *pqColumn) releasePage() {
