@@ -12,7 +12,7 @@ endif
 DEMO_DIR ?= $(CURDIR)/.demo
 DEMO_PORT ?= 18181
 
-.PHONY: all build test vet fmt-check unit unit-simd bench bench-serve bench-batching compare-trees fuzz demo clean
+.PHONY: all build test vet fmt-check unit unit-simd bench bench-serve bench-batching bench-features compare-trees fuzz demo clean
 
 all: build
 
@@ -49,6 +49,12 @@ bench:
 ## the same 300-tree model and rows, side by side (needs python3-xgboost).
 compare-trees:
 	bash bench/compare-trees.sh
+
+## bench-features: what the serving join adds to a prediction's latency (3
+## views x 20 features from a local redis-server, cache warm and cold) over
+## the same request with its features inline; needs redis-server.
+bench-features:
+	bash bench/features.sh
 
 ## bench-serve: predictd serve under wrk beside a do-nothing fasthttp
 ## handler, same connections, one run (needs wrk).

@@ -131,6 +131,12 @@ func (c *Cache) hash(k Key) uint64 {
 	return h.Sum64()
 }
 
+// minLife is the shortest time an answer is worth caching: below it the
+// entry would cost an allocation and a ristretto write and expire before
+// any request could read it (bench/features.sh's cold run, MaxStaleness
+// 1ns, made one per row read).
+const minLife = time.Millisecond
+
 // scratch is Get's per-call buffers for the keys the cache did not have.
 type scratch struct {
 	idx  []int
@@ -201,8 +207,8 @@ func (c *Cache) Get(ctx context.Context, keys []Key, dst []Record, st []Status) 
 		if rec.Found {
 			life = min(life, rec.EventTime.Add(ttl).Sub(now))
 		}
-		if life <= 0 {
-			continue // expired already: the store is asked again next time
+		if life < minLife {
+			continue // expired, or as good as: the store is asked again next time
 		}
 		// The key's strings may alias the caller's buffer: keep copies.
 		e := &entry{view: strings.Clone(k.View), entity: strings.Clone(k.Entity), rec: rec}

@@ -1,8 +1,11 @@
 package redisstore
 
 import (
+	"bufio"
 	"context"
 	"fmt"
+	"net"
+	"strconv"
 	"testing"
 	"time"
 
@@ -15,29 +18,34 @@ var (
 	sinkWritten int
 )
 
-const benchFeatures = 8 // values per row
+const (
+	benchFeatures = 8  // values per row written by BenchmarkPut
+	viewFeatures  = 20 // values per row of each view BenchmarkGet reads
+)
 
-func benchRows(n int, t0 time.Time) []featcache.Row {
+func benchRows(n, features int, t0 time.Time) []featcache.Row {
 	rows := make([]featcache.Row, n)
 	for i := range rows {
-		vals := make([]float64, benchFeatures)
+		vals := make([]float64, features)
 		for j := range vals {
-			vals[j] = float64(i*benchFeatures + j)
+			vals[j] = float64(i*features + j)
 		}
 		rows[i] = featcache.Row{Entity: fmt.Sprintf("user-%06d", i), EventTime: t0, Values: vals}
 	}
 	return rows
 }
 
-// BenchmarkGet is one request's lookup: entities × views keys in one MGET
-// against a local redis-server (loopback, so mostly client and server CPU).
+// BenchmarkGet is one request's lookup: entities × 3 views keys (20 float
+// features a row) in one MGET against a local redis-server (loopback, so
+// mostly client and server CPU). The serving join reads this way on a
+// cache miss.
 func BenchmarkGet(b *testing.B) {
 	srv := startRedis(b)
 	s := openStore(b, srv)
 	ctx := context.Background()
 	const views = 3
 	const stored = 1000
-	rows := benchRows(stored, time.Unix(1_700_000_000, 0))
+	rows := benchRows(stored, viewFeatures, time.Unix(1_700_000_000, 0))
 	for v := range views {
 		if _, err := s.Put(ctx, fmt.Sprintf("view%d", v), rows); err != nil {
 			b.Fatal(err)
@@ -89,7 +97,7 @@ func BenchmarkPut(b *testing.B) {
 		b.Run(fmt.Sprintf("rows=%d", batch), func(b *testing.B) {
 			s := openStore(b, srv)
 			ctx := context.Background()
-			rows := benchRows(batch, time.Unix(1_700_000_000, 0))
+			rows := benchRows(batch, benchFeatures, time.Unix(1_700_000_000, 0))
 			b.ReportAllocs()
 			b.SetBytes(int64(batch * (featcache.RecordHeaderBytes + 8*benchFeatures)))
 			i := 0
@@ -107,4 +115,68 @@ func BenchmarkPut(b *testing.B) {
 			b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "rows/s")
 		})
 	}
+}
+
+// BenchmarkGetRoundTrip is BenchmarkGet's entities=1/views=3 MGET two
+// ways, to tell the client's cost from the round trip's: client=rueidis
+// through Store.Get (decode and copy included), and client=raw, the same
+// MGET written by hand on one net.Conn and its reply read without
+// decoding: the floor for a loopback round trip on this machine.
+func BenchmarkGetRoundTrip(b *testing.B) {
+	srv := startRedis(b)
+	s := openStore(b, srv)
+	ctx := context.Background()
+	const views = 3
+	rows := benchRows(1, viewFeatures, time.Unix(1_700_000_000, 0))
+	keys := make([]featcache.Key, 0, views)
+	var cmd []byte
+	cmd = fmt.Appendf(cmd, "*%d\r\n$4\r\nMGET\r\n", views+1)
+	for v := range views {
+		view := fmt.Sprintf("view%d", v)
+		if _, err := s.Put(ctx, view, rows); err != nil {
+			b.Fatal(err)
+		}
+		keys = append(keys, featcache.Key{View: view, Entity: rows[0].Entity})
+		_, name := s.key(nil, view, rows[0].Entity)
+		cmd = fmt.Appendf(cmd, "$%d\r\n%s\r\n", len(name), name)
+	}
+	b.Run("client=rueidis", func(b *testing.B) {
+		b.ReportAllocs()
+		dst := make([]featcache.Record, 0, len(keys))
+		for b.Loop() {
+			var err error
+			if dst, err = s.Get(ctx, keys, dst[:0]); err != nil || !dst[views-1].Found {
+				b.Fatalf("Get = %v, %v", dst, err)
+			}
+		}
+		sinkRecords = dst
+	})
+	b.Run("client=raw", func(b *testing.B) {
+		conn, err := net.Dial("tcp", srv.Addr)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer conn.Close()
+		r := bufio.NewReader(conn)
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := conn.Write(cmd); err != nil {
+				b.Fatal(err)
+			}
+			// "*3\r\n" then three "$n\r\n<n bytes>\r\n".
+			if _, err := r.ReadSlice('\n'); err != nil {
+				b.Fatal(err)
+			}
+			for range views {
+				line, err := r.ReadSlice('\n')
+				if err != nil || line[0] != '$' {
+					b.Fatalf("reply %q: %v", line, err)
+				}
+				n, _ := strconv.Atoi(string(line[1 : len(line)-2]))
+				if _, err := r.Discard(n + 2); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+	})
 }
