@@ -80,14 +80,7 @@ for m in $MODELS; do
     print s "]]}" }' "${model_csv[$m]}" >"$work/$m.bodies"
 done
 
-# ready ADDR: whether GET /readyz answers 200 (bash's /dev/tcp, no curl).
-ready() (
-  status=""
-  exec 3<>"/dev/tcp/${1%:*}/${1##*:}" || exit 1
-  printf 'GET /readyz HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n' "$1" >&3
-  IFS= read -r -t 5 status <&3 || true
-  [[ $status == "HTTP/1."?" 200"* ]]
-) 2>/dev/null
+. bench/serve-lib.sh
 
 # start_server off|on: a fresh server on a free port; sets server_pid, addr.
 start_server() {
@@ -105,25 +98,10 @@ start_server() {
       flags=(--batching=false)
     fi
   fi
-  "$bin" serve --repo "$work/repo" --listen 127.0.0.1:0 "${flags[@]}" 2>"$work/serve.log" &
-  server_pid=$!
-  addr=""
-  for _ in $(seq 600); do
-    if ! kill -0 "$server_pid" 2>/dev/null; then
-      echo "batching.sh: predictd serve exited:"; cat "$work/serve.log"; server_pid=""; exit 1
-    fi
-    [ -z "$addr" ] && addr=$(awk '/serving HTTP on / { print $NF; exit }' "$work/serve.log")
-    if [ -n "$addr" ] && ready "$addr"; then return; fi
-    sleep 0.1
-  done
-  echo "batching.sh: predictd serve not ready after 60s:"; cat "$work/serve.log"; exit 1
+  serve_start batching.sh --repo "$work/repo" "${flags[@]}"
 }
 
-stop_server() {
-  kill -TERM "$server_pid"
-  wait "$server_pid" || { echo "batching.sh: predictd serve exited $? on SIGTERM:"; cat "$work/serve.log"; exit 1; }
-  server_pid=""
-}
+stop_server() { serve_stop batching.sh; }
 
 # load MODEL ARGS...: one loadgen run against the running server; prints
 # "rps p50_ns p99_ns requests ok late unsent" from its JSON result.

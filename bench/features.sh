@@ -95,8 +95,7 @@ http() (
   timeout 10 cat <&3
 ) 2>/dev/null
 
-# ready ADDR: whether GET /readyz answers 200.
-ready() { [[ $(http GET "$1" /readyz | head -n 1) == "HTTP/1."?" 200"* ]]; }
+. bench/serve-lib.sh
 
 # Redis: a private server on a free port, nothing persisted.
 redis_port=""
@@ -153,25 +152,10 @@ start_server() {
     warm) flags=(--feature-staleness "$WARM_STALENESS") ;;
     cold) flags=(--feature-staleness 1ns) ;;
   esac
-  "$bin" serve --repo "$work/repo" --features "$defs" --store "$store" --listen 127.0.0.1:0 "${flags[@]}" 2>"$work/serve.log" &
-  server_pid=$!
-  addr=""
-  for _ in $(seq 600); do
-    if ! kill -0 "$server_pid" 2>/dev/null; then
-      echo "features.sh: predictd serve exited:"; cat "$work/serve.log"; server_pid=""; exit 1
-    fi
-    [ -z "$addr" ] && addr=$(awk '/serving HTTP on / { print $NF; exit }' "$work/serve.log")
-    if [ -n "$addr" ] && ready "$addr"; then return; fi
-    sleep 0.1
-  done
-  echo "features.sh: predictd serve not ready after 60s:"; cat "$work/serve.log"; exit 1
+  serve_start features.sh --repo "$work/repo" --features "$defs" --store "$store" "${flags[@]}"
 }
 
-stop_server() {
-  kill -TERM "$server_pid"
-  wait "$server_pid" || { echo "features.sh: predictd serve exited $? on SIGTERM:"; cat "$work/serve.log"; exit 1; }
-  server_pid=""
-}
+stop_server() { serve_stop features.sh; }
 
 # Sanity check: the first 20 keyed requests predict exactly what the
 # matching inline ones do (the store holds what the inline bodies send).

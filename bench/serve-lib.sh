@@ -1,0 +1,39 @@
+# serve-lib.sh: starting and stopping `predictd serve` for the bench/
+# scripts. Source it after setting bin (the predictd binary) and work (a
+# scratch folder); the server logs to $work/serve.log.
+
+# ready ADDR: whether GET /readyz answers 200 (bash's /dev/tcp, no curl).
+ready() (
+  status=""
+  exec 3<>"/dev/tcp/${1%:*}/${1##*:}" || exit 1
+  printf 'GET /readyz HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n' "$1" >&3
+  IFS= read -r -t 5 status <&3 || true
+  [[ $status == "HTTP/1."?" 200"* ]]
+) 2>/dev/null
+
+# serve_start NAME ARGS...: `predictd serve ARGS...` on a free loopback
+# port, waiting until it is ready; sets server_pid and addr. NAME labels
+# the messages when it fails, which exits the script.
+serve_start() {
+  local name=$1
+  shift
+  "$bin" serve --listen 127.0.0.1:0 "$@" 2>"$work/serve.log" &
+  server_pid=$!
+  addr=""
+  for _ in $(seq 600); do
+    if ! kill -0 "$server_pid" 2>/dev/null; then
+      echo "$name: predictd serve exited:"; cat "$work/serve.log"; server_pid=""; exit 1
+    fi
+    [ -z "$addr" ] && addr=$(awk '/serving HTTP on / { print $NF; exit }' "$work/serve.log")
+    if [ -n "$addr" ] && ready "$addr"; then return; fi
+    sleep 0.1
+  done
+  echo "$name: predictd serve not ready after 60s:"; cat "$work/serve.log"; exit 1
+}
+
+# serve_stop NAME: SIGTERM the server and check it exits 0.
+serve_stop() {
+  kill -TERM "$server_pid"
+  wait "$server_pid" || { echo "$1: predictd serve exited $? on SIGTERM:"; cat "$work/serve.log"; exit 1; }
+  server_pid=""
+}
