@@ -446,11 +446,12 @@ func TestResultString(t *testing.T) {
 }
 
 func TestRecorderClampsAndCounts(t *testing.T) {
-	rec := newRecorder()
-	rec.record(0, 200, "", false)            // below the histogram's 1µs
-	rec.record(2*time.Minute, 204, "", true) // above its 60s
-	rec.record(time.Millisecond, 503, "", false)
-	rec.record(time.Millisecond, 0, "timeout", true)
+	rec := newRecorder(3)
+	a, b := rec.shard(), rec.shard() // two clients' shards, merged at the end
+	a.record(0, 200, "", false)            // below the histogram's 1µs
+	b.record(2*time.Minute, 204, "", true) // above its 60s
+	a.record(time.Millisecond, 503, "", false)
+	b.record(time.Millisecond, 0, "timeout", true)
 	res := Result{Duration: time.Second}
 	rec.result(&res)
 	if res.Requests != 4 || res.OK != 2 || res.Errors["503"] != 1 || res.Errors["timeout"] != 1 || res.Late != 2 {

@@ -33,9 +33,29 @@ type Options struct {
 	// at Rate can be in flight before sends start late).
 	Concurrency int
 	// Rate, when positive, selects the open loop: requests per second on a
-	// fixed schedule (constant inter-arrival time), at most MaxRate. Zero
-	// selects the closed loop.
+	// schedule fixed in advance (see Profile), at most MaxRate; the peak
+	// rate for the step and ramp profiles. Zero selects the closed loop.
 	Rate float64
+	// Profile shapes the open loop's schedule over Duration: constant
+	// (the default: one request every 1/Rate), step (Steps equal steps
+	// from StartRate up to Rate), ramp (linear from StartRate to Rate) or
+	// poisson (exponential inter-arrival times with mean 1/Rate, as
+	// independent users send; seeded by Seed). Warmup runs at the
+	// profile's first rate.
+	Profile Profile
+	// StartRate is the step and ramp profiles' first rate; default
+	// Rate/Steps for step, Rate/10 for ramp.
+	StartRate float64
+	// Steps is the step profile's number of steps; default 5.
+	Steps int
+	// Seed seeds the poisson profile; the same seed gives the same
+	// schedule.
+	Seed int64
+	// Progress, when set, is called every ProgressInterval (default 1s)
+	// from its own goroutine with the run's counts so far, and once more
+	// when the run ends.
+	Progress         func(Progress)
+	ProgressInterval time.Duration
 	// Duration is the measured time. Default 10s.
 	Duration time.Duration
 	// Warmup is the time before Duration during which requests are sent
@@ -45,6 +65,27 @@ type Options struct {
 	// response; a request that takes longer counts as a "timeout" error.
 	// Default 10s.
 	Timeout time.Duration
+}
+
+// Profile is an open-loop schedule's shape (Options.Profile).
+type Profile string
+
+// Profiles.
+const (
+	ProfileConstant Profile = "constant"
+	ProfileStep     Profile = "step"
+	ProfileRamp     Profile = "ramp"
+	ProfilePoisson  Profile = "poisson"
+)
+
+// Progress is a run's counts so far (Options.Progress).
+type Progress struct {
+	Elapsed time.Duration // since the run started, warm-up included
+	Warmup  bool          // still in the warm-up
+	// Counts of completed requests (warm-up ones included), of those
+	// answered 2xx, of the rest, and of sends that started late.
+	Done, OK, Errors, Late uint64
+	InFlight             int64
 }
 
 // Defaults and bounds of Options.
@@ -97,6 +138,37 @@ func (o Options) check() (Options, target, error) {
 	o.Method = strings.ToUpper(o.Method)
 	if math.IsNaN(o.Rate) || o.Rate < 0 || o.Rate > MaxRate {
 		return o, target{}, fmt.Errorf("loadtest: Options.Rate is %v, want requests per second in (0, %g], or 0 for the closed loop", o.Rate, float64(MaxRate))
+	}
+	if o.Profile == "" {
+		o.Profile = ProfileConstant
+	}
+	switch o.Profile {
+	case ProfileConstant, ProfilePoisson:
+	case ProfileStep, ProfileRamp:
+		if o.Steps == 0 {
+			o.Steps = 5
+		}
+		if o.StartRate == 0 {
+			o.StartRate = o.Rate / 10
+			if o.Profile == ProfileStep {
+				o.StartRate = o.Rate / float64(o.Steps)
+			}
+		}
+	default:
+		return o, target{}, fmt.Errorf("loadtest: Options.Profile is %q, want constant, step, ramp or poisson", o.Profile)
+	}
+	switch {
+	case o.Profile != ProfileConstant && o.Rate == 0:
+		return o, target{}, fmt.Errorf("loadtest: Options.Profile %s needs an open loop: set Options.Rate", o.Profile)
+	case o.Profile == ProfileStep && (o.Steps < 1 || o.Steps > 1000):
+		return o, target{}, fmt.Errorf("loadtest: Options.Steps is %d, want 1 to 1000", o.Steps)
+	case math.IsNaN(o.StartRate) || o.StartRate < 0 || o.StartRate > o.Rate:
+		return o, target{}, fmt.Errorf("loadtest: Options.StartRate is %v, want a rate in (0, Rate=%v]", o.StartRate, o.Rate)
+	case o.ProgressInterval < 0:
+		return o, target{}, fmt.Errorf("loadtest: Options.ProgressInterval is %v, want a positive time (0 for 1s)", o.ProgressInterval)
+	}
+	if o.ProgressInterval == 0 {
+		o.ProgressInterval = time.Second
 	}
 	if o.Concurrency == 0 {
 		o.Concurrency = def.Concurrency

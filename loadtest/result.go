@@ -41,6 +41,7 @@ type Result struct {
 	Mean time.Duration `json:"mean_ns"`
 	P50  time.Duration `json:"p50_ns"`
 	P90  time.Duration `json:"p90_ns"`
+	P95  time.Duration `json:"p95_ns"`
 	P99  time.Duration `json:"p99_ns"`
 	P999 time.Duration `json:"p999_ns"`
 	Max  time.Duration `json:"max_ns"`
@@ -55,7 +56,21 @@ type Result struct {
 	// They are not in Requests nor in the percentiles, which are therefore
 	// optimistic when Unsent is not zero.
 	Unsent uint64 `json:"unsent"`
+	// Spectrum is the latency at each of SpectrumPercentiles (the
+	// percentile spectrum a report plots); nil when nothing was OK.
+	Spectrum []Point `json:"spectrum"`
 }
+
+// Point is one point of a latency percentile spectrum.
+type Point struct {
+	Percentile float64       `json:"percentile"`
+	Latency    time.Duration `json:"latency_ns"`
+}
+
+// SpectrumPercentiles are the percentiles Result.Spectrum holds: dense
+// toward the tail, where a latency SLO lives.
+var SpectrumPercentiles = []float64{0, 10, 20, 30, 40, 50, 60, 70, 75, 80, 85, 90, 92.5, 95, 96, 97, 98, 99,
+	99.25, 99.5, 99.75, 99.9, 99.95, 99.99, 99.995, 99.999, 100}
 
 // String summarizes r on two lines: counts and rate, then latency.
 func (r Result) String() string {
@@ -118,12 +133,24 @@ const (
 	histSigFigs = 3
 )
 
-// recorder gathers the measured outcomes of all clients. One mutex guards
-// it: a record costs 21ns (BenchmarkRecord, 2 cores, contended) against
-// 20µs or more for the request it records, while a histogram per client
-// would cost ~140 KiB each, 1.4 GB at MaxConcurrency.
+// recorder gathers the measured outcomes of all clients: one shard (an HDR
+// histogram and counts) per client, merged at the end, so that recording
+// takes no lock shared by all clients (wrk2's layout). A histogram of this
+// range costs 136 KiB, so past maxShards clients share shards round-robin,
+// each shard with its own mutex.
 type recorder struct {
-	mu       sync.Mutex
+	mu     sync.Mutex // guards shards and n
+	shards []*shard
+	n      int // shards handed out
+	max    int
+}
+
+// maxShards bounds the histograms of one run (64 × 136 KiB = 8.7 MiB).
+const maxShards = 64
+
+// shard is the part of a recorder one client (or a few) writes.
+type shard struct {
+	mu       sync.Mutex // uncontended unless clients share the shard
 	hist     *hdrhistogram.Histogram // µs, OK responses only
 	ok       uint64
 	byStatus map[int]uint64
@@ -131,62 +158,88 @@ type recorder struct {
 	late     uint64
 }
 
-func newRecorder() *recorder {
-	return &recorder{
-		hist:     hdrhistogram.New(histMin, histMax, histSigFigs),
-		byStatus: make(map[int]uint64),
-		byKind:   make(map[string]uint64),
+func newRecorder(clients int) *recorder {
+	return &recorder{max: min(max(clients, 1), maxShards)}
+}
+
+// shard returns the shard for the next client.
+func (r *recorder) shard() *shard {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	i := r.n % r.max
+	r.n++
+	if i == len(r.shards) {
+		r.shards = append(r.shards, &shard{
+			hist:     hdrhistogram.New(histMin, histMax, histSigFigs),
+			byStatus: make(map[int]uint64),
+			byKind:   make(map[string]uint64),
+		})
 	}
+	return r.shards[i]
 }
 
 // record adds one measured request: its latency, its status (0 if it got
 // none), its transport error kind ("" if none) and whether it started late.
-func (r *recorder) record(lat time.Duration, status int, kind string, late bool) {
+func (s *shard) record(lat time.Duration, status int, kind string, late bool) {
 	us := min(max(lat.Microseconds(), histMin), histMax)
-	r.mu.Lock()
+	s.mu.Lock()
 	switch {
 	case kind != "":
-		r.byKind[kind]++
+		s.byKind[kind]++
 	case status < 200 || status > 299:
-		r.byStatus[status]++
+		s.byStatus[status]++
 	default:
-		r.ok++
+		s.ok++
 		// us is within the histogram's range, so RecordValue cannot fail.
-		_ = r.hist.RecordValue(us)
+		_ = s.hist.RecordValue(us)
 	}
 	if late {
-		r.late++
+		s.late++
 	}
-	r.mu.Unlock()
+	s.mu.Unlock()
 }
 
-// result fills r's counts and percentiles into res, whose Mode, Rate,
-// Concurrency, Duration and Unsent the caller sets. No record may be in
-// progress.
+// result merges the shards' counts and percentiles into res, whose Mode,
+// Rate, Concurrency, Duration and Unsent the caller sets. No record may be
+// in progress.
 func (r *recorder) result(res *Result) {
-	res.OK = r.ok
-	res.Requests = r.ok
-	res.Errors = make(map[string]uint64, len(r.byStatus)+len(r.byKind))
-	for code, n := range r.byStatus {
-		res.Errors[strconv.Itoa(code)] += n
-		res.Requests += n
+	hist := hdrhistogram.New(histMin, histMax, histSigFigs)
+	res.Errors = make(map[string]uint64)
+	res.OK, res.Requests, res.Late = 0, 0, 0
+	for _, s := range r.shards {
+		hist.Merge(s.hist)
+		res.OK += s.ok
+		res.Requests += s.ok
+		for code, n := range s.byStatus {
+			res.Errors[strconv.Itoa(code)] += n
+			res.Requests += n
+		}
+		for kind, n := range s.byKind {
+			res.Errors[kind] += n
+			res.Requests += n
+		}
+		res.Late += s.late
 	}
-	for kind, n := range r.byKind {
-		res.Errors[kind] += n
-		res.Requests += n
-	}
-	res.Late = r.late
 	if res.Duration > 0 {
-		res.RPS = float64(r.ok) / res.Duration.Seconds()
+		res.RPS = float64(res.OK) / res.Duration.Seconds()
 	}
-	if r.ok == 0 {
+	if res.OK == 0 {
 		return
 	}
 	us := func(v int64) time.Duration { return time.Duration(v) * time.Microsecond }
-	res.Mean = time.Duration(r.hist.Mean() * float64(time.Microsecond))
-	res.P50 = us(r.hist.ValueAtQuantile(50))
-	res.P90 = us(r.hist.ValueAtQuantile(90))
-	res.P99 = us(r.hist.ValueAtQuantile(99))
-	res.P999 = us(r.hist.ValueAtQuantile(99.9))
-	res.Max = us(r.hist.Max())
+	res.Mean = time.Duration(hist.Mean() * float64(time.Microsecond))
+	res.P50 = us(hist.ValueAtQuantile(50))
+	res.P90 = us(hist.ValueAtQuantile(90))
+	res.P95 = us(hist.ValueAtQuantile(95))
+	res.P99 = us(hist.ValueAtQuantile(99))
+	res.P999 = us(hist.ValueAtQuantile(99.9))
+	res.Max = us(hist.Max())
+	res.Spectrum = make([]Point, len(SpectrumPercentiles))
+	for i, p := range SpectrumPercentiles {
+		v := us(hist.ValueAtQuantile(p))
+		if p == 100 {
+			v = res.Max
+		}
+		res.Spectrum[i] = Point{p, v}
+	}
 }

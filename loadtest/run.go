@@ -26,6 +26,11 @@ func Run(ctx context.Context, opts Options) (Result, error) {
 	}
 	g := newGenerator(o, t)
 	defer g.client.CloseIdleConnections()
+	g.start = time.Now()
+	if o.Progress != nil {
+		stop := g.progress()
+		defer stop()
+	}
 
 	var canceledAt atomic.Int64 // UnixNano when ctx was canceled; 0 if not
 	stopCancel := context.AfterFunc(ctx, func() { canceledAt.Store(time.Now().UnixNano()) })
@@ -55,6 +60,43 @@ type generator struct {
 	req    *fasthttp.Request // template: method, URI, headers; copied per client
 	next   atomic.Uint64     // index of the next body, round-robin
 	rec    *recorder
+	start  time.Time
+	// Live counts for Options.Progress: completed (warm-up included), OK,
+	// errors, late, and requests in flight.
+	done, ok, failed, late atomic.Uint64
+	inflight              atomic.Int64
+}
+
+// progress calls Options.Progress every ProgressInterval until the
+// returned stop is called, which reports once more.
+func (g *generator) progress() (stop func()) {
+	quit, exited := make(chan struct{}), make(chan struct{})
+	report := func() {
+		el := time.Since(g.start)
+		g.opts.Progress(Progress{
+			Elapsed: el, Warmup: el < g.opts.Warmup,
+			Done: g.done.Load(), OK: g.ok.Load(), Errors: g.failed.Load(), Late: g.late.Load(),
+			InFlight: g.inflight.Load(),
+		})
+	}
+	go func() {
+		defer close(exited)
+		t := time.NewTicker(g.opts.ProgressInterval)
+		defer t.Stop()
+		for {
+			select {
+			case <-t.C:
+				report()
+			case <-quit:
+				return
+			}
+		}
+	}()
+	return func() {
+		close(quit)
+		<-exited
+		report()
+	}
 }
 
 func newGenerator(o Options, t target) *generator {
@@ -87,7 +129,7 @@ func newGenerator(o Options, t target) *generator {
 	for k, v := range o.Header {
 		req.Header.Set(k, v)
 	}
-	return &generator{opts: o, client: c, req: req, rec: newRecorder()}
+	return &generator{opts: o, client: c, req: req, rec: newRecorder(o.Concurrency)}
 }
 
 func hostOnly(hostport string) string {
@@ -101,7 +143,7 @@ func hostOnly(hostport string) string {
 // answer, and send again, until the measured window ends or canceledAt is
 // set. It returns the window.
 func (g *generator) closed(canceledAt *atomic.Int64) (warmEnd, end time.Time) {
-	start := time.Now()
+	start := g.start
 	warmEnd = start.Add(g.opts.Warmup)
 	end = warmEnd.Add(g.opts.Duration)
 	var wg sync.WaitGroup
@@ -147,28 +189,25 @@ func (g *generator) open(ctx context.Context) (warmEnd, end time.Time, unsent ui
 		})
 	}
 
-	start := time.Now()
+	start := g.start
 	warmEnd = start.Add(g.opts.Warmup)
 	end = warmEnd.Add(g.opts.Duration)
-	// The i-th send is due at start + i/Rate, computed from i rather than
-	// accumulated so the schedule does not drift. The dispatcher sleeps on a
-	// runtime timer until each is due; on the 2-core VM this was written on
-	// a timer overshot by 210µs (median), and syscall.Nanosleep on a locked
-	// OS thread by 130µs: not worth a thread. Spinning would be exact but
-	// burns a core the server under test needs.
-	interval := float64(time.Second) / g.opts.Rate
-	dueAt := func(i int64) time.Time { return start.Add(time.Duration(float64(i) * interval)) }
+	// The schedule gives each send's due time (see schedule). The
+	// dispatcher sleeps on a runtime timer until each is due; on the 2-core
+	// VM this was written on a timer overshot by 210µs (median), and
+	// syscall.Nanosleep on a locked OS thread by 130µs: not worth a thread.
+	// Spinning would be exact but burns a core the server under test needs.
+	sched := newSchedule(g.opts)
 	endTimer := time.NewTimer(time.Until(end))
 	defer endTimer.Stop()
 	wait := time.NewTimer(time.Hour)
 	defer wait.Stop()
 
-	i := int64(0)
 	stopAt := end  // the schedule's last moment: end, or when ctx was canceled
 	ended := false // endTimer fired
+	at := start.Add(sched.next())
 dispatch:
-	for ; ; i++ {
-		at := dueAt(i)
+	for ; ; at = start.Add(sched.next()) {
 		if !at.Before(end) {
 			break
 		}
@@ -203,12 +242,9 @@ dispatch:
 		}
 	}
 	close(ch)
-	// Count what was due in the measured window but not handed out.
-	for ; ; i++ {
-		at := dueAt(i)
-		if !at.Before(stopAt) {
-			break
-		}
+	// Count what was due in the measured window but not handed out: the
+	// send in hand when the loop broke (at, never sent) and every later one.
+	for ; at.Before(stopAt); at = start.Add(sched.next()) {
 		if !at.Before(warmEnd) {
 			unsent++
 		}
@@ -223,12 +259,13 @@ type client struct {
 	g    *generator
 	req  *fasthttp.Request
 	resp *fasthttp.Response
+	rec  *shard // this client's histogram (shared with others past maxShards)
 }
 
 func (g *generator) newClient() *client {
 	req := fasthttp.AcquireRequest()
 	g.req.CopyTo(req)
-	return &client{g: g, req: req, resp: fasthttp.AcquireResponse()}
+	return &client{g: g, req: req, resp: fasthttp.AcquireResponse(), rec: g.rec.shard()}
 }
 
 func (c *client) release() {
@@ -244,17 +281,32 @@ func (c *client) send(scheduled, started time.Time, measured bool) {
 	if n := uint64(len(g.opts.Bodies)); n > 0 {
 		c.req.SetBodyRaw(g.opts.Bodies[(g.next.Add(1)-1)%n])
 	}
+	g.inflight.Add(1)
 	err := g.client.DoTimeout(c.req, c.resp, g.opts.Timeout)
+	lat := time.Since(scheduled)
+	g.inflight.Add(-1)
+	g.done.Add(1)
+	late := started.Sub(scheduled) > LateThreshold
+	if late {
+		g.late.Add(1)
+	}
+	status := 0
+	if err == nil {
+		status = c.resp.StatusCode()
+	}
+	if err == nil && status >= 200 && status <= 299 {
+		g.ok.Add(1)
+	} else {
+		g.failed.Add(1)
+	}
 	if !measured {
 		return
 	}
-	lat := time.Since(scheduled)
-	late := started.Sub(scheduled) > LateThreshold
 	if err != nil {
-		g.rec.record(lat, 0, errorKind(err), late)
+		c.rec.record(lat, 0, errorKind(err), late)
 		return
 	}
-	g.rec.record(lat, c.resp.StatusCode(), "", late)
+	c.rec.record(lat, status, "", late)
 }
 
 // errorKind names a transport error for Result.Errors. The set is small

@@ -1,6 +1,7 @@
 package loadtest
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -97,18 +98,27 @@ func BenchmarkSend(b *testing.B) {
 	})
 }
 
-// BenchmarkRecord measures recording one outcome, the only shared state
-// the clients contend on, from many goroutines at once.
+// BenchmarkRecord measures recording one outcome from many goroutines at
+// once, each on its own shard as clients are (shared=false), or all on one
+// (shared=true: past maxShards clients).
 func BenchmarkRecord(b *testing.B) {
-	rec := newRecorder()
-	b.ReportAllocs()
-	b.RunParallel(func(pb *testing.PB) {
-		lat := 1234 * time.Microsecond
-		for pb.Next() {
-			rec.record(lat, 200, "", false)
-		}
-	})
-	res := Result{Duration: time.Second}
-	rec.result(&res)
-	sinkResult = res
+	for _, shared := range []bool{false, true} {
+		b.Run(fmt.Sprintf("shared=%v", shared), func(b *testing.B) {
+			rec := newRecorder(1)
+			if !shared {
+				rec = newRecorder(maxShards)
+			}
+			b.ReportAllocs()
+			b.RunParallel(func(pb *testing.PB) {
+				s := rec.shard()
+				lat := 1234 * time.Microsecond
+				for pb.Next() {
+					s.record(lat, 200, "", false)
+				}
+			})
+			res := Result{Duration: time.Second}
+			rec.result(&res)
+			sinkResult = res
+		})
+	}
 }
