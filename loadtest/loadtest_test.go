@@ -447,7 +447,7 @@ func TestResultString(t *testing.T) {
 
 func TestRecorderClampsAndCounts(t *testing.T) {
 	rec := newRecorder(3)
-	a, b := rec.shard(), rec.shard() // two clients' shards, merged at the end
+	a, b := rec.shard(), rec.shard()       // two clients' shards, merged at the end
 	a.record(0, 200, "", false)            // below the histogram's 1µs
 	b.record(2*time.Minute, 204, "", true) // above its 60s
 	a.record(time.Millisecond, 503, "", false)

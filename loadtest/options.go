@@ -85,7 +85,7 @@ type Progress struct {
 	// Counts of completed requests (warm-up ones included), of those
 	// answered 2xx, of the rest, and of sends that started late.
 	Done, OK, Errors, Late uint64
-	InFlight             int64
+	InFlight               int64
 }
 
 // Defaults and bounds of Options.

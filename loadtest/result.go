@@ -150,7 +150,7 @@ const maxShards = 64
 
 // shard is the part of a recorder one client (or a few) writes.
 type shard struct {
-	mu       sync.Mutex // uncontended unless clients share the shard
+	mu       sync.Mutex              // uncontended unless clients share the shard
 	hist     *hdrhistogram.Histogram // µs, OK responses only
 	ok       uint64
 	byStatus map[int]uint64

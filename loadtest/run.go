@@ -64,7 +64,7 @@ type generator struct {
 	// Live counts for Options.Progress: completed (warm-up included), OK,
 	// errors, late, and requests in flight.
 	done, ok, failed, late atomic.Uint64
-	inflight              atomic.Int64
+	inflight               atomic.Int64
 }
 
 // progress calls Options.Progress every ProgressInterval until the
