@@ -212,6 +212,13 @@ func (m *metrics) appendPrometheus(b []byte, extra []gauge) []byte {
 	b = append(b, "\n# HELP predictd_body_too_large_total Requests refused with 413 because the body exceeded max_body_bytes.\n# TYPE predictd_body_too_large_total counter\npredictd_body_too_large_total "...)
 	b = strconv.AppendUint(b, m.bodyTooLarge.Load(), 10)
 	b = append(b, '\n')
+	// Prometheus' standard process metric: capacity planning divides its
+	// growth by the requests answered meanwhile (CPU time per prediction).
+	if cpu, ok := cpuSeconds(); ok {
+		b = append(b, "# HELP process_cpu_seconds_total Total user and system CPU time spent in seconds.\n# TYPE process_cpu_seconds_total counter\nprocess_cpu_seconds_total "...)
+		b = appendValue(b, cpu)
+		b = append(b, '\n')
+	}
 
 	last := ""
 	for _, g := range extra {

@@ -228,6 +228,7 @@ func TestMetricsExposition(t *testing.T) {
 		`predictd_model_version_state{model="lr",version="1",state="AVAILABLE"} 1`,
 		`predictd_ready 1`,
 		`# TYPE predictd_request_duration_seconds histogram`,
+		"# TYPE process_cpu_seconds_total counter\nprocess_cpu_seconds_total ",
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("/metrics lacks %q", want)
