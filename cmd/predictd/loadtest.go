@@ -1,0 +1,196 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/predictd/predictd/loadtest"
+)
+
+// loadTestHTML writes a run's HTML report; set once the report package
+// lands.
+var loadTestHTML func(w io.Writer, title string, s loadtest.Summary) error
+
+// headerFlags is a repeatable "Name: value" flag.
+type headerFlags map[string]string
+
+func (h headerFlags) String() string { return "" }
+
+func (h headerFlags) Set(s string) error {
+	k, v, ok := strings.Cut(s, ":")
+	if !ok || strings.TrimSpace(k) == "" {
+		return fmt.Errorf("%q: want \"Name: value\"", s)
+	}
+	h[strings.TrimSpace(k)] = strings.TrimSpace(v)
+	return nil
+}
+
+// loadBodies reads the request bodies of --body (one body, sent as is) or
+// --bodies (NDJSON instances, batch per request).
+func loadBodies(body, instances string, batch int) ([][]byte, error) {
+	switch {
+	case body != "" && instances != "":
+		return nil, usageErr("give --body or --bodies, not both")
+	case body != "":
+		b, err := os.ReadFile(body)
+		if err != nil {
+			return nil, usageErr("--body: %v", err)
+		}
+		if b = bytes.TrimSpace(b); !json.Valid(b) {
+			return nil, usageErr("--body %s: not valid JSON", body)
+		}
+		return [][]byte{b}, nil
+	case instances != "":
+		f, err := os.Open(instances)
+		if err != nil {
+			return nil, usageErr("--bodies: %v", err)
+		}
+		defer f.Close()
+		bodies, err := loadtest.BodiesFromInstances(f, instances, batch)
+		if err != nil {
+			return nil, usageErr("--bodies: %v", err)
+		}
+		return bodies, nil
+	}
+	return nil, nil
+}
+
+// isTerminal reports whether f is a terminal (for the progress line).
+func isTerminal(f *os.File) bool {
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// cmdLoadtest is `predictd loadtest`: one run against a prediction
+// endpoint, judged against an SLO when one is given.
+func cmdLoadtest(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	d := loadtest.DefaultOptions()
+	fs := newFlags("loadtest", stderr)
+	url := fs.String("url", "", "endpoint: http://host:port/v1/models/NAME:predict, or unix:/path.sock:/v1/models/NAME:predict")
+	body := fs.String("body", "", "file holding one request body (JSON), sent as is")
+	bodies := fs.String("bodies", "", "NDJSON file of instances, one per line; requests cycle through them")
+	batch := fs.Int("batch", 1, "with --bodies: instances per request")
+	rate := fs.Float64("rate", 0, "open loop: requests per second on a schedule fixed in advance (the peak for step and ramp)")
+	conc := fs.Int("concurrency", 0, "closed loop: clients, each with one request outstanding (for comparison; hides stalls)")
+	conns := fs.Int("connections", 0, "open loop: most requests in flight, one connection each (default max(64, rate/10))")
+	profile := fs.String("profile", "constant", "open-loop schedule: constant, step, ramp or poisson")
+	startRate := fs.Float64("start-rate", 0, "step and ramp: the first rate (default rate/steps, rate/10)")
+	steps := fs.Int("steps", 5, "step: number of steps")
+	seed := fs.Int64("seed", 1, "poisson: schedule seed")
+	duration := fs.Duration("duration", d.Duration, "measured time")
+	warmup := fs.Duration("warmup", d.Warmup, "time before it when requests are sent but not recorded; 0: none")
+	timeout := fs.Duration("timeout", d.Timeout, "per-request timeout")
+	method := fs.String("method", d.Method, "HTTP method")
+	hdr := headerFlags{}
+	fs.Var(hdr, "header", `extra request header "Name: value" (repeatable)`)
+	sloP99 := fs.Duration("slo-p99", 0, "p99 objective: the run ends with a verdict and exits 1 when it fails")
+	maxErr := fs.Float64("max-error-rate", 0.001, "with --slo-p99: the highest acceptable fraction of failed or unsent requests")
+	jsonOut := fs.String("json", "", "write the result as JSON to this file (- for stdout)")
+	htmlOut := fs.String("html", "", "write a self-contained HTML report to this file")
+	quiet := fs.Bool("quiet", false, "no progress line")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if err := required(fs, "url"); err != nil {
+		return err
+	}
+	switch {
+	case *rate > 0 && *conc > 0:
+		return usageErr("loadtest: give --rate (open loop) or --concurrency (closed loop), not both")
+	case *rate <= 0 && *conc <= 0:
+		return usageErr("loadtest: give --rate R (open loop: a fixed schedule, latency from each scheduled send) or --concurrency N (closed loop)")
+	case *conc > 0 && *conns > 0:
+		return usageErr("loadtest: --connections is for the open loop; the closed loop uses --concurrency connections")
+	case *maxErr < 0 || *maxErr > 1:
+		return usageErr("loadtest: --max-error-rate %v: want a fraction in [0, 1]", *maxErr)
+	}
+	bs, err := loadBodies(*body, *bodies, *batch)
+	if err != nil {
+		return err
+	}
+	if bs == nil && *method != "GET" && *method != "HEAD" {
+		return usageErr("loadtest: give --body FILE or --bodies FILE.ndjson")
+	}
+	opts := loadtest.Options{
+		URL: *url, Method: *method, Bodies: bs, Header: hdr,
+		Rate: *rate, Concurrency: max(*conc, *conns),
+		Duration: *duration, Warmup: *warmup, Timeout: *timeout, Seed: *seed,
+	}
+	if opts.Warmup == 0 {
+		opts.Warmup = -1 // loadtest's "none"
+	}
+	if *rate > 0 {
+		opts.Profile, opts.StartRate, opts.Steps = loadtest.Profile(*profile), *startRate, *steps
+	} else if fs.Lookup("profile").Value.String() != "constant" {
+		return usageErr("loadtest: --profile is for the open loop (--rate)")
+	}
+	if f, ok := stderr.(*os.File); ok && !*quiet && isTerminal(f) {
+		opts.Progress = func(p loadtest.Progress) {
+			phase := "measuring"
+			if p.Warmup {
+				phase = "warm-up  "
+			}
+			fmt.Fprintf(stderr, "\r%s %6.1fs  done %-9d ok %-9d errors %-7d late %-7d in flight %-5d", phase, p.Elapsed.Seconds(), p.Done, p.OK, p.Errors, p.Late, p.InFlight)
+		}
+	}
+	res, err := loadtest.Run(ctx, opts)
+	if opts.Progress != nil {
+		fmt.Fprintln(stderr)
+	}
+	if err != nil && !errors.Is(err, context.Canceled) {
+		if res.Requests == 0 {
+			return usageErr("loadtest: %v", err)
+		}
+	}
+	var slo *loadtest.SLO
+	if *sloP99 > 0 {
+		slo = &loadtest.SLO{P99: *sloP99, MaxErrorRate: *maxErr}
+	}
+	sum := loadtest.Summarize(opts, res, slo)
+	fmt.Fprintf(stdout, "%s\nlatency p95 %s\n", res, fmtMS(sum.LatencyMS.P95))
+	if err != nil {
+		fmt.Fprintf(stdout, "stopped early: %v\n", err)
+	}
+	if *jsonOut != "" {
+		js, _ := json.MarshalIndent(sum, "", "  ")
+		js = append(js, '\n')
+		if *jsonOut == "-" {
+			stdout.Write(js)
+		} else if err := os.WriteFile(*jsonOut, js, 0o644); err != nil {
+			return fmt.Errorf("loadtest: --json: %w", err)
+		}
+	}
+	if *htmlOut != "" {
+		if loadTestHTML == nil {
+			return usageErr("loadtest: --html is not built yet")
+		}
+		var b bytes.Buffer
+		if err := loadTestHTML(&b, "predictd loadtest: "+*url, sum); err != nil {
+			return fmt.Errorf("loadtest: --html: %w", err)
+		}
+		if err := os.WriteFile(*htmlOut, b.Bytes(), 0o644); err != nil {
+			return fmt.Errorf("loadtest: --html: %w", err)
+		}
+	}
+	if sum.Verdict != nil {
+		if sum.Verdict.Pass {
+			fmt.Fprintf(stdout, "SLO met: p99 %s ≤ %s, error rate %.3g%% ≤ %.3g%%\n", fmtMS(sum.LatencyMS.P99), *sloP99, 100*sum.ErrorRate, 100**maxErr)
+		} else {
+			fmt.Fprintf(stdout, "SLO FAILED: %s\n", strings.Join(sum.Verdict.Reasons, "; "))
+			return &exitError{1, errors.New("loadtest: the SLO was not met")}
+		}
+	}
+	return nil
+}
+
+// fmtMS prints a latency in milliseconds readably.
+func fmtMS(ms float64) string {
+	return time.Duration(ms * float64(time.Millisecond)).Round(time.Microsecond).String()
+}
