@@ -50,6 +50,10 @@ echo "== the same first row sent inline predicts the same"
 http POST /v1/models/fraud:predict '{"instances": [{"amount": 28.5, "hour": 0, "spend_7d": 56.54, "orders_30d": 2, "segment": 0, "fraud_rate_30d": 0.0244, "txn_count_7d": 52}]}'
 echo "== model status"
 http GET /v1/models/wine
+echo "== load test: 3s open loop at 500 req/s over 200 different instances, judged against a 25ms p99 SLO"
+echo "\$ predictd loadtest --url http://127.0.0.1:$port/v1/models/wine:predict --bodies testdata/loadtest/wine.ndjson --rate 500 --duration 3s --slo-p99 25ms"
+"$bin" loadtest --url "http://127.0.0.1:$port/v1/models/wine:predict" --bodies testdata/loadtest/wine.ndjson \
+  --rate 500 --duration 3s --warmup 500ms --slo-p99 25ms --quiet
 echo "== SIGTERM: drain and exit"
 kill -TERM $pid
 wait $pid && echo "predictd serve exited 0"
