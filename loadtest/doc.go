@@ -1,9 +1,9 @@
 // Package loadtest generates HTTP load against a prediction endpoint and
 // measures what it got back: how many requests were answered, by which
 // status, and the latency percentiles of the successful ones. It is the
-// logic behind bench/loadgen and the repository's bench/ scripts (and,
-// later, `predictd loadtest`); it knows nothing about models, only about
-// request bodies and a URL.
+// logic behind `predictd loadtest`, `predictd capacity` (loadtest/capacity)
+// and bench/loadgen; it knows nothing about models, only about request
+// bodies and a URL.
 //
 // # Two ways to offer load
 //
@@ -35,15 +35,21 @@
 // recorded. A request is OK when it is answered with a 2xx status; every
 // other outcome is counted in Result.Errors under its status code ("503")
 // or transport error kind ("timeout", "connection_refused", ...).
-// Percentiles are over OK responses only, from an HDR histogram (1µs to
-// 60s, 3 significant digits). The client never retries.
+// Percentiles are over OK responses only, from HDR histograms (1µs to 60s,
+// 3 significant digits), one per client (past 64 clients, shared), merged
+// when the run ends. The client never retries.
 //
-// Open-loop latency includes the generator's own lateness: a timer wakes
-// the dispatcher some 0.1–0.3ms after the scheduled time on a typical Linux
-// VM, more on a busy machine, and an idle client pays OS wake-ups that a
+// Open-loop latency includes the generator's own lateness: the dispatcher
+// sleeps on its own OS thread (nanosleep) until each send is due and wakes
+// some 0.1ms late on a typical Linux VM (a runtime timer was 0.2–0.6ms),
+// more on a busy machine, and an idle client pays OS wake-ups that a
 // closed loop running flat out does not. Compare open-loop runs with each
 // other (same machine, same rate), not with closed-loop latencies; Late
 // counts the sends that slipped by more than LateThreshold.
+//
+// Profiles (Options.Profile) shape the schedule: constant, step, ramp or
+// poisson; each send's due time is computed from its index (from a seeded
+// random stream for poisson), so a rerun offers the same load.
 //
 // # Concurrency
 //
