@@ -12,11 +12,8 @@ import (
 	"time"
 
 	"github.com/predictd/predictd/loadtest"
+	"github.com/predictd/predictd/loadtest/report"
 )
-
-// loadTestHTML writes a run's HTML report; set once the report package
-// lands.
-var loadTestHTML func(w io.Writer, title string, s loadtest.Summary) error
 
 // headerFlags is a repeatable "Name: value" flag.
 type headerFlags map[string]string
@@ -168,11 +165,8 @@ func cmdLoadtest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		}
 	}
 	if *htmlOut != "" {
-		if loadTestHTML == nil {
-			return usageErr("loadtest: --html is not built yet")
-		}
 		var b bytes.Buffer
-		if err := loadTestHTML(&b, "predictd loadtest: "+*url, sum); err != nil {
+		if err := report.LoadTest(&b, "predictd loadtest: "+*url, sum); err != nil {
 			return fmt.Errorf("loadtest: --html: %w", err)
 		}
 		if err := os.WriteFile(*htmlOut, b.Bytes(), 0o644); err != nil {

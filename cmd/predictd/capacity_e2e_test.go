@@ -1,0 +1,124 @@
+package main
+
+import (
+	"encoding/json"
+	"encoding/xml"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/predictd/predictd/internal/fixture"
+	"github.com/predictd/predictd/loadtest/capacity"
+)
+
+// TestCapacityAgainstServe runs a short `predictd capacity` against a real
+// `predictd serve` and checks the exit code, the step lines, the JSON
+// report (steps, knee, plan with CPU time from /metrics) and the HTML page.
+func TestCapacityAgainstServe(t *testing.T) {
+	dir := t.TempDir()
+	repo := filepath.Join(dir, "repo")
+	mustRun(t, "import", "--from", "xgboost", "--in", fixture.Path("xgboost", "gbtree_multi_softprob.json"), "--repo", repo, "--name", "wine")
+	d := startServe(t, nil, "--repo", repo)
+	body := filepath.Join(dir, "body.json")
+	writeFile(t, body, `{"instances":[[1.2, 1.9, 4.2, -0.1, 3.9, 2.0, null, 1.6, 0.8, -2.4]]}`)
+	jsonOut, htmlOut := filepath.Join(dir, "cap.json"), filepath.Join(dir, "cap.html")
+
+	// A loose SLO and a low start: the first step passes on any machine,
+	// so the search must find a knee within its six steps.
+	out := mustRun(t, "capacity", "--url", d.url(false, "/v1/models/wine:predict"), "--body", body,
+		"--slo-p99", "500ms", "--start-rate", "50", "--step-duration", "300ms", "--warmup", "100ms", "--max-steps", "6",
+		"--target-rps", "20000", "--cost-per-core-hour", "0.05", "--server-cores", "2",
+		"--json", jsonOut, "--html", htmlOut)
+	if n := strings.Count(out, " ramp "); n == 0 {
+		t.Errorf("stdout has no ramp step lines:\n%s", out)
+	}
+	for _, want := range []string{"knee at", "per replica:", "for 20000 requests/s:", "cost per million predictions:"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("stdout lacks %q:\n%s", want, out)
+		}
+	}
+
+	js, err := os.ReadFile(jsonOut)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r capacity.Report
+	if err := json.Unmarshal(js, &r); err != nil {
+		t.Fatalf("--json output: %v\n%s", err, js)
+	}
+	if len(r.Steps) == 0 || len(r.Steps) > 6 || !r.Found || r.Knee == nil || r.Plan == nil {
+		t.Fatalf("report: %d steps (want 1..6), found %v, knee %v, plan %v", len(r.Steps), r.Found, r.Knee, r.Plan)
+	}
+	if r.Steps[0].Phase != capacity.PhaseRamp || r.Steps[0].TargetRPS != 50 || !r.Steps[0].Pass {
+		t.Errorf("first step %+v, want a passing ramp step at 50/s", r.Steps[0])
+	}
+	if r.Knee.CPUSecondsPerRequest <= 0 || r.Plan.CostBasis != capacity.BasisCPU {
+		t.Errorf("knee CPU per request %g, cost basis %q: want the CPU time scraped from /metrics (notes %q)",
+			r.Knee.CPUSecondsPerRequest, r.Plan.CostBasis, r.Notes)
+	}
+	if r.Plan.Replicas < 1 || r.Plan.Cores != 2*r.Plan.Replicas {
+		t.Errorf("plan %d replicas, %d cores; want at least one replica of 2 cores", r.Plan.Replicas, r.Plan.Cores)
+	}
+
+	page, err := os.ReadFile(htmlOut)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dec := xml.NewDecoder(strings.NewReader(string(page)))
+	svgs := 0
+	for {
+		tok, err := dec.Token()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatalf("--html page is not well-formed: %v", err)
+		}
+		if se, ok := tok.(xml.StartElement); ok && se.Name.Local == "svg" {
+			svgs++
+		}
+	}
+	if svgs != 2 || !strings.Contains(string(page), "Knee:") {
+		t.Errorf("--html page has %d svg plots and knee verdict %v; want 2 and true", svgs, strings.Contains(string(page), "Knee:"))
+	}
+}
+
+func TestCapacityUsageErrors(t *testing.T) {
+	dir := t.TempDir()
+	body := filepath.Join(dir, "body.json")
+	writeFile(t, body, `{"instances":[[1]]}`)
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--body", body, "--slo-p99", "5ms"}, "missing required flag --url"},
+		{[]string{"--url", "http://127.0.0.1:1/p", "--body", body}, "missing required flag --slo-p99"},
+		{[]string{"--url", "http://127.0.0.1:1/p", "--slo-p99", "5ms"}, "--body FILE or --bodies"},
+		{[]string{"--url", "http://127.0.0.1:1/p", "--body", body, "--slo-p99", "5ms", "--headroom", "2"}, "Options.Headroom"},
+		{[]string{"--url", "ftp://x/p", "--body", body, "--slo-p99", "5ms"}, "Options.Load.URL"},
+	} {
+		r := predictd(t, append([]string{"capacity"}, c.args...)...)
+		if r.code != 2 || !strings.Contains(r.stderr, c.want) {
+			t.Errorf("predictd capacity %q: exit %d, stderr %q; want exit 2 and %q", c.args, r.code, r.stderr, c.want)
+		}
+	}
+}
+
+func TestCapacityFirstStepFailsExits1(t *testing.T) {
+	// Nothing listens on port 1: every request fails, so the first step does.
+	dir := t.TempDir()
+	body, jsonOut := filepath.Join(dir, "body.json"), filepath.Join(dir, "cap.json")
+	writeFile(t, body, `{"instances":[[1]]}`)
+	r := predictd(t, "capacity", "--url", "http://127.0.0.1:1/p", "--body", body, "--slo-p99", "5ms",
+		"--start-rate", "20", "--step-duration", "200ms", "--warmup", "0", "--metrics-url", "none", "--json", jsonOut)
+	if r.code != 1 || !strings.Contains(r.stdout, "first step") {
+		t.Errorf("exit %d, stdout %q; want exit 1 and a message about the first step", r.code, r.stdout)
+	}
+	var rep capacity.Report
+	if js, err := os.ReadFile(jsonOut); err != nil || json.Unmarshal(js, &rep) != nil || rep.Found || len(rep.Steps) != 1 {
+		t.Errorf("--json: err %v, found %v, %d steps; want a report of one failed step", err, rep.Found, len(rep.Steps))
+	}
+}
