@@ -54,6 +54,13 @@ echo "== load test: 3s open loop at 500 req/s over 200 different instances, judg
 echo "\$ predictd loadtest --url http://127.0.0.1:$port/v1/models/wine:predict --bodies testdata/loadtest/wine.ndjson --rate 500 --duration 3s --slo-p99 25ms"
 "$bin" loadtest --url "http://127.0.0.1:$port/v1/models/wine:predict" --bodies testdata/loadtest/wine.ndjson \
   --rate 500 --duration 3s --warmup 500ms --slo-p99 25ms --quiet
+echo "== capacity: the highest rate the wine model holds within a 10ms p99 on this machine (1s steps: a quick estimate), and a plan"
+echo "\$ predictd capacity --url http://127.0.0.1:$port/v1/models/wine:predict --bodies testdata/loadtest/wine.ndjson --slo-p99 10ms --target-rps 20000 --cost-per-core-hour 0.04 ..."
+"$bin" capacity --url "http://127.0.0.1:$port/v1/models/wine:predict" --bodies testdata/loadtest/wine.ndjson \
+  --slo-p99 10ms --start-rate 500 --step-duration 1s --warmup 300ms --max-steps 9 --precision 0.1 \
+  --target-rps 20000 --cost-per-core-hour 0.04 --html "$(dirname "$repo")/capacity.html" --json "$(dirname "$repo")/capacity.json" \
+  || echo "(no rate held the SLO on this machine just now)"
+echo "report: $(dirname "$repo")/capacity.html"
 echo "== SIGTERM: drain and exit"
 kill -TERM $pid
 wait $pid && echo "predictd serve exited 0"
