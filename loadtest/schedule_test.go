@@ -144,3 +144,22 @@ func TestProgress(t *testing.T) {
 		}
 	}
 }
+
+// TestOpenLoopShared checks the high-rate open loop (senders keep the
+// schedule) accounts for every due send: sent or unsent, and every sent
+// one answered, whether or not this machine keeps up.
+func TestOpenLoopShared(t *testing.T) {
+	s := newSeen()
+	url := serve(t, s.handler(0, always(200)))
+	const rate = dispatchMaxRate * 1.25
+	r := run(t, Options{URL: url + "/", Bodies: bodies("x"), Rate: rate, Concurrency: 16,
+		Warmup: 100 * time.Millisecond, Duration: 400 * time.Millisecond})
+	want := uint64(rate * 0.4)
+	if got := r.Requests + r.Unsent; got < want-1 || got > want+1 {
+		t.Errorf("Requests %d + Unsent %d = %d, want the %d due in 400ms at %v/s", r.Requests, r.Unsent, got, want, rate)
+	}
+	if r.OK != r.Requests || r.Requests == 0 {
+		t.Errorf("OK %d of %d requests, want all", r.OK, r.Requests)
+	}
+	checkOrdered(t, r, 0)
+}
