@@ -12,7 +12,7 @@ endif
 DEMO_DIR ?= $(CURDIR)/.demo
 DEMO_PORT ?= 18181
 
-.PHONY: all build test vet fmt-check unit unit-simd bench bench-serve bench-batching bench-features compare-trees fuzz demo clean
+.PHONY: all build test vet fmt-check unit unit-simd bench bench-serve bench-batching bench-features bench-loadtest compare-trees fuzz demo clean
 
 all: build
 
@@ -55,6 +55,12 @@ compare-trees:
 ## the same request with its features inline; needs redis-server.
 bench-features:
 	bash bench/features.sh
+
+## bench-loadtest: predictd loadtest against wrk on a do-nothing fasthttp
+## server, same connections, closed loop, plus an open loop at 90% of wrk's
+## rate (needs wrk and jq).
+bench-loadtest:
+	bash bench/loadtest-wrk.sh
 
 ## bench-serve: predictd serve under wrk beside a do-nothing fasthttp
 ## handler, same connections, one run (needs wrk).
