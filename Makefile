@@ -89,6 +89,8 @@ FUZZ_TARGETS := \
 	./featcache:FuzzParseDefs \
 	./featcache:FuzzDecodeRecord \
 	./featcache/redisstream:FuzzDecode \
+	./loadtest:FuzzBodiesFromInstances \
+	./loadtest/capacity:FuzzParseCPU \
 	./kernels:FuzzFastForest
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \
