@@ -1,14 +1,11 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/url"
-	"os"
 	"strings"
 
 	"github.com/predictd/predictd/loadtest"
@@ -95,26 +92,8 @@ func cmdCapacity(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	searchErr := err
 	printPlan(stdout, r)
-	if *jsonOut != "" {
-		js, err := json.MarshalIndent(r, "", "  ")
-		if err != nil {
-			return fmt.Errorf("capacity: --json: %w", err)
-		}
-		js = append(js, '\n')
-		if *jsonOut == "-" {
-			stdout.Write(js)
-		} else if err := os.WriteFile(*jsonOut, js, 0o644); err != nil {
-			return fmt.Errorf("capacity: --json: %w", err)
-		}
-	}
-	if *htmlOut != "" {
-		var b bytes.Buffer
-		if err := report.Capacity(&b, r); err != nil {
-			return fmt.Errorf("capacity: --html: %w", err)
-		}
-		if err := os.WriteFile(*htmlOut, b.Bytes(), 0o644); err != nil {
-			return fmt.Errorf("capacity: --html: %w", err)
-		}
+	if err := writeReports("capacity", *jsonOut, *htmlOut, stdout, r, func(w io.Writer) error { return report.Capacity(w, r) }); err != nil {
+		return err
 	}
 	switch {
 	case searchErr != nil:

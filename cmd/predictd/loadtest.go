@@ -155,23 +155,10 @@ func cmdLoadtest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err != nil {
 		fmt.Fprintf(stdout, "stopped early: %v\n", err)
 	}
-	if *jsonOut != "" {
-		js, _ := json.MarshalIndent(sum, "", "  ")
-		js = append(js, '\n')
-		if *jsonOut == "-" {
-			stdout.Write(js)
-		} else if err := os.WriteFile(*jsonOut, js, 0o644); err != nil {
-			return fmt.Errorf("loadtest: --json: %w", err)
-		}
-	}
-	if *htmlOut != "" {
-		var b bytes.Buffer
-		if err := report.LoadTest(&b, "predictd loadtest: "+*url, sum); err != nil {
-			return fmt.Errorf("loadtest: --html: %w", err)
-		}
-		if err := os.WriteFile(*htmlOut, b.Bytes(), 0o644); err != nil {
-			return fmt.Errorf("loadtest: --html: %w", err)
-		}
+	if err := writeReports("loadtest", *jsonOut, *htmlOut, stdout, sum, func(w io.Writer) error {
+		return report.LoadTest(w, "predictd loadtest: "+*url, sum)
+	}); err != nil {
+		return err
 	}
 	if sum.Verdict != nil {
 		if sum.Verdict.Pass {
@@ -179,6 +166,34 @@ func cmdLoadtest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		} else {
 			fmt.Fprintf(stdout, "SLO FAILED: %s\n", strings.Join(sum.Verdict.Reasons, "; "))
 			return &exitError{1, errors.New("loadtest: the SLO was not met")}
+		}
+	}
+	return nil
+}
+
+// writeReports writes v as indented JSON to jsonPath ("-": stdout) and the
+// page html renders to htmlPath; an empty path writes nothing. Errors name
+// the command and flag.
+func writeReports(cmd, jsonPath, htmlPath string, stdout io.Writer, v any, html func(io.Writer) error) error {
+	if jsonPath != "" {
+		js, err := json.MarshalIndent(v, "", "  ")
+		if err != nil {
+			return fmt.Errorf("%s: --json: %w", cmd, err)
+		}
+		js = append(js, '\n')
+		if jsonPath == "-" {
+			stdout.Write(js)
+		} else if err := os.WriteFile(jsonPath, js, 0o644); err != nil {
+			return fmt.Errorf("%s: --json: %w", cmd, err)
+		}
+	}
+	if htmlPath != "" {
+		var b bytes.Buffer
+		if err := html(&b); err != nil {
+			return fmt.Errorf("%s: --html: %w", cmd, err)
+		}
+		if err := os.WriteFile(htmlPath, b.Bytes(), 0o644); err != nil {
+			return fmt.Errorf("%s: --html: %w", cmd, err)
 		}
 	}
 	return nil
