@@ -118,6 +118,14 @@ func DefaultOptions() Options {
 	}
 }
 
+// Check reports the first field of o that Run would refuse, with the error
+// Run would return, so a caller that runs later (a capacity search) can
+// refuse bad options up front.
+func (o Options) Check() error {
+	_, _, err := o.check()
+	return err
+}
+
 // target is where Options.URL points, split the way the client needs it.
 type target struct {
 	addr    string // HostClient.Addr: "host:port", or the socket path

@@ -149,14 +149,16 @@ func (o Options) check() (Options, error) {
 	case !(o.CostPerCoreHour >= 0) || math.IsInf(o.CostPerCoreHour, 0):
 		return bad(o.CostPerCoreHour, "CostPerCoreHour", "a price ≥ 0")
 	}
-	if !strings.HasPrefix(o.Load.URL, "unix:") {
-		// loadtest.Run checks the rest of Load at the first step; the URL
-		// is checked here so that a typo is an options error, not a
-		// failed step.
-		u, err := url.Parse(o.Load.URL)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return bad(fmt.Sprintf("%q", o.Load.URL), "Load.URL", `"http://host:port/path", "https://..." or "unix:/path.sock:/path"`)
-		}
+	// Load as the first step will run it: a bad field is an options error
+	// now, not a failed step later.
+	first := o.Load
+	first.Rate, first.Duration, first.Warmup = o.StartRate, o.StepDuration, o.Warmup
+	if first.Warmup == 0 {
+		first.Warmup = -1
+	}
+	if err := first.Check(); err != nil {
+		// "loadtest: Options.URL ..." names the field as capacity's.
+		return o, optionsError(strings.Replace(err.Error(), "loadtest: Options.", "capacity: Options.Load.", 1))
 	}
 	if o.MetricsURL != "" {
 		u, err := url.Parse(o.MetricsURL)

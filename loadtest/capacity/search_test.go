@@ -205,13 +205,15 @@ func TestCapacitySearchMetricsScrapeFailureIsANote(t *testing.T) {
 }
 
 func TestCapacityOptionsErrorsNameTheField(t *testing.T) {
-	ok := Options{Load: loadtest.Options{URL: "http://x/p"}, SLO: loadtest.SLO{P99: time.Millisecond}}
+	ok := Options{Load: loadtest.Options{URL: "http://x/p", Bodies: [][]byte{[]byte("{}")}}, SLO: loadtest.SLO{P99: time.Millisecond}}
 	for _, c := range []struct {
 		field string
 		edit  func(*Options)
 	}{
 		{"Load.URL", func(o *Options) { o.Load.URL = "" }},
 		{"Load.URL", func(o *Options) { o.Load.URL = "ftp://x/p" }},
+		{"Load.Concurrency", func(o *Options) { o.Load.Concurrency = -1 }},
+		{"Load.Bodies", func(o *Options) { o.Load.Bodies = nil }},
 		{"SLO.P99", func(o *Options) { o.SLO.P99 = 0 }},
 		{"SLO.MaxErrorRate", func(o *Options) { o.SLO.MaxErrorRate = 1 }},
 		{"StartRate", func(o *Options) { o.StartRate = -1 }},
