@@ -85,6 +85,7 @@ FUZZ_TARGETS := \
 	./server:FuzzDecodePredict \
 	./server:FuzzDecodeInfer \
 	./server:FuzzDecodePredictJoin \
+	./server:FuzzDecodeInferJoin \
 	./internal/config:FuzzApplyFile \
 	./featcache:FuzzParseDefs \
 	./featcache:FuzzDecodeRecord \

@@ -199,23 +199,51 @@ func FuzzDecodePredictJoin(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte) {
 		r := GetRequest()
 		defer PutRequest(r)
-		s := fuzzJoin
-		err := r.DecodePredict(body, s, fuzzLimits)
-		if err != nil {
-			checkDecoded(t, "DecodePredict", body, r, s, err)
-			return
-		}
+		checkJoinDecoded(t, "DecodePredict", body, r, r.DecodePredict(body, fuzzJoin, fuzzLimits))
+	})
+}
+
+// FuzzDecodeInferJoin is FuzzDecodePredictJoin for the Open Inference
+// Protocol's entity key inputs.
+func FuzzDecodeInferJoin(f *testing.F) {
+	for _, s := range []string{
+		`{"inputs":[{"name":"uid","shape":[2],"datatype":"INT64","data":[7,8]},{"name":"shop","shape":[2,1],"datatype":"BYTES","data":[["s1"],["s2"]]}]}`,
+		`{"inputs":[{"name":"uid","shape":[1],"datatype":"BYTES","data":["+007"]},{"name":"c","shape":[1],"datatype":"INT32","data":[3]}]}`,
+		`{"inputs":[{"name":"a","shape":[1],"datatype":"FP64","data":[1]},{"name":"b","shape":[1],"datatype":"FP64","data":[null]},{"name":"c","shape":[1],"datatype":"INT64","data":[2]}]}`,
+		`{"inputs":[{"name":"input","shape":[1,3],"datatype":"FP64","data":[1,2,3]}]}`,
+		`{"inputs":[{"name":"uid","shape":[0],"datatype":"INT64","data":[]}]}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		r := GetRequest()
+		defer PutRequest(r)
+		checkJoinDecoded(t, "DecodeInfer", body, r, r.DecodeInfer(body, fuzzJoin, fuzzLimits))
+	})
+}
+
+// checkJoinDecoded checks a decode against fuzzJoin: refused with a 400 or
+// 413, or every instance has each feature sent or fetchable by a key it
+// carries, and its keys are canonical.
+func checkJoinDecoded(t *testing.T, fn string, body []byte, r *Request, err error) {
+	t.Helper()
+	s := fuzzJoin
+	if err != nil {
+		checkDecoded(t, fn, body, r, s, err)
+		return
+	}
+	{
 		p, nf, nk := s.join, s.NumFeatures(), len(s.join.keys)
 		if len(r.Rows) != r.N*nf || len(r.given) != r.N*nf || len(r.entOff) != r.N*nk {
-			t.Fatalf("DecodePredict(%q): N %d, %d values, %d given, %d key slots", body, r.N, len(r.Rows), len(r.given), len(r.entOff))
+			t.Fatalf(fn+"(%q): N %d, %d values, %d given, %d key slots", body, r.N, len(r.Rows), len(r.given), len(r.entOff))
 		}
 		for i := range r.N {
 			for f := range nf {
 				if !r.given[i*nf+f] && r.joinKeyText(p, i, p.fromView[f]) == "" {
-					t.Fatalf("DecodePredict(%q): instance %d lacks feature %d and the key to fetch it", body, i, f)
+					t.Fatalf(fn+"(%q): instance %d lacks feature %d and the key to fetch it", body, i, f)
 				}
 				if v := r.Rows[i*nf+f]; r.given[i*nf+f] && math.IsInf(v, 0) {
-					t.Fatalf("DecodePredict(%q): value %v", body, v)
+					t.Fatalf(fn+"(%q): value %v", body, v)
 				}
 			}
 			for vi := range p.views {
@@ -225,12 +253,12 @@ func FuzzDecodePredictJoin(f *testing.F) {
 				}
 				if e := p.keys[p.views[vi].key].entity; e.KeyType == featcache.KeyInt {
 					if c, err := e.CanonicalKey(key); err != nil || c != key {
-						t.Fatalf("DecodePredict(%q): int key %q is not canonical (%q, %v)", body, key, c, err)
+						t.Fatalf(fn+"(%q): int key %q is not canonical (%q, %v)", body, key, c, err)
 					}
 				} else if strings.IndexByte(key, 0) >= 0 {
-					t.Fatalf("DecodePredict(%q): key %q holds NUL", body, key)
+					t.Fatalf(fn+"(%q): key %q holds NUL", body, key)
 				}
 			}
 		}
-	})
+	}
 }

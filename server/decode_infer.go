@@ -250,12 +250,135 @@ func (r *Request) inferInputs(s *Schema, lim Limits) error {
 	if i == 0 {
 		return Errorf(400, `"inputs" is empty: send one input %q of shape [batch, %d], or one input per feature (%s)`, InputName, nf, s.featureList)
 	}
+	if r.tensor && len(r.entOff) > 0 {
+		return Errorf(400, "entity key inputs go with one input per feature, not with the 2-D input %q", InputName)
+	}
 	if !r.tensor {
+		if s.join != nil {
+			if err := r.inferJoin(s, n); err != nil {
+				return err
+			}
+		}
 		if f := slices.Index(r.colOff, -1); f >= 0 {
 			return Errorf(400, "no input for feature %q: send one input per feature (%s), or one input %q of shape [batch, %d]", s.names[f], s.featureList, InputName, nf)
 		}
 		r.rowsFromColumns(nf, n)
 	}
+	if s.join != nil {
+		r.sizeJoin(s.join, r.N)
+	}
+	return nil
+}
+
+// sizeJoin makes r's per-instance join state cover n instances: entity
+// key slots not sent are absent, features not marked are sent.
+func (r *Request) sizeJoin(p *joinPlan, n int) {
+	for len(r.entOff) < n*len(p.keys) {
+		r.entOff = append(r.entOff, -1)
+		r.entLen = append(r.entLen, 0)
+	}
+	nf := len(p.fromView)
+	for len(r.given) < n*nf {
+		r.given = append(r.given, true)
+	}
+}
+
+// inferJoin is inferInputs' step for a model that reads online features:
+// a feature with no input of its own is fetched if the request has the
+// entity key input of a view that holds it, and its column holds NaN until
+// Server.join fills it. n is the batch.
+func (r *Request) inferJoin(s *Schema, n int) error {
+	p := s.join
+	if n < 0 {
+		return nil // no input at all: inferInputs reports the first feature
+	}
+	r.sizeJoin(p, n)
+	nf := len(s.names)
+	for f, off := range r.colOff {
+		if off >= 0 {
+			continue
+		}
+		vi := p.fromView[f]
+		if vi < 0 {
+			continue // reported by inferInputs
+		}
+		jv := &p.views[vi]
+		if n > 0 && r.entOff[jv.key] < 0 {
+			return Errorf(400, "no input for feature %q: send it, or entity key input %q (BYTES or INT64, shape [batch]) to fetch it from feature view %s", s.names[f], p.keys[jv.key].name, jv.view.Name)
+		}
+		r.colOff[f] = len(r.cols)
+		for i := range n {
+			r.cols = append(r.cols, math.NaN())
+			r.given[i*nf+f] = false
+		}
+		r.fetch = n > 0
+	}
+	return nil
+}
+
+// inferKey reads input h, the entity key k of a model that reads online
+// features: shape [batch] or [batch, 1], datatype BYTES (strings) or
+// INT64/INT32 (integers). *n is the batch of the inputs read before it.
+func (r *Request) inferKey(s *Schema, lim Limits, h *inputHead, k int, n *int) error {
+	p := s.join
+	sc := &r.sc
+	if h.rank != 1 && !(h.rank == 2 && h.shape[1] == 1) {
+		return Errorf(400, "entity key input %q: shape %s, want [batch] or [batch, 1]", h.name, h.shapeText())
+	}
+	if h.dt != dtBYTES && h.dt != dtINT64 && h.dt != dtINT32 {
+		return Errorf(400, "entity key input %q: datatype %s, want BYTES (strings) or INT64", h.name, h.dt)
+	}
+	batch := int(h.shape[0])
+	if lim.MaxInstances > 0 && batch > lim.MaxInstances {
+		return errTooMany(batch, lim)
+	}
+	if *n >= 0 && batch != *n {
+		return Errorf(400, "input %q: batch %d, the inputs before it have %d", h.name, batch, *n)
+	}
+	r.sizeJoin(p, batch)
+	if batch > 0 && r.entOff[k] >= 0 {
+		return Errorf(400, "input %q appears twice", h.name)
+	}
+	got := 0
+	more, err := sc.openArray()
+	for more && err == nil {
+		inner := false
+		if sc.peek() == '[' && h.rank == 2 {
+			if _, err = sc.openArray(); err != nil {
+				return err
+			}
+			inner = true
+		}
+		if got >= batch {
+			return Errorf(400, "entity key input %q: more than the %d values its shape %s holds", h.name, batch, h.shapeText())
+		}
+		switch c := sc.peek(); {
+		case h.dt == dtBYTES && c != '"':
+			return sc.wrongType(fmt.Sprintf("entity key input %q: instance %d: ", h.name, got), "expected a string (datatype BYTES)")
+		case h.dt != dtBYTES && c != '-' && !isDigit(c):
+			return sc.wrongType(fmt.Sprintf("entity key input %q: instance %d: ", h.name, got), "expected an integer (datatype "+h.dt.String()+")")
+		}
+		if err = r.entityKey(p, got, k); err != nil {
+			return err
+		}
+		got++
+		if inner {
+			if more, err = sc.nextElem(); err != nil {
+				return err
+			}
+			if more {
+				return Errorf(400, "entity key input %q: shape %s, but instance %d holds more than one value", h.name, h.shapeText(), got-1)
+			}
+		}
+		more, err = sc.nextElem()
+	}
+	if err != nil {
+		return err
+	}
+	if got != batch {
+		return Errorf(400, "entity key input %q: %d values, shape %s needs %d", h.name, got, h.shapeText(), batch)
+	}
+	*n = batch
 	return nil
 }
 
@@ -409,8 +532,10 @@ func (r *Request) inputDatatype(h *inputHead) error {
 		h.dt = dtINT64
 	case "BOOL":
 		h.dt = dtBOOL
+	case "BYTES":
+		h.dt = dtBYTES
 	default:
-		return Errorf(400, "%s: datatype %q is not supported: use FP32, FP64, INT32, INT64 or BOOL", h.label(), name)
+		return Errorf(400, "%s: datatype %q is not supported: use FP32, FP64, INT32, INT64 or BOOL (BYTES for entity keys)", h.label(), name)
 	}
 	h.hasDT = true
 	return nil
@@ -423,6 +548,14 @@ func (r *Request) inputData(s *Schema, lim Limits, h *inputHead, n *int) error {
 	nf := len(s.names)
 	f := s.lookup(h.name)
 	tensor := string(h.name) == InputName && h.rank == 2 && (!s.hasInputFeature || h.shape[1] != 1)
+	if !tensor && f < 0 && s.join != nil {
+		if k := s.join.lookupKey(h.name); k >= 0 {
+			return r.inferKey(s, lim, h, k, n)
+		}
+	}
+	if h.dt == dtBYTES {
+		return Errorf(400, "input %q: datatype BYTES is for entity keys; a feature takes FP32, FP64, INT32, INT64 or BOOL", h.name)
+	}
 	if !tensor && f < 0 {
 		return Errorf(400, "unknown input %q: the model takes one input %q of shape [batch, %d], or one input per feature (%s)", h.name, InputName, nf, s.featureList)
 	}

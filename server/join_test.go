@@ -374,15 +374,74 @@ func TestJoinAllocs(t *testing.T) {
 	body := `{"instances": [{"patient_id": 7, "site": "north", ` + inline(lrNames[6:], []float64{1, 2, 3, 4}) + `}]}`
 	predictLR(t, s, body)
 	time.Sleep(10 * time.Millisecond) // ristretto applies sets asynchronously
-	code, out, ctx := call(s, "POST", "/v1/models/lr:predict", body)
-	if code != 200 {
-		t.Fatalf("%d %s", code, out)
+	var inputs []string
+	for _, name := range lrNames[6:] {
+		inputs = append(inputs, fmt.Sprintf(`{"name": %q, "shape": [1], "datatype": "FP64", "data": [1]}`, name))
 	}
-	allocs := testing.AllocsPerRun(200, func() {
-		ctx.Response.ResetBody()
-		s.Handle(ctx)
-	})
-	if allocs != 0 {
-		t.Errorf("warm join: %.1f allocations per request, want 0", allocs)
+	infer := `{"inputs": [{"name": "patient_id", "shape": [1], "datatype": "INT64", "data": [7]}, {"name": "site", "shape": [1], "datatype": "BYTES", "data": ["north"]}, ` + strings.Join(inputs, ", ") + `]}`
+	for _, c := range []struct{ uri, body string }{{"/v1/models/lr:predict", body}, {"/v2/models/lr/infer", infer}} {
+		code, out, ctx := call(s, "POST", c.uri, c.body)
+		if code != 200 {
+			t.Fatalf("POST %s: %d %s", c.uri, code, out)
+		}
+		allocs := testing.AllocsPerRun(200, func() {
+			ctx.Response.ResetBody()
+			s.Handle(ctx)
+		})
+		if allocs != 0 {
+			t.Errorf("warm join, POST %s: %.1f allocations per request, want 0", c.uri, allocs)
+		}
+	}
+}
+
+// TestJoinOIP checks the Open Inference Protocol form of the join: entity
+// keys as BYTES or INT64 inputs beside the features sent, the rest fetched,
+// predicting what the joined row predicts inline.
+func TestJoinOIP(t *testing.T) {
+	s, _, svc, now := joinServer(t, Options{}, "shape", "lab:mean_smoothness", "lab:mean_compactness")
+	write(t, svc, "shape", "7", now.Add(-time.Minute), 0.19, -0.55, -0.13, -0.04)
+	write(t, svc, "lab", "north", now.Add(-time.Minute), -2.5, -1.4, 7)
+	rest := []float64{-0.97, -1.15, -1.05, -1.25}
+	var inputs []string
+	for j, name := range lrNames[6:] {
+		inputs = append(inputs, fmt.Sprintf(`{"name": %q, "shape": [2], "datatype": "FP64", "data": [%v, %v]}`, name, rest[j], rest[j]))
+	}
+	body := `{"inputs": [{"name": "patient_id", "shape": [2, 1], "datatype": "INT64", "data": [[7], [99]]},
+		{"name": "site", "shape": [2], "datatype": "BYTES", "data": ["north", "south"]}, ` + strings.Join(inputs, ", ") + `]}`
+	code, out, _ := call(s, "POST", "/v2/models/lr/infer", body)
+	var resp struct {
+		Outputs []struct{ Data []float64 }
+	}
+	if code != 200 || json.Unmarshal([]byte(out), &resp) != nil || len(resp.Outputs) != 1 || len(resp.Outputs[0].Data) != 2 {
+		t.Fatalf("infer with entity keys: %d %s", code, out)
+	}
+	row := func(a, b []float64) string {
+		return "{" + inline(lrNames, append(append(append([]float64{}, a...), b...), rest...)) + "}"
+	}
+	want := predictLR(t, s, `{"instances": [`+row([]float64{0.19, -0.55, -0.13, -0.04}, []float64{-2.5, -1.4})+`, `+
+		row([]float64{0.5, -0.5, 0.25, 0}, []float64{1, 2})+`]}`)
+	if fmt.Sprint(resp.Outputs[0].Data) != fmt.Sprint(want.Predictions) {
+		t.Errorf("infer by entity keys = %v, the joined rows predict %v", resp.Outputs[0].Data, want.Predictions)
+	}
+	for _, c := range []struct{ body, want string }{
+		{`{"inputs": [{"name": "site", "shape": [2], "datatype": "BYTES", "data": ["x", "y"]}, ` + strings.Join(inputs, ", ") + `]}`,
+			`no input for feature "mean_radius": send it, or entity key input "patient_id"`},
+		{`{"inputs": [{"name": "patient_id", "shape": [1], "datatype": "BYTES", "data": [7]}]}`,
+			`entity key input "patient_id": instance 0: expected a string (datatype BYTES)`},
+		{`{"inputs": [{"name": "patient_id", "shape": [1], "datatype": "FP64", "data": [7]}]}`,
+			`entity key input "patient_id": datatype FP64, want BYTES (strings) or INT64`},
+		{`{"inputs": [{"name": "patient_id", "shape": [2], "datatype": "INT64", "data": [7]}]}`,
+			`entity key input "patient_id": 1 values, shape [2] needs 2`},
+		{`{"inputs": [{"name": "patient_id", "shape": [1], "datatype": "BYTES", "data": ["p7"]}]}`,
+			`"p7" is not an integer (entity patient has int keys)`},
+		{`{"inputs": [{"name": "patient_id", "shape": [1], "datatype": "INT64", "data": [7]}, {"name": "input", "shape": [1, 10], "datatype": "FP64", "data": [1,2,3,4,5,6,7,8,9,10]}]}`,
+			`not both`},
+	} {
+		code, out, _ := call(s, "POST", "/v2/models/lr/infer", c.body)
+		var e struct{ Error string }
+		json.Unmarshal([]byte(out), &e)
+		if code != 400 || !strings.Contains(e.Error, c.want) {
+			t.Errorf("infer %s = %d %s, want 400 containing %q", c.body, code, out, c.want)
+		}
 	}
 }

@@ -221,9 +221,10 @@ const (
 	dtINT32
 	dtINT64
 	dtBOOL
+	dtBYTES // OIP strings: entity keys only
 )
 
-var dtypeNames = [...]string{dtJSON: "JSON", dtFP32: "FP32", dtFP64: "FP64", dtINT32: "INT32", dtINT64: "INT64", dtBOOL: "BOOL"}
+var dtypeNames = [...]string{dtJSON: "JSON", dtFP32: "FP32", dtFP64: "FP64", dtINT32: "INT32", dtINT64: "INT64", dtBOOL: "BOOL", dtBYTES: "BYTES"}
 
 func (d dtype) String() string { return dtypeNames[d] }
 
