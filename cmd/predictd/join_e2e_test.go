@@ -159,6 +159,30 @@ func TestServeJoin(t *testing.T) {
 		}
 	}
 	check(d)
+	// The same requests over the Open Inference Protocol: entity keys as
+	// BYTES inputs, the two request features as FP64 inputs.
+	userIDs, merchantIDs, amounts, hours := []string{}, []string{}, []float64{}, []float64{}
+	for _, r := range reqs {
+		amount, _ := strconv.ParseFloat(r[2], 64)
+		hour, _ := strconv.ParseFloat(r[3], 64)
+		userIDs, merchantIDs, amounts, hours = append(userIDs, r[0]), append(merchantIDs, r[1]), append(amounts, amount), append(hours, hour)
+	}
+	n := len(reqs)
+	code, body := do(t, c, "POST", d.url(false, "/v2/models/fraud/infer"), map[string]any{"inputs": []any{
+		map[string]any{"name": "user_id", "shape": []int{n}, "datatype": "BYTES", "data": userIDs},
+		map[string]any{"name": "merchant_id", "shape": []int{n}, "datatype": "BYTES", "data": merchantIDs},
+		map[string]any{"name": "amount", "shape": []int{n}, "datatype": "FP64", "data": amounts},
+		map[string]any{"name": "hour", "shape": []int{n}, "datatype": "FP64", "data": hours},
+	}})
+	var inferResp struct{ Outputs []struct{ Data []float64 } }
+	if code != 200 || json.Unmarshal(body, &inferResp) != nil || len(inferResp.Outputs) != 1 || len(inferResp.Outputs[0].Data) != n {
+		t.Fatalf("OIP infer by entity keys: %d %s", code, body)
+	}
+	for i, p := range inferResp.Outputs[0].Data {
+		if w, _ := strconv.ParseFloat(want[i][0], 64); p != w {
+			t.Errorf("OIP request %d %v: predicted %v from entity keys, the joined row scores %v", i, reqs[i], p, w)
+		}
+	}
 	if err := d.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
