@@ -46,15 +46,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# Build.
-if [ -n "$PREDICTD" ]; then
-  bin=$PREDICTD
-else
-  simd=""
-  [ "$(go env GOARCH)" = amd64 ] && simd="GOEXPERIMENT=simd"
-  env $simd go build -o "$work/predictd" ./cmd/predictd
-  bin=$work/predictd
-fi
+. bench/serve-lib.sh
+build_predictd
 go build -o "$work/loadgen" ./bench/loadgen
 if [ -z "$DRYRUN" ] && ! "$bin" serve --batching=false -h >/dev/null 2>&1; then
   echo "batching.sh: this predictd refuses 'serve --batching=false' (no batching flag yet): nothing to compare."
@@ -79,8 +72,6 @@ for m in $MODELS; do
     for (i = 1; i <= NF; i++) s = s (i > 1 ? ", " : "") ($i == "" ? "null" : $i)
     print s "]]}" }' "${model_csv[$m]}" >"$work/$m.bodies"
 done
-
-. bench/serve-lib.sh
 
 # start_server off|on: a fresh server on a free port; sets server_pid, addr.
 start_server() {

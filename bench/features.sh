@@ -74,15 +74,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# Build.
-if [ -n "$PREDICTD" ]; then
-  bin=$PREDICTD
-else
-  simd=""
-  [ "$(go env GOARCH)" = amd64 ] && simd="GOEXPERIMENT=simd"
-  env $simd go build -o "$work/predictd" ./cmd/predictd
-  bin=$work/predictd
-fi
+. bench/serve-lib.sh
+build_predictd
 go build -o "$work/loadgen" ./bench/loadgen
 
 # http METHOD ADDR PATH [BODY]: one HTTP/1.1 exchange over bash's /dev/tcp
@@ -95,7 +88,6 @@ http() (
   timeout 10 cat <&3
 ) 2>/dev/null
 
-. bench/serve-lib.sh
 
 # Redis: a private server on a free port, nothing persisted.
 redis_port=""

@@ -1,6 +1,20 @@
-# serve-lib.sh: starting and stopping `predictd serve` for the bench/
-# scripts. Source it after setting bin (the predictd binary) and work (a
-# scratch folder); the server logs to $work/serve.log.
+# serve-lib.sh: building, starting and stopping `predictd serve` for the
+# bench/ scripts. Source it from the repository root after setting work (a
+# scratch folder); build_predictd sets bin; the server logs to
+# $work/serve.log.
+
+# build_predictd: sets bin to $PREDICTD when set, else builds ./cmd/predictd
+# (the GOEXPERIMENT=simd build on amd64) into $work.
+build_predictd() {
+  if [ -n "${PREDICTD:-}" ]; then
+    bin=$PREDICTD
+    return
+  fi
+  local simd=""
+  [ "$(go env GOARCH)" = amd64 ] && simd="GOEXPERIMENT=simd"
+  env $simd go build -o "$work/predictd" ./cmd/predictd
+  bin=$work/predictd
+}
 
 # ready ADDR: whether GET /readyz answers 200 (bash's /dev/tcp, no curl).
 ready() (
