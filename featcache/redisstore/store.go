@@ -2,9 +2,7 @@ package redisstore
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"net"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -12,6 +10,7 @@ import (
 	"github.com/redis/rueidis"
 
 	"github.com/predictd/predictd/featcache"
+	"github.com/predictd/predictd/internal/redisconn"
 )
 
 // Options configures Open. Start from DefaultOptions and set Addr.
@@ -36,17 +35,8 @@ func DefaultOptions() Options {
 }
 
 func (o Options) validate() error {
-	if o.Addr == "" {
-		return errors.New("redisstore: Options.Addr is empty; set it to the Redis server's host:port")
-	}
-	if _, _, err := net.SplitHostPort(o.Addr); err != nil {
-		return fmt.Errorf("redisstore: Options.Addr %q is not host:port: %w", o.Addr, err)
-	}
-	if o.DB < 0 {
-		return fmt.Errorf("redisstore: Options.DB is %d; it must be >= 0", o.DB)
-	}
-	if o.DialTimeout <= 0 {
-		return fmt.Errorf("redisstore: Options.DialTimeout is %v; it must be > 0 (DefaultOptions sets 2s)", o.DialTimeout)
+	if err := redisconn.Check("redisstore", o.Addr, o.DB, o.DialTimeout); err != nil {
+		return err
 	}
 	if strings.IndexByte(o.KeyPrefix, 0) >= 0 {
 		return fmt.Errorf("redisstore: Options.KeyPrefix %q contains a NUL byte", o.KeyPrefix)
@@ -96,21 +86,13 @@ func Open(opts Options) (*Store, error) {
 	if err := opts.validate(); err != nil {
 		return nil, err
 	}
-	client, err := rueidis.NewClient(rueidis.ClientOption{
-		InitAddress: []string{opts.Addr},
-		Password:    opts.Password,
-		SelectDB:    opts.DB,
-		Dialer:      net.Dialer{Timeout: opts.DialTimeout},
-		// predictd reads through its own TTL cache; server-assisted client
-		// caching would be a second, differently-invalidated copy.
-		DisableCache: true,
-		// A standalone server; skip the cluster probe at connect time.
-		ForceSingleClient: true,
-		// By default rueidis retries read-only commands (MGET) after network
-		// errors, with exponential backoff of up to 1s a wait. A feature lookup on the request path should
-		// fail fast and let the caller decide (serve defaults, shed load).
-		DisableRetry: true,
-	})
+	co := redisconn.ClientOption(opts.Addr, opts.Password, opts.DB, opts.DialTimeout)
+	// By default rueidis retries read-only commands (MGET) after network
+	// errors, with exponential backoff of up to 1s a wait. A feature lookup
+	// on the request path should fail fast and let the caller decide
+	// (serve defaults, shed load).
+	co.DisableRetry = true
+	client, err := rueidis.NewClient(co)
 	if err != nil {
 		return nil, fmt.Errorf("redisstore: connect to %s: %w", opts.Addr, err)
 	}

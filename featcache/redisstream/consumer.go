@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log"
-	"net"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -13,6 +12,7 @@ import (
 	"github.com/redis/rueidis"
 
 	"github.com/predictd/predictd/featcache"
+	"github.com/predictd/predictd/internal/redisconn"
 )
 
 // Writer applies rows of a view; *featcache.Service is the one the daemon
@@ -101,17 +101,8 @@ func DefaultOptions() Options {
 
 func (o Options) validate() error {
 	if o.Client == nil {
-		if o.Addr == "" {
-			return errors.New("redisstream: Options.Addr is empty; set it to the Redis server's host:port (or set Options.Client)")
-		}
-		if _, _, err := net.SplitHostPort(o.Addr); err != nil {
-			return fmt.Errorf("redisstream: Options.Addr %q is not host:port: %w", o.Addr, err)
-		}
-		if o.DB < 0 {
-			return fmt.Errorf("redisstream: Options.DB is %d; it must be >= 0", o.DB)
-		}
-		if o.DialTimeout <= 0 {
-			return fmt.Errorf("redisstream: Options.DialTimeout is %v; it must be > 0 (DefaultOptions sets 2s)", o.DialTimeout)
+		if err := redisconn.Check("redisstream", o.Addr, o.DB, o.DialTimeout); err != nil {
+			return fmt.Errorf("%w (or set Options.Client)", err)
 		}
 	}
 	for _, f := range []struct{ name, v string }{{"Stream", o.Stream}, {"Group", o.Group}, {"Consumer", o.Consumer}} {
@@ -260,14 +251,7 @@ func (c *Consumer) Run(ctx context.Context) error {
 // connect dials until it succeeds or ctx is done (then it returns nil).
 func (c *Consumer) connect(ctx context.Context) rueidis.Client {
 	for {
-		client, err := rueidis.NewClient(rueidis.ClientOption{
-			InitAddress:       []string{c.opts.Addr},
-			Password:          c.opts.Password,
-			SelectDB:          c.opts.DB,
-			Dialer:            net.Dialer{Timeout: c.opts.DialTimeout},
-			DisableCache:      true,
-			ForceSingleClient: true,
-		})
+		client, err := rueidis.NewClient(redisconn.ClientOption(c.opts.Addr, c.opts.Password, c.opts.DB, c.opts.DialTimeout))
 		if err == nil {
 			return client
 		}
