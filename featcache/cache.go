@@ -159,6 +159,15 @@ var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
 // error, so a caller may serve what the cache had (fail open) or refuse
 // (fail closed).
 func (c *Cache) Get(ctx context.Context, keys []Key, dst []Record, st []Status) ([]Record, []Status, error) {
+	return c.GetBefore(ctx, time.Time{}, keys, dst, st)
+}
+
+// GetBefore is Get for a caller with a deadline: the store read for the
+// misses is bounded by whichever comes first, the deadline or
+// StoreTimeout; when the deadline has passed already the store is not
+// asked and the misses are unavailable with context.DeadlineExceeded. A
+// zero deadline is none.
+func (c *Cache) GetBefore(ctx context.Context, deadline time.Time, keys []Key, dst []Record, st []Status) ([]Record, []Status, error) {
 	now := c.opts.Now()
 	base := len(dst)
 	dst = growRecords(dst, len(keys))
@@ -185,12 +194,20 @@ func (c *Cache) Get(ctx context.Context, keys []Key, dst []Record, st []Status) 
 	if len(sc.keys) == 0 {
 		return dst, st, nil
 	}
-	// The timeout's context allocates, but only here, beside a store
-	// round trip that costs far more.
-	sctx, cancel := context.WithTimeout(ctx, c.opts.StoreTimeout)
+	timeout := c.opts.StoreTimeout
+	if !deadline.IsZero() {
+		timeout = min(timeout, time.Until(deadline))
+	}
 	var err error
-	sc.recs, err = c.store.Get(sctx, sc.keys, sc.recs[:0])
-	cancel()
+	if timeout <= 0 {
+		err = context.DeadlineExceeded
+	} else {
+		// The timeout's context allocates, but only here, beside a store
+		// round trip that costs far more.
+		sctx, cancel := context.WithTimeout(ctx, timeout)
+		sc.recs, err = c.store.Get(sctx, sc.keys, sc.recs[:0])
+		cancel()
+	}
 	if err != nil {
 		for _, i := range sc.idx {
 			out := &dst[base+i]

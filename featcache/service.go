@@ -274,11 +274,12 @@ func (s *Service) Get(ctx context.Context, view, entity string) (Lookup, error) 
 	return out, nil
 }
 
-// Fetch reads keys through the cache in at most one store round trip: see
-// Cache.Get for the contract, including what it returns when the store
-// fails. It is the serving join's read path.
-func (s *Service) Fetch(ctx context.Context, keys []Key, dst []Record, st []Status) ([]Record, []Status, error) {
-	return s.cache.Get(ctx, keys, dst, st)
+// Fetch reads keys through the cache in at most one store round trip,
+// bounded by deadline (zero: none) and the cache's StoreTimeout: see
+// Cache.GetBefore for the contract, including what it returns when the
+// store fails. It is the serving join's read path.
+func (s *Service) Fetch(ctx context.Context, deadline time.Time, keys []Key, dst []Record, st []Status) ([]Record, []Status, error) {
+	return s.cache.GetBefore(ctx, deadline, keys, dst, st)
 }
 
 // Now is the service's clock, the one ages are measured against.

@@ -318,7 +318,7 @@ func errStoreDown(err error) error {
 // store: one Fetch for every view and instance that needs one, then each
 // missing value from its row, or its default when the row is missing,
 // expired or unavailable. Values the request sent are kept (overridden).
-func (s *Server) join(ctx *fasthttp.RequestCtx, vs *versionState, r *Request) error {
+func (s *Server) join(ctx *fasthttp.RequestCtx, vs *versionState, r *Request, deadline time.Time, timeout time.Duration) error {
 	p := vs.schema.join
 	nf, nv := len(vs.schema.names), len(p.views)
 	r.jidx = r.jidx[:0]
@@ -342,10 +342,15 @@ func (s *Server) join(ctx *fasthttp.RequestCtx, vs *versionState, r *Request) er
 	start := time.Now()
 	var err error
 	// Not ctx: a fasthttp.RequestCtx's Done is the server's, not the
-	// request's. The cache bounds the store read (StoreTimeout).
-	r.jrecs, r.jsts, err = s.opts.Features.Fetch(context.Background(), r.jkeys, r.jrecs[:0], r.jsts[:0])
+	// request's. The cache bounds the store read by the request's deadline
+	// and its StoreTimeout.
+	r.jrecs, r.jsts, err = s.opts.Features.Fetch(context.Background(), deadline, r.jkeys, r.jrecs[:0], r.jsts[:0])
 	vs.join.fetch.observe(time.Since(start))
 	r.now = s.opts.Features.Now()
+	if err != nil && !deadline.IsZero() && !time.Now().Before(deadline) {
+		vs.join.storeErrors.Add(1)
+		return errTimedOut(vs, timeout, "its online features were read")
+	}
 	if err != nil {
 		vs.join.storeErrors.Add(1)
 		if vs.storeDown == FailClosed {

@@ -48,15 +48,20 @@ feature_views:
 var lrNames = []string{"mean_radius", "mean_texture", "mean_perimeter", "mean_area", "mean_smoothness",
 	"mean_compactness", "mean_concavity", "mean_concave_points", "mean_symmetry", "mean_fractal_dimension"}
 
-// flakyStore is a Store whose Get fails while down is set.
+// flakyStore is a Store whose Get fails while down is set, and hangs until
+// its context ends while hung is set.
 type flakyStore struct {
 	featcache.Store
-	down atomic.Bool
+	down, hung atomic.Bool
 }
 
 var errStoreTest = errors.New("test store is down")
 
 func (f *flakyStore) Get(ctx context.Context, keys []featcache.Key, dst []featcache.Record) ([]featcache.Record, error) {
+	if f.hung.Load() {
+		<-ctx.Done()
+		return dst, ctx.Err()
+	}
 	if f.down.Load() {
 		return dst, errStoreTest
 	}
@@ -78,7 +83,9 @@ func joinServer(t testing.TB, opts Options, views ...string) (*Server, *flakySto
 	t.Cleanup(func() { ps.Close() })
 	st := &flakyStore{Store: ps}
 	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
-	svc, err := featcache.NewService(defs, st, featcache.CacheOptions{MaxStaleness: time.Hour, Now: func() time.Time { return now }})
+	// A store read waits up to an hour: a test that hangs shows a request
+	// deadline not honoured.
+	svc, err := featcache.NewService(defs, st, featcache.CacheOptions{MaxStaleness: time.Hour, StoreTimeout: time.Hour, Now: func() time.Time { return now }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -442,6 +449,22 @@ func TestJoinOIP(t *testing.T) {
 		json.Unmarshal([]byte(out), &e)
 		if code != 400 || !strings.Contains(e.Error, c.want) {
 			t.Errorf("infer %s = %d %s, want 400 containing %q", c.body, code, out, c.want)
+		}
+	}
+}
+
+// TestJoinDeadline checks a hung store holds a request only until its own
+// deadline: 504, under either store-down policy. (The store waits an hour
+// otherwise, so a deadline that is not honoured hangs the test.)
+func TestJoinDeadline(t *testing.T) {
+	rest := inline(lrNames[6:], []float64{1, 2, 3, 4})
+	body := `{"instances": [{"patient_id": 7, "site": "north", ` + rest + `}]}`
+	for _, policy := range []StoreDownPolicy{FailClosed, FailOpen} {
+		s, st, _, _ := joinServer(t, Options{DefaultModel: ModelOptions{StoreDown: policy}}, "shape", "lab")
+		st.hung.Store(true)
+		code, out, _ := call(s, "POST", "/v1/models/lr:predict", body, "X-Request-Timeout", "30ms")
+		if code != 504 || !strings.Contains(out, "passed before its online features were read") {
+			t.Errorf("%s, hung store, 30ms timeout: %d %s, want 504", policy, code, out)
 		}
 	}
 }

@@ -447,11 +447,19 @@ func (s *Server) predict(ctx *fasthttp.RequestCtx, api API, t target) {
 	} else {
 		err = r.DecodePredict(ctx.PostBody(), vs.schema, s.limits)
 	}
+	var timeout time.Duration
+	if err == nil {
+		timeout, err = requestTimeout(ctx, r, vs.timeout)
+	}
+	var deadline time.Time
+	if timeout > 0 {
+		deadline = start.Add(timeout)
+	}
 	if err == nil && (r.fetch || r.ReturnFeatures) {
-		err = s.join(ctx, vs, r)
+		err = s.join(ctx, vs, r, deadline, timeout)
 	}
 	if err == nil {
-		err = s.compute(ctx, vs, h.Loaded.Model, r, start)
+		err = s.compute(ctx, vs, h.Loaded.Model, r, deadline, timeout)
 	}
 	if err != nil {
 		if errors.Is(err, batcher.ErrGone) {
@@ -486,15 +494,8 @@ const statusClientGone = 499
 
 // compute predicts r's rows into r.Preds through the version's batcher, or
 // directly when batching is off, unless the request's deadline has passed.
-func (s *Server) compute(ctx *fasthttp.RequestCtx, vs *versionState, p model.Predictor, r *Request, start time.Time) error {
-	timeout, err := requestTimeout(ctx, r, vs.timeout)
-	if err != nil {
-		return err
-	}
-	var deadline time.Time
-	if timeout > 0 {
-		deadline = start.Add(timeout)
-	}
+func (s *Server) compute(ctx *fasthttp.RequestCtx, vs *versionState, p model.Predictor, r *Request, deadline time.Time, timeout time.Duration) error {
+	var err error
 	if vs.batcher == nil || r.N > vs.bigRows {
 		if !deadline.IsZero() && !time.Now().Before(deadline) {
 			err = batcher.ErrDeadline
@@ -509,9 +510,15 @@ func (s *Server) compute(ctx *fasthttp.RequestCtx, vs *versionState, p model.Pre
 	case err == nil, errors.Is(err, batcher.ErrGone):
 		return err
 	case errors.Is(err, batcher.ErrDeadline):
-		return Errorf(fasthttp.StatusGatewayTimeout, "model %s version %d: the request's timeout of %s passed before it was computed (X-Request-Timeout, OIP parameters.timeout, or the model's timeout setting)", vs.name, vs.version, timeout)
+		return errTimedOut(vs, timeout, "it was computed")
 	}
 	return fmt.Errorf("model %s version %d: %w", vs.name, vs.version, err)
+}
+
+// errTimedOut is the 504 of a request whose deadline passed before what
+// ("it was computed", "its online features were read").
+func errTimedOut(vs *versionState, timeout time.Duration, what string) error {
+	return Errorf(fasthttp.StatusGatewayTimeout, "model %s version %d: the request's timeout of %s passed before %s (X-Request-Timeout, OIP parameters.timeout, or the model's timeout setting)", vs.name, vs.version, timeout, what)
 }
 
 // requestTimeout is the request's own timeout (the X-Request-Timeout
