@@ -188,3 +188,33 @@ func BodiesFromInstances(r io.Reader, name string, batch int) ([][]byte, error) 
 	}
 	return bodies, nil
 }
+
+// BodiesFromLines reads r, one whole request body per line (NDJSON; blank
+// lines skipped), for endpoints whose bodies are not TF Serving instances
+// (an Open Inference Protocol infer request, say). Each line must be a
+// JSON object; errors name the file and line.
+func BodiesFromLines(r io.Reader, name string) ([][]byte, error) {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(nil, 16<<20)
+	var bodies [][]byte
+	for n := 1; sc.Scan(); n++ {
+		line := bytes.TrimSpace(sc.Bytes())
+		if len(line) == 0 {
+			continue
+		}
+		if !json.Valid(line) || line[0] != '{' {
+			return nil, fmt.Errorf("%s:%d: not a JSON object (one request body per line)", name, n)
+		}
+		if len(bodies) == MaxBodyLines {
+			return nil, fmt.Errorf("%s: more than %d bodies", name, MaxBodyLines)
+		}
+		bodies = append(bodies, slices.Clone(line))
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	if len(bodies) == 0 {
+		return nil, fmt.Errorf("%s holds no request bodies (want one JSON object per line)", name)
+	}
+	return bodies, nil
+}

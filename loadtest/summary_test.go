@@ -82,3 +82,19 @@ func TestSLOCheck(t *testing.T) {
 		}
 	}
 }
+
+func TestBodiesFromLines(t *testing.T) {
+	got, err := BodiesFromLines(strings.NewReader("{\"a\": 1}\n\n  {\"inputs\": []}\r\n"), "b.ndjson")
+	if err != nil || len(got) != 2 || string(got[0]) != `{"a": 1}` || string(got[1]) != `{"inputs": []}` {
+		t.Errorf("BodiesFromLines = %q, %v", got, err)
+	}
+	for _, c := range []struct{ in, want string }{
+		{"\n", "b.ndjson holds no request bodies"},
+		{"{}\n[1]\n", "b.ndjson:2: not a JSON object"},
+		{"{\"a\":\n", "b.ndjson:1: not a JSON object"},
+	} {
+		if _, err := BodiesFromLines(strings.NewReader(c.in), "b.ndjson"); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("BodiesFromLines(%q) error %v, want %q", c.in, err, c.want)
+		}
+	}
+}

@@ -12,7 +12,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -117,18 +116,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 // readBodies reads one body per non-blank line of path.
 func readBodies(path string) ([][]byte, error) {
-	data, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
-	var bodies [][]byte
-	for line := range bytes.Lines(data) {
-		if line = bytes.TrimSpace(line); len(line) > 0 {
-			bodies = append(bodies, line)
-		}
-	}
-	if len(bodies) == 0 {
-		return nil, fmt.Errorf("%s holds no request bodies (want one JSON body per line)", path)
-	}
-	return bodies, nil
+	defer f.Close()
+	return loadtest.BodiesFromLines(f, path)
 }

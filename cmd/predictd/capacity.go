@@ -23,6 +23,7 @@ func cmdCapacity(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	target := fs.String("url", "", "endpoint: http://host:port/v1/models/NAME:predict, or unix:/path.sock:/v1/models/NAME:predict")
 	body := fs.String("body", "", "file holding one request body (JSON), sent as is")
 	bodies := fs.String("bodies", "", "NDJSON file of instances, one per line; requests cycle through them")
+	bodyLines := fs.String("body-lines", "", "NDJSON file of whole request bodies, one per line (e.g. OIP infer requests); sent round-robin")
 	batch := fs.Int("batch", 1, "with --bodies: instances per request")
 	hdr := headerFlags{}
 	fs.Var(hdr, "header", `extra request header "Name: value" (repeatable)`)
@@ -53,7 +54,7 @@ func cmdCapacity(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if *sloP99 <= 0 { // a duration flag's empty value prints as "0s": required cannot see it
 		return usageErr("%s: missing required flag --slo-p99 (the p99 latency each step must hold)", fs.Name())
 	}
-	bs, err := loadBodies(*body, *bodies, *batch)
+	bs, err := loadBodies(*body, *bodies, *bodyLines, *batch)
 	if err != nil {
 		return err
 	}

@@ -29,12 +29,30 @@ func (h headerFlags) Set(s string) error {
 	return nil
 }
 
-// loadBodies reads the request bodies of --body (one body, sent as is) or
-// --bodies (NDJSON instances, batch per request).
-func loadBodies(body, instances string, batch int) ([][]byte, error) {
+// loadBodies reads the request bodies of --body (one body, sent as is),
+// --bodies (NDJSON instances, batch per request) or --body-lines (one
+// whole body per line).
+func loadBodies(body, instances, lines string, batch int) ([][]byte, error) {
+	given := 0
+	for _, f := range []string{body, instances, lines} {
+		if f != "" {
+			given++
+		}
+	}
 	switch {
-	case body != "" && instances != "":
-		return nil, usageErr("give --body or --bodies, not both")
+	case given > 1:
+		return nil, usageErr("give one of --body, --bodies and --body-lines")
+	case lines != "":
+		f, err := os.Open(lines)
+		if err != nil {
+			return nil, usageErr("--body-lines: %v", err)
+		}
+		defer f.Close()
+		bodies, err := loadtest.BodiesFromLines(f, lines)
+		if err != nil {
+			return nil, usageErr("--body-lines: %v", err)
+		}
+		return bodies, nil
 	case body != "":
 		b, err := os.ReadFile(body)
 		if err != nil {
@@ -73,6 +91,7 @@ func cmdLoadtest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	url := fs.String("url", "", "endpoint: http://host:port/v1/models/NAME:predict, or unix:/path.sock:/v1/models/NAME:predict")
 	body := fs.String("body", "", "file holding one request body (JSON), sent as is")
 	bodies := fs.String("bodies", "", "NDJSON file of instances, one per line; requests cycle through them")
+	bodyLines := fs.String("body-lines", "", "NDJSON file of whole request bodies, one per line (e.g. OIP infer requests); sent round-robin")
 	batch := fs.Int("batch", 1, "with --bodies: instances per request")
 	rate := fs.Float64("rate", 0, "open loop: requests per second on a schedule fixed in advance (the peak for step and ramp)")
 	conc := fs.Int("concurrency", 0, "closed loop: clients, each with one request outstanding (for comparison; hides stalls)")
@@ -108,12 +127,12 @@ func cmdLoadtest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	case *maxErr < 0 || *maxErr > 1:
 		return usageErr("loadtest: --max-error-rate %v: want a fraction in [0, 1]", *maxErr)
 	}
-	bs, err := loadBodies(*body, *bodies, *batch)
+	bs, err := loadBodies(*body, *bodies, *bodyLines, *batch)
 	if err != nil {
 		return err
 	}
 	if bs == nil && *method != "GET" && *method != "HEAD" {
-		return usageErr("loadtest: give --body FILE or --bodies FILE.ndjson")
+		return usageErr("loadtest: give --body FILE, --bodies FILE.ndjson or --body-lines FILE.ndjson")
 	}
 	opts := loadtest.Options{
 		URL: *url, Method: *method, Bodies: bs, Header: hdr,

@@ -57,6 +57,14 @@ func TestLoadtest(t *testing.T) {
 		t.Errorf("loadtest against a missing model: exit %d, want 1 with 404s counted\n%s%s", r.code, r.stdout, r.stderr)
 	}
 
+	// Whole bodies per line: Open Inference Protocol requests.
+	oip := filepath.Join(dir, "oip.ndjson")
+	writeFile(t, oip, `{"inputs": [{"name": "input", "shape": [1, 10], "datatype": "FP64", "data": [1.2, 1.9, 4.2, -0.1, 3.9, 2.0, null, 1.6, 0.8, -2.4]}]}`+"\n")
+	r = predictd(t, "loadtest", "--url", d.url(false, "/v2/models/wine/infer"), "--body-lines", oip, "--rate", "100", "--duration", "300ms", "--slo-p99", "5s", "--quiet")
+	if r.code != 0 || !strings.Contains(r.stdout, "SLO met") {
+		t.Errorf("loadtest --body-lines of OIP requests: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+
 	bad := filepath.Join(dir, "bad.ndjson")
 	writeFile(t, bad, "[1, 2]\n{\"a\": \n")
 	for _, c := range []struct {
@@ -65,6 +73,7 @@ func TestLoadtest(t *testing.T) {
 	}{
 		{[]string{"--url", url, "--bodies", inst}, "give --rate R"},
 		{[]string{"--url", url, "--bodies", inst, "--rate", "10", "--concurrency", "2"}, "not both"},
+		{[]string{"--url", url, "--bodies", inst, "--body-lines", oip, "--rate", "10"}, "give one of --body, --bodies and --body-lines"},
 		{[]string{"--url", url, "--bodies", bad, "--rate", "10"}, "bad.ndjson:2: not a JSON value"},
 		{[]string{"--url", url, "--bodies", inst, "--rate", "10", "--profile", "sine"}, "Options.Profile"},
 		{[]string{"--url", "ftp://x/", "--bodies", inst, "--rate", "10"}, `scheme "ftp"`},
