@@ -91,6 +91,7 @@ FUZZ_TARGETS := \
 	./featcache:FuzzDecodeRecord \
 	./featcache/redisstream:FuzzDecode \
 	./loadtest:FuzzBodiesFromInstances \
+	./loadtest:FuzzBodiesFromLines \
 	./loadtest/capacity:FuzzParseCPU \
 	./kernels:FuzzFastForest
 fuzz:

@@ -98,3 +98,21 @@ func TestBodiesFromLines(t *testing.T) {
 		}
 	}
 }
+
+// FuzzBodiesFromLines: any input is refused or gives JSON objects.
+func FuzzBodiesFromLines(f *testing.F) {
+	f.Add([]byte("{\"a\": 1}\n\n{}\n"))
+	f.Add([]byte("{\"inputs\": [{\"data\": [1e999]}]}\r\n[1]\n"))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		bodies, err := BodiesFromLines(bytes.NewReader(in), "f")
+		if err != nil {
+			return
+		}
+		for _, b := range bodies {
+			var m map[string]json.RawMessage
+			if json.Unmarshal(b, &m) != nil {
+				t.Fatalf("BodiesFromLines(%q) gave %q, not a JSON object", in, b)
+			}
+		}
+	})
+}
