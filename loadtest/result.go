@@ -59,6 +59,22 @@ type Result struct {
 	// Spectrum is the latency at each of SpectrumPercentiles (the
 	// percentile spectrum a report plots); nil when nothing was OK.
 	Spectrum []Point `json:"spectrum"`
+	// Intervals split the measured window into equal slices (1 s, longer
+	// for windows over 5 minutes so there are at most maxIntervals), by
+	// each request's scheduled send: how the rate and latency moved over
+	// a step or ramp profile, or a run that degraded.
+	Intervals []Interval `json:"intervals"`
+}
+
+// Interval is one slice of the measured window.
+type Interval struct {
+	Start    time.Duration `json:"start_ns"` // from the window's start
+	Width    time.Duration `json:"width_ns"`
+	OK       uint64        `json:"ok"`
+	Errors   uint64        `json:"errors"`
+	P50      time.Duration `json:"p50_ns"` // of the OK responses; 0 when none
+	P99      time.Duration `json:"p99_ns"`
+	Max      time.Duration `json:"max_ns"`
 }
 
 // Point is one point of a latency percentile spectrum.
@@ -133,6 +149,66 @@ const (
 	histSigFigs = 3
 )
 
+// maxIntervals bounds Result.Intervals; each costs a histogram of 20 KiB.
+const maxIntervals = 300
+
+// timeline is the recorder's per-interval record, shared by all clients
+// under one mutex (a record costs tens of nanoseconds against the request
+// it records); its histograms keep 2 significant digits.
+type timeline struct {
+	mu     sync.Mutex
+	width  time.Duration
+	hists  []*hdrhistogram.Histogram
+	ok     []uint64
+	errors []uint64
+}
+
+func newTimeline(window time.Duration) *timeline {
+	w := max(time.Second, (window+maxIntervals-1)/maxIntervals)
+	n := int(max(1, (window+w-1)/w))
+	return &timeline{width: w, hists: make([]*hdrhistogram.Histogram, n), ok: make([]uint64, n), errors: make([]uint64, n)}
+}
+
+// record adds one outcome scheduled at offset from the window's start.
+func (t *timeline) record(offset, lat time.Duration, ok bool) {
+	i := int(offset / t.width)
+	if offset < 0 || i >= len(t.ok) {
+		return
+	}
+	us := min(max(lat.Microseconds(), histMin), histMax)
+	t.mu.Lock()
+	if !ok {
+		t.errors[i]++
+	} else {
+		t.ok[i]++
+		if t.hists[i] == nil {
+			t.hists[i] = hdrhistogram.New(histMin, histMax, 2)
+		}
+		_ = t.hists[i].RecordValue(us)
+	}
+	t.mu.Unlock()
+}
+
+// intervals returns the slices that saw requests, up to the last one.
+func (t *timeline) intervals() []Interval {
+	last := -1
+	for i := range t.ok {
+		if t.ok[i]+t.errors[i] > 0 {
+			last = i
+		}
+	}
+	out := make([]Interval, 0, last+1)
+	us := func(v int64) time.Duration { return time.Duration(v) * time.Microsecond }
+	for i := 0; i <= last; i++ {
+		iv := Interval{Start: time.Duration(i) * t.width, Width: t.width, OK: t.ok[i], Errors: t.errors[i]}
+		if h := t.hists[i]; h != nil {
+			iv.P50, iv.P99, iv.Max = us(h.ValueAtQuantile(50)), us(h.ValueAtQuantile(99)), us(h.Max())
+		}
+		out = append(out, iv)
+	}
+	return out
+}
+
 // recorder gathers the measured outcomes of all clients: one shard (an HDR
 // histogram and counts) per client, merged at the end, so that recording
 // takes no lock shared by all clients (wrk2's layout). A histogram of this
@@ -143,6 +219,8 @@ type recorder struct {
 	shards []*shard
 	n      int // shards handed out
 	max    int
+	// timeline, when set, also records each outcome by interval.
+	timeline *timeline
 }
 
 // maxShards bounds the histograms of one run (64 × 136 KiB = 8.7 MiB).
@@ -222,6 +300,9 @@ func (r *recorder) result(res *Result) {
 	}
 	if res.Duration > 0 {
 		res.RPS = float64(res.OK) / res.Duration.Seconds()
+	}
+	if r.timeline != nil {
+		res.Intervals = r.timeline.intervals()
 	}
 	if res.OK == 0 {
 		return

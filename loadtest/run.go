@@ -134,7 +134,9 @@ func newGenerator(o Options, t target) *generator {
 	for k, v := range o.Header {
 		req.Header.Set(k, v)
 	}
-	return &generator{opts: o, client: c, req: req, rec: newRecorder(o.Concurrency)}
+	rec := newRecorder(o.Concurrency)
+	rec.timeline = newTimeline(o.Duration)
+	return &generator{opts: o, client: c, req: req, rec: rec}
 }
 
 func hostOnly(hostport string) string {
@@ -408,6 +410,7 @@ func (c *client) send(scheduled, started time.Time, measured bool) {
 	if !measured {
 		return
 	}
+	g.rec.timeline.record(scheduled.Sub(g.start)-g.opts.Warmup, lat, err == nil && status >= 200 && status <= 299)
 	if err != nil {
 		c.rec.record(lat, 0, errorKind(err), late)
 		return

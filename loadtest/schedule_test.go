@@ -163,3 +163,32 @@ func TestOpenLoopShared(t *testing.T) {
 	}
 	checkOrdered(t, r, 0)
 }
+
+// TestIntervals checks a step profile shows in the run's intervals: each
+// second's 2xx count follows its step's rate.
+func TestIntervals(t *testing.T) {
+	url := serve(t, newSeen().handler(0, always(200)))
+	r := run(t, Options{URL: url + "/", Bodies: bodies("x"), Rate: 400, Profile: ProfileStep, Steps: 4,
+		Warmup: -1, Duration: 4 * time.Second})
+	if len(r.Intervals) != 4 {
+		t.Fatalf("%d intervals, want 4 (one a second): %+v", len(r.Intervals), r.Intervals)
+	}
+	var total uint64
+	for i, iv := range r.Intervals {
+		want := float64(100 * (i + 1)) // steps of 100, 200, 300, 400/s
+		if got := float64(iv.OK + iv.Errors); math.Abs(got-want) > 2+0.03*want || iv.Start != time.Duration(i)*time.Second || iv.Width != time.Second {
+			t.Errorf("interval %d: %+v, want %v requests starting at %ds", i, iv, want, i)
+		}
+		if iv.OK > 0 && (iv.P50 <= 0 || iv.P99 < iv.P50 || iv.Max < iv.P99) {
+			t.Errorf("interval %d: p50 %v p99 %v max %v, want ordered and positive", i, iv.P50, iv.P99, iv.Max)
+		}
+		total += iv.OK + iv.Errors
+	}
+	if total != r.Requests {
+		t.Errorf("intervals hold %d requests, the run %d", total, r.Requests)
+	}
+	s := Summarize(Options{}, r, nil)
+	if len(s.Intervals) != 4 || math.Abs(s.Intervals[3].AchievedRPS-400) > 15 {
+		t.Errorf("summary intervals %+v, want 4 ending near 400/s", s.Intervals)
+	}
+}

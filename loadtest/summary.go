@@ -76,6 +76,8 @@ type Summary struct {
 	LatencyMS   Latencies         `json:"latency_ms"`
 	// Spectrum is the latency percentile spectrum (milliseconds).
 	Spectrum []SpectrumMS `json:"spectrum"`
+	// Intervals is the run over time (see Result.Intervals).
+	Intervals []IntervalMS `json:"intervals"`
 	// SLO and Verdict are set when the run was judged.
 	SLO     *SLOJSON `json:"slo,omitempty"`
 	Verdict *Verdict `json:"verdict,omitempty"`
@@ -96,6 +98,17 @@ type Latencies struct {
 type SpectrumMS struct {
 	Percentile float64 `json:"percentile"`
 	LatencyMS  float64 `json:"latency_ms"`
+}
+
+// IntervalMS is one slice of Summary.Intervals: seconds from the measured
+// window's start, the 2xx rate and errors per second, latencies in ms.
+type IntervalMS struct {
+	StartS      float64 `json:"start_s"`
+	AchievedRPS float64 `json:"achieved_rps"`
+	ErrorsPS    float64 `json:"errors_per_s"`
+	P50         float64 `json:"p50_ms"`
+	P99         float64 `json:"p99_ms"`
+	Max         float64 `json:"max_ms"`
 }
 
 // SLOJSON is an SLO as Summary holds it.
@@ -126,6 +139,10 @@ func Summarize(o Options, r Result, slo *SLO) Summary {
 	}
 	for _, p := range r.Spectrum {
 		s.Spectrum = append(s.Spectrum, SpectrumMS{p.Percentile, ms(p.Latency)})
+	}
+	for _, iv := range r.Intervals {
+		w := iv.Width.Seconds()
+		s.Intervals = append(s.Intervals, IntervalMS{iv.Start.Seconds(), float64(iv.OK) / w, float64(iv.Errors) / w, ms(iv.P50), ms(iv.P99), ms(iv.Max)})
 	}
 	if slo != nil {
 		v := slo.Check(r)

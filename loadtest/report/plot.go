@@ -351,3 +351,61 @@ func KneePNG(w io.Writer, r capacity.Report, widthPx, heightPx int) error {
 	}
 	return nil
 }
+
+// timelinePlots plots a run over time: p50 and p99 of each interval (with
+// the SLO's p99 as a dashed line when sloMS > 0), and the 2xx and error
+// rates. Nil when the run has fewer than two intervals.
+func timelinePlots(s loadtest.Summary, sloMS float64) (latency, rate *plot.Plot, err error) {
+	if len(s.Intervals) < 2 {
+		return nil, nil, nil
+	}
+	latency = newPlot("Latency over time", "seconds into the measured window", "latency (ms)")
+	rate = newPlot("Throughput over time", "seconds into the measured window", "requests/s")
+	var p50, p99, ok, errs plotter.XYs
+	hi, end := 0.0, 0.0
+	for _, iv := range s.Intervals {
+		mid := iv.StartS + 0.5 // the interval's middle (1 s wide, or wider on long runs)
+		if len(s.Intervals) > 1 {
+			mid = iv.StartS + (s.Intervals[1].StartS-s.Intervals[0].StartS)/2
+		}
+		if iv.P99 > 0 {
+			p50 = append(p50, plotter.XY{X: mid, Y: iv.P50})
+			p99 = append(p99, plotter.XY{X: mid, Y: iv.P99})
+			hi = max(hi, iv.P99)
+		}
+		ok = append(ok, plotter.XY{X: mid, Y: iv.AchievedRPS})
+		errs = append(errs, plotter.XY{X: mid, Y: iv.ErrorsPS})
+		end = max(end, mid)
+	}
+	for _, l := range []struct {
+		p     *plot.Plot
+		xys   plotter.XYs
+		name  string
+		color color.Color
+	}{{latency, p50, "p50", blue}, {latency, p99, "p99", orange}, {rate, ok, "2xx/s", blue}, {rate, errs, "errors/s", red}} {
+		if len(l.xys) == 0 {
+			continue
+		}
+		line, pts, err := plotter.NewLinePoints(l.xys)
+		if err != nil {
+			return nil, nil, err
+		}
+		line.Color, line.Width = l.color, vg.Points(2)
+		pts.Color, pts.Radius = l.color, vg.Points(1.5)
+		l.p.Add(line, pts)
+		l.p.Legend.Add(l.name, line)
+	}
+	if sloMS > 0 {
+		line, err := hline(0, end, sloMS, red)
+		if err != nil {
+			return nil, nil, err
+		}
+		latency.Add(line)
+		latency.Legend.Add(fmt.Sprintf("SLO p99 %sms", num(sloMS)), line)
+		hi = max(hi, sloMS)
+	}
+	latency.X.Min, rate.X.Min = 0, 0
+	latency.Y.Min, latency.Y.Max = 0, max(hi*1.1, 1e-3)
+	rate.Y.Min = 0
+	return latency, rate, nil
+}

@@ -89,6 +89,9 @@ type loadTestPage struct {
 	S        loadtest.Summary
 	Errors   []kv
 	Spectrum template.HTML
+	// Latency and Rate plot the run over time; empty for runs of one
+	// interval.
+	Latency, Rate template.HTML
 }
 
 type kv struct {
@@ -120,7 +123,10 @@ var loadTestTmpl = template.Must(template.New("loadtest").Funcs(funcs).Parse(hea
 {{with .S.LatencyMS}}<tr><td>{{ms .Mean}}</td><td>{{ms .P50}}</td><td>{{ms .P90}}</td><td>{{ms .P95}}</td><td>{{ms .P99}}</td><td>{{ms .P999}}</td><td>{{ms .Max}}</td></tr>{{end}}
 </table>
 <div class="plot">{{.Spectrum}}</div>
-<h2>Errors by status code or kind</h2>
+{{if .Latency}}<h2>Over time</h2>
+<div class="plot">{{.Latency}}</div>
+<div class="plot">{{.Rate}}</div>
+{{end}}<h2>Errors by status code or kind</h2>
 {{if .Errors}}<table>
 <tr><th class="l">code or kind</th><th>count</th></tr>
 {{range .Errors}}<tr><td class="l">{{.K}}</td><td>{{.V}}</td></tr>
@@ -131,8 +137,8 @@ var loadTestTmpl = template.Must(template.New("loadtest").Funcs(funcs).Parse(hea
 
 // LoadTest writes one run as a self-contained HTML page: the verdict when
 // s was judged against an SLO, counts, latency percentiles, the latency
-// percentile spectrum (with the SLO's p99 line) and the errors by status
-// code or transport error kind.
+// percentile spectrum (with the SLO's p99 line), latency and throughput
+// over time, and the errors by status code or transport error kind.
 func LoadTest(w io.Writer, title string, s loadtest.Summary) error {
 	slo := 0.0
 	if s.SLO != nil {
@@ -151,6 +157,21 @@ func LoadTest(w io.Writer, title string, s loadtest.Summary) error {
 		return fmt.Errorf("report: spectrum plot: %w", err)
 	}
 	page := loadTestPage{Title: title, S: s, Spectrum: template.HTML(svg)}
+	lat, rate, err := timelinePlots(s, slo)
+	if err != nil {
+		return fmt.Errorf("report: timeline plots: %w", err)
+	}
+	if lat != nil {
+		a, err := svgOf(lat)
+		if err != nil {
+			return fmt.Errorf("report: timeline plot: %w", err)
+		}
+		b, err := svgOf(rate)
+		if err != nil {
+			return fmt.Errorf("report: timeline plot: %w", err)
+		}
+		page.Latency, page.Rate = template.HTML(a), template.HTML(b)
+	}
 	if page.Title == "" {
 		page.Title = "Load test: " + s.URL
 	}

@@ -158,6 +158,19 @@ func TestReportLoadTestPage(t *testing.T) {
 		t.Errorf("errors not sorted by count: 503 (15) at %d after timeout (5) at %d", i, j)
 	}
 
+	// With intervals, the page plots the run over time as well.
+	s.Intervals = []loadtest.IntervalMS{{StartS: 0, AchievedRPS: 500, P50: 0.8, P99: 2, Max: 3}, {StartS: 1, AchievedRPS: 1000, ErrorsPS: 4, P50: 0.9, P99: 7, Max: 9}}
+	b.Reset()
+	if err := LoadTest(&b, "ramp", s); err != nil {
+		t.Fatal(err)
+	}
+	page = b.String()
+	if n := wellFormed(t, page); n["svg"] != 3 {
+		t.Errorf("page with intervals has %d svg elements, want 3 (spectrum, latency and throughput over time)", n["svg"])
+	}
+	contains(t, page, "Latency over time", "Throughput over time", "errors/s")
+	s.Intervals = nil
+
 	s.SLO, s.Verdict, s.Errors = nil, nil, map[string]uint64{}
 	b.Reset()
 	if err := LoadTest(&b, "", s); err != nil {
