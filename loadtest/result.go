@@ -68,13 +68,13 @@ type Result struct {
 
 // Interval is one slice of the measured window.
 type Interval struct {
-	Start    time.Duration `json:"start_ns"` // from the window's start
-	Width    time.Duration `json:"width_ns"`
-	OK       uint64        `json:"ok"`
-	Errors   uint64        `json:"errors"`
-	P50      time.Duration `json:"p50_ns"` // of the OK responses; 0 when none
-	P99      time.Duration `json:"p99_ns"`
-	Max      time.Duration `json:"max_ns"`
+	Start  time.Duration `json:"start_ns"` // from the window's start
+	Width  time.Duration `json:"width_ns"`
+	OK     uint64        `json:"ok"`
+	Errors uint64        `json:"errors"`
+	P50    time.Duration `json:"p50_ns"` // of the OK responses; 0 when none
+	P99    time.Duration `json:"p99_ns"`
+	Max    time.Duration `json:"max_ns"`
 }
 
 // Point is one point of a latency percentile spectrum.
