@@ -101,14 +101,7 @@ load() {
   shift
   out=$("$work/loadgen" --url "http://$addr/v1/models/$m:predict" --body-file "$work/$m.bodies" --json "$@") || rc=$?
   if [ "$rc" -gt 1 ] || [ -z "$out" ]; then echo "batching.sh: loadgen failed ($rc)" >&2; exit 1; fi
-  awk '{
-    n = split("rps p50_ns p99_ns requests ok late unsent", keys, " ")
-    for (i = 1; i <= n; i++) {
-      k = "\"" keys[i] "\":"; j = index($0, k); v = "?"
-      if (j) { v = substr($0, j + length(k)); match(v, /^[^,}]*/); v = substr(v, 1, RLENGTH) }
-      printf "%s%s", v, (i < n ? " " : "\n")
-    }
-  }' <<<"$out"
+  json_fields "rps p50_ns p99_ns requests ok late unsent" <<<"$out"
 }
 
 # order ROUND: off/on alternate first from round to round.

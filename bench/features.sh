@@ -202,14 +202,7 @@ load() {
   shift
   out=$("$work/loadgen" --url "http://$addr$url_path" --body-file "$bodies" --json "$@") || rc=$?
   if [ "$rc" -gt 1 ] || [ -z "$out" ]; then echo "features.sh: loadgen failed ($rc)" >&2; exit 1; fi
-  awk '{
-    n = split("rps p50_ns p90_ns p99_ns p999_ns requests ok late unsent", keys, " ")
-    for (i = 1; i <= n; i++) {
-      k = "\"" keys[i] "\":"; j = index($0, k); v = "?"
-      if (j) { v = substr($0, j + length(k)); match(v, /^[^,}]*/); v = substr(v, 1, RLENGTH) }
-      printf "%s%s", v, (i < n ? " " : "\n")
-    }
-  }' <<<"$out"
+  json_fields "rps p50_ns p90_ns p99_ns p999_ns requests ok late unsent" <<<"$out"
 }
 
 # order ROUND: the scenarios, reversed every other round.

@@ -51,3 +51,17 @@ serve_stop() {
   wait "$server_pid" || { echo "$1: predictd serve exited $? on SIGTERM:"; cat "$work/serve.log"; exit 1; }
   server_pid=""
 }
+
+# json_fields "KEY ..." < ONE-LINE-JSON: prints the top-level values of
+# the keys, space separated ("?" for a missing one): loadgen --json's
+# numbers, read with awk alone.
+json_fields() {
+  awk -v names="$1" '{
+    n = split(names, keys, " ")
+    for (i = 1; i <= n; i++) {
+      k = "\"" keys[i] "\":"; j = index($0, k); v = "?"
+      if (j) { v = substr($0, j + length(k)); match(v, /^[^,}]*/); v = substr(v, 1, RLENGTH) }
+      printf "%s%s", v, (i < n ? " " : "\n")
+    }
+  }'
+}
