@@ -1,6 +1,7 @@
 package capacity
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"math"
@@ -96,30 +97,15 @@ func (e optionsError) Is(target error) bool { return target == ErrBadOptions }
 // first field that is wrong.
 func (o Options) check() (Options, error) {
 	def := DefaultOptions()
-	if o.StartRate == 0 {
-		o.StartRate = def.StartRate
-	}
-	if o.MaxRate == 0 {
-		o.MaxRate = def.MaxRate
-	}
-	if o.StepDuration == 0 {
-		o.StepDuration = def.StepDuration
-	}
-	if o.Warmup == 0 {
-		o.Warmup = def.Warmup
-	}
-	if o.Precision == 0 {
-		o.Precision = def.Precision
-	}
-	if o.MaxSteps == 0 {
-		o.MaxSteps = def.MaxSteps
-	}
-	if o.Headroom == 0 {
-		o.Headroom = def.Headroom
-	}
-	if o.ServerCores == 0 {
-		o.ServerCores = def.ServerCores
-	}
+	// Zero fields take the defaults (a negative Warmup means none).
+	o.StartRate = cmp.Or(o.StartRate, def.StartRate)
+	o.MaxRate = cmp.Or(o.MaxRate, def.MaxRate)
+	o.StepDuration = cmp.Or(o.StepDuration, def.StepDuration)
+	o.Warmup = cmp.Or(o.Warmup, def.Warmup)
+	o.Precision = cmp.Or(o.Precision, def.Precision)
+	o.MaxSteps = cmp.Or(o.MaxSteps, def.MaxSteps)
+	o.Headroom = cmp.Or(o.Headroom, def.Headroom)
+	o.ServerCores = cmp.Or(o.ServerCores, def.ServerCores)
 	bad := func(v any, field, want string) (Options, error) {
 		return o, optionsError(fmt.Sprintf("capacity: Options.%s is %v, want %s", field, v, want))
 	}
