@@ -20,13 +20,8 @@ import (
 func cmdCapacity(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	d := capacity.DefaultOptions()
 	fs := newFlags("capacity", stderr)
-	target := fs.String("url", "", "endpoint: http://host:port/v1/models/NAME:predict, or unix:/path.sock:/v1/models/NAME:predict")
-	body := fs.String("body", "", "file holding one request body (JSON), sent as is")
-	bodies := fs.String("bodies", "", "NDJSON file of instances, one per line; requests cycle through them")
-	bodyLines := fs.String("body-lines", "", "NDJSON file of whole request bodies, one per line (e.g. OIP infer requests); sent round-robin")
-	batch := fs.Int("batch", 1, "with --bodies: instances per request")
-	hdr := headerFlags{}
-	fs.Var(hdr, "header", `extra request header "Name: value" (repeatable)`)
+	rf := addRequestFlags(fs)
+	target := rf.url
 	sloP99 := fs.Duration("slo-p99", 0, "p99 latency target each step must hold (required)")
 	maxErr := fs.Float64("max-error-rate", 0.001, "highest acceptable fraction of failed or unsent requests in a step")
 	startRate := fs.Float64("start-rate", d.StartRate, "the ramp's first rate, requests/s")
@@ -54,7 +49,7 @@ func cmdCapacity(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if *sloP99 <= 0 { // a duration flag's empty value prints as "0s": required cannot see it
 		return usageErr("%s: missing required flag --slo-p99 (the p99 latency each step must hold)", fs.Name())
 	}
-	bs, err := loadBodies(*body, *bodies, *bodyLines, *batch)
+	bs, err := rf.loadBodies()
 	if err != nil {
 		return err
 	}
@@ -66,7 +61,7 @@ func cmdCapacity(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return err
 	}
 	o := capacity.Options{
-		Load:      loadtest.Options{URL: *target, Bodies: bs, Header: hdr, Concurrency: *conns, Timeout: *timeout},
+		Load:      loadtest.Options{URL: *target, Bodies: bs, Header: rf.header, Concurrency: *conns, Timeout: *timeout},
 		SLO:       loadtest.SLO{P99: *sloP99, MaxErrorRate: *maxErr},
 		StartRate: *startRate, MaxRate: *maxRate, StepDuration: *stepDur, Warmup: *warmup,
 		Precision: *precision, MaxSteps: *maxSteps, MetricsURL: murl,

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -29,10 +30,30 @@ func (h headerFlags) Set(s string) error {
 	return nil
 }
 
+// requestFlags are the flags saying what to send, shared by loadtest and
+// capacity: the endpoint, the bodies and extra headers.
+type requestFlags struct {
+	url, body, bodies, lines *string
+	batch                    *int
+	header                   headerFlags
+}
+
+func addRequestFlags(fs *flag.FlagSet) *requestFlags {
+	rf := &requestFlags{header: headerFlags{}}
+	rf.url = fs.String("url", "", "endpoint: http://host:port/v1/models/NAME:predict, or unix:/path.sock:/v1/models/NAME:predict")
+	rf.body = fs.String("body", "", "file holding one request body (JSON), sent as is")
+	rf.bodies = fs.String("bodies", "", "NDJSON file of instances, one per line; requests cycle through them")
+	rf.lines = fs.String("body-lines", "", "NDJSON file of whole request bodies, one per line (e.g. OIP infer requests); sent round-robin")
+	rf.batch = fs.Int("batch", 1, "with --bodies: instances per request")
+	fs.Var(rf.header, "header", `extra request header "Name: value" (repeatable)`)
+	return rf
+}
+
 // loadBodies reads the request bodies of --body (one body, sent as is),
 // --bodies (NDJSON instances, batch per request) or --body-lines (one
-// whole body per line).
-func loadBodies(body, instances, lines string, batch int) ([][]byte, error) {
+// whole body per line); nil when none is given.
+func (rf *requestFlags) loadBodies() ([][]byte, error) {
+	body, instances, lines, batch := *rf.body, *rf.bodies, *rf.lines, *rf.batch
 	given := 0
 	for _, f := range []string{body, instances, lines} {
 		if f != "" {
@@ -88,11 +109,8 @@ func isTerminal(f *os.File) bool {
 func cmdLoadtest(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	d := loadtest.DefaultOptions()
 	fs := newFlags("loadtest", stderr)
-	url := fs.String("url", "", "endpoint: http://host:port/v1/models/NAME:predict, or unix:/path.sock:/v1/models/NAME:predict")
-	body := fs.String("body", "", "file holding one request body (JSON), sent as is")
-	bodies := fs.String("bodies", "", "NDJSON file of instances, one per line; requests cycle through them")
-	bodyLines := fs.String("body-lines", "", "NDJSON file of whole request bodies, one per line (e.g. OIP infer requests); sent round-robin")
-	batch := fs.Int("batch", 1, "with --bodies: instances per request")
+	rf := addRequestFlags(fs)
+	url := rf.url
 	rate := fs.Float64("rate", 0, "open loop: requests per second on a schedule fixed in advance (the peak for step and ramp)")
 	conc := fs.Int("concurrency", 0, "closed loop: clients, each with one request outstanding (for comparison; hides stalls)")
 	conns := fs.Int("connections", 0, "open loop: most requests in flight, one connection each (default max(64, rate/10))")
@@ -104,8 +122,6 @@ func cmdLoadtest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	warmup := fs.Duration("warmup", d.Warmup, "time before it when requests are sent but not recorded; 0: none")
 	timeout := fs.Duration("timeout", d.Timeout, "per-request timeout")
 	method := fs.String("method", d.Method, "HTTP method")
-	hdr := headerFlags{}
-	fs.Var(hdr, "header", `extra request header "Name: value" (repeatable)`)
 	sloP99 := fs.Duration("slo-p99", 0, "p99 objective: the run ends with a verdict and exits 1 when it fails")
 	maxErr := fs.Float64("max-error-rate", 0.001, "with --slo-p99: the highest acceptable fraction of failed or unsent requests")
 	jsonOut := fs.String("json", "", "write the result as JSON to this file (- for stdout)")
@@ -127,7 +143,7 @@ func cmdLoadtest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	case *maxErr < 0 || *maxErr > 1:
 		return usageErr("loadtest: --max-error-rate %v: want a fraction in [0, 1]", *maxErr)
 	}
-	bs, err := loadBodies(*body, *bodies, *bodyLines, *batch)
+	bs, err := rf.loadBodies()
 	if err != nil {
 		return err
 	}
@@ -135,7 +151,7 @@ func cmdLoadtest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return usageErr("loadtest: give --body FILE, --bodies FILE.ndjson or --body-lines FILE.ndjson")
 	}
 	opts := loadtest.Options{
-		URL: *url, Method: *method, Bodies: bs, Header: hdr,
+		URL: *url, Method: *method, Bodies: bs, Header: rf.header,
 		Rate: *rate, Concurrency: max(*conc, *conns),
 		Duration: *duration, Warmup: *warmup, Timeout: *timeout, Seed: *seed,
 	}
