@@ -16,7 +16,6 @@ import (
 	"github.com/predictd/predictd/internal/fixture"
 	"github.com/predictd/predictd/model"
 	"github.com/predictd/predictd/model/importer"
-	"github.com/predictd/predictd/model/manager"
 )
 
 // joinDefs splits the logistic regression fixture's ten inputs: four come
@@ -99,22 +98,7 @@ func joinServer(t testing.TB, opts Options, views ...string) (*Server, *flakySto
 	if _, _, err := model.Write(repo, "lr", imp, model.WriteOptions{FeatureViews: views}); err != nil {
 		t.Fatal(err)
 	}
-	s, err := New(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	mopts := manager.DefaultOptions()
-	mopts.Repo, mopts.PollInterval, mopts.Prepare, mopts.Retired = repo, -1, s.Prepare, s.Retired
-	mgr, err := manager.New(mopts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := mgr.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(mgr.Close)
-	s.SetModels(mgr)
-	return s, st, svc, &now
+	return serveRepo(t, opts, repo), st, svc, &now
 }
 
 func write(t testing.TB, svc *featcache.Service, view, entity string, at time.Time, vals ...float64) {

@@ -31,15 +31,19 @@ func newTestServer(t testing.TB, opts Options) *Server {
 			t.Fatal(err)
 		}
 	}
+	return serveRepo(t, opts, repo)
+}
+
+// serveRepo returns a server with opts over every model in repo, loaded
+// by a manager that does not poll; both are closed when t ends.
+func serveRepo(t testing.TB, opts Options, repo string) *Server {
+	t.Helper()
 	s, err := New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	mopts := manager.DefaultOptions()
-	mopts.Repo = repo
-	mopts.PollInterval = -1
-	mopts.Prepare = s.Prepare
-	mopts.Retired = s.Retired
+	mopts.Repo, mopts.PollInterval, mopts.Prepare, mopts.Retired = repo, -1, s.Prepare, s.Retired
 	mgr, err := manager.New(mopts)
 	if err != nil {
 		t.Fatal(err)
