@@ -210,10 +210,14 @@ func (t *timeline) intervals() []Interval {
 }
 
 // recorder gathers the measured outcomes of all clients: one shard (an HDR
-// histogram and counts) per client, merged at the end, so that recording
-// takes no lock shared by all clients (wrk2's layout). A histogram of this
-// range costs 136 KiB, so past maxShards clients share shards round-robin,
-// each shard with its own mutex.
+// histogram and counts) per client, merged at the end, so that the
+// full-precision record takes no lock shared by all clients (wrk2's
+// layout). A histogram of this range costs 136 KiB, so past maxShards
+// clients share shards round-robin, each shard with its own mutex. The
+// per-interval timeline is one shared, coarser record: a timeline per
+// shard would cost 20 KiB per shard and interval, and the shared lock
+// costs 25 ns a request when contended (BenchmarkRecord shared=true),
+// 1 ms a second at 40,000 requests a second.
 type recorder struct {
 	mu     sync.Mutex // guards shards and n
 	shards []*shard
