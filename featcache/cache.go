@@ -55,11 +55,20 @@ type CacheOptions struct {
 	StoreTimeout time.Duration
 	// Now is the clock; default time.Now.
 	Now func() time.Time
+	// MaxFutureSkew is read by NewService, not by the Cache: how far after
+	// Now an event time may lie for Service.Push and Service.Write (and so
+	// the stream) to accept its row; a later one is refused as an
+	// *InputError naming the row, because newer-wins would let that row hide
+	// every update of its entity until its time. 0 means the default,
+	// DefaultMaxFutureSkew (24h); negative is an error. There is no
+	// "unbounded": to accept any storable time, set a long duration
+	// (876000h is 100 years).
+	MaxFutureSkew time.Duration
 }
 
 // DefaultCacheOptions returns the defaults.
 func DefaultCacheOptions() CacheOptions {
-	return CacheOptions{MaxBytes: 64 << 20, MaxStaleness: time.Second, StoreTimeout: time.Second, Now: time.Now}
+	return CacheOptions{MaxBytes: 64 << 20, MaxStaleness: time.Second, StoreTimeout: time.Second, Now: time.Now, MaxFutureSkew: DefaultMaxFutureSkew}
 }
 
 // Cache is a read-through, in-process cache in front of a Store: a
@@ -96,6 +105,8 @@ func NewCache(store Store, ttl map[string]time.Duration, opts CacheOptions) (*Ca
 		return nil, fmt.Errorf("featcache: CacheOptions.MaxStaleness is %s, want a positive duration or 0 for the default", opts.MaxStaleness)
 	case opts.StoreTimeout < 0:
 		return nil, fmt.Errorf("featcache: CacheOptions.StoreTimeout is %s, want a positive duration or 0 for the default", opts.StoreTimeout)
+	case opts.MaxFutureSkew < 0:
+		return nil, fmt.Errorf("featcache: CacheOptions.MaxFutureSkew is %s, want a positive duration or 0 for the default (%s)", opts.MaxFutureSkew, DefaultMaxFutureSkew)
 	}
 	if opts.StoreTimeout == 0 {
 		opts.StoreTimeout = d.StoreTimeout

@@ -90,14 +90,20 @@ func (d *Defs) Entity(name string) (*Entity, bool) {
 
 // CanonicalKey returns key value s in the canonical text stores use: an
 // int key in decimal without sign or leading zeros ("+007" is "7"), a
-// string key unchanged. An int key that is not an int64 is an error.
+// string key unchanged. An int key that is not an int64 is an error, and
+// so is a string key CheckKey refuses (empty, longer than MaxKeyBytes, a
+// control byte, not UTF-8). Every path that takes a key from outside
+// (push, the stream, materialize, Service.Get) goes through it.
 func (e *Entity) CanonicalKey(s string) (string, error) {
 	if e.KeyType != KeyInt {
+		if err := CheckKey(s); err != nil {
+			return "", fmt.Errorf("entity %s: %s %v", e.Name, e.JoinKey, err)
+		}
 		return s, nil
 	}
 	n, err := strconv.ParseInt(s, 10, 64)
 	if err != nil {
-		return "", fmt.Errorf("entity %s: %s %q is not an int64", e.Name, e.JoinKey, s)
+		return "", fmt.Errorf("entity %s: %s %s is not an int64", e.Name, e.JoinKey, quoteShort(s))
 	}
 	return strconv.FormatInt(n, 10), nil
 }

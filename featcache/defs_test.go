@@ -182,4 +182,13 @@ func TestCanonicalKey(t *testing.T) {
 	f(ik, "99999999999999999999", "", true)
 	f(ik, "", "", true)
 	f(sk, "+007", "+007", false)
+	f(sk, "", "", true)
+	f(sk, "a\x00b", "", true)
+	f(sk, "a\nb", "", true)
+	f(sk, "a\x7fb", "", true)
+	f(sk, "\xff", "", true)
+	f(sk, "a/b ü", "a/b ü", false)
+	f(sk, strings.Repeat("k", MaxKeyBytes), strings.Repeat("k", MaxKeyBytes), false)
+	f(sk, strings.Repeat("k", MaxKeyBytes+1), "", true)
+	f(ik, strings.Repeat("1", 1<<20), "", true)
 }

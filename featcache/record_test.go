@@ -95,12 +95,18 @@ func TestCheckPut(t *testing.T) {
 			t.Errorf("CheckPut(%q, %v) = %v, want an error containing %q", view, rows, err, want)
 		}
 	}
-	f("v", []Row{{Entity: "a"}, {Entity: "b"}}, "")
+	at := time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC)
+	f("v", []Row{{Entity: "a", EventTime: at}, {Entity: "b", EventTime: at}}, "")
 	f("v", nil, "")
 	f("", nil, "empty view name")
 	f("v\x00", nil, "contains 0x00")
-	f("v", []Row{{Entity: "a"}, {Entity: "b\x00c"}}, "row 1")
-	f("v", []Row{{Entity: ""}}, "row 0: empty entity")
+	f("v", []Row{{Entity: "a", EventTime: at}, {Entity: "b\x00c", EventTime: at}}, "row 1")
+	f("v", []Row{{Entity: "", EventTime: at}}, "row 0: empty entity")
+	f("v", []Row{{Entity: "a", EventTime: at}, {Entity: strings.Repeat("k", MaxKeyBytes+1), EventTime: at}}, "row 1: entity")
+	f("v", []Row{{Entity: "a", EventTime: at}, {Entity: "b\nc", EventTime: at}}, "row 1: entity")
+	// A time EncodeRecord would wrap (9999 would read back as 1816).
+	f("v", []Row{{Entity: "a", EventTime: at}, {Entity: "b", EventTime: time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)}}, "row 1: event time 9999-01-01T00:00:00Z is outside the years 1678..2262")
+	f("v", []Row{{Entity: "a"}}, "row 0: event time missing")
 }
 
 func FuzzDecodeRecord(f *testing.F) {

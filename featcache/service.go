@@ -7,21 +7,22 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"strings"
 	"time"
 )
 
 // Service is the online feature service the daemon runs: the definitions,
 // the store, and the cache in front of it. Safe for concurrent use.
 type Service struct {
-	Defs  *Defs
-	store Store
-	cache *Cache
-	now   func() time.Time
+	Defs      *Defs
+	store     Store
+	cache     *Cache
+	now       func() time.Time
+	maxFuture time.Duration // CacheOptions.MaxFutureSkew, defaulted
 }
 
 // NewService returns a service over store, with a cache configured by
-// opts. The service owns neither: Close closes the cache only.
+// opts; opts.MaxFutureSkew bounds the event times Push and Write accept.
+// The service owns neither: Close closes the cache only.
 func NewService(defs *Defs, store Store, opts CacheOptions) (*Service, error) {
 	ttl := make(map[string]time.Duration, len(defs.Views))
 	for _, v := range defs.Views {
@@ -35,7 +36,11 @@ func NewService(defs *Defs, store Store, opts CacheOptions) (*Service, error) {
 	if now == nil {
 		now = time.Now
 	}
-	return &Service{Defs: defs, store: store, cache: c, now: now}, nil
+	maxFuture := opts.MaxFutureSkew
+	if maxFuture == 0 {
+		maxFuture = DefaultMaxFutureSkew
+	}
+	return &Service{Defs: defs, store: store, cache: c, now: now, maxFuture: maxFuture}, nil
 }
 
 // Close releases the cache.
@@ -69,8 +74,9 @@ type PushResult struct {
 // RFC 3339, "values": {"feature": number or null, ...}}, ...]}, against
 // view's definition and writes it in one store call. Every feature of the
 // view must be given (null for a missing value); an unknown feature, a
-// value of the wrong type or a bad time is an *InputError naming the row
-// and field, and then nothing is written.
+// value of the wrong type, a bad key (see CheckKey) or a bad time (see
+// ParseEventTime; more than MaxFutureSkew ahead of now) is an *InputError
+// naming the row and field, and then nothing is written.
 func (s *Service) Push(ctx context.Context, view string, body []byte) (PushResult, error) {
 	v, ok := s.Defs.View(view)
 	if !ok {
@@ -92,17 +98,18 @@ func (s *Service) Push(ctx context.Context, view string, body []byte) (PushResul
 		return PushResult{}, inputErr("push body has no rows")
 	}
 	rows := make([]Row, len(req.Rows))
+	now := s.now()
 	for i, r := range req.Rows {
 		key, err := entityKey(v.Entity, r.Entity)
 		if err != nil {
 			return PushResult{}, inputErr("row %d: field \"entity\": %v", i, err)
 		}
-		at, err := time.Parse(time.RFC3339Nano, r.EventTime)
-		if err != nil {
-			return PushResult{}, inputErr("row %d: field \"event_time\": %q is not an RFC 3339 time such as 2026-11-25T12:00:00Z", i, r.EventTime)
+		at, err := ParseEventTime(r.EventTime)
+		if err == nil {
+			err = CheckFuture(at, now, s.maxFuture)
 		}
-		if !Storable(at) {
-			return PushResult{}, inputErr("row %d: field \"event_time\": %q is outside the years 1678..2262", i, r.EventTime)
+		if err != nil {
+			return PushResult{}, inputErr("row %d: field \"event_time\": %v", i, err)
 		}
 		vals := make([]float64, len(v.Features))
 		for name := range r.Values {
@@ -126,8 +133,10 @@ func (s *Service) Push(ctx context.Context, view string, body []byte) (PushResul
 	return s.write(ctx, v, rows)
 }
 
-// Write validates rows of view (canonical entity keys, one value per
-// feature, integers where the feature's type wants them) and writes them
+// Write validates rows of view (canonical entity keys that CheckKey
+// accepts, storable event times at most MaxFutureSkew ahead of now, one
+// value per feature, integers where the feature's type wants them) and
+// writes them
 // in one store call, dropping this process's cached answers for their
 // entities. A refused batch is an *InputError naming the row and field,
 // and nothing of it is written. The stream consumer and other in-process
@@ -137,6 +146,7 @@ func (s *Service) Write(ctx context.Context, view string, rows []Row) (PushResul
 	if !ok {
 		return PushResult{}, inputErr("no feature view %q (views: %s)", view, s.viewNames())
 	}
+	now := s.now()
 	for i := range rows {
 		r := &rows[i]
 		key, err := v.Entity.CanonicalKey(r.Entity)
@@ -147,14 +157,15 @@ func (s *Service) Write(ctx context.Context, view string, rows []Row) (PushResul
 			return PushResult{}, inputErr("row %d: field \"entity\": %v", i, err)
 		case key != r.Entity:
 			return PushResult{}, inputErr("row %d: field \"entity\": %q is not canonical (want %q)", i, r.Entity, key)
-		case r.EventTime.IsZero():
-			return PushResult{}, inputErr("row %d: field \"event_time\": missing", i)
-		case !Storable(r.EventTime):
-			return PushResult{}, inputErr("row %d: field \"event_time\": %s is outside the years 1678..2262", i, r.EventTime.Format(time.RFC3339))
-		case strings.IndexByte(r.Entity, 0) >= 0:
-			return PushResult{}, inputErr("row %d: field \"entity\": %q contains a NUL byte", i, r.Entity)
 		case len(r.Values) != len(v.Features):
 			return PushResult{}, inputErr("row %d: %d values, view %s has %d features", i, len(r.Values), v.Name, len(v.Features))
+		}
+		terr := CheckEventTime(r.EventTime)
+		if terr == nil {
+			terr = CheckFuture(r.EventTime, now, s.maxFuture)
+		}
+		if terr != nil {
+			return PushResult{}, inputErr("row %d: field \"event_time\": %v", i, terr)
 		}
 		for j, f := range v.Features {
 			if err := f.CheckValue(r.Values[j]); err != nil {
@@ -240,7 +251,8 @@ type Lookup struct {
 	Values map[string]*float64 `json:"values"`
 }
 
-// Get reads one entity's values of view through the cache.
+// Get reads one entity's values of view through the cache. A key
+// CanonicalKey refuses is an *InputError.
 func (s *Service) Get(ctx context.Context, view, entity string) (Lookup, error) {
 	v, ok := s.Defs.View(view)
 	if !ok {
@@ -248,7 +260,7 @@ func (s *Service) Get(ctx context.Context, view, entity string) (Lookup, error) 
 	}
 	key, err := v.Entity.CanonicalKey(entity)
 	if err != nil {
-		return Lookup{}, inputErr("%v", err)
+		return Lookup{}, inputErr("view %s: %v", v.Name, err)
 	}
 	recs, sts, err := s.cache.Get(ctx, []Key{{View: v.Name, Entity: key}}, nil, nil)
 	if err != nil {
@@ -278,7 +290,24 @@ func (s *Service) Get(ctx context.Context, view, entity string) (Lookup, error) 
 // bounded by deadline (zero: none) and the cache's StoreTimeout: see
 // Cache.GetBefore for the contract, including what it returns when the
 // store fails. It is the serving join's read path.
+//
+// Keys' entities must pass CheckKey (the join checks each key as it parses
+// the request, and answers 400): a key that does not is an *InputError
+// naming its index, returned before the cache or the store is asked, with
+// len(keys) records of StatusUnavailable so that a caller treating any
+// error as a store failure still indexes safely.
 func (s *Service) Fetch(ctx context.Context, deadline time.Time, keys []Key, dst []Record, st []Status) ([]Record, []Status, error) {
+	for i := range keys {
+		if err := CheckKey(keys[i].Entity); err != nil {
+			base := len(dst)
+			dst, st = growRecords(dst, len(keys)), growStatus(st, len(keys))
+			for j := base; j < len(dst); j++ {
+				dst[j].Found, dst[j].EventTime, dst[j].Values = false, time.Time{}, dst[j].Values[:0]
+				st[j] = StatusUnavailable
+			}
+			return dst, st, inputErr("key %d: view %s: entity %v", i, keys[i].View, err)
+		}
+	}
 	return s.cache.GetBefore(ctx, deadline, keys, dst, st)
 }
 
@@ -287,9 +316,3 @@ func (s *Service) Now() time.Time { return s.now() }
 
 // CacheStats returns the cache's counters.
 func (s *Service) CacheStats() CacheStats { return s.cache.Stats() }
-
-// Storable reports whether t fits a record's event time: Unix nanoseconds,
-// the years 1678..2262.
-func Storable(t time.Time) bool {
-	return !t.IsZero() && time.Unix(0, t.UnixNano()).Equal(t)
-}

@@ -48,8 +48,13 @@ type Store interface {
 }
 
 // CheckPut validates a Put's arguments before anything is written: the
-// view and every row's entity must be non-empty and free of 0x00 (the
-// StoreKey separator). The error names the offending row's index.
+// view must be non-empty and free of 0x00 (the StoreKey separator), every
+// row's entity must pass CheckKey (so also free of 0x00), and every row's
+// event time must be storable (CheckEventTime; a time outside the years
+// 1678..2262 would wrap around in EncodeRecord). The error names the
+// offending row's index. It is the stores' last line: the paths in front of
+// them (Service, the stream, materialize) refuse such rows with messages
+// naming where they came from.
 func CheckPut(view string, rows []Row) error {
 	if view == "" {
 		return errors.New("featcache: put: empty view name")
@@ -63,7 +68,13 @@ func CheckPut(view string, rows []Row) error {
 			return fmt.Errorf("featcache: put %s: row %d: empty entity", view, i)
 		}
 		if strings.IndexByte(e, 0) >= 0 {
-			return fmt.Errorf("featcache: put %s: row %d: entity %q contains 0x00", view, i, e)
+			return fmt.Errorf("featcache: put %s: row %d: entity %s contains 0x00", view, i, quoteShort(e))
+		}
+		if err := CheckKey(e); err != nil {
+			return fmt.Errorf("featcache: put %s: row %d: entity %v", view, i, err)
+		}
+		if err := CheckEventTime(rows[i].EventTime); err != nil {
+			return fmt.Errorf("featcache: put %s: row %d: event time %v", view, i, err)
 		}
 	}
 	return nil
