@@ -357,7 +357,7 @@ func (s *Server) join(ctx *fasthttp.RequestCtx, vs *versionState, r *Request, de
 			ctx.Response.Header.Set("Retry-After", "1")
 			return errStoreDown(err)
 		}
-		s.opts.Logf("model %s version %d: online feature store failed, serving defaults (fail_open): %v", vs.name, vs.version, err)
+		s.logStoreDown("model %s version %d: online feature store failed, serving defaults (fail_open): %v", vs.name, vs.version, err)
 	}
 	var present, missing, expired, unavailable, overridden uint64
 	for i := range r.N {

@@ -20,23 +20,26 @@ const (
 	lingerMaxBytes = 64 << 20
 )
 
-type lingerListener struct{ net.Listener }
-
-func (l lingerListener) Accept() (net.Conn, error) {
-	c, err := l.Listener.Accept()
-	if err != nil {
-		return nil, err
-	}
-	return &lingerConn{Conn: c}, nil
-}
-
-// lingerConn is a connection whose Close lingers once marked.
+// lingerConn is a server connection: it lingers on Close once marked
+// (lingerOnClose), and tells its connGuard (if any) when it closes and
+// whether it is idle.
 type lingerConn struct {
 	net.Conn
 	linger atomic.Bool
+	g      *connGuard
+	// idleSince is the UnixNano time the connection became new or idle
+	// (waiting for a request), 0 while a request is being served.
+	idleSince atomic.Int64
+	closed    atomic.Bool
 }
 
 func (c *lingerConn) Close() error {
+	if !c.closed.CompareAndSwap(false, true) {
+		return nil
+	}
+	if c.g != nil {
+		defer c.g.release(c)
+	}
 	if !c.linger.Load() {
 		return c.Conn.Close()
 	}

@@ -3,6 +3,7 @@ package server
 import (
 	"fmt"
 	"math"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -107,6 +108,9 @@ type metrics struct {
 	// were in flight; bodyTooLarge those refused by MaxBodyBytes before a
 	// model was resolved.
 	shed, bodyTooLarge atomic.Uint64
+	// malformed counts requests fasthttp refused before routing (400, 408,
+	// 413, 431).
+	malformed atomic.Uint64
 }
 
 func newMetrics() *metrics {
@@ -211,6 +215,10 @@ func (m *metrics) appendPrometheus(b []byte, extra []gauge) []byte {
 	b = strconv.AppendUint(b, m.shed.Load(), 10)
 	b = append(b, "\n# HELP predictd_body_too_large_total Requests refused with 413 because the body exceeded max_body_bytes.\n# TYPE predictd_body_too_large_total counter\npredictd_body_too_large_total "...)
 	b = strconv.AppendUint(b, m.bodyTooLarge.Load(), 10)
+	b = append(b, "\n# HELP predictd_malformed_requests_total Requests refused before routing: malformed (400), too slow (408), body or headers too large (413, 431).\n# TYPE predictd_malformed_requests_total counter\npredictd_malformed_requests_total "...)
+	b = strconv.AppendUint(b, m.malformed.Load(), 10)
+	b = append(b, "\n# HELP go_goroutines Number of goroutines that currently exist.\n# TYPE go_goroutines gauge\ngo_goroutines "...)
+	b = strconv.AppendInt(b, int64(runtime.NumGoroutine()), 10)
 	b = append(b, '\n')
 	// Prometheus' standard process metric: capacity planning divides its
 	// growth by the requests answered meanwhile (CPU time per prediction).

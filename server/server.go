@@ -18,6 +18,7 @@ import (
 
 	"github.com/predictd/predictd/batcher"
 	"github.com/predictd/predictd/featcache"
+	"github.com/predictd/predictd/internal/logx"
 	"github.com/predictd/predictd/model"
 	"github.com/predictd/predictd/model/manager"
 )
@@ -34,6 +35,21 @@ type Options struct {
 	// MaxConcurrent bounds the prediction requests served at once; one
 	// more is answered 503 with Retry-After at once. Default 1,024.
 	MaxConcurrent int
+	// MaxConnections bounds the open client connections over all
+	// listeners; at the limit a new connection evicts the longest-idle one,
+	// or is answered 503 when none is idle (see conns.go). Default
+	// DefaultMaxConnections().
+	MaxConnections int
+	// MaxHeaderBytes bounds a request's line and headers; larger is
+	// answered 431. Default 8 KiB.
+	MaxHeaderBytes int
+	// IdleGrace is how long Shutdown keeps serving idle keep-alive
+	// connections (one more request each, answered with Connection: close)
+	// after the listeners close, before it closes the ones still idle: a
+	// client that reuses its connection within IdleGrace is answered
+	// instead of reset. Default 1s; negative: none. Bounded by Shutdown's
+	// context.
+	IdleGrace time.Duration
 	// ReadTimeout and WriteTimeout bound reading a whole request and
 	// writing a whole response; IdleTimeout bounds a keep-alive connection
 	// waiting for its next request. Defaults 10s, 10s, 60s.
@@ -89,8 +105,22 @@ func DefaultOptions() Options {
 		ReadTimeout:   10 * time.Second,
 		WriteTimeout:  10 * time.Second,
 		IdleTimeout:   60 * time.Second,
-		Version:       "dev",
+		// MaxConnections: DefaultMaxConnections(), computed in New.
+		MaxHeaderBytes: 8 << 10,
+		IdleGrace:      time.Second,
+		Version:        "dev",
 	}
+}
+
+// DefaultMaxConnections is half the process's open-file limit, at most
+// 10,000 and at least 64: well under the limit, so that model files, the
+// feature store and the log keep descriptors to spare.
+func DefaultMaxConnections() int {
+	n := openFileLimit() / 2
+	if n == 0 || n > 10000 {
+		return 10000
+	}
+	return max(int(n), 64)
 }
 
 // Server is the HTTP front end. Create it with New, hand its Prepare and
@@ -110,7 +140,18 @@ type Server struct {
 	// version (*versionState keys), for /metrics.
 	versions sync.Map
 	adminMu  sync.Mutex // serializes admin calls
+	conns    *connGuard
+	lnMu     sync.Mutex
+	lns      []net.Listener // what Serve was given, wrapped
+
+	// Rate-limited Logf for lines clients or outages repeat.
+	logClientErr, logServerErr, logStoreDown func(string, ...any)
 }
+
+// fasthttpLogger adapts a Printf func to fasthttp.Logger.
+type fasthttpLogger func(string, ...any)
+
+func (f fasthttpLogger) Printf(format string, args ...any) { f("http: "+format, args...) }
 
 // New validates opts and returns a server with no models attached.
 func New(opts Options) (*Server, error) {
@@ -122,6 +163,10 @@ func New(opts Options) (*Server, error) {
 		return nil, fmt.Errorf("server: MaxInstances %d is negative", opts.MaxInstances)
 	case opts.MaxConcurrent < 0:
 		return nil, fmt.Errorf("server: MaxConcurrent %d is negative", opts.MaxConcurrent)
+	case opts.MaxConnections < 0:
+		return nil, fmt.Errorf("server: MaxConnections %d is negative", opts.MaxConnections)
+	case opts.MaxHeaderBytes < 0:
+		return nil, fmt.Errorf("server: MaxHeaderBytes %d is negative", opts.MaxHeaderBytes)
 	case opts.ReadTimeout < 0 || opts.WriteTimeout < 0 || opts.IdleTimeout < 0:
 		return nil, fmt.Errorf("server: ReadTimeout, WriteTimeout and IdleTimeout must not be negative")
 	}
@@ -133,6 +178,15 @@ func New(opts Options) (*Server, error) {
 	}
 	if opts.MaxConcurrent == 0 {
 		opts.MaxConcurrent = d.MaxConcurrent
+	}
+	if opts.MaxConnections == 0 {
+		opts.MaxConnections = DefaultMaxConnections()
+	}
+	if opts.MaxHeaderBytes == 0 {
+		opts.MaxHeaderBytes = d.MaxHeaderBytes
+	}
+	if opts.IdleGrace == 0 {
+		opts.IdleGrace = d.IdleGrace
 	}
 	if opts.ReadTimeout == 0 {
 		opts.ReadTimeout = d.ReadTimeout
@@ -153,16 +207,28 @@ func New(opts Options) (*Server, error) {
 		opts:    opts,
 		limits:  Limits{MaxInstances: opts.MaxInstances},
 		metrics: newMetrics(),
+		// Lines a client or an outage can repeat are rate-limited, each
+		// call site on its own.
+		logClientErr: logx.Limit(opts.Logf, 5, 10*time.Second),
+		logServerErr: logx.Limit(opts.Logf, 10, 10*time.Second),
+		logStoreDown: logx.Limit(opts.Logf, 1, 10*time.Second),
 	}
+	s.conns = newConnGuard(opts.MaxConnections, logx.Limit(opts.Logf, 1, 10*time.Second))
 	s.http = &fasthttp.Server{
-		Handler:               s.Handle,
-		ErrorHandler:          s.handleTransportError,
-		Name:                  "predictd",
-		MaxRequestBodySize:    opts.MaxBodyBytes,
-		ReadTimeout:           opts.ReadTimeout,
-		WriteTimeout:          opts.WriteTimeout,
-		IdleTimeout:           opts.IdleTimeout,
-		CloseOnShutdown:       true,
+		Handler:            s.Handle,
+		ErrorHandler:       s.handleTransportError,
+		ConnState:          connState,
+		Name:               "predictd",
+		MaxRequestBodySize: opts.MaxBodyBytes,
+		ReadBufferSize:     opts.MaxHeaderBytes,
+		ReadTimeout:        opts.ReadTimeout,
+		WriteTimeout:       opts.WriteTimeout,
+		IdleTimeout:        opts.IdleTimeout,
+		CloseOnShutdown:    true,
+		// fasthttp's own messages would quote the request (headers,
+		// credentials included) into the response and the log.
+		SecureErrorLogMessage: true,
+		Logger:                fasthttpLogger(logx.Limit(opts.Logf, 5, 10*time.Second)),
 		NoDefaultServerHeader: true,
 	}
 	return s, nil
@@ -269,7 +335,8 @@ func (s *Server) Retired(_ *model.Loaded, attached any) {
 	}
 }
 
-// SetModels attaches the model manager. Call it once, before Serve.
+// SetModels attaches the model manager. Call it once, before Serve; the
+// manager may still be loading (Ready says so).
 func (s *Server) SetModels(m *manager.Manager) { s.models = m }
 
 // Serve accepts connections on ln until Shutdown. It returns nil after
@@ -278,7 +345,11 @@ func (s *Server) Serve(ln net.Listener) error {
 	if s.models == nil {
 		panic("BUG: server.Serve before SetModels")
 	}
-	return s.http.Serve(lingerListener{ln})
+	gl := guardListener{Listener: ln, g: s.conns}
+	s.lnMu.Lock()
+	s.lns = append(s.lns, gl)
+	s.lnMu.Unlock()
+	return s.http.Serve(gl)
 }
 
 // Ready reports whether the server should take traffic: not draining, and
@@ -292,12 +363,39 @@ func (s *Server) Ready() bool {
 // before Shutdown closes the listeners.
 func (s *Server) StopReady() { s.draining.Store(true) }
 
-// Shutdown drains: readiness turns false at once, listeners close, and
+// Shutdown drains: readiness turns false at once and the listeners close;
+// for up to IdleGrace, keep-alive connections may send one more request
+// (answered with Connection: close); then idle connections close and
 // requests in flight finish. It returns ctx's error if they have not
 // finished by ctx's deadline.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.draining.Store(true)
-	return s.http.ShutdownWithContext(ctx)
+	if s.opts.IdleGrace > 0 {
+		s.lnMu.Lock()
+		for _, ln := range s.lns {
+			ln.Close()
+		}
+		s.lnMu.Unlock()
+		grace := time.NewTimer(s.opts.IdleGrace)
+		tick := time.NewTicker(10 * time.Millisecond)
+	wait:
+		for s.conns.open.Load() > 0 {
+			select {
+			case <-ctx.Done():
+				break wait
+			case <-grace.C:
+				break wait
+			case <-tick.C:
+			}
+		}
+		grace.Stop()
+		tick.Stop()
+	}
+	err := s.http.ShutdownWithContext(ctx)
+	if errors.Is(err, net.ErrClosed) {
+		err = nil // the listeners closed above
+	}
+	return err
 }
 
 // Handle is the fasthttp handler: it routes by path.
@@ -373,7 +471,7 @@ func (s *Server) handleFixed(ctx *fasthttp.RequestCtx, path string) {
 			return
 		}
 		ctx.SetContentType("text/plain; version=0.0.4; charset=utf-8")
-		b := s.appendJoins(s.appendBatchers(s.metrics.appendPrometheus(nil, s.stateGauges())))
+		b := s.conns.appendPrometheus(s.appendJoins(s.appendBatchers(s.metrics.appendPrometheus(nil, s.stateGauges()))))
 		for _, app := range s.opts.MetricsAppenders {
 			b = app(b)
 		}
@@ -655,7 +753,7 @@ func (s *Server) handleAdmin(ctx *fasthttp.RequestCtx, p []byte) {
 		s.writeError(ctx, err)
 		return
 	}
-	s.opts.Logf("admin: %s model %s version %d label %q: done", ctx.Path(), name, t.version, t.label)
+	s.opts.Logf("admin: %q model %q version %d label %q: done", ctx.Path(), name, t.version, t.label)
 	st, err := s.models.Status(name)
 	if err != nil {
 		s.writeError(ctx, err)
@@ -678,15 +776,20 @@ func (s *Server) writeError(ctx *fasthttp.RequestCtx, err error) int {
 		code = fasthttp.StatusNotFound
 	case errors.Is(err, manager.ErrLastVersion):
 		code = fasthttp.StatusConflict
+	case errors.Is(err, manager.ErrInvalid):
+		code = fasthttp.StatusBadRequest
 	case errors.Is(err, manager.ErrClosed):
 		code = fasthttp.StatusServiceUnavailable
+	case errors.Is(err, manager.ErrLoading):
+		code = fasthttp.StatusServiceUnavailable
+		ctx.Response.Header.Set("Retry-After", "1")
 	case errors.Is(err, batcher.ErrQueueFull), errors.Is(err, batcher.ErrClosed):
 		code = fasthttp.StatusServiceUnavailable
 		ctx.Response.Header.Set("Retry-After", "1")
 	case errors.Is(err, batcher.ErrDeadline):
 		code = fasthttp.StatusGatewayTimeout
 	default:
-		s.opts.Logf("error: %s %s: %v", ctx.Method(), ctx.Path(), err)
+		s.logServerErr("error: %s %q: %v", ctx.Method(), ctx.Path(), err)
 	}
 	r := GetRequest()
 	r.Out = AppendError(r.Out[:0], err.Error())
@@ -716,24 +819,48 @@ func (s *Server) allow(ctx *fasthttp.RequestCtx, method string) bool {
 }
 
 // handleTransportError answers what fasthttp refused before the handler
-// ran: a body over MaxBodyBytes (413), a read timeout, a malformed request.
+// ran: a body over MaxBodyBytes (413), headers over MaxHeaderBytes (431), a
+// read timeout (408), a malformed request (400). The answer never quotes
+// the request: it may carry credentials.
 func (s *Server) handleTransportError(ctx *fasthttp.RequestCtx, err error) {
-	var se *StatusError
+	var (
+		se    *StatusError
+		small *fasthttp.ErrSmallBuffer
+		ne    net.Error
+	)
 	switch {
 	case errors.Is(err, fasthttp.ErrBodyTooLarge):
 		s.metrics.bodyTooLarge.Add(1)
 		se = Errorf(fasthttp.StatusRequestEntityTooLarge, "request body is larger than %d bytes (max_body_bytes)", s.opts.MaxBodyBytes)
+	case errors.As(err, &small):
+		se = Errorf(fasthttp.StatusRequestHeaderFieldsTooLarge, "request line and headers are larger than %d bytes (max_header_bytes)", s.opts.MaxHeaderBytes)
+	case errors.As(err, &ne) && ne.Timeout():
+		se = Errorf(fasthttp.StatusRequestTimeout, "request not read within %s (read_timeout)", s.opts.ReadTimeout)
 	default:
-		var ne net.Error
-		if errors.As(err, &ne) && ne.Timeout() {
-			se = Errorf(fasthttp.StatusRequestTimeout, "request not read within %s (read_timeout)", s.opts.ReadTimeout)
-		} else {
-			se = Errorf(fasthttp.StatusBadRequest, "malformed HTTP request: %v", err)
-		}
+		se = Errorf(fasthttp.StatusBadRequest, "malformed HTTP request: %s", transportReason(err))
 	}
+	s.metrics.malformed.Add(1)
+	s.logClientErr("client %s: %d %s", ctx.RemoteAddr(), se.Status, se.Msg)
 	ctx.SetConnectionClose()
 	lingerOnClose(ctx.Conn())
 	s.writeError(ctx, se)
+}
+
+// transportReason is fasthttp's reason for refusing a request, cut before
+// anything it quotes of the request and at 200 bytes, with control bytes
+// escaped. fasthttp runs with SecureErrorLogMessage, so it should quote
+// nothing; this is the second guard.
+func transportReason(err error) string {
+	msg := err.Error()
+	for _, cut := range []string{"Buffer size=", "buf=", "contents:", "\r\n", "\r", "\n", "\x00", "\""} {
+		if i := strings.Index(msg, cut); i >= 0 {
+			msg = msg[:i]
+		}
+	}
+	if len(msg) > 200 {
+		msg = msg[:200]
+	}
+	return strings.TrimRight(logx.Sanitize(msg), " :;,\"")
 }
 
 // stateGauges reports each model version's lifecycle state and the

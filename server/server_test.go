@@ -122,7 +122,9 @@ func TestHandlerStatuses(t *testing.T) {
 		{"POST", "/v1/models/lr/versions/1:predict", `{"instances": [` + lrRow + `,` + lrRow + `]}`, nil, 200, `"predictions":[`},
 		{"POST", "/v1/models/lr/versions/2:predict", `{"instances": [` + lrRow + `]}`, nil, 404, `no version 2`},
 		{"POST", "/v1/models/lr/labels/stable:predict", `{"instances": [` + lrRow + `]}`, nil, 404, `label \"stable\" of model \"lr\" is not set`},
-		{"POST", "/v1/models/nope:predict", `{}`, nil, 404, `no model \"nope\" (models: lr, trees)`},
+		// An unknown model's 404 does not list the others to an
+		// unauthenticated client (finding 11).
+		{"POST", "/v1/models/nope:predict", `{}`, nil, 404, `no model \"nope\": not found"}`},
 		{"POST", "/v1/models/lr:classify", `{}`, nil, 404, `no such endpoint`},
 		{"POST", "/v1/models/lr:predict", `{"instances": [` + lrRow + `,` + lrRow + `,` + lrRow + `,` + lrRow + `]}`, nil, 413, `limit is 3`},
 		{"POST", "/v1/models/lr:predict", `{"instances": [[1, 2]]}`, nil, 400, `instance 0`},
@@ -151,6 +153,9 @@ func TestHandlerStatuses(t *testing.T) {
 		{"POST", "/v1/admin/models/lr/labels/canary", `{"version": 5}`, []string{"Authorization", "Bearer 0123456789abcdef0123"}, 404, `version 5`},
 		{"POST", "/v1/admin/models/lr/labels/canary", `{"versio": 1}`, []string{"Authorization", "Bearer 0123456789abcdef0123"}, 400, `{\"version\": N}`},
 		{"POST", "/v1/admin/models/lr/versions/1/unload", ``, []string{"Authorization", "Bearer 0123456789abcdef0123"}, 409, `last available version`},
+		// Client errors are 4xx, never 500 (issue 12, finding 7).
+		{"POST", "/v1/admin/models/lr/labels/%00", `{"version": 1}`, []string{"Authorization", "Bearer 0123456789abcdef0123"}, 400, `label \"\\x00\": use 1-64 letters`},
+		{"POST", "/v1/admin/models/lr/labels/a%0Ab", `{"version": 1}`, []string{"Authorization", "Bearer 0123456789abcdef0123"}, 400, `use 1-64 letters`},
 	} {
 		code, body, _ := call(s, c.method, c.uri, c.body, c.header...)
 		if code != c.code || !strings.Contains(body, c.want) {

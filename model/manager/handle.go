@@ -145,6 +145,9 @@ type snapshot struct {
 	names  []string // every known model, sorted
 	ready  bool
 	closed bool
+	// loading: the first reconcile has not finished; a model without a
+	// version then answers ErrLoading rather than ErrNotFound.
+	loading bool
 }
 
 type modelSnap struct {
@@ -169,7 +172,7 @@ func (m *Manager) Acquire(name string, version int, label string) (*Handle, erro
 		if ms == nil {
 			return nil, s.unknown(name)
 		}
-		v, err := ms.pick(version, label)
+		v, err := ms.pick(version, label, s.loading)
 		if err != nil {
 			return nil, err
 		}
@@ -186,19 +189,17 @@ func (s *snapshot) unknown(name string) error {
 	if s.closed {
 		return fmt.Errorf("model %q: %w", name, ErrClosed)
 	}
-	known := "none"
-	if len(s.names) > 0 {
-		const most = 20
-		known = strings.Join(s.names[:min(len(s.names), most)], ", ")
-		if len(s.names) > most {
-			known += fmt.Sprintf(", and %d more", len(s.names)-most)
-		}
+	if s.loading {
+		return fmt.Errorf("model %q: %w", name, ErrLoading)
 	}
-	return fmt.Errorf("no model %q (models: %s): %w", name, known, ErrNotFound)
+	// The names of the other models are not listed: this answer goes to
+	// unauthenticated clients (GET /v1/models/NAME lists one model's
+	// versions to whoever names it).
+	return fmt.Errorf("no model %q: %w", name, ErrNotFound)
 }
 
 // pick finds the AVAILABLE version that version and label select.
-func (ms *modelSnap) pick(version int, label string) (*instance, error) {
+func (ms *modelSnap) pick(version int, label string, loading bool) (*instance, error) {
 	if label != "" {
 		lv, ok := ms.labels[label]
 		if !ok {
@@ -215,6 +216,9 @@ func (ms *modelSnap) pick(version int, label string) (*instance, error) {
 	}
 	if version == 0 {
 		if len(ms.avail) == 0 {
+			if loading {
+				return nil, fmt.Errorf("model %q: %w", ms.name, ErrLoading)
+			}
 			return nil, fmt.Errorf("model %q has no version loaded: %w", ms.name, ErrNotFound)
 		}
 		return ms.avail[len(ms.avail)-1], nil

@@ -1,9 +1,11 @@
 package manager
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -22,6 +24,14 @@ var ErrLastVersion = errors.New("it is the model's last available version")
 
 // ErrClosed reports a call on a Manager after Close.
 var ErrClosed = errors.New("model manager is closed")
+
+// ErrLoading reports a model asked for before the first reconcile (Start)
+// has finished loading it: try again shortly.
+var ErrLoading = errors.New("models are still loading")
+
+// ErrInvalid reports a malformed argument from a caller (a label with
+// characters outside [A-Za-z0-9_-], say): the caller's mistake.
+var ErrInvalid = errors.New("invalid argument")
 
 // Options configure a Manager. Zero numeric fields take the defaults.
 type Options struct {
@@ -68,7 +78,8 @@ func DefaultOptions() Options {
 // Manager loads, publishes and retires model versions. See the package doc.
 type Manager struct {
 	opts       Options
-	configured bool // opts.Models was set: the model set is fixed
+	configured bool   // opts.Models was set: the model set is fixed
+	repoAbs    string // opts.Repo made absolute, for Status's relative paths
 
 	// reconcileMu serializes reconciles and admin calls; it is held while
 	// versions load.
@@ -94,6 +105,10 @@ type Manager struct {
 	snap    atomic.Pointer[snapshot]
 	closing atomic.Bool
 	stop    chan struct{}
+	// ctx is cancelled first thing in Close: loads and warm-ups in
+	// progress stop, so that Close (and SIGTERM) never waits for them.
+	ctx    context.Context
+	cancel context.CancelFunc
 
 	loads atomic.Int64 // load attempts, for tests and logs
 }
@@ -155,6 +170,8 @@ func New(opts Options) (*Manager, error) {
 		models:     make(map[string]*modelState, len(opts.Models)),
 		stop:       make(chan struct{}),
 	}
+	m.ctx, m.cancel = context.WithCancel(context.Background())
+	m.repoAbs, _ = filepath.Abs(opts.Repo)
 	for i, c := range opts.Models {
 		if err := c.check(i); err != nil {
 			return nil, fmt.Errorf("model manager: Options.%w", err)
@@ -176,7 +193,10 @@ func New(opts Options) (*Manager, error) {
 // PollInterval is negative). It returns an error if the repository (or a
 // model folder in it) could not be read; the Manager is then not started
 // and Start may be called again. Failed versions are not errors here: see
-// Status.
+// Status. Until it returns, Acquire of a model without a version answers
+// ErrLoading and Loading is true; the daemon calls it on its own goroutine
+// after its listeners are open. Close during Start cancels the loads in
+// progress and Start returns ErrClosed.
 func (m *Manager) Start() error {
 	drop, err := m.start()
 	m.dropRefs(drop)
@@ -193,6 +213,9 @@ func (m *Manager) start() ([]*instance, error) {
 		return nil, errors.New("model manager: Start called twice")
 	}
 	drop, err := m.reconcileAll(false)
+	if m.ctx.Err() != nil {
+		return drop, ErrClosed // Close cancelled the first load
+	}
 	if err != nil {
 		return drop, err
 	}
@@ -269,6 +292,7 @@ func (m *Manager) Close() {
 		return
 	}
 	close(m.stop)
+	m.cancel()
 	m.reconcileMu.Lock()
 	m.stateMu.Lock()
 	m.closed = true

@@ -1,6 +1,7 @@
 package manager
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -356,6 +357,101 @@ func TestNewVersionRetiresOldAfterRelease(t *testing.T) {
 	rec.check(t, "prepare m/1", "prepare m/2", "retired m/1 (attached m/1)", "prepare m/3", "retired m/2 (attached m/2)", "retired m/3 (attached m/3)")
 }
 
+// TestRestartFallsBack: a manager starting on a repository whose newest
+// versions are corrupt serves the newest one that loads, shows the
+// failures in Status, and moves to the wanted version once it is fixed
+// (issue 12, finding 3: a restart took such a model down).
+func TestRestartFallsBack(t *testing.T) {
+	repo := t.TempDir()
+	write(t, repo, "m", 1)
+	for _, v := range []int{2, 3} {
+		dir := write(t, repo, "m", v)
+		if err := os.WriteFile(filepath.Join(dir, model.PayloadFile), []byte("garbage"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(t, repo, "other", 1)
+	var rec recorder
+	m := start(t, Options{Repo: repo, PollInterval: -1, Prepare: rec.prepare, Retired: rec.retired})
+	wantStates(t, m, "m", "3:END 2:END 1:AVAILABLE")
+	acquire(t, m, "m", 0, "", 1).Release()
+	if !m.Ready() || m.NotReady() != "" {
+		t.Errorf("Ready() = %v, NotReady() = %q with the fallback serving; want true, \"\"", m.Ready(), m.NotReady())
+	}
+	if vs := versionStatus(t, m, "m", 3); !strings.Contains(vs.Error, filepath.Join("m", "3", model.PayloadFile)) {
+		t.Errorf("v3 status = %+v, want the failure naming its payload", vs)
+	}
+	// Polls neither retry the unchanged failures nor drop the fallback.
+	loads := m.loads.Load()
+	if err := m.reconcile(false); err != nil {
+		t.Fatal(err)
+	}
+	if got := m.loads.Load() - loads; got != 0 {
+		t.Errorf("a poll with nothing changed made %d load attempts, want 0", got)
+	}
+	wantStates(t, m, "m", "3:END 2:END 1:AVAILABLE")
+
+	// v3 fixed: the next poll loads it and retires the fallback.
+	if err := os.RemoveAll(filepath.Join(repo, "m", "3")); err != nil {
+		t.Fatal(err)
+	}
+	write(t, repo, "m", 3)
+	if err := m.reconcile(false); err != nil {
+		t.Fatal(err)
+	}
+	wantStates(t, m, "m", "3:AVAILABLE 2:END 1:END")
+	acquire(t, m, "m", 0, "", 3).Release()
+
+	// Every version corrupt: not ready, and readiness names the model.
+	repo2 := t.TempDir()
+	dir := write(t, repo2, "m", 1)
+	if err := os.WriteFile(filepath.Join(dir, model.PayloadFile), []byte("garbage"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	m2 := start(t, Options{Repo: repo2, PollInterval: -1})
+	if m2.Ready() || m2.NotReady() != "no version loaded for m" {
+		t.Errorf("all corrupt: Ready() = %v, NotReady() = %q, want false, %q", m2.Ready(), m2.NotReady(), "no version loaded for m")
+	}
+}
+
+// TestCloseCancelsStart: Close during the first load stops it at once
+// (SIGTERM during start-up must not wait for a long warm-up), and until
+// then a model asked for answers ErrLoading.
+func TestCloseCancelsStart(t *testing.T) {
+	repo := t.TempDir()
+	write(t, repo, "m", 1)
+	m, err := New(Options{Repo: repo, PollInterval: -1, WarmupRows: 1 << 30})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Acquire("m", 0, ""); !errors.Is(err, ErrLoading) {
+		t.Errorf("Acquire before Start = %v, want ErrLoading", err)
+	}
+	if got := m.NotReady(); !strings.HasPrefix(got, "loading") {
+		t.Errorf("NotReady() before Start = %q, want it to say loading", got)
+	}
+	done := make(chan error, 1)
+	go func() { done <- m.Start() }()
+	time.Sleep(100 * time.Millisecond) // well into the warm-up of 2^30 rows
+	if _, err := m.Acquire("m", 0, ""); !errors.Is(err, ErrLoading) {
+		t.Errorf("Acquire during the first load = %v, want ErrLoading", err)
+	}
+	t0 := time.Now()
+	m.Close()
+	select {
+	case err := <-done:
+		if !errors.Is(err, ErrClosed) {
+			t.Errorf("Start cancelled by Close = %v, want ErrClosed", err)
+		}
+		t.Logf("Start returned %v, %s after Close", err, time.Since(t0))
+	case <-time.After(10 * time.Second):
+		t.Fatal("Start still running 10s after Close: the warm-up was not cancelled")
+	}
+	if _, err := m.Acquire("m", 0, ""); !errors.Is(err, ErrClosed) {
+		t.Errorf("Acquire after Close = %v, want ErrClosed", err)
+	}
+}
+
 func TestCorruptVersion(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
@@ -399,8 +495,9 @@ func TestCorruptVersion(t *testing.T) {
 				t.Fatalf("first poll after v2 appeared: %d load attempts, want 1", got)
 			}
 			vs := versionStatus(t, m, "m", 2)
-			if vs.State != StateEnd || !strings.Contains(vs.Error, path) || !strings.Contains(vs.Error, tc.wantErr) {
-				t.Fatalf("corrupt v2 status = %+v, want END with an error naming %s and saying %q", vs, path, tc.wantErr)
+			rel := filepath.Join("m", "2", tc.file) // status names files relative to the repository
+			if vs.State != StateEnd || !strings.HasPrefix(vs.Error, rel) || strings.Contains(vs.Error, repo) || !strings.Contains(vs.Error, tc.wantErr) {
+				t.Fatalf("corrupt v2 status = %+v, want END with an error naming %s (not %s) and saying %q", vs, rel, path, tc.wantErr)
 			}
 			wantStates(t, m, "m", "2:END 1:AVAILABLE")
 			acquire(t, m, "m", 0, "", 1).Release()
@@ -737,7 +834,7 @@ func TestAcquireErrors(t *testing.T) {
 		{"x", 0, "canary", `label "canary" of model "x" is not set: not found`},
 		{"y", 0, "", `model "y" has no version loaded: not found`},
 		{"y", 1, "", `model "y" has no version 1 loaded (loaded: none): not found`},
-		{"z", 0, "", `no model "z" (models: x, y): not found`},
+		{"z", 0, "", `no model "z": not found`},
 	} {
 		h, err := m.Acquire(tc.name, tc.version, tc.label)
 		if err == nil || err.Error() != tc.want || !errors.Is(err, ErrNotFound) || h != nil {
@@ -856,17 +953,22 @@ func (badPredictor) Predict(dst, rows []float64, raw bool) []float64 {
 }
 
 func TestWarmUpChecksWidths(t *testing.T) {
-	err := warmUp(badPredictor{}, 4, 1)
+	err := warmUp(context.Background(), badPredictor{}, 4, 1)
 	if want := "warm-up: 4 rows gave 8 outputs, want 4 (1 per row)"; err == nil || err.Error() != want {
 		t.Errorf("warmUp(a predictor giving 2 outputs per row, declaring 1) = %v, want %q", err, want)
 	}
-	if err := warmUp(badPredictor{}, -1, 1); err != nil {
+	if err := warmUp(context.Background(), badPredictor{}, -1, 1); err != nil {
 		t.Errorf("warmUp with rows -1 = %v, want nil (no warm-up)", err)
 	}
 	for _, f := range []fixtureSpec{treeFixture, denseFixture} {
 		p := load(t, f).Model
-		if err := warmUp(p, 64, 1); err != nil {
+		if err := warmUp(context.Background(), p, 64, 1); err != nil {
 			t.Errorf("warmUp(%s) = %v, want nil", f.path, err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		if err := warmUp(ctx, p, 100_000_000, 1); !errors.Is(err, context.Canceled) {
+			t.Errorf("warmUp(%s) of 1e8 rows with a cancelled context = %v, want context.Canceled at once", f.path, err)
 		}
 	}
 }

@@ -115,7 +115,7 @@ func checkLabel(label string) error {
 		ok = c == '-' || c == '_' || ('0' <= c && c <= '9') || ('a' <= c && c <= 'z') || ('A' <= c && c <= 'Z')
 	}
 	if !ok {
-		return fmt.Errorf("label %q: use 1-64 letters, digits, '-' or '_'", label)
+		return fmt.Errorf("label %q: use 1-64 letters, digits, '-' or '_': %w", label, ErrInvalid)
 	}
 	return nil
 }

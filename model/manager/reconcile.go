@@ -1,11 +1,13 @@
 package manager
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"maps"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
@@ -130,26 +132,11 @@ func (m *Manager) reconcileModel(ms *modelState, force bool, retry int) ([]*inst
 	m.stateMu.Unlock()
 
 	for _, v := range toLoad {
-		sig := folderSig(versionDir(dir, v.num)) // before the load, so a change during it triggers a retry
-		v.setState(StateLoading)
-		m.loads.Add(1)
-		start := time.Now()
-		err := m.load(v)
-		m.stateMu.Lock()
-		if err != nil {
-			v.loadErr, v.sig = err, sig
-			v.setState(StateEnd)
-		} else {
-			v.refs.Store(1) // the published reference
-			v.setState(StateAvailable)
-			m.publishLocked()
-		}
-		m.stateMu.Unlock()
-		if err != nil {
-			m.opts.Logf("model manager: model %s version %d: load failed, serving continues on the loaded versions: %v", v.model, v.num, err)
-		} else {
-			m.opts.Logf("model manager: model %s version %d: available (loaded and warmed in %s)", v.model, v.num, time.Since(start).Round(time.Microsecond))
-		}
+		m.loadOne(v, dir)
+	}
+
+	if !gone && len(wanted) > 0 && len(availableLocked(ms)) == 0 {
+		m.fallBack(ms, disk, isWanted, force)
 	}
 
 	// Retire only now that the new versions serve (availability first).
@@ -195,14 +182,85 @@ func (m *Manager) reconcileModel(ms *modelState, force bool, retry int) ([]*inst
 	return retire, nil
 }
 
+// loadOne loads v (in state START), publishes it if the load succeeds and
+// records the failure otherwise. It reports whether v is AVAILABLE. The
+// caller holds reconcileMu.
+func (m *Manager) loadOne(v *instance, dir string) bool {
+	sig := folderSig(versionDir(dir, v.num)) // before the load, so a change during it triggers a retry
+	v.setState(StateLoading)
+	m.loads.Add(1)
+	start := time.Now()
+	err := m.load(v)
+	m.stateMu.Lock()
+	if err != nil {
+		v.loadErr, v.sig = err, sig
+		v.setState(StateEnd)
+	} else {
+		v.refs.Store(1) // the published reference
+		v.setState(StateAvailable)
+		m.publishLocked()
+	}
+	m.stateMu.Unlock()
+	switch {
+	case err == nil:
+		m.opts.Logf("model manager: model %s version %d: available (loaded and warmed in %s)", v.model, v.num, time.Since(start).Round(time.Microsecond))
+	case m.ctx.Err() != nil:
+		m.opts.Logf("model manager: model %s version %d: load cancelled: the manager is closing", v.model, v.num)
+	default:
+		m.opts.Logf("model manager: model %s version %d: load failed, serving continues on the loaded versions: %v", v.model, v.num, err)
+		// A failed load may have allocated much before it failed (a
+		// payload that decodes to more than it declares, say): give the
+		// memory back now rather than at the next GC cycles.
+		debug.FreeOSMemory()
+	}
+	return err == nil
+}
+
+// fallBack serves an older version of ms when none of its wanted versions
+// loaded and none is available: on a restart with a corrupt newest
+// version, the daemon serves the newest version on disk that loads, as it
+// would have kept serving it had it been running. The fallback is unwanted
+// by the policy, so it stays only while no wanted version is available
+// (the retire step keeps the last available version). Versions that failed
+// before are retried only if forced or changed, as wanted ones are. The
+// caller holds reconcileMu.
+func (m *Manager) fallBack(ms *modelState, disk []int, isWanted map[int]bool, force bool) {
+	dir := filepath.Join(m.opts.Repo, ms.name)
+	older := slices.Clone(disk)
+	slices.Sort(older)
+	slices.Reverse(older)
+	for _, num := range older {
+		if isWanted[num] || ms.excluded[num] || m.ctx.Err() != nil {
+			continue
+		}
+		if old := ms.versions[num]; old != nil {
+			if old.State() != StateEnd {
+				continue // loading or unloading: not a candidate now
+			}
+			if old.loadErr != nil && !force && old.sig == folderSig(versionDir(dir, num)) {
+				continue
+			}
+		}
+		v := &instance{m: m, model: ms.name, num: num}
+		m.stateMu.Lock()
+		ms.versions[num] = v
+		m.stateMu.Unlock()
+		m.opts.Logf("model manager: model %s: no wanted version loaded; falling back to version %d", ms.name, num)
+		if m.loadOne(v, dir) {
+			return
+		}
+	}
+}
+
 // load opens, warms and prepares v. It sets v.loaded and v.attached on
-// success.
+// success. It returns the manager context's error as soon as Close cancels
+// it, abandoning a model.Open in progress (its result is dropped).
 func (m *Manager) load(v *instance) error {
-	l, err := model.Open(m.opts.Repo, v.model, v.num)
+	l, err := openContext(m.ctx, m.opts.Repo, v.model, v.num)
 	if err != nil {
 		return err // it names the file
 	}
-	if err := warmUp(l.Model, m.opts.WarmupRows, uint64(v.num)); err != nil {
+	if err := warmUp(m.ctx, l.Model, m.opts.WarmupRows, uint64(v.num)); err != nil {
 		return fmt.Errorf("%s: %w", l.Dir, err)
 	}
 	if m.opts.Prepare != nil {
@@ -216,19 +274,54 @@ func (m *Manager) load(v *instance) error {
 	return nil
 }
 
-// warmUp predicts rows synthetic rows, transformed and raw, so that lazily
-// built state is in place before the first request, and checks the output
-// widths against the model's declared shape.
-func warmUp(p model.Predictor, rows int, seed uint64) error {
-	if rows <= 0 {
-		return nil
+// openContext is model.Open that returns ctx's error once ctx is done. The
+// open goes on in the background until it finishes, and its result is
+// dropped: model.Open reads and decodes one bounded payload and holds no
+// resource once it returns.
+func openContext(ctx context.Context, repo, name string, num int) (*model.Loaded, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
 	}
-	x := model.SyntheticRows(p, rows, seed)
-	if got, want := len(p.Predict(nil, x, false)), rows*p.NumOutputs(); got != want {
-		return fmt.Errorf("warm-up: %d rows gave %d outputs, want %d (%d per row)", rows, got, want, p.NumOutputs())
+	type result struct {
+		l   *model.Loaded
+		err error
 	}
-	if got, want := len(p.Predict(nil, x, true)), rows*p.NumMargins(); got != want {
-		return fmt.Errorf("warm-up: %d rows gave %d raw outputs, want %d (%d per row)", rows, got, want, p.NumMargins())
+	done := make(chan result, 1)
+	go func() {
+		l, err := model.Open(repo, name, num)
+		done <- result{l, err}
+	}()
+	select {
+	case r := <-done:
+		return r.l, r.err
+	case <-ctx.Done():
+		return nil, fmt.Errorf("load model %s version %d: %w", name, num, ctx.Err())
+	}
+}
+
+// warmUpChunkRows is how many rows warm-up predicts between checks of its
+// context: small enough that a cancelled warm-up of a large model stops
+// within milliseconds, large enough to exercise batch paths.
+const warmUpChunkRows = 256
+
+// warmUp predicts rows synthetic rows, transformed and raw, in chunks of
+// warmUpChunkRows, so that lazily built state is in place before the first
+// request, and checks the output widths against the model's declared
+// shape. It stops with ctx's error when ctx is done.
+func warmUp(ctx context.Context, p model.Predictor, rows int, seed uint64) error {
+	var out []float64
+	for done := 0; done < rows; done += warmUpChunkRows {
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("warm-up cancelled after %d of %d rows: %w", done, rows, err)
+		}
+		n := min(warmUpChunkRows, rows-done)
+		x := model.SyntheticRows(p, n, seed+uint64(done))
+		if out = p.Predict(out[:0], x, false); len(out) != n*p.NumOutputs() {
+			return fmt.Errorf("warm-up: %d rows gave %d outputs, want %d (%d per row)", n, len(out), n*p.NumOutputs(), p.NumOutputs())
+		}
+		if out = p.Predict(out[:0], x, true); len(out) != n*p.NumMargins() {
+			return fmt.Errorf("warm-up: %d rows gave %d raw outputs, want %d (%d per row)", n, len(out), n*p.NumMargins(), p.NumMargins())
+		}
 	}
 	return nil
 }
@@ -263,6 +356,8 @@ func (m *Manager) publishLocked() {
 		names:  slices.Sorted(maps.Keys(m.models)),
 		closed: m.closed,
 		ready:  m.scanned && !m.closed && len(m.models) > 0,
+		// loading: before the first reconcile ends.
+		loading: !m.scanned && !m.closed,
 	}
 	if m.closed {
 		// Acquire reports ErrClosed for every name.

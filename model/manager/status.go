@@ -38,6 +38,38 @@ type VersionStatus struct {
 // the first reconcile, after Close, and when there are no models at all.
 func (m *Manager) Ready() bool { return m.snap.Load().ready }
 
+// NotReady says why Ready is false, for a readiness probe's body: the
+// first load still in progress, or the models that have no loaded
+// version. It is "" when Ready is true.
+func (m *Manager) NotReady() string {
+	s := m.snap.Load()
+	switch {
+	case s.ready:
+		return ""
+	case s.closed:
+		return "the model manager is closed"
+	case len(s.names) == 0 && s.loading:
+		return "loading: scanning the model repository"
+	case len(s.names) == 0:
+		return "no models in the repository"
+	}
+	var missing []string
+	for _, name := range s.names {
+		if len(s.models[name].avail) == 0 {
+			missing = append(missing, name)
+		}
+	}
+	const most = 10
+	list := strings.Join(missing[:min(len(missing), most)], ", ")
+	if len(missing) > most {
+		list += fmt.Sprintf(" and %d more", len(missing)-most)
+	}
+	if s.loading {
+		return "loading: no version loaded yet for " + list
+	}
+	return "no version loaded for " + list
+}
+
 // Names returns the known models, sorted: the configured ones, or without
 // Models those found by the last scan.
 func (m *Manager) Names() []string { return slices.Clone(m.snap.Load().names) }
@@ -55,7 +87,7 @@ func (m *Manager) Status(name string) (ModelStatus, error) {
 		Name:     name,
 		Versions: make([]VersionStatus, 0, len(ms.versions)),
 		Labels:   maps.Clone(ms.labels),
-		Error:    ms.problem,
+		Error:    m.relative(ms.problem),
 	}
 	nums := slices.Sorted(maps.Keys(ms.versions))
 	slices.Reverse(nums)
@@ -63,11 +95,23 @@ func (m *Manager) Status(name string) (ModelStatus, error) {
 		v := ms.versions[num]
 		vs := VersionStatus{Version: num, State: v.State()}
 		if v.loadErr != nil {
-			vs.Error = v.loadErr.Error()
+			vs.Error = m.relative(v.loadErr.Error())
 		}
 		st.Versions = append(st.Versions, vs)
 	}
 	return st, nil
+}
+
+// relative strips the repository's path from msg: status answers name
+// files relative to the repository, so that they do not tell clients where
+// the daemon's files are. Logs keep the full paths.
+func (m *Manager) relative(msg string) string {
+	for _, p := range []string{m.repoAbs, m.opts.Repo} {
+		if p != "" && p != "." && p != "/" {
+			msg = strings.ReplaceAll(msg, strings.TrimSuffix(p, string(filepath.Separator))+string(filepath.Separator), "")
+		}
+	}
+	return msg
 }
 
 // SetLabel points label at version of model name, replacing a configured or
