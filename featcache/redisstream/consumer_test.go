@@ -134,6 +134,10 @@ func TestDeadLetter(t *testing.T) {
 		{[]string{"view", "nope", "entity", "24", "event_time", ts(1)}, `field "view": no feature view "nope"`},
 		{[]string{"view", "stats", "entity", "25", "event_time", ts(1), "spend", "1", "orders", "1", "id", "x"}, `unknown field "id"`},
 		{good("13"), `13 is unlucky`},
+		// Refused by Service.Write: a row dated 2100 would hide every later
+		// update of entity 26 (newer wins) until then.
+		{[]string{"view", "stats", "entity", "26", "event_time", "2100-01-01T00:00:00Z", "spend", "1", "orders", "1"}, `field "event_time": 2100-01-01T00:00:00Z is`},
+		{[]string{"view", "stats", "entity", "27", "event_time", "9999-01-01T00:00:00Z", "spend", "1", "orders", "1"}, `is outside the years 1678..2262`},
 	}
 	// All published before the consumer starts, so they arrive in one batch.
 	var ids []string
@@ -199,10 +203,13 @@ func TestStoreFailure(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	start(t, c)
+	// All five are in the stream before the consumer starts (a new group
+	// reads from "0"), so its first read takes them all: started first, it
+	// could read one, fail three times and be checked with one pending.
 	for i := 0; i < 5; i++ {
 		xadd(t, rc, "features", "view", "stats", "entity", fmt.Sprint(i), "event_time", ts(1), "spend", "1", "orders", "1")
 	}
+	start(t, c)
 	waitFor(t, "3 failed writes", func() bool { return c.Stats().StoreErrors >= 3 })
 	if st, p := c.Stats(), pending(t, rc, "features", "g"); st.Acked != 0 || p["a"] != 5 {
 		t.Fatalf("while the store fails: Stats %+v, XPENDING %v; want nothing acked, 5 pending for a", st, p)

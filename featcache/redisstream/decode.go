@@ -5,7 +5,6 @@ import (
 	"math"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/redis/rueidis"
 
@@ -22,7 +21,10 @@ const (
 // Decode reads one stream entry's fields (see the package doc for the
 // format) as a row of a view of defs. The row is checked as
 // featcache.Service.Write checks it, and more: its entity is canonical and
-// free of 0x00, its event time lies within what a record can hold. An error
+// passes featcache.CheckKey, its event time is read by
+// featcache.ParseEventTime (push's and materialize's parser). How far in
+// the future the time may be is Service.Write's check (it has the clock),
+// so a refused entry is dead-lettered like any other. An error
 // names the field and what to send instead. Decode is a pure function, safe
 // for concurrent use.
 func Decode(defs *featcache.Defs, fields []rueidis.XRangeFieldValue) (view string, row featcache.Row, err error) {
@@ -59,9 +61,6 @@ func Decode(defs *featcache.Defs, fields []rueidis.XRangeFieldValue) (view strin
 	if entity == "" {
 		return "", featcache.Row{}, fmt.Errorf("field %q: empty", fieldEntity)
 	}
-	if strings.IndexByte(entity, 0) >= 0 {
-		return "", featcache.Row{}, fmt.Errorf("field %q: %q contains a 0x00 byte", fieldEntity, entity)
-	}
 	key, err := v.Entity.CanonicalKey(entity)
 	if err != nil {
 		return "", featcache.Row{}, fmt.Errorf("field %q: %v", fieldEntity, err)
@@ -69,14 +68,9 @@ func Decode(defs *featcache.Defs, fields []rueidis.XRangeFieldValue) (view strin
 	if !haveTime {
 		return "", featcache.Row{}, fmt.Errorf("field %q missing (want an RFC 3339 time such as 2026-11-25T12:00:00Z)", fieldEventTime)
 	}
-	at, err := time.Parse(time.RFC3339Nano, eventTime)
+	at, err := featcache.ParseEventTime(eventTime)
 	if err != nil {
-		return "", featcache.Row{}, fmt.Errorf("field %q: %q is not an RFC 3339 time such as 2026-11-25T12:00:00Z", fieldEventTime, eventTime)
-	}
-	// A record holds the event time as Unix nanoseconds (years 1678..2262);
-	// outside that the newer-wins comparison would be wrong.
-	if at.IsZero() || !time.Unix(0, at.UnixNano()).Equal(at) {
-		return "", featcache.Row{}, fmt.Errorf("field %q: %q is outside the years 1678..2262", fieldEventTime, eventTime)
+		return "", featcache.Row{}, fmt.Errorf("field %q: %v", fieldEventTime, err)
 	}
 	for _, f := range fields {
 		switch f.Field {

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/redis/rueidis"
+
+	"github.com/predictd/predictd/featcache"
 )
 
 func fields(kv ...string) []rueidis.XRangeFieldValue {
@@ -100,7 +102,10 @@ func TestDecode(t *testing.T) {
 		{good(set("spend", "nan")), `feature "spend": "nan" is not a finite decimal number`},
 		{good(set("spend", "0x1p2")), `feature "spend": "0x1p2" is not a finite decimal number`},
 		{good(set("spend", "1e400")), `feature "spend": "1e400" is not a finite decimal number`},
-		{[]string{"view", "item_stats", "entity", "a\x00b", "event_time", ts(0), "score", "1"}, `field "entity": "a\x00b" contains a 0x00 byte`},
+		{[]string{"view", "item_stats", "entity", "a\x00b", "event_time", ts(0), "score", "1"}, `field "entity": entity item: item_id "a\x00b" contains a NUL byte`},
+		{[]string{"view", "item_stats", "entity", "a\rb", "event_time", ts(0), "score", "1"}, `field "entity": entity item: item_id "a\rb" contains a control byte`},
+		{[]string{"view", "item_stats", "entity", strings.Repeat("k", featcache.MaxKeyBytes+1), "event_time", ts(0), "score", "1"}, `bytes, longer than the 256-byte limit on entity keys`},
+		{good(set("event_time", "9999-12-31T23:59:59Z")), `field "event_time": "9999-12-31T23:59:59Z" is outside the years 1678..2262`},
 	} {
 		_, row, err := Decode(defs, fields(c.in...))
 		if err == nil || !strings.Contains(err.Error(), c.want) {
@@ -134,10 +139,10 @@ func FuzzDecode(f *testing.F) {
 		if !ok {
 			t.Fatalf("Decode(%q) accepted unknown view %q", in, view)
 		}
-		if key, err := v.Entity.CanonicalKey(row.Entity); err != nil || key != row.Entity || row.Entity == "" || strings.IndexByte(row.Entity, 0) >= 0 {
+		if key, err := v.Entity.CanonicalKey(row.Entity); err != nil || key != row.Entity || featcache.CheckKey(row.Entity) != nil {
 			t.Fatalf("Decode(%q) entity %q is not canonical (%q, %v)", in, row.Entity, key, err)
 		}
-		if len(row.Values) != len(v.Features) || row.EventTime.IsZero() {
+		if len(row.Values) != len(v.Features) || featcache.CheckEventTime(row.EventTime) != nil {
 			t.Fatalf("Decode(%q) = %+v, want %d values and an event time", in, row, len(v.Features))
 		}
 		for j, feat := range v.Features {
