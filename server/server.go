@@ -454,10 +454,13 @@ func (s *Server) handleFixed(ctx *fasthttp.RequestCtx, path string) {
 		}
 		ctx.SetStatusCode(fasthttp.StatusServiceUnavailable)
 		if path == "/readyz" {
-			if s.draining.Load() {
+			switch {
+			case s.draining.Load():
 				ctx.SetBodyString("draining\n")
-			} else {
-				ctx.SetBodyString("not ready: a configured model has no loaded version\n")
+			case s.models == nil:
+				ctx.SetBodyString("not ready: starting\n")
+			default:
+				ctx.SetBodyString("not ready: " + s.models.NotReady() + "\n")
 			}
 		}
 	case "/v2":

@@ -18,6 +18,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/predictd/predictd/kernels"
 	"github.com/predictd/predictd/model"
@@ -132,6 +133,35 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 		return usageErr("%s: unexpected argument %q", fs.Name(), fs.Arg(0))
 	}
 	return nil
+}
+
+// nonNegative refuses a negative value in any int or duration flag of fs,
+// however it was set (command line, environment, config file), naming the
+// flag: none of predictd's limits, timeouts or periods has a meaning below
+// zero.
+func nonNegative(fs *flag.FlagSet) error {
+	var bad error
+	fs.VisitAll(func(f *flag.Flag) {
+		g, ok := f.Value.(flag.Getter)
+		if !ok || bad != nil {
+			return
+		}
+		neg := false
+		switch v := g.Get().(type) {
+		case int:
+			neg = v < 0
+		case int64:
+			neg = v < 0
+		case float64:
+			neg = v < 0
+		case time.Duration:
+			neg = v < 0
+		}
+		if neg {
+			bad = usageErr("%s: --%s %s: must not be negative", fs.Name(), f.Name, f.Value)
+		}
+	})
+	return bad
 }
 
 func required(fs *flag.FlagSet, names ...string) error {

@@ -1,12 +1,12 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
-	"log"
 	"net"
 	"os"
 	"os/signal"
@@ -22,6 +22,7 @@ import (
 	"github.com/predictd/predictd/featcache/redisstore"
 	"github.com/predictd/predictd/featcache/redisstream"
 	"github.com/predictd/predictd/internal/config"
+	"github.com/predictd/predictd/internal/logx"
 	"github.com/predictd/predictd/model/manager"
 	"github.com/predictd/predictd/server"
 )
@@ -36,14 +37,17 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	listen := fs.String("listen", "127.0.0.1:8080", "TCP address to serve on; empty turns TCP off")
 	unix := fs.String("unix", "", "Unix socket path to serve on as well (sidecar mode)")
 	cfgPath := fs.String("config", "", "JSON config file (keys: the flag names with _ for -, plus \"models\"; see README)")
-	poll := fs.Duration("poll-interval", md.PollInterval, "how often the repository is rescanned for new versions; 0 or negative: only on SIGHUP or admin reload")
-	warmup := fs.Int("warmup-rows", md.WarmupRows, "rows each new version predicts before it takes traffic")
+	unixMode := fs.String("unix-mode", "0660", "permissions of the --unix socket file (octal); who may connect")
+	poll := fs.Duration("poll-interval", md.PollInterval, "how often the repository is rescanned for new versions; 0: only on SIGHUP or admin reload")
+	warmup := fs.Int("warmup-rows", md.WarmupRows, "rows each new version predicts before it takes traffic; 0: none")
 	drainDelay := fs.Duration("drain-delay", 0, "on SIGTERM, how long to keep serving with readiness false before closing the listeners (let load balancers notice)")
 	drain := fs.Duration("drain-timeout", 30*time.Second, "on SIGTERM, how long in-flight requests may take to finish after the listeners close")
 	tokenFile := fs.String("admin-token-file", "", "file holding the bearer token for /v1/admin (or set PREDICTD_ADMIN_TOKEN); none: admin API off")
 	maxBody := fs.Int("max-body-bytes", sd.MaxBodyBytes, "largest request body; larger is answered 413")
 	maxInst := fs.Int("max-instances", sd.MaxInstances, "most instances in one request; more is answered 413")
 	maxConc := fs.Int("max-concurrent", sd.MaxConcurrent, "most prediction requests served at once; more is answered 503 with Retry-After")
+	maxConns := fs.Int("max-connections", 0, "most open client connections; at the limit a new one evicts the longest-idle one, or is answered 503; 0: half the open-file limit, at most 10000")
+	maxHeader := fs.Int("max-header-bytes", sd.MaxHeaderBytes, "largest request line and headers; larger is answered 431")
 	readTO := fs.Duration("read-timeout", sd.ReadTimeout, "time to read a whole request")
 	writeTO := fs.Duration("write-timeout", sd.WriteTimeout, "time to write a whole response")
 	idleTO := fs.Duration("idle-timeout", sd.IdleTimeout, "how long an idle keep-alive connection stays open")
@@ -92,8 +96,15 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := required(fs, "repo"); err != nil {
 		return err
 	}
+	if err := nonNegative(fs); err != nil {
+		return err
+	}
 	if *listen == "" && *unix == "" {
 		return usageErr("serve: nothing to serve on: give --listen, --unix or both")
+	}
+	sockMode, err := strconv.ParseUint(*unixMode, 8, 32)
+	if err != nil || sockMode > 0o777 {
+		return usageErr("serve: --unix-mode %q: want octal permissions such as 0660", *unixMode)
 	}
 	defStoreDown, err := server.ParseStoreDownPolicy(*storeDown)
 	if err != nil {
@@ -104,11 +115,49 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return usageErr("serve: %v", err)
 	}
 
-	logger := log.New(stderr, "predictd: ", log.LstdFlags|log.LUTC|log.Lmicroseconds)
+	// Every line is sanitized: control bytes escaped, credentials
+	// redacted, cut at logx.MaxLineBytes.
+	logger := logx.New(stderr, "predictd: ")
+
+	// Listen first: the sockets are bound before anything slow, and
+	// /healthz answers as soon as the server is built (the store opens in
+	// milliseconds); models load after, while /readyz says what is still
+	// loading.
+	var lns []net.Listener
+	closeAll := func() {
+		for _, ln := range lns {
+			ln.Close()
+		}
+	}
+	if *listen != "" {
+		ln, err := net.Listen("tcp", *listen)
+		if err != nil {
+			return fmt.Errorf("serve: --listen %s: %w", *listen, err)
+		}
+		lns = append(lns, ln)
+	}
+	if *unix != "" {
+		ln, err := listenUnix(*unix, os.FileMode(sockMode))
+		if err != nil {
+			closeAll()
+			return fmt.Errorf("serve: --unix %s: %w", *unix, err)
+		}
+		lns = append(lns, ln)
+		defer os.Remove(*unix)
+	}
+	served := false
+	defer func() {
+		if !served {
+			closeAll()
+		}
+	}()
+
 	sopts := server.Options{
 		MaxBodyBytes:    *maxBody,
 		MaxInstances:    *maxInst,
 		MaxConcurrent:   *maxConc,
+		MaxConnections:  *maxConns,
+		MaxHeaderBytes:  *maxHeader,
 		ReadTimeout:     *readTO,
 		WriteTimeout:    *writeTO,
 		IdleTimeout:     *idleTO,
@@ -156,7 +205,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		Repo:         *repo,
 		PollInterval: *poll,
 		Models:       mcs,
-		WarmupRows:   *warmup,
+		WarmupRows:   cmp.Or(*warmup, -1), // the flag's 0 is "none", the manager's "default"
 		Prepare:      srv.Prepare,
 		Retired:      srv.Retired,
 		Logf:         logger.Printf,
@@ -168,41 +217,8 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return usageErr("serve: %v", err)
 	}
-	if err := mgr.Start(); err != nil {
-		return fmt.Errorf("serve: %w", err)
-	}
 	defer mgr.Close()
 	srv.SetModels(mgr)
-	for _, name := range mgr.Names() {
-		if st, err := mgr.Status(name); err == nil {
-			logger.Printf("model %s: %s", name, describeStatus(st))
-		}
-	}
-
-	var lns []net.Listener
-	closeAll := func() {
-		for _, ln := range lns {
-			ln.Close()
-		}
-	}
-	if *listen != "" {
-		ln, err := net.Listen("tcp", *listen)
-		if err != nil {
-			return fmt.Errorf("serve: --listen %s: %w", *listen, err)
-		}
-		lns = append(lns, ln)
-		logger.Printf("serving HTTP on %s", ln.Addr())
-	}
-	if *unix != "" {
-		ln, err := listenUnix(*unix)
-		if err != nil {
-			closeAll()
-			return fmt.Errorf("serve: --unix %s: %w", *unix, err)
-		}
-		lns = append(lns, ln)
-		defer os.Remove(*unix)
-		logger.Printf("serving HTTP on unix:%s", *unix)
-	}
 
 	errc := make(chan error, len(lns))
 	var wg sync.WaitGroup
@@ -214,18 +230,48 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 				errc <- err
 			}
 		}()
+		if ln.Addr().Network() == "unix" {
+			logger.Printf("serving HTTP on unix:%s", ln.Addr())
+		} else {
+			logger.Printf("serving HTTP on %s", ln.Addr())
+		}
 	}
+	served = true
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
 
+	// The first load runs beside the signal loop, so that SIGTERM is
+	// answered at once: Close cancels the loads in progress.
+	started := make(chan error, 1)
+	go func() { started <- mgr.Start() }()
+	loading := true
 	for {
 		select {
 		case <-hup:
-			if err := mgr.Reload(); err != nil {
+			if loading {
+				logger.Printf("SIGHUP: ignored, the first load of the repository is still in progress")
+			} else if err := mgr.Reload(); err != nil {
 				logger.Printf("SIGHUP reload: %v", err)
 			} else {
 				logger.Printf("SIGHUP: repository reloaded")
+			}
+			continue
+		case err := <-started:
+			loading = false
+			if err != nil {
+				dctx, cancel := context.WithTimeout(context.Background(), *drain)
+				srv.Shutdown(dctx)
+				cancel()
+				return fmt.Errorf("serve: %w", err)
+			}
+			for _, name := range mgr.Names() {
+				if st, err := mgr.Status(name); err == nil {
+					logger.Printf("model %s: %s", name, describeStatus(st))
+				}
+			}
+			if !mgr.Ready() {
+				logger.Printf("not ready: %s", mgr.NotReady())
 			}
 			continue
 		case err := <-errc:
@@ -236,6 +282,13 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		case <-ctx.Done():
 		}
 		break
+	}
+	if loading {
+		// SIGTERM during the first load: cancel it now rather than after
+		// the drain (nothing may be serving yet).
+		logger.Printf("stopping during the first load: cancelling it")
+		mgr.Close()
+		<-started
 	}
 	srv.StopReady()
 	if *drainDelay > 0 {
@@ -368,10 +421,12 @@ func adminToken(path string) (string, error) {
 	return tok, nil
 }
 
-// listenUnix listens on a Unix socket at path, removing a stale socket file
-// left by a process that died (but never a regular file, nor a socket
-// someone still listens on).
-func listenUnix(path string) (net.Listener, error) {
+// listenUnix listens on a Unix socket at path with permissions mode,
+// removing a stale socket file left by a process that died (but never a
+// regular file, nor a socket someone still listens on). The socket is
+// created with mode already (umask), not chmod'ed after, so no client
+// connects in between.
+func listenUnix(path string, mode os.FileMode) (net.Listener, error) {
 	if fi, err := os.Lstat(path); err == nil {
 		if fi.Mode()&fs.ModeSocket == 0 {
 			return nil, fmt.Errorf("%s exists and is not a socket; refusing to replace it", path)
@@ -384,7 +439,17 @@ func listenUnix(path string) (net.Listener, error) {
 			return nil, err
 		}
 	}
-	return net.Listen("unix", path)
+	restore := setUmask(uint32(0o777 &^ mode))
+	ln, err := net.Listen("unix", path)
+	restore()
+	if err != nil {
+		return nil, err
+	}
+	if err := os.Chmod(path, mode); err != nil { // exact, whatever the umask was
+		ln.Close()
+		return nil, err
+	}
+	return ln, nil
 }
 
 func describeStatus(st manager.ModelStatus) string {
