@@ -32,15 +32,12 @@ func ParseEventTime(s string) (time.Time, error) {
 }
 
 // CheckEventTime returns an error if t cannot be stored as an event time:
-// the zero time, or outside what int64 Unix nanoseconds hold
+// outside what int64 Unix nanoseconds hold
 // (1677-09-21T00:12:43.145224192Z to 2262-04-11T23:47:16.854775807Z).
 // Readers of binary times (Parquet TIMESTAMP and INT96 columns) call it;
 // such a time would otherwise wrap around when encoded (EncodeRecord), year
 // 9999 becoming 1816.
 func CheckEventTime(t time.Time) error {
-	if t.IsZero() {
-		return fmt.Errorf("missing (the zero time)")
-	}
 	if !Storable(t) {
 		return fmt.Errorf("%s is outside the years 1678..2262 (an event time is stored as int64 nanoseconds since 1970)", t.UTC().Format(time.RFC3339Nano))
 	}

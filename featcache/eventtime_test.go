@@ -50,7 +50,7 @@ func TestCheckEventTime(t *testing.T) {
 	}{
 		{time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC), ""},
 		{time.Unix(0, 1<<63-1), ""},
-		{time.Time{}, "missing"},
+		{time.Time{}, "0001-01-01T00:00:00Z is outside the years 1678..2262"},
 		{time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC), "9999-01-01T00:00:00Z is outside the years 1678..2262"},
 		{time.UnixMilli(-1 << 62), "outside the years 1678..2262"},
 		{time.Date(1600, 1, 1, 0, 0, 0, 0, time.UTC), "outside the years 1678..2262"},

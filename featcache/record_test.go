@@ -106,7 +106,7 @@ func TestCheckPut(t *testing.T) {
 	f("v", []Row{{Entity: "a", EventTime: at}, {Entity: "b\nc", EventTime: at}}, "row 1: entity")
 	// A time EncodeRecord would wrap (9999 would read back as 1816).
 	f("v", []Row{{Entity: "a", EventTime: at}, {Entity: "b", EventTime: time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)}}, "row 1: event time 9999-01-01T00:00:00Z is outside the years 1678..2262")
-	f("v", []Row{{Entity: "a"}}, "row 0: event time missing")
+	f("v", []Row{{Entity: "a"}}, "row 0: event time 0001-01-01T00:00:00Z is outside")
 }
 
 func FuzzDecodeRecord(f *testing.F) {

@@ -157,6 +157,8 @@ func (s *Service) Write(ctx context.Context, view string, rows []Row) (PushResul
 			return PushResult{}, inputErr("row %d: field \"entity\": %v", i, err)
 		case key != r.Entity:
 			return PushResult{}, inputErr("row %d: field \"entity\": %q is not canonical (want %q)", i, r.Entity, key)
+		case r.EventTime.IsZero():
+			return PushResult{}, inputErr("row %d: field \"event_time\": missing", i)
 		case len(r.Values) != len(v.Features):
 			return PushResult{}, inputErr("row %d: %d values, view %s has %d features", i, len(r.Values), v.Name, len(v.Features))
 		}
