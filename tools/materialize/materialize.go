@@ -40,7 +40,28 @@ type Options struct {
 	TimeColumn string
 	// BatchRows is the number of rows per store write; default 1000.
 	BatchRows int
+	// MaxFutureSkew is how far after Now an event time may be: a row at or
+	// before Until but later than Now + MaxFutureSkew refuses the file, since
+	// the store keeps the newer row and a future-dated one would hide every
+	// update of its entity until its time. 0 means
+	// featcache.DefaultMaxFutureSkew (24h), as for the daemon's push and
+	// stream; negative is an error. Set a long duration (876000h, 100 years)
+	// to accept any storable time.
+	MaxFutureSkew time.Duration
+	// MaxRecordBytes bounds one CSV record (a line, or several when a quoted
+	// field spans lines): a longer one refuses the file with its line number
+	// before it is read whole, so a huge field cannot take gigabytes. 0 means
+	// the default, DefaultMaxRecordBytes; negative is an error. (Parquet
+	// values are bounded per column instead: a join key by
+	// featcache.MaxKeyBytes.)
+	MaxRecordBytes int
+	// Now is the clock MaxFutureSkew is measured from; default time.Now.
+	Now func() time.Time
 }
+
+// DefaultMaxRecordBytes is Options.MaxRecordBytes' default, 1 MiB: room
+// for thousands of features and long columns materialize ignores.
+const DefaultMaxRecordBytes = 1 << 20
 
 // Stats says what File did.
 type Stats struct {
@@ -66,22 +87,29 @@ type Stats struct {
 //     being a guess. A feature is BOOLEAN (0 or 1), INT32, INT64 (signed,
 //     unsigned or DECIMAL), FLOAT or DOUBLE; null and NaN are missing.
 //
-// In both, other columns are ignored, ±Inf and a fraction in an int or
-// categorical feature are refused, and of an entity's rows at or before
-// opts.Until the one with the latest event time is written (the first of
-// equal times). A malformed file is refused before anything is written,
-// with an error naming the file, the row (CSV: "path:line"; Parquet:
-// "row N", counted from 0 over the data rows) and the column.
+// In both, other columns are ignored, a column name given twice is refused
+// (naming both positions), ±Inf and a fraction in an int or categorical
+// feature are refused, and of an entity's rows at or before opts.Until the
+// one with the latest event time is written (the first of equal times).
+// Event times are read as the daemon's push and stream read them
+// (featcache.ParseEventTime, featcache.CheckEventTime): a time outside the
+// years 1678..2262 is refused, not wrapped around, and so is a row at or
+// before Until more than opts.MaxFutureSkew after now. Join keys must pass
+// featcache.CheckKey (at most featcache.MaxKeyBytes bytes, no control
+// bytes). A malformed file is refused before anything is written, with an
+// error naming the file, the row (CSV: "path:line"; Parquet: "row N",
+// counted from 0 over the data rows) and the column.
 func File(ctx context.Context, store featcache.Store, path string, opts Options) (Stats, error) {
 	if opts.View == nil {
 		return Stats{}, errors.New("materialize: Options.View is required")
 	}
-	if opts.TimeColumn == "" {
-		opts.TimeColumn = "event_time"
+	switch {
+	case opts.MaxFutureSkew < 0:
+		return Stats{}, fmt.Errorf("materialize: Options.MaxFutureSkew is %s, want a positive duration or 0 for the default (%s)", opts.MaxFutureSkew, featcache.DefaultMaxFutureSkew)
+	case opts.MaxRecordBytes < 0:
+		return Stats{}, fmt.Errorf("materialize: Options.MaxRecordBytes is %d, want a positive size or 0 for the default (%d)", opts.MaxRecordBytes, DefaultMaxRecordBytes)
 	}
-	if opts.BatchRows <= 0 {
-		opts.BatchRows = 1000
-	}
+	opts = opts.withDefaults()
 	ext := strings.ToLower(filepath.Ext(path))
 	if ext != ".csv" && ext != ".parquet" {
 		return Stats{}, fmt.Errorf("materialize: %s: want a .csv or .parquet file (got %q)", path, ext)
@@ -130,18 +158,55 @@ func File(ctx context.Context, store featcache.Store, path string, opts Options)
 	return st, flush()
 }
 
+// withDefaults returns o with each zero field set to its default.
+func (o Options) withDefaults() Options {
+	if o.TimeColumn == "" {
+		o.TimeColumn = "event_time"
+	}
+	if o.BatchRows <= 0 {
+		o.BatchRows = 1000
+	}
+	if o.MaxFutureSkew == 0 {
+		o.MaxFutureSkew = featcache.DefaultMaxFutureSkew
+	}
+	if o.MaxRecordBytes == 0 {
+		o.MaxRecordBytes = DefaultMaxRecordBytes
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return o
+}
+
 // readCSV reads every row and keeps the latest per entity.
 func readCSV(r io.Reader, path string, opts Options) (map[string]featcache.Row, Stats, error) {
+	opts = opts.withDefaults()
 	v := opts.View
-	cr := csv.NewReader(r)
+	lr := &recordLimiter{r: r, max: opts.MaxRecordBytes, line: 1, recLine: 1}
+	cr := csv.NewReader(lr)
 	cr.ReuseRecord = true
+	tooLong := func(err error) error {
+		var tl *recordTooLongError
+		if errors.As(err, &tl) {
+			return fmt.Errorf("materialize: %s:%d: record longer than %d bytes: refused before reading it whole (a join key may have at most %d bytes)", path, tl.line, opts.MaxRecordBytes, featcache.MaxKeyBytes)
+		}
+		return nil
+	}
 	header, err := cr.Read()
 	if err != nil {
+		if e := tooLong(err); e != nil {
+			return nil, Stats{}, e
+		}
 		return nil, Stats{}, fmt.Errorf("materialize: %s: reading the header: %v", path, err)
 	}
+	headerLine, _ := cr.FieldPos(0)
 	col := make(map[string]int, len(header))
 	for i, h := range header {
-		col[strings.TrimSpace(h)] = i
+		h = strings.TrimSpace(h)
+		if j, dup := col[h]; dup {
+			return nil, Stats{}, fmt.Errorf("materialize: %s:%d: column %q appears twice in the header, as columns %d and %d (counted from 1); rename or drop one", path, headerLine, h, j+1, i+1)
+		}
+		col[h] = i
 	}
 	keyCol, ok := col[v.Entity.JoinKey]
 	if !ok {
@@ -159,27 +224,34 @@ func readCSV(r io.Reader, path string, opts Options) (map[string]featcache.Row, 
 	}
 	latest := make(map[string]featcache.Row)
 	var st Stats
+	now := opts.Now()
 	for {
 		rec, err := cr.Read()
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
+			if e := tooLong(err); e != nil {
+				return nil, st, e
+			}
 			return nil, st, fmt.Errorf("materialize: %s: %v", path, err)
 		}
 		line, _ := cr.FieldPos(0)
 		st.Rows++
-		at, err := time.Parse(time.RFC3339Nano, strings.TrimSpace(rec[timeCol]))
+		at, err := featcache.ParseEventTime(strings.TrimSpace(rec[timeCol]))
 		if err != nil {
-			return nil, st, fmt.Errorf("materialize: %s:%d: column %q: %q is not an RFC 3339 time", path, line, opts.TimeColumn, rec[timeCol])
+			return nil, st, fmt.Errorf("materialize: %s:%d: column %q: %v", path, line, opts.TimeColumn, err)
 		}
 		if !opts.Until.IsZero() && at.After(opts.Until) {
 			st.Late++
 			continue
 		}
+		if err := featcache.CheckFuture(at, now, opts.MaxFutureSkew); err != nil {
+			return nil, st, fmt.Errorf("materialize: %s:%d: column %q: %v", path, line, opts.TimeColumn, err)
+		}
 		key, err := v.Entity.CanonicalKey(strings.TrimSpace(rec[keyCol]))
-		if err != nil || key == "" {
-			return nil, st, fmt.Errorf("materialize: %s:%d: column %q: %q is not a valid %s key", path, line, v.Entity.JoinKey, rec[keyCol], v.Entity.KeyType)
+		if err != nil {
+			return nil, st, fmt.Errorf("materialize: %s:%d: column %q: %v", path, line, v.Entity.JoinKey, err)
 		}
 		if old, ok := latest[key]; ok && !at.After(old.EventTime) {
 			continue
@@ -211,4 +283,51 @@ func cell(s string, ft featcache.Feature) (float64, error) {
 		return 0, fmt.Errorf("%q is not a finite number", s)
 	}
 	return x, ft.CheckValue(x)
+}
+
+// recordLimiter passes a CSV file through to encoding/csv, failing with a
+// *recordTooLongError once a record (a line, or lines joined by a quoted
+// field) exceeds max bytes: encoding/csv has no such bound and holds a
+// record whole, several times over, before handing it out (a 200 MB key
+// took 3.2 GB). It tracks quotes to tell a record's end from a newline in a
+// quoted field; a stray quote in an unquoted field, which encoding/csv
+// refuses anyway, at worst makes it count across records.
+type recordLimiter struct {
+	r       io.Reader
+	max     int  // bytes per record
+	cur     int  // bytes of the current record so far, newline excluded
+	quoted  bool // inside a quoted field
+	line    int  // the line being read, from 1
+	recLine int  // the line the current record started on
+	err     error
+}
+
+type recordTooLongError struct{ line int }
+
+func (e *recordTooLongError) Error() string {
+	return fmt.Sprintf("line %d: record too long", e.line)
+}
+
+func (l *recordLimiter) Read(p []byte) (int, error) {
+	if l.err != nil {
+		return 0, l.err
+	}
+	n, err := l.r.Read(p)
+	for i, c := range p[:n] {
+		switch c {
+		case '"':
+			l.quoted = !l.quoted
+		case '\n':
+			l.line++
+			if !l.quoted {
+				l.cur, l.recLine = 0, l.line
+				continue
+			}
+		}
+		if l.cur++; l.cur > l.max {
+			l.err = &recordTooLongError{line: l.recLine}
+			return i, l.err
+		}
+	}
+	return n, err
 }

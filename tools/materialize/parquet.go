@@ -52,6 +52,11 @@ type pqColumn struct {
 	unsigned bool              // an unsigned INT annotation
 	bytes    bool              // physical type BYTE_ARRAY: values point into the page
 	scale    float64           // DECIMAL: the value is the integer divided by scale
+	// maxBytes bounds a BYTE_ARRAY value that is kept: a longer one is
+	// kept cut to maxBytes+1 bytes, its length in long, so that a huge
+	// value is not copied out of its page.
+	maxBytes int
+	long     []int // per row of buf: the length of a value cut short, or 0
 
 	pages  parquet.Pages
 	page   parquet.Page
@@ -77,6 +82,7 @@ func readParquet(f io.ReaderAt, size int64, path string, opts Options) (latest m
 			latest, err = nil, fmt.Errorf("materialize: %s: corrupt Parquet file: %v", path, e)
 		}
 	}()
+	opts = opts.withDefaults()
 	pf, err := parquetio.Open(f, size)
 	if err != nil {
 		return nil, Stats{}, fmt.Errorf("materialize: %s: not a readable Parquet file: %v", path, err)
@@ -90,8 +96,13 @@ func readParquet(f io.ReaderAt, size int64, path string, opts Options) (latest m
 	v := opts.View
 	latest = make(map[string]featcache.Row)
 	row := 0 // index of the next data row in the file
+	now := opts.Now()
+	meta := pf.Metadata()
 	for g, rg := range pf.RowGroups() {
 		closePages(cols)
+		if err := checkKeyChunk(meta, g, key, path); err != nil {
+			return nil, st, err
+		}
 		chunks := rg.ColumnChunks()
 		for j := range cols {
 			cols[j].pages = chunks[cols[j].index].Pages()
@@ -107,7 +118,7 @@ func readParquet(f io.ReaderAt, size int64, path string, opts Options) (latest m
 			// The checks below are readCSV's, in the same order.
 			for i := 0; i < k; i, row = i+1, row+1 {
 				st.Rows++
-				at, err := tc.time(tc.buf[i])
+				at, err := tc.time(i)
 				if err != nil {
 					return nil, st, fmt.Errorf("materialize: %s: row %d: column %q: %v", path, row, tc.name, err)
 				}
@@ -115,15 +126,19 @@ func readParquet(f io.ReaderAt, size int64, path string, opts Options) (latest m
 					st.Late++
 					continue
 				}
+				if err := featcache.CheckFuture(at, now, opts.MaxFutureSkew); err != nil {
+					return nil, st, fmt.Errorf("materialize: %s: row %d: column %q: %v", path, row, tc.name, err)
+				}
 				kv := key.buf[i]
-				raw := key.keyText(kv)
-				ent, err := v.Entity.CanonicalKey(raw)
-				if err != nil || ent == "" {
-					shown := strconv.Quote(raw)
-					if kv.IsNull() {
-						shown = "null"
-					}
-					return nil, st, fmt.Errorf("materialize: %s: row %d: column %q: %s is not a valid %s key", path, row, key.name, shown, v.Entity.KeyType)
+				if kv.IsNull() {
+					return nil, st, fmt.Errorf("materialize: %s: row %d: column %q: null is not a valid %s key", path, row, key.name, v.Entity.KeyType)
+				}
+				if n := key.long[i]; n > 0 {
+					return nil, st, fmt.Errorf("materialize: %s: row %d: column %q: entity %s: %s of %d bytes, longer than the %d-byte limit on entity keys", path, row, key.name, v.Entity.Name, v.Entity.JoinKey, n, featcache.MaxKeyBytes)
+				}
+				ent, err := v.Entity.CanonicalKey(key.keyText(kv))
+				if err != nil {
+					return nil, st, fmt.Errorf("materialize: %s: row %d: column %q: %v", path, row, key.name, err)
 				}
 				if old, ok := latest[ent]; ok && !at.After(old.EventTime) {
 					continue
@@ -151,8 +166,12 @@ func pqColumns(pf *parquet.File, path string, opts Options) ([]pqColumn, error) 
 	v := opts.View
 	schema := pf.Schema()
 	top := make(map[string]parquet.Field)
-	for _, fld := range schema.Fields() {
-		top[fld.Name()] = fld
+	pos := make(map[string]int)
+	for i, fld := range schema.Fields() {
+		if j, dup := pos[fld.Name()]; dup {
+			return nil, fmt.Errorf("materialize: %s: column %q appears twice in the schema, as top-level columns %d and %d (counted from 1); rename or drop one", path, fld.Name(), j+1, i+1)
+		}
+		top[fld.Name()], pos[fld.Name()] = fld, i
 	}
 	cols := make([]pqColumn, 0, 2+len(v.Features))
 	add := func(name string, role pqRole, what string) (*pqColumn, error) {
@@ -170,10 +189,13 @@ func pqColumns(pf *parquet.File, path string, opts Options) ([]pqColumn, error) 
 		if !ok {
 			panic(fmt.Sprintf("BUG: parquet schema has top-level leaf %q but Lookup does not find it", name))
 		}
-		cols = append(cols, pqColumn{name: name, index: leaf.ColumnIndex, role: role, scale: 1, buf: make([]parquet.Value, pqChunkRows)})
+		cols = append(cols, pqColumn{name: name, index: leaf.ColumnIndex, role: role, scale: 1, buf: make([]parquet.Value, pqChunkRows), long: make([]int, pqChunkRows)})
 		c := &cols[len(cols)-1]
 		t := fld.Type()
 		c.bytes = t.Kind() == parquet.ByteArray
+		// A key longer than this is refused, and so is a time string (35
+		// bytes at most, spaces aside).
+		c.maxBytes = featcache.MaxKeyBytes
 		var lt format.LogicalTypeValue
 		if l := t.LogicalType(); l != nil {
 			lt = l.Value
@@ -282,6 +304,11 @@ func (c *pqColumn) read(k int, path string, g int, rows int64) error {
 		m, err := c.values.ReadValues(c.buf[got:k])
 		if c.bytes {
 			for i := got; i < got+m; i++ {
+				c.long[i] = 0
+				if b := c.buf[i].ByteArray(); len(b) > c.maxBytes && !c.buf[i].IsNull() {
+					c.long[i] = len(b)
+					c.buf[i] = parquet.ByteArrayValue(b[:c.maxBytes+1]).Level(c.buf[i].RepetitionLevel(), c.buf[i].DefinitionLevel(), c.buf[i].Column())
+				}
 				c.buf[i] = c.buf[i].Clone()
 			}
 		}
@@ -298,38 +325,73 @@ func (c *pqColumn) read(k int, path string, g int, rows int64) error {
 	return nil
 }
 
-// time reads an event time; every encoding is taken as UTC.
-func (c *pqColumn) time(v parquet.Value) (time.Time, error) {
+// time reads the event time of row i of the chunk; every encoding is taken
+// as UTC, and checked as push checks a time (featcache.ParseEventTime,
+// featcache.CheckEventTime): a millisecond or microsecond count, an INT96 or
+// a string beyond the years 1678..2262 is refused, not wrapped.
+func (c *pqColumn) time(i int) (time.Time, error) {
+	v := c.buf[i]
 	if v.IsNull() {
 		return time.Time{}, fmt.Errorf("null is not a time")
 	}
+	var t time.Time
 	switch c.unit {
 	case pqMillis:
-		return time.UnixMilli(v.Int64()).UTC(), nil
+		t = time.UnixMilli(v.Int64()).UTC()
 	case pqMicros:
-		return time.UnixMicro(v.Int64()).UTC(), nil
+		t = time.UnixMicro(v.Int64()).UTC()
 	case pqNanos:
-		return time.Unix(0, v.Int64()).UTC(), nil
+		t = time.Unix(0, v.Int64()).UTC()
 	case pqInt96:
-		return int96Time(v.Int96()), nil
-	case pqString:
-		s := string(v.ByteArray())
-		at, err := time.Parse(time.RFC3339Nano, strings.TrimSpace(s))
-		if err != nil {
-			return time.Time{}, fmt.Errorf("%q is not an RFC 3339 time", s)
+		var err error
+		if t, err = int96Time(v.Int96()); err != nil {
+			return time.Time{}, err
 		}
-		return at, nil
+	case pqString:
+		if n := c.long[i]; n > 0 {
+			return time.Time{}, fmt.Errorf("a string of %d bytes is not an RFC 3339 time", n)
+		}
+		return featcache.ParseEventTime(strings.TrimSpace(string(v.ByteArray())))
+	default:
+		panic(fmt.Sprintf("BUG: time column %q has unit %d", c.name, c.unit))
 	}
-	panic(fmt.Sprintf("BUG: time column %q has unit %d", c.name, c.unit))
+	if err := featcache.CheckEventTime(t); err != nil {
+		return time.Time{}, err
+	}
+	return t, nil
 }
 
 // int96Time decodes a legacy INT96 timestamp: nanoseconds of the day in
-// the first 8 bytes (little endian), then the Julian day number.
-func int96Time(x deprecated.Int96) time.Time {
+// the first 8 bytes (little endian), then the Julian day number. A count
+// of nanoseconds outside the day is an error.
+func int96Time(x deprecated.Int96) (time.Time, error) {
 	const unixEpochJulianDay = 2440588
-	nanos := int64(uint64(x[0]) | uint64(x[1])<<32)
+	const nanosPerDay = 86400 * 1e9
+	nanos := uint64(x[0]) | uint64(x[1])<<32
+	if nanos >= nanosPerDay {
+		return time.Time{}, fmt.Errorf("INT96 timestamp with %d nanoseconds of the day, want fewer than %d", nanos, uint64(nanosPerDay))
+	}
 	day := int64(x[2]) - unixEpochJulianDay
-	return time.Unix(day*86400, nanos).UTC()
+	return time.Unix(day*86400, int64(nanos)).UTC(), nil
+}
+
+// checkKeyChunk refuses row group g when its join key column chunk is
+// larger, uncompressed, than keys of featcache.MaxKeyBytes can make it:
+// parquet-go reads a page whole, so a file holding a 200 MB key would
+// otherwise be read into memory before the key is looked at. Keys of at
+// most MaxKeyBytes take at most MaxKeyBytes+4 bytes per row (PLAIN) and a
+// dictionary page no more; the slack covers levels and page headers.
+func checkKeyChunk(meta *format.FileMetaData, g int, key *pqColumn, path string) error {
+	if !key.bytes || g >= len(meta.RowGroups) || key.index >= len(meta.RowGroups[g].Columns) {
+		return nil
+	}
+	rows := min(max(meta.RowGroups[g].NumRows, 0), 1<<40) // no overflow below
+	limit := rows*2*(featcache.MaxKeyBytes+4+16) + 1<<20
+	if size := meta.RowGroups[g].Columns[key.index].MetaData.TotalUncompressedSize; size > limit {
+		return fmt.Errorf("materialize: %s: row group %d: column %q holds %d bytes for %d rows, more than keys of at most %d bytes take: refused before reading it (a join key may have at most %d bytes)",
+			path, g, key.name, size, rows, featcache.MaxKeyBytes, featcache.MaxKeyBytes)
+	}
+	return nil
 }
 
 // keyText is the join key value as text, trimmed of spaces as readCSV

@@ -322,7 +322,7 @@ func TestParquetErrors(t *testing.T) {
 		{"null time", []pqCol{key, {"event_time", parquet.Optional(tsMicros()), []any{ts20.UnixMicro(), nil}}, spend, orders},
 			`row 1: column "event_time": null is not a time`},
 		{"bad key", []pqCol{{"user_id", parquet.String(), []any{"1", "abc"}}, tm, spend, orders},
-			`row 1: column "user_id": "abc" is not a valid int key`},
+			`row 1: column "user_id": entity user: user_id "abc" is not an int64`},
 		{"null key", []pqCol{{"user_id", parquet.Optional(parquet.String()), []any{"1", nil}}, tm, spend, orders},
 			`row 1: column "user_id": null is not a valid int key`},
 		{"fraction into int", []pqCol{key, tm, spend, {"orders", parquet.Leaf(parquet.DoubleType), []any{1.0, 2.5}}},
@@ -430,7 +430,7 @@ func FuzzParquet(f *testing.F) {
 			t.Fatalf("stats %+v with %d entities kept", st, len(latest))
 		}
 		for k, r := range latest {
-			if k == "" || r.Entity != k || len(r.Values) != len(v.Features) || r.EventTime.After(fixtureUntil) {
+			if featcache.CheckKey(k) != nil || r.Entity != k || len(r.Values) != len(v.Features) || r.EventTime.After(fixtureUntil) || featcache.CheckEventTime(r.EventTime) != nil {
 				t.Fatalf("kept row %q: %+v", k, r)
 			}
 		}
