@@ -1,9 +1,11 @@
 package model
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"sync"
 
@@ -15,7 +17,8 @@ import (
 // Payload format, version 2.
 //
 // A payload file is one or more zstd frames (RFC 8878) whose concatenated
-// content, the body, is at most MaxPayloadBytes long. The body is a sequence
+// content, the body, is at most MaxPayloadBytes long, with a window of at
+// most 8 MiB (payloadWindowBytes). The body is a sequence
 // of fields with no padding; integers are little-endian, f64 is an IEEE 754
 // binary64 stored as its bits in a u64, i32 is two's complement. "n × T"
 // is n values of type T back to back. The body ends exactly after the last
@@ -112,10 +115,11 @@ import (
 // import, so the slower level is worth it.
 
 // MaxPayloadBytes bounds the decompressed body of a payload. DecodePayload
-// refuses a payload whose body would be larger, and stops decompressing when
-// it gets there, so a small hostile file cannot make it allocate more than
-// about this much for the body; EncodePayload refuses
-// a model whose body would be larger, so it never writes what it cannot read.
+// refuses a payload whose body would be larger, and stops decompressing at
+// the first byte past it (or past the manifest's declared decoded size, when
+// there is one; see DecodeSizedPayload), decoding the body as it streams in
+// rather than holding it whole. EncodePayload refuses a model whose body
+// would be larger, so it never writes what it cannot read.
 const MaxPayloadBytes = 1 << 30
 
 const (
@@ -143,28 +147,30 @@ func linkCode(l Link) (uint8, bool) {
 	return 0, false
 }
 
-// The encoder and decoder are safe for concurrent EncodeAll / DecodeAll and
-// built on first use, so programs that never touch a payload pay nothing.
-var (
-	payloadEncoder = sync.OnceValues(func() (*zstd.Encoder, error) {
-		return zstd.NewWriter(nil,
-			zstd.WithEncoderLevel(zstd.SpeedBestCompression),
-			zstd.WithEncoderConcurrency(1))
-	})
-	payloadDecoder = sync.OnceValues(func() (*zstd.Decoder, error) {
-		return zstd.NewReader(nil,
-			zstd.WithDecoderMaxMemory(MaxPayloadBytes),
-			zstd.WithDecoderConcurrency(0))
-	})
-)
+// The encoder is safe for concurrent EncodeAll and built on first use, so
+// programs that never write a payload pay nothing. Its window is set rather
+// than left to the library's default because decoders refuse a larger one
+// (payloadWindowBytes).
+var payloadEncoder = sync.OnceValues(func() (*zstd.Encoder, error) {
+	return zstd.NewWriter(nil,
+		zstd.WithEncoderLevel(zstd.SpeedBestCompression),
+		zstd.WithWindowSize(payloadWindowBytes),
+		zstd.WithEncoderConcurrency(1))
+})
 
 // EncodePayload returns the compressed payload encoding of p, which must be a
 // valid *Trees or *Dense. The result depends only on the model: the same
 // model encodes to the same bytes (with the same build of zstd). It is safe
 // for concurrent use and does not modify p.
 func EncodePayload(p Predictor) ([]byte, error) {
+	payload, _, err := encodePayload(p)
+	return payload, err
+}
+
+// encodePayload is EncodePayload that also returns the body's length, which
+// the manifest records as Payload.DecodedBytes.
+func encodePayload(p Predictor) (payload []byte, bodyBytes int, err error) {
 	var body []byte
-	var err error
 	switch m := p.(type) {
 	case *Trees:
 		body, err = encodeTrees(m)
@@ -174,16 +180,16 @@ func EncodePayload(p Predictor) ([]byte, error) {
 		err = fmt.Errorf("cannot encode a %T, want *Trees or *Dense", p)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("encode payload: %w", err)
+		return nil, 0, fmt.Errorf("encode payload: %w", err)
 	}
 	if len(body) > MaxPayloadBytes {
-		return nil, fmt.Errorf("encode payload: body is %d bytes, over the %d-byte limit", len(body), MaxPayloadBytes)
+		return nil, 0, fmt.Errorf("encode payload: body is %d bytes, over the %d-byte limit", len(body), MaxPayloadBytes)
 	}
 	enc, err := payloadEncoder()
 	if err != nil {
-		return nil, fmt.Errorf("encode payload: %w", err)
+		return nil, 0, fmt.Errorf("encode payload: %w", err)
 	}
-	return enc.EncodeAll(body, make([]byte, 0, len(body)/2)), nil
+	return enc.EncodeAll(body, make([]byte, 0, len(body)/2)), len(body), nil
 }
 
 func appendHeader(b []byte, tag uint8) []byte {
@@ -331,13 +337,40 @@ func appendI32s(b []byte, vs []int32) []byte {
 
 // DecodePayload decodes a payload written by EncodePayload for a model of
 // the given kind: a *Trees for KindTrees, a *Dense for KindLinear and
-// KindMLP. The result has passed Validate, so Predict on it cannot panic or
-// loop whatever the input bytes. Memory use is bounded by MaxPayloadBytes
-// for the body plus the decoded model, which is at most 24/17 of the body
-// (a 17-byte node record becomes a 24-byte kernels.Node; every other field
-// takes in memory the bytes it takes in the body, or none). It reads format
-// versions 1 and 2. It is safe for concurrent use.
+// KindMLP. The body may be up to MaxPayloadBytes long; DecodeSizedPayload
+// takes its exact length when the manifest declares it. The result has
+// passed Validate, so Predict on it cannot panic or loop whatever the input
+// bytes. It reads format versions 1 and 2 and is safe for concurrent use.
 func DecodePayload(kind Kind, data []byte) (Predictor, error) {
+	return DecodeSizedPayload(kind, data, 0)
+}
+
+// DecodeSizedPayload is DecodePayload for a payload whose body is declared
+// to be bodyBytes long (the manifest's Payload.DecodedBytes); 0 means
+// undeclared, and the body may then be up to MaxPayloadBytes. A body that
+// is longer or shorter than declared is refused.
+//
+// Memory. The body is decompressed as a stream and decoded as it arrives;
+// it is never held whole. Decoding allocates the decoded model, at most
+// 24/17 of the body (a 17-byte node record becomes a 24-byte kernels.Node;
+// every other field takes in memory the bytes it takes in the body, or
+// none), plus the zstd window (at most payloadWindowBytes, and at most
+// twice a declared body size) and 64 KiB of scratch. A count in the body is
+// checked against what the body may still hold before anything is
+// allocated for it, and an array over 1 MiB grows as its records arrive
+// rather than from its count, so a count the body does not back costs at
+// most twice the bytes that are there. Decompression stops at the first
+// byte past the limit: a small file that expands to gigabytes costs about
+// one window of memory and the time to decode its first bytes.
+func DecodeSizedPayload(kind Kind, data []byte, bodyBytes int64) (Predictor, error) {
+	p, err := decodeSized(kind, data, bodyBytes)
+	if err != nil {
+		return nil, fmt.Errorf("decode payload: %w", err)
+	}
+	return p, nil
+}
+
+func decodeSized(kind Kind, data []byte, bodyBytes int64) (Predictor, error) {
 	var want uint8
 	switch kind {
 	case KindTrees:
@@ -345,31 +378,92 @@ func DecodePayload(kind Kind, data []byte) (Predictor, error) {
 	case KindLinear, KindMLP:
 		want = tagDense
 	default:
-		return nil, fmt.Errorf("decode payload: unknown kind %q", kind)
+		return nil, fmt.Errorf("unknown kind %q", kind)
 	}
-	dec, err := payloadDecoder()
-	if err != nil {
-		return nil, fmt.Errorf("decode payload: %w", err)
+	if bodyBytes < 0 || bodyBytes > MaxPayloadBytes {
+		return nil, fmt.Errorf("declared body size %d is outside [0, %d]", bodyBytes, MaxPayloadBytes)
 	}
-	body, err := dec.DecodeAll(data, nil)
-	if err != nil {
-		if errors.Is(err, zstd.ErrDecoderSizeExceeded) {
-			return nil, fmt.Errorf("decode payload: body exceeds the %d-byte limit: %w", MaxPayloadBytes, err)
-		}
-		return nil, fmt.Errorf("decode payload: decompress: %w", err)
+	lim := bodyLimit{bytes: MaxPayloadBytes, what: "the format's limit, MaxPayloadBytes"}
+	if bodyBytes > 0 {
+		lim = bodyLimit{bytes: bodyBytes, what: "the manifest's payload.decoded_bytes"}
 	}
-	p, err := decodeBody(kind, want, body)
+	window := lim.window()
+	if err := checkFrameHeader(data, lim, window); err != nil {
+		return nil, err
+	}
+	// Concurrency 1 decodes in the calling goroutine, block by block, with
+	// no read-ahead: nothing is decompressed before the decoder needs it.
+	zr, err := zstd.NewReader(bytes.NewReader(data),
+		zstd.WithDecoderConcurrency(1),
+		zstd.WithDecoderMaxMemory(uint64(window)),
+		zstd.WithDecoderMaxWindow(uint64(window)))
 	if err != nil {
-		return nil, fmt.Errorf("decode payload: %w", err)
+		return nil, err
+	}
+	defer zr.Close()
+	r := &reader{src: zr, left: lim.bytes, lim: lim, section: "header"}
+	p, err := decodeBody(kind, want, r)
+	if err != nil {
+		return nil, err
+	}
+	if bodyBytes > 0 && r.read != bodyBytes {
+		return nil, fmt.Errorf("body is %d bytes, %s says %d", r.read, lim.what, bodyBytes)
 	}
 	return p, nil
 }
 
-// decodeBody decodes a decompressed body holding section tag want.
-func decodeBody(kind Kind, want uint8, body []byte) (Predictor, error) {
-	r := &reader{b: body, section: "header"}
-	if magic := r.take("magic", len(payloadMagic)); r.err == nil && string(magic) != payloadMagic {
-		return nil, fmt.Errorf("header: bad magic %q, want %q", magic, payloadMagic)
+// payloadWindowBytes is the zstd window EncodePayload's encoder uses, and
+// so the largest a decoder must accept: a body up to this size is written
+// as one segment whose window is the body itself, a larger one with this
+// window. A frame's window is allocated when the frame starts, whatever it
+// holds, so a hostile header naming a larger one is refused unread.
+const payloadWindowBytes = 8 << 20
+
+// bodyLimit is the most bytes a body may hold and where that bound comes
+// from, for errors.
+type bodyLimit struct {
+	bytes int64
+	what  string
+}
+
+// window is the largest zstd window a payload with a body under l may
+// have: the encoder makes a body of up to 1 KiB one window of the next
+// power of two (at least zstd.MinWindowSize), and a larger one a single
+// segment of its own length, up to payloadWindowBytes.
+func (l bodyLimit) window() int64 {
+	return min(payloadWindowBytes, max(zstd.MinWindowSize, 2*l.bytes))
+}
+
+// checkFrameHeader refuses a payload whose first frame declares more
+// content than the limit allows, or a window larger than window, before
+// anything is decompressed. Malformed headers are left to the decoder,
+// which reports them.
+func checkFrameHeader(data []byte, lim bodyLimit, window int64) error {
+	var h zstd.Header
+	if h.Decode(data) != nil || h.Skippable {
+		return nil
+	}
+	if h.HasFCS && h.FrameContentSize > uint64(lim.bytes) {
+		return fmt.Errorf("zstd frame declares %d bytes, exceeds the %d-byte limit (%s)", h.FrameContentSize, lim.bytes, lim.what)
+	}
+	w := h.WindowSize
+	if h.SingleSegment {
+		w = h.FrameContentSize
+	}
+	if w > uint64(window) {
+		return fmt.Errorf("zstd frame window is %d bytes, exceeds the %d bytes a payload under %s may use", w, window, lim.what)
+	}
+	return nil
+}
+
+// decodeBody decodes a body holding section tag want from r.
+func decodeBody(kind Kind, want uint8, r *reader) (Predictor, error) {
+	var magic [len(payloadMagic)]byte
+	if p := r.take("magic", len(magic)); p != nil {
+		copy(magic[:], p)
+		if string(magic[:]) != payloadMagic {
+			return nil, fmt.Errorf("header: bad magic %q, want %q", magic[:], payloadMagic)
+		}
 	}
 	version := r.u8("version")
 	if r.err == nil && version != 1 && version != payloadVersion {
@@ -412,30 +506,24 @@ func decodeTrees(r *reader, version uint8) (*Trees, error) {
 		}
 	}
 	f.CatBounds = r.i32s("cat_bounds", r.count("cat_bounds", 4))
-	if n := r.count("cat_sets", 4); n > 0 {
-		if p := r.take("cat_sets", 4*n); p != nil {
-			f.CatSets = make([]uint32, n)
-			for i := range f.CatSets {
-				f.CatSets[i] = binary.LittleEndian.Uint32(p[4*i:])
-			}
+	f.CatSets = readSlice(r, "cat_sets", r.count("cat_sets", 4), 4, func(dst []uint32, _ int, p []byte) {
+		for i := range dst {
+			dst[i] = binary.LittleEndian.Uint32(p[4*i:])
 		}
-	}
-	if n := r.count("nodes", nodeBytes); n > 0 {
-		if p := r.take("nodes", nodeBytes*n); p != nil {
-			f.Nodes = make([]kernels.Node, n)
-			for i := range f.Nodes {
-				rec := p[nodeBytes*i : nodeBytes*(i+1)]
-				nd := &f.Nodes[i]
-				nd.Value = math.Float64frombits(binary.LittleEndian.Uint64(rec))
-				nd.Feature = int32(binary.LittleEndian.Uint32(rec[8:]))
-				nd.Right = int32(binary.LittleEndian.Uint32(rec[12:]))
-				if !nd.IsLeaf() {
-					nd.Right += int32(i) // wraps like the encoder's subtraction
-				}
-				nd.Flags = rec[16]
+	})
+	f.Nodes = readSlice(r, "nodes", r.count("nodes", nodeBytes), nodeBytes, func(dst []kernels.Node, first int, p []byte) {
+		for i := range dst {
+			rec := p[nodeBytes*i : nodeBytes*(i+1)]
+			nd := &dst[i]
+			nd.Value = math.Float64frombits(binary.LittleEndian.Uint64(rec))
+			nd.Feature = int32(binary.LittleEndian.Uint32(rec[8:]))
+			nd.Right = int32(binary.LittleEndian.Uint32(rec[12:]))
+			if !nd.IsLeaf() {
+				nd.Right += int32(first + i) // wraps like the encoder's subtraction
 			}
+			nd.Flags = rec[16]
 		}
-	}
+	})
 	if version >= 2 {
 		f.LinConst = r.f64s("lin_const", r.count("lin_const", 8))
 		f.LinBounds = r.i32s("lin_bounds", r.count("lin_bounds", 4))
@@ -445,11 +533,11 @@ func decodeTrees(r *reader, version uint8) (*Trees, error) {
 		if len(f.LinConst) > 0 {
 			// The column fills fields of nodes already allocated, so its
 			// length needs no separate bound.
-			if p := r.take("linear", 4*len(f.Nodes)); p != nil {
-				for i := range f.Nodes {
-					f.Nodes[i].Linear = int32(binary.LittleEndian.Uint32(p[4*i:]))
+			r.records("linear", len(f.Nodes), 4, func(first int, p []byte) {
+				for i := range len(p) / 4 {
+					f.Nodes[first+i].Linear = int32(binary.LittleEndian.Uint32(p[4*i:]))
 				}
-			}
+			})
 		}
 	}
 	if err := r.finish(); err != nil {
@@ -467,22 +555,25 @@ func decodeDense(r *reader) (*Dense, error) {
 	d.Link = r.link()
 	const layerHeader = 4 + 4 + 1
 	n := r.count("layers", layerHeader)
-	if n > 0 {
-		d.Layers = make([]Layer, n)
-	}
+	// Layers are appended as they are read, not allocated from the count:
+	// a Layer takes 80 bytes in memory for 9 in the body.
 	for i := 0; i < n && r.err == nil; i++ {
-		l := &d.Layers[i]
+		var l Layer
 		in, out := r.u32("in"), r.u32("out")
 		l.In, l.Out = int(in), int(out)
 		l.Activation = kernels.Activation(r.u8("activation"))
 		// in·out fits in a uint64 because both fit in a uint32; the check
-		// against what is left comes before any allocation.
+		// against what the body may hold comes before any allocation.
 		nw := uint64(in) * uint64(out)
-		if r.err == nil && nw+uint64(out) > uint64(len(r.b))/8 {
-			r.fail("layer %d: weights: want %d entries, %d bytes left", i, nw+uint64(out), len(r.b))
+		if r.err == nil && nw+uint64(out) > uint64(r.left)/8 {
+			r.fail("layer %d: weights: want %d entries, more than the %d bytes the body may still hold (%s)", i, nw+uint64(out), r.left, r.lim.what)
 		}
-		l.Weights = r.f64s("weights", int(nw))
-		l.Bias = r.f64s("bias", int(out))
+		if r.err != nil {
+			break
+		}
+		l.Weights = r.f64s(fmt.Sprintf("layer %d: weights", i), int(nw))
+		l.Bias = r.f64s(fmt.Sprintf("layer %d: bias", i), int(out))
+		d.Layers = append(d.Layers, l)
 	}
 	if err := r.finish(); err != nil {
 		return nil, err
@@ -493,12 +584,25 @@ func decodeDense(r *reader) (*Dense, error) {
 	return d, nil
 }
 
-// reader reads a body front to back. Its first error sticks: later reads
-// return zero values and do not advance, so decoding code reads every field
-// and checks r.err once, at the end.
+const (
+	// chunkBytes is the scratch a reader decompresses arrays through.
+	chunkBytes = 64 << 10
+	// trustBytes is the largest array allocated whole from its count;
+	// larger ones grow, doubling, as their records arrive.
+	trustBytes = 1 << 20
+)
+
+// reader decodes a body front to back as it is decompressed. Its first
+// error sticks: later reads return zero values and do not advance, so
+// decoding code reads every field and checks r.err once, at the end.
 type reader struct {
-	b       []byte // the bytes not read yet
-	section string // names the part being read in errors
+	src     io.Reader // the decompressed body
+	left    int64     // bytes the body may still hold, by lim
+	lim     bodyLimit // the bound on the whole body
+	read    int64     // bytes of the body read so far
+	buf     [8]byte   // holds the scalar field being read
+	scratch []byte    // chunkBytes for arrays, made on first use
+	section string    // names the part being read in errors
 	err     error
 }
 
@@ -509,18 +613,95 @@ func (r *reader) fail(format string, args ...any) {
 	}
 }
 
-// take returns the next n bytes of field, or nil once there is an error.
+// fill reads len(p) bytes of the body into p and reports how many it got
+// before the body ended. Any other read error is a decompression error,
+// which it records.
+func (r *reader) fill(p []byte) (int, bool) {
+	n, err := io.ReadFull(r.src, p)
+	r.read += int64(n)
+	r.left -= int64(n)
+	switch {
+	case err == nil:
+		return n, true
+	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
+		return n, false
+	default:
+		if r.err == nil {
+			r.err = fmt.Errorf("decompress: %w", err)
+		}
+		return n, false
+	}
+}
+
+// take returns the next n ≤ 8 bytes of field, or nil once there is an
+// error. The bytes are valid until the next read.
 func (r *reader) take(field string, n int) []byte {
 	if r.err != nil {
 		return nil
 	}
-	if n > len(r.b) {
-		r.fail("%s: want %d bytes, %d left", field, n, len(r.b))
+	if int64(n) > r.left {
+		r.fail("%s: want %d bytes, the body may hold only %d more (%s)", field, n, r.left, r.lim.what)
 		return nil
 	}
-	p := r.b[:n:n]
-	r.b = r.b[n:]
+	p := r.buf[:n]
+	if got, ok := r.fill(p); !ok {
+		r.fail("%s: want %d bytes, %d left", field, n, got)
+		return nil
+	}
 	return p
+}
+
+// records reads n records of size bytes of field in chunks, calling fn
+// with the index of each chunk's first record and the chunk's bytes.
+func (r *reader) records(field string, n, size int, fn func(first int, p []byte)) {
+	if r.err != nil || n == 0 {
+		return
+	}
+	if int64(n)*int64(size) > r.left {
+		r.fail("%s: want %d entries, more than the %d bytes the body may still hold (%s)", field, n, r.left, r.lim.what)
+		return
+	}
+	if r.scratch == nil {
+		r.scratch = make([]byte, chunkBytes)
+	}
+	per := chunkBytes / size
+	for done := 0; done < n; {
+		k := min(per, n-done)
+		p := r.scratch[:k*size]
+		if got, ok := r.fill(p); !ok {
+			r.fail("%s: want %d entries, %d bytes left", field, n, done*size+got)
+			return
+		}
+		fn(done, p)
+		done += k
+	}
+}
+
+// readSlice reads n records of size bytes of field into a new slice,
+// decoding each chunk with dec (dst has one element per record of p; first
+// is the index of dst[0]). It returns nil when n is 0 or on error. Up to
+// trustBytes the slice is allocated from n at once; beyond, it grows as the
+// records arrive, so a count the body does not back costs at most twice
+// what the body holds.
+func readSlice[T any](r *reader, field string, n, size int, dec func(dst []T, first int, p []byte)) []T {
+	if r.err != nil || n == 0 {
+		return nil
+	}
+	s := make([]T, 0, min(n, max(1, trustBytes/size)))
+	r.records(field, n, size, func(first int, p []byte) {
+		k := len(p) / size
+		if len(s)+k > cap(s) {
+			grown := make([]T, len(s), min(n, max(2*cap(s), len(s)+k)))
+			copy(grown, s)
+			s = grown
+		}
+		s = s[:len(s)+k]
+		dec(s[first:], first, p)
+	})
+	if r.err != nil {
+		return nil
+	}
+	return s
 }
 
 func (r *reader) u8(field string) uint8 {
@@ -566,15 +747,15 @@ func (r *reader) link() Link {
 }
 
 // count reads a u32 entry count of field and checks that that many entries
-// of size bytes each fit in what is left, so that a corrupt count cannot
-// make the caller allocate more than the body's size.
+// of size bytes each fit in what the body may still hold, so that a corrupt
+// count cannot make the caller allocate past the body's limit.
 func (r *reader) count(field string, size int) int {
 	n := r.u32(field)
 	if r.err != nil {
 		return 0
 	}
-	if uint64(n)*uint64(size) > uint64(len(r.b)) {
-		r.fail("%s: want %d entries, %d bytes left", field, n, len(r.b))
+	if uint64(n)*uint64(size) > uint64(r.left) {
+		r.fail("%s: want %d entries, more than the %d bytes the body may still hold (%s)", field, n, r.left, r.lim.what)
 		return 0
 	}
 	return int(n)
@@ -582,34 +763,43 @@ func (r *reader) count(field string, size int) int {
 
 // f64s reads n f64 values of field; nil when n is 0 or on error.
 func (r *reader) f64s(field string, n int) []float64 {
-	p := r.take(field, 8*n)
-	if len(p) == 0 {
-		return nil
-	}
-	vs := make([]float64, n)
-	for i := range vs {
-		vs[i] = math.Float64frombits(binary.LittleEndian.Uint64(p[8*i:]))
-	}
-	return vs
+	return readSlice(r, field, n, 8, func(dst []float64, _ int, p []byte) {
+		for i := range dst {
+			dst[i] = math.Float64frombits(binary.LittleEndian.Uint64(p[8*i:]))
+		}
+	})
 }
 
 // i32s reads n i32 values of field; nil when n is 0 or on error.
 func (r *reader) i32s(field string, n int) []int32 {
-	p := r.take(field, 4*n)
-	if len(p) == 0 {
-		return nil
-	}
-	vs := make([]int32, n)
-	for i := range vs {
-		vs[i] = int32(binary.LittleEndian.Uint32(p[4*i:]))
-	}
-	return vs
+	return readSlice(r, field, n, 4, func(dst []int32, _ int, p []byte) {
+		for i := range dst {
+			dst[i] = int32(binary.LittleEndian.Uint32(p[4*i:]))
+		}
+	})
 }
 
-// finish returns the first error, or an error if bytes are left over.
+// finish returns the first error, or an error if the body goes on after
+// the last field. It reads less than one chunk past it, so a body padded
+// with a gigabyte of zeros is refused without decompressing them.
 func (r *reader) finish() error {
-	if r.err == nil && len(r.b) > 0 {
-		r.fail("%d trailing bytes after the last field", len(r.b))
+	if r.err != nil {
+		return r.err
+	}
+	if r.scratch == nil {
+		r.scratch = make([]byte, chunkBytes)
+	}
+	left := r.left
+	probe := min(left, chunkBytes-1)
+	n, _ := r.fill(r.scratch[:probe+1])
+	switch {
+	case r.err != nil || n == 0:
+	case int64(n) <= probe:
+		r.fail("%d trailing bytes after the last field", n)
+	case probe == left:
+		r.fail("trailing bytes after the last field run past the body's limit of %d bytes (%s)", r.lim.bytes, r.lim.what)
+	default:
+		r.fail("more than %d trailing bytes after the last field", probe)
 	}
 	return r.err
 }

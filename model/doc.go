@@ -8,8 +8,12 @@
 // lifecycle of versions is model/manager.
 //
 // Invariants: a version folder appears atomically (written to a hidden
-// temporary folder, synced, renamed); a payload is decoded only after its
-// size and sha256 match the manifest, and every decoded model passes
+// temporary folder, synced, renamed); only regular files inside a version
+// folder are read (symlinks out of it are refused); a payload is read only
+// after its file size matches the manifest, decoded only after its sha256
+// matches, and decompressed as a stream that stops at the manifest's
+// decoded_bytes (or MaxPayloadBytes), so no file can make a load allocate
+// much more than the model it declares; every decoded model passes
 // Validate before it is returned, so nothing loaded from disk can panic in
 // Predict. Loaded models are immutable and safe for concurrent Predict.
 package model

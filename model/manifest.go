@@ -47,9 +47,17 @@ type Source struct {
 
 // Payload locates and checks the encoded model next to the manifest.
 type Payload struct {
+	// File is the payload's name inside the version folder: a plain file
+	// name, never a path.
 	File   string `json:"file"`
 	SHA256 string `json:"sha256"`
-	Bytes  int64  `json:"bytes"`
+	// Bytes is the payload file's size; a file of any other size is
+	// refused before it is read.
+	Bytes int64 `json:"bytes"`
+	// DecodedBytes is the size of the decompressed body, recorded at
+	// import; decompression stops past it. 0 (manifests written before the
+	// field) means undeclared: the body may then be up to MaxPayloadBytes.
+	DecodedBytes int64 `json:"decoded_bytes,omitempty"`
 }
 
 // Manifest describes one model version. Lineage, Metrics and Reference are
@@ -97,6 +105,12 @@ func (m *Manifest) check() error {
 		return fmt.Errorf("no outputs")
 	case m.Payload.File == "" || m.Payload.SHA256 == "":
 		return fmt.Errorf("payload file and sha256 are required")
+	case !plainFileName(m.Payload.File):
+		return fmt.Errorf("payload file %s: want a file name in the version folder, not a path", Quote(m.Payload.File))
+	case m.Payload.Bytes < 0 || m.Payload.Bytes > maxPayloadFileBytes:
+		return fmt.Errorf("payload bytes %d is outside [0, %d]", m.Payload.Bytes, int64(maxPayloadFileBytes))
+	case m.Payload.DecodedBytes < 0 || m.Payload.DecodedBytes > MaxPayloadBytes:
+		return fmt.Errorf("payload decoded_bytes %d is outside [0, %d]", m.Payload.DecodedBytes, MaxPayloadBytes)
 	}
 	switch m.Task {
 	case TaskBinary, TaskRegression, TaskCount, TaskPositive:
@@ -124,6 +138,12 @@ func (m *Manifest) check() error {
 		}
 	}
 	return nil
+}
+
+// plainFileName reports whether s names a file directly inside a folder:
+// not empty, ".", "..", or anything with a path separator.
+func plainFileName(s string) bool {
+	return s != "" && s != "." && s != ".." && !strings.ContainsAny(s, `/\`) && !strings.ContainsRune(s, 0)
 }
 
 // ValidName reports whether s can name a model: 1 to 128 characters of

@@ -34,6 +34,11 @@ func TestManifestCheck(t *testing.T) {
 		{func(m *Manifest) { m.Features[0].Type = "string" }, `unknown type "string"`},
 		{func(m *Manifest) { m.Payload.SHA256 = "" }, "payload"},
 		{func(m *Manifest) { m.Outputs = nil }, "no outputs"},
+		{func(m *Manifest) { m.Payload.File = "../2/model.bin.zst" }, `payload file "../2/model.bin.zst": want a file name in the version folder`},
+		{func(m *Manifest) { m.Payload.File = "/etc/passwd" }, "want a file name in the version folder"},
+		{func(m *Manifest) { m.Payload.Bytes = -1 }, "payload bytes -1 is outside"},
+		{func(m *Manifest) { m.Payload.DecodedBytes = -1 }, "payload decoded_bytes -1 is outside"},
+		{func(m *Manifest) { m.Payload.DecodedBytes = MaxPayloadBytes + 1 }, "payload decoded_bytes 1073741825 is outside [0, 1073741824]"},
 	} {
 		m := validManifest()
 		tc.edit(&m)

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -52,7 +53,7 @@ func Write(repo, name string, imp *Imported, opts WriteOptions) (*Manifest, stri
 	if opts.Version < 0 {
 		return nil, "", fmt.Errorf("version %d: want a positive integer", opts.Version)
 	}
-	payload, err := EncodePayload(imp.Model)
+	payload, bodyBytes, err := encodePayload(imp.Model)
 	if err != nil {
 		return nil, "", fmt.Errorf("encode %s: %w", name, err)
 	}
@@ -72,8 +73,11 @@ func Write(repo, name string, imp *Imported, opts WriteOptions) (*Manifest, stri
 		RawOutputs:    imp.RawOutputs,
 		Created:       created.UTC().Truncate(time.Second),
 		Source:        imp.Source,
-		Payload:       Payload{File: PayloadFile, SHA256: hex.EncodeToString(sum[:]), Bytes: int64(len(payload))},
-		FeatureViews:  opts.FeatureViews,
+		Payload: Payload{
+			File: PayloadFile, SHA256: hex.EncodeToString(sum[:]),
+			Bytes: int64(len(payload)), DecodedBytes: int64(bodyBytes),
+		},
+		FeatureViews: opts.FeatureViews,
 	}
 	if err := checkFeatureViews(m.FeatureViews); err != nil {
 		return nil, "", err
@@ -204,30 +208,63 @@ func Open(repo, name string, version int) (*Loaded, error) {
 	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("model %q version %d in %s: %w", name, version, repo, ErrNotFound)
 	}
+	// Versions and Models skip symlinked folders; a version asked for by
+	// number is refused if it resolves outside the repository.
+	realRepo, err := filepath.EvalSymlinks(repo)
+	if err != nil {
+		return nil, err
+	}
+	realDir, err := filepath.EvalSymlinks(dir)
+	if err != nil {
+		return nil, err
+	}
+	if !inside(realRepo, realDir) {
+		return nil, fmt.Errorf("model %q version %d: %s resolves to %s, outside the repository %s: refused", name, version, dir, realDir, repo)
+	}
 	return OpenDir(dir)
 }
 
-// OpenDir loads the version stored in dir.
+// maxManifestBytes bounds a manifest.json, lineage, metrics and reference
+// data included.
+const maxManifestBytes = 64 << 20
+
+// maxPayloadFileBytes bounds a payload file: a body of MaxPayloadBytes
+// that does not compress, plus the frame's block headers (3 bytes per
+// 128 KiB block) and header.
+const maxPayloadFileBytes = MaxPayloadBytes + 1<<20
+
+// OpenDir loads the version stored in dir. Both files must be regular files
+// in dir, or symlinks to files inside it; the payload's size is checked
+// against the manifest before it is read, its sha256 before it is decoded,
+// and decompression stops at the manifest's decoded size.
 func OpenDir(dir string) (*Loaded, error) {
 	m, err := ReadManifest(dir)
 	if err != nil {
 		return nil, err
 	}
-	ppath := filepath.Join(dir, filepath.Base(m.Payload.File))
-	payload, err := os.ReadFile(ppath)
+	ppath := filepath.Join(dir, m.Payload.File)
+	f, size, err := openInside(dir, m.Payload.File)
 	if err != nil {
 		return nil, fmt.Errorf("read payload: %w", err)
 	}
-	if int64(len(payload)) != m.Payload.Bytes {
-		return nil, fmt.Errorf("%s: %d bytes, manifest says %d: the artifact is truncated or corrupt", ppath, len(payload), m.Payload.Bytes)
+	defer f.Close()
+	if size != m.Payload.Bytes {
+		return nil, fmt.Errorf("%s: %d bytes, manifest says %d: the artifact is truncated or corrupt", ppath, size, m.Payload.Bytes)
+	}
+	payload := make([]byte, size)
+	if _, err := io.ReadFull(f, payload); err != nil {
+		return nil, fmt.Errorf("read payload %s: %w", ppath, err)
+	}
+	if n, _ := f.Read(make([]byte, 1)); n > 0 {
+		return nil, fmt.Errorf("%s: grew past the manifest's %d bytes while read", ppath, m.Payload.Bytes)
 	}
 	sum := sha256.Sum256(payload)
 	if got := hex.EncodeToString(sum[:]); got != m.Payload.SHA256 {
 		return nil, fmt.Errorf("%s: sha256 %s, manifest says %s: the artifact is corrupt", ppath, got, m.Payload.SHA256)
 	}
-	p, err := DecodePayload(m.Kind, payload)
+	p, err := DecodeSizedPayload(m.Kind, payload, m.Payload.DecodedBytes)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", ppath, err)
+		return nil, fmt.Errorf("%s (%d bytes): %w", ppath, size, err)
 	}
 	if err := m.checkAgainst(p); err != nil {
 		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, ManifestFile), err)
@@ -238,9 +275,20 @@ func OpenDir(dir string) (*Loaded, error) {
 // ReadManifest reads and checks dir's manifest.json.
 func ReadManifest(dir string) (*Manifest, error) {
 	path := filepath.Join(dir, ManifestFile)
-	data, err := os.ReadFile(path)
+	f, size, err := openInside(dir, ManifestFile)
 	if err != nil {
 		return nil, fmt.Errorf("read manifest: %w", err)
+	}
+	defer f.Close()
+	if size > maxManifestBytes {
+		return nil, fmt.Errorf("%s: %d bytes, more than the %d a manifest may have", path, size, maxManifestBytes)
+	}
+	data, err := io.ReadAll(io.LimitReader(f, maxManifestBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("read manifest: %w", err)
+	}
+	if len(data) > maxManifestBytes {
+		return nil, fmt.Errorf("%s: grew past %d bytes while read", path, maxManifestBytes)
 	}
 	var m Manifest
 	if err := json.Unmarshal(data, &m); err != nil {
@@ -282,6 +330,53 @@ func (m *Manifest) checkAgainst(p Predictor) error {
 		return fmt.Errorf("manifest lists %d raw outputs, payload gives %d", len(m.RawOutputs), p.NumMargins())
 	}
 	return nil
+}
+
+// openInside opens the file name directly inside dir for reading and
+// returns it with its size. It refuses a name that is a path, a file that
+// is (or resolves through symlinks to) anything outside dir, and anything
+// but a regular file (a FIFO or a device such as /dev/zero would block or
+// never end). Errors name the file.
+func openInside(dir, name string) (*os.File, int64, error) {
+	path := filepath.Join(dir, name)
+	if !plainFileName(name) {
+		return nil, 0, fmt.Errorf("%s: %s is a path, want a file name in the folder", path, Quote(name))
+	}
+	realDir, err := filepath.EvalSymlinks(dir)
+	if err != nil {
+		return nil, 0, err
+	}
+	real, err := filepath.EvalSymlinks(path)
+	if err != nil {
+		return nil, 0, err
+	}
+	if !inside(realDir, real) {
+		return nil, 0, fmt.Errorf("%s: resolves to %s, outside the folder %s: refused", path, real, dir)
+	}
+	st, err := os.Lstat(real)
+	if err != nil {
+		return nil, 0, err
+	}
+	if !st.Mode().IsRegular() {
+		return nil, 0, fmt.Errorf("%s: a %s, not a regular file: refused", path, st.Mode().Type())
+	}
+	f, err := os.Open(real)
+	if err != nil {
+		return nil, 0, err
+	}
+	// The file opened must be the one checked, not one swapped in since.
+	if fst, err := f.Stat(); err != nil || !os.SameFile(st, fst) {
+		f.Close()
+		return nil, 0, fmt.Errorf("%s: replaced while being opened", path)
+	}
+	return f, st.Size(), nil
+}
+
+// inside reports whether path p is dir or lies under it; both must be
+// cleaned absolute or cleaned relative paths of the same kind.
+func inside(dir, p string) bool {
+	rel, err := filepath.Rel(dir, p)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) && !filepath.IsAbs(rel)
 }
 
 func writeFileSync(path string, data []byte) error {
