@@ -1,6 +1,7 @@
 package native
 
 import (
+	"fmt"
 	"math"
 	"os"
 	"strings"
@@ -61,10 +62,34 @@ func TestParseErrors(t *testing.T) {
 		{`{"kind":"linear","task":"binary","features":["a","a"],"layers":[{"weights":[[1,1]],"bias":[0],"activation":"sigmoid"}]}`, `features[1] "a" is empty or repeated`},
 		{`{"kind":"linear","task":"binary","features":["a"],"layers":[{"weights":[[1]],"bias":[0],"activation":"sigmoid"}],"extra":1}`, `unknown field "extra"`},
 		{`{"kind":"linear","task":"regression","features":["a"],"layers":[{"weights":[[1]],"bias":[0],"activation":"sigmoid"}]}`, "task regression needs"},
+		// encoding/json leaves a float64 at 0 for null: refused, with its place.
+		{`{"kind":"linear","task":"binary","features":["a","b"],"layers":[{"weights":[[1,null]],"bias":[0],"activation":"sigmoid"}]}`, "layers[0].weights[0][1] is null, want a number"},
+		{`{"kind":"mlp","task":"binary","features":["a"],"layers":[{"weights":[[1],[2]],"bias":[0,0],"activation":"relu"},{"weights":[[1,2]],"bias":[null],"activation":"sigmoid"}]}`, "layers[1].bias[0] is null, want a number"},
+		{`{"kind":"linear","task":"binary","features":["a"],"layers":[{"weights":[["1"]],"bias":[0],"activation":"sigmoid"}]}`, `layers[0].weights[0][0] is "\"1\"", want a number`},
+		{`{"kind":"linear","task":"binary","features":["a"],"layers":[{"weights":[[1]],"bias":[true],"activation":"sigmoid"}]}`, `layers[0].bias[0] is "true", want a number`},
+		{`{"kind":"linear","task":"binary","features":["a"],"layers":[{"weights":[[{}]],"bias":[0],"activation":"sigmoid"}]}`, `layers[0].weights[0][0] is "{}", want a number`},
+		{`{"kind":"linear","task":"binary","features":["a"],"layers":[{"weights":[[1e999]],"bias":[0],"activation":"sigmoid"}]}`, "layers[0].weights[0][0] is +Inf, want a finite number"},
 	} {
 		_, err := Parse([]byte(tc.in))
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("Parse(%s) error = %v, want it to contain %q", tc.in, err, tc.want)
+		}
+	}
+}
+
+// TestParseErrorsQuoteBriefly: a huge value the file names (an unknown
+// key, a task, a feature) is cut in the error, and control bytes escaped.
+func TestParseErrorsQuoteBriefly(t *testing.T) {
+	huge := strings.Repeat("x", 10<<20) + `\u001b[2J`
+	for _, in := range []string{
+		`{"kind":"linear","task":"` + huge + `","features":["a"],"layers":[{"weights":[[1]],"bias":[0],"activation":"sigmoid"}]}`,
+		`{"kind":"linear","task":"binary","features":["a"],"layers":[{"weights":[[1]],"bias":[0],"activation":"sigmoid"}],"` + huge + `":1}`,
+		`{"kind":"linear","task":"binary","features":["` + huge + `","` + huge + `"],"layers":[{"weights":[[1,1]],"bias":[0],"activation":"sigmoid"}]}`,
+		`{"kind":"linear","task":"binary","features":["a"],"layers":[{"weights":[["` + huge + `"]],"bias":[0],"activation":"sigmoid"}]}`,
+	} {
+		_, err := Parse([]byte(in))
+		if err == nil || len(err.Error()) > 300 || strings.ContainsRune(err.Error(), 0x1b) || !strings.Contains(err.Error(), "bytes)") {
+			t.Errorf("Parse(%.100s...) error = %.400v (%d bytes), want a short one with the value cut", in, err, len(fmt.Sprint(err)))
 		}
 	}
 }
