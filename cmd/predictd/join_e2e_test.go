@@ -261,4 +261,19 @@ func TestServeJoinRedisDown(t *testing.T) {
 			t.Errorf("/metrics lacks %s", w)
 		}
 	}
+	// While the store stays down every fail_open request is counted, but
+	// the log says so once per 10s, with a count (issue 12, finding 9: one
+	// line per request).
+	for i := range 50 {
+		if code, out := do(t, c, "POST", d.url(false, "/v1/models/open:predict"), body(fmt.Sprintf("down%d", i))); code != 200 {
+			t.Fatalf("fail_open request %d with Redis down: %d %s", i, code, out)
+		}
+	}
+	_, metrics = do(t, c, "GET", d.url(false, "/metrics"), nil)
+	if w := `predictd_feature_store_errors_total{model="open",version="1",policy="fail_open"} 51`; !strings.Contains(string(metrics), w) {
+		t.Errorf("/metrics lacks %s after 50 more requests", w)
+	}
+	if n := strings.Count(d.log.String(), "serving defaults (fail_open)"); n < 1 || n > 2 {
+		t.Errorf("51 fail_open requests within seconds logged %d lines, want 1 or 2 (rate-limited)", n)
+	}
 }

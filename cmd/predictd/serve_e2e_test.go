@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -63,6 +64,16 @@ var servingOn = regexp.MustCompile(`serving HTTP on (127\.0\.0\.1:\d+)`)
 // loopback port as well.
 func startServe(t *testing.T, env []string, args ...string) *daemon {
 	t.Helper()
+	d := launchServe(t, env, nil, args...)
+	d.waitReady()
+	return d
+}
+
+// launchServe runs predictd serve like startServe but returns as soon as
+// it listens, ready or not. With wrap, the command line is wrap followed
+// by the binary and its arguments (a shell that sets a limit, say).
+func launchServe(t *testing.T, env, wrap []string, args ...string) *daemon {
+	t.Helper()
 	args = append([]string{"--listen", "127.0.0.1:0"}, args...)
 	d := &daemon{t: t, log: new(lockedBuffer), done: make(chan struct{})}
 	for i, a := range args {
@@ -70,7 +81,8 @@ func startServe(t *testing.T, env []string, args ...string) *daemon {
 			d.sock = args[i+1]
 		}
 	}
-	d.cmd = exec.Command(bin, append([]string{"serve"}, args...)...)
+	argv := append(append(slices.Clone(wrap), bin, "serve"), args...)
+	d.cmd = exec.Command(argv[0], argv[1:]...)
 	d.cmd.Env = append(os.Environ(), env...)
 	pr, pw := io.Pipe()
 	d.cmd.Stderr = pw
@@ -122,7 +134,6 @@ func startServe(t *testing.T, env []string, args ...string) *daemon {
 	case <-time.After(30 * time.Second):
 		t.Fatalf("predictd serve did not listen within 30s\n%s", d.log.String())
 	}
-	d.waitReady()
 	return d
 }
 

@@ -1,0 +1,427 @@
+package main
+
+// End-to-end regression tests of the daemon's hardening (issue 12): each
+// runs the real binary the way the fault was found.
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/predictd/predictd/internal/fixture"
+	"github.com/predictd/predictd/model"
+)
+
+// lrRepo is a repository holding the native logistic regression as "lr"
+// version 1, and a one-instance request body for it.
+func lrRepo(t *testing.T) (repo string, body []byte) {
+	t.Helper()
+	repo = t.TempDir()
+	mustRun(t, "import", "--from", "native", "--in", fixture.Path("native", "logreg_binary.model.json"), "--repo", repo, "--name", "lr")
+	return repo, instancesBody(t, fixture.Path("native", "logreg_binary.csv"), 1)
+}
+
+// metricValue reads one unlabelled sample from /metrics.
+func metricValue(t *testing.T, d *daemon, name string) float64 {
+	t.Helper()
+	_, body := do(t, d.client(false), http.MethodGet, d.url(false, "/metrics"), nil)
+	m := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(name) + ` (\S+)$`).FindSubmatch(body)
+	if m == nil {
+		t.Fatalf("/metrics has no %s", name)
+	}
+	v, err := strconv.ParseFloat(string(m[1]), 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// alive fails the test if the daemon has exited.
+func (d *daemon) alive() {
+	d.t.Helper()
+	select {
+	case <-d.done:
+		d.t.Fatalf("predictd serve exited: %v\n%s", d.err, d.log.String())
+	default:
+	}
+}
+
+// openIdle opens n TCP connections to addr that send nothing, and closes
+// them when the test ends. Dials that fail are counted, not fatal: past
+// the daemon's descriptors the kernel's backlog fills.
+func openIdle(t *testing.T, addr string, n int) (conns []net.Conn, failed int) {
+	t.Helper()
+	for range n {
+		c, err := net.DialTimeout("tcp", addr, 2*time.Second)
+		if err != nil {
+			failed++
+			continue
+		}
+		conns = append(conns, c)
+	}
+	t.Cleanup(func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+	return conns, failed
+}
+
+// freshPredict predicts on a new connection (no keep-alive), retrying for
+// up to 10s while the answer is not 200.
+func freshPredict(t *testing.T, d *daemon, body []byte) {
+	t.Helper()
+	c := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 5 * time.Second}
+	deadline := time.Now().Add(10 * time.Second)
+	var last string
+	for time.Now().Before(deadline) {
+		resp, err := c.Post(d.url(false, "/v1/models/lr:predict"), "application/json", bytes.NewReader(body))
+		if err == nil {
+			data, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return
+			}
+			last = fmt.Sprintf("%d %s", resp.StatusCode, data)
+		} else {
+			last = err.Error()
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("no 200 on a fresh connection within 10s; last: %s", last)
+}
+
+// TestServeConnectionFlood: a client opening idle connections past the
+// open-file limit no longer stops the daemon (finding 1: at `ulimit -n
+// 1024`, 1,010 idle connections made accept fail "permanently" and serve
+// exit 1).
+func TestServeConnectionFlood(t *testing.T) {
+	repo, body := lrRepo(t)
+	ulimit := []string{"bash", "-c", `ulimit -n 256 && exec "$0" "$@"`}
+
+	t.Run("default limit evicts idle connections", func(t *testing.T) {
+		d := launchServe(t, nil, ulimit, "--repo", repo)
+		d.waitReady()
+		if got := metricValue(t, d, "predictd_connections_max"); got != 128 {
+			t.Errorf("predictd_connections_max = %v with 256 open files, want 128 (half)", got)
+		}
+		_, failed := openIdle(t, d.addr, 400)
+		d.alive()
+		// A client that sends requests is served while the idle ones hold
+		// every slot: the longest-idle connection makes room.
+		freshPredict(t, d, body)
+		d.alive()
+		if got := metricValue(t, d, "predictd_connections_open"); got > 128 {
+			t.Errorf("predictd_connections_open = %v, want at most the limit 128", got)
+		}
+		if got := metricValue(t, d, "predictd_connections_evicted_total"); got < 400-128 {
+			t.Errorf("predictd_connections_evicted_total = %v after 400 idle connections and 128 slots, want at least 272", got)
+		}
+		t.Logf("400 idle connections (%d dials failed): evicted %v", failed, metricValue(t, d, "predictd_connections_evicted_total"))
+	})
+
+	t.Run("limit above the open files: accept errors are retried", func(t *testing.T) {
+		d := launchServe(t, nil, ulimit, "--repo", repo, "--max-connections", "100000")
+		d.waitReady()
+		conns, failed := openIdle(t, d.addr, 400)
+		time.Sleep(500 * time.Millisecond) // the daemon meets EMFILE and backs off
+		d.alive()
+		for _, c := range conns {
+			c.Close()
+		}
+		freshPredict(t, d, body)
+		d.alive()
+		if got := metricValue(t, d, "predictd_accept_errors_total"); got < 1 {
+			t.Errorf("predictd_accept_errors_total = %v after 400 connections at 256 open files, want the EMFILE errors counted", got)
+		}
+		// Logged once per 10s with a count, not once per retry.
+		if n := strings.Count(d.log.String(), "retrying in"); n < 1 || n > 3 {
+			t.Errorf("accept errors logged %d times, want 1-3 (rate-limited)", n)
+		}
+		t.Logf("400 connections (%d dials failed), accept errors %v", failed, metricValue(t, d, "predictd_accept_errors_total"))
+	})
+}
+
+// rawRequest sends req on a new TCP connection and returns the status
+// code and the whole response.
+func rawRequest(t *testing.T, addr, req string) (int, string) {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.WriteString(c, req); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatalf("reading the answer to %.60q: %v", req, err)
+	}
+	data, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode, string(data)
+}
+
+// TestServeMalformedRequests: a malformed request carrying credentials is
+// answered 400 without quoting them, the log never holds them, repeated
+// malformed requests are logged rate-limited, oversized headers get 431
+// (findings 4 and 11).
+func TestServeMalformedRequests(t *testing.T) {
+	repo, _ := lrRepo(t)
+	const token = "s3cr3t-admin-token-0123456789"
+	d := startServe(t, []string{"PREDICTD_ADMIN_TOKEN=" + token}, "--repo", repo)
+	for i := range 200 {
+		req := "POST /v1/admin/reload HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + token +
+			"\r\nCookie: session=" + token + "\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!"
+		code, resp := rawRequest(t, d.addr, req)
+		if code != 400 || strings.Contains(resp, token) || !strings.Contains(resp, "malformed HTTP request") {
+			t.Fatalf("request %d with two Content-Lengths: %d %s, want 400 saying malformed, without the token", i, code, resp)
+		}
+	}
+	code, resp := rawRequest(t, d.addr, "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: "+strings.Repeat("a", 20000)+"\r\n\r\n")
+	if code != 431 || !strings.Contains(resp, "max_header_bytes") || strings.Contains(resp, "ReadBufferSize") {
+		t.Errorf("20 KB header: %d %s, want 431 naming max_header_bytes", code, resp)
+	}
+	d.alive()
+	log := d.log.String()
+	if strings.Contains(log, token) {
+		t.Errorf("the log holds the admin token:\n%s", log)
+	}
+	if n := strings.Count(log, "malformed HTTP request"); n < 1 || n > 10 {
+		t.Errorf("200 malformed requests logged %d lines, want 1-10 (rate-limited)", n)
+	}
+	if got := metricValue(t, d, "predictd_malformed_requests_total"); got != 201 {
+		t.Errorf("predictd_malformed_requests_total = %v, want 201", got)
+	}
+}
+
+// TestServeBadAdminLabel: a label with a control byte is the client's
+// error (400, not 500), and the log shows it escaped (finding 7).
+func TestServeBadAdminLabel(t *testing.T) {
+	repo, _ := lrRepo(t)
+	const token = "0123456789abcdef0123"
+	d := startServe(t, []string{"PREDICTD_ADMIN_TOKEN=" + token}, "--repo", repo)
+	for _, label := range []string{"%00", "a%0Ab", "%1B%5B31m"} {
+		code, out := do(t, d.client(false), "POST", d.url(false, "/v1/admin/models/lr/labels/"+label), `{"version": 1}`, "Authorization", "Bearer "+token)
+		if code != 400 || !strings.Contains(string(out), "use 1-64 letters") {
+			t.Errorf("admin label %s: %d %s, want 400 naming the label rule", label, code, out)
+		}
+	}
+	if log := d.log.String(); strings.ContainsAny(log, "\x00\x1b") || strings.Contains(log, "a\nb") {
+		t.Errorf("the log holds raw control bytes:\n%q", log)
+	}
+}
+
+// TestServeListensFirst: /healthz answers and /readyz says what is loading
+// from the start, predictions are 503 with Retry-After until the model is
+// in, and SIGTERM during the load exits promptly with status 0 (finding 5:
+// nothing answered for a 20s load; with --warmup-rows 100000000 SIGTERM
+// took about 8 minutes).
+func TestServeListensFirst(t *testing.T) {
+	repo, body := lrRepo(t)
+	d := launchServe(t, nil, nil, "--repo", repo, "--warmup-rows", "2000000000")
+	c := d.client(false)
+	if code, out := do(t, c, "GET", d.url(false, "/healthz"), nil); code != 200 {
+		t.Errorf("/healthz while loading: %d %s, want 200", code, out)
+	}
+	if code, out := do(t, c, "GET", d.url(false, "/readyz"), nil); code != 503 || !strings.Contains(string(out), "loading") {
+		t.Errorf("/readyz while loading: %d %s, want 503 saying loading", code, out)
+	}
+	req, _ := http.NewRequest("POST", d.url(false, "/v1/models/lr:predict"), bytes.NewReader(body))
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 503 || resp.Header.Get("Retry-After") == "" || !strings.Contains(string(out), "loading") {
+		t.Errorf("predict while loading: %d (Retry-After %q) %s, want 503 with Retry-After saying loading", resp.StatusCode, resp.Header.Get("Retry-After"), out)
+	}
+	t0 := time.Now()
+	if err := d.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-d.done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("predictd did not exit within 10s of SIGTERM during a warm-up of 2e9 rows")
+	}
+	if d.err != nil {
+		t.Errorf("exit after SIGTERM during the load: %v, want status 0", d.err)
+	}
+	t.Logf("exited %s after SIGTERM", time.Since(t0).Round(time.Millisecond))
+}
+
+// TestServeRestartFallsBack: after a restart, a model whose newest version
+// is corrupt is served from the newest version that loads, and the status
+// shows the failure without the daemon's absolute paths (findings 3, 11).
+func TestServeRestartFallsBack(t *testing.T) {
+	repo, body := lrRepo(t)
+	mustRun(t, "import", "--from", "native", "--in", fixture.Path("native", "logreg_binary.model.json"), "--repo", repo, "--name", "lr")
+	payload := filepath.Join(repo, "lr", "2", model.PayloadFile)
+	if err := os.WriteFile(payload, []byte("not zstd at all"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	d := startServe(t, nil, "--repo", repo)
+	code, out := do(t, d.client(false), "POST", d.url(false, "/v1/models/lr:predict"), body)
+	if code != 200 || !strings.Contains(string(out), `"model_version":"1"`) {
+		t.Errorf("predict with v2 corrupt on disk: %d %s, want 200 from version 1", code, out)
+	}
+	st := modelStatus(t, d, "lr")
+	if st["1"] != "AVAILABLE" || st["2"] != "END" || !strings.Contains(st["2.error"], filepath.Join("lr", "2", model.PayloadFile)) {
+		t.Errorf("status %v, want v1 AVAILABLE and v2 END naming lr/2/%s", st, model.PayloadFile)
+	}
+	if strings.Contains(st["2.error"], repo) {
+		t.Errorf("status error %q shows the repository's absolute path %s", st["2.error"], repo)
+	}
+}
+
+// TestServeFlagChecks: negative durations and counts are refused naming
+// the flag (finding 11), from the command line and the environment.
+func TestServeFlagChecks(t *testing.T) {
+	repo := t.TempDir()
+	for _, c := range []struct {
+		env  []string
+		args []string
+		want string
+	}{
+		{nil, []string{"--drain-timeout", "-1s"}, "--drain-timeout -1s: must not be negative"},
+		{nil, []string{"--poll-interval", "-1s"}, "--poll-interval -1s: must not be negative"},
+		{nil, []string{"--warmup-rows", "-5"}, "--warmup-rows -5: must not be negative"},
+		{nil, []string{"--max-connections", "-1"}, "--max-connections -1: must not be negative"},
+		{[]string{"PREDICTD_DRAIN_DELAY=-2s"}, nil, "--drain-delay -2s: must not be negative"},
+		{nil, []string{"--unix", filepath.Join(repo, "s.sock"), "--unix-mode", "rw"}, `--unix-mode "rw"`},
+	} {
+		r := predictdEnv(t, c.env, append([]string{"serve", "--listen", "127.0.0.1:0", "--repo", repo}, c.args...)...)
+		if r.code != 2 || !strings.Contains(r.stderr, c.want) {
+			t.Errorf("serve %v %v: exit %d %q, want 2 saying %q", c.env, c.args, r.code, r.stderr, c.want)
+		}
+	}
+}
+
+// predictdEnv is predictd with extra environment variables.
+func predictdEnv(t *testing.T, env []string, args ...string) result {
+	t.Helper()
+	t.Setenv("PREDICTD_E2E", "1") // t.Setenv forbids t.Parallel: env below is inherited
+	for _, kv := range env {
+		k, v, _ := strings.Cut(kv, "=")
+		t.Setenv(k, v)
+	}
+	r := predictd(t, args...)
+	for _, kv := range env {
+		k, _, _ := strings.Cut(kv, "=")
+		os.Unsetenv(k)
+	}
+	return r
+}
+
+// TestServeUnixSocketMode: the socket file gets --unix-mode, 0660 by
+// default, whatever the umask (finding 11: it came from the umask alone).
+func TestServeUnixSocketMode(t *testing.T) {
+	repo, _ := lrRepo(t)
+	for _, c := range []struct {
+		args []string
+		want os.FileMode
+	}{
+		{nil, 0o660},
+		{[]string{"--unix-mode", "0600"}, 0o600},
+	} {
+		sock := filepath.Join(t.TempDir(), "p.sock")
+		d := startServe(t, nil, append([]string{"--repo", repo, "--unix", sock}, c.args...)...)
+		fi, err := os.Stat(sock)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Mode().Perm() != c.want {
+			t.Errorf("serve --unix %v: socket mode %v, want %v", c.args, fi.Mode().Perm(), c.want)
+		}
+		if code, _ := do(t, d.client(true), "GET", d.url(true, "/healthz"), nil); code != 200 {
+			t.Errorf("/healthz over the socket: %d", code)
+		}
+		d.cmd.Process.Signal(syscall.SIGTERM)
+		<-d.done
+	}
+}
+
+// TestServeDrainKeepAlive: with drain_delay 0, keep-alive clients that
+// send request after request across SIGTERM meet no reset: each
+// connection is answered with Connection: close, idle ones get a grace
+// (finding 11: 1-4 requests per SIGTERM met a reset). New connections
+// after the listener closed are refused, which is not a request lost.
+func TestServeDrainKeepAlive(t *testing.T) {
+	repo, body := lrRepo(t)
+	var lost, answered atomic.Int64
+	var mu sync.Mutex
+	var first []string
+	for round := range 3 {
+		d := startServe(t, nil, "--repo", repo)
+		stop := make(chan struct{})
+		var wg sync.WaitGroup
+		for range 4 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				c := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1}, Timeout: 10 * time.Second}
+				defer c.CloseIdleConnections()
+				for {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					// No Idempotency-Key: net/http must not retry for us.
+					resp, err := c.Post(d.url(false, "/v1/models/lr:predict"), "application/json", bytes.NewReader(body))
+					if err != nil {
+						var op *net.OpError
+						if errors.As(err, &op) && op.Op == "dial" {
+							return // the listener is closed: refused, not lost
+						}
+						lost.Add(1)
+						mu.Lock()
+						if len(first) < 5 {
+							first = append(first, err.Error())
+						}
+						mu.Unlock()
+						return
+					}
+					io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+					answered.Add(1)
+					time.Sleep(time.Duration(round) * time.Millisecond) // vary the idle gap per round
+				}
+			}()
+		}
+		waitFor(t, "answers", func() bool { return answered.Load() > int64(50*(round+1)) })
+		d.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-d.done:
+		case <-time.After(30 * time.Second):
+			t.Fatal("no exit within 30s of SIGTERM")
+		}
+		close(stop)
+		wg.Wait()
+		if d.err != nil {
+			t.Errorf("round %d: exit %v, want 0", round, d.err)
+		}
+	}
+	if lost.Load() > 0 {
+		t.Errorf("%d keep-alive requests met a reset or EOF across 3 SIGTERMs; first: %q", lost.Load(), first)
+	}
+	t.Logf("%d requests answered across 3 SIGTERMs, %d lost", answered.Load(), lost.Load())
+}
