@@ -20,13 +20,17 @@ func cmdMaterialize(ctx context.Context, args []string, stdout, stderr io.Writer
 	until := fs.String("until", "", "ignore rows with a later event time (RFC 3339); default: none")
 	timeCol := fs.String("time-column", "event_time", "the event time column")
 	store := fs.String("store", "pebble:predictd-features", "online store: pebble:DIR (not while a daemon has it open) or redis://HOST:PORT[/DB]")
+	maxFuture := fs.Duration("max-future", featcache.DefaultMaxFutureSkew, "refuse the file if a row (at or before --until) has an event time more than this after now: a future row would hide its entity's updates until then")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if err := required(fs, "features", "view", "in"); err != nil {
 		return err
 	}
-	opts := materialize.Options{TimeColumn: *timeCol}
+	if *maxFuture <= 0 {
+		return usageErr("materialize: --max-future %s: want a positive duration such as 24h (876000h accepts any storable time)", *maxFuture)
+	}
+	opts := materialize.Options{TimeColumn: *timeCol, MaxFutureSkew: *maxFuture}
 	if *until != "" {
 		t, err := time.Parse(time.RFC3339Nano, *until)
 		if err != nil {
