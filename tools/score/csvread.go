@@ -147,20 +147,15 @@ func (r *CSVReader) readHeader() error {
 			names = append(names, string(f))
 		}
 	}
-	index := make(map[string]int, len(names))
-	var dups []string
-	for i, n := range names {
-		n = strings.Trim(n, " \t")
-		if _, ok := index[n]; ok {
-			if !slices.Contains(dups, n) {
-				dups = append(dups, n)
-			}
-			continue
-		}
-		index[n] = i
+	for i := range names {
+		names[i] = strings.Trim(names[i], " \t")
 	}
-	if len(dups) > 0 {
-		return fmt.Errorf("%s:%d: the header names these columns more than once: %s", r.name, headerLine, quoteList(dups))
+	if dups := duplicateColumns(names); dups != "" {
+		return fmt.Errorf("%s:%d: the header names these columns more than once: %s", r.name, headerLine, dups)
+	}
+	index := make(map[string]int, len(names))
+	for i, n := range names {
+		index[n] = i
 	}
 	r.ncols = len(names)
 	r.cols = make([]int, len(names))
@@ -203,6 +198,37 @@ func checkFeatures(name string, features []model.Feature) error {
 // CSV and Parquet readers.
 func missingColumns(name string, missing []string) error {
 	return fmt.Errorf("%s: missing columns the model needs: %s", name, strings.Join(missing, ", "))
+}
+
+// duplicateColumns lists the names given more than once, each quoted with
+// its positions counted from 1, in order of first appearance:
+// "a" (columns 1, 4 and 6), "b" (columns 3 and 5); "" when there are none.
+func duplicateColumns(names []string) string {
+	pos := make(map[string][]int, len(names))
+	var order []string
+	for i, n := range names {
+		if len(pos[n]) == 1 {
+			order = append(order, n)
+		}
+		pos[n] = append(pos[n], i+1)
+	}
+	q := make([]string, len(order))
+	for i, n := range order {
+		p := pos[n]
+		var b strings.Builder
+		for j, c := range p {
+			switch {
+			case j == 0:
+			case j == len(p)-1:
+				b.WriteString(" and ")
+			default:
+				b.WriteString(", ")
+			}
+			b.WriteString(strconv.Itoa(c))
+		}
+		q[i] = fmt.Sprintf("%s (columns %s)", strconv.Quote(n), b.String())
+	}
+	return strings.Join(q, ", ")
 }
 
 func quoteList(names []string) string {

@@ -98,8 +98,9 @@ func TestCSVReaderErrors(t *testing.T) {
 		{"missing columns", []string{"income", "x", "age"}, "x,y\n1,2\n",
 			"input.csv: missing columns the model needs: income, age"},
 		{"duplicate columns", []string{"x"}, "a,x,b,a,b,a\n",
-			`input.csv:1: the header names these columns more than once: "a", "b"`},
-		{"duplicate after trimming", []string{"x"}, "x, x\n", `input.csv:1: the header names these columns more than once: "x"`},
+			`input.csv:1: the header names these columns more than once: "a" (columns 1, 4 and 6), "b" (columns 3 and 5)`},
+		{"duplicate after trimming", []string{"x"}, "x, x\n", `input.csv:1: the header names these columns more than once: "x" (columns 1 and 2)`},
+		{"duplicate column a model reads", []string{"user_id", "x"}, "user_id,x,user_id\n", `input.csv:1: the header names these columns more than once: "user_id" (columns 1 and 3)`},
 		{"empty file", []string{"x"}, "", "input.csv: empty file: want a header line naming the columns"},
 		{"blank file", []string{"x"}, "\n\r\n\n", "input.csv: empty file: want a header line naming the columns"},
 		{"not a number at line 17", []string{"x", "age", "z"}, "x,age,z\n" + goodRows(15) + "1,abc,3\n",
@@ -232,16 +233,12 @@ func oracleCSV(in []byte, name string, features []model.Feature) ([]float64, err
 		return nil, parseErr(err)
 	}
 	headerLine, _ := cr.FieldPos(0)
-	count := map[string]int{}
-	var dups []string
-	for _, h := range header {
-		h = strings.Trim(h, " \t")
-		if count[h]++; count[h] == 2 {
-			dups = append(dups, h)
-		}
+	trimmed := make([]string, len(header))
+	for i, h := range header {
+		trimmed[i] = strings.Trim(h, " \t")
 	}
-	if len(dups) > 0 {
-		return nil, fmt.Errorf("%s:%d: the header names these columns more than once: %s", name, headerLine, quoteList(dups))
+	if dups := duplicateColumns(trimmed); dups != "" {
+		return nil, fmt.Errorf("%s:%d: the header names these columns more than once: %s", name, headerLine, dups)
 	}
 	cols := make([]int, len(features))
 	var missing []string

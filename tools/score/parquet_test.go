@@ -269,3 +269,25 @@ func FuzzParquetReader(f *testing.F) {
 		readAll(r, 3, 64)
 	})
 }
+
+// TestParquetReaderDuplicateColumns: a schema naming a column twice was
+// read from whichever one the name lookup found. parquet-go writes no such
+// file, so this one is patched: "xX" renamed "x1", the same length.
+func TestParquetReaderDuplicateColumns(t *testing.T) {
+	type row struct {
+		X1 float64 `parquet:"x1"`
+		Y  float64 `parquet:"y"`
+		XX float64 `parquet:"xX"`
+	}
+	var buf bytes.Buffer
+	w := parquet.NewGenericWriter[row](&buf)
+	_, err := w.Write([]row{{X1: 1, Y: 2, XX: 3}})
+	require.NoError(t, err)
+	require.NoError(t, w.Close())
+	data := bytes.ReplaceAll(buf.Bytes(), []byte("xX"), []byte("x1"))
+	_, err = NewParquetReader(bytes.NewReader(data), int64(len(data)), "input.parquet", feats("x1", "y"))
+	want := `input.parquet: the schema names these top-level columns more than once: "x1" (columns 1 and 3)`
+	if errString(err) != want {
+		t.Errorf("NewParquetReader(two x1 columns) = %v, want %s", err, want)
+	}
+}

@@ -56,8 +56,15 @@ func NewParquetReader(f io.ReaderAt, size int64, name string, features []model.F
 	}
 	schema := pf.Schema()
 	top := make(map[string]parquet.Field)
+	var names []string
 	for _, fld := range schema.Fields() {
 		top[fld.Name()] = fld
+		names = append(names, fld.Name())
+	}
+	// parquet-go writes no such schema, but a file may hold one; which of
+	// the two columns Lookup finds is then a guess.
+	if dups := duplicateColumns(names); dups != "" {
+		return nil, fmt.Errorf("%s: the schema names these top-level columns more than once: %s", name, dups)
 	}
 	var missing []string
 	for _, feat := range features {
