@@ -25,8 +25,15 @@
 // What it refuses with an error naming the line, the Tree=N block and the
 // field: anything malformed, truncated or out of range (a linear tree
 // needs all of leaf_const, num_features, leaf_features and leaf_coeff, with
-// as many values as num_leaves and the sum of num_features say), and what
-// predictd cannot evaluate exactly (custom or unknown objectives).
+// as many values as num_leaves and the sum of num_features say), a header
+// the trees contradict (tree_sizes that are not the blocks' sizes in bytes,
+// counting CRLF line ends as LF or not; Tree=N blocks not numbered 0, 1, 2,
+// ... in file order; more classes per iteration than trees; num_class other
+// than 1 for a one-output objective), and what predictd cannot evaluate
+// exactly (custom or unknown objectives). Nothing is allocated per class
+// before the trees are read, and values quoted in errors go through
+// model.Quote, so a hostile header costs neither memory nor a flooded
+// terminal.
 // Parse never panics on any input; FuzzParse guards that.
 //
 // Parse is a pure function of its input and safe for concurrent use. It

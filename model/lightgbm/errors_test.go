@@ -2,6 +2,7 @@ package lightgbm
 
 import (
 	"fmt"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -18,7 +19,7 @@ import (
 //	 7 objective=binary sigmoid:1    18 left_child=-1 -2   33
 //	 8 feature_names=a b             19 right_child=1 -3   34 end of trees
 //	 9 feature_infos=[0:1] 1:2:3     20 leaf_value=...     35
-//	10 tree_sizes=1 1                21 cat_boundaries=0 1 36 parameters:
+//	10 tree_sizes=200 59             21 cat_boundaries=0 1 36 parameters:
 //	11                               22 cat_threshold=6    37 [boosting: gbdt]
 //	                                 23 is_linear=0        38 end of parameters
 //	                                 24 shrinkage=1
@@ -31,7 +32,7 @@ max_feature_idx=1
 objective=binary sigmoid:1
 feature_names=a b
 feature_infos=[0:1] 1:2:3
-tree_sizes=1 1
+tree_sizes=200 59
 
 Tree=0
 num_leaves=3
@@ -71,11 +72,54 @@ const linearFields = "is_linear=1\n" +
 	"leaf_features=1   0 1  \n" +
 	"leaf_coeff=0.5   -1 0.25  \n"
 
+// withTreeSizes sets the tree_sizes line of a model to its blocks' sizes,
+// as LightGBM would have written them: each block runs from its Tree= line
+// to the next Tree= line or "end of trees".
+func withTreeSizes(s string) string {
+	var starts []int
+	for i := 0; ; {
+		j := strings.Index(s[i:], "\nTree=")
+		if j < 0 {
+			break
+		}
+		i += j + 1
+		starts = append(starts, i)
+	}
+	starts = append(starts, strings.Index(s, "end of trees"))
+	sizes := make([]string, len(starts)-1)
+	for k := range sizes {
+		sizes[k] = fmt.Sprint(starts[k+1] - starts[k])
+	}
+	i := strings.Index(s, "\ntree_sizes=") + 1
+	j := i + strings.Index(s[i:], "\n")
+	return s[:i] + "tree_sizes=" + strings.Join(sizes, " ") + s[j:]
+}
+
 func TestErrBaseParses(t *testing.T) {
 	mustParse(t, "errBase", []byte(errBase))
-	_, tr := mustParse(t, "errBase, linear", []byte(strings.Replace(errBase, "is_linear=0\n", linearFields, 1)))
+	if got := withTreeSizes(errBase); got != errBase {
+		t.Fatalf("withTreeSizes(errBase) changes it:\n%s", got)
+	}
+	_, tr := mustParse(t, "errBase, linear", []byte(withTreeSizes(strings.Replace(errBase, "is_linear=0\n", linearFields, 1))))
 	if got := len(tr.Forest.LinConst); got != 3 {
 		t.Errorf("linear errBase has %d linear models, want 3", got)
+	}
+}
+
+// TestHugeNumClass: num_class=1000000000 in a small file is refused before
+// anything is allocated per class (8 GB of margins' bases, once).
+func TestHugeNumClass(t *testing.T) {
+	in := strings.Replace(errBase, "num_class=1\nnum_tree_per_iteration=1", "num_class=1000000000\nnum_tree_per_iteration=1000000000", 1)
+	in = strings.Replace(in, "objective=binary sigmoid:1", "objective=multiclass", 1)
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	_, err := Parse([]byte(in))
+	runtime.ReadMemStats(&after)
+	if err == nil || !strings.Contains(err.Error(), "line 4: num_tree_per_iteration = 1000000000") {
+		t.Errorf("Parse error = %v, want it to name num_tree_per_iteration on line 4", err)
+	}
+	if got := after.TotalAlloc - before.TotalAlloc; got > 16<<20 {
+		t.Errorf("Parse allocated %d bytes, want under 16 MiB", got)
 	}
 }
 
@@ -118,7 +162,7 @@ func TestErrors(t *testing.T) {
 		{name: "feature_names twice", old: "feature_names=a b", new: "feature_names=a a", want: `line 8: feature_names: "a" is both feature 0 and feature 1`},
 		{name: "no feature_names", old: "feature_names=a b\n", new: "", want: "line 11: the header has no feature_names= line"},
 		{name: "feature_infos count", old: "feature_infos=[0:1] 1:2:3", new: "feature_infos=[0:1]", want: "line 9: feature_infos has 1 entries, want max_feature_idx+1 = 2 (line 6)"},
-		{name: "duplicate header key", old: "label_index=0\n", new: "label_index=0\nlabel_index=0\n", want: "line 6: label_index appears twice (first on line 5)"},
+		{name: "duplicate header key", old: "label_index=0\n", new: "label_index=0\nlabel_index=0\n", want: `line 6: "label_index" appears twice (first on line 5)`},
 		{name: "unknown objective", old: "objective=binary sigmoid:1", new: "objective=foo bar:1", want: `line 7: objective: unknown objective "foo"`},
 		{name: "custom objective", old: "objective=binary sigmoid:1", new: "objective=custom", want: `line 7: objective: unknown objective "custom"`},
 		{name: "no objective", old: "objective=binary sigmoid:1\n", new: "", want: "line 11: the header has no objective= line"},
@@ -134,18 +178,22 @@ func TestErrors(t *testing.T) {
 				return strings.Replace(s, "objective=binary sigmoid:1", "objective=multiclass num_class:3", 1)
 			},
 			want: "line 7: objective: num_class:3 disagrees with num_class = 2 on line 3"},
-		{name: "trees not a multiple of num_tree_per_iteration", old: "num_class=1\nnum_tree_per_iteration=1", new: "num_class=3\nnum_tree_per_iteration=3",
+		{name: "trees not a multiple of num_tree_per_iteration", old: "num_class=1\nnum_tree_per_iteration=1", new: "num_class=2\nnum_tree_per_iteration=2",
 			edit: func(s string) string {
-				return strings.Replace(s, "objective=binary sigmoid:1", "objective=multiclass num_class:3", 1)
+				s = strings.Replace(s, "objective=binary sigmoid:1", "objective=multiclass num_class:2", 1)
+				// A third tree, a copy of Tree=1.
+				t1 := s[strings.Index(s, "Tree=1"):strings.Index(s, "end of trees")]
+				s = strings.Replace(s, "end of trees", strings.Replace(t1, "Tree=1", "Tree=2", 1)+"end of trees", 1)
+				return withTreeSizes(s)
 			},
-			want: "line 34: the file has 2 trees, not a multiple of num_tree_per_iteration = 3"},
-		{name: "tree_sizes junk", old: "tree_sizes=1 1", new: "tree_sizes=1 x", want: `line 10: tree_sizes[1]: "x" is not a positive integer`},
+			want: "line 41: the file has 3 trees, not a multiple of num_tree_per_iteration = 2"},
+		{name: "tree_sizes junk", old: "tree_sizes=200 59", new: "tree_sizes=200 x", want: `line 10: tree_sizes[1]: "x" is not a positive integer`},
 		{name: "header only", edit: cut("\nTree=0"), want: "line 10: file ends in the header, before any Tree= block"},
 
 		// Tree block structure.
 		{name: "tree index", old: "Tree=1", new: "Tree=one", want: `line 27: "Tree=one": the tree index is not a non-negative integer`},
 		{name: "not key=value", old: "num_cat=0\nleaf_value=0.5", new: "num_cat=0\nbogus\nleaf_value=0.5", want: `line 30: Tree=1: "bogus" is not a key=value line`},
-		{name: "duplicate tree key", old: "num_cat=0\n", new: "num_cat=0\nnum_cat=0\n", want: "line 30: Tree=1: num_cat appears twice (first on line 29)"},
+		{name: "duplicate tree key", old: "num_cat=0\n", new: "num_cat=0\nnum_cat=0\n", want: `line 30: Tree=1: "num_cat" appears twice (first on line 29)`},
 		{name: "junk between trees", old: "\n\nTree=1", new: "\n\nhello\nTree=1", want: `line 27: got "hello" between trees, want Tree=N or "end of trees"`},
 		{name: "no num_leaves", old: "num_leaves=3\n", new: "", want: "line 12: Tree=0: no num_leaves line"},
 		{name: "num_leaves 0", old: "num_leaves=3", new: "num_leaves=0", want: "line 13: Tree=0: num_leaves = 0 is out of range [1, 2147483647]"},
@@ -226,12 +274,35 @@ func TestErrors(t *testing.T) {
 		// Truncated.
 		{name: "no end of trees", edit: cut("end of trees"), want: `line 33: file ends without an "end of trees" line (truncated?)`},
 		{name: "ends inside a tree", edit: cut("cat_boundaries"), want: `line 20: file ends inside Tree=0, without an "end of trees" line (truncated?)`},
-		{name: "tree_sizes count", old: "tree_sizes=1 1", new: "tree_sizes=1 1 1", want: "line 10: tree_sizes lists 3 trees, but the file has 2 Tree= blocks (truncated or edited?)"},
+		{name: "tree_sizes count", old: "tree_sizes=200 59", new: "tree_sizes=200 59 1", want: "line 10: tree_sizes lists 3 trees, but the file has 2 Tree= blocks (truncated or edited?)"},
 		{name: "tree dropped", edit: func(s string) string {
 			return s[:strings.Index(s, "Tree=1")] + s[strings.Index(s, "end of trees"):]
 		}, want: "line 10: tree_sizes lists 2 trees, but the file has 1 Tree= blocks"},
+		// Inconsistent headers (issue 12): tree_sizes that do not match the
+		// blocks, tree indices out of order, num_class the trees cannot hold.
+		{name: "tree_sizes wrong", old: "tree_sizes=200 59", new: "tree_sizes=200 58", want: "line 10: tree_sizes[1] = 58, but the Tree=1 block (line 27) is 59 bytes"},
+		{name: "tree_sizes stale after an edit", old: "leaf_value=0.5\n", new: "leaf_value=0.75\n", want: "line 10: tree_sizes[1] = 59, but the Tree=1 block (line 27) is 60 bytes"},
+		{name: "tree_sizes swapped", old: "tree_sizes=200 59", new: "tree_sizes=59 200", want: "line 10: tree_sizes[0] = 59, but the Tree=0 block (line 12) is 200 bytes"},
+		{name: "Tree=0 twice", old: "Tree=1", new: "Tree=0", want: "line 27: Tree=0, want Tree=1: the trees are numbered 0, 1, 2, ... in file order"},
+		{name: "trees out of order", old: "Tree=0", new: "Tree=1", want: "line 12: Tree=1, want Tree=0"},
+		{name: "num_class 1e9", old: "num_class=1\nnum_tree_per_iteration=1", new: "num_class=1000000000\nnum_tree_per_iteration=1000000000",
+			edit: func(s string) string {
+				return strings.Replace(s, "objective=binary sigmoid:1", "objective=multiclass num_class:1000000000", 1)
+			},
+			want: "line 4: num_tree_per_iteration = 1000000000, but the file has 2 trees, fewer than one iteration's"},
+		{name: "num_class 1e9 without num_tree_per_iteration", old: "num_class=1\nnum_tree_per_iteration=1\n", new: "num_class=1000000000\n",
+			edit: func(s string) string {
+				return strings.Replace(s, "objective=binary sigmoid:1", "objective=multiclass", 1)
+			},
+			want: "line 3: num_class = 1000000000, but the file has 2 trees, fewer than one iteration's"},
+		{name: "num_class with a one-output objective", old: "num_class=1", new: "num_class=1000000000",
+			want: "line 3: num_class = 1000000000, but objective binary (line 7) has one output; want 1"},
+		{name: "huge objective", old: "objective=binary sigmoid:1", new: "objective=binary " + strings.Repeat("x", 10<<20),
+			want: `line 7: objective is 10485767 bytes, more than the 1024 this importer reads: "binary ` + strings.Repeat("x", 64-len("binary ")) + `"... (10485767 bytes)`},
+		{name: "huge unknown objective", old: "objective=binary sigmoid:1", new: "objective=" + strings.Repeat("\x1b", 1000),
+			want: `line 7: objective: unknown objective "` + strings.Repeat(`\x1b`, 64) + `"... (1000 bytes)`},
 		{name: "no trees", edit: func(s string) string {
-			return strings.Replace(s[:strings.Index(s, "Tree=0")]+s[strings.Index(s, "end of trees"):], "tree_sizes=1 1\n", "", 1)
+			return strings.Replace(s[:strings.Index(s, "Tree=0")]+s[strings.Index(s, "end of trees"):], "tree_sizes=200 59\n", "", 1)
 		}, want: "line 11: the model has no trees"},
 	}
 	for _, c := range cases {

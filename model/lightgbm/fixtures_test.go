@@ -1,6 +1,7 @@
 package lightgbm
 
 import (
+	"bytes"
 	"fmt"
 	"math"
 	"path/filepath"
@@ -139,8 +140,14 @@ func TestModelSimple(t *testing.T) {
 }
 
 // wrapTree puts a bare Tree= block (the tree_*.txt fixtures have no header)
-// into a minimal v2 model with two features and an identity link.
+// into a minimal v2 model with two features and an identity link. The block
+// becomes Tree=0, the only index a model's first tree may have.
 func wrapTree(block []byte) []byte {
+	if rest, ok := bytes.CutPrefix(block, []byte("Tree=")); ok {
+		if i := bytes.IndexByte(rest, '\n'); i >= 0 {
+			block = append([]byte("Tree=0"), rest[i:]...)
+		}
+	}
 	return []byte("tree\nversion=v2\nnum_class=1\nnum_tree_per_iteration=1\nlabel_index=0\nmax_feature_idx=1\n" +
 		"objective=regression\nfeature_names=f0 f1\nfeature_infos=none none\n\n" + string(block) + "\n\nend of trees\n")
 }
@@ -155,8 +162,8 @@ func TestTreeBlockFixtures(t *testing.T) {
 		rows [][3]float64 // f0, f1, margin
 	}{
 		// One leaf, num_leaves=1, empty split fields: 0.123 for any row.
-		// (Tree=2236 and the odd shrinkage do not matter: leaf values are
-		// already shrunk, and the index is only a label.)
+		// (The odd shrinkage does not matter: leaf values are already
+		// shrunk. The file's Tree=2236 is renumbered by wrapTree.)
 		{"tree_1leaf.txt", [][3]float64{{0, 0, 0.123}, {nan, nan, 0.123}, {-1e300, 7, 0.123}}},
 		// split_feature=0, threshold=5.0, decision_type=2 (default left,
 		// missing None): f0 <= 5 -> leaf 0 = 0.43, else leaf 1 = 0.59;

@@ -52,7 +52,7 @@ func parseObjective(f field) (objective, error) {
 	}
 	name, ok := objectiveAliases[toks[0]]
 	if !ok {
-		return objective{}, fmt.Errorf("line %d: objective: unknown objective %q; predictd knows LightGBM's built-in objectives (binary, multiclass, multiclassova, regression, regression_l1, huber, fair, quantile, mape, poisson, gamma, tweedie, cross_entropy, cross_entropy_lambda, lambdarank, rank_xendcg)", f.line, clip(toks[0]))
+		return objective{}, fmt.Errorf("line %d: objective: unknown objective %s; predictd knows LightGBM's built-in objectives (binary, multiclass, multiclassova, regression, regression_l1, huber, fair, quantile, mape, poisson, gamma, tweedie, cross_entropy, cross_entropy_lambda, lambdarank, rank_xendcg)", f.line, model.Quote(toks[0]))
 	}
 	o := objective{name: name, scale: 1}
 	sqrt := false
@@ -65,13 +65,13 @@ func parseObjective(f field) (objective, error) {
 		case k == "sigmoid":
 			s, err := strconv.ParseFloat(v, 64)
 			if err != nil || !(s > 0) || math.IsInf(s, 0) {
-				return objective{}, fmt.Errorf("line %d: objective: sigmoid:%q is not a positive number", f.line, clip(v))
+				return objective{}, fmt.Errorf("line %d: objective: sigmoid:%s is not a positive number", f.line, model.Quote(v))
 			}
 			sigmoid = s
 		case k == "num_class":
 			n, err := strconv.Atoi(v)
 			if err != nil || n < 1 {
-				return objective{}, fmt.Errorf("line %d: objective: num_class:%q is not a positive integer", f.line, clip(v))
+				return objective{}, fmt.Errorf("line %d: objective: num_class:%s is not a positive integer", f.line, model.Quote(v))
 			}
 			o.numClass = n
 		}

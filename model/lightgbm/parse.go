@@ -44,9 +44,21 @@ type header struct {
 	obj        objective
 	objText    string
 	average    bool
-	treeSizes  int // number of tree_sizes values, -1 when absent
+	sizes      []int64 // tree_sizes, nil when absent
 	sizesLine  int
-	perIterSrc int // line of num_tree_per_iteration, or of num_class when absent
+	perIterSrc int    // line of num_tree_per_iteration, or of num_class when absent
+	perIterKey string // which of the two it is
+}
+
+// maxObjectiveBytes bounds the objective line, which the manifest keeps:
+// LightGBM writes a name and a few parameters.
+const maxObjectiveBytes = 1024
+
+// block is where a Tree= block lies in the file, for tree_sizes.
+type block struct {
+	line  int   // of its Tree= line
+	bytes int64 // from its Tree= line to the next Tree= or "end of trees"
+	lf    int64 // the same with each "\r\n" counted as one byte
 }
 
 type parser struct {
@@ -55,6 +67,7 @@ type parser struct {
 	f       kernels.Forest
 	catFeat []bool // features used by a categorical split
 	nTrees  int
+	blocks  []block
 
 	// per-tree scratch, reused
 	fields map[string]field
@@ -66,7 +79,7 @@ func (p *parser) parse() (*model.Imported, error) {
 	first, _ := p.sc.next()
 	first = strings.TrimSpace(strings.TrimPrefix(first, "\ufeff"))
 	if first != "tree" {
-		return nil, fmt.Errorf("line 1: got %q, want \"tree\": not a LightGBM text model", clip(first))
+		return nil, fmt.Errorf("line 1: got %s, want \"tree\": not a LightGBM text model", model.Quote(first))
 	}
 	if err := p.header(); err != nil {
 		return nil, err
@@ -79,12 +92,26 @@ func (p *parser) parse() (*model.Imported, error) {
 	if p.nTrees == 0 {
 		return nil, fmt.Errorf("line %d: the model has no trees", endLine)
 	}
-	if h.treeSizes >= 0 && h.treeSizes != p.nTrees {
-		return nil, fmt.Errorf("line %d: tree_sizes lists %d trees, but the file has %d Tree= blocks (truncated or edited?)", h.sizesLine, h.treeSizes, p.nTrees)
+	if h.sizes != nil && len(h.sizes) != p.nTrees {
+		return nil, fmt.Errorf("line %d: tree_sizes lists %d trees, but the file has %d Tree= blocks (truncated or edited?)", h.sizesLine, len(h.sizes), p.nTrees)
+	}
+	// LightGBM finds each tree by these sizes, so a size that does not
+	// match its block means the file was edited after it was written. A
+	// file whose line endings were turned into CRLF keeps its sizes.
+	for i, want := range h.sizes {
+		if b := p.blocks[i]; want != b.bytes && want != b.lf {
+			return nil, fmt.Errorf("line %d: tree_sizes[%d] = %d, but the Tree=%d block (line %d) is %d bytes (edited after LightGBM wrote it?)", h.sizesLine, i, want, i, b.line, b.bytes)
+		}
+	}
+	if p.nTrees < h.perIter {
+		return nil, fmt.Errorf("line %d: %s = %d, but the file has %d trees, fewer than one iteration's", h.perIterSrc, h.perIterKey, h.perIter, p.nTrees)
 	}
 	if p.nTrees%h.perIter != 0 {
 		return nil, fmt.Errorf("line %d: the file has %d trees, not a multiple of num_tree_per_iteration = %d", endLine, p.nTrees, h.perIter)
 	}
+	// Allocated only now that the trees bound it: num_class=1000000000
+	// in a small file must cost nothing.
+	p.f.Base = make([]float64, h.perIter)
 	boosting, sampling := p.trailer()
 
 	t := &model.Trees{Forest: p.f, Link: h.obj.link, Scale: h.obj.scale, Divide: 1}
@@ -147,7 +174,7 @@ func (p *parser) header() error {
 		k, v, _ := strings.Cut(t, "=")
 		k = strings.TrimSpace(k)
 		if prev, dup := kv[k]; dup {
-			return fmt.Errorf("line %d: %s appears twice (first on line %d)", p.sc.line, clip(k), prev.line)
+			return fmt.Errorf("line %d: %s appears twice (first on line %d)", p.sc.line, model.Quote(k), prev.line)
 		}
 		kv[k] = field{strings.TrimSpace(v), p.sc.line}
 	}
@@ -165,7 +192,7 @@ func (p *parser) header() error {
 	case "v2", "v3", "v4":
 		h.version = ver.val
 	default:
-		return fmt.Errorf("line %d: version: %q is not a model format this importer reads (want v2, v3 or v4)", ver.line, clip(ver.val))
+		return fmt.Errorf("line %d: version: %s is not a model format this importer reads (want v2, v3 or v4)", ver.line, model.Quote(ver.val))
 	}
 
 	nc, ok := kv["num_class"]
@@ -176,12 +203,12 @@ func (p *parser) header() error {
 	if h.numClass, err = atoi(nc, "num_class", 1, math.MaxInt32); err != nil {
 		return err
 	}
-	h.perIter, h.perIterSrc = h.numClass, nc.line
+	h.perIter, h.perIterSrc, h.perIterKey = h.numClass, nc.line, "num_class"
 	if f, ok := kv["num_tree_per_iteration"]; ok {
 		if h.perIter, err = atoi(f, "num_tree_per_iteration", 1, math.MaxInt32); err != nil {
 			return err
 		}
-		h.perIterSrc = f.line
+		h.perIterSrc, h.perIterKey = f.line, "num_tree_per_iteration"
 	}
 	if f, ok := kv["label_index"]; ok {
 		if _, err := atoi(f, "label_index", math.MinInt32, math.MaxInt32); err != nil {
@@ -207,7 +234,7 @@ func (p *parser) header() error {
 	seen := make(map[string]int, len(h.names))
 	for i, n := range h.names {
 		if j, dup := seen[n]; dup {
-			return fmt.Errorf("line %d: feature_names: %q is both feature %d and feature %d", fn.line, clip(n), j, i)
+			return fmt.Errorf("line %d: feature_names: %s is both feature %d and feature %d", fn.line, model.Quote(n), j, i)
 		}
 		seen[n] = i
 	}
@@ -220,6 +247,9 @@ func (p *parser) header() error {
 	obj, ok := kv["objective"]
 	if !ok {
 		return fmt.Errorf("line %d: the header has no objective= line: the model was trained with a custom objective, or the header is incomplete; add objective=<name> (e.g. objective=binary sigmoid:1) to say how margins become predictions", endLine)
+	}
+	if len(obj.val) > maxObjectiveBytes {
+		return fmt.Errorf("line %d: objective is %d bytes, more than the %d this importer reads: %s", obj.line, len(obj.val), maxObjectiveBytes, model.Quote(obj.val))
 	}
 	if h.obj, err = parseObjective(obj); err != nil {
 		return err
@@ -234,23 +264,25 @@ func (p *parser) header() error {
 		}
 	} else if h.perIter != 1 {
 		return fmt.Errorf("line %d: objective %s has one output, but num_tree_per_iteration = %d (line %d); want 1", obj.line, h.obj.name, h.perIter, h.perIterSrc)
+	} else if h.numClass != 1 {
+		return fmt.Errorf("line %d: num_class = %d, but objective %s (line %d) has one output; want 1", nc.line, h.numClass, h.obj.name, obj.line)
 	}
 
 	_, h.average = kv["average_output"]
 
-	h.treeSizes = -1
 	if ts, ok := kv["tree_sizes"]; ok {
 		toks := splitSpaces(ts.val, nil)
+		h.sizes, h.sizesLine = make([]int64, len(toks)), ts.line
 		for i, s := range toks {
-			if n, err := strconv.ParseUint(s, 10, 63); err != nil || n == 0 {
-				return fmt.Errorf("line %d: tree_sizes[%d]: %q is not a positive integer", ts.line, i, clip(s))
+			n, err := strconv.ParseUint(s, 10, 63)
+			if err != nil || n == 0 {
+				return fmt.Errorf("line %d: tree_sizes[%d]: %s is not a positive integer", ts.line, i, model.Quote(s))
 			}
+			h.sizes[i] = int64(n)
 		}
-		h.treeSizes, h.sizesLine = len(toks), ts.line
 	}
 
 	p.f = kernels.Forest{
-		Base:        make([]float64, h.perIter),
 		NumFeatures: h.maxFeature + 1,
 		Compare:     kernels.LessEqFloat64,
 	}
@@ -259,8 +291,18 @@ func (p *parser) header() error {
 }
 
 // trees reads the Tree= blocks up to "end of trees" and returns that line's
-// number.
+// number. It records where each block lies in p.blocks.
 func (p *parser) trees() (int, error) {
+	// A block runs from its Tree= line to the start of the next Tree= or
+	// "end of trees" line, blank lines included, as LightGBM counts it.
+	start := -1
+	end := func(at int) {
+		if start >= 0 {
+			b := &p.blocks[len(p.blocks)-1]
+			b.bytes = int64(at - start)
+			b.lf = b.bytes - int64(bytes.Count(p.sc.data[start:at], []byte("\r\n")))
+		}
+	}
 	for {
 		line, ok := p.sc.next()
 		if !ok {
@@ -270,13 +312,17 @@ func (p *parser) trees() (int, error) {
 		switch {
 		case t == "":
 		case t == "end of trees":
+			end(p.sc.prevPos)
 			return p.sc.line, nil
 		case strings.HasPrefix(t, "Tree="):
+			end(p.sc.prevPos)
+			start = p.sc.prevPos
+			p.blocks = append(p.blocks, block{line: p.sc.line})
 			if err := p.tree(t); err != nil {
 				return 0, err
 			}
 		default:
-			return 0, fmt.Errorf("line %d: got %q between trees, want Tree=N or \"end of trees\"", p.sc.line, clip(t))
+			return 0, fmt.Errorf("line %d: got %s between trees, want Tree=N or \"end of trees\"", p.sc.line, model.Quote(t))
 		}
 	}
 }
@@ -287,7 +333,10 @@ func (p *parser) tree(head string) error {
 	headLine := p.sc.line
 	label, err := strconv.Atoi(strings.TrimSpace(strings.TrimPrefix(head, "Tree=")))
 	if err != nil || label < 0 {
-		return fmt.Errorf("line %d: %q: the tree index is not a non-negative integer", headLine, clip(head))
+		return fmt.Errorf("line %d: %s: the tree index is not a non-negative integer", headLine, model.Quote(head))
+	}
+	if label != p.nTrees {
+		return fmt.Errorf("line %d: Tree=%d, want Tree=%d: the trees are numbered 0, 1, 2, ... in file order", headLine, label, p.nTrees)
 	}
 	clear(p.fields)
 	for {
@@ -305,11 +354,11 @@ func (p *parser) tree(head string) error {
 		}
 		k, v, found := strings.Cut(t, "=")
 		if !found {
-			return fmt.Errorf("line %d: Tree=%d: %q is not a key=value line", p.sc.line, label, clip(t))
+			return fmt.Errorf("line %d: Tree=%d: %s is not a key=value line", p.sc.line, label, model.Quote(t))
 		}
 		k = strings.TrimSpace(k)
 		if prev, dup := p.fields[k]; dup {
-			return fmt.Errorf("line %d: Tree=%d: %s appears twice (first on line %d)", p.sc.line, label, clip(k), prev.line)
+			return fmt.Errorf("line %d: Tree=%d: %s appears twice (first on line %d)", p.sc.line, label, model.Quote(k), prev.line)
 		}
 		p.fields[k] = field{strings.TrimSpace(v), p.sc.line}
 	}
@@ -363,7 +412,7 @@ func (t *treeBlock) ints(key string, want int, wantExpr string) ([]int, int, err
 	for i, s := range toks {
 		n, err := strconv.ParseInt(s, 10, 32)
 		if err != nil {
-			return nil, f.line, t.errf(f.line, "%s[%d]: %q is not a 32-bit integer", key, i, clip(s))
+			return nil, f.line, t.errf(f.line, "%s[%d]: %s is not a 32-bit integer", key, i, model.Quote(s))
 		}
 		out[i] = int(n)
 	}
@@ -380,9 +429,9 @@ func (t *treeBlock) floats(key string, want int, wantExpr string) ([]float64, in
 		v, err := strconv.ParseFloat(s, 64)
 		if err != nil {
 			if errors.Is(err, strconv.ErrRange) {
-				return nil, f.line, t.errf(f.line, "%s[%d]: %q is out of float64 range", key, i, clip(s))
+				return nil, f.line, t.errf(f.line, "%s[%d]: %s is out of float64 range", key, i, model.Quote(s))
 			}
-			return nil, f.line, t.errf(f.line, "%s[%d]: %q is not a number", key, i, clip(s))
+			return nil, f.line, t.errf(f.line, "%s[%d]: %s is not a number", key, i, model.Quote(s))
 		}
 		out[i] = v
 	}
@@ -400,7 +449,7 @@ func (t *treeBlock) scalar(key string, required bool, def, lo, hi int) (int, err
 	}
 	n, err := strconv.Atoi(f.val)
 	if err != nil {
-		return 0, t.errf(f.line, "%s: %q is not an integer", key, clip(f.val))
+		return 0, t.errf(f.line, "%s: %s is not an integer", key, model.Quote(f.val))
 	}
 	if n < lo || n > hi {
 		return 0, t.errf(f.line, "%s = %d is out of range [%d, %d]", key, n, lo, hi)
@@ -695,7 +744,7 @@ func (t *treeBlock) uint32s(key string, want int, wantExpr string) ([]uint32, in
 	for i, s := range toks {
 		n, err := strconv.ParseUint(s, 10, 32)
 		if err != nil {
-			return nil, f.line, t.errf(f.line, "%s[%d]: %q is not a 32-bit unsigned integer", key, i, clip(s))
+			return nil, f.line, t.errf(f.line, "%s[%d]: %s is not a 32-bit unsigned integer", key, i, model.Quote(s))
 		}
 		out[i] = uint32(n)
 	}
@@ -743,7 +792,10 @@ func booster(boosting, sampling string, average bool) string {
 	case "rf", "random_forest":
 		b = "rf"
 	default: // dart, goss, or a name a later LightGBM adds
-		b = clip(boosting)
+		b = "other"
+		if len(boosting) <= 32 && strings.Trim(boosting, "abcdefghijklmnopqrstuvwxyz0123456789_") == "" {
+			b = boosting
+		}
 	}
 	// LightGBM 4 moved GOSS from boosting=goss to data_sample_strategy.
 	if b == "gbdt" && sampling == "goss" {
@@ -755,7 +807,7 @@ func booster(boosting, sampling string, average bool) string {
 func atoi(f field, key string, lo, hi int) (int, error) {
 	n, err := strconv.Atoi(f.val)
 	if err != nil {
-		return 0, fmt.Errorf("line %d: %s: %q is not an integer", f.line, key, clip(f.val))
+		return 0, fmt.Errorf("line %d: %s: %s is not an integer", f.line, key, model.Quote(f.val))
 	}
 	if n < lo || n > hi {
 		return 0, fmt.Errorf("line %d: %s = %d is out of range [%d, %d]", f.line, key, n, lo, hi)
@@ -777,15 +829,6 @@ func splitSpaces(s string, dst []string) []string {
 		s = s[i+1:]
 	}
 	return dst
-}
-
-// clip shortens s for an error message.
-func clip(s string) string {
-	const max = 40
-	if len(s) <= max {
-		return s
-	}
-	return s[:max] + "..."
 }
 
 // scanner splits data into lines, numbering them from 1 and dropping the
