@@ -37,8 +37,8 @@ func cmdCapacity(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	headroom := fs.Float64("headroom", d.Headroom, "plan: target utilisation of each replica, in (0, 1]")
 	serverCores := fs.Int("server-cores", d.ServerCores, "plan: cores of the machine the server runs on (one replica)")
 	metrics := fs.String("metrics-url", "", `server's Prometheus /metrics for CPU time per request (default: --url's scheme://host + "/metrics"; "none": off)`)
-	jsonOut := fs.String("json", "", "write the report as JSON to this file (- for stdout)")
-	htmlOut := fs.String("html", "", "write a self-contained HTML report to this file")
+	jsonOut := fs.String("json", "", "write the report as JSON to this file (- for stdout); checked before any request, replaced whole at the end")
+	htmlOut := fs.String("html", "", "write a self-contained HTML report to this file; checked before any request, replaced whole at the end")
 	quiet := fs.Bool("quiet", false, "no line per step")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -46,8 +46,27 @@ func cmdCapacity(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err := required(fs, "url"); err != nil {
 		return err
 	}
-	if *sloP99 <= 0 { // a duration flag's empty value prints as "0s": required cannot see it
+	if *sloP99 == 0 { // a duration flag's empty value prints as "0s": required cannot see it
 		return usageErr("%s: missing required flag --slo-p99 (the p99 latency each step must hold)", fs.Name())
+	}
+	if err := checkNumbers(fs,
+		bound{"slo-p99", above0, "a positive duration"},
+		bound{"max-error-rate", func(v float64) bool { return v >= 0 && v < 1 }, "a fraction in [0, 1)"},
+		bound{"start-rate", above0, "requests per second > 0"},
+		bound{"max-rate", above0, "requests per second > 0"},
+		bound{"step-duration", above0, "a positive duration"},
+		bound{"warmup", atLeast0, "a duration ≥ 0 (0: none)"},
+		bound{"precision", func(v float64) bool { return v > 0 && v < 1 }, "a fraction in (0, 1)"},
+		bound{"max-steps", above0, "at least 1 step"},
+		bound{"connections", atLeast0, "connections ≥ 0 (0: the default)"},
+		bound{"batch", above0, "at least 1 instance per request"},
+		bound{"timeout", above0, "a positive duration"},
+		bound{"target-rps", atLeast0, "requests per second ≥ 0 (0: no plan)"},
+		bound{"cost-per-core-hour", atLeast0, "a price ≥ 0 (0: no cost)"},
+		bound{"headroom", func(v float64) bool { return v > 0 && v <= 1 }, "a utilisation in (0, 1]"},
+		bound{"server-cores", above0, "at least 1 core"},
+	); err != nil {
+		return err
 	}
 	bs, err := rf.loadBodies()
 	if err != nil {
@@ -70,6 +89,16 @@ func cmdCapacity(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if o.Warmup == 0 {
 		o.Warmup = -1 // capacity's "none"
 	}
+	if err := o.Check(); err != nil {
+		return usageErr("%v", err)
+	}
+	// The report paths are checked now, before the first step; see
+	// openReports.
+	reps, err := openReports("capacity", *jsonOut, *htmlOut)
+	if err != nil {
+		return err
+	}
+	defer reps.discard()
 	if !*quiet {
 		fmt.Fprintf(stdout, "%-4s %-6s %10s %10s %10s %10s %8s  %s\n", "step", "phase", "rate/s", "achieved/s", "p50", "p99", "errors", "verdict")
 		n := 0
@@ -88,7 +117,7 @@ func cmdCapacity(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	searchErr := err
 	printPlan(stdout, r)
-	if err := writeReports("capacity", *jsonOut, *htmlOut, stdout, r, func(w io.Writer) error { return report.Capacity(w, r) }); err != nil {
+	if err := reps.write(stdout, r, func(w io.Writer) error { return report.Capacity(w, r) }); err != nil {
 		return err
 	}
 	switch {

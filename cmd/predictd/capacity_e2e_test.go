@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/predictd/predictd/internal/fixture"
 	"github.com/predictd/predictd/loadtest/capacity"
@@ -97,13 +98,62 @@ func TestCapacityUsageErrors(t *testing.T) {
 		{[]string{"--body", body, "--slo-p99", "5ms"}, "missing required flag --url"},
 		{[]string{"--url", "http://127.0.0.1:1/p", "--body", body}, "missing required flag --slo-p99"},
 		{[]string{"--url", "http://127.0.0.1:1/p", "--slo-p99", "5ms"}, "--body FILE or --bodies"},
-		{[]string{"--url", "http://127.0.0.1:1/p", "--body", body, "--slo-p99", "5ms", "--headroom", "2"}, "Options.Headroom"},
+		{[]string{"--url", "http://127.0.0.1:1/p", "--body", body, "--slo-p99", "5ms", "--headroom", "2"}, "--headroom 2: want a utilisation in (0, 1]"},
 		{[]string{"--url", "ftp://x/p", "--body", body, "--slo-p99", "5ms"}, "Options.Load.URL"},
 	} {
 		r := predictd(t, append([]string{"capacity"}, c.args...)...)
 		if r.code != 2 || !strings.Contains(r.stderr, c.want) {
 			t.Errorf("predictd capacity %q: exit %d, stderr %q; want exit 2 and %q", c.args, r.code, r.stderr, c.want)
 		}
+	}
+}
+
+// TestCapacityFlagsCheckedUpFront: every number and duration flag out of
+// its bound, and a report path that cannot be written, is refused with
+// exit 2 naming the flag before the first step sends anything (issue 12,
+// item 11).
+func TestCapacityFlagsCheckedUpFront(t *testing.T) {
+	dir := t.TempDir()
+	url, conns := countingServer(t)
+	body := filepath.Join(dir, "body.json")
+	writeFile(t, body, `{"instances":[[1]]}`)
+	base := []string{"capacity", "--url", url, "--body", body, "--slo-p99", "50ms", "--step-duration", "30s", "--metrics-url", "none", "--quiet"}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--slo-p99", "-5ms"}, "--slo-p99 -5ms: want a positive duration"},
+		{[]string{"--warmup", "-1s"}, "--warmup -1s: want a duration ≥ 0"},
+		{[]string{"--step-duration", "-1s"}, "--step-duration -1s: want a positive duration"},
+		{[]string{"--step-duration", "0"}, "--step-duration 0s: want a positive duration"},
+		{[]string{"--timeout", "-1s"}, "--timeout -1s: want a positive duration"},
+		{[]string{"--start-rate", "-5"}, "--start-rate -5: want requests per second > 0"},
+		{[]string{"--max-rate", "0"}, "--max-rate 0: want requests per second > 0"},
+		{[]string{"--max-steps", "-1"}, "--max-steps -1: want at least 1 step"},
+		{[]string{"--connections", "-8"}, "--connections -8: want"},
+		{[]string{"--precision", "NaN"}, "--precision NaN: want a fraction in (0, 1)"},
+		{[]string{"--max-error-rate", "-0.1"}, "--max-error-rate -0.1: want"},
+		{[]string{"--target-rps", "-100"}, "--target-rps -100: want"},
+		{[]string{"--cost-per-core-hour", "-1"}, "--cost-per-core-hour -1: want a price ≥ 0"},
+		{[]string{"--server-cores", "0"}, "--server-cores 0: want at least 1 core"},
+		{[]string{"--batch", "0"}, "--batch 0: want at least 1 instance"},
+		{[]string{"--json", filepath.Join(dir, "missing", "cap.json")}, "--json " + filepath.Join(dir, "missing", "cap.json") + ": cannot create a file in"},
+		{[]string{"--html", dir}, "--html " + dir + ": exists and is not a regular file"},
+	} {
+		start := time.Now()
+		r := predictd(t, append(base, c.args...)...)
+		if r.code != 2 || !strings.Contains(r.stderr, c.want) {
+			t.Errorf("capacity %q: exit %d, stderr %q; want exit 2 and %q", c.args, r.code, r.stderr, c.want)
+		}
+		if took := time.Since(start); took > 10*time.Second {
+			t.Errorf("capacity %q: refused after %v, want at once", c.args, took)
+		}
+	}
+	if n := conns(); n != 0 {
+		t.Errorf("refused searches opened %d connections to the server, want 0", n)
+	}
+	if tmp := leftovers(t, dir); len(tmp) > 0 {
+		t.Errorf("refused searches left temporary files %q", tmp)
 	}
 }
 

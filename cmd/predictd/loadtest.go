@@ -8,7 +8,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -124,13 +126,28 @@ func cmdLoadtest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	method := fs.String("method", d.Method, "HTTP method")
 	sloP99 := fs.Duration("slo-p99", 0, "p99 objective: the run ends with a verdict and exits 1 when it fails")
 	maxErr := fs.Float64("max-error-rate", 0.001, "with --slo-p99: the highest acceptable fraction of failed or unsent requests")
-	jsonOut := fs.String("json", "", "write the result as JSON to this file (- for stdout)")
-	htmlOut := fs.String("html", "", "write a self-contained HTML report to this file")
+	jsonOut := fs.String("json", "", "write the result as JSON to this file (- for stdout); checked before any request, replaced whole at the end")
+	htmlOut := fs.String("html", "", "write a self-contained HTML report to this file; checked before any request, replaced whole at the end")
 	quiet := fs.Bool("quiet", false, "no progress line")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if err := required(fs, "url"); err != nil {
+		return err
+	}
+	if err := checkNumbers(fs,
+		bound{"rate", atLeast0, "requests per second ≥ 0"},
+		bound{"concurrency", atLeast0, "clients ≥ 0"},
+		bound{"connections", atLeast0, "connections ≥ 0 (0: the default)"},
+		bound{"start-rate", atLeast0, "requests per second ≥ 0 (0: the default)"},
+		bound{"steps", above0, "at least 1 step"},
+		bound{"batch", above0, "at least 1 instance per request"},
+		bound{"duration", above0, "a positive duration"},
+		bound{"warmup", atLeast0, "a duration ≥ 0 (0: none)"},
+		bound{"timeout", above0, "a positive duration"},
+		bound{"slo-p99", atLeast0, "a duration ≥ 0 (0: no SLO)"},
+		bound{"max-error-rate", fraction, "a fraction in [0, 1]"},
+	); err != nil {
 		return err
 	}
 	switch {
@@ -140,8 +157,6 @@ func cmdLoadtest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return usageErr("loadtest: give --rate R (open loop: a fixed schedule, latency from each scheduled send) or --concurrency N (closed loop)")
 	case *conc > 0 && *conns > 0:
 		return usageErr("loadtest: --connections is for the open loop; the closed loop uses --concurrency connections")
-	case *maxErr < 0 || *maxErr > 1:
-		return usageErr("loadtest: --max-error-rate %v: want a fraction in [0, 1]", *maxErr)
 	}
 	bs, err := rf.loadBodies()
 	if err != nil {
@@ -163,6 +178,16 @@ func cmdLoadtest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	} else if fs.Lookup("profile").Value.String() != "constant" {
 		return usageErr("loadtest: --profile is for the open loop (--rate)")
 	}
+	if err := opts.Check(); err != nil {
+		return usageErr("%v", err)
+	}
+	// The report paths are checked now, before any request is sent, so a
+	// typo in one costs nothing; see openReports.
+	reps, err := openReports("loadtest", *jsonOut, *htmlOut)
+	if err != nil {
+		return err
+	}
+	defer reps.discard()
 	if f, ok := stderr.(*os.File); ok && !*quiet && isTerminal(f) {
 		opts.Progress = func(p loadtest.Progress) {
 			phase := "measuring"
@@ -190,7 +215,7 @@ func cmdLoadtest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err != nil {
 		fmt.Fprintf(stdout, "stopped early: %v\n", err)
 	}
-	if err := writeReports("loadtest", *jsonOut, *htmlOut, stdout, sum, func(w io.Writer) error {
+	if err := reps.write(stdout, sum, func(w io.Writer) error {
 		return report.LoadTest(w, "predictd loadtest: "+*url, sum)
 	}); err != nil {
 		return err
@@ -206,30 +231,182 @@ func cmdLoadtest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	return nil
 }
 
-// writeReports writes v as indented JSON to jsonPath ("-": stdout) and the
-// page html renders to htmlPath; an empty path writes nothing. Errors name
-// the command and flag.
-func writeReports(cmd, jsonPath, htmlPath string, stdout io.Writer, v any, html func(io.Writer) error) error {
-	if jsonPath != "" {
-		js, err := json.MarshalIndent(v, "", "  ")
-		if err != nil {
-			return fmt.Errorf("%s: --json: %w", cmd, err)
+// bound is what one numeric flag must hold: ok(value) with the value as
+// a float64 (a duration in nanoseconds), want saying it in words.
+type bound struct {
+	flag string
+	ok   func(float64) bool
+	want string
+}
+
+// The bounds flags use; NaN fails each of them.
+var (
+	above0   = func(v float64) bool { return v > 0 && !math.IsInf(v, 0) }
+	atLeast0 = func(v float64) bool { return v >= 0 && !math.IsInf(v, 0) }
+	fraction = func(v float64) bool { return v >= 0 && v <= 1 }
+)
+
+// checkNumbers checks the flags of fs that bounds name (int, int64,
+// float64 or duration flags, given or defaulted) and returns a usage error
+// naming the first one out of its bound: no negative duration, rate or
+// count reaches a run, where a negative value would silently mean "none"
+// or "the default".
+func checkNumbers(fs *flag.FlagSet, bounds ...bound) error {
+	for _, b := range bounds {
+		f := fs.Lookup(b.flag)
+		if f == nil {
+			panic("BUG: checkNumbers: no flag --" + b.flag)
 		}
-		js = append(js, '\n')
-		if jsonPath == "-" {
-			stdout.Write(js)
-		} else if err := os.WriteFile(jsonPath, js, 0o644); err != nil {
-			return fmt.Errorf("%s: --json: %w", cmd, err)
+		var v float64
+		switch x := f.Value.(flag.Getter).Get().(type) {
+		case int:
+			v = float64(x)
+		case int64:
+			v = float64(x)
+		case float64:
+			v = x
+		case time.Duration:
+			v = float64(x)
+		default:
+			panic(fmt.Sprintf("BUG: checkNumbers: --%s is a %T", b.flag, x))
+		}
+		if !b.ok(v) {
+			return usageErr("%s: --%s %s: want %s", strings.TrimPrefix(fs.Name(), "predictd "), b.flag, f.Value, b.want)
+		}
+	}
+	return nil
+}
+
+// reports are the --json and --html outputs of a run, opened before it
+// starts. Each named file is created as a hidden temporary file in the
+// destination's folder (so the folder must exist and be writable, and an
+// existing file there must be a writable regular file), written when the
+// run has a result and then renamed over the destination: a reader never
+// sees a half-written report, and a run that ends without a result
+// (discard) leaves no file and an older report at the path untouched.
+type reports struct {
+	cmd        string
+	json, html *reportFile
+	jsonStdout bool
+}
+
+// reportFile is one report: the flag and path it was given and its
+// temporary file.
+type reportFile struct {
+	flag, path string
+	tmp        *os.File
+}
+
+// openReports checks and opens the report paths of cmd; "" writes nothing
+// and a --json of "-" writes to stdout. Errors are usage errors naming the
+// flag.
+func openReports(cmd, jsonPath, htmlPath string) (*reports, error) {
+	r := &reports{cmd: cmd, jsonStdout: jsonPath == "-"}
+	if jsonPath != "" && htmlPath != "" && filepath.Clean(jsonPath) == filepath.Clean(htmlPath) {
+		return nil, usageErr("%s: --json and --html both name %s", cmd, htmlPath)
+	}
+	var err error
+	if jsonPath != "" && jsonPath != "-" {
+		if r.json, err = openReport(cmd, "json", jsonPath); err != nil {
+			return nil, err
 		}
 	}
 	if htmlPath != "" {
+		if r.html, err = openReport(cmd, "html", htmlPath); err != nil {
+			r.discard()
+			return nil, err
+		}
+	}
+	return r, nil
+}
+
+func openReport(cmd, flagName, path string) (*reportFile, error) {
+	fail := func(err error) (*reportFile, error) {
+		return nil, usageErr("%s: --%s %s: %v", cmd, flagName, path, err)
+	}
+	if st, err := os.Stat(path); err == nil {
+		if !st.Mode().IsRegular() {
+			return fail(errors.New("exists and is not a regular file"))
+		}
+		// Opened for writing without truncating: the old report stays
+		// until the new one replaces it.
+		f, err := os.OpenFile(path, os.O_WRONLY, 0)
+		if err != nil {
+			return fail(err)
+		}
+		f.Close()
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return fail(err)
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err // the temporary name would only confuse
+		}
+		return fail(fmt.Errorf("cannot create a file in %s: %w", filepath.Dir(path), err))
+	}
+	return &reportFile{flag: flagName, path: path, tmp: tmp}, nil
+}
+
+// write writes v as indented JSON to --json and the page html renders to
+// --html, each replacing its destination. Errors name the command and
+// flag.
+func (r *reports) write(stdout io.Writer, v any, html func(io.Writer) error) error {
+	if r.json != nil || r.jsonStdout {
+		js, err := json.MarshalIndent(v, "", "  ")
+		if err != nil {
+			return fmt.Errorf("%s: --json: %w", r.cmd, err)
+		}
+		js = append(js, '\n')
+		if r.jsonStdout {
+			stdout.Write(js)
+		} else if err := r.json.commit(js); err != nil {
+			return fmt.Errorf("%s: %w", r.cmd, err)
+		}
+	}
+	if r.html != nil {
 		var b bytes.Buffer
 		if err := html(&b); err != nil {
-			return fmt.Errorf("%s: --html: %w", cmd, err)
+			return fmt.Errorf("%s: --html: %w", r.cmd, err)
 		}
-		if err := os.WriteFile(htmlPath, b.Bytes(), 0o644); err != nil {
-			return fmt.Errorf("%s: --html: %w", cmd, err)
+		if err := r.html.commit(b.Bytes()); err != nil {
+			return fmt.Errorf("%s: %w", r.cmd, err)
 		}
+	}
+	return nil
+}
+
+// discard removes the temporary files not yet committed; safe to call
+// after write.
+func (r *reports) discard() {
+	for _, f := range []*reportFile{r.json, r.html} {
+		if f != nil && f.tmp != nil {
+			f.tmp.Close()
+			os.Remove(f.tmp.Name())
+			f.tmp = nil
+		}
+	}
+}
+
+// commit writes b to the temporary file and renames it over the
+// destination.
+func (f *reportFile) commit(b []byte) error {
+	tmp := f.tmp
+	f.tmp = nil
+	_, err := tmp.Write(b)
+	if err == nil {
+		err = tmp.Chmod(0o644) // CreateTemp makes 0600; reports are for sharing
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), f.path)
+	}
+	if err != nil {
+		os.Remove(tmp.Name())
+		return fmt.Errorf("--%s %s: %w", f.flag, f.path, err)
 	}
 	return nil
 }

@@ -93,6 +93,14 @@ type optionsError string
 func (e optionsError) Error() string        { return string(e) }
 func (e optionsError) Is(target error) bool { return target == ErrBadOptions }
 
+// Check reports the first field of o that Search would refuse, with the
+// error Search would return (it Is ErrBadOptions), so a caller can refuse
+// bad options before doing anything else, such as opening report files.
+func (o Options) Check() error {
+	_, err := o.check()
+	return err
+}
+
 // check returns o with its defaults filled in, or an error naming the
 // first field that is wrong.
 func (o Options) check() (Options, error) {

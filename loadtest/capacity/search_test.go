@@ -231,6 +231,9 @@ func TestCapacityOptionsErrorsNameTheField(t *testing.T) {
 		o := ok
 		c.edit(&o)
 		_, err := o.check()
+		if cerr := o.Check(); cerr == nil || err == nil || cerr.Error() != err.Error() {
+			t.Errorf("Check with bad %s = %v, want check's error %v", c.field, cerr, err)
+		}
 		if err == nil || !strings.Contains(err.Error(), "Options."+c.field+" ") || !errors.Is(err, ErrBadOptions) {
 			t.Errorf("check with bad %s: error %v, want one naming Options.%s", c.field, err, c.field)
 		}
