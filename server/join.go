@@ -328,6 +328,9 @@ func (s *Server) join(ctx *fasthttp.RequestCtx, vs *versionState, r *Request, de
 		for vi := range p.views {
 			idx := int32(-1)
 			if key := r.joinKeyText(p, i, vi); key != "" {
+				if err := featcache.CheckKey(key); err != nil {
+					return Errorf(fasthttp.StatusBadRequest, "instance %d: %s: %v", i, p.keys[p.views[vi].key].name, err)
+				}
 				for _, f := range p.views[vi].feats {
 					if !given[f] || r.ReturnFeatures {
 						idx = int32(len(r.jkeys))

@@ -241,6 +241,10 @@ func TestJoinRefusals(t *testing.T) {
 		{`{"instances": [{"patient_id": null, "site": "x", ` + rest + `}]}`, `instance 0: entity key "patient_id": expected a string or an integer`},
 		{`{"instances": [{"patient_id": 1, "site": "", ` + rest + `}]}`, `instance 0: entity key "site" is empty`},
 		{`{"instances": [{"patient_id": 1, "site": "a\u0000b", ` + rest + `}]}`, `contains a NUL byte`},
+		// Keys the store could not hold are the client's error, not a
+		// store failure (issue 12, finding 10).
+		{`{"instances": [{"patient_id": 1, "site": "a\u001bb", ` + rest + `}]}`, `instance 0: site: "a\x1bb" contains a control byte`},
+		{`{"instances": [{"patient_id": 1, "site": "` + strings.Repeat("k", 300) + `", ` + rest + `}]}`, `instance 0: site: "kkkk`},
 		{`{"instances": [{"patient_id": 99999999999999999999, "site": "x", ` + rest + `}]}`, `is not an integer`},
 		{`{"return_features": 1, "instances": [{"patient_id": 1, "site": "x", ` + rest + `}]}`, `"return_features": expected true or false`},
 	} {
