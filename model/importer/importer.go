@@ -46,7 +46,7 @@ func ImportFile(format, path string) (*model.Imported, error) {
 	case "onnx":
 		parse = onnx.Parse
 	default:
-		return nil, fmt.Errorf("format %q: want one of %s", format, strings.Join(Formats, ", "))
+		return nil, fmt.Errorf("format %s: want one of %s", model.Quote(format), strings.Join(Formats, ", "))
 	}
 	st, err := os.Stat(path)
 	if err != nil {

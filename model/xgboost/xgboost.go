@@ -107,7 +107,7 @@ func (n *number) UnmarshalJSON(b []byte) error {
 	}
 	v, err := strconv.ParseFloat(string(b), 64)
 	if err != nil {
-		return fmt.Errorf("%s is not a number", b)
+		return fmt.Errorf("%s is not a number", model.Quote(string(b)))
 	}
 	*n = number(v)
 	return nil
@@ -230,7 +230,7 @@ func Parse(data []byte) (*model.Imported, error) {
 		if l.Objective.Name == "" {
 			return nil, errors.New("learner.objective.name is missing")
 		}
-		return nil, fmt.Errorf("objective %q is not supported (supported: %s)", l.Objective.Name, supportedObjectives())
+		return nil, fmt.Errorf("objective %s is not supported (supported: %s)", model.Quote(l.Objective.Name), supportedObjectives())
 	}
 	nfeat, err := paramInt("learner_model_param.num_feature", l.Param.NumFeat, 0)
 	if err != nil {
@@ -284,7 +284,7 @@ func Parse(data []byte) (*model.Imported, error) {
 	case "gblinear":
 		return nil, errors.New("booster gblinear is not supported (only gbtree and dart)")
 	default:
-		return nil, fmt.Errorf("booster %q is not supported (only gbtree and dart)", b.Name)
+		return nil, fmt.Errorf("booster %s is not supported (only gbtree and dart)", model.Quote(b.Name))
 	}
 	if gm == nil {
 		return nil, fmt.Errorf("%s booster has no model", b.Name)
@@ -510,7 +510,7 @@ func baseMargins(s string, ngroups int, obj objective) ([]float64, error) {
 	var vals []string
 	if strings.HasPrefix(s, "[") {
 		if !strings.HasSuffix(s, "]") {
-			return nil, fmt.Errorf("learner_model_param.base_score %q: unterminated list", s)
+			return nil, fmt.Errorf("learner_model_param.base_score %s: unterminated list", model.Quote(s))
 		}
 		vals = strings.Split(strings.Trim(s, "[]"), ",")
 	} else {
@@ -527,7 +527,7 @@ func baseMargins(s string, ngroups int, obj objective) ([]float64, error) {
 		}
 		v, err := strconv.ParseFloat(strings.TrimSpace(raw), 32)
 		if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
-			return nil, fmt.Errorf("learner_model_param.base_score %q is not a finite number", raw)
+			return nil, fmt.Errorf("learner_model_param.base_score %s is not a finite number", model.Quote(raw))
 		}
 		m, err := obj.margin(float32(v))
 		if err != nil {
@@ -555,7 +555,7 @@ func features(names, types []string, n int) ([]model.Feature, error) {
 			name = names[i]
 		}
 		if name == "" || seen[name] {
-			return nil, fmt.Errorf("learner.feature_names[%d] %q is empty or repeated", i, name)
+			return nil, fmt.Errorf("learner.feature_names[%d] %s is empty or repeated", i, model.Quote(name))
 		}
 		seen[name] = true
 		typ := model.FeatureFloat
@@ -573,7 +573,7 @@ func paramInt(field, s string, def int) (int, error) {
 	}
 	v, err := strconv.Atoi(s)
 	if err != nil {
-		return 0, fmt.Errorf("%s %q is not an integer", field, s)
+		return 0, fmt.Errorf("%s %s is not an integer", field, model.Quote(s))
 	}
 	return v, nil
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -196,6 +197,9 @@ func TestParseErrors(t *testing.T) {
 		{"wrong type", edit(func(m map[string]any) {
 			tree0(m)["left_children"] = "abc"
 		}), "gradient_booster"},
+		{"non-number", edit(func(m map[string]any) {
+			tree0(m)["split_conditions"].([]any)[0] = "0.5"
+		}), `"\"0.5\"" is not a number`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Parse(tc.in)
@@ -203,6 +207,50 @@ func TestParseErrors(t *testing.T) {
 				t.Fatalf("Parse() error = %v, want it to contain %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// TestParseErrorsQuoteBriefly: a 10 MB value from the file (the objective
+// name, a booster name, a feature name, base_score, a parameter) is cut in
+// the error, with control bytes escaped: import once echoed it whole.
+func TestParseErrorsQuoteBriefly(t *testing.T) {
+	good, err := os.ReadFile(fixture.Path("xgboost", "gbtree_binary_logistic.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	huge := "\x1b[2J" + strings.Repeat("x", 10<<20)
+	learner := func(m map[string]any) map[string]any { return m["learner"].(map[string]any) }
+	param := func(m map[string]any) map[string]any { return learner(m)["learner_model_param"].(map[string]any) }
+	for name, f := range map[string]func(m map[string]any){
+		"objective": func(m map[string]any) { learner(m)["objective"].(map[string]any)["name"] = huge },
+		"booster":   func(m map[string]any) { learner(m)["gradient_booster"].(map[string]any)["name"] = huge },
+		"feature name": func(m map[string]any) {
+			// Distinct names but the last two, which repeat the huge one.
+			n, _ := strconv.Atoi(param(m)["num_feature"].(string))
+			names := make([]any, n)
+			for i := range names {
+				names[i] = fmt.Sprint("f", i)
+			}
+			names[n-2], names[n-1] = huge, huge
+			learner(m)["feature_names"] = names
+		},
+		"base_score":      func(m map[string]any) { param(m)["base_score"] = huge },
+		"num_feature":     func(m map[string]any) { param(m)["num_feature"] = huge },
+		"base_score list": func(m map[string]any) { param(m)["base_score"] = "[" + huge },
+	} {
+		var m map[string]any
+		if err := json.Unmarshal(good, &m); err != nil {
+			t.Fatal(err)
+		}
+		f(m)
+		in, err := json.Marshal(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = Parse(in)
+		if err == nil || len(err.Error()) > 400 || strings.ContainsRune(err.Error(), 0x1b) || !strings.Contains(err.Error(), `\x1b[2Jxxx`) {
+			t.Errorf("%s: Parse error = %.500v (%d bytes), want a short one quoting the value's start", name, err, len(fmt.Sprint(err)))
+		}
 	}
 }
 
