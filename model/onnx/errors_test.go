@@ -273,3 +273,31 @@ func TestLargeGraphs(t *testing.T) {
 		t.Errorf("%d features", len(imp.Features))
 	}
 }
+
+// TestErrorsQuoteBriefly: names from the file (a node's name, an unknown
+// operator, a domain, a tensor) of 10 MB with control bytes are cut and
+// escaped in the error, and a list of many graph inputs is cut too.
+func TestErrorsQuoteBriefly(t *testing.T) {
+	huge := "\x1b[2J" + strings.Repeat("x", 10<<20)
+	for _, tc := range []struct {
+		name string
+		mut  func(g *gr)
+	}{
+		{"node name", func(g *gr) { g.nodes[1] = nd{"Elu", huge, ins("h1"), ins("a1"), nil} }},
+		{"operator", func(g *gr) { g.nodes[1] = nd{huge, "n", ins("h1"), ins("a1"), nil} }},
+		{"domain", func(g *gr) { g.nodes[0] = nd{huge + ":Gemm", "fc1", ins("x", "w1", "b1"), ins("h1"), nil} }},
+		{"tensor", func(g *gr) { g.outputs = []pb{vinfo(huge, dtFloat, "N", 2)} }},
+		{"many inputs", func(g *gr) {
+			for i := range 1000 {
+				g.inputs = append(g.inputs, vinfo(fmt.Sprintf("%s%d", huge[:100], i), dtFloat, "N", 4))
+			}
+		}},
+	} {
+		g := small()
+		tc.mut(&g)
+		_, err := Parse(g.model())
+		if err == nil || len(err.Error()) > 600 || strings.ContainsRune(err.Error(), 0x1b) || !strings.Contains(err.Error(), `\x1b[2Jxxx`) {
+			t.Errorf("%s: Parse error = %.800v (%d bytes), want a short one quoting the value's start", tc.name, err, len(fmt.Sprint(err)))
+		}
+	}
+}

@@ -18,7 +18,7 @@ import (
 // chain to n's first output.
 func (c *converter) advance(n *nodeProto) error {
 	if len(n.inputs) == 0 || n.inputs[0] != c.cur {
-		return fmt.Errorf("%s: first input is not %q, the tensor the chain has reached", ref(n), c.cur)
+		return fmt.Errorf("%s: first input is not %s, the tensor the chain has reached", ref(n), model.Quote(c.cur))
 	}
 	c.cur = n.outputs[0]
 	return nil
@@ -94,15 +94,15 @@ func (c *converter) constant(n *nodeProto, i int, role string) ([]float64, []int
 	name := n.inputs[i]
 	t, ok := c.consts[name]
 	if !ok {
-		return nil, nil, fmt.Errorf("%s: input %s %q is not an initializer or Constant; predictd imports %s with constant weights", ref(n), role, name, n.opType)
+		return nil, nil, fmt.Errorf("%s: input %s %s is not an initializer or Constant; predictd imports %s with constant weights", ref(n), role, model.Quote(name), n.opType)
 	}
 	v, err := t.float64s()
 	if err != nil {
-		return nil, nil, fmt.Errorf("%s: input %s %q: %w", ref(n), role, name, err)
+		return nil, nil, fmt.Errorf("%s: input %s %s: %w", ref(n), role, model.Quote(name), err)
 	}
 	for j, x := range v {
 		if math.IsNaN(x) || math.IsInf(x, 0) {
-			return nil, nil, fmt.Errorf("%s: input %s %q: element %d is %v", ref(n), role, name, j, x)
+			return nil, nil, fmt.Errorf("%s: input %s %s: element %d is %v", ref(n), role, model.Quote(name), j, x)
 		}
 	}
 	return v, t.dims, nil
@@ -135,11 +135,11 @@ func (c *converter) reshape(n *nodeProto) error {
 	}
 	t, ok := c.consts[n.inputs[1]]
 	if !ok {
-		return fmt.Errorf("%s: input shape %q is not an initializer or Constant", ref(n), n.inputs[1])
+		return fmt.Errorf("%s: input shape %s is not an initializer or Constant", ref(n), model.Quote(n.inputs[1]))
 	}
 	shape, err := t.int64s()
 	if err != nil {
-		return fmt.Errorf("%s: input shape %q: %w", ref(n), n.inputs[1], err)
+		return fmt.Errorf("%s: input shape %s: %w", ref(n), model.Quote(n.inputs[1]), err)
 	}
 	allowZero, err := c.intAttr(n, "allowzero", 0)
 	if err != nil {
@@ -180,7 +180,7 @@ func (c *converter) gemm(n *nodeProto) error {
 		return fmt.Errorf("%s: %d inputs, want A, B and optionally C", ref(n), len(n.inputs))
 	}
 	if n.inputs[0] != c.cur {
-		return fmt.Errorf("%s: input A must be %q, the tensor the chain has reached (the weights go in B)", ref(n), c.cur)
+		return fmt.Errorf("%s: input A must be %s, the tensor the chain has reached (the weights go in B)", ref(n), model.Quote(c.cur))
 	}
 	transA, err := c.intAttr(n, "transA", 0)
 	if err != nil {
@@ -206,14 +206,14 @@ func (c *converter) gemm(n *nodeProto) error {
 		return err
 	}
 	if len(dims) != 2 {
-		return fmt.Errorf("%s: input B %q has shape %v, want 2-D", ref(n), n.inputs[1], dims)
+		return fmt.Errorf("%s: input B %s has shape %v, want 2-D", ref(n), model.Quote(n.inputs[1]), dims)
 	}
 	k, out := int(dims[0]), int(dims[1])
 	if transB != 0 {
 		k, out = out, k
 	}
 	if k != c.width {
-		return fmt.Errorf("%s: input B %q has shape %v (transB=%d): %d inputs, but the chain carries %d", ref(n), n.inputs[1], dims, transB, k, c.width)
+		return fmt.Errorf("%s: input B %s has shape %v (transB=%d): %d inputs, but the chain carries %d", ref(n), model.Quote(n.inputs[1]), dims, transB, k, c.width)
 	}
 	w := make([]float64, out*k)
 	for o := 0; o < out; o++ {
@@ -235,7 +235,7 @@ func (c *converter) gemm(n *nodeProto) error {
 		}
 		full, ok := broadcastBias(cv, cdims, out)
 		if !ok {
-			return fmt.Errorf("%s: input C %q has shape %v; want a shape that broadcasts to [batch, %d] without the batch: [], [1], [%d] or [1, %d]", ref(n), n.inputs[2], cdims, out, out, out)
+			return fmt.Errorf("%s: input C %s has shape %v; want a shape that broadcasts to [batch, %d] without the batch: [], [1], [%d] or [1, %d]", ref(n), model.Quote(n.inputs[2]), cdims, out, out, out)
 		}
 		for i, v := range full {
 			bias[i] = beta * v
@@ -246,18 +246,18 @@ func (c *converter) gemm(n *nodeProto) error {
 
 func (c *converter) matmul(n *nodeProto) error {
 	if len(n.inputs) != 2 || n.inputs[0] != c.cur {
-		return fmt.Errorf("%s: first input must be %q, the tensor the chain has reached, and the second the weights", ref(n), c.cur)
+		return fmt.Errorf("%s: first input must be %s, the tensor the chain has reached, and the second the weights", ref(n), model.Quote(c.cur))
 	}
 	b, dims, err := c.constant(n, 1, "B")
 	if err != nil {
 		return err
 	}
 	if len(dims) != 2 {
-		return fmt.Errorf("%s: input B %q has shape %v, want 2-D [inputs, outputs]", ref(n), n.inputs[1], dims)
+		return fmt.Errorf("%s: input B %s has shape %v, want 2-D [inputs, outputs]", ref(n), model.Quote(n.inputs[1]), dims)
 	}
 	k, out := int(dims[0]), int(dims[1])
 	if k != c.width {
-		return fmt.Errorf("%s: input B %q has shape %v: %d inputs, but the chain carries %d", ref(n), n.inputs[1], dims, k, c.width)
+		return fmt.Errorf("%s: input B %s has shape %v: %d inputs, but the chain carries %d", ref(n), model.Quote(n.inputs[1]), dims, k, c.width)
 	}
 	w := make([]float64, out*k)
 	for o := 0; o < out; o++ {
@@ -330,7 +330,7 @@ func (c *converter) add(n *nodeProto) error {
 		other = 0
 	}
 	if n.inputs[1-other] != c.cur {
-		return fmt.Errorf("%s: neither input is %q, the tensor the chain has reached", ref(n), c.cur)
+		return fmt.Errorf("%s: neither input is %s, the tensor the chain has reached", ref(n), model.Quote(c.cur))
 	}
 	v, dims, err := c.constant(n, other, "bias")
 	if err != nil {
@@ -338,7 +338,7 @@ func (c *converter) add(n *nodeProto) error {
 	}
 	full, ok := broadcastBias(v, dims, c.width)
 	if !ok {
-		return fmt.Errorf("%s: bias %q has shape %v; want [], [1], [%d] or [1, %d]", ref(n), n.inputs[other], dims, c.width, c.width)
+		return fmt.Errorf("%s: bias %s has shape %v; want [], [1], [%d] or [1, %d]", ref(n), model.Quote(n.inputs[other]), dims, c.width, c.width)
 	}
 	l := &c.layers[len(c.layers)-1]
 	for i, x := range full {
@@ -529,7 +529,7 @@ func (c *converter) linearClassifier(n *nodeProto) error {
 			c.link = model.LinkSoftmax
 		}
 	default:
-		return fmt.Errorf("%s: post_transform %q not supported (supported: NONE, LOGISTIC, SOFTMAX)", ref(n), post)
+		return fmt.Errorf("%s: post_transform %s not supported (supported: NONE, LOGISTIC, SOFTMAX)", ref(n), model.Quote(post))
 	}
 	if binary {
 		c.task, c.labels = model.TaskBinary, labels
@@ -555,7 +555,7 @@ func (c *converter) linearRegressor(n *nodeProto) error {
 		return err
 	}
 	if post != "NONE" {
-		return fmt.Errorf("%s: post_transform %q not supported (supported: NONE)", ref(n), post)
+		return fmt.Errorf("%s: post_transform %s not supported (supported: NONE)", ref(n), model.Quote(post))
 	}
 	targets, err := c.intAttr(n, "targets", 1)
 	if err != nil {

@@ -34,12 +34,45 @@ func opKey(n *nodeProto) string {
 }
 
 // ref names a node for messages: by its name, or by its position when it
-// has none.
+// has none. Names, and operators Parse does not know, come from the file
+// and are quoted with model.Quote.
 func ref(n *nodeProto) string {
-	if n.name == "" {
-		return fmt.Sprintf("node %d (op %s, unnamed)", n.index, opKey(n))
+	op := opKey(n)
+	if !supported[op] && !plainOp(op) {
+		op = model.Quote(op)
 	}
-	return fmt.Sprintf("node %q (op %s)", n.name, opKey(n))
+	if n.name == "" {
+		return fmt.Sprintf("node %d (op %s, unnamed)", n.index, op)
+	}
+	return fmt.Sprintf("node %s (op %s)", model.Quote(n.name), op)
+}
+
+// plainOp reports whether an operator name can go in a message unquoted:
+// a short name of letters, digits, '.' and '_', as real operators are
+// ("Conv", "com.microsoft.FusedGemm").
+func plainOp(op string) bool {
+	if op == "" || len(op) > model.QuoteMaxBytes {
+		return false
+	}
+	for _, c := range op {
+		if !(c == '.' || c == '_' || '0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z') {
+			return false
+		}
+	}
+	return true
+}
+
+// maxListed is how many names a message lists before it says how many
+// there are in all.
+const maxListed = 4
+
+// nameList joins up to maxListed of names, the first of total, for a
+// message.
+func nameList(names []string, total int) string {
+	if total <= maxListed {
+		return strings.Join(names, ", ")
+	}
+	return fmt.Sprintf("%s, ... (%d in all)", strings.Join(names[:maxListed], ", "), total)
 }
 
 // stage is where the chain walk stands.
@@ -160,11 +193,11 @@ func (c *converter) run() (*model.Imported, error) {
 			}
 		}
 		if len(cons) > 1 {
-			names := make([]string, len(cons))
-			for i, n := range cons {
-				names[i] = ref(n)
+			names := make([]string, min(len(cons), maxListed))
+			for i := range names {
+				names[i] = ref(cons[i])
 			}
-			return nil, fmt.Errorf("tensor %q feeds %d nodes (%s); predictd imports a single chain of nodes", c.cur, len(cons), strings.Join(names, ", "))
+			return nil, fmt.Errorf("tensor %s feeds %d nodes (%s); predictd imports a single chain of nodes", model.Quote(c.cur), len(cons), nameList(names, len(cons)))
 		}
 		n := cons[0]
 		if c.visited[n] {
@@ -230,9 +263,9 @@ func (c *converter) index() error {
 func unsupported(n *nodeProto) error {
 	hint := ""
 	if supported[mlDomain+"."+n.opType] {
-		hint = fmt.Sprintf("; %s is supported in domain %s, this node's domain is %q", n.opType, mlDomain, n.domain)
+		hint = fmt.Sprintf("; %s is supported in domain %s, this node's domain is %s", n.opType, mlDomain, model.Quote(n.domain))
 	} else if supported[n.opType] {
-		hint = fmt.Sprintf("; %s is supported in the default domain, this node's domain is %q", n.opType, n.domain)
+		hint = fmt.Sprintf("; %s is supported in the default domain, this node's domain is %s", n.opType, model.Quote(n.domain))
 	}
 	return fmt.Errorf("%s: operator not supported (supported: %s)%s", ref(n), supportedList, hint)
 }
@@ -257,11 +290,11 @@ func (c *converter) setInput() error {
 		}
 	}
 	if len(ins) != 1 {
-		names := make([]string, len(ins))
-		for i, v := range ins {
-			names[i] = strconv.Quote(v.name)
+		names := make([]string, min(len(ins), maxListed))
+		for i := range names {
+			names[i] = model.Quote(ins[i].name)
 		}
-		return fmt.Errorf("graph has %d inputs (%s); predictd imports graphs with exactly one input of shape [batch, features]", len(ins), strings.Join(names, ", "))
+		return fmt.Errorf("graph has %d inputs (%s); predictd imports graphs with exactly one input of shape [batch, features]", len(ins), nameList(names, len(ins)))
 	}
 	in := ins[0]
 	c.input = in
@@ -269,13 +302,13 @@ func (c *converter) setInput() error {
 	case in.name == "":
 		return errors.New("graph input has no name")
 	case !in.isTensor:
-		return fmt.Errorf("input %q is not a tensor", in.name)
+		return fmt.Errorf("input %s is not a tensor", model.Quote(in.name))
 	case in.elemType != dtFloat && in.elemType != dtDouble:
-		return fmt.Errorf("input %q has element type %s; predictd's features are FLOAT or DOUBLE", in.name, dataTypeName(in.elemType))
+		return fmt.Errorf("input %s has element type %s; predictd's features are FLOAT or DOUBLE", model.Quote(in.name), dataTypeName(in.elemType))
 	case !in.hasShape:
-		return fmt.Errorf("input %q has no shape; its feature dimension must be a fixed number", in.name)
+		return fmt.Errorf("input %s has no shape; its feature dimension must be a fixed number", model.Quote(in.name))
 	case len(in.dims) < 2:
-		return fmt.Errorf("input %q has rank %d; want [batch, features]", in.name, len(in.dims))
+		return fmt.Errorf("input %s has rank %d; want [batch, features]", model.Quote(in.name), len(in.dims))
 	}
 	feat := make([]int64, 0, len(in.dims)-1)
 	for i, d := range in.dims[1:] {
@@ -286,13 +319,13 @@ func (c *converter) setInput() error {
 			} else if d.hasValue {
 				what = strconv.FormatInt(d.value, 10)
 			}
-			return fmt.Errorf("input %q dimension %d is %s; the feature dimensions must be fixed positive numbers (only the batch dimension may vary)", in.name, i+1, what)
+			return fmt.Errorf("input %s dimension %d is %s; the feature dimensions must be fixed positive numbers (only the batch dimension may vary)", model.Quote(in.name), i+1, what)
 		}
 		feat = append(feat, d.value)
 	}
 	w, err := numElements(feat)
 	if err != nil {
-		return fmt.Errorf("input %q: %w", in.name, err)
+		return fmt.Errorf("input %s: %w", model.Quote(in.name), err)
 	}
 	c.rank, c.width = len(in.dims), w
 	return nil
@@ -308,7 +341,7 @@ func (c *converter) step(n *nodeProto) error {
 		return fmt.Errorf("%s follows %s, which fixes the model's output; only Identity (and ZipMap after a classifier) may follow it", ref(n), ref(c.finalNode))
 	}
 	if c.rank != 2 && key != "Flatten" && key != "Reshape" && key != "Identity" {
-		return fmt.Errorf("%s gets a rank-%d tensor %q; flatten it to [batch, features] first (Flatten with axis=1)", ref(n), c.rank, c.cur)
+		return fmt.Errorf("%s gets a rank-%d tensor %s; flatten it to [batch, features] first (Flatten with axis=1)", ref(n), c.rank, model.Quote(c.cur))
 	}
 	switch key {
 	case "Identity":
@@ -382,7 +415,7 @@ func (c *converter) checkCovered() error {
 		if !supported[opKey(n)] {
 			return unsupported(n)
 		}
-		return fmt.Errorf("%s is not on the chain from input %q to the output; predictd imports a single chain of nodes", ref(n), c.input.name)
+		return fmt.Errorf("%s is not on the chain from input %s to the output; predictd imports a single chain of nodes", ref(n), model.Quote(c.input.name))
 	}
 	found := false
 	for _, o := range c.g.outputs {
@@ -391,11 +424,11 @@ func (c *converter) checkCovered() error {
 			found = true
 		case c.ignored[o.name]:
 		default:
-			return fmt.Errorf("graph output %q is not computed by the chain, which ends at %q", o.name, c.cur)
+			return fmt.Errorf("graph output %s is not computed by the chain, which ends at %s", model.Quote(o.name), model.Quote(c.cur))
 		}
 	}
 	if !found {
-		return fmt.Errorf("the chain ends at tensor %q, which is not a graph output", c.cur)
+		return fmt.Errorf("the chain ends at tensor %s, which is not a graph output", model.Quote(c.cur))
 	}
 	return nil
 }
@@ -403,7 +436,7 @@ func (c *converter) checkCovered() error {
 // finish fixes the link and task, validates, and names the outputs.
 func (c *converter) finish() (*model.Imported, error) {
 	if len(c.layers) == 0 {
-		return nil, fmt.Errorf("graph has no Gemm, MatMul, LinearClassifier or LinearRegressor after input %q", c.input.name)
+		return nil, fmt.Errorf("graph has no Gemm, MatMul, LinearClassifier or LinearRegressor after input %s", model.Quote(c.input.name))
 	}
 	last := &c.layers[len(c.layers)-1]
 	switch c.stage {
@@ -451,7 +484,7 @@ func (c *converter) outputs(k int) (outputs, raw []model.Output) {
 				[]model.Output{{Name: "margin", Meaning: "predicted value (the link is identity)"}}
 		}
 		for j := 0; j < k; j++ {
-			outputs = append(outputs, model.Output{Name: fmt.Sprintf("value%d", j), Meaning: fmt.Sprintf("predicted value of target %d (column %d of %q)", j, j, c.cur)})
+			outputs = append(outputs, model.Output{Name: fmt.Sprintf("value%d", j), Meaning: fmt.Sprintf("predicted value of target %d (column %d of %s)", j, j, model.Quote(c.cur))})
 			raw = append(raw, model.Output{Name: fmt.Sprintf("margin%d", j), Meaning: fmt.Sprintf("predicted value of target %d (the link is identity)", j)})
 		}
 		return outputs, raw
@@ -485,5 +518,5 @@ func (c *converter) outputs(k int) (outputs, raw []model.Output) {
 
 // label describes class j by its ONNX label.
 func (c *converter) label(j int) string {
-	return fmt.Sprintf("%d (label %q)", j, c.labels[j])
+	return fmt.Sprintf("%d (label %s)", j, model.Quote(c.labels[j]))
 }

@@ -3,6 +3,8 @@ package onnx
 import (
 	"fmt"
 	"math"
+
+	"github.com/predictd/predictd/model"
 )
 
 // The subset of onnx.proto (onnx/onnx.proto, IR version 8; field numbers
@@ -212,7 +214,7 @@ func decodeGraph(b []byte) (*graphProto, error) {
 				if f.num == 12 {
 					which = "output"
 				}
-				return fmt.Errorf("%s %q: %w", which, v.name, err)
+				return fmt.Errorf("%s %s: %w", which, model.Quote(v.name), err)
 			}
 			if f.num == 11 {
 				g.inputs = append(g.inputs, v)
@@ -254,7 +256,7 @@ func decodeNode(b []byte) (nodeProto, error) {
 			}
 			a, err := decodeAttribute(sub)
 			if err != nil {
-				return fmt.Errorf("attribute %q: %w", a.name, err)
+				return fmt.Errorf("attribute %s: %w", model.Quote(a.name), err)
 			}
 			n.attrs = append(n.attrs, a)
 		}
