@@ -413,3 +413,14 @@ func TestOpenSymlinks(t *testing.T) {
 		t.Errorf("OpenDir of the same folder by its own path: %v", err)
 	}
 }
+
+// TestWriteManifestLimit: Write refuses a manifest ReadManifest would
+// refuse as too large, rather than store a version that cannot open.
+func TestWriteManifestLimit(t *testing.T) {
+	imp := limitsModel(t)
+	imp.Features[0].Name = strings.Repeat("x", maxManifestBytes)
+	_, _, err := Write(t.TempDir(), "m", imp, WriteOptions{})
+	if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("more than the %d a manifest may have", maxManifestBytes)) {
+		t.Errorf("Write with a 64 MiB feature name: error = %.300v, want the manifest refused as too large", err)
+	}
+}

@@ -117,6 +117,10 @@ func Write(repo, name string, imp *Imported, opts WriteOptions) (*Manifest, stri
 		if err != nil {
 			return nil, "", err
 		}
+		// ReadManifest refuses more, so Write never stores what it cannot read.
+		if len(js) >= maxManifestBytes {
+			return nil, "", fmt.Errorf("%s: the manifest would be %d bytes, more than the %d a manifest may have (long feature names?)", name, len(js), maxManifestBytes)
+		}
 		if err := writeFileSync(filepath.Join(tmp, ManifestFile), append(js, '\n')); err != nil {
 			return nil, "", err
 		}

@@ -1,0 +1,44 @@
+package importer
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/predictd/predictd/internal/fixture"
+)
+
+// TestImportFileQuotesBriefly: `import` once echoed a 100 MB objective name
+// whole to stderr. The error ImportFile returns for a file with a 10 MB
+// objective name is a BadModelError naming the file, and short.
+func TestImportFileQuotesBriefly(t *testing.T) {
+	good, err := os.ReadFile(fixture.Path("xgboost", "gbtree_binary_logistic.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const name = `"name":"binary:logistic"`
+	if !bytes.Contains(good, []byte(name)) {
+		t.Fatalf("fixture has no %s", name)
+	}
+	huge := `"name":"` + strings.Repeat("x", 10<<20) + `\u0007"`
+	path := filepath.Join(t.TempDir(), "huge.json")
+	if err := os.WriteFile(path, bytes.Replace(good, []byte(name), []byte(huge), 1), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err = ImportFile("xgboost", path)
+	var bad *BadModelError
+	if !errors.As(err, &bad) || bad.Path != path {
+		t.Fatalf("ImportFile error = %.300v, want a BadModelError for %s", err, path)
+	}
+	msg := err.Error()
+	if len(msg) > len(path)+400 || strings.ContainsRune(msg, 7) || !strings.Contains(msg, "(10485761 bytes)") {
+		t.Errorf("ImportFile error = %.600s (%d bytes), want under %d bytes with the objective cut and its length", msg, len(msg), len(path)+400)
+	}
+	if _, err := ImportFile(strings.Repeat("f", 1<<20), path); err == nil || len(err.Error()) > 300 {
+		t.Errorf("ImportFile with a 1 MB format name: error = %.300v (%d bytes), want a short one", err, len(fmt.Sprint(err)))
+	}
+}
