@@ -601,7 +601,7 @@ type reader struct {
 	lim     bodyLimit // the bound on the whole body
 	read    int64     // bytes of the body read so far
 	buf     [8]byte   // holds the scalar field being read
-	scratch []byte    // chunkBytes for arrays, made on first use
+	scratch []byte    // for arrays; grows to at most chunkBytes
 	section string    // names the part being read in errors
 	err     error
 }
@@ -661,13 +661,10 @@ func (r *reader) records(field string, n, size int, fn func(first int, p []byte)
 		r.fail("%s: want %d entries, more than the %d bytes the body may still hold (%s)", field, n, r.left, r.lim.what)
 		return
 	}
-	if r.scratch == nil {
-		r.scratch = make([]byte, chunkBytes)
-	}
 	per := chunkBytes / size
 	for done := 0; done < n; {
 		k := min(per, n-done)
-		p := r.scratch[:k*size]
+		p := r.chunk(k * size)
 		if got, ok := r.fill(p); !ok {
 			r.fail("%s: want %d entries, %d bytes left", field, n, done*size+got)
 			return
@@ -675,6 +672,15 @@ func (r *reader) records(field string, n, size int, fn func(first int, p []byte)
 		fn(done, p)
 		done += k
 	}
+}
+
+// chunk returns n ≤ chunkBytes bytes of scratch, growing it to fit: a small
+// body never pays for a full chunk.
+func (r *reader) chunk(n int) []byte {
+	if cap(r.scratch) < n {
+		r.scratch = make([]byte, max(n, min(2*cap(r.scratch), chunkBytes)))
+	}
+	return r.scratch[:n]
 }
 
 // readSlice reads n records of size bytes of field into a new slice,
@@ -780,26 +786,27 @@ func (r *reader) i32s(field string, n int) []int32 {
 }
 
 // finish returns the first error, or an error if the body goes on after
-// the last field. It reads less than one chunk past it, so a body padded
-// with a gigabyte of zeros is refused without decompressing them.
+// the last field. It reads at most a chunk past it, so a body padded with a
+// gigabyte of zeros is refused without decompressing them.
 func (r *reader) finish() error {
 	if r.err != nil {
 		return r.err
 	}
-	if r.scratch == nil {
-		r.scratch = make([]byte, chunkBytes)
+	limit := r.left // what the body may still hold
+	if n, _ := r.fill(r.buf[:1]); n == 0 {
+		return r.err // the body ends here (or decompression failed)
 	}
-	left := r.left
-	probe := min(left, chunkBytes-1)
-	n, _ := r.fill(r.scratch[:probe+1])
-	switch {
-	case r.err != nil || n == 0:
-	case int64(n) <= probe:
+	// It goes on: count up to a chunk more, for the message.
+	counted := int(min(limit, chunkBytes))
+	m, _ := r.fill(r.chunk(counted))
+	switch n := 1 + m; {
+	case r.err != nil:
+	case n <= counted:
 		r.fail("%d trailing bytes after the last field", n)
-	case probe == left:
+	case int64(counted) == limit:
 		r.fail("trailing bytes after the last field run past the body's limit of %d bytes (%s)", r.lim.bytes, r.lim.what)
 	default:
-		r.fail("more than %d trailing bytes after the last field", probe)
+		r.fail("more than %d trailing bytes after the last field", counted)
 	}
 	return r.err
 }

@@ -479,6 +479,19 @@ func FuzzDecodePayload(f *testing.F) {
 			data = compress(data)
 		}
 		p, err := DecodePayload(kind, data)
+		if isBody {
+			// Declaring the body's true size changes nothing but the bound.
+			body := decompressT(t, data)
+			if len(body) > 0 {
+				p2, err2 := DecodeSizedPayload(kind, data, int64(len(body)))
+				if (err == nil) != (err2 == nil) {
+					t.Fatalf("DecodePayload error %v, but with the body's size declared %v", err, err2)
+				}
+				if err == nil && !bytes.Equal(encodeT(t, p2), encodeT(t, p)) {
+					t.Fatalf("DecodeSizedPayload and DecodePayload decode different models")
+				}
+			}
+		}
 		if err != nil {
 			if p != nil {
 				t.Fatalf("DecodePayload returned %T and error %v", p, err)

@@ -30,7 +30,11 @@ func Describe(w io.Writer, l *Loaded) error {
 		fmt.Fprintf(tw, "\tobjective %s, booster %s\n", src.Objective, src.Booster)
 	}
 	fmt.Fprintf(tw, "\tsha256 %s\n", src.SHA256)
-	fmt.Fprintf(tw, "payload\t%s, %d bytes, sha256 %s\n", m.Payload.File, m.Payload.Bytes, m.Payload.SHA256)
+	decoded := ""
+	if m.Payload.DecodedBytes > 0 {
+		decoded = fmt.Sprintf(" (%d decoded)", m.Payload.DecodedBytes)
+	}
+	fmt.Fprintf(tw, "payload\t%s, %d bytes%s, sha256 %s\n", m.Payload.File, m.Payload.Bytes, decoded, m.Payload.SHA256)
 	switch p := l.Model.(type) {
 	case *Trees:
 		depth := p.Forest.MaxDepth()

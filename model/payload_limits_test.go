@@ -424,3 +424,47 @@ func TestWriteManifestLimit(t *testing.T) {
 		t.Errorf("Write with a 64 MiB feature name: error = %.300v, want the manifest refused as too large", err)
 	}
 }
+
+// TestDecodeSizedPayloadStream: a frame that does not declare its size
+// (written as a stream) is still held to the declared body size: bytes
+// past it are refused after at most one chunk, and so is a shorter body.
+func TestDecodeSizedPayloadStream(t *testing.T) {
+	body := decompressT(t, encodeT(t, codecTrees(t, false, 0)))
+	stream := func(b []byte) []byte {
+		var buf bytes.Buffer
+		w, err := zstd.NewWriter(&buf, zstd.WithWindowSize(zstd.MinWindowSize), zstd.WithEncoderConcurrency(1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.Write(b); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		return buf.Bytes()
+	}
+	n := int64(len(body))
+	for _, c := range []struct {
+		data     []byte
+		declared int64
+		want     string // "" decodes
+	}{
+		{stream(body), n, ""},
+		{stream(body), 0, ""},
+		{stream(append(bytes.Clone(body), make([]byte, 1<<20)...)), n, fmt.Sprintf("trailing bytes after the last field run past the body's limit of %d bytes (the manifest's payload.decoded_bytes)", n)},
+		{stream(append(bytes.Clone(body), make([]byte, 1<<20)...)), 0, fmt.Sprintf("more than %d trailing bytes after the last field", chunkBytes)},
+		{stream(append(bytes.Clone(body), 1, 2, 3)), n + 3, "3 trailing bytes after the last field"},
+		{stream(body), n + 1, fmt.Sprintf("body is %d bytes, the manifest's payload.decoded_bytes says %d", n, n+1)},
+		{stream(body), n - 1, fmt.Sprintf("zstd frame declares %d bytes, exceeds the %d-byte limit", n, n-1)},
+		{stream(append(bytes.Clone(body), make([]byte, 1<<20)...)), n - 1, "more (the manifest's payload.decoded_bytes)"},
+	} {
+		_, err := DecodeSizedPayload(KindTrees, c.data, c.declared)
+		switch {
+		case c.want == "" && err != nil:
+			t.Errorf("declared %d of %d: %v", c.declared, n, err)
+		case c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)):
+			t.Errorf("declared %d of %d: error = %v, want one containing %q", c.declared, n, err, c.want)
+		}
+	}
+}
