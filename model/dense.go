@@ -138,7 +138,7 @@ func (d *Dense) Validate() error {
 	switch d.Link {
 	case LinkIdentity, LinkSigmoid, LinkSoftmax:
 	default:
-		return fmt.Errorf("dense model link %q, want identity, sigmoid or softmax", d.Link)
+		return fmt.Errorf("dense model link %s, want identity, sigmoid or softmax", Quote(string(d.Link)))
 	}
 	return checkLink(d.Link, d.NumMargins())
 }

@@ -94,11 +94,11 @@ func (m *Manifest) check() error {
 	case m.FormatVersion != FormatVersion:
 		return fmt.Errorf("format_version %d, this build reads %d", m.FormatVersion, FormatVersion)
 	case !ValidName(m.Name):
-		return fmt.Errorf("name %q is not a valid model name", m.Name)
+		return fmt.Errorf("name %s is not a valid model name", Quote(m.Name))
 	case m.Version <= 0:
 		return fmt.Errorf("version %d, want a positive integer", m.Version)
 	case m.Kind != KindTrees && m.Kind != KindLinear && m.Kind != KindMLP:
-		return fmt.Errorf("unknown kind %q", m.Kind)
+		return fmt.Errorf("unknown kind %s", Quote(string(m.Kind)))
 	case len(m.Features) == 0:
 		return fmt.Errorf("no features")
 	case len(m.Outputs) == 0:
@@ -119,7 +119,7 @@ func (m *Manifest) check() error {
 			return fmt.Errorf("multiclass task with %d classes", m.Classes)
 		}
 	default:
-		return fmt.Errorf("unknown task %q", m.Task)
+		return fmt.Errorf("unknown task %s", Quote(string(m.Task)))
 	}
 	if err := checkFeatureViews(m.FeatureViews); err != nil {
 		return err
@@ -130,11 +130,11 @@ func (m *Manifest) check() error {
 			return fmt.Errorf("feature %d has no name", i)
 		}
 		if seen[f.Name] {
-			return fmt.Errorf("feature %q appears twice", f.Name)
+			return fmt.Errorf("feature %s appears twice", Quote(f.Name))
 		}
 		seen[f.Name] = true
 		if f.Type != FeatureFloat && f.Type != FeatureCategorical {
-			return fmt.Errorf("feature %q has unknown type %q", f.Name, f.Type)
+			return fmt.Errorf("feature %s has unknown type %s", Quote(f.Name), Quote(string(f.Type)))
 		}
 	}
 	return nil
@@ -169,10 +169,10 @@ func checkFeatureViews(refs []string) error {
 	for i, r := range refs {
 		view, feat, single := strings.Cut(r, ":")
 		if !ValidName(view) || single && !ValidName(feat) {
-			return fmt.Errorf("feature_views[%d] %q: want \"view\" or \"view:feature\"", i, r)
+			return fmt.Errorf("feature_views[%d] %s: want \"view\" or \"view:feature\"", i, Quote(r))
 		}
 		if seen[r] {
-			return fmt.Errorf("feature_views[%d] %q appears twice", i, r)
+			return fmt.Errorf("feature_views[%d] %s appears twice", i, Quote(r))
 		}
 		seen[r] = true
 	}

@@ -193,7 +193,7 @@ func checkLink(link Link, n int) error {
 		}
 		return nil
 	}
-	return fmt.Errorf("unknown link %q", link)
+	return fmt.Errorf("unknown link %s", Quote(string(link)))
 }
 
 // applyLink transforms dst[start:], which holds rows of n margins, in place

@@ -412,6 +412,10 @@ func TestOpenSymlinks(t *testing.T) {
 	if _, err := OpenDir(elsewhere); err != nil {
 		t.Errorf("OpenDir of the same folder by its own path: %v", err)
 	}
+	// A model name that is a path is refused before it is joined to one.
+	if _, err := Open(repo, "../"+filepath.Base(outside), 2); err == nil || !strings.Contains(err.Error(), "is not valid") {
+		t.Errorf("Open of a model name with \"..\": error = %v, want the name refused", err)
+	}
 }
 
 // TestWriteManifestLimit: Write refuses a manifest ReadManifest would

@@ -48,7 +48,7 @@ type WriteOptions struct {
 // moves on to the next number.
 func Write(repo, name string, imp *Imported, opts WriteOptions) (*Manifest, string, error) {
 	if !ValidName(name) {
-		return nil, "", fmt.Errorf("model name %q: use 1-128 letters, digits, '-', '_' or '.', not starting with '.'", name)
+		return nil, "", fmt.Errorf("model name %s: use 1-128 letters, digits, '-', '_' or '.', not starting with '.'", Quote(name))
 	}
 	if opts.Version < 0 {
 		return nil, "", fmt.Errorf("version %d: want a positive integer", opts.Version)
@@ -148,7 +148,7 @@ func Write(repo, name string, imp *Imported, opts WriteOptions) (*Manifest, stri
 // that are not positive integers (such as in-progress writes) are skipped.
 func Versions(repo, name string) ([]int, error) {
 	if !ValidName(name) {
-		return nil, fmt.Errorf("model name %q is not valid", name)
+		return nil, fmt.Errorf("model name %s is not valid", Quote(name))
 	}
 	ents, err := os.ReadDir(filepath.Join(repo, name))
 	if errors.Is(err, fs.ErrNotExist) {
@@ -198,6 +198,9 @@ type Loaded struct {
 // version), verifying the payload's size and checksum before decoding it. A
 // corrupt or truncated artifact is refused with an error naming the file.
 func Open(repo, name string, version int) (*Loaded, error) {
+	if !ValidName(name) {
+		return nil, fmt.Errorf("model name %s is not valid", Quote(name))
+	}
 	if version == 0 {
 		vs, err := Versions(repo, name)
 		if err != nil {
