@@ -472,3 +472,46 @@ func TestDecodeSizedPayloadStream(t *testing.T) {
 		}
 	}
 }
+
+// TestOpenLargeModel: a body over the 8 MiB zstd window (written with that
+// window, not as one segment) round-trips through Write and Open with its
+// declared size, and through the undeclared path.
+func TestOpenLargeModel(t *testing.T) {
+	imp := limitsModel(t)
+	tr := synthTrees(t, 300, 10, 6)
+	imp.Model = tr
+	repo := t.TempDir()
+	m, dir, err := Write(repo, "big", imp, WriteOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Payload.DecodedBytes <= payloadWindowBytes {
+		t.Fatalf("body is %d bytes, want over the %d-byte window", m.Payload.DecodedBytes, payloadWindowBytes)
+	}
+	var l *Loaded
+	use := measureHeap(func() { l, err = OpenDir(dir) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%d-byte payload, %d-byte body: Open allocated %.1f MiB", m.Payload.Bytes, m.Payload.DecodedBytes, float64(use.total)/mib)
+	rows := make([]float64, 6*50)
+	for i := range rows {
+		rows[i] = float64(i%13) - 6
+	}
+	if got, want := l.Model.Predict(nil, rows, false), tr.Predict(nil, rows, false); !sameFloats(got, want) {
+		t.Errorf("Open(big) predicts %v, want %v", got[:4], want[:4])
+	}
+	plantPayload(t, dir, mustRead(t, filepath.Join(dir, PayloadFile)), -1)
+	if _, err := OpenDir(dir); err != nil {
+		t.Errorf("Open(big) without decoded_bytes: %v", err)
+	}
+}
+
+func mustRead(t testing.TB, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
