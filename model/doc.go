@@ -3,7 +3,9 @@
 // (<repo>/<name>/<version>/{manifest.json,model.bin.zst}), and the loaded
 // model kinds (Trees, Dense) behind the Predictor interface. Importers for
 // other libraries' formats live in subpackages (xgboost, lightgbm, native);
-// importer dispatches on a format name. synthetic.go draws rows that
+// importer dispatches on a format name. Quote (quote.go) is how the package
+// and the importers show a value from a file or a request in an error: cut
+// to 64 bytes and escaped. synthetic.go draws rows that
 // exercise a model (warm-up, calibration, benchmarks); the serving
 // lifecycle of versions is model/manager.
 //
