@@ -12,7 +12,7 @@ endif
 DEMO_DIR ?= $(CURDIR)/.demo
 DEMO_PORT ?= 18181
 
-.PHONY: all build test vet fmt-check unit unit-simd bench bench-serve bench-batching bench-features bench-loadtest compare-trees fuzz demo clean
+.PHONY: all build test vet fmt-check unit unit-simd bench bench-serve bench-batching bench-features bench-loadtest soak compare-trees fuzz demo clean
 
 all: build
 
@@ -66,6 +66,13 @@ bench-loadtest:
 ## handler, same connections, one run (needs wrk).
 bench-serve:
 	bash bench/serve-wrk.sh
+
+## soak: predictd serve for SOAK_DURATION (default 10m) under mixed traffic,
+## reloads, store outages and bad inputs; RSS, fds, goroutines and errors
+## over time, and a PASS/FAIL verdict. Run before a release (needs
+## redis-server; SOAK_DURATION=90s make soak for a short one).
+soak: build
+	bash bench/soak.sh
 
 ## bench-batching: predictd serve with the batcher forced on vs off, closed
 ## and open loop, for the 3x512 MLP and the 300-tree model.
