@@ -100,7 +100,7 @@ func (p *parser) parse() (*model.Imported, error) {
 	// file whose line endings were turned into CRLF keeps its sizes.
 	for i, want := range h.sizes {
 		if b := p.blocks[i]; want != b.bytes && want != b.lf {
-			return nil, fmt.Errorf("line %d: tree_sizes[%d] = %d, but the Tree=%d block (line %d) is %d bytes (edited after LightGBM wrote it?)", h.sizesLine, i, want, i, b.line, b.bytes)
+			return nil, fmt.Errorf("line %d: tree_sizes[%d] = %d, but the Tree=%d block (line %d) is %d bytes: the file was edited after LightGBM wrote it; correct tree_sizes or delete the line", h.sizesLine, i, want, i, b.line, b.bytes)
 		}
 	}
 	if p.nTrees < h.perIter {
