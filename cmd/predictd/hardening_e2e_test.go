@@ -309,6 +309,8 @@ func TestServeFlagChecks(t *testing.T) {
 		{nil, []string{"--max-connections", "-1"}, "--max-connections -1: must not be negative"},
 		{[]string{"PREDICTD_DRAIN_DELAY=-2s"}, nil, "--drain-delay -2s: must not be negative"},
 		{nil, []string{"--unix", filepath.Join(repo, "s.sock"), "--unix-mode", "rw"}, `--unix-mode "rw"`},
+		{nil, []string{"--feature-max-future", "0"}, "--feature-max-future 0: want a positive duration"},
+		{nil, []string{"--feature-max-future", "-1h"}, "--feature-max-future -1h0m0s: must not be negative"},
 	} {
 		r := predictdEnv(t, c.env, append([]string{"serve", "--listen", "127.0.0.1:0", "--repo", repo}, c.args...)...)
 		if r.code != 2 || !strings.Contains(r.stderr, c.want) {
@@ -434,4 +436,31 @@ func TestServeDrainKeepAlive(t *testing.T) {
 		t.Errorf("%d keep-alive requests met a reset or EOF across 3 SIGTERMs; first: %q", lost.Load(), first)
 	}
 	t.Logf("%d requests answered across 3 SIGTERMs, %d lost", answered.Load(), lost.Load())
+}
+
+// TestServeFeatureMaxFuture: --feature-max-future reaches the feature
+// service: a push timed 2h ahead is refused under a 1h bound and accepted
+// under the default 24h (finding 6).
+func TestServeFeatureMaxFuture(t *testing.T) {
+	repo, _ := lrRepo(t)
+	defs := fixture.Path("features", "demo.yaml")
+	row := map[string]any{"rows": []any{map[string]any{
+		"entity": "u1", "event_time": time.Now().UTC().Add(2 * time.Hour).Format(time.RFC3339Nano),
+		"values": map[string]any{"spend_7d": 1.5, "orders_30d": 2, "segment": nil}}}}
+	for _, c := range []struct {
+		args []string
+		code int
+	}{
+		{[]string{"--feature-max-future", "1h"}, 400},
+		{nil, 200},
+	} {
+		store := "pebble:" + filepath.Join(t.TempDir(), "features")
+		d := startServe(t, nil, append([]string{"--repo", repo, "--features", defs, "--store", store}, c.args...)...)
+		code, out := do(t, d.client(false), "POST", d.url(false, "/v1/features/user_stats"), row)
+		if code != c.code || (code == 400 && !strings.Contains(string(out), "in the future")) {
+			t.Errorf("serve %v: push 2h ahead: %d %s, want %d", c.args, code, out, c.code)
+		}
+		d.cmd.Process.Signal(syscall.SIGTERM)
+		<-d.done
+	}
 }

@@ -56,6 +56,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	featCache := fs.Int64("feature-cache-bytes", featcache.DefaultCacheOptions().MaxBytes, "bytes of the in-process feature cache")
 	featStale := fs.Duration("feature-staleness", featcache.DefaultCacheOptions().MaxStaleness, "how long a cached feature answer is served before the store is asked again (never past a view's TTL)")
 	featTimeout := fs.Duration("feature-store-timeout", featcache.DefaultCacheOptions().StoreTimeout, "how long a prediction waits for the feature store before its model's store-down policy applies")
+	featFuture := fs.Duration("feature-max-future", featcache.DefaultMaxFutureSkew, "refuse a pushed or streamed feature row whose event time is more than this after now (a future row would hide its entity's updates until then)")
 	batching := fs.Bool("batching", true, "batch concurrent requests to a model version adaptively; false: each request is its own Predict call")
 	timeout := fs.Duration("timeout", 0, "deadline of a request that sets none (X-Request-Timeout, OIP parameters.timeout); 0: none")
 	stream := fs.String("stream", "", "apply feature updates from a Redis stream: redis://HOST:PORT[/DB] (needs --features)")
@@ -101,6 +102,9 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if *listen == "" && *unix == "" {
 		return usageErr("serve: nothing to serve on: give --listen, --unix or both")
+	}
+	if *featFuture == 0 {
+		return usageErr("serve: --feature-max-future 0: want a positive duration such as 24h (876000h accepts any storable time)")
 	}
 	sockMode, err := strconv.ParseUint(*unixMode, 8, 32)
 	if err != nil || sockMode > 0o777 {
@@ -174,7 +178,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		sopts.Models[mc.Name] = mc.serving(sopts.DefaultModel)
 	}
 	if *featDefs != "" {
-		fsvc, closeStore, err := openFeatures(*featDefs, *featStore, featcache.CacheOptions{MaxBytes: *featCache, MaxStaleness: *featStale, StoreTimeout: *featTimeout})
+		fsvc, closeStore, err := openFeatures(*featDefs, *featStore, featcache.CacheOptions{MaxBytes: *featCache, MaxStaleness: *featStale, StoreTimeout: *featTimeout, MaxFutureSkew: *featFuture})
 		if err != nil {
 			return usageErr("serve: %v", err)
 		}
