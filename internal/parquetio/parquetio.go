@@ -43,11 +43,21 @@ func checkFooter(f io.ReaderAt, size int64) error {
 	if string(b[4:]) != "PAR1" {
 		return fmt.Errorf("no PAR1 magic at the end")
 	}
-	if n := binary.LittleEndian.Uint32(b[:4]); int64(n) > size-4-trailer {
+	n := binary.LittleEndian.Uint32(b[:4])
+	if int64(n) > size-4-trailer {
 		return fmt.Errorf("footer length %d is past the start of the file (%d bytes)", n, size)
+	}
+	if n > MaxFooterBytes {
+		return fmt.Errorf("footer of %d bytes is over the %d-byte limit (its column statistics may hold huge values: a key column's min and max are copied there)", n, MaxFooterBytes)
 	}
 	return nil
 }
+
+// MaxFooterBytes bounds a file's footer (its schema, row groups and column
+// statistics), which parquet-go reads whole: a legitimate file of thousands
+// of columns and row groups stays well under it, while a file whose key
+// column holds a huge value carries that value twice in its statistics.
+const MaxFooterBytes = 16 << 20
 
 // TypeName is a column type for messages: the physical type and its
 // logical annotation, e.g. "INT64 (TIMESTAMP(...))".

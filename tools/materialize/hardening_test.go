@@ -198,25 +198,34 @@ func TestParquetHardening(t *testing.T) {
 // TestParquetHugeKey: a row group whose key column is bigger than keys of
 // MaxKeyBytes can make is refused before its pages are read. What is left
 // is parquet-go reading the footer, which holds the key twice (the column's
-// min and max statistics).
+// min and max statistics); a footer over parquetio.MaxFooterBytes is
+// refused before it is read.
 func TestParquetHugeKey(t *testing.T) {
 	v := view(t, stringDefs, "stats")
-	huge := strings.Repeat("k", 16<<20)
-	path := writeParquet(t,
-		pqCol{"user_id", parquet.String(), []any{"u1", huge}},
-		pqCol{"event_time", tsMicros(), micros(ts20, ts22)},
-		pqCol{"spend", parquet.Leaf(parquet.DoubleType), []any{1.0, 2.0}},
-		pqCol{"orders", parquet.Leaf(parquet.Int64Type), []any{int64(1), int64(2)}},
-	)
-	huge = ""
-	st := openStore(t)
-	var err error
-	n := allocated(func() { _, err = File(context.Background(), st, path, Options{View: v}) })
-	if err == nil || !strings.Contains(err.Error(), `row group 0: column "user_id" holds`) {
-		t.Errorf("File(16 MiB key) error %v, want one naming row group 0 and column user_id", err)
-	}
-	if n > 40<<20 {
-		t.Errorf("File(16 MiB key) allocated %d bytes, want at most 40 MiB (the footer's two copies of the key and a little)", n)
+	for _, c := range []struct {
+		keyBytes, maxAlloc int
+		want               string
+	}{
+		{4 << 20, 12 << 20, `row group 0: column "user_id" holds`},
+		{16 << 20, 1 << 20, `footer of`},
+	} {
+		huge := strings.Repeat("k", c.keyBytes)
+		path := writeParquet(t,
+			pqCol{"user_id", parquet.String(), []any{"u1", huge}},
+			pqCol{"event_time", tsMicros(), micros(ts20, ts22)},
+			pqCol{"spend", parquet.Leaf(parquet.DoubleType), []any{1.0, 2.0}},
+			pqCol{"orders", parquet.Leaf(parquet.Int64Type), []any{int64(1), int64(2)}},
+		)
+		huge = ""
+		st := openStore(t)
+		var err error
+		n := allocated(func() { _, err = File(context.Background(), st, path, Options{View: v}) })
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("File(%d-byte key) error %v, want one containing %q", c.keyBytes, err, c.want)
+		}
+		if n > uint64(c.maxAlloc) {
+			t.Errorf("File(%d-byte key) allocated %d bytes, want at most %d", c.keyBytes, n, c.maxAlloc)
+		}
 	}
 }
 
