@@ -7,6 +7,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -463,4 +464,76 @@ func TestServeFeatureMaxFuture(t *testing.T) {
 		d.cmd.Process.Signal(syscall.SIGTERM)
 		<-d.done
 	}
+}
+
+// TestServeFeaturesKill9: feature rows acknowledged by push survive a kill
+// -9 of the daemon mid-stream (the red-team figure the issue asks to keep:
+// 0 of 318,287 acknowledged rows lost). Four clients push rows with rising
+// values and event times; after the kill, a restarted daemon on the same
+// store must hold, for every entity, a value at least the last one
+// acknowledged.
+func TestServeFeaturesKill9(t *testing.T) {
+	repo, _ := lrRepo(t)
+	defs := fixture.Path("features", "demo.yaml")
+	store := "pebble:" + filepath.Join(t.TempDir(), "features")
+	d := startServe(t, nil, "--repo", repo, "--features", defs, "--store", store)
+	base := time.Now().UTC().Add(-time.Hour)
+	const workers, entities = 4, 50
+	var acked [workers][entities]atomic.Int64 // highest acknowledged value + 1
+	var total atomic.Int64
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c := &http.Client{Timeout: 5 * time.Second}
+			for seq := int64(1); ; seq++ {
+				e := int(seq % entities)
+				body := fmt.Sprintf(`{"rows":[{"entity":"w%d-%d","event_time":%q,"values":{"spend_7d":%d,"orders_30d":1,"segment":null}}]}`,
+					w, e, base.Add(time.Duration(seq)*time.Millisecond).Format(time.RFC3339Nano), seq)
+				resp, err := c.Post(d.url(false, "/v1/features/user_stats"), "application/json", strings.NewReader(body))
+				if err != nil {
+					return // the daemon is gone
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != 200 {
+					t.Errorf("push %d of worker %d: %d", seq, w, resp.StatusCode)
+					return
+				}
+				acked[w][e].Store(seq + 1)
+				total.Add(1)
+			}
+		}()
+	}
+	waitFor(t, "3,000 acknowledged rows", func() bool { return total.Load() >= 3000 })
+	if err := d.cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	<-d.done
+	wg.Wait()
+
+	d2 := startServe(t, nil, "--repo", repo, "--features", defs, "--store", store)
+	c := d2.client(false)
+	lost := 0
+	for w := range workers {
+		for e := range entities {
+			want := acked[w][e].Load() - 1
+			if want <= 0 {
+				continue
+			}
+			code, body := do(t, c, "GET", d2.url(false, fmt.Sprintf("/v1/features/user_stats/w%d-%d", w, e)), nil)
+			var got struct{ Values map[string]*float64 }
+			if code != 200 || json.Unmarshal(body, &got) != nil || got.Values["spend_7d"] == nil || *got.Values["spend_7d"] < float64(want) {
+				lost++
+				if lost <= 3 {
+					t.Errorf("entity w%d-%d after kill -9: %d %s, want spend_7d >= %d (acknowledged)", w, e, code, body, want)
+				}
+			}
+		}
+	}
+	if lost > 0 {
+		t.Errorf("%d entities lost an acknowledged row across kill -9", lost)
+	}
+	t.Logf("%d rows acknowledged before kill -9; %d entities lost one", total.Load(), lost)
 }
