@@ -7,6 +7,8 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -24,6 +26,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/klauspost/compress/zstd"
 
 	"github.com/predictd/predictd/internal/fixture"
 	"github.com/predictd/predictd/model"
@@ -536,4 +540,114 @@ func TestServeFeaturesKill9(t *testing.T) {
 		t.Errorf("%d entities lost an acknowledged row across kill -9", lost)
 	}
 	t.Logf("%d rows acknowledged before kill -9; %d entities lost one", total.Load(), lost)
+}
+
+// peakRSS is the daemon's peak resident set (VmHWM) in bytes.
+func (d *daemon) peakRSS() int64 {
+	d.t.Helper()
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", d.cmd.Process.Pid))
+	if err != nil {
+		d.t.Fatal(err)
+	}
+	m := regexp.MustCompile(`VmHWM:\s+(\d+) kB`).FindSubmatch(data)
+	if m == nil {
+		d.t.Fatalf("no VmHWM in /proc/%d/status", d.cmd.Process.Pid)
+	}
+	kb, _ := strconv.ParseInt(string(m[1]), 10, 64)
+	return kb << 10
+}
+
+// TestServeHostilePayloads: a zstd bomb (1 GiB of zeros in about 100 KB,
+// the manifest's sha256, size and declared decoded size all matching what
+// an attacker wrote) and a payload padded to 1 GiB never take the daemon's
+// memory up (finding 2: 4.73 GB and 1.13 GB RSS); the model is served from
+// the good older version, and the failures show in its status.
+func TestServeHostilePayloads(t *testing.T) {
+	if _, err := os.Stat("/proc/self/status"); err != nil {
+		t.Fatal("this test reads the daemon's peak RSS from /proc: run it on Linux")
+	}
+	repo, body := lrRepo(t)
+	for range 2 {
+		mustRun(t, "import", "--from", "native", "--in", fixture.Path("native", "logreg_binary.model.json"), "--repo", repo, "--name", "lr")
+	}
+	// v2: a bomb, the real model's body followed by zeros up to 1 GiB, whose
+	// manifest claims all of it (the largest body allowed), so only the
+	// streaming decode stops it.
+	bomb := filepath.Join(repo, "lr", "2", model.PayloadFile)
+	real, err := os.ReadFile(bomb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zr, err := zstd.NewReader(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	realBody, err := zr.DecodeAll(real, nil)
+	zr.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Create(bomb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := sha256.New()
+	zw, err := zstd.NewWriter(io.MultiWriter(f, h))
+	if err != nil {
+		t.Fatal(err)
+	}
+	zw.Write(realBody)
+	zeros := make([]byte, 1<<20)
+	for left := 1<<30 - len(realBody); left > 0; left -= len(zeros) {
+		zw.Write(zeros[:min(left, len(zeros))])
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	st, _ := f.Stat()
+	f.Close()
+	editManifest(t, filepath.Join(repo, "lr", "2"), func(p map[string]any) {
+		p["sha256"], p["bytes"], p["decoded_bytes"] = hex.EncodeToString(h.Sum(nil)), st.Size(), 1<<30
+	})
+	// v3: its payload padded to 1 GiB (sparse), the manifest unchanged.
+	if err := os.Truncate(filepath.Join(repo, "lr", "3", model.PayloadFile), 1<<30); err != nil {
+		t.Fatal(err)
+	}
+
+	d := startServe(t, nil, "--repo", repo)
+	code, out := do(t, d.client(false), "POST", d.url(false, "/v1/models/lr:predict"), body)
+	if code != 200 || !strings.Contains(string(out), `"model_version":"1"`) {
+		t.Errorf("predict with v2 a bomb and v3 padded: %d %s, want 200 from version 1", code, out)
+	}
+	ms := modelStatus(t, d, "lr")
+	if ms["2"] != "END" || ms["3"] != "END" || ms["2.error"] == "" || ms["3.error"] == "" {
+		t.Errorf("status %v, want v2 and v3 failed with their reasons", ms)
+	}
+	if peak := d.peakRSS(); peak > 200<<20 {
+		t.Errorf("peak RSS %d MiB after refusing a 1 GiB bomb and a 1 GiB file, want under 200 MiB", peak>>20)
+	} else {
+		t.Logf("peak RSS %d MiB; v2: %s; v3: %s", peak>>20, ms["2.error"], ms["3.error"])
+	}
+}
+
+// editManifest rewrites the manifest in dir, letting edit change its
+// payload object.
+func editManifest(t *testing.T, dir string, edit func(payload map[string]any)) {
+	t.Helper()
+	path := filepath.Join(dir, model.ManifestFile)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(data, &m); err != nil {
+		t.Fatal(err)
+	}
+	edit(m["payload"].(map[string]any))
+	if data, err = json.MarshalIndent(m, "", "  "); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
 }
