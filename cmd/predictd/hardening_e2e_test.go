@@ -141,6 +141,16 @@ func TestServeConnectionFlood(t *testing.T) {
 		t.Logf("400 idle connections (%d dials failed): evicted %v", failed, metricValue(t, d, "predictd_connections_evicted_total"))
 	})
 
+	t.Run("soft open-file limit raised to the hard one", func(t *testing.T) {
+		d := launchServe(t, nil, []string{"bash", "-c", `ulimit -Sn 256 && ulimit -Hn 1024 && exec "$0" "$@"`}, "--repo", repo)
+		d.waitReady()
+		// Go's runtime raises the soft limit to the hard one at start, so
+		// the default is half of 1024, not of 256.
+		if got := metricValue(t, d, "predictd_connections_max"); got < 500 || got > 512 {
+			t.Errorf("predictd_connections_max = %v with soft 256 and hard 1024 open files, want about 512", got)
+		}
+	})
+
 	t.Run("limit above the open files: accept errors are retried", func(t *testing.T) {
 		d := launchServe(t, nil, ulimit, "--repo", repo, "--max-connections", "100000")
 		d.waitReady()
