@@ -156,15 +156,9 @@ func temporaryAcceptError(err error) bool {
 
 // appendPrometheus writes the connection series.
 func (g *connGuard) appendPrometheus(b []byte) []byte {
-	b = append(b, "# HELP predictd_connections_open Client connections open now, over all listeners.\n# TYPE predictd_connections_open gauge\npredictd_connections_open "...)
-	b = strconv.AppendInt(b, g.open.Load(), 10)
-	b = append(b, "\n# HELP predictd_connections_max The open-connection limit (max_connections).\n# TYPE predictd_connections_max gauge\npredictd_connections_max "...)
-	b = strconv.AppendInt(b, int64(g.max), 10)
-	b = append(b, "\n# HELP predictd_connections_evicted_total Idle connections closed to admit a new one at max_connections.\n# TYPE predictd_connections_evicted_total counter\npredictd_connections_evicted_total "...)
-	b = strconv.AppendUint(b, g.evicted.Load(), 10)
-	b = append(b, "\n# HELP predictd_connections_refused_total Connections answered 503 at max_connections with none idle to evict.\n# TYPE predictd_connections_refused_total counter\npredictd_connections_refused_total "...)
-	b = strconv.AppendUint(b, g.refused.Load(), 10)
-	b = append(b, "\n# HELP predictd_accept_errors_total Temporary accept errors (out of file descriptors, aborted handshakes) retried with backoff.\n# TYPE predictd_accept_errors_total counter\npredictd_accept_errors_total "...)
-	b = strconv.AppendUint(b, g.acceptErrs.Load(), 10)
-	return append(b, '\n')
+	b = appendScalar(b, "predictd_connections_open", "gauge", "Client connections open now, over all listeners.", float64(g.open.Load()))
+	b = appendScalar(b, "predictd_connections_max", "gauge", "The open-connection limit (max_connections).", float64(g.max))
+	b = appendScalar(b, "predictd_connections_evicted_total", "counter", "Idle connections closed to admit a new one at max_connections.", float64(g.evicted.Load()))
+	b = appendScalar(b, "predictd_connections_refused_total", "counter", "Connections answered 503 at max_connections with none idle to evict.", float64(g.refused.Load()))
+	return appendScalar(b, "predictd_accept_errors_total", "counter", "Temporary accept errors (out of file descriptors, aborted handshakes) retried with backoff.", float64(g.acceptErrs.Load()))
 }

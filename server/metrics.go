@@ -209,17 +209,11 @@ func (m *metrics) appendPrometheus(b []byte, extra []gauge) []byte {
 		b = appendSample(b, "predictd_instances_total", k, "", "", float64(m.get(k).instances.Load()))
 	}
 
-	b = append(b, "# HELP predictd_inflight_requests Prediction requests being served now.\n# TYPE predictd_inflight_requests gauge\npredictd_inflight_requests "...)
-	b = strconv.AppendInt(b, m.inflight.Load(), 10)
-	b = append(b, "\n# HELP predictd_shed_requests_total Requests refused with 503 at once because max_concurrent requests were in flight.\n# TYPE predictd_shed_requests_total counter\npredictd_shed_requests_total "...)
-	b = strconv.AppendUint(b, m.shed.Load(), 10)
-	b = append(b, "\n# HELP predictd_body_too_large_total Requests refused with 413 because the body exceeded max_body_bytes.\n# TYPE predictd_body_too_large_total counter\npredictd_body_too_large_total "...)
-	b = strconv.AppendUint(b, m.bodyTooLarge.Load(), 10)
-	b = append(b, "\n# HELP predictd_malformed_requests_total Requests refused before routing: malformed (400), too slow (408), body or headers too large (413, 431).\n# TYPE predictd_malformed_requests_total counter\npredictd_malformed_requests_total "...)
-	b = strconv.AppendUint(b, m.malformed.Load(), 10)
-	b = append(b, "\n# HELP go_goroutines Number of goroutines that currently exist.\n# TYPE go_goroutines gauge\ngo_goroutines "...)
-	b = strconv.AppendInt(b, int64(runtime.NumGoroutine()), 10)
-	b = append(b, '\n')
+	b = appendScalar(b, "predictd_inflight_requests", "gauge", "Prediction requests being served now.", float64(m.inflight.Load()))
+	b = appendScalar(b, "predictd_shed_requests_total", "counter", "Requests refused with 503 at once because max_concurrent requests were in flight.", float64(m.shed.Load()))
+	b = appendScalar(b, "predictd_body_too_large_total", "counter", "Requests refused with 413 because the body exceeded max_body_bytes.", float64(m.bodyTooLarge.Load()))
+	b = appendScalar(b, "predictd_malformed_requests_total", "counter", "Requests refused before routing: malformed (400), too slow (408), body or headers too large (413, 431).", float64(m.malformed.Load()))
+	b = appendScalar(b, "go_goroutines", "gauge", "Number of goroutines that currently exist.", float64(runtime.NumGoroutine()))
 	// Prometheus' standard process metric: capacity planning divides its
 	// growth by the requests answered meanwhile (CPU time per prediction).
 	if cpu, ok := cpuSeconds(); ok {
@@ -304,6 +298,23 @@ func appendLabel(b []byte, name, value string) []byte {
 		}
 	}
 	return append(b, '"')
+}
+
+// appendScalar writes one unlabelled series with its HELP and TYPE lines.
+func appendScalar(b []byte, name, typ, help string, v float64) []byte {
+	b = append(b, "# HELP "...)
+	b = append(b, name...)
+	b = append(b, ' ')
+	b = append(b, help...)
+	b = append(b, "\n# TYPE "...)
+	b = append(b, name...)
+	b = append(b, ' ')
+	b = append(b, typ...)
+	b = append(b, '\n')
+	b = append(b, name...)
+	b = append(b, ' ')
+	b = appendValue(b, v)
+	return append(b, '\n')
 }
 
 func appendValue(b []byte, v float64) []byte {
