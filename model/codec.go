@@ -2,6 +2,7 @@ package model
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -363,14 +364,21 @@ func DecodePayload(kind Kind, data []byte) (Predictor, error) {
 // byte past the limit: a small file that expands to gigabytes costs about
 // one window of memory and the time to decode its first bytes.
 func DecodeSizedPayload(kind Kind, data []byte, bodyBytes int64) (Predictor, error) {
-	p, err := decodeSized(kind, data, bodyBytes)
+	return decodeSizedPayload(context.Background(), kind, data, bodyBytes)
+}
+
+// decodeSizedPayload is DecodeSizedPayload that stops once ctx is done: it
+// checks ctx every chunkBytes of body decompressed and before the decoded
+// model is prepared, and then returns an error wrapping ctx.Err().
+func decodeSizedPayload(ctx context.Context, kind Kind, data []byte, bodyBytes int64) (Predictor, error) {
+	p, err := decodeSized(ctx, kind, data, bodyBytes)
 	if err != nil {
 		return nil, fmt.Errorf("decode payload: %w", err)
 	}
 	return p, nil
 }
 
-func decodeSized(kind Kind, data []byte, bodyBytes int64) (Predictor, error) {
+func decodeSized(ctx context.Context, kind Kind, data []byte, bodyBytes int64) (Predictor, error) {
 	var want uint8
 	switch kind {
 	case KindTrees:
@@ -401,7 +409,7 @@ func decodeSized(kind Kind, data []byte, bodyBytes int64) (Predictor, error) {
 		return nil, err
 	}
 	defer zr.Close()
-	r := &reader{src: zr, left: lim.bytes, lim: lim, section: "header"}
+	r := &reader{ctx: ctx, src: zr, left: lim.bytes, lim: lim, section: "header"}
 	p, err := decodeBody(kind, want, r)
 	if err != nil {
 		return nil, err
@@ -596,6 +604,11 @@ const (
 // error sticks: later reads return zero values and do not advance, so
 // decoding code reads every field and checks r.err once, at the end.
 type reader struct {
+	// ctx stops the decode: fill checks it once every chunkBytes of body
+	// (a chunk decompresses and decodes in well under a millisecond), and
+	// finish before the model is prepared.
+	ctx     context.Context
+	checkAt int64     // fill checks ctx once read reaches this
 	src     io.Reader // the decompressed body
 	left    int64     // bytes the body may still hold, by lim
 	lim     bodyLimit // the bound on the whole body
@@ -613,10 +626,27 @@ func (r *reader) fail(format string, args ...any) {
 	}
 }
 
+// cancelled records ctx's error, naming the section and how far the body
+// was read, and reports whether there was one.
+func (r *reader) cancelled() bool {
+	err := r.ctx.Err()
+	if err != nil && r.err == nil {
+		r.err = fmt.Errorf("%s: cancelled after %d bytes of the body: %w", r.section, r.read, err)
+	}
+	return err != nil
+}
+
 // fill reads len(p) bytes of the body into p and reports how many it got
 // before the body ended. Any other read error is a decompression error,
-// which it records.
+// which it records; so is ctx being done, checked before the read once
+// every chunkBytes.
 func (r *reader) fill(p []byte) (int, bool) {
+	if r.read >= r.checkAt {
+		if r.cancelled() {
+			return 0, false
+		}
+		r.checkAt = r.read + chunkBytes
+	}
 	n, err := io.ReadFull(r.src, p)
 	r.read += int64(n)
 	r.left -= int64(n)
@@ -787,9 +817,10 @@ func (r *reader) i32s(field string, n int) []int32 {
 
 // finish returns the first error, or an error if the body goes on after
 // the last field. It reads at most a chunk past it, so a body padded with a
-// gigabyte of zeros is refused without decompressing them.
+// gigabyte of zeros is refused without decompressing them. It checks ctx
+// first, so a cancelled decode does not go on to prepare the model.
 func (r *reader) finish() error {
-	if r.err != nil {
+	if r.err != nil || r.cancelled() {
 		return r.err
 	}
 	limit := r.left // what the body may still hold

@@ -1,6 +1,7 @@
 package model
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -194,12 +195,31 @@ type Loaded struct {
 	Model    Predictor
 }
 
-// Open loads version of model name from repo (0 means the highest
-// version), verifying the payload's size and checksum before decoding it. A
-// corrupt or truncated artifact is refused with an error naming the file.
+// Open is OpenContext with a context that is never cancelled.
 func Open(repo, name string, version int) (*Loaded, error) {
+	return OpenContext(context.Background(), repo, name, version)
+}
+
+// OpenContext loads version of model name from repo (0 means the highest
+// version), verifying the payload's size and checksum before decoding it. A
+// corrupt or truncated artifact is refused with an error naming the file;
+// so is a file that resolves outside its version folder, or a version
+// folder outside the repository, without saying where it points.
+//
+// It stops soon after ctx is done: ctx is checked before each file is read,
+// every payloadReadBytes of the payload file and every 64 KiB of the
+// decompressed body (under a millisecond of work between checks), and
+// the error then names the file being read and wraps ctx.Err(). Two steps
+// run to their end once started: parsing the manifest (at most
+// maxManifestBytes) and compiling the decoded model for prediction
+// (Trees.Prepare: about 50 ms of the 110 ms open of a 1.2M-node forest,
+// measured). Nothing is left running once it returns.
+func OpenContext(ctx context.Context, repo, name string, version int) (*Loaded, error) {
 	if !ValidName(name) {
 		return nil, fmt.Errorf("model name %s is not valid", Quote(name))
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("%s: open cancelled: %w", filepath.Join(repo, name), err)
 	}
 	if version == 0 {
 		vs, err := Versions(repo, name)
@@ -223,17 +243,27 @@ func Open(repo, name string, version int) (*Loaded, error) {
 	}
 	realDir, err := filepath.EvalSymlinks(dir)
 	if err != nil {
+		if out, cause := outsideErr(err, repo, realRepo); out {
+			return nil, fmt.Errorf("model %q version %d: %s resolves outside the repository %s: %w", name, version, dir, repo, cause)
+		}
 		return nil, err
 	}
+	// Where it resolves to is not said: the daemon shows load errors to
+	// clients, and a path outside the repository is none of theirs.
 	if !inside(realRepo, realDir) {
-		return nil, fmt.Errorf("model %q version %d: %s resolves to %s, outside the repository %s: refused", name, version, dir, realDir, repo)
+		return nil, fmt.Errorf("model %q version %d: %s resolves outside the repository %s: refused", name, version, dir, repo)
 	}
-	return OpenDir(dir)
+	return openDir(ctx, dir)
 }
 
 // maxManifestBytes bounds a manifest.json, lineage, metrics and reference
 // data included.
 const maxManifestBytes = 64 << 20
+
+// payloadReadBytes is how much of a payload file OpenContext reads between
+// checks of its context: 1 MiB reads in well under a millisecond from the
+// page cache, a few from a disk.
+const payloadReadBytes = 1 << 20
 
 // maxPayloadFileBytes bounds a payload file: a body of MaxPayloadBytes
 // that does not compress, plus the frame's block headers (3 bytes per
@@ -245,11 +275,22 @@ const maxPayloadFileBytes = MaxPayloadBytes + 1<<20
 // against the manifest before it is read, its sha256 before it is decoded,
 // and decompression stops at the manifest's decoded size.
 func OpenDir(dir string) (*Loaded, error) {
+	return openDir(context.Background(), dir)
+}
+
+// openDir is OpenDir that stops once ctx is done, as OpenContext says.
+func openDir(ctx context.Context, dir string) (*Loaded, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("read manifest %s: cancelled: %w", filepath.Join(dir, ManifestFile), err)
+	}
 	m, err := ReadManifest(dir)
 	if err != nil {
 		return nil, err
 	}
 	ppath := filepath.Join(dir, m.Payload.File)
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("read payload %s: cancelled: %w", ppath, err)
+	}
 	f, size, err := openInside(dir, m.Payload.File)
 	if err != nil {
 		return nil, fmt.Errorf("read payload: %w", err)
@@ -258,18 +299,31 @@ func OpenDir(dir string) (*Loaded, error) {
 	if size != m.Payload.Bytes {
 		return nil, fmt.Errorf("%s: %d bytes, manifest says %d: the artifact is truncated or corrupt", ppath, size, m.Payload.Bytes)
 	}
+	// Read in pieces, hashing each as it arrives, so that ctx is checked
+	// between them.
 	payload := make([]byte, size)
-	if _, err := io.ReadFull(f, payload); err != nil {
-		return nil, fmt.Errorf("read payload %s: %w", ppath, err)
+	h := sha256.New()
+	for off := int64(0); off < size; {
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("read payload %s: cancelled after %d of %d bytes: %w", ppath, off, size, err)
+		}
+		n, err := io.ReadFull(f, payload[off:min(size, off+payloadReadBytes)])
+		h.Write(payload[off : off+int64(n)])
+		off += int64(n)
+		if err != nil {
+			if err == io.EOF && off > 0 {
+				err = io.ErrUnexpectedEOF // as one ReadFull of the whole file says
+			}
+			return nil, fmt.Errorf("read payload %s: %w", ppath, err)
+		}
 	}
 	if n, _ := f.Read(make([]byte, 1)); n > 0 {
 		return nil, fmt.Errorf("%s: grew past the manifest's %d bytes while read", ppath, m.Payload.Bytes)
 	}
-	sum := sha256.Sum256(payload)
-	if got := hex.EncodeToString(sum[:]); got != m.Payload.SHA256 {
+	if got := hex.EncodeToString(h.Sum(nil)); got != m.Payload.SHA256 {
 		return nil, fmt.Errorf("%s: sha256 %s, manifest says %s: the artifact is corrupt", ppath, got, m.Payload.SHA256)
 	}
-	p, err := DecodeSizedPayload(m.Kind, payload, m.Payload.DecodedBytes)
+	p, err := decodeSizedPayload(ctx, m.Kind, payload, m.Payload.DecodedBytes)
 	if err != nil {
 		return nil, fmt.Errorf("%s (%d bytes): %w", ppath, size, err)
 	}
@@ -343,7 +397,8 @@ func (m *Manifest) checkAgainst(p Predictor) error {
 // returns it with its size. It refuses a name that is a path, a file that
 // is (or resolves through symlinks to) anything outside dir, and anything
 // but a regular file (a FIFO or a device such as /dev/zero would block or
-// never end). Errors name the file.
+// never end). Errors name the file, but not where a symlink out of dir
+// points.
 func openInside(dir, name string) (*os.File, int64, error) {
 	path := filepath.Join(dir, name)
 	if !plainFileName(name) {
@@ -355,10 +410,13 @@ func openInside(dir, name string) (*os.File, int64, error) {
 	}
 	real, err := filepath.EvalSymlinks(path)
 	if err != nil {
+		if out, cause := outsideErr(err, dir, realDir); out {
+			return nil, 0, fmt.Errorf("%s: resolves outside the folder %s: %w", path, dir, cause)
+		}
 		return nil, 0, err
 	}
 	if !inside(realDir, real) {
-		return nil, 0, fmt.Errorf("%s: resolves to %s, outside the folder %s: refused", path, real, dir)
+		return nil, 0, fmt.Errorf("%s: resolves outside the folder %s: refused", path, dir)
 	}
 	st, err := os.Lstat(real)
 	if err != nil {
@@ -377,6 +435,23 @@ func openInside(dir, name string) (*os.File, int64, error) {
 		return nil, 0, fmt.Errorf("%s: replaced while being opened", path)
 	}
 	return f, st.Size(), nil
+}
+
+// outsideErr reports whether err, from filepath.EvalSymlinks, is about a
+// path that is neither in one of dirs nor one of their parent folders: a
+// symlink pointing out of them to something missing or unreadable. It
+// then returns err's cause without that path, which errors must not show.
+func outsideErr(err error, dirs ...string) (bool, error) {
+	var pe *fs.PathError
+	if !errors.As(err, &pe) {
+		return false, err
+	}
+	for _, d := range dirs {
+		if inside(d, pe.Path) || inside(pe.Path, d) {
+			return false, err
+		}
+	}
+	return true, pe.Err
 }
 
 // inside reports whether path p is dir or lies under it; both must be

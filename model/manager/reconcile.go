@@ -274,29 +274,13 @@ func (m *Manager) load(v *instance) error {
 	return nil
 }
 
-// openContext is model.Open that returns ctx's error once ctx is done. The
-// open goes on in the background until it finishes, and its result is
-// dropped: model.Open reads and decodes one bounded payload and holds no
-// resource once it returns.
+// openContext opens version num of model name with model.OpenContext,
+// which stops soon after ctx is done (it checks ctx before each file read
+// and every 64 KiB of the decompressed payload) with an error that names
+// the file and wraps ctx.Err(). Nothing of the open runs on after it
+// returns.
 func openContext(ctx context.Context, repo, name string, num int) (*model.Loaded, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	type result struct {
-		l   *model.Loaded
-		err error
-	}
-	done := make(chan result, 1)
-	go func() {
-		l, err := model.Open(repo, name, num)
-		done <- result{l, err}
-	}()
-	select {
-	case r := <-done:
-		return r.l, r.err
-	case <-ctx.Done():
-		return nil, fmt.Errorf("load model %s version %d: %w", name, num, ctx.Err())
-	}
+	return model.OpenContext(ctx, repo, name, num)
 }
 
 // warmUpChunkRows is how many rows warm-up predicts between checks of its
