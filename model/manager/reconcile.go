@@ -253,10 +253,11 @@ func (m *Manager) fallBack(ms *modelState, disk []int, isWanted map[int]bool, fo
 }
 
 // load opens, warms and prepares v. It sets v.loaded and v.attached on
-// success. It returns the manager context's error as soon as Close cancels
-// it, abandoning a model.Open in progress (its result is dropped).
+// success. Close cancels it: model.OpenContext and the warm-up stop soon
+// after (see their docs for what runs to its end once started) with an
+// error wrapping context.Canceled.
 func (m *Manager) load(v *instance) error {
-	l, err := openContext(m.ctx, m.opts.Repo, v.model, v.num)
+	l, err := model.OpenContext(m.ctx, m.opts.Repo, v.model, v.num)
 	if err != nil {
 		return err // it names the file
 	}
@@ -272,15 +273,6 @@ func (m *Manager) load(v *instance) error {
 	}
 	v.loaded = l
 	return nil
-}
-
-// openContext opens version num of model name with model.OpenContext,
-// which stops soon after ctx is done (it checks ctx before each file read
-// and every 64 KiB of the decompressed payload) with an error that names
-// the file and wraps ctx.Err(). Nothing of the open runs on after it
-// returns.
-func openContext(ctx context.Context, repo, name string, num int) (*model.Loaded, error) {
-	return model.OpenContext(ctx, repo, name, num)
 }
 
 // warmUpChunkRows is how many rows warm-up predicts between checks of its
