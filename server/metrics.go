@@ -117,6 +117,15 @@ func newMetrics() *metrics {
 	return &metrics{series: make(map[seriesKey]*series)}
 }
 
+// drop removes the series of model version v on every API.
+func (m *metrics) drop(model string, v int) {
+	m.mu.Lock()
+	for api := range numAPIs {
+		delete(m.series, seriesKey{model: model, version: v, api: api})
+	}
+	m.mu.Unlock()
+}
+
 // get returns the series for k, creating it.
 func (m *metrics) get(k seriesKey) *series {
 	m.mu.RLock()

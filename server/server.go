@@ -324,12 +324,15 @@ func (s *Server) Prepare(l *model.Loaded) (any, error) {
 }
 
 // Retired is the model manager's Options.Retired: it stops the version's
-// batcher (its queue is empty: no handle is left). The request series stay,
-// as Prometheus counters must not vanish while being scraped; the batcher's
-// go with it.
+// batcher (its queue is empty: no handle is left) and removes the
+// version's series from /metrics, the request series with the batcher's and
+// the join's: a daemon that reloads all day must not grow its metrics (or
+// its heap) by every version it ever served. Prometheus marks the removed
+// series stale at the next scrape.
 func (s *Server) Retired(_ *model.Loaded, attached any) {
 	vs := attached.(*versionState)
 	s.versions.Delete(vs)
+	s.metrics.drop(vs.name, vs.version)
 	if vs.batcher != nil {
 		vs.batcher.Close()
 	}

@@ -661,3 +661,44 @@ func editManifest(t *testing.T, dir string, edit func(payload map[string]any)) {
 		t.Fatal(err)
 	}
 }
+
+// TestServeReloadChurn: a retired version's series leave /metrics, so 20
+// reloads leave as many series as one (the soak benchmark found 43 lines
+// a retired version kept, and the heap growing by every reload).
+func TestServeReloadChurn(t *testing.T) {
+	repo, body := lrRepo(t)
+	const token = "0123456789abcdef0123"
+	d := startServe(t, []string{"PREDICTD_ADMIN_TOKEN=" + token}, "--repo", repo, "--poll-interval", "0")
+	c := d.client(false)
+	lrSeries := func() (all, v1 int) {
+		_, m := do(t, c, "GET", d.url(false, "/metrics"), nil)
+		for _, line := range strings.Split(string(m), "\n") {
+			if strings.Contains(line, `model="lr"`) && !strings.HasPrefix(line, "predictd_model_version_state") {
+				all++
+				if strings.Contains(line, `version="1"`) {
+					v1++
+				}
+			}
+		}
+		return all, v1
+	}
+	reload := func(i int) {
+		mustRun(t, "import", "--from", "native", "--in", fixture.Path("native", "logreg_binary.model.json"), "--repo", repo, "--name", "lr")
+		if code, out := do(t, c, "POST", d.url(false, "/v1/admin/reload"), nil, "Authorization", "Bearer "+token); code != 200 {
+			t.Fatalf("reload %d: %d %s", i, code, out)
+		}
+		if code, out := do(t, c, "POST", d.url(false, "/v1/models/lr:predict"), body); code != 200 || !strings.Contains(string(out), fmt.Sprintf(`"model_version":"%d"`, i+1)) {
+			t.Fatalf("predict after reload %d: %d %s, want version %d", i, code, out, i+1)
+		}
+	}
+	do(t, c, "POST", d.url(false, "/v1/models/lr:predict"), body)
+	reload(1)
+	once, _ := lrSeries()
+	for i := 2; i <= 20; i++ {
+		reload(i)
+	}
+	all, v1 := lrSeries()
+	if all != once || v1 != 0 {
+		t.Errorf("after 20 reloads /metrics has %d series of model lr (%d of version 1), want %d as after one reload, none of version 1", all, v1, once)
+	}
+}

@@ -352,6 +352,15 @@ func TestNewVersionRetiresOldAfterRelease(t *testing.T) {
 	}
 	rec.check(t, "prepare m/1", "prepare m/2", "retired m/1 (attached m/1)", "prepare m/3", "retired m/2 (attached m/2)")
 	wantStates(t, m, "m", "3:AVAILABLE 2:END 1:END")
+	// Retired versions stay in the table while on disk, but hold no model:
+	// a daemon reloading all day must not keep every model it served.
+	m.stateMu.Lock()
+	for _, num := range []int{1, 2} {
+		if v := m.models["m"].versions[num]; v.loaded != nil || v.attached != nil {
+			t.Errorf("retired version %d still holds its model (%v) or attachment (%v)", num, v.loaded != nil, v.attached)
+		}
+	}
+	m.stateMu.Unlock()
 
 	m.Close()
 	rec.check(t, "prepare m/1", "prepare m/2", "retired m/1 (attached m/1)", "prepare m/3", "retired m/2 (attached m/2)", "retired m/3 (attached m/3)")
