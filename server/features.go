@@ -6,11 +6,17 @@ import (
 	"encoding/json"
 	"errors"
 	"net/url"
+	"time"
 
 	"github.com/valyala/fasthttp"
 
 	"github.com/predictd/predictd/featcache"
 )
+
+// featurePushTimeout bounds one push's store write. Pushes carry many rows
+// and a synced write, so it is longer than a prediction's store read
+// (--feature-store-timeout).
+const featurePushTimeout = 10 * time.Second
 
 // handleFeatures serves POST /v1/features/{view} (push rows) and
 // GET /v1/features/{view}/{entity} (one entity's values, their age and
@@ -49,8 +55,9 @@ func (s *Server) handleFeatures(ctx *fasthttp.RequestCtx, p []byte) {
 	}
 	// Not ctx as the context: a fasthttp.RequestCtx's Done is the server's
 	// (nil outside a running server, where Err panics), not the request's.
-	// The cache bounds a read by its StoreTimeout; a push runs to the end,
-	// so that what the client is told matches what the store holds.
+	// The cache bounds a read by its StoreTimeout; a push by
+	// featurePushTimeout, so that a hung store cannot hold pushes (and
+	// their goroutines) for as long as it hangs.
 	var out any
 	if hasEntity {
 		if !s.allow(ctx, fasthttp.MethodGet) {
@@ -61,12 +68,23 @@ func (s *Server) handleFeatures(ctx *fasthttp.RequestCtx, p []byte) {
 		if !s.allow(ctx, fasthttp.MethodPost) {
 			return
 		}
-		out, err = fs.Push(context.Background(), viewName, ctx.PostBody())
+		pctx, cancel := context.WithTimeout(context.Background(), featurePushTimeout)
+		out, err = fs.Push(pctx, viewName, ctx.PostBody())
+		cancel()
 	}
 	if err != nil {
 		var ie *featcache.InputError
 		if errors.As(err, &ie) {
 			err = Errorf(fasthttp.StatusBadRequest, "%s", ie.Msg)
+		} else {
+			// The store failed or timed out: the client's request was
+			// fine, so 503 and a retry, not 500. A push that timed out
+			// may or may not have been written; sending it again is safe
+			// (a row never overwrites a newer one, and an equal one
+			// changes nothing).
+			ctx.Response.Header.Set("Retry-After", "1")
+			err = Errorf(fasthttp.StatusServiceUnavailable, "online feature store unavailable: %v; retry (pushing the same rows again is safe)", err)
+			s.logFeatures("features: %s %q: %v", ctx.Method(), ctx.Path(), err)
 		}
 		s.writeError(ctx, err)
 		return

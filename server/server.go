@@ -145,7 +145,7 @@ type Server struct {
 	lns      []net.Listener // what Serve was given, wrapped
 
 	// Rate-limited Logf for lines clients or outages repeat.
-	logClientErr, logServerErr, logStoreDown func(string, ...any)
+	logClientErr, logServerErr, logStoreDown, logFeatures func(string, ...any)
 }
 
 // fasthttpLogger adapts a Printf func to fasthttp.Logger.
@@ -212,6 +212,7 @@ func New(opts Options) (*Server, error) {
 		logClientErr: logx.Limit(opts.Logf, 5, 10*time.Second),
 		logServerErr: logx.Limit(opts.Logf, 10, 10*time.Second),
 		logStoreDown: logx.Limit(opts.Logf, 1, 10*time.Second),
+		logFeatures:  logx.Limit(opts.Logf, 1, 10*time.Second),
 	}
 	s.conns = newConnGuard(opts.MaxConnections, logx.Limit(opts.Logf, 1, 10*time.Second))
 	s.http = &fasthttp.Server{
