@@ -100,7 +100,8 @@ FUZZ_TARGETS := \
 	./loadtest:FuzzBodiesFromInstances \
 	./loadtest:FuzzBodiesFromLines \
 	./loadtest/capacity:FuzzParseCPU \
-	./kernels:FuzzFastForest
+	./kernels:FuzzFastForest \
+	./internal/logx:FuzzSanitize
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \
 		pkg=$${t%%:*}; fn=$${t##*:}; \

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 func TestSanitize(t *testing.T) {
@@ -63,4 +64,32 @@ func TestLimit(t *testing.T) {
 	if got, want := lines[3], "store down: 51"; got != want {
 		t.Errorf("second line of the period = %q, want %q (the count was reported already)", got, want)
 	}
+}
+
+// FuzzSanitize: whatever a client sends, a sanitized line is one line of
+// valid UTF-8 without control bytes, bounded in length, and a bearer token
+// or Authorization value placed in it does not survive.
+func FuzzSanitize(f *testing.F) {
+	for _, s := range []string{"", "plain", "a\nb", "\x00\xff", "Authorization: Bearer abc", "cookie=x\r\nhost: y", strings.Repeat("é", 3000)} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		for _, in := range []string{s, s + " Authorization: Bearer Zq9secretTOKEN", "Bearer Zq9secretTOKEN " + s} {
+			got := Sanitize(in)
+			if !utf8.ValidString(got) {
+				t.Fatalf("Sanitize(%q) = %q: invalid UTF-8", in, got)
+			}
+			for i := 0; i < len(got); i++ {
+				if c := got[i]; c < 0x20 || c == 0x7f {
+					t.Fatalf("Sanitize(%q) = %q: control byte 0x%02x at %d", in, got, c, i)
+				}
+			}
+			if len(got) > MaxLineBytes+64 {
+				t.Fatalf("Sanitize of %d bytes gave %d bytes, want at most %d", len(in), len(got), MaxLineBytes+64)
+			}
+			if in != s && strings.Contains(got, "Zq9secretTOKEN") {
+				t.Fatalf("Sanitize(%q) = %q: the token survived", in, got)
+			}
+		}
+	})
 }
