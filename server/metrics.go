@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"runtime"
+	rtmetrics "runtime/metrics"
 	"slices"
 	"strconv"
 	"strings"
@@ -223,6 +224,11 @@ func (m *metrics) appendPrometheus(b []byte, extra []gauge) []byte {
 	b = appendScalar(b, "predictd_body_too_large_total", "counter", "Requests refused with 413 because the body exceeded max_body_bytes.", float64(m.bodyTooLarge.Load()))
 	b = appendScalar(b, "predictd_malformed_requests_total", "counter", "Requests refused before routing: malformed (400), too slow (408), body or headers too large (413, 431).", float64(m.malformed.Load()))
 	b = appendScalar(b, "go_goroutines", "gauge", "Number of goroutines that currently exist.", float64(runtime.NumGoroutine()))
+	heapLive := []rtmetrics.Sample{{Name: "/gc/heap/live:bytes"}}
+	rtmetrics.Read(heapLive)
+	if heapLive[0].Value.Kind() == rtmetrics.KindUint64 {
+		b = appendScalar(b, "go_gc_heap_live_bytes", "gauge", "Heap memory occupied by live objects that were marked by the previous GC.", float64(heapLive[0].Value.Uint64()))
+	}
 	// Prometheus' standard process metric: capacity planning divides its
 	// growth by the requests answered meanwhile (CPU time per prediction).
 	if cpu, ok := cpuSeconds(); ok {

@@ -259,20 +259,24 @@ func (d *daemon) waitAddr(ctx context.Context) error {
 
 // usage is what /proc and /metrics say about the daemon now.
 type usage struct {
-	RSSKiB     int64  `json:"rss_kib"`
-	Threads    int    `json:"threads"`
-	FDs        int    `json:"fds"`
-	Goroutines int    `json:"goroutines"` // -1: not exported
-	ConnsOpen  int    `json:"conns_open"` // -1: not exported
-	LogLines   int64  `json:"log_lines"`  // lines the daemon has logged so far
-	LogBytes   int64  `json:"log_bytes"`  // bytes of them
-	Alive      bool   `json:"alive"`      // the process still runs
-	ScrapeErr  string `json:"scrape_error,omitempty"`
+	RSSKiB     int64 `json:"rss_kib"`
+	Threads    int   `json:"threads"`
+	FDs        int   `json:"fds"`
+	Goroutines int   `json:"goroutines"` // -1: not exported
+	// HeapLiveKiB is the heap the last GC found live (go_gc_heap_live_bytes):
+	// what the daemon holds, unlike RSS, which also counts memory the Go
+	// runtime has not given back yet. -1: not exported.
+	HeapLiveKiB int64  `json:"heap_live_kib"`
+	ConnsOpen   int    `json:"conns_open"` // -1: not exported
+	LogLines    int64  `json:"log_lines"`  // lines the daemon has logged so far
+	LogBytes    int64  `json:"log_bytes"`  // bytes of them
+	Alive       bool   `json:"alive"`      // the process still runs
+	ScrapeErr   string `json:"scrape_error,omitempty"`
 }
 
 // measure reads /proc/PID/status, /proc/PID/fd and /metrics.
 func (d *daemon) measure(ctx context.Context, c *http.Client) usage {
-	u := usage{Goroutines: -1, ConnsOpen: -1, LogLines: d.lines.Load(), LogBytes: d.bytes.Load(), Alive: !d.p.exited()}
+	u := usage{Goroutines: -1, ConnsOpen: -1, HeapLiveKiB: -1, LogLines: d.lines.Load(), LogBytes: d.bytes.Load(), Alive: !d.p.exited()}
 	if !u.Alive {
 		return u
 	}
@@ -316,6 +320,10 @@ func (d *daemon) measure(ctx context.Context, c *http.Client) usage {
 			u.Goroutines = atoiFloat(val)
 		case "predictd_connections_open":
 			u.ConnsOpen = atoiFloat(val)
+		case "go_gc_heap_live_bytes":
+			if n := atoiFloat(val); n >= 0 {
+				u.HeapLiveKiB = int64(n) >> 10
+			}
 		}
 	}
 	return u

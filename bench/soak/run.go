@@ -181,10 +181,13 @@ func (s *soak) take(ctx context.Context, phase string) sample {
 	return sm
 }
 
-const header = "     t phase     rss_MiB  thr  fds  gor conns  log_lines |  sent   2xx   4xx  5xx(exp) conn_fail skipped | unexp store load1"
+const header = "     t phase     rss_MiB heap_MiB  thr  fds  gor conns  log_lines |  sent   2xx   4xx  5xx(exp) conn_fail skipped | unexp store load1"
 
 func row(sm sample, prev totals) string {
-	gor, conns := "n/a", "n/a"
+	gor, conns, heap := "n/a", "n/a", "n/a"
+	if sm.HeapLiveKiB >= 0 {
+		heap = fmt.Sprintf("%.1f", float64(sm.HeapLiveKiB)/1024)
+	}
 	if sm.Goroutines >= 0 {
 		gor = fmt.Sprint(sm.Goroutines)
 	}
@@ -199,8 +202,8 @@ func row(sm sample, prev totals) string {
 		return fmt.Sprintf("%6.0f %-9s DAEMON DEAD", sm.AtSeconds, sm.Phase)
 	}
 	t := sm.Totals
-	return fmt.Sprintf("%6.0f %-9s %7.1f %4d %4d %4s %5s %10d | %5d %5d %5d %4d(%3d) %9d %7d | %5d %-5s %s",
-		sm.AtSeconds, sm.Phase, float64(sm.RSSKiB)/1024, sm.Threads, sm.FDs, gor, conns, sm.LogLines,
+	return fmt.Sprintf("%6.0f %-9s %7.1f %8s %4d %4d %4s %5s %10d | %5d %5d %5d %4d(%3d) %9d %7d | %5d %-5s %s",
+		sm.AtSeconds, sm.Phase, float64(sm.RSSKiB)/1024, heap, sm.Threads, sm.FDs, gor, conns, sm.LogLines,
 		t.Sent-prev.Sent, t.C2xx-prev.C2xx, t.C4xx-prev.C4xx, t.C5xx-prev.C5xx, t.Expected5xx-prev.Expected5xx,
 		t.ConnFail-prev.ConnFail, t.Skipped-prev.Skipped, t.Unexpected, store, sm.Load1)
 }
@@ -463,8 +466,8 @@ func (r *report) print(w io.Writer) {
 	}
 	if r.Baseline != nil && r.End != nil {
 		b, e := r.Baseline, r.End
-		fmt.Fprintf(w, "\nbaseline → end (quiet samples): RSS %.1f → %.1f MiB, fds %d → %d, threads %d → %d, goroutines %d → %d, log lines %d → %d\n",
-			float64(b.RSSKiB)/1024, float64(e.RSSKiB)/1024, b.FDs, e.FDs, b.Threads, e.Threads, b.Goroutines, e.Goroutines, b.LogLines, e.LogLines)
+		fmt.Fprintf(w, "\nbaseline → end (quiet samples): RSS %.1f → %.1f MiB, live heap %.1f → %.1f MiB, fds %d → %d, threads %d → %d, goroutines %d → %d, log lines %d → %d\n",
+			float64(b.RSSKiB)/1024, float64(e.RSSKiB)/1024, float64(b.HeapLiveKiB)/1024, float64(e.HeapLiveKiB)/1024, b.FDs, e.FDs, b.Threads, e.Threads, b.Goroutines, e.Goroutines, b.LogLines, e.LogLines)
 	}
 	fmt.Fprintf(w, "SIGTERM: exit %d in %.1fs\n", r.SigtermExit, r.SigtermSeconds)
 	if r.DaemonLogTail != "" {
