@@ -58,15 +58,18 @@ func (s *serialServer) start(t *testing.T) string {
 func TestCapacitySearchFindsTheKnee(t *testing.T) {
 	// 5ms of service and a 50ms p99 target leave room for the scheduling
 	// noise of a busy 2-core machine under -race (spikes of 20-30ms seen
-	// with 2ms and 20ms), while a queue that grows for a step's 0.6s at
-	// 10% over capacity still adds 60ms and fails it.
+	// with 2ms and 20ms), while a queue that grows for a step's 1.2s at
+	// 10% over capacity still adds 120ms and fails it. Steps of 1s: at
+	// 0.4s a step near the knee had 40 requests, so its p99 was its
+	// maximum and one 65ms scheduling spike (seen under make test's
+	// parallel packages) failed a step at half capacity.
 	srv := &serialServer{service: 5 * time.Millisecond, cpuPerReq: 0.001}
 	base := srv.start(t)
 	capacity := float64(time.Second) / float64(srv.service) // 200/s at best
 	o := DefaultOptions()
 	o.Load = loadtest.Options{URL: base + "/v1/models/m:predict", Bodies: [][]byte{[]byte(`{"instances":[[1]]}`)}, Timeout: 3 * time.Second}
 	o.SLO = loadtest.SLO{P99: 50 * time.Millisecond, MaxErrorRate: 0.001}
-	o.StartRate, o.StepDuration, o.Warmup, o.MaxSteps = 25, 400*time.Millisecond, 200*time.Millisecond, 12
+	o.StartRate, o.StepDuration, o.Warmup, o.MaxSteps = 25, time.Second, 200*time.Millisecond, 12
 	o.MetricsURL = base + "/metrics"
 	o.TargetRPS, o.CostPerCoreHour, o.ServerCores = 10_000, 0.05, 2
 	var progressed []Step
