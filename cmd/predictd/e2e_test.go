@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -211,6 +212,15 @@ func TestBadModelFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	native, err := os.ReadFile(fixture.Path("native", "logreg_binary.model.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The first weight of the first layer made null (issue 12, finding 8:
+	// it became 0 and the import exited 0).
+	nullWeight := regexp.MustCompile(`("weights": \[\s*\[\s*)-?[0-9.e-]+`).ReplaceAllString(string(native), "${1}null")
+	const lgbHeader = "tree\nversion=v3\nnum_class=1\nnum_tree_per_iteration=1\nlabel_index=0\nmax_feature_idx=0\nobjective=binary sigmoid:1\nfeature_names=a\nfeature_infos=[0:1]\n"
+	const lgbTree = "num_leaves=1\nnum_cat=0\nleaf_value=0.5\nshrinkage=1\n\n\n"
 	dir := t.TempDir()
 	for _, tc := range []struct {
 		name, from, body, want string
@@ -220,6 +230,13 @@ func TestBadModelFile(t *testing.T) {
 		{"empty.txt", "lightgbm", "", ""},
 		{"header only.txt", "lightgbm", "tree\nversion=v3\nnum_class=1\n", "line 3"},
 		{"bad num_class.txt", "lightgbm", "tree\nversion=v3\nnum_class=abc\nmax_feature_idx=0\nobjective=binary sigmoid:1\nfeature_names=a\n\nTree=0\nnum_leaves=1\nleaf_value=1\n\nend of trees\n", "num_class"},
+		// Finding 8 and 11 (importers): null weights, inconsistent LightGBM
+		// headers.
+		{"null weight.json", "native", nullWeight, "layers[0].weights[0][0] is null, want a number"},
+		{"repeated tree.txt", "lightgbm", lgbHeader + "\nTree=0\n" + lgbTree + "Tree=0\n" + lgbTree + "end of trees\n", "Tree=0"},
+		{"huge num_class.txt", "lightgbm", strings.Replace(lgbHeader, "num_class=1", "num_class=1000000000", 1) + "\nTree=0\n" + lgbTree + "end of trees\n", "num_class"},
+		// Finding 10: a 10 MB objective is quoted cut, not echoed whole.
+		{"huge objective.json", "xgboost", strings.Replace(string(good), "binary:logistic", strings.Repeat("x", 10<<20), 1), "(10485760 bytes)"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			path := filepath.Join(dir, tc.name)
@@ -232,7 +249,10 @@ func TestBadModelFile(t *testing.T) {
 				t.Errorf("exit %d, want 2 (stderr %q)", r.code, r.stderr)
 			}
 			if !strings.Contains(r.stderr, path) || !strings.Contains(r.stderr, tc.want) {
-				t.Errorf("stderr %q does not name the file and %q", r.stderr, tc.want)
+				t.Errorf("stderr %.500q does not name the file and %q", r.stderr, tc.want)
+			}
+			if len(r.stderr) > 4096 {
+				t.Errorf("stderr is %d bytes: a value from the file was echoed whole", len(r.stderr))
 			}
 			if _, err := os.Stat(filepath.Join(repo, "m")); !os.IsNotExist(err) {
 				t.Errorf("a failed import left %s/m behind", repo)
