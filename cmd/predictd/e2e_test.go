@@ -133,13 +133,11 @@ func renameHeader(t *testing.T, want, got string) string {
 	return p
 }
 
-// lightgbmFixtures is ../shared/fixtures/lightgbm next to the repository.
+// lightgbmFixtures is testdata/lightgbm; a missing file fails the test
+// naming it.
 func lightgbmFixtures(t *testing.T) string {
-	dir := filepath.Join(fixture.Root(), "..", "shared", "fixtures", "lightgbm")
-	if _, err := os.Stat(dir); err != nil {
-		t.Skipf("LightGBM fixtures not found at %s", dir)
-	}
-	return dir
+	t.Helper()
+	return fixture.LightGBMDir(t)
 }
 
 // tsvToCSV rewrites a headerless tab-separated file as CSV with the given

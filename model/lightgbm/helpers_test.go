@@ -3,24 +3,19 @@ package lightgbm
 import (
 	"math"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/predictd/predictd/internal/fixture"
 	"github.com/predictd/predictd/model"
 )
 
-// fixtureDir is the shared folder of files LightGBM itself wrote, with its
-// own predictions. It sits beside the repository (shared/ next to main/),
-// in CI as on the development machines; tests that need it skip without it.
+// fixtureDir is testdata/lightgbm: files LightGBM itself wrote, with its
+// own predictions. A missing file fails the test naming it.
 func fixtureDir(tb testing.TB) string {
 	tb.Helper()
-	dir := filepath.Join("..", "..", "..", "shared", "fixtures", "lightgbm")
-	if _, err := os.Stat(dir); err != nil {
-		tb.Skipf("LightGBM fixtures not found (want shared/fixtures/lightgbm beside the repository): %v", err)
-	}
-	return dir
+	return fixture.LightGBMDir(tb)
 }
 
 func readFile(tb testing.TB, path string) []byte {
