@@ -30,6 +30,8 @@ import (
 	"github.com/klauspost/compress/zstd"
 
 	"github.com/predictd/predictd/internal/fixture"
+	"github.com/predictd/predictd/internal/redisconn"
+	"github.com/predictd/predictd/internal/redistest"
 	"github.com/predictd/predictd/model"
 )
 
@@ -700,5 +702,40 @@ func TestServeReloadChurn(t *testing.T) {
 	all, v1 := lrSeries()
 	if all != once || v1 != 0 {
 		t.Errorf("after 20 reloads /metrics has %d series of model lr (%d of version 1), want %d as after one reload, none of version 1", all, v1, once)
+	}
+}
+
+// TestServeRedisPassword: --store and --stream take a Redis URL with a
+// password (one parser, rueidis.ParseURL); a wrong password is refused at
+// start, and no message shows the password (issue 13: the store URL was
+// parsed twice by hand, with no password or TLS).
+func TestServeRedisPassword(t *testing.T) {
+	const pw = "pw-0123456789-not-shown"
+	rds := redistest.StartWithPassword(t, pw)
+	repo, _ := lrRepo(t)
+	defs := fixture.Path("features", "demo.yaml")
+	d := startServe(t, nil, "--repo", repo, "--features", defs, "--store", "redis://:"+pw+"@"+rds.Addr+"/2",
+		"--stream", "redis://:"+pw+"@"+rds.Addr)
+	c := d.client(false)
+	at := time.Now().UTC().Add(-time.Minute).Format(time.RFC3339)
+	row := `{"rows": [{"entity": "u1", "event_time": "` + at + `", "values": {"spend_7d": 7, "orders_30d": 1, "segment": null}}]}`
+	if code, out := do(t, c, "POST", d.url(false, "/v1/features/user_stats"), row); code != 200 {
+		t.Fatalf("push through a password-protected Redis: %d %s", code, out)
+	}
+	if code, out := do(t, c, "GET", d.url(false, "/v1/features/user_stats/u1"), nil); code != 200 || !strings.Contains(string(out), `"spend_7d":7`) {
+		t.Errorf("read back: %d %s", code, out)
+	}
+	time.Sleep(200 * time.Millisecond) // the stream consumer's first read
+	if log := d.log.String(); strings.Contains(log, pw) || strings.Contains(log, "NOAUTH") || strings.Contains(log, "WRONGPASS") {
+		t.Errorf("the log shows the Redis password or an authentication failure:\n%s", log)
+	}
+	for _, store := range []string{"redis://:wrong-" + pw + "@" + rds.Addr, "redis://" + rds.Addr} {
+		r := predictd(t, "serve", "--listen", "127.0.0.1:0", "--repo", repo, "--features", defs, "--store", store)
+		if r.code == 0 || !strings.Contains(r.stderr, "--store redis://") {
+			t.Errorf("serve --store %s: exit %d %q, want a start-up error naming --store", redisconn.Redact(store), r.code, r.stderr)
+		}
+		if strings.Contains(r.stderr, pw) {
+			t.Errorf("serve with a wrong password: stderr %q shows it", r.stderr)
+		}
 	}
 }

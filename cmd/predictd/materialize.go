@@ -19,7 +19,7 @@ func cmdMaterialize(ctx context.Context, args []string, stdout, stderr io.Writer
 	in := fs.String("in", "", "offline file (.csv or .parquet): the join key, the time column and the view's features")
 	until := fs.String("until", "", "ignore rows with a later event time (RFC 3339); default: none")
 	timeCol := fs.String("time-column", "event_time", "the event time column")
-	store := fs.String("store", "pebble:predictd-features", "online store: pebble:DIR (not while a daemon has it open) or redis://HOST:PORT[/DB]")
+	store := fs.String("store", "pebble:predictd-features", "online store: pebble:DIR (not while a daemon has it open), redis://[[user]:password@]HOST:PORT[/DB] or rediss://... (TLS)")
 	maxFuture := fs.Duration("max-future", featcache.DefaultMaxFutureSkew, "refuse the file if a row (at or before --until) has an event time more than this after now: a future row would hide its entity's updates until then")
 	if err := parseFlags(fs, args); err != nil {
 		return err

@@ -23,6 +23,7 @@ import (
 	"github.com/predictd/predictd/featcache/redisstream"
 	"github.com/predictd/predictd/internal/config"
 	"github.com/predictd/predictd/internal/logx"
+	"github.com/predictd/predictd/internal/redisconn"
 	"github.com/predictd/predictd/model/manager"
 	"github.com/predictd/predictd/server"
 )
@@ -52,14 +53,14 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	writeTO := fs.Duration("write-timeout", sd.WriteTimeout, "time to write a whole response")
 	idleTO := fs.Duration("idle-timeout", sd.IdleTimeout, "how long an idle keep-alive connection stays open")
 	featDefs := fs.String("features", "", "feature definitions (YAML); serves /v1/features from --store")
-	featStore := fs.String("store", "pebble:predictd-features", "online feature store: pebble:DIR (embedded, persistent) or redis://HOST:PORT[/DB]")
+	featStore := fs.String("store", "pebble:predictd-features", "online feature store: pebble:DIR (embedded, persistent) or redis://[[user]:password@]HOST:PORT[/DB] (rediss:// for TLS)")
 	featCache := fs.Int64("feature-cache-bytes", featcache.DefaultCacheOptions().MaxBytes, "bytes of the in-process feature cache")
 	featStale := fs.Duration("feature-staleness", featcache.DefaultCacheOptions().MaxStaleness, "how long a cached feature answer is served before the store is asked again (never past a view's TTL)")
 	featTimeout := fs.Duration("feature-store-timeout", featcache.DefaultCacheOptions().StoreTimeout, "how long a prediction waits for the feature store before its model's store-down policy applies")
 	featFuture := fs.Duration("feature-max-future", featcache.DefaultMaxFutureSkew, "refuse a pushed or streamed feature row whose event time is more than this after now (a future row would hide its entity's updates until then)")
 	batching := fs.Bool("batching", true, "batch concurrent requests to a model version adaptively; false: each request is its own Predict call")
 	timeout := fs.Duration("timeout", 0, "deadline of a request that sets none (X-Request-Timeout, OIP parameters.timeout); 0: none")
-	stream := fs.String("stream", "", "apply feature updates from a Redis stream: redis://HOST:PORT[/DB] (needs --features)")
+	stream := fs.String("stream", "", "apply feature updates from a Redis stream: redis://[[user]:password@]HOST:PORT[/DB] or rediss://... (needs --features)")
 	streamKey := fs.String("stream-key", "predictd:features", "the Redis stream's key")
 	streamGroup := fs.String("stream-group", "", "consumer group; default \"predictd\" with a redis:// store (replicas share the writes), the host name with a pebble store (every replica applies every entry)")
 	streamConsumer := fs.String("stream-consumer", "", "this replica's consumer name in the group, stable across restarts so it re-reads what it left pending; default the host name")
@@ -184,13 +185,13 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		defer closeStore()
 		sopts.Features = fsvc
-		logger.Printf("features: %d views from %s, store %s", len(fsvc.Defs.Views), *featDefs, *featStore)
+		logger.Printf("features: %d views from %s, store %s", len(fsvc.Defs.Views), *featDefs, redisconn.Redact(*featStore))
 	}
 	if *stream != "" {
 		if sopts.Features == nil {
 			return usageErr("serve: --stream needs --features")
 		}
-		c, err := newStreamConsumer(sopts.Features, *stream, *streamKey, *streamGroup, *streamConsumer, strings.HasPrefix(*featStore, "redis://"), logger.Printf)
+		c, err := newStreamConsumer(sopts.Features, *stream, *streamKey, *streamGroup, *streamConsumer, strings.HasPrefix(*featStore, "redis://") || strings.HasPrefix(*featStore, "rediss://"), logger.Printf)
 		if err != nil {
 			return usageErr("serve: %v", err)
 		}
@@ -374,8 +375,9 @@ func openFeatures(defsPath, spec string, copts featcache.CacheOptions) (*featcac
 	return svc, func() { svc.Close(); st.Close() }, nil
 }
 
-// openStore opens the online store spec names: pebble:DIR or
-// redis://HOST:PORT[/DB].
+// openStore opens the online store spec names: pebble:DIR or a Redis URL,
+// redis://[[user]:password@]HOST:PORT[/DB] or rediss://... for TLS. Errors
+// show the URL with its password redacted.
 func openStore(spec string) (featcache.Store, error) {
 	var (
 		st  featcache.Store
@@ -384,21 +386,19 @@ func openStore(spec string) (featcache.Store, error) {
 	switch {
 	case strings.HasPrefix(spec, "pebble:") && len(spec) > len("pebble:"):
 		st, err = pebblestore.Open(strings.TrimPrefix(spec, "pebble:"), pebblestore.DefaultOptions())
-	case strings.HasPrefix(spec, "redis://"):
-		ro := redisstore.DefaultOptions()
-		addr, db, hasDB := strings.Cut(strings.TrimPrefix(spec, "redis://"), "/")
-		ro.Addr = addr
-		if hasDB {
-			if ro.DB, err = strconv.Atoi(db); err != nil {
-				return nil, fmt.Errorf("--store %s: database %q is not a number", spec, db)
-			}
+	case strings.HasPrefix(spec, "redis://"), strings.HasPrefix(spec, "rediss://"):
+		srv, perr := redisconn.ParseURL(spec)
+		if perr != nil {
+			return nil, fmt.Errorf("--store %w", perr)
 		}
+		ro := redisstore.DefaultOptions()
+		ro.Addr, ro.Username, ro.Password, ro.DB, ro.TLS = srv.Addr, srv.Username, srv.Password, srv.DB, srv.TLS
 		st, err = redisstore.Open(ro)
 	default:
-		return nil, fmt.Errorf("--store %q: want pebble:DIR or redis://HOST:PORT[/DB]", spec)
+		return nil, fmt.Errorf("--store %q: want pebble:DIR, redis://[[user]:password@]HOST:PORT[/DB] or rediss://...", redisconn.Redact(spec))
 	}
 	if err != nil {
-		return nil, fmt.Errorf("--store %s: %w", spec, err)
+		return nil, fmt.Errorf("--store %s: %w", redisconn.Redact(spec), err)
 	}
 	return st, nil
 }
@@ -477,18 +477,11 @@ func describeStatus(st manager.ModelStatus) string {
 // replica's own store gets every entry.
 func newStreamConsumer(svc *featcache.Service, spec, key, group, consumer string, sharedStore bool, logf func(string, ...any)) (*redisstream.Consumer, error) {
 	o := redisstream.DefaultOptions()
-	rest, ok := strings.CutPrefix(spec, "redis://")
-	if !ok {
-		return nil, fmt.Errorf("--stream %q: want redis://HOST:PORT[/DB]", spec)
+	srv, err := redisconn.ParseURL(spec)
+	if err != nil {
+		return nil, fmt.Errorf("--stream %w", err)
 	}
-	addr, db, hasDB := strings.Cut(rest, "/")
-	o.Addr = addr
-	if hasDB {
-		var err error
-		if o.DB, err = strconv.Atoi(db); err != nil {
-			return nil, fmt.Errorf("--stream %s: database %q is not a number", spec, db)
-		}
-	}
+	o.Addr, o.Username, o.Password, o.DB, o.TLS = srv.Addr, srv.Username, srv.Password, srv.DB, srv.TLS
 	host, err := os.Hostname()
 	if err != nil || host == "" {
 		host = "predictd"
@@ -507,6 +500,6 @@ func newStreamConsumer(svc *featcache.Service, spec, key, group, consumer string
 	if err != nil {
 		return nil, fmt.Errorf("--stream: %w", err)
 	}
-	logf("features: applying stream %s at %s as consumer %s of group %s", key, addr, consumer, group)
+	logf("features: applying stream %s at %s as consumer %s of group %s", key, srv.Addr, consumer, group)
 	return c, nil
 }

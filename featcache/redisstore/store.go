@@ -2,6 +2,7 @@ package redisstore
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"strings"
 	"sync/atomic"
@@ -17,8 +18,10 @@ import (
 type Options struct {
 	// Addr is the Redis server as "host:port". Required.
 	Addr string
-	// Password authenticates with AUTH; empty sends none.
-	Password string
+	// Username and Password authenticate with AUTH; empty sends none.
+	Username, Password string
+	// TLS, when set, connects over TLS (a rediss:// URL).
+	TLS *tls.Config
 	// DB is the logical database selected after connecting (SELECT); 0 by default.
 	DB int
 	// KeyPrefix is prepended to every key so several deployments (or tests)
@@ -86,7 +89,7 @@ func Open(opts Options) (*Store, error) {
 	if err := opts.validate(); err != nil {
 		return nil, err
 	}
-	co := redisconn.ClientOption(opts.Addr, opts.Password, opts.DB, opts.DialTimeout)
+	co := redisconn.ClientOption(redisconn.Server{Addr: opts.Addr, Username: opts.Username, Password: opts.Password, DB: opts.DB, TLS: opts.TLS}, opts.DialTimeout)
 	// By default rueidis retries read-only commands (MGET) after network
 	// errors, with exponential backoff of up to 1s a wait. A feature lookup
 	// on the request path should fail fast and let the caller decide

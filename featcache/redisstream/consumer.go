@@ -2,6 +2,7 @@ package redisstream
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log"
@@ -30,8 +31,10 @@ var _ Writer = (*featcache.Service)(nil)
 type Options struct {
 	// Addr is the Redis server as "host:port". Required unless Client is set.
 	Addr string
-	// Password authenticates with AUTH; empty sends none.
-	Password string
+	// Username and Password authenticate with AUTH; empty sends none.
+	Username, Password string
+	// TLS, when set, connects over TLS (a rediss:// URL).
+	TLS *tls.Config
 	// DB is the logical database selected after connecting; 0 by default.
 	DB int
 	// DialTimeout bounds each connection attempt. Must be > 0; default 2s.
@@ -251,7 +254,7 @@ func (c *Consumer) Run(ctx context.Context) error {
 // connect dials until it succeeds or ctx is done (then it returns nil).
 func (c *Consumer) connect(ctx context.Context) rueidis.Client {
 	for {
-		client, err := rueidis.NewClient(redisconn.ClientOption(c.opts.Addr, c.opts.Password, c.opts.DB, c.opts.DialTimeout))
+		client, err := rueidis.NewClient(redisconn.ClientOption(redisconn.Server{Addr: c.opts.Addr, Username: c.opts.Username, Password: c.opts.Password, DB: c.opts.DB, TLS: c.opts.TLS}, c.opts.DialTimeout))
 		if err == nil {
 			return client
 		}

@@ -20,20 +20,32 @@ type Server struct {
 
 // Start starts redis-server from PATH on a free local port, with no
 // persistence, in a temporary directory, waits until it answers PING and
-// kills it when tb ends. Without redis-server it skips: .ci/run installs it,
-// so CI never skips.
+// kills it when tb ends. Without redis-server the test fails: .ci/run
+// installs it, and a test that skipped would hide what it checks.
 func Start(tb testing.TB) *Server {
+	tb.Helper()
+	return start(tb)
+}
+
+// StartWithPassword is Start for a server that requires password (AUTH).
+func StartWithPassword(tb testing.TB, password string) *Server {
+	tb.Helper()
+	return start(tb, "--requirepass", password)
+}
+
+func start(tb testing.TB, extra ...string) *Server {
 	tb.Helper()
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
-		tb.Skip("redis-server is not on PATH; .ci/run installs it (apt-get install redis-server)")
+		tb.Fatal("redis-server is not on PATH; install it (apt-get install redis-server; .ci/run does)")
 	}
 	var lastErr error
 	for attempt := 0; attempt < 3; attempt++ {
 		port := FreePort(tb)
 		dir := tb.TempDir()
-		cmd := exec.Command(bin, "--port", strconv.Itoa(port), "--bind", "127.0.0.1",
-			"--save", "", "--appendonly", "no", "--dir", dir, "--logfile", "")
+		args := append([]string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1",
+			"--save", "", "--appendonly", "no", "--dir", dir, "--logfile", ""}, extra...)
+		cmd := exec.Command(bin, args...)
 		var out strings.Builder
 		cmd.Stdout, cmd.Stderr = &out, &out
 		if err := cmd.Start(); err != nil {
@@ -87,7 +99,7 @@ func FreePort(tb testing.TB) int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
-// waitPing sends inline PINGs until one gets +PONG, the process exits or
+// waitPing sends inline PINGs until one gets +PONG (or NOAUTH), the process exits or
 // the timeout passes.
 func waitPing(addr string, exited <-chan struct{}, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
@@ -120,7 +132,8 @@ func ping(addr string) error {
 	if err != nil {
 		return err
 	}
-	if line != "+PONG\r\n" {
+	// A server with a password answers NOAUTH: it is up all the same.
+	if line != "+PONG\r\n" && !strings.HasPrefix(line, "-NOAUTH") {
 		return fmt.Errorf("PING answered %q", line)
 	}
 	return nil
