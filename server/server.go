@@ -785,7 +785,8 @@ func (s *Server) writeError(ctx *fasthttp.RequestCtx, err error) int {
 		code = fasthttp.StatusConflict
 	case errors.Is(err, manager.ErrInvalid):
 		code = fasthttp.StatusBadRequest
-	case errors.Is(err, manager.ErrClosed):
+	case errors.Is(err, manager.ErrClosed), errors.Is(err, context.Canceled):
+		// Closed, or a load cancelled by the daemon's shutdown.
 		code = fasthttp.StatusServiceUnavailable
 	case errors.Is(err, manager.ErrLoading):
 		code = fasthttp.StatusServiceUnavailable

@@ -739,3 +739,35 @@ func TestServeRedisPassword(t *testing.T) {
 		}
 	}
 }
+
+// TestServeSIGTERMDuringReload: a SIGHUP reload runs beside the signal
+// loop and SIGTERM cancels it, so a slow load never holds the shutdown
+// (issue 13: a reload ran on the signal loop without a context).
+func TestServeSIGTERMDuringReload(t *testing.T) {
+	repo, body := lrRepo(t)
+	// 2M warm-up rows: a fraction of a second for the logistic regression,
+	// many seconds for 300 trees of depth 6.
+	d := startServe(t, nil, "--repo", repo, "--poll-interval", "0", "--warmup-rows", "2000000")
+	mustRun(t, "import", "--from", "xgboost", "--in", fixture.Path("xgboost", "gbtree_binary_logistic_300x6.json"), "--repo", repo, "--name", "churn")
+	if err := d.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "churn loading", func() bool {
+		code, out := do(t, d.client(false), "GET", d.url(false, "/v1/models/churn"), nil)
+		return code == 200 && strings.Contains(string(out), "LOADING")
+	})
+	if code, _ := do(t, d.client(false), "POST", d.url(false, "/v1/models/lr:predict"), body); code != 200 {
+		t.Errorf("predict lr during the reload: %d, want 200", code)
+	}
+	t0 := time.Now()
+	d.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-d.done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no exit within 10s of SIGTERM during a slow reload")
+	}
+	if d.err != nil {
+		t.Errorf("exit %v, want 0", d.err)
+	}
+	t.Logf("exited %s after SIGTERM during a reload", time.Since(t0).Round(time.Millisecond))
+}

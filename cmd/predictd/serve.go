@@ -246,21 +246,34 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
 
-	// The first load runs beside the signal loop, so that SIGTERM is
-	// answered at once: Close cancels the loads in progress.
+	// The first load and every SIGHUP reload run beside the signal loop, so
+	// that SIGTERM is answered at once: StopLoading cancels the loads in
+	// progress.
 	started := make(chan error, 1)
 	go func() { started <- mgr.Start() }()
 	loading := true
+	reloading := make(chan struct{}, 1) // one SIGHUP reload at a time
 	for {
 		select {
 		case <-hup:
 			if loading {
 				logger.Printf("SIGHUP: ignored, the first load of the repository is still in progress")
-			} else if err := mgr.Reload(); err != nil {
-				logger.Printf("SIGHUP reload: %v", err)
-			} else {
-				logger.Printf("SIGHUP: repository reloaded")
+				continue
 			}
+			select {
+			case reloading <- struct{}{}:
+			default:
+				logger.Printf("SIGHUP: ignored, a reload is still in progress")
+				continue
+			}
+			go func() {
+				defer func() { <-reloading }()
+				if err := mgr.Reload(); err != nil {
+					logger.Printf("SIGHUP reload: %v", err)
+				} else {
+					logger.Printf("SIGHUP: repository reloaded")
+				}
+			}()
 			continue
 		case err := <-started:
 			loading = false
@@ -288,11 +301,12 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		break
 	}
+	// Loads in progress (the first one, a reload, an admin load) are
+	// cancelled now rather than after the drain: what is loaded keeps
+	// serving the drain, nothing new is loaded.
+	mgr.StopLoading()
 	if loading {
-		// SIGTERM during the first load: cancel it now rather than after
-		// the drain (nothing may be serving yet).
-		logger.Printf("stopping during the first load: cancelling it")
-		mgr.Close()
+		logger.Printf("stopping during the first load: cancelled it")
 		<-started
 	}
 	srv.StopReady()

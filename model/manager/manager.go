@@ -283,6 +283,12 @@ func (m *Manager) poll(every time.Duration, done chan struct{}) {
 	}
 }
 
+// StopLoading cancels the loads and warm-ups in progress and makes every
+// later one fail at once, while the loaded versions keep serving: the
+// daemon calls it first thing on SIGTERM, so that neither a reload nor a
+// slow load holds the drain. Close does it too. It is idempotent.
+func (m *Manager) StopLoading() { m.cancel() }
+
 // Close stops the poller (waiting for a reconcile in progress), then
 // retires every version: each one's Retired hook runs as its handles drain,
 // possibly after Close returns. Acquire then fails with ErrClosed. Close is
