@@ -7,8 +7,16 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/predictd/predictd/internal/fixture"
 	"github.com/predictd/predictd/model"
 )
+
+// The README's LightGBM parity claim, asserted here: margins equal
+// LightGBM's bit for bit (float64 sums in LightGBM's order), probabilities
+// within probRel relative. Measured on the fixtures: margins 0, multiclass
+// probabilities 4.68e-16, DART 2.63e-16: a few ulps, from the link (the
+// multiclass margins it is applied to are identical).
+const probRel = 5e-16
 
 // TestMulticlassParity compares predictd with LightGBM's own predictions on
 // the multiclass fixture: 5-class softmax, 50 trees, format v2.
@@ -37,13 +45,21 @@ func TestMulticlassParity(t *testing.T) {
 			t.Fatalf("%s has %d rows, test data %d", tc.file, len(want), len(rows))
 		}
 		got := predictRows(t, tr, rows, tc.raw)
+		bound := probRel
+		if tc.raw {
+			bound = 0 // bit for bit
+		}
 		worst := 0.0
 		for i := range rows {
+			if len(want[i]) != len(got[i]) {
+				t.Fatalf("%s row %d: %d values, want %d", tc.file, i, len(got[i]), len(want[i]))
+			}
 			for k := range want[i] {
-				if !near(got[i][k], want[i][k], 1e-6) {
-					t.Errorf("%s row %d class %d: got %.17g, want %.17g", tc.file, i, k, got[i][k], want[i][k])
+				e := fixture.RelErr(got[i][k], want[i][k])
+				if e > bound {
+					t.Errorf("%s row %d class %d: got %.17g, want %.17g (rel err %.3g, bound %g)", tc.file, i, k, got[i][k], want[i][k], e, bound)
 				}
-				worst = math.Max(worst, math.Abs(got[i][k]-want[i][k])/math.Max(math.Abs(want[i][k]), 1e-300))
+				worst = math.Max(worst, e)
 			}
 		}
 		t.Logf("%s: %d rows, worst relative error %.3g", tc.file, len(rows), worst)
@@ -66,10 +82,11 @@ func TestDARTParity(t *testing.T) {
 	got := predictRows(t, tr, rows, false)
 	worst := 0.0
 	for i := range rows {
-		if !near(got[i][0], want[i][0], 1e-6) {
-			t.Errorf("row %d: got %.17g, want %.17g", i, got[i][0], want[i][0])
+		e := fixture.RelErr(got[i][0], want[i][0])
+		if e > probRel {
+			t.Errorf("row %d: got %.17g, want %.17g (rel err %.3g, bound %g)", i, got[i][0], want[i][0], e, probRel)
 		}
-		worst = math.Max(worst, math.Abs(got[i][0]-want[i][0])/math.Max(math.Abs(want[i][0]), 1e-300))
+		worst = math.Max(worst, e)
 	}
 	t.Logf("%d rows, worst relative error %.3g", len(rows), worst)
 }

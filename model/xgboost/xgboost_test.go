@@ -3,7 +3,6 @@ package xgboost
 import (
 	"encoding/json"
 	"fmt"
-	"math"
 	"os"
 	"strconv"
 	"strings"
@@ -57,9 +56,11 @@ func rowsFor(t *testing.T, feats []model.Feature, tab fixture.Table) []float64 {
 }
 
 // checkParity compares the model's margins (exactly, as float32: XGBoost
-// sums in float32 and so do we) and predictions (within 1e-6 relative) with
-// XGBoost's own output for the same rows.
-func checkParity(t *testing.T, dir string, c fixtureCase) {
+// sums in float32 and so do we) and predictions (each within one float32
+// step) with XGBoost's own output for the same rows. It returns how many
+// predictions were a step off and how many it compared; TestParity bounds
+// their ratio.
+func checkParity(t *testing.T, dir string, c fixtureCase) (offByOne, n int) {
 	data, err := os.ReadFile(fixture.Path(dir, c.Name+".json"))
 	if err != nil {
 		t.Fatal(err)
@@ -79,23 +80,24 @@ func checkParity(t *testing.T, dir string, c fixtureCase) {
 		if len(got) != len(want.Rows)*width {
 			t.Fatalf("%s: got %d values, want %d rows × %d", kind, len(got), len(want.Rows), width)
 		}
-		bad, offByOne := 0, 0
+		// Margins are float32 sums in both; predictions are XGBoost's
+		// float32 link, which we reproduce to within one float32 step
+		// (glibc's expf rounds some near-ties the other way).
+		steps := int64(1)
+		if kind == "margin" {
+			steps = 0
+		}
+		bad := 0
 		for i, wr := range want.Rows {
 			for j, w := range wr {
 				g := got[i*width+j]
-				// Margins are float32 sums in both; predictions are
-				// XGBoost's float32 link, which we reproduce to within one
-				// float32 step (glibc's expf rounds some near-ties the
-				// other way) and which must in any case be within 1e-6.
-				ok := fixture.RelErr(g, w) <= 1e-6 && ulps(float32(g), float32(w)) <= 1
-				if kind == "margin" {
-					ok = float32(g) == float32(w)
-				} else if ulps(float32(g), float32(w)) == 1 {
+				d := fixture.Float32Steps(float32(g), float32(w))
+				if kind == "pred" && d == 1 {
 					offByOne++
 				}
-				if !ok {
+				if d > steps {
 					if bad < 5 {
-						t.Errorf("%s row %d col %d: got %.9g, want %.9g (rel err %.2g)", kind, i, j, g, w, fixture.RelErr(g, w))
+						t.Errorf("%s row %d col %d: got %.9g, want %.9g (%d float32 steps, want at most %d)", kind, i, j, g, w, d, steps)
 					}
 					bad++
 				}
@@ -104,21 +106,34 @@ func checkParity(t *testing.T, dir string, c fixtureCase) {
 		if bad > 0 {
 			t.Errorf("%s: %d of %d values differ", kind, bad, len(got))
 		}
-		if offByOne > 0 {
-			t.Logf("%s: %d of %d predictions one float32 step off", kind, offByOne, len(got))
-		}
-		if offByOne*100 > len(got) {
-			t.Errorf("%s: %d of %d predictions are one float32 step off XGBoost's; want under 1%%", kind, offByOne, len(got))
+		if kind == "pred" {
+			n = len(got)
 		}
 	}
+	if offByOne > 0 {
+		t.Logf("pred: %d of %d predictions one float32 step off", offByOne, n)
+	}
+	return offByOne, n
 }
 
 func TestParity(t *testing.T) {
 	cases := loadCases(t, "xgboost")
 	seen := map[string]bool{}
+	off, total := 0, 0
 	for _, c := range cases {
 		seen[c.Booster+" "+c.Objective] = true
-		t.Run(c.Name, func(t *testing.T) { checkParity(t, "xgboost", c) })
+		t.Run(c.Name, func(t *testing.T) {
+			o, n := checkParity(t, "xgboost", c)
+			off += o
+			total += n
+		})
+	}
+	// The README's claim: predictions bit for bit but for at most 1 value
+	// in 8,000, that one a float32 step off (measured: 1 of 10,250, in
+	// dart_reg_logistic).
+	t.Logf("predictions: %d of %d one float32 step off", off, total)
+	if off*8000 > total {
+		t.Errorf("%d of %d predictions are one float32 step off XGBoost's; want at most 1 in 8,000", off, total)
 	}
 	// Every objective the importer promises is covered for both boosters.
 	for _, obj := range []string{"binary:logistic", "binary:logitraw", "reg:squarederror", "reg:logistic",
@@ -291,22 +306,6 @@ func FuzzParse(f *testing.F) {
 		imp, err := Parse(data)
 		fixture.CheckImported(t, imp, err)
 	})
-}
-
-// ulps is the number of float32 steps between a and b.
-func ulps(a, b float32) int64 {
-	if a == b {
-		return 0
-	}
-	ia, ib := int64(math.Float32bits(a)), int64(math.Float32bits(b))
-	if (ia < 0x80000000) != (ib < 0x80000000) {
-		return math.MaxInt32
-	}
-	d := ia - ib
-	if d < 0 {
-		d = -d
-	}
-	return d
 }
 
 // firstTrees cuts an XGBoost JSON model down to its first n trees.
