@@ -12,7 +12,7 @@ endif
 DEMO_DIR ?= $(CURDIR)/.demo
 DEMO_PORT ?= 18181
 
-.PHONY: all build test vet fmt-check unit unit-simd bench bench-serve bench-batching bench-features bench-loadtest soak compare-trees fuzz demo clean
+.PHONY: all build test vet fmt-check fuzz-check unit unit-norace unit-invariants unit-simd bench bench-serve bench-batching bench-features bench-loadtest soak compare-trees fuzz demo clean
 
 all: build
 
@@ -20,9 +20,12 @@ build:
 	$(SIMD_ENV) $(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/predictd
 	@$(BIN) version
 
-## test: go vet, a gofmt check, the whole suite under the race detector, and
-## the packages with SIMD code again in the GOEXPERIMENT=simd build.
-test: vet fmt-check unit unit-simd
+## test: go vet, a gofmt check, a check that make fuzz lists every fuzz
+## target, the whole suite under the race detector, the
+## tests the race detector defeats again without it, the invariants build of
+## model/manager, and the packages with SIMD code again in the
+## GOEXPERIMENT=simd build.
+test: vet fmt-check fuzz-check unit unit-norace unit-invariants unit-simd
 
 vet:
 	$(GO) vet ./...
@@ -33,6 +36,27 @@ fmt-check:
 
 unit:
 	$(GO) test -race -count=1 ./...
+
+## unit-norace: allocation and bounded-memory tests, which skip or check less
+## under -race (its sync.Pool drops items on purpose and its shadow memory
+## swamps a heap measure), run again without it, in every package and on
+## every GOARCH. The convention: a test that reads raceEnabled is named to
+## match NORACE_TESTS: it ends in Alloc or Allocs (an allocation count:
+## testing.AllocsPerRun), DoesNotAllocate, or is one of the bounded-memory
+## tests listed by name. The first step fails if a test reads raceEnabled and
+## its name does not match, so no such test can fall out of this pass.
+NORACE_TESTS := Allocs?$$|DoesNotAllocate$$|^TestScoreStreaming$$|^TestOpenZstdBomb$$|^TestOpenOversizedPayload$$
+unit-norace:
+	@bad=$$(awk -v re='$(NORACE_TESTS)' 'FNR == 1 { name = "" } /^func Test/ { name = $$2; sub(/\(.*/, "", name) } \
+		/raceEnabled/ && name != "" && name !~ re { print FILENAME ": " name }' $$(git ls-files '*_test.go') | sort -u); \
+	if [ -n "$$bad" ]; then echo "tests that read raceEnabled but do not match NORACE_TESTS (rename them or extend it):"; echo "$$bad"; exit 1; fi
+	$(GO) test -count=1 -run '$(NORACE_TESTS)' ./...
+
+## unit-invariants: model/manager with -tags invariants, the build whose extra
+## checks catch a double Release of a pooled handle.
+unit-invariants:
+	$(GO) vet -tags invariants ./model/manager/
+	$(GO) test -count=1 -tags invariants ./model/manager/
 
 unit-simd:
 ifneq ($(SIMD_ENV),)
@@ -79,7 +103,9 @@ soak: build
 bench-batching:
 	bash bench/batching.sh
 
-## fuzz: each fuzz target for FUZZTIME (short and bounded).
+## fuzz: each fuzz target for FUZZTIME (short and bounded). FUZZ_TARGETS
+## lists every func Fuzz in the repository; fuzz-check (part of make test)
+## fails when one is missing or an entry names none.
 FUZZ_TARGETS := \
 	./model/xgboost:FuzzParse \
 	./model/lightgbm:FuzzParse \
@@ -88,11 +114,14 @@ FUZZ_TARGETS := \
 	./model:FuzzDecodePayload \
 	./model:FuzzManifest \
 	./tools/score:FuzzCSVReader \
+	./tools/score:FuzzParquetReader \
 	./tools/materialize:FuzzParquet \
 	./server:FuzzDecodePredict \
 	./server:FuzzDecodeInfer \
 	./server:FuzzDecodePredictJoin \
 	./server:FuzzDecodeInferJoin \
+	./server:FuzzScan \
+	./server:FuzzAppendString \
 	./internal/config:FuzzApplyFile \
 	./featcache:FuzzParseDefs \
 	./featcache:FuzzDecodeRecord \
@@ -102,7 +131,15 @@ FUZZ_TARGETS := \
 	./loadtest/capacity:FuzzParseCPU \
 	./kernels:FuzzFastForest \
 	./internal/logx:FuzzSanitize
-fuzz:
+fuzz-check:
+	@found=$$(grep -rEo --include='*_test.go' '^func Fuzz[A-Za-z0-9_]*' . | \
+		sed -E 's|^(.*)/[^/]*_test\.go:func |\1:|' | sort -u); \
+	listed=$$(for t in $(FUZZ_TARGETS); do echo $$t; done | sort -u); \
+	missing=$$(echo "$$found" | grep -vxF "$$listed"); stale=$$(echo "$$listed" | grep -vxF "$$found"); \
+	if [ -n "$$missing" ]; then echo "fuzz targets not in FUZZ_TARGETS:"; echo "$$missing"; fi; \
+	if [ -n "$$stale" ]; then echo "FUZZ_TARGETS entries with no such func:"; echo "$$stale"; fi; \
+	[ -z "$$missing$$stale" ]
+fuzz: fuzz-check
 	@set -e; for t in $(FUZZ_TARGETS); do \
 		pkg=$${t%%:*}; fn=$${t##*:}; \
 		echo "fuzz $$pkg $$fn ($(FUZZTIME))"; \
