@@ -586,7 +586,9 @@ func decodeDense(r *reader) (*Dense, error) {
 	if err := r.finish(); err != nil {
 		return nil, err
 	}
-	if err := d.Prepare(); err != nil {
+	// Validated, not prepared: it predicts in float64 until the caller
+	// that knows the manifest's precision calls Prepare (openDir).
+	if err := d.Validate(); err != nil {
 		return nil, fmt.Errorf("invalid dense model: %w", err)
 	}
 	return d, nil

@@ -31,6 +31,12 @@ type Dense struct {
 	pool32 sync.Pool      // *denseScratch32
 }
 
+// Float32Bound is how far the float32 path (Prepare) may be from the
+// float64 result: each prediction within this fraction of its row's
+// largest magnitude (a raw margin: of at least 1). internal/fixture.CheckPreparedDense asserts it on every dense
+// fixture (scikit-learn and ONNX graphs), and inspect states it.
+const Float32Bound = 1e-5
+
 // denseLayer32 is a layer's float32 form for kernels.GemmBiasAct.
 type denseLayer32 struct {
 	w    *kernels.PackedB

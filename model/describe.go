@@ -45,6 +45,12 @@ func Describe(w io.Writer, l *Loaded) error {
 			shape = append(shape, fmt.Sprint(ly.Out))
 		}
 		fmt.Fprintf(tw, "layers\t%d inputs -> %s, link %s\n", p.NumFeatures(), strings.Join(shape, " -> "), p.Link)
+		switch m.DensePrecision() {
+		case PrecisionFloat32:
+			fmt.Fprintf(tw, "precision\tfloat32 (SIMD kernels: each prediction within %g of its row's largest magnitude of the float64 result, asserted on every fixture)\n", Float32Bound)
+		default:
+			fmt.Fprintf(tw, "precision\tfloat64 (the source library's arithmetic)\n")
+		}
 	}
 	names := func(os []Output) string {
 		var s []string

@@ -82,10 +82,55 @@ type Manifest struct {
 	// of a listed view is filled from the store unless the request sends
 	// it. Resolved against the feature definitions when served.
 	FeatureViews []string `json:"feature_views,omitempty"`
+	// Precision is the arithmetic a dense model (kind linear or mlp) is
+	// served and scored in: "float64", the source library's own (within
+	// about 1e-13 of scikit-learn and numpy), or "float32", the SIMD
+	// kernels (faster for wide MLPs, within float32 rounding: see
+	// DensePrecision). Empty for trees, and in manifests written before
+	// the field, which then take DensePrecision's default.
+	Precision string `json:"precision,omitempty"`
 
 	Lineage   json.RawMessage `json:"lineage,omitempty"`
 	Metrics   json.RawMessage `json:"metrics,omitempty"`
 	Reference json.RawMessage `json:"reference,omitempty"`
+}
+
+// Dense-model precisions (Manifest.Precision).
+const (
+	PrecisionFloat64 = "float64"
+	PrecisionFloat32 = "float32"
+)
+
+// DensePrecision is the arithmetic m's dense model runs in: Precision when
+// set; otherwise float64 for linear models (a dot product costs no more in
+// float64, and scikit-learn computes in float64) and for MLPs from
+// scikit-learn (native JSON), float32 for ONNX graphs (which ONNX Runtime
+// runs in float32). "" for trees.
+func (m *Manifest) DensePrecision() string {
+	switch {
+	case m.Kind != KindLinear && m.Kind != KindMLP:
+		return ""
+	case m.Precision != "":
+		return m.Precision
+	case m.Kind == KindMLP && m.Source.Format == "onnx":
+		return PrecisionFloat32
+	}
+	return PrecisionFloat64
+}
+
+// checkPrecision reports a precision that kind cannot have.
+func checkPrecision(kind Kind, p string) error {
+	switch {
+	case p == "":
+		return nil
+	case kind != KindLinear && kind != KindMLP:
+		return fmt.Errorf("precision %s: only dense models (linear, mlp) have one", Quote(p))
+	case p != PrecisionFloat64 && p != PrecisionFloat32:
+		return fmt.Errorf("precision %s: want float64 or float32", Quote(p))
+	case kind == KindLinear && p == PrecisionFloat32:
+		return fmt.Errorf("precision float32: a linear model is always served in float64 (it costs no more)")
+	}
+	return nil
 }
 
 // check reports the first field of m that is missing or inconsistent.
@@ -122,6 +167,9 @@ func (m *Manifest) check() error {
 		return fmt.Errorf("unknown task %s", Quote(string(m.Task)))
 	}
 	if err := checkFeatureViews(m.FeatureViews); err != nil {
+		return err
+	}
+	if err := checkPrecision(m.Kind, m.Precision); err != nil {
 		return err
 	}
 	seen := make(map[string]bool, len(m.Features))

@@ -38,7 +38,14 @@ type WriteOptions struct {
 	Created time.Time
 	// FeatureViews is recorded in the manifest (see Manifest.FeatureViews).
 	FeatureViews []string
+	// Precision of a dense model (see Manifest.Precision); "" records the
+	// default, Manifest.DensePrecision.
+	Precision string
 }
+
+// ErrBadOption reports a WriteOptions field that does not fit the model
+// (a precision for a tree ensemble, say).
+var ErrBadOption = errors.New("bad write option")
 
 // Write stores imp as a new version of model name in the repository folder
 // repo and returns its manifest and folder. The version appears atomically:
@@ -83,6 +90,11 @@ func Write(repo, name string, imp *Imported, opts WriteOptions) (*Manifest, stri
 	if err := checkFeatureViews(m.FeatureViews); err != nil {
 		return nil, "", err
 	}
+	if err := checkPrecision(m.Kind, opts.Precision); err != nil {
+		return nil, "", fmt.Errorf("%w: %w", ErrBadOption, err)
+	}
+	m.Precision = opts.Precision
+	m.Precision = m.DensePrecision() // recorded, so the manifest says what serves
 	if err := m.checkAgainst(imp.Model); err != nil {
 		return nil, "", fmt.Errorf("BUG: importer produced an inconsistent model: %w", err)
 	}
@@ -329,6 +341,11 @@ func openDir(ctx context.Context, dir string) (*Loaded, error) {
 	}
 	if err := m.checkAgainst(p); err != nil {
 		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, ManifestFile), err)
+	}
+	if d, ok := p.(*Dense); ok && m.DensePrecision() == PrecisionFloat32 {
+		if err := d.Prepare(); err != nil { // packs the float32 kernels' weights
+			return nil, fmt.Errorf("%s (%d bytes): %w", ppath, size, err)
+		}
 	}
 	return &Loaded{Manifest: m, Dir: dir, Model: p}, nil
 }

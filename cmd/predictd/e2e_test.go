@@ -440,3 +440,20 @@ func TestBench(t *testing.T) {
 		}
 	}
 }
+
+// TestImportPrecision: --precision is recorded and shown by inspect, and a
+// precision that does not fit the model is a usage error (exit 2).
+func TestImportPrecision(t *testing.T) {
+	repo := t.TempDir()
+	r := predictd(t, "import", "--from", "native", "--in", fixture.Path("native", "logreg_binary.model.json"), "--repo", repo, "--name", "lr", "--precision", "float32")
+	if r.code != 2 || !strings.Contains(r.stderr, "a linear model is always served in float64") {
+		t.Errorf("import a linear model --precision float32: exit %d %q, want 2 saying linear models are float64", r.code, r.stderr)
+	}
+	mustRun(t, "import", "--from", "native", "--in", fixture.Path("native", "mlp_multiclass_tanh.model.json"), "--repo", repo, "--name", "mlp", "--precision", "float32")
+	mustRun(t, "import", "--from", "native", "--in", fixture.Path("native", "mlp_multiclass_tanh.model.json"), "--repo", repo, "--name", "mlp64")
+	for name, want := range map[string]string{"mlp": "float32", "mlp64": "float64"} {
+		if out := mustRun(t, "inspect", "--repo", repo, "--model", name); !regexp.MustCompile(`(?m)^precision\s+` + want + ` `).MatchString(out) {
+			t.Errorf("inspect %s does not say precision %s:\n%s", name, want, out)
+		}
+	}
+}
