@@ -44,15 +44,23 @@ func TestPreparedDenseAllocs(t *testing.T) {
 	}
 }
 
-// BenchmarkDense measures model.Dense on its float32 path: three 256-wide
-// layers (two ReLU hidden layers and an identity output of 256 units,
-// the kernels' BenchmarkMLP shape) over 256 inputs. An identity link keeps
-// the link out of the figure: a float64 softmax over these 256 wide-ranging
-// margins took 200 µs a row in math.Exp, far more than the layers.
+// BenchmarkDense measures model.Dense on its float32 path (Prepare) and
+// its float64 path (a model served at precision float64, the default for
+// scikit-learn MLPs): three 256-wide layers (two ReLU hidden layers and an
+// identity output of 256 units, the kernels' BenchmarkMLP shape) over 256
+// inputs. An identity link keeps the link out of the figure: a float64
+// softmax over these 256 wide-ranging margins took 200 µs a row in
+// math.Exp, far more than the layers.
 func BenchmarkDense(b *testing.B) {
-	d := mlp(b, 256, []int{256, 256}, 256, LinkIdentity)
-	for _, batch := range []int{1, 32, 256} {
-		b.Run(fmt.Sprintf("layers=3/width=256/batch=%d", batch), func(b *testing.B) {
+	d32 := mlp(b, 256, []int{256, 256}, 256, LinkIdentity)
+	d64 := &Dense{Layers: d32.Layers, Link: d32.Link}
+	for _, c := range []struct {
+		precision string
+		batch     int
+		d         *Dense
+	}{{"float32", 1, d32}, {"float32", 32, d32}, {"float32", 256, d32}, {"float64", 1, d64}, {"float64", 32, d64}} {
+		d, batch := c.d, c.batch
+		b.Run(fmt.Sprintf("layers=3/width=256/precision=%s/batch=%d", c.precision, batch), func(b *testing.B) {
 			rows := make([]float64, batch*256)
 			for i := range rows {
 				rows[i] = float64(i%7) / 7
