@@ -21,6 +21,10 @@ var (
 
 var fuzzLimits = Limits{MaxInstances: 64}
 
+// FuzzDecodePredict holds DecodePredict to encoding/json
+// (checkAgainstJSON: invalid JSON refused as a syntax error at the byte
+// encoding/json stops at, valid JSON never refused for its syntax, the
+// numbers encoding/json reads) and to itself (checkDecoded).
 func FuzzDecodePredict(f *testing.F) {
 	for _, s := range []string{
 		`{"instances":[{"a":1,"b":2.5,"c":3}]}`,
@@ -41,6 +45,12 @@ func FuzzDecodePredict(f *testing.F) {
 		`{"instances":[[1,2,[[[[[[[[]]]]]]]]]]}`,
 		`[1]`,
 		``,
+		`{"inputs":{"a":[1] "b":[2],"c":[3]}}`,
+		`{"inputs":{"a":[1}`,
+		`{"return_features":tru}`,
+		`{"instances":[[1,2,-Infinity]]}`,
+		`{"instances":[[1,2,3],[4,5,6] [7,8,9]]}`,
+		`{"instances":[{"a":"x","b":2,"c":3}]`,
 	} {
 		f.Add([]byte(s))
 	}
@@ -49,11 +59,13 @@ func FuzzDecodePredict(f *testing.F) {
 		defer PutRequest(r)
 		for _, s := range []*Schema{fuzzTrees, fuzzDense} {
 			err := r.DecodePredict(body, s, fuzzLimits)
+			checkAgainstJSON(t, "DecodePredict", body, r, s, err)
 			checkDecoded(t, "DecodePredict", body, r, s, err)
 		}
 	})
 }
 
+// FuzzDecodeInfer is FuzzDecodePredict for DecodeInfer.
 func FuzzDecodeInfer(f *testing.F) {
 	for _, s := range []string{
 		`{"inputs":[{"name":"input","shape":[2,3],"datatype":"FP64","data":[[1,2,3],[4,null,6]]}]}`,
@@ -71,6 +83,10 @@ func FuzzDecodeInfer(f *testing.F) {
 		`{"parameters":{"timeout":-1},"inputs":[]}`,
 		`{"inputs":[{"name":"input","shape":[1,3],"datatype":"FP64","data":[1,2 3]}]}`,
 		`{"inputs":[{"name":"input"`,
+		`{"inputs":[{"name":"input","datatype":"FP64","data":[1,2,3],"shape":[1}]}`,
+		`{"inputs":[{"name":"input","shape":[1,3],"datatype":"FP32","data":[1.00000005960464477539062500000000001,2,3]}]}`,
+		`{"parameters":{"timeout":5 "x":1},"inputs":[]}`,
+		`{"inputs":[{"name":"a","shape":[1],"datatype":"FP64","data":[1]} {"name":"b"}]}`,
 	} {
 		f.Add([]byte(s))
 	}
@@ -79,6 +95,7 @@ func FuzzDecodeInfer(f *testing.F) {
 		defer PutRequest(r)
 		for _, s := range []*Schema{fuzzTrees, fuzzDense} {
 			err := r.DecodeInfer(body, s, fuzzLimits)
+			checkAgainstJSON(t, "DecodeInfer", body, r, s, err)
 			checkDecoded(t, "DecodeInfer", body, r, s, err)
 		}
 	})
@@ -199,7 +216,9 @@ func FuzzDecodePredictJoin(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte) {
 		r := GetRequest()
 		defer PutRequest(r)
-		checkJoinDecoded(t, "DecodePredict", body, r, r.DecodePredict(body, fuzzJoin, fuzzLimits))
+		err := r.DecodePredict(body, fuzzJoin, fuzzLimits)
+		checkAgainstJSON(t, "DecodePredict", body, r, fuzzJoin, err)
+		checkJoinDecoded(t, "DecodePredict", body, r, err)
 	})
 }
 
@@ -212,13 +231,16 @@ func FuzzDecodeInferJoin(f *testing.F) {
 		`{"inputs":[{"name":"a","shape":[1],"datatype":"FP64","data":[1]},{"name":"b","shape":[1],"datatype":"FP64","data":[null]},{"name":"c","shape":[1],"datatype":"INT64","data":[2]}]}`,
 		`{"inputs":[{"name":"input","shape":[1,3],"datatype":"FP64","data":[1,2,3]}]}`,
 		`{"inputs":[{"name":"uid","shape":[0],"datatype":"INT64","data":[]}]}`,
+		`{"inputs":[{"name":"uid","shape":[1,1],"datatype":"INT64","data":[[]]}]}`,
 	} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
 		r := GetRequest()
 		defer PutRequest(r)
-		checkJoinDecoded(t, "DecodeInfer", body, r, r.DecodeInfer(body, fuzzJoin, fuzzLimits))
+		err := r.DecodeInfer(body, fuzzJoin, fuzzLimits)
+		checkAgainstJSON(t, "DecodeInfer", body, r, fuzzJoin, err)
+		checkJoinDecoded(t, "DecodeInfer", body, r, err)
 	})
 }
 

@@ -81,7 +81,7 @@ func (r *Request) DecodeInfer(body []byte, s *Schema, lim Limits) error {
 	r.start(body)
 	err := r.decodeInfer(s, lim)
 	r.sc.reset(nil) // keep no reference to the body
-	return err
+	return syntaxFirst(body, err)
 }
 
 func (r *Request) decodeInfer(s *Schema, lim Limits) error {
@@ -140,7 +140,7 @@ func (r *Request) decodeInfer(s *Schema, lim Limits) error {
 	if err != nil {
 		return err
 	}
-	if err := sc.end(); err != nil {
+	if err = sc.end(); err != nil {
 		return err
 	}
 	if have&haveInputs == 0 {
@@ -206,8 +206,9 @@ func (r *Request) inferParams() error {
 				return Errorf(400, `parameters: "timeout" appears twice`)
 			}
 			timeout = true
-			v, kind, err := sc.scalar()
-			if err != nil {
+			var v float64
+			var kind int
+			if v, kind, err = sc.scalar(); err != nil {
 				return err
 			}
 			if kind != kindNumber {
@@ -344,8 +345,12 @@ func (r *Request) inferKey(s *Schema, lim Limits, h *inputHead, k int, n *int) e
 	for more && err == nil {
 		inner := false
 		if sc.peek() == '[' && h.rank == 2 {
-			if _, err = sc.openArray(); err != nil {
+			var some bool
+			if some, err = sc.openArray(); err != nil {
 				return err
+			}
+			if !some {
+				return Errorf(400, "entity key input %q: shape %s, but instance %d holds no value", h.name, h.shapeText(), got)
 			}
 			inner = true
 		}
@@ -492,8 +497,11 @@ func (r *Request) inputShape(h *inputHead) error {
 		if h.rank == maxRank {
 			return Errorf(400, "%s: shape has more than %d dimensions", h.label(), maxRank)
 		}
-		v, kind, err := sc.scalar()
-		if err != nil {
+		// Not v, kind, err := ...: a second err here would take the
+		// nextElem error below and hide it from the loop condition.
+		var v float64
+		var kind int
+		if v, kind, err = sc.scalar(); err != nil {
 			return err
 		}
 		if kind != kindNumber {

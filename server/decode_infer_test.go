@@ -136,7 +136,7 @@ func TestDecodeInferErrors(t *testing.T) {
 		{`{"parameters":[],"inputs":[]}`, trees, 400, []string{`"parameters": expected an object, got an array`}},
 		{`{"outputs":{},"inputs":[]}`, trees, 400, []string{`"outputs": expected an array, got an object`}},
 		{`{"outputs":[{"name":]}],"inputs":[]}`, trees, 400, []string{`malformed JSON at byte 20: expected a value, found ']'`}},
-		{`{"parameters":{"x":tru},"inputs":[]}`, trees, 400, []string{`malformed JSON at byte 19: expected a value, found 't'`}},
+		{`{"parameters":{"x":tru},"inputs":[]}`, trees, 400, []string{`malformed JSON at byte 22: expected the literal true, found '}'`}},
 		{`{"inputs":[{"data":[1,2,,3],"name":"input","shape":[1,3],"datatype":"FP64"}]}`, trees, 400, []string{`malformed JSON at byte 24: expected a value, found ','`}},
 		{`{"inputs":[{"name":"input","shape":[1,3],"datatype":"FP64","data":[1,2 3]}]}`, trees, 400, []string{`malformed JSON at byte 71: expected ',' or ']' after array element, found '3'`}},
 		{`"inputs"`, trees, 400, []string{`an inference request must be a JSON object, got a string`}},

@@ -20,15 +20,17 @@ import (
 // categorical feature), or null for a missing value if s allows it.
 //
 // Errors are *StatusError: 413 for more instances than lim allows, 400 for
-// everything else, naming the instance and field or the byte offset of a
-// syntax error. After an error r's decoded fields are meaningless. Once
+// everything else, naming the instance and field, or, if body is not
+// valid JSON, the byte offset of its first syntax error (a message that
+// begins "malformed JSON at byte "), whatever else is wrong with it.
+// After an error r's decoded fields are meaningless. Once
 // r's buffers have grown to the request's size, DecodePredict does not
 // allocate.
 func (r *Request) DecodePredict(body []byte, s *Schema, lim Limits) error {
 	r.start(body)
 	err := r.decodePredict(s, lim)
 	r.sc.reset(nil) // keep no reference to the body
-	return err
+	return syntaxFirst(body, err)
 }
 
 func (r *Request) decodePredict(s *Schema, lim Limits) error {
@@ -89,7 +91,9 @@ func (r *Request) decodePredict(s *Schema, lim Limits) error {
 				return sc.wrongType(`"return_features": `, "expected true or false")
 			}
 			var v float64
-			v, _, err = sc.scalar()
+			if v, _, err = sc.scalar(); err != nil {
+				return err
+			}
 			r.ReturnFeatures = v == 1
 			if r.ReturnFeatures && s.join == nil {
 				return Errorf(400, `"return_features": this model reads no online features (its manifest names no feature_views)`)
@@ -103,7 +107,7 @@ func (r *Request) decodePredict(s *Schema, lim Limits) error {
 	if err != nil {
 		return err
 	}
-	if err := sc.end(); err != nil {
+	if err = sc.end(); err != nil {
 		return err
 	}
 	if have&(haveInstances|haveInputs) == 0 {
@@ -119,7 +123,8 @@ func (r *Request) decodePredict(s *Schema, lim Limits) error {
 func (r *Request) notAnObject(what string) error {
 	sc := &r.sc
 	if sc.peek() == 0 && sc.pos == len(sc.buf) {
-		return Errorf(400, "%s must be a JSON object, got an empty body", what)
+		// Not JSON at all: a syntax error, at the end of input.
+		return Errorf(400, "malformed JSON at byte %d: %s must be a JSON object, got an empty body", sc.pos, what)
 	}
 	return sc.wrongType("", what+" must be a JSON object")
 }
@@ -295,7 +300,10 @@ func (r *Request) predictColumns(s *Schema, lim Limits) error {
 		}
 		r.colOff[f] = len(r.cols)
 		count := 0
-		moreVals, err := sc.openArray()
+		// Not moreVals, err := ...: a second err here would take the
+		// nextMember error below and hide it from the loop condition.
+		var moreVals bool
+		moreVals, err = sc.openArray()
 		for moreVals && err == nil {
 			if count == lim.MaxInstances && lim.MaxInstances > 0 {
 				return r.tooMany(lim, count, 3)

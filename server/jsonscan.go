@@ -1,9 +1,11 @@
 package server
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 	"unsafe"
 )
@@ -33,13 +35,32 @@ type scanner struct {
 
 func (s *scanner) reset(b []byte) { *s = scanner{buf: b} }
 
-// malformed reports a syntax error at the current position.
+// syntaxPrefix begins the message of every syntax error, and of no other
+// error: it is how isSyntaxError, and a client, tell a body that is not
+// JSON from one the decoder refuses for what it says. The byte is the
+// 0-based offset of the first byte that cannot continue a JSON text (the
+// body's length when it ends too soon): encoding/json's SyntaxError.Offset
+// minus one, or equal to it at the end of input.
+const syntaxPrefix = "malformed JSON at byte "
+
+// isSyntaxError reports whether err says the body is not valid JSON.
+func isSyntaxError(err error) bool {
+	var se *StatusError
+	return errors.As(err, &se) && strings.HasPrefix(se.Msg, syntaxPrefix)
+}
+
+// malformed reports a syntax error at the current position. Its message,
+// like every syntax error's, begins with syntaxPrefix.
 func (s *scanner) malformed(what string) error {
-	found := "end of input"
+	return Errorf(400, "malformed JSON at byte %d: %s, found %s", s.pos, what, s.found())
+}
+
+// found names the byte at the current position for an error message.
+func (s *scanner) found() string {
 	if s.pos < len(s.buf) {
-		found = quoteByte(s.buf[s.pos])
+		return quoteByte(s.buf[s.pos])
 	}
-	return Errorf(400, "malformed JSON at byte %d: %s, found %s", s.pos, what, found)
+	return "end of input"
 }
 
 func quoteByte(c byte) string {
@@ -49,9 +70,10 @@ func quoteByte(c byte) string {
 	return fmt.Sprintf("byte 0x%02x", c)
 }
 
-// tooDeep reports nesting beyond maxDepth at the current position.
+// tooDeep reports nesting beyond maxDepth at the current position. It is
+// a limit, not a syntax error: such a text may be valid JSON.
 func (s *scanner) tooDeep() error {
-	return Errorf(400, "malformed JSON at byte %d: arrays and objects nested deeper than %d levels", s.pos, maxDepth)
+	return Errorf(400, "arrays and objects nested deeper than %d levels (at byte %d)", maxDepth, s.pos)
 }
 
 // peek skips white space and returns the next byte, or 0 at the end.
@@ -107,15 +129,33 @@ func (s *scanner) wrongType(prefix, want string) error {
 	return Errorf(400, "%s%s, got %s", prefix, want, name)
 }
 
+// notJSON lists the words clients send for numbers JSON lacks, with the
+// offset of each one's first byte that cannot continue a JSON value ('-'
+// may begin a number, "n" null).
+var notJSON = [...]struct {
+	word string
+	bad  int
+}{{"NaN", 0}, {"nan", 1}, {"Infinity", 0}, {"-Infinity", 1}, {"inf", 0}, {"-inf", 1}}
+
 // badValue reports that no JSON value starts at the current position.
 func (s *scanner) badValue() error {
-	rest := s.buf[s.pos:]
-	for _, word := range []string{"NaN", "nan", "Infinity", "-Infinity", "inf", "-inf"} {
-		if len(rest) >= len(word) && string(rest[:len(word)]) == word {
-			return Errorf(400, "malformed JSON at byte %d: %s is not a JSON value (JSON numbers are finite; null is how to send a missing value)", s.pos, word)
-		}
+	if err := s.notJSONWord(); err != nil {
+		return err
 	}
 	return s.malformed("expected a value")
+}
+
+// notJSONWord reports a NaN or infinity at the current position, at its
+// first byte that is not JSON; nil if there is none.
+func (s *scanner) notJSONWord() error {
+	rest := s.buf[s.pos:]
+	for _, w := range notJSON {
+		if len(rest) >= len(w.word) && string(rest[:len(w.word)]) == w.word {
+			s.pos += w.bad
+			return Errorf(400, "malformed JSON at byte %d: %s is not a JSON value (JSON numbers are finite; null is how to send a missing value)", s.pos, w.word)
+		}
+	}
+	return nil
 }
 
 // openObject consumes the '{' at pos and reports whether the object has a
@@ -352,13 +392,24 @@ func unescape(dst, raw []byte) []byte {
 func utf16IsHigh(r rune) bool { return 0xd800 <= r && r < 0xdc00 }
 func utf16IsLow(r rune) bool  { return 0xdc00 <= r && r < 0xe000 }
 
-// literal consumes the literal word at pos (true, false or null).
+// literal consumes the literal word at pos (true, false or null), whose
+// first byte the caller has seen. A mismatch is reported at the first byte
+// that differs, as encoding/json reports it.
 func (s *scanner) literal(word string) error {
-	if len(s.buf)-s.pos < len(word) || string(s.buf[s.pos:s.pos+len(word)]) != word {
-		return s.badValue()
+	if len(s.buf)-s.pos >= len(word) && string(s.buf[s.pos:s.pos+len(word)]) == word {
+		s.pos += len(word)
+		return nil
 	}
-	s.pos += len(word)
-	return nil
+	if err := s.notJSONWord(); err != nil { // "nan"
+		return err
+	}
+	for i := 1; i < len(word); i++ {
+		if s.pos+i >= len(s.buf) || s.buf[s.pos+i] != word[i] {
+			s.pos += i
+			break
+		}
+	}
+	return Errorf(400, "malformed JSON at byte %d: expected the literal %s, found %s", s.pos, word, s.found())
 }
 
 // skip reads over one value of any type, checking its syntax. depth is the
@@ -410,6 +461,115 @@ func (s *scanner) skip(depth int) error {
 		return err
 	}
 	return s.badValue()
+}
+
+// syntaxError returns the first syntax error in body, or nil if body is
+// one valid JSON text. Unlike skip it has no depth limit: it keeps a bit
+// per open array or object rather than a stack frame, so it agrees with
+// encoding/json's json.Valid (up to that package's own limit of 10,000
+// levels).
+func syntaxError(body []byte) error {
+	var s scanner
+	s.reset(body)
+	var inObject []uint64 // bit d: the container at depth d is an object
+	depth := 0
+	push := func(obj bool) {
+		w, bit := depth/64, uint64(1)<<(depth%64)
+		if w == len(inObject) {
+			inObject = append(inObject, 0)
+		}
+		if obj {
+			inObject[w] |= bit
+		} else {
+			inObject[w] &^= bit
+		}
+		depth++
+	}
+	// key reads an object key and its ':' (nextMember or openObject
+	// has checked the '"').
+	key := func() error {
+		if _, _, err := s.rawStr(); err != nil {
+			return err
+		}
+		if s.peek() != ':' {
+			return s.malformed("expected ':' after object key")
+		}
+		s.pos++
+		return nil
+	}
+	for {
+		// A value.
+		var err error
+		switch c := s.peek(); c {
+		case '{':
+			var more bool
+			if more, err = s.openObject(); err == nil && more {
+				push(true)
+				if err = key(); err != nil {
+					return err
+				}
+				continue
+			}
+		case '[':
+			var more bool
+			if more, err = s.openArray(); err == nil && more {
+				push(false)
+				continue
+			}
+		case '"':
+			_, _, err = s.rawStr()
+		case 't':
+			err = s.literal("true")
+		case 'f':
+			err = s.literal("false")
+		case 'n':
+			err = s.literal("null")
+		case '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
+			_, err = s.number()
+		default:
+			err = s.badValue()
+		}
+		if err != nil {
+			return err
+		}
+		// After a value: close the containers it ends.
+		for {
+			if depth == 0 {
+				return s.end()
+			}
+			d := depth - 1
+			var more bool
+			if inObject[d/64]&(1<<(d%64)) != 0 {
+				if more, err = s.nextMember(); err == nil && more {
+					err = key()
+				}
+			} else {
+				more, err = s.nextElem()
+			}
+			if err != nil {
+				return err
+			}
+			if more {
+				break
+			}
+			depth--
+		}
+	}
+}
+
+// syntaxFirst returns err, a decoder's refusal of body, unless body is not
+// valid JSON: then the first syntax error in it. A decoder stops at the
+// first thing it cannot take, often before the end of the body, and a
+// client whose body is broken should hear that before any complaint about
+// what it says. Only failures pay for the second reading.
+func syntaxFirst(body []byte, err error) error {
+	if err == nil || isSyntaxError(err) {
+		return err
+	}
+	if serr := syntaxError(body); serr != nil {
+		return serr
+	}
+	return err
 }
 
 // Kinds of scalar.
@@ -475,7 +635,11 @@ func (s *scanner) number() (float64, error) {
 	exact := true    // mant holds every digit
 	if i >= len(b) || !isDigit(b[i]) {
 		s.pos = s.numStart
-		return 0, s.badValue()
+		if err := s.notJSONWord(); err != nil { // -Infinity
+			return 0, err
+		}
+		s.pos = i
+		return 0, s.malformed("expected a digit after '-' in number")
 	}
 	if b[i] == '0' {
 		i++
@@ -552,6 +716,36 @@ func (s *scanner) number() (float64, error) {
 	// does not retain its argument (errors hold a copy).
 	f, _ := strconv.ParseFloat(unsafe.String(&b[s.numStart], i-s.numStart), 64)
 	return f, nil
+}
+
+// float32 returns the last number read, v as number returned it, rounded
+// to float32 as its text rounds: float32(v) but for the rare v halfway
+// between two float32s, where rounding twice can go the wrong way
+// ("1.00000005960464477539062500000000001" reads as 1+2^-24, which rounds
+// to even, 1, while the text is above the tie and rounds up). Only a tie
+// reads the text again, so this costs a comparison per value.
+func (s *scanner) float32(v float64) float32 {
+	v32 := float32(v)
+	switch {
+	case float64(v32) == v:
+		return v32
+	case math.IsInf(float64(v32), 0):
+		// The tie past the largest float32 rounds to infinity.
+		if math.Abs(v) != 0x1.ffffffp127 {
+			return v32
+		}
+	default:
+		toward := float32(math.Inf(1))
+		if float64(v32) > v {
+			toward = float32(math.Inf(-1))
+		}
+		// Both differences are exact (Sterbenz) near a tie.
+		if next := math.Nextafter32(v32, toward); math.Abs(v-float64(v32)) != math.Abs(float64(next)-v) {
+			return v32
+		}
+	}
+	f, _ := strconv.ParseFloat(unsafe.String(&s.buf[s.numStart], s.pos-s.numStart), 32)
+	return float32(f)
 }
 
 // numText is the text of the last number read, for error messages.

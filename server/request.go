@@ -265,7 +265,7 @@ func (r *Request) value(s *Schema, dt dtype, l loc) (float64, error) {
 				return 0, l.errorf(s, "%s is not a finite number", r.sc.numText())
 			}
 		case dtFP32:
-			v32 := float32(v)
+			v32 := r.sc.float32(v)
 			if math.IsInf(float64(v32), 0) {
 				return 0, l.errorf(s, "%s is not a finite FP32 number", r.sc.numText())
 			}
