@@ -206,13 +206,14 @@ func (r *Request) inferParams() error {
 				return Errorf(400, `parameters: "timeout" appears twice`)
 			}
 			timeout = true
-			var v float64
-			var kind int
-			if v, kind, err = sc.scalar(); err != nil {
-				return err
-			}
-			if kind != kindNumber {
+			// Check the type before reading: wrongType names what
+			// is at the scanner's position.
+			if c := sc.peek(); c != '-' && !isDigit(c) {
 				return sc.wrongType(`parameters: "timeout": `, "expected a number of microseconds")
+			}
+			var v float64
+			if v, err = sc.number(); err != nil {
+				return err
 			}
 			if !isInt(v) || v < 0 || v >= math.MaxInt64 {
 				return Errorf(400, `parameters: "timeout": %s is not a whole, non-negative number of microseconds`, sc.numText())
@@ -497,15 +498,16 @@ func (r *Request) inputShape(h *inputHead) error {
 		if h.rank == maxRank {
 			return Errorf(400, "%s: shape has more than %d dimensions", h.label(), maxRank)
 		}
-		// Not v, kind, err := ...: a second err here would take the
-		// nextElem error below and hide it from the loop condition.
-		var v float64
-		var kind int
-		if v, kind, err = sc.scalar(); err != nil {
-			return err
-		}
-		if kind != kindNumber {
+		// Check the type before reading: wrongType names what is at
+		// the scanner's position.
+		if c := sc.peek(); c != '-' && !isDigit(c) {
 			return sc.wrongType(h.label()+": shape: ", "expected an integer")
+		}
+		// Not v, err := ...: a second err here would take the nextElem
+		// error below and hide it from the loop condition.
+		var v float64
+		if v, err = sc.number(); err != nil {
+			return err
 		}
 		// 2^53: beyond it float64 skips integers, and no request is
 		// that large.

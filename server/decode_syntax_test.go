@@ -97,6 +97,10 @@ func TestDecodeValidNotSyntax(t *testing.T) {
 	}{
 		{"predict", trees, `{"instances":[[1,2,` + strings.Repeat("[", 100) + strings.Repeat("]", 100) + `]]}`, `instance 0: field "c": expected a number, got an array`},
 		{"infer", trees, `{"outputs":[` + strings.Repeat("[", 100) + strings.Repeat("]", 100) + `],"inputs":[]}`, `arrays and objects nested deeper than 64 levels (at byte 74)`},
+		// Types checked after a literal was read were once named by
+		// the byte after it: a syntax error at the ','.
+		{"infer", trees, `{"inputs":[{"name":"input","shape":[null,3],"datatype":"FP64","data":[1,2,3]}]}`, `input "input": shape: expected an integer, got null`},
+		{"infer", trees, `{"parameters":{"timeout":true},"inputs":[]}`, `parameters: "timeout": expected a number of microseconds, got a boolean`},
 		// An empty inner array of an entity key input once read as a
 		// syntax error (no value where one was expected).
 		{"infer", fuzzJoin, `{"inputs":[{"name":"uid","shape":[1,1],"datatype":"INT64","data":[[]]}]}`, `entity key input "uid": shape [1,1], but instance 0 holds no value`},
