@@ -19,6 +19,11 @@ type Imported struct {
 	Source Source
 	// Model is a *Trees or a *Dense, already validated.
 	Model Predictor
+	// Precision is the arithmetic the source computes a dense model in,
+	// when the importer knows it (an ONNX graph of DOUBLE tensors:
+	// float64); Write records it unless WriteOptions.Precision says
+	// otherwise. "": Manifest.DensePrecision's default.
+	Precision string
 }
 
 // DefaultOutputs names a model's prediction and margin columns from its task

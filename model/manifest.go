@@ -102,10 +102,11 @@ const (
 )
 
 // DensePrecision is the arithmetic m's dense model runs in: Precision when
-// set; otherwise float64 for linear models (a dot product costs no more in
-// float64, and scikit-learn computes in float64) and for MLPs from
-// scikit-learn (native JSON), float32 for ONNX graphs (which ONNX Runtime
-// runs in float32). "" for trees.
+// set (import records it: float64 for a graph of DOUBLE tensors); otherwise
+// float64 for linear models (a dot product costs no more in float64, and
+// scikit-learn computes in float64) and for MLPs from scikit-learn (native
+// JSON), float32 for ONNX MLP graphs (which ONNX Runtime runs in float32
+// when their tensors are FLOAT). "" for trees.
 func (m *Manifest) DensePrecision() string {
 	switch {
 	case m.Kind != KindLinear && m.Kind != KindMLP:

@@ -1,6 +1,7 @@
 package model
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -93,7 +94,10 @@ func Write(repo, name string, imp *Imported, opts WriteOptions) (*Manifest, stri
 	if err := checkPrecision(m.Kind, opts.Precision); err != nil {
 		return nil, "", fmt.Errorf("%w: %w", ErrBadOption, err)
 	}
-	m.Precision = opts.Precision
+	m.Precision = cmp.Or(opts.Precision, imp.Precision)
+	if err := checkPrecision(m.Kind, m.Precision); err != nil {
+		return nil, "", fmt.Errorf("BUG: importer precision: %w", err)
+	}
 	m.Precision = m.DensePrecision() // recorded, so the manifest says what serves
 	if err := m.checkAgainst(imp.Model); err != nil {
 		return nil, "", fmt.Errorf("BUG: importer produced an inconsistent model: %w", err)

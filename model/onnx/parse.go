@@ -125,6 +125,11 @@ func parse(data []byte, opts options) (*model.Imported, error) {
 		return nil, err
 	}
 	imp.Source = model.Source{Format: "onnx", Library: m.producerName, LibraryVersion: m.producerVersion}
+	if c.input.elemType == dtDouble && imp.Kind == model.KindMLP {
+		// ONNX Runtime runs a graph of DOUBLE tensors in float64: so
+		// does predictd (a float graph defaults to float32).
+		imp.Precision = model.PrecisionFloat64
+	}
 	return imp, nil
 }
 
