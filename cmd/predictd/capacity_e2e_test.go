@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/predictd/predictd/internal/fixture"
 	"github.com/predictd/predictd/loadtest/capacity"
@@ -140,14 +139,7 @@ func TestCapacityFlagsCheckedUpFront(t *testing.T) {
 		{[]string{"--json", filepath.Join(dir, "missing", "cap.json")}, "--json " + filepath.Join(dir, "missing", "cap.json") + ": cannot create a file in"},
 		{[]string{"--html", dir}, "--html " + dir + ": exists and is not a regular file"},
 	} {
-		start := time.Now()
-		r := predictd(t, append(base, c.args...)...)
-		if r.code != 2 || !strings.Contains(r.stderr, c.want) {
-			t.Errorf("capacity %q: exit %d, stderr %q; want exit 2 and %q", c.args, r.code, r.stderr, c.want)
-		}
-		if took := time.Since(start); took > 10*time.Second {
-			t.Errorf("capacity %q: refused after %v, want at once", c.args, took)
-		}
+		refusedAtOnce(t, base, c.args, c.want)
 	}
 	if n := conns(); n != 0 {
 		t.Errorf("refused searches opened %d connections to the server, want 0", n)

@@ -59,6 +59,25 @@ func metricValue(t *testing.T, d *daemon, name string) float64 {
 	return v
 }
 
+// stop sends SIGTERM and waits up to within for the daemon to exit with
+// status 0 (what), returning how long it took.
+func (d *daemon) stop(within time.Duration, what string) time.Duration {
+	d.t.Helper()
+	t0 := time.Now()
+	if err := d.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		d.t.Fatal(err)
+	}
+	select {
+	case <-d.done:
+	case <-time.After(within):
+		d.t.Fatalf("predictd did not exit within %s of SIGTERM %s", within, what)
+	}
+	if d.err != nil {
+		d.t.Errorf("exit after SIGTERM %s: %v, want status 0", what, d.err)
+	}
+	return time.Since(t0)
+}
+
 // alive fails the test if the daemon has exited.
 func (d *daemon) alive() {
 	d.t.Helper()
@@ -272,19 +291,8 @@ func TestServeListensFirst(t *testing.T) {
 	if resp.StatusCode != 503 || resp.Header.Get("Retry-After") == "" || !strings.Contains(string(out), "loading") {
 		t.Errorf("predict while loading: %d (Retry-After %q) %s, want 503 with Retry-After saying loading", resp.StatusCode, resp.Header.Get("Retry-After"), out)
 	}
-	t0 := time.Now()
-	if err := d.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case <-d.done:
-	case <-time.After(10 * time.Second):
-		t.Fatal("predictd did not exit within 10s of SIGTERM during a warm-up of 2e9 rows")
-	}
-	if d.err != nil {
-		t.Errorf("exit after SIGTERM during the load: %v, want status 0", d.err)
-	}
-	t.Logf("exited %s after SIGTERM", time.Since(t0).Round(time.Millisecond))
+	took := d.stop(10*time.Second, "during a warm-up of 2e9 rows")
+	t.Logf("exited %s after SIGTERM", took.Round(time.Millisecond))
 }
 
 // TestServeRestartFallsBack: after a restart, a model whose newest version
@@ -375,8 +383,7 @@ func TestServeUnixSocketMode(t *testing.T) {
 		if code, _ := do(t, d.client(true), "GET", d.url(true, "/healthz"), nil); code != 200 {
 			t.Errorf("/healthz over the socket: %d", code)
 		}
-		d.cmd.Process.Signal(syscall.SIGTERM)
-		<-d.done
+		d.stop(30*time.Second, "")
 	}
 }
 
@@ -477,8 +484,7 @@ func TestServeFeatureMaxFuture(t *testing.T) {
 		if code != c.code || (code == 400 && !strings.Contains(string(out), "in the future")) {
 			t.Errorf("serve %v: push 2h ahead: %d %s, want %d", c.args, code, out, c.code)
 		}
-		d.cmd.Process.Signal(syscall.SIGTERM)
-		<-d.done
+		d.stop(30*time.Second, "")
 	}
 }
 
@@ -759,15 +765,6 @@ func TestServeSIGTERMDuringReload(t *testing.T) {
 	if code, _ := do(t, d.client(false), "POST", d.url(false, "/v1/models/lr:predict"), body); code != 200 {
 		t.Errorf("predict lr during the reload: %d, want 200", code)
 	}
-	t0 := time.Now()
-	d.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-d.done:
-	case <-time.After(10 * time.Second):
-		t.Fatal("no exit within 10s of SIGTERM during a slow reload")
-	}
-	if d.err != nil {
-		t.Errorf("exit %v, want 0", d.err)
-	}
-	t.Logf("exited %s after SIGTERM during a reload", time.Since(t0).Round(time.Millisecond))
+	took := d.stop(10*time.Second, "during a slow reload")
+	t.Logf("exited %s after SIGTERM during a reload", took.Round(time.Millisecond))
 }

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -177,14 +178,7 @@ func TestLoadtestFlagsCheckedUpFront(t *testing.T) {
 		// is not: the older report survives the refusal.
 		{[]string{"--rate", "10", "--json", old, "--html", filepath.Join(dir, "missing", "run.html")}, "--html"},
 	} {
-		start := time.Now()
-		r := predictd(t, append(base, c.args...)...)
-		if r.code != 2 || !strings.Contains(r.stderr, c.want) {
-			t.Errorf("loadtest %q: exit %d, stderr %q; want exit 2 and %q", c.args, r.code, r.stderr, c.want)
-		}
-		if took := time.Since(start); took > 10*time.Second {
-			t.Errorf("loadtest %q: refused after %v, want at once", c.args, took)
-		}
+		refusedAtOnce(t, base, c.args, c.want)
 	}
 	if n := conns(); n != 0 {
 		t.Errorf("refused runs opened %d connections to the server, want 0", n)
@@ -215,5 +209,19 @@ func TestLoadtestFlagsCheckedUpFront(t *testing.T) {
 	}
 	if n := conns(); n == 0 {
 		t.Errorf("the good run opened no connection")
+	}
+}
+
+// refusedAtOnce runs predictd with base then args and fails the test unless
+// it exits 2 saying want within 10s (a usage error found before any run).
+func refusedAtOnce(t *testing.T, base, args []string, want string) {
+	t.Helper()
+	start := time.Now()
+	r := predictd(t, append(slices.Clone(base), args...)...)
+	if r.code != 2 || !strings.Contains(r.stderr, want) {
+		t.Errorf("%s %q: exit %d, stderr %q; want exit 2 and %q", base[0], args, r.code, r.stderr, want)
+	}
+	if took := time.Since(start); took > 10*time.Second {
+		t.Errorf("%s %q: refused after %v, want at once", base[0], args, took)
 	}
 }

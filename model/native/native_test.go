@@ -112,16 +112,22 @@ func FuzzParse(f *testing.F) {
 // float64 predictions (fixture.CheckPreparedDense).
 func TestPreparedParity(t *testing.T) {
 	for _, name := range fixture.CaseNames(t, "native") {
-		src, err := os.ReadFile(fixture.Path("native", name+".model.json"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		imp, err := Parse(src)
-		if err != nil {
-			t.Fatal(err)
-		}
-		fixture.CheckPreparedDense(t, "native", name, imp)
+		fixture.CheckPreparedDense(t, "native", name, parseCase(t, name))
 	}
+}
+
+// parseCase imports testdata/native/<name>.model.json.
+func parseCase(t *testing.T, name string) *model.Imported {
+	t.Helper()
+	src, err := os.ReadFile(fixture.Path("native", name+".model.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	imp, err := Parse(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return imp
 }
 
 // TestServedParity holds what predict, score and serve run (the model
@@ -131,14 +137,7 @@ func TestPreparedParity(t *testing.T) {
 // kernels, up to 3.06e-6 off).
 func TestServedParity(t *testing.T) {
 	for _, name := range fixture.CaseNames(t, "native") {
-		src, err := os.ReadFile(fixture.Path("native", name+".model.json"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		imp, err := Parse(src)
-		if err != nil {
-			t.Fatal(err)
-		}
+		imp := parseCase(t, name)
 		bound := 1e-9
 		if imp.Kind == model.KindLinear {
 			bound = 1e-12

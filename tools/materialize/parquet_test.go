@@ -4,6 +4,7 @@ package materialize
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -61,6 +62,20 @@ func view(t *testing.T, defsYAML, name string) *featcache.View {
 }
 
 // contents reads entities of view v from st.
+// checkRefused fails the test unless err names path and contains want,
+// and the store holds none of entities: a refused file writes nothing.
+func checkRefused(t *testing.T, name, path, want string, err error, st featcache.Store, v *featcache.View, entities ...string) {
+	t.Helper()
+	if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), path) {
+		t.Errorf("%s: File error %v, want one naming %s and containing %q", name, err, path, want)
+	}
+	for _, r := range contents(t, st, v, entities) {
+		if r.Found {
+			t.Errorf("%s: File failed but wrote %+v", name, r)
+		}
+	}
+}
+
 func contents(t *testing.T, st featcache.Store, v *featcache.View, entities []string) []featcache.Record {
 	t.Helper()
 	keys := make([]featcache.Key, len(entities))
@@ -335,14 +350,7 @@ func TestParquetErrors(t *testing.T) {
 		path := writeParquet(t, c.cols...)
 		st := openStore(t)
 		_, err := File(context.Background(), st, path, Options{View: v, BatchRows: 1})
-		if err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), path) {
-			t.Errorf("%s: File error %v, want one naming %s and containing %q", c.name, err, path, c.want)
-		}
-		for _, r := range contents(t, st, v, []string{"1", "2"}) {
-			if r.Found {
-				t.Errorf("%s: File failed but wrote %+v", c.name, r)
-			}
-		}
+		checkRefused(t, c.name, path, c.want, err, st, v, "1", "2")
 	}
 }
 
@@ -372,14 +380,7 @@ func TestParquetCorrupt(t *testing.T) {
 		}
 		st := openStore(t)
 		_, err := File(context.Background(), st, path, Options{View: v})
-		if err == nil || !strings.Contains(err.Error(), path) {
-			t.Errorf("%s (%d bytes): File error %v, want one naming %s", name, len(in), err, path)
-		}
-		for _, r := range contents(t, st, v, []string{"u0", "u1", "u2", "u3"}) {
-			if r.Found {
-				t.Errorf("%s: File failed but wrote %+v", name, r)
-			}
-		}
+		checkRefused(t, fmt.Sprintf("%s (%d bytes)", name, len(in)), path, "", err, st, v, "u0", "u1", "u2", "u3")
 	}
 }
 
