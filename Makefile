@@ -116,6 +116,7 @@ FUZZ_TARGETS := \
 	./tools/score:FuzzCSVReader \
 	./tools/score:FuzzParquetReader \
 	./tools/materialize:FuzzParquet \
+	./internal/parquetio:FuzzDecimal \
 	./server:FuzzDecodePredict \
 	./server:FuzzDecodeInfer \
 	./server:FuzzDecodePredictJoin \

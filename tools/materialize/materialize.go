@@ -85,7 +85,8 @@ type Stats struct {
 //     UTC-adjusted or not: taken as UTC), a legacy INT96 timestamp, or a
 //     string holding RFC 3339 times; a bare INT64 is refused, its unit
 //     being a guess. A feature is BOOLEAN (0 or 1), INT32, INT64 (signed,
-//     unsigned or DECIMAL), FLOAT or DOUBLE; null and NaN are missing.
+//     unsigned), FLOAT, DOUBLE or a DECIMAL however it is stored (INT32,
+//     INT64, FIXED_LEN_BYTE_ARRAY, BYTE_ARRAY); null and NaN are missing.
 //
 // In both, other columns are ignored, a column name given twice is refused
 // (naming both positions), ±Inf and a fraction in an int or categorical

@@ -51,7 +51,7 @@ type pqColumn struct {
 	unit     pqTimeUnit        // pqTime only
 	unsigned bool              // an unsigned INT annotation
 	bytes    bool              // physical type BYTE_ARRAY: values point into the page
-	scale    float64           // DECIMAL: the value is the integer divided by scale
+	num      parquetio.Num     // pqFeature only: how its values are numbers
 	// maxBytes bounds a BYTE_ARRAY value that is kept: a longer one is
 	// kept cut to maxBytes+1 bytes, its length in long, so that a huge
 	// value is not copied out of its page.
@@ -146,7 +146,7 @@ func readParquet(f io.ReaderAt, size int64, path string, opts Options) (latest m
 				vals := make([]float64, len(feats))
 				for j := range feats {
 					c := &feats[j]
-					x, err := c.float(c.buf[i])
+					x, err := c.float(i)
 					if err != nil {
 						return nil, st, fmt.Errorf("materialize: %s: row %d: column %q: %v", path, row, c.name, err)
 					}
@@ -189,10 +189,12 @@ func pqColumns(pf *parquet.File, path string, opts Options) ([]pqColumn, error) 
 		if !ok {
 			panic(fmt.Sprintf("BUG: parquet schema has top-level leaf %q but Lookup does not find it", name))
 		}
-		cols = append(cols, pqColumn{name: name, index: leaf.ColumnIndex, role: role, scale: 1, buf: make([]parquet.Value, pqChunkRows), long: make([]int, pqChunkRows)})
+		cols = append(cols, pqColumn{name: name, index: leaf.ColumnIndex, role: role, buf: make([]parquet.Value, pqChunkRows), long: make([]int, pqChunkRows)})
 		c := &cols[len(cols)-1]
 		t := fld.Type()
-		c.bytes = t.Kind() == parquet.ByteArray
+		// A FIXED_LEN_BYTE_ARRAY (a DECIMAL feature) points into its page
+		// too, and is copied out as a BYTE_ARRAY is.
+		c.bytes = t.Kind() == parquet.ByteArray || t.Kind() == parquet.FixedLenByteArray
 		// A key longer than this is refused, and so is a time string (35
 		// bytes at most, spaces aside).
 		c.maxBytes = featcache.MaxKeyBytes
@@ -252,20 +254,11 @@ func pqColumns(pf *parquet.File, path string, opts Options) ([]pqColumn, error) 
 				return nil, fmt.Errorf("materialize: %s: column %q has type %s, want a TIMESTAMP (millis, micros or nanos; taken as UTC), an INT96 timestamp or an RFC 3339 string", path, name, parquetio.TypeName(t))
 			}
 		case pqFeature:
-			switch t.Kind() {
-			case parquet.Boolean, parquet.Float, parquet.Double:
-				ok2 = lt == nil
-			case parquet.Int32, parquet.Int64:
-				switch lt := lt.(type) {
-				case nil, *format.IntType:
-					ok2 = true
-				case *format.DecimalType:
-					ok2, c.scale = true, math.Pow10(int(lt.Scale))
-				}
+			num, err := parquetio.NumberColumn(t)
+			if err != nil {
+				return nil, fmt.Errorf("materialize: %s: column %q %v", path, name, err)
 			}
-			if !ok2 {
-				return nil, fmt.Errorf("materialize: %s: column %q has type %s, want a number (BOOLEAN, INT32, INT64, FLOAT or DOUBLE)", path, name, parquetio.TypeName(t))
-			}
+			c.num = num
 		}
 		return c, nil
 	}
@@ -412,13 +405,17 @@ func (c *pqColumn) keyText(v parquet.Value) string {
 	return strings.TrimSpace(string(v.ByteArray()))
 }
 
-// float reads a feature value: null and NaN are missing, ±Inf is refused
+// float reads the feature value of row i of the chunk: null and NaN are missing, ±Inf is refused
 // (as readCSV's cell does), and the value must pass Feature.CheckValue.
-func (c *pqColumn) float(v parquet.Value) (float64, error) {
+func (c *pqColumn) float(i int) (float64, error) {
+	v := c.buf[i]
+	if c.long[i] > 0 {
+		return 0, fmt.Errorf("a DECIMAL of %d bytes is longer than the %d-byte limit", c.long[i], c.maxBytes)
+	}
 	if v.IsNull() {
 		return math.NaN(), nil
 	}
-	x := parquetio.Number(v, c.unsigned, c.scale)
+	x := parquetio.Number(v, c.num)
 	if math.IsInf(x, 0) {
 		return 0, fmt.Errorf("%v is not a finite number", x)
 	}

@@ -327,7 +327,7 @@ func TestParquetErrors(t *testing.T) {
 		{"date time", []pqCol{key, {"event_time", parquet.Date(), []any{int32(1), int32(2)}}, spend, orders},
 			`column "event_time" has type INT32 (DATE), want a TIMESTAMP`},
 		{"string feature", []pqCol{key, tm, {"spend", parquet.String(), []any{"1", "2"}}, orders},
-			`column "spend" has type BYTE_ARRAY (STRING), want a number (BOOLEAN, INT32, INT64, FLOAT or DOUBLE)`},
+			`column "spend" has type BYTE_ARRAY (STRING), want a number (BOOLEAN, INT32, INT64, FLOAT, DOUBLE or DECIMAL)`},
 		{"timestamp feature", []pqCol{key, tm, {"spend", tsMicros(), micros(ts20, ts22)}, orders},
 			`column "spend" has type INT64 (TIMESTAMP`},
 		{"list feature", []pqCol{key, tm, {"spend", parquet.Repeated(parquet.Leaf(parquet.DoubleType)), []any{1.0, 2.0}}, orders},

@@ -12,6 +12,8 @@ import (
 
 	"github.com/parquet-go/parquet-go"
 	"github.com/stretchr/testify/require"
+
+	"github.com/predictd/predictd/internal/fixture"
 )
 
 // pqInput is the test's Parquet input row: a nullable double, an int64, a
@@ -213,7 +215,7 @@ func TestParquetReaderErrors(t *testing.T) {
 		want     string
 	}{
 		{[]string{"income", "x", "age"}, "input.parquet: missing columns the model needs: income, age"},
-		{[]string{"x", "name"}, `input.parquet: column "name" has type BYTE_ARRAY (STRING), want a number (BOOLEAN, INT32, INT64, FLOAT or DOUBLE)`},
+		{[]string{"x", "name"}, `input.parquet: column "name" has type BYTE_ARRAY (STRING), want a number (BOOLEAN, INT32, INT64, FLOAT, DOUBLE or DECIMAL)`},
 	}
 	for _, tt := range tests {
 		_, err := NewParquetReader(f, fi.Size(), "input.parquet", feats(tt.features...))
@@ -289,5 +291,55 @@ func TestParquetReaderDuplicateColumns(t *testing.T) {
 	want := `input.parquet: the schema names these top-level columns more than once: "x1" (columns 1 and 3)`
 	if errString(err) != want {
 		t.Errorf("NewParquetReader(two x1 columns) = %v, want %s", err, want)
+	}
+}
+
+// TestParquetOtherWriters reads testdata/parquet/rows.duckdb.parquet,
+// written by DuckDB (every numeric type a score input may hold: DOUBLE,
+// FLOAT, TINYINT..BIGINT, UBIGINT, BOOLEAN, DECIMAL stored as INT32, INT64
+// and FIXED_LEN_BYTE_ARRAY, with nulls, dictionary pages, zstd and three
+// row groups), and compares every value with DuckDB's own reading of the
+// file cast to DOUBLE (rows.duckdb.csv, from testdata/gen/parquet_oracle.mjs):
+// the same float64, NaN for null. Its string, LIST and STRUCT columns are
+// refused as features, naming the column.
+func TestParquetOtherWriters(t *testing.T) {
+	path := fixture.Path("parquet", "rows.duckdb.parquet")
+	want := fixture.ReadTable(t, fixture.Path("parquet", "rows.duckdb.csv"))
+	f, err := os.Open(path)
+	require.NoError(t, err)
+	defer f.Close()
+	fi, err := f.Stat()
+	require.NoError(t, err)
+	r, err := NewParquetReader(f, fi.Size(), "rows.duckdb.parquet", feats(want.Header...))
+	require.NoError(t, err)
+	defer r.Close()
+	nf := len(want.Header)
+	got, err := readAll(r, nf, 1000)
+	require.NoError(t, err)
+	require.Len(t, got, nf*len(want.Rows), "values read")
+	bad := 0
+	for i, row := range want.Rows {
+		for j, w := range row {
+			g := got[i*nf+j]
+			if g != w && !(math.IsNaN(g) && math.IsNaN(w)) {
+				if bad++; bad <= 10 {
+					t.Errorf("row %d column %s = %v, DuckDB reads %v", i, want.Header[j], g, w)
+				}
+			}
+		}
+	}
+	if bad > 0 {
+		t.Errorf("%d of %d values differ from DuckDB's", bad, len(got))
+	}
+
+	for _, tt := range []struct{ col, want string }{
+		{"name", `column "name" has type BYTE_ARRAY (STRING), want a number`},
+		{"lst", `column "lst" is a group of columns, want one number per row`},
+		{"st", `column "st" is a group of columns, want one number per row`},
+	} {
+		_, err := NewParquetReader(f, fi.Size(), "rows.duckdb.parquet", feats("d", tt.col))
+		if err == nil || !strings.Contains(err.Error(), tt.want) || !strings.Contains(err.Error(), "rows.duckdb.parquet") {
+			t.Errorf("NewParquetReader with feature %s: error %v, want one naming the file and containing %q", tt.col, err, tt.want)
+		}
 	}
 }

@@ -3,10 +3,8 @@ package score
 import (
 	"fmt"
 	"io"
-	"math"
 
 	"github.com/parquet-go/parquet-go"
-	"github.com/parquet-go/parquet-go/format"
 
 	"github.com/predictd/predictd/internal/parquetio"
 	"github.com/predictd/predictd/model"
@@ -15,9 +13,9 @@ import (
 // ParquetReader reads feature rows from a Parquet file, one page of each
 // column at a time, so memory does not depend on the file's length. Features
 // are matched by name to the file's top-level columns; other columns are
-// ignored. A feature column must hold one number per row: physical type
-// BOOLEAN (0 or 1), INT32, INT64, FLOAT or DOUBLE, with unsigned integer and
-// DECIMAL annotations honoured; a null reads as NaN.
+// ignored. A feature column must hold one number per row, as
+// parquetio.NumberColumn accepts it (BOOLEAN as 0 or 1, INT32, INT64,
+// FLOAT, DOUBLE, and DECIMAL however it is stored); a null reads as NaN.
 //
 // A ParquetReader is not safe for concurrent use.
 type ParquetReader struct {
@@ -32,10 +30,9 @@ type ParquetReader struct {
 }
 
 type pqColumn struct {
-	name     string
-	index    int // leaf column index in the file
-	unsigned bool
-	scale    float64 // DECIMAL: the value is the integer divided by scale
+	name  string
+	index int           // leaf column index in the file
+	num   parquetio.Num // how its values are numbers
 
 	pages  parquet.Pages
 	page   parquet.Page
@@ -85,27 +82,18 @@ func NewParquetReader(f io.ReaderAt, size int64, name string, features []model.F
 	for i, feat := range features {
 		fld := top[feat.Name]
 		c := &r.cols[i]
-		c.name, c.scale = feat.Name, 1
+		c.name = feat.Name
 		if !fld.Leaf() {
 			return nil, fmt.Errorf("%s: column %q is a group of columns, want one number per row", name, feat.Name)
 		}
 		if fld.Repeated() {
 			return nil, fmt.Errorf("%s: column %q is repeated (a list), want one number per row", name, feat.Name)
 		}
-		t := fld.Type()
-		switch t.Kind() {
-		case parquet.Boolean, parquet.Int32, parquet.Int64, parquet.Float, parquet.Double:
-		default:
-			return nil, fmt.Errorf("%s: column %q has type %s, want a number (BOOLEAN, INT32, INT64, FLOAT or DOUBLE)", name, feat.Name, parquetio.TypeName(t))
+		num, err := parquetio.NumberColumn(fld.Type())
+		if err != nil {
+			return nil, fmt.Errorf("%s: column %q %v", name, feat.Name, err)
 		}
-		if lt := t.LogicalType(); lt != nil {
-			switch v := lt.Value.(type) {
-			case *format.IntType:
-				c.unsigned = !v.IsSigned
-			case *format.DecimalType:
-				c.scale = math.Pow10(int(v.Scale))
-			}
-		}
+		c.num = num
 		leaf, ok := schema.Lookup(feat.Name)
 		if !ok {
 			return nil, fmt.Errorf("BUG: parquet schema has top-level leaf %q but Lookup does not find it", feat.Name)
@@ -201,7 +189,7 @@ func (r *ParquetReader) readColumn(j int, dst []float64, k int) error {
 }
 
 func (c *pqColumn) float(v parquet.Value) float64 {
-	return parquetio.Number(v, c.unsigned, c.scale)
+	return parquetio.Number(v, c.num)
 }
 
 func (c *pqColumn) releasePage() {
