@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # batching.sh: what adaptive batching does to `predictd serve`, measured
-# with bench/loadgen (package loadtest) on this machine, batching off and on
+# with `predictd loadtest` on this machine, batching off and on
 # in the same run. Two models, one instance per request:
 #   mlp    testdata/onnx/mlp512_softmax.onnx, MLP 64→512→512→512→10 (64 features)
 #   trees  testdata/xgboost/gbtree_binary_logistic_300x6.json, 300 trees of depth 6 (20 features)
@@ -21,12 +21,13 @@
 #
 # Environment: DURATION (10s, measured per run), WARMUP (2s), CONNS (64),
 # ROUNDS (1), OPEN_FRACTION (0.2), MODELS ("mlp trees"), PREDICTD (a built
-# predictd to measure instead of building ./cmd/predictd), DRYRUN=1 (do not
-# pass --batching: both columns are the binary's default, so the ratios show
-# run-to-run noise; for testing the script with a binary that lacks the
-# flag).
+# predictd to serve instead of this tree's build, which always generates
+# the load), DRYRUN=1 (do not pass --batching: both columns are the
+# binary's default, so the ratios show run-to-run noise; for testing the
+# script with a binary that lacks the flag).
 #
-# Needs go, bash and awk. loadgen and the server share this machine's cores.
+# Needs go, bash and awk. The load generator and the server share this
+# machine's cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${DURATION:-10s}
@@ -48,7 +49,6 @@ trap cleanup EXIT
 
 . bench/serve-lib.sh
 build_predictd
-go build -o "$work/loadgen" ./bench/loadgen
 if [ -z "$DRYRUN" ] && ! "$bin" serve --batching=false -h >/dev/null 2>&1; then
   echo "batching.sh: this predictd refuses 'serve --batching=false' (no batching flag yet): nothing to compare."
   echo "batching.sh: DRYRUN=1 bash bench/batching.sh runs the benchmark's mechanics without the flag."
@@ -94,14 +94,14 @@ start_server() {
 
 stop_server() { serve_stop batching.sh; }
 
-# load MODEL ARGS...: one loadgen run against the running server; prints
-# "rps p50_ns p99_ns requests ok late unsent" from its JSON result.
+# load MODEL ARGS...: one predictd loadtest run against the running server;
+# prints "rps p50_ms p99_ms requests ok late unsent" from its JSON summary
+# (rps: 2xx answers per second).
 load() {
-  local m=$1 out rc=0
+  local m=$1
   shift
-  out=$("$work/loadgen" --url "http://$addr/v1/models/$m:predict" --body-file "$work/$m.bodies" --json "$@") || rc=$?
-  if [ "$rc" -gt 1 ] || [ -z "$out" ]; then echo "batching.sh: loadgen failed ($rc)" >&2; exit 1; fi
-  json_fields "rps p50_ns p99_ns requests ok late unsent" <<<"$out"
+  run_loadtest batching.sh --url "http://$addr/v1/models/$m:predict" --body-lines "$work/$m.bodies" "$@"
+  json_fields "achieved_rps latency_ms.p50 latency_ms.p99 requests ok late unsent" <"$work/loadtest.json"
 }
 
 # order ROUND: off/on alternate first from round to round.
@@ -117,14 +117,15 @@ if [ -z "$DRYRUN" ]; then
   auto_verdicts=$(grep -o 'model .*: batching .*' "$work/auto.log" | sed 's/^/  /')
 fi
 
-results=$work/results # model mode batching round rate rps p50_ns p99_ns requests ok late unsent
+results=$work/results # model mode batching round rate rps p50_ms p99_ms requests ok late unsent
 : >"$results"
 for m in $MODELS; do
   # A short check that the server takes these bodies before timing anything.
   start_server off
-  if ! "$work/loadgen" --url "http://$addr/v1/models/$m:predict" --body-file "$work/$m.bodies" \
-    --concurrency 1 --duration 300ms --warmup 0 >"$work/check.out" 2>&1; then
-    echo "batching.sh: predictd refused some of $m's requests:"; cat "$work/check.out"; exit 1
+  load "$m" --concurrency 1 --duration 300ms --warmup 0 >"$work/check"
+  read -r _ _ _ requests ok _ <"$work/check"
+  if [ "$ok" = 0 ] || [ "$ok" != "$requests" ]; then
+    echo "batching.sh: predictd refused some of $m's requests:"; cat "$work/loadtest.out"; exit 1
   fi
   stop_server
   for r in $(seq "$ROUNDS"); do
@@ -145,7 +146,7 @@ for m in $MODELS; do
   for r in $(seq "$ROUNDS"); do
     for b in $(order "$r"); do
       start_server "$b"
-      res=$(load "$m" --concurrency "$CONNS" --rate "$rate" --duration "$DURATION" --warmup "$WARMUP")
+      res=$(load "$m" --connections "$CONNS" --rate "$rate" --duration "$DURATION" --warmup "$WARMUP")
       echo "$m open $b $r $rate $res" >>"$results"
       stop_server
     done
@@ -157,13 +158,13 @@ echo "predictd batching benchmark, $(date -u +%FT%TZ), nproc $(nproc)"
 [ -n "$auto_verdicts" ] && printf 'default (auto) mode, measured at load:\n%s\n' "$auto_verdicts"
 "$bin" version
 echo "closed loop: $CONNS connections, one instance per request, $DURATION measured after $WARMUP warmup, $ROUNDS round(s);"
-echo "open loop: at $OPEN_FRACTION of the batching-off closed-loop ok/s, latency from the scheduled send; loadgen shares the machine"
+echo "open loop: at $OPEN_FRACTION of the batching-off closed-loop ok/s, latency from the scheduled send; predictd loadtest shares the machine"
 [ -n "$DRYRUN" ] && echo "DRYRUN: --batching not passed, 'off' and 'on' are the same server: the ratios show run-to-run noise"
 for m in $MODELS; do
   echo
   echo "$m: ${model_desc[$m]}, $(wc -l <"$work/$m.bodies") distinct rows"
   awk -v m="$m" '
-    function ms(ns) { return ns == "?" ? "?" : sprintf(ns >= 1e8 ? "%.0fms" : ns >= 1e7 ? "%.1fms" : "%.2fms", ns / 1e6) }
+    function ms(v) { return v == "?" ? "?" : sprintf(v >= 100 ? "%.0fms" : v >= 10 ? "%.1fms" : "%.2fms", v) }
     function median(key,   n, i, j, t, a) {
       n = split(vals[key], a, " ")
       for (i = 2; i <= n; i++) for (j = i; j > 1 && a[j - 1] + 0 > a[j] + 0; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # features.sh: what the serving join (features fetched from the online store
 # by entity key) adds to `predictd serve`'s latency, measured end to end with
-# bench/loadgen on this machine against a local redis-server, in one run:
+# `predictd loadtest` on this machine against a local redis-server, in one run:
 #
 #   model   testdata/features/bench.json, XGBoost 100 trees of depth 6,
 #           64 features: x0..x3 sent by the request, a0..a19, b0..b19,
@@ -39,11 +39,13 @@
 # Environment: RATE (1000 req/s), DURATION (10s, measured per run), WARMUP
 # (2s, and at least long enough at RATE to send every body once), ROUNDS (1;
 # the scenario order alternates round to round), SCENARIOS ("inline warm
-# default cold"), WARM_STALENESS (1h), PREDICTD (a built predictd to measure
-# instead of building ./cmd/predictd), REDIS_SERVER (redis-server).
+# default cold"), WARM_STALENESS (1h), PREDICTD (a built predictd to serve
+# instead of this tree's build, which always generates the load),
+# REDIS_SERVER (redis-server).
 #
-# Needs go, bash, awk and redis-server. loadgen, predictd and redis-server
-# share this machine's cores, so every number includes their contention.
+# Needs go, bash, awk and redis-server. The load generator, the server and
+# redis-server share this machine's cores, so every number includes their
+# contention.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export LC_ALL=C
@@ -76,7 +78,6 @@ trap cleanup EXIT
 
 . bench/serve-lib.sh
 build_predictd
-go build -o "$work/loadgen" ./bench/loadgen
 
 # http METHOD ADDR PATH [BODY]: one HTTP/1.1 exchange over bash's /dev/tcp
 # (no curl); prints the response, status line and headers included.
@@ -195,14 +196,14 @@ fetchdiff() {
     }' "$1" "$2"
 }
 
-# load BODIES ARGS...: one loadgen run against the running server; prints
-# "rps p50_ns p90_ns p99_ns p999_ns requests ok late unsent" from its JSON.
+# load BODIES ARGS...: one predictd loadtest run against the running
+# server; prints "rps p50_ms p90_ms p99_ms p999_ms requests ok late unsent"
+# from its JSON summary (rps: 2xx answers per second).
 load() {
-  local bodies=$1 out rc=0
+  local bodies=$1
   shift
-  out=$("$work/loadgen" --url "http://$addr$url_path" --body-file "$bodies" --json "$@") || rc=$?
-  if [ "$rc" -gt 1 ] || [ -z "$out" ]; then echo "features.sh: loadgen failed ($rc)" >&2; exit 1; fi
-  json_fields "rps p50_ns p90_ns p99_ns p999_ns requests ok late unsent" <<<"$out"
+  run_loadtest features.sh --url "http://$addr$url_path" --body-lines "$bodies" "$@"
+  json_fields "achieved_rps latency_ms.p50 latency_ms.p90 latency_ms.p99 latency_ms.p999 requests ok late unsent" <"$work/loadtest.json"
 }
 
 # order ROUND: the scenarios, reversed every other round.
@@ -210,7 +211,7 @@ order() {
   if [ $(($1 % 2)) = 1 ]; then echo $SCENARIOS; else echo $SCENARIOS | awk '{ for (i = NF; i > 0; i--) printf "%s%s", $i, (i > 1 ? " " : "\n") }'; fi
 }
 
-# results: scenario round rps p50 p90 p99 p999 requests ok late unsent hits misses fetches fetch_mean_ns fetch_p99_le
+# results: scenario round rps p50_ms p90_ms p99_ms p999_ms requests ok late unsent hits misses fetches fetch_mean_ns fetch_p99_le
 results=$work/results
 : >"$results"
 for r in $(seq "$ROUNDS"); do
@@ -232,11 +233,11 @@ done
 echo "predictd serving-join benchmark, $(date -u +%FT%TZ), nproc $(nproc), $("$REDIS_SERVER" --version | awk '{ print $3 }' | tr -d 'v=') (local, loopback)"
 "$bin" version
 echo "model: XGBoost 100 trees depth 6, 64 features (x0..x3 sent; 3 views x 20 float features fetched by entity key), $nbodies distinct requests, one instance each"
-echo "open loop at $RATE req/s, $DURATION measured after a ${warm_s}s warm-up pass and 1s loadgen warm-up, $ROUNDS round(s), order alternating; medians over rounds"
+echo "open loop at $RATE req/s, $DURATION measured after a ${warm_s}s warm-up pass and a 1s loadtest warm-up, $ROUNDS round(s), order alternating; medians over rounds"
 echo "sanity: the first 20 keyed requests predict exactly what the matching inline ones do"
 echo
 awk -v rate="$RATE" '
-  function ms(ns) { return ns == "?" ? "?" : sprintf("%.3f", ns / 1e6) }
+  function ms(v) { return v == "?" ? "?" : sprintf("%.3f", v) }
   function median(key,   n, i, j, t, a) {
     n = split(vals[key], a, " ")
     for (i = 2; i <= n; i++) for (j = i; j > 1 && a[j - 1] + 0 > a[j] + 0; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t }
@@ -261,8 +262,8 @@ awk -v rate="$RATE" '
     base = median("inline p99"); base50 = median("inline p50")
     for (i = 1; i <= ns; i++) {
       s = sc[i]
-      added = (s == "inline" || base == "?") ? "-" : sprintf("%+.3f", (median(s " p99") - base) / 1e6)
-      added50 = (s == "inline" || base50 == "?") ? "-" : sprintf("%+.3f", (median(s " p50") - base50) / 1e6)
+      added = (s == "inline" || base == "?") ? "-" : sprintf("%+.3f", median(s " p99") - base)
+      added50 = (s == "inline" || base50 == "?") ? "-" : sprintf("%+.3f", median(s " p50") - base50)
       hr = hits[s] + miss[s] > 0 ? sprintf("%.3f", hits[s] / (hits[s] + miss[s])) : "-"
       fm = median(s " fm"); fb = median(s " fb")
       printf "%-8s %8.1f %8s %8s %8s %8s %13s %13s %10s %11s %10s\n", s, median(s " rps"), ms(median(s " p50")), ms(median(s " p90")),

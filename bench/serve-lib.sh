@@ -1,19 +1,18 @@
 # serve-lib.sh: building, starting and stopping `predictd serve` for the
-# bench/ scripts. Source it from the repository root after setting work (a
-# scratch folder); build_predictd sets bin; the server logs to
-# $work/serve.log.
+# bench/ scripts, and driving `predictd loadtest` against it. Source it from
+# the repository root after setting work (a scratch folder); build_predictd
+# sets bin and loadtest_bin; the server logs to $work/serve.log.
 
-# build_predictd: sets bin to $PREDICTD when set, else builds ./cmd/predictd
-# (the GOEXPERIMENT=simd build on amd64) into $work.
+# build_predictd: builds ./cmd/predictd (the GOEXPERIMENT=simd build on
+# amd64) into $work and sets loadtest_bin to it: the load generator is
+# always this tree's. Sets bin, the predictd measured, to $PREDICTD when set,
+# else to the same build.
 build_predictd() {
-  if [ -n "${PREDICTD:-}" ]; then
-    bin=$PREDICTD
-    return
-  fi
   local simd=""
   [ "$(go env GOARCH)" = amd64 ] && simd="GOEXPERIMENT=simd"
   env $simd go build -o "$work/predictd" ./cmd/predictd
-  bin=$work/predictd
+  loadtest_bin=$work/predictd
+  bin=${PREDICTD:-$work/predictd}
 }
 
 # ready ADDR: whether GET /readyz answers 200 (bash's /dev/tcp, no curl).
@@ -52,16 +51,63 @@ serve_stop() {
   server_pid=""
 }
 
-# json_fields "KEY ..." < ONE-LINE-JSON: prints the top-level values of
-# the keys, space separated ("?" for a missing one): loadgen --json's
-# numbers, read with awk alone.
+# run_loadtest NAME ARGS...: one `predictd loadtest ARGS... --quiet` run
+# (loadtest_bin), its summary written to $work/loadtest.json (--json; the
+# fields are loadtest.Summary's, read with json_fields) and its printed
+# report to $work/loadtest.out. A run that exits non-zero (a usage error, a
+# run that could not start, a failed --slo-p99) prints that report and exits
+# the script; NAME labels the message. Non-2xx answers and transport errors
+# (connection refused included) do not fail it: the summary counts them
+# (requests, ok, errors), and the caller judges.
+run_loadtest() {
+  local name=$1 rc=0
+  shift
+  "$loadtest_bin" loadtest "$@" --json "$work/loadtest.json" --quiet >"$work/loadtest.out" 2>&1 || rc=$?
+  if [ "$rc" != 0 ]; then
+    echo "$name: predictd loadtest $* exited $rc:" >&2
+    cat "$work/loadtest.out" >&2
+    exit 1
+  fi
+}
+
+# json_fields "PATH ..." < JSON: prints the values at the paths, space
+# separated ("?" for a missing one), read with awk alone (no jq). A path is
+# object keys and array indexes (from 0) joined by dots: achieved_rps,
+# latency_ms.p99, spectrum.0.latency_ms. Made for the numbers of
+# `predictd loadtest --json` (loadtest.Summary): a string is printed without
+# its quotes, an escape as its bare character (\" as ", \n as n), and an
+# object or array is not a value ("?").
 json_fields() {
-  awk -v names="$1" '{
-    n = split(names, keys, " ")
-    for (i = 1; i <= n; i++) {
-      k = "\"" keys[i] "\":"; j = index($0, k); v = "?"
-      if (j) { v = substr($0, j + length(k)); match(v, /^[^,}]*/); v = substr(v, 1, RLENGTH) }
-      printf "%s%s", v, (i < n ? " " : "\n")
-    }
-  }'
+  awk -v names="$1" '
+    { doc = doc $0 "\n" }
+    END {
+      n = length(doc); d = 0; i = 1; want_key = 0
+      while (i <= n) {
+        c = substr(doc, i, 1)
+        if (c == "{") { kind[++d] = "o"; key[d] = ""; want_key = 1; i++; continue }
+        if (c == "[") { kind[++d] = "a"; key[d] = 0; i++; continue }
+        if (c == "}" || c == "]") { d--; i++; continue }
+        if (c == ",") { if (kind[d] == "a") key[d]++; else want_key = 1; i++; continue }
+        if (c == ":") { want_key = 0; i++; continue }
+        if (c == " " || c == "\t" || c == "\r" || c == "\n") { i++; continue }
+        if (c == "\"") {
+          tok = ""
+          for (i++; i <= n; i++) {
+            c = substr(doc, i, 1)
+            if (c == "\"") break
+            if (c == "\\") c = substr(doc, ++i, 1)
+            tok = tok c
+          }
+          i++
+        } else {
+          for (j = i; j <= n && index(",}] \t\r\n", substr(doc, j, 1)) == 0; j++) ;
+          tok = substr(doc, i, j - i); i = j
+        }
+        if (kind[d] == "o" && want_key) { key[d] = tok; continue }
+        p = key[1]; for (k = 2; k <= d; k++) p = p "." key[k]
+        val[p] = tok
+      }
+      m = split(names, paths, " ")
+      for (k = 1; k <= m; k++) printf "%s%s", ((paths[k] in val) ? val[paths[k]] : "?"), (k < m ? " " : "\n")
+    }'
 }
