@@ -1,9 +1,9 @@
 // Package loadtest generates HTTP load against a prediction endpoint and
 // measures what it got back: how many requests were answered, by which
 // status, and the latency percentiles of the successful ones. It is the
-// logic behind `predictd loadtest`, `predictd capacity` (loadtest/capacity)
-// and bench/loadgen; it knows nothing about models, only about request
-// bodies and a URL.
+// logic behind `predictd loadtest` (which the bench/ scripts drive) and
+// `predictd capacity` (loadtest/capacity); it knows nothing about models,
+// only about request bodies and a URL.
 //
 // # Two ways to offer load
 //
