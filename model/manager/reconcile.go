@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"os"
 	"path/filepath"
 	"runtime/debug"
 	"slices"
@@ -300,28 +299,6 @@ func warmUp(ctx context.Context, p model.Predictor, rows int, seed uint64) error
 		}
 	}
 	return nil
-}
-
-func versionDir(modelDir string, v int) string { return filepath.Join(modelDir, strconv.Itoa(v)) }
-
-// folderSig is the names, sizes, modes and modification times of dir's
-// entries: a change means the version was rewritten and a failed load is
-// worth retrying.
-func folderSig(dir string) string {
-	ents, err := os.ReadDir(dir)
-	if err != nil {
-		return "error: " + err.Error()
-	}
-	var b strings.Builder
-	for _, e := range ents {
-		info, err := e.Info()
-		if err != nil {
-			fmt.Fprintf(&b, "%s ?;", e.Name())
-			continue
-		}
-		fmt.Fprintf(&b, "%s %d %v %d;", e.Name(), info.Size(), info.Mode(), info.ModTime().UnixNano())
-	}
-	return b.String()
 }
 
 // publishLocked builds a snapshot from the version table and stores it.
