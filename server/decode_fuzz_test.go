@@ -192,7 +192,7 @@ feature_views:
 	m := &model.Manifest{Kind: model.KindTrees, FeatureViews: []string{"v", "w"}, Features: []model.Feature{
 		{Name: "a", Type: model.FeatureFloat}, {Name: "b", Type: model.FeatureFloat}, {Name: "c", Type: model.FeatureCategorical}}}
 	s := NewSchema(m)
-	if s.join, err = newJoinPlan(m, defs, s); err != nil {
+	if s.join, err = featcache.NewJoinPlan(defs, joinInputs(m, s)); err != nil {
 		panic(err)
 	}
 	return s
@@ -255,25 +255,25 @@ func checkJoinDecoded(t *testing.T, fn string, body []byte, r *Request, err erro
 		return
 	}
 	{
-		p, nf, nk := s.join, s.NumFeatures(), len(s.join.keys)
+		p, nf, nk := s.join, s.NumFeatures(), s.join.NumKeys()
 		if len(r.Rows) != r.N*nf || len(r.given) != r.N*nf || len(r.entOff) != r.N*nk {
 			t.Fatalf(fn+"(%q): N %d, %d values, %d given, %d key slots", body, r.N, len(r.Rows), len(r.given), len(r.entOff))
 		}
 		for i := range r.N {
 			for f := range nf {
-				if !r.given[i*nf+f] && r.joinKeyText(p, i, p.fromView[f]) == "" {
+				if k, _ := p.Source(f); !r.given[i*nf+f] && (k < 0 || r.EntityKey(i, k) == "") {
 					t.Fatalf(fn+"(%q): instance %d lacks feature %d and the key to fetch it", body, i, f)
 				}
 				if v := r.Rows[i*nf+f]; r.given[i*nf+f] && math.IsInf(v, 0) {
 					t.Fatalf(fn+"(%q): value %v", body, v)
 				}
 			}
-			for vi := range p.views {
-				key := r.joinKeyText(p, i, vi)
+			for k := range nk {
+				key := r.EntityKey(i, k)
 				if key == "" {
 					continue
 				}
-				if e := p.keys[p.views[vi].key].entity; e.KeyType == featcache.KeyInt {
+				if e := p.Key(k); e.KeyType == featcache.KeyInt {
 					if c, err := e.CanonicalKey(key); err != nil || c != key {
 						t.Fatalf(fn+"(%q): int key %q is not canonical (%q, %v)", body, key, c, err)
 					}

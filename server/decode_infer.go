@@ -78,7 +78,7 @@ func (h *inputHead) size() int {
 // ignored. Errors are as DecodePredict's. Once r's buffers have grown to
 // the request's size, DecodeInfer does not allocate.
 func (r *Request) DecodeInfer(body []byte, s *Schema, lim Limits) error {
-	r.start(body)
+	r.start(body, s)
 	err := r.decodeInfer(s, lim)
 	r.sc.reset(nil) // keep no reference to the body
 	return syntaxFirst(body, err)
@@ -267,19 +267,19 @@ func (r *Request) inferInputs(s *Schema, lim Limits) error {
 		r.rowsFromColumns(nf, n)
 	}
 	if s.join != nil {
-		r.sizeJoin(s.join, r.N)
+		r.sizeJoin(s, r.N)
 	}
 	return nil
 }
 
 // sizeJoin makes r's per-instance join state cover n instances: entity
 // key slots not sent are absent, features not marked are sent.
-func (r *Request) sizeJoin(p *joinPlan, n int) {
-	for len(r.entOff) < n*len(p.keys) {
+func (r *Request) sizeJoin(s *Schema, n int) {
+	for len(r.entOff) < n*s.join.NumKeys() {
 		r.entOff = append(r.entOff, -1)
 		r.entLen = append(r.entLen, 0)
 	}
-	nf := len(p.fromView)
+	nf := len(s.names)
 	for len(r.given) < n*nf {
 		r.given = append(r.given, true)
 	}
@@ -294,19 +294,18 @@ func (r *Request) inferJoin(s *Schema, n int) error {
 	if n < 0 {
 		return nil // no input at all: inferInputs reports the first feature
 	}
-	r.sizeJoin(p, n)
+	r.sizeJoin(s, n)
 	nf := len(s.names)
 	for f, off := range r.colOff {
 		if off >= 0 {
 			continue
 		}
-		vi := p.fromView[f]
-		if vi < 0 {
+		k, v := p.Source(f)
+		if k < 0 {
 			continue // reported by inferInputs
 		}
-		jv := &p.views[vi]
-		if n > 0 && r.entOff[jv.key] < 0 {
-			return Errorf(400, "no input for feature %q: send it, or entity key input %q (BYTES or INT64, shape [batch]) to fetch it from feature view %s", s.names[f], p.keys[jv.key].name, jv.view.Name)
+		if n > 0 && r.entOff[k] < 0 {
+			return Errorf(400, "no input for feature %q: send it, or entity key input %q (BYTES or INT64, shape [batch]) to fetch it from feature view %s", s.names[f], p.Key(k).JoinKey, v.Name)
 		}
 		r.colOff[f] = len(r.cols)
 		for i := range n {
@@ -337,7 +336,7 @@ func (r *Request) inferKey(s *Schema, lim Limits, h *inputHead, k int, n *int) e
 	if *n >= 0 && batch != *n {
 		return Errorf(400, "input %q: batch %d, the inputs before it have %d", h.name, batch, *n)
 	}
-	r.sizeJoin(p, batch)
+	r.sizeJoin(s, batch)
 	if batch > 0 && r.entOff[k] >= 0 {
 		return Errorf(400, "input %q appears twice", h.name)
 	}
@@ -559,7 +558,7 @@ func (r *Request) inputData(s *Schema, lim Limits, h *inputHead, n *int) error {
 	f := s.lookup(h.name)
 	tensor := string(h.name) == InputName && h.rank == 2 && (!s.hasInputFeature || h.shape[1] != 1)
 	if !tensor && f < 0 && s.join != nil {
-		if k := s.join.lookupKey(h.name); k >= 0 {
+		if k := s.join.KeyIndex(h.name); k >= 0 {
 			return r.inferKey(s, lim, h, k, n)
 		}
 	}

@@ -27,7 +27,7 @@ import (
 // r's buffers have grown to the request's size, DecodePredict does not
 // allocate.
 func (r *Request) DecodePredict(body []byte, s *Schema, lim Limits) error {
-	r.start(body)
+	r.start(body, s)
 	err := r.decodePredict(s, lim)
 	r.sc.reset(nil) // keep no reference to the body
 	return syntaxFirst(body, err)
@@ -179,7 +179,7 @@ func (r *Request) instanceObject(s *Schema, i int) error {
 			return err
 		}
 		if s.join != nil {
-			if k := s.join.lookupKey(key); k >= 0 {
+			if k := s.join.KeyIndex(key); k >= 0 {
 				if err = r.entityKey(s.join, i, k); err != nil {
 					return err
 				}

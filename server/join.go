@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"fmt"
-	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -48,132 +47,19 @@ func (p StoreDownPolicy) String() string {
 	return "fail_closed"
 }
 
-// joinPlan says how a model version's inputs are filled from online
-// features: which entity keys its requests carry, which views are read by
-// each, and which model feature comes from which view's feature. Built
-// once per version from its manifest's feature_views; immutable.
-type joinPlan struct {
-	keys  []joinKey
-	views []joinView
-	// Per model feature: the index in views of the view it comes from,
-	// or -1 when the request must send it; and its index in that view.
-	fromView, viewFeat []int
-	// defaults per model feature: served when the row is missing,
-	// expired or unavailable (NaN: the view gives none).
-	defaults []float64
-}
-
-// joinKey is an entity key requests carry, named by the entity's join key.
-type joinKey struct {
-	name   string
-	entity *featcache.Entity
-}
-
-// joinView is one view the model reads, selected by keys[key].
-type joinView struct {
-	view  *featcache.View
-	key   int
-	feats []int // the model features it fills
-}
-
-// newJoinPlan resolves m's feature_views against defs. Every error names
-// the manifest entry or feature that is wrong.
-func newJoinPlan(m *model.Manifest, defs *featcache.Defs, s *Schema) (*joinPlan, error) {
-	nf := len(m.Features)
-	p := &joinPlan{
-		fromView: make([]int, nf),
-		viewFeat: make([]int, nf),
-		defaults: make([]float64, nf),
+// joinInputs is what the join plan needs to know of m, whose schema is s.
+func joinInputs(m *model.Manifest, s *Schema) featcache.ModelInputs {
+	in := featcache.ModelInputs{
+		Kind:         string(m.Kind),
+		Features:     make([]string, len(m.Features)),
+		Categorical:  s.categorical,
+		AllowMissing: s.allowMissing,
+		FeatureViews: m.FeatureViews,
 	}
-	for f := range p.fromView {
-		p.fromView[f], p.defaults[f] = -1, math.NaN()
+	for i, f := range m.Features {
+		in.Features[i] = f.Name
 	}
-	viewIdx := map[string]int{}
-	assign := func(ref string, v *featcache.View, vf int, f int) error {
-		if prev := p.fromView[f]; prev >= 0 && p.views[prev].view != v {
-			return fmt.Errorf("feature_views %q: model feature %q is also a feature of view %s; name one as \"view:feature\"", ref, m.Features[f].Name, p.views[prev].view.Name)
-		}
-		vfeat := v.Features[vf]
-		if m.Features[f].Type == model.FeatureCategorical && vfeat.Type == featcache.Float {
-			return fmt.Errorf("feature_views %q: model feature %q is categorical, view %s defines it as float", ref, vfeat.Name, v.Name)
-		}
-		if !s.allowMissing && math.IsNaN(vfeat.Default) {
-			return fmt.Errorf("feature_views %q: feature %q of view %s has no default, and a %s model needs every value: give it a default in the feature definitions", ref, vfeat.Name, v.Name, m.Kind)
-		}
-		vi, ok := viewIdx[v.Name]
-		if !ok {
-			vi = len(p.views)
-			viewIdx[v.Name] = vi
-			k := -1
-			for i, jk := range p.keys {
-				if jk.entity == v.Entity {
-					k = i
-				}
-			}
-			if k < 0 {
-				if s.lookup([]byte(v.Entity.JoinKey)) >= 0 {
-					return fmt.Errorf("feature_views %q: the join key %q of entity %s is also a model feature", ref, v.Entity.JoinKey, v.Entity.Name)
-				}
-				for _, jk := range p.keys {
-					if jk.name == v.Entity.JoinKey {
-						return fmt.Errorf("feature_views %q: entities %s and %s share the join key %q", ref, jk.entity.Name, v.Entity.Name, jk.name)
-					}
-				}
-				k = len(p.keys)
-				p.keys = append(p.keys, joinKey{name: v.Entity.JoinKey, entity: v.Entity})
-			}
-			p.views = append(p.views, joinView{view: v, key: k})
-		}
-		if p.fromView[f] < 0 {
-			p.views[vi].feats = append(p.views[vi].feats, f)
-		}
-		p.fromView[f], p.viewFeat[f], p.defaults[f] = vi, vf, vfeat.Default
-		return nil
-	}
-	for _, ref := range m.FeatureViews {
-		name, feat, single := strings.Cut(ref, ":")
-		v, ok := defs.View(name)
-		if !ok {
-			return nil, fmt.Errorf("feature_views %q: no feature view %s in the feature definitions", ref, name)
-		}
-		if single {
-			vf := v.Index(feat)
-			if vf < 0 {
-				return nil, fmt.Errorf("feature_views %q: view %s has no feature %q", ref, name, feat)
-			}
-			f := s.lookup([]byte(feat))
-			if f < 0 {
-				return nil, fmt.Errorf("feature_views %q: the model has no feature %q", ref, feat)
-			}
-			if err := assign(ref, v, vf, f); err != nil {
-				return nil, err
-			}
-			continue
-		}
-		n := 0
-		for vf, ft := range v.Features {
-			if f := s.lookup([]byte(ft.Name)); f >= 0 {
-				if err := assign(ref, v, vf, f); err != nil {
-					return nil, err
-				}
-				n++
-			}
-		}
-		if n == 0 {
-			return nil, fmt.Errorf("feature_views %q: view %s has no feature the model takes", ref, name)
-		}
-	}
-	return p, nil
-}
-
-// lookupKey returns the index of the entity key named b, or -1.
-func (p *joinPlan) lookupKey(b []byte) int {
-	for i := range p.keys {
-		if p.keys[i].name == string(b) {
-			return i
-		}
-	}
-	return -1
+	return in
 }
 
 // joinStats counts a model version's feature reads for /metrics.
@@ -188,12 +74,12 @@ type joinStats struct {
 // entityKey reads the value of entity key k at the scanner: a string or
 // an integer, canonical for its entity's key type, appended to r.ents.
 // It records its place in r.entOff/entLen for instance i.
-func (r *Request) entityKey(p *joinPlan, i, k int) error {
+func (r *Request) entityKey(p *featcache.JoinPlan, i, k int) error {
 	sc := &r.sc
-	e := p.keys[k].entity
-	slot := i*len(p.keys) + k
+	e := p.Key(k)
+	slot := i*p.NumKeys() + k
 	if r.entOff[slot] >= 0 {
-		return Errorf(400, "instance %d: entity key %q appears twice", i, p.keys[k].name)
+		return Errorf(400, "instance %d: entity key %q appears twice", i, e.JoinKey)
 	}
 	var text []byte
 	switch c := sc.peek(); {
@@ -208,21 +94,21 @@ func (r *Request) entityKey(p *joinPlan, i, k int) error {
 		}
 		text = sc.buf[sc.numStart:sc.pos]
 	default:
-		return sc.wrongType(fmt.Sprintf("instance %d: entity key %q: ", i, p.keys[k].name), "expected a string or an integer")
+		return sc.wrongType(fmt.Sprintf("instance %d: entity key %q: ", i, e.JoinKey), "expected a string or an integer")
 	}
 	off := len(r.ents)
 	if e.KeyType == featcache.KeyInt {
 		n, ok := parseInt64(text)
 		if !ok {
-			return Errorf(400, "instance %d: entity key %q: %q is not an integer (entity %s has int keys)", i, p.keys[k].name, text, e.Name)
+			return Errorf(400, "instance %d: entity key %q: %q is not an integer (entity %s has int keys)", i, e.JoinKey, text, e.Name)
 		}
 		r.ents = strconv.AppendInt(r.ents, n, 10)
 	} else {
 		if len(text) == 0 {
-			return Errorf(400, "instance %d: entity key %q is empty", i, p.keys[k].name)
+			return Errorf(400, "instance %d: entity key %q is empty", i, e.JoinKey)
 		}
 		if strings.IndexByte(unsafe.String(&text[0], len(text)), 0) >= 0 {
-			return Errorf(400, "instance %d: entity key %q contains a NUL byte", i, p.keys[k].name)
+			return Errorf(400, "instance %d: entity key %q contains a NUL byte", i, e.JoinKey)
 		}
 		r.ents = append(r.ents, text...)
 	}
@@ -258,7 +144,7 @@ func parseInt64(b []byte) (int64, bool) {
 
 // inlineJoin records n instances that sent every feature and no entity
 // key (the array and column forms).
-func (r *Request) inlineJoin(p *joinPlan, nf, n int) {
+func (r *Request) inlineJoin(p *featcache.JoinPlan, nf, n int) {
 	for range n {
 		r.startJoinInstance(p)
 		for range nf {
@@ -268,8 +154,8 @@ func (r *Request) inlineJoin(p *joinPlan, nf, n int) {
 }
 
 // startJoinInstance r's per-instance join scratch for one more instance.
-func (r *Request) startJoinInstance(p *joinPlan) {
-	for range p.keys {
+func (r *Request) startJoinInstance(p *featcache.JoinPlan) {
+	for range p.NumKeys() {
 		r.entOff = append(r.entOff, -1)
 		r.entLen = append(r.entLen, 0)
 	}
@@ -284,24 +170,25 @@ func (r *Request) checkJoinInstance(s *Schema, i int, seen []bool) error {
 		if ok {
 			continue
 		}
-		vi := p.fromView[f]
-		if vi < 0 {
+		k, v := p.Source(f)
+		if k < 0 {
 			return Errorf(400, "instance %d: missing feature %q", i, s.names[f])
 		}
-		jv := &p.views[vi]
-		if r.entOff[i*len(p.keys)+jv.key] < 0 {
-			return Errorf(400, "instance %d: missing feature %q: send it, or entity key %q to fetch it from feature view %s", i, s.names[f], p.keys[jv.key].name, jv.view.Name)
+		if r.entOff[i*p.NumKeys()+k] < 0 {
+			return Errorf(400, "instance %d: missing feature %q: send it, or entity key %q to fetch it from feature view %s", i, s.names[f], p.Key(k).JoinKey, v.Name)
 		}
 		r.fetch = true
 	}
 	return nil
 }
 
-// joinKeyText returns the entity key text of instance i for view vi, or "" when
-// the instance does not carry it. The string aliases r.ents: it is valid
-// until r is reused, and Cache.Get keeps no reference to it.
-func (r *Request) joinKeyText(p *joinPlan, i, vi int) string {
-	slot := i*len(p.keys) + p.views[vi].key
+// EntityKey returns instance i's value of the join plan's entity key k, in
+// canonical form, or "" when the instance does not carry it: the
+// featcache.EntityKeys of a decoded request. The string aliases r's
+// buffers: it is valid until r is reused, and the cache keeps no reference
+// to it.
+func (r *Request) EntityKey(i, k int) string {
+	slot := i*r.nkeys + k
 	off := r.entOff[slot]
 	if off < 0 {
 		return ""
@@ -315,41 +202,23 @@ func errStoreDown(err error) error {
 }
 
 // join fills the features r's instances did not send from the online
-// store: one Fetch for every view and instance that needs one, then each
-// missing value from its row, or its default when the row is missing,
-// expired or unavailable. Values the request sent are kept (overridden).
+// store (featcache.Join): one read for every view and instance that needs
+// one, then each missing value from its row, or its default when the row
+// is missing, expired or unavailable. Values the request sent are kept
+// (overridden). What is left here is what HTTP adds: a bad key is 400, a
+// store that failed is 503 (fail closed) or defaults (fail open), a
+// deadline that passed is 504.
 func (s *Server) join(ctx *fasthttp.RequestCtx, vs *versionState, r *Request, deadline time.Time, timeout time.Duration) error {
-	p := vs.schema.join
-	nf, nv := len(vs.schema.names), len(p.views)
-	r.jidx = r.jidx[:0]
-	r.jkeys = r.jkeys[:0]
-	for i := range r.N {
-		given := r.given[i*nf : (i+1)*nf]
-		for vi := range p.views {
-			idx := int32(-1)
-			if key := r.joinKeyText(p, i, vi); key != "" {
-				if err := featcache.CheckKey(key); err != nil {
-					return Errorf(fasthttp.StatusBadRequest, "instance %d: %s: %v", i, p.keys[p.views[vi].key].name, err)
-				}
-				for _, f := range p.views[vi].feats {
-					if !given[f] || r.ReturnFeatures {
-						idx = int32(len(r.jkeys))
-						r.jkeys = append(r.jkeys, featcache.Key{View: p.views[vi].view.Name, Entity: key})
-						break
-					}
-				}
-			}
-			r.jidx = append(r.jidx, idx)
-		}
+	p, j := vs.schema.join, &r.join
+	if err := j.Select(p, r.N, r, r.given, r.ReturnFeatures); err != nil {
+		return Errorf(fasthttp.StatusBadRequest, "%s", err.Error())
 	}
 	start := time.Now()
-	var err error
 	// Not ctx: a fasthttp.RequestCtx's Done is the server's, not the
 	// request's. The cache bounds the store read by the request's deadline
 	// and its StoreTimeout.
-	r.jrecs, r.jsts, err = s.opts.Features.Fetch(context.Background(), deadline, r.jkeys, r.jrecs[:0], r.jsts[:0])
+	err := j.Read(context.Background(), s.opts.Features, deadline)
 	vs.join.fetch.observe(time.Since(start))
-	r.now = s.opts.Features.Now()
 	if err != nil && !deadline.IsZero() && !time.Now().Before(deadline) {
 		vs.join.storeErrors.Add(1)
 		return errTimedOut(vs, timeout, "its online features were read")
@@ -362,40 +231,12 @@ func (s *Server) join(ctx *fasthttp.RequestCtx, vs *versionState, r *Request, de
 		}
 		s.logStoreDown("model %s version %d: online feature store failed, serving defaults (fail_open): %v", vs.name, vs.version, err)
 	}
-	var present, missing, expired, unavailable, overridden uint64
-	for i := range r.N {
-		row := r.Rows[i*nf : (i+1)*nf]
-		given := r.given[i*nf : (i+1)*nf]
-		for vi := range p.views {
-			idx := r.jidx[i*nv+vi]
-			for _, f := range p.views[vi].feats {
-				if given[f] {
-					overridden++
-					continue
-				}
-				x := p.defaults[f]
-				switch r.jsts[idx] {
-				case featcache.StatusPresent:
-					present++
-					if v := r.jrecs[idx].Values[p.viewFeat[f]]; !math.IsNaN(v) || vs.schema.allowMissing {
-						x = v
-					}
-				case featcache.StatusMissing:
-					missing++
-				case featcache.StatusExpired:
-					expired++
-				default:
-					unavailable++
-				}
-				row[f] = x
-			}
-		}
-	}
-	vs.join.present.Add(present)
-	vs.join.missing.Add(missing)
-	vs.join.expired.Add(expired)
-	vs.join.unavailable.Add(unavailable)
-	vs.join.overridden.Add(overridden)
+	c := j.Fill(p, r.Rows, r.N, r.given)
+	vs.join.present.Add(c.Present)
+	vs.join.missing.Add(c.Default)
+	vs.join.expired.Add(c.Expired)
+	vs.join.unavailable.Add(c.Unavailable)
+	vs.join.overridden.Add(c.Overridden)
 	return nil
 }
 
@@ -405,8 +246,8 @@ func (s *Server) join(ctx *fasthttp.RequestCtx, vs *versionState, r *Request, de
 // unavailable, overridden) and, for a row the store has, its age in
 // seconds.
 func appendFeatures(dst []byte, s *Schema, r *Request) []byte {
-	p := s.join
-	nf, nv := len(s.names), len(p.views)
+	p, j := s.join, &r.join
+	nf := len(s.names)
 	dst = append(dst, `,"features":[`...)
 	for i := range r.N {
 		if i > 0 {
@@ -414,9 +255,9 @@ func appendFeatures(dst []byte, s *Schema, r *Request) []byte {
 		}
 		dst = append(dst, '{')
 		n := 0
-		for vi := range p.views {
-			idx := r.jidx[i*nv+vi]
-			for _, f := range p.views[vi].feats {
+		for vi := range p.NumViews() {
+			st, at, read := j.Row(i, vi)
+			for _, f := range p.ViewFeatures(vi) {
 				if n > 0 {
 					dst = append(dst, ',')
 				}
@@ -425,10 +266,6 @@ func appendFeatures(dst []byte, s *Schema, r *Request) []byte {
 				dst = append(dst, `:{"value":`...)
 				dst = appendNumber(dst, r.Rows[i*nf+f])
 				status := "overridden"
-				var st featcache.Status
-				if idx >= 0 {
-					st = r.jsts[idx]
-				}
 				if !r.given[i*nf+f] {
 					switch st {
 					case featcache.StatusPresent:
@@ -442,9 +279,9 @@ func appendFeatures(dst []byte, s *Schema, r *Request) []byte {
 				dst = append(dst, `,"status":"`...)
 				dst = append(dst, status...)
 				dst = append(dst, '"')
-				if idx >= 0 && (st == featcache.StatusPresent || st == featcache.StatusExpired) {
+				if read && (st == featcache.StatusPresent || st == featcache.StatusExpired) {
 					dst = append(dst, `,"age_seconds":`...)
-					dst = appendNumber(dst, r.now.Sub(r.jrecs[idx].EventTime).Seconds())
+					dst = appendNumber(dst, j.Now().Sub(at).Seconds())
 				}
 				dst = append(dst, '}')
 			}

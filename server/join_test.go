@@ -304,56 +304,32 @@ func TestJoinStoreDown(t *testing.T) {
 	}
 }
 
-// TestJoinPlanErrors checks that a version whose feature_views do not fit
-// the definitions or the model fails to load, saying why.
+// TestJoinPlanErrors checks that a version whose join plan cannot be built
+// fails to load, saying why: without --features, or with feature_views
+// that do not fit the definitions (featcache's TestJoinPlanErrors has the
+// cases of the plan itself).
 func TestJoinPlanErrors(t *testing.T) {
-	defs, err := featcache.ParseDefs([]byte(joinDefs+`
-  - name: dup
-    entity: patient
-    ttl: 1h
-    features:
-      - {name: mean_radius, type: float, default: 0}
-  - name: nodefault
-    entity: patient
-    ttl: 1h
-    features:
-      - {name: mean_area, type: float}
-`), "defs.yaml")
+	imp, err := importer.ImportFile("native", fixture.Path("native", "logreg_binary.model.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := &model.Manifest{Kind: model.KindLinear}
+	m := &model.Manifest{Name: "lr", Version: 1, Kind: model.KindLinear, Outputs: []model.Output{{Name: "p"}}}
 	for _, n := range lrNames {
 		m.Features = append(m.Features, model.Feature{Name: n, Type: model.FeatureFloat})
 	}
-	for _, c := range []struct {
-		views []string
-		want  string
-	}{
-		{[]string{"nope"}, `feature_views "nope": no feature view nope`},
-		{[]string{"shape:mean_nothing"}, `view shape has no feature "mean_nothing"`},
-		{[]string{"lab:unrelated"}, `the model has no feature "unrelated"`},
-		{[]string{"shape", "dup"}, `model feature "mean_radius" is also a feature of view shape`},
-		{[]string{"nodefault"}, `feature "mean_area" of view nodefault has no default, and a linear model needs every value`},
-	} {
-		m.FeatureViews = c.views
-		_, err := newJoinPlan(m, defs, NewSchema(m))
-		if err == nil || !strings.Contains(err.Error(), c.want) {
-			t.Errorf("feature_views %v: error %v, want one containing %q", c.views, err, c.want)
-		}
-	}
+	m.FeatureViews = []string{"shape"}
 	// Without --features the version does not load.
 	s, err := New(Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	imp, err := importer.ImportFile("native", fixture.Path("native", "logreg_binary.model.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	m.FeatureViews = []string{"shape"}
-	if _, err := s.Prepare(&model.Loaded{Manifest: &model.Manifest{Name: "lr", Version: 1, Kind: model.KindLinear, Features: m.Features, Outputs: []model.Output{{Name: "p"}}, FeatureViews: m.FeatureViews}, Model: imp.Model}); err == nil || !strings.Contains(err.Error(), "start predictd serve with --features") {
+	if _, err := s.Prepare(&model.Loaded{Manifest: m, Model: imp.Model}); err == nil || !strings.Contains(err.Error(), "start predictd serve with --features") {
 		t.Errorf("Prepare without features: %v", err)
+	}
+	s, _, _, _ = joinServer(t, Options{}, "shape")
+	m.FeatureViews = []string{"nope"}
+	if _, err := s.Prepare(&model.Loaded{Manifest: m, Model: imp.Model}); err == nil || !strings.Contains(err.Error(), `model lr version 1: feature_views "nope": no feature view nope`) {
+		t.Errorf("Prepare with an unknown view: %v", err)
 	}
 }
 

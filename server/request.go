@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/predictd/predictd/featcache"
 )
@@ -61,18 +60,15 @@ type Request struct {
 	// ents[entOff:][:entLen] (entOff < 0: not sent); per instance and
 	// model feature, whether the request sent it (given); fetch: some
 	// instance needs a feature from the store.
+	// nkeys is the plan's number of entity keys.
 	ents           []byte
 	entOff, entLen []int32
+	nkeys          int
 	given          []bool
 	fetch          bool
-	// The fetch: keys (aliasing ents), per instance and view the index of
-	// its key in jkeys (-1: not fetched), the records and statuses, and
-	// the time ages are measured from.
-	jkeys []featcache.Key
-	jidx  []int32
-	jrecs []featcache.Record
-	jsts  []featcache.Status
-	now   time.Time
+	// join is the fetch (featcache.Join): the rows read for the
+	// instances, their statuses and ages.
+	join featcache.Join
 
 	// conn is the connection the request came on, for goneFn; goneFn is
 	// r.clientGone, made once per pooled Request so that handing it to the
@@ -125,11 +121,7 @@ func PutRequest(r *Request) {
 	r.entOff = keep(r.entOff, 4)
 	r.entLen = keep(r.entLen, 4)
 	r.given = keep(r.given, 1)
-	clear(r.jkeys) // they point into ents
-	r.jkeys = keep(r.jkeys, 32)
-	r.jidx = keep(r.jidx, 4)
-	r.jrecs = keep(r.jrecs, 64)
-	r.jsts = keep(r.jsts, 1)
+	r.join.Reset()
 	r.N, r.Columnar, r.ID, r.TimeoutMicros, r.tensor = 0, false, nil, 0, false
 	r.ReturnFeatures, r.fetch = false, false
 	r.sc.reset(nil)
@@ -146,7 +138,11 @@ func keep[T any](b []T, size int) []T {
 }
 
 // start resets what a Decode reports and points the scanner at body.
-func (r *Request) start(body []byte) {
+func (r *Request) start(body []byte, s *Schema) {
+	r.nkeys = 0
+	if s.join != nil {
+		r.nkeys = s.join.NumKeys()
+	}
 	r.Rows = r.Rows[:0]
 	r.N, r.Columnar, r.ID, r.TimeoutMicros, r.tensor = 0, false, nil, 0, false
 	r.ReturnFeatures, r.fetch = false, false

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/predictd/predictd/featcache"
 	"github.com/predictd/predictd/model"
 )
 
@@ -31,8 +32,8 @@ type Schema struct {
 	// must then disambiguate by shape (see DecodeInfer).
 	hasInputFeature bool
 	// join, when the model reads online features, says which entity keys
-	// instances may carry instead of those features (see newJoinPlan).
-	join *joinPlan
+	// instances may carry instead of those features.
+	join *featcache.JoinPlan
 }
 
 // NewSchema builds the schema of m's requests. m must have passed the

@@ -292,7 +292,7 @@ func (s *Server) Prepare(l *model.Loaded) (any, error) {
 		if s.opts.Features == nil {
 			return nil, fmt.Errorf("model %s version %d reads online features (feature_views %s): start predictd serve with --features defs.yaml", m.Name, m.Version, strings.Join(m.FeatureViews, ", "))
 		}
-		if vs.schema.join, err = newJoinPlan(m, s.opts.Features.Defs, vs.schema); err != nil {
+		if vs.schema.join, err = featcache.NewJoinPlan(s.opts.Features.Defs, joinInputs(m, vs.schema)); err != nil {
 			return nil, fmt.Errorf("model %s version %d: %w", m.Name, m.Version, err)
 		}
 		vs.join, vs.storeDown = new(joinStats), mo.StoreDown
