@@ -13,6 +13,15 @@
 //     (embedded) and featcache/redisstore (shared), store these exact
 //     bytes, and both pass featcache/storetest, the conformance suite.
 //   - The cache in front of a Store (cache.go).
+//   - The serving join (join.go): a model version's JoinPlan, built once
+//     from its feature_views, says which of its inputs come from which
+//     view and by which entity key; a request's Join selects the rows its
+//     instances need, reads them through the cache in one store round
+//     trip, and fills the values the request did not send: the row's
+//     value, else the feature's default (missing, expired or unavailable
+//     row, or a NaN the model cannot take); a value sent is kept. The
+//     server decodes the entity keys and maps the errors to statuses; the
+//     plan and the fill rules are here, for the offline tools to share.
 //
 // Invariants every Store keeps (checked by storetest):
 //   - A stored row's event time never decreases: a Put row not newer than
@@ -24,5 +33,7 @@
 //   - Get's records are owned by the caller.
 //
 // Who calls what: ingestion calls Put; request handlers call Get (through
-// the cache); both concurrently. Stores are safe for concurrent use.
+// the cache) and run Joins; both concurrently. Stores, the cache, Service
+// and JoinPlan are safe for concurrent use; a Join belongs to one request
+// at a time.
 package featcache
