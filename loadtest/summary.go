@@ -55,7 +55,11 @@ func (r Result) ErrorRate() float64 {
 }
 
 // Summary is a run as `predictd loadtest --json` writes it: rates in
-// requests per second, latencies in milliseconds.
+// requests per second, latencies in milliseconds. Its JSON field names are
+// a contract: the bench/ scripts read them by path (achieved_rps,
+// latency_ms.p99, requests, ok, late, unsent; bench/serve-lib.sh's
+// json_fields), and so may a user's pipeline. Add fields; do not rename or
+// remove one.
 type Summary struct {
 	URL         string  `json:"url"`
 	Mode        string  `json:"mode"` // open or closed

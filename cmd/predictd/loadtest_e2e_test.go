@@ -3,13 +3,17 @@ package main
 import (
 	"encoding/json"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -224,4 +228,193 @@ func refusedAtOnce(t *testing.T, base, args []string, want string) {
 	if took := time.Since(start); took > 10*time.Second {
 		t.Errorf("%s %q: refused after %v, want at once", base[0], args, took)
 	}
+}
+
+// recordingServer is an HTTP server on loopback that counts what it is
+// sent: methods, bodies, and the X-A and X-B headers ("1|two"). A body
+// holding "fail" is answered 503, any other 200.
+func recordingServer(t *testing.T) (url string, seen func() (methods, bodies, headers map[string]int)) {
+	t.Helper()
+	var mu sync.Mutex
+	methods, bodies, headers := map[string]int{}, map[string]int{}, map[string]int{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		methods[r.Method]++
+		bodies[string(b)]++
+		headers[r.Header.Get("X-A")+"|"+r.Header.Get("X-B")]++
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		if strings.Contains(string(b), "fail") {
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}
+		io.WriteString(w, `{"predictions":[0.5]}`)
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL + "/v1/models/m:predict", func() (map[string]int, map[string]int, map[string]int) {
+		mu.Lock()
+		defer mu.Unlock()
+		return maps.Clone(methods), maps.Clone(bodies), maps.Clone(headers)
+	}
+}
+
+// TestLoadtestForBenchScripts runs `predictd loadtest` the way the bench/
+// scripts have since bench/loadgen was deleted (issue 13), against a
+// loopback server that records what it is sent: the closed loop
+// (--concurrency) with --body-lines sent round-robin and --header
+// repeated, --method GET with no body, and the open loop bounded by
+// --connections. Each --json summary counts what the server saw, and
+// bench/serve-lib.sh's json_fields, the scripts' awk reader, reads every
+// value of it as encoding/json does.
+func TestLoadtestForBenchScripts(t *testing.T) {
+	dir := t.TempDir()
+	url, seen := recordingServer(t)
+	lines := filepath.Join(dir, "bodies.ndjson")
+	bodies := []string{`{"instances":[[1]]}`, `{"instances":[[2]],"fail":true}`, `{"instances":[[3]]}`}
+	writeFile(t, lines, strings.Join(bodies, "\n")+"\n")
+	summary := func(path string) map[string]any {
+		t.Helper()
+		var sum map[string]any
+		b, err := os.ReadFile(path)
+		if err != nil || json.Unmarshal(b, &sum) != nil {
+			t.Fatalf("--json %s: %v\n%s", path, err, b)
+		}
+		return sum
+	}
+	num := func(sum map[string]any, k string) float64 { v, _ := sum[k].(float64); return v }
+
+	closed := filepath.Join(dir, "closed.json")
+	r := predictd(t, "loadtest", "--url", url, "--body-lines", lines, "--concurrency", "4", "--header", "X-A: 1", "--header", "X-B:two",
+		"--duration", "300ms", "--warmup", "0", "--json", closed, "--quiet")
+	if r.code != 0 {
+		t.Fatalf("closed loop: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	sum := summary(closed)
+	methods, got, headers := seen()
+	total := methods["POST"]
+	if sum["mode"] != "closed" || num(sum, "connections") != 4 {
+		t.Errorf("closed loop: mode %v, connections %v; want closed, 4", sum["mode"], sum["connections"])
+	}
+	// Every request was sent in the measured window (no warm-up), so the
+	// summary counts each one the server answered, and the 503s apart.
+	errs, _ := sum["errors"].(map[string]any)
+	if num(sum, "requests") != float64(total) || num(sum, "ok") != float64(total-got[bodies[1]]) || errs["503"] != float64(got[bodies[1]]) {
+		t.Errorf("closed loop: requests %v, ok %v, errors %v; the server answered %d, %d of them 503",
+			sum["requests"], sum["ok"], sum["errors"], total, got[bodies[1]])
+	}
+	lo, hi := total, 0
+	for _, b := range bodies {
+		lo, hi = min(lo, got[b]), max(hi, got[b])
+	}
+	if total == 0 || len(got) != len(bodies) || hi-lo > 1 {
+		t.Errorf("closed loop: the server saw bodies %v, want each of %q round-robin (counts within 1)", got, bodies)
+	}
+	if len(methods) != 1 || headers["1|two"] != total {
+		t.Errorf("closed loop: the server saw methods %v and X-A|X-B headers %v, want POST and 1|two on all %d", methods, headers, total)
+	}
+
+	r = predictd(t, "loadtest", "--url", url, "--method", "GET", "--concurrency", "1", "--duration", "200ms", "--warmup", "0", "--json", filepath.Join(dir, "get.json"), "--quiet")
+	if r.code != 0 {
+		t.Fatalf("--method GET: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	sum = summary(filepath.Join(dir, "get.json"))
+	methods2, got2, _ := seen()
+	gets := methods2["GET"]
+	if gets == 0 || num(sum, "ok") != float64(gets) || got2[""] != gets {
+		t.Errorf("--method GET: ok %v; the server saw %d GETs, %d with an empty body", sum["ok"], gets, got2[""])
+	}
+
+	open := filepath.Join(dir, "open.json")
+	r = predictd(t, "loadtest", "--url", url, "--body-lines", lines, "--rate", "100", "--connections", "3",
+		"--duration", "300ms", "--warmup", "0", "--json", open, "--quiet")
+	if r.code != 0 {
+		t.Fatalf("open loop: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	sum = summary(open)
+	if sum["mode"] != "open" || num(sum, "connections") != 3 || num(sum, "target_rps") != 100 {
+		t.Errorf("open loop: mode %v, connections %v, target_rps %v; want open, 3, 100", sum["mode"], sum["connections"], sum["target_rps"])
+	}
+	if n := num(sum, "requests") + num(sum, "unsent"); n < 15 || n > 45 {
+		t.Errorf("open loop: requests+unsent = %v, want about 30 (300ms at 100/s)", n)
+	}
+
+	t.Run("json_fields", func(t *testing.T) {
+		if _, err := exec.LookPath("bash"); err != nil {
+			t.Skip("no bash")
+		}
+		for _, path := range []string{closed, open} {
+			want := map[string]any{}
+			jsonLeaves("", summary(path), want)
+			paths := slices.Sorted(maps.Keys(want))
+			// A container and a missing key are no values.
+			paths = append(paths, "latency_ms", "spectrum", "no_such_key")
+			want["latency_ms"], want["spectrum"], want["no_such_key"] = "?", "?", "?"
+			f, err := os.Open(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cmd := exec.Command("bash", "-c", `. "$1" && json_fields "$2"`, "bash", filepath.Join("..", "..", "bench", "serve-lib.sh"), strings.Join(paths, " "))
+			cmd.Stdin = f
+			out, err := cmd.Output()
+			f.Close()
+			if err != nil {
+				t.Fatalf("json_fields < %s: %v", path, err)
+			}
+			vals := strings.Fields(string(out))
+			if len(vals) != len(paths) {
+				t.Fatalf("json_fields < %s: %d values for %d paths: %q", path, len(vals), len(paths), out)
+			}
+			for i, p := range paths {
+				if !jsonLeafIs(vals[i], want[p]) {
+					t.Errorf("json_fields %q < %s = %q, want %v (encoding/json)", p, filepath.Base(path), vals[i], want[p])
+				}
+			}
+		}
+	})
+}
+
+// jsonLeaves adds the scalar values under v, a value json.Unmarshal made,
+// to out by their json_fields path: keys and array indexes joined by dots.
+// A string holding a space is left out (json_fields's output is space
+// separated), as is an empty object or array (it holds no value).
+func jsonLeaves(prefix string, v any, out map[string]any) {
+	join := func(k string) string {
+		if prefix == "" {
+			return k
+		}
+		return prefix + "." + k
+	}
+	switch x := v.(type) {
+	case map[string]any:
+		for k, e := range x {
+			jsonLeaves(join(k), e, out)
+		}
+	case []any:
+		for i, e := range x {
+			jsonLeaves(join(strconv.Itoa(i)), e, out)
+		}
+	case string:
+		if !strings.ContainsAny(x, " \t\n") {
+			out[prefix] = x
+		}
+	default:
+		out[prefix] = x
+	}
+}
+
+// jsonLeafIs reports whether json_fields's text got is the value want:
+// the same number, string or boolean, "null" for nil.
+func jsonLeafIs(got string, want any) bool {
+	switch w := want.(type) {
+	case float64:
+		f, err := strconv.ParseFloat(got, 64)
+		return err == nil && f == w
+	case string:
+		return got == w
+	case bool:
+		return got == strconv.FormatBool(w)
+	case nil:
+		return got == "null"
+	}
+	return false
 }
