@@ -29,7 +29,7 @@ type instance struct {
 	model string
 	num   int
 
-	// Set by the reconcile before publication; immutable after.
+	// Set by the load before publication; immutable after.
 	loaded   *model.Loaded
 	attached any
 
@@ -38,9 +38,24 @@ type instance struct {
 	refs  atomic.Int64
 	state atomic.Int32 // index into states
 
-	// Set when the load failed; see Manager.models for the locking.
+	// done is closed when the load is over and the pass after it ran:
+	// the version is no longer in flight (see settle).
+	done chan struct{}
+
+	// Set when the load failed; guarded by stateMu.
 	loadErr error
-	sig     string // the folder's signature when the load was tried
+	sig     string // the folder's signature when the load began
+	retry   bool   // Reload or LoadVersion asked for another attempt
+}
+
+// inFlight reports whether v's load, or the pass after it, is not over.
+func (v *instance) inFlight() bool {
+	select {
+	case <-v.done:
+		return false
+	default:
+		return true
+	}
 }
 
 func (v *instance) State() State     { return states[v.state.Load()] }

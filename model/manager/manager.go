@@ -50,14 +50,19 @@ type Options struct {
 	// predicts (transformed and raw) before it is published. Zero means the
 	// default, 64; negative means no warm-up.
 	WarmupRows int
+	// LoadWorkers is how many versions load (open, warm up, Prepare) at
+	// once, across all models: a slow load holds one worker, not the
+	// others. Zero means the default, 2; negative is an error.
+	LoadWorkers int
 	// Prepare, if set, runs after a version loaded and warmed, before it
 	// takes traffic; its result is Handle.Attached. An error fails the load
 	// (the version never takes traffic, and Retired does not run for it).
+	// It runs on a loader pool goroutine; calls never overlap.
 	Prepare func(*model.Loaded) (any, error)
 	// Retired, if set, runs exactly once for each version that was
-	// published, after it was retired and its last Handle released, with
-	// what Prepare returned. See the package doc for the goroutine it runs
-	// in.
+	// prepared, after it was retired (or loaded as the Manager closed) and
+	// its last Handle released, with what Prepare returned. See the
+	// package doc for the goroutine it runs in.
 	Retired func(l *model.Loaded, attached any)
 	// Logf reports loads, failures and retirements. Default: discard. Must
 	// be safe for concurrent use.
@@ -68,11 +73,12 @@ type Options struct {
 const (
 	DefaultPollInterval = 5 * time.Second
 	DefaultWarmupRows   = 64
+	DefaultLoadWorkers  = 2
 )
 
 // DefaultOptions returns the defaults; set Repo (and Models) before New.
 func DefaultOptions() Options {
-	return Options{PollInterval: DefaultPollInterval, WarmupRows: DefaultWarmupRows}
+	return Options{PollInterval: DefaultPollInterval, WarmupRows: DefaultWarmupRows, LoadWorkers: DefaultLoadWorkers}
 }
 
 // Manager loads, publishes and retires model versions. See the package doc.
@@ -81,23 +87,27 @@ type Manager struct {
 	configured bool   // opts.Models was set: the model set is fixed
 	repoAbs    string // opts.Repo made absolute, for Status's relative paths
 
-	// reconcileMu serializes reconciles and admin calls; it is held while
-	// versions load.
-	reconcileMu sync.Mutex
+	// planMu serializes passes (source, plan, decision) and admin calls.
+	// It is never held during a load: loads run on the pool.
+	planMu sync.Mutex
 	// stateMu guards the version table's state and the publication of
-	// snapshots; never held during a load or a hook.
+	// snapshots; never held during a load, a hook or a folder read. Lock
+	// order: planMu, then stateMu.
 	stateMu sync.Mutex
+	// prepareMu keeps Options.Prepare calls from overlapping.
+	prepareMu sync.Mutex
 
-	// models is the version table. The map, modelState.versions and
-	// instance.loadErr and instance.sig are changed only with both mutexes held, so
-	// either mutex suffices to read them. modelState.labels is guarded by
-	// stateMu alone; pinned and excluded by reconcileMu alone.
+	// models is the version table. The map and modelState.versions are
+	// changed only with both mutexes held, so either mutex suffices to
+	// read them. modelState.labels and problem, and instance.loadErr, sig
+	// and retry, are guarded by stateMu; pinned, excluded, kept and
+	// dangling by planMu.
 	models map[string]*modelState
 
-	// Guarded by reconcileMu.
+	// Guarded by planMu.
+	starting   bool // Start is running
 	started    bool
 	pollerDone chan struct{} // nil until the poller starts
-	lastPoll   string        // last poll error logged, to log each once
 	// Guarded by both mutexes (either to read).
 	closed  bool
 	scanned bool // the first full reconcile finished
@@ -105,10 +115,16 @@ type Manager struct {
 	snap    atomic.Pointer[snapshot]
 	closing atomic.Bool
 	stop    chan struct{}
-	// ctx is cancelled first thing in Close: loads and warm-ups in
-	// progress stop, so that Close (and SIGTERM) never waits for them.
+	// ctx is cancelled by StopLoading and first thing in Close: loads and
+	// warm-ups in progress stop, so that Close (and SIGTERM) never waits
+	// long for them. Every load runs with it.
 	ctx    context.Context
 	cancel context.CancelFunc
+	pool   *loaderPool
+
+	// open is model.OpenContext; tests replace it (before Start) to make
+	// a load slow or blocked.
+	open func(ctx context.Context, repo, name string, version int) (*model.Loaded, error)
 
 	loads atomic.Int64 // load attempts, for tests and logs
 }
@@ -123,7 +139,8 @@ type modelState struct {
 	excluded   map[int]bool
 	versions   map[int]*instance // every version with a status, by number
 	problem    string            // why the model has nothing on disk, for Status
-	kept       int               // an unwanted version kept for availability (logged once); reconcileMu
+	kept       int               // an unwanted version kept for availability (logged once)
+	dangling   map[string]int    // labels pointing at nothing loaded (logged once)
 }
 
 func newModelState(c ModelConfig, configured bool) *modelState {
@@ -161,6 +178,12 @@ func New(opts Options) (*Manager, error) {
 	if opts.WarmupRows == 0 {
 		opts.WarmupRows = DefaultWarmupRows
 	}
+	switch {
+	case opts.LoadWorkers == 0:
+		opts.LoadWorkers = DefaultLoadWorkers
+	case opts.LoadWorkers < 0:
+		return nil, fmt.Errorf("model manager: Options.LoadWorkers %d: want a positive count of concurrent loads, or 0 for the default %d", opts.LoadWorkers, DefaultLoadWorkers)
+	}
 	if opts.Logf == nil {
 		opts.Logf = func(string, ...any) {}
 	}
@@ -171,6 +194,8 @@ func New(opts Options) (*Manager, error) {
 		stop:       make(chan struct{}),
 	}
 	m.ctx, m.cancel = context.WithCancel(context.Background())
+	m.pool = newLoaderPool(m.ctx, opts.LoadWorkers)
+	m.open = model.OpenContext
 	m.repoAbs, _ = filepath.Abs(opts.Repo)
 	for i, c := range opts.Models {
 		if err := c.check(i); err != nil {
@@ -188,128 +213,130 @@ func New(opts Options) (*Manager, error) {
 	return m, nil
 }
 
-// Start runs the first reconcile synchronously, so that Ready tells the
-// caller whether every model has a version, then starts the poller (unless
-// PollInterval is negative). It returns an error if the repository (or a
-// model folder in it) could not be read; the Manager is then not started
-// and Start may be called again. Failed versions are not errors here: see
-// Status. Until it returns, Acquire of a model without a version answers
-// ErrLoading and Loading is true; the daemon calls it on its own goroutine
-// after its listeners are open. Close during Start cancels the loads in
-// progress and Start returns ErrClosed.
+// Start runs the first reconcile and waits for its loads, so that Ready
+// tells the caller whether every model has a version, then starts the
+// poller (unless PollInterval is negative). It returns an error if the
+// repository (or a model folder in it) could not be read; the Manager is
+// then not started and Start may be called again. Failed versions are not
+// errors here: see Status. Until it returns, Acquire of a model without a
+// version answers ErrLoading and NotReady says loading; models load on the pool
+// side by side, and each takes traffic as soon as it loaded. The daemon
+// calls it on its own goroutine after its listeners are open. StopLoading
+// or Close during Start cancels the loads in progress and Start returns
+// ErrClosed.
 func (m *Manager) Start() error {
-	drop, err := m.start()
-	m.dropRefs(drop)
-	return err
-}
+	m.planMu.Lock()
+	switch {
+	case m.closed:
+		m.planMu.Unlock()
+		return ErrClosed
+	case m.started || m.starting:
+		m.planMu.Unlock()
+		return errors.New("model manager: Start called twice")
+	}
+	m.starting = true
+	m.planMu.Unlock()
 
-func (m *Manager) start() ([]*instance, error) {
-	m.reconcileMu.Lock()
-	defer m.reconcileMu.Unlock()
-	if m.closed {
-		return nil, ErrClosed
-	}
-	if m.started {
-		return nil, errors.New("model manager: Start called twice")
-	}
-	drop, err := m.reconcileAll(false)
-	if m.ctx.Err() != nil {
-		return drop, ErrClosed // Close cancelled the first load
-	}
-	if err != nil {
-		return drop, err
+	err := m.reconcileAll(false, true)
+
+	m.planMu.Lock()
+	defer m.planMu.Unlock()
+	m.starting = false
+	switch {
+	case m.ctx.Err() != nil:
+		return ErrClosed // StopLoading or Close cancelled the first load
+	case err != nil:
+		return err
 	}
 	m.started = true
 	if m.opts.PollInterval > 0 {
 		m.pollerDone = make(chan struct{})
 		go m.poll(m.opts.PollInterval, m.pollerDone)
 	}
-	return drop, nil
+	return nil
 }
 
 // Reload rescans the repository and reconciles every model now, retrying
-// versions that failed before, and returns when done. Like Start, it
-// returns repository read errors, not version load failures (see Status).
-// It may be called before Start.
+// versions that failed before, and returns when their loads are done
+// (those of every model: a slow one delays Reload's return, not the other
+// models' new versions). Like Start, it returns repository read errors,
+// not version load failures (see Status). It may be called before Start.
 func (m *Manager) Reload() error {
 	return m.reconcile(true)
 }
 
-// reconcile runs one full reconcile under reconcileMu and drops the retired
-// versions' published references after unlocking.
+// reconcile is reconcileAll waiting for the loads: Reload's, and the
+// tests' stand-in for a poll whose outcome they check at once.
 func (m *Manager) reconcile(force bool) error {
-	drop, err := func() ([]*instance, error) {
-		m.reconcileMu.Lock()
-		defer m.reconcileMu.Unlock()
-		if m.closed {
-			return nil, ErrClosed
-		}
-		return m.reconcileAll(force)
-	}()
-	m.dropRefs(drop)
-	return err
+	return m.reconcileAll(force, true)
 }
 
-// poll reconciles every interval until stop is closed.
+// poll runs a reconcile every interval until stop is closed. It does not
+// wait for the loads it starts: their completions carry on.
 func (m *Manager) poll(every time.Duration, done chan struct{}) {
 	defer close(done)
 	t := time.NewTicker(every)
 	defer t.Stop()
+	lastErr := "" // last poll error logged, to log each once
 	for {
 		select {
 		case <-m.stop:
 			return
 		case <-t.C:
 		}
-		err := m.reconcile(false)
+		err := m.reconcileAll(false, false)
 		if errors.Is(err, ErrClosed) {
 			return
 		}
 		// Log a persistent error once, not every interval.
-		m.reconcileMu.Lock()
 		msg := ""
 		if err != nil {
 			msg = err.Error()
 		}
-		if msg != m.lastPoll {
+		if msg != lastErr {
 			if err != nil {
 				m.opts.Logf("model manager: poll %s: %v", m.opts.Repo, err)
 			} else {
 				m.opts.Logf("model manager: poll %s: repository readable again", m.opts.Repo)
 			}
-			m.lastPoll = msg
+			lastErr = msg
 		}
-		m.reconcileMu.Unlock()
 	}
 }
 
-// StopLoading cancels the loads and warm-ups in progress and makes every
-// later one fail at once, while the loaded versions keep serving: the
-// daemon calls it first thing on SIGTERM, so that neither a reload nor a
-// slow load holds the drain. Close does it too. It is idempotent.
+// StopLoading cancels the loads and warm-ups in progress and starts no
+// later one, while the loaded versions keep serving: the daemon calls it
+// first thing on SIGTERM, so that neither a reload nor a slow load holds
+// the drain. Start, Reload and LoadVersion waiting for loads return soon
+// after. Close does it too. It is idempotent and returns at once.
 func (m *Manager) StopLoading() { m.cancel() }
 
-// Close stops the poller (waiting for a reconcile in progress), then
-// retires every version: each one's Retired hook runs as its handles drain,
-// possibly after Close returns. Acquire then fails with ErrClosed. Close is
-// idempotent; a second call returns at once.
+// Close stops the poller and the loads in progress (waiting for them to
+// notice: model.OpenContext and warm-up stop within milliseconds, a
+// Prepare call in progress runs to its end), then retires every version:
+// each one's Retired hook runs as its handles drain, possibly after Close
+// returns. Acquire then fails with ErrClosed. Close is idempotent; a
+// second call returns at once.
 func (m *Manager) Close() {
 	if !m.closing.CompareAndSwap(false, true) {
 		return
 	}
 	close(m.stop)
 	m.cancel()
-	m.reconcileMu.Lock()
+	m.planMu.Lock()
 	m.stateMu.Lock()
-	m.closed = true
+	m.closed = true // no pass changes the table from now on
 	m.stateMu.Unlock()
 	done := m.pollerDone
-	m.reconcileMu.Unlock()
+	m.planMu.Unlock()
 	if done != nil {
 		<-done
 	}
+	// Every load was queued before closed was set (under stateMu), and
+	// each one that finishes now is retired at once (finish).
+	m.pool.wait()
 
-	m.reconcileMu.Lock()
+	m.planMu.Lock()
 	m.stateMu.Lock()
 	var drop []*instance
 	for _, ms := range m.models {
@@ -322,7 +349,7 @@ func (m *Manager) Close() {
 	}
 	m.publishLocked()
 	m.stateMu.Unlock()
-	m.reconcileMu.Unlock()
+	m.planMu.Unlock()
 	m.dropRefs(drop)
 }
 

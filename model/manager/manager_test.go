@@ -197,6 +197,7 @@ func TestNewRejects(t *testing.T) {
 		{"bad label", Options{Repo: repo, Models: []ModelConfig{{Name: "a", Labels: map[string]int{"no spaces": 1}}}}, `label "no spaces"`},
 		{"long label", Options{Repo: repo, Models: []ModelConfig{{Name: "a", Labels: map[string]int{strings.Repeat("x", 65): 1}}}}, `use 1-64 letters`},
 		{"label version", Options{Repo: repo, Models: []ModelConfig{{Name: "a", Labels: map[string]int{"stable": 0}}}}, `Labels["stable"] = 0`},
+		{"negative load workers", Options{Repo: repo, LoadWorkers: -1}, "Options.LoadWorkers -1: want a positive count"},
 	} {
 		_, err := New(tc.opts)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
@@ -497,7 +498,7 @@ func TestCorruptVersion(t *testing.T) {
 				t.Fatal(err)
 			}
 			loads := m.loads.Load()
-			if err := m.reconcile(false); err != nil { // what a poll does
+			if err := m.reconcile(false); err != nil { // a poll's passes, waiting for their loads
 				t.Fatalf("poll: %v", err)
 			}
 			if got := m.loads.Load() - loads; got != 1 {

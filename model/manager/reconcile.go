@@ -1,29 +1,62 @@
 package manager
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"maps"
 	"path/filepath"
-	"runtime/debug"
 	"slices"
-	"strconv"
-	"strings"
-	"time"
 
 	"github.com/predictd/predictd/model"
 )
 
-// reconcileAll scans the repository and reconciles every model; force
-// retries versions that failed before. The caller holds reconcileMu and
-// drops the returned versions' published references after unlocking it.
-func (m *Manager) reconcileAll(force bool) ([]*instance, error) {
+// reconcileAll runs a pass of every model, discovering the repository's
+// models first unless Options.Models is set. force marks every failed
+// version for a retry (Reload). wait waits until the loads those passes
+// started, and those their completions started in turn, are done; the
+// poller does not wait, so that a slow load holds back no other model.
+// It returns repository read errors, not load failures. The caller holds
+// no lock.
+func (m *Manager) reconcileAll(force, wait bool) error {
+	list, err := m.discover()
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, ms := range list {
+		if err := m.pass(ms, force, 0); err != nil {
+			if errors.Is(err, ErrClosed) {
+				return err
+			}
+			errs = append(errs, err)
+		}
+	}
+	if wait {
+		for _, ms := range list {
+			m.settle(ms)
+		}
+	}
+	m.stateMu.Lock()
+	m.scanned = true
+	m.publishLocked()
+	m.stateMu.Unlock()
+	return errors.Join(errs...)
+}
+
+// discover returns the models to reconcile, by name: the configured ones,
+// or the models of the version table after adding every model folder the
+// repository has now (one whose folder went away leaves the table at its
+// next pass). An unreadable repository is an error and changes nothing: a
+// mount hiccup must not retire what is serving.
+func (m *Manager) discover() ([]*modelState, error) {
+	m.planMu.Lock()
+	defer m.planMu.Unlock()
+	if m.closed {
+		return nil, ErrClosed
+	}
 	if !m.configured {
 		names, err := model.Models(m.opts.Repo)
 		if err != nil {
-			// Change nothing: an unreadable repository (a mount hiccup)
-			// must not retire what is serving.
 			return nil, fmt.Errorf("scan model repository: %w", err)
 		}
 		m.stateMu.Lock()
@@ -34,271 +67,168 @@ func (m *Manager) reconcileAll(force bool) ([]*instance, error) {
 		}
 		m.stateMu.Unlock()
 	}
-	var drop []*instance
-	var errs []error
+	list := make([]*modelState, 0, len(m.models))
 	for _, name := range slices.Sorted(maps.Keys(m.models)) {
-		d, err := m.reconcileModel(m.models[name], force, 0)
-		drop = append(drop, d...)
-		if err != nil {
-			errs = append(errs, err)
-		}
+		list = append(list, m.models[name])
 	}
-	m.stateMu.Lock()
-	m.scanned = true
-	m.publishLocked()
-	m.stateMu.Unlock()
-	return drop, errors.Join(errs...)
+	return list, nil
 }
 
-// reconcileModel brings ms's loaded versions to what its policy, pins and
-// exclusions want from the versions on disk: it loads and publishes the
-// missing ones, newest first, then retires the unwanted ones, keeping the
-// model's last available version unless the model folder is gone. force
-// retries every failed version, retry that one version (0: none); other
-// failed versions are retried only if their folder changed. The caller
-// holds reconcileMu and drops the returned versions' published references
-// after unlocking it.
-func (m *Manager) reconcileModel(ms *modelState, force bool, retry int) ([]*instance, error) {
-	dir := filepath.Join(m.opts.Repo, ms.name)
-	disk, err := model.Versions(m.opts.Repo, ms.name)
-	gone := errors.Is(err, model.ErrNotFound)
-	if err != nil && !gone {
+// pass runs the source, the plan and the decision once for ms: it queues
+// the loads due on the loader pool, retires, forgets and publishes, and
+// returns without waiting for the loads (each one's completion runs
+// another pass). force marks every failed version of ms for a retry,
+// retry (if not 0) that one version. It returns ErrClosed after Close and
+// a read error of ms's folder, which changes nothing. The caller holds no
+// lock; retired versions' references are dropped after unlocking.
+func (m *Manager) pass(ms *modelState, force bool, retry int) error {
+	m.planMu.Lock()
+	drop, logs, err := m.passLocked(ms, force, retry)
+	m.planMu.Unlock()
+	for _, line := range logs {
+		m.opts.Logf("%s", line)
+	}
+	m.dropRefs(drop)
+	return err
+}
+
+// passLocked is pass with planMu held; it returns the retired versions
+// and the log lines of the decision.
+func (m *Manager) passLocked(ms *modelState, force bool, retry int) ([]*instance, []string, error) {
+	if m.closed {
+		return nil, nil, ErrClosed
+	}
+	if m.models[ms.name] != ms {
+		return nil, nil, nil // its folder went away and a pass removed it
+	}
+	a, err := m.aspire(ms)
+	if err != nil {
 		m.stateMu.Lock()
 		ms.problem = err.Error()
 		m.stateMu.Unlock()
-		// Change nothing, as for an unreadable repository.
-		return nil, fmt.Errorf("model %q: %w", ms.name, err)
+		return nil, nil, fmt.Errorf("model %q: %w", ms.name, err)
 	}
-	onDisk := make(map[int]bool, len(disk))
-	for _, v := range disk {
-		onDisk[v] = true
-	}
-	wanted := ms.policy.apply(disk)
-	for v := range ms.pinned {
-		if onDisk[v] && !slices.Contains(wanted, v) {
-			wanted = append(wanted, v)
-		}
-	}
-	wanted = slices.DeleteFunc(wanted, func(v int) bool { return ms.excluded[v] })
-	slices.Sort(wanted)
-	slices.Reverse(wanted) // newest first: the likely default version serves soonest
-	isWanted := make(map[int]bool, len(wanted))
-	for _, v := range wanted {
-		isWanted[v] = true
-	}
+	sigs := m.failedSigs(ms)
 
-	var problem string
-	switch {
-	case gone:
-		problem = fmt.Sprintf("no model folder %s", dir)
-	case len(disk) == 0:
-		problem = fmt.Sprintf("no versions in %s", dir)
-	case len(ms.policy.Versions) > 0:
-		var missing []string
-		for _, v := range ms.policy.Versions {
-			if !onDisk[v] {
-				missing = append(missing, strconv.Itoa(v))
-			}
-		}
-		if len(missing) > 0 {
-			problem = fmt.Sprintf("policy versions %s are not in %s", strings.Join(missing, ", "), dir)
-		}
-	}
-
-	// Decide what to load. A failed version is retried only when asked to,
-	// or when its folder changed: retrying on every poll would spin.
-	var toLoad []*instance
-	for _, num := range wanted {
-		if old := ms.versions[num]; old != nil {
-			switch old.State() {
-			case StateAvailable:
-				continue
-			case StateEnd:
-				if old.loadErr != nil && !force && num != retry && old.sig == folderSig(versionDir(dir, num)) {
-					continue
-				}
-			}
-		}
-		// An UNLOADING version wanted again is loaded afresh: its count may
-		// be reaching 0, so it cannot be safely revived.
-		toLoad = append(toLoad, &instance{m: m, model: ms.name, num: num}) // state START
-	}
 	m.stateMu.Lock()
-	ms.problem = problem
-	for _, v := range toLoad {
-		ms.versions[v.num] = v
-	}
-	m.stateMu.Unlock()
-
-	for _, v := range toLoad {
-		m.loadOne(v, dir)
-	}
-
-	if !gone && len(wanted) > 0 && len(availableLocked(ms)) == 0 {
-		m.fallBack(ms, disk, isWanted, force)
-	}
-
-	// Retire only now that the new versions serve (availability first).
-	var avail, retire []*instance
+	defer m.stateMu.Unlock()
+	in := planInput{Disk: a.disk, Gone: a.gone, Wanted: a.wanted, Excluded: ms.excluded, Labels: ms.labels}
 	for _, num := range slices.Sorted(maps.Keys(ms.versions)) {
 		v := ms.versions[num]
-		if v.State() != StateAvailable {
-			continue
+		failed := v.loadErr != nil
+		if failed && (force || num == retry) {
+			v.retry = true
 		}
-		avail = append(avail, v)
-		if gone || !isWanted[num] {
-			retire = append(retire, v)
-		}
+		sig, read := sigs[num]
+		in.Versions = append(in.Versions, versionView{
+			Num:    num,
+			State:  v.State(),
+			Failed: failed,
+			Retry:  failed && (v.retry || read && sig != v.sig),
+		})
 	}
-	kept := 0
-	if !gone && len(retire) > 0 && len(retire) == len(avail) {
-		kept = retire[len(retire)-1].num
-		retire = retire[:len(retire)-1]
+	d := plan(in)
+	if m.ctx.Err() != nil {
+		// StopLoading: nothing new loads; what is loaded serves on.
+		d.Load, d.Fallback = nil, false
 	}
-	if kept != ms.kept {
-		if kept != 0 {
-			m.opts.Logf("model manager: model %s: keeping version %d, which the policy no longer wants, because no wanted version is available", ms.name, kept)
-		}
-		ms.kept = kept
+
+	ms.problem = a.problem
+	for _, num := range d.Load {
+		v := &instance{m: m, model: ms.name, num: num, done: make(chan struct{})} // state START
+		ms.versions[num] = v
+		m.pool.submit(m.loadJob(ms, v))
 	}
-	m.stateMu.Lock()
-	for _, v := range retire {
+	drop := make([]*instance, 0, len(d.Retire))
+	for _, num := range d.Retire {
+		v := ms.versions[num]
 		v.setState(StateUnloading)
+		drop = append(drop, v)
 	}
-	for num, v := range ms.versions {
-		if !onDisk[num] && v.State() == StateEnd {
-			delete(ms.versions, num)
-		}
+	for _, num := range d.Forget {
+		delete(ms.versions, num)
 	}
-	if gone && !ms.configured {
+	if a.gone && !ms.configured && len(d.Load) == 0 && len(d.Wait) == 0 {
 		delete(m.models, ms.name)
 	}
 	m.publishLocked()
-	m.stateMu.Unlock()
-	for _, v := range retire {
-		m.opts.Logf("model manager: model %s version %d: retired, unloading once its requests finish", v.model, v.num)
-	}
-	return retire, nil
+	return drop, m.decisionLogs(ms, d), nil
 }
 
-// loadOne loads v (in state START), publishes it if the load succeeds and
-// records the failure otherwise. It reports whether v is AVAILABLE. The
-// caller holds reconcileMu.
-func (m *Manager) loadOne(v *instance, dir string) bool {
-	sig := folderSig(versionDir(dir, v.num)) // before the load, so a change during it triggers a retry
-	v.setState(StateLoading)
-	m.loads.Add(1)
-	start := time.Now()
-	err := m.load(v)
+// decisionLogs returns the log lines of decision d for ms: fallbacks,
+// retirements, and changes of the kept version and of the labels that
+// point at nothing loaded (each logged once, not at every pass). The
+// caller holds planMu and stateMu.
+func (m *Manager) decisionLogs(ms *modelState, d decision) []string {
+	var logs []string
+	if d.Fallback {
+		logs = append(logs, fmt.Sprintf("model manager: model %s: no wanted version loaded; falling back to version %d", ms.name, d.Load[0]))
+	}
+	for _, num := range d.Retire {
+		logs = append(logs, fmt.Sprintf("model manager: model %s version %d: retired, unloading once its requests finish", ms.name, num))
+	}
+	// Only a decision that waits for nothing says what is kept: while a
+	// wanted version loads, the old one serves on as a matter of course.
+	if len(d.Load) == 0 && len(d.Wait) == 0 && d.Keep != ms.kept {
+		if d.Keep != 0 {
+			logs = append(logs, fmt.Sprintf("model manager: model %s: keeping version %d, which the policy no longer wants, because no wanted version is available", ms.name, d.Keep))
+		}
+		ms.kept = d.Keep
+	}
+	dangling := make(map[string]int, len(d.Dangling))
+	for _, label := range d.Dangling {
+		v := ms.labels[label]
+		dangling[label] = v
+		if old, ok := ms.dangling[label]; !ok || old != v {
+			logs = append(logs, fmt.Sprintf("model manager: model %s: label %q points at version %d, which is not loaded: Acquire by the label fails", ms.name, label, v))
+		}
+	}
+	ms.dangling = dangling
+	return logs
+}
+
+// failedSigs reads the folder signature of each of ms's failed versions,
+// for the plan's Retry. The caller holds planMu; the folders are read
+// without stateMu, so a version that fails meanwhile has no entry (it was
+// just tried: nothing to retry).
+func (m *Manager) failedSigs(ms *modelState) map[int]string {
 	m.stateMu.Lock()
-	if err != nil {
-		v.loadErr, v.sig = err, sig
-		v.setState(StateEnd)
-	} else {
-		v.refs.Store(1) // the published reference
-		v.setState(StateAvailable)
-		m.publishLocked()
+	var failed []int
+	for num, v := range ms.versions {
+		if v.loadErr != nil {
+			failed = append(failed, num)
+		}
 	}
 	m.stateMu.Unlock()
-	switch {
-	case err == nil:
-		m.opts.Logf("model manager: model %s version %d: available (loaded and warmed in %s)", v.model, v.num, time.Since(start).Round(time.Microsecond))
-	case m.ctx.Err() != nil:
-		m.opts.Logf("model manager: model %s version %d: load cancelled: the manager is closing", v.model, v.num)
-	default:
-		m.opts.Logf("model manager: model %s version %d: load failed, serving continues on the loaded versions: %v", v.model, v.num, err)
-		// A failed load may have allocated much before it failed (a
-		// payload that decodes to more than it declares, say): give the
-		// memory back now rather than at the next GC cycles.
-		debug.FreeOSMemory()
+	dir := filepath.Join(m.opts.Repo, ms.name)
+	sigs := make(map[int]string, len(failed))
+	for _, num := range failed {
+		sigs[num] = folderSig(versionDir(dir, num))
 	}
-	return err == nil
+	return sigs
 }
 
-// fallBack serves an older version of ms when none of its wanted versions
-// loaded and none is available: on a restart with a corrupt newest
-// version, the daemon serves the newest version on disk that loads, as it
-// would have kept serving it had it been running. The fallback is unwanted
-// by the policy, so it stays only while no wanted version is available
-// (the retire step keeps the last available version). Versions that failed
-// before are retried only if forced or changed, as wanted ones are. The
-// caller holds reconcileMu.
-func (m *Manager) fallBack(ms *modelState, disk []int, isWanted map[int]bool, force bool) {
-	dir := filepath.Join(m.opts.Repo, ms.name)
-	older := slices.Clone(disk)
-	slices.Sort(older)
-	slices.Reverse(older)
-	for _, num := range older {
-		if isWanted[num] || ms.excluded[num] || m.ctx.Err() != nil {
-			continue
-		}
-		if old := ms.versions[num]; old != nil {
-			if old.State() != StateEnd {
-				continue // loading or unloading: not a candidate now
-			}
-			if old.loadErr != nil && !force && old.sig == folderSig(versionDir(dir, num)) {
-				continue
-			}
-		}
-		v := &instance{m: m, model: ms.name, num: num}
+// settle waits until no load of ms is in flight. A load's completion runs
+// a pass of ms before it counts as done, so once none is in flight the
+// plan's follow-ups (retirements, fallbacks) have happened too. The caller
+// holds no lock. Loads stop soon after StopLoading or Close, so neither
+// waits long here.
+func (m *Manager) settle(ms *modelState) {
+	for {
+		var busy *instance
 		m.stateMu.Lock()
-		ms.versions[num] = v
+		for _, v := range ms.versions {
+			if v.inFlight() {
+				busy = v
+				break
+			}
+		}
 		m.stateMu.Unlock()
-		m.opts.Logf("model manager: model %s: no wanted version loaded; falling back to version %d", ms.name, num)
-		if m.loadOne(v, dir) {
+		if busy == nil {
 			return
 		}
+		<-busy.done
 	}
-}
-
-// load opens, warms and prepares v. It sets v.loaded and v.attached on
-// success. Close cancels it: model.OpenContext and the warm-up stop soon
-// after (see their docs for what runs to its end once started) with an
-// error wrapping context.Canceled.
-func (m *Manager) load(v *instance) error {
-	l, err := model.OpenContext(m.ctx, m.opts.Repo, v.model, v.num)
-	if err != nil {
-		return err // it names the file
-	}
-	if err := warmUp(m.ctx, l.Model, m.opts.WarmupRows, uint64(v.num)); err != nil {
-		return fmt.Errorf("%s: %w", l.Dir, err)
-	}
-	if m.opts.Prepare != nil {
-		a, err := m.opts.Prepare(l)
-		if err != nil {
-			return fmt.Errorf("%s: prepare: %w", l.Dir, err)
-		}
-		v.attached = a
-	}
-	v.loaded = l
-	return nil
-}
-
-// warmUpChunkRows is how many rows warm-up predicts between checks of its
-// context: small enough that a cancelled warm-up of a large model stops
-// within milliseconds, large enough to exercise batch paths.
-const warmUpChunkRows = 256
-
-// warmUp predicts rows synthetic rows, transformed and raw, in chunks of
-// warmUpChunkRows, so that lazily built state is in place before the first
-// request, and checks the output widths against the model's declared
-// shape. It stops with ctx's error when ctx is done.
-func warmUp(ctx context.Context, p model.Predictor, rows int, seed uint64) error {
-	var out []float64
-	for done := 0; done < rows; done += warmUpChunkRows {
-		if err := ctx.Err(); err != nil {
-			return fmt.Errorf("warm-up cancelled after %d of %d rows: %w", done, rows, err)
-		}
-		n := min(warmUpChunkRows, rows-done)
-		x := model.SyntheticRows(p, n, seed+uint64(done))
-		if out = p.Predict(out[:0], x, false); len(out) != n*p.NumOutputs() {
-			return fmt.Errorf("warm-up: %d rows gave %d outputs, want %d (%d per row)", n, len(out), n*p.NumOutputs(), p.NumOutputs())
-		}
-		if out = p.Predict(out[:0], x, true); len(out) != n*p.NumMargins() {
-			return fmt.Errorf("warm-up: %d rows gave %d raw outputs, want %d (%d per row)", n, len(out), n*p.NumMargins(), p.NumMargins())
-		}
-	}
-	return nil
 }
 
 // publishLocked builds a snapshot from the version table and stores it.
@@ -331,7 +261,7 @@ func (m *Manager) publishLocked() {
 }
 
 // availableLocked returns ms's AVAILABLE versions, ascending. The caller
-// holds stateMu or reconcileMu.
+// holds stateMu.
 func availableLocked(ms *modelState) []*instance {
 	var avail []*instance
 	for _, v := range ms.versions {

@@ -142,18 +142,45 @@ func (m *Manager) SetLabel(name, label string, version int) error {
 
 // LoadVersion pins version of model name so that it is wanted besides the
 // policy (and no longer excluded by UnloadVersion), loads it now if it is
-// not loaded, retrying a failed load, and returns the load error. The
-// version must be on disk, else the error wraps ErrNotFound. Pins last
-// until UnloadVersion of that version or the Manager's end.
+// not loaded, retrying a failed load, and returns the load error once the
+// model's loads are done. The version must be on disk, else the error
+// wraps ErrNotFound. After StopLoading the error wraps context.Canceled.
+// Pins last until UnloadVersion of that version or the Manager's end.
 func (m *Manager) LoadVersion(name string, version int) error {
-	drop, err := m.loadVersion(name, version)
-	m.dropRefs(drop)
-	return err
+	ms, err := m.pin(name, version)
+	if err != nil {
+		return err
+	}
+	if err := m.pass(ms, false, version); err != nil {
+		return err
+	}
+	m.settle(ms)
+	m.stateMu.Lock()
+	v := ms.versions[version]
+	var state State
+	var loadErr error
+	if v != nil {
+		state, loadErr = v.State(), v.loadErr
+	}
+	m.stateMu.Unlock()
+	switch {
+	case v == nil:
+		// Its folder went away meanwhile.
+		return fmt.Errorf("load model %q version %d: no longer in the repository: %w", name, version, ErrNotFound)
+	case loadErr != nil:
+		return fmt.Errorf("load model %q version %d: %w", name, version, loadErr)
+	case state != StateAvailable && m.ctx.Err() != nil:
+		return fmt.Errorf("load model %q version %d: not loaded, the manager stopped loading: %w", name, version, m.ctx.Err())
+	}
+	return nil
 }
 
-func (m *Manager) loadVersion(name string, version int) ([]*instance, error) {
-	m.reconcileMu.Lock()
-	defer m.reconcileMu.Unlock()
+// pin checks that version of model name is on disk and pins it (lifting
+// an exclusion), adding the model to the table if it is new in discovery
+// mode.
+func (m *Manager) pin(name string, version int) (*modelState, error) {
+	m.planMu.Lock()
+	defer m.planMu.Unlock()
 	if m.closed {
 		return nil, ErrClosed
 	}
@@ -181,19 +208,7 @@ func (m *Manager) loadVersion(name string, version int) ([]*instance, error) {
 	}
 	ms.pinned[version] = true
 	delete(ms.excluded, version)
-	drop, err := m.reconcileModel(ms, false, version)
-	if err != nil {
-		return drop, err
-	}
-	v := ms.versions[version]
-	switch {
-	case v == nil:
-		// Its folder went away during the reconcile.
-		return drop, fmt.Errorf("load model %q version %d: no longer in the repository: %w", name, version, ErrNotFound)
-	case v.loadErr != nil:
-		return drop, fmt.Errorf("load model %q version %d: %w", name, version, v.loadErr)
-	}
-	return drop, nil
+	return ms, nil
 }
 
 // UnloadVersion retires version of model name and keeps it excluded from
@@ -203,13 +218,18 @@ func (m *Manager) loadVersion(name string, version int) ([]*instance, error) {
 // runs once its handles are released.
 func (m *Manager) UnloadVersion(name string, version int) error {
 	drop, err := m.unloadVersion(name, version)
+	if err == nil {
+		m.opts.Logf("model manager: model %s version %d: unloaded by request, unloading once its requests finish", name, version)
+	}
 	m.dropRefs(drop)
 	return err
 }
 
 func (m *Manager) unloadVersion(name string, version int) ([]*instance, error) {
-	m.reconcileMu.Lock()
-	defer m.reconcileMu.Unlock()
+	m.planMu.Lock()
+	defer m.planMu.Unlock()
+	m.stateMu.Lock()
+	defer m.stateMu.Unlock()
 	if m.closed {
 		return nil, ErrClosed
 	}
@@ -227,11 +247,8 @@ func (m *Manager) unloadVersion(name string, version int) ([]*instance, error) {
 	}
 	ms.excluded[version] = true
 	delete(ms.pinned, version)
-	m.stateMu.Lock()
 	v.setState(StateUnloading)
 	m.publishLocked()
-	m.stateMu.Unlock()
-	m.opts.Logf("model manager: model %s version %d: unloaded by request, unloading once its requests finish", name, version)
 	return []*instance{v}, nil
 }
 
