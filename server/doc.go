@@ -9,20 +9,20 @@
 // version's serving state (request schema, metadata, metric series), so a
 // request does no lookups beyond the manager's Acquire.
 //
-// Pieces: request decoding (decode_predict.go, decode_infer.go over the
-// small JSON scanner in jsonscan.go) turns a body into row-major float64
-// rows checked against the version's Schema; encode.go writes responses;
-// route.go parses model paths; server.go routes, limits and maps errors to
+// Pieces: package wire decodes bodies into rows checked against the
+// version's wire.Schema and encodes responses; featcache runs the online
+// feature join (join.go adds its statuses and series); route.go parses
+// model paths; server.go routes and limits; errors.go maps errors to
 // statuses in one place (writeError: a *StatusError keeps its status,
-// manager.ErrNotFound is 404, batcher.ErrQueueFull 503, anything else
-// 500); metrics.go is the Prometheus registry. Each version may get a
+// wire.ErrInvalid is 400, manager.ErrNotFound 404, batcher.ErrQueueFull
+// 503, anything else 500); metrics.go is the Prometheus registry. Each version may get a
 // batcher.Batcher: calibrate.go measures the version at load time and, in
 // the default auto mode, batches only where a batch saves enough per row;
 // gone_linux.go is the probe that lets the batcher drop a request whose
 // client has left.
 //
-// Invariants: the warm prediction path allocates nothing (Request scratch
-// is pooled; TestPredictAllocs); every queue is bounded: beyond
+// Invariants: the warm prediction path allocates nothing (its scratch, an
+// exchange, is pooled; TestPredictAllocs, TestJoinAllocs); every queue is bounded: beyond
 // Options.MaxConcurrent a request is answered 503 at once; a handle taken
 // from the manager is released before the handler returns.
 //

@@ -5,6 +5,7 @@ import (
 	"strconv"
 
 	"github.com/predictd/predictd/model"
+	"github.com/predictd/predictd/wire"
 )
 
 // v1Metadata is the response to GET /v1/models/{m}[/versions/{v}]/metadata:
@@ -55,8 +56,8 @@ func v2Metadata(m *model.Manifest, outputs int) ([]byte, error) {
 		"name":     m.Name,
 		"versions": []string{strconv.Itoa(m.Version)},
 		"platform": "predictd_" + string(m.Kind),
-		"inputs":   []tensorMeta{{Name: InputName, Datatype: "FP64", Shape: []int{-1, len(m.Features)}}},
-		"outputs":  []tensorMeta{{Name: OutputName, Datatype: "FP64", Shape: outShape}},
+		"inputs":   []tensorMeta{{Name: wire.InputName, Datatype: "FP64", Shape: []int{-1, len(m.Features)}}},
+		"outputs":  []tensorMeta{{Name: wire.OutputName, Datatype: "FP64", Shape: outShape}},
 		"parameters": map[string]any{
 			"task":         m.Task,
 			"features":     m.Features,

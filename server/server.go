@@ -21,6 +21,7 @@ import (
 	"github.com/predictd/predictd/internal/logx"
 	"github.com/predictd/predictd/model"
 	"github.com/predictd/predictd/model/manager"
+	"github.com/predictd/predictd/wire"
 )
 
 // Options configures a Server. Zero fields take DefaultOptions' values
@@ -128,7 +129,7 @@ func DefaultMaxConnections() int {
 // then Serve on one or more listeners and Shutdown once.
 type Server struct {
 	opts    Options
-	limits  Limits
+	limits  wire.Limits
 	metrics *metrics
 	models  *manager.Manager
 	http    *fasthttp.Server
@@ -205,7 +206,7 @@ func New(opts Options) (*Server, error) {
 	}
 	s := &Server{
 		opts:    opts,
-		limits:  Limits{MaxInstances: opts.MaxInstances},
+		limits:  wire.Limits{MaxInstances: opts.MaxInstances},
 		metrics: newMetrics(),
 		// Lines a client or an outage can repeat are rate-limited, each
 		// call site on its own.
@@ -241,7 +242,7 @@ func New(opts Options) (*Server, error) {
 type versionState struct {
 	name    string
 	version int
-	schema  *Schema
+	schema  *wire.Schema
 	outputs int
 	series  [numAPIs]*series
 	// v1Meta and v2Meta are the metadata responses, built once.
@@ -252,13 +253,10 @@ type versionState struct {
 	bigRows int
 	timeout time.Duration
 	// join counts the feature reads of a model with a join plan
-	// (schema.join); storeDown is its policy when the store fails.
+	// (schema.Join()); storeDown is its policy when the store fails.
 	join      *joinStats
 	storeDown StoreDownPolicy
 }
-
-// OutputName is the name of the Open Inference Protocol output tensor.
-const OutputName = "output"
 
 // Prepare builds a version's serving state; pass it as the model manager's
 // Options.Prepare.
@@ -267,7 +265,7 @@ func (s *Server) Prepare(l *model.Loaded) (any, error) {
 	vs := &versionState{
 		name:    m.Name,
 		version: m.Version,
-		schema:  NewSchema(m),
+		schema:  wire.NewSchema(m),
 		outputs: l.Model.NumOutputs(),
 	}
 	if vs.outputs != len(m.Outputs) {
@@ -292,7 +290,7 @@ func (s *Server) Prepare(l *model.Loaded) (any, error) {
 		if s.opts.Features == nil {
 			return nil, fmt.Errorf("model %s version %d reads online features (feature_views %s): start predictd serve with --features defs.yaml", m.Name, m.Version, strings.Join(m.FeatureViews, ", "))
 		}
-		if vs.schema.join, err = featcache.NewJoinPlan(s.opts.Features.Defs, joinInputs(m, vs.schema)); err != nil {
+		if vs.schema, err = wire.NewJoinSchema(m, s.opts.Features.Defs); err != nil {
 			return nil, fmt.Errorf("model %s version %d: %w", m.Name, m.Version, err)
 		}
 		vs.join, vs.storeDown = new(joinStats), mo.StoreDown
@@ -545,8 +543,9 @@ func (s *Server) predict(ctx *fasthttp.RequestCtx, api API, t target) {
 	defer h.Release()
 	vs := h.Attached.(*versionState)
 	ser := vs.series[api]
-	r := GetRequest()
-	defer PutRequest(r)
+	c := getExchange()
+	defer putExchange(c)
+	r := &c.Request
 	if api == APIOIP {
 		err = r.DecodeInfer(ctx.PostBody(), vs.schema, s.limits)
 	} else {
@@ -560,11 +559,11 @@ func (s *Server) predict(ctx *fasthttp.RequestCtx, api API, t target) {
 	if timeout > 0 {
 		deadline = start.Add(timeout)
 	}
-	if err == nil && (r.fetch || r.ReturnFeatures) {
-		err = s.join(ctx, vs, r, deadline, timeout)
+	if err == nil && (r.Fetch || r.ReturnFeatures) {
+		err = s.join(ctx, vs, c, deadline, timeout)
 	}
 	if err == nil {
-		err = s.compute(ctx, vs, h.Loaded.Model, r, deadline, timeout)
+		err = s.compute(ctx, vs, h.Loaded.Model, c, deadline, timeout)
 	}
 	if err != nil {
 		if errors.Is(err, batcher.ErrGone) {
@@ -578,11 +577,11 @@ func (s *Server) predict(ctx *fasthttp.RequestCtx, api API, t target) {
 		return
 	}
 	if api == APIOIP {
-		r.Out = AppendInfer(r.Out[:0], vs.name, vs.version, r.ID, OutputName, r.Preds, r.N, vs.outputs)
+		r.Out = wire.AppendInfer(r.Out[:0], vs.name, vs.version, r.ID, wire.OutputName, r.Preds, r.N, vs.outputs)
 	} else {
-		r.Out = AppendPredict(r.Out[:0], r.Preds, r.N, vs.outputs, r.Columnar, vs.version)
+		r.Out = wire.AppendPredict(r.Out[:0], r.Preds, r.N, vs.outputs, r.Columnar, vs.version)
 		if r.ReturnFeatures {
-			r.Out = appendFeatures(r.Out[:len(r.Out)-1], vs.schema, r)
+			r.Out = wire.AppendFeatures(r.Out[:len(r.Out)-1], vs.schema, r, &c.join)
 			r.Out = append(r.Out, '}')
 		}
 	}
@@ -597,9 +596,10 @@ func (s *Server) predict(ctx *fasthttp.RequestCtx, api API, t target) {
 // left while it was queued (nginx's 499); no response is written.
 const statusClientGone = 499
 
-// compute predicts r's rows into r.Preds through the version's batcher, or
+// compute predicts c's rows into c.Preds through the version's batcher, or
 // directly when batching is off, unless the request's deadline has passed.
-func (s *Server) compute(ctx *fasthttp.RequestCtx, vs *versionState, p model.Predictor, r *Request, deadline time.Time, timeout time.Duration) error {
+func (s *Server) compute(ctx *fasthttp.RequestCtx, vs *versionState, p model.Predictor, c *exchange, deadline time.Time, timeout time.Duration) error {
+	r := &c.Request
 	var err error
 	if vs.batcher == nil || r.N > vs.bigRows {
 		if !deadline.IsZero() && !time.Now().Before(deadline) {
@@ -608,8 +608,8 @@ func (s *Server) compute(ctx *fasthttp.RequestCtx, vs *versionState, p model.Pre
 			r.Preds = p.Predict(r.Preds[:0], r.Rows, false)
 		}
 	} else {
-		r.conn = ctx.Conn()
-		r.Preds, err = vs.batcher.Submit(r.Rows, r.N, r.Preds[:0], deadline, r.goneFn)
+		c.conn = ctx.Conn()
+		r.Preds, err = vs.batcher.Submit(r.Rows, r.N, r.Preds[:0], deadline, c.gone)
 	}
 	switch {
 	case err == nil, errors.Is(err, batcher.ErrGone):
@@ -629,7 +629,7 @@ func errTimedOut(vs *versionState, timeout time.Duration, what string) error {
 // requestTimeout is the request's own timeout (the X-Request-Timeout
 // header, a Go duration such as "250ms" or a number of milliseconds; or
 // OIP's parameters.timeout in microseconds), else def.
-func requestTimeout(ctx *fasthttp.RequestCtx, r *Request, def time.Duration) (time.Duration, error) {
+func requestTimeout(ctx *fasthttp.RequestCtx, r *wire.Request, def time.Duration) (time.Duration, error) {
 	if h := ctx.Request.Header.Peek("X-Request-Timeout"); len(h) > 0 {
 		return parseTimeout(h)
 	}
@@ -768,42 +768,6 @@ func (s *Server) handleAdmin(ctx *fasthttp.RequestCtx, p []byte) {
 	}
 	b, _ := json.Marshal(st)
 	s.writeJSON(ctx, fasthttp.StatusOK, b)
-}
-
-// writeError is the one place an error becomes a response: a *StatusError
-// keeps its status, a manager.ErrNotFound is 404, anything else is the
-// server's fault, 500. It returns the status written.
-func (s *Server) writeError(ctx *fasthttp.RequestCtx, err error) int {
-	code := fasthttp.StatusInternalServerError
-	var se *StatusError
-	switch {
-	case errors.As(err, &se):
-		code = se.Status
-	case errors.Is(err, manager.ErrNotFound), errors.Is(err, model.ErrNotFound):
-		code = fasthttp.StatusNotFound
-	case errors.Is(err, manager.ErrLastVersion):
-		code = fasthttp.StatusConflict
-	case errors.Is(err, manager.ErrInvalid):
-		code = fasthttp.StatusBadRequest
-	case errors.Is(err, manager.ErrClosed), errors.Is(err, context.Canceled):
-		// Closed, or a load cancelled by the daemon's shutdown.
-		code = fasthttp.StatusServiceUnavailable
-	case errors.Is(err, manager.ErrLoading):
-		code = fasthttp.StatusServiceUnavailable
-		ctx.Response.Header.Set("Retry-After", "1")
-	case errors.Is(err, batcher.ErrQueueFull), errors.Is(err, batcher.ErrClosed):
-		code = fasthttp.StatusServiceUnavailable
-		ctx.Response.Header.Set("Retry-After", "1")
-	case errors.Is(err, batcher.ErrDeadline):
-		code = fasthttp.StatusGatewayTimeout
-	default:
-		s.logServerErr("error: %s %q: %v", ctx.Method(), ctx.Path(), err)
-	}
-	r := GetRequest()
-	r.Out = AppendError(r.Out[:0], err.Error())
-	s.writeJSON(ctx, code, r.Out)
-	PutRequest(r)
-	return code
 }
 
 func (s *Server) writeJSON(ctx *fasthttp.RequestCtx, code int, body []byte) {

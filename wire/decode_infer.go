@@ -1,4 +1,4 @@
-package server
+package wire
 
 import (
 	"fmt"
@@ -113,10 +113,10 @@ func (r *Request) decodeInfer(s *Schema, lim Limits) error {
 		case "outputs":
 			bit = haveOutputs
 		default:
-			return Errorf(400, `unknown key %q in an inference request: it takes "inputs", and optionally "id", "parameters" and "outputs"`, key)
+			return invalidf(`unknown key %q in an inference request: it takes "inputs", and optionally "id", "parameters" and "outputs"`, key)
 		}
 		if have&bit != 0 {
-			return Errorf(400, "key %q appears twice in an inference request", key)
+			return invalidf("key %q appears twice in an inference request", key)
 		}
 		have |= bit
 		switch bit {
@@ -144,7 +144,7 @@ func (r *Request) decodeInfer(s *Schema, lim Limits) error {
 		return err
 	}
 	if have&haveInputs == 0 {
-		return Errorf(400, `an inference request needs "inputs"`)
+		return invalidf(`an inference request needs "inputs"`)
 	}
 	if r.N == 0 {
 		return errNoInstances()
@@ -203,7 +203,7 @@ func (r *Request) inferParams() error {
 			err = sc.skip(2)
 		} else {
 			if timeout {
-				return Errorf(400, `parameters: "timeout" appears twice`)
+				return invalidf(`parameters: "timeout" appears twice`)
 			}
 			timeout = true
 			// Check the type before reading: wrongType names what
@@ -216,7 +216,7 @@ func (r *Request) inferParams() error {
 				return err
 			}
 			if !isInt(v) || v < 0 || v >= math.MaxInt64 {
-				return Errorf(400, `parameters: "timeout": %s is not a whole, non-negative number of microseconds`, sc.numText())
+				return invalidf(`parameters: "timeout": %s is not a whole, non-negative number of microseconds`, sc.numText())
 			}
 			r.TimeoutMicros = int64(v)
 		}
@@ -250,10 +250,10 @@ func (r *Request) inferInputs(s *Schema, lim Limits) error {
 		return err
 	}
 	if i == 0 {
-		return Errorf(400, `"inputs" is empty: send one input %q of shape [batch, %d], or one input per feature (%s)`, InputName, nf, s.featureList)
+		return invalidf(`"inputs" is empty: send one input %q of shape [batch, %d], or one input per feature (%s)`, InputName, nf, s.featureList)
 	}
 	if r.tensor && len(r.entOff) > 0 {
-		return Errorf(400, "entity key inputs go with one input per feature, not with the 2-D input %q", InputName)
+		return invalidf("entity key inputs go with one input per feature, not with the 2-D input %q", InputName)
 	}
 	if !r.tensor {
 		if s.join != nil {
@@ -262,7 +262,7 @@ func (r *Request) inferInputs(s *Schema, lim Limits) error {
 			}
 		}
 		if f := slices.Index(r.colOff, -1); f >= 0 {
-			return Errorf(400, "no input for feature %q: send one input per feature (%s), or one input %q of shape [batch, %d]", s.names[f], s.featureList, InputName, nf)
+			return invalidf("no input for feature %q: send one input per feature (%s), or one input %q of shape [batch, %d]", s.names[f], s.featureList, InputName, nf)
 		}
 		r.rowsFromColumns(nf, n)
 	}
@@ -280,15 +280,15 @@ func (r *Request) sizeJoin(s *Schema, n int) {
 		r.entLen = append(r.entLen, 0)
 	}
 	nf := len(s.names)
-	for len(r.given) < n*nf {
-		r.given = append(r.given, true)
+	for len(r.Given) < n*nf {
+		r.Given = append(r.Given, true)
 	}
 }
 
 // inferJoin is inferInputs' step for a model that reads online features:
 // a feature with no input of its own is fetched if the request has the
 // entity key input of a view that holds it, and its column holds NaN until
-// Server.join fills it. n is the batch.
+// the join (featcache.Join) fills it. n is the batch.
 func (r *Request) inferJoin(s *Schema, n int) error {
 	p := s.join
 	if n < 0 {
@@ -305,14 +305,14 @@ func (r *Request) inferJoin(s *Schema, n int) error {
 			continue // reported by inferInputs
 		}
 		if n > 0 && r.entOff[k] < 0 {
-			return Errorf(400, "no input for feature %q: send it, or entity key input %q (BYTES or INT64, shape [batch]) to fetch it from feature view %s", s.names[f], p.Key(k).JoinKey, v.Name)
+			return invalidf("no input for feature %q: send it, or entity key input %q (BYTES or INT64, shape [batch]) to fetch it from feature view %s", s.names[f], p.Key(k).JoinKey, v.Name)
 		}
 		r.colOff[f] = len(r.cols)
 		for i := range n {
 			r.cols = append(r.cols, math.NaN())
-			r.given[i*nf+f] = false
+			r.Given[i*nf+f] = false
 		}
-		r.fetch = n > 0
+		r.Fetch = n > 0
 	}
 	return nil
 }
@@ -324,21 +324,21 @@ func (r *Request) inferKey(s *Schema, lim Limits, h *inputHead, k int, n *int) e
 	p := s.join
 	sc := &r.sc
 	if h.rank != 1 && !(h.rank == 2 && h.shape[1] == 1) {
-		return Errorf(400, "entity key input %q: shape %s, want [batch] or [batch, 1]", h.name, h.shapeText())
+		return invalidf("entity key input %q: shape %s, want [batch] or [batch, 1]", h.name, h.shapeText())
 	}
 	if h.dt != dtBYTES && h.dt != dtINT64 && h.dt != dtINT32 {
-		return Errorf(400, "entity key input %q: datatype %s, want BYTES (strings) or INT64", h.name, h.dt)
+		return invalidf("entity key input %q: datatype %s, want BYTES (strings) or INT64", h.name, h.dt)
 	}
 	batch := int(h.shape[0])
 	if lim.MaxInstances > 0 && batch > lim.MaxInstances {
 		return errTooMany(batch, lim)
 	}
 	if *n >= 0 && batch != *n {
-		return Errorf(400, "input %q: batch %d, the inputs before it have %d", h.name, batch, *n)
+		return invalidf("input %q: batch %d, the inputs before it have %d", h.name, batch, *n)
 	}
 	r.sizeJoin(s, batch)
 	if batch > 0 && r.entOff[k] >= 0 {
-		return Errorf(400, "input %q appears twice", h.name)
+		return invalidf("input %q appears twice", h.name)
 	}
 	got := 0
 	more, err := sc.openArray()
@@ -350,12 +350,12 @@ func (r *Request) inferKey(s *Schema, lim Limits, h *inputHead, k int, n *int) e
 				return err
 			}
 			if !some {
-				return Errorf(400, "entity key input %q: shape %s, but instance %d holds no value", h.name, h.shapeText(), got)
+				return invalidf("entity key input %q: shape %s, but instance %d holds no value", h.name, h.shapeText(), got)
 			}
 			inner = true
 		}
 		if got >= batch {
-			return Errorf(400, "entity key input %q: more than the %d values its shape %s holds", h.name, batch, h.shapeText())
+			return invalidf("entity key input %q: more than the %d values its shape %s holds", h.name, batch, h.shapeText())
 		}
 		switch c := sc.peek(); {
 		case h.dt == dtBYTES && c != '"':
@@ -372,7 +372,7 @@ func (r *Request) inferKey(s *Schema, lim Limits, h *inputHead, k int, n *int) e
 				return err
 			}
 			if more {
-				return Errorf(400, "entity key input %q: shape %s, but instance %d holds more than one value", h.name, h.shapeText(), got-1)
+				return invalidf("entity key input %q: shape %s, but instance %d holds more than one value", h.name, h.shapeText(), got-1)
 			}
 		}
 		more, err = sc.nextElem()
@@ -381,7 +381,7 @@ func (r *Request) inferKey(s *Schema, lim Limits, h *inputHead, k int, n *int) e
 		return err
 	}
 	if got != batch {
-		return Errorf(400, "entity key input %q: %d values, shape %s needs %d", h.name, got, h.shapeText(), batch)
+		return invalidf("entity key input %q: %d values, shape %s needs %d", h.name, got, h.shapeText(), batch)
 	}
 	*n = batch
 	return nil
@@ -448,10 +448,10 @@ func (r *Request) inferInput(s *Schema, lim Limits, i int, n *int) error {
 				}
 			}
 		default:
-			return Errorf(400, `%s: unknown key %q: an input takes "name", "shape", "datatype", "data" and optionally "parameters"`, h.label(), key)
+			return invalidf(`%s: unknown key %q: an input takes "name", "shape", "datatype", "data" and optionally "parameters"`, h.label(), key)
 		}
 		if dup {
-			return Errorf(400, "%s: key %q appears twice", h.label(), key)
+			return invalidf("%s: key %q appears twice", h.label(), key)
 		}
 		if err != nil {
 			return err
@@ -463,16 +463,16 @@ func (r *Request) inferInput(s *Schema, lim Limits, i int, n *int) error {
 	}
 	switch {
 	case h.name == nil:
-		return Errorf(400, `%s: missing "name"`, h.label())
+		return invalidf(`%s: missing "name"`, h.label())
 	case h.rank < 0:
-		return Errorf(400, `%s: missing "shape"`, h.label())
+		return invalidf(`%s: missing "shape"`, h.label())
 	case !h.hasDT:
-		return Errorf(400, `%s: missing "datatype"`, h.label())
+		return invalidf(`%s: missing "datatype"`, h.label())
 	case h.dataPos < 0:
 		if h.hasParam {
-			return Errorf(400, `%s: missing "data" (binary tensor data is not supported)`, h.label())
+			return invalidf(`%s: missing "data" (binary tensor data is not supported)`, h.label())
 		}
-		return Errorf(400, `%s: missing "data"`, h.label())
+		return invalidf(`%s: missing "data"`, h.label())
 	}
 	if !h.decoded {
 		end := sc.pos
@@ -495,7 +495,7 @@ func (r *Request) inputShape(h *inputHead) error {
 	more, err := sc.openArray()
 	for more && err == nil {
 		if h.rank == maxRank {
-			return Errorf(400, "%s: shape has more than %d dimensions", h.label(), maxRank)
+			return invalidf("%s: shape has more than %d dimensions", h.label(), maxRank)
 		}
 		// Check the type before reading: wrongType names what is at
 		// the scanner's position.
@@ -511,7 +511,7 @@ func (r *Request) inputShape(h *inputHead) error {
 		// 2^53: beyond it float64 skips integers, and no request is
 		// that large.
 		if !isInt(v) || v < 0 || v > 1<<53 {
-			return Errorf(400, "%s: shape entry %s is not a non-negative integer", h.label(), sc.numText())
+			return invalidf("%s: shape entry %s is not a non-negative integer", h.label(), sc.numText())
 		}
 		h.shape[h.rank] = int64(v)
 		h.rank++
@@ -544,7 +544,7 @@ func (r *Request) inputDatatype(h *inputHead) error {
 	case "BYTES":
 		h.dt = dtBYTES
 	default:
-		return Errorf(400, "%s: datatype %q is not supported: use FP32, FP64, INT32, INT64 or BOOL (BYTES for entity keys)", h.label(), name)
+		return invalidf("%s: datatype %q is not supported: use FP32, FP64, INT32, INT64 or BOOL (BYTES for entity keys)", h.label(), name)
 	}
 	h.hasDT = true
 	return nil
@@ -563,27 +563,27 @@ func (r *Request) inputData(s *Schema, lim Limits, h *inputHead, n *int) error {
 		}
 	}
 	if h.dt == dtBYTES {
-		return Errorf(400, "input %q: datatype BYTES is for entity keys; a feature takes FP32, FP64, INT32, INT64 or BOOL", h.name)
+		return invalidf("input %q: datatype BYTES is for entity keys; a feature takes FP32, FP64, INT32, INT64 or BOOL", h.name)
 	}
 	if !tensor && f < 0 {
-		return Errorf(400, "unknown input %q: the model takes one input %q of shape [batch, %d], or one input per feature (%s)", h.name, InputName, nf, s.featureList)
+		return invalidf("unknown input %q: the model takes one input %q of shape [batch, %d], or one input per feature (%s)", h.name, InputName, nf, s.featureList)
 	}
 	if r.tensor && tensor {
-		return Errorf(400, "input %q appears twice", h.name)
+		return invalidf("input %q appears twice", h.name)
 	}
 	if r.tensor || tensor && *n >= 0 {
-		return Errorf(400, "input %q: the model takes one input %q or one input per feature, not both", h.name, InputName)
+		return invalidf("input %q: the model takes one input %q or one input per feature, not both", h.name, InputName)
 	}
 	if tensor {
 		if h.shape[1] != int64(nf) {
-			return Errorf(400, "input %q: shape %s, the model takes [batch, %d] (%s)", h.name, h.shapeText(), nf, s.featureList)
+			return invalidf("input %q: shape %s, the model takes [batch, %d] (%s)", h.name, h.shapeText(), nf, s.featureList)
 		}
 	} else {
 		if r.colOff[f] >= 0 {
-			return Errorf(400, "input %q appears twice", h.name)
+			return invalidf("input %q appears twice", h.name)
 		}
 		if h.rank != 1 && !(h.rank == 2 && h.shape[1] == 1) {
-			return Errorf(400, "input %q: shape %s, a feature's input has shape [batch] or [batch, 1]", h.name, h.shapeText())
+			return invalidf("input %q: shape %s, a feature's input has shape [batch] or [batch, 1]", h.name, h.shapeText())
 		}
 	}
 	batch := int(h.shape[0])
@@ -592,7 +592,7 @@ func (r *Request) inputData(s *Schema, lim Limits, h *inputHead, n *int) error {
 	}
 	want := h.size()
 	if want < 0 {
-		return Errorf(400, "input %q: shape %s is too large", h.name, h.shapeText())
+		return invalidf("input %q: shape %s is too large", h.name, h.shapeText())
 	}
 	var got int
 	var err error
@@ -606,7 +606,7 @@ func (r *Request) inputData(s *Schema, lim Limits, h *inputHead, n *int) error {
 		return err
 	}
 	if got != want {
-		return Errorf(400, "input %q: %d values, shape %s needs %d", h.name, got, h.shapeText(), want)
+		return invalidf("input %q: %d values, shape %s needs %d", h.name, got, h.shapeText(), want)
 	}
 	if tensor {
 		r.tensor = true
@@ -616,7 +616,7 @@ func (r *Request) inputData(s *Schema, lim Limits, h *inputHead, n *int) error {
 	if *n < 0 {
 		*n = batch
 	} else if batch != *n {
-		return Errorf(400, "input %q: batch %d, the inputs before it have %d", h.name, batch, *n)
+		return invalidf("input %q: batch %d, the inputs before it have %d", h.name, batch, *n)
 	}
 	return nil
 }

@@ -1,4 +1,4 @@
-package server
+package wire
 
 import (
 	"encoding/json"
@@ -101,19 +101,19 @@ func FuzzDecodeInfer(f *testing.F) {
 	})
 }
 
-// checkDecoded checks a decoder's result: an error is a *StatusError a
-// client can read; decoded rows are complete and valid for s, and decode
+// checkDecoded checks a decoder's result: an error is an *Error a client
+// can read; decoded rows are complete and valid for s, and decode
 // again to the same rows from the array form of a predict request and the
 // 2-D form of an inference request.
 func checkDecoded(t *testing.T, fn string, body []byte, r *Request, s *Schema, err error) {
 	t.Helper()
 	if err != nil {
-		var se *StatusError
-		if !errors.As(err, &se) || (se.Status != 400 && se.Status != 413) || se.Msg == "" {
-			t.Fatalf("%s(%q) error = %#v, want a *StatusError of status 400 or 413", fn, body, err)
+		var e *Error
+		if !errors.As(err, &e) || !errors.Is(err, ErrInvalid) && !errors.Is(err, ErrTooLarge) || e.Msg == "" {
+			t.Fatalf("%s(%q) error = %#v, want an *Error, ErrInvalid or ErrTooLarge", fn, body, err)
 		}
-		if !json.Valid(AppendError(nil, se.Msg)) {
-			t.Fatalf("%s(%q): error body of %q is not valid JSON", fn, body, se.Msg)
+		if !json.Valid(AppendError(nil, e.Msg)) {
+			t.Fatalf("%s(%q): error body of %q is not valid JSON", fn, body, e.Msg)
 		}
 		return
 	}
@@ -191,8 +191,8 @@ feature_views:
 	}
 	m := &model.Manifest{Kind: model.KindTrees, FeatureViews: []string{"v", "w"}, Features: []model.Feature{
 		{Name: "a", Type: model.FeatureFloat}, {Name: "b", Type: model.FeatureFloat}, {Name: "c", Type: model.FeatureCategorical}}}
-	s := NewSchema(m)
-	if s.join, err = featcache.NewJoinPlan(defs, joinInputs(m, s)); err != nil {
+	s, err := NewJoinSchema(m, defs)
+	if err != nil {
 		panic(err)
 	}
 	return s
@@ -256,15 +256,15 @@ func checkJoinDecoded(t *testing.T, fn string, body []byte, r *Request, err erro
 	}
 	{
 		p, nf, nk := s.join, s.NumFeatures(), s.join.NumKeys()
-		if len(r.Rows) != r.N*nf || len(r.given) != r.N*nf || len(r.entOff) != r.N*nk {
-			t.Fatalf(fn+"(%q): N %d, %d values, %d given, %d key slots", body, r.N, len(r.Rows), len(r.given), len(r.entOff))
+		if len(r.Rows) != r.N*nf || len(r.Given) != r.N*nf || len(r.entOff) != r.N*nk {
+			t.Fatalf(fn+"(%q): N %d, %d values, %d given, %d key slots", body, r.N, len(r.Rows), len(r.Given), len(r.entOff))
 		}
 		for i := range r.N {
 			for f := range nf {
-				if k, _ := p.Source(f); !r.given[i*nf+f] && (k < 0 || r.EntityKey(i, k) == "") {
+				if k, _ := p.Source(f); !r.Given[i*nf+f] && (k < 0 || r.EntityKey(i, k) == "") {
 					t.Fatalf(fn+"(%q): instance %d lacks feature %d and the key to fetch it", body, i, f)
 				}
-				if v := r.Rows[i*nf+f]; r.given[i*nf+f] && math.IsInf(v, 0) {
+				if v := r.Rows[i*nf+f]; r.Given[i*nf+f] && math.IsInf(v, 0) {
 					t.Fatalf(fn+"(%q): value %v", body, v)
 				}
 			}

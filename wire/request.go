@@ -1,14 +1,11 @@
-package server
+package wire
 
 import (
 	"fmt"
 	"math"
-	"net"
 	"slices"
 	"strings"
 	"sync"
-
-	"github.com/predictd/predictd/featcache"
 )
 
 // Request is the request-scoped scratch of one prediction call: the decoded
@@ -37,6 +34,14 @@ type Request struct {
 	// features each instance used ("return_features": true).
 	ReturnFeatures bool
 
+	// For a schema with a join plan (NewJoinSchema): Given holds, per
+	// instance and feature (N*NumFeatures, row-major), whether the
+	// request sent the value; a value not sent is NaN in Rows until the
+	// join fills it. Fetch: some instance lacks a value it must fetch by
+	// an entity key it carries (EntityKey).
+	Given []bool
+	Fetch bool
+
 	// Preds and Out are scratch for the handler: the predictions and the
 	// response body. The decoders do not touch them.
 	Preds []float64
@@ -55,36 +60,19 @@ type Request struct {
 	// tensor: OIP's 2-D input was decoded into Rows.
 	tensor bool
 
-	// The serving join (join.go), for a model that reads online features:
+	// The entity keys (join.go), for a model that reads online features:
 	// per instance and entity key, the key's canonical text in
-	// ents[entOff:][:entLen] (entOff < 0: not sent); per instance and
-	// model feature, whether the request sent it (given); fetch: some
-	// instance needs a feature from the store.
-	// nkeys is the plan's number of entity keys.
+	// ents[entOff:][:entLen] (entOff < 0: not sent). nkeys is the join
+	// plan's number of entity keys.
 	ents           []byte
 	entOff, entLen []int32
 	nkeys          int
-	given          []bool
-	fetch          bool
-	// join is the fetch (featcache.Join): the rows read for the
-	// instances, their statuses and ages.
-	join featcache.Join
-
-	// conn is the connection the request came on, for goneFn; goneFn is
-	// r.clientGone, made once per pooled Request so that handing it to the
-	// batcher does not allocate.
-	conn   net.Conn
-	goneFn func() bool
 }
-
-// clientGone reports whether the client closed the connection the request
-// came on (see peerClosed).
-func (r *Request) clientGone() bool { return r.conn != nil && peerClosed(r.conn) }
 
 // Limits bounds what a request may ask for.
 type Limits struct {
 	// MaxInstances is the most instances one request may hold; more is
-	// rejected with status 413. 0 means unlimited.
+	// refused with ErrTooLarge. 0 means unlimited.
 	MaxInstances int
 }
 
@@ -99,15 +87,20 @@ func GetRequest() *Request {
 	if r, ok := requestPool.Get().(*Request); ok {
 		return r
 	}
-	r := new(Request)
-	r.goneFn = r.clientGone
-	return r
+	return new(Request)
 }
 
-// PutRequest resets r and returns it to the pool. Buffers are kept for the
-// next request unless they grew past 1 MiB. r must not be used afterwards.
+// PutRequest resets r and returns it to the pool. r must not be used
+// afterwards.
 func PutRequest(r *Request) {
-	r.conn = nil
+	r.Reset()
+	requestPool.Put(r)
+}
+
+// Reset empties r for another request, keeping its buffers unless they
+// grew past 1 MiB, for callers that pool Requests inside their own
+// request-scoped scratch.
+func (r *Request) Reset() {
 	r.Rows = keep(r.Rows, 8)
 	r.Preds = keep(r.Preds, 8)
 	r.Out = keep(r.Out, 1)
@@ -120,12 +113,10 @@ func PutRequest(r *Request) {
 	r.ents = keep(r.ents, 1)
 	r.entOff = keep(r.entOff, 4)
 	r.entLen = keep(r.entLen, 4)
-	r.given = keep(r.given, 1)
-	r.join.Reset()
+	r.Given = keep(r.Given, 1)
 	r.N, r.Columnar, r.ID, r.TimeoutMicros, r.tensor = 0, false, nil, 0, false
-	r.ReturnFeatures, r.fetch = false, false
+	r.ReturnFeatures, r.Fetch = false, false
 	r.sc.reset(nil)
-	requestPool.Put(r)
 }
 
 // keep returns b emptied, or nil if its capacity, at size bytes an element,
@@ -145,8 +136,8 @@ func (r *Request) start(body []byte, s *Schema) {
 	}
 	r.Rows = r.Rows[:0]
 	r.N, r.Columnar, r.ID, r.TimeoutMicros, r.tensor = 0, false, nil, 0, false
-	r.ReturnFeatures, r.fetch = false, false
-	r.ents, r.entOff, r.entLen, r.given = r.ents[:0], r.entOff[:0], r.entLen[:0], r.given[:0]
+	r.ReturnFeatures, r.Fetch = false, false
+	r.ents, r.entOff, r.entLen, r.Given = r.ents[:0], r.entOff[:0], r.entLen[:0], r.Given[:0]
 	r.sc.reset(body)
 }
 
@@ -201,10 +192,10 @@ func (r *Request) tooMany(lim Limits, seen, depth int) error {
 }
 
 func errTooMany(n int, lim Limits) error {
-	return Errorf(413, "request has %d instances, the limit is %d (max_instances)", n, lim.MaxInstances)
+	return tooLargef("request has %d instances, the limit is %d (max_instances)", n, lim.MaxInstances)
 }
 
-func errNoInstances() error { return Errorf(400, "request has no instances") }
+func errNoInstances() error { return invalidf("request has no instances") }
 
 // Datatypes of values: TF Serving's JSON numbers, and the OIP datatypes
 // predictd accepts.
@@ -243,7 +234,7 @@ func (l loc) errorf(s *Schema, format string, args ...any) error {
 		fmt.Fprintf(&b, "field %q: ", s.names[l.feat])
 	}
 	fmt.Fprintf(&b, format, args...)
-	return &StatusError{Status: 400, Msg: b.String()}
+	return &Error{Msg: b.String(), kind: ErrInvalid}
 }
 
 // value reads the value at l, of datatype dt, and returns what Rows holds

@@ -1,4 +1,4 @@
-package server
+package wire
 
 import (
 	"bytes"
@@ -104,9 +104,9 @@ func syntaxOffset(err error) (off int, ok bool) {
 	if !isSyntaxError(err) {
 		return 0, false
 	}
-	var se *StatusError
-	errors.As(err, &se)
-	if _, err := fmt.Sscanf(se.Msg, syntaxPrefix+"%d:", &off); err != nil {
+	var e *Error
+	errors.As(err, &e)
+	if _, err := fmt.Sscanf(e.Msg, syntaxPrefix+"%d:", &off); err != nil {
 		return 0, false
 	}
 	return off, true

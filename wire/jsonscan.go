@@ -1,4 +1,4 @@
-package server
+package wire
 
 import (
 	"errors"
@@ -45,14 +45,14 @@ const syntaxPrefix = "malformed JSON at byte "
 
 // isSyntaxError reports whether err says the body is not valid JSON.
 func isSyntaxError(err error) bool {
-	var se *StatusError
-	return errors.As(err, &se) && strings.HasPrefix(se.Msg, syntaxPrefix)
+	var e *Error
+	return errors.As(err, &e) && strings.HasPrefix(e.Msg, syntaxPrefix)
 }
 
 // malformed reports a syntax error at the current position. Its message,
 // like every syntax error's, begins with syntaxPrefix.
 func (s *scanner) malformed(what string) error {
-	return Errorf(400, "malformed JSON at byte %d: %s, found %s", s.pos, what, s.found())
+	return invalidf("malformed JSON at byte %d: %s, found %s", s.pos, what, s.found())
 }
 
 // found names the byte at the current position for an error message.
@@ -73,7 +73,7 @@ func quoteByte(c byte) string {
 // tooDeep reports nesting beyond maxDepth at the current position. It is
 // a limit, not a syntax error: such a text may be valid JSON.
 func (s *scanner) tooDeep() error {
-	return Errorf(400, "arrays and objects nested deeper than %d levels (at byte %d)", maxDepth, s.pos)
+	return invalidf("arrays and objects nested deeper than %d levels (at byte %d)", maxDepth, s.pos)
 }
 
 // peek skips white space and returns the next byte, or 0 at the end.
@@ -126,7 +126,7 @@ func (s *scanner) wrongType(prefix, want string) error {
 	if name == "" {
 		return s.badValue()
 	}
-	return Errorf(400, "%s%s, got %s", prefix, want, name)
+	return invalidf("%s%s, got %s", prefix, want, name)
 }
 
 // notJSON lists the words clients send for numbers JSON lacks, with the
@@ -152,7 +152,7 @@ func (s *scanner) notJSONWord() error {
 	for _, w := range notJSON {
 		if len(rest) >= len(w.word) && string(rest[:len(w.word)]) == w.word {
 			s.pos += w.bad
-			return Errorf(400, "malformed JSON at byte %d: %s is not a JSON value (JSON numbers are finite; null is how to send a missing value)", s.pos, w.word)
+			return invalidf("malformed JSON at byte %d: %s is not a JSON value (JSON numbers are finite; null is how to send a missing value)", s.pos, w.word)
 		}
 	}
 	return nil
@@ -409,7 +409,7 @@ func (s *scanner) literal(word string) error {
 			break
 		}
 	}
-	return Errorf(400, "malformed JSON at byte %d: expected the literal %s, found %s", s.pos, word, s.found())
+	return invalidf("malformed JSON at byte %d: expected the literal %s, found %s", s.pos, word, s.found())
 }
 
 // skip reads over one value of any type, checking its syntax. depth is the

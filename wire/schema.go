@@ -1,4 +1,4 @@
-package server
+package wire
 
 import (
 	"fmt"
@@ -11,6 +11,9 @@ import (
 // InputName is the name of the single 2-D input tensor, [batch, features],
 // in the Open Inference Protocol.
 const InputName = "input"
+
+// OutputName is the name of the Open Inference Protocol output tensor.
+const OutputName = "output"
 
 // maxListedFeatures caps the feature names an error message lists.
 const maxListedFeatures = 8
@@ -59,6 +62,30 @@ func NewSchema(m *model.Manifest) *Schema {
 	}
 	return s
 }
+
+// NewJoinSchema is NewSchema for a model that reads online features (its
+// manifest names feature_views): its instances may carry entity keys in
+// place of the features its join plan, built over defs, fetches by them.
+// An error names the feature_views entry that does not fit defs or m.
+func NewJoinSchema(m *model.Manifest, defs *featcache.Defs) (*Schema, error) {
+	s := NewSchema(m)
+	in := featcache.ModelInputs{
+		Kind:         string(m.Kind),
+		Features:     s.names,
+		Categorical:  s.categorical,
+		AllowMissing: s.allowMissing,
+		FeatureViews: m.FeatureViews,
+	}
+	var err error
+	if s.join, err = featcache.NewJoinPlan(defs, in); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Join returns the schema's join plan, or nil for a model that reads no
+// online features.
+func (s *Schema) Join() *featcache.JoinPlan { return s.join }
 
 // NumFeatures is the number of values in a decoded row.
 func (s *Schema) NumFeatures() int { return len(s.names) }

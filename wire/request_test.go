@@ -1,4 +1,4 @@
-package server
+package wire
 
 import (
 	"errors"
@@ -39,15 +39,17 @@ func sameRows(got, want []float64) bool {
 	return true
 }
 
-// checkErr reports whether err is a *StatusError of the status whose
-// message contains every want.
+// checkErr reports whether err is an *Error of the kind HTTP answers with
+// status (400: ErrInvalid, 413: ErrTooLarge) whose message contains every
+// want.
 func checkErr(err error, status int, want ...string) bool {
-	var se *StatusError
-	if !errors.As(err, &se) || se.Status != status {
+	kind := map[int]error{400: ErrInvalid, 413: ErrTooLarge}[status]
+	var e *Error
+	if !errors.As(err, &e) || kind == nil || !errors.Is(err, kind) {
 		return false
 	}
 	for _, w := range want {
-		if !strings.Contains(se.Msg, w) {
+		if !strings.Contains(e.Msg, w) {
 			return false
 		}
 	}

@@ -1,4 +1,4 @@
-package server
+package wire
 
 import (
 	"fmt"
@@ -19,12 +19,12 @@ import (
 // forms set r.Columnar. A value is a JSON number (an integer value for a
 // categorical feature), or null for a missing value if s allows it.
 //
-// Errors are *StatusError: 413 for more instances than lim allows, 400 for
-// everything else, naming the instance and field, or, if body is not
-// valid JSON, the byte offset of its first syntax error (a message that
-// begins "malformed JSON at byte "), whatever else is wrong with it.
-// After an error r's decoded fields are meaningless. Once
-// r's buffers have grown to the request's size, DecodePredict does not
+// Errors are *Error: ErrTooLarge for more instances than lim allows,
+// ErrInvalid for everything else, naming the instance and field, or, if
+// body is not valid JSON, the byte offset of its first syntax error (a
+// message that begins "malformed JSON at byte "), whatever else is wrong
+// with it. After an error r's decoded fields are meaningless. Once r's
+// buffers have grown to the request's size, DecodePredict does not
 // allocate.
 func (r *Request) DecodePredict(body []byte, s *Schema, lim Limits) error {
 	r.start(body, s)
@@ -62,14 +62,14 @@ func (r *Request) decodePredict(s *Schema, lim Limits) error {
 		case "return_features":
 			bit = haveReturnFeatures
 		default:
-			return Errorf(400, `unknown key %q in a predict request: it takes "instances" or "inputs", and optionally "signature_name" and "return_features"`, key)
+			return invalidf(`unknown key %q in a predict request: it takes "instances" or "inputs", and optionally "signature_name" and "return_features"`, key)
 		}
 		if have&bit != 0 {
-			return Errorf(400, "key %q appears twice in a predict request", key)
+			return invalidf("key %q appears twice in a predict request", key)
 		}
 		have |= bit
 		if have&haveInstances != 0 && have&haveInputs != 0 {
-			return Errorf(400, `a predict request has either "instances" or "inputs", not both`)
+			return invalidf(`a predict request has either "instances" or "inputs", not both`)
 		}
 		switch bit {
 		case haveInstances:
@@ -96,7 +96,7 @@ func (r *Request) decodePredict(s *Schema, lim Limits) error {
 			}
 			r.ReturnFeatures = v == 1
 			if r.ReturnFeatures && s.join == nil {
-				return Errorf(400, `"return_features": this model reads no online features (its manifest names no feature_views)`)
+				return invalidf(`"return_features": this model reads no online features (its manifest names no feature_views)`)
 			}
 		}
 		if err != nil {
@@ -111,7 +111,7 @@ func (r *Request) decodePredict(s *Schema, lim Limits) error {
 		return err
 	}
 	if have&(haveInstances|haveInputs) == 0 {
-		return Errorf(400, `a predict request needs "instances" or "inputs"`)
+		return invalidf(`a predict request needs "instances" or "inputs"`)
 	}
 	if r.N == 0 {
 		return errNoInstances()
@@ -124,7 +124,7 @@ func (r *Request) notAnObject(what string) error {
 	sc := &r.sc
 	if sc.peek() == 0 && sc.pos == len(sc.buf) {
 		// Not JSON at all: a syntax error, at the end of input.
-		return Errorf(400, "malformed JSON at byte %d: %s must be a JSON object, got an empty body", sc.pos, what)
+		return invalidf("malformed JSON at byte %d: %s must be a JSON object, got an empty body", sc.pos, what)
 	}
 	return sc.wrongType("", what+" must be a JSON object")
 }
@@ -194,12 +194,12 @@ func (r *Request) instanceObject(s *Schema, i int) error {
 		f := prev + 1
 		if f >= nf || string(key) != s.names[f] {
 			if f = s.lookup(key); f < 0 {
-				return Errorf(400, "instance %d: unknown feature %q", i, key)
+				return invalidf("instance %d: unknown feature %q", i, key)
 			}
 		}
 		prev = f
 		if seen[f] {
-			return Errorf(400, "instance %d: feature %q appears twice", i, key)
+			return invalidf("instance %d: feature %q appears twice", i, key)
 		}
 		seen[f] = true
 		got++
@@ -212,13 +212,13 @@ func (r *Request) instanceObject(s *Schema, i int) error {
 		return err
 	}
 	if s.join != nil {
-		// Fetched features are filled in by Server.join; NaN until then.
+		// Fetched features are filled in by the join; NaN until then.
 		for f, ok := range seen {
 			if !ok {
 				row[f] = math.NaN()
 			}
 		}
-		r.given = append(r.given, seen...)
+		r.Given = append(r.Given, seen...)
 		if got < nf {
 			return r.checkJoinInstance(s, i, seen)
 		}
@@ -234,9 +234,9 @@ func (r *Request) instanceObject(s *Schema, i int) error {
 func (r *Request) missing(s *Schema, i int, seen []bool) error {
 	f := slices.Index(seen, false)
 	if s.allowMissing {
-		return Errorf(400, "instance %d: missing feature %q (send null for a missing value)", i, s.names[f])
+		return invalidf("instance %d: missing feature %q (send null for a missing value)", i, s.names[f])
 	}
-	return Errorf(400, "instance %d: missing feature %q", i, s.names[f])
+	return invalidf("instance %d: missing feature %q", i, s.names[f])
 }
 
 // instanceArray decodes instance i given as an array of values in the
@@ -267,7 +267,7 @@ func (r *Request) instanceArray(s *Schema, i int) error {
 		return err
 	}
 	if got != nf {
-		return Errorf(400, "instance %d: %d values, the model takes %d features (%s)", i, got, nf, s.featureList)
+		return invalidf("instance %d: %d values, the model takes %d features (%s)", i, got, nf, s.featureList)
 	}
 	if s.join != nil {
 		r.inlineJoin(s.join, nf, 1)
@@ -290,10 +290,10 @@ func (r *Request) predictColumns(s *Schema, lim Limits) error {
 		}
 		f := s.lookup(key)
 		if f < 0 {
-			return Errorf(400, "inputs: unknown feature %q", key)
+			return invalidf("inputs: unknown feature %q", key)
 		}
 		if r.colOff[f] >= 0 {
-			return Errorf(400, "inputs: feature %q appears twice", key)
+			return invalidf("inputs: feature %q appears twice", key)
 		}
 		if sc.peek() != '[' {
 			return sc.wrongType(fmt.Sprintf("inputs: feature %q: ", key), "expected an array of values")
@@ -322,7 +322,7 @@ func (r *Request) predictColumns(s *Schema, lim Limits) error {
 		if n < 0 {
 			n, first = count, f
 		} else if count != n {
-			return Errorf(400, "inputs: feature %q has %d values, feature %q has %d", key, count, s.names[first], n)
+			return invalidf("inputs: feature %q has %d values, feature %q has %d", key, count, s.names[first], n)
 		}
 		more, err = sc.nextMember()
 	}
@@ -330,7 +330,7 @@ func (r *Request) predictColumns(s *Schema, lim Limits) error {
 		return err
 	}
 	if f := slices.Index(r.colOff, -1); f >= 0 {
-		return Errorf(400, "inputs: missing feature %q", s.names[f])
+		return invalidf("inputs: missing feature %q", s.names[f])
 	}
 	r.rowsFromColumns(nf, n)
 	if s.join != nil {

@@ -1,4 +1,4 @@
-package server
+package wire
 
 import (
 	"encoding/json"
@@ -73,9 +73,9 @@ func TestDecodeSyntaxFirst(t *testing.T) {
 			err = r.DecodeInfer([]byte(tc.body), trees, Limits{MaxInstances: 2})
 		}
 		PutRequest(r)
-		var se *StatusError
-		if !errors.As(err, &se) || se.Status != 400 || !strings.HasPrefix(se.Msg, tc.want) || !isSyntaxError(err) {
-			t.Errorf("Decode %s(%q) error = %v, want 400 %q", tc.dec, tc.body, err, tc.want)
+		var e *Error
+		if !errors.As(err, &e) || !errors.Is(err, ErrInvalid) || !strings.HasPrefix(e.Msg, tc.want) || !isSyntaxError(err) {
+			t.Errorf("Decode %s(%q) error = %v, want ErrInvalid %q", tc.dec, tc.body, err, tc.want)
 			continue
 		}
 		off, _ := syntaxOffset(err)

@@ -1,0 +1,38 @@
+// Package wire holds predictd's request and response codecs: the JSON
+// bodies of the TF Serving REST predict API (/v1/models/...:predict) and of
+// the Open Inference Protocol v2 (/v2/models/.../infer). A body is decoded
+// into row-major float64 rows checked against a model version's Schema;
+// predictions are encoded back. There are no HTTP types here: the server
+// hands bodies in, takes bodies out and maps the errors to statuses.
+// docs/api.md describes the bodies for users.
+//
+// Pieces: Schema (schema.go) is what a version's requests are checked
+// against: its features in order, which are categorical, whether a value
+// may be missing and, for a model that reads online features, its join
+// plan (featcache.JoinPlan). Request (request.go) is one request's pooled
+// scratch. DecodePredict (decode_predict.go) and DecodeInfer
+// (decode_infer.go) read a body into it through the scanner in
+// jsonscan.go; join.go reads the entity keys an instance may carry in
+// place of features. encode.go writes responses (AppendPredict,
+// AppendInfer, AppendError); AppendFeatures reports what a join served.
+//
+// Invariants:
+//   - A warm decode and encode allocate nothing once a Request's buffers
+//     have grown to the request's size (TestDecodeAllocs); a Request keeps
+//     no reference to a body after its Decode returns.
+//   - Every refusal is an *Error that unwraps to ErrInvalid or ErrTooLarge
+//     and says what to change: the instance, field, input or byte. A body
+//     that is not JSON is refused for its first syntax error, at the byte
+//     encoding/json reports, whatever else is wrong with it.
+//   - A decoded instance holds every feature as a finite number, or NaN:
+//     null where the schema takes missing values, or a value its join
+//     fetches (Request.Given false, with the entity key to fetch it by).
+//   - What the decoders accept, and the values they read, agree with
+//     encoding/json (the differential fuzz tests in decode_fuzz_test.go).
+//   - The encoders append to the caller's buffer and allocate only to grow
+//     it; numbers are shortest-exact, a non-finite one is null.
+//
+// Concurrency: a Schema is immutable and shared by all requests of its
+// version. A Request is used by one goroutine at a time. The encoders are
+// pure functions.
+package wire
