@@ -1,15 +1,28 @@
 // Package manager runs the lifecycle of model versions for the serving
-// daemon: TF Serving's source / loader / manager split, made small. The
-// source is the model repository (model.Versions), rescanned every
-// PollInterval and on Reload; each model's Policy picks the versions it
-// wants from what is on disk, plus versions an admin pinned with
-// LoadVersion, minus versions an admin excluded with UnloadVersion. One
-// reconcile at a time compares wanted with loaded: it loads each new version
-// (model.Open), warms it with WarmupRows synthetic rows
-// (model.SyntheticRows) and checks the output widths, runs Options.Prepare,
-// publishes it, and only then retires the versions no longer wanted
-// (availability first). Requests take a refcounted Handle with Acquire and
-// give it back with Release.
+// daemon: TF Serving's source / loader / manager split, made small.
+//
+//	source (source.go) → plan (plan.go) → loader pool (loader.go) → publish
+//
+// The source is the model repository (model.Versions), rescanned every
+// PollInterval and on Reload: for each model it says the whole set of
+// versions wanted each time, its Policy's pick of what is on disk, plus
+// versions an admin pinned with LoadVersion, minus versions an admin
+// excluded with UnloadVersion; a version left out is to be unloaded. The
+// plan is a pure function of that set and the model's version table
+// (states, failures and whether each is worth a retry) that decides the
+// next actions: which versions to load, which to wait for, which to retire
+// and which to keep serving. A pass (reconcile.go) runs source and plan
+// for one model and applies the decision at once: it queues the loads on
+// the loader pool, retires, and publishes. The pool loads at most
+// LoadWorkers versions at once across all models, each with the Manager's
+// context: it opens the version (model.OpenContext), warms it with
+// WarmupRows synthetic rows (model.SyntheticRows) checking the output
+// widths, and runs Options.Prepare. Each load's completion publishes the
+// version (or records the failure) and runs another pass of its model,
+// which retires what the new version replaces (availability first: the old
+// version retires only once no wanted load is due or in flight) or falls
+// back to an older version if the load failed. Requests take a refcounted
+// Handle with Acquire and give it back with Release.
 //
 // Version states follow TF Serving: START (wanted, queued for loading),
 // LOADING, AVAILABLE (takes traffic), UNLOADING (retired, handles still
@@ -31,6 +44,9 @@
 //     with the error; it is retried by Reload, by LoadVersion of that
 //     version, or by a poll that finds its folder changed (names, sizes and
 //     modification times of its files), never on every poll.
+//   - Labels never keep a version loaded: a label pointing at a version
+//     that is not AVAILABLE or on its way makes Acquire by it fail, and is
+//     logged once.
 //   - Requests read one immutable snapshot (an atomic pointer): per model,
 //     the AVAILABLE versions in ascending order and the labels. Publication
 //     is one pointer swap, under stateMu, of a snapshot built from the
@@ -56,19 +72,38 @@
 // # Concurrency
 //
 // Acquire and Handle.Release may be called from any number of goroutines at
-// any time, including during reconciles and after Close; Acquire does atomic
+// any time, including during passes and after Close; Acquire does atomic
 // loads and one compare-and-swap, takes no lock and allocates nothing on
 // success. Ready and Names also only load the snapshot.
 //
-// Reconciles (the poller, Start, Reload, LoadVersion, UnloadVersion, Close)
-// are serialized by reconcileMu, which is held while versions load: Reload,
-// LoadVersion and UnloadVersion wait for a reconcile in progress. Status and
-// SetLabel take only stateMu, which is never held during a load, so they
-// answer while a slow version loads.
+// Two mutexes, taken in this order (a third, prepareMu, only keeps
+// Prepare calls apart):
 //
-// Options.Prepare runs in the reconciling goroutine. Options.Retired runs in
-// whichever goroutine drops the last reference: a reconcile (after it has
-// released its locks) or a request's Release, so it must be quick and safe
-// for concurrent use, and must not call Close. Options.Logf must be safe for
-// concurrent use.
+//   - planMu serializes passes (the source's folder reads, the plan and
+//     the decision) and admin calls (LoadVersion's pin, UnloadVersion),
+//     and guards pins and exclusions. It is held for folder reads, never
+//     during a load, so a pass of one model never waits for another
+//     model's load.
+//   - stateMu guards the version table (states, failures, labels) and the
+//     publication of the snapshot, which is single-writer: every store
+//     happens under it, from a pass, a load's completion, SetLabel,
+//     UnloadVersion or Close. It is held for no I/O, load or hook, so
+//     Status and SetLabel answer while versions load.
+//
+// The poller runs a pass of every model and does not wait for the loads
+// it queued: a slow load holds back no other model's new versions. Start,
+// Reload and LoadVersion run their passes, then wait until their models
+// have no load in flight (a slow model delays their return, not the other
+// models' versions, which take traffic as each one loads). StopLoading and
+// Close cancel the Manager's context: loads in progress stop within
+// milliseconds (a Prepare call in progress runs to its end), and no new
+// load starts, so those waits end at once; Close waits for the cancelled
+// loads, then retires every version.
+//
+// Options.Prepare runs on a loader pool goroutine; its calls never overlap
+// (loads do). Options.Retired runs in whichever goroutine drops the last
+// reference: a pass or a load's completion (after releasing its locks),
+// UnloadVersion or Close (likewise), or a request's Release; so it must be
+// quick and safe for concurrent use, and must not call Close. Options.Logf
+// must be safe for concurrent use.
 package manager
