@@ -117,12 +117,12 @@ FUZZ_TARGETS := \
 	./tools/score:FuzzParquetReader \
 	./tools/materialize:FuzzParquet \
 	./internal/parquetio:FuzzDecimal \
-	./server:FuzzDecodePredict \
-	./server:FuzzDecodeInfer \
-	./server:FuzzDecodePredictJoin \
-	./server:FuzzDecodeInferJoin \
-	./server:FuzzScan \
-	./server:FuzzAppendString \
+	./wire:FuzzDecodePredict \
+	./wire:FuzzDecodeInfer \
+	./wire:FuzzDecodePredictJoin \
+	./wire:FuzzDecodeInferJoin \
+	./wire:FuzzScan \
+	./wire:FuzzAppendString \
 	./internal/config:FuzzApplyFile \
 	./featcache:FuzzParseDefs \
 	./featcache:FuzzDecodeRecord \
