@@ -4,18 +4,19 @@
 // /readyz, /metrics in Prometheus text format, and the bearer-token admin
 // endpoints (/v1/admin/...). docs/api.md is the user's description.
 //
-// The package holds no model logic. Versions come from a model/manager
-// Manager, which calls Server.Prepare once per loaded version to build the
-// version's serving state (request schema, metadata, metric series), so a
-// request does no lookups beyond the manager's Acquire.
+// The package holds no model logic. Versions come from Models (models.go),
+// the small interface cmd/predictd adapts model/manager's Manager to; the
+// manager calls Server.Prepare once per loaded version to build the
+// version's serving state (predictor, request schema, metadata, metric
+// series), so a request does no lookups beyond Models.Acquire.
 //
 // Pieces: package wire decodes bodies into rows checked against the
 // version's wire.Schema and encodes responses; featcache runs the online
 // feature join (join.go adds its statuses and series); route.go parses
 // model paths; server.go routes and limits; errors.go maps errors to
 // statuses in one place (writeError: a *StatusError keeps its status,
-// wire.ErrInvalid is 400, manager.ErrNotFound 404, batcher.ErrQueueFull
-// 503, anything else 500); metrics.go is the Prometheus registry. Each version may get a
+// wire.ErrInvalid is 400, ErrModelNotFound 404, batcher.ErrQueueFull 503,
+// anything else 500); metrics.go is the Prometheus registry. Each version may get a
 // batcher.Batcher: calibrate.go measures the version at load time and, in
 // the default auto mode, batches only where a batch saves enough per row;
 // gone_linux.go is the probe that lets the batcher drop a request whose
@@ -23,10 +24,11 @@
 //
 // Invariants: the warm prediction path allocates nothing (its scratch, an
 // exchange, is pooled; TestPredictAllocs, TestJoinAllocs); every queue is bounded: beyond
-// Options.MaxConcurrent a request is answered 503 at once; a handle taken
-// from the manager is released before the handler returns.
+// Options.MaxConcurrent a request is answered 503 at once; a version
+// taken with Models.Acquire is released before the handler returns.
 //
 // Concurrency: Handle is called by fasthttp from many goroutines at once;
-// Prepare and Retired are called by the manager's reconcile goroutine.
+// Prepare and Retired are called by the manager (Prepare calls never
+// overlap; Retired may run in a request's goroutine, at its last Release).
 // SetModels is called once before Serve; Shutdown once.
 package server

@@ -10,7 +10,6 @@ import (
 	"github.com/predictd/predictd/batcher"
 	"github.com/predictd/predictd/featcache"
 	"github.com/predictd/predictd/model"
-	"github.com/predictd/predictd/model/manager"
 	"github.com/predictd/predictd/wire"
 )
 
@@ -34,8 +33,9 @@ func Errorf(status int, format string, args ...any) *StatusError {
 // writeError is the one place an error becomes a response: a *StatusError
 // keeps its status; a request the decoders refuse (wire.ErrInvalid,
 // wire.ErrTooLarge) or an entity key the feature store cannot hold
-// (*featcache.InputError) is 400 or 413; a manager.ErrNotFound is 404;
-// anything else is the server's fault, 500. It returns the status written.
+// (*featcache.InputError) is 400 or 413; the Models errors are as Models
+// says (ErrModelNotFound is 404); anything else is the server's fault, 500.
+// It returns the status written.
 func (s *Server) writeError(ctx *fasthttp.RequestCtx, err error) int {
 	code := fasthttp.StatusInternalServerError
 	var (
@@ -49,16 +49,16 @@ func (s *Server) writeError(ctx *fasthttp.RequestCtx, err error) int {
 		code = fasthttp.StatusRequestEntityTooLarge
 	case errors.Is(err, wire.ErrInvalid), errors.As(err, &ie):
 		code = fasthttp.StatusBadRequest
-	case errors.Is(err, manager.ErrNotFound), errors.Is(err, model.ErrNotFound):
+	case errors.Is(err, ErrModelNotFound), errors.Is(err, model.ErrNotFound):
 		code = fasthttp.StatusNotFound
-	case errors.Is(err, manager.ErrLastVersion):
+	case errors.Is(err, ErrModelConflict):
 		code = fasthttp.StatusConflict
-	case errors.Is(err, manager.ErrInvalid):
+	case errors.Is(err, ErrModelInvalid):
 		code = fasthttp.StatusBadRequest
-	case errors.Is(err, manager.ErrClosed), errors.Is(err, context.Canceled):
+	case errors.Is(err, ErrModelsClosed), errors.Is(err, context.Canceled):
 		// Closed, or a load cancelled by the daemon's shutdown.
 		code = fasthttp.StatusServiceUnavailable
-	case errors.Is(err, manager.ErrLoading):
+	case errors.Is(err, ErrModelsLoading):
 		code = fasthttp.StatusServiceUnavailable
 		ctx.Response.Header.Set("Retry-After", "1")
 	case errors.Is(err, batcher.ErrQueueFull), errors.Is(err, batcher.ErrClosed):

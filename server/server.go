@@ -20,7 +20,6 @@ import (
 	"github.com/predictd/predictd/featcache"
 	"github.com/predictd/predictd/internal/logx"
 	"github.com/predictd/predictd/model"
-	"github.com/predictd/predictd/model/manager"
 	"github.com/predictd/predictd/wire"
 )
 
@@ -131,7 +130,7 @@ type Server struct {
 	opts    Options
 	limits  wire.Limits
 	metrics *metrics
-	models  *manager.Manager
+	models  Models
 	http    *fasthttp.Server
 
 	// draining is set first thing in Shutdown: readiness answers false
@@ -237,11 +236,13 @@ func New(opts Options) (*Server, error) {
 }
 
 // versionState is what the server keeps beside each loaded model version
-// (the manager's Handle.Attached): the request schema, precomputed metadata
-// and the version's metric series, so the hot path does no lookups.
+// (what Models.Acquire returns as prepared): the predictor, the request
+// schema, precomputed metadata and the version's metric series, so the hot
+// path does no lookups.
 type versionState struct {
 	name    string
 	version int
+	model   model.Predictor
 	schema  *wire.Schema
 	outputs int
 	series  [numAPIs]*series
@@ -265,6 +266,7 @@ func (s *Server) Prepare(l *model.Loaded) (any, error) {
 	vs := &versionState{
 		name:    m.Name,
 		version: m.Version,
+		model:   l.Model,
 		schema:  wire.NewSchema(m),
 		outputs: l.Model.NumOutputs(),
 	}
@@ -339,7 +341,7 @@ func (s *Server) Retired(_ *model.Loaded, attached any) {
 
 // SetModels attaches the model manager. Call it once, before Serve; the
 // manager may still be loading (Ready says so).
-func (s *Server) SetModels(m *manager.Manager) { s.models = m }
+func (s *Server) SetModels(m Models) { s.models = m }
 
 // Serve accepts connections on ln until Shutdown. It returns nil after
 // Shutdown.
@@ -503,12 +505,12 @@ func (s *Server) handleModel(ctx *fasthttp.RequestCtx, api API, t target) {
 	case verbStatus:
 		s.status(ctx, t)
 	case verbMetadata, verbReady:
-		h, err := s.models.Acquire(bstr(t.name), t.version, bstr(t.label))
+		prepared, rel, err := s.models.Acquire(bstr(t.name), t.version, bstr(t.label))
 		if err != nil {
 			s.writeError(ctx, err)
 			return
 		}
-		vs := h.Attached.(*versionState)
+		vs := prepared.(*versionState)
 		switch {
 		case t.verb == verbReady:
 			ctx.SetStatusCode(fasthttp.StatusOK)
@@ -517,7 +519,7 @@ func (s *Server) handleModel(ctx *fasthttp.RequestCtx, api API, t target) {
 		default:
 			s.writeJSON(ctx, fasthttp.StatusOK, vs.v1Meta)
 		}
-		h.Release()
+		rel.Release()
 	}
 }
 
@@ -534,14 +536,14 @@ func (s *Server) predict(ctx *fasthttp.RequestCtx, api API, t target) {
 		m.get(seriesKey{api: api}).count(fasthttp.StatusServiceUnavailable)
 		return
 	}
-	h, err := s.models.Acquire(bstr(t.name), t.version, bstr(t.label))
+	prepared, rel, err := s.models.Acquire(bstr(t.name), t.version, bstr(t.label))
 	if err != nil {
 		code := s.writeError(ctx, err)
 		m.get(seriesKey{api: api}).count(code)
 		return
 	}
-	defer h.Release()
-	vs := h.Attached.(*versionState)
+	defer rel.Release()
+	vs := prepared.(*versionState)
 	ser := vs.series[api]
 	c := getExchange()
 	defer putExchange(c)
@@ -563,7 +565,7 @@ func (s *Server) predict(ctx *fasthttp.RequestCtx, api API, t target) {
 		err = s.join(ctx, vs, c, deadline, timeout)
 	}
 	if err == nil {
-		err = s.compute(ctx, vs, h.Loaded.Model, c, deadline, timeout)
+		err = s.compute(ctx, vs, c, deadline, timeout)
 	}
 	if err != nil {
 		if errors.Is(err, batcher.ErrGone) {
@@ -598,14 +600,14 @@ const statusClientGone = 499
 
 // compute predicts c's rows into c.Preds through the version's batcher, or
 // directly when batching is off, unless the request's deadline has passed.
-func (s *Server) compute(ctx *fasthttp.RequestCtx, vs *versionState, p model.Predictor, c *exchange, deadline time.Time, timeout time.Duration) error {
+func (s *Server) compute(ctx *fasthttp.RequestCtx, vs *versionState, c *exchange, deadline time.Time, timeout time.Duration) error {
 	r := &c.Request
 	var err error
 	if vs.batcher == nil || r.N > vs.bigRows {
 		if !deadline.IsZero() && !time.Now().Before(deadline) {
 			err = batcher.ErrDeadline
 		} else {
-			r.Preds = p.Predict(r.Preds[:0], r.Rows, false)
+			r.Preds = vs.model.Predict(r.Preds[:0], r.Rows, false)
 		}
 	} else {
 		c.conn = ctx.Conn()
@@ -664,7 +666,7 @@ func (s *Server) status(ctx *fasthttp.RequestCtx, t target) {
 	if t.label != nil {
 		v, ok := st.Labels[string(t.label)]
 		if !ok {
-			s.writeError(ctx, fmt.Errorf("label %q of model %q is not set: %w", t.label, t.name, manager.ErrNotFound))
+			s.writeError(ctx, fmt.Errorf("label %q of model %q is not set: %w", t.label, t.name, ErrModelNotFound))
 			return
 		}
 		want = v
@@ -689,10 +691,10 @@ func (s *Server) status(ctx *fasthttp.RequestCtx, t target) {
 		if v.Error != "" {
 			e = errStatus{Code: "UNKNOWN", Message: v.Error}
 		}
-		out.Versions = append(out.Versions, versionStatus{Version: strconv.Itoa(v.Version), State: string(v.State), Status: e})
+		out.Versions = append(out.Versions, versionStatus{Version: strconv.Itoa(v.Version), State: v.State, Status: e})
 	}
 	if want != 0 && len(out.Versions) == 0 {
-		s.writeError(ctx, fmt.Errorf("model %q has no version %d: %w", t.name, want, manager.ErrNotFound))
+		s.writeError(ctx, fmt.Errorf("model %q has no version %d: %w", t.name, want, ErrModelNotFound))
 		return
 	}
 	b, _ := json.Marshal(out)
@@ -855,7 +857,7 @@ func (s *Server) stateGauges() []gauge {
 			gs = append(gs, gauge{
 				name:   "predictd_model_version_state",
 				help:   "1 for each model version's current lifecycle state (START, LOADING, AVAILABLE, UNLOADING, END).",
-				labels: [][2]string{{"model", name}, {"version", strconv.Itoa(v.Version)}, {"state", string(v.State)}},
+				labels: [][2]string{{"model", name}, {"version", strconv.Itoa(v.Version)}, {"state", v.State}},
 				value:  1,
 			})
 		}

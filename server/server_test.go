@@ -52,7 +52,7 @@ func serveRepo(t testing.TB, opts Options, repo string) *Server {
 		t.Fatal(err)
 	}
 	t.Cleanup(mgr.Close)
-	s.SetModels(mgr)
+	s.SetModels(managed{mgr})
 	return s
 }
 
