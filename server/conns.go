@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/valyala/fasthttp"
+
+	"github.com/predictd/predictd/monitor"
 )
 
 // Connection limit. A client that opens idle connections until the process
@@ -156,9 +158,9 @@ func temporaryAcceptError(err error) bool {
 
 // appendPrometheus writes the connection series.
 func (g *connGuard) appendPrometheus(b []byte) []byte {
-	b = appendScalar(b, "predictd_connections_open", "gauge", "Client connections open now, over all listeners.", float64(g.open.Load()))
-	b = appendScalar(b, "predictd_connections_max", "gauge", "The open-connection limit (max_connections).", float64(g.max))
-	b = appendScalar(b, "predictd_connections_evicted_total", "counter", "Idle connections closed to admit a new one at max_connections.", float64(g.evicted.Load()))
-	b = appendScalar(b, "predictd_connections_refused_total", "counter", "Connections answered 503 at max_connections with none idle to evict.", float64(g.refused.Load()))
-	return appendScalar(b, "predictd_accept_errors_total", "counter", "Temporary accept errors (out of file descriptors, aborted handshakes) retried with backoff.", float64(g.acceptErrs.Load()))
+	b = monitor.AppendScalar(b, "predictd_connections_open", "gauge", "Client connections open now, over all listeners.", float64(g.open.Load()))
+	b = monitor.AppendScalar(b, "predictd_connections_max", "gauge", "The open-connection limit (max_connections).", float64(g.max))
+	b = monitor.AppendScalar(b, "predictd_connections_evicted_total", "counter", "Idle connections closed to admit a new one at max_connections.", float64(g.evicted.Load()))
+	b = monitor.AppendScalar(b, "predictd_connections_refused_total", "counter", "Connections answered 503 at max_connections with none idle to evict.", float64(g.refused.Load()))
+	return monitor.AppendScalar(b, "predictd_accept_errors_total", "counter", "Temporary accept errors (out of file descriptors, aborted handshakes) retried with backoff.", float64(g.acceptErrs.Load()))
 }

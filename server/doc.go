@@ -12,20 +12,24 @@
 //
 // Pieces: package wire decodes bodies into rows checked against the
 // version's wire.Schema and encodes responses; featcache runs the online
-// feature join (join.go adds its statuses and series); route.go parses
-// model paths; server.go routes and limits; errors.go maps errors to
-// statuses in one place (writeError: a *StatusError keeps its status,
-// wire.ErrInvalid is 400, ErrModelNotFound 404, batcher.ErrQueueFull 503,
-// anything else 500); metrics.go is the Prometheus registry. Each version may get a
+// feature join (join.go adds the store-down policy, statuses and
+// deadlines); monitor holds the series the server feeds after each
+// response and writes /metrics. Here: route.go parses model paths;
+// server.go routes and applies the limits and deadlines; errors.go maps
+// errors to statuses in one place (writeError: a *StatusError keeps its
+// status, wire.ErrInvalid is 400, ErrModelNotFound 404,
+// batcher.ErrQueueFull 503, anything else 500); conns.go bounds the open
+// connections; features.go serves /v1/features. Each version may get a
 // batcher.Batcher: calibrate.go measures the version at load time and, in
 // the default auto mode, batches only where a batch saves enough per row;
 // gone_linux.go is the probe that lets the batcher drop a request whose
 // client has left.
 //
 // Invariants: the warm prediction path allocates nothing (its scratch, an
-// exchange, is pooled; TestPredictAllocs, TestJoinAllocs); every queue is bounded: beyond
-// Options.MaxConcurrent a request is answered 503 at once; a version
-// taken with Models.Acquire is released before the handler returns.
+// exchange, is pooled; TestPredictAllocs, TestJoinAllocs); every queue is
+// bounded: beyond Options.MaxConcurrent a request is answered 503 at once;
+// a version taken with Models.Acquire is released before the handler
+// returns.
 //
 // Concurrency: Handle is called by fasthttp from many goroutines at once;
 // Prepare and Retired are called by the manager (Prepare calls never

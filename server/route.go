@@ -5,6 +5,23 @@ import (
 	"unsafe"
 )
 
+// API names the protocol a request came in on; its String is the "api"
+// label of the request series.
+type API uint8
+
+const (
+	APITFServing API = iota // TF Serving REST, /v1/models/...
+	APIOIP                  // Open Inference Protocol v2, /v2/models/...
+	numAPIs
+)
+
+func (a API) String() string {
+	if a == APIOIP {
+		return "v2"
+	}
+	return "v1"
+}
+
 // verb is what a request to a model path asks for.
 type verb uint8
 

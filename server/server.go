@@ -20,6 +20,7 @@ import (
 	"github.com/predictd/predictd/featcache"
 	"github.com/predictd/predictd/internal/logx"
 	"github.com/predictd/predictd/model"
+	"github.com/predictd/predictd/monitor"
 	"github.com/predictd/predictd/wire"
 )
 
@@ -129,10 +130,13 @@ func DefaultMaxConnections() int {
 type Server struct {
 	opts    Options
 	limits  wire.Limits
-	metrics *metrics
+	metrics *monitor.Registry
 	models  Models
 	http    *fasthttp.Server
 
+	// inflight counts the prediction requests being served, against
+	// MaxConcurrent.
+	inflight atomic.Int64
 	// draining is set first thing in Shutdown: readiness answers false
 	// from then on.
 	draining atomic.Bool
@@ -206,7 +210,7 @@ func New(opts Options) (*Server, error) {
 	s := &Server{
 		opts:    opts,
 		limits:  wire.Limits{MaxInstances: opts.MaxInstances},
-		metrics: newMetrics(),
+		metrics: monitor.NewRegistry(),
 		// Lines a client or an outage can repeat are rate-limited, each
 		// call site on its own.
 		logClientErr: logx.Limit(opts.Logf, 5, 10*time.Second),
@@ -245,7 +249,7 @@ type versionState struct {
 	model   model.Predictor
 	schema  *wire.Schema
 	outputs int
-	series  [numAPIs]*series
+	series  [numAPIs]*monitor.Series
 	// v1Meta and v2Meta are the metadata responses, built once.
 	v1Meta, v2Meta []byte
 	// batcher is nil when batching is off. A request of bigger than
@@ -255,7 +259,7 @@ type versionState struct {
 	timeout time.Duration
 	// join counts the feature reads of a model with a join plan
 	// (schema.Join()); storeDown is its policy when the store fails.
-	join      *joinStats
+	join      *monitor.JoinStats
 	storeDown StoreDownPolicy
 }
 
@@ -274,7 +278,7 @@ func (s *Server) Prepare(l *model.Loaded) (any, error) {
 		return nil, fmt.Errorf("model %s version %d: the payload predicts %d outputs, the manifest names %d", m.Name, m.Version, vs.outputs, len(m.Outputs))
 	}
 	for api := range numAPIs {
-		vs.series[api] = s.metrics.get(seriesKey{model: m.Name, version: m.Version, api: api})
+		vs.series[api] = s.metrics.Series(m.Name, m.Version, api.String())
 	}
 	var err error
 	if vs.v1Meta, err = v1Metadata(m); err != nil {
@@ -295,7 +299,7 @@ func (s *Server) Prepare(l *model.Loaded) (any, error) {
 		if vs.schema, err = wire.NewJoinSchema(m, s.opts.Features.Defs); err != nil {
 			return nil, fmt.Errorf("model %s version %d: %w", m.Name, m.Version, err)
 		}
-		vs.join, vs.storeDown = new(joinStats), mo.StoreDown
+		vs.join, vs.storeDown = new(monitor.JoinStats), mo.StoreDown
 	}
 	vs.bigRows = mo.Batch.MaxBatchRows
 	if vs.bigRows == 0 {
@@ -333,7 +337,7 @@ func (s *Server) Prepare(l *model.Loaded) (any, error) {
 func (s *Server) Retired(_ *model.Loaded, attached any) {
 	vs := attached.(*versionState)
 	s.versions.Delete(vs)
-	s.metrics.drop(vs.name, vs.version)
+	s.metrics.Drop(vs.name, vs.version)
 	if vs.batcher != nil {
 		vs.batcher.Close()
 	}
@@ -478,7 +482,7 @@ func (s *Server) handleFixed(ctx *fasthttp.RequestCtx, path string) {
 			return
 		}
 		ctx.SetContentType("text/plain; version=0.0.4; charset=utf-8")
-		b := s.conns.appendPrometheus(s.appendJoins(s.appendBatchers(s.metrics.appendPrometheus(nil, s.stateGauges()))))
+		b := s.conns.appendPrometheus(s.appendVersions(s.metrics.AppendPrometheus(nil, s.inflight.Load(), s.stateGauges())))
 		for _, app := range s.opts.MetricsAppenders {
 			b = app(b)
 		}
@@ -527,19 +531,19 @@ func (s *Server) handleModel(ctx *fasthttp.RequestCtx, api API, t target) {
 func (s *Server) predict(ctx *fasthttp.RequestCtx, api API, t target) {
 	start := time.Now()
 	m := s.metrics
-	n := m.inflight.Add(1)
-	defer m.inflight.Add(-1)
+	n := s.inflight.Add(1)
+	defer s.inflight.Add(-1)
 	if n > int64(s.opts.MaxConcurrent) {
-		m.shed.Add(1)
+		m.Shed.Add(1)
 		ctx.Response.Header.Set("Retry-After", "1")
 		s.writeError(ctx, Errorf(fasthttp.StatusServiceUnavailable, "server busy: %d prediction requests in flight, the limit is %d (max_concurrent); retry", n-1, s.opts.MaxConcurrent))
-		m.get(seriesKey{api: api}).count(fasthttp.StatusServiceUnavailable)
+		m.Series("", 0, api.String()).Count(fasthttp.StatusServiceUnavailable)
 		return
 	}
 	prepared, rel, err := s.models.Acquire(bstr(t.name), t.version, bstr(t.label))
 	if err != nil {
 		code := s.writeError(ctx, err)
-		m.get(seriesKey{api: api}).count(code)
+		m.Series("", 0, api.String()).Count(code)
 		return
 	}
 	defer rel.Release()
@@ -571,11 +575,11 @@ func (s *Server) predict(ctx *fasthttp.RequestCtx, api API, t target) {
 		if errors.Is(err, batcher.ErrGone) {
 			// Nobody to answer: the client closed the connection.
 			ctx.SetConnectionClose()
-			ser.count(statusClientGone)
+			ser.Count(statusClientGone)
 			return
 		}
-		ser.count(s.writeError(ctx, err))
-		ser.latency.observe(time.Since(start))
+		ser.Count(s.writeError(ctx, err))
+		ser.Latency.Observe(time.Since(start))
 		return
 	}
 	if api == APIOIP {
@@ -589,9 +593,9 @@ func (s *Server) predict(ctx *fasthttp.RequestCtx, api API, t target) {
 	}
 	ctx.SetContentType("application/json")
 	ctx.SetBody(r.Out)
-	ser.instances.Add(uint64(r.N))
-	ser.count(fasthttp.StatusOK)
-	ser.latency.observe(time.Since(start))
+	ser.Instances.Add(uint64(r.N))
+	ser.Count(fasthttp.StatusOK)
+	ser.Latency.Observe(time.Since(start))
 }
 
 // statusClientGone is what the metrics count for a request whose client
@@ -804,7 +808,7 @@ func (s *Server) handleTransportError(ctx *fasthttp.RequestCtx, err error) {
 	)
 	switch {
 	case errors.Is(err, fasthttp.ErrBodyTooLarge):
-		s.metrics.bodyTooLarge.Add(1)
+		s.metrics.BodyTooLarge.Add(1)
 		se = Errorf(fasthttp.StatusRequestEntityTooLarge, "request body is larger than %d bytes (max_body_bytes)", s.opts.MaxBodyBytes)
 	case errors.As(err, &small):
 		se = Errorf(fasthttp.StatusRequestHeaderFieldsTooLarge, "request line and headers are larger than %d bytes (max_header_bytes)", s.opts.MaxHeaderBytes)
@@ -813,7 +817,7 @@ func (s *Server) handleTransportError(ctx *fasthttp.RequestCtx, err error) {
 	default:
 		se = Errorf(fasthttp.StatusBadRequest, "malformed HTTP request: %s", transportReason(err))
 	}
-	s.metrics.malformed.Add(1)
+	s.metrics.Malformed.Add(1)
 	s.logClientErr("client %s: %d %s", ctx.RemoteAddr(), se.Status, se.Msg)
 	ctx.SetConnectionClose()
 	lingerOnClose(ctx.Conn())
@@ -839,14 +843,14 @@ func transportReason(err error) string {
 
 // stateGauges reports each model version's lifecycle state and the
 // server's readiness for /metrics.
-func (s *Server) stateGauges() []gauge {
+func (s *Server) stateGauges() []monitor.Gauge {
 	ready := 0.0
 	if s.Ready() {
 		ready = 1
 	}
-	gs := []gauge{
-		{name: "predictd_build_info", help: "Always 1; the labels say which build is running.", labels: [][2]string{{"version", s.opts.Version}}, value: 1},
-		{name: "predictd_ready", help: "1 when the server takes traffic: not draining and every configured model loaded.", value: ready},
+	gs := []monitor.Gauge{
+		{Name: "predictd_build_info", Help: "Always 1; the labels say which build is running.", Labels: [][2]string{{"version", s.opts.Version}}, Value: 1},
+		{Name: "predictd_ready", Help: "1 when the server takes traffic: not draining and every configured model loaded.", Value: ready},
 	}
 	for _, name := range s.models.Names() {
 		st, err := s.models.Status(name)
@@ -854,13 +858,35 @@ func (s *Server) stateGauges() []gauge {
 			continue
 		}
 		for _, v := range st.Versions {
-			gs = append(gs, gauge{
-				name:   "predictd_model_version_state",
-				help:   "1 for each model version's current lifecycle state (START, LOADING, AVAILABLE, UNLOADING, END).",
-				labels: [][2]string{{"model", name}, {"version", strconv.Itoa(v.Version)}, {"state", v.State}},
-				value:  1,
+			gs = append(gs, monitor.Gauge{
+				Name:   "predictd_model_version_state",
+				Help:   "1 for each model version's current lifecycle state (START, LOADING, AVAILABLE, UNLOADING, END).",
+				Labels: [][2]string{{"model", name}, {"version", strconv.Itoa(v.Version)}, {"state", v.State}},
+				Value:  1,
 			})
 		}
 	}
 	return gs
+}
+
+// appendVersions appends the series of each live version's batcher and
+// online feature join, and the feature cache's counters.
+func (s *Server) appendVersions(b []byte) []byte {
+	var bs []monitor.BatcherStats
+	var js []monitor.VersionJoin
+	s.versions.Range(func(key, _ any) bool {
+		vs := key.(*versionState)
+		if vs.batcher != nil {
+			bs = append(bs, monitor.BatcherStats{Model: vs.name, Version: vs.version, Stats: vs.batcher.Stats()})
+		}
+		if vs.join != nil {
+			js = append(js, monitor.VersionJoin{Model: vs.name, Version: vs.version, Policy: vs.storeDown.String(), Stats: vs.join})
+		}
+		return true
+	})
+	b = monitor.AppendBatchers(b, bs)
+	if s.opts.Features != nil {
+		b = monitor.AppendJoins(b, js, s.opts.Features.CacheStats())
+	}
+	return b
 }

@@ -184,15 +184,15 @@ func TestAdminOff(t *testing.T) {
 // with Retry-After at once, and counted.
 func TestShedding(t *testing.T) {
 	s := newTestServer(t, Options{MaxConcurrent: 2})
-	s.metrics.inflight.Store(2) // two requests in flight elsewhere
+	s.inflight.Store(2) // two requests in flight elsewhere
 	code, body, ctx := call(s, "POST", "/v1/models/lr:predict", `{"instances": [`+lrRow+`]}`)
 	if code != 503 || !strings.Contains(body, "max_concurrent") || string(ctx.Response.Header.Peek("Retry-After")) != "1" {
 		t.Errorf("request over MaxConcurrent: %d %s Retry-After %q, want 503 naming max_concurrent with Retry-After 1", code, body, ctx.Response.Header.Peek("Retry-After"))
 	}
-	if got := s.metrics.shed.Load(); got != 1 {
+	if got := s.metrics.Shed.Load(); got != 1 {
 		t.Errorf("shed count %d, want 1", got)
 	}
-	if got := s.metrics.inflight.Load(); got != 2 {
+	if got := s.inflight.Load(); got != 2 {
 		t.Errorf("in-flight count %d after a shed request, want it back at 2", got)
 	}
 }

@@ -1,5 +1,5 @@
 //go:build !unix
 
-package server
+package monitor
 
 func cpuSeconds() (float64, bool) { return 0, false }

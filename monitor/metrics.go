@@ -1,4 +1,4 @@
-package server
+package monitor
 
 import (
 	"fmt"
@@ -15,23 +15,6 @@ import (
 	"github.com/predictd/predictd/batcher"
 )
 
-// API names the protocol a request came in on; it is the "api" label of
-// the request series.
-type API uint8
-
-const (
-	APITFServing API = iota // TF Serving REST, /v1/models/...
-	APIOIP                  // Open Inference Protocol v2, /v2/models/...
-	numAPIs
-)
-
-func (a API) String() string {
-	if a == APIOIP {
-		return "v2"
-	}
-	return "v1"
-}
-
 // latencyBuckets are the upper bounds of the request latency histogram, in
 // seconds: fine below a millisecond, where a warm CPU model answers, and
 // coarse up to the default write timeout.
@@ -41,13 +24,16 @@ var latencyBuckets = [...]float64{
 	0.1, 0.25, 0.5, 1, 2.5, 5, 10,
 }
 
-// histogram is a fixed-bucket latency histogram updated with atomics.
-type histogram struct {
+// Histogram is a fixed-bucket latency histogram (latencyBuckets) updated
+// with atomics: Observe does not allocate and is safe for concurrent use.
+// The zero value is empty.
+type Histogram struct {
 	counts [len(latencyBuckets) + 1]atomic.Uint64 // the last is +Inf
 	sumNs  atomic.Uint64
 }
 
-func (h *histogram) observe(d time.Duration) {
+// Observe counts one duration.
+func (h *Histogram) Observe(d time.Duration) {
 	s := d.Seconds()
 	i := 0
 	for i < len(latencyBuckets) && s > latencyBuckets[i] {
@@ -65,21 +51,27 @@ func (h *histogram) observe(d time.Duration) {
 type seriesKey struct {
 	model   string
 	version int
-	api     API
+	api     string
 }
 
-// series is a model version's counters on one API.
-type series struct {
-	latency histogram
+// Series is a model version's request counters on one API: responses by
+// HTTP status, their latency, and the instances predicted. Safe for
+// concurrent use; its updates do not allocate.
+type Series struct {
+	// Latency is the time from a request's arrival to its response being
+	// ready.
+	Latency Histogram
+	// Instances counts the instances (rows) predicted.
+	Instances atomic.Uint64
 	// codes counts responses by HTTP status; the common ones have fixed
 	// slots so the hot path does not touch a map.
-	ok, badRequest, tooLarge, unavailable, other atomic.Uint64
-	mu                                           sync.Mutex
-	byCode                                       map[int]uint64 // statuses outside the fixed slots
-	instances                                    atomic.Uint64
+	ok, badRequest, tooLarge, unavailable atomic.Uint64
+	mu                                    sync.Mutex
+	byCode                                map[int]uint64 // statuses outside the fixed slots
 }
 
-func (s *series) count(code int) {
+// Count counts one response of HTTP status code.
+func (s *Series) Count(code int) {
 	switch code {
 	case 200:
 		s.ok.Add(1)
@@ -99,36 +91,46 @@ func (s *series) count(code int) {
 	}
 }
 
-// metrics is the server's registry. Safe for concurrent use.
-type metrics struct {
+// Registry holds the daemon's request series and counters. Safe for
+// concurrent use.
+type Registry struct {
 	mu     sync.RWMutex
-	series map[seriesKey]*series
+	series map[seriesKey]*Series
 
-	inflight atomic.Int64
-	// shed counts requests refused at once because MaxConcurrent requests
-	// were in flight; bodyTooLarge those refused by MaxBodyBytes before a
-	// model was resolved.
-	shed, bodyTooLarge atomic.Uint64
-	// malformed counts requests fasthttp refused before routing (400, 408,
-	// 413, 431).
-	malformed atomic.Uint64
+	// Shed counts requests refused at once because max_concurrent requests
+	// were in flight; BodyTooLarge those refused by max_body_bytes before
+	// a model was resolved; Malformed those the HTTP server refused before
+	// routing (400, 408, 413, 431).
+	Shed, BodyTooLarge, Malformed atomic.Uint64
 }
 
-func newMetrics() *metrics {
-	return &metrics{series: make(map[seriesKey]*series)}
+// NewRegistry returns an empty registry.
+func NewRegistry() *Registry {
+	return &Registry{series: make(map[seriesKey]*Series)}
 }
 
-// drop removes the series of model version v on every API.
-func (m *metrics) drop(model string, v int) {
+// Drop removes the series of model version v on every API: a version that
+// is gone leaves no series behind (Prometheus marks them stale at the next
+// scrape), so a daemon that reloads all day does not grow its metrics.
+func (m *Registry) Drop(model string, v int) {
 	m.mu.Lock()
-	for api := range numAPIs {
-		delete(m.series, seriesKey{model: model, version: v, api: api})
+	for k := range m.series {
+		if k.model == model && k.version == v {
+			delete(m.series, k)
+		}
 	}
 	m.mu.Unlock()
 }
 
-// get returns the series for k, creating it.
-func (m *metrics) get(k seriesKey) *series {
+// Series returns the series of model version v on api (the "api" label: a
+// small fixed set, such as "v1" and "v2"), creating it. The server looks
+// a version's series up once, when it loads; a request that names no
+// loaded model is counted under model "" and version 0.
+func (m *Registry) Series(model string, v int, api string) *Series {
+	return m.get(seriesKey{model: model, version: v, api: api})
+}
+
+func (m *Registry) get(k seriesKey) *Series {
 	m.mu.RLock()
 	s := m.series[k]
 	m.mu.RUnlock()
@@ -138,23 +140,26 @@ func (m *metrics) get(k seriesKey) *series {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if s = m.series[k]; s == nil {
-		s = new(series)
+		s = new(Series)
 		m.series[k] = s
 	}
 	return s
 }
 
-// gauge is one extra sample appended to the exposition by the caller (model
-// states, readiness), computed when /metrics is scraped.
-type gauge struct {
-	name, help string
-	labels     [][2]string
-	value      float64
+// Gauge is one extra sample the caller appends to the exposition (model
+// states, readiness), computed when /metrics is scraped. Samples of one
+// name must be adjacent; the first carries the HELP text.
+type Gauge struct {
+	Name, Help string
+	Labels     [][2]string
+	Value      float64
 }
 
-// appendPrometheus appends the registry in Prometheus text format 0.0.4,
-// series sorted so successive scrapes diff cleanly.
-func (m *metrics) appendPrometheus(b []byte, extra []gauge) []byte {
+// AppendPrometheus appends the registry to b in Prometheus text format
+// 0.0.4, series sorted so successive scrapes diff cleanly; inflight is the
+// number of prediction requests being served now, and extra are appended
+// last.
+func (m *Registry) AppendPrometheus(b []byte, inflight int64, extra []Gauge) []byte {
 	m.mu.RLock()
 	keys := make([]seriesKey, 0, len(m.series))
 	for k := range m.series {
@@ -171,7 +176,7 @@ func (m *metrics) appendPrometheus(b []byte, extra []gauge) []byte {
 		case a.version != b.version:
 			return a.version - b.version
 		}
-		return int(a.api) - int(b.api)
+		return strings.Compare(a.api, b.api)
 	})
 
 	b = append(b, "# HELP predictd_requests_total Prediction requests answered, by model, version, API and HTTP status.\n# TYPE predictd_requests_total counter\n"...)
@@ -197,7 +202,7 @@ func (m *metrics) appendPrometheus(b []byte, extra []gauge) []byte {
 
 	b = append(b, "# HELP predictd_request_duration_seconds Time from a prediction request's arrival to its response being ready, by model, version and API.\n# TYPE predictd_request_duration_seconds histogram\n"...)
 	for _, k := range keys {
-		h := &m.get(k).latency
+		h := &m.get(k).Latency
 		var cum uint64
 		for i := range h.counts {
 			cum += h.counts[i].Load()
@@ -216,18 +221,18 @@ func (m *metrics) appendPrometheus(b []byte, extra []gauge) []byte {
 		if k.model == "" {
 			continue
 		}
-		b = appendSample(b, "predictd_instances_total", k, "", "", float64(m.get(k).instances.Load()))
+		b = appendSample(b, "predictd_instances_total", k, "", "", float64(m.get(k).Instances.Load()))
 	}
 
-	b = appendScalar(b, "predictd_inflight_requests", "gauge", "Prediction requests being served now.", float64(m.inflight.Load()))
-	b = appendScalar(b, "predictd_shed_requests_total", "counter", "Requests refused with 503 at once because max_concurrent requests were in flight.", float64(m.shed.Load()))
-	b = appendScalar(b, "predictd_body_too_large_total", "counter", "Requests refused with 413 because the body exceeded max_body_bytes.", float64(m.bodyTooLarge.Load()))
-	b = appendScalar(b, "predictd_malformed_requests_total", "counter", "Requests refused before routing: malformed (400), too slow (408), body or headers too large (413, 431).", float64(m.malformed.Load()))
-	b = appendScalar(b, "go_goroutines", "gauge", "Number of goroutines that currently exist.", float64(runtime.NumGoroutine()))
+	b = AppendScalar(b, "predictd_inflight_requests", "gauge", "Prediction requests being served now.", float64(inflight))
+	b = AppendScalar(b, "predictd_shed_requests_total", "counter", "Requests refused with 503 at once because max_concurrent requests were in flight.", float64(m.Shed.Load()))
+	b = AppendScalar(b, "predictd_body_too_large_total", "counter", "Requests refused with 413 because the body exceeded max_body_bytes.", float64(m.BodyTooLarge.Load()))
+	b = AppendScalar(b, "predictd_malformed_requests_total", "counter", "Requests refused before routing: malformed (400), too slow (408), body or headers too large (413, 431).", float64(m.Malformed.Load()))
+	b = AppendScalar(b, "go_goroutines", "gauge", "Number of goroutines that currently exist.", float64(runtime.NumGoroutine()))
 	heapLive := []rtmetrics.Sample{{Name: "/gc/heap/live:bytes"}}
 	rtmetrics.Read(heapLive)
 	if heapLive[0].Value.Kind() == rtmetrics.KindUint64 {
-		b = appendScalar(b, "go_gc_heap_live_bytes", "gauge", "Heap memory occupied by live objects that were marked by the previous GC.", float64(heapLive[0].Value.Uint64()))
+		b = AppendScalar(b, "go_gc_heap_live_bytes", "gauge", "Heap memory occupied by live objects that were marked by the previous GC.", float64(heapLive[0].Value.Uint64()))
 	}
 	// Prometheus' standard process metric: capacity planning divides its
 	// growth by the requests answered meanwhile (CPU time per prediction).
@@ -239,20 +244,20 @@ func (m *metrics) appendPrometheus(b []byte, extra []gauge) []byte {
 
 	last := ""
 	for _, g := range extra {
-		if g.name != last {
+		if g.Name != last {
 			b = append(b, "# HELP "...)
-			b = append(b, g.name...)
+			b = append(b, g.Name...)
 			b = append(b, ' ')
-			b = append(b, g.help...)
+			b = append(b, g.Help...)
 			b = append(b, "\n# TYPE "...)
-			b = append(b, g.name...)
+			b = append(b, g.Name...)
 			b = append(b, " gauge\n"...)
-			last = g.name
+			last = g.Name
 		}
-		b = append(b, g.name...)
-		if len(g.labels) > 0 {
+		b = append(b, g.Name...)
+		if len(g.Labels) > 0 {
 			b = append(b, '{')
-			for i, l := range g.labels {
+			for i, l := range g.Labels {
 				if i > 0 {
 					b = append(b, ',')
 				}
@@ -261,7 +266,7 @@ func (m *metrics) appendPrometheus(b []byte, extra []gauge) []byte {
 			b = append(b, '}')
 		}
 		b = append(b, ' ')
-		b = appendValue(b, g.value)
+		b = appendValue(b, g.Value)
 		b = append(b, '\n')
 	}
 	return b
@@ -285,7 +290,7 @@ func appendSeries(b []byte, name string, k seriesKey, withAPI bool, extraName, e
 	b = appendLabel(b, "version", strconv.Itoa(k.version))
 	if withAPI {
 		b = append(b, ',')
-		b = appendLabel(b, "api", k.api.String())
+		b = appendLabel(b, "api", k.api)
 	}
 	if extraName != "" {
 		b = append(b, ',')
@@ -315,8 +320,10 @@ func appendLabel(b []byte, name, value string) []byte {
 	return append(b, '"')
 }
 
-// appendScalar writes one unlabelled series with its HELP and TYPE lines.
-func appendScalar(b []byte, name, typ, help string, v float64) []byte {
+// AppendScalar appends one unlabelled series of type typ (counter, gauge)
+// with its HELP and TYPE lines, for components that keep a few counters of
+// their own (the connection limit).
+func AppendScalar(b []byte, name, typ, help string, v float64) []byte {
 	b = append(b, "# HELP "...)
 	b = append(b, name...)
 	b = append(b, ' ')
@@ -344,35 +351,32 @@ func appendValue(b []byte, v float64) []byte {
 	return strconv.AppendFloat(b, v, 'g', -1, 64)
 }
 
-// appendBatchers appends each live model version's batcher series: the
-// batch size, queue-wait and compute-time histograms, shed, expired and
-// gone counts, and the adaptive wait with what it is computed from.
-func (s *Server) appendBatchers(b []byte) []byte {
-	type entry struct {
-		k  seriesKey
-		st batcher.Stats
-	}
-	var es []entry
-	s.versions.Range(func(key, _ any) bool {
-		vs := key.(*versionState)
-		if vs.batcher != nil {
-			es = append(es, entry{seriesKey{model: vs.name, version: vs.version}, vs.batcher.Stats()})
-		}
-		return true
-	})
+// BatcherStats is one live model version's batcher statistics.
+type BatcherStats struct {
+	Model   string
+	Version int
+	Stats   batcher.Stats
+}
+
+// AppendBatchers appends the batcher series of each live model version in
+// es (it sorts es): the batch size, queue-wait and compute-time
+// histograms, shed, expired and gone counts, and the adaptive wait with
+// what it is computed from.
+func AppendBatchers(b []byte, es []BatcherStats) []byte {
 	if len(es) == 0 {
 		return b
 	}
-	slices.SortFunc(es, func(x, y entry) int {
-		if x.k.model != y.k.model {
-			return strings.Compare(x.k.model, y.k.model)
+	slices.SortFunc(es, func(x, y BatcherStats) int {
+		if x.Model != y.Model {
+			return strings.Compare(x.Model, y.Model)
 		}
-		return x.k.version - y.k.version
+		return x.Version - y.Version
 	})
 	hist := func(b []byte, name, help string, get func(*batcher.Stats) *batcher.Histogram) []byte {
 		b = fmt.Appendf(b, "# HELP %s %s\n# TYPE %s histogram\n", name, help, name)
 		for i := range es {
-			h := get(&es[i].st)
+			k := seriesKey{model: es[i].Model, version: es[i].Version}
+			h := get(&es[i].Stats)
 			var cum uint64
 			for j, c := range h.Counts {
 				cum += c
@@ -380,10 +384,10 @@ func (s *Server) appendBatchers(b []byte) []byte {
 				if j < len(h.Bounds) {
 					le = strconv.FormatFloat(h.Bounds[j], 'g', -1, 64)
 				}
-				b = appendVersionSample(b, name+"_bucket", es[i].k, "le", le, float64(cum))
+				b = appendVersionSample(b, name+"_bucket", k, "le", le, float64(cum))
 			}
-			b = appendVersionSample(b, name+"_sum", es[i].k, "", "", h.Sum)
-			b = appendVersionSample(b, name+"_count", es[i].k, "", "", float64(h.Count))
+			b = appendVersionSample(b, name+"_sum", k, "", "", h.Sum)
+			b = appendVersionSample(b, name+"_count", k, "", "", float64(h.Count))
 		}
 		return b
 	}
@@ -406,7 +410,8 @@ func (s *Server) appendBatchers(b []byte) []byte {
 	} {
 		b = fmt.Appendf(b, "# HELP %s %s\n# TYPE %s %s\n", c.name, c.help, c.name, c.typ)
 		for i := range es {
-			b = appendVersionSample(b, c.name, es[i].k, "", "", c.get(&es[i].st))
+			k := seriesKey{model: es[i].Model, version: es[i].Version}
+			b = appendVersionSample(b, c.name, k, "", "", c.get(&es[i].Stats))
 		}
 	}
 	return b
