@@ -129,7 +129,8 @@ func (r *Request) checkJoinInstance(s *Schema, i int, seen []bool) error {
 
 // EntityKey returns instance i's value of the join plan's entity key k, in
 // canonical form, or "" when the instance does not carry it: the
-// featcache.EntityKeys of a decoded request. The string aliases r's
+// featcache.EntityKeys of a request decoded with a join schema
+// (NewJoinSchema), 0 <= i < N and 0 <= k < NumKeys. The string aliases r's
 // buffers: it is valid until r is reused, and the cache keeps no reference
 // to it.
 func (r *Request) EntityKey(i, k int) string {
