@@ -10,9 +10,9 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -185,12 +185,19 @@ func TestServeJoin(t *testing.T) {
 			t.Errorf("OIP request %d %v: predicted %v from entity keys, the joined row scores %v", i, reqs[i], p, w)
 		}
 	}
-	if err := d.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
+	d.stop(30*time.Second, "with features and a stream")
+	// The components stop in the reverse of their start: the store the
+	// requests read closes only after they drained, the stream only after
+	// the store stopped being read, the listeners last.
+	var order []string
+	for _, line := range strings.Split(d.log.String(), "\n") {
+		if _, rest, ok := strings.Cut(line, "stopped "); ok {
+			order = append(order, rest[:strings.LastIndex(rest, " in ")])
+		}
 	}
-	<-d.done
-	if d.err != nil {
-		t.Fatalf("predictd serve exit: %v", d.err)
+	wantOrder := []string{"readiness", "serving", "model manager", "feature stream", "feature store", "listeners"}
+	if !slices.Equal(order, wantOrder) {
+		t.Errorf("components stopped in the order %q, want %q\n%s", order, wantOrder, d.log.String())
 	}
 	check(startServe(t, nil, args...))
 }

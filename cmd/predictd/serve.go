@@ -9,11 +9,8 @@ import (
 	"io/fs"
 	"net"
 	"os"
-	"os/signal"
 	"strconv"
 	"strings"
-	"sync"
-	"syscall"
 	"time"
 
 	"github.com/predictd/predictd/batcher"
@@ -28,10 +25,25 @@ import (
 	"github.com/predictd/predictd/server"
 )
 
-// cmdServe runs the daemon: model manager, then server on TCP and/or a
-// Unix socket; SIGHUP reloads the repository; SIGTERM or SIGINT (ctx)
-// drains and exits 0.
+// cmdServe runs the daemon (see runDaemon): the server on TCP and/or a
+// Unix socket, the feature store and stream, the model manager; SIGHUP
+// reloads the repository; SIGTERM or SIGINT (ctx) drains and exits 0.
 func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	cfg, err := parseServe(args, stderr)
+	if err != nil {
+		return err
+	}
+	// Every line is sanitized: control bytes escaped, credentials
+	// redacted, cut at logx.MaxLineBytes.
+	logger := logx.New(stderr, "predictd: ")
+	cfg.server.Logf = logger.Printf
+	return runDaemon(ctx, cfg, logger)
+}
+
+// parseServe reads serve's flags, environment and config file, and checks
+// them all before anything is opened: every error here is a usage error
+// (exit 2) naming the flag or the file.
+func parseServe(args []string, stderr io.Writer) (*serveConfig, error) {
 	sd, md := server.DefaultOptions(), manager.DefaultOptions()
 	fs := newFlags("serve", stderr)
 	repo := fs.String("repo", "", "model repository folder (required)")
@@ -66,263 +78,102 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	streamConsumer := fs.String("stream-consumer", "", "this replica's consumer name in the group, stable across restarts so it re-reads what it left pending; default the host name")
 	storeDown := fs.String("features-on-store-error", "fail_closed", "when the feature store fails during a prediction: fail_closed (503) or fail_open (serve cached values and defaults); per model: features_on_store_error in the config file")
 	if err := parseFlags(fs, args); err != nil {
-		return err
+		return nil, err
 	}
 	set := config.Explicit(fs)
 	if err := config.ApplyEnv(fs, set, os.LookupEnv); err != nil {
-		return usageErr("serve: %v", err)
+		return nil, usageErr("serve: %v", err)
 	}
 	var models []modelConfig
 	if *cfgPath != "" {
 		sections, err := config.ApplyFile(fs, set, *cfgPath, "models")
 		if err != nil {
-			return usageErr("serve: %v", err)
+			return nil, usageErr("serve: %v", err)
 		}
 		if raw, ok := sections["models"]; ok {
 			file, _ := os.ReadFile(*cfgPath)
 			if err := config.DecodeStrict(*cfgPath, "models", file, raw, &models); err != nil {
-				return usageErr("serve: %v", err)
+				return nil, usageErr("serve: %v", err)
 			}
 			for _, mc := range models {
 				switch mc.Batching.Mode {
 				case "", "auto", "always", "never":
 				default:
-					return usageErr("serve: config file %s: model %q: batching mode %q: want auto, always or never", *cfgPath, mc.Name, mc.Batching.Mode)
+					return nil, usageErr("serve: config file %s: model %q: batching mode %q: want auto, always or never", *cfgPath, mc.Name, mc.Batching.Mode)
 				}
 				if _, err := server.ParseStoreDownPolicy(mc.StoreDown); err != nil {
-					return usageErr("serve: config file %s: model %q: features_on_store_error %v", *cfgPath, mc.Name, err)
+					return nil, usageErr("serve: config file %s: model %q: features_on_store_error %v", *cfgPath, mc.Name, err)
 				}
 			}
 		}
 	}
 	if err := required(fs, "repo"); err != nil {
-		return err
+		return nil, err
 	}
 	if err := nonNegative(fs); err != nil {
-		return err
+		return nil, err
 	}
 	if *listen == "" && *unix == "" {
-		return usageErr("serve: nothing to serve on: give --listen, --unix or both")
+		return nil, usageErr("serve: nothing to serve on: give --listen, --unix or both")
 	}
 	if *featFuture == 0 {
-		return usageErr("serve: --feature-max-future 0: want a positive duration such as 24h (876000h accepts any storable time)")
+		return nil, usageErr("serve: --feature-max-future 0: want a positive duration such as 24h (876000h accepts any storable time)")
 	}
 	sockMode, err := strconv.ParseUint(*unixMode, 8, 32)
 	if err != nil || sockMode > 0o777 {
-		return usageErr("serve: --unix-mode %q: want octal permissions such as 0660", *unixMode)
+		return nil, usageErr("serve: --unix-mode %q: want octal permissions such as 0660", *unixMode)
 	}
 	defStoreDown, err := server.ParseStoreDownPolicy(*storeDown)
 	if err != nil {
-		return usageErr("serve: --features-on-store-error %v", err)
+		return nil, usageErr("serve: --features-on-store-error %v", err)
 	}
 	token, err := adminToken(*tokenFile)
 	if err != nil {
-		return usageErr("serve: %v", err)
+		return nil, usageErr("serve: %v", err)
 	}
 
-	// Every line is sanitized: control bytes escaped, credentials
-	// redacted, cut at logx.MaxLineBytes.
-	logger := logx.New(stderr, "predictd: ")
-
-	// Listen first: the sockets are bound before anything slow, and
-	// /healthz answers as soon as the server is built (the store opens in
-	// milliseconds); models load after, while /readyz says what is still
-	// loading.
-	var lns []net.Listener
-	closeAll := func() {
-		for _, ln := range lns {
-			ln.Close()
-		}
+	cfg := &serveConfig{
+		listen:     *listen,
+		unix:       *unix,
+		unixMode:   os.FileMode(sockMode),
+		drainDelay: *drainDelay,
+		drain:      *drain,
+		server: server.Options{
+			MaxBodyBytes:    *maxBody,
+			MaxInstances:    *maxInst,
+			MaxConcurrent:   *maxConc,
+			MaxConnections:  *maxConns,
+			MaxHeaderBytes:  *maxHeader,
+			ReadTimeout:     *readTO,
+			WriteTimeout:    *writeTO,
+			IdleTimeout:     *idleTO,
+			AdminToken:      token,
+			DisableBatching: !*batching,
+			DefaultModel:    server.ModelOptions{Timeout: *timeout, StoreDown: defStoreDown},
+			Models:          make(map[string]server.ModelOptions),
+			Version:         version,
+		},
+		manager: manager.Options{
+			Repo:         *repo,
+			PollInterval: *poll,
+			WarmupRows:   cmp.Or(*warmup, -1), // the flag's 0 is "none", the manager's "default"
+		},
+		features: *featDefs,
+		store:    *featStore,
+		cache:    featcache.CacheOptions{MaxBytes: *featCache, MaxStaleness: *featStale, StoreTimeout: *featTimeout, MaxFutureSkew: *featFuture},
+		stream:   streamConfig{url: *stream, key: *streamKey, group: *streamGroup, consumer: *streamConsumer},
 	}
-	if *listen != "" {
-		ln, err := net.Listen("tcp", *listen)
-		if err != nil {
-			return fmt.Errorf("serve: --listen %s: %w", *listen, err)
-		}
-		lns = append(lns, ln)
+	if cfg.manager.PollInterval == 0 {
+		cfg.manager.PollInterval = -1 // the manager's "never"; 0 would mean its default
 	}
-	if *unix != "" {
-		ln, err := listenUnix(*unix, os.FileMode(sockMode))
-		if err != nil {
-			closeAll()
-			return fmt.Errorf("serve: --unix %s: %w", *unix, err)
-		}
-		lns = append(lns, ln)
-		defer os.Remove(*unix)
-	}
-	served := false
-	defer func() {
-		if !served {
-			closeAll()
-		}
-	}()
-
-	sopts := server.Options{
-		MaxBodyBytes:    *maxBody,
-		MaxInstances:    *maxInst,
-		MaxConcurrent:   *maxConc,
-		MaxConnections:  *maxConns,
-		MaxHeaderBytes:  *maxHeader,
-		ReadTimeout:     *readTO,
-		WriteTimeout:    *writeTO,
-		IdleTimeout:     *idleTO,
-		AdminToken:      token,
-		DisableBatching: !*batching,
-		DefaultModel:    server.ModelOptions{Timeout: *timeout, StoreDown: defStoreDown},
-		Models:          make(map[string]server.ModelOptions),
-		Version:         version,
-		Logf:            logger.Printf,
-	}
-	var mcs []manager.ModelConfig
 	for _, mc := range models {
-		mcs = append(mcs, mc.ModelConfig)
-		sopts.Models[mc.Name] = mc.serving(sopts.DefaultModel)
+		cfg.manager.Models = append(cfg.manager.Models, mc.ModelConfig)
+		cfg.server.Models[mc.Name] = mc.serving(cfg.server.DefaultModel)
 	}
-	if *featDefs != "" {
-		fsvc, closeStore, err := openFeatures(*featDefs, *featStore, featcache.CacheOptions{MaxBytes: *featCache, MaxStaleness: *featStale, StoreTimeout: *featTimeout, MaxFutureSkew: *featFuture})
-		if err != nil {
-			return usageErr("serve: %v", err)
-		}
-		defer closeStore()
-		sopts.Features = fsvc
-		logger.Printf("features: %d views from %s, store %s", len(fsvc.Defs.Views), *featDefs, redisconn.Redact(*featStore))
+	if cfg.stream.url != "" && cfg.features == "" {
+		return nil, usageErr("serve: --stream needs --features")
 	}
-	if *stream != "" {
-		if sopts.Features == nil {
-			return usageErr("serve: --stream needs --features")
-		}
-		c, err := newStreamConsumer(sopts.Features, *stream, *streamKey, *streamGroup, *streamConsumer, strings.HasPrefix(*featStore, "redis://") || strings.HasPrefix(*featStore, "rediss://"), logger.Printf)
-		if err != nil {
-			return usageErr("serve: %v", err)
-		}
-		sctx, stop := context.WithCancel(context.Background())
-		done := make(chan struct{})
-		go func() { c.Run(sctx); close(done) }()
-		// Runs before the store closes (defers run in reverse).
-		defer func() { stop(); <-done }()
-		sopts.MetricsAppenders = append(sopts.MetricsAppenders, c.AppendPrometheus)
-	}
-	srv, err := server.New(sopts)
-	if err != nil {
-		return usageErr("serve: %v", err)
-	}
-	mopts := manager.Options{
-		Repo:         *repo,
-		PollInterval: *poll,
-		Models:       mcs,
-		WarmupRows:   cmp.Or(*warmup, -1), // the flag's 0 is "none", the manager's "default"
-		Prepare:      srv.Prepare,
-		Retired:      srv.Retired,
-		Logf:         logger.Printf,
-	}
-	if mopts.PollInterval == 0 {
-		mopts.PollInterval = -1 // the manager's "never"; 0 would mean its default
-	}
-	mgr, err := manager.New(mopts)
-	if err != nil {
-		return usageErr("serve: %v", err)
-	}
-	defer mgr.Close()
-	srv.SetModels(serverModels{mgr})
-
-	errc := make(chan error, len(lns))
-	var wg sync.WaitGroup
-	for _, ln := range lns {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := srv.Serve(ln); err != nil {
-				errc <- err
-			}
-		}()
-		if ln.Addr().Network() == "unix" {
-			logger.Printf("serving HTTP on unix:%s", ln.Addr())
-		} else {
-			logger.Printf("serving HTTP on %s", ln.Addr())
-		}
-	}
-	served = true
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
-
-	// The first load and every SIGHUP reload run beside the signal loop, so
-	// that SIGTERM is answered at once: StopLoading cancels the loads in
-	// progress.
-	started := make(chan error, 1)
-	go func() { started <- mgr.Start() }()
-	loading := true
-	reloading := make(chan struct{}, 1) // one SIGHUP reload at a time
-	for {
-		select {
-		case <-hup:
-			if loading {
-				logger.Printf("SIGHUP: ignored, the first load of the repository is still in progress")
-				continue
-			}
-			select {
-			case reloading <- struct{}{}:
-			default:
-				logger.Printf("SIGHUP: ignored, a reload is still in progress")
-				continue
-			}
-			go func() {
-				defer func() { <-reloading }()
-				if err := mgr.Reload(); err != nil {
-					logger.Printf("SIGHUP reload: %v", err)
-				} else {
-					logger.Printf("SIGHUP: repository reloaded")
-				}
-			}()
-			continue
-		case err := <-started:
-			loading = false
-			if err != nil {
-				dctx, cancel := context.WithTimeout(context.Background(), *drain)
-				srv.Shutdown(dctx)
-				cancel()
-				return fmt.Errorf("serve: %w", err)
-			}
-			for _, name := range mgr.Names() {
-				if st, err := mgr.Status(name); err == nil {
-					logger.Printf("model %s: %s", name, describeStatus(st))
-				}
-			}
-			if !mgr.Ready() {
-				logger.Printf("not ready: %s", mgr.NotReady())
-			}
-			continue
-		case err := <-errc:
-			dctx, cancel := context.WithTimeout(context.Background(), *drain)
-			srv.Shutdown(dctx)
-			cancel()
-			return fmt.Errorf("serve: %w", err)
-		case <-ctx.Done():
-		}
-		break
-	}
-	// Loads in progress (the first one, a reload, an admin load) are
-	// cancelled now rather than after the drain: what is loaded keeps
-	// serving the drain, nothing new is loaded.
-	mgr.StopLoading()
-	if loading {
-		logger.Printf("stopping during the first load: cancelled it")
-		<-started
-	}
-	srv.StopReady()
-	if *drainDelay > 0 {
-		logger.Printf("draining: readiness is false; serving on for --drain-delay %s", *drainDelay)
-		time.Sleep(*drainDelay)
-	}
-	logger.Printf("draining: listeners closed, waiting up to %s for in-flight requests", *drain)
-	dctx, cancel := context.WithTimeout(context.Background(), *drain)
-	defer cancel()
-	if err := srv.Shutdown(dctx); err != nil {
-		return fmt.Errorf("serve: requests still in flight after --drain-timeout %s: %w", *drain, err)
-	}
-	wg.Wait()
-	logger.Printf("drained; exiting")
-	return nil
+	return cfg, nil
 }
 
 // modelConfig is one entry of the config file's "models": the manager's
@@ -516,57 +367,4 @@ func newStreamConsumer(svc *featcache.Service, spec, key, group, consumer string
 	}
 	logf("features: applying stream %s at %s as consumer %s of group %s", key, srv.Addr, consumer, group)
 	return c, nil
-}
-
-// serverModels adapts the model manager to server.Models, which the server
-// takes instead of importing the manager (Go has no covariant returns): a
-// version is what srv.Prepare built for it, and the manager's sentinel
-// errors are marked with the server's kinds.
-type serverModels struct{ *manager.Manager }
-
-func (m serverModels) Acquire(name string, version int, label string) (any, server.Releaser, error) {
-	h, err := m.Manager.Acquire(name, version, label)
-	if err != nil {
-		return nil, nil, modelErr(err)
-	}
-	return h.Attached, h, nil
-}
-
-func (m serverModels) Status(name string) (server.ModelStatus, error) {
-	st, err := m.Manager.Status(name)
-	out := server.ModelStatus{Name: st.Name, Versions: make([]server.VersionStatus, len(st.Versions)), Labels: st.Labels, Error: st.Error}
-	for i, v := range st.Versions {
-		out.Versions[i] = server.VersionStatus{Version: v.Version, State: string(v.State), Error: v.Error}
-	}
-	return out, modelErr(err)
-}
-
-func (m serverModels) Reload() error { return modelErr(m.Manager.Reload()) }
-
-func (m serverModels) LoadVersion(name string, v int) error {
-	return modelErr(m.Manager.LoadVersion(name, v))
-}
-
-func (m serverModels) UnloadVersion(name string, v int) error {
-	return modelErr(m.Manager.UnloadVersion(name, v))
-}
-
-func (m serverModels) SetLabel(name, label string, v int) error {
-	return modelErr(m.Manager.SetLabel(name, label, v))
-}
-
-// modelErr marks the manager's sentinel errors with the server's kinds.
-func modelErr(err error) error {
-	for _, k := range [...]struct{ m, s error }{
-		{manager.ErrNotFound, server.ErrModelNotFound},
-		{manager.ErrLastVersion, server.ErrModelConflict},
-		{manager.ErrInvalid, server.ErrModelInvalid},
-		{manager.ErrClosed, server.ErrModelsClosed},
-		{manager.ErrLoading, server.ErrModelsLoading},
-	} {
-		if errors.Is(err, k.m) {
-			return server.ModelError(err, k.s)
-		}
-	}
-	return err
 }

@@ -1,0 +1,343 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/signal"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/predictd/predictd/featcache"
+	"github.com/predictd/predictd/featcache/redisstream"
+	"github.com/predictd/predictd/internal/logx"
+	"github.com/predictd/predictd/internal/redisconn"
+	daemonrun "github.com/predictd/predictd/internal/run"
+	"github.com/predictd/predictd/model/manager"
+	"github.com/predictd/predictd/server"
+)
+
+// serveConfig is what serve's flags and config file say, checked.
+type serveConfig struct {
+	listen, unix string
+	unixMode     os.FileMode
+	drainDelay   time.Duration // readiness false, still serving, before the drain
+	drain        time.Duration // how long in-flight requests may take after the listeners close
+	server       server.Options
+	manager      manager.Options
+	features     string // definitions file; "" for none
+	store        string // --store
+	cache        featcache.CacheOptions
+	stream       streamConfig
+}
+
+type streamConfig struct {
+	url, key, group, consumer string
+}
+
+// wiring is predictd serve: the components below, started in order and
+// stopped in reverse (package internal/run), and the loop that answers signals
+// while they run. A component may use every component started before it
+// until its own Stop.
+type wiring struct {
+	cfg  *serveConfig
+	logf func(string, ...any)
+
+	lns      []net.Listener
+	features *featcache.Service
+	closeFS  func()
+	stream   *redisstream.Consumer
+	stopRead context.CancelFunc
+	readDone chan struct{}
+	srv      *server.Server
+	mgr      *manager.Manager
+	serving  sync.WaitGroup
+	serveErr chan error
+	started  chan error // the manager's first load
+	loading  bool       // the first load has not reported yet
+	failed   bool       // stopping because of an error: no drain delay
+}
+
+// components are the daemon's parts in the order they start: each may use
+// those before it until its own Stop. The feature store and stream are
+// there only when configured.
+func (d *wiring) components() []daemonrun.Component {
+	cs := []daemonrun.Component{{Name: "listeners", Start: d.bind, Stop: d.unbind}}
+	if d.cfg.features != "" {
+		cs = append(cs, daemonrun.Component{Name: "feature store", Start: d.openFeatures, Stop: d.closeFeatures})
+	}
+	if d.cfg.stream.url != "" {
+		cs = append(cs, daemonrun.Component{Name: "feature stream", Start: d.startStream, Stop: d.stopStream})
+	}
+	return append(cs,
+		daemonrun.Component{Name: "server", Start: d.newServer},
+		daemonrun.Component{Name: "model manager", Start: d.startManager, Stop: d.stopManager},
+		daemonrun.Component{Name: "serving", Start: d.serve, Stop: d.drainRequests},
+		daemonrun.Component{Name: "readiness", Stop: d.unready},
+	)
+}
+
+// runDaemon starts the components, answers SIGHUP (reload) until ctx is
+// cancelled (SIGTERM, SIGINT) or a component fails, then stops them.
+// Cancelling ctx cancels any model load at once, before the drain.
+func runDaemon(ctx context.Context, cfg *serveConfig, logger *logx.Logger) error {
+	d := &wiring{cfg: cfg, logf: logger.Printf, serveErr: make(chan error, 2), started: make(chan error, 1)}
+	g := daemonrun.Group{Logf: logger.Printf}
+	var err error
+	for _, c := range d.components() {
+		if err = g.Start(ctx, c); err != nil {
+			break
+		}
+	}
+	if err == nil {
+		err = d.wait(ctx)
+	}
+	d.failed = err != nil
+	if err != nil && d.mgr != nil {
+		d.mgr.StopLoading()
+	}
+	// Each component's Stop bounds its own wait (the drain by --drain-timeout).
+	if serr := g.Stop(context.Background()); serr != nil {
+		err = errors.Join(err, serr)
+	}
+	if err != nil {
+		// A component's usage error (a bad definitions file, a store URL
+		// that does not parse) keeps its exit status 2.
+		code := 1
+		if ee := (*exitError)(nil); errors.As(err, &ee) {
+			code = ee.code
+		}
+		return &exitError{code, fmt.Errorf("serve: %w", err)}
+	}
+	logger.Printf("drained; exiting")
+	return nil
+}
+
+// bind listens first, before anything slow, so that clients connecting
+// early wait in the backlog rather than being refused.
+func (d *wiring) bind(context.Context) error {
+	if d.cfg.listen != "" {
+		ln, err := net.Listen("tcp", d.cfg.listen)
+		if err != nil {
+			return fmt.Errorf("--listen %s: %w", d.cfg.listen, err)
+		}
+		d.lns = append(d.lns, ln)
+	}
+	if d.cfg.unix != "" {
+		ln, err := listenUnix(d.cfg.unix, d.cfg.unixMode)
+		if err != nil {
+			d.unbind(context.Background())
+			return fmt.Errorf("--unix %s: %w", d.cfg.unix, err)
+		}
+		d.lns = append(d.lns, ln)
+	}
+	return nil
+}
+
+// unbind closes the listeners (the server's Shutdown has closed those it
+// served) and removes the Unix socket.
+func (d *wiring) unbind(context.Context) error {
+	for _, ln := range d.lns {
+		ln.Close()
+	}
+	if d.cfg.unix != "" && len(d.lns) > 0 {
+		os.Remove(d.cfg.unix)
+	}
+	return nil
+}
+
+func (d *wiring) openFeatures(context.Context) error {
+	if d.cfg.features == "" {
+		return nil
+	}
+	svc, closeFS, err := openFeatures(d.cfg.features, d.cfg.store, d.cfg.cache)
+	if err != nil {
+		return usageErr("%v", err)
+	}
+	d.features, d.closeFS = svc, closeFS
+	d.logf("features: %d views from %s, store %s", len(svc.Defs.Views), d.cfg.features, redisconn.Redact(d.cfg.store))
+	return nil
+}
+
+func (d *wiring) closeFeatures(context.Context) error {
+	if d.closeFS != nil {
+		d.closeFS()
+	}
+	return nil
+}
+
+// startStream applies the feature stream until stopStream: its own
+// context, not the run's, so that features stay fresh while requests
+// drain.
+func (d *wiring) startStream(context.Context) error {
+	sc := d.cfg.stream
+	if sc.url == "" {
+		return nil
+	}
+	if d.features == nil {
+		return usageErr("--stream needs --features")
+	}
+	c, err := newStreamConsumer(d.features, sc.url, sc.key, sc.group, sc.consumer, isRedis(d.cfg.store), d.logf)
+	if err != nil {
+		return usageErr("%v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	d.stream, d.stopRead, d.readDone = c, cancel, make(chan struct{})
+	go func() { c.Run(ctx); close(d.readDone) }()
+	return nil
+}
+
+func (d *wiring) stopStream(context.Context) error {
+	if d.stream != nil {
+		d.stopRead()
+		<-d.readDone
+	}
+	return nil
+}
+
+func (d *wiring) newServer(context.Context) error {
+	opts := d.cfg.server
+	opts.Features = d.features
+	if d.stream != nil {
+		opts.MetricsAppenders = append(opts.MetricsAppenders, d.stream.AppendPrometheus)
+	}
+	srv, err := server.New(opts)
+	if err != nil {
+		return usageErr("%v", err)
+	}
+	d.srv = srv
+	return nil
+}
+
+// startManager starts the first load of the repository in the background;
+// wait reports its end. ctx's cancellation (SIGTERM) cancels it, and any
+// later load, at once.
+func (d *wiring) startManager(ctx context.Context) error {
+	opts := d.cfg.manager
+	opts.Prepare, opts.Retired, opts.Logf = d.srv.Prepare, d.srv.Retired, d.logf
+	mgr, err := manager.New(opts)
+	if err != nil {
+		return usageErr("%v", err)
+	}
+	d.mgr = mgr
+	d.srv.SetModels(serverModels{mgr})
+	d.loading = true
+	go func() { d.started <- mgr.Start() }()
+	context.AfterFunc(ctx, mgr.StopLoading)
+	return nil
+}
+
+// stopManager cancels what is loading, waits for the first load to give
+// up if it has not ended, and unloads every model. It runs after the
+// drain, so no request holds a model.
+func (d *wiring) stopManager(context.Context) error {
+	d.mgr.StopLoading()
+	if d.loading {
+		d.logf("stopping during the first load: cancelled it")
+		<-d.started
+		d.loading = false
+	}
+	d.mgr.Close()
+	return nil
+}
+
+func (d *wiring) serve(context.Context) error {
+	for _, ln := range d.lns {
+		d.serving.Add(1)
+		go func() {
+			defer d.serving.Done()
+			if err := d.srv.Serve(ln); err != nil {
+				d.serveErr <- err
+			}
+		}()
+		if ln.Addr().Network() == "unix" {
+			d.logf("serving HTTP on unix:%s", ln.Addr())
+		} else {
+			d.logf("serving HTTP on %s", ln.Addr())
+		}
+	}
+	return nil
+}
+
+// drainRequests closes the listeners and waits up to --drain-timeout for
+// the requests in flight.
+func (d *wiring) drainRequests(context.Context) error {
+	d.logf("draining: listeners closed, waiting up to %s for in-flight requests", d.cfg.drain)
+	ctx, cancel := context.WithTimeout(context.Background(), d.cfg.drain)
+	defer cancel()
+	if err := d.srv.Shutdown(ctx); err != nil {
+		return fmt.Errorf("requests still in flight after --drain-timeout %s: %w", d.cfg.drain, err)
+	}
+	d.serving.Wait()
+	return nil
+}
+
+// unready turns readiness false and, unless stopping on an error, keeps
+// serving for --drain-delay so that load balancers notice first.
+func (d *wiring) unready(context.Context) error {
+	d.srv.StopReady()
+	if d.cfg.drainDelay > 0 && !d.failed {
+		d.logf("draining: readiness is false; serving on for --drain-delay %s", d.cfg.drainDelay)
+		time.Sleep(d.cfg.drainDelay)
+	}
+	return nil
+}
+
+// wait answers SIGHUP with a reload until ctx is done or something fails:
+// the first load (which logs each model's state when it ends), or a
+// listener. The first load and every reload run beside this loop, so a
+// SIGTERM is answered at once.
+func (d *wiring) wait(ctx context.Context) error {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	reloading := make(chan struct{}, 1) // one SIGHUP reload at a time
+	for {
+		select {
+		case <-hup:
+			if d.loading {
+				d.logf("SIGHUP: ignored, the first load of the repository is still in progress")
+				continue
+			}
+			select {
+			case reloading <- struct{}{}:
+			default:
+				d.logf("SIGHUP: ignored, a reload is still in progress")
+				continue
+			}
+			go func() {
+				defer func() { <-reloading }()
+				if err := d.mgr.Reload(); err != nil {
+					d.logf("SIGHUP reload: %v", err)
+				} else {
+					d.logf("SIGHUP: repository reloaded")
+				}
+			}()
+		case err := <-d.started:
+			d.loading = false
+			if err != nil {
+				return err
+			}
+			for _, name := range d.mgr.Names() {
+				if st, err := d.mgr.Status(name); err == nil {
+					d.logf("model %s: %s", name, describeStatus(st))
+				}
+			}
+			if !d.mgr.Ready() {
+				d.logf("not ready: %s", d.mgr.NotReady())
+			}
+		case err := <-d.serveErr:
+			return err
+		case <-ctx.Done():
+			return nil
+		}
+	}
+}
+
+func isRedis(spec string) bool {
+	return strings.HasPrefix(spec, "redis://") || strings.HasPrefix(spec, "rediss://")
+}
