@@ -21,27 +21,7 @@ import (
 // joinDefs splits the logistic regression fixture's ten inputs: four come
 // from view "shape" of a patient (int keys), two from view "lab" of a site
 // (string keys); the last four are sent by the caller.
-const joinDefs = `
-entities:
-  - {name: patient, join_key: patient_id, key_type: int}
-  - {name: site, join_key: site, key_type: string}
-feature_views:
-  - name: shape
-    entity: patient
-    ttl: 1h
-    features:
-      - {name: mean_radius, type: float, default: 0.5}
-      - {name: mean_texture, type: float, default: -0.5}
-      - {name: mean_perimeter, type: float, default: 0.25}
-      - {name: mean_area, type: float, default: 0}
-  - name: lab
-    entity: site
-    ttl: 1h
-    features:
-      - {name: mean_smoothness, type: float, default: 1}
-      - {name: mean_compactness, type: float, default: 2}
-      - {name: unrelated, type: int, default: 0}
-`
+var joinDefs = fixture.Text("features", "join_lr.yaml")
 
 // lrNames are the fixture's features, in its order.
 var lrNames = []string{"mean_radius", "mean_texture", "mean_perimeter", "mean_area", "mean_smoothness",

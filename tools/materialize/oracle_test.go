@@ -15,41 +15,23 @@ import (
 )
 
 // otherWritersDefs describe testdata/parquet/features.*.parquet, written by
-// testdata/gen/parquet_oracle.mjs with DuckDB and with @dsnp/parquetjs: one
-// view keyed by the string user_id, one by the integer uid (the same
-// entities: uid is 100000 plus the digits of user_id).
-const otherWritersDefs = `
+// testdata/gen/parquet_oracle.mjs with DuckDB and with @dsnp/parquetjs:
+// view stats over both files; stats_balance adds the DuckDB file's
+// DECIMAL(38,2) column; stats_by_uid keys the same entities by the integer
+// uid (100000 plus the digits of user_id). extra is added to the features
+// of stats.
+func otherWritersDefs(extra string) string {
+	const feats = "{name: spend_7d, type: float}, {name: orders_30d, type: int}, {name: segment, type: categorical}"
+	return `
 entities:
   - {name: user, join_key: user_id, key_type: string}
   - {name: user_n, join_key: uid, key_type: int}
 feature_views:
-  - name: stats
-    entity: user
-    ttl: 24h
-    source: t
-    features:
-      - {name: spend_7d, type: float}
-      - {name: orders_30d, type: int}
-      - {name: segment, type: categorical}
-  - name: stats_balance
-    entity: user
-    ttl: 24h
-    source: t
-    features:
-      - {name: spend_7d, type: float}
-      - {name: orders_30d, type: int}
-      - {name: segment, type: categorical}
-      - {name: balance, type: float}
-  - name: stats_by_uid
-    entity: user_n
-    ttl: 24h
-    source: t
-    features:
-      - {name: spend_7d, type: float}
-      - {name: orders_30d, type: int}
-      - {name: segment, type: categorical}
-      - {name: balance, type: float}
+  - {name: stats, entity: user, ttl: 24h, source: t, features: [` + feats + extra + `]}
+  - {name: stats_balance, entity: user, ttl: 24h, source: t, features: [` + feats + `, {name: balance, type: float}]}
+  - {name: stats_by_uid, entity: user_n, ttl: 24h, source: t, features: [` + feats + `, {name: balance, type: float}]}
 `
+}
 
 // latestRow is one row of a features.*.latest.csv: DuckDB's answer for an
 // entity.
@@ -100,7 +82,7 @@ func readLatest(t *testing.T, path string) (header []string, rows []latestRow) {
 // TIMESTAMP in micros, millis and nanos, UTC-adjusted or not, the legacy
 // converted type TIMESTAMP_MILLIS and INT96.
 func TestParquetOtherWriters(t *testing.T) {
-	defs, err := featcache.ParseDefs([]byte(otherWritersDefs), "defs.yaml")
+	defs, err := featcache.ParseDefs([]byte(otherWritersDefs("")), "defs.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -170,8 +152,7 @@ func TestParquetOtherWritersRefused(t *testing.T) {
 		{"features.parquetjs.parquet", "tags", `column "tags" is repeated (a list), want one value per row`},
 		{"features.duckdb.parquet", "ts_ms", `column "ts_ms" has type INT64 (TIMESTAMP(isAdjustedToUTC=false,unit=MILLIS)), want a number`},
 	} {
-		defs := strings.Replace(otherWritersDefs, "{name: segment, type: categorical}\n  - name: stats_balance",
-			"{name: segment, type: categorical}\n      - {name: "+tc.feature+", type: float}\n  - name: stats_balance", 1)
+		defs := otherWritersDefs(", {name: " + tc.feature + ", type: float}")
 		v := view(t, defs, "stats")
 		st := openStore(t)
 		path := fixture.Path("parquet", tc.file)
