@@ -59,8 +59,8 @@ func AppendJoins(b []byte, es []VersionJoin, cs featcache.CacheStats) []byte {
 			for j := range h.counts {
 				cum += h.counts[j].Load()
 				le := "+Inf"
-				if j < len(latencyBuckets) {
-					le = strconv.FormatFloat(latencyBuckets[j], 'g', -1, 64)
+				if j < len(LatencyBuckets) {
+					le = strconv.FormatFloat(LatencyBuckets[j], 'g', -1, 64)
 				}
 				b = appendVersionSample(b, fetch+"_bucket", k, "le", le, float64(cum))
 			}
