@@ -27,8 +27,8 @@ func TestRegistryExposition(t *testing.T) {
 	for _, want := range []string{
 		"predictd_requests_total{model=\"lr\",version=\"1\",api=\"v1\",code=\"200\"} 2\npredictd_requests_total{model=\"lr\",version=\"1\",api=\"v1\",code=\"418\"} 1\n",
 		`predictd_requests_total{model="",version="0",api="v1",code="404"} 1`,
-		`predictd_request_duration_seconds_bucket{model="lr",version="1",api="v2",le="0.0003"} 0`,
-		`predictd_request_duration_seconds_bucket{model="lr",version="1",api="v2",le="0.0005"} 1`,
+		`predictd_request_duration_seconds_bucket{model="lr",version="1",api="v2",le="0.0002"} 0`,
+		`predictd_request_duration_seconds_bucket{model="lr",version="1",api="v2",le="0.0003"} 1`,
 		`predictd_request_duration_seconds_bucket{model="lr",version="1",api="v2",le="2.5"} 2`,
 		`predictd_request_duration_seconds_count{model="lr",version="1",api="v2"} 2`,
 		`predictd_instances_total{model="lr",version="1",api="v1"} 3`,
