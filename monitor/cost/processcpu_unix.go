@@ -1,0 +1,15 @@
+//go:build unix
+
+package cost
+
+import "syscall"
+
+// processCPU returns the CPU time this process has used, user and system,
+// in nanoseconds.
+func processCPU() (int64, bool) {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0, false
+	}
+	return ru.Utime.Nano() + ru.Stime.Nano(), true
+}
