@@ -22,6 +22,7 @@ import (
 	"github.com/predictd/predictd/internal/logx"
 	"github.com/predictd/predictd/internal/redisconn"
 	"github.com/predictd/predictd/model/manager"
+	"github.com/predictd/predictd/monitor/slo"
 	"github.com/predictd/predictd/server"
 )
 
@@ -103,6 +104,9 @@ func parseServe(args []string, stderr io.Writer) (*serveConfig, error) {
 				}
 				if _, err := server.ParseStoreDownPolicy(mc.StoreDown); err != nil {
 					return nil, usageErr("serve: config file %s: model %q: features_on_store_error %v", *cfgPath, mc.Name, err)
+				}
+				if err := mc.checkSLO(*cfgPath); err != nil {
+					return nil, usageErr("serve: %v", err)
 				}
 			}
 		}
@@ -192,6 +196,21 @@ type modelConfig struct {
 	// StoreDown is fail_closed or fail_open; empty: the
 	// --features-on-store-error flag's.
 	StoreDown string `json:"features_on_store_error"`
+	// SLO is the model's latency and availability objectives; nil: none.
+	// `predictd alerts` writes the Prometheus rules for them.
+	SLO *slo.Config `json:"slo"`
+}
+
+// checkSLO validates the model's objectives, if any; the error names the
+// config file (path) and the model, as serve and alerts report it.
+func (mc modelConfig) checkSLO(path string) error {
+	if mc.SLO == nil {
+		return nil
+	}
+	if err := mc.SLO.Validate(); err != nil {
+		return fmt.Errorf("config file %s: model %q: slo: %v", path, mc.Name, err)
+	}
+	return nil
 }
 
 // serving returns the model's server settings; zero batching fields take
