@@ -55,6 +55,7 @@ Usage:
   predictd materialize --features defs.yaml --view NAME --in FILE.csv|FILE.parquet [--until TIME] [--store pebble:DIR|redis://HOST:PORT]
   predictd loadtest --url URL (--body FILE | --bodies FILE.ndjson) (--rate R | --concurrency N) [--duration D] [--slo-p99 D] [--json FILE] [--html FILE]
   predictd capacity --url URL (--body FILE | --bodies FILE.ndjson) --slo-p99 D [--target-rps R] [--cost-per-core-hour USD] [--json FILE] [--html FILE]
+  predictd alerts  --config FILE [--out FILE]
   predictd version
 
 Run 'predictd COMMAND -h' for a command's flags.
@@ -105,6 +106,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdLoadtest(ctx, rest, stdout, stderr)
 	case "capacity":
 		return cmdCapacity(ctx, rest, stdout, stderr)
+	case "alerts":
+		return cmdAlerts(rest, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, versionString())
 		return nil
