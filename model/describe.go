@@ -61,9 +61,31 @@ func Describe(w io.Writer, l *Loaded) error {
 	}
 	fmt.Fprintf(tw, "outputs\t%s\n", names(m.Outputs))
 	fmt.Fprintf(tw, "raw outputs\t%s\n", names(m.RawOutputs))
+	describeReference(tw, l)
 	fmt.Fprintf(tw, "features\t%d\n", len(m.Features))
 	for i, f := range m.Features {
 		fmt.Fprintf(tw, "\t%3d  %s (%s)\n", i, f.Name, f.Type)
 	}
 	return tw.Flush()
+}
+
+// describeReference writes the reference line: what was profiled, or "no
+// reference", or why the stored one cannot be read.
+func describeReference(w io.Writer, l *Loaded) {
+	rf := l.Manifest.Reference
+	if rf == nil {
+		fmt.Fprintf(w, "reference\tno reference (predictd profile adds one; drift needs it)\n")
+		return
+	}
+	r, err := ReadReference(l.Dir, l.Manifest)
+	if err != nil {
+		fmt.Fprintf(w, "reference\tunreadable: %v\n", err)
+		return
+	}
+	src := ""
+	if r.Source != "" {
+		src = " of " + r.Source
+	}
+	fmt.Fprintf(w, "reference\t%d rows%s, %d features, %d outputs, profiled %s\n", r.Rows, src, len(r.Features), len(r.Outputs), r.Created.Format("2006-01-02 15:04:05 MST"))
+	fmt.Fprintf(w, "\t%s, %d bytes, sha256 %s\n", rf.File, rf.Bytes, rf.SHA256)
 }

@@ -18,4 +18,12 @@
 // much more than the model it declares; every decoded model passes
 // Validate before it is returned, so nothing loaded from disk can panic in
 // Predict. Loaded models are immutable and safe for concurrent Predict.
+//
+// A version may carry a reference profile of its training rows
+// (reference.go: reference-<sha>.json.zst, recorded in the manifest like
+// the payload), for drift statistics. Open never reads it, so a version
+// with none, or with a broken reference file, serves normally;
+// ReadReference reads and checks it; AttachReference adds or replaces it in
+// an existing version, atomically for readers (the only change ever made to
+// a version folder).
 package model

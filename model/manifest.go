@@ -60,8 +60,8 @@ type Payload struct {
 	DecodedBytes int64 `json:"decoded_bytes,omitempty"`
 }
 
-// Manifest describes one model version. Lineage, Metrics and Reference are
-// kept verbatim for the training, evaluation and drift tools that fill them.
+// Manifest describes one model version. Lineage and Metrics are kept
+// verbatim for the training and evaluation tools that fill them.
 type Manifest struct {
 	FormatVersion int       `json:"format_version"`
 	Name          string    `json:"name"`
@@ -90,9 +90,11 @@ type Manifest struct {
 	// the field, which then take DensePrecision's default.
 	Precision string `json:"precision,omitempty"`
 
-	Lineage   json.RawMessage `json:"lineage,omitempty"`
-	Metrics   json.RawMessage `json:"metrics,omitempty"`
-	Reference json.RawMessage `json:"reference,omitempty"`
+	Lineage json.RawMessage `json:"lineage,omitempty"`
+	Metrics json.RawMessage `json:"metrics,omitempty"`
+	// Reference locates the version's training-data profile (see
+	// ReadReference); nil when it has none.
+	Reference *ReferenceFile `json:"reference,omitempty"`
 }
 
 // Dense-model precisions (Manifest.Precision).
@@ -172,6 +174,11 @@ func (m *Manifest) check() error {
 	}
 	if err := checkPrecision(m.Kind, m.Precision); err != nil {
 		return err
+	}
+	if m.Reference != nil {
+		if err := m.Reference.check(); err != nil {
+			return err
+		}
 	}
 	seen := make(map[string]bool, len(m.Features))
 	for i, f := range m.Features {

@@ -42,6 +42,9 @@ type WriteOptions struct {
 	// Precision of a dense model (see Manifest.Precision); "" records the
 	// default, Manifest.DensePrecision.
 	Precision string
+	// Reference, if set, is stored with the version (see ReadReference); it
+	// must profile the model's features and outputs.
+	Reference *Reference
 }
 
 // ErrBadOption reports a WriteOptions field that does not fit the model
@@ -113,6 +116,16 @@ func Write(repo, name string, imp *Imported, opts WriteOptions) (*Manifest, stri
 	defer os.RemoveAll(tmp) // a no-op once renamed
 	if err := writeFileSync(filepath.Join(tmp, PayloadFile), payload); err != nil {
 		return nil, "", err
+	}
+	if opts.Reference != nil {
+		data, rf, err := encodeReferenceFile(opts.Reference, m)
+		if err != nil {
+			return nil, "", fmt.Errorf("%w: %w", ErrBadOption, err)
+		}
+		if err := writeFileSync(filepath.Join(tmp, rf.File), data); err != nil {
+			return nil, "", err
+		}
+		m.Reference = rf
 	}
 	for attempt := 0; ; attempt++ {
 		v := opts.Version
