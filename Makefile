@@ -113,6 +113,7 @@ FUZZ_TARGETS := \
 	./model/onnx:FuzzParse \
 	./model:FuzzDecodePayload \
 	./model:FuzzManifest \
+	./model:FuzzDecodeReference \
 	./tools/score:FuzzCSVReader \
 	./tools/score:FuzzParquetReader \
 	./tools/materialize:FuzzParquet \
