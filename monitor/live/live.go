@@ -50,19 +50,27 @@ func DefaultOptions() Options {
 	return Options{SlotWidth: time.Minute, Slots: 60, SlotSample: 32, TotalSample: 1024, Shards: 4, Every: 1}
 }
 
-// Series names one recorded series and its bins: value v falls in bin i,
-// the number of edges below it (edges[i-1] < v <= edges[i]), so there are
-// len(Edges)+1 bins, the first and last open-ended.
+// Binner maps a value to its bin: *model.Distribution, the reference's
+// own binning, so that live traffic is binned by the very function the
+// offline drift tool uses.
+type Binner interface {
+	// Bin returns the value's bin in [0, NumBins), or -1 for a missing
+	// value; it must not allocate and must be safe for concurrent use.
+	Bin(float64) int
+	NumBins() int
+}
+
+// Series names one recorded series and its bins.
 type Series struct {
-	Name  string
-	Edges []float64 // ascending, finite
+	Name string
+	Bins Binner
 }
 
 // Recorder records the series of one model version.
 type Recorder struct {
 	opts    Options
 	series  []Series
-	nbins   int   // sum over series of len(Edges)+1
+	nbins   int   // sum over series of NumBins
 	offset  []int // where series i's bins start in a slot's counts
 	shards  []shard
 	next    atomic.Uint32 // the shard the next Observe tries first
@@ -123,13 +131,11 @@ func New(series []Series, opts Options) (*Recorder, error) {
 	}
 	r := &Recorder{opts: opts, series: slices.Clone(series), offset: make([]int, len(series))}
 	for i, s := range series {
-		for j, e := range s.Edges {
-			if math.IsNaN(e) || math.IsInf(e, 0) || (j > 0 && e <= s.Edges[j-1]) {
-				return nil, fmt.Errorf("live: series %d (%s): edges must be finite and ascending, edge %d is %v", i, s.Name, j, e)
-			}
+		if s.Bins == nil || s.Bins.NumBins() < 1 {
+			return nil, fmt.Errorf("live: series %d (%s) has no bins", i, s.Name)
 		}
 		r.offset[i] = r.nbins
-		r.nbins += len(s.Edges) + 1
+		r.nbins += s.Bins.NumBins()
 	}
 	r.shards = make([]shard, opts.Shards)
 	for i := range r.shards {
@@ -241,16 +247,19 @@ func (r *Recorder) lockShard() *shard {
 }
 
 func (r *Recorder) add(sh *shard, cur *slot, i int, v float64) {
-	if math.IsNaN(v) {
+	bin := r.series[i].Bins.Bin(v)
+	if bin < 0 {
 		cur.missing[i]++
 		sh.total.missing[i]++
 		return
 	}
-	b := r.offset[i] + Bin(r.series[i].Edges, v)
+	b := r.offset[i] + bin
 	cur.counts[b]++
 	sh.total.counts[b]++
-	sh.offer(cur, i, v)
-	sh.offer(&sh.total, i, v)
+	if !math.IsInf(v, 0) {
+		sh.offer(cur, i, v)
+		sh.offer(&sh.total, i, v)
+	}
 }
 
 // offer adds v to s's sample of series i by reservoir sampling (Vitter's
@@ -274,21 +283,6 @@ func (sh *shard) offer(s *slot, i int, v float64) {
 	}
 }
 
-// Bin returns the bin of v over edges: the number of edges below v, so
-// edges[i-1] < v <= edges[i] for bin i. v must not be NaN.
-func Bin(edges []float64, v float64) int {
-	lo, hi := 0, len(edges)
-	for lo < hi {
-		m := int(uint(lo+hi) >> 1)
-		if edges[m] < v {
-			lo = m + 1
-		} else {
-			hi = m
-		}
-	}
-	return lo
-}
-
 // Window is what a Recorder saw over a window, per series in order.
 type Window struct {
 	Rows    int64 // rows observed (after Options.Every)
@@ -298,8 +292,8 @@ type Window struct {
 
 // SeriesWindow is one series over a window.
 type SeriesWindow struct {
-	Counts  []uint64  // per bin, len(Edges)+1
-	Missing uint64    // NaN values
+	Counts  []uint64  // per bin, NumBins
+	Missing uint64    // missing values (NaN)
 	Sample  []float64 // a uniform sample of the finite values, unordered
 }
 
@@ -311,7 +305,7 @@ type SeriesWindow struct {
 func (r *Recorder) Window(now time.Time, span time.Duration) Window {
 	w := Window{Dropped: r.dropped.Load(), Series: make([]SeriesWindow, len(r.series))}
 	for i, s := range r.series {
-		w.Series[i].Counts = make([]uint64, len(s.Edges)+1)
+		w.Series[i].Counts = make([]uint64, s.Bins.NumBins())
 	}
 	epoch := now.UnixNano() / int64(r.opts.SlotWidth)
 	nslots := int64(max(1, min(int64(r.opts.Slots), int64((span+r.opts.SlotWidth-1)/r.opts.SlotWidth))))

@@ -7,28 +7,14 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/predictd/predictd/model"
 )
 
-func TestBin(t *testing.T) {
-	edges := []float64{-1, 0, 2.5}
-	f := func(v float64, want int) {
-		t.Helper()
-		if got := Bin(edges, v); got != want {
-			t.Errorf("Bin(%v, %v) = %d, want %d", edges, v, got, want)
-		}
-	}
-	f(math.Inf(-1), 0)
-	f(-1.5, 0)
-	f(-1, 0) // an edge belongs to the bin below it: edges[i-1] < v <= edges[i]
-	f(-0.5, 1)
-	f(0, 1)
-	f(1e-300, 2)
-	f(2.5, 2)
-	f(2.5000001, 3)
-	f(math.Inf(1), 3)
-	if got := Bin(nil, 7); got != 0 {
-		t.Errorf("Bin(nil, 7) = %d, want 0", got)
-	}
+// numeric is a numeric reference distribution over edges: bins closed on
+// the left, edges[i-1] <= v < edges[i] for bin i.
+func numeric(edges ...float64) *model.Distribution {
+	return &model.Distribution{Kind: model.DistNumeric, Edges: edges}
 }
 
 var t0 = time.Date(2026, 12, 3, 10, 0, 0, 0, time.UTC)
@@ -36,9 +22,9 @@ var t0 = time.Date(2026, 12, 3, 10, 0, 0, 0, time.UTC)
 func newRecorder(t testing.TB, opts Options) *Recorder {
 	t.Helper()
 	r, err := New([]Series{
-		{Name: "a", Edges: []float64{-1, 0, 1}},
-		{Name: "b", Edges: []float64{10}},
-		{Name: "p", Edges: []float64{0.25, 0.5, 0.75}},
+		{Name: "a", Bins: numeric(-1, 0, 1)},
+		{Name: "b", Bins: numeric(10)},
+		{Name: "p", Bins: numeric(0.25, 0.5, 0.75)},
 	}, opts)
 	if err != nil {
 		t.Fatal(err)
@@ -79,7 +65,7 @@ func TestCounts(t *testing.T) {
 					continue
 				}
 				b := 0
-				for b < len(edges[s]) && edges[s][b] < v {
+				for b < len(edges[s]) && edges[s][b] <= v {
 					b++
 				}
 				want[s][b]++
@@ -277,8 +263,7 @@ func TestNewRejects(t *testing.T) {
 		opts   Options
 		want   string
 	}{
-		{[]Series{{Name: "x", Edges: []float64{1, 1}}}, Options{}, "series 0 (x): edges must be finite and ascending, edge 1 is 1"},
-		{[]Series{{Name: "x", Edges: []float64{math.NaN()}}}, Options{}, "series 0 (x): edges must be finite and ascending, edge 0 is NaN"},
+		{[]Series{{Name: "x"}}, Options{}, "series 0 (x) has no bins"},
 		{nil, Options{SlotWidth: time.Millisecond}, "Options.SlotWidth 1ms: want at least 1s"},
 		{nil, Options{Shards: 100}, "Options.Shards 100: want 1..64"},
 		{nil, Options{Every: -1}, "Options.Every -1: want 1 or more"},
@@ -302,7 +287,7 @@ func BenchmarkObserve(b *testing.B) {
 		for j := range edges {
 			edges[j] = float64(j) - 10
 		}
-		series[i] = Series{Name: "f", Edges: edges}
+		series[i] = Series{Name: "f", Bins: numeric(edges...)}
 	}
 	r, err := New(series, Options{})
 	if err != nil {
