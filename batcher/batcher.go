@@ -54,6 +54,10 @@ type Options struct {
 	// on real timers, so a fake clock suits tests whose decisions do not
 	// wait (no cost estimate: it never advances during Predict).
 	Now func() time.Time
+	// Observer, if set, receives every batch's size and compute time and
+	// every computed request's queue wait (the daemon's histograms);
+	// default none.
+	Observer Observer
 }
 
 // DefaultOptions returns the defaults, which need no tuning: 64 rows
@@ -158,6 +162,7 @@ func New(p model.Predictor, opts Options) (*Batcher, error) {
 		}, opts.MaxQueueRows),
 		kick: make(chan struct{}, 1),
 	}
+	b.q.obs = opts.Observer
 	b.idle.L = &b.mu
 	b.wg.Add(opts.Workers)
 	for range opts.Workers {

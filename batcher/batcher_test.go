@@ -131,7 +131,8 @@ func TestPredictionsMatch(t *testing.T) {
 			p, data := load(t, c.format, c.dir, c.file, c.rowsF, true)
 			nf, no := p.NumFeatures(), p.NumOutputs()
 			nrows := len(data) / nf
-			b := newBatcher(t, p, Options{MaxBatchRows: 8, MaxQueueRows: 4096, Workers: 2})
+			var obs countingObserver
+			b := newBatcher(t, p, Options{MaxBatchRows: 8, MaxQueueRows: 4096, Workers: 2, Observer: &obs})
 			const clients, perClient = 16, 150
 			var wg sync.WaitGroup
 			for cl := range clients {
@@ -171,15 +172,15 @@ func TestPredictionsMatch(t *testing.T) {
 			requests := uint64(clients * perClient)
 			t.Logf("%d requests, %d rows in %d batches (%.1f rows each); cost a=%v c=%v", requests, st.Rows, st.Batches,
 				float64(st.Rows)/float64(st.Batches), st.CostFixed, st.CostPerRow)
-			if st.QueueWait.Count != requests || st.Shed+st.Expired+st.Gone != 0 || st.QueuedRows != 0 {
-				t.Errorf("Stats: %d queue waits, %d shed, %d expired, %d gone, %d queued; want %d, 0, 0, 0, 0",
-					st.QueueWait.Count, st.Shed, st.Expired, st.Gone, st.QueuedRows, requests)
+			if obs.waits.Load() != requests || st.Shed+st.Expired+st.Gone != 0 || st.QueuedRows != 0 {
+				t.Errorf("Stats: %d queue waits observed, %d shed, %d expired, %d gone, %d queued; want %d, 0, 0, 0, 0",
+					obs.waits.Load(), st.Shed, st.Expired, st.Gone, st.QueuedRows, requests)
 			}
-			if st.BatchRows.Count != st.Batches || st.Compute.Count != st.Batches {
-				t.Errorf("Stats: %d batches but %d batch sizes and %d compute times", st.Batches, st.BatchRows.Count, st.Compute.Count)
+			if obs.batches.Load() != st.Batches || obs.rows.Load() != st.Rows {
+				t.Errorf("Stats: %d batches of %d rows, but %d batches of %d rows observed", st.Batches, st.Rows, obs.batches.Load(), obs.rows.Load())
 			}
-			if st.BatchRows.Counts[len(st.BatchRows.Counts)-1] == 0 {
-				t.Errorf("no request above MaxBatchRows ran alone: BatchRows = %+v", st.BatchRows)
+			if obs.alone.Load() == 0 {
+				t.Errorf("no request above MaxBatchRows ran alone: no batch of more than 8 rows observed")
 			}
 		})
 	}
@@ -561,3 +562,18 @@ func TestSubmitAllocs(t *testing.T) {
 		wg.Wait()
 	}
 }
+
+// countingObserver counts what a Batcher reports to its Observer.
+type countingObserver struct {
+	batches, rows, alone, waits atomic.Uint64
+}
+
+func (o *countingObserver) ObserveBatch(rows int, compute time.Duration) {
+	o.batches.Add(1)
+	o.rows.Add(uint64(rows))
+	if rows > 8 {
+		o.alone.Add(1)
+	}
+}
+
+func (o *countingObserver) ObserveQueueWait(time.Duration) { o.waits.Add(1) }

@@ -20,6 +20,11 @@
 // arrivals, decisions and completions deterministically (queue.go holds
 // the state machine they drive; batcher.go only adds goroutines).
 //
+// Stats reports the counters and estimates; the histograms of batch
+// sizes, compute times and queue waits are not kept here but reported as
+// they are measured to Options.Observer (the daemon's is
+// monitor.BatcherHistograms), so the daemon has one histogram type.
+//
 // A request that arrives to an empty queue with a Predict slot free, when
 // Decide says to dispatch, is computed by its own caller, without a
 // handoff to a worker goroutine: one client at a time pays nothing for

@@ -56,7 +56,7 @@ type queue struct {
 }
 
 func newQueue(p Policy, maxQueueRows int) queue {
-	return queue{policy: p, maxQueueRows: maxQueueRows, counters: newCounters(p.MaxBatchRows), decide: decide}
+	return queue{policy: p, maxQueueRows: maxQueueRows, decide: decide}
 }
 
 // admit queues r, which arrived at now, or says why not: ErrClosed,
@@ -249,7 +249,9 @@ func (q *queue) finishOne(start, end time.Time, r *request) {
 func (q *queue) answered(start time.Time, r *request) {
 	switch r.err {
 	case nil:
-		q.queueWait.observe(start.Sub(r.arrival).Seconds())
+		if q.obs != nil {
+			q.obs.ObserveQueueWait(max(start.Sub(r.arrival), 0))
+		}
 	case ErrGone:
 		q.gone++
 	}
@@ -260,21 +262,19 @@ func (q *queue) computed(start, end time.Time, rows int) {
 	if rows == 0 {
 		return
 	}
-	sec := max(end.Sub(start).Seconds(), 0)
+	d := max(end.Sub(start), 0)
 	q.batches++
 	q.rows += uint64(rows)
-	q.batchRows.observe(float64(rows))
-	q.compute.observe(sec)
-	q.cost.observe(rows, sec)
+	if q.obs != nil {
+		q.obs.ObserveBatch(rows, d)
+	}
+	q.cost.observe(rows, d.Seconds())
 }
 
 // stats is the Stats snapshot at now.
 func (q *queue) stats(now time.Time) Stats {
 	all, _ := q.rates.at(now)
 	return Stats{
-		BatchRows:            q.batchRows.clone(),
-		QueueWait:            q.queueWait.clone(),
-		Compute:              q.compute.clone(),
 		Batches:              q.batches,
 		Rows:                 q.rows,
 		Shed:                 q.shed,

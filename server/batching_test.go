@@ -3,6 +3,7 @@ package server
 import (
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -81,18 +82,32 @@ func TestBatchMetrics(t *testing.T) {
 	for i := 0; i < 5; i++ {
 		call(s, "POST", "/v1/models/lr:predict", `{"instances": [`+lrRow+`]}`)
 	}
-	_, body, _ := call(s, "GET", "/metrics", "")
-	for _, want := range []string{
-		`predictd_batch_rows_count{model="lr",version="1"} 5`,
-		`predictd_batch_rows_bucket{model="lr",version="1",le="+Inf"} 5`,
-		`# TYPE predictd_batch_queue_wait_seconds histogram`,
-		`predictd_batch_compute_seconds_count{model="lr",version="1"} 5`,
-		`predictd_batch_shed_total{model="lr",version="1"} 0`,
-		`predictd_batch_wait_seconds{model="lr",version="1"}`,
-		`predictd_batch_cost_per_row_seconds{model="trees",version="1"}`,
+	fams, _ := scrape(t, s)
+	lr := []string{"model", "lr", "version", "1"}
+	for _, c := range []struct {
+		name   string
+		labels []string
+		count  uint64
+	}{
+		{"predictd_batch_rows", lr, 5},
+		{"predictd_batch_queue_wait_seconds", lr, 5},
+		{"predictd_batch_compute_seconds", lr, 5},
+		{"predictd_batch_rows", []string{"model", "trees", "version", "1"}, 0},
 	} {
-		if !strings.Contains(body, want) {
-			t.Errorf("/metrics lacks %q", want)
+		if got := find(fams, c.name, c.labels...).GetHistogram(); got == nil || got.GetSampleCount() != c.count {
+			t.Errorf("/metrics: %s%q = %v, want a histogram of %d", c.name, c.labels, got, c.count)
+		}
+	}
+	for _, c := range []struct {
+		name   string
+		labels []string
+	}{
+		{"predictd_batch_shed_total", lr},
+		{"predictd_batch_wait_seconds", lr},
+		{"predictd_batch_cost_per_row_seconds", []string{"model", "trees", "version", "1"}},
+	} {
+		if got := value(fams, c.name, c.labels...); math.IsNaN(got) || strings.HasSuffix(c.name, "_total") && got != 0 {
+			t.Errorf("/metrics: %s%q = %v, want a value (0 for a count)", c.name, c.labels, got)
 		}
 	}
 }

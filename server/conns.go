@@ -9,9 +9,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/valyala/fasthttp"
-
-	"github.com/predictd/predictd/monitor"
 )
 
 // Connection limit. A client that opens idle connections until the process
@@ -156,11 +155,19 @@ func temporaryAcceptError(err error) bool {
 	return false
 }
 
-// appendPrometheus writes the connection series.
-func (g *connGuard) appendPrometheus(b []byte) []byte {
-	b = monitor.AppendScalar(b, "predictd_connections_open", "gauge", "Client connections open now, over all listeners.", float64(g.open.Load()))
-	b = monitor.AppendScalar(b, "predictd_connections_max", "gauge", "The open-connection limit (max_connections).", float64(g.max))
-	b = monitor.AppendScalar(b, "predictd_connections_evicted_total", "counter", "Idle connections closed to admit a new one at max_connections.", float64(g.evicted.Load()))
-	b = monitor.AppendScalar(b, "predictd_connections_refused_total", "counter", "Connections answered 503 at max_connections with none idle to evict.", float64(g.refused.Load()))
-	return monitor.AppendScalar(b, "predictd_accept_errors_total", "counter", "Temporary accept errors (out of file descriptors, aborted handshakes) retried with backoff.", float64(g.acceptErrs.Load()))
+// collectors are the connection series, read from g's counters.
+func (g *connGuard) collectors() []prometheus.Collector {
+	gauge := func(name, help string, v func() float64) prometheus.Collector {
+		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, v)
+	}
+	counter := func(name, help string, n *atomic.Uint64) prometheus.Collector {
+		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, func() float64 { return float64(n.Load()) })
+	}
+	return []prometheus.Collector{
+		gauge("predictd_connections_open", "Client connections open now, over all listeners.", func() float64 { return float64(g.open.Load()) }),
+		gauge("predictd_connections_max", "The open-connection limit (max_connections).", func() float64 { return float64(g.max) }),
+		counter("predictd_connections_evicted_total", "Idle connections closed to admit a new one at max_connections.", &g.evicted),
+		counter("predictd_connections_refused_total", "Connections answered 503 at max_connections with none idle to evict.", &g.refused),
+		counter("predictd_accept_errors_total", "Temporary accept errors (out of file descriptors, aborted handshakes) retried with backoff.", &g.acceptErrs),
+	}
 }

@@ -14,7 +14,8 @@
 // version's wire.Schema and encodes responses; featcache runs the online
 // feature join (join.go adds the store-down policy, statuses and
 // deadlines); monitor holds the series the server feeds after each
-// response and writes /metrics. Here: route.go parses model paths;
+// response and the registry /metrics gathers, on which metrics.go
+// registers the server's collectors. Here: route.go parses model paths;
 // server.go routes and applies the limits and deadlines; errors.go maps
 // errors to statuses in one place (writeError: a *StatusError keeps its
 // status, wire.ErrInvalid is 400, ErrModelNotFound 404,

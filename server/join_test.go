@@ -51,6 +51,23 @@ func (f *flakyStore) Get(ctx context.Context, keys []featcache.Key, dst []featca
 // feature_views views, over a pebble store the test writes to.
 func joinServer(t testing.TB, opts Options, views ...string) (*Server, *flakyStore, *featcache.Service, *time.Time) {
 	t.Helper()
+	svc, st, now := joinService(t)
+	opts.Features = svc
+	repo := t.TempDir()
+	imp, err := importer.ImportFile("native", fixture.Path("native", "logreg_binary.model.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := model.Write(repo, "lr", imp, model.WriteOptions{FeatureViews: views}); err != nil {
+		t.Fatal(err)
+	}
+	return serveRepo(t, opts, repo), st, svc, now
+}
+
+// joinService is the feature service of joinDefs over a pebble store that
+// fails on demand, its clock stopped at *now.
+func joinService(t testing.TB) (*featcache.Service, *flakyStore, *time.Time) {
+	t.Helper()
 	defs, err := featcache.ParseDefs([]byte(joinDefs), "defs.yaml")
 	if err != nil {
 		t.Fatal(err)
@@ -69,16 +86,7 @@ func joinServer(t testing.TB, opts Options, views ...string) (*Server, *flakySto
 		t.Fatal(err)
 	}
 	t.Cleanup(svc.Close)
-	opts.Features = svc
-	repo := t.TempDir()
-	imp, err := importer.ImportFile("native", fixture.Path("native", "logreg_binary.model.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := model.Write(repo, "lr", imp, model.WriteOptions{FeatureViews: views}); err != nil {
-		t.Fatal(err)
-	}
-	return serveRepo(t, opts, repo), st, svc, &now
+	return svc, st, &now
 }
 
 func write(t testing.TB, svc *featcache.Service, view, entity string, at time.Time, vals ...float64) {
@@ -187,17 +195,24 @@ func TestJoin(t *testing.T) {
 	if fmt.Sprint(got.Predictions) != fmt.Sprint(want.Predictions) {
 		t.Errorf("three instances: %v, want %v", got.Predictions, want.Predictions)
 	}
-	code, out, _ = call(s, "GET", "/metrics", "")
-	for _, w := range []string{
-		`predictd_feature_values_total{model="lr",version="1",status="present"}`,
-		`predictd_feature_values_total{model="lr",version="1",status="expired"} 4`,
-		`predictd_feature_fetch_seconds_count{model="lr",version="1"}`,
-		`predictd_feature_store_errors_total{model="lr",version="1",policy="fail_closed"} 0`,
-		`predictd_feature_cache_hits_total`,
+	fams, _ := scrape(t, s)
+	lr := []string{"model", "lr", "version", "1"}
+	for _, c := range []struct {
+		name   string
+		labels []string
+		want   float64 // -1: any
+	}{
+		{"predictd_feature_values_total", append(lr[:4:4], "status", "present"), -1},
+		{"predictd_feature_values_total", append(lr[:4:4], "status", "expired"), 4},
+		{"predictd_feature_store_errors_total", append(lr[:4:4], "policy", "fail_closed"), 0},
+		{"predictd_feature_cache_hits_total", nil, -1},
 	} {
-		if code != 200 || !strings.Contains(out, w) {
-			t.Errorf("/metrics lacks %s", w)
+		if got := value(fams, c.name, c.labels...); math.IsNaN(got) || c.want >= 0 && got != c.want {
+			t.Errorf("/metrics: %s%q = %v, want %v", c.name, c.labels, got, c.want)
 		}
+	}
+	if h := find(fams, "predictd_feature_fetch_seconds", lr...).GetHistogram(); h.GetSampleCount() == 0 {
+		t.Errorf("/metrics: predictd_feature_fetch_seconds%q counts no fetch", lr)
 	}
 }
 
@@ -275,10 +290,10 @@ func TestJoinStoreDown(t *testing.T) {
 				t.Errorf("fail_open: mean_radius %s %v, want present 1 from the cache", g.Status, deref(g.Value))
 			}
 		}
-		_, metrics, _ := call(s, "GET", "/metrics", "")
-		want := fmt.Sprintf(`predictd_feature_store_errors_total{model="lr",version="1",policy="%s"} 1`, policy)
-		if !strings.Contains(metrics, want) {
-			t.Errorf("/metrics lacks %s", want)
+		fams, _ := scrape(t, s)
+		labels := []string{"model", "lr", "version", "1", "policy", policy.String()}
+		if got := value(fams, "predictd_feature_store_errors_total", labels...); got != 1 {
+			t.Errorf("/metrics: predictd_feature_store_errors_total%q = %v, want 1", labels, got)
 		}
 		st.down.Store(false)
 	}

@@ -69,9 +69,11 @@ type Options struct {
 	// Features, when set, serves /v1/features: push and read online
 	// feature values.
 	Features *featcache.Service
-	// MetricsAppenders add other components' series to /metrics (the
-	// feature stream consumer's); each appends Prometheus text to b.
-	MetricsAppenders []func(b []byte) []byte
+	// Metrics is the registry /metrics serves; nil: a new one
+	// (monitor.NewRegistry). The server registers its collectors on it in
+	// New; other components (the feature stream consumer) register theirs
+	// on the same one.
+	Metrics *monitor.Registry
 	// Version is reported by GET /v2 and predictd_build_info.
 	Version string
 	// Logf receives one line per notable event (admin calls, errors that
@@ -148,6 +150,12 @@ type Server struct {
 	lnMu     sync.Mutex
 	lns      []net.Listener // what Serve was given, wrapped
 
+	// live counts the prepared, not yet retired states of each model
+	// version, whose request series stay until the last retires
+	// (acquireSeries).
+	liveMu sync.Mutex
+	live   map[versionKey]int
+
 	// Rate-limited Logf for lines clients or outages repeat.
 	logClientErr, logServerErr, logStoreDown, logFeatures func(string, ...any)
 }
@@ -210,7 +218,8 @@ func New(opts Options) (*Server, error) {
 	s := &Server{
 		opts:    opts,
 		limits:  wire.Limits{MaxInstances: opts.MaxInstances},
-		metrics: monitor.NewRegistry(),
+		metrics: opts.Metrics,
+		live:    make(map[versionKey]int),
 		// Lines a client or an outage can repeat are rate-limited, each
 		// call site on its own.
 		logClientErr: logx.Limit(opts.Logf, 5, 10*time.Second),
@@ -219,6 +228,12 @@ func New(opts Options) (*Server, error) {
 		logFeatures:  logx.Limit(opts.Logf, 1, 10*time.Second),
 	}
 	s.conns = newConnGuard(opts.MaxConnections, logx.Limit(opts.Logf, 1, 10*time.Second))
+	if s.metrics == nil {
+		s.metrics = monitor.NewRegistry()
+	}
+	if err := s.registerMetrics(); err != nil {
+		return nil, fmt.Errorf("server: Options.Metrics: %w", err)
+	}
 	s.http = &fasthttp.Server{
 		Handler:            s.Handle,
 		ErrorHandler:       s.handleTransportError,
@@ -257,6 +272,8 @@ type versionState struct {
 	batcher *batcher.Batcher
 	bigRows int
 	timeout time.Duration
+	// batchHist is the batcher's histograms; nil without a batcher.
+	batchHist *monitor.BatcherHistograms
 	// join counts the feature reads of a model with a join plan
 	// (schema.Join()); storeDown is its policy when the store fails.
 	join      *monitor.JoinStats
@@ -277,9 +294,6 @@ func (s *Server) Prepare(l *model.Loaded) (any, error) {
 	if vs.outputs != len(m.Outputs) {
 		return nil, fmt.Errorf("model %s version %d: the payload predicts %d outputs, the manifest names %d", m.Name, m.Version, vs.outputs, len(m.Outputs))
 	}
-	for api := range numAPIs {
-		vs.series[api] = s.metrics.Series(m.Name, m.Version, api.String())
-	}
 	var err error
 	if vs.v1Meta, err = v1Metadata(m); err != nil {
 		return nil, err
@@ -299,7 +313,7 @@ func (s *Server) Prepare(l *model.Loaded) (any, error) {
 		if vs.schema, err = wire.NewJoinSchema(m, s.opts.Features.Defs); err != nil {
 			return nil, fmt.Errorf("model %s version %d: %w", m.Name, m.Version, err)
 		}
-		vs.join, vs.storeDown = new(monitor.JoinStats), mo.StoreDown
+		vs.join, vs.storeDown = monitor.NewJoinStats(), mo.StoreDown
 	}
 	vs.bigRows = mo.Batch.MaxBatchRows
 	if vs.bigRows == 0 {
@@ -320,10 +334,16 @@ func (s *Server) Prepare(l *model.Loaded) (any, error) {
 		s.opts.Logf("model %s version %d: batching %s (one row %s, %s a row in a batch of %d)", m.Name, m.Version, verdict, c.Single, c.PerRowInBatch, c.Batch)
 	}
 	if use {
-		if vs.batcher, err = batcher.New(l.Model, mo.Batch); err != nil {
+		bo := mo.Batch
+		vs.batchHist = monitor.NewBatcherHistograms(vs.bigRows)
+		bo.Observer = vs.batchHist
+		if vs.batcher, err = batcher.New(l.Model, bo); err != nil {
 			return nil, fmt.Errorf("model %s: batching: %w", m.Name, err)
 		}
 	}
+	// Last, past every error: Retired, which releases them, runs only for
+	// a version Prepare returned.
+	vs.series = s.acquireSeries(m.Name, m.Version)
 	s.versions.Store(vs, struct{}{})
 	return vs, nil
 }
@@ -337,7 +357,7 @@ func (s *Server) Prepare(l *model.Loaded) (any, error) {
 func (s *Server) Retired(_ *model.Loaded, attached any) {
 	vs := attached.(*versionState)
 	s.versions.Delete(vs)
-	s.metrics.Drop(vs.name, vs.version)
+	s.releaseSeries(vs.name, vs.version)
 	if vs.batcher != nil {
 		vs.batcher.Close()
 	}
@@ -481,12 +501,7 @@ func (s *Server) handleFixed(ctx *fasthttp.RequestCtx, path string) {
 		if !s.allow(ctx, fasthttp.MethodGet) {
 			return
 		}
-		ctx.SetContentType("text/plain; version=0.0.4; charset=utf-8")
-		b := s.conns.appendPrometheus(s.appendVersions(s.metrics.AppendPrometheus(nil, s.inflight.Load(), s.stateGauges())))
-		for _, app := range s.opts.MetricsAppenders {
-			b = app(b)
-		}
-		ctx.SetBody(b)
+		s.serveMetrics(ctx)
 	default:
 		s.notFound(ctx)
 	}
@@ -839,54 +854,4 @@ func transportReason(err error) string {
 		msg = msg[:200]
 	}
 	return strings.TrimRight(logx.Sanitize(msg), " :;,\"")
-}
-
-// stateGauges reports each model version's lifecycle state and the
-// server's readiness for /metrics.
-func (s *Server) stateGauges() []monitor.Gauge {
-	ready := 0.0
-	if s.Ready() {
-		ready = 1
-	}
-	gs := []monitor.Gauge{
-		{Name: "predictd_build_info", Help: "Always 1; the labels say which build is running.", Labels: [][2]string{{"version", s.opts.Version}}, Value: 1},
-		{Name: "predictd_ready", Help: "1 when the server takes traffic: not draining and every configured model loaded.", Value: ready},
-	}
-	for _, name := range s.models.Names() {
-		st, err := s.models.Status(name)
-		if err != nil {
-			continue
-		}
-		for _, v := range st.Versions {
-			gs = append(gs, monitor.Gauge{
-				Name:   "predictd_model_version_state",
-				Help:   "1 for each model version's current lifecycle state (START, LOADING, AVAILABLE, UNLOADING, END).",
-				Labels: [][2]string{{"model", name}, {"version", strconv.Itoa(v.Version)}, {"state", v.State}},
-				Value:  1,
-			})
-		}
-	}
-	return gs
-}
-
-// appendVersions appends the series of each live version's batcher and
-// online feature join, and the feature cache's counters.
-func (s *Server) appendVersions(b []byte) []byte {
-	var bs []monitor.BatcherStats
-	var js []monitor.VersionJoin
-	s.versions.Range(func(key, _ any) bool {
-		vs := key.(*versionState)
-		if vs.batcher != nil {
-			bs = append(bs, monitor.BatcherStats{Model: vs.name, Version: vs.version, Stats: vs.batcher.Stats()})
-		}
-		if vs.join != nil {
-			js = append(js, monitor.VersionJoin{Model: vs.name, Version: vs.version, Policy: vs.storeDown.String(), Stats: vs.join})
-		}
-		return true
-	})
-	b = monitor.AppendBatchers(b, bs)
-	if s.opts.Features != nil {
-		b = monitor.AppendJoins(b, js, s.opts.Features.CacheStats())
-	}
-	return b
 }

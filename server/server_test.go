@@ -3,9 +3,11 @@ package server
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"strings"
 	"testing"
 
+	dto "github.com/prometheus/client_model/go"
 	"github.com/valyala/fasthttp"
 
 	"github.com/predictd/predictd/internal/fixture"
@@ -223,38 +225,40 @@ func TestMetricsExposition(t *testing.T) {
 	}
 	call(s, "POST", "/v2/models/lr/infer", `{"inputs": []}`)
 	call(s, "POST", "/v2/models/ghost/infer", `{}`)
-	_, body, ctx := call(s, "GET", "/metrics", "")
-	if ct := string(ctx.Response.Header.ContentType()); !strings.HasPrefix(ct, "text/plain; version=0.0.4") {
-		t.Errorf("content type %q", ct)
-	}
-	for _, want := range []string{
-		`predictd_requests_total{model="lr",version="1",api="v1",code="200"} 3`,
-		`predictd_requests_total{model="lr",version="1",api="v2",code="400"} 1`,
-		`predictd_requests_total{model="",version="0",api="v2",code="404"} 1`,
-		`predictd_instances_total{model="lr",version="1",api="v1"} 6`,
-		`predictd_request_duration_seconds_count{model="lr",version="1",api="v1"} 3`,
-		`predictd_request_duration_seconds_bucket{model="lr",version="1",api="v1",le="+Inf"} 3`,
-		`predictd_model_version_state{model="lr",version="1",state="AVAILABLE"} 1`,
-		`predictd_ready 1`,
-		`# TYPE predictd_request_duration_seconds histogram`,
-		"# TYPE process_cpu_seconds_total counter\nprocess_cpu_seconds_total ",
+	fams, _ := scrape(t, s)
+	lr := func(extra ...string) []string { return append([]string{"model", "lr", "version", "1"}, extra...) }
+	for _, c := range []struct {
+		name   string
+		labels []string
+		want   float64
+	}{
+		{"predictd_requests_total", lr("api", "v1", "code", "200"), 3},
+		{"predictd_requests_total", lr("api", "v2", "code", "400"), 1},
+		{"predictd_requests_total", []string{"model", "", "version", "0", "api", "v2", "code", "404"}, 1},
+		{"predictd_instances_total", lr("api", "v1"), 6},
+		{"predictd_model_version_state", lr("state", "AVAILABLE"), 1},
+		{"predictd_ready", nil, 1},
+		{"predictd_inflight_requests", nil, 0},
+		{"predictd_build_info", []string{"version", "dev"}, 1},
 	} {
-		if !strings.Contains(body, want) {
-			t.Errorf("/metrics lacks %q", want)
+		if got := value(fams, c.name, c.labels...); got != c.want {
+			t.Errorf("/metrics: %s%q = %v, want %v", c.name, c.labels, got, c.want)
 		}
+	}
+	if f := fams["process_cpu_seconds_total"]; f.GetType() != dto.MetricType_COUNTER {
+		t.Errorf("/metrics: process_cpu_seconds_total is a %v, want a counter", f.GetType())
+	}
+	h := find(fams, "predictd_request_duration_seconds", lr("api", "v1")...).GetHistogram()
+	if h.GetSampleCount() != 3 {
+		t.Errorf("/metrics: %d latencies of lr on v1, want 3", h.GetSampleCount())
 	}
 	// Buckets are cumulative: each le count is at least the one before.
-	prev := -1
-	for _, line := range strings.Split(body, "\n") {
-		if !strings.HasPrefix(line, `predictd_request_duration_seconds_bucket{model="lr",version="1",api="v1"`) {
-			continue
+	prev := uint64(0)
+	for _, b := range h.GetBucket() {
+		if n := b.GetCumulativeCount(); n < prev || b.GetUpperBound() == math.Inf(1) && n != 3 {
+			t.Errorf("/metrics: latency bucket le=%g count %d after %d (3 in all)", b.GetUpperBound(), n, prev)
 		}
-		var n int
-		fmt.Sscanf(line[strings.LastIndexByte(line, ' ')+1:], "%d", &n)
-		if n < prev {
-			t.Errorf("bucket %q below the previous %d", line, prev)
-		}
-		prev = n
+		prev = b.GetCumulativeCount()
 	}
 }
 

@@ -28,6 +28,8 @@ import (
 	"time"
 
 	"github.com/klauspost/compress/zstd"
+	"github.com/prometheus/common/expfmt"
+	promodel "github.com/prometheus/common/model"
 
 	"github.com/predictd/predictd/internal/fixture"
 	"github.com/predictd/predictd/internal/redisconn"
@@ -44,19 +46,62 @@ func lrRepo(t *testing.T) (repo string, body []byte) {
 	return repo, instancesBody(t, fixture.Path("native", "logreg_binary.csv"), 1)
 }
 
-// metricValue reads one unlabelled sample from /metrics.
-func metricValue(t *testing.T, d *daemon, name string) float64 {
+// metricValue reads one sample from /metrics: see sampleValue.
+func metricValue(t *testing.T, d *daemon, name string, labels ...string) float64 {
 	t.Helper()
 	_, body := do(t, d.client(false), http.MethodGet, d.url(false, "/metrics"), nil)
-	m := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(name) + ` (\S+)$`).FindSubmatch(body)
-	if m == nil {
-		t.Fatalf("/metrics has no %s", name)
-	}
-	v, err := strconv.ParseFloat(string(m[1]), 64)
+	return sampleValue(t, body, name, labels...)
+}
+
+// sampleValue parses body, a /metrics exposition, with expfmt and returns
+// the value of the series of name whose labels are exactly labels (name,
+// value pairs; none for an unlabelled series), or a histogram's count. It
+// fails t if body does not parse or has no such series.
+func sampleValue(t *testing.T, body []byte, name string, labels ...string) float64 {
+	t.Helper()
+	p := expfmt.NewTextParser(promodel.LegacyValidation)
+	fams, err := p.TextToMetricFamilies(bytes.NewReader(body))
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("/metrics does not parse: %v", err)
 	}
-	return v
+	for _, m := range fams[name].GetMetric() {
+		got := make([]string, 0, 2*len(m.GetLabel()))
+		for _, l := range m.GetLabel() {
+			got = append(got, l.GetName(), l.GetValue())
+		}
+		if !sameLabels(got, labels) {
+			continue
+		}
+		switch {
+		case m.Counter != nil:
+			return m.Counter.GetValue()
+		case m.Gauge != nil:
+			return m.Gauge.GetValue()
+		case m.Histogram != nil:
+			return float64(m.Histogram.GetSampleCount())
+		}
+		return m.GetUntyped().GetValue()
+	}
+	t.Fatalf("/metrics has no %s%q", name, labels)
+	return 0
+}
+
+// sameLabels reports whether a and b hold the same name, value pairs in
+// any order.
+func sameLabels(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := 0; i+1 < len(a); i += 2 {
+		found := false
+		for j := 0; j+1 < len(b); j += 2 {
+			found = found || a[i] == b[j] && a[i+1] == b[j+1]
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
 }
 
 // stop sends SIGTERM and waits up to within for the daemon to exit with

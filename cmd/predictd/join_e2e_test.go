@@ -110,10 +110,8 @@ func TestServeJoin(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	acked := fmt.Sprintf(`predictd_stream_entries_acked_total{stream="features",group=%q} %d`, hostGroup(t), len(streamed))
 	waitFor(t, "the stream's entries to be applied and acked", func() bool {
-		_, body := do(t, c, "GET", d.url(false, "/metrics"), nil)
-		return strings.Contains(string(body), acked)
+		return metricValue(t, d, "predictd_stream_entries_acked_total", "stream", "features", "group", hostGroup(t)) == float64(len(streamed))
 	})
 
 	// The offline answer: score the joined rows.
@@ -279,13 +277,12 @@ func TestServeJoinRedisDown(t *testing.T) {
 	if f["spend_7d"].Status != "unavailable" || *f["spend_7d"].Value != 0 || f["fraud_rate_30d"].Status != "present" || *f["fraud_rate_30d"].Value != 0.5 {
 		t.Errorf("fail_open with Redis down: features %s, want spend_7d unavailable (default 0), fraud_rate_30d present 0.5 from the cache", out)
 	}
-	_, metrics := do(t, c, "GET", d.url(false, "/metrics"), nil)
-	for _, w := range []string{
-		`predictd_feature_store_errors_total{model="closed",version="1",policy="fail_closed"} 1`,
-		`predictd_feature_store_errors_total{model="open",version="1",policy="fail_open"} 1`,
+	for _, labels := range [][]string{
+		{"model", "closed", "version", "1", "policy", "fail_closed"},
+		{"model", "open", "version", "1", "policy", "fail_open"},
 	} {
-		if !strings.Contains(string(metrics), w) {
-			t.Errorf("/metrics lacks %s", w)
+		if got := metricValue(t, d, "predictd_feature_store_errors_total", labels...); got != 1 {
+			t.Errorf("/metrics: predictd_feature_store_errors_total%q = %v, want 1", labels, got)
 		}
 	}
 	// While the store stays down every fail_open request is counted, but
@@ -296,9 +293,8 @@ func TestServeJoinRedisDown(t *testing.T) {
 			t.Fatalf("fail_open request %d with Redis down: %d %s", i, code, out)
 		}
 	}
-	_, metrics = do(t, c, "GET", d.url(false, "/metrics"), nil)
-	if w := `predictd_feature_store_errors_total{model="open",version="1",policy="fail_open"} 51`; !strings.Contains(string(metrics), w) {
-		t.Errorf("/metrics lacks %s after 50 more requests", w)
+	if got := metricValue(t, d, "predictd_feature_store_errors_total", "model", "open", "version", "1", "policy", "fail_open"); got != 51 {
+		t.Errorf("/metrics: predictd_feature_store_errors_total of model open = %v after 50 more requests, want 51", got)
 	}
 	if n := strings.Count(d.log.String(), "serving defaults (fail_open)"); n < 1 || n > 2 {
 		t.Errorf("51 fail_open requests within seconds logged %d lines, want 1 or 2 (rate-limited)", n)

@@ -18,6 +18,7 @@ import (
 	"github.com/predictd/predictd/internal/redisconn"
 	daemonrun "github.com/predictd/predictd/internal/run"
 	"github.com/predictd/predictd/model/manager"
+	"github.com/predictd/predictd/monitor"
 	"github.com/predictd/predictd/server"
 )
 
@@ -202,8 +203,13 @@ func (d *wiring) stopStream(context.Context) error {
 func (d *wiring) newServer(context.Context) error {
 	opts := d.cfg.server
 	opts.Features = d.features
+	if opts.Metrics == nil {
+		opts.Metrics = monitor.NewRegistry()
+	}
 	if d.stream != nil {
-		opts.MetricsAppenders = append(opts.MetricsAppenders, d.stream.AppendPrometheus)
+		if err := opts.Metrics.Register(d.stream.Collector()); err != nil {
+			return fmt.Errorf("feature stream metrics: %w", err)
+		}
 	}
 	srv, err := server.New(opts)
 	if err != nil {

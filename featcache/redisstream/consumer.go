@@ -554,25 +554,3 @@ func (r *runner) ack(ctx context.Context, ids []string) error {
 	r.acked.Add(n)
 	return nil
 }
-
-// AppendPrometheus appends the consumer's counters in Prometheus text
-// format, labelled with its stream and group.
-func (c *Consumer) AppendPrometheus(b []byte) []byte {
-	st := c.Stats()
-	for _, m := range []struct {
-		name, help string
-		v          int64
-	}{
-		{"predictd_stream_entries_read_total", "Feature stream entries received (re-reads and claims count again).", st.Read},
-		{"predictd_stream_rows_written_total", "Feature rows the stream consumer wrote to the store.", st.Written},
-		{"predictd_stream_rows_skipped_total", "Feature rows not newer than the stored row (replays).", st.Skipped},
-		{"predictd_stream_entries_acked_total", "Feature stream entries acknowledged after a durable write.", st.Acked},
-		{"predictd_stream_entries_dead_total", "Feature stream entries refused and copied to the dead-letter stream.", st.Dead},
-		{"predictd_stream_store_errors_total", "Store writes that failed; their entries stay pending and are retried.", st.StoreErrors},
-		{"predictd_stream_redis_errors_total", "Redis commands of the stream consumer that failed.", st.RedisErrors},
-		{"predictd_stream_entries_claimed_total", "Entries taken over from idle consumers (XAUTOCLAIM).", st.Claimed},
-	} {
-		b = fmt.Appendf(b, "# HELP %s %s\n# TYPE %s counter\n%s{stream=%q,group=%q} %d\n", m.name, m.help, m.name, m.name, c.opts.Stream, c.opts.Group, m.v)
-	}
-	return b
-}

@@ -74,7 +74,8 @@
 //	}
 //	go c.Run(ctx) // returns nil once ctx is cancelled
 //
-// and exports c.Stats() as metrics. Cancel ctx and wait for Run to return
+// and registers c.Collector() on its metrics registry (c.Stats() as
+// Prometheus counters). Cancel ctx and wait for Run to return
 // before closing the Service.
 //
 // # Concurrency
