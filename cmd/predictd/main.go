@@ -46,9 +46,11 @@ func usageErr(format string, args ...any) error {
 const usage = `predictd: CPU inference for tree ensembles, linear models and MLPs.
 
 Usage:
-  predictd import  --from xgboost|lightgbm|onnx|native --in FILE --repo DIR --name NAME [--version N] [--feature-views V1,V2:F] [--precision float64|float32]
+  predictd import  --from xgboost|lightgbm|onnx|native --in FILE --repo DIR --name NAME [--version N] [--feature-views V1,V2:F] [--precision float64|float32] [--reference ROWS]
   predictd score   --repo DIR --model NAME [--version N] --in FILE(.csv|.parquet) [--out FILE] [--raw]
   predictd inspect --repo DIR --model NAME [--version N] [--json]
+  predictd profile --repo DIR --model NAME [--version N] --in ROWS(.csv|.parquet) [--bins 20] [--top-k 20] [--sample 1000] [--max-rows N]
+  predictd drift   --repo DIR --model NAME [--version N] --in ROWS(.csv|.parquet) [--json] [--min-rows 500]   (exit 1: drift, 2: no check)
   predictd compare --got FILE --want FILE [--rel 1e-6]
   predictd bench   --repo DIR --model NAME [--version N] [--in FILE] [--batch 1,32,256] [--threads 1,2] [--duration 2s] [--raw] [--json]
   predictd serve   --repo DIR [--listen ADDR] [--unix PATH] [--config FILE] [--admin-token-file FILE] ...
@@ -89,11 +91,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	cmd, rest := args[0], args[1:]
 	switch cmd {
 	case "import":
-		return cmdImport(rest, stdout, stderr)
+		return cmdImport(ctx, rest, stdout, stderr)
 	case "score":
 		return cmdScore(ctx, rest, stdout, stderr)
 	case "inspect":
 		return cmdInspect(rest, stdout, stderr)
+	case "profile":
+		return cmdProfile(ctx, rest, stdout, stderr)
+	case "drift":
+		return cmdDrift(ctx, rest, stdout, stderr)
 	case "compare":
 		return cmdCompare(rest, stdout, stderr)
 	case "bench":
@@ -180,7 +186,7 @@ func required(fs *flag.FlagSet, names ...string) error {
 	return nil
 }
 
-func cmdImport(args []string, stdout, stderr io.Writer) error {
+func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("import", stderr)
 	from := fs.String("from", "", "source format: "+strings.Join(importer.Formats, ", "))
 	in := fs.String("in", "", "model file to import")
@@ -188,6 +194,7 @@ func cmdImport(args []string, stdout, stderr io.Writer) error {
 	name := fs.String("name", "", "model name")
 	ver := fs.Int("version", 0, "version to write (default: the next free number)")
 	views := fs.String("feature-views", "", "comma-separated online feature views (or view:feature) serve fetches this model's inputs from by entity key")
+	reference := fs.String("reference", "", "rows (.csv or .parquet: training or validation data) to profile into the version's reference, for drift statistics (see predictd profile)")
 	precision := fs.String("precision", "", "a dense model's arithmetic: float64 (the default, but for ONNX MLP graphs: the source library's own) or float32 (SIMD kernels, faster for wide MLPs, within 1e-5 of each row's scale; not for linear models)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -209,6 +216,11 @@ func cmdImport(args []string, stdout, stderr io.Writer) error {
 	wo := model.WriteOptions{Version: *ver, Precision: *precision}
 	if *views != "" {
 		wo.FeatureViews = strings.Split(*views, ",")
+	}
+	if *reference != "" {
+		if wo.Reference, err = importReference(ctx, *name, imp, *reference); err != nil {
+			return err
+		}
 	}
 	_, dir, err := model.Write(*repo, *name, imp, wo)
 	if err != nil {

@@ -79,8 +79,8 @@ func DefaultOptions() Options {
 	}
 }
 
-// check reports the first option out of range, naming it.
-func (o Options) check() error {
+// Check reports the first option out of range, naming it.
+func (o Options) Check() error {
 	switch {
 	case o.Bins < 1 || o.Bins > 1000:
 		return fmt.Errorf("profile options: Bins is %d, want 1 to 1000", o.Bins)
@@ -185,7 +185,7 @@ func (s outputSink) Close() error                 { return nil }
 // names the input in errors and is recorded as the reference's Source (its
 // base name). It stops when ctx is cancelled.
 func Build(ctx context.Context, p model.Predictor, m *model.Manifest, r score.RowReader, name string, opts Options) (*model.Reference, error) {
-	if err := opts.check(); err != nil {
+	if err := opts.Check(); err != nil {
 		return nil, err
 	}
 	featKinds := make([]string, len(m.Features))
