@@ -34,6 +34,7 @@ const (
 	verbLoad                 // admin: POST /v1/admin/models/{m}/versions/{v}/load
 	verbUnload               // admin: .../unload
 	verbLabel                // admin: POST /v1/admin/models/{m}/labels/{l}
+	verbMonitor              // GET /v1/models/{m}/monitor: drift, cost, SLOs
 )
 
 // target is a parsed model path. name and label alias the request's path
@@ -111,6 +112,8 @@ func parseModelPath(p []byte, api API, admin bool) (t target, ok bool) {
 			t.verb = verbStatus
 		case colonVerb == nil && tail == "metadata":
 			t.verb = verbMetadata
+		case colonVerb == nil && tail == "monitor":
+			t.verb = verbMonitor
 		default:
 			return t, false
 		}

@@ -21,6 +21,8 @@ import (
 	"github.com/predictd/predictd/internal/logx"
 	"github.com/predictd/predictd/model"
 	"github.com/predictd/predictd/monitor"
+	"github.com/predictd/predictd/monitor/cost"
+	"github.com/predictd/predictd/monitor/watch"
 	"github.com/predictd/predictd/wire"
 )
 
@@ -74,6 +76,10 @@ type Options struct {
 	// New; other components (the feature stream consumer) register theirs
 	// on the same one.
 	Metrics *monitor.Registry
+	// Monitor, when set, is told every prediction after it is computed
+	// (rows, predictions, latency, status, CPU spans) and answers GET
+	// /v1/models/{name}/monitor; nil: no model monitoring.
+	Monitor *watch.Monitor
 	// Version is reported by GET /v2 and predictd_build_info.
 	Version string
 	// Logf receives one line per notable event (admin calls, errors that
@@ -278,6 +284,9 @@ type versionState struct {
 	// (schema.Join()); storeDown is its policy when the store fails.
 	join      *monitor.JoinStats
 	storeDown StoreDownPolicy
+	// mon is the version's model monitor (nil when monitoring is off; its
+	// methods take a nil receiver).
+	mon *watch.Version
 }
 
 // Prepare builds a version's serving state; pass it as the model manager's
@@ -333,11 +342,23 @@ func (s *Server) Prepare(l *model.Loaded) (any, error) {
 		}
 		s.opts.Logf("model %s version %d: batching %s (one row %s, %s a row in a batch of %d)", m.Name, m.Version, verdict, c.Single, c.PerRowInBatch, c.Batch)
 	}
+	if s.opts.Monitor != nil {
+		vs.mon = s.opts.Monitor.Attach(l)
+	}
 	if use {
 		bo := mo.Batch
 		vs.batchHist = monitor.NewBatcherHistograms(vs.bigRows)
 		bo.Observer = vs.batchHist
-		if vs.batcher, err = batcher.New(l.Model, bo); err != nil {
+		// The batcher's workers predict outside any request's span: their
+		// own spans count that work to the version's cost.
+		var p model.Predictor = l.Model
+		if meter := vs.mon.Meter(); meter != nil {
+			p = meteredPredictor{Predictor: l.Model, meter: meter}
+		}
+		if vs.batcher, err = batcher.New(p, bo); err != nil {
+			if vs.mon != nil {
+				s.opts.Monitor.Detach(vs.mon)
+			}
 			return nil, fmt.Errorf("model %s: batching: %w", m.Name, err)
 		}
 	}
@@ -358,6 +379,9 @@ func (s *Server) Retired(_ *model.Loaded, attached any) {
 	vs := attached.(*versionState)
 	s.versions.Delete(vs)
 	s.releaseSeries(vs.name, vs.version)
+	if vs.mon != nil {
+		s.opts.Monitor.Detach(vs.mon)
+	}
 	if vs.batcher != nil {
 		vs.batcher.Close()
 	}
@@ -523,6 +547,8 @@ func (s *Server) handleModel(ctx *fasthttp.RequestCtx, api API, t target) {
 	switch t.verb {
 	case verbStatus:
 		s.status(ctx, t)
+	case verbMonitor:
+		s.monitorReport(ctx, t)
 	case verbMetadata, verbReady:
 		prepared, rel, err := s.models.Acquire(bstr(t.name), t.version, bstr(t.label))
 		if err != nil {
@@ -553,6 +579,7 @@ func (s *Server) predict(ctx *fasthttp.RequestCtx, api API, t target) {
 		ctx.Response.Header.Set("Retry-After", "1")
 		s.writeError(ctx, Errorf(fasthttp.StatusServiceUnavailable, "server busy: %d prediction requests in flight, the limit is %d (max_concurrent); retry", n-1, s.opts.MaxConcurrent))
 		m.Series("", 0, api.String()).Count(fasthttp.StatusServiceUnavailable)
+		s.observeRequest(bstr(t.name), time.Since(start), fasthttp.StatusServiceUnavailable)
 		return
 	}
 	prepared, rel, err := s.models.Acquire(bstr(t.name), t.version, bstr(t.label))
@@ -564,6 +591,7 @@ func (s *Server) predict(ctx *fasthttp.RequestCtx, api API, t target) {
 	defer rel.Release()
 	vs := prepared.(*versionState)
 	ser := vs.series[api]
+	span := vs.mon.Meter().Start()
 	c := getExchange()
 	defer putExchange(c)
 	r := &c.Request
@@ -587,14 +615,19 @@ func (s *Server) predict(ctx *fasthttp.RequestCtx, api API, t target) {
 		err = s.compute(ctx, vs, c, deadline, timeout)
 	}
 	if err != nil {
+		span.End(0)
 		if errors.Is(err, batcher.ErrGone) {
 			// Nobody to answer: the client closed the connection.
 			ctx.SetConnectionClose()
 			ser.Count(statusClientGone)
+			s.observeRequest(vs.name, -1, statusClientGone)
 			return
 		}
-		ser.Count(s.writeError(ctx, err))
-		ser.Latency.Observe(time.Since(start))
+		code := s.writeError(ctx, err)
+		ser.Count(code)
+		took := time.Since(start)
+		ser.Latency.Observe(took)
+		s.observeRequest(vs.name, took, code)
 		return
 	}
 	if api == APIOIP {
@@ -608,9 +641,39 @@ func (s *Server) predict(ctx *fasthttp.RequestCtx, api API, t target) {
 	}
 	ctx.SetContentType("application/json")
 	ctx.SetBody(r.Out)
+	span.End(r.N)
 	ser.Instances.Add(uint64(r.N))
 	ser.Count(fasthttp.StatusOK)
-	ser.Latency.Observe(time.Since(start))
+	now := time.Now()
+	took := now.Sub(start)
+	ser.Latency.Observe(took)
+	s.observeRequest(vs.name, took, fasthttp.StatusOK)
+	// The rows as the model saw them (joined features included) and its
+	// predictions; bounded work that never waits (monitor/live).
+	vs.mon.Observe(now, r.Rows, r.Preds, r.N)
+}
+
+// observeRequest tells the monitor (its SLO tracker) about a prediction
+// request of model answered with code after took (negative: the client
+// left unanswered).
+func (s *Server) observeRequest(model string, took time.Duration, code int) {
+	if s.opts.Monitor != nil {
+		s.opts.Monitor.Request(model, took, code)
+	}
+}
+
+// meteredPredictor times a batcher worker's Predict calls as spans of the
+// version's cost meter.
+type meteredPredictor struct {
+	model.Predictor
+	meter *cost.Meter
+}
+
+func (p meteredPredictor) Predict(dst, rows []float64, raw bool) []float64 {
+	span := p.meter.Start()
+	dst = p.Predictor.Predict(dst, rows, raw)
+	span.End(0)
+	return dst
 }
 
 // statusClientGone is what the metrics count for a request whose client
@@ -671,6 +734,28 @@ func parseTimeout(b []byte) (time.Duration, error) {
 		return 0, Errorf(fasthttp.StatusBadRequest, "header X-Request-Timeout %q: want a positive duration such as 250ms or a number of milliseconds", b)
 	}
 	return d, nil
+}
+
+// monitorReport answers GET /v1/models/{name}/monitor: the model's drift
+// windows, costs and SLOs (monitor/watch.Monitor.Report).
+func (s *Server) monitorReport(ctx *fasthttp.RequestCtx, t target) {
+	if t.version != 0 || t.label != nil {
+		s.writeError(ctx, Errorf(fasthttp.StatusBadRequest, "GET /v1/models/%s/monitor reports every served version of the model; drop the version or label from the path", t.name))
+		return
+	}
+	if s.opts.Monitor == nil {
+		s.writeError(ctx, Errorf(fasthttp.StatusNotFound, "model monitoring is off in this server"))
+		return
+	}
+	body, err := s.opts.Monitor.Report(bstr(t.name))
+	switch {
+	case errors.Is(err, watch.ErrUnknownModel):
+		s.writeError(ctx, Errorf(fasthttp.StatusNotFound, "%v", err))
+	case err != nil:
+		s.writeError(ctx, err)
+	default:
+		s.writeJSON(ctx, fasthttp.StatusOK, body)
+	}
 }
 
 // status answers TF Serving's GetModelStatus for a model, one version or

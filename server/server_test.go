@@ -274,6 +274,8 @@ func TestParseModelPath(t *testing.T) {
 		{"wine/versions/12:predict", APITFServing, false, "wine/12//2"},
 		{"wine/labels/canary:predict", APITFServing, false, "wine/0/canary/2"},
 		{"wine/versions/3/metadata", APITFServing, false, "wine/3//1"},
+		{"wine/monitor", APITFServing, false, "wine/0//8"},
+		{"wine/monitor", APIOIP, false, ""},
 		{"wine/versions/03:predict", APITFServing, false, ""},
 		{"wine/versions/x:predict", APITFServing, false, ""},
 		{"wine/versions/0", APITFServing, false, ""},

@@ -193,7 +193,7 @@ func TestServeJoin(t *testing.T) {
 			order = append(order, rest[:strings.LastIndex(rest, " in ")])
 		}
 	}
-	wantOrder := []string{"readiness", "serving", "model manager", "feature stream", "feature store", "listeners"}
+	wantOrder := []string{"readiness", "serving", "model manager", "model monitor", "feature stream", "feature store", "listeners"}
 	if !slices.Equal(order, wantOrder) {
 		t.Errorf("components stopped in the order %q, want %q\n%s", order, wantOrder, d.log.String())
 	}

@@ -1,8 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -22,6 +24,8 @@ import (
 	"github.com/predictd/predictd/internal/logx"
 	"github.com/predictd/predictd/internal/redisconn"
 	"github.com/predictd/predictd/model/manager"
+	"github.com/predictd/predictd/monitor/cost"
+	"github.com/predictd/predictd/monitor/drift"
 	"github.com/predictd/predictd/monitor/slo"
 	"github.com/predictd/predictd/server"
 )
@@ -71,6 +75,9 @@ func parseServe(args []string, stderr io.Writer) (*serveConfig, error) {
 	featStale := fs.Duration("feature-staleness", featcache.DefaultCacheOptions().MaxStaleness, "how long a cached feature answer is served before the store is asked again (never past a view's TTL)")
 	featTimeout := fs.Duration("feature-store-timeout", featcache.DefaultCacheOptions().StoreTimeout, "how long a prediction waits for the feature store before its model's store-down policy applies")
 	featFuture := fs.Duration("feature-max-future", featcache.DefaultMaxFutureSkew, "refuse a pushed or streamed feature row whose event time is more than this after now (a future row would hide its entity's updates until then)")
+	corePrice := fs.Float64("cost-per-core-hour", 0, "price of a CPU core-hour; with it /metrics and /v1/models/NAME/monitor give each version's cost per million predictions")
+	memPrice := fs.Float64("cost-per-gib-hour", 0, "price of a GiB of memory held for an hour, added to the cost per million predictions")
+	monWindow := fs.String("monitor-window", "1h", "the window the drift gauges in /metrics judge: 5m, 1h or since_load (/v1/models/NAME/monitor reports all three)")
 	batching := fs.Bool("batching", true, "batch concurrent requests to a model version adaptively; false: each request is its own Predict call")
 	timeout := fs.Duration("timeout", 0, "deadline of a request that sets none (X-Request-Timeout, OIP parameters.timeout); 0: none")
 	stream := fs.String("stream", "", "apply feature updates from a Redis stream: redis://[[user]:password@]HOST:PORT[/DB] or rediss://... (needs --features)")
@@ -106,6 +113,9 @@ func parseServe(args []string, stderr io.Writer) (*serveConfig, error) {
 					return nil, usageErr("serve: config file %s: model %q: features_on_store_error %v", *cfgPath, mc.Name, err)
 				}
 				if err := mc.checkSLO(*cfgPath); err != nil {
+					return nil, usageErr("serve: %v", err)
+				}
+				if err := mc.checkMonitor(*cfgPath); err != nil {
 					return nil, usageErr("serve: %v", err)
 				}
 			}
@@ -170,9 +180,32 @@ func parseServe(args []string, stderr io.Writer) (*serveConfig, error) {
 	if cfg.manager.PollInterval == 0 {
 		cfg.manager.PollInterval = -1 // the manager's "never"; 0 would mean its default
 	}
+	cfg.monitor = monitorConfig{
+		prices: cost.Prices{PerCoreHour: *corePrice, PerGiBHour: *memPrice},
+		slos:   make(map[string]slo.Config), every: make(map[string]int), thresholds: make(map[string]drift.Thresholds),
+	}
+	switch *monWindow {
+	case "5m":
+		cfg.monitor.window = 5 * time.Minute
+	case "1h":
+		cfg.monitor.window = time.Hour
+	case "since_load":
+		cfg.monitor.window = 0
+	default:
+		return nil, usageErr("serve: --monitor-window %q: want 5m, 1h or since_load", *monWindow)
+	}
 	for _, mc := range models {
 		cfg.manager.Models = append(cfg.manager.Models, mc.ModelConfig)
 		cfg.server.Models[mc.Name] = mc.serving(cfg.server.DefaultModel)
+		if mc.SLO != nil {
+			cfg.monitor.slos[mc.Name] = *mc.SLO
+		}
+		if mc.Monitor.Every > 0 {
+			cfg.monitor.every[mc.Name] = mc.Monitor.Every
+		}
+		if th, _ := mc.thresholds(); th != nil {
+			cfg.monitor.thresholds[mc.Name] = *th
+		}
 	}
 	if cfg.stream.url != "" && cfg.features == "" {
 		return nil, usageErr("serve: --stream needs --features")
@@ -199,6 +232,41 @@ type modelConfig struct {
 	// SLO is the model's latency and availability objectives; nil: none.
 	// `predictd alerts` writes the Prometheus rules for them.
 	SLO *slo.Config `json:"slo"`
+	// Monitor is the model's drift monitoring: Every records one row in
+	// Every (default 1, all); DriftThresholds overrides some of
+	// drift.DefaultThresholds' fields (JSON names as in /monitor's
+	// "thresholds").
+	Monitor struct {
+		Every           int             `json:"every"`
+		DriftThresholds json.RawMessage `json:"drift_thresholds"`
+	} `json:"monitor"`
+}
+
+// thresholds returns the model's drift thresholds, nil when it sets none:
+// drift.DefaultThresholds with the fields the config file gives.
+func (mc modelConfig) thresholds() (*drift.Thresholds, error) {
+	if len(mc.Monitor.DriftThresholds) == 0 {
+		return nil, nil
+	}
+	th := drift.DefaultThresholds()
+	dec := json.NewDecoder(bytes.NewReader(mc.Monitor.DriftThresholds))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&th); err != nil {
+		return nil, err
+	}
+	return &th, th.Check()
+}
+
+// checkMonitor validates the model's monitor settings; the error names the
+// config file and the model.
+func (mc modelConfig) checkMonitor(path string) error {
+	if mc.Monitor.Every < 0 {
+		return fmt.Errorf("config file %s: model %q: monitor.every %d: want 1 or more (1 records every row)", path, mc.Name, mc.Monitor.Every)
+	}
+	if _, err := mc.thresholds(); err != nil {
+		return fmt.Errorf("config file %s: model %q: monitor.drift_thresholds: %v", path, mc.Name, err)
+	}
+	return nil
 }
 
 // checkSLO validates the model's objectives, if any; the error names the

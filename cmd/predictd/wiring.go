@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/predictd/predictd/featcache"
 	"github.com/predictd/predictd/featcache/redisstream"
 	"github.com/predictd/predictd/internal/logx"
@@ -19,6 +21,10 @@ import (
 	daemonrun "github.com/predictd/predictd/internal/run"
 	"github.com/predictd/predictd/model/manager"
 	"github.com/predictd/predictd/monitor"
+	"github.com/predictd/predictd/monitor/cost"
+	"github.com/predictd/predictd/monitor/drift"
+	"github.com/predictd/predictd/monitor/slo"
+	"github.com/predictd/predictd/monitor/watch"
 	"github.com/predictd/predictd/server"
 )
 
@@ -34,6 +40,17 @@ type serveConfig struct {
 	store        string // --store
 	cache        featcache.CacheOptions
 	stream       streamConfig
+	monitor      monitorConfig
+}
+
+// monitorConfig is the model monitor's settings: prices, per-model SLOs,
+// sampling and drift thresholds, and the drift gauges' window.
+type monitorConfig struct {
+	prices     cost.Prices
+	slos       map[string]slo.Config
+	every      map[string]int
+	thresholds map[string]drift.Thresholds
+	window     time.Duration
 }
 
 type streamConfig struct {
@@ -48,19 +65,23 @@ type wiring struct {
 	cfg  *serveConfig
 	logf func(string, ...any)
 
-	lns      []net.Listener
-	features *featcache.Service
-	closeFS  func()
-	stream   *redisstream.Consumer
-	stopRead context.CancelFunc
-	readDone chan struct{}
-	srv      *server.Server
-	mgr      *manager.Manager
-	serving  sync.WaitGroup
-	serveErr chan error
-	started  chan error // the manager's first load
-	loading  bool       // the first load has not reported yet
-	failed   bool       // stopping because of an error: no drain delay
+	lns       []net.Listener
+	features  *featcache.Service
+	closeFS   func()
+	stream    *redisstream.Consumer
+	stopRead  context.CancelFunc
+	readDone  chan struct{}
+	metrics   *monitor.Registry
+	monitor   *watch.Monitor
+	stopTicks context.CancelFunc
+	ticksDone chan struct{}
+	srv       *server.Server
+	mgr       *manager.Manager
+	serving   sync.WaitGroup
+	serveErr  chan error
+	started   chan error // the manager's first load
+	loading   bool       // the first load has not reported yet
+	failed    bool       // stopping because of an error: no drain delay
 }
 
 // components are the daemon's parts in the order they start: each may use
@@ -75,6 +96,7 @@ func (d *wiring) components() []daemonrun.Component {
 		cs = append(cs, daemonrun.Component{Name: "feature stream", Start: d.startStream, Stop: d.stopStream})
 	}
 	return append(cs,
+		daemonrun.Component{Name: "model monitor", Start: d.newMonitor, Stop: d.stopMonitor},
 		daemonrun.Component{Name: "server", Start: d.newServer},
 		daemonrun.Component{Name: "model manager", Start: d.startManager, Stop: d.stopManager},
 		daemonrun.Component{Name: "serving", Start: d.serve, Stop: d.drainRequests},
@@ -200,12 +222,65 @@ func (d *wiring) stopStream(context.Context) error {
 	return nil
 }
 
+// newMonitor makes the metrics registry and the model monitor (SLO
+// tracker, cost ledger, drift) the server feeds, and registers their
+// collectors.
+func (d *wiring) newMonitor(context.Context) error {
+	mc := d.cfg.monitor
+	d.metrics = monitor.NewRegistry()
+	tracker, err := slo.New(slo.Options{Models: mc.slos})
+	if err != nil {
+		return usageErr("%v", err)
+	}
+	ledger, err := cost.NewLedger(mc.prices, 0, 0)
+	if err != nil {
+		return usageErr("%v", err)
+	}
+	mon, err := watch.New(watch.Options{
+		Every: mc.every, Thresholds: mc.thresholds, GaugeWindow: mc.window,
+		SLO: tracker, Costs: ledger, Logf: d.logf,
+	})
+	if err != nil {
+		return usageErr("%v", err)
+	}
+	for _, c := range []prometheus.Collector{tracker, mon} {
+		if err := d.metrics.Register(c); err != nil {
+			return fmt.Errorf("monitor metrics: %w", err)
+		}
+	}
+	d.monitor = mon
+	// The cost ledger splits the process's CPU among versions at each
+	// tick (and at each scrape and /monitor call); the first is the
+	// baseline.
+	ledger.Tick(time.Now())
+	ctx, cancel := context.WithCancel(context.Background())
+	d.stopTicks, d.ticksDone = cancel, make(chan struct{})
+	go func() {
+		defer close(d.ticksDone)
+		t := time.NewTicker(10 * time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case now := <-t.C:
+				ledger.Tick(now)
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return nil
+}
+
+func (d *wiring) stopMonitor(context.Context) error {
+	d.stopTicks()
+	<-d.ticksDone
+	return nil
+}
+
 func (d *wiring) newServer(context.Context) error {
 	opts := d.cfg.server
 	opts.Features = d.features
-	if opts.Metrics == nil {
-		opts.Metrics = monitor.NewRegistry()
-	}
+	opts.Metrics, opts.Monitor = d.metrics, d.monitor
 	if d.stream != nil {
 		if err := opts.Metrics.Register(d.stream.Collector()); err != nil {
 			return fmt.Errorf("feature stream metrics: %w", err)

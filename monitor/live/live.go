@@ -31,8 +31,9 @@ type Options struct {
 	// Slots is how many slots are kept: the longest window is
 	// Slots*SlotWidth; default 60 (an hour of minutes).
 	Slots int
-	// SlotSample is the most raw values kept per series per slot (a
-	// uniform sample of the slot's values); default 32.
+	// SlotSample is the most raw values kept per series per slot and
+	// shard (a uniform sample of the slot's values); default 64, so that a
+	// five-minute window over the default 4 shards holds up to 1,280.
 	SlotSample int
 	// TotalSample is the most raw values kept per series since load (a
 	// uniform sample of all values); default 1024.
@@ -47,7 +48,7 @@ type Options struct {
 
 // DefaultOptions returns the defaults documented on Options.
 func DefaultOptions() Options {
-	return Options{SlotWidth: time.Minute, Slots: 60, SlotSample: 32, TotalSample: 1024, Shards: 4, Every: 1}
+	return Options{SlotWidth: time.Minute, Slots: 60, SlotSample: 64, TotalSample: 1024, Shards: 4, Every: 1}
 }
 
 // Binner maps a value to its bin: *model.Distribution, the reference's

@@ -92,7 +92,7 @@ func TestCounts(t *testing.T) {
 			finite := uint64(rows) - wantMissing[s]
 			want := int(finite)
 			if span > 0 {
-				want = min(want, 4*32)
+				want = min(want, 4*64)
 			}
 			if len(sw.Sample) != want {
 				t.Errorf("span %v: series %d sample of %d, want %d (of %d finite values)", span, s, len(sw.Sample), want, finite)
