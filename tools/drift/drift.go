@@ -25,7 +25,6 @@ import (
 
 	"github.com/predictd/predictd/model"
 	mdrift "github.com/predictd/predictd/monitor/drift"
-	"github.com/predictd/predictd/tools/profile"
 	"github.com/predictd/predictd/tools/score"
 )
 
@@ -129,7 +128,7 @@ func File(ctx context.Context, l *model.Loaded, ref *model.Reference, path strin
 	if err := opts.Thresholds.Check(); err != nil {
 		return nil, err
 	}
-	r, closeRows, err := profile.OpenRows(path, l.Manifest.Features)
+	r, closeRows, err := score.OpenInput(path, l.Manifest.Features)
 	if err != nil {
 		return nil, err
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/predictd/predictd/model/xgboost"
 	mdrift "github.com/predictd/predictd/monitor/drift"
 	"github.com/predictd/predictd/tools/profile"
+	"github.com/predictd/predictd/tools/score"
 )
 
 // version writes the 300-tree, 20-feature fixture model with a reference
@@ -138,7 +139,7 @@ func TestFileVerdicts(t *testing.T) {
 func TestRowsIsTheAccumulator(t *testing.T) {
 	l, ref, tab := version(t)
 	rows := drawn(tab, nil)
-	r, closeRows, err := profile.OpenRows(writeCSV(t, tab.Header, rows), l.Manifest.Features)
+	r, closeRows, err := score.OpenInput(writeCSV(t, tab.Header, rows), l.Manifest.Features)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -23,11 +23,9 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
 	"path/filepath"
 	"runtime"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/predictd/predictd/model"
@@ -232,45 +230,12 @@ func Build(ctx context.Context, p model.Predictor, m *model.Manifest, r score.Ro
 
 // File profiles the file at path (.csv or .parquet) with Build.
 func File(ctx context.Context, p model.Predictor, m *model.Manifest, path string, opts Options) (*model.Reference, error) {
-	r, closeRows, err := OpenRows(path, m.Features)
+	r, closeRows, err := score.OpenInput(path, m.Features)
 	if err != nil {
 		return nil, err
 	}
 	defer closeRows()
 	return Build(ctx, p, m, r, path, opts)
-}
-
-// OpenRows opens the file at path as rows of features, by its extension:
-// a score.CSVReader for .csv, a score.ParquetReader for .parquet. Call the
-// returned function to close it. tools/drift reads its input through it too.
-func OpenRows(path string, features []model.Feature) (score.RowReader, func(), error) {
-	ext := strings.ToLower(filepath.Ext(path))
-	if ext != ".csv" && ext != ".parquet" {
-		return nil, nil, fmt.Errorf("input %s: unknown format: want a .csv or .parquet file", path)
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, nil, err
-	}
-	if ext == ".csv" {
-		r, err := score.NewCSVReader(f, path, features)
-		if err != nil {
-			f.Close()
-			return nil, nil, err
-		}
-		return r, func() { f.Close() }, nil
-	}
-	fi, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return nil, nil, err
-	}
-	r, err := score.NewParquetReader(f, fi.Size(), path, features)
-	if err != nil {
-		f.Close()
-		return nil, nil, err
-	}
-	return r, func() { r.Close(); f.Close() }, nil
 }
 
 // moments sets d's Finite, Min, Max, Mean and Std (population) from the

@@ -52,7 +52,7 @@ func ScoreFile(ctx context.Context, p model.Predictor, opts Options, inPath, out
 	if err := opts.check(p); err != nil {
 		return Stats{}, err
 	}
-	in, closeIn, err := openInput(inPath, opts.Features)
+	in, closeIn, err := OpenInput(inPath, opts.Features)
 	if err != nil {
 		return Stats{}, err
 	}
@@ -81,9 +81,11 @@ func hasExt(path, ext string) bool {
 	return strings.EqualFold(filepath.Ext(path), ext)
 }
 
-// openInput opens inPath as a RowReader and returns it with the function
-// that closes it.
-func openInput(inPath string, features []model.Feature) (RowReader, func(), error) {
+// OpenInput opens inPath as a RowReader of features, by its extension: a
+// CSVReader for .csv (or "-", standard input), a ParquetReader for
+// .parquet. Call the returned function to close it. score, profile and
+// drift all read their rows through it.
+func OpenInput(inPath string, features []model.Feature) (RowReader, func(), error) {
 	if inPath == "-" {
 		r, err := NewCSVReader(os.Stdin, "stdin", features)
 		return r, func() {}, err
