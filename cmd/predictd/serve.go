@@ -78,6 +78,7 @@ func parseServe(args []string, stderr io.Writer) (*serveConfig, error) {
 	corePrice := fs.Float64("cost-per-core-hour", 0, "price of a CPU core-hour; with it /metrics and /v1/models/NAME/monitor give each version's cost per million predictions")
 	memPrice := fs.Float64("cost-per-gib-hour", 0, "price of a GiB of memory held for an hour, added to the cost per million predictions")
 	monWindow := fs.String("monitor-window", "1h", "the window the drift gauges in /metrics judge: 5m, 1h or since_load (/v1/models/NAME/monitor reports all three)")
+	monOn := fs.Bool("monitor", true, "monitor each model version: live distributions and drift against its reference, cost per prediction, SLOs (/v1/models/NAME/monitor and their /metrics); false: none of it, for comparison")
 	batching := fs.Bool("batching", true, "batch concurrent requests to a model version adaptively; false: each request is its own Predict call")
 	timeout := fs.Duration("timeout", 0, "deadline of a request that sets none (X-Request-Timeout, OIP parameters.timeout); 0: none")
 	stream := fs.String("stream", "", "apply feature updates from a Redis stream: redis://[[user]:password@]HOST:PORT[/DB] or rediss://... (needs --features)")
@@ -181,6 +182,7 @@ func parseServe(args []string, stderr io.Writer) (*serveConfig, error) {
 		cfg.manager.PollInterval = -1 // the manager's "never"; 0 would mean its default
 	}
 	cfg.monitor = monitorConfig{
+		off:    !*monOn,
 		prices: cost.Prices{PerCoreHour: *corePrice, PerGiBHour: *memPrice},
 		slos:   make(map[string]slo.Config), every: make(map[string]int), thresholds: make(map[string]drift.Thresholds),
 	}

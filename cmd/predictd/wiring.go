@@ -51,6 +51,8 @@ type monitorConfig struct {
 	every      map[string]int
 	thresholds map[string]drift.Thresholds
 	window     time.Duration
+	// off: no model monitor (server.Options.Monitor nil): serve --monitor=false.
+	off bool
 }
 
 type streamConfig struct {
@@ -228,6 +230,13 @@ func (d *wiring) stopStream(context.Context) error {
 func (d *wiring) newMonitor(context.Context) error {
 	mc := d.cfg.monitor
 	d.metrics = monitor.NewRegistry()
+	if mc.off {
+		// serve --monitor=false: the registry alone (request metrics, no
+		// model monitor); the server gets a nil Monitor.
+		d.stopTicks, d.ticksDone = func() {}, make(chan struct{})
+		close(d.ticksDone)
+		return nil
+	}
 	tracker, err := slo.New(slo.Options{Models: mc.slos})
 	if err != nil {
 		return usageErr("%v", err)
