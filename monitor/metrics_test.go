@@ -13,10 +13,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
 
 	"github.com/predictd/predictd/batcher"
 	"github.com/predictd/predictd/featcache"
+	"github.com/predictd/predictd/internal/promtest"
 )
 
 // scrape writes r as /metrics does (Prometheus text, Write with no Accept
@@ -32,45 +32,16 @@ func scrape(t testing.TB, r *Registry) map[string]*dto.MetricFamily {
 	if ct != string(expfmt.FmtText) {
 		t.Errorf("Write's content type %q, want %q", ct, expfmt.FmtText)
 	}
-	p := expfmt.NewTextParser(model.LegacyValidation)
-	fams, err := p.TextToMetricFamilies(&b)
-	if err != nil {
-		t.Fatalf("the exposition does not parse: %v\n%s", err, b.String())
-	}
-	return fams
+	return promtest.Parse(t, b.Bytes())
 }
 
-// find returns the series of family name whose labels are exactly labels
-// (name, value pairs), or nil.
+// find and value are promtest's, named as the tests here use them.
 func find(fams map[string]*dto.MetricFamily, name string, labels ...string) *dto.Metric {
-	for _, m := range fams[name].GetMetric() {
-		if len(m.GetLabel())*2 != len(labels) {
-			continue
-		}
-		ok := true
-		for _, l := range m.GetLabel() {
-			i := slices.Index(labels, l.GetName())
-			ok = ok && i >= 0 && i%2 == 0 && labels[i+1] == l.GetValue()
-		}
-		if ok {
-			return m
-		}
-	}
-	return nil
+	return promtest.Find(fams, name, labels...)
 }
 
-// value is the value of a counter or gauge series, NaN if there is none.
 func value(fams map[string]*dto.MetricFamily, name string, labels ...string) float64 {
-	m := find(fams, name, labels...)
-	switch {
-	case m == nil:
-		return math.NaN()
-	case m.Counter != nil:
-		return m.Counter.GetValue()
-	case m.Gauge != nil:
-		return m.Gauge.GetValue()
-	}
-	return m.GetUntyped().GetValue()
+	return promtest.Value(fams, name, labels...)
 }
 
 // buckets renders a histogram series' cumulative buckets as "le:count"

@@ -2,17 +2,15 @@ package server
 
 import (
 	"bytes"
-	"math"
 	"os/exec"
-	"slices"
 	"strings"
 	"testing"
 
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
 
 	"github.com/predictd/predictd/internal/fixture"
+	"github.com/predictd/predictd/internal/promtest"
 	pmodel "github.com/predictd/predictd/model"
 	"github.com/predictd/predictd/model/importer"
 	"github.com/predictd/predictd/model/manager"
@@ -30,45 +28,16 @@ func scrape(t testing.TB, s *Server) (map[string]*dto.MetricFamily, string) {
 	if ct := string(ctx.Response.Header.ContentType()); ct != string(expfmt.FmtText) {
 		t.Errorf("GET /metrics: content type %q, want %q", ct, expfmt.FmtText)
 	}
-	p := expfmt.NewTextParser(model.LegacyValidation)
-	fams, err := p.TextToMetricFamilies(strings.NewReader(body))
-	if err != nil {
-		t.Fatalf("/metrics does not parse: %v\n%s", err, body)
-	}
-	return fams, body
+	return promtest.Parse(t, []byte(body)), body
 }
 
-// find returns the series of family name whose labels are exactly labels
-// (name, value pairs), or nil.
+// find and value are promtest's, named as the tests here use them.
 func find(fams map[string]*dto.MetricFamily, name string, labels ...string) *dto.Metric {
-	for _, m := range fams[name].GetMetric() {
-		if len(m.GetLabel())*2 != len(labels) {
-			continue
-		}
-		ok := true
-		for _, l := range m.GetLabel() {
-			i := slices.Index(labels, l.GetName())
-			ok = ok && i >= 0 && i%2 == 0 && labels[i+1] == l.GetValue()
-		}
-		if ok {
-			return m
-		}
-	}
-	return nil
+	return promtest.Find(fams, name, labels...)
 }
 
-// value is the value of a counter or gauge series, NaN if there is none.
 func value(fams map[string]*dto.MetricFamily, name string, labels ...string) float64 {
-	m := find(fams, name, labels...)
-	switch {
-	case m == nil:
-		return math.NaN()
-	case m.Counter != nil:
-		return m.Counter.GetValue()
-	case m.Gauge != nil:
-		return m.Gauge.GetValue()
-	}
-	return m.GetUntyped().GetValue()
+	return promtest.Value(fams, name, labels...)
 }
 
 // TestMetricsPromtool runs the real promtool (Debian's prometheus

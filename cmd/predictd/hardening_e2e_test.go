@@ -28,10 +28,9 @@ import (
 	"time"
 
 	"github.com/klauspost/compress/zstd"
-	"github.com/prometheus/common/expfmt"
-	promodel "github.com/prometheus/common/model"
 
 	"github.com/predictd/predictd/internal/fixture"
+	"github.com/predictd/predictd/internal/promtest"
 	"github.com/predictd/predictd/internal/redisconn"
 	"github.com/predictd/predictd/internal/redistest"
 	"github.com/predictd/predictd/model"
@@ -59,49 +58,11 @@ func metricValue(t *testing.T, d *daemon, name string, labels ...string) float64
 // fails t if body does not parse or has no such series.
 func sampleValue(t *testing.T, body []byte, name string, labels ...string) float64 {
 	t.Helper()
-	p := expfmt.NewTextParser(promodel.LegacyValidation)
-	fams, err := p.TextToMetricFamilies(bytes.NewReader(body))
-	if err != nil {
-		t.Fatalf("/metrics does not parse: %v", err)
+	fams := promtest.Parse(t, body)
+	if promtest.Find(fams, name, labels...) == nil {
+		t.Fatalf("/metrics has no %s%q", name, labels)
 	}
-	for _, m := range fams[name].GetMetric() {
-		got := make([]string, 0, 2*len(m.GetLabel()))
-		for _, l := range m.GetLabel() {
-			got = append(got, l.GetName(), l.GetValue())
-		}
-		if !sameLabels(got, labels) {
-			continue
-		}
-		switch {
-		case m.Counter != nil:
-			return m.Counter.GetValue()
-		case m.Gauge != nil:
-			return m.Gauge.GetValue()
-		case m.Histogram != nil:
-			return float64(m.Histogram.GetSampleCount())
-		}
-		return m.GetUntyped().GetValue()
-	}
-	t.Fatalf("/metrics has no %s%q", name, labels)
-	return 0
-}
-
-// sameLabels reports whether a and b hold the same name, value pairs in
-// any order.
-func sameLabels(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := 0; i+1 < len(a); i += 2 {
-		found := false
-		for j := 0; j+1 < len(b); j += 2 {
-			found = found || a[i] == b[j] && a[i+1] == b[j+1]
-		}
-		if !found {
-			return false
-		}
-	}
-	return true
+	return promtest.Value(fams, name, labels...)
 }
 
 // stop sends SIGTERM and waits up to within for the daemon to exit with
