@@ -12,7 +12,7 @@ endif
 DEMO_DIR ?= $(CURDIR)/.demo
 DEMO_PORT ?= 18181
 
-.PHONY: all build test vet fmt-check fuzz-check unit unit-norace unit-invariants unit-simd bench bench-serve bench-batching bench-features bench-loadtest soak compare-trees fuzz demo clean
+.PHONY: all build test vet fmt-check fuzz-check unit unit-norace unit-invariants unit-simd bench bench-serve bench-batching bench-features bench-loadtest bench-monitor bench-cost soak compare-trees fuzz demo clean
 
 all: build
 
@@ -91,6 +91,20 @@ bench-loadtest:
 bench-serve:
 	bash bench/serve-wrk.sh
 
+## bench-monitor: what the model monitor costs: predictd serve --monitor on
+## vs off (and sampled: EVERY="4 16"), alternating rounds on fresh servers,
+## the 300-tree model widened to 40 features under wrk, throughput and p50
+## ratios; then monitor/live's Observe and monitor/cost's Span (ns per
+## row, allocations). ROUNDS, DURATION, PIN=1 (needs wrk).
+bench-monitor:
+	bash bench/monitor.sh
+
+## bench-cost: the daemon's cost per prediction (CPU attributed per version)
+## beside predictd capacity's process CPU per request, same model and
+## open-loop rate; then two models at once (the split). RATE, DURATION.
+bench-cost:
+	bash bench/cost.sh
+
 ## soak: predictd serve for SOAK_DURATION (default 10m) under mixed traffic,
 ## reloads, store outages and bad inputs; RSS, fds, goroutines and errors
 ## over time, and a PASS/FAIL verdict. Run before a release (needs
@@ -152,11 +166,13 @@ fuzz: fuzz-check
 ## libraries, committed under testdata/) into a fresh repository, inspect it,
 ## batch-score rows and check the output against the libraries' own; then
 ## bulk-load online features into the embedded store and serve: predictions
-## through both APIs and from entity keys alone.
+## through both APIs and from entity keys alone, a load test, and the model
+## monitor: drift per feature against the reference, a shifted batch
+## flagged online and offline, the cost per 1M predictions.
 demo: build
 	@rm -rf $(DEMO_DIR) && mkdir -p $(DEMO_DIR)
-	@echo "== import an XGBoost model (trained by xgboost 1.7.4)"
-	$(BIN) import --from xgboost --in testdata/xgboost/gbtree_multi_softprob.json --repo $(DEMO_DIR)/repo --name wine
+	@echo "== import an XGBoost model (trained by xgboost 1.7.4), with a reference profiled from its rows (what the monitor compares traffic with)"
+	$(BIN) import --from xgboost --in testdata/xgboost/gbtree_multi_softprob.json --repo $(DEMO_DIR)/repo --name wine --reference testdata/xgboost/gbtree_multi_softprob.csv
 	$(BIN) inspect --repo $(DEMO_DIR)/repo --model wine
 	@echo "== score its test rows: CSV in, CSV out, on every core"
 	$(BIN) score --repo $(DEMO_DIR)/repo --model wine --in testdata/xgboost/gbtree_multi_softprob.csv --out $(DEMO_DIR)/wine.csv
@@ -169,6 +185,8 @@ demo: build
 	$(BIN) compare --got $(DEMO_DIR)/mlp.csv --want testdata/native/mlp_multiclass_tanh.pred.csv --rel 1e-5
 	@echo "== online features: a fraud model (xgboost) that reads the user_stats and merchant_stats views"
 	$(BIN) import --from xgboost --in testdata/features/fraud.json --repo $(DEMO_DIR)/repo --name fraud --feature-views user_stats,merchant_stats
+	@echo "== the wine model again as wine_b, monitored apart: the demo sends it a shifted batch"
+	$(BIN) import --from xgboost --in testdata/xgboost/gbtree_multi_softprob.json --repo $(DEMO_DIR)/repo --name wine_b --reference testdata/xgboost/gbtree_multi_softprob.csv
 	@echo "== bulk-load user_stats into the embedded store (pebble), stamped an hour ago"
 	@awk -F, -v t=$$(date -u -d '1 hour ago' +%Y-%m-%dT%H:%M:%SZ) 'NR == 1 {print "user_id,event_time,spend_7d,orders_30d,segment"; next} {print $$1 "," t "," $$2 "," $$3 "," $$4}' \
 		testdata/features/users.csv > $(DEMO_DIR)/users.csv

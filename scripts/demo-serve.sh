@@ -2,14 +2,16 @@
 # demo-serve.sh BIN REPO PORT DEFS STORE: start `predictd serve` on REPO
 # with the feature definitions DEFS over the online store STORE, ask for one
 # prediction through each API, push merchant features, predict the fraud
-# model from entity keys alone (the features come from the store), then stop
-# it with SIGTERM as an orchestrator would. Uses bash's /dev/tcp, so it needs
+# model from entity keys alone (the features come from the store), load-test
+# the wine model, show its monitor (scripts/demo-monitor.sh), then stop it
+# with SIGTERM as an orchestrator would. Uses bash's /dev/tcp, so it needs
 # no curl.
 set -euo pipefail
 bin=$1 repo=$2 port=$3 defs=$4 store=$5
 log=$(dirname "$repo")/serve.log
+price=0.04 # per core-hour: the daemon's cost per 1M predictions and capacity's plan
 
-"$bin" serve --repo "$repo" --listen "127.0.0.1:$port" --features "$defs" --store "$store" 2>"$log" &
+"$bin" serve --repo "$repo" --listen "127.0.0.1:$port" --features "$defs" --store "$store" --cost-per-core-hour "$price" 2>"$log" &
 pid=$!
 trap 'kill $pid 2>/dev/null || true' EXIT
 
@@ -30,7 +32,7 @@ for _ in $(seq 200); do
   if (http GET /readyz 2>/dev/null | grep -q ' 200 '); then break; fi
   sleep 0.05
 done
-echo "\$ predictd serve --repo $repo --listen 127.0.0.1:$port --features $defs --store $store"
+echo "\$ predictd serve --repo $repo --listen 127.0.0.1:$port --features $defs --store $store --cost-per-core-hour $price"
 sed 's/^/  /' "$log"
 row='[1.2, 1.9, 4.2, -0.1, 3.9, 2.0, null, 1.6, 0.8, -2.4]'
 echo "== TF Serving REST: POST /v1/models/wine:predict"
@@ -55,12 +57,13 @@ echo "\$ predictd loadtest --url http://127.0.0.1:$port/v1/models/wine:predict -
 "$bin" loadtest --url "http://127.0.0.1:$port/v1/models/wine:predict" --bodies testdata/loadtest/wine.ndjson \
   --rate 500 --duration 3s --warmup 500ms --slo-p99 25ms --quiet
 echo "== capacity: the highest rate the wine model holds within a 10ms p99 on this machine (1s steps: a quick estimate), and a plan"
-echo "\$ predictd capacity --url http://127.0.0.1:$port/v1/models/wine:predict --bodies testdata/loadtest/wine.ndjson --slo-p99 10ms --target-rps 20000 --cost-per-core-hour 0.04 ..."
+echo "\$ predictd capacity --url http://127.0.0.1:$port/v1/models/wine:predict --bodies testdata/loadtest/wine.ndjson --slo-p99 10ms --target-rps 20000 --cost-per-core-hour $price ..."
 "$bin" capacity --url "http://127.0.0.1:$port/v1/models/wine:predict" --bodies testdata/loadtest/wine.ndjson \
   --slo-p99 10ms --start-rate 500 --step-duration 1s --warmup 300ms --max-steps 9 --precision 0.1 \
-  --target-rps 20000 --cost-per-core-hour 0.04 --html "$(dirname "$repo")/capacity.html" --json "$(dirname "$repo")/capacity.json" \
+  --target-rps 20000 --cost-per-core-hour "$price" --html "$(dirname "$repo")/capacity.html" --json "$(dirname "$repo")/capacity.json" \
   || echo "(no rate held the SLO on this machine just now)"
 echo "report: $(dirname "$repo")/capacity.html"
+bash "$(dirname "$0")/demo-monitor.sh" "$bin" "$repo" "$port" testdata/xgboost/gbtree_multi_softprob.csv "$price"
 echo "== SIGTERM: drain and exit"
 kill -TERM $pid
 wait $pid && echo "predictd serve exited 0"
