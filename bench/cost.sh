@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # cost.sh: the daemon's own cost per prediction (monitor/cost: process CPU
-# split among versions by their sampled span times) beside what
+# split among versions: sampled span times, the rest by requests) beside what
 # `predictd capacity` computes from process_cpu_seconds_total for the same
 # model and load (issue 14: within 20%).
 #

@@ -7,11 +7,11 @@
 // span of work in SampleEvery (a request's decode, predict and encode; a
 // batch worker's Predict), with the goroutine locked to its thread for the
 // span so that the thread's clock is the goroutine's. At each Tick the
-// process CPU used since the last one is split among the versions in
-// proportion to their estimated work (mean sampled span times spans): the
-// attributed times add up to the process's, so the runtime, the garbage
-// collector and the HTTP work outside spans are shared in proportion to
-// the work that caused them, and CPU used while no version worked is left
+// process CPU used since the last one is split among the versions: each is
+// charged its estimated work (mean sampled span times spans), and the rest
+// (HTTP, the runtime, the garbage collector, about the same per request
+// whatever the model) in proportion to its requests. The attributed times
+// add up to the process's; CPU used while no version worked is left
 // unattributed. With one model serving, its CPU is the process's, the
 // figure `predictd capacity` computes.
 //
@@ -51,6 +51,7 @@ type Meter struct {
 	sampled atomic.Uint64
 	spanNs  atomic.Int64
 	preds   atomic.Uint64
+	reqs    atomic.Uint64 // spans that made predictions: requests
 
 	// Guarded by Ledger.mu.
 	cpuNs      float64 // attributed since the meter was made
@@ -61,7 +62,7 @@ type Meter struct {
 }
 
 type work struct {
-	spans, sampled, preds uint64
+	spans, sampled, preds, reqs uint64
 	spanNs                int64
 }
 
@@ -103,6 +104,7 @@ func (s Span) End(predictions int) {
 	}
 	if predictions > 0 {
 		s.m.preds.Add(uint64(predictions))
+		s.m.reqs.Add(1)
 	}
 	if s.t0 < 0 {
 		return
@@ -186,29 +188,46 @@ func (l *Ledger) Tick(now time.Time) {
 	delta := float64(proc - l.lastProc)
 	l.lastProc, l.lastTick = proc, now
 	// Each meter's work since the last tick, estimated from its samples
-	// (or, without a thread clock, its spans).
+	// (or, without a thread clock, its spans), and its requests.
 	est := make([]float64, len(l.meters))
-	var total float64
+	reqs := make([]float64, len(l.meters))
+	var total, totalReqs float64
 	for i, m := range l.meters {
-		w := work{spans: m.spans.Load(), sampled: m.sampled.Load(), preds: m.preds.Load(), spanNs: m.spanNs.Load()}
+		w := work{spans: m.spans.Load(), sampled: m.sampled.Load(), preds: m.preds.Load(), reqs: m.reqs.Load(), spanNs: m.spanNs.Load()}
 		spans := float64(w.spans - m.last.spans)
 		if s := w.sampled - m.last.sampled; s > 0 {
 			est[i] = spans * float64(w.spanNs-m.last.spanNs) / float64(s)
 		} else if w.sampled == 0 {
 			est[i] = spans // no thread clock: weigh spans alike
 		}
+		reqs[i] = float64(w.reqs - m.last.reqs)
 		m.last = w
 		total += est[i]
+		totalReqs += reqs[i]
 	}
 	if first || delta <= 0 {
 		return
 	}
-	if total == 0 {
+	if total == 0 && totalReqs == 0 {
 		l.unattrib += delta
+	}
+	// The measured work is charged as measured, up to the process's CPU.
+	// The rest (HTTP parsing and writing, the runtime, the garbage
+	// collector: about the same per request whatever the model) is split
+	// by requests: split by measured work instead, a cheap model served
+	// beside a costly one was charged 0.3x of its cost alone
+	// (bench/cost.sh, two models at once).
+	measured := min(total, delta)
+	rest := delta - measured
+	if totalReqs == 0 {
+		measured, rest = delta, 0
 	}
 	for i, m := range l.meters {
 		if total > 0 {
-			m.cpuNs += delta * est[i] / total
+			m.cpuNs += measured * est[i] / total
+		}
+		if totalReqs > 0 {
+			m.cpuNs += rest * reqs[i] / totalReqs
 		}
 		l.price(m, now)
 	}

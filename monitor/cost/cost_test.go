@@ -147,3 +147,38 @@ func BenchmarkSpan(b *testing.B) {
 		m.Start().End(1)
 	}
 }
+
+// TestAttributionRest: CPU beyond the measured work (HTTP, runtime) is
+// split by requests, not by work, so a cheap model beside a costly one is
+// charged its share of the per-request overhead; and measured work beyond
+// the process's CPU (sampling noise) is scaled down to it.
+func TestAttributionRest(t *testing.T) {
+	l, err := NewLedger(Prices{}, 4, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var f fakeClocks
+	f.install(t, l)
+	a := l.Meter("a", 1, 0, t0)
+	b := l.Meter("b", 1, 0, t0)
+	l.Tick(t0)
+	f.work(a, 400, 3000, 1) // 1.2 ms of work, 400 requests
+	f.work(b, 400, 1000, 1) // 0.4 ms of work, 400 requests
+	f.work(b, 400, 1000, 0) // 0.4 ms of batch-worker work, no requests
+	f.proc += 4_000_000     // 2 ms measured, 2 ms of the rest
+	l.Tick(t0.Add(time.Minute))
+	costs, _ := l.Costs()
+	for _, c := range costs {
+		want := map[string]float64{"a": 1.2e6 + 1e6, "b": 0.8e6 + 1e6}[c.Model]
+		if math.Abs(c.CPUSeconds*1e9-want) > 1e-3 {
+			t.Errorf("%s: %.0f ns attributed, want %.0f (its work and half the rest)", c.Model, c.CPUSeconds*1e9, want)
+		}
+	}
+	f.work(a, 400, 3000, 1)
+	f.proc += 1_000_000 // less than the 1.2 ms measured
+	l.Tick(t0.Add(2 * time.Minute))
+	costs, _ = l.Costs()
+	if got := costs[0].CPUSeconds*1e9 - 2.2e6; math.Abs(got-1e6) > 1e-3 {
+		t.Errorf("a: %.0f ns attributed for 1 ms of process CPU, want all of it", got)
+	}
+}
