@@ -63,7 +63,7 @@ type Meter struct {
 
 type work struct {
 	spans, sampled, preds, reqs uint64
-	spanNs                int64
+	spanNs                      int64
 }
 
 type mark struct {
