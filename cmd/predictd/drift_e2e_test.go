@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -22,28 +21,15 @@ const driftFixture = "gbtree_binary_logistic_300x6"
 func rowsCSV(t *testing.T, edit func(header []string, row []float64)) string {
 	t.Helper()
 	tab := fixture.ReadTable(t, fixture.Path("xgboost", driftFixture+".csv"))
-	var b bytes.Buffer
-	b.WriteString(strings.Join(tab.Header, ",") + "\n")
+	var rows [][]float64
 	for i := 0; i < len(tab.Rows); i += 2 {
 		r := slices.Clone(tab.Rows[i])
 		if edit != nil {
 			edit(tab.Header, r)
 		}
-		for j, v := range r {
-			if j > 0 {
-				b.WriteByte(',')
-			}
-			if !math.IsNaN(v) {
-				b.WriteString(strconv.FormatFloat(v, 'g', -1, 64))
-			}
-		}
-		b.WriteByte('\n')
+		rows = append(rows, r)
 	}
-	p := filepath.Join(t.TempDir(), "rows.csv")
-	if err := os.WriteFile(p, b.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return p
+	return fixture.WriteCSV(t, "rows.csv", tab.Header, rows)
 }
 
 func TestProfileAndInspect(t *testing.T) {

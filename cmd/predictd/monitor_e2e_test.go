@@ -1,16 +1,12 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"math"
 	"math/rand/v2"
 	"net/http"
-	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -41,30 +37,6 @@ func stat(x *float64) string {
 		return "null"
 	}
 	return strconv.FormatFloat(*x, 'g', -1, 64)
-}
-
-// writeRows writes rows under header as a CSV file (NaN an empty cell,
-// every value printed so that it parses back to the same float64).
-func writeRows(t *testing.T, header []string, rows [][]float64) string {
-	t.Helper()
-	var b bytes.Buffer
-	b.WriteString(strings.Join(header, ",") + "\n")
-	for _, r := range rows {
-		for j, v := range r {
-			if j > 0 {
-				b.WriteByte(',')
-			}
-			if !math.IsNaN(v) {
-				b.WriteString(strconv.FormatFloat(v, 'g', -1, 64))
-			}
-		}
-		b.WriteByte('\n')
-	}
-	p := filepath.Join(t.TempDir(), "sent.csv")
-	if err := os.WriteFile(p, b.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return p
 }
 
 // monitorPhase sends rows to model m of d as :predict and infer requests
@@ -130,7 +102,7 @@ func monitorPhase(t *testing.T, d *daemon, repo string, header []string, rows []
 		t.Fatalf("/monitor windows %q, want 5m, 1h, since_load:\n%s", names, body)
 	}
 
-	sent := writeRows(t, header, rows)
+	sent := fixture.WriteCSV(t, "sent.csv", header, rows)
 	r := predictd(t, "drift", "--repo", repo, "--model", "m", "--in", sent, "--json")
 	var offline monitorDrift
 	if err := json.Unmarshal([]byte(r.stdout), &offline); err != nil {

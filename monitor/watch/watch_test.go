@@ -89,25 +89,6 @@ func feed(v *Version, p model.Predictor, c *clock, rows [][]float64, rng *rand.R
 	}
 }
 
-// csvOf is rows as a CSV file's text under header (NaN an empty cell;
-// every value printed so that it parses back to the same float64).
-func csvOf(header []string, rows [][]float64) string {
-	var b strings.Builder
-	b.WriteString(strings.Join(header, ",") + "\n")
-	for _, r := range rows {
-		for j, x := range r {
-			if j > 0 {
-				b.WriteByte(',')
-			}
-			if !math.IsNaN(x) {
-				b.WriteString(strconv.FormatFloat(x, 'g', -1, 64))
-			}
-		}
-		b.WriteByte('\n')
-	}
-	return b.String()
-}
-
 // report is the part of /monitor's JSON these tests read.
 type report struct {
 	Model    string `json:"model"`
@@ -244,7 +225,7 @@ func TestOnlineEqualsOffline(t *testing.T) {
 				t.Errorf("since_load: %d rows, %d dropped; want %d and 0", since.Rows, since.Dropped, len(rows))
 			}
 
-			r, err := score.NewCSVReader(strings.NewReader(csvOf(tab.Header, rows)), "rows.csv", l.Manifest.Features)
+			r, err := score.NewCSVReader(strings.NewReader(fixture.CSV(tab.Header, rows)), "rows.csv", l.Manifest.Features)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -48,29 +47,6 @@ func version(t *testing.T) (*model.Loaded, *model.Reference, fixture.Table) {
 	return l, ref, fixture.ReadTable(t, csv)
 }
 
-// writeCSV writes rows (NaN as an empty cell) under header.
-func writeCSV(t *testing.T, header []string, rows [][]float64) string {
-	t.Helper()
-	var b bytes.Buffer
-	b.WriteString(strings.Join(header, ",") + "\n")
-	for _, r := range rows {
-		for j, v := range r {
-			if j > 0 {
-				b.WriteByte(',')
-			}
-			if !math.IsNaN(v) {
-				b.WriteString(strconv.FormatFloat(v, 'g', -1, 64))
-			}
-		}
-		b.WriteByte('\n')
-	}
-	p := filepath.Join(t.TempDir(), "rows.csv")
-	if err := os.WriteFile(p, b.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
 // drawn is every other row of the training rows, with edit applied.
 func drawn(tab fixture.Table, edit func(r []float64)) [][]float64 {
 	var rows [][]float64
@@ -92,7 +68,7 @@ func TestFileVerdicts(t *testing.T) {
 	l, ref, tab := version(t)
 	ctx := context.Background()
 
-	rep, err := File(ctx, l, ref, writeCSV(t, tab.Header, drawn(tab, nil)), DefaultOptions())
+	rep, err := File(ctx, l, ref, fixture.WriteCSV(t, "rows.csv", tab.Header, drawn(tab, nil)), DefaultOptions())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,7 +81,7 @@ func TestFileVerdicts(t *testing.T) {
 	// f3 shifted by 3 reference standard deviations, f7 all missing (a
 	// broken upstream): those two drift, and no other feature.
 	shift := 3 * ref.Features[col(tab, "f3")].Std
-	rep, err = File(ctx, l, ref, writeCSV(t, tab.Header, drawn(tab, func(r []float64) {
+	rep, err = File(ctx, l, ref, fixture.WriteCSV(t, "rows.csv", tab.Header, drawn(tab, func(r []float64) {
 		r[col(tab, "f3")] += shift
 		r[col(tab, "f7")] = math.NaN()
 	})), DefaultOptions())
@@ -139,7 +115,7 @@ func TestFileVerdicts(t *testing.T) {
 func TestRowsIsTheAccumulator(t *testing.T) {
 	l, ref, tab := version(t)
 	rows := drawn(tab, nil)
-	r, closeRows, err := score.OpenInput(writeCSV(t, tab.Header, rows), l.Manifest.Features)
+	r, closeRows, err := score.OpenInput(fixture.WriteCSV(t, "rows.csv", tab.Header, rows), l.Manifest.Features)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -179,7 +155,7 @@ func TestRowsIsTheAccumulator(t *testing.T) {
 
 func TestReportOutput(t *testing.T) {
 	l, ref, tab := version(t)
-	rep, err := File(context.Background(), l, ref, writeCSV(t, tab.Header, drawn(tab, func(r []float64) { r[0] = math.NaN() })), DefaultOptions())
+	rep, err := File(context.Background(), l, ref, fixture.WriteCSV(t, "rows.csv", tab.Header, drawn(tab, func(r []float64) { r[0] = math.NaN() })), DefaultOptions())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -215,12 +191,12 @@ func TestReportOutput(t *testing.T) {
 func TestFileErrors(t *testing.T) {
 	l, ref, tab := version(t)
 	ctx := context.Background()
-	bad := writeCSV(t, tab.Header, drawn(tab, nil))
+	bad := fixture.WriteCSV(t, "rows.csv", tab.Header, drawn(tab, nil))
 	data, _ := os.ReadFile(bad)
 	lines := strings.Split(string(data), "\n")
 	lines[5] = strings.Replace(lines[5], ",", ",oops", 1)
 	os.WriteFile(bad, []byte(strings.Join(lines, "\n")), 0o644)
-	empty := writeCSV(t, tab.Header, nil)
+	empty := fixture.WriteCSV(t, "rows.csv", tab.Header, nil)
 	th := DefaultOptions()
 	th.Thresholds.PSIDrift = 0.01
 	other := *ref
