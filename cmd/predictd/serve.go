@@ -77,6 +77,7 @@ func parseServe(args []string, stderr io.Writer) (*serveConfig, error) {
 	featFuture := fs.Duration("feature-max-future", featcache.DefaultMaxFutureSkew, "refuse a pushed or streamed feature row whose event time is more than this after now (a future row would hide its entity's updates until then)")
 	corePrice := fs.Float64("cost-per-core-hour", 0, "price of a CPU core-hour; with it /metrics and /v1/models/NAME/monitor give each version's cost per million predictions")
 	memPrice := fs.Float64("cost-per-gib-hour", 0, "price of a GiB of memory held for an hour, added to the cost per million predictions")
+	monSeries := fs.Int("monitor-max-series", 200, "most features and outputs per model version exported as drift gauges in /metrics (bounds label cardinality; the rest are counted in predictd_drift_series_omitted, and /v1/models/NAME/monitor has them all); 0: 200")
 	monWindow := fs.String("monitor-window", "1h", "the window the drift gauges in /metrics judge: 5m, 1h or since_load (/v1/models/NAME/monitor reports all three)")
 	monOn := fs.Bool("monitor", true, "monitor each model version: live distributions and drift against its reference, cost per prediction, SLOs (/v1/models/NAME/monitor and their /metrics); false: none of it, for comparison")
 	batching := fs.Bool("batching", true, "batch concurrent requests to a model version adaptively; false: each request is its own Predict call")
@@ -183,8 +184,8 @@ func parseServe(args []string, stderr io.Writer) (*serveConfig, error) {
 	}
 	cfg.monitor = monitorConfig{
 		off:    !*monOn,
-		prices: cost.Prices{PerCoreHour: *corePrice, PerGiBHour: *memPrice},
-		slos:   make(map[string]slo.Config), every: make(map[string]int), thresholds: make(map[string]drift.Thresholds),
+		prices: cost.Prices{PerCoreHour: *corePrice, PerGiBHour: *memPrice}, maxSeries: *monSeries,
+		slos: make(map[string]slo.Config), every: make(map[string]int), thresholds: make(map[string]drift.Thresholds),
 	}
 	switch *monWindow {
 	case "5m":

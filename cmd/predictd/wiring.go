@@ -53,6 +53,8 @@ type monitorConfig struct {
 	window     time.Duration
 	// off: no model monitor (server.Options.Monitor nil): serve --monitor=false.
 	off bool
+	// maxSeries caps the drift gauges per version: --monitor-max-series.
+	maxSeries int
 }
 
 type streamConfig struct {
@@ -246,7 +248,7 @@ func (d *wiring) newMonitor(context.Context) error {
 		return usageErr("%v", err)
 	}
 	mon, err := watch.New(watch.Options{
-		Every: mc.every, Thresholds: mc.thresholds, GaugeWindow: mc.window,
+		Every: mc.every, Thresholds: mc.thresholds, GaugeWindow: mc.window, MaxGaugeSeries: mc.maxSeries,
 		SLO: tracker, Costs: ledger, Logf: d.logf,
 	})
 	if err != nil {
