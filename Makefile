@@ -132,6 +132,7 @@ FUZZ_TARGETS := \
 	./tools/score:FuzzParquetReader \
 	./tools/materialize:FuzzParquet \
 	./internal/parquetio:FuzzDecimal \
+	./monitor/slo:FuzzConfig \
 	./wire:FuzzDecodePredict \
 	./wire:FuzzDecodeInfer \
 	./wire:FuzzDecodePredictJoin \
