@@ -78,35 +78,9 @@ run_loadtest() {
 # its quotes, an escape as its bare character (\" as ", \n as n), and an
 # object or array is not a value ("?").
 json_fields() {
-  awk -v names="$1" '
-    { doc = doc $0 "\n" }
+  awk -f "$(dirname "${BASH_SOURCE[0]}")/../scripts/jsonflat.awk" | awk -F'\t' -v names="$1" '
+    { val[$1] = $2 }
     END {
-      n = length(doc); d = 0; i = 1; want_key = 0
-      while (i <= n) {
-        c = substr(doc, i, 1)
-        if (c == "{") { kind[++d] = "o"; key[d] = ""; want_key = 1; i++; continue }
-        if (c == "[") { kind[++d] = "a"; key[d] = 0; i++; continue }
-        if (c == "}" || c == "]") { d--; i++; continue }
-        if (c == ",") { if (kind[d] == "a") key[d]++; else want_key = 1; i++; continue }
-        if (c == ":") { want_key = 0; i++; continue }
-        if (c == " " || c == "\t" || c == "\r" || c == "\n") { i++; continue }
-        if (c == "\"") {
-          tok = ""
-          for (i++; i <= n; i++) {
-            c = substr(doc, i, 1)
-            if (c == "\"") break
-            if (c == "\\") c = substr(doc, ++i, 1)
-            tok = tok c
-          }
-          i++
-        } else {
-          for (j = i; j <= n && index(",}] \t\r\n", substr(doc, j, 1)) == 0; j++) ;
-          tok = substr(doc, i, j - i); i = j
-        }
-        if (kind[d] == "o" && want_key) { key[d] = tok; continue }
-        p = key[1]; for (k = 2; k <= d; k++) p = p "." key[k]
-        val[p] = tok
-      }
       m = split(names, paths, " ")
       for (k = 1; k <= m; k++) printf "%s%s", ((paths[k] in val) ? val[paths[k]] : "?"), (k < m ? " " : "\n")
     }'
