@@ -157,23 +157,31 @@ func KSStatistic(a, b []float64) float64 {
 	var up, down float64 // max of F_a − F_b, and of F_b − F_a
 	i, j := 0, 0
 	for i < n1 || j < n2 {
-		var x float64
-		if j == n2 || i < n1 && a[i] <= b[j] {
-			x = a[i]
-		} else {
-			x = b[j]
-		}
-		for i < n1 && a[i] <= x {
-			i++
-		}
-		for j < n2 && b[j] <= x {
-			j++
-		}
+		_, i, j = step(a, b, i, j)
 		diff := float64(i)/f1 - float64(j)/f2
 		up = max(up, diff)
 		down = max(down, -diff)
 	}
 	return max(up, down)
+}
+
+// step moves i and j (positions in a and b, sorted ascending, not both at
+// the end) past x, the smallest value not yet passed in either: from x on,
+// the empirical distribution functions are i/len(a) and j/len(b).
+// KSStatistic and Wasserstein walk the two samples with it.
+func step(a, b []float64, i, j int) (x float64, ni, nj int) {
+	if j == len(b) || i < len(a) && a[i] <= b[j] {
+		x = a[i]
+	} else {
+		x = b[j]
+	}
+	for i < len(a) && a[i] <= x {
+		i++
+	}
+	for j < len(b) && b[j] <= x {
+		j++
+	}
+	return x, i, j
 }
 
 // KS is the two-sample Kolmogorov-Smirnov test of a and b (sorted
@@ -332,17 +340,7 @@ func Wasserstein(a, b []float64) float64 {
 	i, j := 0, 0
 	for {
 		var x float64
-		if j == n2 || i < n1 && a[i] <= b[j] {
-			x = a[i]
-		} else {
-			x = b[j]
-		}
-		for i < n1 && a[i] <= x {
-			i++
-		}
-		for j < n2 && b[j] <= x {
-			j++
-		}
+		x, i, j = step(a, b, i, j)
 		if i == n1 && j == n2 {
 			return w
 		}
