@@ -581,15 +581,7 @@ func writeFileAtomic(dir, name string, data []byte) error {
 		f.Close()
 		return err
 	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
+	if err := writeSyncClose(f, data); err != nil {
 		return err
 	}
 	return os.Rename(tmp, filepath.Join(dir, name))

@@ -500,6 +500,12 @@ func writeFileSync(path string, data []byte) error {
 	if err != nil {
 		return err
 	}
+	return writeSyncClose(f, data)
+}
+
+// writeSyncClose writes data to f, syncs it to disk and closes it; f is
+// closed whatever fails.
+func writeSyncClose(f *os.File, data []byte) error {
 	if _, err := f.Write(data); err != nil {
 		f.Close()
 		return err
