@@ -22,7 +22,9 @@ milliseconds for a descheduled thread. OMP_WAIT_POLICY=passive avoids that;
 bench/compare-trees.sh measures both.
 
 Rows are passed as float64, as predictd receives them (XGBoost converts each
-value to float32 as it reads it). Margins are asked for (predict_type
+value to float32 as it reads it), or with --float32 as float32. XGBoost at
+its best is one call over a whole float32 matrix: --float32 --batch N with N
+the number of rows. Margins are asked for (predict_type
 "margin"), as `predictd bench --raw` measures.
 
 Exits 0 with a message on stderr, printing nothing on stdout, where xgboost or
@@ -97,6 +99,8 @@ def main():
     ap.add_argument("--threads", type=ints, default=[1, 2])
     ap.add_argument("--duration", type=float, default=2.0, help="seconds per (batch, threads)")
     ap.add_argument("--json", action="store_true", help="print one JSON object")
+    ap.add_argument("--float32", action="store_true",
+                    help="pass rows as float32 (what XGBoost evaluates: no conversion inside the call)")
     args = ap.parse_args()
 
     try:
@@ -115,6 +119,8 @@ def main():
     if names is not None and list(names) != header:
         idx = [header.index(n) for n in names]
         rows = np.ascontiguousarray(rows[:, idx])
+    if args.float32:
+        rows = rows.astype(np.float32)
     one_tree = booster[0:1]
 
     out = {
@@ -123,6 +129,7 @@ def main():
         "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", ""),
         "model": args.model,
         "rows": len(rows),
+        "dtype": str(rows.dtype),
         "overhead_ns_per_call": {},
         "results": [],
     }

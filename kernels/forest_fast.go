@@ -26,6 +26,9 @@ type FastForest struct {
 	src   *Forest
 	nodes []fastNode
 	trees []fastTree
+	// bv evaluates the trees it can by bitvector on blocks of at least
+	// bvMinRows rows (forest_bv.go); nil on the portable level.
+	bv *bvForest
 }
 
 // fastNode is 16 bytes. A step from node i goes to i+1 (left child of a
@@ -67,6 +70,12 @@ const lockstepMaxDepth = 12
 
 // NewFastForest compiles f, which must pass Validate.
 func NewFastForest(f *Forest) (*FastForest, error) {
+	return newFastForest(f, activeLevel)
+}
+
+// newFastForest is NewFastForest on an explicit SIMD level, so tests can
+// hold the levels against each other.
+func newFastForest(f *Forest, level simdLevel) (*FastForest, error) {
 	if err := f.Validate(); err != nil {
 		return nil, err
 	}
@@ -90,6 +99,7 @@ func NewFastForest(f *Forest) (*FastForest, error) {
 		}
 		ff.trees[t] = tr
 	}
+	ff.bv = newBVForest(f, level)
 	return ff, nil
 }
 
@@ -222,6 +232,13 @@ func (ff *FastForest) marginsInto(out, rows []float64) {
 		}
 		return
 	}
+	// blk holds a block transposed for the bitvector trees.
+	var blk []float64
+	if ff.bv != nil && n >= bvMinRows {
+		bp := ff.bv.blocks.Get().(*[]float64)
+		defer ff.bv.blocks.Put(bp)
+		blk = *bp
+	}
 	if f.Float32Sum {
 		// Sums are kept in float32, as XGBoost does; acc holds one block.
 		const stackAcc = fastBlockRows * 16
@@ -241,7 +258,7 @@ func (ff *FastForest) marginsInto(out, rows []float64) {
 					a[r*ng+g] = float32(v)
 				}
 			}
-			ff.block32(a, rows[r0*nf:(r0+b)*nf], b, nf, ng)
+			ff.block32(a, rows[r0*nf:(r0+b)*nf], b, nf, ng, blk)
 			for i, v := range a {
 				out[r0*ng+i] = float64(v)
 			}
@@ -254,7 +271,7 @@ func (ff *FastForest) marginsInto(out, rows []float64) {
 		for r := 0; r < b; r++ {
 			copy(o[r*ng:(r+1)*ng], f.Base)
 		}
-		ff.block64(o, rows[r0*nf:(r0+b)*nf], b, nf, ng)
+		ff.block64(o, rows[r0*nf:(r0+b)*nf], b, nf, ng, blk)
 	}
 }
 
@@ -429,11 +446,35 @@ func b2i(b bool) int32 {
 	return i
 }
 
-func (ff *FastForest) block64(o, rows []float64, b, nf, ng int) {
+// blockLeaves writes into vals the leaf value each of the b rows reaches in
+// tree t: by bitvector when blk (rows transposed) is set and the tree has a
+// bitvector form, otherwise by walking.
+func (ff *FastForest) blockLeaves(vals *[fastBlockRows]float64, t int, rows []float64, b, nf int, blk []float64) {
+	if blk != nil {
+		if k := ff.bv.tree[t]; k >= 0 {
+			ff.bv.leafValues(ff.src, vals, &ff.bv.trees[k], blk, b)
+			return
+		}
+	}
+	ff.leaves(vals, &ff.trees[t], rows, b, nf)
+}
+
+// prepare transposes the block's rows into blk for the bitvector trees; it
+// returns nil (walk every tree) when blk is nil or the block is too small.
+func (ff *FastForest) prepare(blk, rows []float64, b, nf int) []float64 {
+	if blk == nil || b < bvMinRows {
+		return nil
+	}
+	ff.bv.transpose(blk, rows, b, nf)
+	return blk
+}
+
+func (ff *FastForest) block64(o, rows []float64, b, nf, ng int, blk []float64) {
 	var vals [fastBlockRows]float64
+	blk = ff.prepare(blk, rows, b, nf)
 	for t := range ff.trees {
 		tr := &ff.trees[t]
-		ff.leaves(&vals, tr, rows, b, nf)
+		ff.blockLeaves(&vals, t, rows, b, nf, blk)
 		g := int(tr.group)
 		if tr.weight != 1 {
 			for r := 0; r < b; r++ {
@@ -447,11 +488,12 @@ func (ff *FastForest) block64(o, rows []float64, b, nf, ng int) {
 	}
 }
 
-func (ff *FastForest) block32(a []float32, rows []float64, b, nf, ng int) {
+func (ff *FastForest) block32(a []float32, rows []float64, b, nf, ng int, blk []float64) {
 	var vals [fastBlockRows]float64
+	blk = ff.prepare(blk, rows, b, nf)
 	for t := range ff.trees {
 		tr := &ff.trees[t]
-		ff.leaves(&vals, tr, rows, b, nf)
+		ff.blockLeaves(&vals, t, rows, b, nf, blk)
 		g := int(tr.group)
 		w := float32(tr.weight)
 		for r := 0; r < b; r++ {

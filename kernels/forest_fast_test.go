@@ -112,13 +112,11 @@ func testValues(rng *rand.Rand) []float64 {
 }
 
 // checkFastMatches compares FastForest with the reference Margins bit for
-// bit on rows drawn from the thresholds' own values, NaN included.
+// bit on rows drawn from the thresholds' own values, NaN included: on every
+// SIMD level this build and CPU have, and with the bitvector trees on the
+// plain-Go node loop (bvSplitsScalar) as well as without them.
 func checkFastMatches(t *testing.T, f *Forest, rng *rand.Rand, vals []float64, nrows int) {
 	t.Helper()
-	ff, err := NewFastForest(f)
-	if err != nil {
-		t.Fatalf("NewFastForest: %v", err)
-	}
 	rows := make([]float64, nrows*f.NumFeatures)
 	for i := range rows {
 		switch rng.IntN(10) {
@@ -129,13 +127,33 @@ func checkFastMatches(t *testing.T, f *Forest, rng *rand.Rand, vals []float64, n
 		}
 	}
 	want := f.Margins(nil, rows)
-	got := ff.Margins(nil, rows)
-	if len(got) != len(want) {
-		t.Fatalf("got %d margins, want %d", len(got), len(want))
+	type variant struct {
+		name string
+		ff   *FastForest
 	}
-	for i := range want {
-		if math.Float64bits(got[i]) != math.Float64bits(want[i]) && !(got[i] != got[i] && want[i] != want[i]) {
-			t.Fatalf("margin %d (row %d): fast %v, reference %v", i, i/f.NumGroups(), got[i], want[i])
+	var variants []variant
+	for _, level := range availableLevels() {
+		ff, err := newFastForest(f, level)
+		if err != nil {
+			t.Fatalf("newFastForest(%v): %v", level, err)
+		}
+		variants = append(variants, variant{level.String(), ff})
+	}
+	scalar, err := newFastForest(f, levelPortable)
+	if err != nil {
+		t.Fatal(err)
+	}
+	scalar.bv = compileBV(f, levelPortable)
+	variants = append(variants, variant{"bitvector in plain Go", scalar})
+	for _, v := range variants {
+		got := v.ff.Margins(nil, rows)
+		if len(got) != len(want) {
+			t.Fatalf("%s: got %d margins, want %d", v.name, len(got), len(want))
+		}
+		for i := range want {
+			if math.Float64bits(got[i]) != math.Float64bits(want[i]) && !(got[i] != got[i] && want[i] != want[i]) {
+				t.Fatalf("%s: margin %d (row %d): fast %v, reference %v", v.name, i, i/f.NumGroups(), got[i], want[i])
+			}
 		}
 	}
 }

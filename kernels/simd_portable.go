@@ -30,3 +30,6 @@ func tanhSliceAVX2([]float32)           { unreachable() }
 func sigmoidSliceAVX2([]float32)        { unreachable() }
 func sum8AVX2([]float32) float32        { unreachable(); return 0 }
 func divSliceAVX2([]float32, float32)   { unreachable() }
+
+func bvSplitsAVX512(*[bvBlock]uint64, []bvNode, int, []float64, int) { unreachable() }
+func bvSplitsAVX2(*[bvBlock]uint64, []bvNode, int, []float64, int)   { unreachable() }

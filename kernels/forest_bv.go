@@ -1,0 +1,290 @@
+package kernels
+
+import (
+	"math"
+	"math/bits"
+	"sync"
+)
+
+// Bitvector evaluation of small trees, after QuickScorer (Lucchese et al.,
+// SIGIR 2015) and its vectorised form, for blocks of rows on the SIMD levels.
+//
+// Number a tree's leaves left to right. A split that sends a row right rules
+// out every leaf of its left subtree, which is a contiguous run of leaves;
+// the leaf the row reaches is the leftmost one that no split on any path
+// rules out. So instead of walking, a block of rows tests every split of the
+// tree (one vector compare for 8 rows), clears the ruled-out leaves from a
+// 64-bit mask per row with one masked AND, and the row's leaf is the mask's
+// highest set bit (leaf j is bit 63-j). The order of the splits does not
+// matter, there are no dependent loads, and no branches depend on the data:
+// for trees of up to 64 leaves that beats any walk once 8 rows share the
+// work. Rows are transposed per block (feature-major, bvBlock rows a
+// feature), so a split loads its feature for 8 rows with one vector load.
+//
+// Splits the vector compare cannot express (categorical sets, LightGBM's
+// zero-as-missing, an x <= +Inf test) are tested row by row with the
+// reference rule, goLeft, after the vector splits: the AND is order-free.
+// Leaves keep the forest's values and the block loops add them in tree
+// order, so margins equal Forest.Margins bit for bit.
+
+// bvMaxLeaves is the most leaves a tree may have to be evaluated by bitvector.
+const bvMaxLeaves = 64
+
+// bvBlock is the rows of a transposed block: one feature's values for the
+// block are bvBlock consecutive float64s.
+const bvBlock = fastBlockRows
+
+// bvMinRows is the fewest rows of a block worth the bitvector kernel: below
+// it the transpose and the splits not taken cost more than the walk.
+const bvMinRows = 8
+
+// bvNode is one split of a bitvector tree: 24 bytes.
+type bvNode struct {
+	// bound: the split sends x left when x < bound (a vector split), as in
+	// fastNode.
+	bound float64
+	// keep holds the leaves that stay possible when the split sends a row
+	// right: all but those of its left subtree.
+	keep uint64
+	// off is the byte offset of the split's feature in a transposed block
+	// (its compact feature index times bvBlock·8).
+	off int32
+	// src is the split's index in Forest.Nodes, for the row-by-row splits.
+	src int32
+}
+
+// bvTree is a tree's splits, grouped by how they are tested: nodes
+// [lo, nanLeft) send NaN right, [nanLeft, scalar) send NaN left, and
+// [scalar, hi) are tested row by row. leaf0 indexes its leaves' values in
+// bvForest.leaves.
+type bvTree struct {
+	lo, nanLeft, scalar, hi int32
+	leaf0                   int32
+}
+
+// bvForest is the bitvector form of a FastForest's eligible trees.
+type bvForest struct {
+	// used lists the features any bitvector split reads, in compact order;
+	// a transposed block holds only these.
+	used   []int32
+	nodes  []bvNode
+	leaves []float64
+	// tree[t] is tree t's entry in trees, or -1 when tree t is walked.
+	tree  []int32
+	trees []bvTree
+	// level is the SIMD level of the node loops; portable means unused.
+	level simdLevel
+	// blocks recycles transposed blocks (len(used)·bvBlock float64s).
+	blocks sync.Pool
+}
+
+// newBVForest compiles the trees of f that have at most bvMaxLeaves leaves
+// and no linear leaf, or returns nil when none has or level has no vector
+// kernel.
+func newBVForest(f *Forest, level simdLevel) *bvForest {
+	if level == levelPortable {
+		return nil
+	}
+	return compileBV(f, level)
+}
+
+// compileBV is newBVForest on any level; on the portable level the node
+// loop is bvSplitsScalar, which only tests use.
+func compileBV(f *Forest, level simdLevel) *bvForest {
+	bf := &bvForest{tree: make([]int32, len(f.Roots)), level: level}
+	compact := make(map[int32]int32)
+	for t, root := range f.Roots {
+		bf.tree[t] = -1
+		end := int32(len(f.Nodes))
+		if t+1 < len(f.Roots) {
+			end = f.Roots[t+1]
+		}
+		if tr, ok := bf.compileTree(f, root, end, compact); ok {
+			bf.tree[t] = int32(len(bf.trees))
+			bf.trees = append(bf.trees, tr)
+		}
+	}
+	if len(bf.trees) == 0 {
+		return nil
+	}
+	n := len(bf.used) * bvBlock
+	bf.blocks.New = func() any { b := make([]float64, n); return &b }
+	return bf
+}
+
+// compileTree appends the splits and leaves of the tree in
+// f.Nodes[root:end] or reports that it does not qualify.
+func (bf *bvForest) compileTree(f *Forest, root, end int32, compact map[int32]int32) (bvTree, bool) {
+	src := f.Nodes[root:end]
+	nleaves := 0
+	for i := range src {
+		if src[i].IsLeaf() {
+			if src[i].Linear != 0 {
+				return bvTree{}, false
+			}
+			nleaves++
+		}
+	}
+	if nleaves > bvMaxLeaves {
+		return bvTree{}, false
+	}
+	// first[i] is the number of leaves before node i's subtree in pre-order,
+	// span[i] the leaves under it; pre-order visits the left subtree first,
+	// so a left subtree's leaves are a run starting at its parent's first.
+	first := make([]int, len(src))
+	span := make([]int, len(src))
+	for i := len(src) - 1; i >= 0; i-- {
+		if src[i].IsLeaf() {
+			span[i] = 1
+			continue
+		}
+		span[i] = span[i+1] + span[src[i].Right-root]
+	}
+	var vecRight, vecLeft, scalar []bvNode
+	leaves := 0
+	for i := range src {
+		nd := &src[i]
+		if nd.IsLeaf() {
+			first[i] = leaves
+			leaves++
+			bf.leaves = append(bf.leaves, nd.Value)
+			continue
+		}
+		// Children: left at i+1 shares the parent's first leaf, right starts
+		// after the left subtree.
+		first[i+1] = first[i]
+		first[nd.Right-root] = first[i] + span[i+1]
+		// Bits 63-first .. 63-(first+span-1) belong to the left subtree.
+		lo, n := first[i], span[i+1]
+		var left uint64
+		if n == 64 {
+			left = math.MaxUint64
+		} else {
+			left = (uint64(1)<<n - 1) << (64 - lo - n)
+		}
+		c, ok := compact[nd.Feature]
+		if !ok {
+			c = int32(len(bf.used))
+			compact[nd.Feature] = c
+			bf.used = append(bf.used, nd.Feature)
+		}
+		bn := bvNode{keep: ^left, off: c * bvBlock * 8, src: root + int32(i)}
+		bound, nanLeft, vec := vectorSplit(f, nd)
+		switch {
+		case !vec:
+			scalar = append(scalar, bn)
+		case nanLeft:
+			bn.bound = bound
+			vecLeft = append(vecLeft, bn)
+		default:
+			bn.bound = bound
+			vecRight = append(vecRight, bn)
+		}
+	}
+	tr := bvTree{lo: int32(len(bf.nodes)), leaf0: int32(len(bf.leaves) - leaves)}
+	bf.nodes = append(bf.nodes, vecRight...)
+	tr.nanLeft = int32(len(bf.nodes))
+	bf.nodes = append(bf.nodes, vecLeft...)
+	tr.scalar = int32(len(bf.nodes))
+	bf.nodes = append(bf.nodes, scalar...)
+	tr.hi = int32(len(bf.nodes))
+	return tr, true
+}
+
+// vectorSplit returns the strict bound and NaN direction of a numerical
+// split as compileTree computes them, or vec false for a split that must be
+// tested with goLeft.
+func vectorSplit(f *Forest, nd *Node) (bound float64, nanLeft, vec bool) {
+	if nd.Flags&(FlagCategorical|FlagMissingZero) != 0 {
+		return 0, false, false
+	}
+	nanLeft = nd.Flags&FlagDefaultLeft != 0
+	switch f.Compare {
+	case LessFloat32:
+		bound = lessBound32(float32(nd.Value))
+	case LessEqFloat64:
+		var ok bool
+		if bound, ok = lessBoundLE(nd.Value); !ok {
+			return 0, false, false
+		}
+		if nd.Flags&FlagNaNIsZero != 0 {
+			nanLeft = 0 <= nd.Value
+		}
+	}
+	return bound, nanLeft, true
+}
+
+// transpose writes the used features of the b rows (nf values each) into
+// blk, feature-major: blk[c*bvBlock+r] is row r's value of feature used[c].
+// Rows past b are zero, so the kernels may read a whole vector.
+func (bf *bvForest) transpose(blk, rows []float64, b, nf int) {
+	for c, feat := range bf.used {
+		col := blk[c*bvBlock : (c+1)*bvBlock]
+		off := int(feat)
+		for r := 0; r < b; r++ {
+			col[r] = rows[off]
+			off += nf
+		}
+		clear(col[b:])
+	}
+}
+
+// leaves writes into vals the leaf value each of the b rows of the
+// transposed block blk reaches in bitvector tree tr.
+func (bf *bvForest) leafValues(f *Forest, vals *[fastBlockRows]float64, tr *bvTree, blk []float64, b int) {
+	var masks [bvBlock]uint64
+	bf.vectorSplits(&masks, tr, blk, b)
+	for k := tr.scalar; k < tr.hi; k++ {
+		bn := &bf.nodes[k]
+		nd := &f.Nodes[bn.src]
+		col := blk[int(bn.off)/8:]
+		for r := 0; r < b; r++ {
+			if !f.goLeft(nd, col[r]) {
+				masks[r] &= bn.keep
+			}
+		}
+	}
+	lv := bf.leaves[tr.leaf0:]
+	for r := 0; r < b; r++ {
+		vals[r] = lv[bits.LeadingZeros64(masks[r])]
+	}
+}
+
+// vectorSplits applies the vector splits of tr to masks for the first b
+// rows (rounded up to the kernel's width) on bf.level.
+func (bf *bvForest) vectorSplits(masks *[bvBlock]uint64, tr *bvTree, blk []float64, b int) {
+	switch bf.level {
+	case levelAVX512:
+		bvSplitsAVX512(masks, bf.nodes[tr.lo:tr.scalar], int(tr.nanLeft-tr.lo), blk, b)
+	case levelAVX2:
+		bvSplitsAVX2(masks, bf.nodes[tr.lo:tr.scalar], int(tr.nanLeft-tr.lo), blk, b)
+	default:
+		bvSplitsScalar(masks, bf.nodes[tr.lo:tr.scalar], int(tr.nanLeft-tr.lo), blk, b)
+	}
+}
+
+// bvSplitsScalar is the vector kernels' contract in plain Go: masks start
+// all ones; each node of nodes[:nanLeft] (NaN goes right) clears its left
+// leaves from row r unless x < bound, each of nodes[nanLeft:] (NaN goes
+// left) unless !(x >= bound).
+func bvSplitsScalar(masks *[bvBlock]uint64, nodes []bvNode, nanLeft int, blk []float64, b int) {
+	for r := range masks[:b] {
+		masks[r] = math.MaxUint64
+	}
+	for k := range nodes {
+		bn := &nodes[k]
+		col := blk[int(bn.off)/8:]
+		for r := 0; r < b; r++ {
+			x := col[r]
+			var right bool
+			if k < nanLeft {
+				right = !(x < bn.bound)
+			} else {
+				right = x >= bn.bound
+			}
+			if right {
+				masks[r] &= bn.keep
+			}
+		}
+	}
+}
