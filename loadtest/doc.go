@@ -23,7 +23,22 @@
 // request that had to wait for a free connection because the server fell
 // behind counts that wait. Result.Late counts sends that started more than
 // LateThreshold after their schedule; Result.Unsent counts requests due in
-// the measured window that had not been sent when it ended.
+// the measured window that were never sent.
+//
+// # Past capacity
+//
+// Asked for more than the server (or the connections) can take, the open
+// loop saturates instead of collapsing: every connection sends as fast as
+// it is answered, and the rest of the schedule is counted, not worked
+// through. Sends are handed out in schedule order; when the measured window
+// starts, the warm-up's backlog is dropped (uncounted); a request that no
+// connection could start within Options.MaxLateness (default Timeout) of
+// its schedule is skipped and counted unsent; when the window ends, the
+// rest of it is unsent. Each skip jumps the schedule in O(1) (a Poisson
+// draw for the poisson profile), so 10^7 requests a second cost counters,
+// not work per request. Latency still counts from each sent request's
+// schedule, so past capacity it grows with the queue (up to MaxLateness),
+// and Requests + Unsent = Scheduled, the requests due in the window.
 //
 // # What is measured
 //

@@ -65,6 +65,15 @@ type Options struct {
 	// response; a request that takes longer counts as a "timeout" error.
 	// Default 10s.
 	Timeout time.Duration
+	// MaxLateness (open loop) is how far behind its schedule a send may
+	// start. A due request that no connection was free to start within
+	// MaxLateness is skipped, counted in Result.Unsent, and the senders go
+	// on with the requests due since: past capacity the generator keeps
+	// sending as fast as its connections allow, and the latencies it
+	// measures (from each request's schedule) stay bounded by MaxLateness
+	// plus the server's answer instead of growing with the run. Default
+	// Timeout (a request that late has, for its user, timed out already).
+	MaxLateness time.Duration
 }
 
 // Profile is an open-loop schedule's shape (Options.Profile).
@@ -98,9 +107,11 @@ const (
 	// MaxConcurrency bounds Options.Concurrency: each is a connection and
 	// a goroutine.
 	MaxConcurrency = 10000
-	// MaxRate bounds Options.Rate (requests per second); one dispatcher
-	// goroutine keeps the schedule.
-	MaxRate = 1e6
+	// MaxRate bounds Options.Rate (requests per second). A rate far above
+	// what the connections can carry costs counters, not work per request
+	// (see pacer), so the bound only keeps a schedule's offsets and
+	// counts well inside their integer ranges.
+	MaxRate = 1e9
 	// LateThreshold is how far behind its schedule an open-loop send may
 	// start before it counts in Result.Late.
 	LateThreshold = time.Millisecond
@@ -195,6 +206,9 @@ func (o Options) check() (Options, target, error) {
 	if o.Timeout == 0 {
 		o.Timeout = def.Timeout
 	}
+	if o.MaxLateness == 0 {
+		o.MaxLateness = o.Timeout
+	}
 	switch {
 	case o.Concurrency < 1 || o.Concurrency > MaxConcurrency:
 		return o, target{}, fmt.Errorf("loadtest: Options.Concurrency is %d, want connections in [1, %d] (0 for the default)", o.Concurrency, MaxConcurrency)
@@ -202,6 +216,8 @@ func (o Options) check() (Options, target, error) {
 		return o, target{}, fmt.Errorf("loadtest: Options.Duration is %v, want a positive time (0 for the default %v)", o.Duration, DefaultDuration)
 	case o.Timeout < 0:
 		return o, target{}, fmt.Errorf("loadtest: Options.Timeout is %v, want a positive time (0 for the default %v)", o.Timeout, DefaultTimeout)
+	case o.MaxLateness < 0:
+		return o, target{}, fmt.Errorf("loadtest: Options.MaxLateness is %v, want a positive time (0 for Timeout)", o.MaxLateness)
 	case len(o.Bodies) == 0 && o.Method != "GET" && o.Method != "HEAD":
 		return o, target{}, fmt.Errorf("loadtest: Options.Bodies is empty, want at least one request body for %s", o.Method)
 	case strings.ContainsAny(o.Method, " \t\r\n"):

@@ -52,10 +52,13 @@ type Result struct {
 	// past capacity at Rate, or Concurrency is too small for the latency.
 	Late uint64 `json:"late"`
 	// Unsent (open loop) counts requests due in the measured window that
-	// were never sent because every connection was busy until it ended.
-	// They are not in Requests nor in the percentiles, which are therefore
-	// optimistic when Unsent is not zero.
+	// were never sent: every connection was busy until the window ended,
+	// or until the request was more than Options.MaxLateness overdue. They
+	// are not in Requests nor in the percentiles.
 	Unsent uint64 `json:"unsent"`
+	// Scheduled (open loop) counts the requests due in the measured window
+	// (until it ended, or the run was canceled): Requests + Unsent.
+	Scheduled uint64 `json:"scheduled"`
 	// Spectrum is the latency at each of SpectrumPercentiles (the
 	// percentile spectrum a report plots); nil when nothing was OK.
 	Spectrum []Point `json:"spectrum"`

@@ -55,6 +55,9 @@ func Run(ctx context.Context, opts Options) (Result, error) {
 	}
 	res.Duration = max(end.Sub(warmEnd), 0)
 	g.rec.result(&res)
+	if res.Mode == "open" {
+		res.Scheduled = res.Requests + res.Unsent
+	}
 	return res, err
 }
 
@@ -178,12 +181,130 @@ type due struct {
 	measured bool
 }
 
+// pacer hands an open loop's due times out to whoever sends them (the
+// dispatcher, or the senders themselves) and counts the ones it skips. It
+// is what keeps a generator asked for more than the server can take
+// sending as fast as its connections allow instead of collapsing:
+//
+//   - When the measured window starts, every warm-up send still due is
+//     dropped (not counted: the warm-up is not measured), so a backlog built
+//     in the warm-up never eats the window.
+//   - A send that no connection could start within MaxLateness of its
+//     schedule is skipped and counted in Unsent, as a user who waited that
+//     long would have given up.
+//   - When the window ends, every send still due in it is counted in
+//     Unsent.
+//
+// Each skip is one schedule.skipTo, O(1) whatever the rate, so a rate far
+// above capacity (10^7/s) costs counters, not work per due send. The sends
+// that are handed out keep their scheduled time: their latency counts from
+// it however late they go (no coordinated omission). Safe for concurrent
+// use.
+type pacer struct {
+	mu          sync.Mutex
+	sched       *schedule
+	start       time.Time
+	warmup, end time.Duration // the measured window, as offsets from start
+	maxLate     time.Duration
+	unsent      uint64 // measured sends skipped or never sent
+	done        bool   // the schedule is over: the window ended or ctx was canceled
+}
+
+func newPacer(o Options, start time.Time) *pacer {
+	return &pacer{sched: newSchedule(o), start: start, warmup: o.Warmup, end: o.Warmup + o.Duration, maxLate: o.MaxLateness}
+}
+
+// next returns the next send due, as seen at now, or ok false when the
+// schedule is over. Once the window has ended it ends the schedule, unless
+// overdue is set: then it still hands out the sends due in the window (the
+// dispatcher, which may just be behind, passes them on only to a sender
+// free at that instant, and calls finish when none is).
+func (p *pacer) next(now time.Time, overdue bool) (d due, ok bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.done {
+		return due{}, false
+	}
+	el := now.Sub(p.start)
+	if el >= p.end && !overdue {
+		p.finishLocked(p.end) // overdue, and the window is over
+		return due{}, false
+	}
+	if el >= p.warmup {
+		p.sched.skipTo(p.warmup) // the warm-up's backlog: dropped
+	}
+	if el-p.maxLate > 0 {
+		_, m := p.sched.skipTo(el - p.maxLate)
+		p.unsent += m
+	}
+	off := p.sched.peek()
+	if off >= p.end {
+		p.done = true
+		return due{}, false
+	}
+	p.sched.next()
+	return due{p.start.Add(off), off >= p.warmup}, true
+}
+
+// stale reports whether d, handed out earlier, should no longer be sent
+// at now: a warm-up send once the window has started, or a send more than
+// MaxLateness behind. A stale measured send is counted in Unsent.
+func (p *pacer) stale(d due, now time.Time) bool {
+	if !d.measured {
+		return now.Sub(p.start) >= p.warmup
+	}
+	if now.Sub(d.at) <= p.maxLate {
+		return false
+	}
+	p.drop(d)
+	return true
+}
+
+// drop counts d, handed out but never sent, in Unsent if it is measured.
+func (p *pacer) drop(d due) {
+	if d.measured {
+		p.mu.Lock()
+		p.unsent++
+		p.mu.Unlock()
+	}
+}
+
+// finish ends the schedule at stopAt: every measured send due before it
+// and not yet handed out is unsent.
+func (p *pacer) finish(stopAt time.Time) {
+	p.mu.Lock()
+	p.finishLocked(min(stopAt.Sub(p.start), p.end))
+	p.mu.Unlock()
+}
+
+func (p *pacer) finishLocked(stopAt time.Duration) {
+	if p.done {
+		return
+	}
+	p.done = true
+	_, m := p.sched.skipTo(stopAt)
+	p.unsent += m
+}
+
+// unsentCount returns the measured sends never sent; call it after every
+// sender has stopped.
+func (p *pacer) unsentCount() uint64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.unsent
+}
+
 // open runs the open loop: one dispatcher (this goroutine) hands each
 // scheduled send time, when it comes, to whichever of Concurrency senders
 // is free. When none is free the dispatcher waits, so sends start late,
-// but each latency still counts from its schedule. It returns the window
-// and the measured requests it never handed out.
+// but each latency still counts from its schedule; the pacer skips what
+// fell too far behind. It returns the window and the measured requests
+// never sent.
 func (g *generator) open(ctx context.Context) (warmEnd, end time.Time, unsent uint64) {
+	start := g.start
+	warmEnd = start.Add(g.opts.Warmup)
+	end = warmEnd.Add(g.opts.Duration)
+	p := newPacer(g.opts, start)
 	ch := make(chan due) // unbuffered: a send waits for a free sender, never in a queue
 	var wg sync.WaitGroup
 	for range g.opts.Concurrency {
@@ -191,39 +312,35 @@ func (g *generator) open(ctx context.Context) (warmEnd, end time.Time, unsent ui
 			c := g.newClient()
 			defer c.release()
 			for d := range ch {
-				c.send(d.at, time.Now(), d.measured)
+				// d may have waited in the handoff for a sender to free up.
+				if now := time.Now(); !p.stale(d, now) {
+					c.send(d.at, now, d.measured)
+				}
 			}
 		})
 	}
 
-	start := g.start
-	warmEnd = start.Add(g.opts.Warmup)
-	end = warmEnd.Add(g.opts.Duration)
-	// The schedule gives each send's due time (see schedule). The
-	// dispatcher sleeps until each is due on its own OS thread with
-	// nanosleep: a runtime timer overshot by 573µs (median; p90 1.0ms) on
-	// the loaded 2-core VM this was measured on, nanosleep by 83µs (p90
-	// 126µs), and an overshoot is counted in every latency. Spinning would
-	// be exact but burns a core the server under test needs.
+	// The dispatcher sleeps until each send is due on its own OS thread
+	// with nanosleep: a runtime timer overshot by 573µs (median; p90
+	// 1.0ms) on the loaded 2-core VM this was measured on, nanosleep by
+	// 83µs (p90 126µs), and an overshoot is counted in every latency.
+	// Spinning would be exact but burns a core the server under test needs.
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	sched := newSchedule(g.opts)
 	endTimer := time.NewTimer(time.Until(end))
 	defer endTimer.Stop()
-
-	stopAt := end  // the schedule's last moment: end, or when ctx was canceled
 	ended := false // endTimer fired
-	at := start.Add(sched.next())
 dispatch:
-	for ; ; at = start.Add(sched.next()) {
-		if !at.Before(end) {
+	for {
+		d, ok := p.next(time.Now(), true)
+		if !ok {
 			break
 		}
-		if !sleepUntil(ctx, at) {
-			stopAt = time.Now()
-			break dispatch
+		if !sleepUntil(ctx, d.at) {
+			p.drop(d)
+			p.finish(time.Now())
+			break
 		}
-		d := due{at, !at.Before(warmEnd)}
 		if !ended {
 			select {
 			case ch <- d:
@@ -231,7 +348,8 @@ dispatch:
 			case <-endTimer.C:
 				ended = true
 			case <-ctx.Done():
-				stopAt = time.Now()
+				p.drop(d)
+				p.finish(time.Now())
 				break dispatch
 			}
 		}
@@ -241,19 +359,14 @@ dispatch:
 		select {
 		case ch <- d:
 		default:
+			p.drop(d)
+			p.finish(end)
 			break dispatch
 		}
 	}
 	close(ch)
-	// Count what was due in the measured window but not handed out: the
-	// send in hand when the loop broke (at, never sent) and every later one.
-	for ; at.Before(stopAt); at = start.Add(sched.next()) {
-		if !at.Before(warmEnd) {
-			unsent++
-		}
-	}
 	wg.Wait()
-	return warmEnd, end, unsent
+	return warmEnd, end, p.unsentCount()
 }
 
 // sleepUntil blocks until at, or returns false early if ctx is done (seen
@@ -286,35 +399,19 @@ func sleepUntil(ctx context.Context, at time.Time) bool {
 const dispatchMaxRate = 20000
 
 // openShared is the open loop for high rates: each sender, when free, takes
-// the next due time from the shared schedule and sleeps until it comes on a
-// runtime timer (punctual enough when the process is this busy), so no
-// handoff sits between the schedule and the send. A due time that nobody
-// was free to take on time is taken late by the next sender that frees
-// up, and its latency still counts from the schedule. It returns the window
-// and the measured requests never sent.
+// the next due time from the pacer and sleeps until it comes on a runtime
+// timer (punctual enough when the process is this busy), so no handoff
+// sits between the schedule and the send. A due time that nobody was free
+// to take on time is taken late by the next sender that frees up (or
+// skipped by the pacer if it is too late), and its latency still counts
+// from the schedule. It returns the window and the measured requests
+// never sent.
 func (g *generator) openShared(ctx context.Context) (warmEnd, end time.Time, unsent uint64) {
 	start := g.start
 	warmEnd = start.Add(g.opts.Warmup)
 	end = warmEnd.Add(g.opts.Duration)
-	var (
-		mu    sync.Mutex // guards sched, done and unsent
-		sched = newSchedule(g.opts)
-		done  bool // the schedule is over: the window ended or ctx was canceled
-		wg    sync.WaitGroup
-	)
-	// finish counts at and every later due time of the window as unsent;
-	// mu is held.
-	finish := func(at, stopAt time.Time) {
-		if done {
-			return
-		}
-		done = true
-		for ; at.Before(stopAt); at = start.Add(sched.next()) {
-			if !at.Before(warmEnd) {
-				unsent++
-			}
-		}
-	}
+	p := newPacer(g.opts, start)
+	var wg sync.WaitGroup
 	for range g.opts.Concurrency {
 		wg.Go(func() {
 			c := g.newClient()
@@ -322,43 +419,30 @@ func (g *generator) openShared(ctx context.Context) (warmEnd, end time.Time, uns
 			t := time.NewTimer(time.Hour)
 			defer t.Stop()
 			for {
-				mu.Lock()
-				if done {
-					mu.Unlock()
+				if ctx.Err() != nil {
+					p.finish(time.Now())
 					return
 				}
-				at := start.Add(sched.next())
-				now := time.Now()
-				switch {
-				case !at.Before(end):
-					done = true
-				case ctx.Err() != nil:
-					finish(at, now)
-				case !now.Before(end):
-					finish(at, end) // overdue, and the window is over
-				}
-				if done {
-					mu.Unlock()
+				d, ok := p.next(time.Now(), false)
+				if !ok {
 					return
 				}
-				mu.Unlock()
-				if d := at.Sub(now); d > 0 {
-					t.Reset(d)
+				if w := time.Until(d.at); w > 0 {
+					t.Reset(w)
 					select {
 					case <-t.C:
 					case <-ctx.Done():
-						mu.Lock()
-						finish(at, time.Now())
-						mu.Unlock()
+						p.drop(d)
+						p.finish(time.Now())
 						return
 					}
 				}
-				c.send(at, time.Now(), !at.Before(warmEnd))
+				c.send(d.at, time.Now(), d.measured)
 			}
 		})
 	}
 	wg.Wait()
-	return warmEnd, end, unsent
+	return warmEnd, end, p.unsentCount()
 }
 
 // client is one connection's worth of request state, owned by one

@@ -77,7 +77,10 @@ type Summary struct {
 	ErrorRate   float64           `json:"error_rate"` // failed or unsent, of all due
 	Late        uint64            `json:"late"`
 	Unsent      uint64            `json:"unsent"`
-	LatencyMS   Latencies         `json:"latency_ms"`
+	// Scheduled (open loop) is the requests due in the measured window:
+	// Requests + Unsent.
+	Scheduled uint64    `json:"scheduled,omitempty"`
+	LatencyMS Latencies `json:"latency_ms"`
 	// Spectrum is the latency percentile spectrum (milliseconds).
 	Spectrum []SpectrumMS `json:"spectrum"`
 	// Intervals is the run over time (see Result.Intervals).
@@ -129,7 +132,7 @@ func Summarize(o Options, r Result, slo *SLO) Summary {
 	s := Summary{
 		URL: o.URL, Mode: r.Mode, TargetRPS: r.Rate, Connections: r.Concurrency, DurationS: r.Duration.Seconds(),
 		Requests: r.Requests, OK: r.OK, AchievedRPS: r.RPS, Errors: r.Errors,
-		ErrorsTotal: r.Requests - r.OK, ErrorRate: r.ErrorRate(), Late: r.Late, Unsent: r.Unsent,
+		ErrorsTotal: r.Requests - r.OK, ErrorRate: r.ErrorRate(), Late: r.Late, Unsent: r.Unsent, Scheduled: r.Scheduled,
 		LatencyMS: Latencies{ms(r.Mean), ms(r.P50), ms(r.P90), ms(r.P95), ms(r.P99), ms(r.P999), ms(r.Max)},
 	}
 	if r.Mode == "open" {

@@ -221,7 +221,7 @@ func TestCapacityOptionsErrorsNameTheField(t *testing.T) {
 		{"SLO.MaxErrorRate", func(o *Options) { o.SLO.MaxErrorRate = 1 }},
 		{"StartRate", func(o *Options) { o.StartRate = -1 }},
 		{"MaxRate", func(o *Options) { o.StartRate, o.MaxRate = 100, 50 }},
-		{"MaxRate", func(o *Options) { o.MaxRate = 2e6 }},
+		{"MaxRate", func(o *Options) { o.MaxRate = 2 * loadtest.MaxRate }},
 		{"StepDuration", func(o *Options) { o.StepDuration = -time.Second }},
 		{"Precision", func(o *Options) { o.Precision = 1 }},
 		{"MaxSteps", func(o *Options) { o.MaxSteps = -1 }},
