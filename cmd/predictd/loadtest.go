@@ -53,8 +53,56 @@ func addRequestFlags(fs *flag.FlagSet) *requestFlags {
 
 // loadBodies reads the request bodies of --body (one body, sent as is),
 // --bodies (NDJSON instances, batch per request) or --body-lines (one
-// whole body per line); nil when none is given.
+// whole body per line); nil when none is given. Bodies written for another
+// protocol than --url's are refused (see checkProtocol).
 func (rf *requestFlags) loadBodies() ([][]byte, error) {
+	bodies, flagName, err := rf.readBodies()
+	if err != nil || bodies == nil {
+		return bodies, err
+	}
+	if err := checkProtocol(*rf.url, flagName, bodies); err != nil {
+		return nil, err
+	}
+	return bodies, nil
+}
+
+// checkProtocol refuses bodies (from --flagName) written for another
+// prediction protocol than the one url's path speaks: every request would
+// fail (a TF Serving body to an OIP infer URL is answered 400), so the run
+// would measure nothing. --bodies always writes TF Serving bodies; the
+// first bodies of --body and --body-lines are judged by their keys
+// (loadtest.BodyProtocol). A URL or body whose protocol cannot be told is
+// let through.
+func checkProtocol(url, flagName string, bodies [][]byte) error {
+	want := loadtest.URLProtocol(url)
+	if want == "" {
+		return nil
+	}
+	for i, b := range bodies[:min(len(bodies), 100)] {
+		got := loadtest.BodyProtocol(b)
+		if flagName == "bodies" {
+			got = loadtest.ProtocolTFServing
+		}
+		if got == "" || got == want {
+			continue
+		}
+		which := fmt.Sprintf("body %d of --%s", i+1, flagName)
+		if flagName == "bodies" {
+			which = `--bodies (instances wrapped as {"instances": [...]})`
+		}
+		fix := `give --bodies FILE (instances) or --body-lines FILE of TF Serving bodies ({"instances": [...]})`
+		if want == loadtest.ProtocolOIP {
+			fix = `give --body-lines FILE with one OIP infer request ({"inputs": [{"name", "shape", "datatype", "data"}]}) per line, or a /v1/models/NAME:predict --url`
+		}
+		return usageErr("--url %s speaks %s, but %s is a %s body: the server would refuse every request; %s",
+			url, loadtest.ProtocolName(want), which, loadtest.ProtocolName(got), fix)
+	}
+	return nil
+}
+
+// readBodies is loadBodies without the protocol check; flagName is the
+// flag the bodies came from.
+func (rf *requestFlags) readBodies() ([][]byte, string, error) {
 	body, instances, lines, batch := *rf.body, *rf.bodies, *rf.lines, *rf.batch
 	given := 0
 	for _, f := range []string{body, instances, lines} {
@@ -64,40 +112,40 @@ func (rf *requestFlags) loadBodies() ([][]byte, error) {
 	}
 	switch {
 	case given > 1:
-		return nil, usageErr("give one of --body, --bodies and --body-lines")
+		return nil, "", usageErr("give one of --body, --bodies and --body-lines")
 	case lines != "":
 		f, err := os.Open(lines)
 		if err != nil {
-			return nil, usageErr("--body-lines: %v", err)
+			return nil, "", usageErr("--body-lines: %v", err)
 		}
 		defer f.Close()
 		bodies, err := loadtest.BodiesFromLines(f, lines)
 		if err != nil {
-			return nil, usageErr("--body-lines: %v", err)
+			return nil, "", usageErr("--body-lines: %v", err)
 		}
-		return bodies, nil
+		return bodies, "body-lines", nil
 	case body != "":
 		b, err := os.ReadFile(body)
 		if err != nil {
-			return nil, usageErr("--body: %v", err)
+			return nil, "", usageErr("--body: %v", err)
 		}
 		if b = bytes.TrimSpace(b); !json.Valid(b) {
-			return nil, usageErr("--body %s: not valid JSON", body)
+			return nil, "", usageErr("--body %s: not valid JSON", body)
 		}
-		return [][]byte{b}, nil
+		return [][]byte{b}, "body", nil
 	case instances != "":
 		f, err := os.Open(instances)
 		if err != nil {
-			return nil, usageErr("--bodies: %v", err)
+			return nil, "", usageErr("--bodies: %v", err)
 		}
 		defer f.Close()
 		bodies, err := loadtest.BodiesFromInstances(f, instances, batch)
 		if err != nil {
-			return nil, usageErr("--bodies: %v", err)
+			return nil, "", usageErr("--bodies: %v", err)
 		}
-		return bodies, nil
+		return bodies, "bodies", nil
 	}
-	return nil, nil
+	return nil, "", nil
 }
 
 // isTerminal reports whether f is a terminal (for the progress line).
@@ -123,6 +171,7 @@ func cmdLoadtest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	duration := fs.Duration("duration", d.Duration, "measured time")
 	warmup := fs.Duration("warmup", d.Warmup, "time before it when requests are sent but not recorded; 0: none")
 	timeout := fs.Duration("timeout", d.Timeout, "per-request timeout")
+	maxLate := fs.Duration("max-lateness", 0, "open loop: a request no connection could start this long after its schedule is skipped and counted unsent (default: --timeout)")
 	method := fs.String("method", d.Method, "HTTP method")
 	sloP99 := fs.Duration("slo-p99", 0, "p99 objective: the run ends with a verdict and exits 1 when it fails")
 	maxErr := fs.Float64("max-error-rate", 0.001, "with --slo-p99: the highest acceptable fraction of failed or unsent requests")
@@ -145,6 +194,7 @@ func cmdLoadtest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		bound{"duration", above0, "a positive duration"},
 		bound{"warmup", atLeast0, "a duration ≥ 0 (0: none)"},
 		bound{"timeout", above0, "a positive duration"},
+		bound{"max-lateness", atLeast0, "a duration ≥ 0 (0: --timeout)"},
 		bound{"slo-p99", atLeast0, "a duration ≥ 0 (0: no SLO)"},
 		bound{"max-error-rate", fraction, "a fraction in [0, 1]"},
 	); err != nil {
@@ -168,7 +218,7 @@ func cmdLoadtest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	opts := loadtest.Options{
 		URL: *url, Method: *method, Bodies: bs, Header: rf.header,
 		Rate: *rate, Concurrency: max(*conc, *conns),
-		Duration: *duration, Warmup: *warmup, Timeout: *timeout, Seed: *seed,
+		Duration: *duration, Warmup: *warmup, Timeout: *timeout, Seed: *seed, MaxLateness: *maxLate,
 	}
 	if opts.Warmup == 0 {
 		opts.Warmup = -1 // loadtest's "none"
@@ -219,6 +269,16 @@ func cmdLoadtest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return report.LoadTest(w, "predictd loadtest: "+*url, sum)
 	}); err != nil {
 		return err
+	}
+	if sum.Verdict == nil && res.OK == 0 {
+		// Without an SLO a run is still a failure when nothing succeeded:
+		// a script must not read a run of errors as a measurement.
+		why := "no request was sent"
+		if res.Requests > 0 {
+			why = fmt.Sprintf("every one of the %d requests failed (errors %v)", res.Requests, res.Errors)
+		}
+		fmt.Fprintf(stdout, "FAILED: %s\n", why)
+		return &exitError{1, fmt.Errorf("loadtest: %s", why)}
 	}
 	if sum.Verdict != nil {
 		if sum.Verdict.Pass {

@@ -418,3 +418,114 @@ func jsonLeafIs(got string, want any) bool {
 	}
 	return false
 }
+
+// TestLoadtestProtocolMismatch: TF Serving bodies (--bodies) for an OIP
+// infer URL, or OIP bodies for a TF Serving one, are refused before any
+// request with an error naming both protocols; loadtest and capacity
+// alike (issue 15: every request was answered 400 and the run exited 0).
+func TestLoadtestProtocolMismatch(t *testing.T) {
+	dir := t.TempDir()
+	url, conns := countingServer(t)
+	base := strings.TrimSuffix(url, "/v1/models/m:predict")
+	inst := filepath.Join(dir, "inst.ndjson")
+	writeFile(t, inst, "[1, 2, 3]\n")
+	oip := filepath.Join(dir, "oip.ndjson")
+	writeFile(t, oip, `{"inputs": [{"name": "input", "shape": [1, 3], "datatype": "FP32", "data": [1, 2, 3]}]}`+"\n")
+	tfs := filepath.Join(dir, "tfs.json")
+	writeFile(t, tfs, `{"instances": [[1, 2, 3]]}`)
+	for _, c := range []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"loadtest", "--url", base + "/v2/models/m/infer", "--bodies", inst, "--rate", "10"},
+			[]string{"Open Inference Protocol (v2 infer)", "--bodies", "TF Serving", "--body-lines"}},
+		{[]string{"loadtest", "--url", base + "/v2/models/m/versions/2/infer", "--body", tfs, "--rate", "10"},
+			[]string{"Open Inference Protocol (v2 infer)", "body 1 of --body", "TF Serving"}},
+		{[]string{"loadtest", "--url", base + "/v1/models/m:predict", "--body-lines", oip, "--concurrency", "1"},
+			[]string{"TF Serving (v1 :predict)", "body 1 of --body-lines", "Open Inference Protocol"}},
+		{[]string{"capacity", "--url", base + "/v2/models/m/infer", "--bodies", inst, "--slo-p99", "10ms", "--step-duration", "30s"},
+			[]string{"Open Inference Protocol (v2 infer)", "--bodies"}},
+	} {
+		if c.args[0] == "loadtest" {
+			c.args = append(c.args, "--duration", "30s")
+		}
+		for _, w := range c.want {
+			refusedAtOnce(t, c.args[:1], c.args[1:], w)
+		}
+	}
+	if n := conns(); n != 0 {
+		t.Errorf("refused runs opened %d connections, want 0", n)
+	}
+	// Matching protocols, and a URL whose protocol cannot be told, run.
+	for _, args := range [][]string{
+		{"--url", base + "/v2/models/m/infer", "--body-lines", oip},
+		{"--url", base + "/v1/models/m:predict", "--bodies", inst},
+		{"--url", base + "/custom", "--body-lines", oip},
+	} {
+		r := predictd(t, append([]string{"loadtest", "--rate", "50", "--duration", "200ms", "--warmup", "0", "--quiet"}, args...)...)
+		if r.code != 0 {
+			t.Errorf("loadtest %q: exit %d, want 0\n%s%s", args, r.code, r.stdout, r.stderr)
+		}
+	}
+}
+
+// TestLoadtestEveryRequestFailedExits1: a run in which no request was
+// answered 2xx exits 1 even without --slo-p99, saying so; one in which
+// some were exits 0.
+func TestLoadtestEveryRequestFailedExits1(t *testing.T) {
+	var status atomic.Int32
+	status.Store(400)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		w.WriteHeader(int(status.Load()))
+	}))
+	t.Cleanup(srv.Close)
+	dir := t.TempDir()
+	body := filepath.Join(dir, "body.json")
+	writeFile(t, body, `{"instances": [[1]]}`)
+	args := []string{"loadtest", "--url", srv.URL + "/v1/models/m:predict", "--body", body, "--duration", "300ms", "--warmup", "0", "--quiet"}
+	for _, mode := range [][]string{{"--rate", "100"}, {"--concurrency", "2"}} {
+		r := predictd(t, append(slices.Clone(args), mode...)...)
+		if r.code != 1 || !strings.Contains(r.stdout, "FAILED: every one of the") || !strings.Contains(r.stdout, "400:") {
+			t.Errorf("loadtest %q against a server answering 400: exit %d, want 1 and the reason\n%s%s", mode, r.code, r.stdout, r.stderr)
+		}
+	}
+	status.Store(200)
+	if r := predictd(t, append(args, "--rate", "100")...); r.code != 0 {
+		t.Errorf("loadtest against a server answering 200: exit %d, want 0\n%s%s", r.code, r.stdout, r.stderr)
+	}
+}
+
+// TestLoadtestFarAboveCapacity: the CLI asked for 10^6 requests a second
+// against a loopback server that answers one at a time, each after 2ms
+// (≤ 500/s), with a warm-up: it sends in the measured window (before
+// issue 15 it spent the window on the warm-up's backlog and sent nothing
+// measured), every due request is sent or unsent, and it exits 0.
+func TestLoadtestFarAboveCapacity(t *testing.T) {
+	var mu sync.Mutex
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		mu.Lock()
+		time.Sleep(2 * time.Millisecond)
+		mu.Unlock()
+		io.WriteString(w, `{"predictions":[0.5]}`)
+	}))
+	t.Cleanup(srv.Close)
+	dir := t.TempDir()
+	body := filepath.Join(dir, "body.json")
+	writeFile(t, body, `{"instances": [[1]]}`)
+	out := filepath.Join(dir, "run.json")
+	r := predictd(t, "loadtest", "--url", srv.URL+"/v1/models/m:predict", "--body", body, "--rate", "1000000", "--connections", "4",
+		"--duration", "500ms", "--warmup", "300ms", "--json", out, "--quiet")
+	if r.code != 0 {
+		t.Fatalf("loadtest --rate 1e6: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	var sum struct{ Requests, OK, Unsent, Scheduled uint64 }
+	if b, err := os.ReadFile(out); err != nil || json.Unmarshal(b, &sum) != nil {
+		t.Fatalf("--json: %v\n%s", err, b)
+	}
+	if sum.OK == 0 || sum.Requests+sum.Unsent != sum.Scheduled || sum.Scheduled < 499_999 || sum.Scheduled > 500_001 {
+		t.Errorf("ok %d, requests %d + unsent %d, scheduled %d; want some OK and every one of the 500,000 due sent or unsent",
+			sum.OK, sum.Requests, sum.Unsent, sum.Scheduled)
+	}
+}
