@@ -33,7 +33,8 @@ func cmdCapacity(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	conns := fs.Int("connections", 0, "most requests in flight, one connection each (default max(64, rate/10) per step)")
 	timeout := fs.Duration("timeout", loadtest.DefaultTimeout, "per-request timeout")
 	targetRPS := fs.Float64("target-rps", 0, "plan: the rate the deployment must serve")
-	cost := fs.Float64("cost-per-core-hour", 0, "plan: price of one core for an hour")
+	cost := fs.Float64("cost-per-core-hour", 0, "plan: price of one core for an hour, in --currency")
+	currency := fs.String("currency", d.Currency, "plan: the unit of --cost-per-core-hour and of every price in the plan")
 	headroom := fs.Float64("headroom", d.Headroom, "plan: target utilisation of each replica, in (0, 1]")
 	serverCores := fs.Int("server-cores", d.ServerCores, "plan: cores of the machine the server runs on (one replica)")
 	metrics := fs.String("metrics-url", "", `server's Prometheus /metrics for CPU time per request (default: --url's scheme://host + "/metrics"; "none": off)`)
@@ -84,7 +85,7 @@ func cmdCapacity(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		SLO:       loadtest.SLO{P99: *sloP99, MaxErrorRate: *maxErr},
 		StartRate: *startRate, MaxRate: *maxRate, StepDuration: *stepDur, Warmup: *warmup,
 		Precision: *precision, MaxSteps: *maxSteps, MetricsURL: murl,
-		TargetRPS: *targetRPS, CostPerCoreHour: *cost, Headroom: *headroom, ServerCores: *serverCores,
+		TargetRPS: *targetRPS, CostPerCoreHour: *cost, Currency: *currency, Headroom: *headroom, ServerCores: *serverCores,
 	}
 	if o.Warmup == 0 {
 		o.Warmup = -1 // capacity's "none"
@@ -107,6 +108,9 @@ func cmdCapacity(ctx context.Context, args []string, stdout, stderr io.Writer) e
 			v := "pass"
 			if !s.Pass {
 				v = "FAIL: " + strings.Join(s.Reasons, "; ")
+			}
+			if s.Saturated {
+				v += " (saturated: the server answered what it could)"
 			}
 			fmt.Fprintf(stdout, "%-4d %-6s %10.0f %10.1f %10s %10s %7.3g%%  %s\n", n, s.Phase, s.TargetRPS, s.AchievedRPS, fmtMS(s.P50MS), fmtMS(s.P99MS), 100*s.ErrorRate, v)
 		}
@@ -159,6 +163,9 @@ func printPlan(w io.Writer, r capacity.Report) {
 	if p == nil {
 		return
 	}
+	if r.LowerBound {
+		fmt.Fprintf(w, "capacity: at least %.0f requests/s (no step failed: a floor, not a knee)\n", p.PerReplicaRPS)
+	}
 	fmt.Fprintf(w, "per replica: %.0f requests/s within the SLO, planned at %.0f%% utilisation (%.0f/s)\n",
 		p.PerReplicaRPS, 100*p.Headroom, p.PerReplicaRPS*p.Headroom)
 	if p.CPUSecondsPerRequest > 0 {
@@ -171,10 +178,22 @@ func printPlan(w io.Writer, r capacity.Report) {
 		}
 		fmt.Fprintln(w)
 		if p.CostPerHour > 0 {
-			fmt.Fprintf(w, "cost: %.4g per hour\n", p.CostPerHour)
+			fmt.Fprintf(w, "cost: %.4g %s per hour (%d cores × %.4g %s per core-hour)\n", p.CostPerHour, p.Currency, p.Cores, p.CostPerCoreHour, p.Currency)
 		}
 	}
-	if p.CostPerMillion > 0 {
-		fmt.Fprintf(w, "cost per million predictions: %.4g (%s basis)\n", p.CostPerMillion, p.CostBasis)
+	// The two prices of a million predictions side by side, each with its
+	// basis: they can differ by far (70x was seen), and one without the
+	// other misleads.
+	if p.CostPerMillionReplicas > 0 {
+		fmt.Fprintf(w, "cost per million predictions, %s:\n", p.Currency)
+		fmt.Fprintf(w, "  %-10.4g by whole replicas: every core of every replica paid for, busy or not (a fleet of machines like the tested one)\n", p.CostPerMillionReplicas)
+		if p.CostPerMillionCPU > 0 {
+			fmt.Fprintf(w, "  %-10.4g by CPU time: the server's measured CPU seconds per prediction at %.0f%% utilisation, cores bought in fractions (the floor)\n", p.CostPerMillionCPU, 100*p.Headroom)
+			fmt.Fprintf(w, "  the replica basis is %.3gx the CPU basis: the difference is cores a replica holds but does not keep busy\n", p.CostPerMillionReplicas/p.CostPerMillionCPU)
+		}
+	}
+	for _, rp := range r.Repeats {
+		fmt.Fprintf(w, "repeated %g/s: %d of %d runs passed, achieved %.4g-%.4g/s, p99 %s-%s\n", rp.TargetRPS, rp.Passed, rp.Runs,
+			rp.AchievedMin, rp.AchievedMax, fmtMS(rp.P99MinMS), fmtMS(rp.P99MaxMS))
 	}
 }

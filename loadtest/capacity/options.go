@@ -47,8 +47,11 @@ type Options struct {
 	// TargetRPS is the rate the plan sizes a deployment for; 0 sizes
 	// nothing.
 	TargetRPS float64
-	// CostPerCoreHour prices the plan; 0 prices nothing.
+	// CostPerCoreHour prices the plan, in Currency; 0 prices nothing.
 	CostPerCoreHour float64
+	// Currency names CostPerCoreHour's unit (a code such as "USD" or
+	// "EUR", letters only); default DefaultCurrency.
+	Currency string
 	// Headroom is the plan's target utilisation in (0, 1]. Default 0.7.
 	Headroom float64
 	// ServerCores is the cores of the machine the server runs on: one
@@ -69,6 +72,7 @@ const (
 	DefaultPrecision    = 0.05
 	DefaultMaxSteps     = 20
 	DefaultHeadroom     = 0.7
+	DefaultCurrency     = "USD"
 )
 
 // DefaultOptions returns Options with every field but Load, SLO, the
@@ -79,7 +83,7 @@ func DefaultOptions() Options {
 		StartRate: DefaultStartRate, MaxRate: DefaultMaxRate,
 		StepDuration: DefaultStepDuration, Warmup: DefaultWarmup,
 		Precision: DefaultPrecision, MaxSteps: DefaultMaxSteps,
-		Headroom: DefaultHeadroom, ServerCores: runtime.NumCPU(),
+		Headroom: DefaultHeadroom, ServerCores: runtime.NumCPU(), Currency: DefaultCurrency,
 	}
 }
 
@@ -114,6 +118,7 @@ func (o Options) check() (Options, error) {
 	o.MaxSteps = cmp.Or(o.MaxSteps, def.MaxSteps)
 	o.Headroom = cmp.Or(o.Headroom, def.Headroom)
 	o.ServerCores = cmp.Or(o.ServerCores, def.ServerCores)
+	o.Currency = cmp.Or(o.Currency, def.Currency)
 	bad := func(v any, field, want string) (Options, error) {
 		return o, optionsError(fmt.Sprintf("capacity: Options.%s is %v, want %s", field, v, want))
 	}
@@ -142,6 +147,8 @@ func (o Options) check() (Options, error) {
 		return bad(o.TargetRPS, "TargetRPS", "requests per second ≥ 0")
 	case !(o.CostPerCoreHour >= 0) || math.IsInf(o.CostPerCoreHour, 0):
 		return bad(o.CostPerCoreHour, "CostPerCoreHour", "a price ≥ 0")
+	case len(o.Currency) > 8 || strings.IndexFunc(o.Currency, func(r rune) bool { return (r < 'A' || r > 'Z') && (r < 'a' || r > 'z') }) >= 0:
+		return bad(fmt.Sprintf("%q", o.Currency), "Currency", `a currency code of up to 8 letters, such as "USD"`)
 	}
 	// Load as the first step will run it: a bad field is an options error
 	// now, not a failed step later.

@@ -22,9 +22,12 @@ type PlanInput struct {
 	// CPUSecondsPerRequest is the server's CPU time per request; 0 when
 	// unknown.
 	CPUSecondsPerRequest float64
-	// CostPerCoreHour is the price of one core for one hour, in any
-	// currency; 0 prices nothing.
+	// CostPerCoreHour is the price of one core for one hour, in
+	// Currency; 0 prices nothing.
 	CostPerCoreHour float64
+	// Currency names the price's unit ("USD"); it is only carried into
+	// the Plan, for the reader.
+	Currency string
 }
 
 // Plan is a deployment sized from a capacity search. Fields that could
@@ -33,6 +36,8 @@ type Plan struct {
 	TargetRPS       float64 `json:"target_rps,omitempty"`
 	Headroom        float64 `json:"headroom"`
 	CostPerCoreHour float64 `json:"cost_per_core_hour,omitempty"`
+	// Currency is the unit of every price in the plan.
+	Currency string `json:"currency,omitempty"`
 	// PerReplicaRPS is the knee's achieved rate.
 	PerReplicaRPS float64 `json:"per_replica_rps"`
 	// Replicas = ceil(TargetRPS / (PerReplicaRPS × Headroom)).
@@ -53,6 +58,14 @@ type Plan struct {
 	// replicas).
 	CostPerMillion float64 `json:"cost_per_million,omitempty"`
 	CostBasis      string  `json:"cost_basis,omitempty"`
+	// The price of a million predictions on each basis, side by side
+	// (each 0 when it cannot be computed): by whole replicas (every core
+	// of every replica paid for, busy or not: what a fleet of machines
+	// like the tested one costs) and by CPU time (the server's measured
+	// CPU seconds, as if cores were bought in fractions and kept busy at
+	// Headroom: the floor a perfectly packed deployment approaches).
+	CostPerMillionReplicas float64 `json:"cost_per_million_replicas,omitempty"`
+	CostPerMillionCPU      float64 `json:"cost_per_million_cpu,omitempty"`
 }
 
 // Cost bases of Plan.CostBasis.
@@ -70,11 +83,14 @@ const (
 //	CoresByCPU      = TargetRPS × CPUSecondsPerRequest / Headroom
 //	CostPerHour     = Cores × CostPerCoreHour
 //
-// and prices a million predictions, from CPU time when it is known:
+// and prices a million predictions on both bases it can (side by side in
+// CostPerMillionCPU and CostPerMillionReplicas; CostPerMillion and
+// CostBasis are the CPU one when CPU time is known, else the replica one),
+// from CPU time:
 //
 //	CostPerMillion = CPUSecondsPerRequest × 1e6 / 3600 × CostPerCoreHour / Headroom
 //
-// and otherwise from whole replicas:
+// and from whole replicas:
 //
 //	CostPerMillion = Cores × CostPerCoreHour / (TargetRPS × 3600) × 1e6
 //
@@ -101,7 +117,7 @@ func MakePlan(in PlanInput) (Plan, error) {
 		return Plan{}, fmt.Errorf("capacity: plan: CPUSecondsPerRequest %v, CostPerCoreHour %v: want values ≥ 0", in.CPUSecondsPerRequest, in.CostPerCoreHour)
 	}
 	p := Plan{
-		TargetRPS: in.TargetRPS, Headroom: in.Headroom, CostPerCoreHour: in.CostPerCoreHour,
+		TargetRPS: in.TargetRPS, Headroom: in.Headroom, CostPerCoreHour: in.CostPerCoreHour, Currency: in.Currency,
 		PerReplicaRPS: in.KneeRPS, CoresPerReplica: in.ServerCores,
 		CPUSecondsPerRequest: in.CPUSecondsPerRequest,
 	}
@@ -112,16 +128,15 @@ func MakePlan(in PlanInput) (Plan, error) {
 		p.CostPerHour = float64(p.Cores) * in.CostPerCoreHour
 	}
 	if in.CostPerCoreHour > 0 {
-		switch {
-		case in.CPUSecondsPerRequest > 0:
-			p.CostPerMillion = in.CPUSecondsPerRequest * 1e6 / 3600 * in.CostPerCoreHour / in.Headroom
-			p.CostBasis = BasisCPU
-		case in.TargetRPS > 0:
-			p.CostPerMillion = float64(p.Cores) * in.CostPerCoreHour / (in.TargetRPS * 3600) * 1e6
-			p.CostBasis = BasisReplicas
-		default:
-			p.CostPerMillion = float64(in.ServerCores) * in.CostPerCoreHour / (in.KneeRPS * in.Headroom * 3600) * 1e6
-			p.CostBasis = BasisReplicas
+		if in.TargetRPS > 0 {
+			p.CostPerMillionReplicas = float64(p.Cores) * in.CostPerCoreHour / (in.TargetRPS * 3600) * 1e6
+		} else {
+			p.CostPerMillionReplicas = float64(in.ServerCores) * in.CostPerCoreHour / (in.KneeRPS * in.Headroom * 3600) * 1e6
+		}
+		p.CostPerMillion, p.CostBasis = p.CostPerMillionReplicas, BasisReplicas
+		if in.CPUSecondsPerRequest > 0 {
+			p.CostPerMillionCPU = in.CPUSecondsPerRequest * 1e6 / 3600 * in.CostPerCoreHour / in.Headroom
+			p.CostPerMillion, p.CostBasis = p.CostPerMillionCPU, BasisCPU
 		}
 	}
 	return p, nil

@@ -17,16 +17,20 @@ func TestCapacityMakePlan(t *testing.T) {
 		// 10,000/s at 1,000/s a replica kept at 70%: ceil(14.29) = 15
 		// replicas of 4 cores; CPU: 10,000 × 0.002 / 0.7 = 28.57 cores;
 		// 0.002 s × 1e6 / 3600 × 0.04 / 0.7 = 0.031746 per million.
-		in: PlanInput{KneeRPS: 1000, TargetRPS: 10_000, Headroom: 0.7, ServerCores: 4, CPUSecondsPerRequest: 0.002, CostPerCoreHour: 0.04},
-		want: Plan{TargetRPS: 10_000, Headroom: 0.7, CostPerCoreHour: 0.04, PerReplicaRPS: 1000, Replicas: 15, CoresPerReplica: 4, Cores: 60,
+		// Side by side, whole replicas: 60 × 0.04 / (10,000 × 3600) × 1e6
+		// = 0.0666… (2.1x the CPU basis: idle cores and whole replicas).
+		in: PlanInput{KneeRPS: 1000, TargetRPS: 10_000, Headroom: 0.7, ServerCores: 4, CPUSecondsPerRequest: 0.002, CostPerCoreHour: 0.04, Currency: "EUR"},
+		want: Plan{TargetRPS: 10_000, Headroom: 0.7, CostPerCoreHour: 0.04, Currency: "EUR", PerReplicaRPS: 1000, Replicas: 15, CoresPerReplica: 4, Cores: 60,
 			CPUSecondsPerRequest: 0.002, CoresByCPU: 10_000 * 0.002 / 0.7, CostPerHour: 60 * 0.04,
-			CostPerMillion: 0.002 * 1e6 / 3600 * 0.04 / 0.7, CostBasis: BasisCPU},
+			CostPerMillion: 0.002 * 1e6 / 3600 * 0.04 / 0.7, CostBasis: BasisCPU,
+			CostPerMillionCPU: 0.002 * 1e6 / 3600 * 0.04 / 0.7, CostPerMillionReplicas: 60 * 0.04 / (10_000 * 3600) * 1e6},
 	}, {
 		name: "replica basis without CPU data",
 		// 60 cores × 0.04 / (10,000 × 3600) × 1e6 = 0.0666…
 		in: PlanInput{KneeRPS: 1000, TargetRPS: 10_000, Headroom: 0.7, ServerCores: 4, CostPerCoreHour: 0.04},
 		want: Plan{TargetRPS: 10_000, Headroom: 0.7, CostPerCoreHour: 0.04, PerReplicaRPS: 1000, Replicas: 15, CoresPerReplica: 4, Cores: 60,
-			CostPerHour: 2.4, CostPerMillion: 60 * 0.04 / (10_000 * 3600) * 1e6, CostBasis: BasisReplicas},
+			CostPerHour: 2.4, CostPerMillion: 60 * 0.04 / (10_000 * 3600) * 1e6, CostBasis: BasisReplicas,
+			CostPerMillionReplicas: 60 * 0.04 / (10_000 * 3600) * 1e6},
 	}, {
 		name: "exact fit needs no extra replica",
 		in:   PlanInput{KneeRPS: 500, TargetRPS: 1000, Headroom: 1, ServerCores: 2},
@@ -40,7 +44,8 @@ func TestCapacityMakePlan(t *testing.T) {
 		// 8 × 0.1 / (2000 × 0.5 × 3600) × 1e6 = 0.2222…
 		in: PlanInput{KneeRPS: 2000, Headroom: 0.5, ServerCores: 8, CostPerCoreHour: 0.1},
 		want: Plan{Headroom: 0.5, CostPerCoreHour: 0.1, PerReplicaRPS: 2000, CoresPerReplica: 8,
-			CostPerMillion: 8 * 0.1 / (2000 * 0.5 * 3600) * 1e6, CostBasis: BasisReplicas},
+			CostPerMillion: 8 * 0.1 / (2000 * 0.5 * 3600) * 1e6, CostBasis: BasisReplicas,
+			CostPerMillionReplicas: 8 * 0.1 / (2000 * 0.5 * 3600) * 1e6},
 	}, {
 		name: "no price",
 		in:   PlanInput{KneeRPS: 100, TargetRPS: 50, Headroom: 0.7, ServerCores: 1, CPUSecondsPerRequest: 0.01},
@@ -53,8 +58,10 @@ func TestCapacityMakePlan(t *testing.T) {
 			continue
 		}
 		g, w := got, c.want
-		floats := [][2]float64{{g.CoresByCPU, w.CoresByCPU}, {g.CostPerHour, w.CostPerHour}, {g.CostPerMillion, w.CostPerMillion}}
+		floats := [][2]float64{{g.CoresByCPU, w.CoresByCPU}, {g.CostPerHour, w.CostPerHour}, {g.CostPerMillion, w.CostPerMillion},
+			{g.CostPerMillionCPU, w.CostPerMillionCPU}, {g.CostPerMillionReplicas, w.CostPerMillionReplicas}}
 		g.CoresByCPU, g.CostPerHour, g.CostPerMillion = w.CoresByCPU, w.CostPerHour, w.CostPerMillion
+		g.CostPerMillionCPU, g.CostPerMillionReplicas = w.CostPerMillionCPU, w.CostPerMillionReplicas
 		same := g == w
 		for _, f := range floats {
 			same = same && near(f[0], f[1])

@@ -40,7 +40,8 @@ func money(v float64) string { return strconv.FormatFloat(v, 'g', 4, 64) }
 
 var funcs = template.FuncMap{
 	"num": num, "pct": pct, "money": money, "inc": func(i int) int { return i + 1 },
-	"ms": func(v float64) string { return num(v) + " ms" },
+	"ratio": func(a, b float64) string { return num(a / b) },
+	"ms":    func(v float64) string { return num(v) + " ms" },
 	"cpums": func(v float64) string {
 		if v == 0 {
 			return "–"
@@ -194,7 +195,8 @@ type capacityPage struct {
 
 var capacityTmpl = template.Must(template.New("capacity").Funcs(funcs).Parse(head + `<h1>{{.Title}}</h1>
 {{$s := .R.Settings}}<p class="sub">Open-loop constant-rate steps against <code>{{$s.URL}}</code>: SLO p99 ≤ {{ms $s.SLO.P99MS}}, error rate ≤ {{pct $s.SLO.MaxErrorRate}}; {{num $s.StepDurationS}} s per step after {{num $s.WarmupS}} s of warm-up.</p>
-{{if .R.Found}}<div class="verdict pass">Knee: {{num .R.Knee.AchievedRPS}} requests/s within the SLO (p99 {{ms .R.Knee.P99MS}} at {{num .R.Knee.TargetRPS}}/s offered)<ul><li>{{.R.Message}}</li></ul></div>
+{{if and .R.Found .R.LowerBound}}<div class="verdict pass">At least {{num .R.Knee.AchievedRPS}} requests/s within the SLO (no step failed; the highest passed at {{num .R.Knee.TargetRPS}}/s offered, p99 {{ms .R.Knee.P99MS}})<ul><li>{{.R.Message}}</li></ul></div>
+{{else if .R.Found}}<div class="verdict pass">Knee: {{num .R.Knee.AchievedRPS}} requests/s within the SLO (p99 {{ms .R.Knee.P99MS}} at {{num .R.Knee.TargetRPS}}/s offered){{if .R.Inconsistent}} — inconsistent runs, see the notes{{end}}<ul><li>{{.R.Message}}</li></ul></div>
 {{else}}<div class="verdict fail">No knee found<ul><li>{{.R.Message}}</li></ul></div>
 {{end}}{{if .R.Notes}}<ul class="notes">{{range .R.Notes}}<li>{{.}}</li>{{end}}</ul>
 {{end}}{{with .R.Plan}}<h2>Plan</h2>
@@ -206,9 +208,10 @@ var capacityTmpl = template.Must(template.New("capacity").Funcs(funcs).Parse(hea
 <tr><th class="l">cores</th><td>{{.Cores}}</td><td class="l">replicas × {{.CoresPerReplica}} cores per replica (the tested server's machine)</td></tr>
 {{end}}{{if .CPUSecondsPerRequest}}<tr><th class="l">server CPU per prediction</th><td>{{cpums .CPUSecondsPerRequest}}</td><td class="l">growth of process_cpu_seconds_total over the knee step ÷ requests completed</td></tr>
 {{if .TargetRPS}}<tr><th class="l">cores by CPU time</th><td>{{num .CoresByCPU}}</td><td class="l">target × CPU per prediction ÷ headroom (cores bought in fractions)</td></tr>
-{{end}}{{end}}{{if .CostPerCoreHour}}{{if .TargetRPS}}<tr><th class="l">cost per hour</th><td>{{money .CostPerHour}}</td><td class="l">cores × {{money .CostPerCoreHour}} per core-hour</td></tr>
-{{end}}<tr><th class="l">cost per million predictions</th><td>{{money .CostPerMillion}}</td><td class="l">{{if eq .CostBasis "cpu"}}CPU per prediction × 10⁶ ÷ 3600 × cost per core-hour ÷ headroom{{else if .TargetRPS}}cores × cost per core-hour ÷ (target × 3600) × 10⁶ (whole replicas){{else}}cores per replica × cost per core-hour ÷ (knee × headroom × 3600) × 10⁶ (whole replicas){{end}}</td></tr>
-{{end}}</table>
+{{end}}{{end}}{{if .CostPerCoreHour}}{{if .TargetRPS}}<tr><th class="l">cost per hour (whole replicas)</th><td>{{money .CostPerHour}} {{.Currency}}</td><td class="l">cores × {{money .CostPerCoreHour}} {{.Currency}} per core-hour</td></tr>
+{{end}}<tr><th class="l">cost per million predictions, whole replicas</th><td>{{money .CostPerMillionReplicas}} {{.Currency}}</td><td class="l">{{if .TargetRPS}}cores × cost per core-hour ÷ (target × 3600) × 10⁶{{else}}cores per replica × cost per core-hour ÷ (knee × headroom × 3600) × 10⁶{{end}}: every core of every replica paid for, busy or not (what a fleet of machines like the tested one costs)</td></tr>
+{{if .CostPerMillionCPU}}<tr><th class="l">cost per million predictions, CPU time</th><td>{{money .CostPerMillionCPU}} {{.Currency}}</td><td class="l">CPU per prediction × 10⁶ ÷ 3600 × cost per core-hour ÷ headroom: only the server's measured CPU seconds, cores bought in fractions (the floor a perfectly packed deployment approaches){{if .CostPerMillionReplicas}}; the replica basis is {{ratio .CostPerMillionReplicas .CostPerMillionCPU}}× this: idle cores, whole replicas{{end}}</td></tr>
+{{end}}{{end}}</table>
 <p class="sub">The plan assumes production requests cost what the test's did, replicas run on machines like the one tested, and load spreads evenly over replicas.</p>
 {{end}}<h2>Knee curve</h2>
 <div class="plot">{{.Knee}}</div>
@@ -216,10 +219,16 @@ var capacityTmpl = template.Must(template.New("capacity").Funcs(funcs).Parse(hea
 <h2>Steps, in the order they ran</h2>
 <table class="steps">
 <tr><th>#</th><th class="l">phase</th><th>offered /s</th><th>achieved /s</th><th>p50</th><th>p90</th><th>p99</th><th>p99.9</th><th>max</th><th>error rate</th><th>late</th><th>unsent</th><th>CPU/req</th><th class="l">verdict</th></tr>
-{{range $i, $st := .R.Steps}}<tr class="{{if $st.Pass}}passrow{{else}}failrow{{end}}{{if and $.R.Knee (eq $st.TargetRPS $.R.Knee.TargetRPS)}} knee{{end}}"><td>{{inc $i}}</td><td class="l">{{$st.Phase}}</td><td>{{num $st.TargetRPS}}</td><td>{{num $st.AchievedRPS}}</td><td>{{ms $st.P50MS}}</td><td>{{ms $st.P90MS}}</td><td>{{ms $st.P99MS}}</td><td>{{ms $st.P999MS}}</td><td>{{ms $st.MaxMS}}</td><td>{{pct $st.ErrorRate}}</td><td>{{$st.Late}}</td><td>{{$st.Unsent}}</td><td>{{cpums $st.CPUSecondsPerRequest}}</td><td class="l v">{{if $st.Pass}}pass{{else}}fail{{end}}</td></tr>
+{{range $i, $st := .R.Steps}}<tr class="{{if $st.Pass}}passrow{{else}}failrow{{end}}{{if and $.R.Knee (eq $st.TargetRPS $.R.Knee.TargetRPS)}} knee{{end}}"><td>{{inc $i}}</td><td class="l">{{$st.Phase}}</td><td>{{num $st.TargetRPS}}</td><td>{{num $st.AchievedRPS}}</td><td>{{ms $st.P50MS}}</td><td>{{ms $st.P90MS}}</td><td>{{ms $st.P99MS}}</td><td>{{ms $st.P999MS}}</td><td>{{ms $st.MaxMS}}</td><td>{{pct $st.ErrorRate}}</td><td>{{$st.Late}}</td><td>{{$st.Unsent}}</td><td>{{cpums $st.CPUSecondsPerRequest}}</td><td class="l v">{{if $st.Pass}}pass{{else}}fail{{end}}{{if $st.Saturated}} (saturated){{end}}</td></tr>
 {{if not $st.Pass}}<tr class="failrow why"><td></td><td class="l" colspan="13">{{range $j, $r := $st.Reasons}}{{if $j}}; {{end}}{{$r}}{{end}}</td></tr>
 {{end}}{{end}}</table>
-<h2>Search settings</h2>
+{{if .R.Repeats}}<h2>Repeated rates</h2>
+<p class="sub">A rate is run again to verify an end of the final bracket, and once more when its runs disagree; its verdict is the majority.</p>
+<table>
+<tr><th>offered /s</th><th>runs</th><th>passed</th><th>achieved /s</th><th>p99</th></tr>
+{{range .R.Repeats}}<tr{{if and .Passed (lt .Passed .Runs)}} class="failrow"{{end}}><td>{{num .TargetRPS}}</td><td>{{.Runs}}</td><td>{{.Passed}}</td><td>{{num .AchievedMin}}–{{num .AchievedMax}}</td><td>{{ms .P99MinMS}}–{{ms .P99MaxMS}}</td></tr>
+{{end}}</table>
+{{end}}<h2>Search settings</h2>
 <table>
 <tr><th class="l">start rate</th><td>{{num $s.StartRate}}/s</td></tr>
 <tr><th class="l">max rate</th><td>{{num $s.MaxRate}}/s</td></tr>

@@ -37,7 +37,7 @@ func fixedReport() capacity.Report {
 	curve := []capacity.Step{steps[0], steps[1], steps[3], steps[4], steps[2]}
 	knee := steps[3]
 	plan, err := capacity.MakePlan(capacity.PlanInput{KneeRPS: knee.AchievedRPS, TargetRPS: 50_000, Headroom: 0.7, ServerCores: 2,
-		CPUSecondsPerRequest: knee.CPUSecondsPerRequest, CostPerCoreHour: 0.04})
+		CPUSecondsPerRequest: knee.CPUSecondsPerRequest, CostPerCoreHour: 0.04, Currency: "USD"})
 	if err != nil {
 		panic(err)
 	}
@@ -98,12 +98,14 @@ func TestCapacityPage(t *testing.T) {
 		`class="verdict pass">Knee: 2990 requests/s`,
 		"knee at 3000/s target &lt;&amp;&gt; test", // escaped
 		"Throughput vs latency", "Latency percentile spectrum", "99.9%", "SLO p99 10ms",
-		"<td>24</td>",       // replicas: ceil(50000 / (2990 × 0.7))
-		"<td>48</td>",       // cores
-		"<td>0.42 ms</td>",  // CPU per prediction
-		"<td>30</td>",       // cores by CPU: 50000 × 0.00042 / 0.7
-		"<td>0.006667</td>", // cost per million: 0.00042e6/3600 × 0.04/0.7
-		"÷ headroom",        // the formula
+		"<td>24</td>",           // replicas: ceil(50000 / (2990 × 0.7))
+		"<td>48</td>",           // cores
+		"<td>0.42 ms</td>",      // CPU per prediction
+		"<td>30</td>",           // cores by CPU: 50000 × 0.00042 / 0.7
+		"<td>0.006667 USD</td>", // cost per million by CPU: 0.00042e6/3600 × 0.04/0.7
+		"<td>0.01067 USD</td>",  // by whole replicas: 48 × 0.04 / (50000 × 3600) × 1e6
+		"the replica basis is 1.6× this",
+		"÷ headroom",                              // the formula
 		`colspan="13">p99 310ms is above the SLO`, // a failing step's reason, under it
 		"a note",
 	)
@@ -111,6 +113,24 @@ func TestCapacityPage(t *testing.T) {
 		if strings.Contains(page, bad) {
 			t.Errorf("page holds %q: it must be self-contained, inline only", bad)
 		}
+	}
+}
+
+// TestCapacityPageLowerBound: with no failing step the page says "At
+// least", never "Knee:"; repeated rates show their spread.
+func TestCapacityPageLowerBound(t *testing.T) {
+	r := fixedReport()
+	r.LowerBound = true
+	r.Repeats = []capacity.Repeat{{TargetRPS: 2500, Runs: 3, Passed: 2, AchievedMin: 2480, AchievedMax: 2500, P99MinMS: 0.77, P99MaxMS: 567}}
+	var b bytes.Buffer
+	if err := Capacity(&b, r); err != nil {
+		t.Fatal(err)
+	}
+	page := b.String()
+	wellFormed(t, page)
+	contains(t, page, `class="verdict pass">At least 2990 requests/s`, "<h2>Repeated rates</h2>", "<td>2480–2500</td>", "<td>0.77 ms–567 ms</td>")
+	if strings.Contains(page, "Knee: ") {
+		t.Errorf("a lower-bound page says \"Knee: \"")
 	}
 }
 
