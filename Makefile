@@ -113,7 +113,8 @@ soak: build
 	bash bench/soak.sh
 
 ## bench-batching: predictd serve with the batcher forced on vs off, closed
-## and open loop, for the 3x512 MLP and the 300-tree model.
+## and open loop, for the 3x512 MLP, the 300-tree model and a wide MLP
+## (64→2048x3→1, made at run time by bench/widemlp); RESULT lines at the end.
 bench-batching:
 	bash bench/batching.sh
 
