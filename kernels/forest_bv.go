@@ -19,7 +19,13 @@ import (
 // matter, there are no dependent loads, and no branches depend on the data:
 // for trees of up to 64 leaves that beats any walk once 8 rows share the
 // work. Rows are transposed per block (feature-major, bvBlock rows a
-// feature), so a split loads its feature for 8 rows with one vector load.
+// column), so a split loads its feature for 8 rows with one vector load.
+//
+// Every vector split is the one test "x >= bound sends the row right": a
+// split that sends NaN left reads its feature as is (NaN >= bound is
+// false), a split that sends NaN right reads a column of the feature in
+// which NaN became +Inf (+Inf >= bound holds for every bound). A feature
+// split both ways has both columns.
 //
 // Splits the vector compare cannot express (categorical sets, LightGBM's
 // zero-as-missing, an x <= +Inf test) are tested row by row with the
@@ -46,36 +52,46 @@ type bvNode struct {
 	// keep holds the leaves that stay possible when the split sends a row
 	// right: all but those of its left subtree.
 	keep uint64
-	// off is the byte offset of the split's feature in a transposed block
-	// (its compact feature index times bvBlock·8).
+	// off is the byte offset of the split's column in a transposed block
+	// (the column's index times bvBlock·8).
 	off int32
 	// src is the split's index in Forest.Nodes, for the row-by-row splits.
 	src int32
 }
 
 // bvTree is a tree's splits, grouped by how they are tested: nodes
-// [lo, nanLeft) send NaN right, [nanLeft, scalar) send NaN left, and
-// [scalar, hi) are tested row by row. leaf0 indexes its leaves' values in
-// bvForest.leaves.
+// [lo, scalar) are vector splits and [scalar, hi) are tested row by row.
+// leaf0 indexes its leaves' values in bvForest.leaves.
 type bvTree struct {
-	lo, nanLeft, scalar, hi int32
-	leaf0                   int32
+	lo, scalar, hi int32
+	leaf0          int32
+	// tab indexes the tree's leaf values in bvForest.tabs, padded with
+	// zeros to tabLen (8, 16, 32 or 64) for the AVX-512 table lookup.
+	tab, tabLen int32
 }
 
 // bvForest is the bitvector form of a FastForest's eligible trees.
 type bvForest struct {
-	// used lists the features any bitvector split reads, in compact order;
-	// a transposed block holds only these.
-	used   []int32
+	// cols lists the columns of a transposed block: the features the
+	// splits read, each as is or with NaN read as +Inf.
+	cols   []bvColumn
 	nodes  []bvNode
 	leaves []float64
+	tabs   []float64
 	// tree[t] is tree t's entry in trees, or -1 when tree t is walked.
 	tree  []int32
 	trees []bvTree
 	// level is the SIMD level of the node loops; portable means unused.
 	level simdLevel
-	// blocks recycles transposed blocks (len(used)·bvBlock float64s).
+	// blocks recycles transposed blocks (len(cols)·bvBlock float64s).
 	blocks sync.Pool
+}
+
+// bvColumn is one column of a transposed block: feature feat, with NaN
+// replaced by +Inf when nanInf.
+type bvColumn struct {
+	feat   int32
+	nanInf bool
 }
 
 // newBVForest compiles the trees of f that have at most bvMaxLeaves leaves
@@ -92,7 +108,7 @@ func newBVForest(f *Forest, level simdLevel) *bvForest {
 // loop is bvSplitsScalar, which only tests use.
 func compileBV(f *Forest, level simdLevel) *bvForest {
 	bf := &bvForest{tree: make([]int32, len(f.Roots)), level: level}
-	compact := make(map[int32]int32)
+	compact := make(map[bvColumn]int32)
 	for t, root := range f.Roots {
 		bf.tree[t] = -1
 		end := int32(len(f.Nodes))
@@ -107,14 +123,14 @@ func compileBV(f *Forest, level simdLevel) *bvForest {
 	if len(bf.trees) == 0 {
 		return nil
 	}
-	n := len(bf.used) * bvBlock
+	n := len(bf.cols) * bvBlock
 	bf.blocks.New = func() any { b := make([]float64, n); return &b }
 	return bf
 }
 
 // compileTree appends the splits and leaves of the tree in
 // f.Nodes[root:end] or reports that it does not qualify.
-func (bf *bvForest) compileTree(f *Forest, root, end int32, compact map[int32]int32) (bvTree, bool) {
+func (bf *bvForest) compileTree(f *Forest, root, end int32, compact map[bvColumn]int32) (bvTree, bool) {
 	src := f.Nodes[root:end]
 	nleaves := 0
 	for i := range src {
@@ -140,7 +156,7 @@ func (bf *bvForest) compileTree(f *Forest, root, end int32, compact map[int32]in
 		}
 		span[i] = span[i+1] + span[src[i].Right-root]
 	}
-	var vecRight, vecLeft, scalar []bvNode
+	var vector, scalar []bvNode
 	leaves := 0
 	for i := range src {
 		nd := &src[i]
@@ -162,32 +178,34 @@ func (bf *bvForest) compileTree(f *Forest, root, end int32, compact map[int32]in
 		} else {
 			left = (uint64(1)<<n - 1) << (64 - lo - n)
 		}
-		c, ok := compact[nd.Feature]
-		if !ok {
-			c = int32(len(bf.used))
-			compact[nd.Feature] = c
-			bf.used = append(bf.used, nd.Feature)
-		}
-		bn := bvNode{keep: ^left, off: c * bvBlock * 8, src: root + int32(i)}
+		bn := bvNode{keep: ^left, src: root + int32(i)}
 		bound, nanLeft, vec := vectorSplit(f, nd)
-		switch {
-		case !vec:
+		col := bvColumn{feat: nd.Feature, nanInf: vec && !nanLeft}
+		c, ok := compact[col]
+		if !ok {
+			c = int32(len(bf.cols))
+			compact[col] = c
+			bf.cols = append(bf.cols, col)
+		}
+		bn.off = c * bvBlock * 8
+		if vec {
+			bn.bound = bound
+			vector = append(vector, bn)
+		} else {
 			scalar = append(scalar, bn)
-		case nanLeft:
-			bn.bound = bound
-			vecLeft = append(vecLeft, bn)
-		default:
-			bn.bound = bound
-			vecRight = append(vecRight, bn)
 		}
 	}
 	tr := bvTree{lo: int32(len(bf.nodes)), leaf0: int32(len(bf.leaves) - leaves)}
-	bf.nodes = append(bf.nodes, vecRight...)
-	tr.nanLeft = int32(len(bf.nodes))
-	bf.nodes = append(bf.nodes, vecLeft...)
+	bf.nodes = append(bf.nodes, vector...)
 	tr.scalar = int32(len(bf.nodes))
 	bf.nodes = append(bf.nodes, scalar...)
 	tr.hi = int32(len(bf.nodes))
+	tr.tab, tr.tabLen = int32(len(bf.tabs)), 8
+	for int(tr.tabLen) < leaves {
+		tr.tabLen *= 2
+	}
+	bf.tabs = append(bf.tabs, bf.leaves[tr.leaf0:]...)
+	bf.tabs = append(bf.tabs, make([]float64, int(tr.tabLen)-leaves)...)
 	return tr, true
 }
 
@@ -195,7 +213,7 @@ func (bf *bvForest) compileTree(f *Forest, root, end int32, compact map[int32]in
 // split as compileTree computes them, or vec false for a split that must be
 // tested with goLeft.
 func vectorSplit(f *Forest, nd *Node) (bound float64, nanLeft, vec bool) {
-	if nd.Flags&(FlagCategorical|FlagMissingZero) != 0 {
+	if nd.Flags&(FlagCategorical|FlagMissingZero) != 0 || nd.Value != nd.Value {
 		return 0, false, false
 	}
 	nanLeft = nd.Flags&FlagDefaultLeft != 0
@@ -214,16 +232,27 @@ func vectorSplit(f *Forest, nd *Node) (bound float64, nanLeft, vec bool) {
 	return bound, nanLeft, true
 }
 
-// transpose writes the used features of the b rows (nf values each) into
-// blk, feature-major: blk[c*bvBlock+r] is row r's value of feature used[c].
-// Rows past b are zero, so the kernels may read a whole vector.
+// transpose writes the columns of the b rows (nf values each) into blk,
+// column-major: blk[c*bvBlock+r] is row r's value of column c. Rows past b
+// are zero, so the kernels may read a whole vector.
 func (bf *bvForest) transpose(blk, rows []float64, b, nf int) {
-	for c, feat := range bf.used {
+	for c, cl := range bf.cols {
 		col := blk[c*bvBlock : (c+1)*bvBlock]
-		off := int(feat)
-		for r := 0; r < b; r++ {
-			col[r] = rows[off]
-			off += nf
+		off := int(cl.feat)
+		if cl.nanInf {
+			for r := 0; r < b; r++ {
+				x := rows[off]
+				if x != x {
+					x = math.Inf(1)
+				}
+				col[r] = x
+				off += nf
+			}
+		} else {
+			for r := 0; r < b; r++ {
+				col[r] = rows[off]
+				off += nf
+			}
 		}
 		clear(col[b:])
 	}
@@ -255,19 +284,18 @@ func (bf *bvForest) leafValues(f *Forest, vals *[fastBlockRows]float64, tr *bvTr
 func (bf *bvForest) vectorSplits(masks *[bvBlock]uint64, tr *bvTree, blk []float64, b int) {
 	switch bf.level {
 	case levelAVX512:
-		bvSplitsAVX512(masks, bf.nodes[tr.lo:tr.scalar], int(tr.nanLeft-tr.lo), blk, b)
+		bvSplitsAVX512(masks, bf.nodes[tr.lo:tr.scalar], blk, b)
 	case levelAVX2:
-		bvSplitsAVX2(masks, bf.nodes[tr.lo:tr.scalar], int(tr.nanLeft-tr.lo), blk, b)
+		bvSplitsAVX2(masks, bf.nodes[tr.lo:tr.scalar], blk, b)
 	default:
-		bvSplitsScalar(masks, bf.nodes[tr.lo:tr.scalar], int(tr.nanLeft-tr.lo), blk, b)
+		bvSplitsScalar(masks, bf.nodes[tr.lo:tr.scalar], blk, b)
 	}
 }
 
 // bvSplitsScalar is the vector kernels' contract in plain Go: masks start
-// all ones; each node of nodes[:nanLeft] (NaN goes right) clears its left
-// leaves from row r unless x < bound, each of nodes[nanLeft:] (NaN goes
-// left) unless !(x >= bound).
-func bvSplitsScalar(masks *[bvBlock]uint64, nodes []bvNode, nanLeft int, blk []float64, b int) {
+// all ones, and each node clears its left leaves from row r when x >= bound
+// (x the row's value in the node's column).
+func bvSplitsScalar(masks *[bvBlock]uint64, nodes []bvNode, blk []float64, b int) {
 	for r := range masks[:b] {
 		masks[r] = math.MaxUint64
 	}
@@ -275,14 +303,7 @@ func bvSplitsScalar(masks *[bvBlock]uint64, nodes []bvNode, nanLeft int, blk []f
 		bn := &nodes[k]
 		col := blk[int(bn.off)/8:]
 		for r := 0; r < b; r++ {
-			x := col[r]
-			var right bool
-			if k < nanLeft {
-				right = !(x < bn.bound)
-			} else {
-				right = x >= bn.bound
-			}
-			if right {
+			if col[r] >= bn.bound {
 				masks[r] &= bn.keep
 			}
 		}

@@ -240,27 +240,30 @@ func (ff *FastForest) marginsInto(out, rows []float64) {
 		blk = *bp
 	}
 	if f.Float32Sum {
-		// Sums are kept in float32, as XGBoost does; acc holds one block.
+		// Sums are kept in float32, as XGBoost does; acc holds one block,
+		// group-major (group g's sums at acc[g*fastBlockRows:]) so each
+		// tree adds to consecutive sums.
 		const stackAcc = fastBlockRows * 16
 		var stack [stackAcc]float32
 		var acc []float32
-		block := fastBlockRows
 		if ng <= 16 {
 			acc = stack[:]
 		} else {
-			acc = make([]float32, block*ng)
+			acc = make([]float32, fastBlockRows*ng)
 		}
-		for r0 := 0; r0 < n; r0 += block {
-			b := min(block, n-r0)
-			a := acc[:b*ng]
-			for r := 0; r < b; r++ {
-				for g, v := range f.Base {
-					a[r*ng+g] = float32(v)
+		for r0 := 0; r0 < n; r0 += fastBlockRows {
+			b := min(fastBlockRows, n-r0)
+			for g, v := range f.Base {
+				sums := acc[g*fastBlockRows : g*fastBlockRows+b]
+				for r := range sums {
+					sums[r] = float32(v)
 				}
 			}
-			ff.block32(a, rows[r0*nf:(r0+b)*nf], b, nf, ng, blk)
-			for i, v := range a {
-				out[r0*ng+i] = float64(v)
+			ff.block32(acc, rows[r0*nf:(r0+b)*nf], b, nf, blk)
+			for r := 0; r < b; r++ {
+				for g := 0; g < ng; g++ {
+					out[(r0+r)*ng+g] = float64(acc[g*fastBlockRows+r])
+				}
 			}
 		}
 		return
@@ -446,19 +449,6 @@ func b2i(b bool) int32 {
 	return i
 }
 
-// blockLeaves writes into vals the leaf value each of the b rows reaches in
-// tree t: by bitvector when blk (rows transposed) is set and the tree has a
-// bitvector form, otherwise by walking.
-func (ff *FastForest) blockLeaves(vals *[fastBlockRows]float64, t int, rows []float64, b, nf int, blk []float64) {
-	if blk != nil {
-		if k := ff.bv.tree[t]; k >= 0 {
-			ff.bv.leafValues(ff.src, vals, &ff.bv.trees[k], blk, b)
-			return
-		}
-	}
-	ff.leaves(vals, &ff.trees[t], rows, b, nf)
-}
-
 // prepare transposes the block's rows into blk for the bitvector trees; it
 // returns nil (walk every tree) when blk is nil or the block is too small.
 func (ff *FastForest) prepare(blk, rows []float64, b, nf int) []float64 {
@@ -469,16 +459,37 @@ func (ff *FastForest) prepare(blk, rows []float64, b, nf int) []float64 {
 	return blk
 }
 
+// bvTree returns tree t's bitvector form when blk (the block transposed) is
+// set and the tree has one.
+func (ff *FastForest) bvTree(t int, blk []float64) *bvTree {
+	if blk == nil {
+		return nil
+	}
+	if k := ff.bv.tree[t]; k >= 0 {
+		return &ff.bv.trees[k]
+	}
+	return nil
+}
+
+// block64 adds each tree's leaf values, in float64 and tree order, to o
+// (row-major, ng sums a row) for the b rows.
 func (ff *FastForest) block64(o, rows []float64, b, nf, ng int, blk []float64) {
 	var vals [fastBlockRows]float64
 	blk = ff.prepare(blk, rows, b, nf)
 	for t := range ff.trees {
 		tr := &ff.trees[t]
-		ff.blockLeaves(&vals, t, rows, b, nf, blk)
 		g := int(tr.group)
-		if tr.weight != 1 {
+		if bt := ff.bvTree(t, blk); bt != nil {
+			if ng == 1 && ff.bv.add64(o[:b], tr.weight, bt, blk) {
+				continue
+			}
+			ff.bv.leafValues(ff.src, &vals, bt, blk, b)
+		} else {
+			ff.leaves(&vals, tr, rows, b, nf)
+		}
+		if w := tr.weight; w != 1 {
 			for r := 0; r < b; r++ {
-				o[r*ng+g] += float64(vals[r] * tr.weight) // rounded, never fused
+				o[r*ng+g] += float64(vals[r] * w) // rounded, never fused
 			}
 			continue
 		}
@@ -488,20 +499,34 @@ func (ff *FastForest) block64(o, rows []float64, b, nf, ng int, blk []float64) {
 	}
 }
 
-func (ff *FastForest) block32(a []float32, rows []float64, b, nf, ng int, blk []float64) {
+// block32 adds each tree's leaf values, rounded to float32, in float32 and
+// tree order, to acc (group-major: group g's sums at
+// acc[g*fastBlockRows:]) for the b rows.
+func (ff *FastForest) block32(acc []float32, rows []float64, b, nf int, blk []float64) {
 	var vals [fastBlockRows]float64
 	blk = ff.prepare(blk, rows, b, nf)
 	for t := range ff.trees {
 		tr := &ff.trees[t]
-		ff.blockLeaves(&vals, t, rows, b, nf, blk)
-		g := int(tr.group)
-		w := float32(tr.weight)
-		for r := 0; r < b; r++ {
-			v := float32(vals[r])
-			if tr.weight != 1 {
-				v = float32(v * w)
+		sums := acc[int(tr.group)*fastBlockRows:][:b]
+		if bt := ff.bvTree(t, blk); bt != nil {
+			if ff.bv.add32(sums, tr.weight, bt, blk) {
+				continue
 			}
-			a[r*ng+g] += v
+			ff.bv.leafValues(ff.src, &vals, bt, blk, b)
+		} else {
+			ff.leaves(&vals, tr, rows, b, nf)
+		}
+		// The weight test stays out of the loops: inside, the stores to
+		// sums would make the compiler reload tr.weight every row.
+		if tr.weight != 1 {
+			w := float32(tr.weight)
+			for r := range sums {
+				sums[r] += float32(float32(vals[r]) * w)
+			}
+			continue
+		}
+		for r := range sums {
+			sums[r] += float32(vals[r])
 		}
 	}
 }
