@@ -33,8 +33,15 @@ import (
 // Leaves keep the forest's values and the block loops add them in tree
 // order, so margins equal Forest.Margins bit for bit.
 
-// bvMaxLeaves is the most leaves a tree may have to be evaluated by bitvector.
-const bvMaxLeaves = 64
+// bvMaxLeaves is the most leaves a tree may have to be evaluated by
+// bitvector: bvMaxWords 64-bit words a row. A tree of more than 64 leaves
+// keeps a mask word per 64 leaves; a split clears bits only in the words
+// its left subtree overlaps, so it costs one entry per such word (its own
+// subtree is a run of leaves: mostly one word).
+const (
+	bvMaxWords  = 4
+	bvMaxLeaves = 64 * bvMaxWords
+)
 
 // bvBlock is the rows of a transposed block: one feature's values for the
 // block are bvBlock consecutive float64s.
@@ -59,15 +66,22 @@ type bvNode struct {
 	src int32
 }
 
-// bvTree is a tree's splits, grouped by how they are tested: nodes
-// [lo, scalar) are vector splits and [scalar, hi) are tested row by row.
-// leaf0 indexes its leaves' values in bvForest.leaves.
+// bvTree is a tree's splits, word by word: word w of the leaf masks (leaves
+// 64w .. 64w+63) is computed by the entries of bvForest.segs[seg+w], and
+// leaf0 indexes the tree's leaf values in bvForest.leaves.
 type bvTree struct {
-	lo, scalar, hi int32
-	leaf0          int32
-	// tab indexes the tree's leaf values in bvForest.tabs, padded with
-	// zeros to tabLen (8, 16, 32 or 64) for the AVX-512 table lookup.
+	seg, words int32
+	leaf0      int32
+	// tab indexes the tree's leaf values in bvForest.tabs, tabLen (8, 16,
+	// 32 or 64) a word, zero-padded, for the AVX-512 table lookup.
 	tab, tabLen int32
+}
+
+// bvSeg is the entries of one word of a tree, grouped by how they are
+// tested: nodes [lo, scalar) are vector splits and [scalar, hi) are tested
+// row by row.
+type bvSeg struct {
+	lo, scalar, hi int32
 }
 
 // bvForest is the bitvector form of a FastForest's eligible trees.
@@ -76,6 +90,7 @@ type bvForest struct {
 	// splits read, each as is or with NaN read as +Inf.
 	cols   []bvColumn
 	nodes  []bvNode
+	segs   []bvSeg
 	leaves []float64
 	tabs   []float64
 	// tree[t] is tree t's entry in trees, or -1 when tree t is walked.
@@ -156,7 +171,8 @@ func (bf *bvForest) compileTree(f *Forest, root, end int32, compact map[bvColumn
 		}
 		span[i] = span[i+1] + span[src[i].Right-root]
 	}
-	var vector, scalar []bvNode
+	words := (nleaves + 63) / 64
+	var vector, scalar [bvMaxWords][]bvNode
 	leaves := 0
 	for i := range src {
 		nd := &src[i]
@@ -170,15 +186,6 @@ func (bf *bvForest) compileTree(f *Forest, root, end int32, compact map[bvColumn
 		// after the left subtree.
 		first[i+1] = first[i]
 		first[nd.Right-root] = first[i] + span[i+1]
-		// Bits 63-first .. 63-(first+span-1) belong to the left subtree.
-		lo, n := first[i], span[i+1]
-		var left uint64
-		if n == 64 {
-			left = math.MaxUint64
-		} else {
-			left = (uint64(1)<<n - 1) << (64 - lo - n)
-		}
-		bn := bvNode{keep: ^left, src: root + int32(i)}
 		bound, nanLeft, vec := vectorSplit(f, nd)
 		col := bvColumn{feat: nd.Feature, nanInf: vec && !nanLeft}
 		c, ok := compact[col]
@@ -187,25 +194,41 @@ func (bf *bvForest) compileTree(f *Forest, root, end int32, compact map[bvColumn
 			compact[col] = c
 			bf.cols = append(bf.cols, col)
 		}
-		bn.off = c * bvBlock * 8
-		if vec {
-			bn.bound = bound
-			vector = append(vector, bn)
-		} else {
-			scalar = append(scalar, bn)
+		// The left subtree's leaves, [lo, hi), clear bits 63-j%64 of words
+		// j/64.
+		lo, hi := first[i], first[i]+span[i+1]
+		for w := lo / 64; w*64 < hi; w++ {
+			a, z := max(lo, w*64)-w*64, min(hi, w*64+64)-w*64
+			var left uint64
+			if z-a == 64 {
+				left = math.MaxUint64
+			} else {
+				left = (uint64(1)<<(z-a) - 1) << (64 - z)
+			}
+			bn := bvNode{bound: bound, keep: ^left, off: c * bvBlock * 8, src: root + int32(i)}
+			if vec {
+				vector[w] = append(vector[w], bn)
+			} else {
+				scalar[w] = append(scalar[w], bn)
+			}
 		}
 	}
-	tr := bvTree{lo: int32(len(bf.nodes)), leaf0: int32(len(bf.leaves) - leaves)}
-	bf.nodes = append(bf.nodes, vector...)
-	tr.scalar = int32(len(bf.nodes))
-	bf.nodes = append(bf.nodes, scalar...)
-	tr.hi = int32(len(bf.nodes))
+	tr := bvTree{seg: int32(len(bf.segs)), words: int32(words), leaf0: int32(len(bf.leaves) - leaves)}
+	for w := 0; w < words; w++ {
+		sg := bvSeg{lo: int32(len(bf.nodes))}
+		bf.nodes = append(bf.nodes, vector[w]...)
+		sg.scalar = int32(len(bf.nodes))
+		bf.nodes = append(bf.nodes, scalar[w]...)
+		sg.hi = int32(len(bf.nodes))
+		bf.segs = append(bf.segs, sg)
+	}
+	// A table of 8, 16, 32 or 64 leaf values per word, zero-padded.
 	tr.tab, tr.tabLen = int32(len(bf.tabs)), 8
-	for int(tr.tabLen) < leaves {
+	for int(tr.tabLen) < min(leaves, 64) {
 		tr.tabLen *= 2
 	}
 	bf.tabs = append(bf.tabs, bf.leaves[tr.leaf0:]...)
-	bf.tabs = append(bf.tabs, make([]float64, int(tr.tabLen)-leaves)...)
+	bf.tabs = append(bf.tabs, make([]float64, words*int(tr.tabLen)-leaves)...)
 	return tr, true
 }
 
@@ -261,34 +284,48 @@ func (bf *bvForest) transpose(blk, rows []float64, b, nf int) {
 // leaves writes into vals the leaf value each of the b rows of the
 // transposed block blk reaches in bitvector tree tr.
 func (bf *bvForest) leafValues(f *Forest, vals *[fastBlockRows]float64, tr *bvTree, blk []float64, b int) {
-	var masks [bvBlock]uint64
-	bf.vectorSplits(&masks, tr, blk, b)
-	for k := tr.scalar; k < tr.hi; k++ {
-		bn := &bf.nodes[k]
-		nd := &f.Nodes[bn.src]
-		col := blk[int(bn.off)/8:]
-		for r := 0; r < b; r++ {
-			if !f.goLeft(nd, col[r]) {
-				masks[r] &= bn.keep
+	var masks [bvMaxWords][bvBlock]uint64
+	for w := range int(tr.words) {
+		sg := &bf.segs[tr.seg+int32(w)]
+		bf.vectorSplits(&masks[w], bf.nodes[sg.lo:sg.scalar], blk, b)
+		for k := sg.scalar; k < sg.hi; k++ {
+			bn := &bf.nodes[k]
+			nd := &f.Nodes[bn.src]
+			col := blk[int(bn.off)/8:]
+			for r := 0; r < b; r++ {
+				if !f.goLeft(nd, col[r]) {
+					masks[w][r] &= bn.keep
+				}
 			}
 		}
 	}
 	lv := bf.leaves[tr.leaf0:]
+	if tr.words == 1 {
+		for r := 0; r < b; r++ {
+			vals[r] = lv[bits.LeadingZeros64(masks[0][r])]
+		}
+		return
+	}
 	for r := 0; r < b; r++ {
-		vals[r] = lv[bits.LeadingZeros64(masks[r])]
+		// The leftmost leaf left: the first word with a bit set.
+		w := 0
+		for masks[w][r] == 0 {
+			w++
+		}
+		vals[r] = lv[w*64+bits.LeadingZeros64(masks[w][r])]
 	}
 }
 
-// vectorSplits applies the vector splits of tr to masks for the first b
+// vectorSplits applies the vector splits nodes to masks for the first b
 // rows (rounded up to the kernel's width) on bf.level.
-func (bf *bvForest) vectorSplits(masks *[bvBlock]uint64, tr *bvTree, blk []float64, b int) {
+func (bf *bvForest) vectorSplits(masks *[bvBlock]uint64, nodes []bvNode, blk []float64, b int) {
 	switch bf.level {
 	case levelAVX512:
-		bvSplitsAVX512(masks, bf.nodes[tr.lo:tr.scalar], blk, b)
+		bvSplitsAVX512(masks, nodes, blk, b)
 	case levelAVX2:
-		bvSplitsAVX2(masks, bf.nodes[tr.lo:tr.scalar], blk, b)
+		bvSplitsAVX2(masks, nodes, blk, b)
 	default:
-		bvSplitsScalar(masks, bf.nodes[tr.lo:tr.scalar], blk, b)
+		bvSplitsScalar(masks, nodes, blk, b)
 	}
 }
 

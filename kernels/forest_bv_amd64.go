@@ -19,7 +19,16 @@ import (
 func bvSplitsAVX512(masks *[bvBlock]uint64, nodes []bvNode, blk []float64, b int) {
 	nv := (b + 7) / 8
 	base := unsafe.Pointer(unsafe.SliceData(blk))
-	for v := 0; v < nv; v++ {
+	v := 0
+	for ; nv-v >= 4; v += 4 {
+		l0, l1, l2, l3 := bvPass512x4(nodes, base, v)
+		out := masks[v*8:]
+		l0.Store((*[8]uint64)(out[0:8]))
+		l1.Store((*[8]uint64)(out[8:16]))
+		l2.Store((*[8]uint64)(out[16:24]))
+		l3.Store((*[8]uint64)(out[24:32]))
+	}
+	for ; v < nv; v++ {
 		bvPass512x1(masks, nodes, base, v)
 	}
 }
@@ -217,20 +226,79 @@ func (t *leafTable) lookup(idx archsimd.Uint64x8) archsimd.Float64x8 {
 	return hi.Merge(lo, idx.Greater(archsimd.BroadcastUint64x8(31)))
 }
 
+// pure reports whether every split of tr is a vector split, so that the
+// whole tree runs in the AVX-512 kernels.
+func (bf *bvForest) pure(tr *bvTree) bool {
+	if bf.level != levelAVX512 {
+		return false
+	}
+	for _, sg := range bf.segs[tr.seg : tr.seg+tr.words] {
+		if sg.scalar != sg.hi {
+			return false
+		}
+	}
+	return true
+}
+
 func (bf *bvForest) add32(sums []float32, w float64, tr *bvTree, blk []float64) bool {
-	if bf.level != levelAVX512 || tr.scalar != tr.hi {
+	if !bf.pure(tr) {
 		return false
 	}
 	sink := leafSink{acc32: sums, w32: float32(w), weighted: w != 1}
-	bvLeavesAVX512(&sink, bf.nodes[tr.lo:tr.hi], blk, len(sums), bf.tabs[tr.tab:tr.tab+tr.tabLen])
+	bf.leavesAVX512(&sink, tr, blk, len(sums))
 	return true
 }
 
 func (bf *bvForest) add64(sums []float64, w float64, tr *bvTree, blk []float64) bool {
-	if bf.level != levelAVX512 || tr.scalar != tr.hi {
+	if !bf.pure(tr) {
 		return false
 	}
 	sink := leafSink{acc64: sums, w64: w, weighted: w != 1}
-	bvLeavesAVX512(&sink, bf.nodes[tr.lo:tr.hi], blk, len(sums), bf.tabs[tr.tab:tr.tab+tr.tabLen])
+	bf.leavesAVX512(&sink, tr, blk, len(sums))
 	return true
+}
+
+// leavesAVX512 puts the leaf values of the first b rows of blk in tr into
+// sink.
+func (bf *bvForest) leavesAVX512(sink *leafSink, tr *bvTree, blk []float64, b int) {
+	if tr.words == 1 {
+		sg := &bf.segs[tr.seg]
+		bvLeavesAVX512(sink, bf.nodes[sg.lo:sg.hi], blk, b, bf.tabs[tr.tab:tr.tab+tr.tabLen])
+		return
+	}
+	// Word by word, each row's value is looked up in the word's table, and
+	// kept when the word is the row's first with a leaf left.
+	nv := (b + 7) / 8
+	base := unsafe.Pointer(unsafe.SliceData(blk))
+	var vals [fastBlockRows]float64
+	var done [bvBlock / 8]uint8
+	var zero archsimd.Uint64x8
+	pick := func(v int, l archsimd.Uint64x8, t *leafTable) {
+		nz := l.NotEqual(zero).ToBits()
+		sel := nz &^ done[v]
+		done[v] |= nz
+		t.lookup(l.LeadingZeros()).StoreMasked((*[8]float64)(vals[v*8:v*8+8]), archsimd.Mask64x8FromBits(sel))
+	}
+	for w := range tr.words {
+		sg := &bf.segs[tr.seg+w]
+		nodes := bf.nodes[sg.lo:sg.hi]
+		var t leafTable
+		t.load(bf.tabs[tr.tab+w*tr.tabLen : tr.tab+(w+1)*tr.tabLen])
+		v := 0
+		for ; nv-v >= 4; v += 4 {
+			l0, l1, l2, l3 := bvPass512x4(nodes, base, v)
+			pick(v, l0, &t)
+			pick(v+1, l1, &t)
+			pick(v+2, l2, &t)
+			pick(v+3, l3, &t)
+		}
+		var masks [bvBlock]uint64
+		for ; v < nv; v++ {
+			bvPass512x1(&masks, nodes, base, v)
+			pick(v, archsimd.LoadUint64x8((*[8]uint64)(masks[v*8:v*8+8])), &t)
+		}
+	}
+	for v := 0; v < nv; v++ {
+		sink.put(v, archsimd.LoadFloat64x8((*[8]float64)(vals[v*8:v*8+8])))
+	}
 }
