@@ -27,9 +27,13 @@ import (
 // which NaN became +Inf (+Inf >= bound holds for every bound). A feature
 // split both ways has both columns.
 //
-// Splits the vector compare cannot express (categorical sets, LightGBM's
-// zero-as-missing, an x <= +Inf test) are tested row by row with the
-// reference rule, goLeft, after the vector splits: the AND is order-free.
+// A categorical split whose set holds only categories below 64 is a vector
+// split too: its feature's column then holds category codes (catCode), and
+// the set, one 64-bit word shifted right by the code, says whether the row
+// is in it. Splits the vector tests cannot express (larger categories,
+// LightGBM's zero-as-missing, an x <= +Inf test) are tested row by row with
+// the reference rule, goLeft, after the vector splits: the AND is
+// order-free.
 // Leaves keep the forest's values and the block loops add them in tree
 // order, so margins equal Forest.Margins bit for bit.
 
@@ -53,8 +57,9 @@ const bvMinRows = 8
 
 // bvNode is one split of a bitvector tree: 24 bytes.
 type bvNode struct {
-	// bound: the split sends x left when x < bound (a vector split), as in
-	// fastNode.
+	// bound: a numerical split sends x left when x < bound, as in
+	// fastNode. A categorical split holds its set's bits here (bit c for
+	// category c; only categories below 64).
 	bound float64
 	// keep holds the leaves that stay possible when the split sends a row
 	// right: all but those of its left subtree.
@@ -78,11 +83,37 @@ type bvTree struct {
 }
 
 // bvSeg is the entries of one word of a tree, grouped by how they are
-// tested: nodes [lo, scalar) are vector splits and [scalar, hi) are tested
-// row by row.
+// tested: [lo, in) numerical splits, x >= bound sends the row right;
+// [in, inNaN) categorical splits that send a row right when its category is
+// in the set, [inNaN, out) also when it is NaN (XGBoost's rule); [out,
+// scalar) categorical splits that send it right when it is not in the set
+// (LightGBM's rule); [scalar, hi) splits tested row by row.
 type bvSeg struct {
-	lo, scalar, hi int32
+	lo, in, inNaN, out, scalar, hi int32
 }
+
+// groups returns the vector splits of sg, by kind.
+func (bf *bvForest) groups(sg *bvSeg) bvGroups {
+	return bvGroups{
+		num:   bf.nodes[sg.lo:sg.in],
+		in:    bf.nodes[sg.in:sg.inNaN],
+		inNaN: bf.nodes[sg.inNaN:sg.out],
+		out:   bf.nodes[sg.out:sg.scalar],
+	}
+}
+
+// bvGroups is one word's vector splits, by kind (see bvSeg).
+type bvGroups struct {
+	num, in, inNaN, out []bvNode
+}
+
+// Category codes in a categorical column: the category, or catNone for a
+// value no set can hold (negative, too large; NaN under LightGBM's rule) or
+// catNaN for NaN under XGBoost's. Both shift any set word to zero.
+const (
+	catNaN  uint64 = 1 << 63
+	catNone uint64 = 1 << 62
+)
 
 // bvForest is the bitvector form of a FastForest's eligible trees.
 type bvForest struct {
@@ -102,12 +133,30 @@ type bvForest struct {
 	blocks sync.Pool
 }
 
-// bvColumn is one column of a transposed block: feature feat, with NaN
-// replaced by +Inf when nanInf.
+// bvColumn is one column of a transposed block: feature feat as is
+// (colRaw), with NaN replaced by +Inf (colNaNInf), or as category codes
+// under XGBoost's or LightGBM's rule (colCatXGB, colCatLGB: the bits of a
+// uint64 in each float64 slot).
 type bvColumn struct {
-	feat   int32
-	nanInf bool
+	feat int32
+	kind uint8
 }
+
+const (
+	colRaw uint8 = iota
+	colNaNInf
+	colCatXGB
+	colCatLGB
+)
+
+// Kinds of split, as vectorSplit classifies them.
+const (
+	splitScalar = iota
+	splitNum
+	splitIn
+	splitInNaN
+	splitOut
+)
 
 // newBVForest compiles the trees of f that have at most bvMaxLeaves leaves
 // and no linear leaf, or returns nil when none has or level has no vector
@@ -172,7 +221,7 @@ func (bf *bvForest) compileTree(f *Forest, root, end int32, compact map[bvColumn
 		span[i] = span[i+1] + span[src[i].Right-root]
 	}
 	words := (nleaves + 63) / 64
-	var vector, scalar [bvMaxWords][]bvNode
+	var groups [bvMaxWords][splitOut + 1][]bvNode
 	leaves := 0
 	for i := range src {
 		nd := &src[i]
@@ -186,8 +235,7 @@ func (bf *bvForest) compileTree(f *Forest, root, end int32, compact map[bvColumn
 		// after the left subtree.
 		first[i+1] = first[i]
 		first[nd.Right-root] = first[i] + span[i+1]
-		bound, nanLeft, vec := vectorSplit(f, nd)
-		col := bvColumn{feat: nd.Feature, nanInf: vec && !nanLeft}
+		kind, bound, col := vectorSplit(f, nd)
 		c, ok := compact[col]
 		if !ok {
 			c = int32(len(bf.cols))
@@ -206,19 +254,22 @@ func (bf *bvForest) compileTree(f *Forest, root, end int32, compact map[bvColumn
 				left = (uint64(1)<<(z-a) - 1) << (64 - z)
 			}
 			bn := bvNode{bound: bound, keep: ^left, off: c * bvBlock * 8, src: root + int32(i)}
-			if vec {
-				vector[w] = append(vector[w], bn)
-			} else {
-				scalar[w] = append(scalar[w], bn)
-			}
+			groups[w][kind] = append(groups[w][kind], bn)
 		}
 	}
 	tr := bvTree{seg: int32(len(bf.segs)), words: int32(words), leaf0: int32(len(bf.leaves) - leaves)}
 	for w := 0; w < words; w++ {
+		g := &groups[w]
 		sg := bvSeg{lo: int32(len(bf.nodes))}
-		bf.nodes = append(bf.nodes, vector[w]...)
+		bf.nodes = append(bf.nodes, g[splitNum]...)
+		sg.in = int32(len(bf.nodes))
+		bf.nodes = append(bf.nodes, g[splitIn]...)
+		sg.inNaN = int32(len(bf.nodes))
+		bf.nodes = append(bf.nodes, g[splitInNaN]...)
+		sg.out = int32(len(bf.nodes))
+		bf.nodes = append(bf.nodes, g[splitOut]...)
 		sg.scalar = int32(len(bf.nodes))
-		bf.nodes = append(bf.nodes, scalar[w]...)
+		bf.nodes = append(bf.nodes, g[splitScalar]...)
 		sg.hi = int32(len(bf.nodes))
 		bf.segs = append(bf.segs, sg)
 	}
@@ -232,27 +283,73 @@ func (bf *bvForest) compileTree(f *Forest, root, end int32, compact map[bvColumn
 	return tr, true
 }
 
-// vectorSplit returns the strict bound and NaN direction of a numerical
-// split as compileTree computes them, or vec false for a split that must be
-// tested with goLeft.
-func vectorSplit(f *Forest, nd *Node) (bound float64, nanLeft, vec bool) {
-	if nd.Flags&(FlagCategorical|FlagMissingZero) != 0 || nd.Value != nd.Value {
-		return 0, false, false
+// vectorSplit classifies split nd: its kind (splitScalar when no vector
+// test expresses it), the bound field of its bvNode, and the column it
+// reads. A numerical split's bound is the strict one compileTree computes
+// for the walk.
+func vectorSplit(f *Forest, nd *Node) (kind int, bound float64, col bvColumn) {
+	col = bvColumn{feat: nd.Feature, kind: colRaw}
+	if nd.Flags&FlagCategorical != 0 {
+		set := f.CatSets[f.CatBounds[int(nd.Value)]:f.CatBounds[int(nd.Value)+1]]
+		var word uint64
+		for i, w := range set {
+			if i >= 2 && w != 0 {
+				return splitScalar, 0, col
+			}
+			if i < 2 {
+				word |= uint64(w) << (32 * i)
+			}
+		}
+		bound = math.Float64frombits(word)
+		if nd.Flags&FlagCategoryRight == 0 {
+			return splitOut, bound, bvColumn{feat: nd.Feature, kind: colCatLGB}
+		}
+		col.kind = colCatXGB
+		if nd.Flags&FlagDefaultLeft == 0 {
+			return splitInNaN, bound, col
+		}
+		return splitIn, bound, col
 	}
-	nanLeft = nd.Flags&FlagDefaultLeft != 0
+	if nd.Flags&FlagMissingZero != 0 || nd.Value != nd.Value {
+		return splitScalar, 0, col
+	}
+	nanLeft := nd.Flags&FlagDefaultLeft != 0
 	switch f.Compare {
 	case LessFloat32:
 		bound = lessBound32(float32(nd.Value))
 	case LessEqFloat64:
 		var ok bool
 		if bound, ok = lessBoundLE(nd.Value); !ok {
-			return 0, false, false
+			return splitScalar, 0, col
 		}
 		if nd.Flags&FlagNaNIsZero != 0 {
 			nanLeft = 0 <= nd.Value
 		}
 	}
-	return bound, nanLeft, true
+	if !nanLeft {
+		col.kind = colNaNInf
+	}
+	return splitNum, bound, col
+}
+
+// catCode is the code of x in a categorical column: XGBoost's rule reads
+// the category of float32(x) in [0, 2^24), LightGBM's the integer part of
+// x in (-1, 2^31-1); see Forest.goLeft.
+func catCode(x float64, kind uint8) uint64 {
+	if kind == colCatXGB {
+		if x != x {
+			return catNaN
+		}
+		v := float32(x)
+		if v < 0 || v >= maxXGBoostCategory {
+			return catNone
+		}
+		return uint64(int(v))
+	}
+	if x != x || x <= -1 || x >= math.MaxInt32 {
+		return catNone
+	}
+	return uint64(int(x))
 }
 
 // transpose writes the columns of the b rows (nf values each) into blk,
@@ -262,7 +359,13 @@ func (bf *bvForest) transpose(blk, rows []float64, b, nf int) {
 	for c, cl := range bf.cols {
 		col := blk[c*bvBlock : (c+1)*bvBlock]
 		off := int(cl.feat)
-		if cl.nanInf {
+		switch cl.kind {
+		case colRaw:
+			for r := 0; r < b; r++ {
+				col[r] = rows[off]
+				off += nf
+			}
+		case colNaNInf:
 			for r := 0; r < b; r++ {
 				x := rows[off]
 				if x != x {
@@ -271,9 +374,9 @@ func (bf *bvForest) transpose(blk, rows []float64, b, nf int) {
 				col[r] = x
 				off += nf
 			}
-		} else {
+		default:
 			for r := 0; r < b; r++ {
-				col[r] = rows[off]
+				col[r] = math.Float64frombits(catCode(rows[off], cl.kind))
 				off += nf
 			}
 		}
@@ -287,7 +390,7 @@ func (bf *bvForest) leafValues(f *Forest, vals *[fastBlockRows]float64, tr *bvTr
 	var masks [bvMaxWords][bvBlock]uint64
 	for w := range int(tr.words) {
 		sg := &bf.segs[tr.seg+int32(w)]
-		bf.vectorSplits(&masks[w], bf.nodes[sg.lo:sg.scalar], blk, b)
+		bf.vectorSplits(&masks[w], bf.groups(sg), blk, b)
 		for k := sg.scalar; k < sg.hi; k++ {
 			bn := &bf.nodes[k]
 			nd := &f.Nodes[bn.src]
@@ -316,33 +419,42 @@ func (bf *bvForest) leafValues(f *Forest, vals *[fastBlockRows]float64, tr *bvTr
 	}
 }
 
-// vectorSplits applies the vector splits nodes to masks for the first b
-// rows (rounded up to the kernel's width) on bf.level.
-func (bf *bvForest) vectorSplits(masks *[bvBlock]uint64, nodes []bvNode, blk []float64, b int) {
+// vectorSplits applies the vector splits g to masks for the first b rows
+// (rounded up to the kernel's width) on bf.level.
+func (bf *bvForest) vectorSplits(masks *[bvBlock]uint64, g bvGroups, blk []float64, b int) {
 	switch bf.level {
 	case levelAVX512:
-		bvSplitsAVX512(masks, nodes, blk, b)
+		bvSplitsAVX512(masks, g, blk, b)
 	case levelAVX2:
-		bvSplitsAVX2(masks, nodes, blk, b)
+		bvSplitsAVX2(masks, g, blk, b)
 	default:
-		bvSplitsScalar(masks, nodes, blk, b)
+		bvSplitsScalar(masks, g, blk, b)
 	}
 }
 
 // bvSplitsScalar is the vector kernels' contract in plain Go: masks start
-// all ones, and each node clears its left leaves from row r when x >= bound
-// (x the row's value in the node's column).
-func bvSplitsScalar(masks *[bvBlock]uint64, nodes []bvNode, blk []float64, b int) {
+// all ones, and each split clears its left leaves from row r when it sends
+// the row right (see bvSeg), x being the row's value in the split's column.
+func bvSplitsScalar(masks *[bvBlock]uint64, g bvGroups, blk []float64, b int) {
 	for r := range masks[:b] {
 		masks[r] = math.MaxUint64
 	}
-	for k := range nodes {
-		bn := &nodes[k]
-		col := blk[int(bn.off)/8:]
-		for r := 0; r < b; r++ {
-			if col[r] >= bn.bound {
-				masks[r] &= bn.keep
+	apply := func(nodes []bvNode, right func(x float64, bn *bvNode) bool) {
+		for k := range nodes {
+			bn := &nodes[k]
+			col := blk[int(bn.off)/8:]
+			for r := 0; r < b; r++ {
+				if right(col[r], bn) {
+					masks[r] &= bn.keep
+				}
 			}
 		}
 	}
+	in := func(x float64, bn *bvNode) bool {
+		return math.Float64bits(bn.bound)>>(math.Float64bits(x)&63)&1 != 0 && math.Float64bits(x) < 64
+	}
+	apply(g.num, func(x float64, bn *bvNode) bool { return x >= bn.bound })
+	apply(g.in, in)
+	apply(g.inNaN, func(x float64, bn *bvNode) bool { return in(x, bn) || math.Float64bits(x) == catNaN })
+	apply(g.out, func(x float64, bn *bvNode) bool { return !in(x, bn) })
 }

@@ -16,12 +16,12 @@ import (
 // pass reads only the vectors below the block's rows rounded up to a
 // vector.
 
-func bvSplitsAVX512(masks *[bvBlock]uint64, nodes []bvNode, blk []float64, b int) {
+func bvSplitsAVX512(masks *[bvBlock]uint64, g bvGroups, blk []float64, b int) {
 	nv := (b + 7) / 8
 	base := unsafe.Pointer(unsafe.SliceData(blk))
 	v := 0
 	for ; nv-v >= 4; v += 4 {
-		l0, l1, l2, l3 := bvPass512x4(nodes, base, v)
+		l0, l1, l2, l3 := bvPass512x4(g, base, v)
 		out := masks[v*8:]
 		l0.Store((*[8]uint64)(out[0:8]))
 		l1.Store((*[8]uint64)(out[8:16]))
@@ -29,19 +29,19 @@ func bvSplitsAVX512(masks *[bvBlock]uint64, nodes []bvNode, blk []float64, b int
 		l3.Store((*[8]uint64)(out[24:32]))
 	}
 	for ; v < nv; v++ {
-		bvPass512x1(masks, nodes, base, v)
+		bvPass512x1(masks, g, base, v)
 	}
 }
 
 // bvPass512x4 applies the splits to rows v*8 .. v*8+31 of a block. Four
 // vectors, not eight: the compiler allocates 16 vector registers, and
 // eight masks with their eight loads would spill.
-func bvPass512x4(nodes []bvNode, base unsafe.Pointer, v int) (l0, l1, l2, l3 archsimd.Uint64x8) {
+func bvPass512x4(g bvGroups, base unsafe.Pointer, v int) (l0, l1, l2, l3 archsimd.Uint64x8) {
 	all := archsimd.BroadcastUint64x8(math.MaxUint64)
 	l0, l1, l2, l3 = all, all, all, all
 	base = unsafe.Add(base, v*64)
-	for k := range nodes {
-		bn := &nodes[k]
+	for k := range g.num {
+		bn := &g.num[k]
 		p := unsafe.Add(base, bn.off)
 		bound := archsimd.BroadcastFloat64x8(bn.bound)
 		keep := archsimd.BroadcastUint64x8(bn.keep)
@@ -54,33 +54,99 @@ func bvPass512x4(nodes []bvNode, base unsafe.Pointer, v int) (l0, l1, l2, l3 arc
 		x3 := archsimd.LoadFloat64x8((*[8]float64)(unsafe.Add(p, 192)))
 		l3 = l3.And(keep).Merge(l3, x3.GreaterEqual(bound))
 	}
+	if len(g.in)+len(g.inNaN)+len(g.out) == 0 {
+		return
+	}
+	var zero archsimd.Uint64x8
+	one := archsimd.BroadcastUint64x8(1)
+	nan := archsimd.BroadcastUint64x8(catNaN)
+	ld := func(p unsafe.Pointer) archsimd.Uint64x8 { return archsimd.LoadUint64x8((*[8]uint64)(p)) }
+	for k := range g.in {
+		bn := &g.in[k]
+		p := unsafe.Add(base, bn.off)
+		set := archsimd.BroadcastFloat64x8(bn.bound).AsUint64x8()
+		keep := archsimd.BroadcastUint64x8(bn.keep)
+		l0 = l0.And(keep).Merge(l0, set.ShiftRight(ld(p)).And(one).NotEqual(zero))
+		l1 = l1.And(keep).Merge(l1, set.ShiftRight(ld(unsafe.Add(p, 64))).And(one).NotEqual(zero))
+		l2 = l2.And(keep).Merge(l2, set.ShiftRight(ld(unsafe.Add(p, 128))).And(one).NotEqual(zero))
+		l3 = l3.And(keep).Merge(l3, set.ShiftRight(ld(unsafe.Add(p, 192))).And(one).NotEqual(zero))
+	}
+	for k := range g.inNaN {
+		bn := &g.inNaN[k]
+		p := unsafe.Add(base, bn.off)
+		set := archsimd.BroadcastFloat64x8(bn.bound).AsUint64x8()
+		keep := archsimd.BroadcastUint64x8(bn.keep)
+		c0 := ld(p)
+		l0 = l0.And(keep).Merge(l0, set.ShiftRight(c0).And(one).NotEqual(zero).Or(c0.Equal(nan)))
+		c1 := ld(unsafe.Add(p, 64))
+		l1 = l1.And(keep).Merge(l1, set.ShiftRight(c1).And(one).NotEqual(zero).Or(c1.Equal(nan)))
+		c2 := ld(unsafe.Add(p, 128))
+		l2 = l2.And(keep).Merge(l2, set.ShiftRight(c2).And(one).NotEqual(zero).Or(c2.Equal(nan)))
+		c3 := ld(unsafe.Add(p, 192))
+		l3 = l3.And(keep).Merge(l3, set.ShiftRight(c3).And(one).NotEqual(zero).Or(c3.Equal(nan)))
+	}
+	for k := range g.out {
+		bn := &g.out[k]
+		p := unsafe.Add(base, bn.off)
+		set := archsimd.BroadcastFloat64x8(bn.bound).AsUint64x8()
+		keep := archsimd.BroadcastUint64x8(bn.keep)
+		l0 = l0.And(keep).Merge(l0, set.ShiftRight(ld(p)).And(one).Equal(zero))
+		l1 = l1.And(keep).Merge(l1, set.ShiftRight(ld(unsafe.Add(p, 64))).And(one).Equal(zero))
+		l2 = l2.And(keep).Merge(l2, set.ShiftRight(ld(unsafe.Add(p, 128))).And(one).Equal(zero))
+		l3 = l3.And(keep).Merge(l3, set.ShiftRight(ld(unsafe.Add(p, 192))).And(one).Equal(zero))
+	}
 	return
 }
 
 // bvPass512x1 applies the splits to rows v*8 .. v*8+7 of a block.
-func bvPass512x1(masks *[bvBlock]uint64, nodes []bvNode, base unsafe.Pointer, v int) {
-	l0 := archsimd.BroadcastUint64x8(math.MaxUint64)
+func bvPass512x1(masks *[bvBlock]uint64, g bvGroups, base unsafe.Pointer, v int) {
+	l := archsimd.BroadcastUint64x8(math.MaxUint64)
 	base = unsafe.Add(base, v*64)
-	for k := range nodes {
-		bn := &nodes[k]
-		x0 := archsimd.LoadFloat64x8((*[8]float64)(unsafe.Add(base, bn.off)))
-		l0 = l0.And(archsimd.BroadcastUint64x8(bn.keep)).Merge(l0, x0.GreaterEqual(archsimd.BroadcastFloat64x8(bn.bound)))
+	for k := range g.num {
+		bn := &g.num[k]
+		x := archsimd.LoadFloat64x8((*[8]float64)(unsafe.Add(base, bn.off)))
+		l = l.And(archsimd.BroadcastUint64x8(bn.keep)).Merge(l, x.GreaterEqual(archsimd.BroadcastFloat64x8(bn.bound)))
 	}
-	l0.Store((*[8]uint64)(masks[v*8 : v*8+8]))
+	var zero archsimd.Uint64x8
+	one := archsimd.BroadcastUint64x8(1)
+	cat := func(nodes []bvNode, kind int) {
+		for k := range nodes {
+			bn := &nodes[k]
+			c := archsimd.LoadUint64x8((*[8]uint64)(unsafe.Add(base, bn.off)))
+			set := archsimd.BroadcastFloat64x8(bn.bound).AsUint64x8()
+			bit := set.ShiftRight(c).And(one)
+			var right archsimd.Mask64x8
+			switch kind {
+			case splitIn:
+				right = bit.NotEqual(zero)
+			case splitInNaN:
+				right = bit.NotEqual(zero).Or(c.Equal(archsimd.BroadcastUint64x8(catNaN)))
+			default:
+				right = bit.Equal(zero)
+			}
+			l = l.And(archsimd.BroadcastUint64x8(bn.keep)).Merge(l, right)
+		}
+	}
+	cat(g.in, splitIn)
+	cat(g.inNaN, splitInNaN)
+	cat(g.out, splitOut)
+	l.Store((*[8]uint64)(masks[v*8 : v*8+8]))
 }
 
-func bvSplitsAVX2(masks *[bvBlock]uint64, nodes []bvNode, blk []float64, b int) {
+func bvSplitsAVX2(masks *[bvBlock]uint64, g bvGroups, blk []float64, b int) {
 	nv := (b + 3) / 4
 	base := unsafe.Pointer(unsafe.SliceData(blk))
 	v := 0
 	for ; nv-v >= 4; v += 4 {
-		bvPass256x4(masks, nodes, base, v)
+		bvPass256x4(masks, g.num, base, v)
 	}
 	for ; v < nv; v++ {
-		bvPass256x1(masks, nodes, base, v)
+		bvPass256x1(masks, g.num, base, v)
 	}
+	bvCats256(masks, g, base, nv)
 }
 
+// bvPass256x4 applies the numerical splits to rows v*4 .. v*4+15.
 func bvPass256x4(masks *[bvBlock]uint64, nodes []bvNode, base unsafe.Pointer, v int) {
 	all := archsimd.BroadcastUint64x4(math.MaxUint64)
 	l0, l1, l2, l3 := all, all, all, all
@@ -106,6 +172,7 @@ func bvPass256x4(masks *[bvBlock]uint64, nodes []bvNode, base unsafe.Pointer, v 
 	l3.Store((*[4]uint64)(out[12:16]))
 }
 
+// bvPass256x1 applies the numerical splits to rows v*4 .. v*4+3.
 func bvPass256x1(masks *[bvBlock]uint64, nodes []bvNode, base unsafe.Pointer, v int) {
 	l0 := archsimd.BroadcastUint64x4(math.MaxUint64)
 	base = unsafe.Add(base, v*32)
@@ -115,6 +182,40 @@ func bvPass256x1(masks *[bvBlock]uint64, nodes []bvNode, base unsafe.Pointer, v 
 		l0 = l0.And(archsimd.BroadcastUint64x4(bn.keep)).Merge(l0, x0.GreaterEqual(archsimd.BroadcastFloat64x4(bn.bound)))
 	}
 	l0.Store((*[4]uint64)(masks[v*4 : v*4+4]))
+}
+
+// bvCats256 applies the categorical splits to the nv vectors of 4 rows,
+// over the masks the numerical splits left.
+func bvCats256(masks *[bvBlock]uint64, g bvGroups, base unsafe.Pointer, nv int) {
+	var zero archsimd.Uint64x4
+	one := archsimd.BroadcastUint64x4(1)
+	nan := archsimd.BroadcastUint64x4(catNaN)
+	cat := func(nodes []bvNode, kind int) {
+		for k := range nodes {
+			bn := &nodes[k]
+			set := archsimd.BroadcastFloat64x4(bn.bound).AsUint64x4()
+			keep := archsimd.BroadcastUint64x4(bn.keep)
+			for v := 0; v < nv; v++ {
+				c := archsimd.LoadUint64x4((*[4]uint64)(unsafe.Add(base, uintptr(bn.off)+uintptr(v*32))))
+				bit := set.ShiftRight(c).And(one)
+				var right archsimd.Mask64x4
+				switch kind {
+				case splitIn:
+					right = bit.NotEqual(zero)
+				case splitInNaN:
+					right = bit.NotEqual(zero).Or(c.Equal(nan))
+				default:
+					right = bit.Equal(zero)
+				}
+				m := (*[4]uint64)(masks[v*4 : v*4+4])
+				l := archsimd.LoadUint64x4(m)
+				l.And(keep).Merge(l, right).Store(m)
+			}
+		}
+	}
+	cat(g.in, splitIn)
+	cat(g.inNaN, splitInNaN)
+	cat(g.out, splitOut)
 }
 
 // leafSink says where bvLeavesAVX512 puts each row's leaf value: into
@@ -166,14 +267,14 @@ func (s *leafSink) put(v int, x archsimd.Float64x8) {
 // followed in registers by each row's leaf (the mask's leading zeros), its
 // value from tab (the tree's leaves, zero-padded to 8, 16, 32 or 64), and
 // the sink, for the first b rows.
-func bvLeavesAVX512(sink *leafSink, nodes []bvNode, blk []float64, b int, tab []float64) {
+func bvLeavesAVX512(sink *leafSink, g bvGroups, blk []float64, b int, tab []float64) {
 	nv := (b + 7) / 8
 	base := unsafe.Pointer(unsafe.SliceData(blk))
 	var t leafTable
 	t.load(tab)
 	v := 0
 	for ; nv-v >= 4; v += 4 {
-		l0, l1, l2, l3 := bvPass512x4(nodes, base, v)
+		l0, l1, l2, l3 := bvPass512x4(g, base, v)
 		sink.put(v, t.lookup(l0.LeadingZeros()))
 		sink.put(v+1, t.lookup(l1.LeadingZeros()))
 		sink.put(v+2, t.lookup(l2.LeadingZeros()))
@@ -181,7 +282,7 @@ func bvLeavesAVX512(sink *leafSink, nodes []bvNode, blk []float64, b int, tab []
 	}
 	var masks [bvBlock]uint64
 	for ; v < nv; v++ {
-		bvPass512x1(&masks, nodes, base, v)
+		bvPass512x1(&masks, g, base, v)
 		l := archsimd.LoadUint64x8((*[8]uint64)(masks[v*8 : v*8+8]))
 		sink.put(v, t.lookup(l.LeadingZeros()))
 	}
@@ -263,7 +364,7 @@ func (bf *bvForest) add64(sums []float64, w float64, tr *bvTree, blk []float64) 
 func (bf *bvForest) leavesAVX512(sink *leafSink, tr *bvTree, blk []float64, b int) {
 	if tr.words == 1 {
 		sg := &bf.segs[tr.seg]
-		bvLeavesAVX512(sink, bf.nodes[sg.lo:sg.hi], blk, b, bf.tabs[tr.tab:tr.tab+tr.tabLen])
+		bvLeavesAVX512(sink, bf.groups(sg), blk, b, bf.tabs[tr.tab:tr.tab+tr.tabLen])
 		return
 	}
 	// Word by word, each row's value is looked up in the word's table, and
@@ -281,12 +382,12 @@ func (bf *bvForest) leavesAVX512(sink *leafSink, tr *bvTree, blk []float64, b in
 	}
 	for w := range tr.words {
 		sg := &bf.segs[tr.seg+w]
-		nodes := bf.nodes[sg.lo:sg.hi]
+		g := bf.groups(sg)
 		var t leafTable
 		t.load(bf.tabs[tr.tab+w*tr.tabLen : tr.tab+(w+1)*tr.tabLen])
 		v := 0
 		for ; nv-v >= 4; v += 4 {
-			l0, l1, l2, l3 := bvPass512x4(nodes, base, v)
+			l0, l1, l2, l3 := bvPass512x4(g, base, v)
 			pick(v, l0, &t)
 			pick(v+1, l1, &t)
 			pick(v+2, l2, &t)
@@ -294,7 +395,7 @@ func (bf *bvForest) leavesAVX512(sink *leafSink, tr *bvTree, blk []float64, b in
 		}
 		var masks [bvBlock]uint64
 		for ; v < nv; v++ {
-			bvPass512x1(&masks, nodes, base, v)
+			bvPass512x1(&masks, g, base, v)
 			pick(v, archsimd.LoadUint64x8((*[8]uint64)(masks[v*8:v*8+8])), &t)
 		}
 	}

@@ -31,8 +31,8 @@ func sigmoidSliceAVX2([]float32)        { unreachable() }
 func sum8AVX2([]float32) float32        { unreachable(); return 0 }
 func divSliceAVX2([]float32, float32)   { unreachable() }
 
-func bvSplitsAVX512(*[bvBlock]uint64, []bvNode, []float64, int) { unreachable() }
-func bvSplitsAVX2(*[bvBlock]uint64, []bvNode, []float64, int)   { unreachable() }
+func bvSplitsAVX512(*[bvBlock]uint64, bvGroups, []float64, int) { unreachable() }
+func bvSplitsAVX2(*[bvBlock]uint64, bvGroups, []float64, int)   { unreachable() }
 
 // add32 and add64 have a vector form only (forest_bv_amd64.go).
 func (bf *bvForest) add32([]float32, float64, *bvTree, []float64) bool { return false }
