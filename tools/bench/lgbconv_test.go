@@ -34,12 +34,10 @@ func xgboostToLightGBM(t *model.Trees, names []string) (string, error) {
 	switch {
 	case f.Compare != kernels.LessFloat32:
 		return "", fmt.Errorf("forest compares with %v, want XGBoost's LessFloat32", f.Compare)
-	case f.NumGroups() != 1:
-		return "", fmt.Errorf("forest has %d output groups, want 1 (binary)", f.NumGroups())
-	case t.Link != model.LinkSigmoid || t.Scale != 1 || t.Divide != 1:
+	case f.NumGroups() == 1 && (t.Link != model.LinkSigmoid || t.Scale != 1 || t.Divide != 1):
 		return "", fmt.Errorf("link %s scale %v divide %v, want a plain sigmoid", t.Link, t.Scale, t.Divide)
-	case f.Weights != nil || len(f.CatSets) != 0 || len(f.LinConst) != 0:
-		return "", fmt.Errorf("forest has tree weights, category sets or linear leaves")
+	case f.Weights != nil || len(f.LinConst) != 0:
+		return "", fmt.Errorf("forest has tree weights or linear leaves")
 	case len(names) != f.NumFeatures:
 		return "", fmt.Errorf("%d feature names for %d features", len(names), f.NumFeatures)
 	}
@@ -49,11 +47,15 @@ func xgboostToLightGBM(t *model.Trees, names []string) (string, error) {
 		if ti+1 < len(f.Roots) {
 			end = f.Roots[ti+1]
 		}
-		base := 0.0
-		if ti == 0 {
-			base = f.Base[0]
+		ng := f.NumGroups()
+		if int(f.Groups[ti]) != ti%ng {
+			return "", fmt.Errorf("tree %d adds to group %d, want %d (LightGBM's order: one tree per class a round)", ti, f.Groups[ti], ti%ng)
 		}
-		body, err := treeText(f.Nodes[root:end], root, base)
+		base := 0.0
+		if ti < ng {
+			base = f.Base[ti]
+		}
+		body, err := treeText(f, f.Nodes[root:end], root, base)
 		if err != nil {
 			return "", fmt.Errorf("tree %d: %w", ti, err)
 		}
@@ -73,8 +75,13 @@ func xgboostToLightGBM(t *model.Trees, names []string) (string, error) {
 		sizes[i] = strconv.Itoa(len(b))
 	}
 	var sb strings.Builder
-	fmt.Fprintf(&sb, "tree\nversion=v3\nnum_class=1\nnum_tree_per_iteration=1\nlabel_index=0\n")
-	fmt.Fprintf(&sb, "max_feature_idx=%d\nobjective=binary sigmoid:1\n", f.NumFeatures-1)
+	ng := f.NumGroups()
+	objective := "binary sigmoid:1"
+	if ng > 1 {
+		objective = fmt.Sprintf("multiclass num_class:%d", ng)
+	}
+	fmt.Fprintf(&sb, "tree\nversion=v3\nnum_class=%d\nnum_tree_per_iteration=%d\nlabel_index=0\n", ng, ng)
+	fmt.Fprintf(&sb, "max_feature_idx=%d\nobjective=%s\n", f.NumFeatures-1, objective)
 	fmt.Fprintf(&sb, "feature_names=%s\nfeature_infos=%s\n", strings.Join(names, " "), strings.Join(infos, " "))
 	fmt.Fprintf(&sb, "tree_sizes=%s\n\n", strings.Join(sizes, " "))
 	for _, b := range blocks {
@@ -84,11 +91,17 @@ func xgboostToLightGBM(t *model.Trees, names []string) (string, error) {
 	return sb.String(), nil
 }
 
-// treeText writes one tree, nodes in predictd's pre-order layout (a split's
-// left child follows it, Right is absolute and root is the first node's
-// index), as the body of a LightGBM Tree= block: splits numbered in
+// treeText writes one tree of f, nodes in predictd's pre-order layout (a
+// split's left child follows it, Right is absolute and root is the first
+// node's index), as the body of a LightGBM Tree= block: splits numbered in
 // pre-order, leaves too, a child c >= 0 naming split c and c < 0 leaf ^c.
-func treeText(nodes []kernels.Node, root int32, base float64) (string, error) {
+//
+// An XGBoost categorical split (a category in the set goes right, anything
+// else left, NaN the default way) becomes LightGBM's (in the set goes left,
+// anything else and NaN right) with its children swapped: the same
+// decision for every non-negative category, and for NaN where XGBoost's
+// default is its left child (not in the set); other NaN rows differ.
+func treeText(f *kernels.Forest, nodes []kernels.Node, root int32, base float64) (string, error) {
 	idx := make([]int, len(nodes)) // split number, or leaf number
 	ns, nl := 0, 0
 	for i := range nodes {
@@ -106,7 +119,8 @@ func treeText(nodes []kernels.Node, root int32, base float64) (string, error) {
 		}
 		return idx[i]
 	}
-	var feat, thr, dt, left, right, gain, leaf []string
+	var feat, thr, dt, left, right, gain, leaf, catBounds, catWords []string
+	catBounds = append(catBounds, "0")
 	for i := range nodes {
 		nd := &nodes[i]
 		if nd.IsLeaf() {
@@ -114,6 +128,23 @@ func treeText(nodes []kernels.Node, root int32, base float64) (string, error) {
 				return "", fmt.Errorf("node %d is a linear leaf", i)
 			}
 			leaf = append(leaf, g(nd.Value+base))
+			continue
+		}
+		if nd.Flags&kernels.FlagCategorical != 0 {
+			if nd.Flags&kernels.FlagCategoryRight == 0 {
+				return "", fmt.Errorf("node %d is a categorical split under LightGBM's rule, want XGBoost's", i)
+			}
+			set := f.CatSets[f.CatBounds[int(nd.Value)]:f.CatBounds[int(nd.Value)+1]]
+			feat = append(feat, strconv.Itoa(int(nd.Feature)))
+			thr = append(thr, strconv.Itoa(len(catBounds)-1))
+			for _, w := range set {
+				catWords = append(catWords, strconv.FormatUint(uint64(w), 10))
+			}
+			catBounds = append(catBounds, strconv.Itoa(len(catWords)))
+			dt = append(dt, "9") // categorical, MissingType::NaN
+			left = append(left, strconv.Itoa(child(int(nd.Right-root))))
+			right = append(right, strconv.Itoa(child(i+1)))
+			gain = append(gain, "1")
 			continue
 		}
 		if nd.Flags&^kernels.FlagDefaultLeft != 0 {
@@ -132,10 +163,13 @@ func treeText(nodes []kernels.Node, root int32, base float64) (string, error) {
 	}
 	j := func(s []string) string { return strings.Join(s, " ") }
 	var sb strings.Builder
-	fmt.Fprintf(&sb, "num_leaves=%d\nnum_cat=0\n", nl)
+	fmt.Fprintf(&sb, "num_leaves=%d\nnum_cat=%d\n", nl, len(catBounds)-1)
 	if ns > 0 {
 		fmt.Fprintf(&sb, "split_feature=%s\nsplit_gain=%s\nthreshold=%s\ndecision_type=%s\n", j(feat), j(gain), j(thr), j(dt))
 		fmt.Fprintf(&sb, "left_child=%s\nright_child=%s\n", j(left), j(right))
+	}
+	if len(catBounds) > 1 {
+		fmt.Fprintf(&sb, "cat_boundaries=%s\ncat_threshold=%s\n", j(catBounds), j(catWords))
 	}
 	fmt.Fprintf(&sb, "leaf_value=%s\nis_linear=0\nshrinkage=1\n\n", j(leaf))
 	return sb.String(), nil
