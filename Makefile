@@ -12,7 +12,7 @@ endif
 DEMO_DIR ?= $(CURDIR)/.demo
 DEMO_PORT ?= 18181
 
-.PHONY: all build test vet fmt-check fuzz-check unit unit-norace unit-invariants unit-simd bench bench-serve bench-batching bench-features bench-loadtest bench-monitor bench-cost soak compare-trees fuzz demo clean
+.PHONY: all build test vet fmt-check fuzz-check unit unit-norace unit-invariants unit-simd bench bench-serve bench-batching bench-features bench-loadtest bench-monitor bench-cost soak compare-trees bench-report fuzz demo clean
 
 all: build
 
@@ -117,6 +117,15 @@ soak: build
 ## (64→2048x3→1, made at run time by bench/widemlp); RESULT lines at the end.
 bench-batching:
 	bash bench/batching.sh
+
+## bench-report: every comparison against its peer in one run (trees vs
+## XGBoost at its best and leaves, sgemm vs OpenBLAS, serve vs a do-nothing
+## server, batching on/off, loadtest vs wrk), one table of ratios with the
+## CPU and its flags written to docs/benchmarks.md (about 15 minutes; QUICK=1
+## for a ~3-minute smoke run written under $TMPDIR). Exits non-zero if a
+## comparison failed, after writing the file.
+bench-report:
+	bash bench/report.sh
 
 ## fuzz: each fuzz target for FUZZTIME (short and bounded). FUZZ_TARGETS
 ## lists every func Fuzz in the repository; fuzz-check (part of make test)
