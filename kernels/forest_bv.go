@@ -354,33 +354,41 @@ func catCode(x float64, kind uint8) uint64 {
 
 // transpose writes the columns of the b rows (nf values each) into blk,
 // column-major: blk[c*bvBlock+r] is row r's value of column c. Rows past b
-// are zero, so the kernels may read a whole vector.
+// are zero, so the kernels may read a whole vector. Rows go 8 at a time
+// (see bv32Forest.transpose: page misses on wide rows).
 func (bf *bvForest) transpose(blk, rows []float64, b, nf int) {
-	for c, cl := range bf.cols {
-		col := blk[c*bvBlock : (c+1)*bvBlock]
-		off := int(cl.feat)
-		switch cl.kind {
-		case colRaw:
-			for r := 0; r < b; r++ {
-				col[r] = rows[off]
-				off += nf
-			}
-		case colNaNInf:
-			for r := 0; r < b; r++ {
-				x := rows[off]
-				if x != x {
-					x = math.Inf(1)
+	for r0 := 0; r0 < b; r0 += 8 {
+		r1 := min(b, r0+8)
+		for c, cl := range bf.cols {
+			col := blk[c*bvBlock : (c+1)*bvBlock]
+			off := r0*nf + int(cl.feat)
+			switch cl.kind {
+			case colRaw:
+				for r := r0; r < r1; r++ {
+					col[r] = rows[off]
+					off += nf
 				}
-				col[r] = x
-				off += nf
-			}
-		default:
-			for r := 0; r < b; r++ {
-				col[r] = math.Float64frombits(catCode(rows[off], cl.kind))
-				off += nf
+			case colNaNInf:
+				for r := r0; r < r1; r++ {
+					x := rows[off]
+					if x != x {
+						x = math.Inf(1)
+					}
+					col[r] = x
+					off += nf
+				}
+			default:
+				for r := r0; r < r1; r++ {
+					col[r] = math.Float64frombits(catCode(rows[off], cl.kind))
+					off += nf
+				}
 			}
 		}
-		clear(col[b:])
+	}
+	if b < bvBlock {
+		for c := range bf.cols {
+			clear(blk[c*bvBlock+b : (c+1)*bvBlock])
+		}
 	}
 }
 

@@ -27,8 +27,11 @@ type FastForest struct {
 	nodes []fastNode
 	trees []fastTree
 	// bv evaluates the trees it can by bitvector on blocks of at least
-	// bvMinRows rows (forest_bv.go); nil on the portable level.
-	bv *bvForest
+	// bvMinRows rows (forest_bv.go); nil on the portable level. bv32 does
+	// the same in float32 for XGBoost's forests on AVX-512
+	// (forest_bv32.go); when it is set, bv is not.
+	bv   *bvForest
+	bv32 *bv32Forest
 }
 
 // fastNode is 16 bytes. A step from node i goes to i+1 (left child of a
@@ -99,7 +102,9 @@ func newFastForest(f *Forest, level simdLevel) (*FastForest, error) {
 		}
 		ff.trees[t] = tr
 	}
-	ff.bv = newBVForest(f, level)
+	if ff.bv32 = newBV32Forest(f, level); ff.bv32 == nil {
+		ff.bv = newBVForest(f, level)
+	}
 	return ff, nil
 }
 
@@ -232,12 +237,20 @@ func (ff *FastForest) marginsInto(out, rows []float64) {
 		}
 		return
 	}
-	// blk holds a block transposed for the bitvector trees.
+	// blk (blk32) holds a block transposed for the bitvector trees.
 	var blk []float64
-	if ff.bv != nil && n >= bvMinRows {
-		bp := ff.bv.blocks.Get().(*[]float64)
-		defer ff.bv.blocks.Put(bp)
-		blk = *bp
+	var blk32 []float32
+	if n >= bvMinRows {
+		switch {
+		case ff.bv32 != nil:
+			bp := ff.bv32.blocks.Get().(*[]float32)
+			defer ff.bv32.blocks.Put(bp)
+			blk32 = *bp
+		case ff.bv != nil:
+			bp := ff.bv.blocks.Get().(*[]float64)
+			defer ff.bv.blocks.Put(bp)
+			blk = *bp
+		}
 	}
 	if f.Float32Sum {
 		// Sums are kept in float32, as XGBoost does; acc holds one block,
@@ -259,7 +272,7 @@ func (ff *FastForest) marginsInto(out, rows []float64) {
 					sums[r] = float32(v)
 				}
 			}
-			ff.block32(acc, rows[r0*nf:(r0+b)*nf], b, nf, blk)
+			ff.block32(acc, rows[r0*nf:(r0+b)*nf], b, nf, blk, blk32)
 			for r := 0; r < b; r++ {
 				for g := 0; g < ng; g++ {
 					out[(r0+r)*ng+g] = float64(acc[g*fastBlockRows+r])
@@ -502,12 +515,23 @@ func (ff *FastForest) block64(o, rows []float64, b, nf, ng int, blk []float64) {
 // block32 adds each tree's leaf values, rounded to float32, in float32 and
 // tree order, to acc (group-major: group g's sums at
 // acc[g*fastBlockRows:]) for the b rows.
-func (ff *FastForest) block32(acc []float32, rows []float64, b, nf int, blk []float64) {
+func (ff *FastForest) block32(acc []float32, rows []float64, b, nf int, blk []float64, blk32 []float32) {
 	var vals [fastBlockRows]float64
 	blk = ff.prepare(blk, rows, b, nf)
+	if blk32 != nil && b >= bvMinRows {
+		ff.bv32.transpose(blk32, rows, b, nf)
+	} else {
+		blk32 = nil
+	}
 	for t := range ff.trees {
 		tr := &ff.trees[t]
 		sums := acc[int(tr.group)*fastBlockRows:][:b]
+		if blk32 != nil {
+			if k := ff.bv32.tree[t]; k >= 0 {
+				ff.bv32.add(sums, tr.weight, &ff.bv32.trees[k], blk32)
+				continue
+			}
+		}
 		if bt := ff.bvTree(t, blk); bt != nil {
 			if ff.bv.add32(sums, tr.weight, bt, blk) {
 				continue

@@ -145,6 +145,14 @@ func checkFastMatches(t *testing.T, f *Forest, rng *rand.Rand, vals []float64, n
 	}
 	scalar.bv = compileBV(f, levelPortable)
 	variants = append(variants, variant{"bitvector in plain Go", scalar})
+	if bv32 := compileBV32(f); bv32 != nil {
+		scalar32, err := newFastForest(f, levelPortable)
+		if err != nil {
+			t.Fatal(err)
+		}
+		scalar32.bv32 = bv32
+		variants = append(variants, variant{"float32 bitvector in plain Go", scalar32})
+	}
 	for _, v := range variants {
 		got := v.ff.Margins(nil, rows)
 		if len(got) != len(want) {

@@ -37,3 +37,5 @@ func bvSplitsAVX2(*[bvBlock]uint64, bvGroups, []float64, int)   { unreachable() 
 // add32 and add64 have a vector form only (forest_bv_amd64.go).
 func (bf *bvForest) add32([]float32, float64, *bvTree, []float64) bool { return false }
 func (bf *bvForest) add64([]float64, float64, *bvTree, []float64) bool { return false }
+
+func (bf *bv32Forest) addAVX512([]float32, float64, *bv32Tree, []float32) { unreachable() }

@@ -1,0 +1,340 @@
+package kernels
+
+import (
+	"math"
+	"math/bits"
+	"sync"
+)
+
+// The float32 form of the bitvector trees (forest_bv.go), for XGBoost's
+// forests: their splits compare float32(x) with a float32 threshold and
+// their sums are float32, so a block transposed to float32 holds 16 rows a
+// 512-bit vector, and leaf masks of 32-bit words (32 leaves a word) are
+// ANDed 16 rows at a time: half the vector work of the float64 form per
+// split. Leaf values are float32 (XGBoost's own), looked up in registers.
+// A forest takes this form when every split of its bitvector trees can be
+// expressed in it (numerical splits, and XGBoost categorical splits with
+// categories below 32); otherwise it keeps the float64 form.
+
+// bv32MaxWords is the most 32-leaf words of a tree: 256 leaves, as bvMaxLeaves.
+const bv32MaxWords = bvMaxLeaves / 32
+
+// Category codes of a float32 categorical column; see catNaN and catNone.
+const (
+	cat32NaN  uint32 = 1 << 31
+	cat32None uint32 = 1 << 30
+)
+
+// bv32Node is one split of a float32 bitvector tree: 12 bytes.
+type bv32Node struct {
+	// bound: a numerical split sends x right when x >= bound; a
+	// categorical split holds its set's bits (categories below 32).
+	bound float32
+	// keep: the leaves of the word that stay possible when the split sends
+	// a row right.
+	keep uint32
+	// off is the byte offset of the split's column in a transposed block.
+	off int32
+}
+
+// bv32Seg is one word's splits: [lo, in) numerical, [in, inNaN) categorical
+// sending a row right when in the set, [inNaN, hi) also when it is NaN.
+type bv32Seg struct {
+	lo, in, inNaN, hi int32
+}
+
+type bv32Tree struct {
+	seg, words int32
+	// tab indexes the tree's leaf values in bv32Forest.tabs, tabLen (16 or
+	// 32) a word, zero-padded.
+	tab, tabLen int32
+}
+
+type bv32Forest struct {
+	cols  []bvColumn
+	nodes []bv32Node
+	segs  []bv32Seg
+	tabs  []float32
+	tree  []int32
+	trees []bv32Tree
+	// vector is false in tests that run the plain-Go node loop.
+	vector bool
+	blocks sync.Pool
+}
+
+// newBV32Forest compiles f's trees of at most 256 leaves (without linear
+// leaves) to the float32 form, or returns nil when f is not an XGBoost
+// forest, a split cannot be expressed, or level is below AVX-512.
+func newBV32Forest(f *Forest, level simdLevel) *bv32Forest {
+	if level < levelAVX512 {
+		return nil
+	}
+	bf := compileBV32(f)
+	if bf != nil {
+		bf.vector = true
+	}
+	return bf
+}
+
+// compileBV32 is newBV32Forest on any level; the result runs the plain-Go
+// node loop until vector is set.
+func compileBV32(f *Forest) *bv32Forest {
+	if !f.Float32Sum || f.Compare != LessFloat32 {
+		return nil
+	}
+	bf := &bv32Forest{tree: make([]int32, len(f.Roots))}
+	compact := make(map[bvColumn]int32)
+	found := false
+	for t, root := range f.Roots {
+		bf.tree[t] = -1
+		end := int32(len(f.Nodes))
+		if t+1 < len(f.Roots) {
+			end = f.Roots[t+1]
+		}
+		tr, ok, expressible := bf.compileTree(f, root, end, compact)
+		if !expressible {
+			return nil
+		}
+		if ok {
+			bf.tree[t] = int32(len(bf.trees))
+			bf.trees = append(bf.trees, tr)
+			found = true
+		}
+	}
+	if !found {
+		return nil
+	}
+	n := len(bf.cols) * bvBlock
+	bf.blocks.New = func() any { b := make([]float32, n); return &b }
+	return bf
+}
+
+// compileTree appends the tree in f.Nodes[root:end]. ok is false for a
+// tree that is walked (too many leaves, a linear leaf); expressible is
+// false when a split has no float32 vector form.
+func (bf *bv32Forest) compileTree(f *Forest, root, end int32, compact map[bvColumn]int32) (tr bv32Tree, ok, expressible bool) {
+	src := f.Nodes[root:end]
+	nleaves := 0
+	for i := range src {
+		if src[i].IsLeaf() {
+			if src[i].Linear != 0 {
+				return tr, false, true
+			}
+			nleaves++
+		}
+	}
+	if nleaves > bvMaxLeaves {
+		return tr, false, true
+	}
+	first := make([]int, len(src))
+	span := make([]int, len(src))
+	for i := len(src) - 1; i >= 0; i-- {
+		if src[i].IsLeaf() {
+			span[i] = 1
+			continue
+		}
+		span[i] = span[i+1] + span[src[i].Right-root]
+	}
+	words := (nleaves + 31) / 32
+	var groups [bv32MaxWords][3][]bv32Node
+	var leafVals []float32
+	leaves := 0
+	for i := range src {
+		nd := &src[i]
+		if nd.IsLeaf() {
+			first[i] = leaves
+			leaves++
+			leafVals = append(leafVals, float32(nd.Value))
+			continue
+		}
+		first[i+1] = first[i]
+		first[nd.Right-root] = first[i] + span[i+1]
+		kind, bound, col, vec := vectorSplit32(f, nd)
+		if !vec {
+			return tr, false, false
+		}
+		c, seen := compact[col]
+		if !seen {
+			c = int32(len(bf.cols))
+			compact[col] = c
+			bf.cols = append(bf.cols, col)
+		}
+		lo, hi := first[i], first[i]+span[i+1]
+		for w := lo / 32; w*32 < hi; w++ {
+			a, z := max(lo, w*32)-w*32, min(hi, w*32+32)-w*32
+			var left uint32
+			if z-a == 32 {
+				left = math.MaxUint32
+			} else {
+				left = (uint32(1)<<(z-a) - 1) << (32 - z)
+			}
+			groups[w][kind] = append(groups[w][kind], bv32Node{bound: bound, keep: ^left, off: c * bvBlock * 4})
+		}
+	}
+	tr = bv32Tree{seg: int32(len(bf.segs)), words: int32(words)}
+	for w := 0; w < words; w++ {
+		g := &groups[w]
+		sg := bv32Seg{lo: int32(len(bf.nodes))}
+		bf.nodes = append(bf.nodes, g[0]...)
+		sg.in = int32(len(bf.nodes))
+		bf.nodes = append(bf.nodes, g[1]...)
+		sg.inNaN = int32(len(bf.nodes))
+		bf.nodes = append(bf.nodes, g[2]...)
+		sg.hi = int32(len(bf.nodes))
+		bf.segs = append(bf.segs, sg)
+	}
+	tr.tab, tr.tabLen = int32(len(bf.tabs)), 16
+	if leaves > 16 {
+		tr.tabLen = 32
+	}
+	bf.tabs = append(bf.tabs, leafVals...)
+	bf.tabs = append(bf.tabs, make([]float32, words*int(tr.tabLen)-leaves)...)
+	return tr, true, true
+}
+
+// vectorSplit32 classifies split nd of an XGBoost forest: kind 0
+// numerical, 1 categorical right when in the set, 2 also when NaN; the
+// bound field; the column; vec false when the float32 form cannot express
+// it.
+func vectorSplit32(f *Forest, nd *Node) (kind int, bound float32, col bvColumn, vec bool) {
+	col = bvColumn{feat: nd.Feature, kind: colRaw}
+	switch {
+	case nd.Flags&FlagCategorical != 0:
+		if nd.Flags&FlagCategoryRight == 0 {
+			return 0, 0, col, false
+		}
+		set := f.CatSets[f.CatBounds[int(nd.Value)]:f.CatBounds[int(nd.Value)+1]]
+		for _, w := range set[min(1, len(set)):] {
+			if w != 0 {
+				return 0, 0, col, false
+			}
+		}
+		var word uint32
+		if len(set) > 0 {
+			word = set[0]
+		}
+		col.kind = colCatXGB
+		if nd.Flags&FlagDefaultLeft == 0 {
+			return 2, math.Float32frombits(word), col, true
+		}
+		return 1, math.Float32frombits(word), col, true
+	case nd.Flags&^FlagDefaultLeft != 0 || nd.Value != nd.Value:
+		return 0, 0, col, false
+	}
+	// XGBoost sends x left when float32(x) < t: right when x32 >= t, NaN
+	// the default way (read as +Inf when that is right).
+	if nd.Flags&FlagDefaultLeft == 0 {
+		col.kind = colNaNInf
+	}
+	return 0, float32(nd.Value), col, true
+}
+
+// catCode32 is catCode's XGBoost rule in 32 bits.
+func catCode32(x float64) uint32 {
+	if x != x {
+		return cat32NaN
+	}
+	v := float32(x)
+	if v < 0 || v >= maxXGBoostCategory {
+		return cat32None
+	}
+	return uint32(int(v))
+}
+
+// transpose writes the columns of the b rows into blk as float32 (or
+// category codes), column-major, rows past b zero. It goes through the
+// rows 8 at a time, all columns for each 8: column by column over all
+// rows, a wide model's reads would each touch another page (a row of 1,200
+// features is 9.6 kB), and the TLB misses cost more than the copy.
+func (bf *bv32Forest) transpose(blk []float32, rows []float64, b, nf int) {
+	for r0 := 0; r0 < b; r0 += 8 {
+		r1 := min(b, r0+8)
+		for c, cl := range bf.cols {
+			col := blk[c*bvBlock : (c+1)*bvBlock]
+			off := r0*nf + int(cl.feat)
+			switch cl.kind {
+			case colRaw:
+				for r := r0; r < r1; r++ {
+					col[r] = float32(rows[off])
+					off += nf
+				}
+			case colNaNInf:
+				for r := r0; r < r1; r++ {
+					x := rows[off]
+					if x != x {
+						x = math.Inf(1)
+					}
+					col[r] = float32(x)
+					off += nf
+				}
+			default:
+				for r := r0; r < r1; r++ {
+					col[r] = math.Float32frombits(catCode32(rows[off]))
+					off += nf
+				}
+			}
+		}
+	}
+	if b < bvBlock {
+		for c := range bf.cols {
+			clear(blk[c*bvBlock+b : (c+1)*bvBlock])
+		}
+	}
+}
+
+// addScalar is the vector kernel's contract in plain Go: it adds to
+// sums[r] (times w when w != 1, rounded to float32) the leaf value each of
+// the len(sums) rows of blk reaches in tr.
+func (bf *bv32Forest) addScalar(sums []float32, w float64, tr *bv32Tree, blk []float32) {
+	var masks [bv32MaxWords][bvBlock]uint32
+	b := len(sums)
+	for wd := range int(tr.words) {
+		sg := &bf.segs[tr.seg+int32(wd)]
+		m := &masks[wd]
+		for r := range m[:b] {
+			m[r] = math.MaxUint32
+		}
+		for k := sg.lo; k < sg.hi; k++ {
+			bn := &bf.nodes[k]
+			col := blk[int(bn.off)/4:]
+			set := math.Float32bits(bn.bound)
+			for r := 0; r < b; r++ {
+				x := col[r]
+				c := math.Float32bits(x)
+				var right bool
+				switch {
+				case k < sg.in:
+					right = x >= bn.bound
+				case k < sg.inNaN:
+					right = c < 32 && set>>c&1 != 0
+				default:
+					right = c < 32 && set>>c&1 != 0 || c == cat32NaN
+				}
+				if right {
+					m[r] &= bn.keep
+				}
+			}
+		}
+	}
+	for r := 0; r < b; r++ {
+		wd := 0
+		for masks[wd][r] == 0 {
+			wd++
+		}
+		v := bf.tabs[int(tr.tab)+wd*int(tr.tabLen)+bits.LeadingZeros32(masks[wd][r])]
+		if w != 1 {
+			v = float32(v * float32(w))
+		}
+		sums[r] += v
+	}
+}
+
+// add adds the leaf values of tr for the rows of blk to sums, on the
+// vector kernel when bf.vector.
+func (bf *bv32Forest) add(sums []float32, w float64, tr *bv32Tree, blk []float32) {
+	if bf.vector {
+		bf.addAVX512(sums, w, tr, blk)
+		return
+	}
+	bf.addScalar(sums, w, tr, blk)
+}

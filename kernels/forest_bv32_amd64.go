@@ -1,0 +1,149 @@
+//go:build goexperiment.simd && amd64
+
+package kernels
+
+import (
+	"math"
+	"simd/archsimd"
+	"unsafe"
+)
+
+// The AVX-512 node loops of the float32 bitvector trees (forest_bv32.go).
+// A pass holds the 32-bit leaf masks of 4 vectors of 16 rows (the whole
+// 64-row block) in registers and streams one word's splits once.
+
+// bv32Pass applies one word's splits to the nv (1 to 4) vectors of 16 rows
+// of a block; masks of vectors past nv are all ones.
+func bv32Pass(nodes []bv32Node, sg *bv32Seg, base unsafe.Pointer, nv int) (l0, l1, l2, l3 archsimd.Uint32x16) {
+	all := archsimd.BroadcastUint32x16(math.MaxUint32)
+	l0, l1, l2, l3 = all, all, all, all
+	if nv == 4 {
+		for k := range nodes[sg.lo:sg.in] {
+			bn := &nodes[int(sg.lo)+k]
+			p := unsafe.Add(base, bn.off)
+			bound := archsimd.BroadcastFloat32x16(bn.bound)
+			keep := archsimd.BroadcastUint32x16(bn.keep)
+			x0 := archsimd.LoadFloat32x16((*[16]float32)(p))
+			l0 = l0.And(keep).Merge(l0, x0.GreaterEqual(bound))
+			x1 := archsimd.LoadFloat32x16((*[16]float32)(unsafe.Add(p, 64)))
+			l1 = l1.And(keep).Merge(l1, x1.GreaterEqual(bound))
+			x2 := archsimd.LoadFloat32x16((*[16]float32)(unsafe.Add(p, 128)))
+			l2 = l2.And(keep).Merge(l2, x2.GreaterEqual(bound))
+			x3 := archsimd.LoadFloat32x16((*[16]float32)(unsafe.Add(p, 192)))
+			l3 = l3.And(keep).Merge(l3, x3.GreaterEqual(bound))
+		}
+	} else {
+		for k := range nodes[sg.lo:sg.in] {
+			bn := &nodes[int(sg.lo)+k]
+			p := unsafe.Add(base, bn.off)
+			bound := archsimd.BroadcastFloat32x16(bn.bound)
+			keep := archsimd.BroadcastUint32x16(bn.keep)
+			x0 := archsimd.LoadFloat32x16((*[16]float32)(p))
+			l0 = l0.And(keep).Merge(l0, x0.GreaterEqual(bound))
+			if nv > 1 {
+				x1 := archsimd.LoadFloat32x16((*[16]float32)(unsafe.Add(p, 64)))
+				l1 = l1.And(keep).Merge(l1, x1.GreaterEqual(bound))
+			}
+			if nv > 2 {
+				x2 := archsimd.LoadFloat32x16((*[16]float32)(unsafe.Add(p, 128)))
+				l2 = l2.And(keep).Merge(l2, x2.GreaterEqual(bound))
+			}
+		}
+	}
+	if sg.in == sg.hi {
+		return
+	}
+	var zero archsimd.Uint32x16
+	one := archsimd.BroadcastUint32x16(1)
+	nan := archsimd.BroadcastUint32x16(cat32NaN)
+	for k := sg.in; k < sg.hi; k++ {
+		bn := &nodes[k]
+		p := unsafe.Add(base, bn.off)
+		set := archsimd.BroadcastFloat32x16(bn.bound).AsUint32x16()
+		keep := archsimd.BroadcastUint32x16(bn.keep)
+		withNaN := k >= sg.inNaN
+		right := func(c archsimd.Uint32x16) archsimd.Mask32x16 {
+			m := set.ShiftRight(c).And(one).NotEqual(zero)
+			if withNaN {
+				m = m.Or(c.Equal(nan))
+			}
+			return m
+		}
+		l0 = l0.And(keep).Merge(l0, right(archsimd.LoadUint32x16((*[16]uint32)(p))))
+		l1 = l1.And(keep).Merge(l1, right(archsimd.LoadUint32x16((*[16]uint32)(unsafe.Add(p, 64)))))
+		l2 = l2.And(keep).Merge(l2, right(archsimd.LoadUint32x16((*[16]uint32)(unsafe.Add(p, 128)))))
+		l3 = l3.And(keep).Merge(l3, right(archsimd.LoadUint32x16((*[16]uint32)(unsafe.Add(p, 192)))))
+	}
+	return
+}
+
+// leafTable32 holds one word's leaf values (up to 32) in registers.
+type leafTable32 struct {
+	n      int32
+	t0, t1 archsimd.Float32x16
+}
+
+func (t *leafTable32) load(tab []float32) {
+	t.n = int32(len(tab))
+	t.t0 = archsimd.LoadFloat32x16((*[16]float32)(tab[0:16]))
+	if t.n == 32 {
+		t.t1 = archsimd.LoadFloat32x16((*[16]float32)(tab[16:32]))
+	}
+}
+
+func (t *leafTable32) lookup(idx archsimd.Uint32x16) archsimd.Float32x16 {
+	if t.n == 16 {
+		return t.t0.Permute(idx)
+	}
+	return t.t0.ConcatPermute(t.t1, idx)
+}
+
+// addAVX512 is addScalar on AVX-512.
+func (bf *bv32Forest) addAVX512(sums []float32, w float64, tr *bv32Tree, blk []float32) {
+	b := len(sums)
+	nv := (b + 15) / 16
+	base := unsafe.Pointer(unsafe.SliceData(blk))
+	var vals [bvBlock]float32
+	var l [4]archsimd.Uint32x16
+	if tr.words == 1 {
+		sg := &bf.segs[tr.seg]
+		var t leafTable32
+		t.load(bf.tabs[tr.tab : tr.tab+tr.tabLen])
+		l[0], l[1], l[2], l[3] = bv32Pass(bf.nodes, sg, base, nv)
+		for v := 0; v < nv; v++ {
+			t.lookup(l[v].LeadingZeros()).Store((*[16]float32)(vals[v*16 : v*16+16]))
+		}
+	} else {
+		// Word by word: a row's value comes from its first word with a
+		// leaf left.
+		var done [4]uint16
+		var zero archsimd.Uint32x16
+		for wd := range tr.words {
+			sg := &bf.segs[tr.seg+wd]
+			var t leafTable32
+			t.load(bf.tabs[tr.tab+wd*tr.tabLen : tr.tab+(wd+1)*tr.tabLen])
+			l[0], l[1], l[2], l[3] = bv32Pass(bf.nodes, sg, base, nv)
+			for v := 0; v < nv; v++ {
+				nz := l[v].NotEqual(zero).ToBits()
+				sel := nz &^ done[v]
+				done[v] |= nz
+				t.lookup(l[v].LeadingZeros()).StoreMasked((*[16]float32)(vals[v*16:v*16+16]), archsimd.Mask32x16FromBits(sel))
+			}
+		}
+	}
+	weighted := w != 1
+	w32 := archsimd.BroadcastFloat32x16(float32(w))
+	for v := 0; v < nv; v++ {
+		x := archsimd.LoadFloat32x16((*[16]float32)(vals[v*16 : v*16+16]))
+		if weighted {
+			x = x.Mul(w32)
+		}
+		if b-v*16 >= 16 {
+			p := (*[16]float32)(sums[v*16 : v*16+16])
+			archsimd.LoadFloat32x16(p).Add(x).Store(p)
+			continue
+		}
+		part := sums[v*16:]
+		archsimd.LoadFloat32x16SlicePart(part).Add(x).StoreSlicePart(part)
+	}
+}
