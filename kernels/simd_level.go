@@ -1,5 +1,7 @@
 package kernels
 
+import "os"
+
 // simdLevel names the instruction set the float32 kernels run on. The level
 // is chosen once, at package initialisation, from the CPU's features; the
 // order matters: each level may use the code of the ones below it.
@@ -26,12 +28,26 @@ func (l simdLevel) String() string {
 	}
 }
 
-// activeLevel is the level every exported function uses.
-var activeLevel = detectLevel()
+// activeLevel is the level every exported function uses: the CPU's, or
+// lower when the environment variable PREDICTD_SIMD caps it (see capLevel).
+var activeLevel = capLevel(detectLevel(), os.Getenv("PREDICTD_SIMD"))
+
+// capLevel returns detected, lowered to the level named by limit
+// ("portable", "avx2"; "" or anything else leaves it). The cap lets one
+// machine measure and run the code another machine of lesser CPU would: an
+// AVX-512 machine's figures for the AVX2 and portable paths.
+func capLevel(detected simdLevel, limit string) simdLevel {
+	for _, l := range []simdLevel{levelPortable, levelAVX2} {
+		if limit == l.String() {
+			return min(detected, l)
+		}
+	}
+	return detected
+}
 
 // SIMDLevel reports which code the float32 kernels (GemmBiasAct, the
-// activations, ExpSlice32) run: "avx512", "avx2" or "portable". It is fixed
-// for the life of the process.
+// activations, ExpSlice32) and the tree kernels' bitvector loops run:
+// "avx512", "avx2" or "portable". It is fixed for the life of the process.
 func SIMDLevel() string { return activeLevel.String() }
 
 // availableLevels lists the levels this build can run on this CPU, lowest
