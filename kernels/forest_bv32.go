@@ -9,9 +9,9 @@ import (
 // The float32 form of the bitvector trees (forest_bv.go), for XGBoost's
 // forests: their splits compare float32(x) with a float32 threshold and
 // their sums are float32, so a block transposed to float32 holds 16 rows a
-// 512-bit vector, and leaf masks of 32-bit words (32 leaves a word) are
-// ANDed 16 rows at a time: half the vector work of the float64 form per
-// split. Leaf values are float32 (XGBoost's own), looked up in registers.
+// 512-bit vector (8 on AVX2), and leaf masks of 32-bit words (32 leaves a
+// word) are ANDed 16 rows at a time: half the vector work of the float64
+// form per split. Leaf values are float32 (XGBoost's own), looked up in registers.
 // A forest takes this form when every split of its bitvector trees can be
 // expressed in it (numerical splits, and XGBoost categorical splits with
 // categories below 32); otherwise it keeps the float64 form.
@@ -57,27 +57,28 @@ type bv32Forest struct {
 	tabs  []float32
 	tree  []int32
 	trees []bv32Tree
-	// vector is false in tests that run the plain-Go node loop.
-	vector bool
+	// level is the node loops' SIMD level: portable (the plain-Go loop,
+	// for tests), AVX2 or AVX-512.
+	level  simdLevel
 	blocks sync.Pool
 }
 
 // newBV32Forest compiles f's trees of at most 256 leaves (without linear
 // leaves) to the float32 form, or returns nil when f is not an XGBoost
-// forest, a split cannot be expressed, or level is below AVX-512.
+// forest, a split cannot be expressed, or level has no vector loop.
 func newBV32Forest(f *Forest, level simdLevel) *bv32Forest {
-	if level < levelAVX512 {
+	if level == levelPortable {
 		return nil
 	}
 	bf := compileBV32(f)
 	if bf != nil {
-		bf.vector = true
+		bf.level = level
 	}
 	return bf
 }
 
 // compileBV32 is newBV32Forest on any level; the result runs the plain-Go
-// node loop until vector is set.
+// node loop until level is set.
 func compileBV32(f *Forest) *bv32Forest {
 	if !f.Float32Sum || f.Compare != LessFloat32 {
 		return nil
@@ -329,12 +330,14 @@ func (bf *bv32Forest) addScalar(sums []float32, w float64, tr *bv32Tree, blk []f
 	}
 }
 
-// add adds the leaf values of tr for the rows of blk to sums, on the
-// vector kernel when bf.vector.
+// add adds the leaf values of tr for the rows of blk to sums, on bf.level.
 func (bf *bv32Forest) add(sums []float32, w float64, tr *bv32Tree, blk []float32) {
-	if bf.vector {
+	switch bf.level {
+	case levelAVX512:
 		bf.addAVX512(sums, w, tr, blk)
-		return
+	case levelAVX2:
+		bf.addAVX2(sums, w, tr, blk)
+	default:
+		bf.addScalar(sums, w, tr, blk)
 	}
-	bf.addScalar(sums, w, tr, blk)
 }

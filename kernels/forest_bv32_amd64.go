@@ -4,6 +4,7 @@ package kernels
 
 import (
 	"math"
+	"math/bits"
 	"simd/archsimd"
 	"unsafe"
 )
@@ -146,4 +147,117 @@ func (bf *bv32Forest) addAVX512(sums []float32, w float64, tr *bv32Tree, blk []f
 		part := sums[v*16:]
 		archsimd.LoadFloat32x16SlicePart(part).Add(x).StoreSlicePart(part)
 	}
+}
+
+// addAVX2 is addScalar on AVX2: the splits on vectors of 8 rows, 4
+// vectors a pass; leaves found row by row (AVX2 has no vector leading-zero
+// count) and added with vector ops.
+func (bf *bv32Forest) addAVX2(sums []float32, w float64, tr *bv32Tree, blk []float32) {
+	b := len(sums)
+	nv := (b + 7) / 8
+	base := unsafe.Pointer(unsafe.SliceData(blk))
+	var masks [bv32MaxWords][bvBlock]uint32
+	for wd := range tr.words {
+		sg := &bf.segs[tr.seg+wd]
+		m := &masks[wd]
+		v := 0
+		for ; nv-v >= 4; v += 4 {
+			l0, l1, l2, l3 := bv32Pass256(bf.nodes, sg, base, v, 4)
+			l0.Store((*[8]uint32)(m[v*8 : v*8+8]))
+			l1.Store((*[8]uint32)(m[v*8+8 : v*8+16]))
+			l2.Store((*[8]uint32)(m[v*8+16 : v*8+24]))
+			l3.Store((*[8]uint32)(m[v*8+24 : v*8+32]))
+		}
+		for ; v < nv; v++ {
+			l0, _, _, _ := bv32Pass256(bf.nodes, sg, base, v, 1)
+			l0.Store((*[8]uint32)(m[v*8 : v*8+8]))
+		}
+	}
+	var vals [bvBlock]float32
+	tab := bf.tabs[tr.tab:]
+	if tr.words == 1 {
+		for r := 0; r < b; r++ {
+			vals[r] = tab[bits.LeadingZeros32(masks[0][r])]
+		}
+	} else {
+		for r := 0; r < b; r++ {
+			wd := 0
+			for masks[wd][r] == 0 {
+				wd++
+			}
+			vals[r] = tab[wd*int(tr.tabLen)+bits.LeadingZeros32(masks[wd][r])]
+		}
+	}
+	weighted := w != 1
+	w32 := archsimd.BroadcastFloat32x8(float32(w))
+	for v := 0; v < nv; v++ {
+		x := archsimd.LoadFloat32x8((*[8]float32)(vals[v*8 : v*8+8]))
+		if weighted {
+			x = x.Mul(w32)
+		}
+		if b-v*8 >= 8 {
+			p := (*[8]float32)(sums[v*8 : v*8+8])
+			archsimd.LoadFloat32x8(p).Add(x).Store(p)
+			continue
+		}
+		part := sums[v*8:]
+		archsimd.LoadFloat32x8SlicePart(part).Add(x).StoreSlicePart(part)
+	}
+}
+
+// bv32Pass256 applies one word's splits to vectors v .. v+n-1 (n 1 or 4)
+// of 8 rows; the masks of vectors past n are all ones.
+func bv32Pass256(nodes []bv32Node, sg *bv32Seg, base unsafe.Pointer, v, n int) (l0, l1, l2, l3 archsimd.Uint32x8) {
+	all := archsimd.BroadcastUint32x8(math.MaxUint32)
+	l0, l1, l2, l3 = all, all, all, all
+	base = unsafe.Add(base, v*32)
+	if n == 4 {
+		for k := range nodes[sg.lo:sg.in] {
+			bn := &nodes[int(sg.lo)+k]
+			p := unsafe.Add(base, bn.off)
+			bound := archsimd.BroadcastFloat32x8(bn.bound)
+			keep := archsimd.BroadcastUint32x8(bn.keep)
+			x0 := archsimd.LoadFloat32x8((*[8]float32)(p))
+			l0 = l0.And(keep).Merge(l0, x0.GreaterEqual(bound))
+			x1 := archsimd.LoadFloat32x8((*[8]float32)(unsafe.Add(p, 32)))
+			l1 = l1.And(keep).Merge(l1, x1.GreaterEqual(bound))
+			x2 := archsimd.LoadFloat32x8((*[8]float32)(unsafe.Add(p, 64)))
+			l2 = l2.And(keep).Merge(l2, x2.GreaterEqual(bound))
+			x3 := archsimd.LoadFloat32x8((*[8]float32)(unsafe.Add(p, 96)))
+			l3 = l3.And(keep).Merge(l3, x3.GreaterEqual(bound))
+		}
+	} else {
+		for k := range nodes[sg.lo:sg.in] {
+			bn := &nodes[int(sg.lo)+k]
+			x0 := archsimd.LoadFloat32x8((*[8]float32)(unsafe.Add(base, bn.off)))
+			l0 = l0.And(archsimd.BroadcastUint32x8(bn.keep)).Merge(l0, x0.GreaterEqual(archsimd.BroadcastFloat32x8(bn.bound)))
+		}
+	}
+	if sg.in == sg.hi {
+		return
+	}
+	var zero archsimd.Uint32x8
+	one := archsimd.BroadcastUint32x8(1)
+	nan := archsimd.BroadcastUint32x8(cat32NaN)
+	for k := sg.in; k < sg.hi; k++ {
+		bn := &nodes[k]
+		p := unsafe.Add(base, bn.off)
+		set := archsimd.BroadcastFloat32x8(bn.bound).AsUint32x8()
+		keep := archsimd.BroadcastUint32x8(bn.keep)
+		withNaN := k >= sg.inNaN
+		right := func(c archsimd.Uint32x8) archsimd.Mask32x8 {
+			m := set.ShiftRight(c).And(one).NotEqual(zero)
+			if withNaN {
+				m = m.Or(c.Equal(nan))
+			}
+			return m
+		}
+		l0 = l0.And(keep).Merge(l0, right(archsimd.LoadUint32x8((*[8]uint32)(p))))
+		if n == 4 {
+			l1 = l1.And(keep).Merge(l1, right(archsimd.LoadUint32x8((*[8]uint32)(unsafe.Add(p, 32)))))
+			l2 = l2.And(keep).Merge(l2, right(archsimd.LoadUint32x8((*[8]uint32)(unsafe.Add(p, 64)))))
+			l3 = l3.And(keep).Merge(l3, right(archsimd.LoadUint32x8((*[8]uint32)(unsafe.Add(p, 96)))))
+		}
+	}
+	return
 }

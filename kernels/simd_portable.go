@@ -39,3 +39,4 @@ func (bf *bvForest) add32([]float32, float64, *bvTree, []float64) bool { return 
 func (bf *bvForest) add64([]float64, float64, *bvTree, []float64) bool { return false }
 
 func (bf *bv32Forest) addAVX512([]float32, float64, *bv32Tree, []float32) { unreachable() }
+func (bf *bv32Forest) addAVX2([]float32, float64, *bv32Tree, []float32)   { unreachable() }
