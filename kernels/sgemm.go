@@ -167,12 +167,14 @@ func PackWeights(out, in int, w []float32) *PackedB {
 // then add Tanh32MaxErr and Sigmoid32MaxErr. ReLU maps NaN to 0, as Activate
 // does. The portable and AVX2 paths return identical bits (AVX-512 fuses
 // multiply-adds and stays within the same bound); see the comment at the top
-// of sgemm.go. It runs on the calling goroutine.
+// of sgemm.go. A large product of several rows may share its column panels
+// with idle cores, bit for bit the same (gemm_parallel.go); it returns when
+// all of c is written.
 //
 // It panics if len(a) < m·K, len(c) < m·N, bias is neither nil nor of length
 // N, m < 0, or act is unknown.
 func GemmBiasAct(c, a []float32, m int, pb *PackedB, bias []float32, act Activation) {
-	gemmBiasAct(activeLevel, c, a, m, pb, bias, act)
+	gemmBiasActShared(activeLevel, c, a, m, pb, bias, act)
 }
 
 // zeroBias stands in for a nil bias: an init row of 64 zeros read with
