@@ -242,8 +242,10 @@ func (b *Batcher) Submit(rows []float64, n int, dst []float64, deadline time.Tim
 		b.mu.Lock()
 		b.q.finishOne(start, end, r)
 		if b.q.head != nil {
-			// Requests queued meanwhile may have found every slot taken.
+			// Requests queued meanwhile may have found every slot taken,
+			// or a worker waiting for this call to end.
 			b.idle.Signal()
+			b.kickWaiter()
 		}
 		b.mu.Unlock()
 		dst = r.dst
@@ -338,11 +340,28 @@ func (b *Batcher) work(w *worker) {
 		start, end, rows := b.compute(w)
 		b.mu.Lock()
 		b.q.finish(start, end, w.batch, rows)
+		if b.q.head != nil {
+			// A worker may be waiting for this batch to end (decide's
+			// step 2a); this one takes its turn first, and the waiter
+			// decides again in case this one's decision is to wait.
+			b.kickWaiter()
+		}
 		// Answered after finish, so that a client sending its next
 		// request at once finds this batch no longer busy (queue.admit).
 		for i, r := range w.batch {
 			r.done <- struct{}{}
 			w.batch[i] = nil
+		}
+	}
+}
+
+// kickWaiter makes the worker waiting on a timer, if any, decide again.
+// Call it with b.mu held.
+func (b *Batcher) kickWaiter() {
+	if b.waiting {
+		select {
+		case b.kick <- struct{}{}:
+		default:
 		}
 	}
 }

@@ -96,10 +96,19 @@ func policyArgs(t testing.TB, td *datadriven.TestData) Policy {
 	}
 }
 
+// busyUntil reads State.BusyUntil as until=D, D from now (negative: past);
+// without it, zero.
+func busyUntil(t testing.TB, td *datadriven.TestData, now time.Time) time.Time {
+	if !td.HasArg("until") {
+		return time.Time{}
+	}
+	return now.Add(argDur(t, td, "until", 0))
+}
+
 // TestDecide runs testdata/decide:
 //
 //	policy max-batch=64 max-wait=2ms p99=25ms workers=2
-//	decide queued=3 head=1 age=100us busy=1 rate=20000 a=200us c=5us
+//	decide queued=3 head=1 age=100us busy=1 until=300us rate=20000 a=200us c=5us
 //
 // decide prints the decision, its reason and the target batch.
 func TestDecide(t *testing.T) {
@@ -117,6 +126,7 @@ func TestDecide(t *testing.T) {
 				HeadRows:             argInt(t, td, "head", 1),
 				Oldest:               now.Add(-argDur(t, td, "age", 0)),
 				BusyWorkers:          argInt(t, td, "busy", 0),
+				BusyUntil:            busyUntil(t, td, now),
 				ArrivalRowsPerSecond: argFloat(t, td, "rate", 0),
 				CostFixed:            argDur(t, td, "a", 0),
 				CostPerRow:           argDur(t, td, "c", 0),
@@ -128,8 +138,11 @@ func TestDecide(t *testing.T) {
 			if !d.dispatch && s.QueuedRows > 0 && d.wait <= 0 {
 				t.Errorf("%s: no dispatch and no wait with %d rows queued", td.Pos, s.QueuedRows)
 			}
-			if age := now.Sub(s.Oldest); !d.dispatch && age+d.wait > p.MaxWait {
+			if age := now.Sub(s.Oldest); !d.dispatch && d.reason != reasonDefer && age+d.wait > p.MaxWait {
 				t.Errorf("%s: wait %v after %v passes max-wait %v", td.Pos, d.wait, age, p.MaxWait)
+			}
+			if age := now.Sub(s.Oldest); d.reason == reasonDefer && age+d.wait > p.TargetP99 {
+				t.Errorf("%s: deferral %v after %v passes the p99 target %v", td.Pos, d.wait, age, p.TargetP99)
 			}
 			return fmtDecision(d)
 		}

@@ -30,10 +30,14 @@ type State struct {
 	HeadRows   int
 	// Oldest is when the oldest waiting request arrived.
 	Oldest time.Time
-	// BusyWorkers is how many workers are computing now; the deciding
-	// worker is free. Decide does not need it (see decide), it is here
-	// so a trace of decisions shows it.
+	// BusyWorkers is how many batches are being computed now (by workers
+	// or by callers computing their own request); the deciding worker is
+	// free.
 	BusyWorkers int
+	// BusyUntil is when the running batch expected to finish first ends:
+	// its start plus its fitted cost. Zero when no batch is running, or
+	// none is tracked.
+	BusyUntil time.Time
 	// ArrivalRowsPerSecond is the rate of rows that could join a waiting
 	// batch. The Batcher passes the rate of rows that arrived while other
 	// requests were queued or being computed, not of all rows: a client
@@ -50,8 +54,10 @@ type State struct {
 // MaxBatchRows rows now, or wait at most wait for more rows and decide
 // again on the next arrival or when the wait ends. With nothing queued it
 // returns (false, 0): sleep until an arrival. Otherwise a false dispatch
-// comes with a positive wait, and the waits of one head request never add
-// up to more than MaxWait.
+// comes with a positive wait, and the waits of one head request for
+// company never add up to more than MaxWait; a wait for a running batch
+// to end (the rows then go to the worker it frees) is bounded by
+// TargetP99 instead.
 //
 // It is a pure function of p and s; the rule is documented on decide.
 func Decide(p Policy, s State) (dispatch bool, wait time.Duration) {
@@ -90,6 +96,7 @@ const (
 	reasonFill                   // wait: the expected time to fill the target batch
 	reasonWaitCap                // wait: what is left of MaxWait
 	reasonWaitP99                // wait: what is left of the p99 budget
+	reasonDefer                  // wait: the running batches keep up; the first worker free takes the rows
 )
 
 var reasonNames = [...]string{
@@ -108,6 +115,7 @@ var reasonNames = [...]string{
 	reasonFill:     "fill time",
 	reasonWaitCap:  "rest of max-wait",
 	reasonWaitP99:  "rest of p99 budget",
+	reasonDefer:    "running batches keep up",
 }
 
 func (r reason) String() string { return reasonNames[r] }
@@ -124,22 +132,45 @@ type decision struct {
 // decide is Decide with its reasoning. In order:
 //
 //  1. Nothing queued: nothing to do.
-//  2. A full batch is queued (QueuedRows ≥ MaxBatchRows), or the head has
-//     waited MaxWait: dispatch. Waiting cannot grow the batch, or may not.
-//  3. Without estimates (no cost fitted yet, or no rows arriving that
+//  2. A full batch is queued (QueuedRows ≥ MaxBatchRows): dispatch.
+//     Waiting cannot grow the batch.
+//  3. A batch is running (BusyWorkers > 0, BusyUntil known): do not start
+//     another beside it, but wait for the first one to end; its worker
+//     then takes the queued rows, more by those that arrive meanwhile
+//     (see deferral), unless a row in a full batch costs more than half
+//     a row alone (deferMaxRatio: too little fixed cost to share), or the
+//     busy workers could not carry the
+//     arrival rate even in full batches (λ·t(MaxBatchRows)/MaxBatchRows ≥
+//     BusyWorkers: the queue would only grow, as with a model whose cost
+//     is mostly per row). Another batch beside the running one does not add
+//     compute where the workers are as many as the cores: it takes the
+//     cores the server needs to read requests (so fewer rows reach the
+//     queue and batches stay small), and it reads the model's weights
+//     again, where a model that shares a batch with idle cores (a dense
+//     one: kernels.GemmBiasAct) reads them once for all. Issue 15's wide
+//     MLP, 64 connections: one batch at a time served 4.7-5.1k requests/s
+//     where two at once served 2.0-2.2k (same run). The wait is bounded
+//     by the p99 budget, not MaxWait (it waits for a worker, not for
+//     company): the head's age, the running batch's fitted rest and the
+//     next batch's doubled cost must fit TargetP99, else dispatch; and a
+//     full batch (step 2) dispatches anyway, so under overload every
+//     worker computes full batches.
+//  4. The head has waited MaxWait: dispatch. It may not wait longer for
+//     company.
+//  5. Without estimates (no cost fitted yet, or no rows arriving that
 //     could join) waiting cannot be shown to pay: dispatch. This is the
 //     cold start, and the one-client-at-a-time case, whose arrivals never
 //     find another request in the batcher (see State.ArrivalRowsPerSecond).
-//  4. With no fixed cost (a = 0) a batch of b rows costs b single rows:
+//  6. With no fixed cost (a = 0) a batch of b rows costs b single rows:
 //     batching saves nothing, so waiting cannot pay: dispatch.
-//  5. Batches of b rows carry λ rows/s on W workers when the workers are
+//  7. Batches of b rows carry λ rows/s on W workers when the workers are
 //     busy at most ρ of the time: λ·t(b)/b ≤ ρ·W, i.e. b·(ρW − λc) ≥ λa.
 //     The least such b is b* = ⌈λa/(ρW − λc)⌉ (MaxBatchRows when ρW ≤ λc
 //     or b* would pass it: then only the biggest batch comes close). If
 //     the queued rows already reach b*, dispatch: bigger batches are not
 //     needed to keep up, so the queued rows should not wait for them.
 //     Under light load b* is 1 and nothing ever waits.
-//  6. Waiting idles this worker, which pays only if it saves more worker
+//  8. Waiting idles this worker, which pays only if it saves more worker
 //     time than it idles. Dispatching now costs a/q + c of worker time
 //     per row; waiting w for the λw rows that arrive meanwhile costs
 //     (w + a)/(q + λw) + c, which is less exactly when q < λa: when more
@@ -148,7 +179,7 @@ type decision struct {
 //     the rows that queue while every worker computes. A model whose
 //     cost is nearly all per row (small a) therefore hardly ever waits.
 //     The target becomes min(b*, ⌈λa⌉).
-//  7. Wait for the target − q missing rows, which take (target − q)/λ
+//  9. Wait for the target − q missing rows, which take (target − q)/λ
 //     to arrive, but no longer than what is left of MaxWait, nor than
 //     what is left of the p99 budget after the batch's compute time (its
 //     fitted t(target), doubled for the tail: costTailFactor). If the
@@ -156,10 +187,12 @@ type decision struct {
 //     wait allowed, dispatch now: the wait would most likely be for
 //     nothing.
 //
-// BusyWorkers is not used: the load test in step 5 is a steady-state one
-// over all W workers, and rows that arrive while other workers are busy
-// join the queue whichever worker then takes them. Waiting also cannot
-// deadlock the other workers: only one worker waits at a time (Batcher).
+// BusyWorkers counts only in step 3: the load test in step 7 is a
+// steady-state one over all W workers, and rows that arrive while other
+// workers are busy join the queue whichever worker then takes them.
+// Waiting also cannot deadlock the other workers: only one worker waits
+// at a time (Batcher), and a worker that ends its batch takes the queue
+// itself.
 func decide(p Policy, s State) decision {
 	q := max(s.QueuedRows, s.HeadRows)
 	if q <= 0 {
@@ -169,6 +202,9 @@ func decide(p Policy, s State) decision {
 		return decision{dispatch: true, reason: reasonFull}
 	}
 	age := max(s.Now.Sub(s.Oldest), 0)
+	if d, ok := deferral(p, s, q, age); ok {
+		return d
+	}
 	if age >= p.MaxWait {
 		return decision{dispatch: true, reason: reasonMaxWait}
 	}
@@ -185,7 +221,7 @@ func decide(p Policy, s State) decision {
 	}
 	c = max(c, 0)
 
-	// Step 5: the least batch that keeps up, b*.
+	// Step 7: the least batch that keeps up, b*.
 	workers := float64(max(p.Workers, 1))
 	target := p.MaxBatchRows
 	if slack := utilisationTarget*workers - lambda*c; slack > 0 {
@@ -197,7 +233,7 @@ func decide(p Policy, s State) decision {
 	if q >= target {
 		return decision{dispatch: true, reason: reasonKeepsUp, target: target}
 	}
-	// Step 6: waiting must save more worker time than it idles.
+	// Step 8: waiting must save more worker time than it idles.
 	gain := lambda * a
 	if float64(q) >= gain {
 		return decision{dispatch: true, reason: reasonNoGain, target: target}
@@ -206,7 +242,7 @@ func decide(p Policy, s State) decision {
 		target = g
 	}
 
-	// Step 7: how long to wait for the missing rows.
+	// Step 9: how long to wait for the missing rows.
 	fill := float64(target-q) / lambda
 	rest := (p.MaxWait - age).Seconds()
 	budget := (p.TargetP99 - age).Seconds() - costTailFactor*(a+c*float64(target))
@@ -225,4 +261,47 @@ func decide(p Policy, s State) decision {
 		return decision{dispatch: true, reason: reasonUnlikely, target: target}
 	}
 	return decision{wait: d, reason: why, target: target}
+}
+
+// deferMaxRatio is the most that a row in a full batch may cost, as a
+// share of a row alone, for step 3 to leave rows to a running batch (the
+// server's auto mode turns batching on at the same ratio).
+const deferMaxRatio = 0.5
+
+// deferral is step 3 of decide: whether the free worker leaves the q
+// queued rows, whose head is age old, to the worker of a running batch,
+// and for how long at most.
+func deferral(p Policy, s State, q int, age time.Duration) (decision, bool) {
+	a, c := max(s.CostFixed.Seconds(), 0), max(s.CostPerRow.Seconds(), 0)
+	if s.BusyWorkers < 1 || s.BusyUntil.IsZero() || !(a+c > 0) {
+		return decision{}, false
+	}
+	lambda := s.ArrivalRowsPerSecond
+	if !(lambda >= 0) || math.IsInf(lambda, 0) {
+		lambda = 0
+	}
+	full := a/float64(max(p.MaxBatchRows, 1)) + c // cost per row in a full batch
+	if full > deferMaxRatio*(a+c) {
+		// Mostly per-row cost: little to share, so a bigger batch saves
+		// little, and the busy cores are the ones computing anyway.
+		return decision{}, false
+	}
+	if lambda*full >= float64(s.BusyWorkers) {
+		// The busy workers could not carry the load even in full
+		// batches and fully busy: the queue would only grow.
+		return decision{}, false
+	}
+	rest := max(s.BusyUntil.Sub(s.Now).Seconds(), 0)
+	// The rows the freed worker will find, and the latest time their
+	// batch may start within the head's p99 budget.
+	next := min(float64(q)+lambda*rest, float64(p.MaxBatchRows))
+	latest := (p.TargetP99 - age).Seconds() - (a + c*next)
+	if latest <= rest {
+		return decision{}, false
+	}
+	d := time.Duration(latest * float64(time.Second))
+	if d <= 0 {
+		return decision{}, false
+	}
+	return decision{wait: d, reason: reasonDefer}, true
 }

@@ -40,6 +40,10 @@ type queue struct {
 	queued     int // rows queued
 	busy       int // batches taken and not yet finished
 	closed     bool
+	// running holds up to Workers of the busy batches: when each was
+	// taken and its rows, for State.BusyUntil. A batch is known by its
+	// first request (no two running batches share one).
+	running []runningBatch
 
 	// rates measures the admitted rows, and apart the joining ones: those
 	// that arrived while another request was queued or being computed,
@@ -55,8 +59,55 @@ type queue struct {
 	decide func(Policy, State) decision
 }
 
+// runningBatch is a busy batch as queue.running tracks it.
+type runningBatch struct {
+	first *request
+	taken time.Time
+	rows  int
+}
+
 func newQueue(p Policy, maxQueueRows int) queue {
-	return queue{policy: p, maxQueueRows: maxQueueRows, decide: decide}
+	return queue{policy: p, maxQueueRows: maxQueueRows, decide: decide,
+		running: make([]runningBatch, 0, max(p.Workers, 1))}
+}
+
+// started counts a batch taken at now, starting with first, as busy.
+func (q *queue) started(now time.Time, first *request, rows int) {
+	q.busy++
+	// Callers' cheap calls (claim, inlineCost) may exceed Workers; they
+	// end too soon to matter to BusyUntil, and running does not grow.
+	if len(q.running) < cap(q.running) {
+		q.running = append(q.running, runningBatch{first: first, taken: now, rows: rows})
+	}
+}
+
+// ended counts the batch that started with first as no longer busy.
+func (q *queue) ended(first *request) {
+	q.busy--
+	for i, r := range q.running {
+		if r.first == first {
+			last := len(q.running) - 1
+			q.running[i] = q.running[last]
+			q.running[last] = runningBatch{}
+			q.running = q.running[:last]
+			return
+		}
+	}
+}
+
+// busyUntil is when the running batch expected to end first ends, by the
+// fitted cost; zero if none is tracked or there is no fit yet.
+func (q *queue) busyUntil() time.Time {
+	var until time.Time
+	if !(q.cost.a > 0 || q.cost.c > 0) {
+		return until
+	}
+	for _, r := range q.running {
+		if end := r.taken.Add(seconds(q.cost.a + q.cost.c*float64(r.rows))); until.IsZero() || end.Before(until) {
+			until = end
+		}
+	}
+	return until
 }
 
 // admit queues r, which arrived at now, or says why not: ErrClosed,
@@ -121,6 +172,7 @@ func (q *queue) state(now time.Time) State {
 		HeadRows:             q.head.n,
 		Oldest:               q.head.arrival,
 		BusyWorkers:          q.busy,
+		BusyUntil:            q.busyUntil(),
 		ArrivalRowsPerSecond: joining,
 		CostFixed:            seconds(q.cost.a),
 		CostPerRow:           seconds(q.cost.c),
@@ -169,7 +221,7 @@ func (q *queue) take(now time.Time, batch, dropped []*request) ([]*request, []*r
 		rows += r.n
 	}
 	if len(batch) > 0 {
-		q.busy++
+		q.started(now, batch[0], rows)
 	}
 	return batch, dropped, d
 }
@@ -202,7 +254,7 @@ func (q *queue) claim(now time.Time, r *request) (decision, bool) {
 		return d, false
 	}
 	q.pop()
-	q.busy++
+	q.started(now, r, r.n)
 	return d, true
 }
 
@@ -229,7 +281,11 @@ func screen(now time.Time, batch []*request) (rows, live int, asked bool) {
 // finish records a batch taken by take: its live requests (err nil) were
 // computed by one Predict call of rows rows that ran from start to end.
 func (q *queue) finish(start, end time.Time, batch []*request, rows int) {
-	q.busy--
+	if len(batch) > 0 {
+		q.ended(batch[0])
+	} else {
+		q.busy--
+	}
 	for _, r := range batch {
 		q.answered(start, r)
 	}
@@ -239,7 +295,7 @@ func (q *queue) finish(start, end time.Time, batch []*request, rows int) {
 // finishOne records a request taken by claim and computed from start to
 // end.
 func (q *queue) finishOne(start, end time.Time, r *request) {
-	q.busy--
+	q.ended(r)
 	q.answered(start, r)
 	q.computed(start, end, r.n)
 }

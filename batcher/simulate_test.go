@@ -222,6 +222,13 @@ func (s *simRun) done(w int) {
 	} else if s.q.head != nil {
 		s.wake()
 	}
+	if v := s.waiter; v >= 0 && v != w && s.q.head != nil {
+		// As Batcher's kickWaiter: a worker that waited for this batch
+		// to end (decide's step 3) decides again.
+		s.waiter = -1
+		s.workers[v].gen++
+		s.turn(v)
+	}
 }
 
 func (s *simRun) run(clients int) {
