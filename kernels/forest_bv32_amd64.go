@@ -4,7 +4,6 @@ package kernels
 
 import (
 	"math"
-	"math/bits"
 	"simd/archsimd"
 	"unsafe"
 )
@@ -150,43 +149,53 @@ func (bf *bv32Forest) addAVX512(sums []float32, w float64, tr *bv32Tree, blk []f
 }
 
 // addAVX2 is addScalar on AVX2: the splits on vectors of 8 rows, 4
-// vectors a pass; leaves found row by row (AVX2 has no vector leading-zero
-// count) and added with vector ops.
+// vectors a pass; each row's leaf and its value found in registers too
+// (lz8, leafTable8), since going through memory costs a stalled load per
+// row (a scalar load of a vector store).
 func (bf *bv32Forest) addAVX2(sums []float32, w float64, tr *bv32Tree, blk []float32) {
 	b := len(sums)
 	nv := (b + 7) / 8
 	base := unsafe.Pointer(unsafe.SliceData(blk))
-	var masks [bv32MaxWords][bvBlock]uint32
+	var vals [bvBlock]float32
+	var zero archsimd.Uint32x8
+	// pending[v] marks the rows of vector v whose words so far were all
+	// empty.
+	var pending [bvBlock / 8]archsimd.Mask32x8
+	first := true
+	// put keeps, for vector v, the values of rows whose first word with a
+	// leaf left is this one.
+	put := func(v int, l archsimd.Uint32x8, t *leafTable8) {
+		x := t.lookup(lz8(l))
+		p := (*[8]float32)(vals[v*8 : v*8+8])
+		if tr.words == 1 {
+			x.Store(p)
+			return
+		}
+		if first {
+			x.Store(p)
+			pending[v] = l.Equal(zero)
+			return
+		}
+		x.Merge(archsimd.LoadFloat32x8(p), l.NotEqual(zero).And(pending[v])).Store(p)
+		pending[v] = pending[v].And(l.Equal(zero))
+	}
 	for wd := range tr.words {
 		sg := &bf.segs[tr.seg+wd]
-		m := &masks[wd]
+		var t leafTable8
+		t.load(bf.tabs[tr.tab+wd*tr.tabLen : tr.tab+(wd+1)*tr.tabLen])
 		v := 0
 		for ; nv-v >= 4; v += 4 {
 			l0, l1, l2, l3 := bv32Pass256(bf.nodes, sg, base, v, 4)
-			l0.Store((*[8]uint32)(m[v*8 : v*8+8]))
-			l1.Store((*[8]uint32)(m[v*8+8 : v*8+16]))
-			l2.Store((*[8]uint32)(m[v*8+16 : v*8+24]))
-			l3.Store((*[8]uint32)(m[v*8+24 : v*8+32]))
+			put(v, l0, &t)
+			put(v+1, l1, &t)
+			put(v+2, l2, &t)
+			put(v+3, l3, &t)
 		}
 		for ; v < nv; v++ {
 			l0, _, _, _ := bv32Pass256(bf.nodes, sg, base, v, 1)
-			l0.Store((*[8]uint32)(m[v*8 : v*8+8]))
+			put(v, l0, &t)
 		}
-	}
-	var vals [bvBlock]float32
-	tab := bf.tabs[tr.tab:]
-	if tr.words == 1 {
-		for r := 0; r < b; r++ {
-			vals[r] = tab[bits.LeadingZeros32(masks[0][r])]
-		}
-	} else {
-		for r := 0; r < b; r++ {
-			wd := 0
-			for masks[wd][r] == 0 {
-				wd++
-			}
-			vals[r] = tab[wd*int(tr.tabLen)+bits.LeadingZeros32(masks[wd][r])]
-		}
+		first = false
 	}
 	weighted := w != 1
 	w32 := archsimd.BroadcastFloat32x8(float32(w))
@@ -203,6 +212,51 @@ func (bf *bv32Forest) addAVX2(sums []float32, w float64, tr *bv32Tree, blk []flo
 		part := sums[v*8:]
 		archsimd.LoadFloat32x8SlicePart(part).Add(x).StoreSlicePart(part)
 	}
+}
+
+// lz8 is the leading zeros of each nonzero m (AVX2 has no vector count):
+// the highest bit alone, converted to float32, whose exponent is its
+// place. A zero m gives a value of 32 or more.
+func lz8(m archsimd.Uint32x8) archsimd.Uint32x8 {
+	x := m.Or(m.ShiftAllRight(1))
+	x = x.Or(x.ShiftAllRight(2))
+	x = x.Or(x.ShiftAllRight(4))
+	x = x.Or(x.ShiftAllRight(8))
+	x = x.Or(x.ShiftAllRight(16))
+	hb := x.AndNot(x.ShiftAllRight(1))
+	// 2^k converts exactly (2^31 as -2^31): its exponent field is 127+k.
+	e := hb.AsInt32x8().ConvertToFloat32().AsUint32x8().ShiftAllRight(23).And(archsimd.BroadcastUint32x8(0xff))
+	return archsimd.BroadcastUint32x8(158).Sub(e)
+}
+
+// leafTable8 holds one word's leaf values (16 or 32) in registers, 8 a
+// register.
+type leafTable8 struct {
+	n              int32
+	t0, t1, t2, t3 archsimd.Float32x8
+}
+
+func (t *leafTable8) load(tab []float32) {
+	t.n = int32(len(tab))
+	ld := func(i int) archsimd.Float32x8 { return archsimd.LoadFloat32x8((*[8]float32)(tab[i*8 : i*8+8])) }
+	t.t0, t.t1 = ld(0), ld(1)
+	if t.n == 32 {
+		t.t2, t.t3 = ld(2), ld(3)
+	}
+}
+
+// lookup returns the values at idx (below t.n): a permute per register,
+// then the register chosen by bits 3 and 4.
+func (t *leafTable8) lookup(idx archsimd.Uint32x8) archsimd.Float32x8 {
+	eight := archsimd.BroadcastUint32x8(8)
+	bit3 := idx.And(eight).Equal(eight)
+	lo := t.t1.Permute(idx).Merge(t.t0.Permute(idx), bit3)
+	if t.n == 16 {
+		return lo
+	}
+	hi := t.t3.Permute(idx).Merge(t.t2.Permute(idx), bit3)
+	sixteen := archsimd.BroadcastUint32x8(16)
+	return hi.Merge(lo, idx.And(sixteen).Equal(sixteen))
 }
 
 // bv32Pass256 applies one word's splits to vectors v .. v+n-1 (n 1 or 4)
