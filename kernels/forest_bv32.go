@@ -14,7 +14,7 @@ import (
 // form per split. Leaf values are float32 (XGBoost's own), looked up in registers.
 // A forest takes this form when every split of its bitvector trees can be
 // expressed in it (numerical splits, and XGBoost categorical splits with
-// categories below 32); otherwise it keeps the float64 form.
+// categories below 64); otherwise it keeps the float64 form.
 
 // bv32MaxWords is the most 32-leaf words of a tree: 256 leaves, as bvMaxLeaves.
 const bv32MaxWords = bvMaxLeaves / 32
@@ -25,16 +25,18 @@ const (
 	cat32None uint32 = 1 << 30
 )
 
-// bv32Node is one split of a float32 bitvector tree: 12 bytes.
+// bv32Node is one split of a float32 bitvector tree: 16 bytes.
 type bv32Node struct {
 	// bound: a numerical split sends x right when x >= bound; a
-	// categorical split holds its set's bits (categories below 32).
+	// categorical split holds its set's bits for categories 0-31 here and
+	// for 32-63 in set1.
 	bound float32
 	// keep: the leaves of the word that stay possible when the split sends
 	// a row right.
 	keep uint32
 	// off is the byte offset of the split's column in a transposed block.
-	off int32
+	off  int32
+	set1 uint32
 }
 
 // bv32Seg is one word's splits: [lo, in) numerical, [in, inNaN) categorical
@@ -150,7 +152,7 @@ func (bf *bv32Forest) compileTree(f *Forest, root, end int32, compact map[bvColu
 		}
 		first[i+1] = first[i]
 		first[nd.Right-root] = first[i] + span[i+1]
-		kind, bound, col, vec := vectorSplit32(f, nd)
+		kind, bound, set1, col, vec := vectorSplit32(f, nd)
 		if !vec {
 			return tr, false, false
 		}
@@ -169,7 +171,7 @@ func (bf *bv32Forest) compileTree(f *Forest, root, end int32, compact map[bvColu
 			} else {
 				left = (uint32(1)<<(z-a) - 1) << (32 - z)
 			}
-			groups[w][kind] = append(groups[w][kind], bv32Node{bound: bound, keep: ^left, off: c * bvBlock * 4})
+			groups[w][kind] = append(groups[w][kind], bv32Node{bound: bound, keep: ^left, off: c * bvBlock * 4, set1: set1})
 		}
 	}
 	tr = bv32Tree{seg: int32(len(bf.segs)), words: int32(words)}
@@ -195,39 +197,39 @@ func (bf *bv32Forest) compileTree(f *Forest, root, end int32, compact map[bvColu
 
 // vectorSplit32 classifies split nd of an XGBoost forest: kind 0
 // numerical, 1 categorical right when in the set, 2 also when NaN; the
-// bound field; the column; vec false when the float32 form cannot express
-// it.
-func vectorSplit32(f *Forest, nd *Node) (kind int, bound float32, col bvColumn, vec bool) {
+// bound field (and a categorical set's second word); the column; vec false
+// when the float32 form cannot express it.
+func vectorSplit32(f *Forest, nd *Node) (kind int, bound float32, set1 uint32, col bvColumn, vec bool) {
 	col = bvColumn{feat: nd.Feature, kind: colRaw}
 	switch {
 	case nd.Flags&FlagCategorical != 0:
 		if nd.Flags&FlagCategoryRight == 0 {
-			return 0, 0, col, false
+			return 0, 0, 0, col, false
 		}
 		set := f.CatSets[f.CatBounds[int(nd.Value)]:f.CatBounds[int(nd.Value)+1]]
-		for _, w := range set[min(1, len(set)):] {
-			if w != 0 {
-				return 0, 0, col, false
+		var words [2]uint32
+		for i, w := range set {
+			if i >= 2 && w != 0 {
+				return 0, 0, 0, col, false
 			}
-		}
-		var word uint32
-		if len(set) > 0 {
-			word = set[0]
+			if i < 2 {
+				words[i] = w
+			}
 		}
 		col.kind = colCatXGB
 		if nd.Flags&FlagDefaultLeft == 0 {
-			return 2, math.Float32frombits(word), col, true
+			return 2, math.Float32frombits(words[0]), words[1], col, true
 		}
-		return 1, math.Float32frombits(word), col, true
+		return 1, math.Float32frombits(words[0]), words[1], col, true
 	case nd.Flags&^FlagDefaultLeft != 0 || nd.Value != nd.Value:
-		return 0, 0, col, false
+		return 0, 0, 0, col, false
 	}
 	// XGBoost sends x left when float32(x) < t: right when x32 >= t, NaN
 	// the default way (read as +Inf when that is right).
 	if nd.Flags&FlagDefaultLeft == 0 {
 		col.kind = colNaNInf
 	}
-	return 0, float32(nd.Value), col, true
+	return 0, float32(nd.Value), 0, col, true
 }
 
 // catCode32 is catCode's XGBoost rule in 32 bits.
@@ -307,9 +309,9 @@ func (bf *bv32Forest) addScalar(sums []float32, w float64, tr *bv32Tree, blk []f
 				case k < sg.in:
 					right = x >= bn.bound
 				case k < sg.inNaN:
-					right = c < 32 && set>>c&1 != 0
+					right = inSet32(set, bn.set1, c)
 				default:
-					right = c < 32 && set>>c&1 != 0 || c == cat32NaN
+					right = inSet32(set, bn.set1, c) || c == cat32NaN
 				}
 				if right {
 					m[r] &= bn.keep
@@ -340,4 +342,10 @@ func (bf *bv32Forest) add(sums []float32, w float64, tr *bv32Tree, blk []float32
 	default:
 		bf.addScalar(sums, w, tr, blk)
 	}
+}
+
+// inSet32 reports whether category code c is in the set of words w0
+// (categories 0-31) and w1 (32-63).
+func inSet32(w0, w1, c uint32) bool {
+	return c < 32 && w0>>c&1 != 0 || c >= 32 && c < 64 && w1>>(c-32)&1 != 0
 }

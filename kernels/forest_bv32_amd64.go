@@ -56,14 +56,18 @@ func bv32Pass(nodes []bv32Node, sg *bv32Seg, base unsafe.Pointer, nv int) (l0, l
 	var zero archsimd.Uint32x16
 	one := archsimd.BroadcastUint32x16(1)
 	nan := archsimd.BroadcastUint32x16(cat32NaN)
+	thirtyTwo := archsimd.BroadcastUint32x16(32)
 	for k := sg.in; k < sg.hi; k++ {
 		bn := &nodes[k]
 		p := unsafe.Add(base, bn.off)
 		set := archsimd.BroadcastFloat32x16(bn.bound).AsUint32x16()
+		set1 := archsimd.BroadcastUint32x16(bn.set1)
 		keep := archsimd.BroadcastUint32x16(bn.keep)
 		withNaN := k >= sg.inNaN
+		// A shift by 32 or more gives 0: codes 0-31 find their bit in
+		// set, 32-63 in set1 (c-32 wraps around below 32), others none.
 		right := func(c archsimd.Uint32x16) archsimd.Mask32x16 {
-			m := set.ShiftRight(c).And(one).NotEqual(zero)
+			m := set.ShiftRight(c).Or(set1.ShiftRight(c.Sub(thirtyTwo))).And(one).NotEqual(zero)
 			if withNaN {
 				m = m.Or(c.Equal(nan))
 			}
@@ -293,14 +297,16 @@ func bv32Pass256(nodes []bv32Node, sg *bv32Seg, base unsafe.Pointer, v, n int) (
 	var zero archsimd.Uint32x8
 	one := archsimd.BroadcastUint32x8(1)
 	nan := archsimd.BroadcastUint32x8(cat32NaN)
+	thirtyTwo := archsimd.BroadcastUint32x8(32)
 	for k := sg.in; k < sg.hi; k++ {
 		bn := &nodes[k]
 		p := unsafe.Add(base, bn.off)
 		set := archsimd.BroadcastFloat32x8(bn.bound).AsUint32x8()
+		set1 := archsimd.BroadcastUint32x8(bn.set1)
 		keep := archsimd.BroadcastUint32x8(bn.keep)
 		withNaN := k >= sg.inNaN
 		right := func(c archsimd.Uint32x8) archsimd.Mask32x8 {
-			m := set.ShiftRight(c).And(one).NotEqual(zero)
+			m := set.ShiftRight(c).Or(set1.ShiftRight(c.Sub(thirtyTwo))).And(one).NotEqual(zero)
 			if withNaN {
 				m = m.Or(c.Equal(nan))
 			}
