@@ -66,6 +66,7 @@ function fmt(v, spec) { return isnum(v) ? sprintf(spec, v) : v }
 /^RESULT bench=trees / {
   parse()
   m = val("model")
+  if (("simd" in kv) && kv["simd"] != "native") m = m " (" kv["simd"] " path)"
   row("trees", "trees " m ", batch 4096, 1 thread", "ns/row, XGBoost ÷ predictd", val("pd_4096_1t_ns"), val("xgb_best_1t_ns"), val("ratio_4096_1t"), "1.5")
   row("trees", "trees " m ", batch 4096, 2 threads", "ns/row, XGBoost ÷ predictd", val("pd_4096_2t_ns"), val("xgb_best_2t_ns"), val("ratio_4096_2t"), "1.5")
   row("trees", "trees " m ", batch 256, 1 thread", "ns/row, XGBoost best (whole matrix) ÷ predictd", val("pd_256_1t_ns"), val("xgb_best_1t_ns"), val("ratio_256_1t"), "1")
@@ -75,6 +76,7 @@ function fmt(v, spec) { return isnum(v) ? sprintf(spec, v) : v }
 /^RESULT bench=trees-leaves / {
   parse()
   m = val("model")
+  if (("simd" in kv) && kv["simd"] != "native") m = m " (" kv["simd"] " path)"
   row("trees", "trees vs leaves, " m ", batch " val("batch") ", " val("threads") " thread" (val("threads") == "1" ? "" : "s"),
     "ns/row, leaves ÷ predictd", val("pd_ns"), val("leaves_ns"), val("ratio"), m ~ /^cat/ ? "2" : "")
   next

@@ -7,6 +7,7 @@
 #   step      script                                  peer
 #   trees     bench/compare-trees.sh                  XGBoost at its best (inplace_predict over the whole
 #                                                     float32 matrix), leaves on the same LightGBM text
+#   trees_avx2  the same with PREDICTD_SIMD=avx2: predictd capped to the code an AVX2-only machine runs
 #   sgemm     bench/sgemm_numpy.py --with-go          numpy's OpenBLAS, one thread
 #   serve     bench/serve-wrk.sh                      a do-nothing fasthttp server (bench/noopserver) under wrk
 #   batching  bench/batching.sh                       predictd serve with the batcher off
@@ -46,7 +47,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 
-STEPS="trees sgemm serve batching loadtest"
+STEPS="trees trees_avx2 sgemm serve batching loadtest"
 OUT=${OUT:-${TMPDIR:-/tmp}/predictd-bench-report}
 
 # One line per step: NAME and the knobs it runs with (env assignments);
@@ -82,6 +83,7 @@ loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
 step_cmd() {
   case $1 in
   trees) echo "${trees_env[*]} bash bench/compare-trees.sh" ;;
+  trees_avx2) echo "PREDICTD_SIMD=avx2 ${trees_env[*]} bash bench/compare-trees.sh" ;;
   sgemm) echo "env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $PYTHON bench/sgemm_numpy.py --with-go ${sgemm_args[*]}" ;;
   serve) echo "${serve_env[*]} bash bench/serve-wrk.sh" ;;
   batching) echo "${batching_env[*]} bash bench/batching.sh" ;;
@@ -105,6 +107,7 @@ run_step() {
   start=$(date +%s)
   case $name in
   trees) env "${trees_env[@]}" timeout "$STEP_TIMEOUT" bash bench/compare-trees.sh ;;
+  trees_avx2) env PREDICTD_SIMD=avx2 "${trees_env[@]}" timeout "$STEP_TIMEOUT" bash bench/compare-trees.sh ;;
   sgemm) env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE timeout "$STEP_TIMEOUT" "$PYTHON" bench/sgemm_numpy.py --with-go "${sgemm_args[@]}" ;;
   serve) env "${serve_env[@]}" timeout "$STEP_TIMEOUT" bash bench/serve-wrk.sh ;;
   batching) env "${batching_env[@]}" timeout "$STEP_TIMEOUT" bash bench/batching.sh ;;

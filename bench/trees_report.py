@@ -17,6 +17,9 @@ import os
 import re
 import sys
 
+# The SIMD level predictd was capped to (PREDICTD_SIMD), or "native".
+SIMD = os.environ.get("PREDICTD_SIMD") or "native"
+
 PEER = re.compile(r"^BenchmarkPeers(?P<cat>Categorical)?/lib=(?P<lib>\w+)/(?:trees=\d+/depth=\d+/)?batch=(?P<batch>\d+)/threads=(?P<threads>\d+)(?:-\d+)?\s.*?(?P<ns>[\d.]+) ns/row")
 
 
@@ -59,7 +62,7 @@ def main():
         r1, r2, r256 = ratio(xb[1], p4[1]), ratio(xb[2], p4[2]), ratio(xb[1], p256)
         rows.append([m, fmt(xb[1], ".0f"), fmt(p4[1], ".0f"), fmt(r1, ".2f"), fmt(xb[2], ".0f"), fmt(p4[2], ".0f"),
                      fmt(r2, ".2f"), fmt(p256, ".0f"), fmt(r256, ".2f"), fmt(p1, ".1f")])
-        kv = {"bench": "trees", "model": m, "ratio_4096_1t": fmt(r1, ".3f"), "ratio_4096_2t": fmt(r2, ".3f"),
+        kv = {"bench": "trees", "model": m, "simd": SIMD, "ratio_4096_1t": fmt(r1, ".3f"), "ratio_4096_2t": fmt(r2, ".3f"),
               "ratio_256_1t": fmt(r256, ".3f"), "xgb_best_1t_ns": fmt(xb[1], ".0f"), "xgb_best_2t_ns": fmt(xb[2], ".0f"),
               "pd_4096_1t_ns": fmt(p4[1], ".0f"), "pd_4096_2t_ns": fmt(p4[2], ".0f"), "pd_256_1t_ns": fmt(p256, ".0f"),
               "pd_1_p50_us": fmt(p1, ".2f")}
@@ -90,7 +93,7 @@ def main():
             r = ns / p if p else None
             print(f"  {model:<16} {batch:>5} {threads:>7} {ns:>9.0f} {fmt(p, '.0f'):>9} {fmt(r, '.2f'):>6}")
             if batch in (256, 4096):
-                results.append({"bench": "trees-leaves", "model": model, "batch": batch, "threads": threads,
+                results.append({"bench": "trees-leaves", "model": model, "simd": SIMD, "batch": batch, "threads": threads,
                                 "leaves_ns": f"{ns:.0f}", "pd_ns": fmt(p, ".0f"), "ratio": fmt(r, ".3f")})
     print()
     for kv in results:
