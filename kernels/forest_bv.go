@@ -192,70 +192,83 @@ func compileBV(f *Forest, level simdLevel) *bvForest {
 	return bf
 }
 
-// compileTree appends the splits and leaves of the tree in
-// f.Nodes[root:end] or reports that it does not qualify.
-func (bf *bvForest) compileTree(f *Forest, root, end int32, compact map[bvColumn]int32) (bvTree, bool) {
-	src := f.Nodes[root:end]
-	nleaves := 0
-	for i := range src {
-		if src[i].IsLeaf() {
-			if src[i].Linear != 0 {
-				return bvTree{}, false
-			}
-			nleaves++
-		}
-	}
-	if nleaves > bvMaxLeaves {
-		return bvTree{}, false
-	}
-	// first[i] is the number of leaves before node i's subtree in pre-order,
-	// span[i] the leaves under it; pre-order visits the left subtree first,
-	// so a left subtree's leaves are a run starting at its parent's first.
-	first := make([]int, len(src))
+// leafRuns numbers a tree's leaves left to right (pre-order visits a left
+// subtree first, so a subtree's leaves are a run): split i's left subtree
+// holds leaves [lo[i], lo[i]+n[i]).
+type leafRuns struct {
+	lo, n  []int
+	leaves int
+}
+
+// leafRunsOf lays out the tree src (pre-order, its first node at index
+// root of the forest), or reports false when a leaf is linear.
+func leafRunsOf(src []Node, root int32) (leafRuns, bool) {
 	span := make([]int, len(src))
 	for i := len(src) - 1; i >= 0; i-- {
 		if src[i].IsLeaf() {
+			if src[i].Linear != 0 {
+				return leafRuns{}, false
+			}
 			span[i] = 1
 			continue
 		}
 		span[i] = span[i+1] + span[src[i].Right-root]
 	}
-	words := (nleaves + 63) / 64
+	lr := leafRuns{lo: make([]int, len(src)), n: make([]int, len(src)), leaves: span[0]}
+	first := make([]int, len(src))
+	for i := range src {
+		if src[i].IsLeaf() {
+			continue
+		}
+		// The left child at i+1 starts where its parent does, the right
+		// one after the left subtree.
+		first[i+1] = first[i]
+		first[src[i].Right-root] = first[i] + span[i+1]
+		lr.lo[i], lr.n[i] = first[i], span[i+1]
+	}
+	return lr, true
+}
+
+// words calls emit for each word of size bits (64 or 32) that split i's
+// left leaves overlap, with those leaves' bits in it: leaf j is bit
+// size-1-j%size of word j/size.
+func (lr *leafRuns) words(i, size int, emit func(w int, left uint64)) {
+	lo, hi := lr.lo[i], lr.lo[i]+lr.n[i]
+	for w := lo / size; w*size < hi; w++ {
+		a, z := max(lo, w*size)-w*size, min(hi, w*size+size)-w*size
+		emit(w, (uint64(1)<<(z-a)-1)<<(size-z))
+	}
+}
+
+// compileTree appends the splits and leaves of the tree in
+// f.Nodes[root:end] or reports that it does not qualify.
+func (bf *bvForest) compileTree(f *Forest, root, end int32, compact map[bvColumn]int32) (bvTree, bool) {
+	src := f.Nodes[root:end]
+	runs, ok := leafRunsOf(src, root)
+	if !ok || runs.leaves > bvMaxLeaves {
+		return bvTree{}, false
+	}
+	words := (runs.leaves + 63) / 64
 	var groups [bvMaxWords][splitOut + 1][]bvNode
 	leaves := 0
 	for i := range src {
 		nd := &src[i]
 		if nd.IsLeaf() {
-			first[i] = leaves
 			leaves++
 			bf.leaves = append(bf.leaves, nd.Value)
 			continue
 		}
-		// Children: left at i+1 shares the parent's first leaf, right starts
-		// after the left subtree.
-		first[i+1] = first[i]
-		first[nd.Right-root] = first[i] + span[i+1]
 		kind, bound, col := vectorSplit(f, nd)
-		c, ok := compact[col]
-		if !ok {
+		c, seen := compact[col]
+		if !seen {
 			c = int32(len(bf.cols))
 			compact[col] = c
 			bf.cols = append(bf.cols, col)
 		}
-		// The left subtree's leaves, [lo, hi), clear bits 63-j%64 of words
-		// j/64.
-		lo, hi := first[i], first[i]+span[i+1]
-		for w := lo / 64; w*64 < hi; w++ {
-			a, z := max(lo, w*64)-w*64, min(hi, w*64+64)-w*64
-			var left uint64
-			if z-a == 64 {
-				left = math.MaxUint64
-			} else {
-				left = (uint64(1)<<(z-a) - 1) << (64 - z)
-			}
+		runs.words(i, 64, func(w int, left uint64) {
 			bn := bvNode{bound: bound, keep: ^left, off: c * bvBlock * 8, src: root + int32(i)}
 			groups[w][kind] = append(groups[w][kind], bn)
-		}
+		})
 	}
 	tr := bvTree{seg: int32(len(bf.segs)), words: int32(words), leaf0: int32(len(bf.leaves) - leaves)}
 	for w := 0; w < words; w++ {
@@ -313,18 +326,9 @@ func vectorSplit(f *Forest, nd *Node) (kind int, bound float64, col bvColumn) {
 	if nd.Flags&FlagMissingZero != 0 || nd.Value != nd.Value {
 		return splitScalar, 0, col
 	}
-	nanLeft := nd.Flags&FlagDefaultLeft != 0
-	switch f.Compare {
-	case LessFloat32:
-		bound = lessBound32(float32(nd.Value))
-	case LessEqFloat64:
-		var ok bool
-		if bound, ok = lessBoundLE(nd.Value); !ok {
-			return splitScalar, 0, col
-		}
-		if nd.Flags&FlagNaNIsZero != 0 {
-			nanLeft = 0 <= nd.Value
-		}
+	bound, nanLeft, ok := splitBound(f, nd)
+	if !ok {
+		return splitScalar, 0, col
 	}
 	if !nanLeft {
 		col.kind = colNaNInf
@@ -354,18 +358,30 @@ func catCode(x float64, kind uint8) uint64 {
 
 // transpose writes the columns of the b rows (nf values each) into blk,
 // column-major: blk[c*bvBlock+r] is row r's value of column c. Rows past b
-// are zero, so the kernels may read a whole vector. Rows go 8 at a time
-// (see bv32Forest.transpose: page misses on wide rows).
+// are zero, so the kernels may read a whole vector.
 func (bf *bvForest) transpose(blk, rows []float64, b, nf int) {
+	transposeCols(blk, bf.cols, rows, b, nf, func(x float64, kind uint8) float64 {
+		return math.Float64frombits(catCode(x, kind))
+	})
+}
+
+// transposeCols writes the columns cols of the b rows (nf values each)
+// into blk, column-major (bvBlock rows a column), as T: a raw column as is,
+// a colNaNInf column with NaN as +Inf, a categorical one as code gives it.
+// Rows past b are zero. It goes through the rows 8 at a time, all columns
+// for each 8: column by column over all rows, a wide model's reads would
+// each touch another page (a row of 1,200 features is 9.6 kB), and the TLB
+// misses cost more than the copy.
+func transposeCols[T float32 | float64](blk []T, cols []bvColumn, rows []float64, b, nf int, code func(x float64, kind uint8) T) {
 	for r0 := 0; r0 < b; r0 += 8 {
 		r1 := min(b, r0+8)
-		for c, cl := range bf.cols {
+		for c, cl := range cols {
 			col := blk[c*bvBlock : (c+1)*bvBlock]
 			off := r0*nf + int(cl.feat)
 			switch cl.kind {
 			case colRaw:
 				for r := r0; r < r1; r++ {
-					col[r] = rows[off]
+					col[r] = T(rows[off])
 					off += nf
 				}
 			case colNaNInf:
@@ -374,19 +390,19 @@ func (bf *bvForest) transpose(blk, rows []float64, b, nf int) {
 					if x != x {
 						x = math.Inf(1)
 					}
-					col[r] = x
+					col[r] = T(x)
 					off += nf
 				}
 			default:
 				for r := r0; r < r1; r++ {
-					col[r] = math.Float64frombits(catCode(rows[off], cl.kind))
+					col[r] = code(rows[off], cl.kind)
 					off += nf
 				}
 			}
 		}
 	}
 	if b < bvBlock {
-		for c := range bf.cols {
+		for c := range cols {
 			clear(blk[c*bvBlock+b : (c+1)*bvBlock])
 		}
 	}

@@ -117,41 +117,19 @@ func compileBV32(f *Forest) *bv32Forest {
 // false when a split has no float32 vector form.
 func (bf *bv32Forest) compileTree(f *Forest, root, end int32, compact map[bvColumn]int32) (tr bv32Tree, ok, expressible bool) {
 	src := f.Nodes[root:end]
-	nleaves := 0
-	for i := range src {
-		if src[i].IsLeaf() {
-			if src[i].Linear != 0 {
-				return tr, false, true
-			}
-			nleaves++
-		}
-	}
-	if nleaves > bvMaxLeaves {
+	runs, ok := leafRunsOf(src, root)
+	if !ok || runs.leaves > bvMaxLeaves {
 		return tr, false, true
 	}
-	first := make([]int, len(src))
-	span := make([]int, len(src))
-	for i := len(src) - 1; i >= 0; i-- {
-		if src[i].IsLeaf() {
-			span[i] = 1
-			continue
-		}
-		span[i] = span[i+1] + span[src[i].Right-root]
-	}
-	words := (nleaves + 31) / 32
+	words := (runs.leaves + 31) / 32
 	var groups [bv32MaxWords][3][]bv32Node
 	var leafVals []float32
-	leaves := 0
 	for i := range src {
 		nd := &src[i]
 		if nd.IsLeaf() {
-			first[i] = leaves
-			leaves++
 			leafVals = append(leafVals, float32(nd.Value))
 			continue
 		}
-		first[i+1] = first[i]
-		first[nd.Right-root] = first[i] + span[i+1]
 		kind, bound, set1, col, vec := vectorSplit32(f, nd)
 		if !vec {
 			return tr, false, false
@@ -162,18 +140,11 @@ func (bf *bv32Forest) compileTree(f *Forest, root, end int32, compact map[bvColu
 			compact[col] = c
 			bf.cols = append(bf.cols, col)
 		}
-		lo, hi := first[i], first[i]+span[i+1]
-		for w := lo / 32; w*32 < hi; w++ {
-			a, z := max(lo, w*32)-w*32, min(hi, w*32+32)-w*32
-			var left uint32
-			if z-a == 32 {
-				left = math.MaxUint32
-			} else {
-				left = (uint32(1)<<(z-a) - 1) << (32 - z)
-			}
-			groups[w][kind] = append(groups[w][kind], bv32Node{bound: bound, keep: ^left, off: c * bvBlock * 4, set1: set1})
-		}
+		runs.words(i, 32, func(w int, left uint64) {
+			groups[w][kind] = append(groups[w][kind], bv32Node{bound: bound, keep: ^uint32(left), off: c * bvBlock * 4, set1: set1})
+		})
 	}
+	leaves := runs.leaves
 	tr = bv32Tree{seg: int32(len(bf.segs)), words: int32(words)}
 	for w := 0; w < words; w++ {
 		g := &groups[w]
@@ -245,44 +216,11 @@ func catCode32(x float64) uint32 {
 }
 
 // transpose writes the columns of the b rows into blk as float32 (or
-// category codes), column-major, rows past b zero. It goes through the
-// rows 8 at a time, all columns for each 8: column by column over all
-// rows, a wide model's reads would each touch another page (a row of 1,200
-// features is 9.6 kB), and the TLB misses cost more than the copy.
+// category codes), column-major, rows past b zero (see transposeCols).
 func (bf *bv32Forest) transpose(blk []float32, rows []float64, b, nf int) {
-	for r0 := 0; r0 < b; r0 += 8 {
-		r1 := min(b, r0+8)
-		for c, cl := range bf.cols {
-			col := blk[c*bvBlock : (c+1)*bvBlock]
-			off := r0*nf + int(cl.feat)
-			switch cl.kind {
-			case colRaw:
-				for r := r0; r < r1; r++ {
-					col[r] = float32(rows[off])
-					off += nf
-				}
-			case colNaNInf:
-				for r := r0; r < r1; r++ {
-					x := rows[off]
-					if x != x {
-						x = math.Inf(1)
-					}
-					col[r] = float32(x)
-					off += nf
-				}
-			default:
-				for r := r0; r < r1; r++ {
-					col[r] = math.Float32frombits(catCode32(rows[off]))
-					off += nf
-				}
-			}
-		}
-	}
-	if b < bvBlock {
-		for c := range bf.cols {
-			clear(blk[c*bvBlock+b : (c+1)*bvBlock])
-		}
-	}
+	transposeCols(blk, bf.cols, rows, b, nf, func(x float64, _ uint8) float32 {
+		return math.Float32frombits(catCode32(x))
+	})
 }
 
 // addScalar is the vector kernel's contract in plain Go: it adds to

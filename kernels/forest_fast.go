@@ -124,19 +124,9 @@ func compileTree(f *Forest, root int32, src []Node) ([]fastNode, bool) {
 		if nd.Flags&(FlagCategorical|FlagMissingZero) != 0 {
 			return nil, false
 		}
-		var bound float64
-		nanLeft := nd.Flags&FlagDefaultLeft != 0
-		switch f.Compare {
-		case LessFloat32:
-			bound = lessBound32(float32(nd.Value))
-		case LessEqFloat64:
-			var ok bool
-			if bound, ok = lessBoundLE(nd.Value); !ok {
-				return nil, false
-			}
-			if nd.Flags&FlagNaNIsZero != 0 {
-				nanLeft = 0 <= nd.Value
-			}
+		bound, nanLeft, ok := splitBound(f, nd)
+		if !ok {
+			return nil, false
 		}
 		bits := uint32(nd.Feature) | fastSplit
 		if nanLeft {
@@ -146,6 +136,25 @@ func compileTree(f *Forest, root int32, src []Node) ([]fastNode, bool) {
 		out[i] = fastNode{bound: bound, bits: bits, right: nd.Right - root - int32(i)}
 	}
 	return out, true
+}
+
+// splitBound returns the strict float64 bound of numerical split nd (x
+// goes left when x < bound) and where NaN goes, or false when there is
+// none (LightGBM's x <= +Inf).
+func splitBound(f *Forest, nd *Node) (bound float64, nanLeft, ok bool) {
+	nanLeft = nd.Flags&FlagDefaultLeft != 0
+	switch f.Compare {
+	case LessFloat32:
+		bound = lessBound32(float32(nd.Value))
+	case LessEqFloat64:
+		if bound, ok = lessBoundLE(nd.Value); !ok {
+			return 0, false, false
+		}
+		if nd.Flags&FlagNaNIsZero != 0 {
+			nanLeft = 0 <= nd.Value
+		}
+	}
+	return bound, nanLeft, true
 }
 
 // lessBound32 returns the float64 b for which, for every non-NaN float64 x,
