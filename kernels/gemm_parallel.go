@@ -155,11 +155,14 @@ func (t *gemmTask) release() {
 	}
 }
 
-// gemmPanels is gemmBiasAct's loop nest (m > 1) over the panels [q0, q1)
-// of pb only: it writes the columns [32·q0, min(32·q1, N)) of c's m rows,
-// each element exactly as gemmBiasAct does.
+// gemmPanels is the loop nest of gemmBiasAct (m > 1) over the panels
+// [q0, q1) of pb: it writes the columns [32·q0, min(32·q1, N)) of c's m
+// rows. gemmBiasAct runs it over all panels; a shared product gives each
+// core a range, and every element comes out the same either way.
 func gemmPanels(lv simdLevel, c, a []float32, m int, pb *PackedB, bias []float32, act Activation, q0, q1 int) {
 	k, n := pb.k, pb.n
+	// scratch for edge tiles (n not a multiple of 32): on the stack, and
+	// passed down by pointer so it is zeroed once per call, not per tile.
 	var s tileScratch
 	mr := tileRows(lv)
 	for pc := 0; ; pc += sgemmKC {

@@ -208,32 +208,7 @@ func gemmBiasAct(lv simdLevel, c, a []float32, m int, pb *PackedB, bias []float3
 		gemv(lv, c[:n], a[:k], pb, bias, act)
 		return
 	}
-	// scratch for edge tiles (n not a multiple of 32): on the stack, and
-	// passed down by pointer so it is zeroed once per call, not per tile.
-	var s tileScratch
-	mr := tileRows(lv)
-	for pc := 0; ; pc += sgemmKC {
-		kc := min(sgemmKC, k-pc)
-		first, last := pc == 0, pc+kc >= k
-		for ic := 0; ic < m; ic += sgemmMC {
-			iend := min(ic+sgemmMC, m)
-			for q := 0; q*sgemmNR < n; q++ {
-				bp := pb.data[(q*k+pc)*sgemmNR : (q*k+pc+kc)*sgemmNR]
-				for i := ic; i < iend; {
-					rows := mr
-					if iend-i < mr {
-						rows = 1
-					}
-					t := tileJob{rows: rows, kc: kc, i: i, j: q * sgemmNR, first: first, last: last}
-					t.run(lv, c, a[i*k+pc:], k, bp, n, bias, act, &s)
-					i += rows
-				}
-			}
-		}
-		if last {
-			return
-		}
-	}
+	gemmPanels(lv, c, a, m, pb, bias, act, 0, (n+sgemmNR-1)/sgemmNR)
 }
 
 // maxTileRows is the most rows any level's tile kernel computes at once.
