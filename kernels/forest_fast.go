@@ -21,6 +21,12 @@ import "math"
 // nodes keep the reference walk, tree by tree, inside the same block loop so
 // the summation order (and so the rounding) is unchanged.
 //
+// On the SIMD levels, blocks of 8 rows or more go instead through the
+// bitvector form of every tree of up to 256 leaves without linear leaves,
+// categorical splits included (forest_bv.go, and forest_bv32.go for
+// XGBoost's forests): the walk above is then for single rows, small
+// blocks, and the trees the bitvector form does not take.
+//
 // A FastForest is immutable and safe for concurrent use.
 type FastForest struct {
 	src   *Forest
