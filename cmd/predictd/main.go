@@ -58,6 +58,10 @@ Usage:
   predictd loadtest --url URL (--body FILE | --bodies FILE.ndjson) (--rate R | --concurrency N) [--duration D] [--slo-p99 D] [--json FILE] [--html FILE]
   predictd capacity --url URL (--body FILE | --bodies FILE.ndjson) --slo-p99 D [--target-rps R] [--cost-per-core-hour USD] [--json FILE] [--html FILE]
   predictd alerts  --config FILE [--out FILE]
+  predictd dataset --features defs.yaml --entities FILE(.csv|.parquet) --out FILE.parquet [--views V1,V2]
+  predictd contract infer|validate ...
+  predictd eval    --repo DIR --model NAME [--version N] --in FILE(.csv|.parquet) --label COL [--slice COL ...] [--json FILE] [--html FILE] [--record]
+  predictd candidates --repo DIR --models a:1,b:2,c --in FILE --label COL [--slo-p99 D] [--cost-per-core-hour X] [--html FILE]
   predictd version
 
 Run 'predictd COMMAND -h' for a command's flags.
@@ -114,6 +118,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdCapacity(ctx, rest, stdout, stderr)
 	case "alerts":
 		return cmdAlerts(rest, stdout, stderr)
+	case "dataset":
+		return cmdDataset(ctx, rest, stdout, stderr)
+	case "contract":
+		return cmdContract(ctx, rest, stdout, stderr)
+	case "eval":
+		return cmdEval(ctx, rest, stdout, stderr)
+	case "candidates":
+		return cmdCandidates(ctx, rest, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, versionString())
 		return nil
