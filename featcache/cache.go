@@ -257,12 +257,25 @@ func fill(out *Record, rec Record, ttl time.Duration, now time.Time) Status {
 	case !rec.Found:
 		out.EventTime = time.Time{}
 		return StatusMissing
-	case ttl > 0 && !now.Before(rec.EventTime.Add(ttl)):
+	case ttl > 0 && !Fresh(rec.EventTime, now, ttl):
 		return StatusExpired
 	}
 	out.Found = true
 	out.Values = append(out.Values, rec.Values...)
 	return StatusPresent
+}
+
+// Fresh reports whether a row with event time eventTime is still valid at
+// time at for a view whose TTL is ttl: its age, at - eventTime, is below
+// ttl. A row exactly ttl old is expired. This is the one TTL rule: the
+// serving cache (what Get reports as StatusExpired) and the offline
+// point-in-time join (tools/dataset) both call it, so a training set holds
+// the values serving would have filled at that time. Feast's
+// get_historical_features also takes a row exactly ttl old; predictd does
+// not. A row timed after at (negative age) is fresh here; callers that
+// must not see the future (the point-in-time join) exclude it first.
+func Fresh(eventTime, at time.Time, ttl time.Duration) bool {
+	return at.Before(eventTime.Add(ttl))
 }
 
 // growRecords extends dst by n records, reusing their Values' capacity.

@@ -54,11 +54,17 @@ type Entity struct {
 // View is a group of features of one entity, written together from one
 // source and valid for TTL after their event time.
 type View struct {
-	Name     string
-	Entity   *Entity
-	TTL      time.Duration // > 0
-	Source   string        // free text: a table, a path; read by the offline tools only
-	Features []Feature     // in stored order
+	Name   string
+	Entity *Entity
+	TTL    time.Duration // > 0
+	// Source is the view's offline history, read by the offline tools
+	// only (the daemon ignores it). The point-in-time join (predictd
+	// dataset) reads it as the path of a CSV or Parquet file, relative to
+	// the definitions file's folder when not absolute, holding the
+	// entity's join key, an event_time column and the view's features,
+	// many rows per entity; its --source view=path flag overrides it.
+	Source   string
+	Features []Feature // in stored order
 
 	index map[string]int
 }
@@ -146,7 +152,7 @@ var nameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_.\-]*$`)
 //	  - name: user_stats
 //	    entity: user
 //	    ttl: 24h                # a Go duration, > 0
-//	    source: warehouse.user_stats   # optional, free text
+//	    source: user_stats.csv  # optional: the offline history file
 //	    features:
 //	      - name: clicks_7d
 //	        type: float         # float, int or categorical
