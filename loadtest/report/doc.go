@@ -16,5 +16,8 @@
 // The pages are well-formed XML as well as HTML (every element closed,
 // no named entities but XML's), which the tests rely on to parse them.
 //
+// The page scaffolding (head, CSS, formatting, palette, plot-to-SVG) is
+// internal/htmlpage's, shared with the other reports.
+//
 // The functions keep no state and may be called concurrently.
 package report

@@ -1,34 +1,25 @@
 package report
 
 import (
-	"bytes"
 	"fmt"
 	"image/color"
 	"io"
 	"math"
 	"strconv"
-	"strings"
 
 	"gonum.org/v1/plot"
-	"gonum.org/v1/plot/font"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgimg"
-	"gonum.org/v1/plot/vg/vgsvg"
 
+	"github.com/predictd/predictd/internal/htmlpage"
 	"github.com/predictd/predictd/loadtest"
 	"github.com/predictd/predictd/loadtest/capacity"
 )
 
 // Colors of the plots.
-var (
-	blue   = color.RGBA{R: 0x1f, G: 0x77, B: 0xb4, A: 0xff}
-	orange = color.RGBA{R: 0xff, G: 0x7f, B: 0x0e, A: 0xff}
-	green  = color.RGBA{R: 0x2c, G: 0xa0, B: 0x2c, A: 0xff}
-	red    = color.RGBA{R: 0xd6, G: 0x27, B: 0x28, A: 0xff}
-	grey   = color.RGBA{R: 0x60, G: 0x60, B: 0x60, A: 0xff}
-)
+var blue, orange, green, red, grey = htmlpage.Blue, htmlpage.Orange, htmlpage.Green, htmlpage.Red, htmlpage.Grey
 
 // series is one latency percentile spectrum to plot.
 type series struct {
@@ -92,22 +83,7 @@ func (logTicks) Ticks(lo, hi float64) []plot.Tick {
 }
 
 // newPlot returns a plot with sans-serif text throughout.
-func newPlot(title, x, y string) *plot.Plot {
-	p := plot.New()
-	p.Title.Text, p.X.Label.Text, p.Y.Label.Text = title, x, y
-	sans := func(f *font.Font) { f.Variant = "Sans" }
-	sans(&p.Title.TextStyle.Font)
-	sans(&p.X.Label.TextStyle.Font)
-	sans(&p.Y.Label.TextStyle.Font)
-	sans(&p.X.Tick.Label.Font)
-	sans(&p.Y.Tick.Label.Font)
-	sans(&p.Legend.TextStyle.Font)
-	p.Title.TextStyle.Font.Size = vg.Points(13)
-	p.Legend.Top, p.Legend.Left = true, true
-	p.Legend.XOffs, p.Legend.YOffs = vg.Points(8), -vg.Points(4)
-	p.Add(plotter.NewGrid())
-	return p
-}
+var newPlot = htmlpage.NewPlot
 
 // hline is a dashed horizontal line at y across [x0, x1].
 func hline(x0, x1, y float64, c color.Color) (*plotter.Line, error) {
@@ -290,30 +266,11 @@ func capacitySpectrum(r capacity.Report) (*plot.Plot, error) {
 	return spectrumPlot("Latency percentile spectrum", ss, r.Settings.SLO.P99MS)
 }
 
-// Plot sizes in the pages.
-const (
-	plotW = 10 * vg.Inch
-	plotH = 5 * vg.Inch
-)
-
-// svgOf draws p as an SVG element for inlining in HTML: no XML
-// declaration, and a font list that falls back to the browser's
-// sans-serif (the fonts are not embedded; the plot was laid out with
-// Liberation Sans, metrically compatible with Arial).
+// svgOf draws p as an SVG element for inlining in HTML (htmlpage.SVG at
+// its default size).
 func svgOf(p *plot.Plot) (string, error) {
-	c := vgsvg.New(plotW, plotH)
-	p.Draw(draw.New(c))
-	var b bytes.Buffer
-	if _, err := c.WriteTo(&b); err != nil {
-		return "", err
-	}
-	s := b.String()
-	i := strings.Index(s, "<svg")
-	if i < 0 {
-		return "", fmt.Errorf("report: BUG: vgsvg wrote no <svg> element")
-	}
-	s = strings.ReplaceAll(s[i:], "font-family:Liberation Sans;", "font-family:'Liberation Sans',Arial,Helvetica,sans-serif;")
-	return s, nil
+	s, err := htmlpage.SVG(p, 0, 0)
+	return string(s), err
 }
 
 // KneePNG draws a capacity search's knee curve and the knee step's

@@ -5,41 +5,22 @@ import (
 	"fmt"
 	"html/template"
 	"io"
-	"math"
 	"slices"
 	"strconv"
 
+	"github.com/predictd/predictd/internal/htmlpage"
 	"github.com/predictd/predictd/loadtest"
 	"github.com/predictd/predictd/loadtest/capacity"
 )
 
-// num formats a rate or a latency for people: three significant digits
-// below 100, whole numbers above.
-func num(v float64) string {
-	switch {
-	case math.IsNaN(v) || math.IsInf(v, 0):
-		return strconv.FormatFloat(v, 'g', -1, 64)
-	case math.Abs(v) >= 100:
-		return strconv.FormatFloat(math.Round(v), 'f', 0, 64)
-	case v == 0:
-		return "0"
-	}
-	return strconv.FormatFloat(v, 'g', 3, 64)
-}
-
-// pct formats a fraction as a percentage.
-func pct(v float64) string {
-	if v == 0 {
-		return "0%"
-	}
-	return strconv.FormatFloat(100*v, 'g', 3, 64) + "%"
-}
+// num, pct: the shared page formatting.
+var num, pct = htmlpage.Num, htmlpage.Pct
 
 // money formats a price with four significant digits.
 func money(v float64) string { return strconv.FormatFloat(v, 'g', 4, 64) }
 
 var funcs = template.FuncMap{
-	"num": num, "pct": pct, "money": money, "inc": func(i int) int { return i + 1 },
+	"money": money,
 	"ratio": func(a, b float64) string { return num(a / b) },
 	"ms":    func(v float64) string { return num(v) + " ms" },
 	"cpums": func(v float64) string {
@@ -50,38 +31,12 @@ var funcs = template.FuncMap{
 	},
 }
 
-// style is the pages' CSS.
+// style is the CSS the pages add to htmlpage.CSS.
 const style = `
-body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,Arial,sans-serif;margin:2em auto;max-width:1100px;padding:0 1em;color:#222;line-height:1.4}
-h1{font-size:1.5em;margin-bottom:.2em}h2{font-size:1.15em;margin-top:1.6em;border-bottom:1px solid #ddd}
-.sub{color:#666;margin-top:0}
-.verdict{font-size:1.25em;font-weight:bold;padding:.7em 1em;border-radius:6px;margin:1em 0}
-.pass{background:#e6f4ea;color:#14532d;border:2px solid #2ca02c}
-.fail{background:#fdecea;color:#7f1d1d;border:2px solid #d62728}
-.none{background:#f3f4f6;color:#333;border:2px solid #999}
-.verdict ul{font-size:.8em;font-weight:normal;margin:.4em 0 0}
-table{border-collapse:collapse;margin:.5em 0;font-variant-numeric:tabular-nums}
-th,td{border:1px solid #ddd;padding:.25em .6em;text-align:right}
-td{white-space:nowrap}td.l{white-space:normal}
-th{background:#f6f6f6}td.l,th.l{text-align:left}
 tr.passrow td.v{color:#14532d;font-weight:bold}tr.failrow td.v{color:#b91c1c;font-weight:bold}
 tr.knee{background:#fffbe6}
 table.steps{font-size:.88em}table.steps td,table.steps th{padding:.2em .4em}
-.plot svg{width:100%;height:auto;border:1px solid #eee;margin:.3em 0}
 tr.why td{color:#7f1d1d;font-size:.9em;border-top:none}
-code,pre{background:#f6f6f6;padding:0 .2em}
-.notes li{color:#7c4a03}
-`
-
-const head = `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8"/>
-<meta name="viewport" content="width=device-width, initial-scale=1"/>
-<title>{{.Title}}</title>
-<style>` + style + `</style>
-</head>
-<body>
 `
 
 // loadTestPage is the data of LoadTest's page.
@@ -100,7 +55,7 @@ type kv struct {
 	V uint64
 }
 
-var loadTestTmpl = template.Must(template.New("loadtest").Funcs(funcs).Parse(head + `<h1>{{.Title}}</h1>
+var loadTestTmpl = htmlpage.New("loadtest", style, `<h1>{{.Title}}</h1>
 <p class="sub">{{.S.Mode}} loop against <code>{{.S.URL}}</code>{{if .S.Profile}}, profile {{.S.Profile}}{{end}}{{if .S.TargetRPS}}, {{num .S.TargetRPS}} requests/s offered{{end}}</p>
 {{with .S.Verdict}}{{if .Pass}}<div class="verdict pass">PASS: the run met its SLO{{with $.S.SLO}} (p99 ≤ {{ms .P99MS}}, error rate ≤ {{pct .MaxErrorRate}}){{end}}</div>
 {{else}}<div class="verdict fail">FAIL: the run missed its SLO{{with $.S.SLO}} (p99 ≤ {{ms .P99MS}}, error rate ≤ {{pct .MaxErrorRate}}){{end}}<ul>{{range .Reasons}}<li>{{.}}</li>{{end}}</ul></div>
@@ -132,9 +87,7 @@ var loadTestTmpl = template.Must(template.New("loadtest").Funcs(funcs).Parse(hea
 <tr><th class="l">code or kind</th><th>count</th></tr>
 {{range .Errors}}<tr><td class="l">{{.K}}</td><td>{{.V}}</td></tr>
 {{end}}</table>{{else}}<p>None.</p>{{end}}
-</body>
-</html>
-`))
+`, funcs)
 
 // LoadTest writes one run as a self-contained HTML page: the verdict when
 // s was judged against an SLO, counts, latency percentiles, the latency
@@ -193,7 +146,7 @@ type capacityPage struct {
 	Knee, Spectrum template.HTML
 }
 
-var capacityTmpl = template.Must(template.New("capacity").Funcs(funcs).Parse(head + `<h1>{{.Title}}</h1>
+var capacityTmpl = htmlpage.New("capacity", style, `<h1>{{.Title}}</h1>
 {{$s := .R.Settings}}<p class="sub">Open-loop constant-rate steps against <code>{{$s.URL}}</code>: SLO p99 ≤ {{ms $s.SLO.P99MS}}, error rate ≤ {{pct $s.SLO.MaxErrorRate}}; {{num $s.StepDurationS}} s per step after {{num $s.WarmupS}} s of warm-up.</p>
 {{if and .R.Found .R.LowerBound}}<div class="verdict pass">At least {{num .R.Knee.AchievedRPS}} requests/s within the SLO (no step failed; the highest passed at {{num .R.Knee.TargetRPS}}/s offered, p99 {{ms .R.Knee.P99MS}})<ul><li>{{.R.Message}}</li></ul></div>
 {{else if .R.Found}}<div class="verdict pass">Knee: {{num .R.Knee.AchievedRPS}} requests/s within the SLO (p99 {{ms .R.Knee.P99MS}} at {{num .R.Knee.TargetRPS}}/s offered){{if .R.Inconsistent}} — inconsistent runs, see the notes{{end}}<ul><li>{{.R.Message}}</li></ul></div>
@@ -239,9 +192,7 @@ var capacityTmpl = template.Must(template.New("capacity").Funcs(funcs).Parse(hea
 <tr><th class="l">server cores</th><td>{{$s.ServerCores}}</td></tr>
 <tr><th class="l">stopped</th><td>{{.R.Stopped}}</td></tr>
 </table>
-</body>
-</html>
-`))
+`, funcs)
 
 // Capacity writes a capacity search as a self-contained HTML page: the
 // knee (or why there is none) up front, the plan with its formulas, the
