@@ -1,0 +1,2 @@
+// Package dataset builds point-in-time training sets (predictd dataset).
+package dataset

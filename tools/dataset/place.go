@@ -1,0 +1,131 @@
+package dataset
+
+import (
+	"bufio"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"math"
+	"os"
+)
+
+// The join emits each entity row's values in key order; the output wants
+// them in the entity file's order. A placer restores it with one
+// distribution pass: entity rows are cut into buckets of bucketRows
+// consecutive rows, small enough that one bucket's values fit in memory;
+// each result is appended to its bucket's scratch file; the output then
+// loads one bucket at a time into a table laid out in row order.
+
+// placer holds the results of every view, by bucket.
+type placer struct {
+	dir        string
+	rows       uint64 // entity rows
+	width      int    // features per row, all views
+	bucketRows uint64
+	files      []*os.File
+	ws         []*bufio.Writer
+	buf        []byte
+}
+
+// maxBuckets bounds the open bucket files.
+const maxBuckets = 4096
+
+// newPlacer makes buckets for rows entity rows of width values each, so
+// that one bucket takes at most tableBytes and the write buffers of all
+// buckets at most bufBytes.
+func newPlacer(dir string, rows uint64, width int, tableBytes, bufBytes int64) (*placer, error) {
+	rowBytes := uint64(max(width, 1)) * 8
+	bucketRows := max(uint64(tableBytes)/rowBytes, 1)
+	nb := (rows + bucketRows - 1) / bucketRows
+	if nb > maxBuckets {
+		return nil, fmt.Errorf("dataset: %d entity rows of %d features need %d result buckets at this memory (the limit is %d): give more memory", rows, width, nb, maxBuckets)
+	}
+	p := &placer{dir: dir, rows: rows, width: width, bucketRows: bucketRows}
+	wbuf := int(min(max(bufBytes/int64(max(nb, 1)), 4<<10), 256<<10))
+	for range nb {
+		f, err := os.CreateTemp(dir, "bucket-*.res")
+		if err != nil {
+			p.close()
+			return nil, fmt.Errorf("dataset: %w", err)
+		}
+		p.files = append(p.files, f)
+		p.ws = append(p.ws, bufio.NewWriterSize(f, wbuf))
+	}
+	return p, nil
+}
+
+// put records entity row row's values of the features from col on.
+func (p *placer) put(row uint64, col int, vals []float64) error {
+	if row >= p.rows || col+len(vals) > p.width {
+		panic(fmt.Sprintf("BUG: dataset: result for row %d, columns %d+%d, of %d rows x %d", row, col, len(vals), p.rows, p.width))
+	}
+	b := row / p.bucketRows
+	p.buf = binary.AppendUvarint(p.buf[:0], row%p.bucketRows)
+	p.buf = binary.AppendUvarint(p.buf, uint64(col))
+	p.buf = binary.AppendUvarint(p.buf, uint64(len(vals)))
+	for _, v := range vals {
+		p.buf = binary.LittleEndian.AppendUint64(p.buf, math.Float64bits(v))
+	}
+	if _, err := p.ws[b].Write(p.buf); err != nil {
+		return fmt.Errorf("dataset: write results: %w", err)
+	}
+	return nil
+}
+
+// flush writes out every bucket's buffer.
+func (p *placer) flush() error {
+	for _, w := range p.ws {
+		if err := w.Flush(); err != nil {
+			return fmt.Errorf("dataset: write results: %w", err)
+		}
+	}
+	return nil
+}
+
+// load fills table (bucketRows*width values, row-major) with bucket b's
+// results; a value no result set is NaN. It returns the bucket's first
+// row and its number of rows.
+func (p *placer) load(b int, table []float64) (first uint64, n int, err error) {
+	for i := range table {
+		table[i] = math.NaN()
+	}
+	first = uint64(b) * p.bucketRows
+	n = int(min(p.bucketRows, p.rows-first))
+	f := p.files[b]
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return 0, 0, fmt.Errorf("dataset: read results: %w", err)
+	}
+	r := bufio.NewReaderSize(f, 64<<10)
+	var v [8]byte
+	for {
+		row, err := binary.ReadUvarint(r)
+		if err == io.EOF {
+			break
+		}
+		col, err2 := binary.ReadUvarint(r)
+		cnt, err3 := binary.ReadUvarint(r)
+		if err != nil || err2 != nil || err3 != nil || row >= uint64(n) || col+cnt > uint64(p.width) {
+			return 0, 0, fmt.Errorf("dataset: read results: %w", errCorrupt)
+		}
+		dst := table[row*uint64(p.width)+col:]
+		for i := range cnt {
+			if _, err := io.ReadFull(r, v[:]); err != nil {
+				return 0, 0, fmt.Errorf("dataset: read results: %w", errCorrupt)
+			}
+			dst[i] = math.Float64frombits(binary.LittleEndian.Uint64(v[:]))
+		}
+	}
+	return first, n, nil
+}
+
+// buckets is the number of buckets.
+func (p *placer) buckets() int { return len(p.files) }
+
+// close removes the bucket files.
+func (p *placer) close() {
+	for _, f := range p.files {
+		f.Close()
+		os.Remove(f.Name())
+	}
+	p.files, p.ws = nil, nil
+}
