@@ -274,7 +274,10 @@ func TestRunErrors(t *testing.T) {
 		{"missing model", func(o *Options) { o.Candidates[1] = Candidate{"nope", 0} }, "binary", "candidate nope:"},
 		{"missing version", func(o *Options) { o.Candidates[1] = Candidate{"clf_tiny", 4} }, "binary", "candidate clf_tiny:4:"},
 		{"latest named twice", func(o *Options) { o.Candidates[1] = Candidate{"clf_tiny", 1}; o.Candidates[0].Version = 0 }, "binary", "clf_tiny:1 is already a candidate"},
-		{"eval fails", func(o *Options) { o.Candidates[1] = Candidate{"clf_tiny", 0}; o.Candidates[0] = Candidate{"reg_small", 1} }, "fail", "candidate reg_small:1: evaluate: no such fake"},
+		{"eval fails", func(o *Options) {
+			o.Candidates[1] = Candidate{"clf_tiny", 0}
+			o.Candidates[0] = Candidate{"reg_small", 1}
+		}, "fail", "candidate reg_small:1: evaluate: no such fake"},
 		{"holdout lacks a feature", func(o *Options) { o.In = fixture.Path("xgboost", "gbtree_binary_logistic.csv") }, "binary", "missing columns"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
