@@ -86,8 +86,9 @@ func DefaultOptions() Options {
 	}
 }
 
-// check fills in defaults and reports the first bad field by name.
-func (o *Options) check() error {
+// Check fills in the defaults of o's zero fields and reports the first
+// field that is out of range, by name. Run calls it first.
+func (o *Options) Check() error {
 	def := DefaultOptions()
 	if o.Cores == 0 {
 		o.Cores = def.Cores
@@ -179,7 +180,7 @@ type candidate struct {
 // decides dominance and the best under the SLO. It stops when ctx is
 // cancelled, returning ctx's error.
 func Run(ctx context.Context, opts Options) (*Report, error) {
-	if err := opts.check(); err != nil {
+	if err := opts.Check(); err != nil {
 		return nil, err
 	}
 	rep := &Report{

@@ -309,8 +309,8 @@ func TestOptionsCheck(t *testing.T) {
 		return Options{Repo: "r", Candidates: []Candidate{{"a", 0}}, In: "x.csv", Label: "y"}
 	}
 	o := good()
-	if err := o.check(); err != nil {
-		t.Fatalf("check(%+v) = %v", good(), err)
+	if err := o.Check(); err != nil {
+		t.Fatalf("Check(%+v) = %v", good(), err)
 	}
 	def := DefaultOptions()
 	if o.Rounds != DefaultRounds || o.Cell != DefaultCell || o.Warmup != DefaultWarmup || o.Cores != def.Cores || !slices.Equal(o.Batches, DefaultBatches) || o.MaxRows != def.MaxRows {
@@ -340,8 +340,8 @@ func TestOptionsCheck(t *testing.T) {
 	} {
 		o := good()
 		tc.edit(&o)
-		if err := o.check(); err == nil || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("check: %v, want an error naming %s", err, tc.want)
+		if err := o.Check(); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("Check: %v, want an error naming %s", err, tc.want)
 		}
 	}
 }
