@@ -1,7 +1,8 @@
 // Package parquetio holds what predictd's Parquet readers (tools/score's
-// rows, tools/materialize's feature rows) share on top of
-// github.com/parquet-go/parquet-go: opening an untrusted file safely, naming
-// a column's type in messages, and turning a numeric value into a float64.
+// rows, tools/materialize's feature rows, internal/table's chunks) share on
+// top of github.com/parquet-go/parquet-go: opening an untrusted file safely,
+// naming a column's type in messages, turning a numeric value into a
+// float64 and a TIMESTAMP, DATE or INT96 value into a time.
 // Functions are safe for concurrent use.
 package parquetio
 

@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/predictd/predictd/featcache"
+	"github.com/predictd/predictd/internal/table"
 )
 
 // Options configure File.
@@ -183,13 +184,12 @@ func (o Options) withDefaults() Options {
 func readCSV(r io.Reader, path string, opts Options) (map[string]featcache.Row, Stats, error) {
 	opts = opts.withDefaults()
 	v := opts.View
-	lr := &recordLimiter{r: r, max: opts.MaxRecordBytes, line: 1, recLine: 1}
-	cr := csv.NewReader(lr)
+	cr := csv.NewReader(table.LimitRecords(r, opts.MaxRecordBytes))
 	cr.ReuseRecord = true
 	tooLong := func(err error) error {
-		var tl *recordTooLongError
+		var tl *table.RecordTooLongError
 		if errors.As(err, &tl) {
-			return fmt.Errorf("materialize: %s:%d: record longer than %d bytes: refused before reading it whole (a join key may have at most %d bytes)", path, tl.line, opts.MaxRecordBytes, featcache.MaxKeyBytes)
+			return fmt.Errorf("materialize: %s:%d: record longer than %d bytes: refused before reading it whole (a join key may have at most %d bytes)", path, tl.Line, opts.MaxRecordBytes, featcache.MaxKeyBytes)
 		}
 		return nil
 	}
@@ -275,8 +275,7 @@ func readCSV(r io.Reader, path string, opts Options) (map[string]featcache.Row, 
 // categorical features), or a missing value.
 func cell(s string, ft featcache.Feature) (float64, error) {
 	s = strings.TrimSpace(s)
-	switch s {
-	case "", "NA", "NaN", "nan", "null", "N/A":
+	if table.Missing(s) {
 		return math.NaN(), nil
 	}
 	x, err := strconv.ParseFloat(s, 64)
@@ -284,51 +283,4 @@ func cell(s string, ft featcache.Feature) (float64, error) {
 		return 0, fmt.Errorf("%q is not a finite number", s)
 	}
 	return x, ft.CheckValue(x)
-}
-
-// recordLimiter passes a CSV file through to encoding/csv, failing with a
-// *recordTooLongError once a record (a line, or lines joined by a quoted
-// field) exceeds max bytes: encoding/csv has no such bound and holds a
-// record whole, several times over, before handing it out (a 200 MB key
-// took 3.2 GB). It tracks quotes to tell a record's end from a newline in a
-// quoted field; a stray quote in an unquoted field, which encoding/csv
-// refuses anyway, at worst makes it count across records.
-type recordLimiter struct {
-	r       io.Reader
-	max     int  // bytes per record
-	cur     int  // bytes of the current record so far, newline excluded
-	quoted  bool // inside a quoted field
-	line    int  // the line being read, from 1
-	recLine int  // the line the current record started on
-	err     error
-}
-
-type recordTooLongError struct{ line int }
-
-func (e *recordTooLongError) Error() string {
-	return fmt.Sprintf("line %d: record too long", e.line)
-}
-
-func (l *recordLimiter) Read(p []byte) (int, error) {
-	if l.err != nil {
-		return 0, l.err
-	}
-	n, err := l.r.Read(p)
-	for i, c := range p[:n] {
-		switch c {
-		case '"':
-			l.quoted = !l.quoted
-		case '\n':
-			l.line++
-			if !l.quoted {
-				l.cur, l.recLine = 0, l.line
-				continue
-			}
-		}
-		if l.cur++; l.cur > l.max {
-			l.err = &recordTooLongError{line: l.recLine}
-			return i, l.err
-		}
-	}
-	return n, err
 }

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/parquet-go/parquet-go"
-	"github.com/parquet-go/parquet-go/deprecated"
 	"github.com/parquet-go/parquet-go/format"
 
 	"github.com/predictd/predictd/featcache"
@@ -30,28 +29,17 @@ const (
 	pqFeature               // a feature value: a number, a boolean or null
 )
 
-// pqTimeUnit is the encoding of an event time column.
-type pqTimeUnit int
-
-const (
-	pqMillis pqTimeUnit = iota
-	pqMicros
-	pqNanos
-	pqInt96  // legacy Impala/Spark timestamp: nanoseconds of the day and a Julian day
-	pqString // RFC 3339 text
-)
-
 // pqColumn is one column readParquet reads: the join key, the time column
 // or a feature.
 type pqColumn struct {
 	name     string
 	index    int // leaf column index in the file
 	role     pqRole
-	feature  featcache.Feature // pqFeature only
-	unit     pqTimeUnit        // pqTime only
-	unsigned bool              // an unsigned INT annotation
-	bytes    bool              // physical type BYTE_ARRAY: values point into the page
-	num      parquetio.Num     // pqFeature only: how its values are numbers
+	feature  featcache.Feature  // pqFeature only
+	unit     parquetio.TimeUnit // pqTime only: a binary time, or 0 for RFC 3339 text
+	unsigned bool               // an unsigned INT annotation
+	bytes    bool               // physical type BYTE_ARRAY: values point into the page
+	num      parquetio.Num      // pqFeature only: how its values are numbers
 	// maxBytes bounds a BYTE_ARRAY value that is kept: a longer one is
 	// kept cut to maxBytes+1 bytes, its length in long, so that a huge
 	// value is not copied out of its page.
@@ -224,27 +212,15 @@ func pqColumns(pf *parquet.File, path string, opts Options) ([]pqColumn, error) 
 				return nil, fmt.Errorf("materialize: %s: column %q has type %s, want a string (BYTE_ARRAY) or an integer (INT32, INT64) join key", path, name, parquetio.TypeName(t))
 			}
 		case pqTime:
+			// A DATE is not an event time here: it has no time of day.
+			if u, ok := parquetio.TimeColumn(t); ok && u != parquetio.Days {
+				ok2, c.unit = true, u
+			}
 			switch t.Kind() {
-			case parquet.Int64:
-				if ts, ok := lt.(*format.TimestampType); ok {
-					ok2 = true
-					switch ts.Unit.Value.(type) {
-					case *format.MilliSeconds:
-						c.unit = pqMillis
-					case *format.MicroSeconds:
-						c.unit = pqMicros
-					case *format.NanoSeconds:
-						c.unit = pqNanos
-					default:
-						ok2 = false
-					}
-				}
-			case parquet.Int96:
-				ok2, c.unit = true, pqInt96
 			case parquet.ByteArray:
 				switch lt.(type) {
 				case nil, *format.StringType:
-					ok2, c.unit = true, pqString
+					ok2, c.unit = true, 0
 				}
 			}
 			if !ok2 {
@@ -329,18 +305,12 @@ func (c *pqColumn) time(i int) (time.Time, error) {
 	}
 	var t time.Time
 	switch c.unit {
-	case pqMillis:
-		t = time.UnixMilli(v.Int64()).UTC()
-	case pqMicros:
-		t = time.UnixMicro(v.Int64()).UTC()
-	case pqNanos:
-		t = time.Unix(0, v.Int64()).UTC()
-	case pqInt96:
+	case parquetio.Millis, parquetio.Micros, parquetio.Nanos, parquetio.Int96:
 		var err error
-		if t, err = int96Time(v.Int96()); err != nil {
+		if t, err = parquetio.Time(v, c.unit); err != nil {
 			return time.Time{}, err
 		}
-	case pqString:
+	case 0: // RFC 3339 text
 		if n := c.long[i]; n > 0 {
 			return time.Time{}, fmt.Errorf("a string of %d bytes is not an RFC 3339 time", n)
 		}
@@ -352,20 +322,6 @@ func (c *pqColumn) time(i int) (time.Time, error) {
 		return time.Time{}, err
 	}
 	return t, nil
-}
-
-// int96Time decodes a legacy INT96 timestamp: nanoseconds of the day in
-// the first 8 bytes (little endian), then the Julian day number. A count
-// of nanoseconds outside the day is an error.
-func int96Time(x deprecated.Int96) (time.Time, error) {
-	const unixEpochJulianDay = 2440588
-	const nanosPerDay = 86400 * 1e9
-	nanos := uint64(x[0]) | uint64(x[1])<<32
-	if nanos >= nanosPerDay {
-		return time.Time{}, fmt.Errorf("INT96 timestamp with %d nanoseconds of the day, want fewer than %d", nanos, uint64(nanosPerDay))
-	}
-	day := int64(x[2]) - unixEpochJulianDay
-	return time.Unix(day*86400, int64(nanos)).UTC(), nil
 }
 
 // checkKeyChunk refuses row group g when its join key column chunk is

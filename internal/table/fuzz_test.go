@@ -1,0 +1,167 @@
+package table
+
+import (
+	"encoding/csv"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// FuzzCSV holds the CSV path to encoding/csv: the same header (names
+// trimmed, a leading byte order mark dropped), the same records cell for
+// cell, each at the line encoding/csv says it starts on, and an error
+// (naming the file) exactly where encoding/csv has one. A header naming a
+// column twice must be refused instead.
+func FuzzCSV(f *testing.F) {
+	for _, s := range []string{
+		"a,b\n1,2\n", "a,b\n1,2\n3\n", "a\n\"x\ny\"\n\n2\n", "\ufeffa, b \r\n1,\"q\"\"\"\r\n",
+		"a,a\n1,2\n", "", "a\n\"unterminated\n", "a,b\n1,x\"y\n", "x\n NA \nnull\n\n\n1e9\n",
+	} {
+		f.Add([]byte(s), uint8(1))
+		f.Add([]byte(s), uint8(3))
+	}
+	dir := f.TempDir()
+	f.Fuzz(func(t *testing.T, in []byte, rows uint8) {
+		maxRows := 1 + int(rows%5)
+		path := filepath.Join(dir, "in.csv")
+		if err := os.WriteFile(path, in, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		cr := csv.NewReader(strings.NewReader(string(in)))
+		header, herr := cr.Read()
+		r, err := Open(path, Options{})
+		if herr != nil {
+			if err == nil {
+				r.Close()
+				t.Fatalf("Open succeeded where encoding/csv fails on the header: %v", herr)
+			}
+			if !strings.Contains(err.Error(), path) {
+				t.Fatalf("error %q does not name %s", err, path)
+			}
+			return
+		}
+		names := map[string]bool{}
+		dup := false
+		for i, h := range header {
+			if i == 0 {
+				h = strings.TrimPrefix(h, "\ufeff")
+			}
+			h = strings.TrimSpace(h)
+			dup = dup || names[h]
+			names[h] = true
+			if err == nil && r.Columns()[i] != (Column{h, String}) {
+				t.Fatalf("column %d = %v, want %q", i, r.Columns()[i], h)
+			}
+		}
+		if dup {
+			if err == nil || !strings.Contains(err.Error(), "appears twice") {
+				t.Fatalf("header %q: Open error %v, want a duplicate refused", header, err)
+			}
+			return
+		}
+		if err != nil {
+			t.Fatalf("Open: %v", err)
+		}
+		defer r.Close()
+		var c Chunk
+		var got [][]string
+		var lines []string
+		var rerr error
+		for {
+			n, err := r.Next(&c, maxRows)
+			if err != nil {
+				rerr = err
+				break
+			}
+			for i := range n {
+				rec := make([]string, len(header))
+				for j := range rec {
+					rec[j] = c.Text(j, i)
+				}
+				got = append(got, rec)
+				lines = append(lines, c.Where(i))
+			}
+		}
+		for k := 0; ; k++ {
+			want, werr := cr.Read()
+			if werr != nil {
+				if werr == io.EOF {
+					if rerr != io.EOF || k != len(got) {
+						t.Fatalf("encoding/csv ends after %d records; table read %d and then %v", k, len(got), rerr)
+					}
+				} else {
+					if rerr == io.EOF || k < len(got) || !strings.Contains(rerr.Error(), path) {
+						t.Fatalf("encoding/csv fails at record %d (%v); table read %d and then %v", k, werr, len(got), rerr)
+					}
+				}
+				return
+			}
+			if k >= len(got) {
+				if rerr == io.EOF {
+					t.Fatalf("table ends after %d records, encoding/csv reads %q", len(got), want)
+				}
+				continue // table dropped the chunk that failed
+			}
+			line, _ := cr.FieldPos(0)
+			if strings.Join(want, "\x00") != strings.Join(got[k], "\x00") || lines[k] != path+":"+strconv.Itoa(line) {
+				t.Fatalf("record %d: table %q at %s, encoding/csv %q at line %d", k, got[k], lines[k], want, line)
+			}
+		}
+	})
+}
+
+// FuzzParquet feeds arbitrary bytes to the Parquet path: it must give
+// chunks whose every accessor answers, or an error naming the file; never
+// a panic.
+func FuzzParquet(f *testing.F) {
+	good, err := os.ReadFile("../../testdata/table/mixed.duckdb.parquet")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(good)
+	for _, n := range []int{len(good) - 1, len(good) / 2, 4, 0} {
+		f.Add(good[:n])
+	}
+	f.Add([]byte("PAR1PAR1"))
+	dir := f.TempDir()
+	f.Fuzz(func(t *testing.T, in []byte) {
+		path := filepath.Join(dir, "in.parquet")
+		if err := os.WriteFile(path, in, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		named := func(err error) {
+			if err != nil && err != io.EOF && !strings.Contains(err.Error(), path) {
+				t.Fatalf("error %q does not name %s", err, path)
+			}
+		}
+		r, err := Open(path, Options{})
+		if err != nil {
+			named(err)
+			return
+		}
+		defer r.Close()
+		var c Chunk
+		// A mutated row count or RLE run can make a file of billions of
+		// valid rows; the first few chunks are enough to exercise them.
+		for range 50 {
+			n, err := r.Next(&c, 100)
+			if err != nil {
+				named(err)
+				return
+			}
+			for j := range r.Columns() {
+				for i := range n {
+					c.Null(j, i)
+					c.Text(j, i)
+					_, err := c.Float(j, i)
+					named(err)
+					_, err = c.Time(j, i)
+					named(err)
+				}
+			}
+		}
+	})
+}
