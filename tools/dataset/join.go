@@ -3,7 +3,6 @@ package dataset
 import (
 	"bytes"
 	"io"
-	"math"
 	"time"
 
 	"github.com/predictd/predictd/featcache"
@@ -17,8 +16,10 @@ import (
 // the same key at or before the request's time (the first in file order
 // of several at that time) if that row is still fresh at the request's
 // time (featcache.Fresh: age < ttl), its values as they are, NaN
-// included; otherwise defaults. vals is valid only during the call.
-func joinSorted(reqs, rows stream, ttl time.Duration, defaults []float64, emit func(row uint64, vals []float64) error) error {
+// included (StatusPresent); otherwise defaults (StatusExpired when there
+// is a row at or before the time but it is too old, StatusMissing when
+// there is none). vals is valid only during the call.
+func joinSorted(reqs, rows stream, ttl time.Duration, defaults []float64, emit func(row uint64, st featcache.Status, vals []float64) error) error {
 	src, err := rows.next()
 	if err == io.EOF {
 		src, err = nil, nil
@@ -64,16 +65,15 @@ func joinSorted(reqs, rows stream, ttl time.Duration, defaults []float64, emit f
 				return err
 			}
 		}
-		vals := defaults
-		if have && featcache.Fresh(time.Unix(0, bestT), time.Unix(0, q.t), ttl) {
-			vals = bestVals
+		vals, st := defaults, featcache.StatusMissing
+		if have {
+			st = featcache.StatusExpired
+			if featcache.Fresh(time.Unix(0, bestT), time.Unix(0, q.t), ttl) {
+				vals, st = bestVals, featcache.StatusPresent
+			}
 		}
-		if err := emit(q.n, vals); err != nil {
+		if err := emit(q.n, st, vals); err != nil {
 			return err
 		}
 	}
 }
-
-// missing is the value of a feature with no default, and of a source
-// cell that is empty or NaN: written as a Parquet null.
-var missing = math.NaN()
