@@ -43,7 +43,10 @@
 // C A B, ...), so that a slow spell or a warm cache falls on every
 // candidate alike. A candidate's p50, p99 and rows/s per batch size are
 // the medians over its rounds; the best batch size is then picked from
-// those medians. Every round's figures are kept in Result.Samples.
+// those medians. Every round's figures are kept in Result.Samples, their
+// spread in Result's Min and Max fields, and Report.Notes flags each
+// dominance that rests on a speed axis where the two candidates' ranges
+// over the rounds overlap.
 //
 // # Decisions
 //

@@ -44,7 +44,8 @@ var pageTmpl = htmlpage.New("candidates", `tr.best{background:#fffbe6;font-weigh
 {{range $i, $row := .Rows}}<tr{{if eq $i $.BestRow}} class="best"{{end}}>{{range $j, $c := $row}}<td{{if eq $j 0}} class="mark"{{else if eq $j 1}} class="l"{{end}}>{{$c}}</td>{{end}}</tr>
 {{end}}</table></div>
 <p>Frontier (dominated by none): {{range $i, $f := .R.Frontier}}{{if $i}}, {{end}}<code>{{$f}}</code>{{end}}{{if not .R.Frontier}}none{{end}}</p>
-<h2>Quality against single-row p99 latency</h2>
+{{if .R.Notes}}<ul class="notes">{{range .R.Notes}}<li>{{.}}</li>{{end}}</ul>
+{{end}}<h2>Quality against single-row p99 latency</h2>
 <div class="plot">{{.Plot}}</div>
 {{if .Unplotted}}<p>Not plotted (quality undefined): {{range $i, $u := .Unplotted}}{{if $i}}, {{end}}<code>{{$u}}</code>{{end}}</p>
 {{end}}<h2>How the numbers were made</h2>

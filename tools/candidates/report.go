@@ -96,6 +96,12 @@ type Result struct {
 	// throughput on Report.Cores cores; BestBatch is that batch size.
 	RowsPerSecond float64 `json:"rows_per_second"`
 	BestBatch     int     `json:"best_batch"`
+	// The spread over the rounds: the lowest and highest single-row p99,
+	// and rows/s at BestBatch.
+	P99MinMicros     float64 `json:"p99_min_us"`
+	P99MaxMicros     float64 `json:"p99_max_us"`
+	RowsPerSecondMin float64 `json:"rows_per_second_min"`
+	RowsPerSecondMax float64 `json:"rows_per_second_max"`
 	// CoreSecondsPerMillion = Report.Cores × 1e6 / RowsPerSecond.
 	CoreSecondsPerMillion float64 `json:"core_seconds_per_million"`
 	// CostPerMillion = Report.Cores × Report.CostPerCoreHour /
@@ -162,6 +168,9 @@ type Report struct {
 	Best int `json:"best"`
 	// Frontier lists the labels of the candidates no other dominates.
 	Frontier []string `json:"frontier"`
+	// Notes flag what the reader should doubt: a dominance that the
+	// rounds' spread could reverse.
+	Notes []string `json:"notes,omitempty"`
 }
 
 // Machine describes the computer a comparison ran on.

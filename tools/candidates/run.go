@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/predictd/predictd/internal/htmlpage"
 	"github.com/predictd/predictd/model"
 	"github.com/predictd/predictd/tools/bench"
 	"github.com/predictd/predictd/tools/eval"
@@ -297,6 +298,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	for _, cd := range cs {
 		rep.Candidates = append(rep.Candidates, cd.res)
 	}
+	rep.Notes = noiseNotes(rep.Candidates, doms)
 	return rep, nil
 }
 
@@ -394,12 +396,52 @@ func summarize(r *Result, batches []int) {
 	r.P50Micros = col(func(s Sample) float64 { return s.P50Micros })
 	r.P99Micros = col(func(s Sample) float64 { return s.P99Micros })
 	r.RowsPerSecond, r.BestBatch = 0, 0
+	best := -1
 	for j, b := range batches {
 		m := col(func(s Sample) float64 { return s.RowsPerSecond[j] })
 		if m > r.RowsPerSecond {
-			r.RowsPerSecond, r.BestBatch = m, b
+			r.RowsPerSecond, r.BestBatch, best = m, b, j
 		}
 	}
+	r.P99MinMicros, r.P99MaxMicros = math.Inf(1), math.Inf(-1)
+	r.RowsPerSecondMin, r.RowsPerSecondMax = math.Inf(1), math.Inf(-1)
+	for _, s := range r.Samples {
+		r.P99MinMicros, r.P99MaxMicros = min(r.P99MinMicros, s.P99Micros), max(r.P99MaxMicros, s.P99Micros)
+		if best >= 0 {
+			v := s.RowsPerSecond[best]
+			r.RowsPerSecondMin, r.RowsPerSecondMax = min(r.RowsPerSecondMin, v), max(r.RowsPerSecondMax, v)
+		}
+	}
+	if best < 0 {
+		r.RowsPerSecondMin, r.RowsPerSecondMax = 0, 0
+	}
+}
+
+// noiseNotes flags each dominance that rests on a speed axis where the
+// two candidates' ranges over the rounds overlap, so that another run
+// could order them the other way.
+func noiseNotes(rs []Result, doms [][]int) []string {
+	overlap := func(alo, ahi, blo, bhi float64) bool { return alo <= bhi && blo <= ahi }
+	var notes []string
+	for i, d := range doms {
+		for _, j := range d {
+			a, b := rs[j], rs[i]
+			var axes []string
+			if overlap(a.P99MinMicros, a.P99MaxMicros, b.P99MinMicros, b.P99MaxMicros) {
+				axes = append(axes, fmt.Sprintf("p99 %s–%s µs against %s–%s µs",
+					htmlpage.Num(a.P99MinMicros), htmlpage.Num(a.P99MaxMicros), htmlpage.Num(b.P99MinMicros), htmlpage.Num(b.P99MaxMicros)))
+			}
+			if overlap(a.RowsPerSecondMin, a.RowsPerSecondMax, b.RowsPerSecondMin, b.RowsPerSecondMax) {
+				axes = append(axes, fmt.Sprintf("rows/s %s–%s against %s–%s",
+					htmlpage.Num(a.RowsPerSecondMin), htmlpage.Num(a.RowsPerSecondMax), htmlpage.Num(b.RowsPerSecondMin), htmlpage.Num(b.RowsPerSecondMax)))
+			}
+			if len(axes) > 0 {
+				notes = append(notes, fmt.Sprintf("%s dominates %s, but their rounds overlap (%s): more --rounds or a longer --duration would confirm it",
+					a.Label, b.Label, strings.Join(axes, "; ")))
+			}
+		}
+	}
+	return notes
 }
 
 // median returns the middle value of v (the mean of the two middle ones

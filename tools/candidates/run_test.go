@@ -143,6 +143,14 @@ func TestRunInterleavedMedians(t *testing.T) {
 		if rps[1][1] > wantRPS {
 			wantRPS, wantBatch = rps[1][1], 32
 		}
+		best := 0
+		if wantBatch == 32 {
+			best = 1
+		}
+		if r.P99MinMicros != p99s[0] || r.P99MaxMicros != p99s[2] || r.RowsPerSecondMin != rps[best][0] || r.RowsPerSecondMax != rps[best][2] {
+			t.Errorf("%s: p99 range %v–%v, rows/s range %v–%v; want %v–%v, %v–%v", r.Label, r.P99MinMicros, r.P99MaxMicros,
+				r.RowsPerSecondMin, r.RowsPerSecondMax, p99s[0], p99s[2], rps[best][0], rps[best][2])
+		}
 		if r.RowsPerSecond != wantRPS || r.BestBatch != wantBatch {
 			t.Errorf("%s: %v rows/s at batch %d, want the best median %v at %d", r.Label, r.RowsPerSecond, r.BestBatch, wantRPS, wantBatch)
 		}
@@ -190,6 +198,9 @@ func TestRunInterleavedMedians(t *testing.T) {
 		if len(d) == 0 {
 			frontier = append(frontier, labels[i])
 		}
+	}
+	if n := noiseNotes(rep.Candidates, doms); !slices.Equal(rep.Notes, n) {
+		t.Errorf("notes %q, want %q", rep.Notes, n)
 	}
 	if !slices.Equal(rep.Frontier, frontier) {
 		t.Errorf("frontier %v, want %v", rep.Frontier, frontier)

@@ -204,6 +204,9 @@ func (r *Report) WriteText(w io.Writer) error {
 	}
 	fmt.Fprintf(w, "\n%s\n", r.verdict())
 	fmt.Fprintf(w, "frontier (dominated by none): %s\n", strings.Join(r.Frontier, ", "))
+	for _, n := range r.Notes {
+		fmt.Fprintf(w, "note: %s\n", n)
+	}
 	for _, n := range r.method() {
 		if _, err := fmt.Fprintf(w, "  %s\n", n); err != nil {
 			return err

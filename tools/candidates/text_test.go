@@ -21,6 +21,7 @@ func fixedReport() *Report {
 			Quality: Quality{AUC: Metric(auc), LogLoss: 0.35, ECE: 0.021, RMSE: nanM, MAE: nanM,
 				WorstSlice: "segment=c", WorstSliceRows: 160, WorstSliceValue: Metric(auc - 0.1)},
 			Primary: Metric(auc), P50Micros: p99 / 2, P99Micros: p99, RowsPerSecond: rps, BestBatch: 256,
+			P99MinMicros: p99 * 0.95, P99MaxMicros: p99 * 1.05, RowsPerSecondMin: rps * 0.95, RowsPerSecondMax: rps * 1.05,
 			CoreSecondsPerMillion: 2e6 / rps, CostPerMillion: 2 * 0.05 / (rps * 3600) * 1e6,
 			ArtifactBytes: 84_000, PayloadBytes: 83_000, ManifestBytes: 1000, DominatedBy: dom,
 		}
@@ -94,6 +95,30 @@ func TestWriteTextClassifier(t *testing.T) {
 		"size = the payload file + the reference profile (if any) + manifest.json",
 		"machine: linux/amd64, 2 × Test CPU, load average 0.50 0.40 0.30 before, 1.00 0.60 0.40 after",
 	)
+}
+
+func TestNoiseNotes(t *testing.T) {
+	r := fixedReport()
+	doms := [][]int{nil, nil, nil, {1}}
+	// b:2's p99 5000 ±5% and d:4's 6000 ±5% do not overlap, nor do
+	// their rows/s: no note.
+	if n := noiseNotes(r.Candidates, doms); n != nil {
+		t.Errorf("noiseNotes = %q, want none", n)
+	}
+	r.Candidates[3].P99MinMicros = 5200 // b:2's p99 reaches 5250
+	n := noiseNotes(r.Candidates, doms)
+	if len(n) != 1 || !strings.Contains(n[0], "b:2 dominates d:4, but their rounds overlap (p99 4750–5250 µs against 5200–6300 µs)") || strings.Contains(n[0], "rows/s") {
+		t.Errorf("noiseNotes = %q, want one note on the p99 overlap alone", n)
+	}
+	r.Candidates[3].RowsPerSecondMax = 96_000 // b:2's rows/s go down to 95000
+	n = noiseNotes(r.Candidates, doms)
+	if len(n) != 1 || !strings.Contains(n[0], "p99 4750–5250 µs against 5200–6300 µs; rows/s 95000–105000 against 47500–96000") {
+		t.Errorf("noiseNotes = %q, want one note on both overlaps", n)
+	}
+	r.Notes = n
+	contains(t, "text", text(t, r), "note: b:2 dominates d:4")
+	page, _ := html(t, r)
+	contains(t, "page", page, "<li>b:2 dominates d:4")
 }
 
 func TestWriteTextVerdicts(t *testing.T) {
