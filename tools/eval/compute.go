@@ -1,0 +1,124 @@
+package eval
+
+import (
+	"math"
+
+	"github.com/predictd/predictd/monitor/quality"
+)
+
+// evaluator computes the metrics of a set of rows with monitor/quality.
+type evaluator struct {
+	o     *Options
+	md    mode
+	k     int // classes (multiclass)
+	width int // outputs per row
+}
+
+// gather returns the labels and predictions of rows.
+func (e *evaluator) gather(y, preds []float64, rows []int) (ys, ps []float64) {
+	ys, ps = make([]float64, len(rows)), make([]float64, 0, len(rows)*e.width)
+	for i, r := range rows {
+		ys[i] = y[r]
+		ps = append(ps, preds[r*e.width:(r+1)*e.width]...)
+	}
+	return ys, ps
+}
+
+func classes(y []float64) []int {
+	c := make([]int, len(y))
+	for i, v := range y {
+		c[i] = int(v)
+	}
+	return c
+}
+
+// metrics computes Metrics over rows (indices into y and preds).
+func (e *evaluator) metrics(y, preds []float64, rows []int) Metrics {
+	m := nanMetrics()
+	ys, ps := e.gather(y, preds, rows)
+	switch e.md {
+	case modeProb, modeScore:
+		m.AUC = quality.ROCAUC(ys, ps)
+		m.PRAUC = quality.AveragePrecision(ys, ps)
+		if e.md == modeScore {
+			break
+		}
+		m.LogLoss = quality.LogLoss(ys, ps)
+		m.Brier = quality.Brier(ys, ps)
+		c := quality.BinaryConfusion(ys, ps, e.o.Threshold)
+		m.Accuracy, m.Precision, m.Recall, m.F1 = c.Accuracy(), c.Precision(), c.Recall(), c.F1()
+		m.PositiveRate, m.BaseRate = c.PositiveRate(), c.BaseRate()
+		if cal, ok := quality.CalibrationCurve(ys, ps, e.o.Bins); ok {
+			m.ECE = cal.ECE()
+		}
+	case modeProbs, modeClass:
+		yc := classes(ys)
+		var pred []int
+		if e.md == modeProbs {
+			pred = quality.Argmax(nil, ps, e.k)
+			m.LogLoss = quality.MulticlassLogLoss(yc, ps, e.k)
+			m.AUC, m.AUCWeighted = quality.OVRAUC(yc, ps, e.k)
+		} else {
+			pred = classes(ps)
+		}
+		m.Accuracy = quality.MulticlassAccuracy(yc, pred)
+		a := quality.Averages(quality.MulticlassConfusion(yc, pred, e.k))
+		m.PrecisionMacro, m.RecallMacro, m.F1Macro = a.PrecisionMacro, a.RecallMacro, a.F1Macro
+		m.PrecisionWeighted, m.RecallWeighted, m.F1Weighted = a.PrecisionWeighted, a.RecallWeighted, a.F1Weighted
+	case modeValue:
+		m.RMSE = quality.RMSE(ys, ps)
+		m.MAE = quality.MAE(ys, ps)
+		m.R2 = quality.R2(ys, ps)
+		m.PoissonDeviance = quality.PoissonDeviance(ys, ps)
+		m.TweedieDeviance = quality.TweedieDeviance(ys, ps, e.o.TweediePower)
+	}
+	return m
+}
+
+// confusion is the confusion matrix over all rows; nil for regression and
+// for a binary model's untransformed score.
+func (e *evaluator) confusion(y, preds []float64) [][]int64 {
+	switch e.md {
+	case modeProb:
+		c := quality.BinaryConfusion(y, preds, e.o.Threshold)
+		return [][]int64{{c.TN, c.FP}, {c.FN, c.TP}}
+	case modeProbs:
+		return quality.MulticlassConfusion(classes(y), quality.Argmax(nil, preds, e.k), e.k)
+	case modeClass:
+		return quality.MulticlassConfusion(classes(y), classes(preds), e.k)
+	}
+	return nil
+}
+
+// curves are the binary curves over all rows (the calibration curve only
+// for probabilities).
+func (e *evaluator) curves(y, preds []float64) *Curves {
+	c := &Curves{}
+	c.ROC.FPR, c.ROC.TPR, c.ROC.Thresholds = quality.ROCCurve(y, preds)
+	if n := len(c.ROC.FPR); n == 0 || math.IsNaN(c.ROC.FPR[n-1]) || math.IsNaN(c.ROC.TPR[n-1]) {
+		// Rows of one class have no ROC curve (its rates are NaN).
+		c.ROC.FPR, c.ROC.TPR, c.ROC.Thresholds = nil, nil, nil
+	}
+	c.PR.Precision, c.PR.Recall, c.PR.Thresholds = quality.PRCurve(y, preds)
+	if e.md == modeProb {
+		if cal, ok := quality.CalibrationCurve(y, preds, e.o.Bins); ok {
+			c.Calibration.MeanPredicted, c.Calibration.FractionPositive, c.Calibration.Count = cal.MeanPredicted, cal.FractionPositive, cal.Count
+		}
+	}
+	return c
+}
+
+// fairness compares the protected column's groups at the threshold.
+func (e *evaluator) fairness(c *column, y, preds []float64) *Fairness {
+	f := &Fairness{Column: c.name}
+	var rates, tprs []float64
+	for _, g := range groupRows(c) {
+		ys, ps := e.gather(y, preds, g.rows)
+		cm := quality.BinaryConfusion(ys, ps, e.o.Threshold)
+		f.Groups = append(f.Groups, FairnessGroup{Value: c.values[g.id], Rows: cm.Rows(), Positives: cm.TP + cm.FN, PositiveRate: cm.PositiveRate(), TPR: cm.Recall()})
+		rates, tprs = append(rates, cm.PositiveRate()), append(tprs, cm.Recall())
+	}
+	f.DemographicParityDifference = quality.Gap(rates)
+	f.EqualOpportunityDifference = quality.Gap(tprs)
+	return f
+}
