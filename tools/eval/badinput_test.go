@@ -116,7 +116,7 @@ func TestOptionsCheck(t *testing.T) {
 		}
 	}
 	o := ok
-	if err := o.check(); err != nil || o.Threshold != 0.5 || o.Bins != 10 || o.TweediePower != 1.5 || o.MaxSliceValues != 1000 {
+	if err := o.Check(); err != nil || o.Threshold != 0.5 || o.Bins != 10 || o.TweediePower != 1.5 || o.MaxSliceValues != 1000 {
 		t.Errorf("defaults: %+v, %v", o, err)
 	}
 	if d := DefaultOptions(); d.Threshold != DefaultThreshold || d.Bins != DefaultBins || d.TweediePower != DefaultTweediePower || d.MaxSliceValues != DefaultMaxSliceValues {

@@ -65,9 +65,9 @@ func DefaultOptions() Options {
 	return Options{Threshold: DefaultThreshold, Bins: DefaultBins, TweediePower: DefaultTweediePower, MaxSliceValues: DefaultMaxSliceValues}
 }
 
-// check fills the defaults into o and reports the first field that is
-// wrong.
-func (o *Options) check() error {
+// Check fills the defaults into o and reports the first field that is
+// wrong. Run calls it.
+func (o *Options) Check() error {
 	o.Threshold = cmp.Or(o.Threshold, DefaultThreshold)
 	o.Bins = cmp.Or(o.Bins, DefaultBins)
 	o.TweediePower = cmp.Or(o.TweediePower, DefaultTweediePower)
@@ -262,7 +262,7 @@ func (r *Report) WorstSlice(metric string) (SliceReport, bool) {
 // Run evaluates a model version on a labelled file (see the package doc).
 // It stops when ctx is canceled and returns context.Cause of ctx then.
 func Run(ctx context.Context, opts Options) (*Report, error) {
-	if err := opts.check(); err != nil {
+	if err := opts.Check(); err != nil {
 		return nil, err
 	}
 	return run(ctx, opts)

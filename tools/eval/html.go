@@ -158,6 +158,18 @@ func (r *Report) slicePlot() (*plot.Plot, error) {
 			return nil, err
 		}
 	}
+	// Room above the highest dot for the legend.
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for _, pt := range pts {
+		lo, hi = min(lo, pt.Y), max(hi, pt.Y)
+	}
+	if ov, _ := r.Overall.Get(name); !math.IsNaN(ov) {
+		lo, hi = min(lo, ov), max(hi, ov)
+	}
+	if lo <= hi {
+		pad := max(hi-lo, 1e-3*max(1, math.Abs(hi)))
+		p.Y.Min, p.Y.Max = lo-0.1*pad, hi+0.35*pad
+	}
 	if len(pts) > 0 {
 		sc, err := plotter.NewScatter(pts)
 		if err != nil {
@@ -199,6 +211,7 @@ type cell struct {
 var pageTmpl = htmlpage.New("eval", `
 td.worst{background:#fdecea;color:#7f1d1d;font-weight:bold}
 tr.spread td{border-top:2px solid #999;font-style:italic}
+.wide{overflow-x:auto}table.slices{font-size:.85em}table.slices td,table.slices th{padding:.2em .4em}
 .plots{display:flex;flex-wrap:wrap;gap:.5em}.plots .plot{flex:1 1 480px}
 `, `<h1>{{.Title}}</h1>
 <p class="sub">{{.R.Task}}{{if ne .R.Task .R.ModelTask}} ({{.R.ModelTask}}){{end}} model, {{.R.Rows}} rows of <code>{{.R.Input}}</code> (sha256 <code>{{.R.InputSHA256}}</code>), label <code>{{.R.Label}}</code>{{if eq .R.Task "binary"}}, threshold {{.R.Threshold}}, {{.R.Bins}} calibration bins{{end}}{{if eq .R.Task "regression"}}, Tweedie power {{.R.TweediePower}}{{end}}; evaluated {{.R.Created.Format "2006-01-02 15:04:05 UTC"}}. Every number equals scikit-learn 1.2.1's on the same rows; – marks a number not defined on the rows (a slice of one class has no ROC AUC).</p>
@@ -214,11 +227,11 @@ tr.spread td{border-top:2px solid #999;font-style:italic}
 {{end}}{{if .Plots}}<h2>Plots</h2>
 <div class="plots">{{range .Plots}}<div class="plot">{{.}}</div>{{end}}</div>
 {{end}}{{range .Slices}}<h2>By {{.Column}}</h2>
-<table>
+<div class="wide"><table class="slices">
 <tr><th class="l">{{.Column}}</th><th>rows</th>{{range $.Shown}}<th>{{.}}</th>{{end}}</tr>
 {{range .Rows}}<tr><td class="l">{{.Value}}</td><td>{{.Rows}}</td>{{range .Values}}<td{{if .Worst}} class="worst"{{end}}>{{.Text}}</td>{{end}}</tr>
 {{end}}<tr class="spread"><td class="l">spread (best − worst)</td><td></td>{{range .Spread}}<td>{{.}}</td>{{end}}</tr>
-</table>
+</table></div>
 {{end}}{{with .R.Fairness}}<h2>Fairness by {{.Column}}</h2>
 <p class="sub">At threshold {{$.R.Threshold}}: demographic parity difference is the largest minus the smallest rate of positive predictions over the groups; equal opportunity difference the same of the true positive rates (fairlearn's definitions).</p>
 <table>

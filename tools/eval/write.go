@@ -109,7 +109,7 @@ func (r *Report) WriteText(w io.Writer) error {
 			return err
 		}
 		for _, name := range shown {
-			if sp, ok := r.spread(col, name); ok && sp.BestValue != sp.WorstValue {
+			if sp, ok := r.spread(col, name); ok && sp.BestValue != sp.WorstValue && name != "positive_rate" && name != "base_rate" {
 				fmt.Fprintf(w, "  %s: best %s (%s), worst %s (%s)\n", name, fmtMetric(sp.Best), sp.BestValue, fmtMetric(sp.Worst), sp.WorstValue)
 			}
 		}
