@@ -70,7 +70,7 @@ func TestWriteRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.Columns[1].Skew = DefaultSkew // Write spells the default out
+	c.Columns[1].Skew = DefaultSkew                       // Write spells the default out
 	c.Columns[0].Profile.Proportions[0] = 0.1 + 0.2 - 0.1 // not short in decimal
 	c.Columns[0].Profile.Proportions[1] = 0.5 - c.Columns[0].Profile.Proportions[0]
 	out, err := Write(c, "inferred from x.csv\nedit me")
