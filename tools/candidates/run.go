@@ -339,7 +339,7 @@ func measureAll(ctx context.Context, opts Options, cs []*candidate) error {
 			s.Round = round + 1
 			cd.res.Samples = append(cd.res.Samples, s)
 			if opts.Progress != nil {
-				fmt.Fprintf(opts.Progress, "round %d/%d %s: p99 %.1f µs, %s rows/s\n",
+				fmt.Fprintf(opts.Progress, "round %d/%d %s: p99 %.3g µs, %s rows/s\n",
 					round+1, opts.Rounds, cd.label, s.P99Micros, formatRates(s.RowsPerSecond))
 			}
 		}

@@ -173,7 +173,7 @@ func (r *Report) method() []string {
 		fmt.Sprintf("quality: tools/eval on %s (label %s); ranked by %s (%s is better)", r.In, r.Label, r.primaryName(), dir),
 		fmt.Sprintf("speed: %d interleaved rounds, the first candidate rotated each round, each cell %s after %s of warm-up, over %d holdout rows; medians over the rounds",
 			r.Rounds, durationText(r.CellMillis*1000), durationText(r.WarmupMillis*1000), r.BenchRows),
-		fmt.Sprintf("p50/p99: one row per call on one thread; rows/s: the best median over batches %s on %d cores",
+		fmt.Sprintf("p50/p99: one row per Predict call on one thread, in process (the model's own time: no HTTP, no feature fetch); rows/s: the best median over batches %s on %d cores",
 			strings.Join(batches, ", "), r.Cores),
 		"core-s/1M = cores × 1e6 / rows/s",
 	}
