@@ -14,7 +14,10 @@ It is seeded; it rewrites testdata/eval/:
   warns and returns 0; predictd reports it undefined).
 - For each model NAME in (binary, multiclass, tweedie): NAME.model.json
   (XGBoost 1.7.4, trained here), NAME.holdout.csv (features, the label y,
-  slice columns region, segment, group), NAME.predictd.csv (predictd's own
+  slice columns region, segment, group; binary.holdout.parquet is the binary
+  holdout written as Parquet by DuckDB, testdata/gen/eval_parquet.mjs, run
+  from $PQGEN, default /tmp/pqgen, where @duckdb/node-api is installed),
+  NAME.predictd.csv (predictd's own
   predictions of the holdout: `predictd score` on the imported model, which
   equal XGBoost's to float32 rounding), and NAME.expected.json: the
   evaluation scikit-learn computes on predictd's predictions, overall, per
@@ -353,6 +356,11 @@ def main():
             e.update({"task": kind, "label": "y", "threshold": 0.5, "bins": 10, "tweedie_power": 1.5})
             with open(os.path.join(OUT, name + ".expected.json"), "w") as f:
                 json.dump(e, f, indent=1)
+    # The binary holdout as Parquet (DuckDB), for the reader's other path.
+    mods = os.environ.get("PQGEN", "/tmp/pqgen")
+    shutil.copy("testdata/gen/eval_parquet.mjs", os.path.join(mods, "eval_parquet.mjs"))
+    subprocess.run(["node", os.path.join(mods, "eval_parquet.mjs"), os.path.abspath(os.path.join(OUT, "binary.holdout.csv")),
+                    os.path.abspath(os.path.join(OUT, "binary.holdout.parquet"))], check=True)
     print("wrote", sorted(os.listdir(OUT)))
 
 
