@@ -190,3 +190,29 @@ func TestCandidatesExitCodes(t *testing.T) {
 		}
 	}
 }
+
+// TestCandidatesParquetE2E: the Parquet copy of the holdout
+// (testdata/gen/candidates_parquet.mjs, DuckDB) gives the CSV's quality
+// numbers exactly, and the speed is measured over its rows too.
+func TestCandidatesParquetE2E(t *testing.T) {
+	repo := candidatesRepo(t, "clf_tiny", "clf_small")
+	run := func(in string) candidates.Report {
+		out := mustRun(t, append([]string{"candidates", "--repo", repo, "--models", "clf_tiny,clf_small", "--in", fixture.Path("candidates", in),
+			"--label", "y", "--slice", "segment", "--json", "-"}, quickCandidates...)...)
+		var r candidates.Report
+		if err := json.Unmarshal([]byte(out), &r); err != nil {
+			t.Fatalf("%s: %v\n%s", in, err, out)
+		}
+		return r
+	}
+	csv, pq := run("holdout.csv"), run("holdout.parquet")
+	if pq.BenchRows != 800 || csv.BenchRows != 800 {
+		t.Errorf("bench rows: %d from Parquet, %d from CSV; want 800", pq.BenchRows, csv.BenchRows)
+	}
+	for i := range csv.Candidates {
+		a, b := csv.Candidates[i].Quality, pq.Candidates[i].Quality
+		if a.AUC != b.AUC || a.LogLoss != b.LogLoss || a.ECE != b.ECE || a.WorstSlice != b.WorstSlice || a.WorstSliceValue != b.WorstSliceValue || pq.Candidates[i].Rows != 800 {
+			t.Errorf("%s: Parquet %+v, CSV %+v: want the same numbers", csv.Candidates[i].Label, b, a)
+		}
+	}
+}
