@@ -34,8 +34,14 @@ func classes(y []float64) []int {
 
 // metrics computes Metrics over rows (indices into y and preds).
 func (e *evaluator) metrics(y, preds []float64, rows []int) Metrics {
-	m := nanMetrics()
 	ys, ps := e.gather(y, preds, rows)
+	return e.metricsOf(ys, ps)
+}
+
+// metricsOf computes Metrics over labels ys and their predictions ps
+// (width per row).
+func (e *evaluator) metricsOf(ys, ps []float64) Metrics {
+	m := nanMetrics()
 	switch e.md {
 	case modeProb, modeScore:
 		m.AUC = quality.ROCAUC(ys, ps)

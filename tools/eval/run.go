@@ -248,11 +248,7 @@ func run(ctx context.Context, o Options) (*Report, error) {
 		rep.Classes = m.Classes
 	}
 	ev := evaluator{o: &o, md: md, k: m.Classes, width: len(m.Outputs)}
-	all := make([]int, d.rows)
-	for i := range all {
-		all[i] = i
-	}
-	rep.Overall = ev.metrics(d.y, preds, all)
+	rep.Overall = ev.metricsOf(d.y, preds)
 	rep.Confusion = ev.confusion(d.y, preds)
 	if md == modeProb || md == modeScore {
 		rep.Curves = ev.curves(d.y, preds)
