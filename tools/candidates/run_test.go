@@ -428,3 +428,23 @@ func TestMetricJSON(t *testing.T) {
 		t.Error(`Unmarshal("x") succeeded, want an error`)
 	}
 }
+
+// TestRunCancel: a context cancelled before the measurement stops Run
+// with the context's error, naming the candidate.
+func TestRunCancel(t *testing.T) {
+	repo := repoOf(t, "clf_tiny")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	old := evaluate
+	evaluate = func(context.Context, Options, Candidate) (evaluation, error) {
+		cancel() // the evaluation ends as the user presses ^C
+		return evaluation{Task: "binary", Quality: clfQuality(0.5)}, nil
+	}
+	defer func() { evaluate = old }()
+	o := quick(repo, Candidate{"clf_tiny", 0})
+	o.Cell = time.Hour // were cancellation ignored, the test would hang
+	_, err := Run(ctx, o)
+	if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "candidate clf_tiny:1: measure") {
+		t.Errorf("Run after cancel: %v, want context.Canceled naming the candidate", err)
+	}
+}
