@@ -194,7 +194,7 @@ type pageData struct {
 type sliceTable struct {
 	Column string
 	Rows   []sliceRow
-	Spread []string
+	Spread []string // best − worst, per shown metric
 }
 
 type sliceRow struct {
@@ -212,7 +212,7 @@ var pageTmpl = htmlpage.New("eval", `
 td.worst{background:#fdecea;color:#7f1d1d;font-weight:bold}
 tr.spread td{border-top:2px solid #999;font-style:italic}
 .wide{overflow-x:auto}table.slices{font-size:.85em}table.slices td,table.slices th{padding:.2em .4em}
-.plots{display:flex;flex-wrap:wrap;gap:.5em}.plots .plot{flex:1 1 480px}
+.plots{display:flex;flex-wrap:wrap;gap:.5em}.plots .plot{flex:1 1 480px;max-width:calc(50% - .25em)}
 `, `<h1>{{.Title}}</h1>
 <p class="sub">{{.R.Task}}{{if ne .R.Task .R.ModelTask}} ({{.R.ModelTask}}){{end}} model, {{.R.Rows}} rows of <code>{{.R.Input}}</code> (sha256 <code>{{.R.InputSHA256}}</code>), label <code>{{.R.Label}}</code>{{if eq .R.Task "binary"}}, threshold {{.R.Threshold}}, {{.R.Bins}} calibration bins{{end}}{{if eq .R.Task "regression"}}, Tweedie power {{.R.TweediePower}}{{end}}; evaluated {{.R.Created.Format "2006-01-02 15:04:05 UTC"}}. Every number equals scikit-learn 1.2.1's on the same rows; – marks a number not defined on the rows (a slice of one class has no ROC AUC).</p>
 <h2>Overall</h2>
@@ -230,7 +230,7 @@ tr.spread td{border-top:2px solid #999;font-style:italic}
 <div class="wide"><table class="slices">
 <tr><th class="l">{{.Column}}</th><th>rows</th>{{range $.Shown}}<th>{{.}}</th>{{end}}</tr>
 {{range .Rows}}<tr><td class="l">{{.Value}}</td><td>{{.Rows}}</td>{{range .Values}}<td{{if .Worst}} class="worst"{{end}}>{{.Text}}</td>{{end}}</tr>
-{{end}}<tr class="spread"><td class="l">spread (best − worst)</td><td></td>{{range .Spread}}<td>{{.}}</td>{{end}}</tr>
+{{end}}<tr class="spread"><td>spread</td><td></td>{{range .Spread}}<td>{{.}}</td>{{end}}</tr>
 </table></div>
 {{end}}{{with .R.Fairness}}<h2>Fairness by {{.Column}}</h2>
 <p class="sub">At threshold {{$.R.Threshold}}: demographic parity difference is the largest minus the smallest rate of positive predictions over the groups; equal opportunity difference the same of the true positive rates (fairlearn's definitions).</p>

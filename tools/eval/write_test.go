@@ -126,7 +126,7 @@ func TestWriteHTML(t *testing.T) {
 		if n["svg"] != c.plots || n["table"] < 3 {
 			t.Errorf("%s: %d plots and %d tables, want %d plots and at least 3 tables", c.name, n["svg"], n["table"], c.plots)
 		}
-		for _, w := range append(c.want, "By region", "By segment", "(missing)", "spread (best − worst)") {
+		for _, w := range append(c.want, "By region", "By segment", "(missing)", `<tr class="spread"><td>spread</td>`) {
 			if !strings.Contains(b.String(), w) {
 				t.Errorf("%s: page lacks %q", c.name, w)
 			}
