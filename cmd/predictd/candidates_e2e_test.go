@@ -131,8 +131,10 @@ func TestCandidatesE2E(t *testing.T) {
 
 // TestCandidatesRegressorsE2E holds RMSE and MAE to tools/eval's.
 func TestCandidatesRegressorsE2E(t *testing.T) {
-	repo := candidatesRepo(t, "reg_small", "reg_large")
+	repo := candidatesRepo(t, "reg_large")
 	holdout := fixture.Path("candidates", "holdout.csv")
+	// reg_small with a reference profile, which its size counts.
+	mustRun(t, "import", "--from", "xgboost", "--in", fixture.Path("candidates", "reg_small.json"), "--repo", repo, "--name", "reg_small", "--reference", holdout)
 	out := mustRun(t, append([]string{"candidates", "--repo", repo, "--models", "reg_small,reg_large", "--in", holdout, "--label", "target", "--json", "-"}, quickCandidates...)...)
 	var r candidates.Report
 	if err := json.Unmarshal([]byte(out), &r); err != nil {
@@ -149,6 +151,11 @@ func TestCandidatesRegressorsE2E(t *testing.T) {
 		if !sameMetric(c.Quality.RMSE, ev.Overall.RMSE) || !sameMetric(c.Quality.MAE, ev.Overall.MAE) || !math.IsNaN(float64(c.Quality.AUC)) || c.Quality.WorstSlice != "" {
 			t.Errorf("%s: RMSE %v MAE %v AUC %v worst slice %q; tools/eval says RMSE %v MAE %v, and no AUC or slice is asked for",
 				c.Label, c.Quality.RMSE, c.Quality.MAE, c.Quality.AUC, c.Quality.WorstSlice, ev.Overall.RMSE, ev.Overall.MAE)
+		}
+	}
+	for i, c := range r.Candidates {
+		if (c.ReferenceBytes > 0) != (i == 0) || c.ArtifactBytes != c.PayloadBytes+c.ReferenceBytes+c.ManifestBytes || c.OtherBytes != 0 {
+			t.Errorf("%s: %d bytes = payload %d + reference %d + manifest %d + other %d; want a reference on reg_small alone", c.Label, c.ArtifactBytes, c.PayloadBytes, c.ReferenceBytes, c.ManifestBytes, c.OtherBytes)
 		}
 	}
 	// No SLO: the lower RMSE (reg_large, by the fixture) is best.

@@ -32,8 +32,9 @@
 //
 //   - artifact size: the payload file's bytes as the manifest records
 //     them, plus the reference profile's bytes when the version has one,
-//     plus manifest.json's own size (ArtifactBytes, with the parts beside
-//     it).
+//     plus manifest.json's own size and that of any other regular file in
+//     the version folder, such as a contract (ArtifactBytes, with the
+//     parts beside it).
 //
 // # Noise
 //

@@ -108,13 +108,17 @@ type Result struct {
 	// (RowsPerSecond × 3600) × 1e6, in Report.Currency; 0 when no price
 	// was given.
 	CostPerMillion float64 `json:"cost_per_million,omitempty"`
-	// ArtifactBytes = PayloadBytes + ReferenceBytes + ManifestBytes: the
-	// payload file and the reference profile (0 when none) as the
-	// manifest records their sizes, and manifest.json's size on disk.
-	ArtifactBytes  int64 `json:"artifact_bytes"`
-	PayloadBytes   int64 `json:"payload_bytes"`
-	ReferenceBytes int64 `json:"reference_bytes,omitempty"`
-	ManifestBytes  int64 `json:"manifest_bytes"`
+	// ArtifactBytes = PayloadBytes + ReferenceBytes + ManifestBytes +
+	// OtherBytes: the payload file and the reference profile (0 when
+	// none) as the manifest records their sizes, manifest.json's size on
+	// disk, and the other regular files of the version folder (OtherFiles,
+	// such as a contract; hidden files skipped).
+	ArtifactBytes  int64    `json:"artifact_bytes"`
+	PayloadBytes   int64    `json:"payload_bytes"`
+	ReferenceBytes int64    `json:"reference_bytes,omitempty"`
+	ManifestBytes  int64    `json:"manifest_bytes"`
+	OtherBytes     int64    `json:"other_bytes,omitempty"`
+	OtherFiles     []string `json:"other_files,omitempty"`
 	// DominatedBy lists the labels of the candidates that dominate this
 	// one (see the package doc); empty on the Pareto frontier.
 	DominatedBy []string `json:"dominated_by,omitempty"`

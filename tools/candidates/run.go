@@ -6,7 +6,6 @@ import (
 	"io"
 	"math"
 	"os"
-	"path/filepath"
 	"runtime"
 	"slices"
 	"strconv"
@@ -310,18 +309,38 @@ func kindOf(task string) string {
 	return KindRegressor
 }
 
-// artifactSize fills r's size fields from l's manifest and folder.
+// artifactSize fills r's size fields from l's manifest and folder: the
+// payload and the reference profile by the sizes the manifest records,
+// manifest.json and any other regular file in the folder (a contract, say)
+// by their sizes on disk. Hidden files (in-progress writes) are skipped.
 func artifactSize(l *model.Loaded, r *Result) error {
-	fi, err := os.Stat(filepath.Join(l.Dir, model.ManifestFile))
+	r.PayloadBytes = l.Manifest.Payload.Bytes
+	known := map[string]bool{l.Manifest.Payload.File: true}
+	if ref := l.Manifest.Reference; ref != nil {
+		r.ReferenceBytes = ref.Bytes
+		known[ref.File] = true
+	}
+	ents, err := os.ReadDir(l.Dir)
 	if err != nil {
 		return fmt.Errorf("artifact size: %w", err)
 	}
-	r.PayloadBytes = l.Manifest.Payload.Bytes
-	if ref := l.Manifest.Reference; ref != nil {
-		r.ReferenceBytes = ref.Bytes
+	for _, e := range ents {
+		name := e.Name()
+		if known[name] || strings.HasPrefix(name, ".") || !e.Type().IsRegular() {
+			continue
+		}
+		fi, err := e.Info()
+		if err != nil {
+			return fmt.Errorf("artifact size: %w", err)
+		}
+		if name == model.ManifestFile {
+			r.ManifestBytes = fi.Size()
+			continue
+		}
+		r.OtherBytes += fi.Size()
+		r.OtherFiles = append(r.OtherFiles, name)
 	}
-	r.ManifestBytes = fi.Size()
-	r.ArtifactBytes = r.PayloadBytes + r.ReferenceBytes + r.ManifestBytes
+	r.ArtifactBytes = r.PayloadBytes + r.ReferenceBytes + r.ManifestBytes + r.OtherBytes
 	return nil
 }
 

@@ -448,3 +448,39 @@ func TestRunCancel(t *testing.T) {
 		t.Errorf("Run after cancel: %v, want context.Canceled naming the candidate", err)
 	}
 }
+
+// TestArtifactSize: payload and reference by the manifest's sizes,
+// manifest.json and any other regular file by their sizes on disk;
+// hidden files and folders skipped.
+func TestArtifactSize(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name string, n int) {
+		if err := os.WriteFile(filepath.Join(dir, name), make([]byte, n), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(model.ManifestFile, 7)
+	write(model.PayloadFile, 3)    // the manifest's 100 counts, not this
+	write("reference.json.zst", 4) // the manifest's 50 counts
+	write("contract.yaml", 11)
+	write(".tmp-123", 5)
+	if err := os.Mkdir(filepath.Join(dir, "sub"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	l := &model.Loaded{Dir: dir, Manifest: &model.Manifest{
+		Payload:   model.Payload{File: model.PayloadFile, Bytes: 100},
+		Reference: &model.ReferenceFile{File: "reference.json.zst", Bytes: 50},
+	}}
+	var r Result
+	if err := artifactSize(l, &r); err != nil {
+		t.Fatal(err)
+	}
+	if r.ArtifactBytes != 100+50+7+11 || r.PayloadBytes != 100 || r.ReferenceBytes != 50 || r.ManifestBytes != 7 || r.OtherBytes != 11 || !slices.Equal(r.OtherFiles, []string{"contract.yaml"}) {
+		t.Errorf("artifactSize = %d (payload %d, reference %d, manifest %d, other %d %v), want 168 (100, 50, 7, 11 [contract.yaml])",
+			r.ArtifactBytes, r.PayloadBytes, r.ReferenceBytes, r.ManifestBytes, r.OtherBytes, r.OtherFiles)
+	}
+	l.Dir = filepath.Join(dir, "gone")
+	if err := artifactSize(l, &r); err == nil {
+		t.Error("artifactSize of a missing folder succeeded")
+	}
+}

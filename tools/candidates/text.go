@@ -182,7 +182,7 @@ func (r *Report) method() []string {
 			moneyText(r.CostPerCoreHour), r.Currency))
 	}
 	notes = append(notes,
-		"size = the payload file + the reference profile (if any) + manifest.json",
+		"size = the payload file + the reference profile (if any) + manifest.json + any other file in the version folder (a contract, say)",
 		"dominated: another candidate is at least as good on "+r.primaryName()+", p99 and cost, and better on one",
 		fmt.Sprintf("machine: %s/%s, %d × %s%s", m.OS, m.Arch, m.NumCPU, cpu, load),
 	)

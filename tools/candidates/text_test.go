@@ -92,7 +92,7 @@ func TestWriteTextClassifier(t *testing.T) {
 		"3 interleaved rounds",
 		"batches 64, 256, 1024 on 2 cores",
 		"cost/1M = cores × cost per core-hour / (rows/s × 3600) × 1e6, at 0.05 EUR per core-hour",
-		"size = the payload file + the reference profile (if any) + manifest.json",
+		"size = the payload file + the reference profile (if any) + manifest.json + any other file in the version folder",
 		"machine: linux/amd64, 2 × Test CPU, load average 0.50 0.40 0.30 before, 1.00 0.60 0.40 after",
 	)
 }
