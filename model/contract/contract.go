@@ -125,6 +125,9 @@ type Column struct {
 	// allowed: Jensen-Shannon for a numeric profile, L-infinity for a
 	// categorical one. 0 means DefaultSkew.
 	Skew float64
+	// Line is where Parse found the column in its file (0 when built in
+	// code), for messages that point a person at it; Write ignores it.
+	Line int
 }
 
 // Nullable reports whether a single missing value is allowed.

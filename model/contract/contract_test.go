@@ -55,6 +55,12 @@ func TestParse(t *testing.T) {
 			{Name: "at", Type: Time, Required: true},
 		},
 	}
+	for i, line := range []int{4, 13, 21, 24, 26} {
+		if c.Columns[i].Line != line {
+			t.Errorf("column %s on line %d, want %d", c.Columns[i].Name, c.Columns[i].Line, line)
+		}
+		c.Columns[i].Line = 0
+	}
 	if !reflect.DeepEqual(c, want) {
 		t.Fatalf("Parse =\n%+v\nwant\n%+v", c, want)
 	}
@@ -86,6 +92,8 @@ func TestWriteRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Parse(Write) = %v\n%s", err, out)
 	}
+	zeroLines(c)
+	zeroLines(back)
 	if !reflect.DeepEqual(back, c) {
 		t.Fatalf("Parse(Write(c)) =\n%+v\nwant\n%+v\n%s", back, c, out)
 	}
@@ -218,5 +226,11 @@ func TestKindNames(t *testing.T) {
 			t.Errorf("Kind(%d).String() = %q", k, s)
 		}
 		seen[s] = true
+	}
+}
+
+func zeroLines(c *Contract) {
+	for i := range c.Columns {
+		c.Columns[i].Line = 0
 	}
 }

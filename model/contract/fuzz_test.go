@@ -46,6 +46,8 @@ func FuzzParse(f *testing.F) {
 		if c.UnexpectedColumns == "" {
 			c.UnexpectedColumns = UnexpectedError
 		}
+		zeroLines(c)
+		zeroLines(back)
 		if !reflect.DeepEqual(back, c) {
 			t.Fatalf("Parse(Write(c)) = %+v, want %+v\n%s", back, c, out)
 		}

@@ -135,7 +135,7 @@ func (p *parser) errAt(n *yaml.Node, path, format string, args ...any) error {
 }
 
 func (p *parser) column(n *yaml.Node, path string) (Column, error) {
-	col := Column{Required: true}
+	col := Column{Required: true, Line: n.Line}
 	set := map[string]*yaml.Node{}
 	var profNode *yaml.Node
 	err := p.mapping(n, path, func(key string, k, v *yaml.Node) error {
