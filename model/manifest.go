@@ -95,6 +95,9 @@ type Manifest struct {
 	// Reference locates the version's training-data profile (see
 	// ReadReference); nil when it has none.
 	Reference *ReferenceFile `json:"reference,omitempty"`
+	// Contract locates the version's data contract (see ReadContract); nil
+	// when it has none.
+	Contract *ContractFile `json:"contract,omitempty"`
 }
 
 // Dense-model precisions (Manifest.Precision).
@@ -177,6 +180,11 @@ func (m *Manifest) check() error {
 	}
 	if m.Reference != nil {
 		if err := m.Reference.check(); err != nil {
+			return err
+		}
+	}
+	if m.Contract != nil {
+		if err := m.Contract.check(); err != nil {
 			return err
 		}
 	}

@@ -45,6 +45,12 @@ type WriteOptions struct {
 	// Reference, if set, is stored with the version (see ReadReference); it
 	// must profile the model's features and outputs.
 	Reference *Reference
+	// Contract, if set, is the YAML of a data contract (model/contract) to
+	// store with the version, verbatim (see ReadContract); ContractSource
+	// names its file in errors. It must parse and fit the model's features
+	// (CheckContract).
+	Contract       []byte
+	ContractSource string
 }
 
 // ErrBadOption reports a WriteOptions field that does not fit the model
@@ -126,6 +132,16 @@ func Write(repo, name string, imp *Imported, opts WriteOptions) (*Manifest, stri
 			return nil, "", err
 		}
 		m.Reference = rf
+	}
+	if opts.Contract != nil {
+		cf, err := encodeContractFile(opts.Contract, opts.ContractSource, m)
+		if err != nil {
+			return nil, "", fmt.Errorf("%w: %w", ErrBadOption, err)
+		}
+		if err := writeFileSync(filepath.Join(tmp, cf.File), opts.Contract); err != nil {
+			return nil, "", err
+		}
+		m.Contract = cf
 	}
 	for attempt := 0; ; attempt++ {
 		v := opts.Version

@@ -46,7 +46,7 @@ func usageErr(format string, args ...any) error {
 const usage = `predictd: CPU inference for tree ensembles, linear models and MLPs.
 
 Usage:
-  predictd import  --from xgboost|lightgbm|onnx|native --in FILE --repo DIR --name NAME [--version N] [--feature-views V1,V2:F] [--precision float64|float32] [--reference ROWS]
+  predictd import  --from xgboost|lightgbm|onnx|native --in FILE --repo DIR --name NAME [--version N] [--feature-views V1,V2:F] [--precision float64|float32] [--reference ROWS] [--contract contract.yaml]
   predictd score   --repo DIR --model NAME [--version N] --in FILE(.csv|.parquet) [--out FILE] [--raw]
   predictd inspect --repo DIR --model NAME [--version N] [--json]
   predictd profile --repo DIR --model NAME [--version N] --in ROWS(.csv|.parquet) [--bins 20] [--top-k 20] [--sample 1000] [--max-rows N]
@@ -207,6 +207,7 @@ func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	ver := fs.Int("version", 0, "version to write (default: the next free number)")
 	views := fs.String("feature-views", "", "comma-separated online feature views (or view:feature) serve fetches this model's inputs from by entity key")
 	reference := fs.String("reference", "", "rows (.csv or .parquet: training or validation data) to profile into the version's reference, for drift statistics (see predictd profile)")
+	contractFile := fs.String("contract", "", "data contract (YAML, see predictd contract infer) to store with the version; serve enforces or counts it per model")
 	precision := fs.String("precision", "", "a dense model's arithmetic: float64 (the default, but for ONNX MLP graphs: the source library's own) or float32 (SIMD kernels, faster for wide MLPs, within 1e-5 of each row's scale; not for linear models)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -233,6 +234,12 @@ func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		if wo.Reference, err = importReference(ctx, *name, imp, *reference); err != nil {
 			return err
 		}
+	}
+	if *contractFile != "" {
+		if wo.Contract, err = os.ReadFile(*contractFile); err != nil {
+			return &exitError{2, fmt.Errorf("--contract: %w", err)}
+		}
+		wo.ContractSource = *contractFile
 	}
 	_, dir, err := model.Write(*repo, *name, imp, wo)
 	if err != nil {
