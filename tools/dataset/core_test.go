@@ -26,9 +26,9 @@ func TestSorterOrder(t *testing.T) {
 	}{
 		{0, 1 << 20, 8},
 		{1, 1 << 20, 8},
-		{1000, 1 << 20, 8},    // one run in memory
-		{20000, 64 << 10, 64}, // several runs, one merge
-		{20000, 64 << 10, 2},  // several merge passes
+		{1000, 1 << 20, 8},     // one run in memory
+		{20000, 128 << 10, 64}, // several runs, one merge
+		{20000, 64 << 10, 2},   // several merge passes
 		{20000, 64 << 10, 3},
 	} {
 		t.Run(fmt.Sprintf("n=%d/budget=%d/fanin=%d", c.n, c.budget, c.fanIn), func(t *testing.T) {
@@ -45,6 +45,9 @@ func TestSorterOrder(t *testing.T) {
 				if err := s.add(x.key, x.t, x.n, x.vals); err != nil {
 					t.Fatal(err)
 				}
+			}
+			if err := s.wait(); err != nil {
+				t.Fatal(err)
 			}
 			if c.n > 5000 && len(s.runs) < 2 {
 				t.Fatalf("budget %d made %d runs; the case wants several", c.budget, len(s.runs))

@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 
@@ -146,8 +147,11 @@ func Build(ctx context.Context, opts Options) (Stats, error) {
 		if err := v.reqs.spill(); err != nil {
 			return Stats{}, err
 		}
-		v.reqs.items, v.reqs.arena, v.reqs.vals = nil, nil, nil
 	}
+	// Collect the freed buffers now, before the next phase allocates its
+	// own: otherwise the garbage collector, paced by the live heap, may
+	// let both stand at once and the peak RSS pass the budget.
+	runtime.GC()
 
 	// Pass 2, per view: sort its source, merge-join it with its requests,
 	// place the results by entity row.
@@ -163,6 +167,7 @@ func Build(ctx context.Context, opts Options) (Stats, error) {
 		}
 		v.reqs.close()
 		v.reqs = nil
+		runtime.GC() // as above: the view's buffers go before the next's come
 	}
 	if err := pl.flush(); err != nil {
 		return Stats{}, err

@@ -75,22 +75,40 @@ const keyBytesPerItem = 16
 // readBufBytes is the read buffer of each run being merged.
 const readBufBytes = 64 << 10
 
-// sorter sorts records in runs of at most budget bytes of memory each.
-// Not safe for concurrent use.
+// sorter sorts records in runs. Its memory is two buffers of half its
+// budget each: while one is filled, the other is sorted and written as a
+// run by a goroutine of its own (one such goroutine at a time per sorter),
+// so that on two cores sorting overlaps reading. The sorter's methods are
+// called from one goroutine.
 type sorter struct {
-	file   *os.File // scratch file holding the runs; nil until the first spill
 	dir    string
 	name   string // for error messages: what is sorted
 	nvals  int
-	budget int64 // bytes of items, keys and values held before a spill
+	budget int64 // bytes of both buffers together
 
+	buf      *runBuf // being filled
+	spare    *runBuf // written out, ready for reuse; nil if not allocated
+	inflight bool    // a buffer is being written: its result comes on done
+	done     chan spillResult
+
+	// Owned by the writing goroutine while inflight, else by the caller.
+	file   *os.File // scratch file holding the runs; nil until the first spill
+	w      *bufio.Writer
+	runs   []run // spilled runs, in the order written
+	offset int64 // end of the scratch file
+}
+
+// runBuf is one buffer of records in memory: items, their keys, their
+// values, each allocated once at its share of the buffer's bytes.
+type runBuf struct {
 	items []item
 	arena []byte
 	vals  []float64
+}
 
-	runs   []run // spilled runs, in the order written
-	w      *bufio.Writer
-	offset int64 // end of the scratch file
+type spillResult struct {
+	buf *runBuf
+	err error
 }
 
 // run is a sorted run's place in the scratch file.
@@ -100,68 +118,108 @@ type run struct {
 }
 
 // newSorter returns a sorter of records with nvals values each, holding
-// at most budgetBytes (at least 64 KiB, at most 2 GiB) in memory, its runs
-// in a scratch file in dir.
+// at most budgetBytes (at least 128 KiB, at most 4 GiB) in memory, its
+// runs in a scratch file in dir.
 func newSorter(dir, name string, nvals int, budgetBytes int64) *sorter {
-	return &sorter{dir: dir, name: name, nvals: nvals, budget: min(max(budgetBytes, 64<<10), 2<<30)}
+	return &sorter{dir: dir, name: name, nvals: nvals, budget: min(max(budgetBytes, 128<<10), 4<<30), done: make(chan spillResult, 1)}
 }
 
-// add copies one record into the sorter, spilling a run first if memory is
-// full.
+// newRunBuf allocates a buffer of half the budget.
+func (s *sorter) newRunBuf() *runBuf {
+	per := int64(itemBytes + keyBytesPerItem + 8*s.nvals)
+	n := s.budget / 2 / per
+	return &runBuf{
+		items: make([]item, 0, n),
+		arena: make([]byte, 0, n*keyBytesPerItem),
+		vals:  make([]float64, 0, n*int64(s.nvals)),
+	}
+}
+
+func (b *runBuf) reset() { b.items, b.arena, b.vals = b.items[:0], b.arena[:0], b.vals[:0] }
+
+// add copies one record into the sorter, handing the buffer to be spilled
+// first if it is full.
 func (s *sorter) add(key []byte, t int64, n uint64, vals []float64) error {
 	if len(vals) != s.nvals {
 		panic(fmt.Sprintf("BUG: dataset: sorter %s: %d values, want %d", s.name, len(vals), s.nvals))
 	}
-	if s.items == nil {
-		// The memory is taken once, at its budget, and reused by every
-		// run: the items, keyBytesPerItem of keys per item, the values.
-		per := int64(itemBytes + keyBytesPerItem + 8*s.nvals)
-		n := s.budget / per
-		s.items = make([]item, 0, n)
-		s.arena = make([]byte, 0, n*keyBytesPerItem)
-		s.vals = make([]float64, 0, n*int64(s.nvals))
+	if s.buf == nil {
+		s.buf = s.newRunBuf()
 	}
-	if len(s.items) == cap(s.items) || len(s.arena)+len(key) > cap(s.arena) || len(s.vals)+len(vals) > cap(s.vals) {
-		if err := s.spill(); err != nil {
+	b := s.buf
+	if len(b.items) == cap(b.items) || len(b.arena)+len(key) > cap(b.arena) || len(b.vals)+len(vals) > cap(b.vals) {
+		if err := s.rotate(); err != nil {
 			return err
 		}
+		b = s.buf
 	}
 	var p [8]byte
 	copy(p[:], key)
-	s.items = append(s.items, item{prefix: binary.BigEndian.Uint64(p[:]), t: t, n: n,
-		koff: uint32(len(s.arena)), klen: uint32(len(key)), voff: uint32(len(s.vals))})
-	s.arena = append(s.arena, key...)
-	s.vals = append(s.vals, vals...)
+	b.items = append(b.items, item{prefix: binary.BigEndian.Uint64(p[:]), t: t, n: n,
+		koff: uint32(len(b.arena)), klen: uint32(len(key)), voff: uint32(len(b.vals))})
+	b.arena = append(b.arena, key...)
+	b.vals = append(b.vals, vals...)
 	return nil
 }
 
-func (s *sorter) cmpItems(a, b item) int {
-	if a.prefix != b.prefix {
-		if a.prefix < b.prefix {
+// rotate starts writing the full buffer as a run in the background and
+// continues in the other one, waiting for its previous write if need be.
+func (s *sorter) rotate() error {
+	if err := s.wait(); err != nil {
+		return err
+	}
+	full, next := s.buf, s.spare
+	if next == nil {
+		next = s.newRunBuf()
+	}
+	s.buf, s.spare = next, nil
+	s.inflight = true
+	go func() {
+		err := s.writeRun(full)
+		s.done <- spillResult{full, err}
+	}()
+	return nil
+}
+
+// wait waits for the background write, if any, and returns its error.
+func (s *sorter) wait() error {
+	if !s.inflight {
+		return nil
+	}
+	r := <-s.done
+	s.inflight = false
+	r.buf.reset()
+	s.spare = r.buf
+	return r.err
+}
+
+func cmpItems(b *runBuf, x, y item) int {
+	if x.prefix != y.prefix {
+		if x.prefix < y.prefix {
 			return -1
 		}
 		return 1
 	}
-	if a.klen > 8 || b.klen > 8 {
-		if c := bytes.Compare(s.arena[a.koff:a.koff+a.klen], s.arena[b.koff:b.koff+b.klen]); c != 0 {
+	if x.klen > 8 || y.klen > 8 {
+		if c := bytes.Compare(b.arena[x.koff:x.koff+x.klen], b.arena[y.koff:y.koff+y.klen]); c != 0 {
 			return c
 		}
-	} else if a.klen != b.klen {
+	} else if x.klen != y.klen {
 		// Equal zero-padded prefixes: the shorter key sorts first, as
 		// bytes.Compare has it.
-		if a.klen < b.klen {
+		if x.klen < y.klen {
 			return -1
 		}
 		return 1
 	}
-	if a.t != b.t {
-		if a.t < b.t {
+	if x.t != y.t {
+		if x.t < y.t {
 			return -1
 		}
 		return 1
 	}
-	if a.n != b.n {
-		if a.n < b.n {
+	if x.n != y.n {
+		if x.n < y.n {
 			return -1
 		}
 		return 1
@@ -169,15 +227,18 @@ func (s *sorter) cmpItems(a, b item) int {
 	return 0
 }
 
-func (s *sorter) itemRec(it item, x *rec) {
-	x.key, x.t, x.n = s.arena[it.koff:it.koff+it.klen], it.t, it.n
-	x.vals = s.vals[it.voff : int(it.voff)+s.nvals]
+func (b *runBuf) sort() {
+	slices.SortFunc(b.items, func(x, y item) int { return cmpItems(b, x, y) })
 }
 
-// spill sorts the records in memory and appends them to the scratch file
-// as a run.
-func (s *sorter) spill() error {
-	if len(s.items) == 0 {
+func (b *runBuf) rec(it item, nvals int, x *rec) {
+	x.key, x.t, x.n = b.arena[it.koff:it.koff+it.klen], it.t, it.n
+	x.vals = b.vals[it.voff : int(it.voff)+nvals]
+}
+
+// writeRun sorts b and appends it to the scratch file as a run.
+func (s *sorter) writeRun(b *runBuf) error {
+	if len(b.items) == 0 {
 		return nil
 	}
 	if s.file == nil {
@@ -188,24 +249,38 @@ func (s *sorter) spill() error {
 		s.file = f
 		s.w = bufio.NewWriterSize(f, 256<<10)
 	}
-	slices.SortFunc(s.items, s.cmpItems)
-	r := run{off: s.offset, count: uint64(len(s.items))}
-	var buf []byte
+	b.sort()
+	r := run{off: s.offset, count: uint64(len(b.items))}
+	var enc []byte
 	var x rec
-	for _, it := range s.items {
-		s.itemRec(it, &x)
-		buf = appendRec(buf[:0], x.key, x.t, x.n, x.vals)
-		if _, err := s.w.Write(buf); err != nil {
+	for _, it := range b.items {
+		b.rec(it, s.nvals, &x)
+		enc = appendRec(enc[:0], x.key, x.t, x.n, x.vals)
+		if _, err := s.w.Write(enc); err != nil {
 			return fmt.Errorf("dataset: sort %s: write run: %w", s.name, err)
 		}
-		r.size += int64(len(buf))
+		r.size += int64(len(enc))
 	}
 	if err := s.w.Flush(); err != nil {
 		return fmt.Errorf("dataset: sort %s: write run: %w", s.name, err)
 	}
 	s.offset += r.size
 	s.runs = append(s.runs, r)
-	s.items, s.arena, s.vals = s.items[:0], s.arena[:0], s.vals[:0]
+	return nil
+}
+
+// spill writes every record in memory to the scratch file and frees the
+// buffers: the sorter then holds no memory until finish merges its runs.
+func (s *sorter) spill() error {
+	if err := s.wait(); err != nil {
+		return err
+	}
+	if s.buf != nil {
+		if err := s.writeRun(s.buf); err != nil {
+			return err
+		}
+	}
+	s.buf, s.spare = nil, nil
 	return nil
 }
 
@@ -231,7 +306,8 @@ const maxKeyLen = 1 << 16
 var errCorrupt = errors.New("corrupt scratch run")
 
 // readRec decodes one record from r into x (reusing its buffers); io.EOF
-// at a clean end.
+// at a clean end. It reads through r's buffer (Peek), so it does not
+// allocate once x's buffers have grown.
 func readRec(r *bufio.Reader, x *rec, nvals int) error {
 	kl, err := binary.ReadUvarint(r)
 	if err != nil {
@@ -247,20 +323,23 @@ func readRec(r *bufio.Reader, x *rec, nvals int) error {
 	if _, err := io.ReadFull(r, x.key); err != nil {
 		return errCorrupt
 	}
-	var b [8]byte
-	if _, err := io.ReadFull(r, b[:]); err != nil {
+	p, err := r.Peek(8)
+	if err != nil {
 		return errCorrupt
 	}
-	x.t = int64(binary.LittleEndian.Uint64(b[:]))
+	x.t = int64(binary.LittleEndian.Uint64(p))
+	r.Discard(8)
 	if x.n, err = binary.ReadUvarint(r); err != nil {
 		return errCorrupt
 	}
 	x.vals = slices.Grow(x.vals[:0], nvals)[:nvals]
 	for i := range x.vals {
-		if _, err := io.ReadFull(r, b[:]); err != nil {
+		p, err := r.Peek(8)
+		if err != nil {
 			return errCorrupt
 		}
-		x.vals[i] = math.Float64frombits(binary.LittleEndian.Uint64(b[:]))
+		x.vals[i] = math.Float64frombits(binary.LittleEndian.Uint64(p))
+		r.Discard(8)
 	}
 	return nil
 }
@@ -272,18 +351,19 @@ type stream interface {
 	next() (*rec, error)
 }
 
-// memStream walks a sorter's in-memory records in order.
+// memStream walks a sorted buffer's records in order.
 type memStream struct {
-	s *sorter
-	i int
-	x rec
+	b     *runBuf
+	nvals int
+	i     int
+	x     rec
 }
 
 func (m *memStream) next() (*rec, error) {
-	if m.i == len(m.s.items) {
+	if m.i == len(m.b.items) {
 		return nil, io.EOF
 	}
-	m.s.itemRec(m.s.items[m.i], &m.x)
+	m.b.rec(m.b.items[m.i], m.nvals, &m.x)
 	m.i++
 	return &m.x, nil
 }
@@ -374,24 +454,29 @@ func (m *mergeStream) next() (*rec, error) {
 }
 
 // finish returns the sorted stream of every record added. With no spilled
-// run the records are walked in memory (and keep their memory until the
-// sorter is closed); otherwise the last records are spilled too and the
-// runs merged, at most fanIn at once: more runs are first merged into
-// longer ones, fanIn at a time. The stream is valid until close.
+// run the records are walked in memory (and keep it until the sorter is
+// closed); otherwise the last records are spilled too, the buffers freed,
+// and the runs merged, at most fanIn at once: more runs are first merged
+// into longer ones, fanIn at a time. The stream is valid until close.
 func (s *sorter) finish(fanIn int) (stream, error) {
 	fanIn = max(fanIn, 2)
+	if err := s.wait(); err != nil {
+		return nil, err
+	}
 	if len(s.runs) == 0 {
-		slices.SortFunc(s.items, s.cmpItems)
-		return &memStream{s: s}, nil
+		if s.buf == nil {
+			s.buf = &runBuf{}
+		}
+		s.spare = nil
+		s.buf.sort()
+		return &memStream{b: s.buf, nvals: s.nvals}, nil
 	}
 	if err := s.spill(); err != nil {
 		return nil, err
 	}
-	s.items, s.arena, s.vals = nil, nil, nil // the memory goes to read buffers
 	for len(s.runs) > fanIn {
 		// Merge the first fanIn runs into one at the end of the file.
-		group := s.runs[:fanIn]
-		m, err := s.merge(group)
+		m, err := s.merge(s.runs[:fanIn])
 		if err != nil {
 			return nil, err
 		}
@@ -434,12 +519,13 @@ func (s *sorter) merge(runs []run) (*mergeStream, error) {
 	return newMerge(streams)
 }
 
-// close removes the scratch file.
+// close waits for a background write and removes the scratch file.
 func (s *sorter) close() {
+	s.wait()
 	if s.file != nil {
 		s.file.Close()
 		os.Remove(s.file.Name())
 		s.file = nil
 	}
-	s.items, s.arena, s.vals = nil, nil, nil
+	s.buf, s.spare = nil, nil
 }
