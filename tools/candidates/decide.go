@@ -59,45 +59,81 @@ func ParseCandidates(s string) ([]Candidate, error) {
 	return cs, nil
 }
 
+// Measure is a measured value: the median over the rounds, and the
+// lowest and highest round.
+type Measure struct {
+	Median, Min, Max float64
+}
+
+// Exact is a value measured once, or known exactly.
+func Exact(v float64) Measure { return Measure{v, v, v} }
+
+func (m Measure) defined() bool {
+	return !math.IsNaN(m.Median) && !math.IsNaN(m.Min) && !math.IsNaN(m.Max)
+}
+
+// cmpLower compares two measures where lower is better: -1 when a is
+// better beyond the spread (a's highest round below b's lowest), +1 when
+// worse beyond it, 0 when their rounds overlap (a tie within the noise).
+func cmpLower(a, b Measure) int {
+	switch {
+	case a.Max < b.Min:
+		return -1
+	case a.Min > b.Max:
+		return 1
+	}
+	return 0
+}
+
 // Point is one candidate's position on the three axes Dominators and Best
 // compare. Each axis may be in any unit, the same for every point; NaN
 // means undefined.
 type Point struct {
-	// Quality is the primary quality metric (AUC or RMSE).
+	// Quality is the primary quality metric (AUC or RMSE), computed
+	// exactly.
 	Quality float64
 	// P99 is the single-row 99th-percentile latency: lower is better.
-	P99 float64
+	P99 Measure
 	// Cost is the price of a prediction, or anything proportional to it:
 	// lower is better.
-	Cost float64
+	Cost Measure
 }
 
 func (p Point) defined() bool {
-	return !math.IsNaN(p.Quality) && !math.IsNaN(p.P99) && !math.IsNaN(p.Cost)
+	return !math.IsNaN(p.Quality) && p.P99.defined() && p.Cost.defined()
 }
 
 // dominates reports whether a is at least as good as b on every axis and
-// strictly better on one; higher says whether a higher Quality is better.
+// strictly better on one, the measured axes compared by cmpLower;
+// higher says whether a higher Quality is better.
 func dominates(a, b Point, higher bool) bool {
 	if !a.defined() || !b.defined() {
 		return false
 	}
-	qa, qb := a.Quality, b.Quality
-	if !higher {
-		qa, qb = -qa, -qb
+	q := 0 // -1: a better
+	switch {
+	case a.Quality == b.Quality:
+	case (a.Quality > b.Quality) == higher:
+		q = -1
+	default:
+		q = 1
 	}
-	if qa < qb || a.P99 > b.P99 || a.Cost > b.Cost {
+	p, c := cmpLower(a.P99, b.P99), cmpLower(a.Cost, b.Cost)
+	if q > 0 || p > 0 || c > 0 {
 		return false
 	}
-	return qa > qb || a.P99 < b.P99 || a.Cost < b.Cost
+	return q < 0 || p < 0 || c < 0
 }
 
 // Dominators returns, for each point, the indices (ascending) of the points
 // that dominate it: at least as good on every axis and strictly better on
 // one, where higher says whether a higher Quality is better (AUC) or a
-// lower one (RMSE). The points with no dominator are the Pareto frontier.
-// Equal points do not dominate each other; a point with a NaN axis
-// neither dominates nor is dominated.
+// lower one (RMSE). Quality compares exactly; P99 and Cost compare by
+// their rounds: one is better only when its highest round is below the
+// other's lowest, and rounds that overlap are a tie. With Exact measures
+// that is plain comparison. The points with no dominator are the Pareto
+// frontier. Equal points do not dominate each other; a point with a NaN
+// axis neither dominates nor is dominated.
 func Dominators(pts []Point, higher bool) [][]int {
 	out := make([][]int, len(pts))
 	for i := range pts {
@@ -110,15 +146,16 @@ func Dominators(pts []Point, higher bool) [][]int {
 	return out
 }
 
-// Best returns the index of the best point whose P99 is at most sloP99
-// (every point when sloP99 is 0): the best Quality (higher or lower as
-// higher says), ties broken by the lower Cost, then the lower P99, then the
-// lower index. A point with a NaN Quality or P99 is never best; a NaN Cost
-// loses every cost tie. It returns -1 when no point qualifies.
+// Best returns the index of the best point whose median P99 is at most
+// sloP99 (every point when sloP99 is 0): the best Quality (higher or lower
+// as higher says), ties broken by the lower median Cost, then the lower
+// median P99, then the lower index. A point with a NaN Quality or P99 is
+// never best; a NaN Cost loses every cost tie. It returns -1 when no point
+// qualifies.
 func Best(pts []Point, higher bool, sloP99 float64) int {
 	best := -1
 	for i, p := range pts {
-		if math.IsNaN(p.Quality) || math.IsNaN(p.P99) || (sloP99 > 0 && p.P99 > sloP99) {
+		if math.IsNaN(p.Quality) || math.IsNaN(p.P99.Median) || (sloP99 > 0 && p.P99.Median > sloP99) {
 			continue
 		}
 		if best < 0 || better(p, pts[best], higher) {
@@ -133,7 +170,7 @@ func better(p, q Point, higher bool) bool {
 	if p.Quality != q.Quality {
 		return (p.Quality > q.Quality) == higher
 	}
-	pc, qc := p.Cost, q.Cost
+	pc, qc := p.Cost.Median, q.Cost.Median
 	if math.IsNaN(pc) {
 		pc = math.Inf(1)
 	}
@@ -143,7 +180,7 @@ func better(p, q Point, higher bool) bool {
 	if pc != qc {
 		return pc < qc
 	}
-	return p.P99 < q.P99
+	return p.P99.Median < q.P99.Median
 }
 
 // CoreSecondsPerMillion is the CPU time a million predictions take at

@@ -44,26 +44,32 @@
 // C A B, ...), so that a slow spell or a warm cache falls on every
 // candidate alike. A candidate's p50, p99 and rows/s per batch size are
 // the medians over its rounds; the best batch size is then picked from
-// those medians. Every round's figures are kept in Result.Samples, their
-// spread in Result's Min and Max fields, and Report.Notes flags each
-// dominance that rests on a speed axis where the two candidates' ranges
-// over the rounds overlap.
+// those medians. Every round's figures are kept in Result.Samples and
+// their spread in Result's Min and Max fields, which the decisions below
+// use.
 //
 // # Decisions
 //
 // Candidate A dominates B when A is at least as good as B on each of the
-// primary quality metric, the single-row p99 and the cost axis (cost per
-// million when priced, core-seconds per million otherwise: the same
-// order) and strictly better on at least one. Comparisons are exact: a
-// difference within the measurement's noise still counts, which
-// Result.Samples lets the reader judge. A candidate with an undefined
+// primary quality metric, the single-row p99 and the cost axis
+// (core-seconds per million, to which the cost per million, when priced,
+// is the same multiple for every candidate) and strictly better on at
+// least one. Quality, computed exactly, compares exactly. The measured
+// axes compare by their rounds, because the machine's noise is larger than
+// many real differences: A is better only when its slowest round is faster
+// than B's fastest, and rounds that overlap are a tie (with one round
+// this is plain comparison). So two copies of one model dominate neither
+// each other, and a better model dominates a slower-looking one whose
+// speed is within the noise of its own. A candidate with an undefined
 // (NaN) value on an axis neither dominates nor is dominated.
 //
-// The best under the SLO is, among candidates whose p99 is at most the
-// SLO's (every candidate when no SLO is given), the one with the best
-// primary metric; ties go to the lower cost, then the lower p99, then the
-// one listed first. A candidate whose primary metric is undefined is never
-// best. Report.Best is -1 when no candidate qualifies.
+// The best under the SLO is, among candidates whose median p99 is at most
+// the SLO's (every candidate when no SLO is given), the one with the best
+// primary metric; ties go to the lower median cost, then the lower median
+// p99, then the one listed first. A candidate whose primary metric is
+// undefined is never best. Report.Best is -1 when no candidate qualifies.
+// Report.Notes flags a candidate whose rounds' p99 lie on both sides of
+// the SLO.
 //
 // # Concurrency
 //

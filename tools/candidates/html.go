@@ -56,7 +56,8 @@ var pageTmpl = htmlpage.New("candidates", `tr.best{background:#fffbe6;font-weigh
 // the verdict, the table of WriteText, and a scatter plot of the primary
 // quality metric against the single-row p99 (log scale), each point
 // labelled with its candidate, the frontier blue, the dominated grey, the
-// best orange, and the SLO's p99 as a dashed vertical line.
+// best orange, a bar from its fastest to its slowest round's p99, and the
+// SLO's p99 as a dashed vertical line.
 func (r *Report) WriteHTML(w io.Writer) error {
 	h, rows := r.table()
 	pg := page{
@@ -89,10 +90,15 @@ func (r *Report) scatter() (*plot.Plot, []string, error) {
 	if !r.HigherIsBetter {
 		dir = " (lower is better)"
 	}
-	p := htmlpage.NewPlot(r.primaryName()+" against single-row p99", "single-row p99 latency (µs, log scale)", r.primaryName()+dir)
+	p := htmlpage.NewPlot(r.primaryName()+" against single-row p99", "single-row p99 latency (µs, log scale; bars: fastest to slowest round)", r.primaryName()+dir)
 	var unplotted []string
 	groups := map[string]plotter.XYs{}
 	var all plotter.XYLabels
+	// The rounds' p99 spread, as horizontal bars behind the points.
+	var spread struct {
+		plotter.XYs
+		plotter.XErrors
+	}
 	xlo, xhi := math.Inf(1), math.Inf(-1)
 	ylo, yhi := math.Inf(1), math.Inf(-1)
 	for i, c := range r.Candidates {
@@ -111,7 +117,12 @@ func (r *Report) scatter() (*plot.Plot, []string, error) {
 		groups[g] = append(groups[g], plotter.XY{X: x, Y: q})
 		all.XYs = append(all.XYs, plotter.XY{X: x, Y: q})
 		all.Labels = append(all.Labels, c.Label)
-		xlo, xhi = min(xlo, x), max(xhi, x)
+		lo, hi := x, x
+		if c.P99MinMicros > 0 && c.P99MinMicros <= x && c.P99MaxMicros >= x {
+			lo, hi = c.P99MinMicros, c.P99MaxMicros
+		}
+		spread.XErrors = append(spread.XErrors, struct{ Low, High float64 }{x - lo, hi - x})
+		xlo, xhi = min(xlo, lo), max(xhi, hi)
 		ylo, yhi = min(ylo, q), max(yhi, q)
 	}
 	if r.SLOP99Micros > 0 {
@@ -133,6 +144,15 @@ func (r *Report) scatter() (*plot.Plot, []string, error) {
 	}
 	p.Y.Min, p.Y.Max = ylo-pad, yhi+pad
 	p.X.Scale, p.X.Tick.Marker = plot.LogScale{}, logTicks{}
+	if len(all.XYs) > 0 {
+		spread.XYs = all.XYs
+		bars, err := plotter.NewXErrorBars(spread)
+		if err != nil {
+			return nil, nil, fmt.Errorf("candidates: plot: %w", err)
+		}
+		bars.Color = htmlpage.Grey
+		p.Add(bars)
+	}
 	for _, g := range []struct {
 		name, legend string
 		col          color.Color

@@ -172,8 +172,8 @@ type Report struct {
 	Best int `json:"best"`
 	// Frontier lists the labels of the candidates no other dominates.
 	Frontier []string `json:"frontier"`
-	// Notes flag what the reader should doubt: a dominance that the
-	// rounds' spread could reverse.
+	// Notes flag what the reader should doubt: a candidate whose rounds'
+	// p99 lie on both sides of the SLO.
 	Notes []string `json:"notes,omitempty"`
 }
 

@@ -266,20 +266,27 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	}
 	rep.Machine.LoadAfter = loadAverage()
 
+	// The cost axis is core-seconds per million: the price, when given,
+	// is the same multiple of it for every candidate, so the order and
+	// the overlaps of rounds are the same.
 	pts := make([]Point, len(cs))
 	for i, cd := range cs {
 		r := &cd.res
 		r.CoreSecondsPerMillion = CoreSecondsPerMillion(opts.Cores, r.RowsPerSecond)
-		cost := r.CoreSecondsPerMillion
 		if opts.CostPerCoreHour > 0 {
 			c, err := CostPerMillion(opts.Cores, r.RowsPerSecond, opts.CostPerCoreHour, opts.Currency)
 			if err != nil {
 				return nil, fmt.Errorf("candidate %s: %w", cd.label, err)
 			}
-			r.CostPerMillion, cost = c, c
+			r.CostPerMillion = c
 		}
 		r.WithinSLO = opts.SLOP99 == 0 || r.P99Micros <= rep.SLOP99Micros
-		pts[i] = Point{Quality: float64(r.Primary), P99: r.P99Micros, Cost: cost}
+		pts[i] = Point{
+			Quality: float64(r.Primary),
+			P99:     Measure{r.P99Micros, r.P99MinMicros, r.P99MaxMicros},
+			Cost: Measure{r.CoreSecondsPerMillion,
+				CoreSecondsPerMillion(opts.Cores, r.RowsPerSecondMax), CoreSecondsPerMillion(opts.Cores, r.RowsPerSecondMin)},
+		}
 	}
 	doms := Dominators(pts, rep.HigherIsBetter)
 	for i, d := range doms {
@@ -297,7 +304,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	for _, cd := range cs {
 		rep.Candidates = append(rep.Candidates, cd.res)
 	}
-	rep.Notes = noiseNotes(rep.Candidates, doms)
+	rep.Notes = sloNotes(rep.Candidates, rep.SLOP99Micros)
 	return rep, nil
 }
 
@@ -436,28 +443,22 @@ func summarize(r *Result, batches []int) {
 	}
 }
 
-// noiseNotes flags each dominance that rests on a speed axis where the
-// two candidates' ranges over the rounds overlap, so that another run
-// could order them the other way.
-func noiseNotes(rs []Result, doms [][]int) []string {
-	overlap := func(alo, ahi, blo, bhi float64) bool { return alo <= bhi && blo <= ahi }
+// sloNotes flags each candidate whose rounds' p99 lie on both sides of
+// the SLO (sloP99 in microseconds; none when 0): its median decided
+// whether it is within, and another run could decide otherwise.
+func sloNotes(rs []Result, sloP99 float64) []string {
+	if sloP99 <= 0 {
+		return nil
+	}
 	var notes []string
-	for i, d := range doms {
-		for _, j := range d {
-			a, b := rs[j], rs[i]
-			var axes []string
-			if overlap(a.P99MinMicros, a.P99MaxMicros, b.P99MinMicros, b.P99MaxMicros) {
-				axes = append(axes, fmt.Sprintf("p99 %s–%s µs against %s–%s µs",
-					htmlpage.Num(a.P99MinMicros), htmlpage.Num(a.P99MaxMicros), htmlpage.Num(b.P99MinMicros), htmlpage.Num(b.P99MaxMicros)))
+	for _, r := range rs {
+		if r.P99MinMicros <= sloP99 && sloP99 < r.P99MaxMicros {
+			side := "within"
+			if !r.WithinSLO {
+				side = "not within"
 			}
-			if overlap(a.RowsPerSecondMin, a.RowsPerSecondMax, b.RowsPerSecondMin, b.RowsPerSecondMax) {
-				axes = append(axes, fmt.Sprintf("rows/s %s–%s against %s–%s",
-					htmlpage.Num(a.RowsPerSecondMin), htmlpage.Num(a.RowsPerSecondMax), htmlpage.Num(b.RowsPerSecondMin), htmlpage.Num(b.RowsPerSecondMax)))
-			}
-			if len(axes) > 0 {
-				notes = append(notes, fmt.Sprintf("%s dominates %s, but their rounds overlap (%s): more --rounds or a longer --duration would confirm it",
-					a.Label, b.Label, strings.Join(axes, "; ")))
-			}
+			notes = append(notes, fmt.Sprintf("%s's p99 rounds (%s–%s µs) lie on both sides of the SLO's %s µs: it counts as %s by its median %s µs; more --rounds or a longer --duration would settle it",
+				r.Label, htmlpage.Num(r.P99MinMicros), htmlpage.Num(r.P99MaxMicros), htmlpage.Num(sloP99), side, htmlpage.Num(r.P99Micros)))
 		}
 	}
 	return notes

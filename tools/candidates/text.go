@@ -183,7 +183,7 @@ func (r *Report) method() []string {
 	}
 	notes = append(notes,
 		"size = the payload file + the reference profile (if any) + manifest.json + any other file in the version folder (a contract, say)",
-		"dominated: another candidate is at least as good on "+r.primaryName()+", p99 and cost, and better on one",
+		"dominated: another candidate is at least as good on "+r.primaryName()+", p99 and cost, and better on one; p99 and cost count as better only beyond the rounds' spread (the slowest round of one faster than the fastest of the other)",
 		fmt.Sprintf("machine: %s/%s, %d × %s%s", m.OS, m.Arch, m.NumCPU, cpu, load),
 	)
 	return notes

@@ -97,28 +97,29 @@ func TestWriteTextClassifier(t *testing.T) {
 	)
 }
 
-func TestNoiseNotes(t *testing.T) {
-	r := fixedReport()
-	doms := [][]int{nil, nil, nil, {1}}
-	// b:2's p99 5000 ±5% and d:4's 6000 ±5% do not overlap, nor do
-	// their rows/s: no note.
-	if n := noiseNotes(r.Candidates, doms); n != nil {
-		t.Errorf("noiseNotes = %q, want none", n)
+func TestSLONotes(t *testing.T) {
+	r := fixedReport() // SLO 10000 µs, every p99 ±5%
+	if n := sloNotes(r.Candidates, r.SLOP99Micros); n != nil {
+		t.Errorf("sloNotes = %q, want none", n)
 	}
-	r.Candidates[3].P99MinMicros = 5200 // b:2's p99 reaches 5250
-	n := noiseNotes(r.Candidates, doms)
-	if len(n) != 1 || !strings.Contains(n[0], "b:2 dominates d:4, but their rounds overlap (p99 4750–5250 µs against 5200–6300 µs)") || strings.Contains(n[0], "rows/s") {
-		t.Errorf("noiseNotes = %q, want one note on the p99 overlap alone", n)
+	r.Candidates[1].P99MaxMicros = 10_000 // b:2's slowest round on the SLO: still within
+	r.Candidates[2].P99MinMicros = 10_000 // c:3's fastest round on it: both sides
+	r.Candidates[3].P99MaxMicros = 10_001 // d:4's slowest above it
+	n := sloNotes(r.Candidates, r.SLOP99Micros)
+	want := []string{
+		"c:3's p99 rounds (10000–21000 µs) lie on both sides of the SLO's 10000 µs: it counts as not within by its median 20000 µs",
+		"d:4's p99 rounds (5700–10001 µs) lie on both sides of the SLO's 10000 µs: it counts as within by its median 6000 µs",
 	}
-	r.Candidates[3].RowsPerSecondMax = 96_000 // b:2's rows/s go down to 95000
-	n = noiseNotes(r.Candidates, doms)
-	if len(n) != 1 || !strings.Contains(n[0], "p99 4750–5250 µs against 5200–6300 µs; rows/s 95000–105000 against 47500–96000") {
-		t.Errorf("noiseNotes = %q, want one note on both overlaps", n)
+	if len(n) != 2 || !strings.HasPrefix(n[0], want[0]) || !strings.HasPrefix(n[1], want[1]) {
+		t.Errorf("sloNotes = %q, want %q", n, want)
+	}
+	if n := sloNotes(r.Candidates, 0); n != nil {
+		t.Errorf("sloNotes without an SLO = %q, want none", n)
 	}
 	r.Notes = n
-	contains(t, "text", text(t, r), "note: b:2 dominates d:4")
+	contains(t, "text", text(t, r), "note: c:3's p99 rounds")
 	page, _ := html(t, r)
-	contains(t, "page", page, "<li>b:2 dominates d:4")
+	contains(t, "page", page, "<li>d:4&#39;s p99 rounds")
 }
 
 func TestWriteTextVerdicts(t *testing.T) {
