@@ -115,6 +115,14 @@ func TestEvalE2E(t *testing.T) {
 	mustRun(t, "score", "--repo", repo, "--model", "fraud", "--in", evalFixture("binary.holdout.csv"), "--out", scored)
 	agree(t, scored, evalFixture("binary.predictd.csv"), 0)
 
+	// --json - prints the report instead of the table.
+	var viaStdout eval.Report
+	if err := json.Unmarshal([]byte(mustRun(t, "eval", "--repo", repo, "--model", "fraud", "--in", evalFixture("binary.holdout.csv"), "--label", "y", "--json", "-")), &viaStdout); err != nil {
+		t.Errorf("--json -: stdout is not the JSON report: %v", err)
+	} else if viaStdout.Overall.AUC != rep.Overall.AUC {
+		t.Errorf("--json -: AUC %v, want %v", viaStdout.Overall.AUC, rep.Overall.AUC)
+	}
+
 	// The same rows as Parquet (written by DuckDB) give the same report.
 	pqJSON := filepath.Join(out, "pq.json")
 	mustRun(t, "eval", "--repo", repo, "--model", "fraud", "--in", evalFixture("binary.holdout.parquet"), "--label", "y",

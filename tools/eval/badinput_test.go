@@ -2,6 +2,8 @@ package eval
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -121,5 +123,38 @@ func TestOptionsCheck(t *testing.T) {
 	}
 	if d := DefaultOptions(); d.Threshold != DefaultThreshold || d.Bins != DefaultBins || d.TweediePower != DefaultTweediePower || d.MaxSliceValues != DefaultMaxSliceValues {
 		t.Errorf("DefaultOptions %+v", d)
+	}
+}
+
+func TestCanceled(t *testing.T) {
+	repo := repoWith(t, "binary")
+	ctx, cancel := context.WithCancelCause(context.Background())
+	stop := errors.New("stop now")
+	cancel(stop)
+	_, err := Run(ctx, Options{Repo: repo, Model: "binary", In: filepath.Join(fixtures, "binary.holdout.csv"), Label: "y", Slices: []string{"region"}})
+	if !errors.Is(err, stop) {
+		t.Errorf("canceled run: err %v, want the cause %v", err, stop)
+	}
+}
+
+// TestMissingSliceCells: every cell table calls missing is the group
+// MissingValue, last in order.
+func TestMissingSliceCells(t *testing.T) {
+	repo := repoWith(t, "binary")
+	var b strings.Builder
+	b.WriteString("f0,f1,f2,f3,f4,f5,y,s\n")
+	for i, v := range []string{"b", "", "NA", "a", "null", "N/A", "nan", "NaN", "b"} {
+		fmt.Fprintf(&b, "1,2,3,4,5,%d,%d,%s\n", i, i%2, v)
+	}
+	rep, err := Run(context.Background(), Options{Repo: repo, Model: "binary", In: writeCSV(t, b.String()), Label: "y", Slices: []string{"s"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, s := range rep.Slices {
+		got = append(got, fmt.Sprintf("%s:%d", s.Value, s.Rows))
+	}
+	if strings.Join(got, " ") != "a:1 b:2 (missing):6" {
+		t.Errorf("slices %v, want a:1 b:2 (missing):6", got)
 	}
 }

@@ -24,6 +24,7 @@ type Options struct {
 	Label string
 	// Slices are columns to break the metrics down by, one group per
 	// distinct value (a missing cell is the group MissingValue).
+	// A value is the cell's text as internal/table gives it.
 	Slices []string
 	// Protected is a column whose groups the fairness gaps compare
 	// (binary models only); "" for none.
@@ -36,8 +37,9 @@ type Options struct {
 	// the default, 10.
 	Bins int
 	// TweediePower is the power of the Tweedie deviance (regression
-	// tasks): 0 means the default, 1.5; otherwise ≤ 0 or ≥ 1, as
-	// scikit-learn allows (a negative power cannot be given here).
+	// tasks): 0 means the default, 1.5; otherwise at least 1 (1 is
+	// Poisson, 2 gamma). scikit-learn also takes powers ≤ 0; they cannot
+	// be asked for here.
 	TweediePower float64
 	// MaxSliceValues bounds the distinct values of one slice column; 0
 	// means the default, 1000. A column with more is refused, naming it.
@@ -56,7 +58,8 @@ const (
 )
 
 // MissingValue is the slice value of a row whose slice cell is missing
-// (an empty CSV field, a Parquet null).
+// (table.Chunk.Null: an empty CSV field or NA, NaN, nan, null, N/A; a
+// Parquet null or NaN).
 const MissingValue = "(missing)"
 
 // DefaultOptions returns Options with every default filled in; the caller
@@ -88,7 +91,7 @@ func (o *Options) Check() error {
 	case o.Bins < 1 || o.Bins > 1000:
 		return fmt.Errorf("eval options: Bins is %d, want 1 to 1000 calibration bins", o.Bins)
 	case math.IsNaN(o.TweediePower) || o.TweediePower < 0 || (o.TweediePower > 0 && o.TweediePower < 1):
-		return fmt.Errorf("eval options: TweediePower is %v, want 0 (the default 1.5) or at least 1", o.TweediePower)
+		return fmt.Errorf("eval options: TweediePower is %v, want at least 1 (0 for the default, 1.5)", o.TweediePower)
 	case o.MaxSliceValues < 0:
 		return fmt.Errorf("eval options: MaxSliceValues is %d, want a positive number (0 for the default)", o.MaxSliceValues)
 	case o.Workers < 0 || o.BatchRows < 0:
@@ -265,5 +268,9 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	if err := opts.Check(); err != nil {
 		return nil, err
 	}
-	return run(ctx, opts)
+	rep, err := run(ctx, opts)
+	if err != nil && ctx.Err() != nil {
+		return nil, context.Cause(ctx)
+	}
+	return rep, err
 }

@@ -174,3 +174,29 @@ func TestRecord(t *testing.T) {
 		t.Errorf("sha256 %s, file's %s (%v)", rec.InputSHA256, sum, err)
 	}
 }
+
+// TestWorstSliceTiesAndDirection on a made-up report.
+func TestWorstSliceTiesAndDirection(t *testing.T) {
+	mk := func(col, v string, auc, rmse float64) SliceReport {
+		m := nanMetrics()
+		m.AUC, m.RMSE = auc, rmse
+		return SliceReport{Column: col, Value: v, Metrics: m}
+	}
+	r := &Report{Slices: []SliceReport{
+		mk("a", "x", 0.7, math.NaN()), mk("a", "y", 0.6, 3), mk("b", "z", 0.6, 3), mk("b", "w", math.NaN(), 1),
+	}}
+	if s, ok := r.WorstSlice("auc"); !ok || s.Value != "y" {
+		t.Errorf("WorstSlice(auc) = %s, want y (the lowest, first of a tie)", s.Value)
+	}
+	if s, ok := r.WorstSlice("rmse"); !ok || s.Value != "y" {
+		t.Errorf("WorstSlice(rmse) = %s, want y (the highest, first of a tie)", s.Value)
+	}
+	if _, ok := r.WorstSlice("r2"); ok {
+		t.Error("WorstSlice(r2) found a slice where every r2 is NaN")
+	}
+	sp := spreads("a", r.Slices[:2])
+	if len(sp) != 2 || sp[0].Metric != "auc" || sp[0].Best != 0.7 || sp[0].BestValue != "x" || sp[0].Worst != 0.6 || sp[0].WorstValue != "y" ||
+		math.Abs(sp[0].Spread-0.1) > 1e-15 || sp[1].Metric != "rmse" || sp[1].Spread != 0 {
+		t.Errorf("spreads %+v: want auc 0.7 (x) to 0.6 (y), rmse one value", sp)
+	}
+}
