@@ -223,3 +223,47 @@ func TestCandidatesParquetE2E(t *testing.T) {
 		}
 	}
 }
+
+// TestCandidatesMulticlassCopiesE2E: two versions of one multiclass model
+// (testdata/eval's) have tools/eval's macro AUC and log loss, and, equal in
+// quality, neither dominates the other, whatever the noise makes of their
+// speed within its own spread.
+func TestCandidatesMulticlassCopiesE2E(t *testing.T) {
+	repo := filepath.Join(t.TempDir(), "repo")
+	for range 2 {
+		mustRun(t, "import", "--from", "xgboost", "--in", fixture.Path("eval", "multiclass.model.json"), "--repo", repo, "--name", "mc")
+	}
+	holdout := fixture.Path("eval", "multiclass.holdout.csv")
+	out := mustRun(t, append([]string{"candidates", "--repo", repo, "--models", "mc:1,mc:2", "--in", holdout, "--label", "y", "--json", "-"}, quickCandidates...)...)
+	var r candidates.Report
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatal(err)
+	}
+	ev, err := eval.Run(context.Background(), eval.Options{Repo: repo, Model: "mc", In: holdout, Label: "y"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Kind != candidates.KindClassifier || ev.Task != eval.TaskMulticlass {
+		t.Fatalf("kind %q, eval task %q; want classifier, multiclass", r.Kind, ev.Task)
+	}
+	for _, c := range r.Candidates {
+		if !sameMetric(c.Quality.AUC, ev.Overall.AUC) || !sameMetric(c.Quality.LogLoss, ev.Overall.LogLoss) {
+			t.Errorf("%s: AUC %v log loss %v, tools/eval %v %v", c.Label, c.Quality.AUC, c.Quality.LogLoss, ev.Overall.AUC, ev.Overall.LogLoss)
+		}
+		// Dominance by a copy needs one's slowest round to beat the
+		// other's fastest on p99 or cost: check it is that rule.
+		if len(c.DominatedBy) > 0 {
+			o := r.Candidates[0]
+			if o.Label == c.Label {
+				o = r.Candidates[1]
+			}
+			if !(o.P99MaxMicros < c.P99MinMicros || o.RowsPerSecondMin > c.RowsPerSecondMax) {
+				t.Errorf("%s dominated by %s within the noise: p99 %v–%v against %v–%v, rows/s %v–%v against %v–%v", c.Label, o.Label,
+					c.P99MinMicros, c.P99MaxMicros, o.P99MinMicros, o.P99MaxMicros, c.RowsPerSecondMin, c.RowsPerSecondMax, o.RowsPerSecondMin, o.RowsPerSecondMax)
+			}
+		}
+	}
+	if r.Best < 0 {
+		t.Errorf("no best without an SLO")
+	}
+}
