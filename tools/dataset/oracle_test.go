@@ -127,7 +127,7 @@ var wantTypes = map[string]table.Type{
 // for value: numbers exactly (an expected cell is a float64's shortest
 // form, so its parse is the value), an empty expected cell a null, times
 // as instants, strings as they are.
-func compareOut(t *testing.T, got, want string) {
+func compareOut(t *testing.T, got, want string, types map[string]table.Type) {
 	t.Helper()
 	header, exp := readCSV(t, want)
 	cols, rows := readOut(t, got)
@@ -138,7 +138,7 @@ func compareOut(t *testing.T, got, want string) {
 		if c.Name != header[j] {
 			t.Fatalf("column %d is %q, want %q", j, c.Name, header[j])
 		}
-		wt, ok := wantTypes[c.Name]
+		wt, ok := types[c.Name]
 		if !ok {
 			wt = table.Float
 		}
@@ -190,7 +190,7 @@ func TestOraclePandas(t *testing.T) {
 			MemoryBytes: mem,
 			ChunkRows:   7,
 		})
-		compareOut(t, out, filepath.Join(oracleDir, "expected.pandas.csv"))
+		compareOut(t, out, filepath.Join(oracleDir, "expected.pandas.csv"), wantTypes)
 		if st.Rows != 635 || len(st.Views) != 3 {
 			t.Errorf("stats %+v, want 635 rows of 3 views", st)
 		}
@@ -214,8 +214,8 @@ func TestOracleParquet(t *testing.T) {
 		Entities: filepath.Join(oracleDir, "entities.parquet"),
 		Sources:  src,
 	})
-	compareOut(t, out, filepath.Join(oracleDir, "expected.pandas.csv"))
-	compareOut(t, out, filepath.Join(oracleDir, "expected.duckdb.csv"))
+	compareOut(t, out, filepath.Join(oracleDir, "expected.pandas.csv"), wantTypes)
+	compareOut(t, out, filepath.Join(oracleDir, "expected.duckdb.csv"), wantTypes)
 }
 
 // TestFullFeatureNames names features view__feature, and a subset of views
@@ -233,5 +233,26 @@ func TestFullFeatureNames(t *testing.T) {
 	cols, _ := readOut(t, out)
 	if len(cols) != len(st.Columns) {
 		t.Errorf("%d columns in the file, %d in the stats", len(cols), len(st.Columns))
+	}
+}
+
+// TestDemoFixture: the demo's training set (testdata/features/demo.yaml's
+// sources, testdata/offline/labels.csv) equals the one
+// testdata/gen/make_offline_fixtures.py joined with pandas to draw its
+// labels.
+func TestDemoFixture(t *testing.T) {
+	defs, err := featcache.LoadDefs("../../testdata/features/demo.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, st := build(t, dataset.Options{Defs: defs, DefsDir: "../../testdata/features", Entities: "../../testdata/offline/labels.csv"})
+	compareOut(t, out, "../../testdata/offline/train.expected.csv", map[string]table.Type{
+		"transaction_id": table.Int, "user_id": table.String, "merchant_id": table.String, "event_timestamp": table.Time,
+		"amount": table.Float, "hour": table.Int, "country": table.String, "device": table.String, "is_fraud": table.Int,
+	})
+	for _, v := range st.Views {
+		if v.Present == 0 || v.Expired == 0 || v.Missing == 0 {
+			t.Errorf("view %s: %d present, %d expired, %d missing: the demo should show each", v.View, v.Present, v.Expired, v.Missing)
+		}
 	}
 }
