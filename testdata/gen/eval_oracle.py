@@ -296,6 +296,23 @@ def expected(kind, y, P, region, segment, group, k=0, thr=0.5, bins=10, power=1.
         out["fairness"] = fairness(y, P[:, 0], list(group), thr)
     elif kind == "multiclass":
         out["confusion"] = skm.confusion_matrix(y, P.argmax(axis=1), labels=list(range(k))).tolist()
+        out["curves"] = {"class_roc": []}
+        for c in range(k):
+            yc = (y == c).astype(int)
+            auc = safe(lambda: skm.roc_auc_score(yc, P[:, c]))
+            if auc is None:
+                continue
+            fpr, tpr, _ = skm.roc_curve(yc, P[:, c])
+            out["curves"]["class_roc"].append({"class": c, "auc": auc, "fpr": nums(fpr), "tpr": nums(tpr)})
+    else:
+        # Predicted against actual over bins of equal count by ascending
+        # prediction (a stable sort; array_split gives the first n % bins
+        # bins one row more).
+        order = np.argsort(P[:, 0], kind="stable")
+        parts = [b for b in np.array_split(order, bins) if len(b)]
+        out["curves"] = {"regression": {"mean_predicted": [num(P[b, 0].mean()) for b in parts],
+                                        "mean_label": [num(y[b].mean()) for b in parts],
+                                        "count": [len(b) for b in parts]}}
     return out
 
 

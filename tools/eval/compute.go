@@ -1,7 +1,9 @@
 package eval
 
 import (
+	"cmp"
 	"math"
+	"slices"
 
 	"github.com/predictd/predictd/monitor/quality"
 )
@@ -110,6 +112,64 @@ func (e *evaluator) curves(y, preds []float64) *Curves {
 		if cal, ok := quality.CalibrationCurve(y, preds, e.o.Bins); ok {
 			c.Calibration.MeanPredicted, c.Calibration.FractionPositive, c.Calibration.Count = cal.MeanPredicted, cal.FractionPositive, cal.Count
 		}
+	}
+	return c
+}
+
+// classCurves are each class's one-vs-rest ROC curve (multiclass
+// probabilities).
+func (e *evaluator) classCurves(y, preds []float64) *Curves {
+	c := &Curves{}
+	n := len(y)
+	bin, col := make([]float64, n), make([]float64, n)
+	for k := range e.k {
+		for i, v := range y {
+			bin[i] = 0
+			if int(v) == k {
+				bin[i] = 1
+			}
+			col[i] = preds[i*e.k+k]
+		}
+		auc := quality.ROCAUC(bin, col)
+		if math.IsNaN(auc) {
+			continue
+		}
+		fpr, tpr, _ := quality.ROCCurve(bin, col)
+		c.ClassROC = append(c.ClassROC, ClassROC{Class: k, AUC: auc, FPR: fpr, TPR: tpr})
+	}
+	return c
+}
+
+// regressionCurve bins the rows by ascending prediction into Bins bins of
+// equal count (the first len%Bins bins one row more) and gives each bin's
+// mean prediction and mean label.
+func (e *evaluator) regressionCurve(y, preds []float64) *Curves {
+	c := &Curves{}
+	order := make([]int, len(y))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(preds[a], preds[b]) })
+	n, bins := len(order), e.o.Bins
+	start := 0
+	for b := range bins {
+		size := n / bins
+		if b < n%bins {
+			size++
+		}
+		if size == 0 {
+			continue
+		}
+		sp, sy := 0.0, 0.0
+		for _, i := range order[start : start+size] {
+			sp += preds[i]
+			sy += y[i]
+		}
+		start += size
+		r := &c.Regression
+		r.MeanPredicted = append(r.MeanPredicted, sp/float64(size))
+		r.MeanLabel = append(r.MeanLabel, sy/float64(size))
+		r.Count = append(r.Count, int64(size))
 	}
 	return c
 }

@@ -153,8 +153,10 @@ type Report struct {
 	// (rows) and predicted class (columns): [[TN FP] [FN TP]] for binary
 	// models at Threshold; nil for regression.
 	Confusion [][]int64 `json:"confusion,omitempty"`
-	// Curves are the ROC, precision-recall and calibration curves over all
-	// rows (binary models); nil otherwise.
+	// Curves are the curves over all rows: ROC, precision-recall and
+	// calibration for binary models, one-vs-rest ROC per class for
+	// multiclass probabilities, predicted against actual by bins for
+	// regression; nil for a multiclass model that gives only the class.
 	Curves *Curves `json:"curves,omitempty"`
 	// Slices has one entry per slice column and value: columns in
 	// Options.Slices' order, values in ascending order (MissingValue
@@ -189,8 +191,9 @@ type Spread struct {
 	Spread     float64 `json:"spread"`
 }
 
-// Curves are a binary model's curves over all rows, as scikit-learn 1.2.1
-// returns them (see monitor/quality).
+// Curves are a model's curves over all rows; the binary ones as
+// scikit-learn 1.2.1 returns them (see monitor/quality). A task's curves
+// are empty for the others.
 type Curves struct {
 	// ROC: roc_curve (drop_intermediate=True): FPR and TPR ascending,
 	// Thresholds descending, the first the highest score + 1.
@@ -213,6 +216,28 @@ type Curves struct {
 		FractionPositive []float64 `json:"fraction_positive"`
 		Count            []int64   `json:"count"`
 	} `json:"calibration"`
+	// ClassROC (multiclass probabilities) is each class's one-vs-rest
+	// roc_curve and AUC; a class whose AUC is undefined (no row of it, or
+	// only rows of it) is left out.
+	ClassROC []ClassROC `json:"class_roc,omitempty"`
+	// Regression (regression tasks) compares predictions with labels over
+	// Bins bins of rows of equal count (the last bins one row fewer when
+	// the rows do not divide evenly), by ascending prediction: each bin's
+	// mean prediction, mean label and row count. Empty bins (fewer rows
+	// than Bins) are left out. Ties in the prediction may fall in two bins.
+	Regression struct {
+		MeanPredicted []float64 `json:"mean_predicted"`
+		MeanLabel     []float64 `json:"mean_label"`
+		Count         []int64   `json:"count"`
+	} `json:"regression"`
+}
+
+// ClassROC is one class's one-vs-rest ROC curve.
+type ClassROC struct {
+	Class int       `json:"class"`
+	AUC   float64   `json:"auc"`
+	FPR   []float64 `json:"fpr"`
+	TPR   []float64 `json:"tpr"`
 }
 
 // Fairness compares the groups of a protected column at the threshold, as

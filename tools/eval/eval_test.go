@@ -3,6 +3,7 @@ package eval
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -51,6 +52,16 @@ type expected struct {
 			MeanPredicted    []*float64 `json:"mean_predicted"`
 			FractionPositive []*float64 `json:"fraction_positive"`
 			Count            []int64
+		}
+		ClassROC []struct {
+			Class    int
+			AUC      float64
+			FPR, TPR []*float64
+		} `json:"class_roc"`
+		Regression *struct {
+			MeanPredicted []*float64 `json:"mean_predicted"`
+			MeanLabel     []*float64 `json:"mean_label"`
+			Count         []int64
 		}
 	}
 	Fairness *struct {
@@ -158,10 +169,11 @@ func TestRunOracle(t *testing.T) {
 			if !equal2(rep.Confusion, want.Confusion) {
 				t.Errorf("confusion %v, want %v", rep.Confusion, want.Confusion)
 			}
-			if want.Curves != nil {
-				if rep.Curves == nil {
-					t.Fatal("no curves")
-				}
+			if want.Curves == nil || rep.Curves == nil {
+				t.Fatalf("curves %v, oracle's %v", rep.Curves, want.Curves)
+			}
+			switch c.name {
+			case "binary":
 				series(t, "roc fpr", rep.Curves.ROC.FPR, want.Curves.ROC.FPR)
 				series(t, "roc tpr", rep.Curves.ROC.TPR, want.Curves.ROC.TPR)
 				series(t, "roc thresholds", rep.Curves.ROC.Thresholds, want.Curves.ROC.Thresholds)
@@ -170,8 +182,28 @@ func TestRunOracle(t *testing.T) {
 				series(t, "pr thresholds", rep.Curves.PR.Thresholds, want.Curves.PR.Thresholds)
 				series(t, "calibration mean predicted", rep.Curves.Calibration.MeanPredicted, want.Curves.Calibration.MeanPredicted)
 				series(t, "calibration fraction positive", rep.Curves.Calibration.FractionPositive, want.Curves.Calibration.FractionPositive)
-			} else if rep.Curves != nil {
-				t.Error("curves for a model that is not a binary classifier")
+			case "multiclass":
+				if len(rep.Curves.ClassROC) != len(want.Curves.ClassROC) || len(want.Curves.ClassROC) != 4 {
+					t.Fatalf("%d class ROC curves, want the oracle's %d (4)", len(rep.Curves.ClassROC), len(want.Curves.ClassROC))
+				}
+				for i, w := range want.Curves.ClassROC {
+					g := rep.Curves.ClassROC[i]
+					if g.Class != w.Class || !near(g.AUC, &w.AUC) {
+						t.Errorf("class ROC %d: class %d AUC %v, want class %d AUC %v", i, g.Class, g.AUC, w.Class, w.AUC)
+					}
+					series(t, fmt.Sprintf("class %d roc fpr", w.Class), g.FPR, w.FPR)
+					series(t, fmt.Sprintf("class %d roc tpr", w.Class), g.TPR, w.TPR)
+				}
+			case "tweedie":
+				w := want.Curves.Regression
+				if w == nil || len(w.Count) != 10 {
+					t.Fatalf("the oracle's regression curve %v, want 10 bins", w)
+				}
+				series(t, "regression mean predicted", rep.Curves.Regression.MeanPredicted, w.MeanPredicted)
+				series(t, "regression mean label", rep.Curves.Regression.MeanLabel, w.MeanLabel)
+				if fmt.Sprint(rep.Curves.Regression.Count) != fmt.Sprint(w.Count) {
+					t.Errorf("regression bin counts %v, want %v", rep.Curves.Regression.Count, w.Count)
+				}
 			}
 			if want.Fairness != nil {
 				f := rep.Fairness

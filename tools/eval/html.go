@@ -120,6 +120,52 @@ func (r *Report) calibrationPlot() (*plot.Plot, error) {
 	return p, nil
 }
 
+// classROCPlot draws each class's one-vs-rest ROC curve.
+func (r *Report) classROCPlot() (*plot.Plot, error) {
+	p := htmlpage.NewPlot("One-vs-rest ROC curves", "false positive rate", "true positive rate")
+	p.Legend.Top, p.Legend.Left, p.Legend.XOffs, p.Legend.YOffs = false, false, -vg.Points(8), vg.Points(8)
+	unitAxes(p)
+	if err := addLine(p, plotter.XYs{{X: 0, Y: 0}, {X: 1, Y: 1}}, "chance", htmlpage.Grey, true); err != nil {
+		return nil, err
+	}
+	for i, c := range r.Curves.ClassROC {
+		if pts, ok := line(c.FPR, c.TPR); ok {
+			if err := addLine(p, pts, fmt.Sprintf("class %d, AUC %s", c.Class, fmtMetric(c.AUC)), htmlpage.Series(i), false); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return p, nil
+}
+
+// regressionPlot draws the mean label against the mean prediction of
+// bins of rows by ascending prediction, with the diagonal.
+func (r *Report) regressionPlot() (*plot.Plot, error) {
+	c := r.Curves.Regression
+	p := htmlpage.NewPlot(fmt.Sprintf("Predicted vs actual (%d bins of equal rows)", len(c.Count)), "mean prediction", "mean label")
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for i := range c.Count {
+		lo, hi = min(lo, c.MeanPredicted[i], c.MeanLabel[i]), max(hi, c.MeanPredicted[i], c.MeanLabel[i])
+	}
+	if lo > hi {
+		return p, nil
+	}
+	if err := addLine(p, plotter.XYs{{X: lo, Y: lo}, {X: hi, Y: hi}}, "prediction = label", htmlpage.Grey, true); err != nil {
+		return nil, err
+	}
+	if pts, ok := line(c.MeanPredicted, c.MeanLabel); ok {
+		l, sc, err := plotter.NewLinePoints(pts)
+		if err != nil {
+			return nil, err
+		}
+		l.Color, l.Width = htmlpage.Purple, vg.Points(2)
+		sc.Color, sc.Radius, sc.Shape = htmlpage.Purple, vg.Points(3), draw.CircleGlyph{}
+		p.Add(l, sc)
+		p.Legend.Add("bins", l)
+	}
+	return p, nil
+}
+
 // primary is the metric the slice plot shows for the task.
 func (r *Report) primary() string {
 	switch r.Task {
@@ -214,7 +260,7 @@ tr.spread td{border-top:2px solid #999;font-style:italic}
 .wide{overflow-x:auto}table.slices{font-size:.85em}table.slices td,table.slices th{padding:.2em .4em}
 .plots{display:flex;flex-wrap:wrap;gap:.5em}.plots .plot{flex:1 1 480px;max-width:calc(50% - .25em)}
 `, `<h1>{{.Title}}</h1>
-<p class="sub">{{.R.Task}}{{if ne .R.Task .R.ModelTask}} ({{.R.ModelTask}}){{end}} model, {{.R.Rows}} rows of <code>{{.R.Input}}</code> (sha256 <code>{{.R.InputSHA256}}</code>), label <code>{{.R.Label}}</code>{{if eq .R.Task "binary"}}, threshold {{.R.Threshold}}, {{.R.Bins}} calibration bins{{end}}{{if eq .R.Task "regression"}}, Tweedie power {{.R.TweediePower}}{{end}}; evaluated {{.R.Created.Format "2006-01-02 15:04:05 UTC"}}. Every number equals scikit-learn 1.2.1's on the same rows; – marks a number not defined on the rows (a slice of one class has no ROC AUC).</p>
+<p class="sub">{{.R.Task}}{{if ne .R.Task .R.ModelTask}} ({{.R.ModelTask}}){{end}} model, {{.R.Rows}} rows of <code>{{.R.Input}}</code> (sha256 <code>{{.R.InputSHA256}}</code>), label <code>{{.R.Label}}</code>{{if eq .R.Task "binary"}}, threshold {{.R.Threshold}}, {{.R.Bins}} calibration bins{{end}}{{if eq .R.Task "regression"}}, Tweedie power {{.R.TweediePower}}{{end}}; evaluated {{.R.Created.Format "2006-01-02 15:04:05 UTC"}}. Every number equals scikit-learn 1.2.1's on the same rows; – marks a number not defined on the rows{{if ne .R.Task "regression"}} (a slice of one class has no ROC AUC){{end}}.</p>
 <h2>Overall</h2>
 <table>
 {{range .Shown}}<tr><th class="l">{{.}}</th><td>{{metric $.R.Overall .}}</td></tr>
@@ -256,14 +302,20 @@ tr.spread td{border-top:2px solid #999;font-style:italic}
 func (r *Report) WriteHTML(w io.Writer) error {
 	d := pageData{Title: fmt.Sprintf("Evaluation: %s v%d", r.Model, r.Version), R: r, Shown: r.Shown()}
 	var plots []func() (*plot.Plot, error)
-	if r.Curves != nil {
-		if len(r.Curves.ROC.FPR) > 0 {
+	switch c := r.Curves; {
+	case c == nil:
+	case r.Task == TaskBinary:
+		if len(c.ROC.FPR) > 0 {
 			plots = append(plots, r.rocPlot)
 		}
 		plots = append(plots, r.prPlot)
-		if len(r.Curves.Calibration.Count) > 0 {
+		if len(c.Calibration.Count) > 0 {
 			plots = append(plots, r.calibrationPlot)
 		}
+	case len(c.ClassROC) > 0:
+		plots = append(plots, r.classROCPlot)
+	case len(c.Regression.Count) > 0:
+		plots = append(plots, r.regressionPlot)
 	}
 	plots = append(plots, r.slicePlot)
 	for _, mk := range plots {

@@ -250,8 +250,13 @@ func run(ctx context.Context, o Options) (*Report, error) {
 	ev := evaluator{o: &o, md: md, k: m.Classes, width: len(m.Outputs)}
 	rep.Overall = ev.metricsOf(d.y, preds)
 	rep.Confusion = ev.confusion(d.y, preds)
-	if md == modeProb || md == modeScore {
+	switch md {
+	case modeProb, modeScore:
 		rep.Curves = ev.curves(d.y, preds)
+	case modeProbs:
+		rep.Curves = ev.classCurves(d.y, preds)
+	case modeValue:
+		rep.Curves = ev.regressionCurve(d.y, preds)
 	}
 	for ci, c := range d.cols {
 		if ci >= len(o.Slices) {

@@ -111,8 +111,8 @@ func TestWriteHTML(t *testing.T) {
 		want      []string
 	}{
 		{"binary", "group", 4, []string{"ROC curve", "Precision-recall curve", "Calibration (10 uniform bins)", "auc by slice", "Fairness by group", `class="worst"`, "Confusion matrix"}},
-		{"multiclass", "", 1, []string{"auc by slice", "f1_macro", "Confusion matrix"}},
-		{"tweedie", "", 1, []string{"rmse by slice", "tweedie_deviance"}},
+		{"multiclass", "", 2, []string{"One-vs-rest ROC curves", "class 3, AUC", "auc by slice", "f1_macro", "Confusion matrix"}},
+		{"tweedie", "", 2, []string{"Predicted vs actual (10 bins of equal rows)", "rmse by slice", "tweedie_deviance"}},
 	} {
 		rep := runFixture(t, c.name, []string{"region", "segment"}, c.protected)
 		var b bytes.Buffer
