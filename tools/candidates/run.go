@@ -196,21 +196,14 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	cs := make([]*candidate, len(opts.Candidates))
 	labels := map[string]bool{}
 	for i, c := range opts.Candidates {
-		v := c.Version
-		if v == 0 {
-			vs, err := model.Versions(opts.Repo, c.Name)
-			if err != nil {
-				return nil, fmt.Errorf("candidate %s: %w", c, err)
-			}
-			if len(vs) == 0 {
-				return nil, fmt.Errorf("candidate %s: model %q in %s has no versions: %w", c, c.Name, opts.Repo, model.ErrNotFound)
-			}
-			v = vs[len(vs)-1]
-		}
-		l, err := model.OpenContext(ctx, opts.Repo, c.Name, v)
+		// Opened once here (version 0: the latest), then named by its
+		// number to tools/eval, so both judge the same version even if a
+		// newer one is written meanwhile.
+		l, err := model.OpenContext(ctx, opts.Repo, c.Name, c.Version)
 		if err != nil {
 			return nil, fmt.Errorf("candidate %s: %w", c, err)
 		}
+		v := l.Manifest.Version
 		cd := &candidate{c: Candidate{c.Name, v}, label: c.Name + ":" + strconv.Itoa(v), loaded: l}
 		if labels[cd.label] {
 			return nil, fmt.Errorf("candidate %s: %s is already a candidate (the latest version is named twice)", c, cd.label)
