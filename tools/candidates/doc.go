@@ -55,13 +55,14 @@
 // (core-seconds per million, to which the cost per million, when priced,
 // is the same multiple for every candidate) and strictly better on at
 // least one. Quality, computed exactly, compares exactly. The measured
-// axes compare by their rounds, because the machine's noise is larger than
-// many real differences: A is better only when its slowest round is faster
-// than B's fastest, and rounds that overlap are a tie (with one round
-// this is plain comparison). So two copies of one model dominate neither
-// each other, and a better model dominates a slower-looking one whose
-// speed is within the noise of its own. A candidate with an undefined
-// (NaN) value on an axis neither dominates nor is dominated.
+// axes compare by their rounds, because the machine's noise is larger
+// than many real differences: A is better only when its slowest round is
+// faster than B's fastest, and rounds that overlap are a tie (with one
+// round this is plain comparison). So two copies of one model, whose
+// rounds overlap, dominate neither each other, and a better model
+// dominates one whose speed is within the noise of its own. A candidate
+// with an undefined (NaN) value on an axis neither dominates nor is
+// dominated.
 //
 // The best under the SLO is, among candidates whose median p99 is at most
 // the SLO's (every candidate when no SLO is given), the one with the best

@@ -123,9 +123,10 @@ func TestRunInterleavedMedians(t *testing.T) {
 		if len(r.Samples) != 3 {
 			t.Fatalf("%s: %d samples, want 3", r.Label, len(r.Samples))
 		}
-		var p99s []float64
+		var p99s, p50s []float64
 		rps := make([][]float64, 2)
 		for k, s := range r.Samples {
+			p50s = append(p50s, s.P50Micros)
 			if s.Round != k+1 || len(s.RowsPerSecond) != 2 || !(s.P99Micros >= s.P50Micros) || !(s.P50Micros > 0) {
 				t.Errorf("%s: sample %d = %+v, want round %d, p99 ≥ p50 > 0, two rates", r.Label, k, s, k+1)
 			}
@@ -134,6 +135,10 @@ func TestRunInterleavedMedians(t *testing.T) {
 			rps[1] = append(rps[1], s.RowsPerSecond[1])
 		}
 		slices.Sort(p99s)
+		slices.Sort(p50s)
+		if r.P50Micros != p50s[1] {
+			t.Errorf("%s: p50 %v, want the median of %v", r.Label, r.P50Micros, p50s)
+		}
 		if r.P99Micros != p99s[1] {
 			t.Errorf("%s: p99 %v, want the median of %v", r.Label, r.P99Micros, p99s)
 		}
