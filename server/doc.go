@@ -24,7 +24,11 @@
 // batcher.Batcher: calibrate.go measures the version at load time and, in
 // the default auto mode, batches only where a batch saves enough per row;
 // gone_linux.go is the probe that lets the batcher drop a request whose
-// client has left.
+// client has left. contract.go checks each request's rows, after the feature
+// join, against the data contract the version carries (model.ReadContract,
+// contract.Checker), per model (ModelOptions.Contract): enforce refuses the
+// request with 400 naming the instance and field, count serves it; both
+// count the violations per version, feature and kind in /metrics.
 //
 // Invariants: the warm prediction path allocates nothing (its scratch, an
 // exchange, is pooled; TestPredictAllocs, TestJoinAllocs); every queue is

@@ -5,6 +5,7 @@ import (
 	"sync"
 
 	"github.com/predictd/predictd/featcache"
+	"github.com/predictd/predictd/model/contract"
 	"github.com/predictd/predictd/wire"
 )
 
@@ -16,6 +17,8 @@ import (
 type exchange struct {
 	wire.Request
 	join featcache.Join
+	// viol is the contract check's scratch (checkContract).
+	viol []contract.Violation
 
 	// conn is the connection the request came on, for gone; gone is
 	// c.clientGone, made once per pooled exchange so that handing it to the

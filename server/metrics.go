@@ -35,6 +35,7 @@ func (s *Server) registerMetrics() error {
 			Help: "Prediction requests being served now.",
 		}, func() float64 { return float64(s.inflight.Load()) }),
 		stateCollector{s},
+		contractCollector{s},
 		monitor.NewBatcherCollector(s.batcherVersions),
 	}
 	cs = append(cs, s.conns.collectors()...)

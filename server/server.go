@@ -103,6 +103,10 @@ type ModelOptions struct {
 	// StoreDown says what the model's requests do when the online feature
 	// store fails: FailClosed (503, the default) or FailOpen (defaults).
 	StoreDown StoreDownPolicy
+	// Contract says whether the model's requests are checked against the
+	// data contract its version carries: ContractDefault (count when there
+	// is one), ContractOff, ContractCount or ContractEnforce.
+	Contract ContractMode
 }
 
 // DefaultOptions returns the defaults that serve well with no config file.
@@ -287,6 +291,9 @@ type versionState struct {
 	// mon is the version's model monitor (nil when monitoring is off; its
 	// methods take a nil receiver).
 	mon *watch.Version
+	// contract is the version's data contract and its counters; nil when
+	// it has none or the model's contract mode is off.
+	contract *contractState
 }
 
 // Prepare builds a version's serving state; pass it as the model manager's
@@ -315,6 +322,9 @@ func (s *Server) Prepare(l *model.Loaded) (any, error) {
 		mo = s.opts.DefaultModel
 	}
 	vs.timeout = mo.Timeout
+	if vs.contract, err = s.prepareContract(l, mo.Contract); err != nil {
+		return nil, err
+	}
 	if len(m.FeatureViews) > 0 {
 		if s.opts.Features == nil {
 			return nil, fmt.Errorf("model %s version %d reads online features (feature_views %s): start predictd serve with --features defs.yaml", m.Name, m.Version, strings.Join(m.FeatureViews, ", "))
@@ -610,6 +620,9 @@ func (s *Server) predict(ctx *fasthttp.RequestCtx, api API, t target) {
 	}
 	if err == nil && (r.Fetch || r.ReturnFeatures) {
 		err = s.join(ctx, vs, c, deadline, timeout)
+	}
+	if err == nil && vs.contract != nil {
+		err = s.checkContract(vs, c)
 	}
 	if err == nil {
 		err = s.compute(ctx, vs, c, deadline, timeout)

@@ -114,6 +114,9 @@ func parseServe(args []string, stderr io.Writer) (*serveConfig, error) {
 				if _, err := server.ParseStoreDownPolicy(mc.StoreDown); err != nil {
 					return nil, usageErr("serve: config file %s: model %q: features_on_store_error %v", *cfgPath, mc.Name, err)
 				}
+				if _, err := server.ParseContractMode(mc.Contract); err != nil {
+					return nil, usageErr("serve: config file %s: model %q: %v", *cfgPath, mc.Name, err)
+				}
 				if err := mc.checkSLO(*cfgPath); err != nil {
 					return nil, usageErr("serve: %v", err)
 				}
@@ -232,6 +235,11 @@ type modelConfig struct {
 	// StoreDown is fail_closed or fail_open; empty: the
 	// --features-on-store-error flag's.
 	StoreDown string `json:"features_on_store_error"`
+	// Contract is what serve does with the data contract a version carries
+	// (predictd import --contract): enforce (refuse a request whose values
+	// break it, 400), count (serve it, count in /metrics), off; empty:
+	// count when the version has one.
+	Contract string `json:"contract"`
 	// SLO is the model's latency and availability objectives; nil: none.
 	// `predictd alerts` writes the Prometheus rules for them.
 	SLO *slo.Config `json:"slo"`
@@ -307,6 +315,7 @@ func (mc modelConfig) serving(def server.ModelOptions) server.ModelOptions {
 	if mc.StoreDown != "" {
 		mo.StoreDown, _ = server.ParseStoreDownPolicy(mc.StoreDown) // checked when read
 	}
+	mo.Contract, _ = server.ParseContractMode(mc.Contract) // checked when read
 	return mo
 }
 
