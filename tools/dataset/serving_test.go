@@ -55,7 +55,7 @@ type keyRow []string
 func (k keyRow) EntityKey(_, key int) string { return k[key] }
 
 // TestServingAgrees holds the training set to what serving would have
-// filled at each entity row's timestamp: for every row of the oracle's
+// filled at each entity row's timestamp: for every fifth row of the oracle's
 // entity file, each view's source is bulk-loaded with materialize as of
 // that timestamp (the latest row per entity at or before it, the first of
 // equal times) into a fresh store, and the serving join (featcache's
@@ -84,7 +84,7 @@ func TestServingAgrees(t *testing.T) {
 	vals := make([]float64, len(feats))
 	checked, values := 0, 0
 	for i, r := range rows {
-		if i%3 != 0 { // a third of the rows keeps the test quick
+		if i%5 != 0 { // a fifth of the rows keeps the test quick (under -race too)
 			continue
 		}
 		ts, err := time.Parse(time.RFC3339, r[3])
@@ -136,7 +136,7 @@ func TestServingAgrees(t *testing.T) {
 		}
 		checked++
 	}
-	if checked < 200 || values < checked {
+	if checked < 120 || values < checked {
 		t.Fatalf("checked %d rows, %d values", checked, values)
 	}
 }
