@@ -162,6 +162,12 @@ func TestCandidatesRegressorsE2E(t *testing.T) {
 			t.Errorf("%s: %d bytes = payload %d + reference %d + manifest %d + other %d; want a reference on reg_small alone", c.Label, c.ArtifactBytes, c.PayloadBytes, c.ReferenceBytes, c.ManifestBytes, c.OtherBytes)
 		}
 	}
+	// scikit-learn's RMSE as the fixture script printed it (4 decimals).
+	for i, want := range []float64{1.0671, 0.7408} {
+		if got := float64(r.Candidates[i].Primary); math.Abs(got-want) > 5e-5 {
+			t.Errorf("%s: RMSE %v, want scikit-learn's %v", r.Candidates[i].Label, got, want)
+		}
+	}
 	// No SLO: the lower RMSE (reg_large, by the fixture) is best.
 	if r.Best != 1 {
 		t.Errorf("best %d, want 1 (reg_large, the lower RMSE)", r.Best)
