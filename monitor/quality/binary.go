@@ -1,7 +1,6 @@
 package quality
 
 import (
-	"cmp"
 	"math"
 	"slices"
 )
@@ -13,45 +12,80 @@ type curvePoint struct {
 	threshold float64
 }
 
-// binaryCurve is scikit-learn's _binary_clf_curve: for each distinct score,
-// from the highest down, the false and true positive counts of the rows
-// scored at least that. nil when p is empty or holds a NaN.
-func binaryCurve(y, p []float64) []curvePoint {
+// Ranked is a set of binary rows ranked by score, as scikit-learn's
+// _binary_clf_curve ranks them: for each distinct score, from the highest
+// down, the false and true positive counts of the rows scored at least
+// that. Build it once with Rank to compute several of ROCAUC, ROCCurve,
+// PRCurve and AveragePrecision on the same rows (each of those functions
+// ranks the rows anew). A Ranked is immutable and may be shared.
+type Ranked struct {
+	pts []curvePoint // nil: no rows, or a NaN score
+}
+
+// Rank ranks the rows of labels y (1 positive, anything else negative)
+// and scores p. It sorts copies of the positives' and the negatives'
+// scores and merges them: plain float64 sorts instead of one sort of
+// (score, label) rows: for 1M distinct scores, medians of 3 alternating
+// runs of BenchmarkRank 173 against 297 ms (paired ratios 1.29-1.72;
+// 2-core AMD EPYC at load average 3.8-3.9 from other benchmarks).
+func Rank(y, p []float64) *Ranked {
 	if len(y) != len(p) {
 		panic("quality: BUG: labels and scores differ in length")
 	}
-	type row struct {
-		p   float64
-		pos bool
-	}
-	rows := make([]row, len(p))
+	npos := 0
 	for i, v := range p {
 		if v != v {
-			return nil
+			return &Ranked{}
 		}
-		rows[i] = row{v, y[i] == 1}
+		if y[i] == 1 {
+			npos++
+		}
 	}
-	slices.SortFunc(rows, func(a, b row) int { return cmp.Compare(b.p, a.p) })
+	pos, neg := make([]float64, 0, npos), make([]float64, 0, len(p)-npos)
+	for i, v := range p {
+		if y[i] == 1 {
+			pos = append(pos, v)
+		} else {
+			neg = append(neg, v)
+		}
+	}
+	slices.Sort(pos)
+	slices.Sort(neg)
 	var pts []curvePoint
-	tps := 0.0
-	for i, r := range rows {
-		if r.pos {
+	i, j := len(pos)-1, len(neg)-1
+	tps, fps := 0.0, 0.0
+	for i >= 0 || j >= 0 {
+		t := math.Inf(-1)
+		if i >= 0 {
+			t = pos[i]
+		}
+		if j >= 0 && neg[j] > t {
+			t = neg[j]
+		}
+		for i >= 0 && pos[i] == t {
 			tps++
+			i--
 		}
-		if i == len(rows)-1 || rows[i+1].p != r.p {
-			pts = append(pts, curvePoint{fps: float64(i+1) - tps, tps: tps, threshold: r.p})
+		for j >= 0 && neg[j] == t {
+			fps++
+			j--
 		}
+		pts = append(pts, curvePoint{fps: fps, tps: tps, threshold: t})
 	}
-	return pts
+	return &Ranked{pts: pts}
 }
 
 // ROCCurve is roc_curve(y, p) with drop_intermediate=True: false and true
 // positive rates, ascending, at descending thresholds; the first point is
 // (0, 0) at the highest score + 1 (scikit-learn 1.2.1's; later versions
 // use +Inf). A rate whose denominator is 0 (no negatives, or no positives)
-// is NaN throughout, as scikit-learn gives it. Empty for no rows.
-func ROCCurve(y, p []float64) (fpr, tpr, thresholds []float64) {
-	pts := binaryCurve(y, p)
+// is NaN throughout, as scikit-learn gives it. Empty for no rows or a NaN
+// score.
+func ROCCurve(y, p []float64) (fpr, tpr, thresholds []float64) { return Rank(y, p).ROCCurve() }
+
+// ROCCurve is the package's ROCCurve of the ranked rows.
+func (r *Ranked) ROCCurve() (fpr, tpr, thresholds []float64) {
+	pts := r.pts
 	if len(pts) == 0 {
 		return nil, nil, nil
 	}
@@ -101,8 +135,11 @@ func trapezoid(x, y []float64) float64 {
 // rule, ties in p handled as scikit-learn does (a run of tied scores is
 // one point, so it contributes half its pairs). NaN when the rows are all
 // of one class (scikit-learn raises) or p holds a NaN.
-func ROCAUC(y, p []float64) float64 {
-	fpr, tpr, _ := ROCCurve(y, p)
+func ROCAUC(y, p []float64) float64 { return Rank(y, p).ROCAUC() }
+
+// ROCAUC is the package's ROCAUC of the ranked rows.
+func (r *Ranked) ROCAUC() float64 {
+	fpr, tpr, _ := r.ROCCurve()
 	if len(fpr) == 0 || math.IsNaN(fpr[len(fpr)-1]) || math.IsNaN(tpr[len(tpr)-1]) {
 		return math.NaN()
 	}
@@ -113,9 +150,12 @@ func ROCAUC(y, p []float64) float64 {
 // ascending thresholds (the distinct scores), recall descending, then the
 // point (recall 0, precision 1) with no threshold; len(thresholds) =
 // len(precision) - 1. With no positive row recall is 1 at every threshold,
-// as scikit-learn sets it. Empty for no rows.
-func PRCurve(y, p []float64) (precision, recall, thresholds []float64) {
-	pts := binaryCurve(y, p)
+// as scikit-learn sets it. Empty for no rows or a NaN score.
+func PRCurve(y, p []float64) (precision, recall, thresholds []float64) { return Rank(y, p).PRCurve() }
+
+// PRCurve is the package's PRCurve of the ranked rows.
+func (r *Ranked) PRCurve() (precision, recall, thresholds []float64) {
+	pts := r.pts
 	if len(pts) == 0 {
 		return nil, nil, nil
 	}
@@ -140,9 +180,12 @@ func PRCurve(y, p []float64) (precision, recall, thresholds []float64) {
 // AveragePrecision is average_precision_score(y, p): the step integral
 // -Σ (recall[i+1] - recall[i]) · precision[i] over PRCurve. NaN when no
 // row is positive (scikit-learn warns and returns 0) or p holds a NaN.
-func AveragePrecision(y, p []float64) float64 {
-	precision, recall, _ := PRCurve(y, p)
-	if len(precision) == 0 || !hasPositive(y) {
+func AveragePrecision(y, p []float64) float64 { return Rank(y, p).AveragePrecision() }
+
+// AveragePrecision is the package's AveragePrecision of the ranked rows.
+func (r *Ranked) AveragePrecision() float64 {
+	precision, recall, _ := r.PRCurve()
+	if len(precision) == 0 || r.pts[len(r.pts)-1].tps == 0 {
 		return math.NaN()
 	}
 	s := 0.0
@@ -150,10 +193,6 @@ func AveragePrecision(y, p []float64) float64 {
 		s += (recall[i+1] - recall[i]) * precision[i]
 	}
 	return -s
-}
-
-func hasPositive(y []float64) bool {
-	return slices.Contains(y, 1)
 }
 
 // Eps is the clipping of LogLoss and MulticlassLogLoss: scikit-learn

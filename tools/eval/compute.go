@@ -46,8 +46,9 @@ func (e *evaluator) metricsOf(ys, ps []float64) Metrics {
 	m := nanMetrics()
 	switch e.md {
 	case modeProb, modeScore:
-		m.AUC = quality.ROCAUC(ys, ps)
-		m.PRAUC = quality.AveragePrecision(ys, ps)
+		r := quality.Rank(ys, ps) // ranked once for both
+		m.AUC = r.ROCAUC()
+		m.PRAUC = r.AveragePrecision()
 		if e.md == modeScore {
 			break
 		}
@@ -102,12 +103,13 @@ func (e *evaluator) confusion(y, preds []float64) [][]int64 {
 // for probabilities).
 func (e *evaluator) curves(y, preds []float64) *Curves {
 	c := &Curves{}
-	c.ROC.FPR, c.ROC.TPR, c.ROC.Thresholds = quality.ROCCurve(y, preds)
+	r := quality.Rank(y, preds)
+	c.ROC.FPR, c.ROC.TPR, c.ROC.Thresholds = r.ROCCurve()
 	if n := len(c.ROC.FPR); n == 0 || math.IsNaN(c.ROC.FPR[n-1]) || math.IsNaN(c.ROC.TPR[n-1]) {
 		// Rows of one class have no ROC curve (its rates are NaN).
 		c.ROC.FPR, c.ROC.TPR, c.ROC.Thresholds = nil, nil, nil
 	}
-	c.PR.Precision, c.PR.Recall, c.PR.Thresholds = quality.PRCurve(y, preds)
+	c.PR.Precision, c.PR.Recall, c.PR.Thresholds = r.PRCurve()
 	if e.md == modeProb {
 		if cal, ok := quality.CalibrationCurve(y, preds, e.o.Bins); ok {
 			c.Calibration.MeanPredicted, c.Calibration.FractionPositive, c.Calibration.Count = cal.MeanPredicted, cal.FractionPositive, cal.Count
@@ -130,11 +132,12 @@ func (e *evaluator) classCurves(y, preds []float64) *Curves {
 			}
 			col[i] = preds[i*e.k+k]
 		}
-		auc := quality.ROCAUC(bin, col)
+		r := quality.Rank(bin, col)
+		auc := r.ROCAUC()
 		if math.IsNaN(auc) {
 			continue
 		}
-		fpr, tpr, _ := quality.ROCCurve(bin, col)
+		fpr, tpr, _ := r.ROCCurve()
 		c.ClassROC = append(c.ClassROC, ClassROC{Class: k, AUC: auc, FPR: fpr, TPR: tpr})
 	}
 	return c
