@@ -143,7 +143,7 @@ func TestMissingSliceCells(t *testing.T) {
 	repo := repoWith(t, "binary")
 	var b strings.Builder
 	b.WriteString("f0,f1,f2,f3,f4,f5,y,s\n")
-	for i, v := range []string{"b", "", "NA", "a", "null", "N/A", "nan", "NaN", "b"} {
+	for i, v := range []string{"b", "", "NA", "a", "null", "N/A", "nan", "NaN", " b "} {
 		fmt.Fprintf(&b, "1,2,3,4,5,%d,%d,%s\n", i, i%2, v)
 	}
 	rep, err := Run(context.Background(), Options{Repo: repo, Model: "binary", In: writeCSV(t, b.String()), Label: "y", Slices: []string{"s"}})

@@ -24,7 +24,8 @@ type Options struct {
 	Label string
 	// Slices are columns to break the metrics down by, one group per
 	// distinct value (a missing cell is the group MissingValue).
-	// A value is the cell's text as internal/table gives it.
+	// A value is the cell's text as internal/table gives it, surrounding
+	// spaces trimmed.
 	Slices []string
 	// Protected is a column whose groups the fairness gaps compare
 	// (binary models only); "" for none.

@@ -134,7 +134,7 @@ func readLabels(ctx context.Context, o *Options, md mode, classes int) (*data, e
 			for _, c := range d.cols {
 				v := MissingValue
 				if !ch.Null(c.idx, row) {
-					v = ch.Text(c.idx, row)
+					v = strings.TrimSpace(ch.Text(c.idx, row))
 				}
 				id, ok := c.index[v]
 				if !ok {
