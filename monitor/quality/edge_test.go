@@ -67,3 +67,10 @@ func TestInputsUnchanged(t *testing.T) {
 		t.Errorf("inputs changed: y %v p %v, were %v %v", y, p, y0, p0)
 	}
 }
+
+func TestMulticlassConfusionOutside(t *testing.T) {
+	cm := MulticlassConfusion([]int{0, 1, 2, -1, 1}, []int{0, 1, 1, 0, 5}, 2)
+	if cm[0][0] != 1 || cm[1][1] != 1 || cm[0][1] != 0 || cm[1][0] != 0 {
+		t.Errorf("confusion %v, want only the two rows inside [0, 2) counted", cm)
+	}
+}
