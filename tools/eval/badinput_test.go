@@ -4,10 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/predictd/predictd/tools/score"
 )
 
 func writeCSV(t *testing.T, text string) string {
@@ -156,5 +159,35 @@ func TestMissingSliceCells(t *testing.T) {
 	}
 	if strings.Join(got, " ") != "a:1 b:2 (missing):6" {
 		t.Errorf("slices %v, want a:1 b:2 (missing):6", got)
+	}
+}
+
+// TestParquetLabelErrors: a Parquet input's bad label is named by row.
+func TestParquetLabelErrors(t *testing.T) {
+	repo := repoWith(t, "binary")
+	path := filepath.Join(t.TempDir(), "in.parquet")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := score.NewParquetWriter(f, []string{"f0", "f1", "f2", "f3", "f4", "f5", "y"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := []float64{
+		1, 2, 3, 4, 5, 6, 1,
+		1, 2, 3, 4, 5, 6, 0,
+		1, 2, 3, 4, 5, 6, math.NaN(),
+	}
+	if err := w.Write(rows); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	_, err = Run(context.Background(), Options{Repo: repo, Model: "binary", In: path, Label: "y"})
+	if err == nil || !strings.Contains(err.Error(), "in.parquet row 2") || !strings.Contains(err.Error(), `column "y"`) || !strings.Contains(err.Error(), "missing") {
+		t.Errorf("err %v, want one naming in.parquet row 2, column y, a missing label", err)
 	}
 }
