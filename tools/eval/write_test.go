@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/predictd/predictd/internal/htmlpage"
 	"github.com/predictd/predictd/model"
@@ -140,6 +141,9 @@ func TestRecord(t *testing.T) {
 		Label: "y", Slices: []string{"segment"}, Protected: "group"})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if rep.Created.Location() != time.UTC || rep.Created.Nanosecond() != 0 || time.Since(rep.Created) > time.Hour {
+		t.Errorf("Created %v, want now in UTC, whole seconds", rep.Created)
 	}
 	dir, err := rep.Record(repo, "test-version")
 	if err != nil {
