@@ -199,23 +199,23 @@ type Curves struct {
 	// ROC: roc_curve (drop_intermediate=True): FPR and TPR ascending,
 	// Thresholds descending, the first the highest score + 1.
 	ROC struct {
-		FPR        []float64 `json:"fpr"`
-		TPR        []float64 `json:"tpr"`
-		Thresholds []float64 `json:"thresholds"`
+		FPR        Floats `json:"fpr"`
+		TPR        Floats `json:"tpr"`
+		Thresholds Floats `json:"thresholds"`
 	} `json:"roc"`
 	// PR: precision_recall_curve: recall descending to 0, precision ending
 	// in 1; Thresholds ascending, one fewer.
 	PR struct {
-		Precision  []float64 `json:"precision"`
-		Recall     []float64 `json:"recall"`
-		Thresholds []float64 `json:"thresholds"`
+		Precision  Floats `json:"precision"`
+		Recall     Floats `json:"recall"`
+		Thresholds Floats `json:"thresholds"`
 	} `json:"pr"`
 	// Calibration: calibration_curve (strategy="uniform") over Bins bins,
 	// non-empty bins only, with each bin's row count.
 	Calibration struct {
-		MeanPredicted    []float64 `json:"mean_predicted"`
-		FractionPositive []float64 `json:"fraction_positive"`
-		Count            []int64   `json:"count"`
+		MeanPredicted    Floats  `json:"mean_predicted"`
+		FractionPositive Floats  `json:"fraction_positive"`
+		Count            []int64 `json:"count"`
 	} `json:"calibration"`
 	// ClassROC (multiclass probabilities) is each class's one-vs-rest
 	// roc_curve and AUC; a class whose AUC is undefined (no row of it, or
@@ -227,18 +227,18 @@ type Curves struct {
 	// mean prediction, mean label and row count. Empty bins (fewer rows
 	// than Bins) are left out. Ties in the prediction may fall in two bins.
 	Regression struct {
-		MeanPredicted []float64 `json:"mean_predicted"`
-		MeanLabel     []float64 `json:"mean_label"`
-		Count         []int64   `json:"count"`
+		MeanPredicted Floats  `json:"mean_predicted"`
+		MeanLabel     Floats  `json:"mean_label"`
+		Count         []int64 `json:"count"`
 	} `json:"regression"`
 }
 
 // ClassROC is one class's one-vs-rest ROC curve.
 type ClassROC struct {
-	Class int       `json:"class"`
-	AUC   float64   `json:"auc"`
-	FPR   []float64 `json:"fpr"`
-	TPR   []float64 `json:"tpr"`
+	Class int     `json:"class"`
+	AUC   float64 `json:"auc"`
+	FPR   Floats  `json:"fpr"`
+	TPR   Floats  `json:"tpr"`
 }
 
 // Fairness compares the groups of a protected column at the threshold, as

@@ -178,3 +178,47 @@ func (m *Metrics) UnmarshalJSON(data []byte) error {
 	}
 	return nil
 }
+
+// Floats is a list of numbers in the report's curves; JSON writes NaN and
+// ±Inf as null (a regression's predictions can overflow) and reads null
+// back as NaN.
+type Floats []float64
+
+// MarshalJSON writes the numbers, null for NaN and ±Inf.
+func (f Floats) MarshalJSON() ([]byte, error) {
+	if f == nil {
+		return []byte("null"), nil
+	}
+	b := []byte{'['}
+	for i, v := range f {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			b = append(b, "null"...)
+		} else {
+			b = strconv.AppendFloat(b, v, 'g', -1, 64)
+		}
+	}
+	return append(b, ']'), nil
+}
+
+// UnmarshalJSON reads what MarshalJSON writes.
+func (f *Floats) UnmarshalJSON(data []byte) error {
+	var raw []*float64
+	if err := json.Unmarshal(data, &raw); err != nil {
+		return err
+	}
+	if raw == nil {
+		*f = nil
+		return nil
+	}
+	*f = make(Floats, len(raw))
+	for i, v := range raw {
+		(*f)[i] = math.NaN()
+		if v != nil {
+			(*f)[i] = *v
+		}
+	}
+	return nil
+}

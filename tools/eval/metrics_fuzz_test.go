@@ -69,3 +69,21 @@ func TestMetricsNames(t *testing.T) {
 		t.Errorf("%d metrics, want 23 (every Metrics field)", len(MetricNames()))
 	}
 }
+
+func TestFloatsJSON(t *testing.T) {
+	in := Floats{1.5, math.NaN(), math.Inf(1), -0.25}
+	b, err := json.Marshal(struct{ F, N Floats }{F: in})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(b) != `{"F":[1.5,null,null,-0.25],"N":null}` {
+		t.Errorf("JSON %s", b)
+	}
+	var back struct{ F, N Floats }
+	if err := json.Unmarshal(b, &back); err != nil {
+		t.Fatal(err)
+	}
+	if len(back.F) != 4 || back.F[0] != 1.5 || !math.IsNaN(back.F[1]) || !math.IsNaN(back.F[2]) || back.F[3] != -0.25 || back.N != nil {
+		t.Errorf("read back %v %v", back.F, back.N)
+	}
+}
