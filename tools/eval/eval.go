@@ -164,7 +164,8 @@ type Report struct {
 	// last).
 	Slices []SliceReport `json:"slices,omitempty"`
 	// Spreads has, per slice column, the best-to-worst spread of each
-	// metric defined on at least one of its values.
+	// metric finite on at least one of its values (NaN and ±Inf are left
+	// out).
 	Spreads []Spread `json:"spreads,omitempty"`
 	// Fairness compares the protected column's groups (binary models with
 	// Options.Protected set); nil otherwise.

@@ -313,7 +313,8 @@ func groupRows(c *column) []group {
 }
 
 // spreads is the best-to-worst range of each metric over a column's
-// slices, for the metrics defined on at least one of them.
+// slices, for the metrics finite on at least one of them (an infinite
+// value, from an overflowing prediction, is left out like NaN).
 func spreads(col string, ss []SliceReport) []Spread {
 	var out []Spread
 	for _, d := range metricDefs {
@@ -321,7 +322,7 @@ func spreads(col string, ss []SliceReport) []Spread {
 		found := false
 		for _, s := range ss {
 			v := *d.get(&s.Metrics)
-			if math.IsNaN(v) {
+			if math.IsNaN(v) || math.IsInf(v, 0) {
 				continue
 			}
 			better := func(a, b float64) bool { return (d.higher && a > b) || (!d.higher && a < b) }

@@ -198,6 +198,7 @@ func TestWorstSliceTiesAndDirection(t *testing.T) {
 	if _, ok := r.WorstSlice("r2"); ok {
 		t.Error("WorstSlice(r2) found a slice where every r2 is NaN")
 	}
+	r.Slices[0].Metrics.MAE, r.Slices[1].Metrics.MAE = math.Inf(1), math.NaN()
 	sp := spreads("a", r.Slices[:2])
 	if len(sp) != 2 || sp[0].Metric != "auc" || sp[0].Best != 0.7 || sp[0].BestValue != "x" || sp[0].Worst != 0.6 || sp[0].WorstValue != "y" ||
 		math.Abs(sp[0].Spread-0.1) > 1e-15 || sp[1].Metric != "rmse" || sp[1].Spread != 0 {
