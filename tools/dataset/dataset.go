@@ -367,7 +367,7 @@ func (p *plan) readRequests(ctx context.Context) ([]colInfer, int, error) {
 	infer := make([]colInfer, len(p.entCols))
 	var c table.Chunk
 	rows := 0
-	keys := make([]string, len(p.views))
+	keys := make([][]byte, len(p.views))
 	for {
 		if err := ctx.Err(); err != nil {
 			return nil, 0, err
@@ -387,11 +387,11 @@ func (p *plan) readRequests(ctx context.Context) ([]colInfer, int, error) {
 			for vi, v := range p.views {
 				// Views of one entity share the key: canonicalize it once.
 				if vi > 0 && p.views[vi-1].keyCol == v.keyCol && p.views[vi-1].view.Entity.KeyType == v.view.Entity.KeyType {
-					keys[vi] = keys[vi-1]
-				} else if keys[vi], err = entityKey(&c, v.keyCol, i, v.view.Entity); err != nil {
+					keys[vi] = append(keys[vi][:0], keys[vi-1]...)
+				} else if keys[vi], err = entityKey(keys[vi][:0], &c, v.keyCol, i, p.entCols[v.keyCol].Type, v.view.Entity); err != nil {
 					return nil, 0, err
 				}
-				if err := v.reqs.add([]byte(keys[vi]), t.UnixNano(), uint64(rows), nil); err != nil {
+				if err := v.reqs.add(keys[vi], t.UnixNano(), uint64(rows), nil); err != nil {
 					return nil, 0, err
 				}
 			}
@@ -425,16 +425,36 @@ func inferCell(ci *colInfer, s string) {
 	}
 }
 
-// entityKey reads a join key cell in canonical form.
-func entityKey(c *table.Chunk, col, row int, e *featcache.Entity) (string, error) {
+// entityKey appends a join key cell, in canonical form, to dst.
+func entityKey(dst []byte, c *table.Chunk, col, row int, typ table.Type, e *featcache.Entity) ([]byte, error) {
 	if c.Null(col, row) {
-		return "", fmt.Errorf("dataset: %s: column %q: the join key is missing", c.Where(row), e.JoinKey)
+		return dst, fmt.Errorf("dataset: %s: column %q: the join key is missing", c.Where(row), e.JoinKey)
+	}
+	if n, ok := exactInt(c, col, row, typ); ok {
+		// A Parquet integer: its decimal text is the canonical key of an
+		// int entity, and a valid string key; no text made to be parsed.
+		return strconv.AppendInt(dst, n, 10), nil
 	}
 	k, err := e.CanonicalKey(strings.TrimSpace(c.Text(col, row)))
 	if err != nil {
-		return "", fmt.Errorf("dataset: %s: column %q: %v", c.Where(row), e.JoinKey, err)
+		return dst, fmt.Errorf("dataset: %s: column %q: %v", c.Where(row), e.JoinKey, err)
 	}
-	return k, nil
+	return append(dst, k...), nil
+}
+
+// exactInt reads a Parquet integer cell without formatting it as text: as
+// a float64 (the chunk's only numeric accessor), exact when its magnitude
+// is below 2^53. ok is false otherwise (and for any other type), and the
+// caller reads the text.
+func exactInt(c *table.Chunk, col, row int, typ table.Type) (int64, bool) {
+	if typ != table.Int {
+		return 0, false
+	}
+	x, err := c.Float(col, row)
+	if err != nil || math.Abs(x) >= 1<<53 || x != math.Trunc(x) {
+		return 0, false
+	}
+	return int64(x), true
 }
 
 // joinView sorts v's source, joins it with v's requests and places the
@@ -456,6 +476,8 @@ func (p *plan) joinView(ctx context.Context, v *viewPlan, scratch string, pl *pl
 		return fmt.Errorf("dataset: %s changed while being read", v.source)
 	}
 	vals := make([]float64, len(featCols))
+	keyType := r.Columns()[keyCol].Type
+	var key []byte
 	var c table.Chunk
 	var seq uint64
 	for {
@@ -470,7 +492,7 @@ func (p *plan) joinView(ctx context.Context, v *viewPlan, scratch string, pl *pl
 			return fmt.Errorf("dataset: %w", err)
 		}
 		for i := range n {
-			key, err := entityKey(&c, keyCol, i, v.view.Entity)
+			key, err = entityKey(key[:0], &c, keyCol, i, keyType, v.view.Entity)
 			if err != nil {
 				return err
 			}
@@ -488,7 +510,7 @@ func (p *plan) joinView(ctx context.Context, v *viewPlan, scratch string, pl *pl
 				}
 				vals[j] = x
 			}
-			if err := src.add([]byte(key), t.UnixNano(), seq, vals); err != nil {
+			if err := src.add(key, t.UnixNano(), seq, vals); err != nil {
 				return err
 			}
 			seq++
@@ -593,7 +615,7 @@ func (p *plan) write(ctx context.Context, infer []colInfer, rows int, pl *placer
 			}
 			w.begin()
 			for col, k := range kinds[:len(p.entCols)] {
-				if err := addCell(w, &c, col, i, k, col == p.tsCol); err != nil {
+				if err := addCell(w, &c, col, i, p.entCols[col], k, col == p.tsCol); err != nil {
 					return err
 				}
 			}
@@ -633,7 +655,7 @@ func (p *plan) write(ctx context.Context, infer []colInfer, rows int, pl *placer
 }
 
 // addCell appends an entity file cell to the output row as kind k.
-func addCell(w *outWriter, c *table.Chunk, col, row int, k outKind, ts bool) error {
+func addCell(w *outWriter, c *table.Chunk, col, row int, tc table.Column, k outKind, ts bool) error {
 	if c.Null(col, row) && !ts {
 		w.addNull()
 		return nil
@@ -646,10 +668,14 @@ func addCell(w *outWriter, c *table.Chunk, col, row int, k outKind, ts bool) err
 		}
 		w.addInt(t.UnixNano())
 	case outInt:
+		if n, ok := exactInt(c, col, row, tc.Type); ok {
+			w.addInt(n)
+			return nil
+		}
 		s := strings.TrimSpace(c.Text(col, row))
 		x, err := strconv.ParseInt(s, 10, 64)
 		if err != nil {
-			return fmt.Errorf("dataset: %s: column %q: %s is not an int64", c.Where(row), c.Text(col, row), s)
+			return fmt.Errorf("dataset: %s: column %q: %s is not an int64", c.Where(row), tc.Name, s)
 		}
 		w.addInt(x)
 	case outFloat:

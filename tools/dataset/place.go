@@ -35,7 +35,7 @@ const maxBuckets = 4096
 // buckets at most bufBytes.
 func newPlacer(dir string, rows uint64, width int, tableBytes, bufBytes int64) (*placer, error) {
 	rowBytes := uint64(max(width, 1)) * 8
-	bucketRows := max(uint64(tableBytes)/rowBytes, 1)
+	bucketRows := min(max(uint64(tableBytes)/rowBytes, 1), math.MaxUint32)
 	nb := (rows + bucketRows - 1) / bucketRows
 	if nb > maxBuckets {
 		return nil, fmt.Errorf("dataset: %d entity rows of %d features need %d result buckets at this memory (the limit is %d): give more memory", rows, width, nb, maxBuckets)
@@ -54,15 +54,21 @@ func newPlacer(dir string, rows uint64, width int, tableBytes, bufBytes int64) (
 	return p, nil
 }
 
+// A result record is the row's index within its bucket (uint32), the
+// first column (uint16), the number of values (uint16), then the values,
+// little endian: fixed widths, so that load reads them through its
+// buffer without decoding varints.
+const resHeader = 8
+
 // put records entity row row's values of the features from col on.
 func (p *placer) put(row uint64, col int, vals []float64) error {
 	if row >= p.rows || col+len(vals) > p.width {
 		panic(fmt.Sprintf("BUG: dataset: result for row %d, columns %d+%d, of %d rows x %d", row, col, len(vals), p.rows, p.width))
 	}
 	b := row / p.bucketRows
-	p.buf = binary.AppendUvarint(p.buf[:0], row%p.bucketRows)
-	p.buf = binary.AppendUvarint(p.buf, uint64(col))
-	p.buf = binary.AppendUvarint(p.buf, uint64(len(vals)))
+	p.buf = binary.LittleEndian.AppendUint32(p.buf[:0], uint32(row%p.bucketRows))
+	p.buf = binary.LittleEndian.AppendUint16(p.buf, uint16(col))
+	p.buf = binary.LittleEndian.AppendUint16(p.buf, uint16(len(vals)))
 	for _, v := range vals {
 		p.buf = binary.LittleEndian.AppendUint64(p.buf, math.Float64bits(v))
 	}
@@ -96,23 +102,29 @@ func (p *placer) load(b int, table []float64) (first uint64, n int, err error) {
 		return 0, 0, fmt.Errorf("dataset: read results: %w", err)
 	}
 	r := bufio.NewReaderSize(f, 64<<10)
-	var v [8]byte
 	for {
-		row, err := binary.ReadUvarint(r)
-		if err == io.EOF {
+		h, err := r.Peek(resHeader)
+		if len(h) == 0 && err == io.EOF {
 			break
 		}
-		col, err2 := binary.ReadUvarint(r)
-		cnt, err3 := binary.ReadUvarint(r)
-		if err != nil || err2 != nil || err3 != nil || row >= uint64(n) || col+cnt > uint64(p.width) {
+		if err != nil {
 			return 0, 0, fmt.Errorf("dataset: read results: %w", errCorrupt)
 		}
-		dst := table[row*uint64(p.width)+col:]
-		for i := range cnt {
-			if _, err := io.ReadFull(r, v[:]); err != nil {
+		row := uint64(binary.LittleEndian.Uint32(h))
+		col := uint64(binary.LittleEndian.Uint16(h[4:]))
+		cnt := uint64(binary.LittleEndian.Uint16(h[6:]))
+		if row >= uint64(n) || col+cnt > uint64(p.width) {
+			return 0, 0, fmt.Errorf("dataset: read results: %w", errCorrupt)
+		}
+		r.Discard(resHeader)
+		dst := table[row*uint64(p.width)+col:][:cnt]
+		for i := range dst {
+			v, err := r.Peek(8)
+			if err != nil {
 				return 0, 0, fmt.Errorf("dataset: read results: %w", errCorrupt)
 			}
-			dst[i] = math.Float64frombits(binary.LittleEndian.Uint64(v[:]))
+			dst[i] = math.Float64frombits(binary.LittleEndian.Uint64(v))
+			r.Discard(8)
 		}
 	}
 	return first, n, nil
