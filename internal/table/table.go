@@ -107,7 +107,8 @@ type colMeta struct {
 
 // Open opens the file at path, its format by its extension: .csv (a header
 // row naming the columns, then one record per row, as encoding/csv reads
-// them) or .parquet (top-level columns of one value per row: a group or a
+// them: a blank line is skipped, so a one-column file writes a missing
+// value as NA or "") or .parquet (top-level columns of one value per row: a group or a
 // repeated column is refused). A column name given twice is refused, naming
 // both positions. Parquet types map to Types as BOOLEAN→Bool; INT32, INT64
 // (signed or unsigned)→Int; FLOAT, DOUBLE, DECIMAL (however stored)→Float;

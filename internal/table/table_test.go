@@ -478,3 +478,36 @@ func dupSchemaFile(t *testing.T) []byte {
 	out = binary.LittleEndian.AppendUint32(out, uint32(len(b)))
 	return append(out, "PAR1"...)
 }
+
+// TestMaxRecordBytesBound: a CSV record of exactly MaxRecordBytes bytes
+// (newline excluded) is read, one byte more is refused; a Parquet string
+// of exactly MaxRecordBytes bytes is read, one more is refused.
+func TestMaxRecordBytesBound(t *testing.T) {
+	const max = 64
+	for _, tc := range []struct {
+		n  int
+		ok bool
+	}{{max, true}, {max + 1, false}} {
+		path := writeFile(t, "a.csv", "a,b\n"+strings.Repeat("x", tc.n-2)+",y\n")
+		r, err := Open(path, Options{MaxRecordBytes: max})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = r.Next(new(Chunk), 10)
+		r.Close()
+		if (err == nil) != tc.ok {
+			t.Errorf("CSV record of %d bytes with MaxRecordBytes %d: %v", tc.n, max, err)
+		}
+		pq := writeParquet(t, 10, tcol{"s", parquet.String(), []any{strings.Repeat("z", tc.n)}})
+		r, err = Open(pq, Options{MaxRecordBytes: max})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var c Chunk
+		_, err = r.Next(&c, 10)
+		r.Close()
+		if (err == nil) != tc.ok || tc.ok && len(c.Text(0, 0)) != tc.n {
+			t.Errorf("Parquet string of %d bytes with MaxRecordBytes %d: %v", tc.n, max, err)
+		}
+	}
+}

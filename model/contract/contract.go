@@ -340,7 +340,7 @@ func (p *Profile) check(t Type) error {
 		}
 		sum += x
 	}
-	if math.Abs(sum-1) > proportionSlack {
+	if math.Abs(sum-1) > proportionSlack+1e-12 { // 0.5+0.49 is 0.99 and a hair
 		return fmt.Errorf("proportions (with other) sum to %v, want 1", sum)
 	}
 	return nil

@@ -2,6 +2,8 @@ package contract
 
 import (
 	"math"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -232,5 +234,37 @@ func TestKindNames(t *testing.T) {
 func zeroLines(c *Contract) {
 	for i := range c.Columns {
 		c.Columns[i].Line = 0
+	}
+}
+
+// TestBounds holds the documented bounds: a profile's shares may sum to
+// 1 ± 0.01; Load refuses a file over MaxFileBytes.
+func TestBounds(t *testing.T) {
+	prof := func(a, b string) string {
+		return "columns:\n  - name: a\n    type: float\n    profile:\n      edges: [1]\n      proportions: [" + a + ", " + b + "]\n"
+	}
+	for _, tc := range []struct {
+		a, b string
+		ok   bool
+	}{{"0.5", "0.49", true}, {"0.5", "0.51", true}, {"0.5", "0.4899", false}, {"0.5", "0.5101", false}} {
+		_, err := Parse([]byte(prof(tc.a, tc.b)), "c.yaml")
+		if (err == nil) != tc.ok {
+			t.Errorf("proportions [%s, %s]: %v, want ok %v", tc.a, tc.b, err, tc.ok)
+		}
+	}
+	dir := t.TempDir()
+	path := filepath.Join(dir, "big.yaml")
+	doc := "columns: []\n" + strings.Repeat("#", MaxFileBytes-len("columns: []\n"))
+	if err := os.WriteFile(path, []byte(doc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(path); err != nil {
+		t.Errorf("Load of exactly MaxFileBytes: %v", err)
+	}
+	if err := os.WriteFile(path, []byte(doc+"#"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(path); err == nil || !strings.Contains(err.Error(), "larger than") {
+		t.Errorf("Load of MaxFileBytes+1: %v", err)
 	}
 }

@@ -304,3 +304,50 @@ func TestValidateErrors(t *testing.T) {
 		t.Errorf("Infer with a cancelled context: %v", err)
 	}
 }
+
+// TestInferBounds holds Infer's documented bounds: categories listed at
+// exactly MaxCategories distinct values and not one more; max_missing
+// rounded up to a multiple of 0.001; values first seen after MaxTracked
+// distinct ones counted as other.
+func TestInferBounds(t *testing.T) {
+	// Two columns: encoding/csv skips a blank line, so a one-column file
+	// cannot hold an empty cell.
+	csv := func(vals ...string) string { return "c,k\n" + strings.Join(vals, ",k\n") + ",k\n" }
+	infer := func(data string, o Options) mc.Column {
+		t.Helper()
+		c, err := Infer(context.Background(), writeFile(t, "in.csv", data), o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c.Columns[0]
+	}
+	if col := infer(csv("a", "b", "c"), Options{MaxCategories: 3}); len(col.Categories) != 3 {
+		t.Errorf("3 distinct values, MaxCategories 3: categories %v, want all 3", col.Categories)
+	}
+	if col := infer(csv("a", "b", "c", "d"), Options{MaxCategories: 3}); col.Categories != nil || len(col.Profile.Values) != 3 || col.Profile.Other != 0.25 {
+		t.Errorf("4 distinct values, MaxCategories 3: categories %v, profile %+v; want none, and 3 values with other 0.25", col.Categories, col.Profile)
+	}
+	vals := make([]string, 3000)
+	for i := range vals {
+		vals[i] = "1"
+	}
+	vals[7] = "" // 1 of 3000 missing: 0.000333 rounds up to 0.001
+	if col := infer(csv(vals...), Options{}); col.MaxMissing != 0.001 {
+		t.Errorf("1 missing in 3000: max_missing %v, want 0.001", col.MaxMissing)
+	}
+	vals[8] = ""               // 2 of 3000: 0.000667 rounds up to 0.001
+	vals[9], vals[10] = "", "" // 4 of 3000: 0.00133 rounds up to 0.002
+	if col := infer(csv(vals...), Options{}); col.MaxMissing != 0.002 {
+		t.Errorf("4 missing in 3000: max_missing %v, want 0.002", col.MaxMissing)
+	}
+	// MaxTracked 2: a and b are counted, c and d (first seen later) are
+	// other, however often they come.
+	col := infer(csv("a", "b", "c", "c", "c", "d"), Options{MaxCategories: 2, MaxTracked: 2})
+	if p := col.Profile; col.Categories != nil || len(p.Values) != 2 || p.Values[0] != "a" || p.Proportions[0] != round6(1.0/6) || math.Abs(p.Other-4.0/6) > 1e-6 {
+		t.Errorf("MaxTracked 2: categories %v, profile %+v", col.Categories, col.Profile)
+	}
+	// Repeated values give fewer edges than bins.
+	if col := infer(csv("1", "1", "1", "1", "2"), Options{Bins: 4}); len(col.Profile.Edges) != 0 || len(col.Profile.Proportions) != 1 {
+		t.Errorf("values 1,1,1,1,2 in 4 bins: profile %+v", col.Profile)
+	}
+}
