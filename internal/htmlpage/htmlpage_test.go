@@ -146,3 +146,19 @@ func TestNewFuncsOverrideAndPanics(t *testing.T) {
 		}()
 	}
 }
+
+func TestLogTicks(t *testing.T) {
+	var labels []string
+	minor := 0
+	for _, tk := range (LogTicks{}).Ticks(0.115, 12) {
+		if tk.Label == "" {
+			minor++
+			continue
+		}
+		labels = append(labels, tk.Label)
+	}
+	want := []string{"0.2", "0.5", "1", "2", "5", "10"}
+	if strings.Join(labels, " ") != strings.Join(want, " ") || minor != 12 {
+		t.Errorf("Ticks(0.115, 12): labels %q and %d minor ticks, want %q and 12 (0.3 0.4 0.6 0.7 0.8 0.9 3 4 6 7 8 9)", labels, minor, want)
+	}
+}

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"html/template"
 	"image/color"
+	"math"
+	"strconv"
 	"strings"
 
 	"gonum.org/v1/plot"
@@ -86,4 +88,29 @@ func SVG(p *plot.Plot, w, h vg.Length) (template.HTML, error) {
 	}
 	s = strings.ReplaceAll(s[i:], "font-family:Liberation Sans;", "font-family:'Liberation Sans',Arial,Helvetica,sans-serif;")
 	return template.HTML(s), nil
+}
+
+// LogTicks marks a log-scale axis: every digit of each decade in range as
+// a tick, labelled at 1, 2 and 5 of the decade (plot.LogTicks labels only
+// powers of ten, which a range under a decade may not hold). Values within
+// 0.01% of the range's ends count as inside it.
+type LogTicks struct{}
+
+// Ticks implements plot.Ticker.
+func (LogTicks) Ticks(lo, hi float64) []plot.Tick {
+	var ts []plot.Tick
+	for d := math.Floor(math.Log10(lo)); d <= math.Ceil(math.Log10(hi)); d++ {
+		for m := 1; m <= 9; m++ {
+			v := float64(m) * math.Pow(10, d)
+			if v < lo*0.9999 || v > hi*1.0001 {
+				continue
+			}
+			t := plot.Tick{Value: v}
+			if m == 1 || m == 2 || m == 5 {
+				t.Label = strconv.FormatFloat(v, 'g', 4, 64)
+			}
+			ts = append(ts, t)
+		}
+	}
+	return ts
 }

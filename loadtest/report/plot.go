@@ -60,28 +60,6 @@ func (percentileTicks) Ticks(lo, hi float64) []plot.Tick {
 	return ts
 }
 
-// logTicks labels 1, 2 and 5 of each decade in range, the other digits
-// as minor ticks.
-type logTicks struct{}
-
-func (logTicks) Ticks(lo, hi float64) []plot.Tick {
-	var ts []plot.Tick
-	for d := math.Floor(math.Log10(lo)); d <= math.Ceil(math.Log10(hi)); d++ {
-		for m := 1; m <= 9; m++ {
-			v := float64(m) * math.Pow(10, d)
-			if v < lo*0.9999 || v > hi*1.0001 {
-				continue
-			}
-			t := plot.Tick{Value: v}
-			if m == 1 || m == 2 || m == 5 {
-				t.Label = strconv.FormatFloat(v, 'g', 4, 64)
-			}
-			ts = append(ts, t)
-		}
-	}
-	return ts
-}
-
 // newPlot returns a plot with sans-serif text throughout.
 var newPlot = htmlpage.NewPlot
 
@@ -142,7 +120,7 @@ func spectrumPlot(title string, ss []series, sloMS float64) (*plot.Plot, error) 
 	}
 	p.X.Min, p.X.Max = 1, xmax*1.6 // room for the last tick's label
 	if hi/lo > 100 {
-		p.Y.Scale, p.Y.Tick.Marker = plot.LogScale{}, logTicks{}
+		p.Y.Scale, p.Y.Tick.Marker = plot.LogScale{}, htmlpage.LogTicks{}
 		p.Y.Min, p.Y.Max = lo/1.2, hi*1.2
 	} else {
 		p.Y.Min, p.Y.Max = 0, hi*1.1
@@ -156,7 +134,7 @@ func spectrumPlot(title string, ss []series, sloMS float64) (*plot.Plot, error) 
 // logarithmic: past the knee latency grows by orders of magnitude.
 func kneePlot(r capacity.Report) (*plot.Plot, error) {
 	p := newPlot("Throughput vs latency (knee curve)", "achieved throughput (requests/s)", "latency (ms)")
-	p.Y.Scale, p.Y.Tick.Marker = plot.LogScale{}, logTicks{}
+	p.Y.Scale, p.Y.Tick.Marker = plot.LogScale{}, htmlpage.LogTicks{}
 	var p50, p99, pass, fail plotter.XYs
 	lo, hi, xmax := math.Inf(1), 0.0, 0.0
 	for _, s := range r.Curve {

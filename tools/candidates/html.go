@@ -6,7 +6,6 @@ import (
 	"image/color"
 	"io"
 	"math"
-	"strconv"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -143,7 +142,7 @@ func (r *Report) scatter() (*plot.Plot, []string, error) {
 		pad = max(math.Abs(yhi)/100, 1e-3)
 	}
 	p.Y.Min, p.Y.Max = ylo-pad, yhi+pad
-	p.X.Scale, p.X.Tick.Marker = plot.LogScale{}, logTicks{}
+	p.X.Scale, p.X.Tick.Marker = plot.LogScale{}, htmlpage.LogTicks{}
 	if len(all.XYs) > 0 {
 		spread.XYs = all.XYs
 		bars, err := plotter.NewXErrorBars(spread)
@@ -199,27 +198,4 @@ func (r *Report) scatter() (*plot.Plot, []string, error) {
 		p.Legend.Add("SLO p99 "+durationText(r.SLOP99Micros), line)
 	}
 	return p, unplotted, nil
-}
-
-// logTicks marks every digit of each decade in range and labels 1, 2 and
-// 5 of each (plot.LogTicks labels only powers of ten, which a range of
-// less than a decade may not hold).
-type logTicks struct{}
-
-func (logTicks) Ticks(lo, hi float64) []plot.Tick {
-	var ts []plot.Tick
-	for d := math.Floor(math.Log10(lo)); d <= math.Ceil(math.Log10(hi)); d++ {
-		for m := 1; m <= 9; m++ {
-			v := float64(m) * math.Pow(10, d)
-			if v < lo || v > hi {
-				continue
-			}
-			t := plot.Tick{Value: v}
-			if m == 1 || m == 2 || m == 5 {
-				t.Label = strconv.FormatFloat(v, 'g', 3, 64)
-			}
-			ts = append(ts, t)
-		}
-	}
-	return ts
 }
