@@ -1,6 +1,7 @@
 package table
 
 import (
+	"bufio"
 	"encoding/csv"
 	"errors"
 	"fmt"
@@ -16,7 +17,9 @@ type csvReader struct {
 
 // openCSV reads the header: every column is a String.
 func openCSV(r io.Reader, path string, maxBytes int) (*csvReader, []colMeta, error) {
-	cr := csv.NewReader(LimitRecords(r, maxBytes))
+	// 64 KiB reads from the file: encoding/csv's own buffer is 4 KiB, and
+	// the limiter sits below it.
+	cr := csv.NewReader(LimitRecords(bufio.NewReaderSize(r, 64<<10), maxBytes))
 	cr.ReuseRecord = true
 	c := &csvReader{path: path, maxBytes: maxBytes, cr: cr}
 	header, err := cr.Read()

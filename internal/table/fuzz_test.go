@@ -2,6 +2,7 @@ package table
 
 import (
 	"encoding/csv"
+	"errors"
 	"io"
 	"math"
 	"os"
@@ -188,4 +189,62 @@ func smallParquet(f testing.TB) []byte {
 		f.Fatal(err)
 	}
 	return b
+}
+
+// FuzzLimitRecords holds LimitRecords (with its IndexByte fast path) to
+// the byte-by-byte rule it documents, read in pieces of any size: the
+// same bytes pass, and a record too long is refused at the same line.
+func FuzzLimitRecords(f *testing.F) {
+	f.Add([]byte("ab\n\"c\nd\"\nxyz\n"), uint8(3), uint8(2))
+	f.Add([]byte("abc\ndefgh\n"), uint8(4), uint8(7))
+	f.Add([]byte("\"a\"\"b\"\n1234567\n"), uint8(6), uint8(1))
+	f.Fuzz(func(t *testing.T, in []byte, max, piece uint8) {
+		m, k := int(max%16)+1, int(piece%9)+1
+		// The rule, byte by byte.
+		wantN, wantLine := len(in), 0
+		cur, quoted, line, recLine := 0, false, 1, 1
+		for i, c := range in {
+			switch c {
+			case '"':
+				quoted = !quoted
+			case '\n':
+				line++
+				if !quoted {
+					cur, recLine = 0, line
+					continue
+				}
+			}
+			if cur++; cur > m {
+				wantN, wantLine = i, recLine
+				break
+			}
+		}
+		r := LimitRecords(&pieces{b: in, k: k}, m)
+		got, err := io.ReadAll(r)
+		var tl *RecordTooLongError
+		gotLine := 0
+		if errors.As(err, &tl) {
+			gotLine = tl.Line
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != wantN || gotLine != wantLine {
+			t.Fatalf("LimitRecords(%q, %d) in pieces of %d: passed %d bytes, line %d; want %d bytes, line %d", in, m, k, len(got), gotLine, wantN, wantLine)
+		}
+	})
+}
+
+// pieces reads b at most k bytes at a time.
+type pieces struct {
+	b []byte
+	k int
+}
+
+func (p *pieces) Read(dst []byte) (int, error) {
+	if len(p.b) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(dst[:min(len(dst), p.k)], p.b)
+	p.b = p.b[n:]
+	return n, nil
 }

@@ -1,6 +1,7 @@
 package table
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 )
@@ -40,6 +41,9 @@ func (l *recordLimiter) Read(p []byte) (int, error) {
 		return 0, l.err
 	}
 	n, err := l.r.Read(p)
+	if l.fast(p[:n]) {
+		return n, err
+	}
 	for i, c := range p[:n] {
 		switch c {
 		case '"':
@@ -57,4 +61,36 @@ func (l *recordLimiter) Read(p []byte) (int, error) {
 		}
 	}
 	return n, err
+}
+
+// fast accounts for b when it holds no quote and the record in progress is
+// not inside a quoted field: then only newlines end records, found with
+// IndexByte (vectorized) rather than byte by byte. It reports false, having
+// changed nothing, when b needs the byte loop (a quote, or a record that
+// would pass the bound within b, whose exact line the loop finds).
+// Measured with the 64 KiB read buffer below it (BenchmarkRead, CSV of 4
+// columns, 8 alternating rounds, load ~3 on 2 cores): median 4.27M to
+// 4.63M rows/s; FuzzLimitRecords holds it to the byte loop.
+func (l *recordLimiter) fast(b []byte) bool {
+	if l.quoted || bytes.IndexByte(b, '"') >= 0 {
+		return false
+	}
+	cur, line, recLine := l.cur, l.line, l.recLine
+	for {
+		i := bytes.IndexByte(b, '\n')
+		if i < 0 {
+			cur += len(b)
+			break
+		}
+		if cur+i > l.max {
+			return false
+		}
+		line++
+		cur, recLine, b = 0, line, b[i+1:]
+	}
+	if cur > l.max {
+		return false
+	}
+	l.cur, l.line, l.recLine = cur, line, recLine
+	return true
 }
