@@ -8,8 +8,10 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/predictd/predictd/featcache"
 )
@@ -132,7 +134,7 @@ func TestSortedJoinRule(t *testing.T) {
 		}
 		// Two columns of padding on each side: the view's values go to
 		// columns 1 and 2 of 4.
-		p, err := newPlacer(dir, uint64(nreq), 4, 1<<10, 16<<10)
+		p, err := newPlacer(dir, uint64(nreq), 4, 1<<10, 512<<10)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -224,4 +226,54 @@ func FuzzRunRecord(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestBuffersWithinBudget holds the package doc's memory claims at their
+// bounds: a sorter's two buffers and its writer's take at most its budget; the placer's
+// bucket table at most tableBytes (M/2) and its write buffers at most
+// bufBytes (M/4), or it refuses with the memory that would do, which
+// does.
+func TestBuffersWithinBudget(t *testing.T) {
+	if got := unsafe.Sizeof(item{}); got != itemBytes {
+		t.Fatalf("an item takes %d bytes, itemBytes says %d", got, itemBytes)
+	}
+	for _, m := range []int64{MinMemoryBytes, 16 << 20, DefaultMemoryBytes} {
+		for _, views := range []int64{1, 3} {
+			for _, nvals := range []int{0, 3, 40} {
+				budget := m / 2 / views
+				s := newSorter(t.TempDir(), "test", nvals, budget)
+				b := s.newRunBuf()
+				used := 2*(int64(cap(b.items))*itemBytes+int64(cap(b.arena))+int64(cap(b.vals))*8) + s.writeBufBytes()
+				if used > budget || used < budget*9/10 {
+					t.Errorf("M=%d views=%d nvals=%d: two buffers take %d bytes of a budget of %d", m, views, nvals, used, budget)
+				}
+			}
+		}
+		for _, rows := range []uint64{0, 1000, 1e6, 1e7} {
+			const width = 7
+			p, err := newPlacer(t.TempDir(), rows, width, m/2, m/4)
+			if err != nil {
+				if !strings.Contains(err.Error(), "MiB of memory") {
+					t.Fatalf("M=%d rows=%d: %v", m, rows, err)
+				}
+				var need int64
+				fmt.Sscanf(err.Error()[strings.Index(err.Error(), "at least ")+len("at least "):], "%d", &need)
+				p, err = newPlacer(t.TempDir(), rows, width, need<<20/2, need<<20/4)
+				if err != nil {
+					t.Fatalf("M=%d rows=%d: with the %d MiB the error asked for: %v", m, rows, need, err)
+				}
+				p.close()
+				continue
+			}
+			table := int64(p.bucketRows) * width * 8
+			var bufs int64
+			for _, w := range p.ws {
+				bufs += int64(w.Size())
+			}
+			if table > m/2 || bufs > m/4 {
+				t.Errorf("M=%d rows=%d: bucket table %d bytes (max %d), write buffers %d (max %d)", m, rows, table, m/2, bufs, m/4)
+			}
+			p.close()
+		}
+	}
 }

@@ -305,6 +305,9 @@ func newPlan(opts Options) (*plan, error) {
 			vp.defaults = append(vp.defaults, f.Default)
 		}
 		p.width += len(v.Features)
+		if p.width > maxWidth {
+			return nil, fmt.Errorf("dataset: the views selected have more than %d features; select fewer with --views", maxWidth)
+		}
 		vp.stats = ViewStats{View: v.Name, Source: vp.source}
 		p.views = append(p.views, vp)
 	}

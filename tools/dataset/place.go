@@ -30,18 +30,37 @@ type placer struct {
 // maxBuckets bounds the open bucket files.
 const maxBuckets = 4096
 
+// minBucketBuf is the least write buffer of a bucket: below it the
+// distribution pass would make a system call every few records.
+const minBucketBuf = 4 << 10
+
+// maxWidth is the most features a row may have: a result record names its
+// columns in 16 bits.
+const maxWidth = math.MaxUint16
+
 // newPlacer makes buckets for rows entity rows of width values each, so
 // that one bucket takes at most tableBytes and the write buffers of all
-// buckets at most bufBytes.
+// buckets at most bufBytes (each at least minBucketBuf: if they cannot
+// be, the memory is too small for the rows, and the error says how much
+// would do).
 func newPlacer(dir string, rows uint64, width int, tableBytes, bufBytes int64) (*placer, error) {
+	if width > maxWidth {
+		panic(fmt.Sprintf("BUG: dataset: %d features, more than %d", width, maxWidth))
+	}
 	rowBytes := uint64(max(width, 1)) * 8
 	bucketRows := min(max(uint64(tableBytes)/rowBytes, 1), math.MaxUint32)
 	nb := (rows + bucketRows - 1) / bucketRows
-	if nb > maxBuckets {
-		return nil, fmt.Errorf("dataset: %d entity rows of %d features need %d result buckets at this memory (the limit is %d): give more memory", rows, width, nb, maxBuckets)
+	if nb > maxBuckets || (nb > 0 && uint64(bufBytes)/nb < minBucketBuf) {
+		// With memory M, tableBytes is M/2 and bufBytes M/4: the buffers
+		// fit when M*M >= rows * rowBytes * 8 * minBucketBuf.
+		need := math.Sqrt(float64(rows) * float64(rowBytes) * 8 * minBucketBuf)
+		return nil, fmt.Errorf("dataset: %d entity rows of %d features need at least %.0f MiB of memory to restore their order (%d result buckets of %d rows at this memory)", rows, width, math.Ceil(need/(1<<20)), nb, bucketRows)
 	}
 	p := &placer{dir: dir, rows: rows, width: width, bucketRows: bucketRows}
-	wbuf := int(min(max(bufBytes/int64(max(nb, 1)), 4<<10), 256<<10))
+	wbuf := 0
+	if nb > 0 {
+		wbuf = int(min(uint64(bufBytes)/nb, 256<<10))
+	}
 	for range nb {
 		f, err := os.CreateTemp(dir, "bucket-*.res")
 		if err != nil {

@@ -124,10 +124,15 @@ func newSorter(dir, name string, nvals int, budgetBytes int64) *sorter {
 	return &sorter{dir: dir, name: name, nvals: nvals, budget: min(max(budgetBytes, 128<<10), 4<<30), done: make(chan spillResult, 1)}
 }
 
-// newRunBuf allocates a buffer of half the budget.
+// writeBufBytes is the run writer's buffer, part of the budget: 1/16 of
+// it, 4 KiB to 256 KiB.
+func (s *sorter) writeBufBytes() int64 { return min(max(s.budget/16, 4<<10), 256<<10) }
+
+// newRunBuf allocates one of the two buffers: half of the budget the
+// writer leaves.
 func (s *sorter) newRunBuf() *runBuf {
 	per := int64(itemBytes + keyBytesPerItem + 8*s.nvals)
-	n := s.budget / 2 / per
+	n := (s.budget - s.writeBufBytes()) / 2 / per
 	return &runBuf{
 		items: make([]item, 0, n),
 		arena: make([]byte, 0, n*keyBytesPerItem),
@@ -247,7 +252,7 @@ func (s *sorter) writeRun(b *runBuf) error {
 			return fmt.Errorf("dataset: sort %s: %w", s.name, err)
 		}
 		s.file = f
-		s.w = bufio.NewWriterSize(f, 256<<10)
+		s.w = bufio.NewWriterSize(f, int(s.writeBufBytes()))
 	}
 	b.sort()
 	r := run{off: s.offset, count: uint64(len(b.items))}
