@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/parquet-go/parquet-go"
 
@@ -350,7 +351,8 @@ func (c *Chunk) Text(col, row int) string {
 // nearest float64, a FLOAT its exact float64 widening (as NumPy and DuckDB
 // widen it; its Text, the shortest float32 form, parses to a float64 equal
 // to it as a float32). ±Inf, text that is not a number and a time are errors
-// naming the place (Where), the column and what was found.
+// naming the place (Where), the column and what was found. It does not
+// allocate unless it fails; nor does Null.
 func (c *Chunk) Float(col, row int) (float64, error) {
 	c.check(col, row)
 	if c.text != nil {
@@ -363,7 +365,7 @@ func (c *Chunk) Float(col, row int) (float64, error) {
 	}
 	switch m.typ {
 	case String:
-		return c.parseFloat(col, row, string(v.ByteArray()))
+		return c.parseFloat(col, row, unsafeString(v.ByteArray()))
 	case Time:
 		return 0, fmt.Errorf("%s: column %q: a time (%s) is not a number", c.Where(row), m.name, c.Text(col, row))
 	}
@@ -385,6 +387,65 @@ func (c *Chunk) parseFloat(col, row int, s string) (float64, error) {
 	}
 	return x, nil
 }
+
+// Int is the cell as an integer, exact where Float is exact only below
+// 2^53: a Parquet INT32 or INT64 (an unsigned one up to 2^63-1), a BOOLEAN
+// as 1 or 0, an integral FLOAT, DOUBLE or DECIMAL within int64; a CSV cell
+// or Parquet string by strconv.ParseInt after trimming spaces. A missing
+// cell, a fraction, text that is not an integer, a value beyond int64 and a
+// time are errors naming the place, the column and what was found. It does
+// not allocate unless it fails.
+func (c *Chunk) Int(col, row int) (int64, error) {
+	c.check(col, row)
+	if c.Null(col, row) {
+		return 0, fmt.Errorf("%s: column %q: a missing value is not an integer", c.Where(row), c.meta[col].name)
+	}
+	if c.text != nil {
+		return c.parseInt(col, row, c.text[col][row])
+	}
+	m := &c.meta[col]
+	v := c.vals[col][row]
+	switch m.typ {
+	case String:
+		return c.parseInt(col, row, unsafeString(v.ByteArray()))
+	case Int:
+		switch {
+		case v.Kind() == parquet.Int32 && m.num.Unsigned:
+			return int64(v.Uint32()), nil
+		case v.Kind() == parquet.Int32:
+			return int64(v.Int32()), nil
+		case m.num.Unsigned && v.Uint64() > math.MaxInt64:
+			return 0, fmt.Errorf("%s: column %q: %d is beyond int64", c.Where(row), m.name, v.Uint64())
+		}
+		return v.Int64(), nil
+	case Bool:
+		if v.Boolean() {
+			return 1, nil
+		}
+		return 0, nil
+	case Float:
+		x := parquetio.Number(v, m.num)
+		// -2^63 is exact in float64; 2^63 is the first value past int64.
+		if x != math.Trunc(x) || x < -(1<<63) || x >= 1<<63 {
+			return 0, fmt.Errorf("%s: column %q: %s is not an integer within int64", c.Where(row), m.name, c.Text(col, row))
+		}
+		return int64(x), nil
+	}
+	return 0, fmt.Errorf("%s: column %q: a time (%s) is not an integer", c.Where(row), m.name, c.Text(col, row))
+}
+
+func (c *Chunk) parseInt(col, row int, s string) (int64, error) {
+	s = strings.TrimSpace(s)
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("%s: column %q: %s is not an integer within int64", c.Where(row), c.meta[col].name, quoteShort(s))
+	}
+	return n, nil
+}
+
+// unsafeString views b as a string without copying, for a parse that does
+// not keep it.
+func unsafeString(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
 
 // Time is the cell as a time: CSV text and Parquet strings (spaces
 // trimmed) by featcache.ParseEventTime; Parquet TIMESTAMP, INT96 and DATE

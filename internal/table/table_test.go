@@ -511,3 +511,79 @@ func TestMaxRecordBytesBound(t *testing.T) {
 		}
 	}
 }
+
+func TestInt(t *testing.T) {
+	const big = int64(1)<<60 + 1 // not exact as a float64
+	pq := writeParquet(t, 10,
+		tcol{"i", parquet.Optional(parquet.Int(64)), []any{big, int64(-7), nil, int64(0)}},
+		tcol{"u", parquet.Uint(64), []any{uint64(1) << 63, uint64(5), uint64(6), uint64(7)}},
+		tcol{"x", parquet.Leaf(parquet.DoubleType), []any{3.0, 2.5, 1e19, -0.0}},
+		tcol{"b", parquet.Leaf(parquet.BooleanType), []any{true, false, true, false}},
+		tcol{"s", parquet.String(), []any{" 12 ", "x", "9223372036854775808", "-9223372036854775808"}},
+		tcol{"t", parquet.Timestamp(parquet.Millisecond), []any{int64(0), int64(1), int64(2), int64(3)}},
+	)
+	r, cs := readAll(t, pq, 10)
+	c := cs[0]
+	col := func(name string) int { return r.Index(name) }
+	for _, tc := range []struct {
+		col  string
+		row  int
+		want int64
+		err  string
+	}{
+		{"i", 0, big, ""}, {"i", 1, -7, ""}, {"i", 2, 0, `row 2: column "i": a missing value is not an integer`},
+		{"u", 0, 0, `column "u": 9223372036854775808 is beyond int64`}, {"u", 1, 5, ""},
+		{"x", 0, 3, ""}, {"x", 1, 0, `column "x": 2.5 is not an integer within int64`}, {"x", 2, 0, "1e+19 is not an integer within int64"}, {"x", 3, 0, ""},
+		{"b", 0, 1, ""}, {"b", 1, 0, ""},
+		{"s", 0, 12, ""}, {"s", 1, 0, `column "s": "x" is not an integer`}, {"s", 2, 0, `"9223372036854775808" is not an integer within int64`}, {"s", 3, math.MinInt64, ""},
+		{"t", 0, 0, `column "t": a time (1970-01-01T00:00:00Z) is not an integer`},
+	} {
+		got, err := c.Int(col(tc.col), tc.row)
+		if tc.err == "" && (err != nil || got != tc.want) || tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err) || !strings.Contains(err.Error(), pq)) {
+			t.Errorf("Int(%s, %d) = %d, %v; want %d, error %q", tc.col, tc.row, got, err, tc.want, tc.err)
+		}
+	}
+	csvPath := writeFile(t, "i.csv", "n\n1152921504606846977\n -3 \nNA\n4.0\n")
+	_, cs = readAll(t, csvPath, 10)
+	c = cs[0]
+	for row, want := range []int64{big, -3} {
+		if got, err := c.Int(0, row); err != nil || got != want {
+			t.Errorf("CSV Int(row %d) = %d, %v; want %d", row, got, err, want)
+		}
+	}
+	if _, err := c.Int(0, 2); err == nil || !strings.Contains(err.Error(), csvPath+":4: column \"n\": a missing value") {
+		t.Errorf("CSV Int(NA) error %v", err)
+	}
+	if _, err := c.Int(0, 3); err == nil || !strings.Contains(err.Error(), `"4.0" is not an integer`) {
+		t.Errorf("CSV Int(4.0) error %v", err)
+	}
+}
+
+func TestAccessorsDoNotAllocate(t *testing.T) {
+	pq := writeParquet(t, 10,
+		tcol{"i", parquet.Int(64), []any{int64(5)}},
+		tcol{"s", parquet.String(), []any{"12"}},
+		tcol{"x", parquet.Leaf(parquet.DoubleType), []any{1.5}},
+	)
+	_, cs := readAll(t, pq, 10)
+	c := cs[0]
+	csvPath := writeFile(t, "a.csv", "i,x\n 7 ,2.5\n")
+	_, ccs := readAll(t, csvPath, 10)
+	cc := ccs[0]
+	var sink float64
+	allocs := testing.AllocsPerRun(100, func() {
+		a, _ := c.Int(0, 0)
+		b, _ := c.Int(1, 0)
+		x, _ := c.Float(2, 0)
+		y, _ := c.Float(1, 0)
+		d, _ := cc.Int(0, 0)
+		z, _ := cc.Float(1, 0)
+		sink += float64(a+b+d) + x + y + z
+		if c.Null(0, 0) || cc.Null(1, 0) {
+			sink++
+		}
+	})
+	if allocs != 0 || sink == 0 {
+		t.Errorf("Int, Float and Null allocate %v times per run, want 0", allocs)
+	}
+}
