@@ -45,11 +45,15 @@ PYTHON=${PYTHON:-/usr/bin/python3}
 REPO=$(pwd)
 
 echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) cores; load at start: $(cut -d' ' -f1-3 /proc/loadavg)"
-go build -o bin/predictd ./cmd/predictd
+LOGS=$(mktemp -d)
+trap 'rm -rf "$LOGS" "$DATA_DIR/train.parquet"' EXIT
+BIN="$LOGS/predictd" # built here, not in bin/: other benchmarks may be using that one
+go build -o "$BIN" ./cmd/predictd
 if [ ! -s "$DATA_DIR/entities.parquet" ] || [ ! -s "$DATA_DIR/merchant_stats.csv" ]; then
   echo "generating $ENTITY_ROWS entity rows into $DATA_DIR"
   (cd "$PQGEN" && ENTITY_ROWS=$ENTITY_ROWS node "$REPO/bench/dataset_gen.mjs" "$DATA_DIR")
 fi
+rm -f "$DATA_DIR/train.parquet"
 du -sh "$DATA_DIR"/*.parquet | sed 's/^/  /'
 
 # peak_rss_mib LOG: /usr/bin/time -v's maximum resident set size, MiB.
@@ -58,11 +62,9 @@ peak_rss_mib() { awk -F': ' '/Maximum resident set size/ { printf "%.0f", $2 / 1
 wall_s() { awk -F': ' '/Elapsed \(wall clock\)/ { n = split($2, p, ":"); s = 0; for (i = 1; i <= n; i++) s = s * 60 + p[i]; printf "%.2f", s }' "$1"; }
 median() { sort -g | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]; else printf "%.2f\n", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 
-LOGS=$(mktemp -d)
-trap 'rm -rf "$LOGS" "$DATA_DIR/train.parquet"' EXIT
 : > "$LOGS/p_wall"; : > "$LOGS/p_rss"; : > "$LOGS/d_wall"; : > "$LOGS/d_join"; : > "$LOGS/d_rss"
 for r in $(seq 1 "$ROUNDS"); do
-  /usr/bin/time -v bin/predictd dataset --features "$DATA_DIR/defs.yaml" --entities "$DATA_DIR/entities.parquet" \
+  /usr/bin/time -v "$BIN" dataset --features "$DATA_DIR/defs.yaml" --entities "$DATA_DIR/entities.parquet" \
     --out "$DATA_DIR/train.parquet" --memory "$MEMORY" > "$LOGS/p.out" 2> "$LOGS/p.time"
   pw=$(wall_s "$LOGS/p.time"); prss=$(peak_rss_mib "$LOGS/p.time")
   echo "$pw" >> "$LOGS/p_wall"; echo "$prss" >> "$LOGS/p_rss"

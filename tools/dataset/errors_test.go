@@ -141,6 +141,16 @@ func TestErrors(t *testing.T) {
 			[]string{"view \"nope\" is not defined"}},
 		{"name clash with an entity column", map[string]string{"entities.csv": "user_id,merchant_id,event_timestamp,spend\nu1,7,2026-11-20T01:00:00Z,1\n"}, dataset.Options{},
 			[]string{"output column \"spend\" of view user_stats would clash with a column of the entity file", "--full-feature-names"}},
+		{"name clash across views", map[string]string{"defs.yaml": smallDefs + `
+  - name: more_user_stats
+    entity: user
+    ttl: 1h
+    source: users.csv
+    features:
+      - name: spend
+        type: float
+`}, dataset.Options{Views: []string{"user_stats", "more_user_stats"}},
+			[]string{"output column \"spend\" of view more_user_stats would clash with a feature of view user_stats", "--full-feature-names"}},
 		{"memory too small", map[string]string{}, dataset.Options{MemoryBytes: 1000},
 			[]string{"Options.MemoryBytes is 1000, want at least 1048576"}},
 	} {
@@ -200,5 +210,35 @@ func TestDefaultViews(t *testing.T) {
 	err, _ = errCase(t, map[string]string{"entities.csv": "id,event_timestamp\nu1,2026-11-20T01:00:00Z\n"}, all)
 	if err == nil || !strings.Contains(err.Error(), "has no join key column of any feature view") || !strings.Contains(err.Error(), "user_stats: user_id") {
 		t.Errorf("no join key: error %v, want one listing the views' join keys", err)
+	}
+}
+
+// TestParquetErrorsNameRow: a bad value in a Parquet entity file is named
+// by its row: the oracle's entities.parquet read with user_id declared an
+// int key.
+func TestParquetErrorsNameRow(t *testing.T) {
+	dir := t.TempDir()
+	defs, err := featcache.ParseDefs([]byte(`
+entities:
+  - {name: user, join_key: user_id, key_type: int}
+feature_views:
+  - name: v
+    entity: user
+    ttl: 1h
+    source: v.csv
+    features:
+      - {name: x, type: float}
+`), "defs.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "v.csv"), []byte("user_id,event_time,x\n1,2026-11-20T00:00:00Z,1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ents := filepath.Join(oracleDir, "entities.parquet")
+	_, err = dataset.Build(context.Background(), dataset.Options{Defs: defs, DefsDir: dir, Entities: ents, Out: filepath.Join(dir, "o.parquet")})
+	want := ents + ` row 0: column "user_id": entity user: user_id "u013" is not an int64`
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("error %v, want one containing %q", err, want)
 	}
 }
