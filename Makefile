@@ -157,7 +157,15 @@ FUZZ_TARGETS := \
 	./loadtest:FuzzBodiesFromLines \
 	./loadtest/capacity:FuzzParseCPU \
 	./kernels:FuzzFastForest \
-	./internal/logx:FuzzSanitize
+	./internal/logx:FuzzSanitize \
+	./internal/table:FuzzCSV \
+	./internal/table:FuzzLimitRecords \
+	./internal/table:FuzzParquet \
+	./model/contract:FuzzParse \
+	./tools/candidates:FuzzMetricJSON \
+	./tools/candidates:FuzzParseCandidates \
+	./tools/dataset:FuzzRunRecord \
+	./tools/eval:FuzzMetricsJSON
 fuzz-check:
 	@found=$$(grep -rEo --include='*_test.go' '^func Fuzz[A-Za-z0-9_]*' . | \
 		sed -E 's|^(.*)/[^/]*_test\.go:func |\1:|' | sort -u); \
@@ -179,7 +187,11 @@ fuzz: fuzz-check
 ## bulk-load online features into the embedded store and serve: predictions
 ## through both APIs and from entity keys alone, a load test, and the model
 ## monitor: drift per feature against the reference, a shifted batch
-## flagged online and offline, the cost per 1M predictions.
+## flagged online and offline, the cost per 1M predictions. In between, the
+## offline half (scripts/demo-offline.sh): the fraud model's point-in-time
+## training set and holdout from its feature sources, its data contract
+## catching a deliberate anomaly, evaluation by slice, and two candidates
+## compared on quality, latency and cost.
 demo: build
 	@rm -rf $(DEMO_DIR) && mkdir -p $(DEMO_DIR)
 	@echo "== import an XGBoost model (trained by xgboost 1.7.4), with a reference profiled from its rows (what the monitor compares traffic with)"
@@ -202,6 +214,8 @@ demo: build
 	@awk -F, -v t=$$(date -u -d '1 hour ago' +%Y-%m-%dT%H:%M:%SZ) 'NR == 1 {print "user_id,event_time,spend_7d,orders_30d,segment"; next} {print $$1 "," t "," $$2 "," $$3 "," $$4}' \
 		testdata/features/users.csv > $(DEMO_DIR)/users.csv
 	$(BIN) materialize --features testdata/features/demo.yaml --view user_stats --in $(DEMO_DIR)/users.csv --store pebble:$(DEMO_DIR)/features
+	@echo "== the offline half: training set, data contract, evaluation by slice, candidates"
+	bash scripts/demo-offline.sh $(BIN) $(DEMO_DIR)/offline $(DEMO_DIR)/repo
 	@echo "== serve the repository and the features: predictions through each API and from entity keys, then a graceful stop"
 	bash scripts/demo-serve.sh $(BIN) $(DEMO_DIR)/repo $(DEMO_PORT) testdata/features/demo.yaml pebble:$(DEMO_DIR)/features
 	@echo "demo done: repository in $(DEMO_DIR)/repo"
