@@ -298,6 +298,9 @@ func TestValidateErrors(t *testing.T) {
 	if _, err := Validate(context.Background(), c, ok, "", Options{ChunkRows: -1}); err == nil || !strings.Contains(err.Error(), "Options.ChunkRows is -1") {
 		t.Errorf("negative option: %v", err)
 	}
+	if _, err := Infer(context.Background(), writeFile(t, "idx.csv", ",a\n0,1\n"), Options{}); err == nil || !strings.Contains(err.Error(), "idx.csv: column 1 (counted from 1) has no name") {
+		t.Errorf("Infer with an unnamed column: %v", err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	if _, err := Infer(ctx, ok, Options{}); err != context.Canceled {

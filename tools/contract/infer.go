@@ -50,7 +50,11 @@ type inferCol struct {
 //     the rest as other; proportions are rounded to 6 decimals. The skew
 //     threshold is contract.DefaultSkew.
 //
-// A malformed file is an error naming the file, line or row and column.
+// A malformed file is an error naming the file, line or row and column, and
+// so is a column without a name and a ±Inf in a Parquet FLOAT or DOUBLE
+// column (no contract range holds it, and the daemon refuses it as a model
+// input); in CSV, a cell such as inf is not a finite number, so its column
+// is inferred as text.
 func Infer(ctx context.Context, path string, opts Options) (*contract.Contract, error) {
 	opts, err := opts.withDefaults()
 	if err != nil {
@@ -59,7 +63,10 @@ func Infer(ctx context.Context, path string, opts Options) (*contract.Contract, 
 	rng := rand.New(rand.NewPCG(opts.Seed, 0x636f6e7472616374))
 	var cols []*inferCol
 	open := func(r *table.Reader) error {
-		for _, c := range r.Columns() {
+		for i, c := range r.Columns() {
+			if c.Name == "" {
+				return fmt.Errorf("%s: column %d (counted from 1) has no name; a contract names every column (name it, or drop it, such as an unnamed index column)", path, i+1)
+			}
 			cols = append(cols, &inferCol{name: c.Name, fileType: c.Type, canBool: true, canInt: true, canFloat: true, canTime: true,
 				min: math.Inf(1), max: math.Inf(-1), values: newCounter(opts.MaxTracked)})
 		}
