@@ -354,3 +354,20 @@ func TestInferBounds(t *testing.T) {
 		t.Errorf("values 1,1,1,1,2 in 4 bins: profile %+v", col.Profile)
 	}
 }
+
+func TestInferInfinity(t *testing.T) {
+	type row struct {
+		X float64 `parquet:"x"`
+	}
+	pq := filepath.Join(t.TempDir(), "inf.parquet")
+	if err := parquet.WriteFile(pq, []row{{1}, {math.Inf(1)}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Infer(context.Background(), pq, Options{}); err == nil || !strings.Contains(err.Error(), pq+` row 1: column "x": +Inf is not a finite number`) {
+		t.Errorf("Infer of a Parquet +Inf: %v", err)
+	}
+	c, err := Infer(context.Background(), writeFile(t, "inf.csv", "x\n1\ninf\n"), Options{})
+	if err != nil || c.Columns[0].Type != mc.String {
+		t.Errorf("Infer of a CSV inf: %v, type %v; want string", err, c.Columns[0].Type)
+	}
+}
