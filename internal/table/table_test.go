@@ -49,7 +49,7 @@ func readAll(t testing.TB, path string, maxRows int) (*Reader, []*Chunk) {
 type tcol struct {
 	name string
 	node parquet.Node
-	vals []any // per row: a value parquet.ValueOf takes, or nil for null
+	vals []any // per row: a parquet.Value, a value parquet.ValueOf takes, or nil for null
 }
 
 // writeParquet writes cols with at most groupRows rows per row group.
@@ -69,7 +69,11 @@ func writeParquet(t testing.TB, groupRows int64, cols ...tcol) string {
 				rows[i][leaf.ColumnIndex] = parquet.NullValue().Level(0, 0, leaf.ColumnIndex)
 				continue
 			}
-			rows[i][leaf.ColumnIndex] = parquet.ValueOf(c.vals[i]).Level(0, leaf.MaxDefinitionLevel, leaf.ColumnIndex)
+			v, ok := c.vals[i].(parquet.Value)
+			if !ok {
+				v = parquet.ValueOf(c.vals[i])
+			}
+			rows[i][leaf.ColumnIndex] = v.Level(0, leaf.MaxDefinitionLevel, leaf.ColumnIndex)
 		}
 	}
 	path := filepath.Join(t.TempDir(), "in.parquet")
@@ -585,5 +589,37 @@ func TestAccessorsDoNotAllocate(t *testing.T) {
 	})
 	if allocs != 0 || sink == 0 {
 		t.Errorf("Int, Float and Null allocate %v times per run, want 0", allocs)
+	}
+}
+
+// TestParquetTypes: the logical types Open maps, by a parquet-go writer.
+func TestParquetTypes(t *testing.T) {
+	pq := writeParquet(t, 10,
+		tcol{"json", parquet.JSON(), []any{`{"a":1}`}},
+		tcol{"enum", parquet.Enum(), []any{"RED"}},
+		tcol{"uuid", parquet.UUID(), []any{parquet.FixedLenByteArrayValue([]byte("0123456789abcdef"))}},
+		tcol{"fixed", parquet.Leaf(parquet.FixedLenByteArrayType(3)), []any{parquet.FixedLenByteArrayValue([]byte("abc"))}},
+		tcol{"day", parquet.Date(), []any{int32(20454)}},
+		tcol{"f32", parquet.Leaf(parquet.FloatType), []any{float32(math.NaN())}},
+		tcol{"i8", parquet.Int(8), []any{int32(-3)}},
+		tcol{"dec", parquet.Decimal(3, 18, parquet.Int64Type), []any{int64(12345)}},
+	)
+	r, cs := readAll(t, pq, 10)
+	c := cs[0]
+	for _, w := range []struct {
+		name string
+		typ  Type
+		text string
+	}{
+		{"json", String, `{"a":1}`}, {"enum", String, "RED"}, {"uuid", String, "0123456789abcdef"}, {"fixed", String, "abc"},
+		{"day", Time, "2026-01-01T00:00:00Z"}, {"f32", Float, "NaN"}, {"i8", Int, "-3"}, {"dec", Float, "12.345"},
+	} {
+		j := r.Index(w.name)
+		if j < 0 || r.Columns()[j].Type != w.typ || c.Text(j, 0) != w.text {
+			t.Errorf("column %s: %+v, text %q; want %s %q", w.name, r.Columns()[max(j, 0)], c.Text(max(j, 0), 0), w.typ, w.text)
+		}
+	}
+	if !c.Null(r.Index("f32"), 0) {
+		t.Errorf("a FLOAT NaN is not missing")
 	}
 }
