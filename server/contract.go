@@ -28,8 +28,9 @@ const (
 	// predictd_contract_violations_total, and the request is served.
 	ContractCount
 	// ContractEnforce: a request with such a value is refused with 400
-	// naming the instance, the field and what the contract wants (and its
-	// values are counted).
+	// naming the instance, the field and what the contract wants; the
+	// violations of the instances checked up to the refused one (that one
+	// included) are counted.
 	ContractEnforce
 )
 
