@@ -116,6 +116,8 @@ func TestContractEnforce(t *testing.T) {
 		{"clean", "lr", `{"instances": [` + lrRow + `]}`, 200, ""},
 		{"out of range, second instance", "lr", `{"instances": [` + lrRow + `, ` + lrInstance(map[string]string{"mean_radius": "31"}) + `]}`, 400,
 			`instance 1: field "mean_radius": 31 is outside the range [0, 30] (the data contract of model lr version 1)`},
+		{"first of two bad instances", "lr", `{"instances": [` + lrInstance(map[string]string{"mean_radius": "32"}) + `, ` + lrInstance(map[string]string{"mean_radius": "33"}) + `]}`, 400,
+			`instance 0: field "mean_radius": 32 is outside the range [0, 30]`}, // instance 1 is neither checked nor counted
 		{"fraction in an int", "lr", `{"instances": [` + lrInstance(map[string]string{"mean_area": "1001.5"}) + `]}`, 400,
 			`instance 0: field "mean_area": 1001.5 is not an integer (want int) (the data contract`},
 		{"new category code", "lr", `{"instances": [` + lrInstance(map[string]string{"mean_area": "1002"}) + `, ` + lrInstance(map[string]string{"mean_area": "1003"}) + `]}`, 400,
@@ -145,7 +147,7 @@ func TestContractEnforce(t *testing.T) {
 		labels []string
 		want   float64
 	}{
-		{lr("mean_radius", "out_of_range"), 3},
+		{lr("mean_radius", "out_of_range"), 4},
 		{lr("mean_area", "unexpected_type"), 1},
 		{lr("mean_area", "new_category"), 2},
 		{[]string{"model", "trees", "version", "1", "column", "support_calls", "kind", "missing_rate"}, 1},
