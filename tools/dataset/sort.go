@@ -53,7 +53,11 @@ func cmpRec(a, b *rec) int {
 
 // item is a record held in a sorter's memory: its key is arena[koff:
 // koff+klen], its values vals[voff:voff+nvals]; prefix is the key's first
-// 8 bytes, big-endian, zero-padded, which decides most comparisons.
+// 8 bytes, big-endian, zero-padded, which decides most comparisons without
+// touching the arena. (Records as strings of key, 0x00, big-endian time
+// and n, sorted by the runtime's string sort, were tried: at 10M rows x 3
+// views the sort took the same 12 s of CPU, spent on cache misses through
+// the string pointers, and decoding the sorted records 4 s more.)
 type item struct {
 	prefix uint64
 	t      int64
