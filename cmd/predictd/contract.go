@@ -103,7 +103,7 @@ func contractValidate(ctx context.Context, args []string, stdout, stderr io.Writ
 		for _, a := range rep.Anomalies {
 			kinds = append(kinds, a.Column+": "+a.Kind)
 		}
-		return &exitError{1, fmt.Errorf("%s breaks %s: %d anomalies (%s)", *in, *cpath, n, strings.Join(kinds, ", "))}
+		return &exitError{1, fmt.Errorf("%s breaks %s: %s (%s)", *in, *cpath, contract.Count(n), strings.Join(kinds, ", "))}
 	}
 	return nil
 }

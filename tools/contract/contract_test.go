@@ -285,6 +285,14 @@ func TestValidateAnomalies(t *testing.T) {
 	}
 }
 
+func TestCount(t *testing.T) {
+	for n, want := range map[int]string{0: "0 anomalies", 1: "1 anomaly", 2: "2 anomalies"} {
+		if got := Count(n); got != want {
+			t.Errorf("Count(%d) = %q, want %q", n, got, want)
+		}
+	}
+}
+
 func TestValidateErrors(t *testing.T) {
 	c, _ := mc.Parse([]byte(validContract), "c.yaml")
 	bad := writeFile(t, "bad.csv", "id,price\n1,2\n3\n")

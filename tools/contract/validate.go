@@ -439,7 +439,7 @@ func (r *Report) WriteText(w io.Writer) error {
 	if r.Against != "" {
 		against = " (skew against " + r.Against + ")"
 	}
-	fmt.Fprintf(&b, "%s: %d rows, %d anomalies%s\n", r.File, r.Rows, len(r.Anomalies), against)
+	fmt.Fprintf(&b, "%s: %d rows, %s%s\n", r.File, r.Rows, Count(len(r.Anomalies)), against)
 	for _, a := range r.Anomalies {
 		fmt.Fprintf(&b, "\ncolumn %q: %s\n  expected: %s\n  found:    %s\n", a.Column, a.Kind, a.Expected, a.Found)
 		for _, e := range a.Examples {
@@ -464,4 +464,12 @@ func (r *Report) WriteJSON(w io.Writer) error {
 	}
 	_, err = w.Write(append(b, '\n'))
 	return err
+}
+
+// Count says n anomalies in words: "1 anomaly", "3 anomalies".
+func Count(n int) string {
+	if n == 1 {
+		return "1 anomaly"
+	}
+	return strconv.Itoa(n) + " anomalies"
 }
