@@ -1,10 +1,7 @@
 package featcache
 
 import (
-	"bytes"
-	"errors"
 	"fmt"
-	"io"
 	"math"
 	"os"
 	"regexp"
@@ -12,6 +9,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/predictd/predictd/internal/yamlx"
 )
 
 // KeyType is the type of an entity's join key.
@@ -161,7 +160,7 @@ var nameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_.\-]*$`)
 // Parsing is strict: an unknown key, a duplicate name, a view naming an
 // unknown entity, a bad TTL or type is an error naming file, line and field.
 func ParseDefs(data []byte, file string) (*Defs, error) {
-	p := &defsParser{file: file}
+	p := &defsParser{yamlx.Parser{File: file}}
 	d, err := p.parse(data)
 	if err != nil {
 		return nil, err
@@ -169,40 +168,23 @@ func ParseDefs(data []byte, file string) (*Defs, error) {
 	return d, nil
 }
 
-type defsParser struct{ file string }
-
-// errAt is an error at node n's line in field path.
-func (p *defsParser) errAt(n *yaml.Node, path, format string, args ...any) error {
-	return fmt.Errorf("%s:%d: %s: %s", p.file, n.Line, path, fmt.Sprintf(format, args...))
-}
+type defsParser struct{ yamlx.Parser }
 
 func (p *defsParser) parse(data []byte) (*Defs, error) {
-	var doc yaml.Node
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	if err := dec.Decode(&doc); err != nil {
-		if errors.Is(err, io.EOF) {
-			return nil, fmt.Errorf("%s: empty definitions file", p.file)
-		}
-		return nil, fmt.Errorf("%s: %w", p.file, err)
+	root, err := p.Root(data, "definitions file")
+	if err != nil {
+		return nil, err
 	}
-	var extra yaml.Node
-	if err := dec.Decode(&extra); err == nil {
-		return nil, p.errAt(&extra, "document", "more than one YAML document")
-	}
-	if doc.Kind != yaml.DocumentNode || len(doc.Content) != 1 {
-		return nil, fmt.Errorf("%s: not a YAML document", p.file)
-	}
-	root := doc.Content[0]
 	d := &Defs{entities: map[string]*Entity{}, views: map[string]*View{}}
 	var entNode, viewNode *yaml.Node
-	err := p.mapping(root, "definitions", func(key string, k, v *yaml.Node) error {
+	err = p.Mapping(root, "definitions", func(key string, k, v *yaml.Node) error {
 		switch key {
 		case "entities":
 			entNode = v
 		case "feature_views":
 			viewNode = v
 		default:
-			return p.errAt(k, key, "unknown key (want entities or feature_views)")
+			return p.ErrAt(k, key, "unknown key (want entities or feature_views)")
 		}
 		return nil
 	})
@@ -210,13 +192,13 @@ func (p *defsParser) parse(data []byte) (*Defs, error) {
 		return nil, err
 	}
 	if entNode != nil {
-		if err := p.sequence(entNode, "entities", func(path string, n *yaml.Node) error {
+		if err := p.Sequence(entNode, "entities", func(path string, n *yaml.Node) error {
 			e, err := p.entity(n, path)
 			if err != nil {
 				return err
 			}
 			if _, dup := d.entities[e.Name]; dup {
-				return p.errAt(n, path+".name", "duplicate entity %q", e.Name)
+				return p.ErrAt(n, path+".name", "duplicate entity %q", e.Name)
 			}
 			d.entities[e.Name] = e
 			d.Entities = append(d.Entities, e)
@@ -226,13 +208,13 @@ func (p *defsParser) parse(data []byte) (*Defs, error) {
 		}
 	}
 	if viewNode != nil {
-		if err := p.sequence(viewNode, "feature_views", func(path string, n *yaml.Node) error {
+		if err := p.Sequence(viewNode, "feature_views", func(path string, n *yaml.Node) error {
 			v, err := p.view(n, path, d)
 			if err != nil {
 				return err
 			}
 			if _, dup := d.views[v.Name]; dup {
-				return p.errAt(n, path+".name", "duplicate feature view %q", v.Name)
+				return p.ErrAt(n, path+".name", "duplicate feature view %q", v.Name)
 			}
 			d.views[v.Name] = v
 			d.Views = append(d.Views, v)
@@ -244,56 +226,13 @@ func (p *defsParser) parse(data []byte) (*Defs, error) {
 	return d, nil
 }
 
-// mapping calls f for each key of mapping n, in order, rejecting
-// duplicate and non-scalar keys.
-func (p *defsParser) mapping(n *yaml.Node, path string, f func(key string, k, v *yaml.Node) error) error {
-	if n.Kind != yaml.MappingNode {
-		return p.errAt(n, path, "want a mapping, got %s", kindName(n))
-	}
-	seen := map[string]bool{}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := n.Content[i], n.Content[i+1]
-		if k.Kind != yaml.ScalarNode {
-			return p.errAt(k, path, "want a scalar key, got %s", kindName(k))
-		}
-		if seen[k.Value] {
-			return p.errAt(k, path+"."+k.Value, "duplicate key")
-		}
-		seen[k.Value] = true
-		if err := f(k.Value, k, v); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func (p *defsParser) sequence(n *yaml.Node, path string, f func(path string, n *yaml.Node) error) error {
-	if n.Kind != yaml.SequenceNode {
-		return p.errAt(n, path, "want a list, got %s", kindName(n))
-	}
-	for i, c := range n.Content {
-		if err := f(fmt.Sprintf("%s[%d]", path, i), c); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// scalar returns the text of scalar node n.
-func (p *defsParser) scalar(n *yaml.Node, path string) (string, error) {
-	if n.Kind != yaml.ScalarNode {
-		return "", p.errAt(n, path, "want a scalar, got %s", kindName(n))
-	}
-	return n.Value, nil
-}
-
 func (p *defsParser) name(n *yaml.Node, path string) (string, error) {
-	s, err := p.scalar(n, path)
+	s, err := p.Scalar(n, path)
 	if err != nil {
 		return "", err
 	}
 	if !nameRE.MatchString(s) {
-		return "", p.errAt(n, path, "bad name %q (want a letter or _ then letters, digits, _ . -)", s)
+		return "", p.ErrAt(n, path, "bad name %q (want a letter or _ then letters, digits, _ . -)", s)
 	}
 	return s, nil
 }
@@ -302,7 +241,7 @@ func (p *defsParser) name(n *yaml.Node, path string) (string, error) {
 func (p *defsParser) required(n *yaml.Node, path string, set map[string]bool, fields ...string) error {
 	for _, f := range fields {
 		if !set[f] {
-			return p.errAt(n, path, "missing %s", f)
+			return p.ErrAt(n, path, "missing %s", f)
 		}
 	}
 	return nil
@@ -311,7 +250,7 @@ func (p *defsParser) required(n *yaml.Node, path string, set map[string]bool, fi
 func (p *defsParser) entity(n *yaml.Node, path string) (*Entity, error) {
 	e := &Entity{}
 	set := map[string]bool{}
-	err := p.mapping(n, path, func(key string, k, v *yaml.Node) error {
+	err := p.Mapping(n, path, func(key string, k, v *yaml.Node) error {
 		fp := path + "." + key
 		var err error
 		switch key {
@@ -321,16 +260,16 @@ func (p *defsParser) entity(n *yaml.Node, path string) (*Entity, error) {
 			e.JoinKey, err = p.name(v, fp)
 		case "key_type":
 			var s string
-			if s, err = p.scalar(v, fp); err == nil {
+			if s, err = p.Scalar(v, fp); err == nil {
 				switch KeyType(s) {
 				case KeyString, KeyInt:
 					e.KeyType = KeyType(s)
 				default:
-					err = p.errAt(v, fp, "bad key type %q (want string or int)", s)
+					err = p.ErrAt(v, fp, "bad key type %q (want string or int)", s)
 				}
 			}
 		default:
-			err = p.errAt(k, fp, "unknown key (want name, join_key, key_type)")
+			err = p.ErrAt(k, fp, "unknown key (want name, join_key, key_type)")
 		}
 		set[key] = true
 		return err
@@ -347,7 +286,7 @@ func (p *defsParser) entity(n *yaml.Node, path string) (*Entity, error) {
 func (p *defsParser) view(n *yaml.Node, path string, d *Defs) (*View, error) {
 	v := &View{index: map[string]int{}}
 	set := map[string]bool{}
-	err := p.mapping(n, path, func(key string, k, c *yaml.Node) error {
+	err := p.Mapping(n, path, func(key string, k, c *yaml.Node) error {
 		fp := path + "." + key
 		var err error
 		switch key {
@@ -355,46 +294,46 @@ func (p *defsParser) view(n *yaml.Node, path string, d *Defs) (*View, error) {
 			v.Name, err = p.name(c, fp)
 		case "entity":
 			var s string
-			if s, err = p.scalar(c, fp); err == nil {
+			if s, err = p.Scalar(c, fp); err == nil {
 				e, ok := d.entities[s]
 				if !ok {
-					return p.errAt(c, fp, "unknown entity %q", s)
+					return p.ErrAt(c, fp, "unknown entity %q", s)
 				}
 				v.Entity = e
 			}
 		case "ttl":
 			var s string
-			if s, err = p.scalar(c, fp); err == nil {
+			if s, err = p.Scalar(c, fp); err == nil {
 				ttl, perr := time.ParseDuration(s)
 				switch {
 				case perr != nil:
-					err = p.errAt(c, fp, "bad TTL %q (want a duration such as 24h or 90m)", s)
+					err = p.ErrAt(c, fp, "bad TTL %q (want a duration such as 24h or 90m)", s)
 				case ttl <= 0:
-					err = p.errAt(c, fp, "TTL %s is not positive", s)
+					err = p.ErrAt(c, fp, "TTL %s is not positive", s)
 				default:
 					v.TTL = ttl
 				}
 			}
 		case "source":
-			v.Source, err = p.scalar(c, fp)
+			v.Source, err = p.Scalar(c, fp)
 		case "features":
-			err = p.sequence(c, fp, func(path string, fn *yaml.Node) error {
+			err = p.Sequence(c, fp, func(path string, fn *yaml.Node) error {
 				f, err := p.feature(fn, path)
 				if err != nil {
 					return err
 				}
 				if _, dup := v.index[f.Name]; dup {
-					return p.errAt(fn, path+".name", "duplicate feature %q", f.Name)
+					return p.ErrAt(fn, path+".name", "duplicate feature %q", f.Name)
 				}
 				v.index[f.Name] = len(v.Features)
 				v.Features = append(v.Features, f)
 				return nil
 			})
 			if err == nil && len(v.Features) == 0 {
-				err = p.errAt(c, fp, "no features")
+				err = p.ErrAt(c, fp, "no features")
 			}
 		default:
-			err = p.errAt(k, fp, "unknown key (want name, entity, ttl, source, features)")
+			err = p.ErrAt(k, fp, "unknown key (want name, entity, ttl, source, features)")
 		}
 		set[key] = true
 		return err
@@ -411,7 +350,7 @@ func (p *defsParser) view(n *yaml.Node, path string, d *Defs) (*View, error) {
 func (p *defsParser) feature(n *yaml.Node, path string) (Feature, error) {
 	f := Feature{Default: math.NaN()}
 	set := map[string]bool{}
-	err := p.mapping(n, path, func(key string, k, c *yaml.Node) error {
+	err := p.Mapping(n, path, func(key string, k, c *yaml.Node) error {
 		fp := path + "." + key
 		var err error
 		switch key {
@@ -419,23 +358,23 @@ func (p *defsParser) feature(n *yaml.Node, path string) (Feature, error) {
 			f.Name, err = p.name(c, fp)
 		case "type":
 			var s string
-			if s, err = p.scalar(c, fp); err == nil {
+			if s, err = p.Scalar(c, fp); err == nil {
 				switch FeatureType(s) {
 				case Float, Int, Categorical:
 					f.Type = FeatureType(s)
 				default:
-					err = p.errAt(c, fp, "bad type %q (want float, int or categorical)", s)
+					err = p.ErrAt(c, fp, "bad type %q (want float, int or categorical)", s)
 				}
 			}
 		case "default":
 			if c.Kind != yaml.ScalarNode || (c.Tag != "!!int" && c.Tag != "!!float") {
-				return p.errAt(c, fp, "default %q is not a number", c.Value)
+				return p.ErrAt(c, fp, "default %q is not a number", c.Value)
 			}
 			if derr := c.Decode(&f.Default); derr != nil {
-				err = p.errAt(c, fp, "default %q is not a number", c.Value)
+				err = p.ErrAt(c, fp, "default %q is not a number", c.Value)
 			}
 		default:
-			err = p.errAt(k, fp, "unknown key (want name, type, default)")
+			err = p.ErrAt(k, fp, "unknown key (want name, type, default)")
 		}
 		set[key] = true
 		return err
@@ -447,20 +386,4 @@ func (p *defsParser) feature(n *yaml.Node, path string) (Feature, error) {
 		return Feature{}, err
 	}
 	return f, nil
-}
-
-func kindName(n *yaml.Node) string {
-	switch n.Kind {
-	case yaml.ScalarNode:
-		return fmt.Sprintf("scalar %q", n.Value)
-	case yaml.MappingNode:
-		return "a mapping"
-	case yaml.SequenceNode:
-		return "a list"
-	case yaml.AliasNode:
-		return "an alias"
-	case yaml.DocumentNode:
-		return "a document"
-	}
-	return "nothing"
 }

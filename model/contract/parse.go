@@ -1,16 +1,15 @@
 package contract
 
 import (
-	"bytes"
-	"errors"
 	"fmt"
 	"io"
 	"math"
 	"os"
-	"strconv"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/predictd/predictd/internal/yamlx"
 )
 
 // MaxFileBytes bounds a contract file: Load refuses a larger one before
@@ -63,42 +62,28 @@ func Load(path string) (*Contract, error) {
 // a column named twice or a field inconsistent with the column's type is an
 // error naming file, line and field (columns[2].profile.edges[1]).
 func Parse(data []byte, file string) (*Contract, error) {
-	p := &parser{file: file}
-	var doc yaml.Node
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	if err := dec.Decode(&doc); err != nil {
-		if errors.Is(err, io.EOF) {
-			return nil, fmt.Errorf("%s: empty contract file", file)
-		}
-		return nil, fmt.Errorf("%s: %v", file, err)
-	}
-	var extra yaml.Node
-	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
-		if err != nil {
-			return nil, fmt.Errorf("%s: %v", file, err)
-		}
-		return nil, p.errAt(&extra, "document", "more than one YAML document")
-	}
-	if doc.Kind != yaml.DocumentNode || len(doc.Content) != 1 {
-		return nil, fmt.Errorf("%s: not a YAML document", file)
+	p := &parser{yamlx.Parser{File: file}}
+	root, err := p.Root(data, "contract file")
+	if err != nil {
+		return nil, err
 	}
 	c := &Contract{}
 	var colsNode *yaml.Node
-	err := p.mapping(doc.Content[0], "contract", func(key string, k, v *yaml.Node) error {
+	err = p.Mapping(root, "contract", func(key string, k, v *yaml.Node) error {
 		switch key {
 		case "unexpected_columns":
-			s, err := p.scalar(v, key)
+			s, err := p.Scalar(v, key)
 			if err != nil {
 				return err
 			}
 			if Policy(s) != UnexpectedError && Policy(s) != UnexpectedIgnore {
-				return p.errAt(v, key, "%q: want error or ignore", s)
+				return p.ErrAt(v, key, "%q: want error or ignore", s)
 			}
 			c.UnexpectedColumns = Policy(s)
 		case "columns":
 			colsNode = v
 		default:
-			return p.errAt(k, key, "unknown key (want unexpected_columns, columns)")
+			return p.ErrAt(k, key, "unknown key (want unexpected_columns, columns)")
 		}
 		return nil
 	})
@@ -106,16 +91,16 @@ func Parse(data []byte, file string) (*Contract, error) {
 		return nil, err
 	}
 	if colsNode == nil {
-		return nil, p.errAt(doc.Content[0], "columns", "missing (a contract lists its columns)")
+		return nil, p.ErrAt(root, "columns", "missing (a contract lists its columns)")
 	}
 	seen := map[string]int{}
-	err = p.sequence(colsNode, "columns", func(path string, n *yaml.Node) error {
+	err = p.Sequence(colsNode, "columns", func(path string, n *yaml.Node) error {
 		col, err := p.column(n, path)
 		if err != nil {
 			return err
 		}
 		if line, dup := seen[col.Name]; dup {
-			return p.errAt(n, path+".name", "column %q appears twice (first on line %d)", col.Name, line)
+			return p.ErrAt(n, path+".name", "column %q appears twice (first on line %d)", col.Name, line)
 		}
 		seen[col.Name] = n.Line
 		c.Columns = append(c.Columns, col)
@@ -127,42 +112,37 @@ func Parse(data []byte, file string) (*Contract, error) {
 	return c, nil
 }
 
-type parser struct{ file string }
-
-// errAt is an error at node n's line in field path.
-func (p *parser) errAt(n *yaml.Node, path, format string, args ...any) error {
-	return fmt.Errorf("%s:%d: %s: %s", p.file, n.Line, path, fmt.Sprintf(format, args...))
-}
+type parser struct{ yamlx.Parser }
 
 func (p *parser) column(n *yaml.Node, path string) (Column, error) {
 	col := Column{Required: true, Line: n.Line}
 	set := map[string]*yaml.Node{}
 	var profNode *yaml.Node
-	err := p.mapping(n, path, func(key string, k, v *yaml.Node) error {
+	err := p.Mapping(n, path, func(key string, k, v *yaml.Node) error {
 		fp := path + "." + key
 		set[key] = v
 		var err error
 		switch key {
 		case "name":
-			col.Name, err = p.scalar(v, fp)
+			col.Name, err = p.Scalar(v, fp)
 			if err == nil && col.Name == "" {
-				err = p.errAt(v, fp, "empty")
+				err = p.ErrAt(v, fp, "empty")
 			}
 		case "type":
 			var s string
-			if s, err = p.scalar(v, fp); err == nil {
+			if s, err = p.Scalar(v, fp); err == nil {
 				switch Type(s) {
 				case Bool, Int, Float, String, Time:
 					col.Type = Type(s)
 				default:
-					err = p.errAt(v, fp, "%q: want bool, int, float, string or time", s)
+					err = p.ErrAt(v, fp, "%q: want bool, int, float, string or time", s)
 				}
 			}
 		case "required":
 			col.Required, err = p.bool(v, fp)
 		case "max_missing":
 			if col.MaxMissing, err = p.number(v, fp); err == nil && !(col.MaxMissing >= 0 && col.MaxMissing <= 1) {
-				err = p.errAt(v, fp, "%v: want a rate from 0 to 1", col.MaxMissing)
+				err = p.ErrAt(v, fp, "%v: want a rate from 0 to 1", col.MaxMissing)
 			}
 		case "min", "max":
 			var x float64
@@ -175,8 +155,8 @@ func (p *parser) column(n *yaml.Node, path string) (Column, error) {
 			}
 		case "categories":
 			col.Categories = []string{}
-			err = p.sequence(v, fp, func(ip string, e *yaml.Node) error {
-				s, err := p.scalar(e, ip)
+			err = p.Sequence(v, fp, func(ip string, e *yaml.Node) error {
+				s, err := p.Scalar(e, ip)
 				col.Categories = append(col.Categories, s)
 				return err
 			})
@@ -185,10 +165,10 @@ func (p *parser) column(n *yaml.Node, path string) (Column, error) {
 		case "jensen_shannon_max", "l_infinity_max":
 			col.Skew, err = p.number(v, fp)
 			if err == nil && !(col.Skew > 0 && col.Skew <= 1) {
-				err = p.errAt(v, fp, "%v: want a distance above 0, at most 1", col.Skew)
+				err = p.ErrAt(v, fp, "%v: want a distance above 0, at most 1", col.Skew)
 			}
 		default:
-			err = p.errAt(k, fp, "unknown key (want name, type, required, max_missing, min, max, categories, profile, jensen_shannon_max, l_infinity_max)")
+			err = p.ErrAt(k, fp, "unknown key (want name, type, required, max_missing, min, max, categories, profile, jensen_shannon_max, l_infinity_max)")
 		}
 		return err
 	})
@@ -197,7 +177,7 @@ func (p *parser) column(n *yaml.Node, path string) (Column, error) {
 	}
 	for _, f := range []string{"name", "type"} {
 		if set[f] == nil {
-			return Column{}, p.errAt(n, path, "missing %s", f)
+			return Column{}, p.ErrAt(n, path, "missing %s", f)
 		}
 	}
 	if profNode != nil {
@@ -215,24 +195,24 @@ func (p *parser) column(n *yaml.Node, path string) (Column, error) {
 			field = field[:i]
 		}
 		if at := set[field]; at != nil {
-			return Column{}, p.errAt(at, path+"."+field, "%v", err)
+			return Column{}, p.ErrAt(at, path+"."+field, "%v", err)
 		}
-		return Column{}, p.errAt(n, path, "%v", err)
+		return Column{}, p.ErrAt(n, path, "%v", err)
 	}
 	if col.Profile != nil {
 		js, li := set["jensen_shannon_max"], set["l_infinity_max"]
 		switch {
 		case js != nil && li != nil:
-			return Column{}, p.errAt(li, path+".l_infinity_max", "a column has one skew threshold: jensen_shannon_max for a numeric profile, l_infinity_max for a categorical one")
+			return Column{}, p.ErrAt(li, path+".l_infinity_max", "a column has one skew threshold: jensen_shannon_max for a numeric profile, l_infinity_max for a categorical one")
 		case js != nil && col.Profile.Categorical():
-			return Column{}, p.errAt(js, path+".jensen_shannon_max", "the profile is categorical (values): its threshold is l_infinity_max")
+			return Column{}, p.ErrAt(js, path+".jensen_shannon_max", "the profile is categorical (values): its threshold is l_infinity_max")
 		case li != nil && !col.Profile.Categorical():
-			return Column{}, p.errAt(li, path+".l_infinity_max", "the profile is numeric (edges): its threshold is jensen_shannon_max")
+			return Column{}, p.ErrAt(li, path+".l_infinity_max", "the profile is numeric (edges): its threshold is jensen_shannon_max")
 		}
 	} else if t := set["jensen_shannon_max"]; t != nil {
-		return Column{}, p.errAt(t, path+".jensen_shannon_max", "a skew threshold needs a profile")
+		return Column{}, p.ErrAt(t, path+".jensen_shannon_max", "a skew threshold needs a profile")
 	} else if t := set["l_infinity_max"]; t != nil {
-		return Column{}, p.errAt(t, path+".l_infinity_max", "a skew threshold needs a profile")
+		return Column{}, p.ErrAt(t, path+".l_infinity_max", "a skew threshold needs a profile")
 	}
 	return col, nil
 }
@@ -240,7 +220,7 @@ func (p *parser) column(n *yaml.Node, path string) (Column, error) {
 func (p *parser) profile(n *yaml.Node, path string) (*Profile, error) {
 	prof := &Profile{}
 	set := map[string]*yaml.Node{}
-	err := p.mapping(n, path, func(key string, k, v *yaml.Node) error {
+	err := p.Mapping(n, path, func(key string, k, v *yaml.Node) error {
 		fp := path + "." + key
 		set[key] = v
 		var err error
@@ -251,15 +231,15 @@ func (p *parser) profile(n *yaml.Node, path string) (*Profile, error) {
 			prof.Proportions, err = p.numbers(v, fp)
 		case "values":
 			prof.Values = []string{}
-			err = p.sequence(v, fp, func(ip string, e *yaml.Node) error {
-				s, err := p.scalar(e, ip)
+			err = p.Sequence(v, fp, func(ip string, e *yaml.Node) error {
+				s, err := p.Scalar(e, ip)
 				prof.Values = append(prof.Values, s)
 				return err
 			})
 		case "other":
 			prof.Other, err = p.number(v, fp)
 		default:
-			err = p.errAt(k, fp, "unknown key (want edges and proportions, or values, proportions and other)")
+			err = p.ErrAt(k, fp, "unknown key (want edges and proportions, or values, proportions and other)")
 		}
 		return err
 	})
@@ -267,63 +247,21 @@ func (p *parser) profile(n *yaml.Node, path string) (*Profile, error) {
 		return nil, err
 	}
 	if set["proportions"] == nil {
-		return nil, p.errAt(n, path, "missing proportions")
+		return nil, p.ErrAt(n, path, "missing proportions")
 	}
 	if set["edges"] == nil && set["values"] == nil {
-		return nil, p.errAt(n, path, "missing edges (a numeric profile) or values (a categorical one)")
+		return nil, p.ErrAt(n, path, "missing edges (a numeric profile) or values (a categorical one)")
 	}
 	return prof, nil
 }
 
-// mapping calls f for each key of mapping n, in order, refusing duplicate
-// and non-scalar keys.
-func (p *parser) mapping(n *yaml.Node, path string, f func(key string, k, v *yaml.Node) error) error {
-	if n.Kind != yaml.MappingNode {
-		return p.errAt(n, path, "want a mapping, got %s", kindName(n))
-	}
-	seen := map[string]bool{}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := n.Content[i], n.Content[i+1]
-		if k.Kind != yaml.ScalarNode {
-			return p.errAt(k, path, "want a scalar key, got %s", kindName(k))
-		}
-		if seen[k.Value] {
-			return p.errAt(k, path+"."+k.Value, "duplicate key")
-		}
-		seen[k.Value] = true
-		if err := f(k.Value, k, v); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func (p *parser) sequence(n *yaml.Node, path string, f func(path string, n *yaml.Node) error) error {
-	if n.Kind != yaml.SequenceNode {
-		return p.errAt(n, path, "want a list, got %s", kindName(n))
-	}
-	for i, c := range n.Content {
-		if err := f(path+"["+strconv.Itoa(i)+"]", c); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func (p *parser) scalar(n *yaml.Node, path string) (string, error) {
-	if n.Kind != yaml.ScalarNode {
-		return "", p.errAt(n, path, "want a scalar, got %s", kindName(n))
-	}
-	return n.Value, nil
-}
-
 func (p *parser) bool(n *yaml.Node, path string) (bool, error) {
 	if n.Kind != yaml.ScalarNode || n.Tag != "!!bool" {
-		return false, p.errAt(n, path, "want true or false, got %s", kindName(n))
+		return false, p.ErrAt(n, path, "want true or false, got %s", yamlx.KindName(n))
 	}
 	var b bool
 	if err := n.Decode(&b); err != nil {
-		return false, p.errAt(n, path, "want true or false, got %s", kindName(n))
+		return false, p.ErrAt(n, path, "want true or false, got %s", yamlx.KindName(n))
 	}
 	return b, nil
 }
@@ -331,41 +269,21 @@ func (p *parser) bool(n *yaml.Node, path string) (bool, error) {
 // number reads a finite number (a YAML int or float).
 func (p *parser) number(n *yaml.Node, path string) (float64, error) {
 	if n.Kind != yaml.ScalarNode || (n.Tag != "!!int" && n.Tag != "!!float") {
-		return 0, p.errAt(n, path, "want a number, got %s", kindName(n))
+		return 0, p.ErrAt(n, path, "want a number, got %s", yamlx.KindName(n))
 	}
 	var x float64
 	if err := n.Decode(&x); err != nil || math.IsNaN(x) || math.IsInf(x, 0) {
-		return 0, p.errAt(n, path, "want a finite number, got %s", kindName(n))
+		return 0, p.ErrAt(n, path, "want a finite number, got %s", yamlx.KindName(n))
 	}
 	return x, nil
 }
 
 func (p *parser) numbers(n *yaml.Node, path string) ([]float64, error) {
 	xs := []float64{}
-	err := p.sequence(n, path, func(ip string, e *yaml.Node) error {
+	err := p.Sequence(n, path, func(ip string, e *yaml.Node) error {
 		x, err := p.number(e, ip)
 		xs = append(xs, x)
 		return err
 	})
 	return xs, err
-}
-
-func kindName(n *yaml.Node) string {
-	switch n.Kind {
-	case yaml.ScalarNode:
-		s := n.Value
-		if len(s) > 64 {
-			s = s[:64] + "..."
-		}
-		return fmt.Sprintf("%q", s)
-	case yaml.MappingNode:
-		return "a mapping"
-	case yaml.SequenceNode:
-		return "a list"
-	case yaml.AliasNode:
-		return "an alias"
-	case yaml.DocumentNode:
-		return "a document"
-	}
-	return "nothing"
 }
