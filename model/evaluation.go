@@ -5,10 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
-	"os"
 	"path/filepath"
-	"strconv"
 	"time"
 )
 
@@ -58,27 +55,10 @@ type EvaluationLineage struct {
 // against another writer of the same version's manifest at the same time.
 // It returns the new manifest and the version folder.
 func RecordEvaluation(repo, name string, version int, metrics json.RawMessage, lin EvaluationLineage) (*Manifest, string, error) {
-	if !ValidName(name) {
-		return nil, "", fmt.Errorf("model name %s is not valid", Quote(name))
-	}
 	if !json.Valid(metrics) || !bytes.HasPrefix(bytes.TrimSpace(metrics), []byte("{")) {
 		return nil, "", errors.New("record evaluation: the metrics are not a JSON object")
 	}
-	if version == 0 {
-		vs, err := Versions(repo, name)
-		if err != nil {
-			return nil, "", err
-		}
-		if len(vs) == 0 {
-			return nil, "", fmt.Errorf("model %q in %s has no versions: %w", name, repo, ErrNotFound)
-		}
-		version = vs[len(vs)-1]
-	}
-	dir := filepath.Join(repo, name, strconv.Itoa(version))
-	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
-		return nil, "", fmt.Errorf("model %q version %d in %s: %w", name, version, repo, ErrNotFound)
-	}
-	m, err := ReadManifest(dir)
+	dir, m, err := versionManifest(repo, name, version)
 	if err != nil {
 		return nil, "", err
 	}

@@ -507,24 +507,7 @@ func ReadReference(dir string, m *Manifest) (*Reference, error) {
 // A daemon reads a version's reference when it loads the version, so one
 // already serving it keeps what it read until it loads the version again.
 func AttachReference(repo, name string, version int, r *Reference) (*Manifest, string, error) {
-	if !ValidName(name) {
-		return nil, "", fmt.Errorf("model name %s is not valid", Quote(name))
-	}
-	if version == 0 {
-		vs, err := Versions(repo, name)
-		if err != nil {
-			return nil, "", err
-		}
-		if len(vs) == 0 {
-			return nil, "", fmt.Errorf("model %q in %s has no versions: %w", name, repo, ErrNotFound)
-		}
-		version = vs[len(vs)-1]
-	}
-	dir := filepath.Join(repo, name, strconv.Itoa(version))
-	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
-		return nil, "", fmt.Errorf("model %q version %d in %s: %w", name, version, repo, ErrNotFound)
-	}
-	m, err := ReadManifest(dir)
+	dir, m, err := versionManifest(repo, name, version)
 	if err != nil {
 		return nil, "", err
 	}
@@ -550,6 +533,35 @@ func AttachReference(repo, name string, version int, r *Reference) (*Manifest, s
 		}
 	}
 	return m, dir, syncDir(dir)
+}
+
+// versionManifest finds version (0: the latest) of model name in repo and
+// reads its manifest, for the tools that add to a version after it was
+// written (AttachReference, RecordEvaluation). It returns the version
+// folder and the manifest.
+func versionManifest(repo, name string, version int) (string, *Manifest, error) {
+	if !ValidName(name) {
+		return "", nil, fmt.Errorf("model name %s is not valid", Quote(name))
+	}
+	if version == 0 {
+		vs, err := Versions(repo, name)
+		if err != nil {
+			return "", nil, err
+		}
+		if len(vs) == 0 {
+			return "", nil, fmt.Errorf("model %q in %s has no versions: %w", name, repo, ErrNotFound)
+		}
+		version = vs[len(vs)-1]
+	}
+	dir := filepath.Join(repo, name, strconv.Itoa(version))
+	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
+		return "", nil, fmt.Errorf("model %q version %d in %s: %w", name, version, repo, ErrNotFound)
+	}
+	m, err := ReadManifest(dir)
+	if err != nil {
+		return "", nil, err
+	}
+	return dir, m, nil
 }
 
 // marshalManifest is the manifest.json Write stores for m, after checking
