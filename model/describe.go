@@ -1,6 +1,7 @@
 package model
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -62,6 +63,8 @@ func Describe(w io.Writer, l *Loaded) error {
 	fmt.Fprintf(tw, "outputs\t%s\n", names(m.Outputs))
 	fmt.Fprintf(tw, "raw outputs\t%s\n", names(m.RawOutputs))
 	describeReference(tw, l)
+	describeContract(tw, l)
+	describeEvaluation(tw, l)
 	fmt.Fprintf(tw, "features\t%d\n", len(m.Features))
 	for i, f := range m.Features {
 		fmt.Fprintf(tw, "\t%3d  %s (%s)\n", i, f.Name, f.Type)
@@ -88,4 +91,43 @@ func describeReference(w io.Writer, l *Loaded) {
 	}
 	fmt.Fprintf(w, "reference\t%d rows%s, %d features, %d outputs, profiled %s\n", r.Rows, src, len(r.Features), len(r.Outputs), r.Created.Format("2006-01-02 15:04:05 MST"))
 	fmt.Fprintf(w, "\t%s, %d bytes, sha256 %s\n", rf.File, rf.Bytes, rf.SHA256)
+}
+
+// describeContract writes the contract line: its columns, or "no
+// contract", or why the stored one cannot be read.
+func describeContract(w io.Writer, l *Loaded) {
+	cf := l.Manifest.Contract
+	if cf == nil {
+		fmt.Fprintf(w, "contract\tno contract (import --contract adds one; serve enforces or counts it)\n")
+		return
+	}
+	c, err := ReadContract(l.Dir, l.Manifest)
+	if err != nil {
+		fmt.Fprintf(w, "contract\tunreadable: %v\n", err)
+		return
+	}
+	src := ""
+	if cf.Source != "" {
+		src = " from " + cf.Source
+	}
+	cols := "columns"
+	if len(c.Columns) == 1 {
+		cols = "column"
+	}
+	fmt.Fprintf(w, "contract\t%d %s%s\n", len(c.Columns), cols, src)
+	fmt.Fprintf(w, "\t%s, %d bytes, sha256 %s\n", cf.File, cf.Bytes, cf.SHA256)
+}
+
+// describeEvaluation writes the latest recorded evaluation's lineage (what
+// it was judged on, when), or nothing when none was recorded.
+func describeEvaluation(w io.Writer, l *Loaded) {
+	var lin struct {
+		Evals []EvaluationLineage `json:"evaluations"`
+	}
+	if len(l.Manifest.Lineage) == 0 || json.Unmarshal(l.Manifest.Lineage, &lin) != nil || len(lin.Evals) == 0 {
+		return
+	}
+	e := lin.Evals[len(lin.Evals)-1]
+	fmt.Fprintf(w, "evaluation\t%d rows of %s (label %s), %s; %d recorded (inspect --json: metrics.evaluation)\n",
+		e.Rows, e.Input, e.Label, e.Created.Format("2006-01-02 15:04:05 MST"), len(lin.Evals))
 }

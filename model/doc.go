@@ -24,6 +24,17 @@
 // the payload), for drift statistics. Open never reads it, so a version
 // with none, or with a broken reference file, serves normally;
 // ReadReference reads and checks it; AttachReference adds or replaces it in
-// an existing version, atomically for readers (the only change ever made to
-// a version folder).
+// an existing version, atomically for readers.
+//
+// A version may also carry its data contract (contractfile.go:
+// contract-<sha>.yaml, copied verbatim at import and recorded in the
+// manifest like the payload; model/contract parses it), which serve
+// enforces or counts on requests per model; ReadContract reads and checks
+// it. Unlike the reference, a contract that cannot be read fails the
+// version's load unless the model's contract mode is off.
+//
+// An evaluation (evaluation.go, `predictd eval --record`) is written into
+// the manifest's Metrics and Lineage, atomically for readers.
+// AttachReference and RecordEvaluation are the only changes ever made to a
+// version folder after it is written; the payload never changes.
 package model

@@ -96,6 +96,9 @@ func TestServeContract(t *testing.T) {
 	if r := predictd(t, "inspect", "--repo", repo, "--model", "lr", "--json"); r.code != 0 || !strings.Contains(r.stdout, `"contract"`) {
 		t.Errorf("inspect --json: exit %d, no contract in the manifest:\n%s", r.code, r.stdout)
 	}
+	if desc := mustRun(t, "inspect", "--repo", repo, "--model", "lr"); !strings.Contains(desc, "1 column from lr.yaml") {
+		t.Errorf("inspect does not show the contract:\n%s", desc)
+	}
 	cfg := filepath.Join(dir, "serve.json")
 	if err := os.WriteFile(cfg, []byte(`{"models": [{"name": "lr", "contract": "enforce"}, {"name": "lrc", "contract": "count"}]}`), 0o644); err != nil {
 		t.Fatal(err)

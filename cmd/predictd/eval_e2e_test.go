@@ -111,6 +111,9 @@ func TestEvalE2E(t *testing.T) {
 		t.Errorf("lineage %s: %v", l.Manifest.Lineage, err)
 	}
 	mustRun(t, "inspect", "--repo", repo, "--model", "fraud", "--json")
+	if desc := mustRun(t, "inspect", "--repo", repo, "--model", "fraud"); !strings.Contains(desc, "evaluation") || !strings.Contains(desc, "1500 rows of ") || !strings.Contains(desc, "(label y)") {
+		t.Errorf("inspect does not show the recorded evaluation:\n%s", desc)
+	}
 	scored := filepath.Join(out, "scored.csv")
 	mustRun(t, "score", "--repo", repo, "--model", "fraud", "--in", evalFixture("binary.holdout.csv"), "--out", scored)
 	agree(t, scored, evalFixture("binary.predictd.csv"), 0)
