@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os/exec"
 	"strings"
 	"testing"
@@ -269,6 +270,14 @@ func TestContractSeriesRetired(t *testing.T) {
 	if _, err := s.Prepare(l); err == nil || !strings.Contains(err.Error(), "model lr version 1: contract: ") || !strings.Contains(err.Error(), "the contract is corrupt") {
 		t.Errorf("Prepare with a corrupt contract: %v", err)
 	}
+	// With the contract off, the version serves whatever its contract file.
+	off, err := New(Options{DisableBatching: true, Models: map[string]ModelOptions{"lr": {Contract: ContractOff}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := off.Prepare(l); err != nil {
+		t.Errorf("Prepare with a corrupt contract and contract off: %v", err)
+	}
 }
 
 // TestContractPromtool: promtool check metrics finds nothing to say about
@@ -302,5 +311,38 @@ func TestParseContractMode(t *testing.T) {
 	}
 	if _, err := ParseContractMode("reject"); err == nil || !strings.Contains(err.Error(), `contract "reject": want enforce, count or off`) {
 		t.Errorf("ParseContractMode(reject) error %v", err)
+	}
+}
+
+// TestContractEnforceWithoutContract: enforce on a version that carries no
+// contract serves it unchecked, and says so in the log.
+func TestContractEnforceWithoutContract(t *testing.T) {
+	repo := t.TempDir()
+	imp, err := importer.ImportFile("native", fixture.Path("native", "logreg_binary.model.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := model.Write(repo, "lr", imp, model.WriteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	l, err := model.Open(repo, "lr", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logged []string
+	s, err := New(Options{DisableBatching: true, Models: map[string]ModelOptions{"lr": {Contract: ContractEnforce}},
+		Logf: func(format string, args ...any) { logged = append(logged, fmt.Sprintf(format, args...)) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := s.Prepare(l)
+	if err != nil {
+		t.Fatalf("Prepare: %v", err)
+	}
+	if st.(*versionState).contract != nil {
+		t.Errorf("a version without a contract has a contract state")
+	}
+	if len(logged) != 1 || !strings.Contains(logged[0], "model lr version 1: contract enforce is set, but the version carries no contract") {
+		t.Errorf("logged %q, want one line saying the version is served unchecked", logged)
 	}
 }
