@@ -48,7 +48,7 @@ func cmdDataset(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	sources := sourceFlags{}
 	fs.Var(sources, "source", "view=path: read the view's history from path instead of its source: (repeatable)")
 	full := fs.Bool("full-feature-names", false, "name feature columns view__feature")
-	memory := fs.String("memory", "256MiB", "bound on the join's sort, merge and result buffers (KiB, MiB, GiB or bytes; at least 1MiB), whatever the number of rows; the Go runtime, the readers' chunks and the output's row group come on top, and the process's Go memory limit is set to this plus 64MiB (unless GOMEMLIMIT is set) so that garbage does not pile up beside them. At 10M entity rows x 3 views, 256MiB peaked at about 300 MiB RSS (bench/dataset.sh)")
+	memory := fs.String("memory", "256MiB", "bound on the join's sort, merge and result buffers (KiB, MiB, GiB or bytes; at least 1MiB), whatever the number of rows; the Go runtime, the readers' chunks and the output's row group come on top, and the process's Go memory limit is set to this plus 64MiB (unless GOMEMLIMIT is set) so that garbage does not pile up beside them. At 10M entity rows x 3 views, peak RSS was 320-337 MiB at 256MiB, 154 MiB at 64MiB (bench/dataset.sh)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}

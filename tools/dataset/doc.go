@@ -75,9 +75,11 @@
 // 4 KiB each, so a memory too small for the number of rows (under about
 // sqrt(rows x features x 256 KiB): 5 MiB for 10M rows of 7 features) is
 // refused up front with the size that would do. bench/dataset.sh measures
-// the whole process: at 10M entity rows against three views and M = 256
-// MiB, predictd dataset (which also sets the Go memory limit to M + 64
-// MiB) peaked at about 300 MiB RSS, where pandas merge_asof took 4.6 GiB.
+// the whole process: at 10M entity rows against three views (7M source
+// rows), predictd dataset, which also sets the Go memory limit to M + 64
+// MiB, peaked at 320-337 MiB RSS with M = 256 MiB (154 MiB with 64 MiB,
+// 835 MiB with 1 GiB), where pandas merge_asof on the same rows took 4.6
+// GiB.
 // Scratch files live in a folder made in Options.TempDir (default: the
 // output's folder) and are removed when Build returns, on success or error.
 //
