@@ -2,6 +2,7 @@ package dataset_test
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -240,5 +241,21 @@ feature_views:
 	want := ents + ` row 0: column "user_id": entity user: user_id "u013" is not an int64`
 	if err == nil || !strings.Contains(err.Error(), want) {
 		t.Errorf("error %v, want one containing %q", err, want)
+	}
+}
+
+// TestCancel: a cancelled context stops Build with its error, and nothing
+// is left beside the output.
+func TestCancel(t *testing.T) {
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	out := filepath.Join(dir, "train.parquet")
+	_, err := dataset.Build(ctx, dataset.Options{Defs: loadDefs(t), DefsDir: oracleDir, Entities: filepath.Join(oracleDir, "entities.csv"), Out: out})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("Build with a cancelled context: %v, want context.Canceled", err)
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 0 {
+		t.Errorf("left in the output folder: %v", ents)
 	}
 }
