@@ -295,13 +295,11 @@ func (j *Join) Fill(p *JoinPlan, rows []float64, n int, given []bool) JoinCounts
 					c.Overridden++
 					continue
 				}
-				x := p.defaults[f]
-				switch j.sts[idx] {
+				st, v := j.sts[idx], math.NaN()
+				switch st {
 				case StatusPresent:
 					c.Present++
-					if v := j.recs[idx].Values[p.viewFeat[f]]; !math.IsNaN(v) || p.allowMissing {
-						x = v
-					}
+					v = j.recs[idx].Values[p.viewFeat[f]]
 				case StatusMissing:
 					c.Default++
 				case StatusExpired:
@@ -309,11 +307,25 @@ func (j *Join) Fill(p *JoinPlan, rows []float64, n int, given []bool) JoinCounts
 				default:
 					c.Unavailable++
 				}
-				row[f] = x
+				row[f] = FillValue(st, v, p.defaults[f], p.allowMissing)
 			}
 		}
 	}
 	return c
+}
+
+// FillValue is the one rule for the value a feature gets from its view's
+// row, shared by the serving join (Join.Fill) and the offline training
+// sets (tools/dataset): v, the row's stored value, when the row is present
+// (StatusPresent: found and fresh by Fresh), unless v is missing (NaN) and
+// the model takes no missing values (allowMissing false), which gets def;
+// def for a row that is missing, expired or unavailable. def is the
+// feature's default, NaN (missing) when it has none.
+func FillValue(st Status, v, def float64, allowMissing bool) float64 {
+	if st == StatusPresent && (!math.IsNaN(v) || allowMissing) {
+		return v
+	}
+	return def
 }
 
 // Row returns what Read found for instance i's row of view vi: its status

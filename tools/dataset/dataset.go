@@ -445,19 +445,15 @@ func entityKey(dst []byte, c *table.Chunk, col, row int, typ table.Type, e *feat
 	return append(dst, k...), nil
 }
 
-// exactInt reads a Parquet integer cell without formatting it as text: as
-// a float64 (the chunk's only numeric accessor), exact when its magnitude
-// is below 2^53. ok is false otherwise (and for any other type), and the
-// caller reads the text.
+// exactInt reads an integer cell of a Parquet INT column without
+// formatting it as text (table.Chunk.Int). ok is false for any other type,
+// and for a value beyond int64, and the caller reads the text.
 func exactInt(c *table.Chunk, col, row int, typ table.Type) (int64, bool) {
 	if typ != table.Int {
 		return 0, false
 	}
-	x, err := c.Float(col, row)
-	if err != nil || math.Abs(x) >= 1<<53 || x != math.Trunc(x) {
-		return 0, false
-	}
-	return int64(x), true
+	n, err := c.Int(col, row)
+	return n, err == nil
 }
 
 // joinView sorts v's source, joins it with v's requests and places the

@@ -32,6 +32,7 @@ func joinSorted(reqs, rows stream, ttl time.Duration, defaults []float64, emit f
 		curKey   []byte // the key of the last request
 		bestT    int64
 		bestVals = make([]float64, len(defaults))
+		vals     = make([]float64, len(defaults))
 	)
 	for {
 		q, err := reqs.next()
@@ -65,12 +66,17 @@ func joinSorted(reqs, rows stream, ttl time.Duration, defaults []float64, emit f
 				return err
 			}
 		}
-		vals, st := defaults, featcache.StatusMissing
+		st := featcache.StatusMissing
 		if have {
 			st = featcache.StatusExpired
 			if featcache.Fresh(time.Unix(0, bestT), time.Unix(0, q.t), ttl) {
-				vals, st = bestVals, featcache.StatusPresent
+				st = featcache.StatusPresent
 			}
+		}
+		// The serving join's rule, for a model that takes missing values:
+		// the training set is for any model.
+		for i, def := range defaults {
+			vals[i] = featcache.FillValue(st, bestVals[i], def, true)
 		}
 		if err := emit(q.n, st, vals); err != nil {
 			return err

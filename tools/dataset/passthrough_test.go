@@ -14,7 +14,7 @@ import (
 )
 
 // TestParquetPassthrough: a Parquet entity file's columns come out with
-// their types and values: BOOLEAN, INT64 past 2^53 (read as text, not
+// their types and values: BOOLEAN, INT64 past 2^53 (read exactly, not
 // through a float64), an integer join key, a TIMESTAMP that is not the
 // timestamp column, strings, and nulls in each.
 func TestParquetPassthrough(t *testing.T) {
