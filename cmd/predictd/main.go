@@ -58,10 +58,11 @@ Usage:
   predictd loadtest --url URL (--body FILE | --bodies FILE.ndjson) (--rate R | --concurrency N) [--duration D] [--slo-p99 D] [--json FILE] [--html FILE]
   predictd capacity --url URL (--body FILE | --bodies FILE.ndjson) --slo-p99 D [--target-rps R] [--cost-per-core-hour USD] [--json FILE] [--html FILE]
   predictd alerts  --config FILE [--out FILE]
-  predictd dataset --features defs.yaml --entities FILE(.csv|.parquet) --out FILE.parquet [--views V1,V2]
-  predictd contract infer|validate ...
-  predictd eval    --repo DIR --model NAME [--version N] --in FILE(.csv|.parquet) --label COL [--slice COL ...] [--json FILE] [--html FILE] [--record]
-  predictd candidates --repo DIR --models a:1,b:2,c --in FILE --label COL [--slo-p99 D] [--cost-per-core-hour X] [--html FILE]
+  predictd dataset --features defs.yaml --entities FILE(.csv|.parquet) --out FILE.parquet [--views V1,V2] [--timestamp-column C] [--source VIEW=PATH ...] [--full-feature-names] [--memory 256MiB]
+  predictd contract infer    --in FILE(.csv|.parquet) --out contract.yaml [--max-categories 50] [--bins 10]
+  predictd contract validate --contract contract.yaml --in FILE [--against BASELINE] [--json FILE]   (exit 1: anomalies, 2: bad contract)
+  predictd eval    --repo DIR --model NAME [--version N] --in FILE(.csv|.parquet) --label COL [--slice COL ...] [--protected COL] [--threshold 0.5] [--json FILE] [--html FILE] [--record]
+  predictd candidates --repo DIR --models a:1,b:2,c --in FILE --label COL [--slice COL ...] [--slo-p99 D] [--cost-per-core-hour X] [--rounds 3] [--json FILE] [--html FILE]   (exit 1: none meets the SLO)
   predictd version
 
 Run 'predictd COMMAND -h' for a command's flags.
