@@ -1,11 +1,11 @@
 package dataset
 
 import (
-	"fmt"
 	"io"
-	"reflect"
 
 	"github.com/parquet-go/parquet-go"
+
+	"github.com/predictd/predictd/internal/parquetio"
 )
 
 // outKind is an output column's Parquet type.
@@ -33,18 +33,6 @@ func (k outKind) node() parquet.Node {
 	return parquet.Optional(parquet.String())
 }
 
-func (k outKind) goType() reflect.Type {
-	switch k {
-	case outInt, outTime:
-		return reflect.TypeFor[*int64]()
-	case outFloat:
-		return reflect.TypeFor[*float64]()
-	case outBool:
-		return reflect.TypeFor[*bool]()
-	}
-	return reflect.TypeFor[*string]()
-}
-
 // outRowGroupRows is the rows per output row group: parquet-go holds a
 // row group's pages in memory until it ends, so this bounds the writer's
 // memory at about this many rows' encoded values.
@@ -66,14 +54,11 @@ type outWriter struct {
 }
 
 func newOutWriter(w io.Writer, names []string, kinds []outKind) *outWriter {
-	g := &orderedGroup{Group: parquet.Group{}}
-	sf := make([]reflect.StructField, len(names))
-	for i, n := range names {
-		g.fields = append(g.fields, &orderedField{Node: kinds[i].node(), name: n, index: i})
-		sf[i] = reflect.StructField{Name: fmt.Sprintf("F%d", i), Type: kinds[i].goType()}
+	nodes := make([]parquet.Node, len(names))
+	for i := range names {
+		nodes[i] = kinds[i].node()
 	}
-	g.goType = reflect.StructOf(sf)
-	schema := parquet.NewSchema("training_set", g)
+	schema := parquetio.OrderedSchema("training_set", names, nodes)
 	return &outWriter{
 		w:    parquet.NewWriter(w, schema, parquet.Compression(&parquet.Snappy)),
 		rows: make([]parquet.Row, outBatchRows),
@@ -145,31 +130,4 @@ func (o *outWriter) close() error {
 		return err
 	}
 	return o.w.Close()
-}
-
-// orderedGroup is a Parquet group whose columns keep the order they are
-// given in (parquet.Group sorts them by name).
-type orderedGroup struct {
-	parquet.Group
-	fields []parquet.Field
-	goType reflect.Type
-}
-
-type orderedField struct {
-	parquet.Node
-	name  string
-	index int
-}
-
-func (f *orderedField) Name() string                           { return f.name }
-func (f *orderedField) Value(base reflect.Value) reflect.Value { return base.Field(f.index) }
-
-func (g *orderedGroup) Fields() []parquet.Field { return g.fields }
-func (g *orderedGroup) GoType() reflect.Type    { return g.goType }
-func (g *orderedGroup) String() string {
-	s := "group training_set {"
-	for _, f := range g.fields {
-		s += " " + f.Name() + ";"
-	}
-	return s + " }"
 }

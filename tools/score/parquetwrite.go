@@ -3,9 +3,10 @@ package score
 import (
 	"fmt"
 	"io"
-	"reflect"
 
 	"github.com/parquet-go/parquet-go"
+
+	"github.com/predictd/predictd/internal/parquetio"
 )
 
 // ParquetRowGroupRows is the number of rows per row group a ParquetWriter
@@ -31,7 +32,11 @@ func NewParquetWriter(w io.Writer, outputs []string) (*ParquetWriter, error) {
 	if len(outputs) == 0 {
 		return nil, fmt.Errorf("parquet writer: no output columns")
 	}
-	schema := parquet.NewSchema("predictions", newOrderedGroup(outputs))
+	nodes := make([]parquet.Node, len(outputs))
+	for i := range nodes {
+		nodes[i] = parquet.Required(parquet.Leaf(parquet.DoubleType))
+	}
+	schema := parquetio.OrderedSchema("predictions", outputs, nodes)
 	pw := parquet.NewWriter(w, schema, parquet.Compression(&parquet.Snappy))
 	return &ParquetWriter{w: pw, outputs: len(outputs)}, nil
 }
@@ -70,45 +75,4 @@ func (w *ParquetWriter) Write(values []float64) error {
 // underlying io.Writer.
 func (w *ParquetWriter) Close() error {
 	return w.w.Close()
-}
-
-// orderedGroup is a Parquet group whose columns keep the order they are
-// given in; parquet.Group sorts them by name, which would put prob_10
-// before prob_2.
-type orderedGroup struct {
-	parquet.Group // the methods every group shares; the rest are below
-	fields        []parquet.Field
-	goType        reflect.Type
-}
-
-type orderedField struct {
-	parquet.Node
-	name  string
-	index int
-}
-
-func (f *orderedField) Name() string { return f.name }
-
-// Value returns the field of a struct of the group's GoType.
-func (f *orderedField) Value(base reflect.Value) reflect.Value { return base.Field(f.index) }
-
-func newOrderedGroup(names []string) *orderedGroup {
-	g := &orderedGroup{Group: parquet.Group{}}
-	sf := make([]reflect.StructField, len(names))
-	for i, n := range names {
-		g.fields = append(g.fields, &orderedField{Node: parquet.Required(parquet.Leaf(parquet.DoubleType)), name: n, index: i})
-		sf[i] = reflect.StructField{Name: fmt.Sprintf("F%d", i), Type: reflect.TypeFor[float64]()}
-	}
-	g.goType = reflect.StructOf(sf)
-	return g
-}
-
-func (g *orderedGroup) Fields() []parquet.Field { return g.fields }
-func (g *orderedGroup) GoType() reflect.Type    { return g.goType }
-func (g *orderedGroup) String() string {
-	s := "group predictions {"
-	for _, f := range g.fields {
-		s += " required double " + f.Name() + ";"
-	}
-	return s + " }"
 }
