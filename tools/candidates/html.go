@@ -142,6 +142,16 @@ func (r *Report) scatter() (*plot.Plot, []string, error) {
 		pad = max(math.Abs(yhi)/100, 1e-3)
 	}
 	p.Y.Min, p.Y.Max = ylo-pad, yhi+pad
+	// The good corner is low latency and good quality (top left when
+	// higher is better): the legend goes to the right, on the side of
+	// worse quality, so that it never covers the candidates that matter.
+	p.Legend.Left, p.Legend.Top = false, !r.HigherIsBetter
+	p.Legend.XOffs = -vg.Points(8)
+	if p.Legend.Top {
+		p.Legend.YOffs = -vg.Points(4)
+	} else {
+		p.Legend.YOffs = vg.Points(4)
+	}
 	p.X.Scale, p.X.Tick.Marker = plot.LogScale{}, htmlpage.LogTicks{}
 	if len(all.XYs) > 0 {
 		spread.XYs = all.XYs
