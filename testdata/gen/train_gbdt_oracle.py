@@ -1,0 +1,70 @@
+#!/usr/bin/python3
+"""Reference quality for tools/train/gbdt: XGBoost 1.7.4 hist on scikit-learn
+1.2.1's bundled data sets, fixed train/test splits written as CSV beside the
+metrics.
+
+Run from the repository root: /usr/bin/python3 testdata/gen/train_gbdt_oracle.py
+Writes testdata/train/gbdt/{NAME}_{train,test}.csv (label first, then the
+features) and testdata/train/gbdt/oracle.json.
+"""
+import json
+import os
+
+import numpy as np
+import sklearn
+import xgboost as xgb
+from sklearn.datasets import load_breast_cancer, load_diabetes, load_digits
+from sklearn.metrics import log_loss, mean_squared_error, roc_auc_score
+from sklearn.model_selection import train_test_split
+
+OUT = "testdata/train/gbdt"
+
+PARAMS = dict(tree_method="hist", max_depth=4, eta=0.1, reg_lambda=1.0,
+              reg_alpha=0.0, min_child_weight=1.0, max_bin=255, subsample=1.0,
+              colsample_bytree=1.0, base_score=0.5, nthread=1, seed=0)
+ROUNDS = 100
+
+
+def write_csv(path, X, y):
+    with open(path, "w") as f:
+        f.write("label," + ",".join("f%d" % i for i in range(X.shape[1])) + "\n")
+        for xi, yi in zip(X, y):
+            f.write(repr(float(yi)) + "," + ",".join(repr(float(v)) for v in xi) + "\n")
+
+
+def main():
+    cases = [
+        ("breast_cancer", load_breast_cancer(return_X_y=True), "binary:logistic"),
+        ("diabetes", load_diabetes(return_X_y=True), "reg:squarederror"),
+        ("digits", load_digits(return_X_y=True), "multi:softprob"),
+    ]
+    out = {"xgboost": xgb.__version__, "sklearn": sklearn.__version__,
+           "params": PARAMS, "rounds": ROUNDS, "cases": {}}
+    for name, (X, y), obj in cases:
+        strat = y if obj != "reg:squarederror" else None
+        Xtr, Xte, ytr, yte = train_test_split(X, y, test_size=0.25, random_state=0, stratify=strat)
+        write_csv(os.path.join(OUT, name + "_train.csv"), Xtr, ytr)
+        write_csv(os.path.join(OUT, name + "_test.csv"), Xte, yte)
+        p = dict(PARAMS, objective=obj)
+        if obj == "multi:softprob":
+            p["num_class"] = int(y.max()) + 1
+        bst = xgb.train(p, xgb.DMatrix(Xtr, label=ytr), num_boost_round=ROUNDS)
+        pred = bst.predict(xgb.DMatrix(Xte)).astype(np.float64)
+        m = {"objective": obj}
+        if obj == "binary:logistic":
+            m["auc"] = roc_auc_score(yte, pred)
+            m["logloss"] = log_loss(yte, pred)
+        elif obj == "reg:squarederror":
+            m["rmse"] = mean_squared_error(yte, pred) ** 0.5
+        else:
+            m["num_class"] = p["num_class"]
+            m["mlogloss"] = log_loss(yte, pred, labels=list(range(p["num_class"])))
+            m["accuracy"] = float((pred.argmax(axis=1) == yte).mean())
+        out["cases"][name] = m
+    with open(os.path.join(OUT, "oracle.json"), "w") as f:
+        json.dump(out, f, indent=1, sort_keys=True)
+        f.write("\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,30 @@
+// Package gbdt trains histogram gradient-boosted trees, as XGBoost's "hist"
+// tree method does, and returns them as a *model.Imported of kind trees, so
+// that model.Write stores them and the daemon serves them through the same
+// FastForest kernels as imported models.
+//
+// Binning: each feature's non-missing training values are cut into at most
+// Options.MaxBin bins at quantile boundaries that are training values (every
+// distinct value gets its own bin when there are few enough); NaN is kept in
+// a bin of its own. Bin b of a feature holds the values v with
+// cut[b-1] <= v < cut[b]. A split after bin b sends x left when x < cut[b];
+// the tree stores the threshold math.Nextafter(cut[b], -Inf) under the
+// kernels' LessEqFloat64 rule, which is the same test for every float64, so
+// the served model routes a raw row exactly as the trainer routed its bins.
+// Margins are summed in float64, base first and then tree by tree in order,
+// as kernels.Forest does without Float32Sum: the trainer's own margins
+// (Result.TrainMargins) equal the served model's raw margins bit for bit.
+//
+// Growth is depth-wise to Options.MaxDepth. Each node's gradient and hessian
+// histograms are built for the smaller child only and the larger child's are
+// the parent's minus it. Gain and leaf weights follow XGBoost (L1 alpha, L2
+// lambda, min_child_weight, gamma); the missing-value direction is learned
+// by trying both sides.
+//
+// Determinism: histograms are split over features between threads, and each
+// feature's bins are summed over the node's rows in ascending row order
+// whatever the thread count, so the same data, options and seed give the
+// same model, bit for bit, at any Options.Threads.
+//
+// Train is safe to call concurrently; it does not retain its inputs.
+package gbdt

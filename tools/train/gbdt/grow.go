@@ -1,0 +1,228 @@
+package gbdt
+
+import "math"
+
+// rtEps is XGBoost's kRtEps: a split must reduce the loss by more than it.
+const rtEps = 1e-6
+
+// parallelWork is the least rows×features for which histogram building is
+// split between threads; below it a goroutine costs more than it saves.
+const parallelWork = 1 << 15
+
+// grower grows one tree at a time over the binned training rows.
+type grower struct {
+	opts *Options
+	b    *binned
+	cuts [][]float64
+	nf   int
+	pool [][]float64 // free histograms
+}
+
+// work is a node of the current level: its rows are rows[lo:hi].
+type work struct {
+	node   int
+	lo, hi int
+	g, h   float64
+	hist   []float64 // (f*histStride+code)*2: gradient, +1: hessian
+}
+
+type split struct {
+	gain        float64
+	feat        int
+	bin         uint8
+	defaultLeft bool
+	lg, lh      float64
+}
+
+func (gr *grower) getHist() []float64 {
+	if n := len(gr.pool); n > 0 {
+		h := gr.pool[n-1]
+		gr.pool = gr.pool[:n-1]
+		return h
+	}
+	return make([]float64, gr.nf*histStride*2)
+}
+
+func thresholdL1(g, alpha float64) float64 {
+	switch {
+	case g > alpha:
+		return g - alpha
+	case g < -alpha:
+		return g + alpha
+	}
+	return 0
+}
+
+// gainOf is XGBoost's CalcGain without max_delta_step.
+func (gr *grower) gainOf(g, h float64) float64 {
+	o := gr.opts
+	if h < o.MinChildWeight || h <= 0 {
+		return 0
+	}
+	t := thresholdL1(g, o.Alpha)
+	return t * t / (h + o.Lambda)
+}
+
+// weightOf is XGBoost's CalcWeight without max_delta_step.
+func (gr *grower) weightOf(g, h float64) float64 {
+	o := gr.opts
+	if h < o.MinChildWeight || h <= 0 {
+		return 0
+	}
+	return -thresholdL1(g, o.Alpha) / (h + o.Lambda)
+}
+
+// build fills hist (for feats only) from rows, each feature's bins summed in
+// row order whatever the number of threads.
+func (gr *grower) build(hist []float64, rows []int32, feats []int, grad, hess []float64) {
+	for _, f := range feats {
+		clear(hist[f*histStride*2 : (f+1)*histStride*2])
+	}
+	nf := gr.nf
+	codes := gr.b.codes
+	threads := gr.opts.Threads
+	if len(rows)*len(feats) < parallelWork {
+		threads = 1
+	}
+	parallel(threads, len(feats), func(lo, hi int) {
+		fs := feats[lo:hi]
+		for _, r := range rows {
+			row := codes[int(r)*nf : int(r)*nf+nf]
+			g, h := grad[r], hess[r]
+			for _, f := range fs {
+				i := (f*histStride + int(row[f])) * 2
+				hist[i] += g
+				hist[i+1] += h
+			}
+		}
+	})
+}
+
+// best finds the best split of a node with sums g, h from its histogram.
+func (gr *grower) best(w *work, feats []int) split {
+	parent := gr.gainOf(w.g, w.h)
+	mcw := gr.opts.MinChildWeight
+	bs := split{gain: math.Inf(-1), feat: -1}
+	try := func(f int, b int, lg, lh float64, defLeft bool) {
+		rg, rh := w.g-lg, w.h-lh
+		if lh < mcw || rh < mcw {
+			return
+		}
+		gain := gr.gainOf(lg, lh) + gr.gainOf(rg, rh) - parent
+		if gain > bs.gain {
+			bs = split{gain: gain, feat: f, bin: uint8(b), defaultLeft: defLeft, lg: lg, lh: lh}
+		}
+	}
+	for _, f := range feats {
+		nb := len(gr.cuts[f]) + 1
+		h := w.hist[f*histStride*2 : (f+1)*histStride*2]
+		mg, mh := h[missingBin*2], h[missingBin*2+1]
+		lg, lh := 0.0, 0.0
+		for b := 0; b < nb-1; b++ {
+			lg += h[2*b]
+			lh += h[2*b+1]
+			try(f, b, lg, lh, false)
+			if mh > 0 {
+				try(f, b, lg+mg, lh+mh, true)
+			}
+		}
+	}
+	return bs
+}
+
+// grow grows one tree depth-wise on rows (ascending) with the features feats.
+func (gr *grower) grow(rows []int32, feats []int, grad, hess []float64) tree {
+	o := gr.opts
+	t := tree{nodes: []tnode{{}}}
+	root := work{node: 0, lo: 0, hi: len(rows)}
+	for _, r := range rows {
+		root.g += grad[r]
+		root.h += hess[r]
+	}
+	root.hist = gr.getHist()
+	gr.build(root.hist, rows, feats, grad, hess)
+	level := []work{root}
+	scratch := make([]int32, len(rows))
+	leaf := func(w *work) {
+		t.nodes[w.node] = tnode{leaf: true, value: o.LearningRate * gr.weightOf(w.g, w.h)}
+		if w.hist != nil {
+			gr.pool = append(gr.pool, w.hist)
+		}
+	}
+	for depth := 0; len(level) > 0; depth++ {
+		var next []work
+		for i := range level {
+			w := &level[i]
+			if depth == o.MaxDepth || w.hi-w.lo < 2 {
+				leaf(w)
+				continue
+			}
+			s := gr.best(w, feats)
+			if s.feat < 0 || !(s.gain > rtEps) || !(s.gain > o.Gamma) {
+				leaf(w)
+				continue
+			}
+			// Stable partition: both children keep ascending row order.
+			nl := 0
+			nr := 0
+			seg := rows[w.lo:w.hi]
+			codes := gr.b.codes
+			for _, r := range seg {
+				c := codes[int(r)*gr.nf+s.feat]
+				var left bool
+				if c == missingBin {
+					left = s.defaultLeft
+				} else {
+					left = c <= s.bin
+				}
+				if left {
+					seg[nl] = r
+					nl++
+				} else {
+					scratch[nr] = r
+					nr++
+				}
+			}
+			copy(seg[nl:], scratch[:nr])
+			li, ri := len(t.nodes), len(t.nodes)+1
+			t.nodes = append(t.nodes, tnode{}, tnode{})
+			t.nodes[w.node] = tnode{feat: s.feat, bin: s.bin, defaultLeft: s.defaultLeft, left: li, right: ri}
+			lw := work{node: li, lo: w.lo, hi: w.lo + nl, g: s.lg, h: s.lh}
+			rw := work{node: ri, lo: w.lo + nl, hi: w.hi, g: w.g - s.lg, h: w.h - s.lh}
+			// The children's sums are recomputed from their rows in order,
+			// so a leaf's weight does not depend on the split's subtraction.
+			lw.g, lw.h = sums(rows[lw.lo:lw.hi], grad, hess)
+			rw.g, rw.h = sums(rows[rw.lo:rw.hi], grad, hess)
+			if depth+1 < o.MaxDepth {
+				small, large := &lw, &rw
+				if nl > nr {
+					small, large = &rw, &lw
+				}
+				small.hist = gr.getHist()
+				gr.build(small.hist, rows[small.lo:small.hi], feats, grad, hess)
+				large.hist = w.hist
+				for _, f := range feats {
+					lh := large.hist[f*histStride*2 : (f+1)*histStride*2]
+					sh := small.hist[f*histStride*2 : (f+1)*histStride*2]
+					for j := range lh {
+						lh[j] -= sh[j]
+					}
+				}
+			} else {
+				gr.pool = append(gr.pool, w.hist)
+			}
+			w.hist = nil
+			next = append(next, lw, rw)
+		}
+		level = next
+	}
+	return t
+}
+
+func sums(rows []int32, grad, hess []float64) (g, h float64) {
+	for _, r := range rows {
+		g += grad[r]
+		h += hess[r]
+	}
+	return g, h
+}

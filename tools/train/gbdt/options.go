@@ -1,0 +1,151 @@
+package gbdt
+
+import (
+	"fmt"
+	"math"
+)
+
+// Objective is the loss the trees minimise, named as XGBoost names it.
+type Objective string
+
+const (
+	// BinaryLogistic: labels in [0, 1], margin is the log-odds, served with
+	// the sigmoid link.
+	BinaryLogistic Objective = "binary:logistic"
+	// SquaredError: regression on any finite label, identity link.
+	SquaredError Objective = "reg:squarederror"
+	// Softprob: multiclass with labels 0..NumClasses-1, one tree per class
+	// per round, softmax link.
+	Softprob Objective = "multi:softprob"
+	// Poisson: counts (labels >= 0), margin is the log of the mean, exp link.
+	// The hessian is exp(margin + PoissonMaxDeltaStep) as in XGBoost.
+	Poisson Objective = "count:poisson"
+)
+
+// PoissonMaxDeltaStep is XGBoost's default max_delta_step for count:poisson,
+// added to the margin in the hessian to keep the first steps small.
+const PoissonMaxDeltaStep = 0.7
+
+// Options are the training hyperparameters, named as XGBoost's parameters.
+type Options struct {
+	Objective Objective
+	// NumClasses is the number of classes for Softprob (at least 2); 0
+	// otherwise.
+	NumClasses int
+	// Rounds is the number of boosting rounds (XGBoost's num_boost_round);
+	// each round adds one tree, or NumClasses trees for Softprob.
+	Rounds int
+	// MaxDepth is the maximum depth of a tree, 1 to 16 (a depth-1 tree is
+	// one split).
+	MaxDepth int
+	// LearningRate (eta) multiplies every leaf weight, in (0, 1].
+	LearningRate float64
+	// Lambda is the L2 penalty on leaf weights (reg_lambda), >= 0.
+	Lambda float64
+	// Alpha is the L1 penalty on leaf weights (reg_alpha), >= 0.
+	Alpha float64
+	// MinChildWeight is the least hessian sum a child may have, >= 0.
+	MinChildWeight float64
+	// Gamma is the least loss reduction a split must bring (min_split_loss),
+	// >= 0; a split whose gain is not above it is not made.
+	Gamma float64
+	// MaxBin is the most bins per feature, 2 to 255 (missing values have a
+	// bin of their own beside these).
+	MaxBin int
+	// Subsample is the fraction of rows each tree sees, in (0, 1]: each row
+	// is kept with this probability, drawn per tree from Seed.
+	Subsample float64
+	// ColsampleByTree is the fraction of features each tree may split on,
+	// in (0, 1]: max(1, round(fraction·features)) drawn per tree from Seed.
+	ColsampleByTree float64
+	// BaseScore is the prediction before any tree, in the objective's output
+	// units (a probability for BinaryLogistic, a mean for Poisson); XGBoost
+	// 1.7.4 uses 0.5 for every objective, and DefaultOptions does too.
+	BaseScore float64
+	// Seed drives row and column sampling; the same seed gives the same model.
+	Seed uint64
+	// Threads building histograms, >= 1. The model does not depend on it.
+	Threads int
+	// EarlyStoppingRounds, when > 0, stops training after that many rounds
+	// without a lower validation loss, and keeps the rounds up to the best
+	// one. It needs a validation set.
+	EarlyStoppingRounds int
+}
+
+// DefaultOptions returns XGBoost 1.7.4's defaults for binary logistic
+// training with 100 rounds, and 2 threads.
+func DefaultOptions() Options {
+	return Options{
+		Objective:       BinaryLogistic,
+		Rounds:          100,
+		MaxDepth:        6,
+		LearningRate:    0.3,
+		Lambda:          1,
+		MinChildWeight:  1,
+		MaxBin:          255,
+		Subsample:       1,
+		ColsampleByTree: 1,
+		BaseScore:       0.5,
+		Threads:         2,
+	}
+}
+
+func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
+
+// validate checks every field and names the first bad one.
+func (o *Options) validate() error {
+	switch o.Objective {
+	case BinaryLogistic, SquaredError, Poisson:
+		if o.NumClasses != 0 {
+			return fmt.Errorf("Options.NumClasses is %d: only %s takes classes, want 0", o.NumClasses, Softprob)
+		}
+	case Softprob:
+		if o.NumClasses < 2 {
+			return fmt.Errorf("Options.NumClasses is %d: %s needs at least 2", o.NumClasses, Softprob)
+		}
+	default:
+		return fmt.Errorf("Options.Objective %q is not supported: want %s, %s, %s or %s", o.Objective, BinaryLogistic, SquaredError, Softprob, Poisson)
+	}
+	bad := func(field string, v any, want string) error {
+		return fmt.Errorf("Options.%s is %v, want %s", field, v, want)
+	}
+	switch {
+	case o.Rounds < 1:
+		return bad("Rounds", o.Rounds, "at least 1")
+	case o.MaxDepth < 1 || o.MaxDepth > 16:
+		return bad("MaxDepth", o.MaxDepth, "1 to 16")
+	case !(o.LearningRate > 0 && o.LearningRate <= 1):
+		return bad("LearningRate", o.LearningRate, "in (0, 1]")
+	case !(o.Lambda >= 0) || math.IsInf(o.Lambda, 0):
+		return bad("Lambda", o.Lambda, "finite and >= 0")
+	case !(o.Alpha >= 0) || math.IsInf(o.Alpha, 0):
+		return bad("Alpha", o.Alpha, "finite and >= 0")
+	case !(o.MinChildWeight >= 0) || math.IsInf(o.MinChildWeight, 0):
+		return bad("MinChildWeight", o.MinChildWeight, "finite and >= 0")
+	case !(o.Gamma >= 0) || math.IsInf(o.Gamma, 0):
+		return bad("Gamma", o.Gamma, "finite and >= 0")
+	case o.MaxBin < 2 || o.MaxBin > 255:
+		return bad("MaxBin", o.MaxBin, "2 to 255")
+	case !(o.Subsample > 0 && o.Subsample <= 1):
+		return bad("Subsample", o.Subsample, "in (0, 1]")
+	case !(o.ColsampleByTree > 0 && o.ColsampleByTree <= 1):
+		return bad("ColsampleByTree", o.ColsampleByTree, "in (0, 1]")
+	case o.Threads < 1:
+		return bad("Threads", o.Threads, "at least 1")
+	case o.EarlyStoppingRounds < 0:
+		return bad("EarlyStoppingRounds", o.EarlyStoppingRounds, ">= 0")
+	case !finite(o.BaseScore):
+		return bad("BaseScore", o.BaseScore, "finite")
+	}
+	switch o.Objective {
+	case BinaryLogistic:
+		if !(o.BaseScore > 0 && o.BaseScore < 1) {
+			return bad("BaseScore", o.BaseScore, "in (0, 1) for "+string(o.Objective))
+		}
+	case Poisson:
+		if !(o.BaseScore > 0) {
+			return bad("BaseScore", o.BaseScore, "> 0 for "+string(o.Objective))
+		}
+	}
+	return nil
+}
