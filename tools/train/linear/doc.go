@@ -10,7 +10,9 @@
 // model.Write whose predictions equal the Fit's own bit for bit.
 //
 // Fitting is deterministic: the same inputs and options give bit-identical
-// coefficients (every sum runs in a fixed order, on one goroutine).
+// coefficients, whatever GOMAXPROCS (every sum runs in a fixed order; the
+// logistic gradient's row chunks run in parallel but add up in chunk
+// order).
 // Functions here only read their inputs; a Fit is immutable once returned
 // and safe for concurrent Predict calls.
 package linear

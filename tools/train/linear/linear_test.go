@@ -5,6 +5,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -193,17 +194,27 @@ func objectiveOf(c *oracleCase, coef, intercept []float64) float64 {
 	return loss + 0.5/c.C*pen
 }
 
+// TestLogisticDeterministic fits twice, on one goroutine and on two (the
+// chunked gradient must not depend on how chunks are shared out), and on a
+// synthetic set of several chunks, and wants bit-identical results.
 func TestLogisticDeterministic(t *testing.T) {
-	for _, name := range []string{"logistic_breast_cancer_c1", "logistic_iris_c1"} {
-		c := loadCases(t, name)[name]
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	xs, ys := synthetic(5*chunkRows+17, 7, 3)
+	for _, name := range []string{"logistic_breast_cancer_c1", "logistic_iris_c1", "synthetic"} {
+		c := &oracleCase{Rows: 5*chunkRows + 17, Cols: 7, X: xs.RawMatrix().Data, Y: ys}
+		if name != "synthetic" {
+			c = loadCases(t, name)[name]
+		}
 		if c == nil {
 			t.Fatalf("fixture %s missing", name)
 		}
 		opts := DefaultLogisticOptions()
+		runtime.GOMAXPROCS(1)
 		a, err := LogisticL2(mat.NewDense(c.Rows, c.Cols, c.X), c.Y, opts)
 		if err != nil {
 			t.Fatal(err)
 		}
+		runtime.GOMAXPROCS(2)
 		b, err := LogisticL2(mat.NewDense(c.Rows, c.Cols, slices.Clone(c.X)), slices.Clone(c.Y), opts)
 		if err != nil {
 			t.Fatal(err)
