@@ -7,7 +7,7 @@
 // A Pipeline is a list of Features. Each reads one input column (two for
 // a cross) and writes one or more output columns, in order:
 //
-//   - A numeric feature (Steps set) runs its column's number through its
+//   - A numeric feature (Encode unset) runs its column's number through its
 //     steps in the order given, each fitted on the output of the ones
 //     before it: impute, clip, log1p, standardize, minmax, bucketize.
 //     Impute with Indicator writes a second column, 1 if the raw value was

@@ -65,8 +65,8 @@ func (f *Feature) check(path string, fitted bool) error {
 	if f.Name == "" {
 		return bad(".name", "empty")
 	}
-	if (len(f.Steps) > 0) == (f.Encode != nil) {
-		return bad("", "want exactly one of steps and encode")
+	if len(f.Steps) > 0 && f.Encode != nil {
+		return bad("", "want steps or encode, not both")
 	}
 	wantCols := 1
 	if f.Encode != nil && f.Encode.Op == EncCross {

@@ -112,8 +112,9 @@ type Encoding struct {
 	Buckets int `json:"buckets,omitempty"`
 }
 
-// Feature is one input column (two for a cross) and what is done to it.
-// Exactly one of Steps and Encode is set.
+// Feature is one input column (two for a cross) and what is done to it:
+// Encode for a categorical feature, else a numeric one whose Steps may be
+// empty (the number passed through, missing as NaN).
 type Feature struct {
 	// Name is the base of the output column names.
 	Name string `json:"name"`

@@ -216,6 +216,14 @@ func TestStepsEdgeCases(t *testing.T) {
 	if e := p.Features()[0].Steps[0].Edges; !slices.Equal(e, []float64{1, 2}) {
 		t.Errorf("quantile edges of 1,1,1,5 in 4 bins = %v, want [1 2] (quantiles 1, 1, 2)", e)
 	}
+	// No steps: the number passes through, missing as NaN.
+	p = fitRows(t, num())
+	if got, _ := p.Apply(nil, Row{Num(2.5)}); got[0] != 2.5 {
+		t.Errorf("no steps Apply(2.5) = %v, want 2.5", got[0])
+	}
+	if got, _ := p.Apply(nil, Row{{}}); !math.IsNaN(got[0]) {
+		t.Errorf("no steps Apply(missing) = %v, want NaN", got[0])
+	}
 	// NaN passes a step that is not impute; log1p below -1 is NaN.
 	p = fitRows(t, num(Step{Op: OpClip, Min: fp(0)}, Step{Op: OpLog1p}))
 	if got, _ := p.Apply(nil, Row{{}}); !math.IsNaN(got[0]) {
@@ -239,7 +247,7 @@ func TestSpecErrors(t *testing.T) {
 		want string
 	}{
 		{[]Feature{{Name: "", Columns: []string{"a"}, Steps: []Step{{Op: OpLog1p}}}}, "features[0].name: empty"},
-		{[]Feature{{Name: "a", Columns: []string{"a"}}}, "features[0]: want exactly one of steps and encode"},
+		{[]Feature{{Name: "a", Columns: []string{"a"}, Steps: []Step{{Op: OpLog1p}}, Encode: &Encoding{Op: EncHash, Buckets: 2}}}, "features[0]: want steps or encode, not both"},
 		{[]Feature{{Name: "a", Columns: []string{"a"}, Steps: []Step{{Op: "sqrt"}}}}, `features[0].steps[0].op: "sqrt", want impute`},
 		{[]Feature{{Name: "a", Columns: []string{"a"}, Steps: []Step{{Op: OpLog1p, Bins: 3}}}}, "features[0].steps[0].bins: not a field of op log1p"},
 		{[]Feature{{Name: "a", Columns: []string{"a"}, Steps: []Step{{Op: OpClip}}}}, "features[0].steps[0]: clip without min or max"},
