@@ -60,6 +60,10 @@ def main():
             m["num_class"] = p["num_class"]
             m["mlogloss"] = log_loss(yte, pred, labels=list(range(p["num_class"])))
             m["accuracy"] = float((pred.argmax(axis=1) == yte).mean())
+        if obj != "multi:softprob":
+            # Small enough to keep: every test prediction, for a tree-by-tree
+            # comparison (float32 values written as float64).
+            m["predictions"] = [float(v) for v in pred]
         out["cases"][name] = m
     with open(os.path.join(OUT, "oracle.json"), "w") as f:
         json.dump(out, f, indent=1, sort_keys=True)

@@ -16,10 +16,12 @@ const histStride = 256
 // cutsFor returns the cut values of one feature from its training values
 // (NaN skipped): bin b+1 starts at cuts[b]. Every cut is a training value, the
 // cuts rise strictly, and the first is above the smallest value, so no bin is
-// empty on the training rows. With at most maxBin distinct values each gets a
-// bin; otherwise the cuts are the values at ranks i·n/maxBin, i = 1..maxBin-1,
-// where a value repeated past several of those
-// ranks gets one bin and the next cut is the next distinct value.
+// empty on the training rows. The cuts are those XGBoost 1.7.4's hist method
+// takes from an exact quantile summary (every row weighing 1): with fewer
+// than maxBin distinct values each gets a bin; otherwise the summary is
+// pruned to maxBin+1 entries at evenly spaced ranks (WQSummary::SetPrune, in
+// float32 rank arithmetic as there) and the entries after the smallest
+// become the cuts (AddCutPoint).
 func cutsFor(vals []float64, maxBin int) []float64 {
 	sorted := make([]float64, 0, len(vals))
 	for _, v := range vals {
@@ -31,36 +33,56 @@ func cutsFor(vals []float64, maxBin int) []float64 {
 		return nil
 	}
 	slices.Sort(sorted)
-	distinct := 1
-	for i := 1; i < len(sorted) && distinct <= maxBin; i++ {
-		if sorted[i] != sorted[i-1] {
-			distinct++
+	// The exact summary: each distinct value with the number of values
+	// below it (rmin), at or below it (rmax) and equal to it (w).
+	type entry struct {
+		v             float64
+		rmin, rmax, w float32
+	}
+	var sum []entry
+	for i := 0; i < len(sorted); {
+		j := i + 1
+		for j < len(sorted) && sorted[j] == sorted[i] {
+			j++
+		}
+		sum = append(sum, entry{v: sorted[i], rmin: float32(i), rmax: float32(j), w: float32(j - i)})
+		i = j
+	}
+	maxsize := maxBin + 1
+	pruned := sum
+	if len(sum) > maxsize {
+		pruned = []entry{sum[0]}
+		begin := sum[0].rmax
+		rng := sum[len(sum)-1].rmin - sum[0].rmax
+		n := maxsize - 1
+		i, last := 1, 0
+		for k := 1; k < n; k++ {
+			dx2 := 2 * ((float32(k)*rng)/float32(n) + begin)
+			for i < len(sum)-1 && dx2 >= sum[i+1].rmax+sum[i+1].rmin {
+				i++
+			}
+			if i == len(sum)-1 {
+				break
+			}
+			if dx2 < (sum[i].rmin+sum[i].w)+(sum[i+1].rmax-sum[i+1].w) {
+				if i != last {
+					pruned = append(pruned, sum[i])
+					last = i
+				}
+			} else if i+1 != last {
+				pruned = append(pruned, sum[i+1])
+				last = i + 1
+			}
+		}
+		if last != len(sum)-1 {
+			pruned = append(pruned, sum[len(sum)-1])
 		}
 	}
 	var cuts []float64
-	if distinct <= maxBin {
-		for i := 1; i < len(sorted); i++ {
-			if sorted[i] != sorted[i-1] {
-				cuts = append(cuts, sorted[i])
-			}
+	for i := 1; i < min(len(pruned), maxBin); i++ {
+		if len(cuts) == 0 || pruned[i].v > cuts[len(cuts)-1] {
+			cuts = append(cuts, pruned[i].v)
 		}
-		return cuts
-	}
-	n := len(sorted)
-	prev := sorted[0]
-	for i := 1; i < maxBin; i++ {
-		v := sorted[int(int64(i)*int64(n)/int64(maxBin))]
-		if v <= prev {
-			// A value repeated past several quantiles fills its own bin;
-			// the next cut is the next distinct value above it.
-			j, _ := slices.BinarySearch(sorted, math.Nextafter(prev, math.Inf(1)))
-			if j == n {
-				break
-			}
-			v = sorted[j]
-		}
-		cuts = append(cuts, v)
-		prev = v
 	}
 	return cuts
 }

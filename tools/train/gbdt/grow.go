@@ -1,7 +1,5 @@
 package gbdt
 
-import "math"
-
 // rtEps is XGBoost's kRtEps: a split must reduce the loss by more than it.
 const rtEps = 1e-6
 
@@ -53,16 +51,6 @@ func thresholdL1(g, alpha float64) float64 {
 	return 0
 }
 
-// gainOf is XGBoost's CalcGain without max_delta_step.
-func (gr *grower) gainOf(g, h float64) float64 {
-	o := gr.opts
-	if h < o.MinChildWeight || h <= 0 {
-		return 0
-	}
-	t := thresholdL1(g, o.Alpha)
-	return t * t / (h + o.Lambda)
-}
-
 // weightOf is XGBoost's CalcWeight without max_delta_step.
 func (gr *grower) weightOf(g, h float64) float64 {
 	o := gr.opts
@@ -98,33 +86,64 @@ func (gr *grower) build(hist []float64, rows []int32, feats []int, grad, hess []
 	})
 }
 
-// best finds the best split of a node with sums g, h from its histogram.
+// childGain is XGBoost's CalcGainGivenWeight for a child, rounded to
+// float32 as XGBoost's split evaluator returns it (min_child_weight is
+// checked by the caller).
+func (gr *grower) childGain(g, h float64) float32 {
+	if h <= 0 {
+		return 0
+	}
+	t := thresholdL1(g, gr.opts.Alpha)
+	return float32(t * t / (h + gr.opts.Lambda))
+}
+
+// best finds the best split of a node with sums w.g, w.h from its histogram,
+// as XGBoost 1.7.4's HistEvaluator does: gains in float32 (so near-equal
+// gains tie as they do there), features in ascending order, a forward pass
+// with missing values sent right (bins 0..b left, for every bin b including
+// the last, which splits the missing values from the rest), then, when the
+// node has missing values, a backward pass with them sent left. A candidate
+// replaces the best only with a strictly higher gain, so ties go to the
+// lower feature and to the split found first.
 func (gr *grower) best(w *work, feats []int) split {
-	parent := gr.gainOf(w.g, w.h)
+	root := gr.childGain(w.g, w.h)
 	mcw := gr.opts.MinChildWeight
-	bs := split{gain: math.Inf(-1), feat: -1}
+	bs := split{feat: -1}
+	var bestGain float32
 	try := func(f int, b int, lg, lh float64, defLeft bool) {
 		rg, rh := w.g-lg, w.h-lh
 		if lh < mcw || rh < mcw {
 			return
 		}
-		gain := gr.gainOf(lg, lh) + gr.gainOf(rg, rh) - parent
-		if gain > bs.gain {
-			bs = split{gain: gain, feat: f, bin: uint8(b), defaultLeft: defLeft, lg: lg, lh: lh}
+		gain := gr.childGain(lg, lh) + gr.childGain(rg, rh) - root
+		if bs.feat < 0 || gain > bestGain {
+			bestGain = gain
+			bs = split{gain: float64(gain), feat: f, bin: uint8(b), defaultLeft: defLeft, lg: lg, lh: lh}
 		}
 	}
 	for _, f := range feats {
 		nb := len(gr.cuts[f]) + 1
 		h := w.hist[f*histStride*2 : (f+1)*histStride*2]
-		mg, mh := h[missingBin*2], h[missingBin*2+1]
+		missing := h[missingBin*2+1] > 0
+		last := nb - 2
+		if missing {
+			last = nb - 1
+		}
 		lg, lh := 0.0, 0.0
-		for b := 0; b < nb-1; b++ {
+		for b := 0; b <= last; b++ {
 			lg += h[2*b]
 			lh += h[2*b+1]
 			try(f, b, lg, lh, false)
-			if mh > 0 {
-				try(f, b, lg+mg, lh+mh, true)
-			}
+		}
+		if !missing {
+			continue
+		}
+		rg, rh := 0.0, 0.0
+		for b := nb - 1; b >= 1; b-- {
+			rg += h[2*b]
+			rh += h[2*b+1]
+			// Left: bins below b and the missing values.
+			try(f, b-1, w.g-rg, w.h-rh, true)
 		}
 	}
 	return bs

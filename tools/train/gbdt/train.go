@@ -351,7 +351,13 @@ func toImported(trees []tree, cuts [][]float64, base float64, d *Dataset, o *Opt
 				src[j] = model.SourceNode{Leaf: true, Value: nd.value}
 				continue
 			}
-			s := model.SourceNode{Left: nd.left, Right: nd.right, Feature: nd.feat, Value: threshold(cuts[nd.feat][nd.bin])}
+			// A split after the last bin sends every non-missing value
+			// left: x <= +Inf.
+			th := math.Inf(1)
+			if int(nd.bin) < len(cuts[nd.feat]) {
+				th = threshold(cuts[nd.feat][nd.bin])
+			}
+			s := model.SourceNode{Left: nd.left, Right: nd.right, Feature: nd.feat, Value: th}
 			if nd.defaultLeft {
 				s.Flags = kernels.FlagDefaultLeft
 			}

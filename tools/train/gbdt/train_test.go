@@ -39,7 +39,9 @@ func TestCutsFor(t *testing.T) {
 		{[]float64{3, 1, 2, 2, nan}, 255, []float64{2, 3}},
 		{[]float64{nan, nan}, 255, nil},
 		{[]float64{5, 5, 5}, 255, nil},
-		{[]float64{1, 2, 3, 4, 5, 6, 7, 8}, 4, []float64{3, 5, 7}},
+		// Pruned as XGBoost's WQSummary::SetPrune: ranks 5, 8, 11 of the
+		// doubled rank range pick 3, 5 and 6.
+		{[]float64{1, 2, 3, 4, 5, 6, 7, 8}, 4, []float64{3, 5, 6}},
 		{[]float64{1, 1, 1, 1, 1, 1, 2, 3}, 2, []float64{2}},
 	}
 	for _, c := range cases {
