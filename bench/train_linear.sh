@@ -3,12 +3,16 @@
 # (tools/train/linear.LogisticL2, gonum L-BFGS) beside scikit-learn 1.2.1's
 # LogisticRegression(solver="lbfgs"), same data, C and tol, same run.
 # Data sets: breast_cancer (569 x 30, standardized) and a synthetic
-# make_classification set (ROWS x 40, seed 1). Each round runs both, the
-# order alternating (predictd first in odd rounds), each fitting REPS times
-# in one process (its median taken; loading and process start are not
-# timed). The report gives the medians over rounds, the ratio
-# sklearn/predictd (above 1: predictd faster), the iterations and the
-# objectives each reached, and the load average.
+# make_classification set (ROWS x 40, seed 1). Three runs each round, the
+# order rotating: sklearn; predictd with sklearn's stopping rule (gradient
+# below TOL or an iteration lowering the objective by at most scipy's
+# ftol, LogisticOptions.ObjectiveTol = SklearnObjectiveTol: the like-for-
+# like run, "ratio"); predictd with only the gradient rule (its default,
+# which goes on to the optimum, "strict"). Each run fits several times in
+# one process (median taken; loading and process start are not timed).
+# The report gives the medians over rounds, the ratios sklearn/predictd
+# (above 1: predictd faster), the iterations and objectives each reached,
+# and the load average.
 #
 #   bash bench/train_linear.sh
 #   ROUNDS=3 ROWS=100000 C=1 TOL=1e-4 bash bench/train_linear.sh
@@ -44,17 +48,25 @@ echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2-) x $(nproc); loa
 for set in bc:30:20 syn:40:3; do
 	IFS=: read -r name cols reps <<<"$set"
 	: >"$work/go.$name"
+	: >"$work/strict.$name"
 	: >"$work/py.$name"
+	rungo() { "$work/train_linear" -x "$work/$name.x" -y "$work/$name.y" -cols "$cols" -c "$C" -tol "$TOL" -objtol 2.220446049250313e-09 -reps "$reps" >>"$work/go.$name"; }
+	runstrict() { "$work/train_linear" -x "$work/$name.x" -y "$work/$name.y" -cols "$cols" -c "$C" -tol "$TOL" -reps "$reps" >>"$work/strict.$name"; }
+	runpy() { $PY bench/train_linear_sklearn.py "$work/$name.x" "$work/$name.y" "$cols" "$C" "$TOL" "$reps" >>"$work/py.$name"; }
 	for r in $(seq 1 "$ROUNDS"); do
-		rungo() { "$work/train_linear" -x "$work/$name.x" -y "$work/$name.y" -cols "$cols" -c "$C" -tol "$TOL" -reps "$reps" >>"$work/go.$name"; }
-		runpy() { $PY bench/train_linear_sklearn.py "$work/$name.x" "$work/$name.y" "$cols" "$C" "$TOL" "$reps" >>"$work/py.$name"; }
-		if ((r % 2)); then rungo; runpy; else runpy; rungo; fi
+		case $((r % 3)) in
+		1) rungo; runpy; runstrict ;;
+		2) runpy; runstrict; rungo ;;
+		0) runstrict; rungo; runpy ;;
+		esac
 	done
 	g=$(field fit_s <"$work/go.$name" | median)
+	s=$(field fit_s <"$work/strict.$name" | median)
 	p=$(field fit_s <"$work/py.$name" | median)
 	echo "$name ($(($(stat -c %s "$work/$name.y") / 8)) x $cols, C=$C tol=$TOL, $ROUNDS rounds x $reps fits):"
-	echo "  predictd: median ${g}s, $(tail -1 "$work/go.$name")"
-	echo "  sklearn:  median ${p}s, $(tail -1 "$work/py.$name")"
-	echo "RESULT bench=train_linear set=$name predictd_s=$g sklearn_s=$p ratio=$(awk -v a="$p" -v b="$g" 'BEGIN {printf "%.2f", a/b}') rounds=$ROUNDS load=$(cut -d' ' -f1 /proc/loadavg)"
+	echo "  predictd (sklearn's stop): median ${g}s, last: $(tail -1 "$work/go.$name")"
+	echo "  predictd (strict):         median ${s}s, last: $(tail -1 "$work/strict.$name")"
+	echo "  sklearn:                   median ${p}s, last: $(tail -1 "$work/py.$name")"
+	echo "RESULT bench=train_linear set=$name predictd_s=$g predictd_strict_s=$s sklearn_s=$p ratio=$(awk -v a="$p" -v b="$g" 'BEGIN {printf "%.2f", a/b}') strict_ratio=$(awk -v a="$p" -v b="$s" 'BEGIN {printf "%.2f", a/b}') rounds=$ROUNDS load=$(cut -d' ' -f1 /proc/loadavg)"
 done
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -26,15 +26,16 @@ func main() {
 	cols := flag.Int("cols", 0, "columns of x")
 	c := flag.Float64("c", 1, "inverse regularization strength")
 	tol := flag.Float64("tol", 1e-4, "gradient infinity-norm tolerance")
+	objTol := flag.Float64("objtol", 0, "relative objective decrease to stop at (scipy's ftol; 0: off)")
 	reps := flag.Int("reps", 1, "fits to time")
 	flag.Parse()
-	if err := run(*xPath, *yPath, *cols, *c, *tol, *reps); err != nil {
+	if err := run(*xPath, *yPath, *cols, *c, *tol, *objTol, *reps); err != nil {
 		fmt.Fprintln(os.Stderr, "train_linear:", err)
 		os.Exit(1)
 	}
 }
 
-func run(xPath, yPath string, cols int, c, tol float64, reps int) error {
+func run(xPath, yPath string, cols int, c, tol, objTol float64, reps int) error {
 	xb, err := os.ReadFile(xPath)
 	if err != nil {
 		return err
@@ -56,7 +57,7 @@ func run(xPath, yPath string, cols int, c, tol float64, reps int) error {
 		y[i] = int(int64(binary.LittleEndian.Uint64(yb[8*i:])))
 	}
 	opts := linear.DefaultLogisticOptions()
-	opts.C, opts.Tol = c, tol
+	opts.C, opts.Tol, opts.ObjectiveTol = c, tol, objTol
 	xm := mat.NewDense(rows, cols, x)
 	var times []float64
 	var f *linear.Fit

@@ -424,3 +424,36 @@ func TestStalledBelowBound(t *testing.T) {
 		}
 	}
 }
+
+// TestObjectiveTol: with scikit-learn's stopping rule the fit stops in
+// fewer iterations than at the default, at an objective within 1e-7
+// relative of the optimum (as sklearn's own, TestSklearnStopsEarly).
+func TestObjectiveTol(t *testing.T) {
+	c := loadCases(t, "logistic_breast_cancer_c100")["logistic_breast_cancer_c100"]
+	if c == nil {
+		t.Fatal("fixture missing")
+	}
+	x := mat.NewDense(c.Rows, c.Cols, c.X)
+	opts := DefaultLogisticOptions()
+	opts.C = c.C
+	strict, err := LogisticL2(x, c.Y, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts.ObjectiveTol = SklearnObjectiveTol
+	loose, err := LogisticL2(x, c.Y, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if loose.Iterations >= strict.Iterations {
+		t.Errorf("ObjectiveTol %g: %d iterations, default %d: want fewer", opts.ObjectiveTol, loose.Iterations, strict.Iterations)
+	}
+	if r := loose.Objective/c.TightObj - 1; r < -1e-12 || r > 1e-7 {
+		t.Errorf("ObjectiveTol %g: objective %.17g, optimum %.17g: %.3g relative, want within 1e-7", opts.ObjectiveTol, loose.Objective, c.TightObj, r)
+	}
+	t.Logf("iterations %d (default %d), objective %.3g relative above the optimum", loose.Iterations, strict.Iterations, loose.Objective/c.TightObj-1)
+	opts.ObjectiveTol = -1
+	if _, err := LogisticL2(x, c.Y, opts); err == nil || !strings.Contains(err.Error(), "LogisticOptions.ObjectiveTol is -1") {
+		t.Errorf("ObjectiveTol -1: error %v", err)
+	}
+}

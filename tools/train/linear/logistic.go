@@ -32,7 +32,16 @@ type LogisticOptions struct {
 	// testdata/gen/train_linear_oracle.py and TestSklearnStopsEarly). There is no such stop here,
 	// so a small Tol reaches the optimum itself.
 	Tol float64
+	// ObjectiveTol, if > 0, also stops L-BFGS once an iteration lowers the
+	// objective by at most ObjectiveTol·max(|f|, |f_prev|): scipy's ftol
+	// rule, which scikit-learn 1.2.1 leaves at 2.220446049250313e-09
+	// (SklearnObjectiveTol). 0, the default, never stops on it.
+	ObjectiveTol float64
 }
+
+// SklearnObjectiveTol is scipy's default L-BFGS-B ftol (factr 1e7 times
+// float64's epsilon), where scikit-learn 1.2.1's lbfgs stops.
+const SklearnObjectiveTol = 1e7 * 0x1p-52
 
 // DefaultLogisticOptions: C 1 with intercepts, at most 10,000 iterations,
 // Tol 1e-8.
@@ -48,6 +57,8 @@ func (o LogisticOptions) validate() error {
 		return fmt.Errorf("LogisticOptions.MaxIter is %d, want ≥ 1", o.MaxIter)
 	case !(o.Tol > 0) || math.IsInf(o.Tol, 0):
 		return fmt.Errorf("LogisticOptions.Tol is %v, want a finite number > 0", o.Tol)
+	case !(o.ObjectiveTol >= 0) || math.IsInf(o.ObjectiveTol, 0):
+		return fmt.Errorf("LogisticOptions.ObjectiveTol is %v, want a finite number ≥ 0", o.ObjectiveTol)
 	}
 	return nil
 }
@@ -121,9 +132,13 @@ func LogisticL2(x *mat.Dense, y []int, opts LogisticOptions) (*Fit, error) {
 	settings := &optimize.Settings{
 		GradientThreshold: opts.Tol,
 		MajorIterations:   opts.MaxIter,
-		// Never stop on a small change of the objective (scipy's ftol):
-		// only the gradient threshold or the iteration cap ends the run.
+		// Unless ObjectiveTol is set, never stop on a small change of the
+		// objective (scipy's ftol): only the gradient threshold, the
+		// iteration cap or a stall ends the run.
 		Converger: optimize.NeverTerminate{},
+	}
+	if opts.ObjectiveTol > 0 {
+		settings.Converger = &optimize.FunctionConverge{Relative: opts.ObjectiveTol, Iterations: 1}
 	}
 	res, err := optimize.Minimize(prob, make([]float64, dim), settings, &optimize.LBFGS{Store: 10})
 	if res == nil {
@@ -150,7 +165,7 @@ func LogisticL2(x *mat.Dense, y []int, opts LogisticOptions) (*Fit, error) {
 		return nil, fmt.Errorf("logistic regression stopped after %d iterations with gradient %.3g (Tol %g, float64 floor %.3g): %w", f.Iterations, f.GradientInf, opts.Tol, obj.stallBound(res.F), err)
 	case res.Status == optimize.IterationLimit:
 		return f, fmt.Errorf("logistic regression: %w after %d iterations: gradient %.3g, Tol %g", ErrNotConverged, f.Iterations, f.GradientInf, opts.Tol)
-	case res.Status != optimize.GradientThreshold:
+	case res.Status != optimize.GradientThreshold && res.Status != optimize.FunctionConvergence:
 		return nil, fmt.Errorf("logistic regression stopped after %d iterations (%v) with gradient %.3g (Tol %g)", f.Iterations, res.Status, f.GradientInf, opts.Tol)
 	}
 	return f, nil
