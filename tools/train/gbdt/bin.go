@@ -3,7 +3,6 @@ package gbdt
 import (
 	"math"
 	"slices"
-	"sort"
 	"sync"
 )
 
@@ -93,7 +92,16 @@ func binOf(cuts []float64, x float64) uint8 {
 	if x != x {
 		return missingBin
 	}
-	return uint8(sort.Search(len(cuts), func(i int) bool { return cuts[i] > x }))
+	lo, hi := 0, len(cuts)
+	for lo < hi {
+		mid := int(uint(lo+hi) >> 1)
+		if cuts[mid] > x {
+			hi = mid
+		} else {
+			lo = mid + 1
+		}
+	}
+	return uint8(lo)
 }
 
 // threshold is the split value stored for "left when x < cut" under the

@@ -164,6 +164,7 @@ func (gr *grower) grow(rows []int32, feats []int, grad, hess []float64) tree {
 	scratch := make([]int32, len(rows))
 	leaf := func(w *work) {
 		t.nodes[w.node] = tnode{leaf: true, value: o.LearningRate * gr.weightOf(w.g, w.h)}
+		t.leaves = append(t.leaves, leafRows{node: w.node, lo: w.lo, hi: w.hi})
 		if w.hist != nil {
 			gr.pool = append(gr.pool, w.hist)
 		}
@@ -235,6 +236,7 @@ func (gr *grower) grow(rows []int32, feats []int, grad, hess []float64) tree {
 		}
 		level = next
 	}
+	t.rows = rows
 	return t
 }
 

@@ -56,7 +56,13 @@ type tnode struct {
 type tree struct {
 	nodes []tnode
 	group int
+	// rows are the rows the tree was grown on, and leaves say which of
+	// them each leaf holds (rows[lo:hi]); both are dropped after use.
+	rows   []int32
+	leaves []leafRows
 }
+
+type leafRows struct{ node, lo, hi int }
 
 // leafOf walks t for the row whose codes are row.
 func (t *tree) leafOf(row []uint8) float64 {
@@ -135,14 +141,26 @@ func Train(ctx context.Context, train *Dataset, valid *Dataset, opts Options) (*
 			t := g.grow(rows, feats, grad[k*n:(k+1)*n], hess[k*n:(k+1)*n])
 			t.group = k
 			trees = append(trees, t)
-			addTree(margins, bt, &t, K, opts.Threads)
+			if opts.Subsample >= 1 {
+				// Every row is in one leaf's rows: add its value there,
+				// the same single addition the walk would make.
+				for _, l := range t.leaves {
+					v := t.nodes[l.node].value
+					for _, r := range t.rows[l.lo:l.hi] {
+						margins[int(r)*K+k] += v
+					}
+				}
+			} else {
+				addTree(margins, bt, &t, K, opts.Threads)
+			}
+			t.rows, t.leaves = nil, nil
 			if bv != nil {
 				addTree(vmargins, bv, &t, K, opts.Threads)
 			}
 		}
-		res.TrainLoss = append(res.TrainLoss, loss(opts.Objective, K, train.Labels, margins))
+		res.TrainLoss = append(res.TrainLoss, loss(opts.Objective, K, train.Labels, margins, opts.Threads))
 		if valid != nil {
-			l := loss(opts.Objective, K, valid.Labels, vmargins)
+			l := loss(opts.Objective, K, valid.Labels, vmargins, opts.Threads)
 			res.ValidLoss = append(res.ValidLoss, l)
 			if l < bestLoss {
 				best, bestLoss = round, l
@@ -162,9 +180,12 @@ func Train(ctx context.Context, train *Dataset, valid *Dataset, opts Options) (*
 	res.BestRound = best
 	// The trainer's own predictions of the kept model, from the bins, in
 	// the order kernels.Forest sums them.
-	res.TrainMargins = initMargins(n, K, base)
-	for i := range trees {
-		addTree(res.TrainMargins, bt, &trees[i], K, opts.Threads)
+	res.TrainMargins = margins
+	if len(trees) != len(res.TrainLoss)*K { // early stopping dropped rounds
+		res.TrainMargins = initMargins(n, K, base)
+		for i := range trees {
+			addTree(res.TrainMargins, bt, &trees[i], K, opts.Threads)
+		}
 	}
 	imp, err := toImported(trees, cuts, base, train, &opts)
 	if err != nil {
@@ -269,26 +290,43 @@ func softmax(p, m []float64) {
 	}
 }
 
+// lossBlock is the number of rows whose loss terms are summed together
+// before the blocks' sums are added in order: a fixed split, so the loss
+// does not depend on the number of threads.
+const lossBlock = 1 << 14
+
 // loss is the objective's default evaluation metric over the margins.
-func loss(obj Objective, K int, y, m []float64) float64 {
+func loss(obj Objective, K int, y, m []float64, threads int) float64 {
 	const eps = 1e-16
-	s := 0.0
-	p := make([]float64, K)
-	for r, t := range y {
-		switch obj {
-		case BinaryLogistic:
-			q := min(max(sigmoid(m[r]), eps), 1-eps)
-			s -= t*math.Log(q) + (1-t)*math.Log(1-q)
-		case SquaredError:
-			d := m[r] - t
-			s += d * d
-		case Poisson:
-			lg, _ := math.Lgamma(t + 1)
-			s += math.Exp(m[r]) - t*m[r] + lg
-		case Softprob:
-			softmax(p, m[r*K:(r+1)*K])
-			s -= math.Log(max(p[int(t)], eps))
+	nb := (len(y) + lossBlock - 1) / lossBlock
+	parts := make([]float64, nb)
+	parallel(threads, nb, func(lo, hi int) {
+		p := make([]float64, K)
+		for b := lo; b < hi; b++ {
+			s := 0.0
+			for r := b * lossBlock; r < min(len(y), (b+1)*lossBlock); r++ {
+				t := y[r]
+				switch obj {
+				case BinaryLogistic:
+					q := min(max(sigmoid(m[r]), eps), 1-eps)
+					s -= t*math.Log(q) + (1-t)*math.Log(1-q)
+				case SquaredError:
+					d := m[r] - t
+					s += d * d
+				case Poisson:
+					lg, _ := math.Lgamma(t + 1)
+					s += math.Exp(m[r]) - t*m[r] + lg
+				case Softprob:
+					softmax(p, m[r*K:(r+1)*K])
+					s -= math.Log(max(p[int(t)], eps))
+				}
+			}
+			parts[b] = s
 		}
+	})
+	s := 0.0
+	for _, v := range parts {
+		s += v
 	}
 	s /= float64(len(y))
 	if obj == SquaredError {

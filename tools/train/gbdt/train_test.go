@@ -303,7 +303,7 @@ func TestEarlyStopping(t *testing.T) {
 	}
 	// The kept model's validation loss, served, is the best round's.
 	raw, _ := served(t, res.Model, v.Rows)
-	if got := loss(BinaryLogistic, 1, v.Labels, raw); got != res.ValidLoss[res.BestRound] {
+	if got := loss(BinaryLogistic, 1, v.Labels, raw, 1); got != res.ValidLoss[res.BestRound] {
 		t.Fatalf("served validation loss %v, best round's %v", got, res.ValidLoss[res.BestRound])
 	}
 }
