@@ -31,7 +31,7 @@ func cutsFor(vals []float64, maxBin int) []float64 {
 	if len(sorted) == 0 {
 		return nil
 	}
-	slices.Sort(sorted)
+	sortFloats(sorted)
 	// The exact summary: each distinct value with the number of values
 	// below it (rmin), at or below it (rmax) and equal to it (w).
 	type entry struct {
@@ -161,4 +161,56 @@ func binRows(rows []float64, n, nf int, cuts [][]float64, threads int) *binned {
 		}
 	})
 	return b
+}
+
+// radixMin is the least number of values sortFloats radix-sorts; below it
+// slices.Sort is faster.
+const radixMin = 4096
+
+// sortFloats sorts vals (no NaN) ascending. Large inputs go through an LSD
+// radix sort of order-preserving integer keys, 16 bits a pass: for 200,000
+// values 4 passes instead of pdqsort's comparisons (the cut search sorted
+// every feature's column and was 17% of a 1-thread fit).
+func sortFloats(vals []float64) {
+	if len(vals) < radixMin {
+		slices.Sort(vals)
+		return
+	}
+	keys := make([]uint64, len(vals))
+	for i, v := range vals {
+		b := math.Float64bits(v)
+		if b>>63 != 0 {
+			b = ^b
+		} else {
+			b |= 1 << 63
+		}
+		keys[i] = b
+	}
+	tmp := make([]uint64, len(keys))
+	var count [1 << 16]int
+	for shift := uint(0); shift < 64; shift += 16 {
+		clear(count[:])
+		for _, k := range keys {
+			count[k>>shift&0xffff]++
+		}
+		sum := 0
+		for i, c := range count {
+			count[i] = sum
+			sum += c
+		}
+		for _, k := range keys {
+			d := k >> shift & 0xffff
+			tmp[count[d]] = k
+			count[d]++
+		}
+		keys, tmp = tmp, keys
+	}
+	for i, b := range keys {
+		if b>>63 != 0 {
+			b &^= 1 << 63
+		} else {
+			b = ^b
+		}
+		vals[i] = math.Float64frombits(b)
+	}
 }

@@ -13,15 +13,18 @@ type grower struct {
 	b    *binned
 	cuts [][]float64
 	nf   int
-	pool [][]float64 // free histograms
+	pool [][]gh // free histograms
 }
+
+// gh is one histogram slot: gradient and hessian sums.
+type gh struct{ g, h float64 }
 
 // work is a node of the current level: its rows are rows[lo:hi].
 type work struct {
 	node   int
 	lo, hi int
 	g, h   float64
-	hist   []float64 // (f*histStride+code)*2: gradient, +1: hessian
+	hist   []gh // f*histStride+code
 }
 
 type split struct {
@@ -32,13 +35,13 @@ type split struct {
 	lg, lh      float64
 }
 
-func (gr *grower) getHist() []float64 {
+func (gr *grower) getHist() []gh {
 	if n := len(gr.pool); n > 0 {
 		h := gr.pool[n-1]
 		gr.pool = gr.pool[:n-1]
 		return h
 	}
-	return make([]float64, gr.nf*histStride*2)
+	return make([]gh, gr.nf*histStride)
 }
 
 func thresholdL1(g, alpha float64) float64 {
@@ -62,9 +65,9 @@ func (gr *grower) weightOf(g, h float64) float64 {
 
 // build fills hist (for feats only) from rows, each feature's bins summed in
 // row order whatever the number of threads.
-func (gr *grower) build(hist []float64, rows []int32, feats []int, grad, hess []float64) {
+func (gr *grower) build(hist []gh, rows []int32, feats []int, grad, hess []float64) {
 	for _, f := range feats {
-		clear(hist[f*histStride*2 : (f+1)*histStride*2])
+		clear(hist[f*histStride : (f+1)*histStride])
 	}
 	nf := gr.nf
 	codes := gr.b.codes
@@ -72,15 +75,29 @@ func (gr *grower) build(hist []float64, rows []int32, feats []int, grad, hess []
 	if len(rows)*len(feats) < parallelWork {
 		threads = 1
 	}
+	contiguous := len(feats) == nf // every feature: feats[i] == i
 	parallel(threads, len(feats), func(lo, hi int) {
+		if contiguous {
+			// Features lo..hi-1: a slice of each row, no index lookup.
+			for _, r := range rows {
+				row := codes[int(r)*nf+lo : int(r)*nf+hi]
+				g, h := grad[r], hess[r]
+				for j, c := range row {
+					s := &hist[(lo+j)<<8|int(c)]
+					s.g += g
+					s.h += h
+				}
+			}
+			return
+		}
 		fs := feats[lo:hi]
 		for _, r := range rows {
 			row := codes[int(r)*nf : int(r)*nf+nf]
 			g, h := grad[r], hess[r]
 			for _, f := range fs {
-				i := (f*histStride + int(row[f])) * 2
-				hist[i] += g
-				hist[i+1] += h
+				s := &hist[f<<8|int(row[f])]
+				s.g += g
+				s.h += h
 			}
 		}
 	})
@@ -123,16 +140,16 @@ func (gr *grower) best(w *work, feats []int) split {
 	}
 	for _, f := range feats {
 		nb := len(gr.cuts[f]) + 1
-		h := w.hist[f*histStride*2 : (f+1)*histStride*2]
-		missing := h[missingBin*2+1] > 0
+		h := w.hist[f*histStride : (f+1)*histStride]
+		missing := h[missingBin].h > 0
 		last := nb - 2
 		if missing {
 			last = nb - 1
 		}
 		lg, lh := 0.0, 0.0
 		for b := 0; b <= last; b++ {
-			lg += h[2*b]
-			lh += h[2*b+1]
+			lg += h[b].g
+			lh += h[b].h
 			try(f, b, lg, lh, false)
 		}
 		if !missing {
@@ -140,8 +157,8 @@ func (gr *grower) best(w *work, feats []int) split {
 		}
 		rg, rh := 0.0, 0.0
 		for b := nb - 1; b >= 1; b-- {
-			rg += h[2*b]
-			rh += h[2*b+1]
+			rg += h[b].g
+			rh += h[b].h
 			// Left: bins below b and the missing values.
 			try(f, b-1, w.g-rg, w.h-rh, true)
 		}
@@ -222,10 +239,11 @@ func (gr *grower) grow(rows []int32, feats []int, grad, hess []float64) tree {
 				gr.build(small.hist, rows[small.lo:small.hi], feats, grad, hess)
 				large.hist = w.hist
 				for _, f := range feats {
-					lh := large.hist[f*histStride*2 : (f+1)*histStride*2]
-					sh := small.hist[f*histStride*2 : (f+1)*histStride*2]
+					lh := large.hist[f*histStride : (f+1)*histStride]
+					sh := small.hist[f*histStride : (f+1)*histStride]
 					for j := range lh {
-						lh[j] -= sh[j]
+						lh[j].g -= sh[j].g
+						lh[j].h -= sh[j].h
 					}
 				}
 			} else {

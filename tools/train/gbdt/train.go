@@ -309,7 +309,14 @@ func loss(obj Objective, K int, y, m []float64, threads int) float64 {
 				switch obj {
 				case BinaryLogistic:
 					q := min(max(sigmoid(m[r]), eps), 1-eps)
-					s -= t*math.Log(q) + (1-t)*math.Log(1-q)
+					switch t {
+					case 1:
+						s -= math.Log(q)
+					case 0:
+						s -= math.Log(1 - q)
+					default:
+						s -= t*math.Log(q) + (1-t)*math.Log(1-q)
+					}
 				case SquaredError:
 					d := m[r] - t
 					s += d * d

@@ -5,6 +5,7 @@ import (
 	"context"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 
@@ -78,6 +79,31 @@ func TestCutsFor(t *testing.T) {
 	}
 	if binOf([]float64{1}, nan) != missingBin {
 		t.Fatalf("binOf(NaN) is not the missing bin")
+	}
+}
+
+func TestSortFloats(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for _, n := range []int{0, 1, 100, radixMin, 50000} {
+		vals := make([]float64, n)
+		for i := range vals {
+			switch i % 7 {
+			case 0:
+				vals[i] = math.Inf(1 - 2*(i%2))
+			case 1:
+				vals[i] = math.Copysign(0, float64(1-2*(i%2)))
+			default:
+				vals[i] = rng.NormFloat64() * math.Pow(10, float64(rng.IntN(40)-20))
+			}
+		}
+		want := slices.Clone(vals)
+		slices.Sort(want)
+		sortFloats(vals)
+		for i := range vals {
+			if vals[i] != want[i] {
+				t.Fatalf("n=%d: sortFloats()[%d] = %v, slices.Sort gives %v", n, i, vals[i], want[i])
+			}
+		}
 	}
 }
 
