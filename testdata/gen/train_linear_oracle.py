@@ -124,6 +124,33 @@ def logistic_case(name, X, y, C, fit_intercept=True):
     })
 
 
+def enet_objective(X, y, coef, intercept, C, l1_ratio):
+    """sklearn 1.2.1 saga objective times n_samples: sum_i loss_i
+    + (1 - l1_ratio) ||coef||^2 / (2C) + l1_ratio ||coef||_1 / C."""
+    Z = X @ coef.T + intercept
+    if coef.shape[0] == 1:
+        z = Z[:, 0]
+        loss = np.sum(np.logaddexp(0.0, z) - y * z)
+    else:
+        loss = np.sum(logsumexp(Z, axis=1) - Z[np.arange(len(y)), y])
+    return float(loss + 0.5 * (1 - l1_ratio) / C * np.sum(coef * coef) + l1_ratio / C * np.sum(np.abs(coef)))
+
+
+def enet_case(name, X, y, C, l1_ratio):
+    m = LogisticRegression(C=C, penalty="elasticnet", l1_ratio=l1_ratio, solver="saga", tol=1e-10,
+                           max_iter=200000, multi_class="auto")
+    m.fit(X, y)
+    assert m.n_iter_.max() < 200000, (name, m.n_iter_)
+    obj = enet_objective(X, y, m.coef_, m.intercept_, C, l1_ratio)
+    print(f"{name}: n_iter={m.n_iter_.max()} objective={obj!r} zeros={int(np.sum(m.coef_ == 0))}/{m.coef_.size}")
+    write(name, {
+        "kind": "enet", "rows": X.shape[0], "cols": X.shape[1], "x": flat(X), "y": [int(v) for v in y],
+        "c": C, "l1_ratio": l1_ratio, "fit_intercept": True, "classes": int(len(m.classes_)),
+        "coef": flat(m.coef_), "intercept": flat(m.intercept_), "objective": obj,
+        "sklearn_n_iter": int(m.n_iter_.max()),
+    })
+
+
 def ridge_case(name, X, y, alpha, fit_intercept=True):
     if alpha == 0:
         m = LinearRegression(fit_intercept=fit_intercept).fit(X, y)
@@ -158,6 +185,10 @@ def main():
     Xs, ys = datasets.make_classification(n_samples=300, n_features=8, n_informative=4, class_sep=3.0,
                                           flip_y=0.0, random_state=7)
     logistic_case("logistic_separable_c0.05", Xs, ys, 0.05)
+
+    enet_case("enet_breast_cancer_c1_l0.5", Xb, bc.target, 1.0, 0.5)
+    enet_case("enet_breast_cancer_c0.1_l1", Xb, bc.target, 0.1, 1.0)
+    enet_case("enet_iris_c1_l0.5", Xi, iris.target, 1.0, 0.5)
 
     dia = datasets.load_diabetes()
     ridge_case("ridge_diabetes_a1", dia.data, dia.target, 1.0)

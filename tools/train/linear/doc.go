@@ -1,9 +1,10 @@
 // Package linear fits linear models offline: ridge and ordinary least
 // squares regression (Ridge), and L2-penalized logistic regression, binary
-// and multinomial (LogisticL2), each equal to scikit-learn 1.2.1 on the
-// committed oracle cases in testdata/train/linear (ridge within 1e-8; the
-// logistic objective no higher than scikit-learn's lbfgs, coefficients
-// within 1e-4 of the optimum, see LogisticL2).
+// and multinomial (LogisticL2), and L1 or elastic-net logistic regression
+// (LogisticElasticNet), each equal to scikit-learn 1.2.1 on the committed
+// oracle cases in testdata/train/linear (ridge within 1e-8; the logistic
+// objectives no higher than scikit-learn's lbfgs and saga, L2
+// coefficients within 1e-4 of the optimum, see LogisticL2).
 //
 // A Fit holds the coefficients and predicts through the same model.Dense
 // code the daemon serves with, so (*Fit).Imported gives an artifact for

@@ -35,6 +35,7 @@ type oracleCase struct {
 	TightInt     []float64 `json:"tight_intercept"`
 	TightObj     float64   `json:"tight_objective"`
 	Proba        []float64 `json:"proba"`
+	L1Ratio      float64   `json:"l1_ratio"`
 	Predict      []float64 `json:"predict"`
 }
 
@@ -455,5 +456,88 @@ func TestObjectiveTol(t *testing.T) {
 	opts.ObjectiveTol = -1
 	if _, err := LogisticL2(x, c.Y, opts); err == nil || !strings.Contains(err.Error(), "LogisticOptions.ObjectiveTol is -1") {
 		t.Errorf("ObjectiveTol -1: error %v", err)
+	}
+}
+
+// enetObjectiveOf is enet_objective() of the oracle script.
+func enetObjectiveOf(c *oracleCase, coef, intercept []float64) float64 {
+	l2 := &oracleCase{Rows: c.Rows, Cols: c.Cols, X: c.X, Y: c.Y, C: c.C / (1 - c.L1Ratio)}
+	var l1 float64
+	for _, v := range coef {
+		l1 += math.Abs(v)
+	}
+	return objectiveOf(l2, coef, intercept) + c.L1Ratio/c.C*l1
+}
+
+func TestElasticNetMatchesSklearnSaga(t *testing.T) {
+	cases := loadCases(t, "enet_")
+	if len(cases) < 3 {
+		t.Fatalf("%d elastic-net cases, want 3", len(cases))
+	}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			opts := DefaultElasticNetOptions()
+			opts.C, opts.L1Ratio = c.C, c.L1Ratio
+			f, err := LogisticElasticNet(mat.NewDense(c.Rows, c.Cols, c.X), c.Y, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			obj := enetObjectiveOf(c, f.Coef, f.Intercept)
+			if obj > c.Objective*(1+1e-9) {
+				t.Errorf("objective %.17g, sklearn's %.17g: higher by %.3g relative", obj, c.Objective, obj/c.Objective-1)
+			}
+			if !within(f.Objective, obj, 1e-12) {
+				t.Errorf("Fit.Objective %.17g, recomputed %.17g", f.Objective, obj)
+			}
+			var d float64
+			for i := range f.Coef {
+				d = max(d, math.Abs(f.Coef[i]-c.Coef[i]))
+				if (f.Coef[i] == 0) != (c.Coef[i] == 0) {
+					t.Errorf("coef[%d] = %.17g, sklearn's %.17g: zero in one only", i, f.Coef[i], c.Coef[i])
+				}
+			}
+			t.Logf("%d iterations, residual %.3g, stalled %v; objective %.17g vs sklearn %.17g (%.3g relative); max |coef - sklearn coef_| %.3g",
+				f.Iterations, f.GradientInf, f.Stalled, obj, c.Objective, obj/c.Objective-1, d)
+		})
+	}
+}
+
+func TestElasticNetL1RatioZeroIsL2(t *testing.T) {
+	c := loadCases(t, "logistic_breast_cancer_c1")["logistic_breast_cancer_c1"]
+	if c == nil {
+		t.Fatal("fixture missing")
+	}
+	opts := DefaultElasticNetOptions()
+	opts.L1Ratio = 0
+	f, err := LogisticElasticNet(mat.NewDense(c.Rows, c.Cols, c.X), c.Y, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkClose(t, "coef", f.Coef, c.TightCoef, 1e-4)
+	if f.Objective > c.Objective*(1+1e-9) {
+		t.Errorf("objective %.17g, sklearn lbfgs %.17g", f.Objective, c.Objective)
+	}
+	t.Logf("%d iterations, residual %.3g, stalled %v", f.Iterations, f.GradientInf, f.Stalled)
+}
+
+func TestElasticNetBadOptions(t *testing.T) {
+	x := mat.NewDense(2, 1, []float64{1, 2})
+	for _, tc := range []struct {
+		opts ElasticNetOptions
+		want string
+	}{
+		{ElasticNetOptions{C: 0, MaxIter: 1, Tol: 1}, "ElasticNetOptions.C is 0"},
+		{ElasticNetOptions{C: 1, L1Ratio: 1.5, MaxIter: 1, Tol: 1}, "ElasticNetOptions.L1Ratio is 1.5"},
+		{ElasticNetOptions{C: 1, L1Ratio: math.NaN(), MaxIter: 1, Tol: 1}, "ElasticNetOptions.L1Ratio is NaN"},
+		{ElasticNetOptions{C: 1, Tol: 1}, "ElasticNetOptions.MaxIter is 0"},
+		{ElasticNetOptions{C: 1, MaxIter: 1}, "ElasticNetOptions.Tol is 0"},
+	} {
+		if _, err := LogisticElasticNet(x, []int{0, 1}, tc.opts); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%+v: error %v, want %q", tc.opts, err, tc.want)
+		}
+	}
+	x3 := mat.NewDense(3, 1, []float64{1, 2, 3})
+	if _, err := LogisticElasticNet(x3, []int{0, 2, 2}, DefaultElasticNetOptions()); err == nil || !strings.Contains(err.Error(), "no row of class 1") {
+		t.Errorf("y {0, 2}: error %v", err)
 	}
 }

@@ -94,30 +94,9 @@ func LogisticL2(x *mat.Dense, y []int, opts LogisticOptions) (*Fit, error) {
 	if err != nil {
 		return nil, err
 	}
-	if len(y) != n {
-		return nil, fmt.Errorf("y has %d labels for %d rows of x", len(y), n)
-	}
-	k := 0
-	for i, c := range y {
-		if c < 0 {
-			return nil, fmt.Errorf("y[%d] is %d, want a class id ≥ 0", i, c)
-		}
-		k = max(k, c+1)
-	}
-	if k > n {
-		return nil, fmt.Errorf("y has class id %d but only %d rows: class ids must be 0..K-1, each present", k-1, n)
-	}
-	count := make([]int, k)
-	for _, c := range y {
-		count[c]++
-	}
-	for c, m := range count {
-		if m == 0 {
-			return nil, fmt.Errorf("y has no row of class %d (class ids must be 0..%d, each present at least once)", c, k-1)
-		}
-	}
-	if k < 2 {
-		return nil, fmt.Errorf("y has only class 0: want at least two classes")
+	k, err := checkClasses(y, n)
+	if err != nil {
+		return nil, err
 	}
 	margins, task := k, model.TaskMulticlass
 	if k == 2 {
@@ -171,6 +150,37 @@ func LogisticL2(x *mat.Dense, y []int, opts LogisticOptions) (*Fit, error) {
 	return f, nil
 }
 
+// checkClasses checks y's class ids against n rows (0..K-1, each present,
+// K ≥ 2) and returns K.
+func checkClasses(y []int, n int) (int, error) {
+	if len(y) != n {
+		return 0, fmt.Errorf("y has %d labels for %d rows of x", len(y), n)
+	}
+	k := 0
+	for i, c := range y {
+		if c < 0 {
+			return 0, fmt.Errorf("y[%d] is %d, want a class id ≥ 0", i, c)
+		}
+		k = max(k, c+1)
+	}
+	if k > n {
+		return 0, fmt.Errorf("y has class id %d but only %d rows: class ids must be 0..K-1, each present", k-1, n)
+	}
+	count := make([]int, k)
+	for _, c := range y {
+		count[c]++
+	}
+	for c, m := range count {
+		if m == 0 {
+			return 0, fmt.Errorf("y has no row of class %d (class ids must be 0..%d, each present at least once)", c, k-1)
+		}
+	}
+	if k < 2 {
+		return 0, fmt.Errorf("y has only class 0: want at least two classes")
+	}
+	return k, nil
+}
+
 // stallBound is the gradient norm below which float64 cannot resolve the
 // objective's decrease along it: a step lowers f by about ||g||²/(2L), where
 // L bounds the Hessian's largest eigenvalue (||X||²_F plus n for the
@@ -178,6 +188,11 @@ func LogisticL2(x *mat.Dense, y []int, opts LogisticOptions) (*Fit, error) {
 // softmax's, plus 1/C), while f itself is rounded to eps·|f|. Below
 // sqrt(2·eps·|f|·L) no step is visible, and the line search stalls.
 func (o *logObjective) stallBound(f float64) float64 {
+	return math.Sqrt(2 * 0x1p-52 * max(1, math.Abs(f)) * o.lipschitz())
+}
+
+// lipschitz bounds the Hessian's largest eigenvalue, as stallBound says.
+func (o *logObjective) lipschitz() float64 {
 	l := o.frob2
 	if o.intercept {
 		l += float64(o.n)
@@ -187,8 +202,7 @@ func (o *logObjective) stallBound(f float64) float64 {
 	} else {
 		l /= 2
 	}
-	l += o.invC
-	return math.Sqrt(2 * 0x1p-52 * max(1, math.Abs(f)) * l)
+	return l + o.invC
 }
 
 // ErrNotConverged reports a fit that reached MaxIter before Tol; the Fit
