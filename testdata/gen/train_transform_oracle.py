@@ -5,11 +5,15 @@ unseen categories, and writes the fitted statistics and the transformed
 matrices that model/transform's tests compare against.
 
 Run from the repository root: /usr/bin/python3 testdata/gen/train_transform_oracle.py
-Writes testdata/train/transform/{train.csv,test.csv,stats.json,train_out.csv,test_out.csv}.
+Writes testdata/train/transform/{train.csv,test.csv,stats.json,train_out.csv,test_out.csv},
+and train.parquet, test.parquet: the same rows written by DuckDB (node,
+@duckdb/node-api in /tmp/pqgen/node_modules) with age as BIGINT, so the
+Go tests fit and apply from Parquet too.
 The feature list mirrors oracleFeatures in model/transform/oracle_test.go.
 """
 import json
 import os
+import subprocess
 
 import numpy as np
 import pandas as pd
@@ -50,6 +54,17 @@ train = make(300, False)
 test = make(60, True)
 train.to_csv(f"{OUT}/train.csv", index=False, na_rep="NA")
 test.to_csv(f"{OUT}/test.csv", index=False, na_rep="NA")
+DUCKDB = """import { DuckDBInstance } from '@duckdb/node-api';
+const db = await DuckDBInstance.create(':memory:');
+const c = await db.connect();
+for (const s of ['train', 'test']) {
+  await c.run(`COPY (SELECT * FROM read_csv('%s/${s}.csv', header=true, nullstr='NA',
+    types={'amount':'DOUBLE','income':'DOUBLE','age':'BIGINT','country':'VARCHAR','device':'VARCHAR'}))
+    TO '%s/${s}.parquet' (FORMAT parquet)`);
+}
+"""
+absout = os.path.abspath(OUT)
+subprocess.run(["/usr/bin/node", "--input-type=module", "-e", DUCKDB % (absout, absout)], cwd="/tmp/pqgen", check=True)
 train = pd.read_csv(f"{OUT}/train.csv", keep_default_na=True)
 test = pd.read_csv(f"{OUT}/test.csv", keep_default_na=True)
 
