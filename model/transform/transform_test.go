@@ -4,9 +4,13 @@ import (
 	"bytes"
 	"errors"
 	"math"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/predictd/predictd/internal/table"
 )
 
 func fitRows(t *testing.T, fs []Feature, rows ...Row) *Pipeline {
@@ -233,6 +237,9 @@ func TestStepsEdgeCases(t *testing.T) {
 	if got, _ := p.Apply(nil, Row{Num(-2)}); !math.IsNaN(got[0]) {
 		t.Errorf("log1p(-2) = %v, want NaN", got[0])
 	}
+	if got, _ := p.Apply(nil, Row{Num(-1)}); !math.IsInf(got[0], -1) {
+		t.Errorf("log1p(-1) = %v, want -Inf", got[0])
+	}
 	// A statistic over no value is an error naming the feature.
 	fr, _ := NewFitter(num(Step{Op: OpImpute, Strategy: "mean"}))
 	_ = fr.Add(Row{{}})
@@ -328,4 +335,35 @@ func FuzzDecode(f *testing.F) {
 			t.Fatalf("Apply wrote %d columns, want %d", len(out), p.Width())
 		}
 	})
+}
+
+// TestAddTableErrors: a cell that is not a number and a column the file
+// lacks are errors naming the file, line and column.
+func TestAddTableErrors(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "bad.csv")
+	if err := os.WriteFile(path, []byte("x,c\n1,a\nNA,b\nabc,c\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		fs   []Feature
+		want string
+	}{
+		{[]Feature{{Name: "x", Columns: []string{"x"}}}, path + ":4"},
+		{[]Feature{{Name: "y", Columns: []string{"y"}}}, path + ": no column y"},
+	} {
+		fr, err := NewFitter(c.fs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := table.Open(path, table.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = fr.AddTable(r, 2)
+		r.Close()
+		if err == nil || !strings.Contains(err.Error(), c.want) || (c.fs[0].Name == "x" && !strings.Contains(err.Error(), `"x"`)) {
+			t.Errorf("AddTable(%s) = %v, want an error with %q and the column", c.fs[0].Name, err, c.want)
+		}
+	}
 }

@@ -36,7 +36,7 @@
 //	    type: float            # float, int (numeric) or string (categorical); required
 //	    name: amount           # output name; default the column
 //	    transforms:            # applied in order; none = the number as is
-//	      - impute: {strategy: median, indicator: true}  # mean, median, or constant with value: X
+//	      - impute: {strategy: median, indicator: true}  # mean (default), median, or constant with value: X
 //	      - clip: {min: 0, max: 10000}                   # either bound may be left out
 //	      - log1p                                        # a bare name, or log1p: {}
 //	      - standardize
@@ -654,11 +654,9 @@ func (p *parser) step(op string, n *yaml.Node, path string) (transform.Step, err
 		if st.Strategy == "" {
 			st.Strategy = "mean"
 		}
+		// n is not nil here: without parameters the strategy is mean.
 		if (st.Strategy == "constant") != (valueNode != nil) {
 			at := n
-			if at == nil {
-				return st, p.ErrAt(&yaml.Node{Line: 0}, path+".impute.value", "strategy constant needs value")
-			}
 			if valueNode != nil {
 				at = valueNode
 			}

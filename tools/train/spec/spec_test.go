@@ -72,6 +72,11 @@ func TestDocExample(t *testing.T) {
 	if _, err := transform.NewFitter(s.Transforms()); err != nil {
 		t.Errorf("NewFitter(doc example) = %v", err)
 	}
+	// A bare impute is strategy mean.
+	s, err = Parse([]byte("label: y\ntask: binary\nmodel: {type: logistic}\nfeatures: [{column: x, type: float, transforms: [impute]}]\n"), "t.yaml")
+	if err != nil || s.Features[0].Transform.Steps[0].Strategy != "mean" {
+		t.Errorf("bare impute: %v %+v, want strategy mean", err, s)
+	}
 }
 
 func TestModelDefaults(t *testing.T) {
@@ -113,6 +118,21 @@ func TestParseErrors(t *testing.T) {
 		{"label: y\ntask: binary\nmodel:\n  type: gbdt\n  growth: lossguide\nfeatures: [{column: x, type: float}]\n", "model.max_leaves: missing: growth lossguide needs max_leaves >= 2"},
 		{"label: y\ntask: binary\nvalidation_fraction: 0\nmodel: {type: gbdt, early_stopping_rounds: 5}\nfeatures: [{column: x, type: float}]\n", "t.yaml:3: validation_fraction: 0, but model.early_stopping_rounds needs validation rows"},
 		{"label: y\ntask: binary\nmodel: {type: logistic, l1_ratio: 0.5}\nfeatures: [{column: x, type: float}]\n", "model.l1_ratio: only for penalty elasticnet"},
+		{"label: y\ntask: binary\nmodel: {type: gbdt, max_depth: 0}\nfeatures: [{column: x, type: float}]\n", "model.max_depth: 0 (no limit) only with growth lossguide"},
+		{"label: y\ntask: binary\nmodel: {type: gbdt, max_bin: 1}\nfeatures: [{column: x, type: float}]\n", "model.max_bin: 1: want 2 to 65536"},
+		{"label: y\ntask: binary\nmodel: {type: gbdt, max_bin: 65537}\nfeatures: [{column: x, type: float}]\n", "model.max_bin: 65537: want 2 to 65536"},
+		{"label: y\ntask: binary\nmodel: {type: gbdt, max_leaves: 1}\nfeatures: [{column: x, type: float}]\n", "model.max_leaves: 1: want 0 (no limit) or >= 2"},
+		{"label: y\ntask: binary\nmodel: {type: gbdt, learning_rate: 0}\nfeatures: [{column: x, type: float}]\n", "model.learning_rate: 0: want > 0"},
+		{"label: y\ntask: binary\nmodel: {type: gbdt, lambda: -1}\nfeatures: [{column: x, type: float}]\n", "model.lambda: -1: want >= 0"},
+		{"label: y\ntask: binary\nmodel: {type: gbdt, colsample: 0}\nfeatures: [{column: x, type: float}]\n", "model.colsample: 0: want 0 < fraction <= 1"},
+		{"label: y\ntask: binary\nmodel: {type: gbdt, n_trees: 0}\nfeatures: [{column: x, type: float}]\n", "model.n_trees: 0: want >= 1"},
+		{"label: y\ntask: binary\nmodel: {type: logistic, c: 0}\nfeatures: [{column: x, type: float}]\n", "model.c: 0: want > 0"},
+		{"label: y\ntask: binary\nmodel: {type: logistic, penalty: elasticnet, l1_ratio: 1.5}\nfeatures: [{column: x, type: float}]\n", "model.l1_ratio: 1.5: want 0 to 1"},
+		{"label: y\ntask: binary\nmodel: {type: logistic, penalty: elasticnet}\nfeatures: [{column: x, type: float}]\n", "model.penalty: elasticnet needs l1_ratio"},
+		{"label: y\ntask: binary\nmodel: {type: logistic, max_iter: 0}\nfeatures: [{column: x, type: float}]\n", "model.max_iter: 0: want >= 1"},
+		{"label: y\ntask: regression\nmodel: {type: ridge, alpha: -0.1}\nfeatures: [{column: x, type: float}]\n", "model.alpha: -0.1: want >= 0"},
+		{"label: y\ntask: regression\nmodel: {type: linear, alpha: 1}\nfeatures: [{column: x, type: float}]\n", "model.alpha: unknown key for model type linear (no other keys)"},
+		{"label: y\ntask: binary\nvalidation_fraction: 1\n", "t.yaml:3: validation_fraction: 1: want 0 <= fraction < 1"},
 		{head + "  - column: x\n    type: float\n    colour: red\n", "t.yaml:7: features[0].colour: unknown key"},
 		{head + "  - column: x\n    type: float\n    transforms: [sqrt]\n", "t.yaml:7: features[0].transforms[0]: unknown transform sqrt"},
 		{head + "  - column: x\n    type: float\n    transforms:\n      - onehot: {min_frequency: 5}\n", "t.yaml:8: features[0].transforms[0]: onehot encodes strings, but x is declared type float"},
