@@ -77,13 +77,20 @@ func (gr *grower) build(hist []gh, rows []int32, feats []int, grad, hess []float
 	}
 	contiguous := len(feats) == nf // every feature: feats[i] == i
 	parallel(threads, len(feats), func(lo, hi int) {
+		// One fixed-size array per feature: indexing it with a uint8 code
+		// needs no bounds check.
+		hp := make([]*[histStride]gh, hi-lo)
+		for j, f := range feats[lo:hi] {
+			hp[j] = (*[histStride]gh)(hist[f*histStride : (f+1)*histStride])
+		}
 		if contiguous {
 			// Features lo..hi-1: a slice of each row, no index lookup.
 			for _, r := range rows {
 				row := codes[int(r)*nf+lo : int(r)*nf+hi]
+				row = row[:len(hp)]
 				g, h := grad[r], hess[r]
 				for j, c := range row {
-					s := &hist[(lo+j)<<8|int(c)]
+					s := &hp[j][c]
 					s.g += g
 					s.h += h
 				}
@@ -94,8 +101,8 @@ func (gr *grower) build(hist []gh, rows []int32, feats []int, grad, hess []float
 		for _, r := range rows {
 			row := codes[int(r)*nf : int(r)*nf+nf]
 			g, h := grad[r], hess[r]
-			for _, f := range fs {
-				s := &hist[f<<8|int(row[f])]
+			for j, f := range fs {
+				s := &hp[j][row[f]]
 				s.g += g
 				s.h += h
 			}
@@ -226,10 +233,9 @@ func (gr *grower) grow(rows []int32, feats []int, grad, hess []float64) tree {
 			t.nodes[w.node] = tnode{feat: s.feat, bin: s.bin, defaultLeft: s.defaultLeft, left: li, right: ri}
 			lw := work{node: li, lo: w.lo, hi: w.lo + nl, g: s.lg, h: s.lh}
 			rw := work{node: ri, lo: w.lo + nl, hi: w.hi, g: w.g - s.lg, h: w.h - s.lh}
-			// The children's sums are recomputed from their rows in order,
-			// so a leaf's weight does not depend on the split's subtraction.
-			lw.g, lw.h = sums(rows[lw.lo:lw.hi], grad, hess)
-			rw.g, rw.h = sums(rows[rw.lo:rw.hi], grad, hess)
+			// The children's sums are the split's, from the histogram, as
+			// XGBoost takes them (left summed over bins, right the parent's
+			// minus left); no pass over the rows.
 			if depth+1 < o.MaxDepth {
 				small, large := &lw, &rw
 				if nl > nr {
@@ -256,12 +262,4 @@ func (gr *grower) grow(rows []int32, feats []int, grad, hess []float64) tree {
 	}
 	t.rows = rows
 	return t
-}
-
-func sums(rows []int32, grad, hess []float64) (g, h float64) {
-	for _, r := range rows {
-		g += grad[r]
-		h += hess[r]
-	}
-	return g, h
 }
