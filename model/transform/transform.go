@@ -155,8 +155,11 @@ var ErrUnknownCategory = errors.New("unknown category")
 
 // Apply appends raw's output columns to dst and returns it. raw holds one
 // Value per input (Inputs). A numeric input takes a Number, a Missing, or
-// a String parsed by strconv.ParseFloat after trimming spaces (CSV text);
-// a categorical input takes a String or Missing. Anything else, and an
+// a String parsed by strconv.ParseFloat after trimming spaces (CSV text;
+// "NaN" is missing, ±Inf an error, as internal/table reads a cell); a
+// categorical input takes a String, used as it is ("NA" is a category
+// here: deciding which text is missing is the row reader's job, as
+// ChunkRow does with table.Chunk.Null), or Missing. Anything else, and an
 // unseen category under Unknown "error", is an error naming the column; dst
 // then holds unspecified values past its original length. Apply does not
 // allocate when dst has room and it succeeds.
@@ -204,8 +207,8 @@ func (p *Pipeline) number(raw Row, in int) (float64, error) {
 	case String:
 		s := strings.TrimSpace(v.Str)
 		x, err := strconv.ParseFloat(s, 64)
-		if err != nil {
-			return 0, fmt.Errorf("transform: column %s: want a number, got %s", p.inputs[in], quote(v.Str))
+		if err != nil || math.IsInf(x, 0) {
+			return 0, fmt.Errorf("transform: column %s: want a finite number, got %s", p.inputs[in], quote(v.Str))
 		}
 		return x, nil
 	}

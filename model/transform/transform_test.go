@@ -104,7 +104,8 @@ func TestApplyErrors(t *testing.T) {
 		want string
 	}{
 		{Row{Num(1)}, "row has 1 values, want 5"},
-		{Row{Str("abc"), Num(1), Num(1), Str("BR"), Str("ios")}, `column amount: want a number, got "abc"`},
+		{Row{Str("abc"), Num(1), Num(1), Str("BR"), Str("ios")}, `column amount: want a finite number, got "abc"`},
+		{Row{Str(" -Inf"), Num(1), Num(1), Str("BR"), Str("ios")}, `column amount: want a finite number, got " -Inf"`},
 		{Row{Num(1), Num(1), Num(1), Num(3), Str("ios")}, "column country: want a category string, got the number 3"},
 	} {
 		if _, err = p.Apply(nil, c.row); err == nil || !strings.Contains(err.Error(), c.want) {
@@ -246,6 +247,10 @@ func TestStepsEdgeCases(t *testing.T) {
 	if _, err := fr.Fit(); err == nil || !strings.Contains(err.Error(), "feature x: steps[0] impute mean: no non-missing value") {
 		t.Errorf("Fit of an all-missing mean = %v", err)
 	}
+	fr, _ = NewFitter([]Feature{{Name: "c", Columns: []string{"c"}, Encode: &Encoding{Op: EncOneHot}}})
+	if _, err := fr.Fit(); err == nil || !strings.Contains(err.Error(), "feature c: onehot: no category seen") {
+		t.Errorf("Fit of a onehot with no rows = %v", err)
+	}
 }
 
 func TestSpecErrors(t *testing.T) {
@@ -287,6 +292,9 @@ func TestDecodeErrors(t *testing.T) {
 		{`{"version":1,"features":[{"name":"a","columns":["a"],"encode":{"op":"onehot","categories":["a"],"rare":["a"]}}]}`, `features[0].encode.rare[0]: "a" also in categories`},
 		{`{"version":1,"features":[{"name":"a","columns":["a"],"encode":{"op":"onehot"}}]}`, "features[0].encode.categories: no category"},
 		{`{"version":1,"features":[{"name":"a","columns":["a"],"steps":[{"op":"log1p"}]}]} {}`, "data after the pipeline"},
+		{`{"version":1,"features":[{"name":"a","columns":["a"],"encode":{"op":"hash","buckets":1048577}}]}`, "features[0].encode.buckets: 1048577, want 1 to 1048576"},
+		{`{"version":1,"features":[{"name":"a","columns":["a"],"steps":[{"op":"bucketize","bins":1048577}]}]}`, "features[0].steps[0].bins: 1048577, want 0 (edges given) or 2 to 1048576"},
+		{`{"version":1,"features":[{"name":"a","columns":["a"],"steps":[{"op":"impute","strategy":"mean","fill":1e999}]}]}`, "cannot unmarshal"},
 	} {
 		if _, err := Decode([]byte(c.in)); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("Decode(%s) = %v, want an error with %q", c.in, err, c.want)
@@ -364,6 +372,36 @@ func TestAddTableErrors(t *testing.T) {
 		r.Close()
 		if err == nil || !strings.Contains(err.Error(), c.want) || (c.fs[0].Name == "x" && !strings.Contains(err.Error(), `"x"`)) {
 			t.Errorf("AddTable(%s) = %v, want an error with %q and the column", c.fs[0].Name, err, c.want)
+		}
+	}
+}
+
+// TestApplyConcurrent: one Pipeline, Apply from several goroutines (run
+// under -race), each getting the single-goroutine answer.
+func TestApplyConcurrent(t *testing.T) {
+	p := fitOracle(t, 100)
+	row := Row{Num(12.5), Value{}, Num(41), Str("NZ"), Str("ios")}
+	want, err := p.Apply(nil, row)
+	if err != nil {
+		t.Fatal(err)
+	}
+	errs := make(chan string, 4)
+	for g := 0; g < 4; g++ {
+		go func() {
+			var dst []float64
+			for i := 0; i < 200; i++ {
+				dst, _ = p.Apply(dst[:0], row)
+				if !slices.EqualFunc(dst, want, func(a, b float64) bool { return a == b || math.IsNaN(a) && math.IsNaN(b) }) {
+					errs <- "concurrent Apply differs"
+					return
+				}
+			}
+			errs <- ""
+		}()
+	}
+	for g := 0; g < 4; g++ {
+		if e := <-errs; e != "" {
+			t.Error(e)
 		}
 	}
 }
