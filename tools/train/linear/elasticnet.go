@@ -87,6 +87,9 @@ func LogisticElasticNet(x *mat.Dense, y []int, opts ElasticNetOptions) (*Fit, er
 	}
 	// The smooth part: log-loss plus the L2 share of the penalty.
 	smooth := newLogObjective(x, y, margins, LogisticOptions{C: opts.C / (1 - opts.L1Ratio), FitIntercept: opts.FitIntercept})
+	if err := smooth.checkScale(); err != nil {
+		return nil, err
+	}
 	if opts.L1Ratio == 1 {
 		smooth.invC = 0
 	}
@@ -141,7 +144,9 @@ func LogisticElasticNet(x *mat.Dense, y []int, opts ElasticNetOptions) (*Fit, er
 				break
 			}
 			l *= 2
-			if l > 1e6*lmax {
+			// A NaN objective fails every test; a step a million times
+			// below the bound is float64 failing the test.
+			if l > 1e6*lmax || math.IsNaN(fz) {
 				stalled = true
 				break
 			}
@@ -199,6 +204,9 @@ func LogisticElasticNet(x *mat.Dense, y []int, opts ElasticNetOptions) (*Fit, er
 	f.Intercept = make([]float64, margins)
 	if opts.FitIntercept {
 		copy(f.Intercept, xk[nw:])
+	}
+	if err := checkFinite("elastic-net logistic regression", f.Coef, f.Intercept); err != nil {
+		return nil, err
 	}
 	f.dense = newDense(task, p, f.Coef, f.Intercept)
 	var l1 float64

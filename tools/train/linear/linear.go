@@ -129,3 +129,19 @@ func checkX(x *mat.Dense) (n, p int, err error) {
 	}
 	return n, p, nil
 }
+
+// checkFinite refuses coefficients that overflowed: features scaled so
+// that the solution does not fit in float64.
+func checkFinite(what string, coef, intercept []float64) error {
+	for _, v := range coef {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return fmt.Errorf("%s: a coefficient is %v: the features' scale puts the solution beyond float64; scale them", what, v)
+		}
+	}
+	for _, v := range intercept {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return fmt.Errorf("%s: an intercept is %v: the features' scale puts the solution beyond float64; scale them", what, v)
+		}
+	}
+	return nil
+}

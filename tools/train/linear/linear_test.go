@@ -1,7 +1,9 @@
 package linear
 
 import (
+	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"math"
 	"os"
 	"path/filepath"
@@ -311,7 +313,7 @@ func TestNotConverged(t *testing.T) {
 	if err == nil || f == nil || f.Iterations != 3 {
 		t.Fatalf("MaxIter 3: fit %v, error %v; want the last iterate after 3 iterations and ErrNotConverged", f, err)
 	}
-	if !strings.Contains(err.Error(), ErrNotConverged.Error()) {
+	if !errors.Is(err, ErrNotConverged) {
 		t.Errorf("error %v, want ErrNotConverged", err)
 	}
 }
@@ -540,4 +542,57 @@ func TestElasticNetBadOptions(t *testing.T) {
 	if _, err := LogisticElasticNet(x3, []int{0, 2, 2}, DefaultElasticNetOptions()); err == nil || !strings.Contains(err.Error(), "no row of class 1") {
 		t.Errorf("y {0, 2}: error %v", err)
 	}
+}
+
+// FuzzFit feeds small matrices from arbitrary bytes (any float64 bits,
+// NaN and infinities included) to the three trainers: none may panic, and
+// a fit without error has finite coefficients and predictions.
+func FuzzFit(f *testing.F) {
+	f.Add(uint8(3), uint8(2), []byte("0123456789abcdef0123456789abcdef0123456789abcdef"))
+	f.Add(uint8(4), uint8(1), make([]byte, 64))
+	f.Fuzz(func(t *testing.T, rows, cols uint8, data []byte) {
+		n, p := int(rows%9)+1, int(cols%4)+1
+		if len(data) < 8*n*p {
+			return
+		}
+		x := make([]float64, n*p)
+		for i := range x {
+			x[i] = math.Float64frombits(binary.LittleEndian.Uint64(data[8*i:]))
+		}
+		rest := data[8*n*p:]
+		yc := make([]int, n)
+		yf := make([]float64, n)
+		for i := range yc {
+			if i < len(rest) {
+				yc[i] = int(rest[i]%4) - 1 // -1..2: bad ids too
+				yf[i] = float64(int8(rest[i]))
+			}
+		}
+		xm := mat.NewDense(n, p, x)
+		check := func(name string, fit *Fit, err error) {
+			if err != nil {
+				return
+			}
+			for _, v := range append(slices.Clone(fit.Coef), fit.Intercept...) {
+				if math.IsNaN(v) || math.IsInf(v, 0) {
+					t.Fatalf("%s: non-finite coefficient in %v %v", name, fit.Coef, fit.Intercept)
+				}
+			}
+			if got := fit.Predict(nil, x); len(got) != n*fit.Margins() {
+				t.Fatalf("%s: %d predictions for %d rows", name, len(got), n)
+			}
+		}
+		fit, err := Ridge(xm, yf, DefaultRidgeOptions())
+		check("Ridge", fit, err)
+		fit, err = Ridge(xm, yf, RidgeOptions{FitIntercept: true})
+		check("least squares", fit, err)
+		lo := DefaultLogisticOptions()
+		lo.MaxIter = 200
+		fit, err = LogisticL2(xm, yc, lo)
+		check("LogisticL2", fit, err)
+		eo := DefaultElasticNetOptions()
+		eo.MaxIter = 200
+		fit, err = LogisticElasticNet(xm, yc, eo)
+		check("LogisticElasticNet", fit, err)
+	})
 }

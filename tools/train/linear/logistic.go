@@ -103,6 +103,9 @@ func LogisticL2(x *mat.Dense, y []int, opts LogisticOptions) (*Fit, error) {
 		margins, task = 1, model.TaskBinary
 	}
 	obj := newLogObjective(x, y, margins, opts)
+	if err := obj.checkScale(); err != nil {
+		return nil, err
+	}
 	dim := margins * p
 	if opts.FitIntercept {
 		dim += margins
@@ -129,8 +132,10 @@ func LogisticL2(x *mat.Dense, y []int, opts LogisticOptions) (*Fit, error) {
 	if opts.FitIntercept {
 		copy(intercept, res.X[margins*p:])
 	}
-	classes := k
-	f := newFit(task, classes, p, coef, intercept)
+	if err := checkFinite("logistic regression", coef, intercept); err != nil {
+		return nil, err
+	}
+	f := newFit(task, k, p, coef, intercept)
 	f.Objective = res.F
 	f.Iterations = res.Stats.MajorIterations
 	f.GradientInf = floats.Norm(res.Gradient, math.Inf(1))
@@ -189,6 +194,15 @@ func checkClasses(y []int, n int) (int, error) {
 // sqrt(2·eps·|f|·L) no step is visible, and the line search stalls.
 func (o *logObjective) stallBound(f float64) float64 {
 	return math.Sqrt(2 * 0x1p-52 * max(1, math.Abs(f)) * o.lipschitz())
+}
+
+// checkScale refuses an x whose sum of squares overflows float64: its
+// margins would overflow too, and no step size is defined.
+func (o *logObjective) checkScale() error {
+	if math.IsInf(o.frob2, 0) {
+		return fmt.Errorf("x's sum of squares overflows float64 (values near 1e154 or beyond): scale the features")
+	}
+	return nil
 }
 
 // lipschitz bounds the Hessian's largest eigenvalue, as stallBound says.

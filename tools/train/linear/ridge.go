@@ -126,6 +126,9 @@ func Ridge(x *mat.Dense, y []float64, opts RidgeOptions) (*Fit, error) {
 			intercept -= xmean[j] * v
 		}
 	}
+	if err := checkFinite("ridge", coef, []float64{intercept}); err != nil {
+		return nil, err
+	}
 	f := newFit(model.TaskRegression, 0, p, coef, []float64{intercept})
 	// The objective, from the original (uncentered) x and y.
 	var obj float64
