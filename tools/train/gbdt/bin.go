@@ -22,7 +22,26 @@ const histStride = 256
 // float32 rank arithmetic as there) and the entries after the smallest
 // become the cuts (AddCutPoint).
 func cutsFor(vals []float64, maxBin int) []float64 {
-	sorted := make([]float64, 0, len(vals))
+	return new(cutScratch).cuts(vals, maxBin)
+}
+
+// cutScratch holds cutsFor's buffers for reuse from one feature to the next.
+type cutScratch struct {
+	sorted    []float64
+	keys, tmp []uint64
+	sum       []summaryEntry
+}
+
+// summaryEntry is a distinct value with the number of values below it
+// (rmin), at or below it (rmax) and equal to it (w), in float32 as
+// XGBoost's WQSummary keeps ranks.
+type summaryEntry struct {
+	v             float64
+	rmin, rmax, w float32
+}
+
+func (sc *cutScratch) cuts(vals []float64, maxBin int) []float64 {
+	sorted := sc.sorted[:0]
 	for _, v := range vals {
 		if v == v {
 			sorted = append(sorted, v)
@@ -31,14 +50,11 @@ func cutsFor(vals []float64, maxBin int) []float64 {
 	if len(sorted) == 0 {
 		return nil
 	}
-	sortFloats(sorted)
-	// The exact summary: each distinct value with the number of values
-	// below it (rmin), at or below it (rmax) and equal to it (w).
-	type entry struct {
-		v             float64
-		rmin, rmax, w float32
-	}
-	var sum []entry
+	sc.sorted = sorted
+	sc.sortFloats(sorted)
+	// The exact summary.
+	type entry = summaryEntry
+	sum := sc.sum[:0]
 	for i := 0; i < len(sorted); {
 		j := i + 1
 		for j < len(sorted) && sorted[j] == sorted[i] {
@@ -47,6 +63,7 @@ func cutsFor(vals []float64, maxBin int) []float64 {
 		sum = append(sum, entry{v: sorted[i], rmin: float32(i), rmax: float32(j), w: float32(j - i)})
 		i = j
 	}
+	sc.sum = sum
 	maxsize := maxBin + 1
 	pruned := sum
 	if len(sum) > maxsize {
@@ -140,11 +157,12 @@ func computeCuts(rows []float64, n, nf, maxBin, threads int) [][]float64 {
 	cuts := make([][]float64, nf)
 	parallel(threads, nf, func(lo, hi int) {
 		col := make([]float64, n)
+		sc := new(cutScratch)
 		for f := lo; f < hi; f++ {
 			for r := 0; r < n; r++ {
 				col[r] = rows[r*nf+f]
 			}
-			cuts[f] = cutsFor(col, maxBin)
+			cuts[f] = sc.cuts(col, maxBin)
 		}
 	})
 	return cuts
@@ -171,12 +189,17 @@ const radixMin = 4096
 // radix sort of order-preserving integer keys, 16 bits a pass: for 200,000
 // values 4 passes instead of pdqsort's comparisons (the cut search sorted
 // every feature's column and was 17% of a 1-thread fit).
-func sortFloats(vals []float64) {
+func sortFloats(vals []float64) { new(cutScratch).sortFloats(vals) }
+
+func (sc *cutScratch) sortFloats(vals []float64) {
 	if len(vals) < radixMin {
 		slices.Sort(vals)
 		return
 	}
-	keys := make([]uint64, len(vals))
+	if cap(sc.keys) < len(vals) {
+		sc.keys, sc.tmp = make([]uint64, len(vals)), make([]uint64, len(vals))
+	}
+	keys, tmp := sc.keys[:len(vals)], sc.tmp[:len(vals)]
 	for i, v := range vals {
 		b := math.Float64bits(v)
 		if b>>63 != 0 {
@@ -186,7 +209,6 @@ func sortFloats(vals []float64) {
 		}
 		keys[i] = b
 	}
-	tmp := make([]uint64, len(keys))
 	var count [1 << 16]int
 	for shift := uint(0); shift < 64; shift += 16 {
 		clear(count[:])
