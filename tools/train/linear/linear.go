@@ -25,16 +25,18 @@ type Fit struct {
 	Intercept []float64
 	// Objective is the minimized value at Coef and Intercept: for Ridge
 	// ||y - Xw - b||² + Alpha·||w||², for LogisticL2 scikit-learn 1.2.1's
-	// lbfgs objective Σ log-loss + ||W||²/(2C) (see LogisticL2).
+	// lbfgs objective Σ log-loss + ||W||²/(2C) (see LogisticL2), for
+	// LogisticElasticNet its saga objective times n.
 	Objective float64
-	// Iterations is the number of L-BFGS major iterations (0 for Ridge);
-	// GradientInf is the infinity norm of the objective's gradient at the
-	// solution (0 for Ridge, which is solved in closed form).
+	// Iterations is the number of L-BFGS or proximal gradient iterations
+	// (0 for Ridge); GradientInf is the infinity norm of the objective's
+	// gradient at the solution (LogisticElasticNet: of its optimality
+	// residual; 0 for Ridge, which is solved in closed form).
 	Iterations  int
 	GradientInf float64
-	// Stalled is set when L-BFGS stopped because float64 could no longer
-	// resolve a decrease of the objective, before GradientInf reached
-	// LogisticOptions.Tol (see LogisticL2).
+	// Stalled is set when the solver stopped because float64 could no
+	// longer resolve a decrease of the objective, before GradientInf
+	// reached Tol (see LogisticL2 and LogisticElasticNet).
 	Stalled bool
 
 	dense *model.Dense

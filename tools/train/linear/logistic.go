@@ -80,7 +80,8 @@ func (o LogisticOptions) validate() error {
 // to a gradient below 1e-6; scikit-learn's own can be further (see
 // LogisticOptions.Tol).
 //
-// L-BFGS stops when the gradient's infinity norm is below Tol, or when its
+// L-BFGS stops when the gradient's infinity norm is below Tol, on
+// LogisticOptions.ObjectiveTol's rule when it is set, or when its
 // line search can no longer lower the objective in float64 and the
 // gradient is below the bound where that is expected (stallBound); the Fit
 // then has Stalled set. It returns an error if L-BFGS stops for any
