@@ -51,10 +51,15 @@ func Decode(data []byte) (*Pipeline, error) {
 	return resolve(e.Features, true)
 }
 
-// MaxBuckets bounds hash and cross Buckets and the number of a onehot
-// feature's categories, so that a decoded pipeline cannot ask Apply for
-// an absurd width.
-const MaxBuckets = 1 << 20
+// MaxBuckets bounds hash and cross Buckets, bucketize Bins and Edges and
+// the number of a onehot feature's categories, so that a decoded pipeline
+// cannot ask Apply for an absurd width (a dense row of MaxBuckets float64s
+// is 512 KiB).
+const MaxBuckets = 1 << 16
+
+// CheckSpec checks one spec feature as NewFitter does (its fields, not
+// its relation to other features), without building its output names.
+func CheckSpec(f Feature) error { return f.check("feature", false) }
 
 // check validates f; fitted says fitted fields must be set (else they
 // must be unset, bar given edges and constant fills).

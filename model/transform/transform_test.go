@@ -292,8 +292,8 @@ func TestDecodeErrors(t *testing.T) {
 		{`{"version":1,"features":[{"name":"a","columns":["a"],"encode":{"op":"onehot","categories":["a"],"rare":["a"]}}]}`, `features[0].encode.rare[0]: "a" also in categories`},
 		{`{"version":1,"features":[{"name":"a","columns":["a"],"encode":{"op":"onehot"}}]}`, "features[0].encode.categories: no category"},
 		{`{"version":1,"features":[{"name":"a","columns":["a"],"steps":[{"op":"log1p"}]}]} {}`, "data after the pipeline"},
-		{`{"version":1,"features":[{"name":"a","columns":["a"],"encode":{"op":"hash","buckets":1048577}}]}`, "features[0].encode.buckets: 1048577, want 1 to 1048576"},
-		{`{"version":1,"features":[{"name":"a","columns":["a"],"steps":[{"op":"bucketize","bins":1048577}]}]}`, "features[0].steps[0].bins: 1048577, want 0 (edges given) or 2 to 1048576"},
+		{`{"version":1,"features":[{"name":"a","columns":["a"],"encode":{"op":"hash","buckets":65537}}]}`, "features[0].encode.buckets: 65537, want 1 to 65536"},
+		{`{"version":1,"features":[{"name":"a","columns":["a"],"steps":[{"op":"bucketize","bins":65537}]}]}`, "features[0].steps[0].bins: 65537, want 0 (edges given) or 2 to 65536"},
 		{`{"version":1,"features":[{"name":"a","columns":["a"],"steps":[{"op":"impute","strategy":"mean","fill":1e999}]}]}`, "cannot unmarshal"},
 	} {
 		if _, err := Decode([]byte(c.in)); err == nil || !strings.Contains(err.Error(), c.want) {

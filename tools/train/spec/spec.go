@@ -563,8 +563,8 @@ func (p *parser) feature(n *yaml.Node, path string) (Feature, error) {
 	// model/transform's checks (two imputes, clip min above max, ...),
 	// at the feature's line.
 	// A "steps[i].field: ..." error is placed at transforms[i]'s line.
-	if _, err := transform.NewFitter([]transform.Feature{*tf}); err != nil {
-		msg := strings.TrimPrefix(err.Error(), "transform: features[0]")
+	if err := transform.CheckSpec(*tf); err != nil {
+		msg := strings.TrimPrefix(err.Error(), "transform: feature")
 		msg = strings.TrimPrefix(strings.TrimPrefix(msg, "."), "steps")
 		at, field := trNode, path+".transforms"
 		if i, rest, ok := stepIndex(msg); ok && i < len(trNode.Content) {
