@@ -228,21 +228,42 @@ func TestLogisticDeterministic(t *testing.T) {
 	}
 }
 
-func TestRidgeDeterministic(t *testing.T) {
+// TestRidgeAndElasticNetDeterministic: Ridge and LogisticElasticNet give
+// bit-identical fits at GOMAXPROCS 1 and 2.
+func TestRidgeAndElasticNetDeterministic(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
 	c := loadCases(t, "ridge_diabetes_a1")["ridge_diabetes_a1"]
 	if c == nil {
 		t.Fatal("fixture ridge_diabetes_a1 missing")
 	}
+	runtime.GOMAXPROCS(1)
 	a, err := Ridge(mat.NewDense(c.Rows, c.Cols, c.X), c.YFloat, DefaultRidgeOptions())
 	if err != nil {
 		t.Fatal(err)
 	}
+	runtime.GOMAXPROCS(2)
 	b, err := Ridge(mat.NewDense(c.Rows, c.Cols, slices.Clone(c.X)), slices.Clone(c.YFloat), DefaultRidgeOptions())
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !slices.Equal(a.Coef, b.Coef) || !slices.Equal(a.Intercept, b.Intercept) {
-		t.Errorf("two fits differ: %v %v vs %v %v", a.Coef, a.Intercept, b.Coef, b.Intercept)
+		t.Errorf("ridge: two fits differ: %v %v vs %v %v", a.Coef, a.Intercept, b.Coef, b.Intercept)
+	}
+	xs, ys := synthetic(5*chunkRows+17, 7, 3)
+	opts := DefaultElasticNetOptions()
+	opts.C = 0.01
+	runtime.GOMAXPROCS(1)
+	a, err = LogisticElasticNet(xs, ys, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runtime.GOMAXPROCS(2)
+	b, err = LogisticElasticNet(mat.DenseCopyOf(xs), slices.Clone(ys), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(a.Coef, b.Coef) || !slices.Equal(a.Intercept, b.Intercept) {
+		t.Errorf("elastic net: two fits differ: %v %v vs %v %v", a.Coef, a.Intercept, b.Coef, b.Intercept)
 	}
 }
 
