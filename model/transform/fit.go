@@ -155,6 +155,21 @@ func (p *Pipeline) ChunkRow(dst Row, c *table.Chunk, j int, idx []int) (Row, err
 	return dst, nil
 }
 
+// FitRows fits features on in-memory rows (each as Add takes it): the
+// same Pipeline as a Fitter fed the same rows from a file.
+func FitRows(features []Feature, rows []Row) (*Pipeline, error) {
+	fr, err := NewFitter(features)
+	if err != nil {
+		return nil, err
+	}
+	for i, r := range rows {
+		if err := fr.Add(r); err != nil {
+			return nil, fmt.Errorf("row %d: %w", i, err)
+		}
+	}
+	return fr.Fit()
+}
+
 // Fit fits every feature on the rows added and returns the Pipeline. A
 // fitted statistic over no non-missing value (a mean, median, scale,
 // quantile) is an error naming the feature, as is an ordinal or onehot

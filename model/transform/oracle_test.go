@@ -9,6 +9,7 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/predictd/predictd/internal/table"
@@ -240,5 +241,59 @@ func testOracleMatrix(t *testing.T, ext string) {
 		if i != len(want) {
 			t.Errorf("%s: %d rows, want %d", split, i, len(want))
 		}
+	}
+}
+
+// TestFitRowsEqualsTable: the oracle's rows read into memory and fitted
+// with FitRows give the bytes AddTable's fit gives.
+func TestFitRowsEqualsTable(t *testing.T) {
+	want, err := fitOracle(t, 10).Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	fr, err := NewFitter(oracleFeatures())
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := table.Open(oracleDir+"train.csv", table.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	idx, err := fr.p.TableIndex(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rows []Row
+	var c table.Chunk
+	for {
+		n, err := r.Next(&c, 1000)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		for j := 0; j < n; j++ {
+			row, err := fr.p.ChunkRow(nil, &c, j, idx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rows = append(rows, row)
+		}
+	}
+	p, err := FitRows(oracleFeatures(), rows)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := p.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != string(want) {
+		t.Errorf("FitRows encoding differs from AddTable's:\n%s\n%s", got, want)
+	}
+	if _, err := FitRows(oracleFeatures(), []Row{{Num(1)}}); err == nil || !strings.Contains(err.Error(), "row 0: transform: row has 1 values, want 5") {
+		t.Errorf("FitRows(short row) = %v", err)
 	}
 }
