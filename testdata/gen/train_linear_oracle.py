@@ -137,7 +137,7 @@ def enet_objective(X, y, coef, intercept, C, l1_ratio):
 
 
 def enet_case(name, X, y, C, l1_ratio):
-    m = LogisticRegression(C=C, penalty="elasticnet", l1_ratio=l1_ratio, solver="saga", tol=1e-10,
+    m = LogisticRegression(C=C, penalty="elasticnet", l1_ratio=l1_ratio, solver="saga", tol=1e-10, random_state=0,
                            max_iter=200000, multi_class="auto")
     m.fit(X, y)
     assert m.n_iter_.max() < 200000, (name, m.n_iter_)
@@ -200,6 +200,10 @@ def main():
     Xr = np.column_stack([Xr, Xr[:, 0], Xr[:, 1] + 1e-6 * rng.normal(size=200)])
     yr = Xr[:, :6] @ np.array([1.0, -2.0, 0.5, 0.0, 3.0, -1.0]) + 0.1 * rng.normal(size=200) + 4.0
     ridge_case("ridge_rankdeficient_a0.1", Xr, yr, 0.1)
+    # More columns than rows: sklearn solves the kernel form (XXᵀ + αI).
+    Xw = rng.normal(size=(20, 50))
+    yw = Xw[:, :5].sum(axis=1) + rng.normal(size=20)
+    ridge_case("ridge_wide_a1", Xw, yw, 1.0)
 
 
 if __name__ == "__main__":

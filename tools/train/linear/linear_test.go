@@ -105,8 +105,8 @@ func TestRidgeMatchesSklearn(t *testing.T) {
 			checkClose(t, "predict", f.Predict(nil, c.X), c.Predict, 1e-8)
 		})
 	}
-	if n < 4 {
-		t.Fatalf("%d ridge cases, want at least 4 (diabetes, no intercept, alpha 0, rank-deficient)", n)
+	if n < 5 {
+		t.Fatalf("%d ridge cases, want at least 5 (diabetes, no intercept, alpha 0, rank-deficient, wide)", n)
 	}
 }
 

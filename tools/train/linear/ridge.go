@@ -39,7 +39,8 @@ func rankTol(n, p int) float64 { return 1 / (float64(max(n, p)) * 0x1p-52) }
 // Ridge fits y ≈ x·w + b minimizing ||y - x·w - b||² + Alpha·||w||², as
 // scikit-learn 1.2.1's Ridge (and LinearRegression for Alpha 0): equal to
 // it within 1e-8 relative (|Δ| ≤ 1e-8·max(1, |coef|)) on the committed
-// cases, one of them rank-deficient with Alpha > 0.
+// cases, one of them rank-deficient with Alpha > 0 and one with more
+// columns than rows (which scikit-learn solves in the kernel form).
 //
 // With Alpha > 0 it solves the normal equations (XᵀX + αI)w = Xᵀy by
 // Cholesky: the matrix is symmetric positive definite whatever x's rank,
