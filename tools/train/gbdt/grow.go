@@ -174,6 +174,12 @@ func (gr *grower) best(w *work, feats []int) split {
 }
 
 // grow grows one tree depth-wise on rows (ascending) with the features feats.
+// Each level first finds every node's split and partitions its rows, the
+// nodes shared between threads (each node owns its rows[lo:hi] and
+// scratch[lo:hi], and its result goes to its own slot), then lays out the
+// children in node order and builds their histograms one node at a time,
+// each build split over features: the tree does not depend on the number
+// of threads.
 func (gr *grower) grow(rows []int32, feats []int, grad, hess []float64) tree {
 	o := gr.opts
 	t := tree{nodes: []tnode{{}}}
@@ -186,56 +192,52 @@ func (gr *grower) grow(rows []int32, feats []int, grad, hess []float64) tree {
 	gr.build(root.hist, rows, feats, grad, hess)
 	level := []work{root}
 	scratch := make([]int32, len(rows))
-	leaf := func(w *work) {
-		t.nodes[w.node] = tnode{leaf: true, value: o.LearningRate * gr.weightOf(w.g, w.h)}
-		t.leaves = append(t.leaves, leafRows{node: w.node, lo: w.lo, hi: w.hi})
-		if w.hist != nil {
-			gr.pool = append(gr.pool, w.hist)
-		}
+	type decision struct {
+		split bool
+		s     split
+		nl    int
 	}
+	var dec []decision
 	for depth := 0; len(level) > 0; depth++ {
+		dec = append(dec[:0], make([]decision, len(level))...)
+		threads := o.Threads
+		if len(level) < 2 {
+			threads = 1
+		}
+		parallel(threads, len(level), func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				w := &level[i]
+				if depth == o.MaxDepth || w.hi-w.lo < 2 {
+					continue
+				}
+				s := gr.best(w, feats)
+				if s.feat < 0 || !(s.gain > rtEps) || !(s.gain > o.Gamma) {
+					continue
+				}
+				dec[i] = decision{split: true, s: s, nl: gr.partition(rows[w.lo:w.hi], scratch[w.lo:w.hi], &s)}
+			}
+		})
 		var next []work
 		for i := range level {
 			w := &level[i]
-			if depth == o.MaxDepth || w.hi-w.lo < 2 {
-				leaf(w)
+			if !dec[i].split {
+				t.nodes[w.node] = tnode{leaf: true, value: o.LearningRate * gr.weightOf(w.g, w.h)}
+				t.leaves = append(t.leaves, leafRows{node: w.node, lo: w.lo, hi: w.hi})
+				if w.hist != nil {
+					gr.pool = append(gr.pool, w.hist)
+				}
 				continue
 			}
-			s := gr.best(w, feats)
-			if s.feat < 0 || !(s.gain > rtEps) || !(s.gain > o.Gamma) {
-				leaf(w)
-				continue
-			}
-			// Stable partition: both children keep ascending row order.
-			nl := 0
-			nr := 0
-			seg := rows[w.lo:w.hi]
-			codes := gr.b.codes
-			for _, r := range seg {
-				c := codes[int(r)*gr.nf+s.feat]
-				var left bool
-				if c == missingBin {
-					left = s.defaultLeft
-				} else {
-					left = c <= s.bin
-				}
-				if left {
-					seg[nl] = r
-					nl++
-				} else {
-					scratch[nr] = r
-					nr++
-				}
-			}
-			copy(seg[nl:], scratch[:nr])
+			s, nl := &dec[i].s, dec[i].nl
+			nr := w.hi - w.lo - nl
 			li, ri := len(t.nodes), len(t.nodes)+1
 			t.nodes = append(t.nodes, tnode{}, tnode{})
 			t.nodes[w.node] = tnode{feat: s.feat, bin: s.bin, defaultLeft: s.defaultLeft, left: li, right: ri}
-			lw := work{node: li, lo: w.lo, hi: w.lo + nl, g: s.lg, h: s.lh}
-			rw := work{node: ri, lo: w.lo + nl, hi: w.hi, g: w.g - s.lg, h: w.h - s.lh}
 			// The children's sums are the split's, from the histogram, as
 			// XGBoost takes them (left summed over bins, right the parent's
 			// minus left); no pass over the rows.
+			lw := work{node: li, lo: w.lo, hi: w.lo + nl, g: s.lg, h: s.lh}
+			rw := work{node: ri, lo: w.lo + nl, hi: w.hi, g: w.g - s.lg, h: w.h - s.lh}
 			if depth+1 < o.MaxDepth {
 				small, large := &lw, &rw
 				if nl > nr {
@@ -262,4 +264,30 @@ func (gr *grower) grow(rows []int32, feats []int, grad, hess []float64) tree {
 	}
 	t.rows = rows
 	return t
+}
+
+// partition reorders seg stably, rows going left by s first, using scratch
+// (as long as seg), and returns how many go left.
+func (gr *grower) partition(seg, scratch []int32, s *split) int {
+	nl, nr := 0, 0
+	codes := gr.b.codes
+	nf := gr.nf
+	for _, r := range seg {
+		c := codes[int(r)*nf+s.feat]
+		var left bool
+		if c == missingBin {
+			left = s.defaultLeft
+		} else {
+			left = c <= s.bin
+		}
+		if left {
+			seg[nl] = r
+			nl++
+		} else {
+			scratch[nr] = r
+			nr++
+		}
+	}
+	copy(seg[nl:], scratch[:nr])
+	return nl
 }

@@ -144,12 +144,16 @@ func Train(ctx context.Context, train *Dataset, valid *Dataset, opts Options) (*
 			if opts.Subsample >= 1 {
 				// Every row is in one leaf's rows: add its value there,
 				// the same single addition the walk would make.
-				for _, l := range t.leaves {
-					v := t.nodes[l.node].value
-					for _, r := range t.rows[l.lo:l.hi] {
-						margins[int(r)*K+k] += v
+				// Leaves hold disjoint rows: any split between threads
+				// gives the same sums.
+				parallel(opts.Threads, len(t.leaves), func(lo, hi int) {
+					for _, l := range t.leaves[lo:hi] {
+						v := t.nodes[l.node].value
+						for _, r := range t.rows[l.lo:l.hi] {
+							margins[int(r)*K+k] += v
+						}
 					}
-				}
+				})
 			} else {
 				addTree(margins, bt, &t, K, opts.Threads)
 			}
