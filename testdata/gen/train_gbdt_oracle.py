@@ -14,7 +14,7 @@ import numpy as np
 import sklearn
 import xgboost as xgb
 from sklearn.datasets import load_breast_cancer, load_diabetes, load_digits
-from sklearn.metrics import log_loss, mean_squared_error, roc_auc_score
+from sklearn.metrics import log_loss, mean_poisson_deviance, mean_squared_error, roc_auc_score
 from sklearn.model_selection import train_test_split
 
 OUT = "testdata/train/gbdt"
@@ -29,19 +29,38 @@ def write_csv(path, X, y):
     with open(path, "w") as f:
         f.write("label," + ",".join("f%d" % i for i in range(X.shape[1])) + "\n")
         for xi, yi in zip(X, y):
-            f.write(repr(float(yi)) + "," + ",".join(repr(float(v)) for v in xi) + "\n")
+            f.write(repr(float(yi)) + "," + ",".join("" if np.isnan(v) else repr(float(v)) for v in xi) + "\n")
+
+
+def with_missing(X, frac, seed):
+    """X with a seeded fraction of its values replaced by NaN."""
+    X = X.copy()
+    X[np.random.default_rng(seed).random(X.shape) < frac] = np.nan
+    return X
+
+
+def counts(n, seed):
+    """Synthetic Poisson counts from 6 features, 10% of them missing."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 6))
+    mu = np.exp(0.5 * X[:, 0] - 0.3 * X[:, 1] + 0.2 * X[:, 2] * X[:, 3])
+    y = rng.poisson(mu).astype(np.float64)
+    return with_missing(X, 0.1, seed + 1), y
 
 
 def main():
+    bc = load_breast_cancer(return_X_y=True)
     cases = [
-        ("breast_cancer", load_breast_cancer(return_X_y=True), "binary:logistic"),
+        ("breast_cancer", bc, "binary:logistic"),
+        ("breast_cancer_nan", (with_missing(bc[0], 0.15, 7), bc[1]), "binary:logistic"),
+        ("poisson", counts(2000, 11), "count:poisson"),
         ("diabetes", load_diabetes(return_X_y=True), "reg:squarederror"),
         ("digits", load_digits(return_X_y=True), "multi:softprob"),
     ]
     out = {"xgboost": xgb.__version__, "sklearn": sklearn.__version__,
            "params": PARAMS, "rounds": ROUNDS, "cases": {}}
     for name, (X, y), obj in cases:
-        strat = y if obj != "reg:squarederror" else None
+        strat = y if obj in ("binary:logistic", "multi:softprob") else None
         Xtr, Xte, ytr, yte = train_test_split(X, y, test_size=0.25, random_state=0, stratify=strat)
         write_csv(os.path.join(OUT, name + "_train.csv"), Xtr, ytr)
         write_csv(os.path.join(OUT, name + "_test.csv"), Xte, yte)
@@ -56,6 +75,8 @@ def main():
             m["logloss"] = log_loss(yte, pred)
         elif obj == "reg:squarederror":
             m["rmse"] = mean_squared_error(yte, pred) ** 0.5
+        elif obj == "count:poisson":
+            m["poisson_deviance"] = mean_poisson_deviance(yte, pred)
         else:
             m["num_class"] = p["num_class"]
             m["mlogloss"] = log_loss(yte, pred, labels=list(range(p["num_class"])))

@@ -1,5 +1,7 @@
 package gbdt
 
+import "math"
+
 // rtEps is XGBoost's kRtEps: a split must reduce the loss by more than it.
 const rtEps = 1e-6
 
@@ -14,6 +16,7 @@ type grower struct {
 	cuts [][]float64
 	nf   int
 	pool [][]gh // free histograms
+	mds  float64 // Options.maxDeltaStep()
 }
 
 // gh is one histogram slot: gradient and hessian sums.
@@ -54,13 +57,17 @@ func thresholdL1(g, alpha float64) float64 {
 	return 0
 }
 
-// weightOf is XGBoost's CalcWeight without max_delta_step.
+// weightOf is XGBoost's CalcWeight.
 func (gr *grower) weightOf(g, h float64) float64 {
 	o := gr.opts
 	if h < o.MinChildWeight || h <= 0 {
 		return 0
 	}
-	return -thresholdL1(g, o.Alpha) / (h + o.Lambda)
+	w := -thresholdL1(g, o.Alpha) / (h + o.Lambda)
+	if gr.mds != 0 && math.Abs(w) > gr.mds {
+		w = math.Copysign(gr.mds, w)
+	}
+	return w
 }
 
 // build fills hist (for feats only) from rows, each feature's bins summed in
@@ -112,10 +119,17 @@ func (gr *grower) build(hist []gh, rows []int32, feats []int, grad, hess []float
 
 // childGain is XGBoost's CalcGainGivenWeight for a child, rounded to
 // float32 as XGBoost's split evaluator returns it (min_child_weight is
-// checked by the caller).
+// checked by the caller, or, with a max delta step, gives weight 0).
 func (gr *grower) childGain(g, h float64) float32 {
 	if h <= 0 {
 		return 0
+	}
+	if gr.mds != 0 {
+		// From the bounded weight, in float32 as XGBoost's
+		// CalcGainGivenWeight<float> (which has no alpha term).
+		w := float32(gr.weightOf(g, h))
+		gf, hf := float32(g), float32(h)
+		return -(float32(2*gf*w) + float32((hf+float32(gr.opts.Lambda))*w)*w)
 	}
 	t := thresholdL1(g, gr.opts.Alpha)
 	return float32(t * t / (h + gr.opts.Lambda))

@@ -10,7 +10,7 @@ import (
 )
 
 // readCSV reads a fixture written by testdata/gen/train_gbdt_oracle.py:
-// label first, then the features.
+// label first, then the features, an empty field for a missing value.
 func readCSV(t *testing.T, path string) *Dataset {
 	t.Helper()
 	f, err := os.Open(path)
@@ -28,6 +28,10 @@ func readCSV(t *testing.T, path string) *Dataset {
 	d := &Dataset{NumFeatures: len(recs[0]) - 1, Names: recs[0][1:]}
 	for i, rec := range recs[1:] {
 		for j, s := range rec {
+			if s == "" && j > 0 {
+				d.Rows = append(d.Rows, math.NaN())
+				continue
+			}
 			v, err := strconv.ParseFloat(s, 64)
 			if err != nil {
 				t.Fatalf("%s:%d: column %d: %v", path, i+2, j+1, err)

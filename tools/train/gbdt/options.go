@@ -18,12 +18,15 @@ const (
 	// per round, softmax link.
 	Softprob Objective = "multi:softprob"
 	// Poisson: counts (labels >= 0), margin is the log of the mean, exp link.
-	// The hessian is exp(margin + PoissonMaxDeltaStep) as in XGBoost.
+	// The hessian is exp(margin + max delta step) as in XGBoost, the step
+	// being Options.MaxDeltaStep or, when that is 0, PoissonMaxDeltaStep.
 	Poisson Objective = "count:poisson"
 )
 
-// PoissonMaxDeltaStep is XGBoost's default max_delta_step for count:poisson,
-// added to the margin in the hessian to keep the first steps small.
+// PoissonMaxDeltaStep is XGBoost's default max_delta_step for count:poisson:
+// XGBoost's learner sets it, when the user does not, both for the objective
+// (added to the margin in the hessian) and for the trees (a bound on every
+// leaf weight).
 const PoissonMaxDeltaStep = 0.7
 
 // Options are the training hyperparameters, named as XGBoost's parameters.
@@ -46,6 +49,11 @@ type Options struct {
 	Alpha float64
 	// MinChildWeight is the least hessian sum a child may have, >= 0.
 	MinChildWeight float64
+	// MaxDeltaStep, when > 0, bounds every leaf weight (before the learning
+	// rate) to [-MaxDeltaStep, MaxDeltaStep], and split gains are computed
+	// from the bounded weights, as XGBoost's max_delta_step; 0 means no
+	// bound, except for Poisson, where 0 means PoissonMaxDeltaStep.
+	MaxDeltaStep float64
 	// Gamma is the least loss reduction a split must bring (min_split_loss),
 	// >= 0; a split whose gain is not above it is not made.
 	Gamma float64
@@ -122,6 +130,8 @@ func (o *Options) validate() error {
 		return bad("Alpha", o.Alpha, "finite and >= 0")
 	case !(o.MinChildWeight >= 0) || math.IsInf(o.MinChildWeight, 0):
 		return bad("MinChildWeight", o.MinChildWeight, "finite and >= 0")
+	case !(o.MaxDeltaStep >= 0) || math.IsInf(o.MaxDeltaStep, 0):
+		return bad("MaxDeltaStep", o.MaxDeltaStep, "finite and >= 0")
 	case !(o.Gamma >= 0) || math.IsInf(o.Gamma, 0):
 		return bad("Gamma", o.Gamma, "finite and >= 0")
 	case o.MaxBin < 2 || o.MaxBin > 255:
@@ -148,4 +158,12 @@ func (o *Options) validate() error {
 		}
 	}
 	return nil
+}
+
+// maxDeltaStep is the leaf weight bound in effect (0: none).
+func (o *Options) maxDeltaStep() float64 {
+	if o.MaxDeltaStep == 0 && o.Objective == Poisson {
+		return PoissonMaxDeltaStep
+	}
+	return o.MaxDeltaStep
 }

@@ -118,7 +118,7 @@ func Train(ctx context.Context, train *Dataset, valid *Dataset, opts Options) (*
 		K = opts.NumClasses
 	}
 	base := baseMargin(&opts)
-	g := &grower{opts: &opts, b: bt, cuts: cuts, nf: nf}
+	g := &grower{opts: &opts, b: bt, cuts: cuts, nf: nf, mds: opts.maxDeltaStep()}
 	margins := initMargins(n, K, base)
 	var vmargins []float64
 	if valid != nil {
@@ -134,7 +134,7 @@ func Train(ctx context.Context, train *Dataset, valid *Dataset, opts Options) (*
 		if err := ctx.Err(); err != nil {
 			return nil, fmt.Errorf("train round %d: %w", round, err)
 		}
-		gradients(opts.Objective, K, train.Labels, margins, grad, hess, opts.Threads)
+		gradients(opts.Objective, opts.maxDeltaStep(), K, train.Labels, margins, grad, hess, opts.Threads)
 		for k := 0; k < K; k++ {
 			rows := sampleRows(rng, n, opts.Subsample)
 			feats := sampleFeatures(rng, nf, opts.ColsampleByTree)
@@ -255,7 +255,7 @@ func sigmoid(m float64) float64 { return 1 / (1 + math.Exp(-m)) }
 
 // gradients fills grad and hess (class-major: class k's are [k*n, (k+1)*n))
 // from the margins (row-major, K a row).
-func gradients(obj Objective, K int, y, m, grad, hess []float64, threads int) {
+func gradients(obj Objective, mds float64, K int, y, m, grad, hess []float64, threads int) {
 	n := len(y)
 	parallel(threads, n, func(lo, hi int) {
 		p := make([]float64, K)
@@ -267,7 +267,7 @@ func gradients(obj Objective, K int, y, m, grad, hess []float64, threads int) {
 			case SquaredError:
 				grad[r], hess[r] = m[r]-y[r], 1
 			case Poisson:
-				grad[r], hess[r] = math.Exp(m[r])-y[r], math.Exp(m[r]+PoissonMaxDeltaStep)
+				grad[r], hess[r] = math.Exp(m[r])-y[r], math.Exp(m[r]+mds)
 			case Softprob:
 				softmax(p, m[r*K:(r+1)*K])
 				for k := 0; k < K; k++ {

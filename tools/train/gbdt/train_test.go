@@ -125,6 +125,7 @@ func TestOptionsValidate(t *testing.T) {
 		{"Alpha", func(o *Options) { o.Alpha = math.Inf(1) }},
 		{"MinChildWeight", func(o *Options) { o.MinChildWeight = -0.5 }},
 		{"Gamma", func(o *Options) { o.Gamma = math.NaN() }},
+		{"MaxDeltaStep", func(o *Options) { o.MaxDeltaStep = -1 }},
 		{"MaxBin", func(o *Options) { o.MaxBin = 256 }},
 		{"MaxBin", func(o *Options) { o.MaxBin = 1 }},
 		{"Subsample", func(o *Options) { o.Subsample = 0 }},
