@@ -15,7 +15,7 @@ type grower struct {
 	b    *binned
 	cuts [][]float64
 	nf   int
-	pool [][]gh // free histograms
+	pool [][]gh  // free histograms
 	mds  float64 // Options.maxDeltaStep()
 }
 
