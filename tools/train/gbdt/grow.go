@@ -72,7 +72,7 @@ func (gr *grower) weightOf(g, h float64) float64 {
 
 // build fills hist (for feats only) from rows, each feature's bins summed in
 // row order whatever the number of threads.
-func (gr *grower) build(hist []gh, rows []int32, feats []int, grad, hess []float64) {
+func (gr *grower) build(hist []gh, rows []int32, feats []int, gp []gh) {
 	for _, f := range feats {
 		clear(hist[f*histStride : (f+1)*histStride])
 	}
@@ -95,7 +95,7 @@ func (gr *grower) build(hist []gh, rows []int32, feats []int, grad, hess []float
 			for _, r := range rows {
 				row := codes[int(r)*nf+lo : int(r)*nf+hi]
 				row = row[:len(hp)]
-				g, h := grad[r], hess[r]
+				g, h := gp[r].g, gp[r].h
 				for j, c := range row {
 					s := &hp[j][c]
 					s.g += g
@@ -107,7 +107,7 @@ func (gr *grower) build(hist []gh, rows []int32, feats []int, grad, hess []float
 		fs := feats[lo:hi]
 		for _, r := range rows {
 			row := codes[int(r)*nf : int(r)*nf+nf]
-			g, h := grad[r], hess[r]
+			g, h := gp[r].g, gp[r].h
 			for j, f := range fs {
 				s := &hp[j][row[f]]
 				s.g += g
@@ -194,16 +194,16 @@ func (gr *grower) best(w *work, feats []int) split {
 // children in node order and builds their histograms one node at a time,
 // each build split over features: the tree does not depend on the number
 // of threads.
-func (gr *grower) grow(rows []int32, feats []int, grad, hess []float64) tree {
+func (gr *grower) grow(rows []int32, feats []int, gp []gh) tree {
 	o := gr.opts
 	t := tree{nodes: []tnode{{}}}
 	root := work{node: 0, lo: 0, hi: len(rows)}
 	for _, r := range rows {
-		root.g += grad[r]
-		root.h += hess[r]
+		root.g += gp[r].g
+		root.h += gp[r].h
 	}
 	root.hist = gr.getHist()
-	gr.build(root.hist, rows, feats, grad, hess)
+	gr.build(root.hist, rows, feats, gp)
 	level := []work{root}
 	scratch := make([]int32, len(rows))
 	type decision struct {
@@ -258,7 +258,7 @@ func (gr *grower) grow(rows []int32, feats []int, grad, hess []float64) tree {
 					small, large = &rw, &lw
 				}
 				small.hist = gr.getHist()
-				gr.build(small.hist, rows[small.lo:small.hi], feats, grad, hess)
+				gr.build(small.hist, rows[small.lo:small.hi], feats, gp)
 				large.hist = w.hist
 				for _, f := range feats {
 					lh := large.hist[f*histStride : (f+1)*histStride]
