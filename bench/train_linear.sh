@@ -17,8 +17,11 @@
 #   bash bench/train_linear.sh
 #   ROUNDS=3 ROWS=100000 C=1 TOL=1e-4 bash bench/train_linear.sh
 #
-# Threads: both sides use the machine's cores as they do by default
-# (GOMAXPROCS for gonum, OpenBLAS threads for numpy).
+# Threads: both as they run by default. predictd evaluates the loss and
+# gradient over row chunks on GOMAXPROCS goroutines; scikit-learn 1.2.1
+# computes the per-row loss on one thread (n_threads=1 in
+# LogisticRegression.fit) and the products X·w and Xᵀ·r in OpenBLAS
+# (Debian's openblas-pthread, on all cores).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS=${ROUNDS:-5}
