@@ -2,7 +2,8 @@
 # train_linear.sh: L2 logistic regression fit time, predictd
 # (tools/train/linear.LogisticL2, gonum L-BFGS) beside scikit-learn 1.2.1's
 # LogisticRegression(solver="lbfgs"), same data, C and tol, same run.
-# Data sets: breast_cancer (569 x 30, standardized) and a synthetic
+# Data sets: breast_cancer (569 x 30, standardized), digits (1797 x 64,
+# pixels / 16, 10 classes: multinomial) and a synthetic
 # make_classification set (ROWS x 40, seed 1). Three runs each round, the
 # order rotating: sklearn; predictd with sklearn's stopping rule (gradient
 # below TOL or an iteration lowering the objective by at most scipy's
@@ -41,6 +42,9 @@ work, rows = sys.argv[1], int(sys.argv[2])
 bc = datasets.load_breast_cancer()
 StandardScaler().fit_transform(bc.data).astype("<f8").tofile(f"{work}/bc.x")
 bc.target.astype("<i8").tofile(f"{work}/bc.y")
+dg = datasets.load_digits()
+(dg.data / 16.0).astype("<f8").tofile(f"{work}/digits.x")
+dg.target.astype("<i8").tofile(f"{work}/digits.y")
 X, y = datasets.make_classification(n_samples=rows, n_features=40, n_informative=20, random_state=1)
 X.astype("<f8").tofile(f"{work}/syn.x")
 y.astype("<i8").tofile(f"{work}/syn.y")
@@ -48,7 +52,7 @@ PYEOF
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 field() { sed -E "s/.*\"$1\": ?([^,}]*).*/\1/"; }
 echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2-) x $(nproc); load before: $(cut -d' ' -f1-3 /proc/loadavg)"
-for set in bc:30:20 syn:40:3; do
+for set in bc:30:20 digits:64:5 syn:40:3; do
 	IFS=: read -r name cols reps <<<"$set"
 	: >"$work/go.$name"
 	: >"$work/strict.$name"

@@ -8,6 +8,7 @@ import sys
 import time
 
 import numpy as np
+from scipy.special import logsumexp
 from sklearn.linear_model import LogisticRegression
 
 
@@ -21,8 +22,12 @@ def main():
         t0 = time.perf_counter()
         m.fit(X, y)
         times.append(time.perf_counter() - t0)
-    z = X @ m.coef_[0] + m.intercept_[0]
-    obj = float(np.sum(np.logaddexp(0.0, z) - y * z) + 0.5 / C * np.sum(m.coef_ ** 2))
+    Z = X @ m.coef_.T + m.intercept_
+    if Z.shape[1] == 1:
+        loss = np.sum(np.logaddexp(0.0, Z[:, 0]) - y * Z[:, 0])
+    else:
+        loss = np.sum(logsumexp(Z, axis=1) - Z[np.arange(len(y)), y])
+    obj = float(loss + 0.5 / C * np.sum(m.coef_ ** 2))
     times.sort()
     print(json.dumps({"fit_s": times[len(times) // 2], "n_iter": int(m.n_iter_.max()), "objective": obj}))
 
