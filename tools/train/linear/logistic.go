@@ -361,12 +361,13 @@ func (o *logObjective) evalChunk(part, w, z []float64, lo, hi int) {
 			for _, v := range z[1:] {
 				mx = max(mx, v)
 			}
+			zy := z[yi]
 			var s float64
 			for k, v := range z {
 				z[k] = math.Exp(v - mx)
 				s += z[k]
 			}
-			loss += mx + math.Log(s) - (mx + math.Log(z[yi]))
+			loss += mx + math.Log(s) - zy
 			for k := range z {
 				z[k] /= s
 			}
