@@ -25,10 +25,12 @@
 // trees are XGBoost 1.7.4 hist's: test predictions agree to float32
 // rounding (TestQualityAgainstXGBoost).
 //
-// Determinism: histograms are split over features between threads, and each
-// feature's bins are summed over the node's rows in ascending row order
-// whatever the thread count, so the same data, options and seed give the
-// same model, bit for bit, at any Options.Threads.
+// Determinism: a histogram build is split over features between threads,
+// and each feature's bins are summed over the node's rows in ascending row
+// order; a level's split searches and row partitions are split over nodes,
+// each node owning its rows; the loss is summed in fixed blocks. So the same
+// data, options and seed give the same model, bit for bit, at any
+// Options.Threads.
 //
 // Train is safe to call concurrently; it does not retain its inputs.
 package gbdt

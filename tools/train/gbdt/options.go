@@ -81,7 +81,9 @@ type Options struct {
 }
 
 // DefaultOptions returns XGBoost 1.7.4's defaults for binary logistic
-// training with 100 rounds, and 2 threads.
+// training (eta 0.3, max_depth 6, lambda 1, min_child_weight 1, base_score
+// 0.5, no sampling) except MaxBin 255 (XGBoost's default is 256), with 100
+// rounds and 2 threads.
 func DefaultOptions() Options {
 	return Options{
 		Objective:       BinaryLogistic,

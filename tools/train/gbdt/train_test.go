@@ -328,6 +328,13 @@ func TestEarlyStopping(t *testing.T) {
 	if got := len(res.Model.Model.(*model.Trees).Forest.Roots); got != res.Rounds {
 		t.Fatalf("%d trees kept, want %d", got, res.Rounds)
 	}
+	// The trainer's margins are the kept model's, not the trained one's.
+	rawTrain, _ := served(t, res.Model, d.Rows)
+	for i := range rawTrain {
+		if rawTrain[i] != res.TrainMargins[i] {
+			t.Fatalf("train row %d: served margin %v, TrainMargins %v", i, rawTrain[i], res.TrainMargins[i])
+		}
+	}
 	// The kept model's validation loss, served, is the best round's.
 	raw, _ := served(t, res.Model, v.Rows)
 	if got := loss(BinaryLogistic, 1, v.Labels, raw, 1); got != res.ValidLoss[res.BestRound] {
