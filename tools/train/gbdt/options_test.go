@@ -3,11 +3,14 @@ package gbdt
 import (
 	"context"
 	"math"
+	"math/rand/v2"
+	"slices"
 	"sync"
 	"testing"
 
 	"github.com/predictd/predictd/kernels"
 	"github.com/predictd/predictd/model"
+	"github.com/predictd/predictd/monitor/quality"
 )
 
 // trees returns each tree's nodes of a trained model.
@@ -128,5 +131,51 @@ func TestConcurrentTrain(t *testing.T) {
 		if string(payloads[i]) != string(payloads[0]) {
 			t.Fatalf("concurrent run %d gave a different model", i)
 		}
+	}
+}
+
+func TestSampleRows(t *testing.T) {
+	const n = 100000
+	a := sampleRows(rand.New(rand.NewPCG(1, 2)), n, 0.3)
+	b := sampleRows(rand.New(rand.NewPCG(1, 2)), n, 0.3)
+	if !slices.Equal(a, b) {
+		t.Fatal("the same seed kept different rows")
+	}
+	if !slices.IsSorted(a) {
+		t.Fatal("sampled rows are not ascending")
+	}
+	// Binomial(100000, 0.3): sd 145; 5 sd either side.
+	if len(a) < 30000-725 || len(a) > 30000+725 {
+		t.Fatalf("kept %d of %d rows at 0.3", len(a), n)
+	}
+	if got := len(sampleRows(rand.New(rand.NewPCG(1, 2)), n, 1)); got != n {
+		t.Fatalf("Subsample 1 kept %d of %d rows", got, n)
+	}
+}
+
+// TestTrainLoss: the reported training loss is the metric of the trainer's
+// margins, as monitor/quality computes it.
+func TestTrainLoss(t *testing.T) {
+	d := synthetic(2000, 4, 0.1, 8)
+	o := DefaultOptions()
+	o.Rounds = 4
+	res, err := Train(context.Background(), d, nil, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := make([]float64, len(res.TrainMargins))
+	for i, m := range res.TrainMargins {
+		p[i] = sigmoid(m)
+	}
+	if got, want := res.TrainLoss[3], quality.LogLoss(d.Labels, p); math.Abs(got-want) > 1e-12 {
+		t.Fatalf("TrainLoss %v, quality.LogLoss %v", got, want)
+	}
+	o.Objective = SquaredError
+	res, err = Train(context.Background(), d, nil, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := res.TrainLoss[3], quality.RMSE(d.Labels, res.TrainMargins); math.Abs(got-want) > 1e-12 {
+		t.Fatalf("TrainLoss %v, quality.RMSE %v", got, want)
 	}
 }
