@@ -250,6 +250,13 @@ type logObjective struct {
 // chunkRows is the rows of one unit of parallel work: at 40 features,
 // 2,048 rows are 640 KiB of x, and a 100,000-row set makes 49 chunks, enough
 // to balance two to eight goroutines.
+//
+// Measured and rejected (digits 1797 x 64, 10 classes, sklearn's stopping
+// rule, 3 alternating rounds of 7 fits at load 2): the multinomial margins
+// and gradient of a chunk as gonum Dgemm products instead of a dot and an
+// axpy per row and class, 0.151-0.159 s a fit against 0.142-0.146 s; chunks
+// sized to 65,536 multiply-adds (digits in 18 chunks instead of one), 0.156
+// to 0.181 s against 0.149 to 0.212 s, no gain.
 const chunkRows = 2048
 
 func newLogObjective(x *mat.Dense, y []int, margins int, opts LogisticOptions) *logObjective {
