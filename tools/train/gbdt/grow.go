@@ -70,51 +70,92 @@ func (gr *grower) weightOf(g, h float64) float64 {
 	return w
 }
 
-// build fills hist (for feats only) from rows, each feature's bins summed in
-// row order whatever the number of threads.
+// blockRows is the number of a node's rows whose histograms are built
+// together. A node with more rows is built block by block, the blocks
+// shared between threads, and the blocks' histograms are added in block
+// order: each thread then reads only its own rows, which, scattered over
+// the row-major codes at depth, cost a cache miss each (split over
+// features, both threads missed on every row: 2 threads took 17.2 s of CPU
+// in builds where 1 took 13.1 s, 1M x 40 rows, 50 trees). The blocks are
+// fixed by the row count, so the sums do not depend on the threads.
+const blockRows = 1 << 15
+
+// build fills hist (for feats only) from rows (ascending).
 func (gr *grower) build(hist []gh, rows []int32, feats []int, gp []gh) {
+	nb := (len(rows) + blockRows - 1) / blockRows
+	if nb <= 1 {
+		threads := gr.opts.Threads
+		if len(rows)*len(feats) < parallelWork {
+			threads = 1
+		}
+		parallel(threads, len(feats), func(lo, hi int) {
+			gr.buildRange(hist, rows, feats[lo:hi], len(feats) == gr.nf, lo, gp)
+		})
+		return
+	}
+	parts := make([][]gh, nb)
+	for b := range parts {
+		parts[b] = gr.getHist()
+	}
+	parallel(gr.opts.Threads, nb, func(lo, hi int) {
+		for b := lo; b < hi; b++ {
+			gr.buildRange(parts[b], rows[b*blockRows:min(len(rows), (b+1)*blockRows)], feats, len(feats) == gr.nf, 0, gp)
+		}
+	})
 	for _, f := range feats {
+		dst := hist[f*histStride : (f+1)*histStride]
+		copy(dst, parts[0][f*histStride:(f+1)*histStride])
+		for _, p := range parts[1:] {
+			src := p[f*histStride : (f+1)*histStride]
+			for j := range dst {
+				dst[j].g += src[j].g
+				dst[j].h += src[j].h
+			}
+		}
+	}
+	gr.pool = append(gr.pool, parts...)
+}
+
+// buildRange fills hist for the features fs (clearing them first) from rows,
+// each feature's bins summed in row order. all says fs is every feature from
+// first on, in order, so a row's codes can be read as one slice.
+func (gr *grower) buildRange(hist []gh, rows []int32, fs []int, all bool, first int, gp []gh) {
+	for _, f := range fs {
 		clear(hist[f*histStride : (f+1)*histStride])
 	}
 	nf := gr.nf
 	codes := gr.b.codes
-	threads := gr.opts.Threads
-	if len(rows)*len(feats) < parallelWork {
-		threads = 1
+	// One fixed-size array per feature: indexing it with a uint8 code
+	// needs no bounds check.
+	var hpBuf [64]*[histStride]gh
+	hp := hpBuf[:0]
+	for _, f := range fs {
+		hp = append(hp, (*[histStride]gh)(hist[f*histStride:(f+1)*histStride]))
 	}
-	contiguous := len(feats) == nf // every feature: feats[i] == i
-	parallel(threads, len(feats), func(lo, hi int) {
-		// One fixed-size array per feature: indexing it with a uint8 code
-		// needs no bounds check.
-		hp := make([]*[histStride]gh, hi-lo)
-		for j, f := range feats[lo:hi] {
-			hp[j] = (*[histStride]gh)(hist[f*histStride : (f+1)*histStride])
-		}
-		if contiguous {
-			// Features lo..hi-1: a slice of each row, no index lookup.
-			for _, r := range rows {
-				row := codes[int(r)*nf+lo : int(r)*nf+hi]
-				row = row[:len(hp)]
-				g, h := gp[r].g, gp[r].h
-				for j, c := range row {
-					s := &hp[j][c]
-					s.g += g
-					s.h += h
-				}
-			}
-			return
-		}
-		fs := feats[lo:hi]
+	if all {
+		// Features first..first+len(fs)-1: a slice of each row.
+		lo, hi := first, first+len(fs)
 		for _, r := range rows {
-			row := codes[int(r)*nf : int(r)*nf+nf]
+			row := codes[int(r)*nf+lo : int(r)*nf+hi]
+			row = row[:len(hp)]
 			g, h := gp[r].g, gp[r].h
-			for j, f := range fs {
-				s := &hp[j][row[f]]
+			for j, c := range row {
+				s := &hp[j][c]
 				s.g += g
 				s.h += h
 			}
 		}
-	})
+		return
+	}
+	for _, r := range rows {
+		row := codes[int(r)*nf : int(r)*nf+nf]
+		g, h := gp[r].g, gp[r].h
+		for j, f := range fs {
+			s := &hp[j][row[f]]
+			s.g += g
+			s.h += h
+		}
+	}
 }
 
 // childGain is XGBoost's CalcGainGivenWeight for a child, rounded to

@@ -233,9 +233,13 @@ func TestServedEqualsTrainer(t *testing.T) {
 }
 
 // TestThreadsBitIdentical: 1 and 2 threads give the same payload bytes, on
-// data large enough that histograms are built on both threads.
+// data large enough that histograms are built on both threads, both split
+// over features (small nodes) and over row blocks (large ones).
 func TestThreadsBitIdentical(t *testing.T) {
-	d := synthetic(20000, 12, 0.05, 11)
+	d := synthetic(50000, 12, 0.05, 11)
+	if len(d.Labels) <= blockRows {
+		t.Fatal("data too small to be built in blocks")
+	}
 	var payloads [][]byte
 	for _, threads := range []int{1, 2} {
 		o := DefaultOptions()
