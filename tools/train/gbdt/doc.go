@@ -22,7 +22,7 @@
 // lambda, min_child_weight, gamma), including its float32 split gains and
 // its order of candidates, so ties break as there; the missing-value
 // direction is learned by trying both sides. On the committed fixtures
-// (fewer than 2,000 rows, where XGBoost's quantile summary is exact) the
+// (at most 1,500 training rows) the
 // trees are XGBoost 1.7.4 hist's: test predictions agree within 1e-5, the
 // float32 rounding XGBoost works in (TestQualityAgainstXGBoost).
 //
