@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"sort"
 	"strings"
 	"testing"
 
@@ -74,6 +75,19 @@ func TestCutsFor(t *testing.T) {
 		for b, c := range count {
 			if c == 0 {
 				t.Fatalf("maxBin %d: bin %d is empty (cuts %v)", mb, b, cuts)
+			}
+		}
+	}
+	// binOf is the number of cuts <= x, as sort.Search finds it.
+	for _, nc := range []int{0, 1, 2, 3, 7, 254} {
+		cuts := make([]float64, nc)
+		for i := range cuts {
+			cuts[i] = float64(2 * i)
+		}
+		for x := -2.0; x <= float64(2*nc+1); x += 0.5 {
+			want := sort.Search(nc, func(i int) bool { return cuts[i] > x })
+			if got := binOf(cuts, x); int(got) != want {
+				t.Fatalf("binOf(%d cuts, %v) = %d, want %d", nc, x, got, want)
 			}
 		}
 	}
