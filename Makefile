@@ -165,7 +165,10 @@ FUZZ_TARGETS := \
 	./tools/candidates:FuzzMetricJSON \
 	./tools/candidates:FuzzParseCandidates \
 	./tools/dataset:FuzzRunRecord \
-	./tools/eval:FuzzMetricsJSON
+	./tools/eval:FuzzMetricsJSON \
+	./model/transform:FuzzDecode \
+	./tools/train/linear:FuzzFit \
+	./tools/train/spec:FuzzParse
 fuzz-check:
 	@found=$$(grep -rEo --include='*_test.go' '^func Fuzz[A-Za-z0-9_]*' . | \
 		sed -E 's|^(.*)/[^/]*_test\.go:func |\1:|' | sort -u); \
