@@ -5,8 +5,6 @@ import (
 	"math"
 
 	"gonum.org/v1/gonum/mat"
-
-	"github.com/predictd/predictd/model"
 )
 
 // ElasticNetOptions configure LogisticElasticNet.
@@ -73,17 +71,9 @@ func LogisticElasticNet(x *mat.Dense, y []int, opts ElasticNetOptions) (*Fit, er
 	if err := opts.validate(); err != nil {
 		return nil, err
 	}
-	n, p, err := checkX(x)
+	p, k, margins, task, err := checkLogistic(x, y)
 	if err != nil {
 		return nil, err
-	}
-	k, err := checkClasses(y, n)
-	if err != nil {
-		return nil, err
-	}
-	margins, task := k, model.TaskMulticlass
-	if k == 2 {
-		margins, task = 1, model.TaskBinary
 	}
 	// The smooth part: log-loss plus the L2 share of the penalty.
 	smooth := newLogObjective(x, y, margins, LogisticOptions{C: opts.C / (1 - opts.L1Ratio), FitIntercept: opts.FitIntercept})

@@ -91,17 +91,9 @@ func LogisticL2(x *mat.Dense, y []int, opts LogisticOptions) (*Fit, error) {
 	if err := opts.validate(); err != nil {
 		return nil, err
 	}
-	n, p, err := checkX(x)
+	p, k, margins, task, err := checkLogistic(x, y)
 	if err != nil {
 		return nil, err
-	}
-	k, err := checkClasses(y, n)
-	if err != nil {
-		return nil, err
-	}
-	margins, task := k, model.TaskMulticlass
-	if k == 2 {
-		margins, task = 1, model.TaskBinary
 	}
 	obj := newLogObjective(x, y, margins, opts)
 	if err := obj.checkScale(); err != nil {
@@ -154,6 +146,24 @@ func LogisticL2(x *mat.Dense, y []int, opts LogisticOptions) (*Fit, error) {
 		return nil, fmt.Errorf("logistic regression stopped after %d iterations (%v) with gradient %.3g (Tol %g)", f.Iterations, res.Status, f.GradientInf, opts.Tol)
 	}
 	return f, nil
+}
+
+// checkLogistic checks a logistic fit's x and y (checkX, checkClasses) and
+// returns the number of features p, of classes k, and the margins and task
+// of the model: one margin and TaskBinary for two classes, k margins and
+// TaskMulticlass for more.
+func checkLogistic(x *mat.Dense, y []int) (p, k, margins int, task model.Task, err error) {
+	n, p, err := checkX(x)
+	if err != nil {
+		return 0, 0, 0, "", err
+	}
+	if k, err = checkClasses(y, n); err != nil {
+		return 0, 0, 0, "", err
+	}
+	if k == 2 {
+		return p, k, 1, model.TaskBinary, nil
+	}
+	return p, k, k, model.TaskMulticlass, nil
 }
 
 // checkClasses checks y's class ids against n rows (0..K-1, each present,
