@@ -237,18 +237,7 @@ func TestContractAllocs(t *testing.T) {
 // TestContractSeriesRetired: a version's violation series go when it is
 // unloaded, and a contract that cannot be read fails the load.
 func TestContractSeriesRetired(t *testing.T) {
-	repo := t.TempDir()
-	imp, err := importer.ImportFile("native", fixture.Path("native", "logreg_binary.model.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := model.Write(repo, "lr", imp, model.WriteOptions{Contract: []byte(lrContract), ContractSource: "lr.yaml"}); err != nil {
-		t.Fatal(err)
-	}
-	l, err := model.Open(repo, "lr", 1)
-	if err != nil {
-		t.Fatal(err)
-	}
+	l := openLR(t, model.WriteOptions{Contract: []byte(lrContract), ContractSource: "lr.yaml"})
 	s, err := New(Options{DisableBatching: true})
 	if err != nil {
 		t.Fatal(err)
@@ -317,18 +306,7 @@ func TestParseContractMode(t *testing.T) {
 // TestContractEnforceWithoutContract: enforce on a version that carries no
 // contract serves it unchecked, and says so in the log.
 func TestContractEnforceWithoutContract(t *testing.T) {
-	repo := t.TempDir()
-	imp, err := importer.ImportFile("native", fixture.Path("native", "logreg_binary.model.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := model.Write(repo, "lr", imp, model.WriteOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	l, err := model.Open(repo, "lr", 1)
-	if err != nil {
-		t.Fatal(err)
-	}
+	l := openLR(t, model.WriteOptions{})
 	var logged []string
 	s, err := New(Options{DisableBatching: true, Models: map[string]ModelOptions{"lr": {Contract: ContractEnforce}},
 		Logf: func(format string, args ...any) { logged = append(logged, fmt.Sprintf(format, args...)) }})
@@ -345,4 +323,23 @@ func TestContractEnforceWithoutContract(t *testing.T) {
 	if len(logged) != 1 || !strings.Contains(logged[0], "model lr version 1: contract enforce is set, but the version carries no contract") {
 		t.Errorf("logged %q, want one line saying the version is served unchecked", logged)
 	}
+}
+
+// openLR writes the logistic regression fixture as model "lr" version 1
+// of a fresh repository, with opts, and opens it.
+func openLR(t testing.TB, opts model.WriteOptions) *model.Loaded {
+	t.Helper()
+	repo := t.TempDir()
+	imp, err := importer.ImportFile("native", fixture.Path("native", "logreg_binary.model.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := model.Write(repo, "lr", imp, opts); err != nil {
+		t.Fatal(err)
+	}
+	l, err := model.Open(repo, "lr", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
 }

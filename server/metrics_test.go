@@ -130,18 +130,7 @@ func TestMetricsPromtool(t *testing.T) {
 // its prepared states is live (unloaded and loaded again while a request
 // held the old one, a version has two) and go with the last one.
 func TestRetiredSeries(t *testing.T) {
-	repo := t.TempDir()
-	imp, err := importer.ImportFile("native", fixture.Path("native", "logreg_binary.model.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := pmodel.Write(repo, "lr", imp, pmodel.WriteOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	l, err := pmodel.Open(repo, "lr", 1)
-	if err != nil {
-		t.Fatal(err)
-	}
+	l := openLR(t, pmodel.WriteOptions{})
 	s, err := New(Options{DisableBatching: true})
 	if err != nil {
 		t.Fatal(err)
