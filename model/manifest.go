@@ -16,6 +16,9 @@ type FeatureType string
 const (
 	FeatureFloat       FeatureType = "float"
 	FeatureCategorical FeatureType = "categorical" // integer category codes
+	// FeatureString is a raw category string, an input of a version with
+	// transforms only (see TransformFile).
+	FeatureString FeatureType = "string"
 )
 
 // Feature is one input column, in the model's order.
@@ -89,6 +92,13 @@ type Manifest struct {
 	// DensePrecision). Empty for trees, and in manifests written before
 	// the field, which then take DensePrecision's default.
 	Precision string `json:"precision,omitempty"`
+
+	// Transform locates the version's fitted feature transforms (see
+	// TransformFile); nil for a model that takes its features as they
+	// come. With it, Features are the raw inputs and ModelFeatures the
+	// columns the payload takes.
+	Transform     *TransformFile `json:"transform,omitempty"`
+	ModelFeatures []Feature      `json:"model_features,omitempty"`
 
 	Lineage json.RawMessage `json:"lineage,omitempty"`
 	Metrics json.RawMessage `json:"metrics,omitempty"`
@@ -188,17 +198,44 @@ func (m *Manifest) check() error {
 			return err
 		}
 	}
-	seen := make(map[string]bool, len(m.Features))
-	for i, f := range m.Features {
+	if err := checkFeatureList("feature", m.Features, m.Transform != nil); err != nil {
+		return err
+	}
+	if m.Transform == nil {
+		if len(m.ModelFeatures) > 0 {
+			return fmt.Errorf("model_features without a transform")
+		}
+		return nil
+	}
+	if err := m.Transform.check(); err != nil {
+		return err
+	}
+	if len(m.ModelFeatures) == 0 {
+		return fmt.Errorf("a transform without model_features")
+	}
+	return checkFeatureList("model_features", m.ModelFeatures, false)
+}
+
+// checkFeatureList checks a list of features: named, each once, of a known
+// type (FeatureString only where strings are allowed: a version's raw
+// inputs when it has transforms).
+func checkFeatureList(what string, fs []Feature, strings bool) error {
+	seen := make(map[string]bool, len(fs))
+	for i, f := range fs {
 		if f.Name == "" {
-			return fmt.Errorf("feature %d has no name", i)
+			return fmt.Errorf("%s %d has no name", what, i)
 		}
 		if seen[f.Name] {
-			return fmt.Errorf("feature %s appears twice", Quote(f.Name))
+			return fmt.Errorf("%s %s appears twice", what, Quote(f.Name))
 		}
 		seen[f.Name] = true
-		if f.Type != FeatureFloat && f.Type != FeatureCategorical {
-			return fmt.Errorf("feature %s has unknown type %s", Quote(f.Name), Quote(string(f.Type)))
+		switch {
+		case f.Type == FeatureFloat, f.Type == FeatureCategorical:
+		case f.Type == FeatureString && strings:
+		case f.Type == FeatureString:
+			return fmt.Errorf("%s %s has type string, which only a version with transforms takes", what, Quote(f.Name))
+		default:
+			return fmt.Errorf("%s %s has unknown type %s", what, Quote(f.Name), Quote(string(f.Type)))
 		}
 	}
 	return nil

@@ -378,13 +378,14 @@ func (d *Distribution) validate(rows int64) error {
 }
 
 // CheckManifest reports a mismatch between r and the manifest m: a
-// reference profiles exactly m's features (numeric for float features,
+// reference profiles exactly m's Columns (numeric for float features,
 // categorical for categorical ones) and outputs, by name and in order.
 func (r *Reference) CheckManifest(m *Manifest) error {
-	if len(r.Features) != len(m.Features) {
-		return fmt.Errorf("reference has %d features, the model %d", len(r.Features), len(m.Features))
+	cols := m.Columns()
+	if len(r.Features) != len(cols) {
+		return fmt.Errorf("reference has %d features, the model %d", len(r.Features), len(cols))
 	}
-	for i, f := range m.Features {
+	for i, f := range cols {
 		d := &r.Features[i]
 		if d.Name != f.Name {
 			return fmt.Errorf("reference feature %d is %s, the model's is %s", i, Quote(d.Name), Quote(f.Name))

@@ -1,6 +1,7 @@
 package model
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"crypto/sha256"
@@ -17,6 +18,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/predictd/predictd/model/transform"
 )
 
 // Files inside a version folder.
@@ -51,6 +54,15 @@ type WriteOptions struct {
 	// (CheckContract).
 	Contract       []byte
 	ContractSource string
+	// Transform, if set, is the fitted feature transforms the version
+	// applies to its raw inputs (see TransformFile): imp's Features must be
+	// its output Names, in order, all float. The manifest then lists the
+	// transform's inputs as Features and imp's as ModelFeatures.
+	Transform *transform.Pipeline
+	// Lineage and Metrics, if set, are JSON objects recorded verbatim in
+	// the manifest (see Manifest.Lineage; RecordEvaluation adds to them).
+	Lineage json.RawMessage
+	Metrics json.RawMessage
 }
 
 // ErrBadOption reports a WriteOptions field that does not fit the model
@@ -100,6 +112,31 @@ func Write(repo, name string, imp *Imported, opts WriteOptions) (*Manifest, stri
 	if err := checkFeatureViews(m.FeatureViews); err != nil {
 		return nil, "", err
 	}
+	for _, o := range []struct {
+		name string
+		v    json.RawMessage
+		dst  *json.RawMessage
+	}{{"Lineage", opts.Lineage, &m.Lineage}, {"Metrics", opts.Metrics, &m.Metrics}} {
+		if o.v == nil {
+			continue
+		}
+		if !json.Valid(o.v) || !bytes.HasPrefix(bytes.TrimSpace(o.v), []byte("{")) {
+			return nil, "", fmt.Errorf("%w: WriteOptions.%s is not a JSON object", ErrBadOption, o.name)
+		}
+		*o.dst = o.v
+	}
+	var transformData []byte
+	if p := opts.Transform; p != nil {
+		m.ModelFeatures, m.Features = imp.Features, InputFeatures(p)
+		var tf *TransformFile
+		if transformData, tf, err = encodeTransformFile(p); err != nil {
+			return nil, "", fmt.Errorf("%w: %w", ErrBadOption, err)
+		}
+		m.Transform = tf
+		if err := checkTransform(p, m); err != nil {
+			return nil, "", fmt.Errorf("%w: WriteOptions.Transform does not fit the model: %w", ErrBadOption, err)
+		}
+	}
 	if err := checkPrecision(m.Kind, opts.Precision); err != nil {
 		return nil, "", fmt.Errorf("%w: %w", ErrBadOption, err)
 	}
@@ -122,6 +159,11 @@ func Write(repo, name string, imp *Imported, opts WriteOptions) (*Manifest, stri
 	defer os.RemoveAll(tmp) // a no-op once renamed
 	if err := writeFileSync(filepath.Join(tmp, PayloadFile), payload); err != nil {
 		return nil, "", err
+	}
+	if transformData != nil {
+		if err := writeFileSync(filepath.Join(tmp, m.Transform.File), transformData); err != nil {
+			return nil, "", err
+		}
 	}
 	if opts.Reference != nil {
 		data, rf, err := encodeReferenceFile(opts.Reference, m)
@@ -237,7 +279,12 @@ func Models(repo string) ([]string, error) {
 type Loaded struct {
 	Manifest *Manifest
 	Dir      string
-	Model    Predictor
+	// Model predicts from the manifest's Columns.
+	Model Predictor
+	// Transform, for a version with transforms (Manifest.Transform), turns
+	// a row of the raw Features into the Columns Model takes; nil
+	// otherwise.
+	Transform *transform.Pipeline
 }
 
 // Open is OpenContext with a context that is never cancelled.
@@ -380,7 +427,16 @@ func openDir(ctx context.Context, dir string) (*Loaded, error) {
 			return nil, fmt.Errorf("%s (%d bytes): %w", ppath, size, err)
 		}
 	}
-	return &Loaded{Manifest: m, Dir: dir, Model: p}, nil
+	l := &Loaded{Manifest: m, Dir: dir, Model: p}
+	if m.Transform != nil {
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("read transform %s: cancelled: %w", filepath.Join(dir, m.Transform.File), err)
+		}
+		if l.Transform, err = readTransform(dir, m); err != nil {
+			return nil, err
+		}
+	}
+	return l, nil
 }
 
 // ReadManifest reads and checks dir's manifest.json.
@@ -433,8 +489,12 @@ func (m *Manifest) checkAgainst(p Predictor) error {
 		return fmt.Errorf("unknown payload type %T", p)
 	}
 	switch {
-	case len(m.Features) != p.NumFeatures():
-		return fmt.Errorf("manifest lists %d features, payload takes %d", len(m.Features), p.NumFeatures())
+	case len(m.Columns()) != p.NumFeatures():
+		what := "features"
+		if m.Transform != nil {
+			what = "model_features"
+		}
+		return fmt.Errorf("manifest lists %d %s, payload takes %d", len(m.Columns()), what, p.NumFeatures())
 	case len(m.Outputs) != p.NumOutputs():
 		return fmt.Errorf("manifest lists %d outputs, payload gives %d", len(m.Outputs), p.NumOutputs())
 	case len(m.RawOutputs) != p.NumMargins():

@@ -140,6 +140,10 @@ type Pipeline struct {
 // features read, in order of first use.
 func (p *Pipeline) Inputs() []string { return p.inputs }
 
+// Numeric reports whether input i (an index into Inputs) is a number
+// (read by numeric steps) rather than a category string.
+func (p *Pipeline) Numeric(i int) bool { return p.numeric[i] }
+
 // Width is the number of output columns.
 func (p *Pipeline) Width() int { return len(p.names) }
 

@@ -1,0 +1,143 @@
+package model
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/predictd/predictd/kernels"
+	"github.com/predictd/predictd/model/transform"
+)
+
+// transformedModel is a logistic model over a fitted pipeline of one
+// standardized number and a one-hot category.
+func transformedModel(t *testing.T) (*Imported, *transform.Pipeline) {
+	t.Helper()
+	feats := []transform.Feature{
+		{Name: "amount", Columns: []string{"amount"}, Steps: []transform.Step{{Op: transform.OpStandardize}}},
+		{Name: "country", Columns: []string{"country"}, Encode: &transform.Encoding{Op: transform.EncOneHot, Unknown: "zeros"}},
+	}
+	rows := []transform.Row{
+		{transform.Num(1), transform.Str("DE")},
+		{transform.Num(3), transform.Str("US")},
+		{transform.Num(5), transform.Str("US")},
+	}
+	p, err := transform.FitRows(feats, rows)
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := p.Names()
+	cols := make([]Feature, len(names))
+	w := make([]float64, len(names))
+	for i, n := range names {
+		cols[i] = Feature{Name: n, Type: FeatureFloat}
+		w[i] = float64(i + 1)
+	}
+	d := &Dense{Layers: []Layer{{In: len(names), Out: 1, Weights: w, Bias: []float64{-0.5}, Activation: kernels.ActIdentity}}, Link: LinkSigmoid}
+	outs, raw := DefaultOutputs(TaskBinary, 1, LinkSigmoid)
+	return &Imported{
+		Kind: KindLinear, Task: TaskBinary, Features: cols, Outputs: outs, RawOutputs: raw,
+		Source: Source{Format: "predictd-train", File: "spec.yaml", SHA256: "00"}, Model: d,
+	}, p
+}
+
+func TestWriteOpenTransform(t *testing.T) {
+	imp, p := transformedModel(t)
+	repo := t.TempDir()
+	m, dir, err := Write(repo, "fraud", imp, WriteOptions{Transform: p})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Feature{{Name: "amount", Type: FeatureFloat}, {Name: "country", Type: FeatureString}}
+	if len(m.Features) != 2 || m.Features[0] != want[0] || m.Features[1] != want[1] {
+		t.Fatalf("Features = %v, want %v", m.Features, want)
+	}
+	if len(m.ModelFeatures) != p.Width() || m.ModelFeatures[1].Name != "country=DE" {
+		t.Fatalf("ModelFeatures = %v, want the transform's names %v", m.ModelFeatures, p.Names())
+	}
+	l, err := Open(repo, "fraud", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l.Transform == nil {
+		t.Fatal("Open: no Transform for a version with one")
+	}
+	x, err := l.Transform.Apply(nil, transform.Row{transform.Num(3), transform.Str("US")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// amount 3 is the mean: standardized 0; country=US is the third column.
+	got := l.Model.Predict(nil, x, true)
+	if wantM := 3*1.0 - 0.5; got[0] != wantM {
+		t.Errorf("margin of (3, US) = %v, want %v", got[0], wantM)
+	}
+	if _, err := os.Stat(filepath.Join(dir, m.Transform.File)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestOpenRefusesBadTransform(t *testing.T) {
+	imp, p := transformedModel(t)
+	cases := []struct {
+		name string
+		edit func(t *testing.T, dir string, m *Manifest)
+		want string
+	}{
+		{"corrupt", func(t *testing.T, dir string, m *Manifest) {
+			path := filepath.Join(dir, m.Transform.File)
+			data, _ := os.ReadFile(path)
+			data[len(data)/2] ^= 1
+			os.WriteFile(path, data, 0o644)
+		}, "the transform is corrupt"},
+		{"truncated", func(t *testing.T, dir string, m *Manifest) {
+			path := filepath.Join(dir, m.Transform.File)
+			data, _ := os.ReadFile(path)
+			os.WriteFile(path, data[:len(data)-1], 0o644)
+		}, "the transform is truncated or corrupt"},
+		{"inputs renamed", func(t *testing.T, dir string, m *Manifest) {
+			editManifest(t, dir, func(mm map[string]any) {
+				mm["features"].([]any)[0].(map[string]any)["name"] = "amt"
+			})
+		}, "are not the transform's inputs"},
+		{"string input without transform", func(t *testing.T, dir string, m *Manifest) {
+			editManifest(t, dir, func(mm map[string]any) {
+				delete(mm, "transform")
+			})
+		}, "only a version with transforms takes"},
+		{"model_features renamed", func(t *testing.T, dir string, m *Manifest) {
+			editManifest(t, dir, func(mm map[string]any) {
+				mm["model_features"].([]any)[1].(map[string]any)["name"] = "country=FR"
+			})
+		}, `model_features[1] is "country=FR"`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			repo := t.TempDir()
+			m, dir, err := Write(repo, "fraud", imp, WriteOptions{Transform: p})
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.edit(t, dir, m)
+			_, err = Open(repo, "fraud", 0)
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("Open after %s: err = %v, want one containing %q", c.name, err, c.want)
+			}
+		})
+	}
+}
+
+func TestWriteRefusesTransformThatDoesNotFit(t *testing.T) {
+	imp, p := transformedModel(t)
+	imp.Features[0].Name = "amount_scaled"
+	_, _, err := Write(t.TempDir(), "fraud", imp, WriteOptions{Transform: p})
+	if !errors.Is(err, ErrBadOption) || !strings.Contains(err.Error(), "model_features[0]") {
+		t.Fatalf("Write with columns not named as the transform's: err = %v, want ErrBadOption naming model_features[0]", err)
+	}
+	imp, p = transformedModel(t)
+	_, _, err = Write(t.TempDir(), "fraud", imp, WriteOptions{Transform: p, Lineage: []byte(`[1]`)})
+	if !errors.Is(err, ErrBadOption) || !strings.Contains(err.Error(), "Lineage") {
+		t.Fatalf("Write with a Lineage that is a list: err = %v, want ErrBadOption naming Lineage", err)
+	}
+}
