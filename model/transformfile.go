@@ -3,6 +3,7 @@ package model
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -142,4 +143,29 @@ func readTransform(dir string, m *Manifest) (*transform.Pipeline, error) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return p, nil
+}
+
+// ErrMissingValue is wrapped by TransformRow's error for a row whose
+// transformed value is missing where the model takes none.
+var ErrMissingValue = errors.New("missing value")
+
+// TransformRow appends the model columns of raw (one Value per input of
+// p, as Pipeline.Apply takes it) to dst. For a model that takes no
+// missing values (takesMissing false: a dense model; trees route NaN), a
+// column the transform leaves NaN is an error wrapping ErrMissingValue
+// that names the column and the input it came from. Serving, batch
+// scoring and training all build a version's rows through this function.
+// It does not allocate when dst has room and it succeeds.
+func TransformRow(dst []float64, p *transform.Pipeline, takesMissing bool, raw transform.Row) ([]float64, error) {
+	n := len(dst)
+	dst, err := p.Apply(dst, raw)
+	if err != nil || takesMissing {
+		return dst, err
+	}
+	for j, x := range dst[n:] {
+		if x != x {
+			return dst, fmt.Errorf("column %s: %w; the model takes none (an impute step in the training spec would fill it)", p.Names()[j], ErrMissingValue)
+		}
+	}
+	return dst, nil
 }

@@ -141,3 +141,19 @@ func TestWriteRefusesTransformThatDoesNotFit(t *testing.T) {
 		t.Fatalf("Write with a Lineage that is a list: err = %v, want ErrBadOption naming Lineage", err)
 	}
 }
+
+func TestTransformRowMissing(t *testing.T) {
+	_, p := transformedModel(t)
+	raw := transform.Row{{}, transform.Str("US")}
+	if _, err := TransformRow(nil, p, true, raw); err != nil {
+		t.Fatalf("TransformRow(missing amount) for a model that takes missing values: %v", err)
+	}
+	_, err := TransformRow(nil, p, false, raw)
+	if !errors.Is(err, ErrMissingValue) || !strings.Contains(err.Error(), "column amount") {
+		t.Fatalf("TransformRow(missing amount) for a dense model: err = %v, want ErrMissingValue naming column amount", err)
+	}
+	x, err := TransformRow(make([]float64, 0, 8), p, false, transform.Row{transform.Num(1), {}})
+	if err != nil || len(x) != 3 {
+		t.Fatalf("TransformRow(1, missing country): %v, %v: a onehot encoding of a missing category is all zeros, not missing", x, err)
+	}
+}
