@@ -22,7 +22,7 @@
 //	  n_trees: 100             # >= 1
 //	  max_depth: 6             # >= 1 (depthwise), 0 = no limit (lossguide only)
 //	  learning_rate: 0.3       # > 0
-//	  max_bin: 256             # 2..65536
+//	  max_bin: 255             # 2..255 (one more bin holds missing values)
 //	  lambda: 1.0              # L2 on leaf weights, >= 0
 //	  alpha: 0.0               # L1 on leaf weights, >= 0
 //	  min_child_weight: 1.0    # >= 0
@@ -317,7 +317,7 @@ func (p *parser) model(n *yaml.Node, task string) (Model, error) {
 	case ModelRidge:
 		m.Alpha = 1
 	case ModelGBDT:
-		m.NTrees, m.MaxDepth, m.LearningRate, m.MaxBin, m.Lambda = 100, 6, 0.3, 256, 1
+		m.NTrees, m.MaxDepth, m.LearningRate, m.MaxBin, m.Lambda = 100, 6, 0.3, 255, 1
 		m.MinChildWeight, m.Subsample, m.Colsample, m.Growth = 1, 1, 1, "depthwise"
 	}
 	set := map[string]*yaml.Node{}
@@ -385,8 +385,8 @@ func (p *parser) model(n *yaml.Node, task string) (Model, error) {
 			err = pos(m.LearningRate, false)
 		case "max_bin":
 			m.MaxBin, err = p.int(v, fp)
-			if err == nil && (m.MaxBin < 2 || m.MaxBin > 65536) {
-				err = p.ErrAt(v, fp, "%d: want 2 to 65536", m.MaxBin)
+			if err == nil && (m.MaxBin < 2 || m.MaxBin > 255) {
+				err = p.ErrAt(v, fp, "%d: want 2 to 255 (the bins of a feature's values; missing values take one more)", m.MaxBin)
 			}
 		case "lambda":
 			m.Lambda, err = p.number(v, fp)

@@ -44,7 +44,7 @@ func TestDocExample(t *testing.T) {
 	if s.Label != "is_fraud" || s.Task != TaskBinary || s.Seed != 7 || s.ValidationFraction != 0.2 {
 		t.Errorf("top level = %q %q %d %v", s.Label, s.Task, s.Seed, s.ValidationFraction)
 	}
-	want := Model{Type: ModelGBDT, Line: s.Model.Line, NTrees: 100, MaxDepth: 6, LearningRate: 0.3, MaxBin: 256, Lambda: 1,
+	want := Model{Type: ModelGBDT, Line: s.Model.Line, NTrees: 100, MaxDepth: 6, LearningRate: 0.3, MaxBin: 255, Lambda: 1,
 		MinChildWeight: 1, Subsample: 1, Colsample: 1, Growth: "depthwise"}
 	if s.Model != want {
 		t.Errorf("model = %+v\nwant %+v", s.Model, want)
@@ -88,7 +88,7 @@ func TestModelDefaults(t *testing.T) {
 		{"{type: logistic, penalty: elasticnet, l1_ratio: 0.3, c: 0.5}", "binary", Model{Type: ModelLogistic, C: 0.5, Penalty: "elasticnet", L1Ratio: 0.3, MaxIter: 100}},
 		{"{type: ridge}", "regression", Model{Type: ModelRidge, Alpha: 1}},
 		{"{type: linear}", "regression", Model{Type: ModelLinear}},
-		{"{type: gbdt, growth: lossguide, max_leaves: 31, max_depth: 0, early_stopping_rounds: 10}", "poisson", Model{Type: ModelGBDT, NTrees: 100, LearningRate: 0.3, MaxBin: 256, Lambda: 1,
+		{"{type: gbdt, growth: lossguide, max_leaves: 31, max_depth: 0, early_stopping_rounds: 10}", "poisson", Model{Type: ModelGBDT, NTrees: 100, LearningRate: 0.3, MaxBin: 255, Lambda: 1,
 			MinChildWeight: 1, Subsample: 1, Colsample: 1, Growth: "lossguide", MaxLeaves: 31, EarlyStoppingRounds: 10}},
 	} {
 		src := "label: y\ntask: " + c.task + "\nmodel: " + c.model + "\nfeatures:\n  - {column: x, type: float}\n"
@@ -119,8 +119,8 @@ func TestParseErrors(t *testing.T) {
 		{"label: y\ntask: binary\nvalidation_fraction: 0\nmodel: {type: gbdt, early_stopping_rounds: 5}\nfeatures: [{column: x, type: float}]\n", "t.yaml:3: validation_fraction: 0, but model.early_stopping_rounds needs validation rows"},
 		{"label: y\ntask: binary\nmodel: {type: logistic, l1_ratio: 0.5}\nfeatures: [{column: x, type: float}]\n", "model.l1_ratio: only for penalty elasticnet"},
 		{"label: y\ntask: binary\nmodel: {type: gbdt, max_depth: 0}\nfeatures: [{column: x, type: float}]\n", "model.max_depth: 0 (no limit) only with growth lossguide"},
-		{"label: y\ntask: binary\nmodel: {type: gbdt, max_bin: 1}\nfeatures: [{column: x, type: float}]\n", "model.max_bin: 1: want 2 to 65536"},
-		{"label: y\ntask: binary\nmodel: {type: gbdt, max_bin: 65537}\nfeatures: [{column: x, type: float}]\n", "model.max_bin: 65537: want 2 to 65536"},
+		{"label: y\ntask: binary\nmodel: {type: gbdt, max_bin: 1}\nfeatures: [{column: x, type: float}]\n", "model.max_bin: 1: want 2 to 255"},
+		{"label: y\ntask: binary\nmodel: {type: gbdt, max_bin: 256}\nfeatures: [{column: x, type: float}]\n", "model.max_bin: 256: want 2 to 255"},
 		{"label: y\ntask: binary\nmodel: {type: gbdt, max_leaves: 1}\nfeatures: [{column: x, type: float}]\n", "model.max_leaves: 1: want 0 (no limit) or >= 2"},
 		{"label: y\ntask: binary\nmodel: {type: gbdt, learning_rate: 0}\nfeatures: [{column: x, type: float}]\n", "model.learning_rate: 0: want > 0"},
 		{"label: y\ntask: binary\nmodel: {type: gbdt, lambda: -1}\nfeatures: [{column: x, type: float}]\n", "model.lambda: -1: want >= 0"},
