@@ -28,17 +28,21 @@ type Recorded struct {
 	Fairness     *Fairness     `json:"fairness,omitempty"`
 }
 
+// Recorded is the part of r a manifest keeps (see Recorded).
+func (r *Report) Recorded() Recorded {
+	return Recorded{
+		Task: r.Task, Input: r.Input, InputSHA256: r.InputSHA256, Label: r.Label, Rows: r.Rows,
+		Threshold: r.Threshold, Bins: r.Bins, TweediePower: r.TweediePower, Created: r.Created,
+		Overall: r.Overall, Confusion: r.Confusion, Slices: r.Slices, Fairness: r.Fairness,
+	}
+}
+
 // Record writes the report into the manifest of the version it judged
 // (r.Model, r.Version in repo), atomically: the Recorded numbers, and a
 // lineage entry naming the input, its sha256, the rows, the label column,
 // when, and predictdVersion. It returns the version folder.
 func (r *Report) Record(repo, predictdVersion string) (string, error) {
-	rec := Recorded{
-		Task: r.Task, Input: r.Input, InputSHA256: r.InputSHA256, Label: r.Label, Rows: r.Rows,
-		Threshold: r.Threshold, Bins: r.Bins, TweediePower: r.TweediePower, Created: r.Created,
-		Overall: r.Overall, Confusion: r.Confusion, Slices: r.Slices, Fairness: r.Fairness,
-	}
-	js, err := json.Marshal(rec)
+	js, err := json.Marshal(r.Recorded())
 	if err != nil {
 		return "", fmt.Errorf("record evaluation: %w", err)
 	}
