@@ -52,6 +52,15 @@ func (fr *Fitter) Inputs() []string { return fr.p.inputs }
 // Numeric says whether input i is read as a number.
 func (fr *Fitter) Numeric(i int) bool { return fr.p.numeric[i] }
 
+// TableIndex is Pipeline.TableIndex for the Fitter's inputs.
+func (fr *Fitter) TableIndex(r *table.Reader) ([]int, error) { return fr.p.TableIndex(r) }
+
+// ChunkRow is Pipeline.ChunkRow for the Fitter's inputs: row j of c as
+// Add takes it.
+func (fr *Fitter) ChunkRow(dst Row, c *table.Chunk, j int, idx []int) (Row, error) {
+	return fr.p.ChunkRow(dst, c, j, idx)
+}
+
 // Add takes one training row (values as Apply takes them; strings are
 // copied).
 func (fr *Fitter) Add(raw Row) error {
