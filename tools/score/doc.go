@@ -10,9 +10,10 @@
 //
 //   - one reader goroutine fills a free chunk from the input and queues it;
 //   - Workers goroutines each take a queued chunk, finish decoding it (a CSV
-//     chunk arrives as text; its numbers are parsed here, in parallel), call
-//     Predictor.Predict on it and encode the predictions (CSV text, again in
-//     parallel);
+//     chunk arrives as text, its numbers are parsed here; a transformed
+//     version's chunk arrives as raw rows, see OpenModelInput, and is
+//     transformed here; both in parallel), call Predictor.Predict on it and
+//     encode the predictions (CSV text, again in parallel);
 //   - the calling goroutine writes chunks strictly in input order, waiting for
 //     the oldest chunk if a later one finishes first, then returns the chunk to
 //     the free list.

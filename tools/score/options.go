@@ -10,9 +10,12 @@ import (
 
 // Options configures a scoring run.
 type Options struct {
-	// Features are the model's inputs, in the model's order. Input columns
-	// are matched to them by name; other input columns are ignored. The
-	// length must equal the predictor's NumFeatures.
+	// Features are the columns the predictor takes, in its order: the
+	// manifest's Columns(). The length must equal the predictor's
+	// NumFeatures. ScoreFile opens its input with OpenInput for them
+	// (input columns matched by name, others ignored); ScoreModelFile
+	// opens it with OpenModelInput, so that a version with feature
+	// transforms reads its raw inputs and transforms them into these.
 	Features []model.Feature
 	// Outputs name the output columns: the manifest's Outputs, or its
 	// RawOutputs when Raw is set. The length must equal the predictor's

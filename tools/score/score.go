@@ -7,11 +7,14 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/predictd/predictd/internal/table"
 	"github.com/predictd/predictd/model"
+	"github.com/predictd/predictd/model/transform"
 )
 
 // RowReader is a source of feature rows; CSVReader and ParquetReader are
@@ -48,11 +51,34 @@ type RowWriter interface {
 // untouched. Standard output cannot be taken back: rows before an error may
 // have been written there.
 func ScoreFile(ctx context.Context, p model.Predictor, opts Options, inPath, outPath string) (Stats, error) {
+	return scoreFile(ctx, p, opts, inPath, outPath, func() (RowReader, func(), error) {
+		return OpenInput(inPath, opts.Features)
+	})
+}
+
+// ScoreModelFile is ScoreFile for the loaded version l, its rows read by
+// OpenModelInput: a version with feature transforms scores a file of its
+// raw inputs (l.Manifest.Features), any other version is ScoreFile with
+// l.Model. opts.Features are the columns l.Model takes,
+// l.Manifest.Columns(): nil means those, any other list is an error.
+func ScoreModelFile(ctx context.Context, l *model.Loaded, opts Options, inPath, outPath string) (Stats, error) {
+	cols := l.Manifest.Columns()
+	if opts.Features == nil {
+		opts.Features = cols
+	} else if !slices.Equal(opts.Features, cols) {
+		return Stats{}, fmt.Errorf("score options: Features lists %d features (%s), model %s v%d takes its %d columns (%s): leave Features nil", len(opts.Features), quoteList(featureNames(opts.Features)), l.Manifest.Name, l.Manifest.Version, len(cols), quoteList(featureNames(cols)))
+	}
+	return scoreFile(ctx, l.Model, opts, inPath, outPath, func() (RowReader, func(), error) {
+		return OpenModelInput(inPath, l)
+	})
+}
+
+func scoreFile(ctx context.Context, p model.Predictor, opts Options, inPath, outPath string, open func() (RowReader, func(), error)) (Stats, error) {
 	start := time.Now()
 	if err := opts.check(p); err != nil {
 		return Stats{}, err
 	}
-	in, closeIn, err := OpenInput(inPath, opts.Features)
+	in, closeIn, err := open()
 	if err != nil {
 		return Stats{}, err
 	}
@@ -83,8 +109,12 @@ func hasExt(path, ext string) bool {
 
 // OpenInput opens inPath as a RowReader of features, by its extension: a
 // CSVReader for .csv (or "-", standard input), a ParquetReader for
-// .parquet. Call the returned function to close it. score, profile and
-// drift all read their rows through it.
+// .parquet. Call the returned function to close it. features are the
+// columns read, matched by name: a version's raw Features, which for a
+// version without feature transforms are the columns its model takes.
+// Tools that score a loaded version (score, eval, profile, drift,
+// candidates, bench) read its rows through OpenModelInput, which calls
+// this for such a version.
 func OpenInput(inPath string, features []model.Feature) (RowReader, func(), error) {
 	if inPath == "-" {
 		r, err := NewCSVReader(os.Stdin, "stdin", features)
@@ -166,7 +196,8 @@ func writeAtomic(path string, write func(*os.File) error) (err error) {
 // Score reads every row from r, predicts it with p on opts.Workers
 // goroutines and writes the predictions to w in input order. It closes w
 // when it returns, after an error too, so the rows written are flushed.
-// opts.Features must list the features r was opened with. It stops at the
+// opts.Features must list the columns r yields, the predictor's
+// (Manifest.Columns()). It stops at the
 // first error in input order, or when ctx is canceled, and returns
 // context.Cause of ctx then. Stats.Rows counts the rows written.
 func Score(ctx context.Context, p model.Predictor, opts Options, r RowReader, w RowWriter) (Stats, error) {
@@ -181,6 +212,9 @@ func Score(ctx context.Context, p model.Predictor, opts Options, r RowReader, w 
 	}
 	s := &scorer{p: p, opts: opts, r: r, w: w}
 	s.csvIn, _ = r.(*CSVReader)
+	if t, ok := r.(*transformReader); ok && !t.buffered() {
+		s.tabIn = t
+	}
 	s.csvOut, _ = w.(*CSVWriter)
 	rows, err := s.run(ctx)
 	// Close on error too, so that what was written ends on a whole row.
@@ -199,6 +233,10 @@ type chunk struct {
 	out  []float64 // rows·len(Outputs)
 	text textBatch // CSV input: the cells, parsed by the worker
 	csv  []byte    // CSV output: the lines, encoded by the worker
+	// A transformed version's input: the raw rows, transformed by the
+	// worker with raw as its scratch.
+	tab table.Chunk
+	raw transform.Row
 	// readErr is the error that stopped reading after this chunk's rows.
 	readErr error
 	// err is the first error of this chunk in input order, set by the
@@ -216,6 +254,9 @@ type scorer struct {
 	// separate steps, so that the parsing and encoding run on the workers.
 	csvIn  *CSVReader
 	csvOut *CSVWriter
+	// Set when the input is a transformed version's raw rows, so that the
+	// transforms run on the workers.
+	tabIn *transformReader
 
 	free, work, order chan *chunk
 	complete          bool // the reader reached the end of the input
@@ -261,10 +302,13 @@ func (s *scorer) read(ctx context.Context) {
 			return
 		}
 		var err error
-		if s.csvIn != nil {
+		switch {
+		case s.csvIn != nil:
 			s.csvIn.readBatch(&c.text, s.opts.BatchRows)
 			c.rows, err = c.text.rows, c.text.err
-		} else {
+		case s.tabIn != nil:
+			c.rows, err = s.tabIn.readChunk(&c.tab, s.opts.BatchRows)
+		default:
 			if c.in == nil {
 				c.in = make([]float64, s.opts.BatchRows*nf)
 			}
@@ -307,6 +351,14 @@ func (s *scorer) predictChunk(c *chunk) error {
 			c.in = make([]float64, s.opts.BatchRows*nf)
 		}
 		if _, err := s.csvIn.decode(c.in, &c.text); err != nil {
+			return err
+		}
+	}
+	if s.tabIn != nil && c.rows > 0 {
+		if c.in == nil {
+			c.in = make([]float64, s.opts.BatchRows*nf)
+		}
+		if err := s.tabIn.decode(c.in[:c.rows*nf], &c.tab, &c.raw); err != nil {
 			return err
 		}
 	}
