@@ -16,23 +16,32 @@
 // as kernels.Forest does without Float32Sum: the trainer's own margins
 // (Result.TrainMargins) equal the served model's raw margins bit for bit.
 //
-// Growth is depth-wise to Options.MaxDepth. Each node's gradient and hessian
-// histograms are built for the smaller child only and the larger child's are
-// the parent's minus it. Gain and leaf weights follow XGBoost (L1 alpha, L2
+// Growth is depth-wise to Options.MaxDepth (GrowPolicy DepthWise) or
+// best-first (LossGuide: the leaf whose split gains most is split next, ties
+// to the lower node id, as XGBoost's lossguide driver), either bounded by
+// Options.MaxLeaves. Each node's gradient and hessian histograms are built
+// for the smaller child only and the larger child's are the parent's minus
+// it; under LossGuide every leaf waiting to be split keeps its histogram
+// (NumFeatures × 4 KiB). Gain and leaf weights follow XGBoost (L1 alpha, L2
 // lambda, min_child_weight, gamma), including its float32 split gains and
 // its order of candidates, so ties break as there; the missing-value
-// direction is learned by trying both sides. On the committed fixtures
-// (at most 1,500 training rows) the
-// trees are XGBoost 1.7.4 hist's: test predictions agree within 1e-5, the
-// float32 rounding XGBoost works in (TestQualityAgainstXGBoost).
+// direction is learned by trying both sides. On the committed fixtures (at
+// most 1,500 training rows) the trees are XGBoost 1.7.4 hist's: test
+// predictions agree within 1e-5, the float32 rounding XGBoost works in
+// (TestQualityAgainstXGBoost; under lossguide and max_leaves,
+// TestGrowthAgainstXGBoost). XGBoost holds each row's margin and gradient
+// in float32, predictd in float64, so a split whose child hessian is within
+// that rounding of MinChildWeight can go the other way.
 //
 // Determinism: a histogram build of a node with up to blockRows rows is
 // split over features between threads, each feature's bins summed over the
 // node's rows in ascending row order; a larger node is built in fixed blocks
 // of blockRows rows, shared between threads and added in block order; a
 // level's split searches and row partitions are split over nodes, each node
-// owning its rows; the loss is summed in fixed blocks. So the same data,
-// options and seed give the same model, bit for bit, at any Options.Threads.
+// owning its rows (under LossGuide, the searches of a split's two
+// children); the best-first order is a total order on (gain, node id); the
+// loss is summed in fixed blocks. So the same data, options and seed give
+// the same model, bit for bit, at any Options.Threads.
 //
 // Train is safe to call concurrently; it does not retain its inputs.
 package gbdt

@@ -1,6 +1,9 @@
 package gbdt
 
-import "math"
+import (
+	"container/heap"
+	"math"
+)
 
 // rtEps is XGBoost's kRtEps: a split must reduce the loss by more than it.
 const rtEps = 1e-6
@@ -228,14 +231,29 @@ func (gr *grower) best(w *work, feats []int) split {
 	return bs
 }
 
-// grow grows one tree depth-wise on rows (ascending) with the features feats.
+// grow grows one tree on rows (ascending) with the features feats, by the
+// options' GrowPolicy.
+func (gr *grower) grow(rows []int32, feats []int, gp []gh) tree {
+	if gr.opts.GrowPolicy == LossGuide {
+		return gr.growLossGuide(rows, feats, gp)
+	}
+	return gr.growDepthWise(rows, feats, gp)
+}
+
+// splittable says whether a node's best split s is made: XGBoost's driver
+// takes a split whose gain is above kRtEps and Gamma.
+func (gr *grower) splittable(s *split) bool {
+	return s.feat >= 0 && s.gain > rtEps && s.gain > gr.opts.Gamma
+}
+
+// growDepthWise grows one tree depth-wise on rows (ascending) with the features feats.
 // Each level first finds every node's split and partitions its rows, the
 // nodes shared between threads (each node owns its rows[lo:hi] and
 // scratch[lo:hi], and its result goes to its own slot), then lays out the
 // children in node order and builds their histograms one node at a time,
 // each build split over features: the tree does not depend on the number
 // of threads.
-func (gr *grower) grow(rows []int32, feats []int, gp []gh) tree {
+func (gr *grower) growDepthWise(rows []int32, feats []int, gp []gh) tree {
 	o := gr.opts
 	t := tree{nodes: []tnode{{}}}
 	root := work{node: 0, lo: 0, hi: len(rows)}
@@ -253,6 +271,9 @@ func (gr *grower) grow(rows []int32, feats []int, gp []gh) tree {
 		nl    int
 	}
 	var dec []decision
+	// leaves counts the tree's leaves for MaxLeaves; expand says the
+	// level's nodes may be split (they have histograms).
+	leaves, expand := 1, true
 	for depth := 0; len(level) > 0; depth++ {
 		dec = append(dec[:0], make([]decision, len(level))...)
 		threads := o.Threads
@@ -262,16 +283,30 @@ func (gr *grower) grow(rows []int32, feats []int, gp []gh) tree {
 		parallel(threads, len(level), func(lo, hi int) {
 			for i := lo; i < hi; i++ {
 				w := &level[i]
-				if depth == o.MaxDepth || w.hi-w.lo < 2 {
+				if !expand || w.hi-w.lo < 2 {
 					continue
 				}
 				s := gr.best(w, feats)
-				if s.feat < 0 || !(s.gain > rtEps) || !(s.gain > o.Gamma) {
+				if !gr.splittable(&s) {
 					continue
 				}
 				dec[i] = decision{split: true, s: s, nl: gr.partition(rows[w.lo:w.hi], scratch[w.lo:w.hi], &s)}
 			}
 		})
+		// XGBoost's driver takes a level's splits in node order while the
+		// tree has fewer than MaxLeaves leaves, then lets the children be
+		// split only if it still has (a node left unsplit keeps its rows,
+		// partitioned or not).
+		for i := range dec {
+			if dec[i].split {
+				if o.MaxLeaves > 0 && leaves >= o.MaxLeaves {
+					dec[i].split = false
+				} else {
+					leaves++
+				}
+			}
+		}
+		expand = depth+1 < o.MaxDepth && (o.MaxLeaves == 0 || leaves < o.MaxLeaves)
 		var next []work
 		for i := range level {
 			w := &level[i]
@@ -284,7 +319,6 @@ func (gr *grower) grow(rows []int32, feats []int, gp []gh) tree {
 				continue
 			}
 			s, nl := &dec[i].s, dec[i].nl
-			nr := w.hi - w.lo - nl
 			li, ri := len(t.nodes), len(t.nodes)+1
 			t.nodes = append(t.nodes, tnode{}, tnode{})
 			t.nodes[w.node] = tnode{feat: s.feat, bin: s.bin, defaultLeft: s.defaultLeft, left: li, right: ri}
@@ -293,22 +327,8 @@ func (gr *grower) grow(rows []int32, feats []int, gp []gh) tree {
 			// minus left); no pass over the rows.
 			lw := work{node: li, lo: w.lo, hi: w.lo + nl, g: s.lg, h: s.lh}
 			rw := work{node: ri, lo: w.lo + nl, hi: w.hi, g: w.g - s.lg, h: w.h - s.lh}
-			if depth+1 < o.MaxDepth {
-				small, large := &lw, &rw
-				if nl > nr {
-					small, large = &rw, &lw
-				}
-				small.hist = gr.getHist()
-				gr.build(small.hist, rows[small.lo:small.hi], feats, gp)
-				large.hist = w.hist
-				for _, f := range feats {
-					lh := large.hist[f*histStride : (f+1)*histStride]
-					sh := small.hist[f*histStride : (f+1)*histStride]
-					for j := range lh {
-						lh[j].g -= sh[j].g
-						lh[j].h -= sh[j].h
-					}
-				}
+			if expand {
+				gr.childHists(w, &lw, &rw, rows, feats, gp)
 			} else {
 				gr.pool = append(gr.pool, w.hist)
 			}
@@ -316,6 +336,145 @@ func (gr *grower) grow(rows []int32, feats []int, gp []gh) tree {
 			next = append(next, lw, rw)
 		}
 		level = next
+	}
+	t.rows = rows
+	return t
+}
+
+// childHists gives the children lw and rw of w their histograms: the one
+// with fewer rows is built, the other is w's minus it, in w's histogram.
+func (gr *grower) childHists(w, lw, rw *work, rows []int32, feats []int, gp []gh) {
+	small, large := lw, rw
+	if lw.hi-lw.lo > rw.hi-rw.lo {
+		small, large = rw, lw
+	}
+	small.hist = gr.getHist()
+	gr.build(small.hist, rows[small.lo:small.hi], feats, gp)
+	large.hist = w.hist
+	for _, f := range feats {
+		lh := large.hist[f*histStride : (f+1)*histStride]
+		sh := small.hist[f*histStride : (f+1)*histStride]
+		for j := range lh {
+			lh[j].g -= sh[j].g
+			lh[j].h -= sh[j].h
+		}
+	}
+}
+
+// candidate is a LossGuide leaf with its best split, waiting to be split.
+type candidate struct {
+	w     work
+	s     split
+	depth int
+}
+
+// candidates is a max-heap of LossGuide leaves: the highest gain first and,
+// among equal gains, the lowest node id, as XGBoost's LossGuide comparator
+// orders its priority queue (gains are float32 values, so near-equal gains
+// tie as there).
+type candidates []candidate
+
+func (q candidates) Len() int { return len(q) }
+func (q candidates) Less(i, j int) bool {
+	if q[i].s.gain != q[j].s.gain {
+		return q[i].s.gain > q[j].s.gain
+	}
+	return q[i].w.node < q[j].w.node
+}
+func (q candidates) Swap(i, j int) { q[i], q[j] = q[j], q[i] }
+func (q *candidates) Push(x any)   { *q = append(*q, x.(candidate)) }
+func (q *candidates) Pop() any {
+	old := *q
+	c := old[len(old)-1]
+	*q = old[:len(old)-1]
+	return c
+}
+
+// growLossGuide grows one tree best-first on rows (ascending) with the
+// features feats, as XGBoost 1.7.4's hist updater under its lossguide
+// driver: the root's best split is found; then, while the tree has fewer
+// than MaxLeaves leaves and the best waiting leaf's split gains more than
+// Gamma, that leaf is split, and, if the children may still be split (depth
+// below MaxDepth, fewer than MaxLeaves leaves), the smaller child's
+// histogram is built, the larger's is the parent's minus it, and each
+// child's best split joins the queue if it gains more than kRtEps. Every
+// leaf waiting in the queue keeps its histogram. The order is a total order
+// on (gain, node id) and each build is deterministic, so the tree does not
+// depend on the number of threads.
+func (gr *grower) growLossGuide(rows []int32, feats []int, gp []gh) tree {
+	o := gr.opts
+	t := tree{nodes: []tnode{{}}}
+	root := work{node: 0, lo: 0, hi: len(rows)}
+	for _, r := range rows {
+		root.g += gp[r].g
+		root.h += gp[r].h
+	}
+	root.hist = gr.getHist()
+	gr.build(root.hist, rows, feats, gp)
+	scratch := make([]int32, len(rows))
+	leaf := func(w *work) {
+		t.nodes[w.node] = tnode{leaf: true, value: o.LearningRate * gr.weightOf(w.g, w.h)}
+		t.leaves = append(t.leaves, leafRows{node: w.node, lo: w.lo, hi: w.hi})
+		if w.hist != nil {
+			gr.pool = append(gr.pool, w.hist)
+			w.hist = nil
+		}
+	}
+	var q candidates
+	// offer finds the best splits of ws (at depth), the nodes shared
+	// between threads, and queues those gaining more than kRtEps; the
+	// others become leaves.
+	var found [2]split
+	offer := func(depth int, ws ...*work) {
+		threads := o.Threads
+		if len(ws) < 2 || ws[0].hi-ws[0].lo+ws[1].hi-ws[1].lo < 1024 {
+			threads = 1
+		}
+		parallel(threads, len(ws), func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				found[i] = split{feat: -1}
+				if ws[i].hi-ws[i].lo >= 2 {
+					found[i] = gr.best(ws[i], feats)
+				}
+			}
+		})
+		for i, w := range ws {
+			if found[i].feat >= 0 && found[i].gain > rtEps {
+				heap.Push(&q, candidate{w: *w, s: found[i], depth: depth})
+			} else {
+				leaf(w)
+			}
+		}
+	}
+	offer(0, &root)
+	leaves := 1
+	for len(q) > 0 {
+		// XGBoost's driver ends the tree when the best waiting split is
+		// not taken: any other gains no more.
+		if !gr.splittable(&q[0].s) || (o.MaxLeaves > 0 && leaves >= o.MaxLeaves) {
+			break
+		}
+		c := heap.Pop(&q).(candidate)
+		leaves++
+		w, s := &c.w, &c.s
+		nl := gr.partition(rows[w.lo:w.hi], scratch[w.lo:w.hi], s)
+		li, ri := len(t.nodes), len(t.nodes)+1
+		t.nodes = append(t.nodes, tnode{}, tnode{})
+		t.nodes[w.node] = tnode{feat: s.feat, bin: s.bin, defaultLeft: s.defaultLeft, left: li, right: ri}
+		lw := work{node: li, lo: w.lo, hi: w.lo + nl, g: s.lg, h: s.lh}
+		rw := work{node: ri, lo: w.lo + nl, hi: w.hi, g: w.g - s.lg, h: w.h - s.lh}
+		if (o.MaxDepth == 0 || c.depth+1 < o.MaxDepth) && (o.MaxLeaves == 0 || leaves < o.MaxLeaves) {
+			gr.childHists(w, &lw, &rw, rows, feats, gp)
+			offer(c.depth+1, &lw, &rw)
+		} else {
+			gr.pool = append(gr.pool, w.hist)
+			leaf(&lw)
+			leaf(&rw)
+		}
+		w.hist = nil
+	}
+	for i := range q {
+		leaf(&q[i].w)
 	}
 	t.rows = rows
 	return t

@@ -29,6 +29,34 @@ const (
 // leaf weight).
 const PoissonMaxDeltaStep = 0.7
 
+// GrowPolicy is the order in which a tree's nodes are split, named as
+// XGBoost's grow_policy.
+type GrowPolicy string
+
+const (
+	// DepthWise splits every splittable node of a level, in node order,
+	// before the next level (XGBoost's default, "depthwise"). The empty
+	// GrowPolicy means DepthWise.
+	DepthWise GrowPolicy = "depthwise"
+	// LossGuide splits one leaf at a time, always the leaf whose best split
+	// reduces the loss most, ties going to the leaf created first (the
+	// lower node id), as XGBoost's "lossguide" and LightGBM's best-first
+	// growth; the tree stops at MaxLeaves leaves, or when no leaf's split
+	// gains more than Gamma.
+	LossGuide GrowPolicy = "lossguide"
+)
+
+// Round is the progress of training after one boosting round.
+type Round struct {
+	// Iteration is the 0-based round just trained.
+	Iteration int
+	// TrainLoss and ValidLoss are the objective's evaluation metric on the
+	// training and validation rows after the round (logloss, RMSE,
+	// multiclass logloss or Poisson negative log-likelihood, as
+	// Result.TrainLoss); ValidLoss is NaN without a validation set.
+	TrainLoss, ValidLoss float64
+}
+
 // Options are the training hyperparameters, named as XGBoost's parameters.
 type Options struct {
 	Objective Objective
@@ -38,9 +66,18 @@ type Options struct {
 	// Rounds is the number of boosting rounds (XGBoost's num_boost_round);
 	// each round adds one tree, or NumClasses trees for Softprob.
 	Rounds int
-	// MaxDepth is the maximum depth of a tree, 1 to 16 (a depth-1 tree is
-	// one split).
+	// MaxDepth is the maximum depth of a tree (a depth-1 tree is one
+	// split): 1 to 16 for DepthWise; for LossGuide 0 means no limit, as in
+	// XGBoost, and a LossGuide tree needs MaxLeaves > 0 unless MaxDepth is
+	// 1 to 16.
 	MaxDepth int
+	// GrowPolicy is DepthWise (or empty, the same) or LossGuide.
+	GrowPolicy GrowPolicy
+	// MaxLeaves is the most leaves a tree may have (XGBoost's max_leaves),
+	// under either policy; 0 means no limit, 1 is rejected. DepthWise
+	// splits a level's nodes in node order until the tree has MaxLeaves
+	// leaves, as XGBoost's depth-wise driver does.
+	MaxLeaves int
 	// LearningRate (eta) multiplies every leaf weight, in (0, 1].
 	LearningRate float64
 	// Lambda is the L2 penalty on leaf weights (reg_lambda), >= 0.
@@ -78,11 +115,16 @@ type Options struct {
 	// without a lower validation loss, and keeps the rounds up to the best
 	// one. It needs a validation set.
 	EarlyStoppingRounds int
+	// Progress, when not nil, is called once per boosting round, after the
+	// round's trees are added and its losses computed, on the goroutine
+	// that called Train (including the round that triggers early
+	// stopping). It must not retain or modify anything of Train's.
+	Progress func(Round) `json:"-"`
 }
 
 // DefaultOptions returns XGBoost 1.7.4's defaults for binary logistic
-// training (eta 0.3, max_depth 6, lambda 1, min_child_weight 1, base_score
-// 0.5, no sampling) except MaxBin 255 (XGBoost's default is 256), with 100
+// training (eta 0.3, max_depth 6, grow_policy depthwise, max_leaves 0,
+// lambda 1, min_child_weight 1, base_score 0.5, no sampling) except MaxBin 255 (XGBoost's default is 256), with 100
 // rounds and 2 threads.
 func DefaultOptions() Options {
 	return Options{
@@ -96,6 +138,7 @@ func DefaultOptions() Options {
 		Subsample:       1,
 		ColsampleByTree: 1,
 		BaseScore:       0.5,
+		GrowPolicy:      DepthWise,
 		Threads:         2,
 	}
 }
@@ -122,8 +165,16 @@ func (o *Options) validate() error {
 	switch {
 	case o.Rounds < 1:
 		return bad("Rounds", o.Rounds, "at least 1")
-	case o.MaxDepth < 1 || o.MaxDepth > 16:
-		return bad("MaxDepth", o.MaxDepth, "1 to 16")
+	case o.GrowPolicy != "" && o.GrowPolicy != DepthWise && o.GrowPolicy != LossGuide:
+		return fmt.Errorf("Options.GrowPolicy %q is not supported: want %s or %s", o.GrowPolicy, DepthWise, LossGuide)
+	case o.MaxLeaves < 0 || o.MaxLeaves == 1:
+		return bad("MaxLeaves", o.MaxLeaves, "0 (no limit) or at least 2")
+	case o.GrowPolicy != LossGuide && (o.MaxDepth < 1 || o.MaxDepth > 16):
+		return bad("MaxDepth", o.MaxDepth, "1 to 16 for "+string(DepthWise))
+	case o.GrowPolicy == LossGuide && o.MaxDepth < 0:
+		return bad("MaxDepth", o.MaxDepth, ">= 0 (0: no limit) for "+string(LossGuide))
+	case o.GrowPolicy == LossGuide && o.MaxLeaves == 0 && (o.MaxDepth == 0 || o.MaxDepth > 16):
+		return fmt.Errorf("Options.MaxLeaves is 0 with MaxDepth %d: a %s tree needs MaxLeaves > 0 or MaxDepth 1 to 16", o.MaxDepth, LossGuide)
 	case !(o.LearningRate > 0 && o.LearningRate <= 1):
 		return bad("LearningRate", o.LearningRate, "in (0, 1]")
 	case !(o.Lambda >= 0) || math.IsInf(o.Lambda, 0):

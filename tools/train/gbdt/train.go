@@ -163,12 +163,18 @@ func Train(ctx context.Context, train *Dataset, valid *Dataset, opts Options) (*
 				addTree(vmargins, bv, &t, K, opts.Threads)
 			}
 		}
-		res.TrainLoss = append(res.TrainLoss, loss(opts.Objective, K, train.Labels, margins, opts.Threads))
+		tl, vl := loss(opts.Objective, K, train.Labels, margins, opts.Threads), math.NaN()
+		res.TrainLoss = append(res.TrainLoss, tl)
 		if valid != nil {
-			l := loss(opts.Objective, K, valid.Labels, vmargins, opts.Threads)
-			res.ValidLoss = append(res.ValidLoss, l)
-			if l < bestLoss {
-				best, bestLoss = round, l
+			vl = loss(opts.Objective, K, valid.Labels, vmargins, opts.Threads)
+			res.ValidLoss = append(res.ValidLoss, vl)
+		}
+		if opts.Progress != nil {
+			opts.Progress(Round{Iteration: round, TrainLoss: tl, ValidLoss: vl})
+		}
+		if valid != nil {
+			if vl < bestLoss {
+				best, bestLoss = round, vl
 			} else if opts.EarlyStoppingRounds > 0 && round-best >= opts.EarlyStoppingRounds {
 				break
 			}
