@@ -63,6 +63,8 @@ Usage:
   predictd contract validate --contract contract.yaml --in FILE [--against BASELINE] [--json FILE]   (exit 1: anomalies, 2: bad contract)
   predictd eval    --repo DIR --model NAME [--version N] --in FILE(.csv|.parquet) --label COL [--slice COL ...] [--protected COL] [--threshold 0.5] [--json FILE] [--html FILE] [--record]
   predictd candidates --repo DIR --models a:1,b:2,c --in FILE --label COL [--slice COL ...] [--slo-p99 D] [--cost-per-core-hour X] [--rounds 3] [--json FILE] [--html FILE]   (exit 1: none meets the SLO)
+  predictd train   --spec train.yaml --in FILE[,FILE...] --repo DIR --model NAME [--version N] [--threads N] [--json] [--predictions FILE] [--created TIME]
+  predictd retrain --from NAME:VERSION --in FILE[,FILE...] --repo DIR [--model NAME] [--json] [--predictions FILE] [--created TIME]
   predictd version
 
 Run 'predictd COMMAND -h' for a command's flags.
@@ -127,6 +129,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdEval(ctx, rest, stdout, stderr)
 	case "candidates":
 		return cmdCandidates(ctx, rest, stdout, stderr)
+	case "train":
+		return cmdTrain(ctx, rest, stdout, stderr)
+	case "retrain":
+		return cmdRetrain(ctx, rest, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, versionString())
 		return nil
