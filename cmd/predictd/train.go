@@ -321,16 +321,18 @@ func (p *trainProgress) report(g train.Progress) {
 		p.lineLength = len(line)
 		return
 	}
-	// Not a terminal: a line per stage, and per tenth of the rounds.
+	// Not a terminal: a line per stage, per tenth of the rounds, and
+	// every 5 s while reading.
 	if g.Iterations > 0 {
 		tenth := g.Iteration * 10 / g.Iterations
 		if tenth == p.lastTenth && !stageChange {
 			return
 		}
 		p.lastTenth = tenth
-	} else if !stageChange {
+	} else if !stageChange && time.Since(p.last) < 5*time.Second {
 		return
 	}
+	p.last = time.Now()
 	fmt.Fprintln(p.err, line)
 }
 

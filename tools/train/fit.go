@@ -186,7 +186,11 @@ func (s *sliceRows) Read(dst []float64) (int, error) {
 func profileRows(ctx context.Context, p model.Predictor, m *model.Manifest, d *data, seed int64) (*model.Reference, error) {
 	po := profile.DefaultOptions()
 	po.Seed = uint64(seed)
-	ref, err := profile.Build(ctx, p, m, &sliceRows{rows: d.xTrain, nf: d.width}, "training rows", po)
+	// The rows are model columns already: profile them as a version
+	// without transforms whose features are those columns.
+	cols := *m
+	cols.Features, cols.ModelFeatures, cols.Transform = m.Columns(), nil, nil
+	ref, err := profile.Build(ctx, p, &cols, &sliceRows{rows: d.xTrain, nf: d.width}, "training rows", po)
 	if err != nil {
 		return nil, fmt.Errorf("profile the training rows: %w", err)
 	}
