@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -23,7 +24,9 @@ import (
 //     offset, and both are len(body) when the body ends too soon;
 //   - body is valid JSON and refused: not for its syntax;
 //   - body is accepted: every value in r.Rows is what oracle reads from
-//     encoding/json's values for the same field, bit for bit.
+//     encoding/json's values for the same field, bit for bit; a string
+//     input's value is the string encoding/json reads (r.Category), or
+//     NaN for null.
 func checkAgainstJSON(t *testing.T, fn string, body []byte, r *Request, s *Schema, err error) {
 	t.Helper()
 	if !json.Valid(body) {
@@ -56,18 +59,41 @@ func checkAgainstJSON(t *testing.T, fn string, body []byte, r *Request, s *Schem
 		t.Fatalf("encoding/json cannot decode %q, which %s accepted: %v", body, fn, jerr)
 	}
 	var want []float64
+	var wantStrs []string
 	var oerr error
 	if fn == "DecodePredict" {
-		want, oerr = predictOracle(v, s)
+		want, wantStrs, oerr = predictOracle(v, s)
 	} else {
-		want, oerr = inferOracle(v, s)
+		want, wantStrs, oerr = inferOracle(v, s)
 	}
 	if oerr != nil {
 		t.Fatalf("%s(%q) accepted it, but through encoding/json: %v", fn, body, oerr)
 	}
-	if !sameBits(r.Rows, want) {
-		t.Fatalf("%s(%q) = %v; through encoding/json %v", fn, body, r.Rows, want)
+	got, gotStrs := decodedCells(r, s)
+	if !sameBits(got, want) || !slices.Equal(gotStrs, wantStrs) {
+		t.Fatalf("%s(%q) = %v %q; through encoding/json %v %q", fn, body, got, gotStrs, want, wantStrs)
 	}
+}
+
+// decodedCells returns r's rows as the oracles return theirs: a string
+// input's cell is 0 in rows and its category in strs, or NaN and "" for
+// a missing value; strs is nil when s has no string inputs.
+func decodedCells(r *Request, s *Schema) (rows []float64, strs []string) {
+	if s.nstr == 0 {
+		return r.Rows, nil
+	}
+	nf := len(s.names)
+	rows = append([]float64(nil), r.Rows...)
+	strs = make([]string, len(rows))
+	for c, x := range rows {
+		if !s.IsString(c % nf) {
+			continue
+		}
+		if str, ok := r.Category(x); ok {
+			rows[c], strs[c] = 0, str
+		}
+	}
+	return rows, strs
 }
 
 // jsonSyntaxByte returns the 0-based offset of the first byte of body, not
@@ -132,6 +158,8 @@ func oracleValue(v any, dt string) (float64, error) {
 	switch v := v.(type) {
 	case nil:
 		return math.NaN(), nil
+	case string:
+		return 0, fmt.Errorf("string %q accepted as %s for a numeric feature", v, dt)
 	case bool:
 		if dt != "BOOL" {
 			return 0, fmt.Errorf("boolean %v accepted as %s", v, dt)
@@ -149,156 +177,195 @@ func oracleValue(v any, dt string) (float64, error) {
 	return 0, fmt.Errorf("%T accepted as a value", v)
 }
 
+// oracleCell reads the JSON value v of datatype dt for feature f into
+// cell c of rows and strs (see decodedCells).
+func oracleCell(rows []float64, strs []string, c int, s *Schema, f int, v any, dt string) error {
+	if !s.IsString(f) {
+		var err error
+		rows[c], err = oracleValue(v, dt)
+		return err
+	}
+	if dt != "JSON" && dt != "BYTES" {
+		return fmt.Errorf("string input %q accepted with datatype %s", s.names[f], dt)
+	}
+	switch v := v.(type) {
+	case nil:
+		rows[c] = math.NaN()
+	case string:
+		strs[c] = v
+	default:
+		return fmt.Errorf("%T accepted for string input %q", v, s.names[f])
+	}
+	return nil
+}
+
+// oracleCells makes n instances' rows and, when s has string inputs,
+// strs.
+func oracleCells(s *Schema, n int) ([]float64, []string) {
+	rows := make([]float64, n*len(s.names))
+	if s.nstr == 0 {
+		return rows, nil
+	}
+	return rows, make([]string, len(rows))
+}
+
 // predictOracle reads a TF Serving predict request.
-func predictOracle(v any, s *Schema) ([]float64, error) {
+func predictOracle(v any, s *Schema) ([]float64, []string, error) {
 	top, ok := v.(map[string]any)
 	if !ok {
-		return nil, fmt.Errorf("body is %T", v)
+		return nil, nil, fmt.Errorf("body is %T", v)
 	}
 	nf := len(s.names)
-	var rows []float64
 	list, haveInst := top["instances"]
 	if !haveInst {
 		list = top["inputs"]
 	}
 	if cols, ok := list.(map[string]any); ok && !haveInst {
+		var rows []float64
+		var strs []string
 		n := -1
 		for f, name := range s.names {
 			col, ok := cols[name].([]any)
 			if !ok {
-				return nil, fmt.Errorf("column %q is %T", name, cols[name])
+				return nil, nil, fmt.Errorf("column %q is %T", name, cols[name])
 			}
 			if n < 0 {
 				n = len(col)
-				rows = make([]float64, n*nf)
+				rows, strs = oracleCells(s, n)
 			} else if len(col) != n {
-				return nil, fmt.Errorf("column %q has %d values, want %d", name, len(col), n)
+				return nil, nil, fmt.Errorf("column %q has %d values, want %d", name, len(col), n)
 			}
 			for i, x := range col {
-				var err error
-				if rows[i*nf+f], err = oracleValue(x, "JSON"); err != nil {
-					return nil, err
+				if err := oracleCell(rows, strs, i*nf+f, s, f, x, "JSON"); err != nil {
+					return nil, nil, err
 				}
 			}
 		}
-		return rows, nil
+		return rows, strs, nil
 	}
 	insts, ok := list.([]any)
 	if !ok {
-		return nil, fmt.Errorf("instances are %T", list)
+		return nil, nil, fmt.Errorf("instances are %T", list)
 	}
+	rows, strs := oracleCells(s, len(insts))
 	for i, inst := range insts {
 		switch inst := inst.(type) {
 		case []any:
 			if len(inst) != nf {
-				return nil, fmt.Errorf("instance %d has %d values", i, len(inst))
+				return nil, nil, fmt.Errorf("instance %d has %d values", i, len(inst))
 			}
-			for _, x := range inst {
-				x, err := oracleValue(x, "JSON")
-				if err != nil {
-					return nil, err
+			for f, x := range inst {
+				if err := oracleCell(rows, strs, i*nf+f, s, f, x, "JSON"); err != nil {
+					return nil, nil, err
 				}
-				rows = append(rows, x)
 			}
 		case map[string]any:
-			for _, name := range s.names {
+			for f, name := range s.names {
 				x, ok := inst[name]
 				if !ok {
 					if s.join == nil {
-						return nil, fmt.Errorf("instance %d lacks %q", i, name)
+						return nil, nil, fmt.Errorf("instance %d lacks %q", i, name)
 					}
-					rows = append(rows, math.NaN()) // to be fetched
+					rows[i*nf+f] = math.NaN() // to be fetched
 					continue
 				}
-				x2, err := oracleValue(x, "JSON")
-				if err != nil {
-					return nil, err
+				if err := oracleCell(rows, strs, i*nf+f, s, f, x, "JSON"); err != nil {
+					return nil, nil, err
 				}
-				rows = append(rows, x2)
 			}
 		default:
-			return nil, fmt.Errorf("instance %d is %T", i, inst)
+			return nil, nil, fmt.Errorf("instance %d is %T", i, inst)
 		}
 	}
-	return rows, nil
+	return rows, strs, nil
 }
 
 // inferOracle reads an Open Inference Protocol request.
-func inferOracle(v any, s *Schema) ([]float64, error) {
+func inferOracle(v any, s *Schema) ([]float64, []string, error) {
 	top, ok := v.(map[string]any)
 	if !ok {
-		return nil, fmt.Errorf("body is %T", v)
+		return nil, nil, fmt.Errorf("body is %T", v)
 	}
 	inputs, ok := top["inputs"].([]any)
 	if !ok {
-		return nil, fmt.Errorf("inputs are %T", top["inputs"])
+		return nil, nil, fmt.Errorf("inputs are %T", top["inputs"])
 	}
 	nf := len(s.names)
-	cols := make([][]float64, nf)
+	type column struct {
+		vals []any
+		dt   string
+	}
+	cols := make([]*column, nf)
 	n := -1
 	for i, in := range inputs {
 		in, ok := in.(map[string]any)
 		if !ok {
-			return nil, fmt.Errorf("input %d is %T", i, in)
+			return nil, nil, fmt.Errorf("input %d is %T", i, in)
 		}
 		name, _ := in["name"].(string)
 		dt, _ := in["datatype"].(string)
 		shape, _ := in["shape"].([]any)
 		if len(shape) == 0 {
-			return nil, fmt.Errorf("input %q has shape %v", name, in["shape"])
+			return nil, nil, fmt.Errorf("input %q has shape %v", name, in["shape"])
 		}
 		batch, err := jsonFloat(shape[0].(json.Number), false)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		n = int(batch)
-		var flat []float64
-		var walk func(x any) error
-		walk = func(x any) error {
+		var flat []any
+		var walk func(x any)
+		walk = func(x any) {
 			if a, ok := x.([]any); ok {
 				for _, y := range a {
-					if err := walk(y); err != nil {
-						return err
-					}
+					walk(y)
 				}
-				return nil
+				return
 			}
-			y, err := oracleValue(x, dt)
-			flat = append(flat, y)
-			return err
+			flat = append(flat, x)
 		}
 		f, known := s.index[name]
 		tensor := false
 		if name == InputName && len(shape) == 2 {
 			k, err := jsonFloat(shape[1].(json.Number), false)
 			if err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			tensor = !s.hasInputFeature || k != 1
 		}
 		if !tensor && !known {
 			continue // an entity key
 		}
-		if err := walk(in["data"]); err != nil {
-			return nil, err
-		}
+		walk(in["data"])
 		if tensor {
-			return flat, nil
+			if s.nstr > 0 {
+				return nil, nil, fmt.Errorf("the 2-D input accepted for a schema with string inputs")
+			}
+			rows := make([]float64, len(flat))
+			for c, x := range flat {
+				if rows[c], err = oracleValue(x, dt); err != nil {
+					return nil, nil, err
+				}
+			}
+			return rows, nil, nil
 		}
-		cols[f] = flat
+		cols[f] = &column{flat, dt}
 	}
-	rows := make([]float64, 0, n*nf)
+	rows, strs := oracleCells(s, max(n, 0))
 	for i := range n {
 		for f := range nf {
+			c := i*nf + f
 			switch {
 			case cols[f] != nil:
-				rows = append(rows, cols[f][i])
+				if err := oracleCell(rows, strs, c, s, f, cols[f].vals[i], cols[f].dt); err != nil {
+					return nil, nil, err
+				}
 			case s.join != nil:
-				rows = append(rows, math.NaN()) // to be fetched
+				rows[c] = math.NaN() // to be fetched
 			default:
-				return nil, fmt.Errorf("no input for feature %q", s.names[f])
+				return nil, nil, fmt.Errorf("no input for feature %q", s.names[f])
 			}
 		}
 	}
-	return rows, nil
+	return rows, strs, nil
 }

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/predictd/predictd/featcache"
 	"github.com/predictd/predictd/model"
@@ -281,6 +283,128 @@ func checkJoinDecoded(t *testing.T, fn string, body []byte, r *Request, err erro
 					t.Fatalf(fn+"(%q): key %q holds NUL", body, key)
 				}
 			}
+		}
+	}
+}
+
+// fuzzStrings is the schema of a version with transforms: a number, a
+// string input, and a string input named "input" (which an OIP input of
+// that name then stands for when its shape is [batch, 1]).
+var fuzzStrings = transformSchema(model.KindLinear, "a", "country:str", "input:str")
+
+// FuzzDecodeStrings holds both decoders to encoding/json on a schema with
+// string inputs (checkAgainstJSON: the categories are the strings
+// encoding/json reads) and to themselves (checkStringsDecoded).
+func FuzzDecodeStrings(f *testing.F) {
+	for _, s := range []string{
+		`{"instances":[{"a":1,"country":"DE","input":"x"}]}`,
+		`{"instances":[[null,"\u00e9\"\\",null],[2,"","😀"]]}`,
+		`{"inputs":{"a":[1,2],"country":["a","b"],"input":[null,"c"]}}`,
+		`{"instances":[{"a":1,"country":7,"input":"x"}]}`,
+		`{"instances":[["1","DE","x"]]}`,
+		"{\"instances\":[[1,\"a\xffb\",\"\\ud800\"]]}",
+		`{"inputs":[{"name":"a","shape":[2],"datatype":"FP64","data":[1,null]},{"name":"country","shape":[2],"datatype":"BYTES","data":["DE","FR"]},{"name":"input","shape":[2,1],"datatype":"BYTES","data":[["x"],[null]]}]}`,
+		`{"inputs":[{"name":"input","shape":[1,3],"datatype":"FP64","data":[1,2,3]}]}`,
+		`{"inputs":[{"name":"a","shape":[1],"datatype":"BYTES","data":["1"]},{"name":"country","shape":[1],"datatype":"FP64","data":[1]}]}`,
+		`{"inputs":[{"name":"country","shape":[1],"datatype":"BYTES","data":["unterminated]}]}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		r := GetRequest()
+		defer PutRequest(r)
+		s := fuzzStrings
+		err := r.DecodePredict(body, s, fuzzLimits)
+		checkAgainstJSON(t, "DecodePredict", body, r, s, err)
+		checkStringsDecoded(t, "DecodePredict", body, r, s, err)
+		err = r.DecodeInfer(body, s, fuzzLimits)
+		checkAgainstJSON(t, "DecodeInfer", body, r, s, err)
+		checkStringsDecoded(t, "DecodeInfer", body, r, s, err)
+	})
+}
+
+// checkStringsDecoded checks a decode against a schema with string
+// inputs: refused with an *Error, or every string input holds a category
+// (valid UTF-8) or is missing, every number is finite or missing, and the
+// rows decode again to the same values from a predict request of arrays
+// and from an inference request of one input per feature.
+func checkStringsDecoded(t *testing.T, fn string, body []byte, r *Request, s *Schema, err error) {
+	t.Helper()
+	if err != nil {
+		checkDecoded(t, fn, body, r, s, err)
+		return
+	}
+	nf := s.NumFeatures()
+	if r.N < 1 || r.N > fuzzLimits.MaxInstances || len(r.Rows) != r.N*nf {
+		t.Fatalf("%s(%q) = N %d, %d values; want 1 to %d instances of %d", fn, body, r.N, len(r.Rows), fuzzLimits.MaxInstances, nf)
+	}
+	for c, x := range r.Rows {
+		switch {
+		case math.IsNaN(x):
+		case s.IsString(c % nf):
+			if x != math.Trunc(x) || x < 0 || int(x) >= len(r.strEnd) {
+				t.Fatalf("%s(%q): string value %d is %v, not an index of the %d strings", fn, body, c, x, len(r.strEnd))
+			}
+			if str, _ := r.Category(x); !utf8.ValidString(str) {
+				t.Fatalf("%s(%q): category %q is not valid UTF-8", fn, body, str)
+			}
+		case math.IsInf(x, 0):
+			t.Fatalf("%s(%q): value %d is %v", fn, body, c, x)
+		}
+	}
+	want := cells(r, s)
+	n := r.N
+	value := func(dst []byte, c int) []byte {
+		x := r.Rows[c]
+		if str, ok := r.Category(x); ok && s.IsString(c%nf) {
+			return appendString(dst, str)
+		}
+		return appendNumber(dst, x)
+	}
+	predict := []byte(`{"instances":[`)
+	for i := range n {
+		if i > 0 {
+			predict = append(predict, ',')
+		}
+		predict = append(predict, '[')
+		for f := range nf {
+			if f > 0 {
+				predict = append(predict, ',')
+			}
+			predict = value(predict, i*nf+f)
+		}
+		predict = append(predict, ']')
+	}
+	predict = append(predict, `]}`...)
+	infer := []byte(`{"inputs":[`)
+	for f := range nf {
+		if f > 0 {
+			infer = append(infer, ',')
+		}
+		dt := "FP64"
+		if s.IsString(f) {
+			dt = "BYTES"
+		}
+		infer = fmt.Appendf(infer, `{"name":%q,"datatype":%q,"shape":[%d],"data":[`, s.names[f], dt, n)
+		for i := range n {
+			if i > 0 {
+				infer = append(infer, ',')
+			}
+			infer = value(infer, i*nf+f)
+		}
+		infer = append(infer, `]}`...)
+	}
+	infer = append(infer, `]}`...)
+	for _, again := range []struct {
+		name string
+		body []byte
+		dec  func([]byte, *Schema, Limits) error
+	}{
+		{"DecodePredict", predict, r.DecodePredict},
+		{"DecodeInfer", infer, r.DecodeInfer},
+	} {
+		if err := again.dec(again.body, s, fuzzLimits); err != nil || r.N != n || !slices.Equal(cells(r, s), want) {
+			t.Fatalf("%s(%q) = %v; re-encoded, %s(%q) = %v, %v", fn, body, want, again.name, again.body, cells(r, s), err)
 		}
 	}
 }

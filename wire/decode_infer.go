@@ -65,7 +65,10 @@ func (h *inputHead) size() int {
 // named "input" of shape [batch, NumFeatures], or as one input per feature,
 // named by it, of shape [batch] (or [batch, 1]), all with the same batch.
 // (When a feature is itself named "input", an input of that name is the
-// 2-D one if its shape is [batch, k] with k != 1.)
+// 2-D one if its shape is [batch, k] with k != 1.) A model with string
+// inputs (Schema.IsString) takes only the per-feature form: a string
+// input's datatype is BYTES, its data JSON strings or null, kept as
+// DecodePredict keeps them.
 //
 // An input's data is a flat or nested array, read row-major, of as many
 // values as its shape says. Datatypes: FP64; FP32 (each value is rounded
@@ -544,7 +547,7 @@ func (r *Request) inputDatatype(h *inputHead) error {
 	case "BYTES":
 		h.dt = dtBYTES
 	default:
-		return invalidf("%s: datatype %q is not supported: use FP32, FP64, INT32, INT64 or BOOL (BYTES for entity keys)", h.label(), name)
+		return invalidf("%s: datatype %q is not supported: use FP32, FP64, INT32, INT64 or BOOL (BYTES for string inputs and entity keys)", h.label(), name)
 	}
 	h.hasDT = true
 	return nil
@@ -562,7 +565,18 @@ func (r *Request) inputData(s *Schema, lim Limits, h *inputHead, n *int) error {
 			return r.inferKey(s, lim, h, k, n)
 		}
 	}
-	if h.dt == dtBYTES {
+	if tensor && s.nstr > 0 {
+		return invalidf("input %q: the model has string inputs (%s), which a 2-D numeric tensor cannot carry: send one input per feature (%s), with datatype BYTES for a string input", h.name, s.stringList(), s.featureList)
+	}
+	switch {
+	case !tensor && f >= 0 && s.IsString(f):
+		if h.dt != dtBYTES {
+			return invalidf("input %q: datatype %s, but %q is a string input (a category): send datatype BYTES with JSON strings (null for a missing value)", h.name, h.dt, h.name)
+		}
+	case h.dt == dtBYTES:
+		if s.nstr > 0 {
+			return invalidf("input %q: datatype BYTES is for string inputs (%s) and entity keys; a numeric feature takes FP32, FP64, INT32, INT64 or BOOL", h.name, s.stringList())
+		}
 		return invalidf("input %q: datatype BYTES is for entity keys; a feature takes FP32, FP64, INT32, INT64 or BOOL", h.name)
 	}
 	if !tensor && f < 0 {

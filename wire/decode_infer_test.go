@@ -99,7 +99,7 @@ func TestDecodeInferErrors(t *testing.T) {
 		{req(in("input", "[1,3]", "BOOL", `[true,"t",false]`)), trees, 400, []string{`field "b": expected true or false, got a string`}},
 		{req(in("input", "[1,3]", "FP64", `[true,1,0]`)), trees, 400, []string{`field "a": expected a number (datatype FP64), got a boolean`}},
 		{req(in("input", "[1,3]", "BYTES", `["a"]`)), trees, 400, []string{`input "input": datatype BYTES is for entity keys; a feature takes FP32, FP64, INT32, INT64 or BOOL`}},
-		{req(in("input", "[1,3]", "STRING", `["a"]`)), trees, 400, []string{`input "input": datatype "STRING" is not supported: use FP32, FP64, INT32, INT64 or BOOL (BYTES for entity keys)`}},
+		{req(in("input", "[1,3]", "STRING", `["a"]`)), trees, 400, []string{`input "input": datatype "STRING" is not supported: use FP32, FP64, INT32, INT64 or BOOL (BYTES for string inputs and entity keys)`}},
 		{req(in("input", "[1,3]", "FP16", `[1,2,3]`)), trees, 400, []string{`datatype "FP16" is not supported`}},
 		{req(in("input", "[1,-3]", "FP64", `[1,2,3]`)), trees, 400, []string{`input "input": shape entry -3 is not a non-negative integer`}},
 		{req(in("input", "[1,2.5]", "FP64", `[1,2,3]`)), trees, 400, []string{`shape entry 2.5 is not a non-negative integer`}},

@@ -17,7 +17,11 @@ import (
 //
 // with an optional "signature_name" string, which is ignored. The "inputs"
 // forms set r.Columnar. A value is a JSON number (an integer value for a
-// categorical feature), or null for a missing value if s allows it.
+// categorical feature), or null for a missing value if s allows it (a tree
+// model, or any version with transforms). A string input of a version
+// with transforms (Schema.IsString) takes a JSON string, any text, or
+// null; its value in r.Rows is the string's index in r's arena (read it
+// with Category or RawRow).
 //
 // Errors are *Error: ErrTooLarge for more instances than lim allows,
 // ErrInvalid for everything else, naming the instance and field, or, if

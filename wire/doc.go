@@ -27,8 +27,21 @@
 //   - A decoded instance holds every feature as a finite number, or NaN:
 //     null where the schema takes missing values, or a value its join
 //     fetches (Request.Given false, with the entity key to fetch it by).
-//   - What the decoders accept, and the values they read, agree with
-//     encoding/json (the differential fuzz tests in decode_fuzz_test.go).
+//   - A version with transforms (model.Manifest.Transform) is served from
+//     its raw inputs: a string input (model.FeatureString) takes a JSON
+//     string (a category, any text) or null, in every request form but
+//     OIP's 2-D input, which carries numbers only and is refused for such
+//     a model. Its value in Request.Rows is not a number but the index of
+//     the unescaped string in the Request's string arena (NaN for null),
+//     read with Request.Category, or per instance with Request.RawRow as
+//     model.TransformRow takes it. The strings alias the arena
+//     (unsafe.String: no copy, no allocation), so they are valid only
+//     until the Request's next Decode or Reset (TestDecodeStrings,
+//     TestDecodeStringsAllocs, FuzzDecodeStrings). A join never fills a
+//     string input (NewJoinSchema refuses a view that would).
+//   - What the decoders accept, and the values (numbers and categories)
+//     they read, agree with encoding/json (the differential fuzz tests in
+//     decode_fuzz_test.go).
 //   - The encoders append to the caller's buffer and allocate only to grow
 //     it; numbers are shortest-exact, a non-finite one is null.
 //

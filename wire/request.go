@@ -6,6 +6,9 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"unsafe"
+
+	"github.com/predictd/predictd/model/transform"
 )
 
 // Request is the request-scoped scratch of one prediction call: the decoded
@@ -15,7 +18,10 @@ import (
 // time. Nothing in it aliases the request body after a Decode returns.
 type Request struct {
 	// Rows holds the decoded instances, row-major, NumFeatures values
-	// each, NaN for a missing value.
+	// each, NaN for a missing value. For a string input (Schema.IsString)
+	// the value is not a number but the index of the string in the
+	// request's string arena, a whole number >= 0: read it with Category
+	// (or a whole row with RawRow).
 	Rows []float64
 	// N is the number of instances (len(Rows) / NumFeatures).
 	N int
@@ -67,6 +73,11 @@ type Request struct {
 	ents           []byte
 	entOff, entLen []int32
 	nkeys          int
+
+	// The string arena: the values of string inputs, unescaped, back to
+	// back; string k is strs[strEnd[k-1]:strEnd[k]] (from 0 for k = 0).
+	strs   []byte
+	strEnd []int
 }
 
 // Limits bounds what a request may ask for.
@@ -114,6 +125,8 @@ func (r *Request) Reset() {
 	r.entOff = keep(r.entOff, 4)
 	r.entLen = keep(r.entLen, 4)
 	r.Given = keep(r.Given, 1)
+	r.strs = keep(r.strs, 1)
+	r.strEnd = keep(r.strEnd, 8)
 	r.N, r.Columnar, r.ID, r.TimeoutMicros, r.tensor = 0, false, nil, 0, false
 	r.ReturnFeatures, r.Fetch = false, false
 	r.sc.reset(nil)
@@ -138,7 +151,57 @@ func (r *Request) start(body []byte, s *Schema) {
 	r.N, r.Columnar, r.ID, r.TimeoutMicros, r.tensor = 0, false, nil, 0, false
 	r.ReturnFeatures, r.Fetch = false, false
 	r.ents, r.entOff, r.entLen, r.Given = r.ents[:0], r.entOff[:0], r.entLen[:0], r.Given[:0]
+	r.strs, r.strEnd = r.strs[:0], r.strEnd[:0]
 	r.sc.reset(body)
+}
+
+// Category returns the string a decoded row holds for a string input:
+// x is the input's value in Rows (Schema.IsString). ok is false for NaN, a
+// missing value (null). The string is valid UTF-8 (the JSON string
+// unescaped; invalid bytes and lone surrogates become U+FFFD, as
+// encoding/json reads them) and aliases r's arena: it is valid until r's
+// next Decode, Reset or PutRequest, and must not be kept past that. x must
+// be a string input's value from r's last Decode; anything else panics.
+func (r *Request) Category(x float64) (s string, ok bool) {
+	if x != x {
+		return "", false
+	}
+	k := int(x)
+	if float64(k) != x || k < 0 || k >= len(r.strEnd) {
+		panic(fmt.Sprintf("BUG: wire.Request.Category(%v): not a string index (%d strings decoded)", x, len(r.strEnd)))
+	}
+	start := 0
+	if k > 0 {
+		start = r.strEnd[k-1]
+	}
+	end := r.strEnd[k]
+	if end == start {
+		return "", true
+	}
+	return unsafe.String(&r.strs[start], end-start), true
+}
+
+// RawRow returns dst[:0] with instance i's raw values appended, one per
+// feature of s, as model.TransformRow takes them: transform.Str of the
+// category for a string input (Category: its strings alias r and are
+// valid until r's next Decode or Reset), transform.Num for a number,
+// missing for NaN. s is the schema r was decoded with and 0 <= i < N. It
+// does not allocate when dst has room for NumFeatures values.
+func (r *Request) RawRow(dst transform.Row, s *Schema, i int) transform.Row {
+	nf := len(s.names)
+	dst = dst[:0]
+	for f, x := range r.Rows[i*nf : (i+1)*nf] {
+		if s.IsString(f) {
+			v := transform.Value{}
+			if str, ok := r.Category(x); ok {
+				v = transform.Str(str)
+			}
+			dst = append(dst, v)
+			continue
+		}
+		dst = append(dst, transform.Num(x))
+	}
+	return dst
 }
 
 // seenFor returns r.seen cleared, one flag per feature.
@@ -208,7 +271,7 @@ const (
 	dtINT32
 	dtINT64
 	dtBOOL
-	dtBYTES // OIP strings: entity keys only
+	dtBYTES // OIP strings: string inputs and entity keys
 )
 
 var dtypeNames = [...]string{dtJSON: "JSON", dtFP32: "FP32", dtFP64: "FP64", dtINT32: "INT32", dtINT64: "INT64", dtBOOL: "BOOL", dtBYTES: "BYTES"}
@@ -238,8 +301,12 @@ func (l loc) errorf(s *Schema, format string, args ...any) error {
 }
 
 // value reads the value at l, of datatype dt, and returns what Rows holds
-// for it: the number, 1 or 0 for a boolean, NaN for null.
+// for it: the number, 1 or 0 for a boolean, NaN for null; for a string
+// input, the string's index in the arena.
 func (r *Request) value(s *Schema, dt dtype, l loc) (float64, error) {
+	if s.str != nil && s.str[l.feat] {
+		return r.category(s, l)
+	}
 	v, kind, err := r.sc.scalar()
 	if err != nil {
 		return 0, err
@@ -291,6 +358,37 @@ func (r *Request) value(s *Schema, dt dtype, l loc) (float64, error) {
 		want = "true or false"
 	}
 	return 0, l.errorf(s, "expected %s, got %s", want, typeName(r.sc.peek()))
+}
+
+// category reads the value at l, of a string input: a JSON string, added
+// to the arena (its index returned), or null (NaN). Other datatypes are
+// refused before the data is read (inputData), so dt is JSON or BYTES.
+func (r *Request) category(s *Schema, l loc) (float64, error) {
+	sc := &r.sc
+	switch c := sc.peek(); c {
+	case '"':
+		raw, flags, err := sc.rawStr()
+		if err != nil {
+			return 0, err
+		}
+		if flags == 0 {
+			r.strs = append(r.strs, raw...)
+		} else {
+			r.strs = unescape(r.strs, raw)
+		}
+		r.strEnd = append(r.strEnd, len(r.strs))
+		return float64(len(r.strEnd) - 1), nil
+	case 'n':
+		if err := sc.literal("null"); err != nil {
+			return 0, err
+		}
+		return math.NaN(), nil
+	default:
+		if typeName(c) == "" {
+			return 0, sc.badValue()
+		}
+		return 0, l.errorf(s, "want a string (a category) or null, got %s", typeName(c))
+	}
 }
 
 // fitsInt64 reports whether the number text is an integer literal in the

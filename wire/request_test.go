@@ -24,6 +24,21 @@ func testSchema(kind model.Kind, features ...string) *Schema {
 	return NewSchema(m)
 }
 
+// transformSchema is the schema of a version with transforms whose raw
+// inputs are features: "name:str" is a string input, "name" a number.
+func transformSchema(kind model.Kind, features ...string) *Schema {
+	m := &model.Manifest{Kind: kind, Transform: &model.TransformFile{File: "transform.json"}}
+	for _, f := range features {
+		name, str := strings.CutSuffix(f, ":str")
+		typ := model.FeatureFloat
+		if str {
+			typ = model.FeatureString
+		}
+		m.Features = append(m.Features, model.Feature{Name: name, Type: typ})
+	}
+	return NewSchema(m)
+}
+
 var nan = math.NaN()
 
 // sameRows compares rows, NaN equal to NaN.

@@ -19,15 +19,27 @@ const OutputName = "output"
 const maxListedFeatures = 8
 
 // Schema is what a model version's requests are checked against: the
-// features in the model's order, which of them are categorical, and whether
-// a value may be missing. Immutable after NewSchema; safe for concurrent use.
+// features in the model's order, which of them are categorical or strings,
+// and whether a value may be missing. Immutable after NewSchema; safe for
+// concurrent use.
 type Schema struct {
 	names       []string
 	index       map[string]int
 	categorical []bool
+	// str marks the string inputs (model.FeatureString) of a version with
+	// transforms: a request sends a JSON string (a category) or null
+	// there, kept in the Request's string arena (see Request.Category).
+	// nil when there are none; nstr counts them.
+	str  []bool
+	nstr int
 	// allowMissing: JSON null is accepted and decoded as NaN. Tree models
-	// route missing values; dense models have no use for them.
+	// route missing values; dense models have no use for them, unless the
+	// version has transforms, whose imputers may fill them (and
+	// model.TransformRow refuses what is left missing for a dense model).
 	allowMissing bool
+	// transform: the version has transforms (Manifest.Transform); its
+	// features are raw inputs.
+	transform bool
 	kind         model.Kind
 	// featureList is "a, b, c" (capped), for error messages.
 	featureList string
@@ -40,19 +52,30 @@ type Schema struct {
 }
 
 // NewSchema builds the schema of m's requests. m must have passed the
-// manifest checks (unique, non-empty feature names).
+// manifest checks (unique, non-empty feature names). For a version with
+// transforms (m.Transform set) the schema is over its raw inputs,
+// m.Features: a FeatureString input takes a JSON string or null, a
+// FeatureFloat input a number or null.
 func NewSchema(m *model.Manifest) *Schema {
 	s := &Schema{
 		names:        make([]string, len(m.Features)),
 		index:        make(map[string]int, len(m.Features)),
 		categorical:  make([]bool, len(m.Features)),
-		allowMissing: m.Kind == model.KindTrees,
+		allowMissing: m.Kind == model.KindTrees || m.Transform != nil,
+		transform:    m.Transform != nil,
 		kind:         m.Kind,
 	}
 	for i, f := range m.Features {
 		s.names[i] = f.Name
 		s.index[f.Name] = i
 		s.categorical[i] = f.Type == model.FeatureCategorical
+		if f.Type == model.FeatureString {
+			if s.str == nil {
+				s.str = make([]bool, len(m.Features))
+			}
+			s.str[i] = true
+			s.nstr++
+		}
 	}
 	_, s.hasInputFeature = s.index[InputName]
 	shown := s.names[:min(len(s.names), maxListedFeatures)]
@@ -80,8 +103,23 @@ func NewJoinSchema(m *model.Manifest, defs *featcache.Defs) (*Schema, error) {
 	if s.join, err = featcache.NewJoinPlan(defs, in); err != nil {
 		return nil, err
 	}
+	// The join writes numbers into Rows; a string input's value is an
+	// index into the request's string arena there.
+	for f := range s.names {
+		if k, v := s.join.Source(f); k >= 0 && s.IsString(f) {
+			return nil, fmt.Errorf("feature_views: view %s would fill %q, a string input (a category) of this version: feature views serve numbers; send %q in the request instead", v.Name, s.names[f], s.names[f])
+		}
+	}
 	return s, nil
 }
+
+// IsString reports whether feature f (an index into the model's features)
+// is a string input: its value in Request.Rows is an index into the
+// request's string arena, read with Request.Category, not a number.
+func (s *Schema) IsString(f int) bool { return s.str != nil && s.str[f] }
+
+// NumStrings is the number of string inputs.
+func (s *Schema) NumStrings() int { return s.nstr }
 
 // Join returns the schema's join plan, or nil for a model that reads no
 // online features.
@@ -97,4 +135,25 @@ func (s *Schema) lookup(b []byte) int {
 		return i
 	}
 	return -1
+}
+
+// stringList names the string inputs, "a, b" (capped), for error messages.
+func (s *Schema) stringList() string {
+	var b strings.Builder
+	n := 0
+	for f, name := range s.names {
+		if !s.IsString(f) {
+			continue
+		}
+		if n == maxListedFeatures {
+			fmt.Fprintf(&b, ", and %d more", s.nstr-n)
+			break
+		}
+		if n > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(name)
+		n++
+	}
+	return b.String()
 }
