@@ -40,7 +40,7 @@ type Schema struct {
 	// transform: the version has transforms (Manifest.Transform); its
 	// features are raw inputs.
 	transform bool
-	kind         model.Kind
+	kind      model.Kind
 	// featureList is "a, b, c" (capped), for error messages.
 	featureList string
 	// hasInputFeature: a feature is named InputName, which OIP requests
