@@ -27,8 +27,11 @@ func Describe(w io.Writer, l *Loaded) error {
 		lib += " " + src.LibraryVersion
 	}
 	fmt.Fprintf(tw, "source\t%s %s (%s)\n", src.Format, src.File, lib)
-	if src.Objective != "" || src.Booster != "" {
+	switch {
+	case src.Booster != "":
 		fmt.Fprintf(tw, "\tobjective %s, booster %s\n", src.Objective, src.Booster)
+	case src.Objective != "":
+		fmt.Fprintf(tw, "\tobjective %s\n", src.Objective)
 	}
 	fmt.Fprintf(tw, "\tsha256 %s\n", src.SHA256)
 	decoded := ""
@@ -65,11 +68,68 @@ func Describe(w io.Writer, l *Loaded) error {
 	describeReference(tw, l)
 	describeContract(tw, l)
 	describeEvaluation(tw, l)
-	fmt.Fprintf(tw, "features\t%d\n", len(m.Features))
+	describeTraining(tw, l)
+	what := "features"
+	if m.Transform != nil {
+		what = "raw inputs"
+	}
+	fmt.Fprintf(tw, "%s\t%d\n", what, len(m.Features))
 	for i, f := range m.Features {
 		fmt.Fprintf(tw, "\t%3d  %s (%s)\n", i, f.Name, f.Type)
 	}
+	if l.Transform != nil {
+		describeTransform(tw, l)
+	}
 	return tw.Flush()
+}
+
+// describeTraining writes how a trained version was made (its
+// TrainingLineage), or nothing for an imported one.
+func describeTraining(w io.Writer, l *Loaded) {
+	t, ok, err := ReadTrainingLineage(l.Manifest)
+	switch {
+	case err != nil:
+		fmt.Fprintf(w, "lineage	unreadable: %v\n", err)
+		return
+	case !ok:
+		return
+	}
+	fmt.Fprintf(w, "lineage	trained by %s %s, %s\n", t.Tool, t.PredictdVersion, t.Created.Format("2006-01-02 15:04:05 MST"))
+	if t.Parent != nil {
+		fmt.Fprintf(w, "\tretrained from %s\n", t.Parent)
+	}
+	fmt.Fprintf(w, "\tspec %s, sha256 %s\n", t.Spec, t.SpecSHA256)
+	for _, d := range t.Data {
+		fmt.Fprintf(w, "\tdata %s: %d rows, %d bytes, sha256 %s\n", d.File, d.Rows, d.Bytes, d.SHA256)
+	}
+	fmt.Fprintf(w, "\t%d training rows, %d validation rows (fraction %g), seed %d\n", t.TrainRows, t.ValidRows, t.ValidationFraction, t.Seed)
+}
+
+// describeTransform lists a trained version's transforms: each feature's
+// input columns, steps or encoding, and output columns.
+func describeTransform(w io.Writer, l *Loaded) {
+	tf := l.Manifest.Transform
+	fmt.Fprintf(w, "transform\t%d features -> %d model columns; %s, %d bytes, sha256 %s\n", len(l.Transform.Features()), l.Transform.Width(), tf.File, tf.Bytes, tf.SHA256)
+	for _, f := range l.Transform.Features() {
+		var ops []string
+		for _, st := range f.Steps {
+			ops = append(ops, st.Op)
+		}
+		if f.Encode != nil {
+			op := f.Encode.Op
+			switch {
+			case len(f.Encode.Categories) > 0:
+				op += fmt.Sprintf(" (%d categories)", len(f.Encode.Categories))
+			case f.Encode.Buckets > 0:
+				op += fmt.Sprintf(" (%d buckets)", f.Encode.Buckets)
+			}
+			ops = append(ops, op)
+		}
+		if len(ops) == 0 {
+			ops = []string{"as is"}
+		}
+		fmt.Fprintf(w, "\t%s <- %s: %s\n", f.Name, strings.Join(f.Columns, " x "), strings.Join(ops, ", "))
+	}
 }
 
 // describeReference writes the reference line: what was profiled, or "no

@@ -157,3 +157,29 @@ func TestTransformRowMissing(t *testing.T) {
 		t.Fatalf("TransformRow(1, missing country): %v, %v: a onehot encoding of a missing category is all zeros, not missing", x, err)
 	}
 }
+
+func TestDescribeTrained(t *testing.T) {
+	imp, p := transformedModel(t)
+	repo := t.TempDir()
+	lin := `{"training": {"tool": "predictd retrain", "predictd_version": "v9", "spec": "train.yaml", "spec_sha256": "ab", "spec_yaml": "label: y", "data": [{"file": "d.csv", "sha256": "cd", "bytes": 10, "rows": 3}], "seed": 7, "validation_fraction": 0.2, "train_rows": 2, "valid_rows": 1, "parent": {"name": "fraud", "version": 1}, "created": "2026-12-01T00:00:00Z"}}`
+	if _, _, err := Write(repo, "fraud", imp, WriteOptions{Transform: p, Lineage: []byte(lin)}); err != nil {
+		t.Fatal(err)
+	}
+	l, err := Open(repo, "fraud", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	if err := Describe(&b, l); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"lineage      trained by predictd retrain v9", "retrained from fraud:1", "data d.csv: 3 rows, 10 bytes, sha256 cd",
+		"2 training rows, 1 validation rows (fraction 0.2), seed 7", "raw inputs   2", "country (string)",
+		"transform    2 features -> 3 model columns", "country <- country: onehot (2 categories)", "amount <- amount: standardize",
+	} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("Describe lacks %q:\n%s", want, b.String())
+		}
+	}
+}
