@@ -6,7 +6,12 @@
 # against the model's reviewed data contract (testdata/offline/
 # fraud.contract.yaml), where one deliberate upstream bug must be reported,
 # evaluate the model on the holdout by slice, and compare it with a smaller
-# candidate (fraud_small) on quality, latency and cost. Writes under DIR.
+# candidate (fraud_small) on quality, latency and cost. Then, with the
+# upstream bug fixed and the training set clean, train a fraud model in
+# predictd (testdata/offline/fraud.train.yaml: its transforms travel in the
+# artifact), evaluate it by slice, compare it with the imported XGBoost
+# model as a candidate, and retrain it on more data as a scheduled retrain
+# would. Writes under DIR.
 set -euo pipefail
 bin=$1 dir=$2 repo=$3
 defs=testdata/features/demo.yaml
@@ -47,3 +52,26 @@ echo "== candidates: fraud against a smaller model on the same holdout, quality 
 "$bin" candidates --repo "$repo" --models fraud,fraud_small --in "$dir/holdout.parquet" --label is_fraud \
   --slice country --slo-p99 1ms --cost-per-core-hour 0.04 --duration 200ms --html "$dir/candidates.html" --quiet
 echo "(page: $dir/candidates.html)"
+
+echo "== the upstream bug fixed (device back to \"ios\"), the training set validates clean"
+head -4001 "$labels" >"$dir/train_labels_fixed.csv"
+"$bin" dataset --features "$defs" --entities "$dir/train_labels_fixed.csv" --out "$dir/train_fixed.parquet"
+"$bin" contract validate --contract testdata/offline/fraud.contract.yaml --in "$dir/train_fixed.parquet"
+
+echo "== train a fraud model in predictd from that training set (spec: testdata/offline/fraud.train.yaml)"
+echo "   transforms are fitted on the training split and stored in the artifact; serve and score apply them to raw values"
+"$bin" train --spec testdata/offline/fraud.train.yaml --in "$dir/train_fixed.parquet" --repo "$repo" --model fraud_trained --predictions "$dir/fraud_trained.valid.csv"
+"$bin" inspect --repo "$repo" --model fraud_trained | sed -n '/^evaluation/,$p'
+
+echo "== evaluate the trained model on the same holdout, by country and device"
+"$bin" eval --repo "$repo" --model fraud_trained --in "$dir/holdout.parquet" --label is_fraud \
+  --slice country --slice device --html "$dir/eval_trained.html"
+
+echo "== candidates: the imported XGBoost fraud model against the one predictd trained, on the holdout"
+"$bin" candidates --repo "$repo" --models fraud,fraud_trained --in "$dir/holdout.parquet" --label is_fraud \
+  --slice country --slo-p99 1ms --cost-per-core-hour 0.04 --duration 200ms --html "$dir/candidates_trained.html" --quiet
+echo "(page: $dir/candidates_trained.html)"
+
+echo "== a scheduled retrain is one command: the same spec (read from the version's lineage) on the newer data, the parent recorded"
+"$bin" retrain --from fraud_trained:1 --in "$dir/train_fixed.parquet,$dir/holdout.parquet" --repo "$repo"
+"$bin" inspect --repo "$repo" --model fraud_trained | sed -n '/^lineage/,/seed/p'
