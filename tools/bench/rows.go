@@ -51,7 +51,31 @@ func ReadRows(path string, features []model.Feature, maxRows int) ([]float64, er
 		defer pr.Close()
 		r = pr
 	}
-	nf := len(features)
+	return readRows(r, path, len(features), maxRows)
+}
+
+// ReadModelRows reads up to maxRows rows of the columns the loaded version
+// l's model takes (l.Manifest.Columns()) from path, opened by
+// score.OpenModelInput: a version with feature transforms reads its raw
+// inputs and transforms them, so the rows are what its Predict is handed
+// when serving. Otherwise as ReadRows with l.Manifest.Features.
+func ReadModelRows(path string, l *model.Loaded, maxRows int) ([]float64, error) {
+	if maxRows <= 0 {
+		return nil, fmt.Errorf("read rows from %s: maxRows is %d, want at least 1", path, maxRows)
+	}
+	if path == "-" {
+		return nil, fmt.Errorf("input -: unknown format: want a .csv or .parquet file")
+	}
+	r, closeIn, err := score.OpenModelInput(path, l)
+	if err != nil {
+		return nil, err
+	}
+	defer closeIn()
+	return readRows(r, path, len(l.Manifest.Columns()), maxRows)
+}
+
+// readRows reads up to maxRows rows of nf values from r.
+func readRows(r score.RowReader, path string, nf, maxRows int) ([]float64, error) {
 	const chunk = 4096
 	var rows []float64
 	for n := 0; n < maxRows; {

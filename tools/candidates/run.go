@@ -247,12 +247,14 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	}
 
 	for _, cd := range cs {
-		rows, err := bench.ReadRows(opts.In, cd.loaded.Manifest.Features, opts.MaxRows)
+		// The model's columns: a version with feature transforms is
+		// timed on its transformed rows, what Predict takes.
+		rows, err := bench.ReadModelRows(opts.In, cd.loaded, opts.MaxRows)
 		if err != nil {
 			return nil, fmt.Errorf("candidate %s: %w", cd.label, err)
 		}
 		cd.rows = rows
-		rep.BenchRows = len(rows) / len(cd.loaded.Manifest.Features)
+		rep.BenchRows = len(rows) / len(cd.loaded.Manifest.Columns())
 	}
 	if err := measureAll(ctx, opts, cs); err != nil {
 		return nil, err

@@ -5,7 +5,9 @@
 // accumulates features and predictions over the reference's bins with
 // monitor/drift's Accumulator, and judges them with monitor/drift.Compare:
 // the function the daemon's monitor calls on its windows, so the offline
-// and online numbers agree on the same rows.
+// and online numbers agree on the same rows. For a version with feature
+// transforms the features compared are its transformed columns
+// (Manifest.Columns()), what the model sees and its reference profiles.
 //
 // File and Rows may run concurrently with each other; a call owns its
 // reader.
@@ -96,10 +98,12 @@ func (t tee) Read(dst []float64) (int, error) {
 	return n, err
 }
 
-// Rows accumulates the rows r yields (opened for m.Features) and p's
-// predictions of them over the bins of ref, the reference of the version m
-// describes: the window the online monitor fills from its histograms. It
-// returns the window and the number of rows.
+// Rows accumulates the rows r yields, the columns p takes (m.Columns():
+// for a version with feature transforms, the transformed columns, as
+// score.OpenModelInput reads them), and p's predictions of them over the
+// bins of ref, the reference of the version m describes: the window the
+// online monitor fills from its histograms. It returns the window and the
+// number of rows.
 func Rows(ctx context.Context, p model.Predictor, m *model.Manifest, ref *model.Reference, r score.RowReader, opts Options) (*mdrift.Window, int64, error) {
 	if opts.SampleSize <= 0 {
 		return nil, 0, fmt.Errorf("drift options: SampleSize is %d, want a positive number", opts.SampleSize)
@@ -109,26 +113,28 @@ func Rows(ctx context.Context, p model.Predictor, m *model.Manifest, ref *model.
 	}
 	acc := mdrift.NewAccumulator(ref, opts.SampleSize, opts.Seed)
 	so := score.DefaultOptions()
-	so.Features = m.Features
+	so.Features = m.Columns()
 	for _, o := range m.Outputs {
 		so.Outputs = append(so.Outputs, o.Name)
 	}
 	so.Workers = cmp.Or(opts.Workers, runtime.GOMAXPROCS(0))
 	so.BatchRows = cmp.Or(opts.BatchRows, score.DefaultBatchRows)
-	st, err := score.Score(ctx, p, so, tee{r, acc, len(m.Features)}, sink{acc})
+	st, err := score.Score(ctx, p, so, tee{r, acc, len(so.Features)}, sink{acc})
 	if err != nil {
 		return nil, 0, err
 	}
 	return acc.Window(), st.Rows, nil
 }
 
-// File compares the rows of the file at path (.csv or .parquet) with the
-// reference ref of the loaded version l.
+// File compares the rows of the file at path (.csv or .parquet, read by
+// score.OpenModelInput: a version with feature transforms reads its raw
+// inputs, and its columns are compared) with the reference ref of the
+// loaded version l.
 func File(ctx context.Context, l *model.Loaded, ref *model.Reference, path string, opts Options) (*Report, error) {
 	if err := opts.Thresholds.Check(); err != nil {
 		return nil, err
 	}
-	r, closeRows, err := score.OpenInput(path, l.Manifest.Features)
+	r, closeRows, err := score.OpenModelInput(path, l)
 	if err != nil {
 		return nil, err
 	}

@@ -179,16 +179,18 @@ type collect struct{ out []float64 }
 func (c *collect) Write(v []float64) error { c.out = append(c.out, v...); return nil }
 func (c *collect) Close() error            { return nil }
 
-// predict predicts every row of the file as `predictd score` does.
+// predict predicts every row of the file as `predictd score` does: read
+// by score.OpenModelInput, so a version with feature transforms reads its
+// raw inputs and predicts from its columns.
 func predict(ctx context.Context, l *model.Loaded, o *Options) ([]float64, int64, error) {
 	so := score.DefaultOptions()
-	so.Features = l.Manifest.Features
+	so.Features = l.Manifest.Columns()
 	for _, out := range l.Manifest.Outputs {
 		so.Outputs = append(so.Outputs, out.Name)
 	}
 	so.Workers = cmp.Or(o.Workers, so.Workers)
 	so.BatchRows = cmp.Or(o.BatchRows, so.BatchRows)
-	in, closeIn, err := score.OpenInput(o.In, l.Manifest.Features)
+	in, closeIn, err := score.OpenModelInput(o.In, l)
 	if err != nil {
 		return nil, 0, err
 	}

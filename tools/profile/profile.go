@@ -13,7 +13,11 @@
 // output), the most frequent codes and "other". See Numeric and
 // Categorical for the exact rules.
 //
-// Build and File may run concurrently with each other; a call owns its
+// The features profiled are the columns the model takes
+// (Manifest.Columns()): for a version with feature transforms, its
+// transformed columns, read from a file of its raw inputs by ModelFile.
+//
+// Build, File and ModelFile may run concurrently with each other; a call owns its
 // reader.
 package profile
 
@@ -178,16 +182,18 @@ type outputSink struct{ c *collector }
 func (s outputSink) Write(values []float64) error { s.c.add(values); return nil }
 func (s outputSink) Close() error                 { return nil }
 
-// Build profiles the rows r yields (opened for m.Features) and p's
-// predictions of them: the reference of the version m describes. name
-// names the input in errors and is recorded as the reference's Source (its
-// base name). It stops when ctx is cancelled.
+// Build profiles the rows r yields, the columns p takes (m.Columns(), as
+// score.OpenModelInput reads them), and p's predictions of them: the
+// reference of the version m describes. name names the input in errors and
+// is recorded as the reference's Source (its base name). It stops when ctx
+// is cancelled.
 func Build(ctx context.Context, p model.Predictor, m *model.Manifest, r score.RowReader, name string, opts Options) (*model.Reference, error) {
 	if err := opts.Check(); err != nil {
 		return nil, err
 	}
-	featKinds := make([]string, len(m.Features))
-	for i, f := range m.Features {
+	cols := m.Columns()
+	featKinds := make([]string, len(cols))
+	for i, f := range cols {
 		featKinds[i] = model.FeatureDistKind(f)
 	}
 	outKinds := make([]string, len(m.Outputs))
@@ -196,12 +202,12 @@ func Build(ctx context.Context, p model.Predictor, m *model.Manifest, r score.Ro
 		outKinds[i], outNames[i] = model.OutputDistKind(m), o.Name
 	}
 	feats := newCollector(featKinds, opts, 0)
-	outs := newCollector(outKinds, opts, len(m.Features))
+	outs := newCollector(outKinds, opts, len(cols))
 	so := score.DefaultOptions()
-	so.Features, so.Outputs = m.Features, outNames
+	so.Features, so.Outputs = cols, outNames
 	so.Workers = cmp.Or(opts.Workers, runtime.GOMAXPROCS(0))
 	so.BatchRows = cmp.Or(opts.BatchRows, score.DefaultBatchRows)
-	tee := &teeReader{r: r, c: feats, nf: len(m.Features), maxRows: opts.MaxRows, name: name}
+	tee := &teeReader{r: r, c: feats, nf: len(cols), maxRows: opts.MaxRows, name: name}
 	st, err := score.Score(ctx, p, so, tee, outputSink{outs})
 	if err != nil {
 		return nil, err
@@ -209,8 +215,8 @@ func Build(ctx context.Context, p model.Predictor, m *model.Manifest, r score.Ro
 	if st.Rows == 0 {
 		return nil, fmt.Errorf("%s: no rows: a reference needs at least one", name)
 	}
-	featNames := make([]string, len(m.Features))
-	for i, f := range m.Features {
+	featNames := make([]string, len(cols))
+	for i, f := range cols {
 		featNames[i] = f.Name
 	}
 	ref := &model.Reference{
@@ -228,14 +234,33 @@ func Build(ctx context.Context, p model.Predictor, m *model.Manifest, r score.Ro
 	return ref, nil
 }
 
-// File profiles the file at path (.csv or .parquet) with Build.
+// File profiles the file at path (.csv or .parquet) with Build, for a
+// model p whose manifest m has no feature transforms (one about to be
+// imported, say); a loaded version is profiled by ModelFile, which applies
+// them. A manifest with transforms is an error.
 func File(ctx context.Context, p model.Predictor, m *model.Manifest, path string, opts Options) (*model.Reference, error) {
+	if m.Transform != nil {
+		return nil, fmt.Errorf("profile: model %s v%d transforms its raw inputs: profile the loaded version with ModelFile, which applies the transforms", m.Name, m.Version)
+	}
 	r, closeRows, err := score.OpenInput(path, m.Features)
 	if err != nil {
 		return nil, err
 	}
 	defer closeRows()
 	return Build(ctx, p, m, r, path, opts)
+}
+
+// ModelFile profiles the file at path (.csv or .parquet) with Build for
+// the loaded version l, its rows read by score.OpenModelInput: for a
+// version with feature transforms the file holds the raw inputs and the
+// reference profiles the transformed columns.
+func ModelFile(ctx context.Context, l *model.Loaded, path string, opts Options) (*model.Reference, error) {
+	r, closeRows, err := score.OpenModelInput(path, l)
+	if err != nil {
+		return nil, err
+	}
+	defer closeRows()
+	return Build(ctx, l.Model, l.Manifest, r, path, opts)
 }
 
 // moments sets d's Finite, Min, Max, Mean and Std (population) from the
