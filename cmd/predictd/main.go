@@ -284,7 +284,7 @@ func cmdScore(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	opts := def
-	opts.Features = m.Manifest.Features
+	opts.Features = m.Manifest.Columns()
 	opts.Raw = *raw
 	opts.Workers = *workers
 	opts.BatchRows = *batch
@@ -298,7 +298,7 @@ func cmdScore(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if *out == "" {
 		*out = "-"
 	}
-	_, err = score.ScoreFile(ctx, m.Model, opts, *in, *out)
+	_, err = score.ScoreModelFile(ctx, m, opts, *in, *out)
 	return err
 }
 
@@ -407,7 +407,7 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	rep := bench.Report{Model: m.Manifest.Name, Version: m.Manifest.Version, Kind: m.Manifest.Kind, Input: "synthetic", Raw: *raw}
 	if *in != "" {
-		if opts.Rows, err = bench.ReadRows(*in, m.Manifest.Features, bench.DefaultMaxRows); err != nil {
+		if opts.Rows, err = bench.ReadModelRows(*in, m, bench.DefaultMaxRows); err != nil {
 			return err
 		}
 		rep.Input = *in
