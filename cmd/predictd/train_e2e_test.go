@@ -138,6 +138,25 @@ func TestTrainServeScoreParity(t *testing.T) {
 		if err := json.Unmarshal([]byte(lines[len(lines)-1]), &done); err != nil || done.Event != "done" || done.Version != 1 {
 			t.Fatalf("train --json's last line %q: want a done event for version 1 (%v)", lines[len(lines)-1], err)
 		}
+		if name == "fraud_gb" {
+			var rounds int
+			for _, l := range lines {
+				var ev struct {
+					Event      string  `json:"event"`
+					Stage      string  `json:"stage"`
+					Iteration  int     `json:"iteration"`
+					Iterations int     `json:"iterations"`
+					TrainLoss  float64 `json:"train_loss"`
+					ValidLoss  float64 `json:"valid_loss"`
+				}
+				if json.Unmarshal([]byte(l), &ev) == nil && ev.Event == "progress" && ev.Stage == "fit" && ev.Iterations == 30 && ev.TrainLoss > 0 && ev.ValidLoss > 0 {
+					rounds = max(rounds, ev.Iteration)
+				}
+			}
+			if rounds != 30 {
+				t.Errorf("train --json: the last progress event with losses is round %d, want round 30 of 30:\n%s", rounds, out)
+			}
+		}
 		idx, preds := readPredictions(t, predPath)
 		if len(idx) != done.ValidRows || len(idx) < 300 {
 			t.Fatalf("%s: %d predictions for %d validation rows", name, len(idx), done.ValidRows)
