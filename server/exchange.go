@@ -6,6 +6,7 @@ import (
 
 	"github.com/predictd/predictd/featcache"
 	"github.com/predictd/predictd/model/contract"
+	"github.com/predictd/predictd/model/transform"
 	"github.com/predictd/predictd/wire"
 )
 
@@ -19,6 +20,11 @@ type exchange struct {
 	join featcache.Join
 	// viol is the contract check's scratch (checkContract).
 	viol []contract.Violation
+	// raw and x are transformRows' scratch, for a version with
+	// transforms: one instance's raw values (their strings alias the
+	// Request's arena) and the model columns of all instances.
+	raw transform.Row
+	x   []float64
 
 	// conn is the connection the request came on, for gone; gone is
 	// c.clientGone, made once per pooled exchange so that handing it to the
@@ -33,6 +39,11 @@ func (c *exchange) clientGone() bool { return c.conn != nil && peerClosed(c.conn
 
 var exchangePool sync.Pool
 
+// maxPooledFloats caps the model-column scratch a pooled exchange keeps
+// (1 MiB, as wire.Request keeps its buffers): a rare huge request should
+// not pin its memory in the pool.
+const maxPooledFloats = 1 << 17
+
 func getExchange() *exchange {
 	if c, ok := exchangePool.Get().(*exchange); ok {
 		return c
@@ -46,6 +57,11 @@ func getExchange() *exchange {
 // afterwards.
 func putExchange(c *exchange) {
 	c.conn = nil
+	clear(c.raw) // drop the strings aliasing the arena
+	c.raw = c.raw[:0]
+	if cap(c.x) > maxPooledFloats {
+		c.x = nil
+	}
 	c.Request.Reset()
 	c.join.Reset()
 	exchangePool.Put(c)

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -20,6 +21,7 @@ import (
 	"github.com/predictd/predictd/featcache"
 	"github.com/predictd/predictd/internal/logx"
 	"github.com/predictd/predictd/model"
+	"github.com/predictd/predictd/model/transform"
 	"github.com/predictd/predictd/monitor"
 	"github.com/predictd/predictd/monitor/cost"
 	"github.com/predictd/predictd/monitor/watch"
@@ -294,6 +296,13 @@ type versionState struct {
 	// contract is the version's data contract and its counters; nil when
 	// it has none or the model's contract mode is off.
 	contract *contractState
+	// transform, for a version trained by predictd, turns a request's raw
+	// inputs (schema's features) into the columns model takes
+	// (model.TransformRow); nil otherwise. takesMissing: the model routes
+	// NaN (trees); columns is the number of model columns.
+	transform    *transform.Pipeline
+	takesMissing bool
+	columns      int
 }
 
 // Prepare builds a version's serving state; pass it as the model manager's
@@ -301,14 +310,20 @@ type versionState struct {
 func (s *Server) Prepare(l *model.Loaded) (any, error) {
 	m := l.Manifest
 	vs := &versionState{
-		name:    m.Name,
-		version: m.Version,
-		model:   l.Model,
-		schema:  wire.NewSchema(m),
-		outputs: l.Model.NumOutputs(),
+		name:         m.Name,
+		version:      m.Version,
+		model:        l.Model,
+		schema:       wire.NewSchema(m),
+		outputs:      l.Model.NumOutputs(),
+		transform:    l.Transform,
+		takesMissing: m.Kind == model.KindTrees,
+		columns:      len(m.Columns()),
 	}
 	if vs.outputs != len(m.Outputs) {
 		return nil, fmt.Errorf("model %s version %d: the payload predicts %d outputs, the manifest names %d", m.Name, m.Version, vs.outputs, len(m.Outputs))
+	}
+	if (m.Transform != nil) != (l.Transform != nil) {
+		return nil, fmt.Errorf("BUG: model %s version %d: manifest transform %v, loaded pipeline %v", m.Name, m.Version, m.Transform != nil, l.Transform != nil)
 	}
 	var err error
 	if vs.v1Meta, err = v1Metadata(m); err != nil {
@@ -624,8 +639,14 @@ func (s *Server) predict(ctx *fasthttp.RequestCtx, api API, t target) {
 	if err == nil && vs.contract != nil {
 		err = s.checkContract(vs, c)
 	}
+	// rows are what the model takes: the request's rows, or for a version
+	// with transforms their transformed columns.
+	rows := r.Rows
+	if err == nil && vs.transform != nil {
+		rows, err = transformRows(vs, c)
+	}
 	if err == nil {
-		err = s.compute(ctx, vs, c, deadline, timeout)
+		err = s.compute(ctx, vs, c, rows, deadline, timeout)
 	}
 	if err != nil {
 		span.End(0)
@@ -661,9 +682,31 @@ func (s *Server) predict(ctx *fasthttp.RequestCtx, api API, t target) {
 	took := now.Sub(start)
 	ser.Latency.Observe(took)
 	s.observeRequest(vs.name, took, fasthttp.StatusOK)
-	// The rows as the model saw them (joined features included) and its
-	// predictions; bounded work that never waits (monitor/live).
-	vs.mon.Observe(now, r.Rows, r.Preds, r.N)
+	// The rows as the model saw them (joined features included, and
+	// transformed for a version with transforms: the reference profiles
+	// the model's columns) and its predictions; bounded work that never
+	// waits (monitor/live).
+	vs.mon.Observe(now, rows, r.Preds, r.N)
+}
+
+// transformRows turns c's decoded raw rows (after the join and the
+// contract check) into the version's model columns, in c.x, through
+// model.TransformRow: the one function batch scoring and training build
+// a version's rows with. A row the transform refuses (a missing value a
+// dense model cannot take, an unknown category under unknown: error) is a
+// 400 naming the instance and column. It does not allocate once c's
+// scratch has grown to the request's size, unless it refuses.
+func transformRows(vs *versionState, c *exchange) ([]float64, error) {
+	r := &c.Request
+	c.x = slices.Grow(c.x[:0], r.N*vs.columns)
+	for i := range r.N {
+		c.raw = r.RawRow(c.raw, vs.schema, i)
+		var err error
+		if c.x, err = model.TransformRow(c.x, vs.transform, vs.takesMissing, c.raw); err != nil {
+			return nil, Errorf(fasthttp.StatusBadRequest, "instance %d: %v (model %s version %d)", i, err, vs.name, vs.version)
+		}
+	}
+	return c.x, nil
 }
 
 // observeRequest tells the monitor (its SLO tracker) about a prediction
@@ -693,20 +736,21 @@ func (p meteredPredictor) Predict(dst, rows []float64, raw bool) []float64 {
 // left while it was queued (nginx's 499); no response is written.
 const statusClientGone = 499
 
-// compute predicts c's rows into c.Preds through the version's batcher, or
-// directly when batching is off, unless the request's deadline has passed.
-func (s *Server) compute(ctx *fasthttp.RequestCtx, vs *versionState, c *exchange, deadline time.Time, timeout time.Duration) error {
+// compute predicts rows (c's r.N instances, as the model takes them) into
+// c.Preds through the version's batcher, or directly when batching is off,
+// unless the request's deadline has passed.
+func (s *Server) compute(ctx *fasthttp.RequestCtx, vs *versionState, c *exchange, rows []float64, deadline time.Time, timeout time.Duration) error {
 	r := &c.Request
 	var err error
 	if vs.batcher == nil || r.N > vs.bigRows {
 		if !deadline.IsZero() && !time.Now().Before(deadline) {
 			err = batcher.ErrDeadline
 		} else {
-			r.Preds = vs.model.Predict(r.Preds[:0], r.Rows, false)
+			r.Preds = vs.model.Predict(r.Preds[:0], rows, false)
 		}
 	} else {
 		c.conn = ctx.Conn()
-		r.Preds, err = vs.batcher.Submit(r.Rows, r.N, r.Preds[:0], deadline, c.gone)
+		r.Preds, err = vs.batcher.Submit(rows, r.N, r.Preds[:0], deadline, c.gone)
 	}
 	switch {
 	case err == nil, errors.Is(err, batcher.ErrGone):

@@ -37,10 +37,7 @@ type Schema struct {
 	// version has transforms, whose imputers may fill them (and
 	// model.TransformRow refuses what is left missing for a dense model).
 	allowMissing bool
-	// transform: the version has transforms (Manifest.Transform); its
-	// features are raw inputs.
-	transform bool
-	kind      model.Kind
+	kind         model.Kind
 	// featureList is "a, b, c" (capped), for error messages.
 	featureList string
 	// hasInputFeature: a feature is named InputName, which OIP requests
@@ -62,7 +59,6 @@ func NewSchema(m *model.Manifest) *Schema {
 		index:        make(map[string]int, len(m.Features)),
 		categorical:  make([]bool, len(m.Features)),
 		allowMissing: m.Kind == model.KindTrees || m.Transform != nil,
-		transform:    m.Transform != nil,
 		kind:         m.Kind,
 	}
 	for i, f := range m.Features {

@@ -157,7 +157,7 @@ type cachedReport struct {
 // recorder and cost meter.
 func (m *Monitor) Attach(l *model.Loaded) *Version {
 	man := l.Manifest
-	v := &Version{Model: man.Name, Number: man.Version, loaded: m.opts.Now(), nInputs: len(man.Features)}
+	v := &Version{Model: man.Name, Number: man.Version, loaded: m.opts.Now(), nInputs: len(man.Columns())}
 	v.th = m.opts.DefaultThresholds
 	if th, ok := m.opts.Thresholds[man.Name]; ok {
 		v.th = th
