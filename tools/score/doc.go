@@ -19,9 +19,10 @@
 //     the free list.
 //
 // Because the chunks are allocated once and recycled, memory is bounded by
-// 2·Workers·BatchRows rows (inputs, outputs and their text), whatever the
-// length of the input. No queue can grow: a chunk is always in exactly one of
-// the free list, the work queue or the write queue, each sized for all of them.
+// 2·Workers·BatchRows rows (inputs, outputs, their text or raw cells),
+// whatever the length of the input. No queue can grow: a chunk is always in
+// exactly one of the free list, the work queue or the write queue, each
+// sized for all of them.
 //
 // # Errors
 //

@@ -11,6 +11,9 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/predictd/predictd/internal/table"
+	"github.com/predictd/predictd/model/transform"
 )
 
 var benchSink int64
@@ -166,4 +169,103 @@ func TestBenchInputsScore(t *testing.T) {
 	st, err := ScoreFile(context.Background(), linearModel(t), linearOptions(), path, filepath.Join(t.TempDir(), "out.csv"))
 	require.NoError(t, err)
 	require.EqualValues(t, 100, st.Rows)
+}
+
+// BenchmarkScoreTransformed scores a transformed version's raw inputs (the
+// test's linear version: amount, age, country, device into 10 columns)
+// from a file to io.Discard as CSV, with the transforms on Score's workers
+// (transform=workers, what OpenModelInput's reader gets) or, its type
+// hidden, inside Read on the reader goroutine (transform=reader).
+func BenchmarkScoreTransformed(b *testing.B) {
+	const rows = 100_000
+	l := transformedLinear(b)
+	raw := rawRows(rows, false)
+	dir := b.TempDir()
+	inputs := map[string]string{"csv": writeRawCSV(b, dir, raw), "parquet": writeRawParquet(b, dir, raw)}
+	for _, format := range []string{"csv", "parquet"} {
+		for _, where := range []string{"workers", "reader"} {
+			for _, workers := range []int{1, 2} {
+				b.Run(fmt.Sprintf("format=%s/transform=%s/workers=%d", format, where, workers), func(b *testing.B) {
+					opts := transformOptions(l)
+					opts.Workers, opts.BatchRows = workers, DefaultBatchRows
+					b.ReportAllocs()
+					for b.Loop() {
+						r, closeIn, err := OpenModelInput(inputs[format], l)
+						if err != nil {
+							b.Fatal(err)
+						}
+						var rr RowReader = r
+						if where == "reader" {
+							rr = hideType{r}
+						}
+						w, _ := NewCSVWriter(io.Discard, opts.Outputs)
+						st, err := Score(context.Background(), l.Model, opts, rr, w)
+						closeIn()
+						if err != nil {
+							b.Fatal(err)
+						}
+						benchSink += st.Rows
+					}
+					b.ReportMetric(float64(rows)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+				})
+			}
+		}
+	}
+}
+
+// BenchmarkTransformReaderParts splits OpenModelInput's work on one
+// goroutine: part=table reads the raw file's chunks (internal/table, the
+// serial stage), part=transform turns chunks already read into model
+// columns (ChunkRow + model.TransformRow, what the workers do).
+func BenchmarkTransformReaderParts(b *testing.B) {
+	const rows = 100_000
+	l := transformedLinear(b)
+	raw := rawRows(rows, false)
+	dir := b.TempDir()
+	inputs := map[string]string{"csv": writeRawCSV(b, dir, raw), "parquet": writeRawParquet(b, dir, raw)}
+	for _, format := range []string{"csv", "parquet"} {
+		b.Run(fmt.Sprintf("format=%s/part=table", format), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				r, err := newTransformReader(inputs[format], l.Transform, false, l.Transform.Width())
+				if err != nil {
+					b.Fatal(err)
+				}
+				var c table.Chunk
+				for {
+					n, err := r.readChunk(&c, DefaultBatchRows)
+					if err == io.EOF {
+						break
+					}
+					if err != nil {
+						b.Fatal(err)
+					}
+					benchSink += int64(n)
+				}
+				r.Close()
+			}
+			b.ReportMetric(float64(rows)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+		})
+		b.Run(fmt.Sprintf("format=%s/part=transform", format), func(b *testing.B) {
+			r, err := newTransformReader(inputs[format], l.Transform, false, l.Transform.Width())
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer r.Close()
+			var c table.Chunk
+			n, err := r.readChunk(&c, DefaultBatchRows)
+			if err != nil {
+				b.Fatal(err)
+			}
+			dst := make([]float64, n*r.width)
+			var scratch transform.Row
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := r.decode(dst, &c, &scratch); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+		})
+	}
 }
