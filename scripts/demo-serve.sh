@@ -2,7 +2,8 @@
 # demo-serve.sh BIN REPO PORT DEFS STORE: start `predictd serve` on REPO
 # with the feature definitions DEFS over the online store STORE, ask for one
 # prediction through each API, push merchant features, predict the fraud
-# model from entity keys alone (the features come from the store), load-test
+# model from entity keys alone (the features come from the store), predict
+# the model predictd trained from raw values (category strings), load-test
 # the wine model, show its monitor (scripts/demo-monitor.sh), then stop it
 # with SIGTERM as an orchestrator would. Uses bash's /dev/tcp, so it needs
 # no curl.
@@ -50,6 +51,10 @@ echo "== predict from entity keys: the store fills spend_7d, orders_30d, segment
 http POST /v1/models/fraud:predict '{"return_features": true, "instances": [{"user_id": "u4", "merchant_id": "m7", "amount": 28.5, "hour": 0}, {"user_id": "new-user", "merchant_id": "m7", "amount": 28.5, "hour": 0}]}'
 echo "== the same first row sent inline predicts the same"
 http POST /v1/models/fraud:predict '{"instances": [{"amount": 28.5, "hour": 0, "spend_7d": 56.54, "orders_30d": 2, "segment": 0, "fraud_rate_30d": 0.0244, "txn_count_7d": 52}]}'
+echo "== the fraud model predictd trained (fraud_trained, retrained as version 2) takes raw values: the category strings as they come, its transforms run inside"
+http POST /v1/models/fraud_trained:predict '{"instances": [{"amount": 28.5, "hour": 0, "country": "BR", "device": "web", "spend_7d": 56.54, "orders_30d": 2, "segment": 0, "fraud_rate_30d": 0.0244, "txn_count_7d": 52}, {"amount": 28.5, "hour": 0, "country": "NZ", "device": "web", "spend_7d": null, "orders_30d": null, "segment": null, "fraud_rate_30d": 0.0244, "txn_count_7d": 52}]}'
+echo "== ... and says what is wrong with a value of the wrong kind"
+http POST /v1/models/fraud_trained:predict '{"instances": [{"amount": 28.5, "hour": 0, "country": 7, "device": "web", "spend_7d": 56.54, "orders_30d": 2, "segment": 0, "fraud_rate_30d": 0.0244, "txn_count_7d": 52}]}'
 echo "== model status"
 http GET /v1/models/wine
 echo "== load test: 3s open loop at 500 req/s over 200 different instances, judged against a 25ms p99 SLO"
