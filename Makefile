@@ -147,6 +147,7 @@ FUZZ_TARGETS := \
 	./wire:FuzzDecodeInfer \
 	./wire:FuzzDecodePredictJoin \
 	./wire:FuzzDecodeInferJoin \
+	./wire:FuzzDecodeStrings \
 	./wire:FuzzScan \
 	./wire:FuzzAppendString \
 	./internal/config:FuzzApplyFile \
