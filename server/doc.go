@@ -28,10 +28,19 @@
 // join, against the data contract the version carries (model.ReadContract,
 // contract.Checker), per model (ModelOptions.Contract): enforce refuses the
 // request with 400 naming the instance and field, count serves it; both
-// count the violations per version, feature and kind in /metrics.
+// count the violations per version, feature and kind in /metrics. A
+// version with transforms (trained by predictd; model.Loaded.Transform) is
+// served from raw values, strings included (wire keeps them in the
+// request's arena): after the join and the contract check (both on the raw
+// number inputs; a contract naming a string input is refused at Prepare)
+// each instance goes through model.TransformRow into the exchange's
+// scratch, and those model columns are what the model, the batcher and the
+// monitor get (transformRows; TestTransformPredict holds the answers to
+// TransformRow and Predict bit for bit).
 //
 // Invariants: the warm prediction path allocates nothing (its scratch, an
-// exchange, is pooled; TestPredictAllocs, TestJoinAllocs); every queue is
+// exchange, is pooled; TestPredictAllocs, TestJoinAllocs,
+// TestTransformAllocs); every queue is
 // bounded: beyond Options.MaxConcurrent a request is answered 503 at once;
 // a version taken with Models.Acquire is released before the handler
 // returns.

@@ -15,6 +15,8 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/valyala/fasthttp"
 
+	"github.com/predictd/predictd/featcache"
+	"github.com/predictd/predictd/featcache/pebblestore"
 	"github.com/predictd/predictd/kernels"
 	"github.com/predictd/predictd/model"
 	"github.com/predictd/predictd/model/transform"
@@ -575,3 +577,89 @@ func TestTransformAllocs(t *testing.T) {
 		}
 	}
 }
+
+// txJoinDefs: txlin's amount and age come from view "u" of a user; age
+// has no default, so a user the store lacks sends a missing age, which
+// txlin's imputer fills.
+const txJoinDefs = `
+entities:
+  - {name: user, join_key: uid, key_type: int}
+feature_views:
+  - name: u
+    entity: user
+    ttl: 1h
+    features:
+      - {name: amount, type: float, default: 2}
+      - {name: age, type: float}
+`
+
+// TestTransformJoin: a version with transforms that reads online features
+// gets its numeric raw inputs from the join, then transforms them: its
+// prediction from an entity key equals the prediction of the joined row
+// sent inline, and return_features reports the raw values served.
+func TestTransformJoin(t *testing.T) {
+	defs, err := featcache.ParseDefs([]byte(txJoinDefs), "defs.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ps, err := pebblestore.Open(t.TempDir(), pebblestore.DefaultOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ps.Close() })
+	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	svc, err := featcache.NewService(defs, ps, featcache.CacheOptions{MaxStaleness: time.Hour, StoreTimeout: time.Hour, Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(svc.Close)
+	write(t, svc, "u", "7", now.Add(-time.Minute), 4.5, 52)
+
+	imp, p := txLin(t)
+	repo := t.TempDir()
+	if _, _, err := model.Write(repo, "txlin", imp, model.WriteOptions{Transform: p, FeatureViews: []string{"u"}}); err != nil {
+		t.Fatal(err)
+	}
+	opts := DefaultOptions()
+	opts.Features = svc
+	s := serveRepo(t, opts, repo)
+	type feature struct {
+		Value  *float64 `json:"value"`
+		Status string   `json:"status"`
+	}
+	for _, c := range []struct {
+		name, instance, joined string
+		want                   map[string]feature
+	}{
+		{"present", `{"uid": 7, "country": "US"}`, `{"amount": 4.5, "age": 52, "country": "US"}`,
+			map[string]feature{"amount": {ptr(4.5), "present"}, "age": {ptr(52), "present"}}},
+		{"missing user: amount's default, age missing and imputed", `{"uid": 8, "country": "DE"}`, `{"amount": 2, "age": null, "country": "DE"}`,
+			map[string]feature{"amount": {ptr(2), "default"}, "age": {nil, "default"}}},
+		{"override", `{"uid": 7, "age": 18, "country": "DE"}`, `{"amount": 4.5, "age": 18, "country": "DE"}`,
+			map[string]feature{"amount": {ptr(4.5), "present"}, "age": {ptr(18), "overridden"}}},
+	} {
+		code, out, _ := call(s, "POST", "/v1/models/txlin:predict", `{"return_features": true, "instances": [`+c.instance+`]}`)
+		code2, out2, _ := call(s, "POST", "/v1/models/txlin:predict", `{"instances": [`+c.joined+`]}`)
+		if code != 200 || code2 != 200 {
+			t.Fatalf("%s: %d %s; inline %d %s", c.name, code, out, code2, out2)
+		}
+		got, want := txPreds(t, out), txPreds(t, out2)
+		if len(got) != 1 || len(want) != 1 || math.Float64bits(got[0]) != math.Float64bits(want[0]) {
+			t.Errorf("%s: prediction %v, want %v (the joined row's, inline)", c.name, got, want)
+		}
+		var resp struct {
+			Features []map[string]feature `json:"features"`
+		}
+		if err := json.Unmarshal([]byte(out), &resp); err != nil || len(resp.Features) != 1 {
+			t.Fatalf("%s: response %s: %v", c.name, out, err)
+		}
+		for name, w := range c.want {
+			g := resp.Features[0][name]
+			if g.Status != w.Status || (g.Value == nil) != (w.Value == nil) || g.Value != nil && *g.Value != *w.Value {
+				t.Errorf("%s: feature %s = %v %s, want %v %s (response %s)", c.name, name, deref(g.Value), g.Status, deref(w.Value), w.Status, out)
+			}
+		}
+	}
+}
+
+func ptr(x float64) *float64 { return &x }
