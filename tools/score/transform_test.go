@@ -215,10 +215,17 @@ type rawParquet struct {
 // chunks cross both; a missing value is a null.
 func writeRawParquet(t testing.TB, dir string, rows []rawRow) string {
 	t.Helper()
+	return writeRawParquetGroups(t, dir, rows, 300, 512)
+}
+
+// writeRawParquetGroups writes rows in row groups of groupRows rows and
+// pages of about pageBytes.
+func writeRawParquetGroups(t testing.TB, dir string, rows []rawRow, groupRows int64, pageBytes int) string {
+	t.Helper()
 	path := filepath.Join(dir, "raw.parquet")
 	f, err := os.Create(path)
 	require.NoError(t, err)
-	w := parquet.NewGenericWriter[rawParquet](f, parquet.MaxRowsPerRowGroup(300), parquet.PageBufferSize(512))
+	w := parquet.NewGenericWriter[rawParquet](f, parquet.MaxRowsPerRowGroup(groupRows), parquet.PageBufferSize(pageBytes))
 	pr := make([]rawParquet, len(rows))
 	for i, r := range rows {
 		pr[i] = rawParquet{ID: "r" + strconv.Itoa(i), Country: r.country, Amount: r.amount, Age: r.age, Device: r.device}
