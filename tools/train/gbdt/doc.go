@@ -5,9 +5,13 @@
 //
 // Binning: each feature's non-missing training values are cut into at most
 // Options.MaxBin bins at quantile boundaries that are training values, the
-// ones XGBoost 1.7.4's hist method picks from an exact summary (every
-// distinct value gets its own bin when there are few enough); NaN is kept in
-// a bin of its own. Bin b of a feature holds the values v with
+// ones XGBoost 1.7.4's hist method picks: the values stream in row order
+// through its weighted quantile sketch (eps 1/(8·MaxBin); an exact summary
+// while the rows fit its queue, pruned and merged beyond), so on float32
+// data the cuts are XGBoost's (TestCutsAtScale, 150,000 rows), each within
+// eps·rows ranks of its quantile (TestCutsRankError); every distinct value
+// gets its own bin when there are few enough; NaN is kept in a bin of its
+// own. Bin b of a feature holds the values v with
 // cut[b-1] <= v < cut[b]. A split after bin b sends x left when x < cut[b];
 // the tree stores the threshold math.Nextafter(cut[b], -Inf) under the
 // kernels' LessEqFloat64 rule, which is the same test for every float64, so
@@ -29,7 +33,9 @@
 // most 1,500 training rows) the trees are XGBoost 1.7.4 hist's: test
 // predictions agree within 1e-5, the float32 rounding XGBoost works in
 // (TestQualityAgainstXGBoost; under lossguide and max_leaves,
-// TestGrowthAgainstXGBoost). XGBoost holds each row's margin and gradient
+// TestGrowthAgainstXGBoost); on a synthetic 200,000 x 40 set the test AUC
+// and logloss are within 0.5% of XGBoost's, depth-wise and best-first
+// (TestQualityAtScale). XGBoost holds each row's margin and gradient
 // in float32, predictd in float64, so a split whose child hessian is within
 // that rounding of MinChildWeight can go the other way.
 //
