@@ -13,8 +13,13 @@
 # rows/s (above 1: predictd faster), both sides' test logloss and AUC (the
 # same model within noise), and the load average.
 #
+# GROW=lossguide grows best-first on both sides (XGBoost's grow_policy),
+# with at most MAX_LEAVES leaves a tree (0: no limit; DEPTH=0: no depth
+# limit).
+#
 #   bash bench/train_gbdt.sh
 #   ROUNDS=3 ROWS=1000000 TREES=50 DEPTH=6 bash bench/train_gbdt.sh
+#   GROW=lossguide MAX_LEAVES=31 DEPTH=0 bash bench/train_gbdt.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS=${ROUNDS:-3}
@@ -23,6 +28,8 @@ TREES=${TREES:-50}
 DEPTH=${DEPTH:-6}
 ETA=${ETA:-0.3}
 MAXBIN=${MAXBIN:-255}
+GROW=${GROW:-depthwise}
+MAX_LEAVES=${MAX_LEAVES:-0}
 PY=/usr/bin/python3
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -40,13 +47,13 @@ PYEOF
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 field() { sed -E "s/.*\"$1\": ?([^,}]*).*/\1/"; }
 echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2-) x $(nproc); load before: $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "data: $ROWS x 40 train, 50000 test; trees=$TREES depth=$DEPTH eta=$ETA max_bin=$MAXBIN lambda=1 min_child_weight=1, no subsampling"
+echo "data: $ROWS x 40 train, 50000 test; trees=$TREES depth=$DEPTH grow=$GROW max_leaves=$MAX_LEAVES eta=$ETA max_bin=$MAXBIN lambda=1 min_child_weight=1, no subsampling"
 for threads in 1 2; do
 	: >"$work/go.$threads"
 	: >"$work/py.$threads"
 	for r in $(seq 1 "$ROUNDS"); do
-		rungo() { "$work/train_gbdt" -x "$work/train.x" -y "$work/train.y" -cols 40 -trees "$TREES" -depth "$DEPTH" -eta "$ETA" -max-bin "$MAXBIN" -threads "$threads" -test-x "$work/test.x" -test-y "$work/test.y" >>"$work/go.$threads"; }
-		runpy() { $PY bench/train_gbdt_xgb.py "$work/train.x" "$work/train.y" 40 "$TREES" "$DEPTH" "$ETA" "$MAXBIN" "$threads" "$work/test.x" "$work/test.y" >>"$work/py.$threads"; }
+		rungo() { "$work/train_gbdt" -x "$work/train.x" -y "$work/train.y" -cols 40 -trees "$TREES" -depth "$DEPTH" -eta "$ETA" -max-bin "$MAXBIN" -threads "$threads" -grow "$GROW" -max-leaves "$MAX_LEAVES" -test-x "$work/test.x" -test-y "$work/test.y" >>"$work/go.$threads"; }
+		runpy() { $PY bench/train_gbdt_xgb.py "$work/train.x" "$work/train.y" 40 "$TREES" "$DEPTH" "$ETA" "$MAXBIN" "$threads" "$work/test.x" "$work/test.y" "$GROW" "$MAX_LEAVES" >>"$work/py.$threads"; }
 		if ((r % 2)); then rungo; runpy; else runpy; rungo; fi
 		echo "  round $r threads=$threads load $(cut -d' ' -f1 /proc/loadavg): predictd $(tail -1 "$work/go.$threads" | field fit_s)s xgboost $(tail -1 "$work/py.$threads" | field fit_s)s"
 	done
@@ -55,6 +62,6 @@ for threads in 1 2; do
 	echo "threads=$threads ($ROUNDS rounds):"
 	echo "  predictd: median $(printf '%.0f' "$g") rows/s, last: $(tail -1 "$work/go.$threads")"
 	echo "  xgboost:  median $(printf '%.0f' "$p") rows/s, last: $(tail -1 "$work/py.$threads")"
-	echo "RESULT bench=train_gbdt threads=$threads rows=$ROWS trees=$TREES depth=$DEPTH predictd_rows_per_s=$(printf '%.0f' "$g") xgboost_rows_per_s=$(printf '%.0f' "$p") ratio=$(awk -v a="$g" -v b="$p" 'BEGIN {printf "%.2f", a/b}') rounds=$ROUNDS load=$(cut -d' ' -f1 /proc/loadavg)"
+	echo "RESULT bench=train_gbdt threads=$threads rows=$ROWS trees=$TREES depth=$DEPTH grow=$GROW max_leaves=$MAX_LEAVES predictd_rows_per_s=$(printf '%.0f' "$g") xgboost_rows_per_s=$(printf '%.0f' "$p") ratio=$(awk -v a="$g" -v b="$p" 'BEGIN {printf "%.2f", a/b}') rounds=$ROUNDS load=$(cut -d' ' -f1 /proc/loadavg)"
 done
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -5,9 +5,11 @@ hyperparameters as bench/train_gbdt and prints one line of JSON: the fit time
 in seconds (DMatrix construction and training; reading the files not), rows
 per second and the final training logloss.
 
-usage: train_gbdt_xgb.py X Y COLS TREES DEPTH ETA MAX_BIN THREADS [TEST_X TEST_Y]
+usage: train_gbdt_xgb.py X Y COLS TREES DEPTH ETA MAX_BIN THREADS [TEST_X TEST_Y [GROW MAX_LEAVES]]
 
-With test files it also prints their logloss and AUC.
+With test files it also prints their logloss and AUC. GROW is XGBoost's
+grow_policy (depthwise, the default, or lossguide) and MAX_LEAVES its
+max_leaves (default 0: no limit).
 """
 import json
 import sys
@@ -25,6 +27,8 @@ def main():
     params = dict(tree_method="hist", objective="binary:logistic", max_depth=depth, eta=float(eta),
                   max_bin=max_bin, reg_lambda=1.0, min_child_weight=1.0, base_score=0.5,
                   nthread=threads, eval_metric="logloss")
+    if len(sys.argv) > 12:
+        params.update(grow_policy=sys.argv[11], max_leaves=int(sys.argv[12]))
     start = time.perf_counter()
     d = xgb.DMatrix(X, label=y, nthread=threads)
     res = {}

@@ -1,9 +1,10 @@
 // Command train_gbdt times tools/train/gbdt.Train on a data set in raw files
 // (for bench/train_gbdt.sh): x as rows×cols little-endian float64,
 // row-major, and y as rows little-endian int64 labels (0/1). It trains once
-// with binary logistic loss and prints one line of JSON: the fit time in
-// seconds (binning included, reading the files not), rows per second, and
-// the final training logloss.
+// with binary logistic loss (depth-wise, or best-first with -grow lossguide
+// and -max-leaves) and prints one line of JSON: the fit time in seconds
+// (binning included, reading the files not), rows per second, and the final
+// training logloss.
 package main
 
 import (
@@ -30,6 +31,8 @@ func main() {
 	eta := flag.Float64("eta", 0.3, "learning rate")
 	maxBin := flag.Int("max-bin", 255, "bins per feature")
 	threads := flag.Int("threads", 1, "threads")
+	grow := flag.String("grow", "depthwise", "grow policy: depthwise or lossguide")
+	maxLeaves := flag.Int("max-leaves", 0, "most leaves a tree (0: no limit)")
 	testX := flag.String("test-x", "", "optional test x file: report its logloss and AUC")
 	testY := flag.String("test-y", "", "test y file")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the fit here")
@@ -46,7 +49,7 @@ func main() {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	if err := run(*xPath, *yPath, *testX, *testY, *cols, *trees, *depth, *eta, *maxBin, *threads); err != nil {
+	if err := run(*xPath, *yPath, *testX, *testY, *cols, *trees, *depth, *eta, *maxBin, *threads, gbdt.GrowPolicy(*grow), *maxLeaves); err != nil {
 		pprof.StopCPUProfile()
 		fmt.Fprintln(os.Stderr, "train_gbdt:", err)
 		os.Exit(1)
@@ -76,7 +79,7 @@ func read(xPath, yPath string, cols int) (*gbdt.Dataset, error) {
 	return d, nil
 }
 
-func run(xPath, yPath, testX, testY string, cols, trees, depth int, eta float64, maxBin, threads int) error {
+func run(xPath, yPath, testX, testY string, cols, trees, depth int, eta float64, maxBin, threads int, grow gbdt.GrowPolicy, maxLeaves int) error {
 	d, err := read(xPath, yPath, cols)
 	if err != nil {
 		return err
@@ -84,6 +87,7 @@ func run(xPath, yPath, testX, testY string, cols, trees, depth int, eta float64,
 	rows := len(d.Labels)
 	o := gbdt.DefaultOptions()
 	o.Rounds, o.MaxDepth, o.LearningRate, o.MaxBin, o.Threads = trees, depth, eta, maxBin, threads
+	o.GrowPolicy, o.MaxLeaves = grow, maxLeaves
 	start := time.Now()
 	res, err := gbdt.Train(context.Background(), d, nil, o)
 	if err != nil {
