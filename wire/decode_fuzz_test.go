@@ -356,10 +356,13 @@ func checkStringsDecoded(t *testing.T, fn string, body []byte, r *Request, s *Sc
 	n := r.N
 	value := func(dst []byte, c int) []byte {
 		x := r.Rows[c]
-		if str, ok := r.Category(x); ok && s.IsString(c%nf) {
+		if !s.IsString(c % nf) {
+			return appendNumber(dst, x)
+		}
+		if str, ok := r.Category(x); ok {
 			return appendString(dst, str)
 		}
-		return appendNumber(dst, x)
+		return append(dst, "null"...)
 	}
 	predict := []byte(`{"instances":[`)
 	for i := range n {
