@@ -223,7 +223,9 @@ func TestScoreTransformedStreaming(t *testing.T) {
 		}
 		s, lg := run(small), run(large)
 		t.Logf("%s: live heap peak %d KiB for %d rows, %d KiB for %d", format, s>>10, small, lg>>10, large)
-		const slack = 4 << 20
+		// Garbage allocated between a sample's collection and its reading
+		// counts as live: a few MB at 100 MB/s on a loaded machine.
+		const slack = 8 << 20
 		if lg > s+slack {
 			t.Errorf("%s: live heap peak %d KiB for %d rows but %d KiB for %d: memory grows with the input", format, lg>>10, large, s>>10, small)
 		}

@@ -405,6 +405,8 @@ func TestScoreTransformedErrors(t *testing.T) {
 		{"infinite", header + good + "1,inf,DE,ios\n", `in.csv:3: column "age": "inf" is not a finite number`, nil},
 		{"missing columns", "amount,country,x\n1,DE,2\n", `in.csv: missing columns the model needs: age, device`, nil},
 		{"field count", header + good + "1,30\n", `in.csv:3: a record of 2 fields, want 4`, nil},
+		{"bad value before a malformed record", header + many + "1,30,FR,ios\n" + good + "1,30\n", `in.csv:202: column country: unknown category "FR"`, transform.ErrUnknownCategory},
+		{"missing value before a bad quote", header + good + ",30,DE,ios\n" + "1,30,DE,x\"y\n", `in.csv:3: column amount: missing value`, model.ErrMissingValue},
 		{"first error in input order", header + many + ",30,DE,ios\n" + many + "1,30,FR,ios\n", `in.csv:202: column amount: missing value`, model.ErrMissingValue},
 	} {
 		in := writeFile(t, "in.csv", tc.in)

@@ -2,6 +2,7 @@ package score
 
 import (
 	"fmt"
+	"io"
 	"strings"
 
 	"github.com/predictd/predictd/internal/table"
@@ -29,6 +30,11 @@ import (
 //
 //	in.csv:7: column amount: missing value; the model takes none (...)
 //	in.csv:3: column country: unknown category "FR" (...)
+//
+// Rows come before an error as RowReader says, except that the good rows
+// read with a malformed record (up to a chunk, 1024 rows, before it) may
+// be left out: internal/table drops them. The error is the first in input
+// order all the same.
 //
 // The file is read in chunks: memory is bounded by the chunk, not the file.
 // When Score reads it, the transforms run on Score's workers, in parallel.
@@ -73,6 +79,7 @@ type transformReader struct {
 	takesMissing bool
 	idx          []int // input i is column idx[i] of the file
 	width        int   // model columns per row
+	rows         int64 // rows readChunk has returned
 
 	// Read's state.
 	c   table.Chunk
@@ -85,11 +92,13 @@ type transformReader struct {
 // time.
 const transformChunkRows = DefaultBatchRows
 
+var transformTableOptions = table.Options{MaxRecordBytes: maxRecordBytes}
+
 func newTransformReader(path string, p *transform.Pipeline, takesMissing bool, width int) (*transformReader, error) {
 	if width != p.Width() {
 		return nil, fmt.Errorf("BUG: score: the manifest lists %d model columns, the transform writes %d", width, p.Width())
 	}
-	t, err := table.Open(path, table.Options{MaxRecordBytes: maxRecordBytes})
+	t, err := table.Open(path, transformTableOptions)
 	if err != nil {
 		return nil, err
 	}
@@ -120,7 +129,7 @@ func (r *transformReader) Read(dst []float64) (int, error) {
 		if r.pos == r.c.Len() {
 			if r.err == nil {
 				// On error Next leaves c empty, so pos 0 is its end too.
-				_, r.err = r.t.Next(&r.c, transformChunkRows)
+				_, r.err = r.readChunk(&r.c, transformChunkRows)
 				r.pos = 0
 			}
 			if r.err != nil {
@@ -141,9 +150,51 @@ func (r *transformReader) Read(dst []float64) (int, error) {
 func (r *transformReader) buffered() bool { return r.pos < r.c.Len() }
 
 // readChunk fills c with the next raw rows, at most maxRows, as
-// table.Reader.Next does.
+// table.Reader.Next does, except that when Next fails the error is the
+// first in input order (see firstError).
 func (r *transformReader) readChunk(c *table.Chunk, maxRows int) (int, error) {
-	return r.t.Next(c, maxRows)
+	n, err := r.t.Next(c, maxRows)
+	if err != nil && err != io.EOF {
+		return 0, r.firstError(err)
+	}
+	r.rows += int64(n)
+	return n, err
+}
+
+// firstError is the error of the first bad row after the r.rows rows
+// readChunk returned, given the error readErr that ended the read (a
+// malformed record, say). Next drops every row of a call that fails, so a
+// row before the malformed record in that call, with a value the
+// transforms refuse, would otherwise be reported after it. firstError
+// reads the file again: the rows before in chunks, without transforming
+// them, then one row at a time until a row's transform fails (that error)
+// or the read does (readErr). It costs a second read of the file up to the
+// error, once, on a run that fails; a table.Reader.Next that returned the
+// rows before a failed record would make it unnecessary.
+func (r *transformReader) firstError(readErr error) error {
+	t, err := table.Open(r.t.Path(), transformTableOptions)
+	if err != nil {
+		return readErr
+	}
+	defer t.Close()
+	var c table.Chunk
+	for skip := r.rows; skip > 0; {
+		n, err := t.Next(&c, int(min(skip, transformChunkRows)))
+		if err != nil {
+			return readErr
+		}
+		skip -= int64(n)
+	}
+	dst := make([]float64, 0, r.width)
+	var raw transform.Row
+	for {
+		if _, err := t.Next(&c, 1); err != nil {
+			return readErr
+		}
+		if err := r.row(dst, &c, 0, &raw); err != nil {
+			return err
+		}
+	}
 }
 
 // decode transforms the rows of c into dst (c.Len()·width values); raw is
