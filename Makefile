@@ -140,6 +140,7 @@ FUZZ_TARGETS := \
 	./model:FuzzDecodeReference \
 	./tools/score:FuzzCSVReader \
 	./tools/score:FuzzParquetReader \
+	./tools/score:FuzzOpenModelInput \
 	./tools/materialize:FuzzParquet \
 	./internal/parquetio:FuzzDecimal \
 	./monitor/slo:FuzzConfig \

@@ -45,7 +45,7 @@ func cmdProfile(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return err
 	}
-	ref, err := profile.File(ctx, l.Model, l.Manifest, *in, opts)
+	ref, err := profile.ModelFile(ctx, l, *in, opts)
 	if err != nil {
 		return err
 	}
