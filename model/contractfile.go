@@ -48,7 +48,16 @@ func (c *ContractFile) check() error {
 // m's features has a type a model input can have (bool, int or float; see
 // contract.NewChecker). Columns no feature has (a label, an id) are
 // allowed: a contract written for the training file lists them too.
+//
+// A column named like a string input of a version with transforms is
+// refused: the daemon checks contracts on numbers only, and a string
+// input's category is not one.
 func CheckContract(c *contract.Contract, m *Manifest) error {
+	for _, f := range m.Features {
+		if f.Type == FeatureString && c.Column(f.Name) != nil {
+			return fmt.Errorf("column %q is a string input (a category) of this version, and the daemon checks contracts on numeric inputs only: drop the column from the contract, or set the model's contract to off", f.Name)
+		}
+	}
 	_, err := contract.NewChecker(c, FeatureNames(m))
 	return err
 }

@@ -89,15 +89,9 @@ func (s *Server) prepareContract(l *model.Loaded, mode ContractMode) (*contractS
 	if err != nil {
 		return nil, fmt.Errorf("model %s version %d: contract: %w", m.Name, m.Version, err)
 	}
-	// The checker reads numbers; a string input's value in a request's
-	// rows is an index into its string arena. Checking categories as
-	// strings is not done here yet, so a contract that would check one is
-	// refused rather than served half-checked or checked wrong.
-	for _, f := range m.Features {
-		if f.Type == model.FeatureString && c.Column(f.Name) != nil {
-			return nil, fmt.Errorf("model %s version %d: contract: column %q is a string input (a category) of this version, and the server checks contracts on numeric inputs only: drop the column from the contract, or set the model's contract to off", m.Name, m.Version, f.Name)
-		}
-	}
+	// model.CheckContract (in ReadContract) has refused a column naming a
+	// string input: the checker reads numbers, and a string input's value
+	// in a request's rows is an index into its string arena.
 	k, err := contract.NewChecker(c, model.FeatureNames(m))
 	if err != nil {
 		return nil, fmt.Errorf("model %s version %d: contract: %w", m.Name, m.Version, err)

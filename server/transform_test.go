@@ -499,26 +499,16 @@ func TestTransformMonitor(t *testing.T) {
 }
 
 // TestTransformContract: a contract column naming a string input is
-// refused when the version loads, with a message saying what to change;
-// one over the numeric inputs is checked on the raw values.
+// refused (model.CheckContract: at import, and when a version loads), with
+// a message saying what to change; one over the numeric inputs is checked
+// on the raw values.
 func TestTransformContract(t *testing.T) {
 	imp, p := txLin(t)
 	repo := t.TempDir()
 	const onCountry = "columns:\n  - name: amount\n    type: float\n    min: 0\n  - name: country\n    type: int\n"
-	if _, _, err := model.Write(repo, "txlin", imp, model.WriteOptions{Transform: p, Contract: []byte(onCountry), ContractSource: "c.yaml"}); err != nil {
-		t.Fatal(err)
-	}
-	l, err := model.Open(repo, "txlin", 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := New(DefaultOptions())
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = s.Prepare(l)
-	if err == nil || !strings.Contains(err.Error(), `contract: column "country" is a string input (a category) of this version, and the server checks contracts on numeric inputs only`) {
-		t.Errorf("Prepare(contract naming the string input country) error = %v, want one naming the column and saying what to change", err)
+	_, _, err := model.Write(repo, "txlin", imp, model.WriteOptions{Transform: p, Contract: []byte(onCountry), ContractSource: "c.yaml"})
+	if err == nil || !strings.Contains(err.Error(), `column "country" is a string input (a category) of this version, and the daemon checks contracts on numeric inputs only: drop the column`) {
+		t.Errorf("Write(contract naming the string input country) error = %v, want one naming the column and saying what to change", err)
 	}
 
 	repo = t.TempDir()
@@ -528,7 +518,7 @@ func TestTransformContract(t *testing.T) {
 	}
 	opts := DefaultOptions()
 	opts.DefaultModel.Contract = ContractEnforce
-	s = serveRepo(t, opts, repo)
+	s := serveRepo(t, opts, repo)
 	body := `{"instances": [{"amount": 1, "age": null, "country": "DE"}, {"amount": -1, "age": 3, "country": "US"}]}`
 	code, out, _ := call(s, "POST", "/v1/models/txlin:predict", body)
 	if want := `instance 1: field "amount": -1 is outside the range [0, +inf]`; code != 400 || !strings.Contains(errMsg(out), want) {
