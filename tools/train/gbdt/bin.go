@@ -13,8 +13,9 @@ const missingBin = 255
 const histStride = 256
 
 // cutsFor returns the cut values of one feature from its training values
-// (NaN skipped), in row order: bin b+1 starts at cuts[b]. Every cut is a
-// training value, the cuts rise strictly, and the first is above the
+// (NaN skipped), in row order: bin b+1 starts at cuts[b]. The values are
+// rounded to float32 first, as XGBoost stores them, so every cut is a
+// training value so rounded; the cuts rise strictly, and the first is above the
 // smallest value, so no bin is empty on the training rows. The cuts are the
 // ones XGBoost 1.7.4's hist method takes (HostSketchContainer, every row
 // weighing 1): the values stream, in row order, through a weighted quantile
@@ -252,7 +253,7 @@ func (sc *cutScratch) cuts(vals []float64, maxBin int) []float64 {
 	}
 	sk.init(n, maxBin)
 	for _, v := range vals {
-		sk.push(v, sc)
+		sk.push(round32(v), sc)
 	}
 	return sk.finish(sc, maxBin)
 }
@@ -331,12 +332,15 @@ func (sk *wqSketch) finish(sc *cutScratch, maxBin int) []float64 {
 	return cuts
 }
 
-// binOf returns the bin code of x under cuts: the number of cuts <= x, or
-// missingBin for NaN.
+// binOf returns the bin code of x under cuts: the number of cuts <= x
+// rounded to float32, or missingBin for NaN. A split after bin b (code <= b
+// goes left) is so the kernels' LessFloat32 rule with threshold cuts[b]:
+// float32(x) < cuts[b], the cuts being float32 values.
 func binOf(cuts []float64, x float64) uint8 {
 	if x != x {
 		return missingBin
 	}
+	x = round32(x)
 	lo, hi := 0, len(cuts)
 	for lo < hi {
 		mid := int(uint(lo+hi) >> 1)
@@ -349,9 +353,9 @@ func binOf(cuts []float64, x float64) uint8 {
 	return uint8(lo)
 }
 
-// threshold is the split value stored for "left when x < cut" under the
-// kernels' LessEqFloat64 rule (x <= threshold): the float64 just below cut.
-func threshold(cut float64) float64 { return math.Nextafter(cut, math.Inf(-1)) }
+// round32 is x rounded to float32, as XGBoost reads every value (±Inf
+// beyond float32's range, NaN kept).
+func round32(x float64) float64 { return float64(float32(x)) }
 
 // binned is a row-major matrix of bin codes.
 type binned struct {
@@ -403,7 +407,7 @@ func computeCuts(rows []float64, n, nf, maxBin, threads int) [][]float64 {
 		for r := 0; r < n; r++ {
 			row := rows[r*nf+lo : r*nf+hi]
 			for j, v := range row {
-				sks[j].push(v, sc)
+				sks[j].push(round32(v), sc)
 			}
 		}
 		for j := range sks {

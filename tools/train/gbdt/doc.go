@@ -3,19 +3,22 @@
 // that model.Write stores them and the daemon serves them through the same
 // FastForest kernels as imported models.
 //
-// Binning: each feature's non-missing training values are cut into at most
-// Options.MaxBin bins at quantile boundaries that are training values, the
-// ones XGBoost 1.7.4's hist method picks: the values stream in row order
-// through its weighted quantile sketch (eps 1/(8·MaxBin); an exact summary
-// while the rows fit its queue, pruned and merged beyond), so on float32
-// data the cuts are XGBoost's (TestCutsAtScale, 150,000 rows), each within
-// eps·rows ranks of its quantile (TestCutsRankError); every distinct value
-// gets its own bin when there are few enough; NaN is kept in a bin of its
-// own. Bin b of a feature holds the values v with
-// cut[b-1] <= v < cut[b]. A split after bin b sends x left when x < cut[b];
-// the tree stores the threshold math.Nextafter(cut[b], -Inf) under the
-// kernels' LessEqFloat64 rule, which is the same test for every float64, so
-// the served model routes a raw row exactly as the trainer routed its bins.
+// Binning: every value is read rounded to float32, as XGBoost reads it
+// (beyond float32's range, ±Inf). Each feature's non-missing training
+// values are cut into at most Options.MaxBin bins at quantile boundaries
+// that are training values, the ones XGBoost 1.7.4's hist method picks: the
+// values stream in row order through its weighted quantile sketch (eps
+// 1/(8·MaxBin); an exact summary while the rows fit its queue, pruned and
+// merged beyond), so the cuts are XGBoost's (TestCutsAtScale, 150,000 rows),
+// each within eps·rows ranks of its quantile (TestCutsRankError); every
+// distinct value gets its own bin when there are few enough; NaN is kept in
+// a bin of its own. Bin b of a feature holds the values v with cut[b-1] <=
+// float32(v) < cut[b]. A split after bin b sends x left when float32(x) <
+// cut[b], which the tree stores as its threshold under the kernels'
+// LessFloat32 rule (XGBoost's), so the served model routes a raw row exactly
+// as the trainer routed its bins (TestBinsAreFloat32Less); a split of the
+// missing values from all others is stored with its children swapped and
+// threshold -Inf, as no float32 is above +Inf.
 // Margins are summed in float64, base first and then tree by tree in order,
 // as kernels.Forest does without Float32Sum: the trainer's own margins
 // (Result.TrainMargins) equal the served model's raw margins bit for bit.

@@ -427,7 +427,7 @@ func (gr *grower) growLossGuide(rows []int32, feats []int, gp []gh) tree {
 	var found [2]split
 	offer := func(depth int, ws ...*work) {
 		threads := o.Threads
-		if len(ws) < 2 || ws[0].hi-ws[0].lo+ws[1].hi-ws[1].lo < 1024 {
+		if len(ws) < 2 {
 			threads = 1
 		}
 		parallel(threads, len(ws), func(lo, hi int) {

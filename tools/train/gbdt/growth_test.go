@@ -224,3 +224,78 @@ func TestProgress(t *testing.T) {
 		}
 	}
 }
+
+// TestEmptyGrowPolicyIsDepthWise: DefaultOptions grows depth-wise, and an
+// empty GrowPolicy gives the same model as DepthWise.
+func TestEmptyGrowPolicyIsDepthWise(t *testing.T) {
+	if p := DefaultOptions().GrowPolicy; p != DepthWise {
+		t.Fatalf("DefaultOptions().GrowPolicy = %q, want %q", p, DepthWise)
+	}
+	d := synthetic(2000, 6, 0.05, 23)
+	var payloads [][]byte
+	for _, p := range []GrowPolicy{"", DepthWise, LossGuide} {
+		o := DefaultOptions()
+		o.Rounds, o.GrowPolicy, o.MaxLeaves = 5, p, 8
+		res, err := Train(context.Background(), d, nil, o)
+		if err != nil {
+			t.Fatalf("GrowPolicy %q: %v", p, err)
+		}
+		b, err := model.EncodePayload(res.Model.Model)
+		if err != nil {
+			t.Fatal(err)
+		}
+		payloads = append(payloads, b)
+	}
+	if !bytes.Equal(payloads[0], payloads[1]) {
+		t.Fatal(`GrowPolicy "" and DepthWise give different models`)
+	}
+	if bytes.Equal(payloads[1], payloads[2]) {
+		t.Fatal("DepthWise and LossGuide give the same model: the test cannot tell them apart")
+	}
+}
+
+// TestServedEqualsTrainerExtremes: with infinite values, values beyond
+// float32's range (which XGBoost, and so the bins, read as ±Inf) and values
+// a float32 rounding step apart, the served model gives the trainer's
+// margins bit for bit, under both policies; a feature whose only missing
+// rows are class 1 makes splits after the last bin (NaN alone to one side).
+func TestServedEqualsTrainerExtremes(t *testing.T) {
+	d := synthetic(3000, 5, 0, 31)
+	for r := 0; r < 3000; r++ {
+		row := d.Rows[r*5 : r*5+5]
+		switch r % 7 {
+		case 0:
+			row[0] = math.Inf(1)
+		case 1:
+			row[0] = -1e300
+		case 2:
+			row[1] = math.Nextafter(row[1], math.Inf(1))
+		}
+		if d.Labels[r] == 1 && r%3 == 0 {
+			row[4] = math.NaN()
+		}
+	}
+	for _, p := range []GrowPolicy{DepthWise, LossGuide} {
+		o := DefaultOptions()
+		o.Rounds, o.GrowPolicy, o.MaxLeaves = 10, p, 16
+		res, err := Train(context.Background(), d, nil, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, _ := served(t, res.Model, d.Rows)
+		for i := range raw {
+			if math.Float64bits(raw[i]) != math.Float64bits(res.TrainMargins[i]) {
+				t.Fatalf("%s: margin %d (row %v): served %v, trainer %v", p, i, d.Rows[i*5:i*5+5], raw[i], res.TrainMargins[i])
+			}
+		}
+		swapped := 0
+		for _, nd := range res.Model.Model.(*model.Trees).Forest.Nodes {
+			if !nd.IsLeaf() && math.IsInf(nd.Value, -1) {
+				swapped++
+			}
+		}
+		if swapped == 0 {
+			t.Fatalf("%s: no split after the last bin: the test does not exercise it", p)
+		}
+	}
+}

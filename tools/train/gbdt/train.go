@@ -13,7 +13,9 @@ import (
 
 // Dataset is a table of training or validation rows.
 type Dataset struct {
-	// Rows are row-major, NumFeatures values a row; NaN is missing.
+	// Rows are row-major, NumFeatures values a row; NaN is missing. The
+	// trainer, like XGBoost and the served model, reads each value rounded
+	// to float32.
 	Rows        []float64
 	NumFeatures int
 	// Labels has one value per row (a class index 0..NumClasses-1 for
@@ -395,7 +397,7 @@ func toImported(trees []tree, cuts [][]float64, base float64, d *Dataset, o *Opt
 	if o.Objective == Softprob {
 		K = o.NumClasses
 	}
-	forest := kernels.Forest{NumFeatures: d.NumFeatures, Compare: kernels.LessEqFloat64}
+	forest := kernels.Forest{NumFeatures: d.NumFeatures, Compare: kernels.LessFloat32}
 	for k := 0; k < K; k++ {
 		forest.Base = append(forest.Base, base)
 	}
@@ -407,14 +409,24 @@ func toImported(trees []tree, cuts [][]float64, base float64, d *Dataset, o *Opt
 				src[j] = model.SourceNode{Leaf: true, Value: nd.value}
 				continue
 			}
-			// A split after the last bin sends every non-missing value
-			// left: x <= +Inf.
-			th := math.Inf(1)
+			s := model.SourceNode{Left: nd.left, Right: nd.right, Feature: nd.feat}
 			if int(nd.bin) < len(cuts[nd.feat]) {
-				th = threshold(cuts[nd.feat][nd.bin])
-			}
-			s := model.SourceNode{Left: nd.left, Right: nd.right, Feature: nd.feat, Value: th}
-			if nd.defaultLeft {
+				// Left when float32(x) < the cut, as the bins have it.
+				s.Value = cuts[nd.feat][nd.bin]
+				if nd.defaultLeft {
+					s.Flags = kernels.FlagDefaultLeft
+				}
+			} else {
+				if nd.defaultLeft {
+					panic("BUG: a split after the last bin sends NaN left too")
+				}
+				// A split after the last bin sends every non-missing value
+				// left and NaN right (the search makes it only so). No
+				// float32 threshold is above +Inf, so the children swap:
+				// nothing is below -Inf, every value goes to the right
+				// child, now the non-missing side, and NaN to the left.
+				s.Value = math.Inf(-1)
+				s.Left, s.Right = nd.right, nd.left
 				s.Flags = kernels.FlagDefaultLeft
 			}
 			src[j] = s

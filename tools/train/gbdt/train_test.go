@@ -13,19 +13,34 @@ import (
 	"github.com/predictd/predictd/model"
 )
 
-func TestThresholdIsStrictLess(t *testing.T) {
+// TestBinsAreFloat32Less: a split after bin b, code <= b going left, is
+// the served rule float32(x) < float32(cuts[b]) (kernels.LessFloat32) for
+// every non-NaN x, also x within a float32 rounding step of a cut, huge and
+// infinite.
+func TestBinsAreFloat32Less(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
-	vals := []float64{0, -0.0, 1, -1, math.SmallestNonzeroFloat64, -math.SmallestNonzeroFloat64, math.MaxFloat64, math.Inf(1), math.Inf(-1), 1e-300, 0.1}
-	for i := 0; i < 2000; i++ {
-		vals = append(vals, rng.NormFloat64()*math.Pow(10, float64(rng.IntN(20)-10)))
+	var cuts []float64
+	for i := 0; i < 200; i++ {
+		cuts = append(cuts, round32(rng.NormFloat64()*math.Pow(10, float64(rng.IntN(20)-10))))
 	}
-	for _, c := range vals {
-		if math.IsInf(c, -1) {
-			continue // never a cut: cuts are above the smallest training value
+	cuts = append(cuts, 0, 1, -1, math.MaxFloat32, -math.MaxFloat32, math.SmallestNonzeroFloat32, math.Inf(1))
+	slices.Sort(cuts)
+	cuts = slices.Compact(cuts)
+	xs := []float64{math.Inf(1), math.Inf(-1), math.MaxFloat64, -math.MaxFloat64, 1e-300, -1e-300, 0}
+	for _, c := range cuts {
+		p := float64(math.Nextafter32(float32(c), float32(math.Inf(-1))))
+		m := (p + c) / 2 // a float32 rounding tie
+		for _, x := range []float64{c, p, m, math.Nextafter(m, math.Inf(-1)), math.Nextafter(m, math.Inf(1)), math.Nextafter(c, math.Inf(-1)), math.Nextafter(c, math.Inf(1))} {
+			if !math.IsNaN(x) {
+				xs = append(xs, x)
+			}
 		}
-		for _, x := range []float64{c, math.Nextafter(c, math.Inf(-1)), math.Nextafter(c, math.Inf(1)), 0, 1, -1} {
-			if got, want := x <= threshold(c), x < c; got != want {
-				t.Fatalf("x=%v cut=%v: x <= threshold(cut) is %v, x < cut is %v", x, c, got, want)
+	}
+	for _, x := range xs {
+		code := binOf(cuts, x)
+		for b, c := range cuts {
+			if got, want := int(code) <= b, float32(x) < float32(c); got != want {
+				t.Fatalf("x=%v cut %d=%v: code %d <= %d is %v, float32(x) < cut is %v", x, b, c, code, b, got, want)
 			}
 		}
 	}
@@ -323,8 +338,9 @@ func TestMissingDirection(t *testing.T) {
 		}
 		root := res.Model.Model.(*model.Trees).Forest.Nodes[0]
 		gotLeft := root.Flags&1 != 0
-		if root.Value != math.Nextafter(50, math.Inf(-1)) || gotLeft != left {
-			t.Fatalf("missing like the left values: %v: root threshold %v default left %v, want %v and %v", left, root.Value, gotLeft, math.Nextafter(50, math.Inf(-1)), left)
+		// Left when float32(x) < 50 (kernels.LessFloat32).
+		if root.Value != 50 || gotLeft != left {
+			t.Fatalf("missing like the left values: %v: root threshold %v default left %v, want 50 and %v", left, root.Value, gotLeft, left)
 		}
 	}
 }
