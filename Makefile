@@ -44,8 +44,11 @@ unit:
 ## match NORACE_TESTS: it ends in Alloc or Allocs (an allocation count:
 ## testing.AllocsPerRun), DoesNotAllocate, or is one of the bounded-memory
 ## tests listed by name. The first step fails if a test reads raceEnabled and
-## its name does not match, so no such test can fall out of this pass.
-NORACE_TESTS := Allocs?$$|DoesNotAllocate$$|^TestScoreStreaming$$|^TestOpenZstdBomb$$|^TestOpenOversizedPayload$$
+## its name does not match, so no such test can fall out of this pass. The
+## gbdt trainer's oracle tests at scale (TestGrowthAgainstXGBoost,
+## TestQualityAtScale, TestCutsAtScale) are built only without -race (41 s
+## and more under it) and run here.
+NORACE_TESTS := Allocs?$$|DoesNotAllocate$$|^TestScoreStreaming$$|^TestOpenZstdBomb$$|^TestOpenOversizedPayload$$|^TestGrowthAgainstXGBoost$$|^TestQualityAtScale$$|^TestCutsAtScale$$
 unit-norace:
 	@bad=$$(awk -v re='$(NORACE_TESTS)' 'FNR == 1 { name = "" } /^func Test/ { name = $$2; sub(/\(.*/, "", name) } \
 		/raceEnabled/ && name != "" && name !~ re { print FILENAME ": " name }' $$(git ls-files '*_test.go') | sort -u); \
@@ -170,6 +173,7 @@ FUZZ_TARGETS := \
 	./tools/eval:FuzzMetricsJSON \
 	./model/transform:FuzzDecode \
 	./tools/train/linear:FuzzFit \
+	./tools/train/gbdt:FuzzCutsFor \
 	./tools/train/spec:FuzzParse
 fuzz-check:
 	@found=$$(grep -rEo --include='*_test.go' '^func Fuzz[A-Za-z0-9_]*' . | \
