@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"path/filepath"
 
 	"github.com/predictd/predictd/model/contract"
@@ -103,22 +102,9 @@ func ReadContract(dir string, m *Manifest) (*contract.Contract, error) {
 	if cf == nil {
 		return nil, fmt.Errorf("%s version %d: %w", m.Name, m.Version, ErrNoContract)
 	}
-	path := filepath.Join(dir, cf.File)
-	f, size, err := openInside(dir, cf.File)
+	data, path, err := readSidecar(dir, "contract", cf.File, cf.Bytes, cf.SHA256)
 	if err != nil {
-		return nil, fmt.Errorf("read contract: %w", err)
-	}
-	defer f.Close()
-	if size != cf.Bytes {
-		return nil, fmt.Errorf("%s: %d bytes, manifest says %d: the contract is truncated or corrupt", path, size, cf.Bytes)
-	}
-	data := make([]byte, size)
-	if _, err := io.ReadFull(f, data); err != nil {
-		return nil, fmt.Errorf("read contract %s: %w", path, err)
-	}
-	sum := sha256.Sum256(data)
-	if got := hex.EncodeToString(sum[:]); got != cf.SHA256 {
-		return nil, fmt.Errorf("%s: sha256 %s, manifest says %s: the contract is corrupt", path, got, cf.SHA256)
+		return nil, err
 	}
 	c, err := contract.Parse(data, path)
 	if err != nil {

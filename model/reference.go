@@ -464,22 +464,9 @@ func ReadReference(dir string, m *Manifest) (*Reference, error) {
 	if rf == nil {
 		return nil, fmt.Errorf("%s version %d: %w", m.Name, m.Version, ErrNoReference)
 	}
-	path := filepath.Join(dir, rf.File)
-	f, size, err := openInside(dir, rf.File)
+	data, path, err := readSidecar(dir, "reference", rf.File, rf.Bytes, rf.SHA256)
 	if err != nil {
-		return nil, fmt.Errorf("read reference: %w", err)
-	}
-	defer f.Close()
-	if size != rf.Bytes {
-		return nil, fmt.Errorf("%s: %d bytes, manifest says %d: the reference is truncated or corrupt", path, size, rf.Bytes)
-	}
-	data := make([]byte, size)
-	if _, err := io.ReadFull(f, data); err != nil {
-		return nil, fmt.Errorf("read reference %s: %w", path, err)
-	}
-	sum := sha256.Sum256(data)
-	if got := hex.EncodeToString(sum[:]); got != rf.SHA256 {
-		return nil, fmt.Errorf("%s: sha256 %s, manifest says %s: the reference is corrupt", path, got, rf.SHA256)
+		return nil, err
 	}
 	r, err := DecodeReference(data, rf.DecodedBytes)
 	if err != nil {

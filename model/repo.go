@@ -503,6 +503,31 @@ func (m *Manifest) checkAgainst(p Predictor) error {
 	return nil
 }
 
+// readSidecar reads a file the manifest records beside the payload (what:
+// "reference", "contract", "transform"): file inside dir, refused unless
+// its size is size and its sha256 the hex sum. It returns the bytes and the
+// file's path, for the caller's own errors.
+func readSidecar(dir, what, file string, size int64, sum string) ([]byte, string, error) {
+	path := filepath.Join(dir, file)
+	f, got, err := openInside(dir, file)
+	if err != nil {
+		return nil, path, fmt.Errorf("read %s: %w", what, err)
+	}
+	defer f.Close()
+	if got != size {
+		return nil, path, fmt.Errorf("%s: %d bytes, manifest says %d: the %s is truncated or corrupt", path, got, size, what)
+	}
+	data := make([]byte, size)
+	if _, err := io.ReadFull(f, data); err != nil {
+		return nil, path, fmt.Errorf("read %s %s: %w", what, path, err)
+	}
+	h := sha256.Sum256(data)
+	if hs := hex.EncodeToString(h[:]); hs != sum {
+		return nil, path, fmt.Errorf("%s: sha256 %s, manifest says %s: the %s is corrupt", path, hs, sum, what)
+	}
+	return data, path, nil
+}
+
 // openInside opens the file name directly inside dir for reading and
 // returns it with its size. It refuses a name that is a path, a file that
 // is (or resolves through symlinks to) anything outside dir, and anything

@@ -5,8 +5,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
-	"path/filepath"
 	"slices"
 
 	"github.com/predictd/predictd/model/transform"
@@ -118,22 +116,9 @@ func encodeTransformFile(p *transform.Pipeline) ([]byte, *TransformFile, error) 
 // error naming the file.
 func readTransform(dir string, m *Manifest) (*transform.Pipeline, error) {
 	tf := m.Transform
-	path := filepath.Join(dir, tf.File)
-	f, size, err := openInside(dir, tf.File)
+	data, path, err := readSidecar(dir, "transform", tf.File, tf.Bytes, tf.SHA256)
 	if err != nil {
-		return nil, fmt.Errorf("read transform: %w", err)
-	}
-	defer f.Close()
-	if size != tf.Bytes {
-		return nil, fmt.Errorf("%s: %d bytes, manifest says %d: the transform is truncated or corrupt", path, size, tf.Bytes)
-	}
-	data := make([]byte, size)
-	if _, err := io.ReadFull(f, data); err != nil {
-		return nil, fmt.Errorf("read transform %s: %w", path, err)
-	}
-	sum := sha256.Sum256(data)
-	if got := hex.EncodeToString(sum[:]); got != tf.SHA256 {
-		return nil, fmt.Errorf("%s: sha256 %s, manifest says %s: the transform is corrupt", path, got, tf.SHA256)
+		return nil, err
 	}
 	p, err := transform.Decode(data)
 	if err != nil {
