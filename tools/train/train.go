@@ -217,6 +217,56 @@ func openInput(path string, s *spec.Spec) (*table.Reader, int, error) {
 	return r, r.Index(s.Label), nil
 }
 
+// rowFunc handles row j of chunk ch, row k over all inputs; idx locates
+// the transform's inputs in ch and li the label.
+type rowFunc func(ch *table.Chunk, j int, k int64, idx []int, li int) error
+
+// eachRow reads every input in order and calls f for each row, with
+// index(r) the transform inputs' columns in each file; after each chunk it
+// reports stage. It returns the rows read per file.
+func eachRow(ctx context.Context, o *Options, stage string, index func(*table.Reader) ([]int, error), report func(Progress), f rowFunc) ([]int64, error) {
+	var ch table.Chunk
+	var k int64
+	rows := make([]int64, len(o.Inputs))
+	for i, path := range o.Inputs {
+		r, li, err := openInput(path, o.Spec)
+		if err != nil {
+			return nil, err
+		}
+		err = func() error {
+			defer r.Close()
+			idx, err := index(r)
+			if err != nil {
+				return err
+			}
+			for {
+				if err := context.Cause(ctx); err != nil {
+					return err
+				}
+				n, err := r.Next(&ch, o.ChunkRows)
+				if errors.Is(err, io.EOF) {
+					return nil
+				}
+				if err != nil {
+					return err
+				}
+				for j := range n {
+					if err := f(&ch, j, k+int64(j), idx, li); err != nil {
+						return err
+					}
+				}
+				k += int64(n)
+				rows[i] += int64(n)
+				report(Progress{Stage: stage, Rows: k})
+			}
+		}()
+		if err != nil {
+			return nil, err
+		}
+	}
+	return rows, nil
+}
+
 // readData makes the two passes over the inputs (see the package doc).
 func readData(ctx context.Context, o *Options, report func(Progress)) (*data, error) {
 	s := o.Spec
@@ -225,11 +275,6 @@ func readData(ctx context.Context, o *Options, report func(Progress)) (*data, er
 		return nil, fmt.Errorf("%s: %w", s.File, err)
 	}
 	d := &data{takesMissing: s.Model.Type == spec.ModelGBDT}
-	var labels []float64
-	var row transform.Row
-	var ch table.Chunk
-	// Pass one: labels of every row, transforms fitted on training rows.
-	var r0 int64
 	sums := sha256.New()
 	for _, path := range o.Inputs {
 		df, err := fileInfo(path)
@@ -237,119 +282,74 @@ func readData(ctx context.Context, o *Options, report func(Progress)) (*data, er
 			return nil, err
 		}
 		sums.Write([]byte(df.SHA256))
-		r, li, err := openInput(path, s)
-		if err != nil {
-			return nil, err
-		}
-		idx, err := fr.TableIndex(r)
-		if err != nil {
-			r.Close()
-			return nil, err
-		}
-		for {
-			if err := context.Cause(ctx); err != nil {
-				r.Close()
-				return nil, err
-			}
-			n, err := r.Next(&ch, o.ChunkRows)
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			if err != nil {
-				r.Close()
-				return nil, err
-			}
-			for j := range n {
-				y := math.NaN()
-				if !ch.Null(li, j) {
-					if y, err = ch.Float(li, j); err != nil {
-						r.Close()
-						return nil, fmt.Errorf("%w (the label column %s)", err, s.Label)
-					}
-				}
-				if err := checkLabel(s.Task, y); err != nil {
-					r.Close()
-					return nil, fmt.Errorf("%s: column %s: %v", ch.Where(j), s.Label, err)
-				}
-				labels = append(labels, y)
-				if !inValidation(s.Seed, r0+int64(j), s.ValidationFraction) {
-					if row, err = fr.ChunkRow(row, &ch, j, idx); err != nil {
-						r.Close()
-						return nil, err
-					}
-					if err := fr.Add(row); err != nil {
-						r.Close()
-						return nil, fmt.Errorf("%s: %w", ch.Where(j), err)
-					}
-				}
-			}
-			r0 += int64(n)
-			df.Rows += int64(n)
-			report(Progress{Stage: "read", Rows: r0})
-		}
-		r.Close()
 		d.files = append(d.files, df)
 	}
-	if r0 == 0 {
+	d.inputsSHA256 = hex.EncodeToString(sums.Sum(nil))
+	// Pass one: labels of every row, transforms fitted on training rows.
+	var labels []float64
+	var row transform.Row
+	perFile, err := eachRow(ctx, o, "read", fr.TableIndex, report, func(ch *table.Chunk, j int, k int64, idx []int, li int) error {
+		y := math.NaN()
+		if !ch.Null(li, j) {
+			var err error
+			if y, err = ch.Float(li, j); err != nil {
+				return fmt.Errorf("%w (the label column %s)", err, s.Label)
+			}
+		}
+		if err := checkLabel(s.Task, y); err != nil {
+			return fmt.Errorf("%s: column %s: %v", ch.Where(j), s.Label, err)
+		}
+		labels = append(labels, y)
+		if inValidation(s.Seed, k, s.ValidationFraction) {
+			return nil
+		}
+		var err error
+		if row, err = fr.ChunkRow(row, ch, j, idx); err != nil {
+			return err
+		}
+		if err := fr.Add(row); err != nil {
+			return fmt.Errorf("%s: %w", ch.Where(j), err)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	for i, n := range perFile {
+		d.files[i].Rows = n
+	}
+	if len(labels) == 0 {
 		return nil, fmt.Errorf("%s: no data rows", o.Inputs[0])
 	}
-	d.inputsSHA256 = hex.EncodeToString(sums.Sum(nil))
 	if d.pipeline, err = fr.Fit(); err != nil {
 		return nil, fmt.Errorf("fit the transforms of %s: %w", s.File, err)
 	}
 	d.width = d.pipeline.Width()
 	// Pass two: every row through model.TransformRow, as serving does.
 	var buf []float64
-	r0 = 0
-	for _, path := range o.Inputs {
-		r, _, err := openInput(path, s)
-		if err != nil {
-			return nil, err
+	_, err = eachRow(ctx, o, "transform", d.pipeline.TableIndex, report, func(ch *table.Chunk, j int, k int64, idx []int, _ int) error {
+		var err error
+		if row, err = d.pipeline.ChunkRow(row, ch, j, idx); err != nil {
+			return err
 		}
-		idx, err := d.pipeline.TableIndex(r)
-		if err != nil {
-			r.Close()
-			return nil, err
+		if buf, err = model.TransformRow(buf[:0], d.pipeline, d.takesMissing, row); err != nil {
+			return fmt.Errorf("%s: %w", ch.Where(j), err)
 		}
-		for {
-			if err := context.Cause(ctx); err != nil {
-				r.Close()
-				return nil, err
-			}
-			n, err := r.Next(&ch, o.ChunkRows)
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			if err != nil {
-				r.Close()
-				return nil, err
-			}
-			for j := range n {
-				if row, err = d.pipeline.ChunkRow(row, &ch, j, idx); err != nil {
-					r.Close()
-					return nil, err
-				}
-				if buf, err = model.TransformRow(buf[:0], d.pipeline, d.takesMissing, row); err != nil {
-					r.Close()
-					return nil, fmt.Errorf("%s: %w", ch.Where(j), err)
-				}
-				k := r0 + int64(j)
-				if inValidation(s.Seed, k, s.ValidationFraction) {
-					d.xValid = append(d.xValid, buf...)
-					d.yValid = append(d.yValid, labels[k])
-					d.validIndex = append(d.validIndex, k)
-				} else {
-					d.xTrain = append(d.xTrain, buf...)
-					d.yTrain = append(d.yTrain, labels[k])
-				}
-			}
-			r0 += int64(n)
-			report(Progress{Stage: "transform", Rows: r0})
+		if inValidation(s.Seed, k, s.ValidationFraction) {
+			d.xValid = append(d.xValid, buf...)
+			d.yValid = append(d.yValid, labels[k])
+			d.validIndex = append(d.validIndex, k)
+		} else {
+			d.xTrain = append(d.xTrain, buf...)
+			d.yTrain = append(d.yTrain, labels[k])
 		}
-		r.Close()
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	if len(d.yTrain) == 0 {
-		return nil, fmt.Errorf("%s: all %d rows fell in the validation split (validation_fraction %v); the model needs training rows", s.File, r0, s.ValidationFraction)
+		return nil, fmt.Errorf("%s: all %d rows fell in the validation split (validation_fraction %v); the model needs training rows", s.File, len(labels), s.ValidationFraction)
 	}
 	if s.Task == spec.TaskMulticlass {
 		for _, y := range labels {
