@@ -88,6 +88,9 @@ func fit(ctx context.Context, o *Options, d *data, start time.Time, report func(
 			ro.Alpha = 0
 		}
 		f, err := linear.Ridge(x, d.yTrain, ro)
+		if errors.Is(err, linear.ErrRankDeficient) {
+			return nil, fmt.Errorf("%s:%d: model: type %s: the model columns are collinear (one-hot columns of every category sum to the intercept's; a constant column): use type ridge with alpha > 0", s.File, s.Model.Line, s.Model.Type)
+		}
 		if err != nil {
 			return nil, at(err)
 		}

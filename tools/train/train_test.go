@@ -317,3 +317,96 @@ func TestInValidationFraction(t *testing.T) {
 		}
 	}
 }
+
+// TestModelsAndTasks: every model type the spec offers trains through Run
+// for its tasks, and the served version predicts the validation rows as
+// the trainer did, with the evaluation recorded.
+func TestModelsAndTasks(t *testing.T) {
+	dir := t.TempDir()
+	rng := rand.New(rand.NewPCG(8, 8))
+	var b strings.Builder
+	b.WriteString("x1,x2,colour,class,count,value\n")
+	colours := []string{"red", "green", "blue"}
+	for range 1500 {
+		x1, x2 := rng.NormFloat64(), rng.NormFloat64()
+		c := rng.IntN(3)
+		class := 0
+		switch {
+		case x1+0.5*float64(c) > 0.8:
+			class = 2
+		case x2 > 0:
+			class = 1
+		}
+		mean := math.Exp(0.3*x1 + 0.2*float64(c))
+		count := 0
+		for l := math.Exp(-mean); ; count++ {
+			if l >= rng.Float64() {
+				break
+			}
+			l += math.Exp(-mean) * math.Pow(mean, float64(count+1)) / math.Gamma(float64(count+2))
+			if count > 50 {
+				break
+			}
+		}
+		value := 2*x1 - x2 + float64(c) + 0.1*rng.NormFloat64()
+		fmt.Fprintf(&b, "%.6f,%.6f,%s,%d,%d,%.6f\n", x1, x2, colours[c], class, count, value)
+	}
+	in := filepath.Join(dir, "data.csv")
+	if err := os.WriteFile(in, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	const feats = "features:\n  - column: x1\n    type: float\n    transforms: [standardize]\n  - column: x2\n    type: float\n    transforms: [minmax]\n  - column: colour\n    type: string\n    transforms: [{onehot: {unknown: zeros}}]\n"
+	cases := []struct {
+		name, head string
+		check      func(m eval.Metrics) bool
+	}{
+		{"multinomial logistic", "label: class\ntask: multiclass\nmodel: {type: logistic, c: 2}\n", func(m eval.Metrics) bool { return m.Accuracy > 0.7 }},
+		{"l1 logistic", "label: class\ntask: multiclass\nmodel: {type: logistic, penalty: l1, c: 1}\n", func(m eval.Metrics) bool { return m.Accuracy > 0.7 }},
+		{"elastic net logistic", "label: class\ntask: multiclass\nmodel: {type: logistic, penalty: elasticnet, l1_ratio: 0.3}\n", func(m eval.Metrics) bool { return m.Accuracy > 0.7 }},
+		{"multiclass gbdt", "label: class\ntask: multiclass\nmodel: {type: gbdt, n_trees: 20, max_depth: 3}\n", func(m eval.Metrics) bool { return m.Accuracy > 0.7 }},
+		{"ridge", "label: value\ntask: regression\nmodel: {type: ridge, alpha: 0.5}\n", func(m eval.Metrics) bool { return m.R2 > 0.95 }},
+		{"regression gbdt, lossguide", "label: value\ntask: regression\nmodel: {type: gbdt, n_trees: 40, growth: lossguide, max_leaves: 8, max_depth: 0}\n", func(m eval.Metrics) bool { return m.R2 > 0.8 }},
+		{"poisson gbdt", "label: count\ntask: poisson\nmodel: {type: gbdt, n_trees: 30, max_depth: 2, learning_rate: 0.1}\n", func(m eval.Metrics) bool { return m.PoissonDeviance > 0 && m.PoissonDeviance < 2 }},
+	}
+	// Linear regression over one-hot columns of every category and an
+	// intercept has no unique solution; the error says what to use.
+	yml := "label: value\ntask: regression\nmodel: {type: linear}\n" + feats
+	_, err := Run(context.Background(), Options{Spec: parseSpec(t, yml), SpecYAML: []byte(yml), Inputs: []string{in}, Repo: filepath.Join(dir, "linear"), Name: "m"})
+	if err == nil || !strings.Contains(err.Error(), "train.yaml:3: model: type linear: the model columns are collinear") {
+		t.Errorf("linear over a full one-hot: err = %v, want the spec's line and what to use instead", err)
+	}
+	yml = "label: value\ntask: regression\nmodel: {type: linear}\nfeatures:\n  - column: x1\n    type: float\n  - column: x2\n    type: float\n"
+	res := runSpec(t, yml, in, filepath.Join(dir, "linear2"), nil)
+	if rec, _, _ := eval.ReadRecorded(res.Manifest); rec == nil || !(rec.Overall.R2 > 0.8) {
+		t.Errorf("linear regression on x1, x2: recorded evaluation %+v, want R2 above 0.8", rec)
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			yml := c.head + feats
+			res := runSpec(t, yml, in, filepath.Join(dir, strings.ReplaceAll(c.name, " ", "_")), nil)
+			l, err := model.Open(filepath.Dir(filepath.Dir(res.Dir)), res.Manifest.Name, res.Manifest.Version)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rows := rawRows(t, in, l.Transform)
+			k := len(l.Manifest.Outputs)
+			var x []float64
+			for i, r := range res.ValidIndex {
+				x, err = model.TransformRow(x[:0], l.Transform, l.Manifest.Kind == model.KindTrees, rows[r])
+				if err != nil {
+					t.Fatal(err)
+				}
+				got := l.Model.Predict(nil, x, false)
+				for o := range k {
+					if math.Float64bits(got[o]) != math.Float64bits(res.ValidPredictions[i*k+o]) {
+						t.Fatalf("row %d output %d: served %v, trainer %v", r, o, got[o], res.ValidPredictions[i*k+o])
+					}
+				}
+			}
+			rec, ok, err := eval.ReadRecorded(l.Manifest)
+			if err != nil || !ok || !c.check(rec.Overall) {
+				t.Fatalf("recorded evaluation %+v (%v, %v): below what the data allows", rec, ok, err)
+			}
+		})
+	}
+}

@@ -1,6 +1,7 @@
 package linear
 
 import (
+	"errors"
 	"fmt"
 	"math"
 
@@ -19,6 +20,11 @@ type RidgeOptions struct {
 	// scikit-learn does; false fits through the origin.
 	FitIntercept bool
 }
+
+// ErrRankDeficient is wrapped by Ridge's error for an x without full
+// column rank at Alpha 0: least squares has no unique solution; set
+// RidgeOptions.Alpha > 0.
+var ErrRankDeficient = errors.New("least squares has no unique solution; set RidgeOptions.Alpha > 0")
 
 // DefaultRidgeOptions are scikit-learn's Ridge defaults: Alpha 1 with an
 // intercept.
@@ -112,7 +118,7 @@ func Ridge(x *mat.Dense, y []float64, opts RidgeOptions) (*Fit, error) {
 		var qr mat.QR
 		qr.Factorize(xc)
 		if c := qr.Cond(); !(c <= rankTol(n, p)) {
-			return nil, fmt.Errorf("x is rank-deficient (condition number %.3g): set RidgeOptions.Alpha > 0", c)
+			return nil, fmt.Errorf("x is rank-deficient (condition number %.3g): %w", c, ErrRankDeficient)
 		}
 		if err := qr.SolveVecTo(w, false, yc); err != nil {
 			return nil, fmt.Errorf("least squares: %w", err)
