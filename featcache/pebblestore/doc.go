@@ -1,6 +1,7 @@
 // Package pebblestore is the embedded featcache.Store: one Pebble database
 // in a local directory, for a single predictd process (Pebble locks the
-// directory; a second process cannot open it).
+// directory; a second process cannot open it, and Open's error then wraps
+// ErrLocked and says what to do instead).
 //
 // Keys are featcache.StoreKey (view 0x00 entity), values
 // featcache.EncodeRecord, so the bytes match the Redis store's.

@@ -5,8 +5,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log"
+	"strings"
 	"sync"
+	"syscall"
 
 	"github.com/cockroachdb/pebble/v2"
 
@@ -70,9 +73,43 @@ func Open(dir string, opts Options) (*Store, error) {
 		Logger:       quietLogger{},
 	})
 	if err != nil {
+		if lockErr := lockHeld(dir, err); lockErr != nil {
+			return nil, lockErr
+		}
 		return nil, fmt.Errorf("pebblestore: open %s: %w", dir, err)
 	}
 	return &Store{db: db}, nil
+}
+
+// ErrLocked is wrapped by Open's error when another open of the same
+// directory holds Pebble's lock on it (its LOCK file): in practice a
+// running `predictd serve`, or a `predictd materialize`, using that store.
+var ErrLocked = errors.New("store locked")
+
+// lockHeld returns an error wrapping ErrLocked, saying what to do, if err
+// from pebble.Open is its directory lock being held; else nil.
+//
+// Pebble takes the lock with fcntl(F_SETLK) on dir/LOCK and returns the
+// syscall error unwrapped: EAGAIN (== EWOULDBLOCK on Linux) or, on some
+// systems, EACCES when another process holds it. An EACCES from creating
+// the LOCK file (permissions) comes as an *fs.PathError and is not a lock
+// conflict. A second open in the same process fails before fcntl (POSIX
+// locks do not conflict within a process) with Pebble's own
+// "lock held by current process", which has no sentinel to test with
+// errors.Is, hence the string match.
+func lockHeld(dir string, err error) error {
+	var pathErr *fs.PathError
+	if strings.Contains(err.Error(), "lock held by current process") {
+		return fmt.Errorf("pebblestore: %s is already open in this process (%w)", dir, ErrLocked)
+	}
+	if errors.As(err, &pathErr) || !(errors.Is(err, syscall.EAGAIN) || errors.Is(err, syscall.EWOULDBLOCK) || errors.Is(err, syscall.EACCES)) {
+		return nil
+	}
+	return fmt.Errorf("pebblestore: %s is in use by another process (%w: %v). A running `predictd serve`, "+
+		"or another `predictd materialize`, has this store open; a Pebble store is used by one process at a time. "+
+		"Stop that process and retry, send the rows through the running daemon "+
+		"(POST /v1/features/{view}), or use a Redis store (--store redis://HOST:PORT), "+
+		"which a daemon and bulk loads can share", dir, ErrLocked, err)
 }
 
 // Put writes rows of view as one batch committed with pebble.Sync. A row
