@@ -537,9 +537,15 @@ func (s *Server) handleFixed(ctx *fasthttp.RequestCtx, path string) {
 			case s.models == nil:
 				ctx.SetBodyString("not ready: starting\n")
 			default:
-				ctx.SetBodyString("not ready: " + s.models.NotReady() + "\n")
+				ctx.SetBodyString(s.notReady())
 			}
 		}
+	case "/v1/models":
+		s.listModels(ctx, APITFServing)
+	case "/v2/models":
+		s.listModels(ctx, APIOIP)
+	case "/v2/repository/index":
+		s.repositoryIndexHandler(ctx)
 	case "/v2":
 		if !s.allow(ctx, fasthttp.MethodGet) {
 			return
@@ -832,10 +838,6 @@ func (s *Server) status(ctx *fasthttp.RequestCtx, t target) {
 		}
 		want = v
 	}
-	type errStatus struct {
-		Code    string `json:"error_code"`
-		Message string `json:"error_message"`
-	}
 	type versionStatus struct {
 		Version string    `json:"version"`
 		State   string    `json:"state"`
@@ -848,11 +850,7 @@ func (s *Server) status(ctx *fasthttp.RequestCtx, t target) {
 		if want != 0 && v.Version != want {
 			continue
 		}
-		e := errStatus{Code: "OK"}
-		if v.Error != "" {
-			e = errStatus{Code: "UNKNOWN", Message: v.Error}
-		}
-		out.Versions = append(out.Versions, versionStatus{Version: strconv.Itoa(v.Version), State: v.State, Status: e})
+		out.Versions = append(out.Versions, versionStatus{Version: strconv.Itoa(v.Version), State: v.State, Status: versionErrStatus(v.Error)})
 	}
 	if want != 0 && len(out.Versions) == 0 {
 		s.writeError(ctx, fmt.Errorf("model %q has no version %d: %w", t.name, want, ErrModelNotFound))
