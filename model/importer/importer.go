@@ -5,6 +5,7 @@ package importer
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -34,6 +35,9 @@ func (e *BadModelError) Unwrap() error { return e.Err }
 const maxFileBytes = 4 << 30
 
 // ImportFile reads path as a model of the given format. Errors name the file.
+// For "xgboost" the file may be JSON or UBJSON, told apart by content; a
+// legacy binary XGBoost model is refused with a command, naming path, that
+// converts it to JSON.
 func ImportFile(format, path string) (*model.Imported, error) {
 	var parse func([]byte) (*model.Imported, error)
 	switch format {
@@ -61,6 +65,11 @@ func ImportFile(format, path string) (*model.Imported, error) {
 	}
 	imp, err := parse(data)
 	if err != nil {
+		// The conversion command names the file as the user gave it.
+		var legacy *xgboost.LegacyBinaryError
+		if errors.As(err, &legacy) {
+			legacy.File = path
+		}
 		return nil, &BadModelError{path, err}
 	}
 	sum := sha256.Sum256(data)

@@ -42,3 +42,33 @@ func TestImportFileQuotesBriefly(t *testing.T) {
 		t.Errorf("ImportFile with a 1 MB format name: error = %.300v (%d bytes), want a short one", err, len(fmt.Sprint(err)))
 	}
 }
+
+// TestImportXGBoostFormats: a UBJSON model imports with its format and
+// checksum recorded; a legacy binary one is refused with a BadModelError
+// whose message names the file and the command that converts it.
+func TestImportXGBoostFormats(t *testing.T) {
+	ubj := fixture.Path("xgboost", "ubj", "gbtree_tiny_binary_logistic.ubj")
+	imp, err := ImportFile("xgboost", ubj)
+	if err != nil {
+		t.Fatalf("ImportFile(%s): %v", ubj, err)
+	}
+	if imp.Source.Format != "xgboost-ubjson" || imp.Source.File != "gbtree_tiny_binary_logistic.ubj" || len(imp.Source.SHA256) != 64 {
+		t.Errorf("ImportFile(%s).Source = %+v, want format xgboost-ubjson, its file name and sha256", ubj, imp.Source)
+	}
+
+	dir := t.TempDir()
+	legacy, err := os.ReadFile(fixture.Path("xgboost", "ubj", "gbtree_tiny_binary_logistic.model"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "old.model")
+	if err := os.WriteFile(path, legacy, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err = ImportFile("xgboost", path)
+	var bad *BadModelError
+	want := fmt.Sprintf(`xgboost.Booster(model_file="%s").save_model("%s")`, path, filepath.Join(dir, "old.json"))
+	if !errors.As(err, &bad) || !strings.HasPrefix(err.Error(), path+": XGBoost legacy binary model") || !strings.Contains(err.Error(), want) {
+		t.Errorf("ImportFile(%s) error = %v, want a BadModelError naming the file, the format and %s", path, err, want)
+	}
+}

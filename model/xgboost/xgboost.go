@@ -211,15 +211,47 @@ var objectives = map[string]objective{
 // importer or a caller allocate rows of billions of values.
 const maxFeatures = 1 << 24
 
-// Parse reads an XGBoost JSON model (Booster.save_model("m.json"),
-// XGBoost 1.6 and later). Errors name the JSON position or the tree and
-// field at fault; the caller adds the file name.
+// Parse reads an XGBoost model in JSON (Booster.save_model("m.json"),
+// XGBoost 1.6 and later) or UBJSON (save_model("m.ubj"), the default of recent
+// XGBoost releases), told apart by content, not name. A UBJSON model imports as
+// its JSON twin does: the same payload, features and outputs, with
+// Source.Format "xgboost-ubjson" instead of "xgboost-json". A legacy binary
+// model gets a *LegacyBinaryError saying how to convert it. Errors name the
+// JSON line and column, the UBJSON byte offset, or the tree and field at
+// fault; the caller adds the file name.
 func Parse(data []byte) (*model.Imported, error) {
-	var f file
+	if m := legacyMagic(data); m != "" {
+		return nil, &LegacyBinaryError{Magic: m}
+	}
+	if isUBJSON(data) {
+		js, err := ubjsonToJSON(data)
+		if err != nil {
+			return nil, err
+		}
+		imp, err := parseDoc(js, "UBJSON", func(off int64) string {
+			return fmt.Sprintf("byte %d", ubjOffsetAt(data, off))
+		})
+		if err != nil {
+			return nil, err
+		}
+		imp.Source.Format = "xgboost-ubjson"
+		return imp, nil
+	}
+	if err := notJSONHint(data); err != nil {
+		return nil, err
+	}
 	data = nonFiniteToNull(data)
+	return parseDoc(data, "JSON", func(off int64) string { return lineColumn(data, off) })
+}
+
+// parseDoc reads the JSON text of a model; format ("JSON" or "UBJSON") is
+// the user's file's, and where names the place in that file of an offset in
+// data.
+func parseDoc(data []byte, format string, where func(off int64) string) (*model.Imported, error) {
+	var f file
 	dec := json.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&f); err != nil {
-		return nil, jsonError(data, err)
+		return nil, jsonError(err, format, where)
 	}
 	if f.Learner == nil {
 		return nil, errors.New(`no "learner" object: not an XGBoost JSON model`)
@@ -582,8 +614,9 @@ func supportedObjectives() string {
 	return "binary:logistic, binary:logitraw, reg:squarederror, reg:logistic, reg:pseudohubererror, count:poisson, reg:gamma, reg:tweedie, multi:softprob, multi:softmax, and a few identity-output objectives"
 }
 
-// jsonError turns a decoding error into one that names the line and column.
-func jsonError(data []byte, err error) error {
+// jsonError turns a decoding error into one that names the place in the
+// file (where: line and column, or UBJSON byte offset) and its format.
+func jsonError(err error, format string, where func(off int64) string) error {
 	var off int64 = -1
 	var se *json.SyntaxError
 	var te *json.UnmarshalTypeError
@@ -593,14 +626,19 @@ func jsonError(data []byte, err error) error {
 	case errors.As(err, &te):
 		off = te.Offset
 		if te.Field != "" {
-			err = fmt.Errorf("field %s: JSON %s where %s is expected", te.Field, te.Value, te.Type)
+			err = fmt.Errorf("field %s: %s %s where %s is expected", te.Field, format, te.Value, te.Type)
 		}
 	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
 		return errors.New("truncated JSON: the file ends before the model does")
 	}
 	if off < 0 {
-		return fmt.Errorf("invalid JSON: %v", err)
+		return fmt.Errorf("invalid %s: %v", format, err)
 	}
+	return fmt.Errorf("%s: invalid %s: %v", where(off), format, err)
+}
+
+// lineColumn names the line and column of offset off in data.
+func lineColumn(data []byte, off int64) string {
 	line, col := 1, 1
 	for _, c := range data[:min(int(off), len(data))] {
 		if c == '\n' {
@@ -610,5 +648,5 @@ func jsonError(data []byte, err error) error {
 			col++
 		}
 	}
-	return fmt.Errorf("line %d column %d: invalid JSON: %v", line, col, err)
+	return fmt.Sprintf("line %d column %d", line, col)
 }

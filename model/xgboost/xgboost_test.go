@@ -69,6 +69,11 @@ func checkParity(t *testing.T, dir string, c fixtureCase) (offByOne, n int) {
 	if err != nil {
 		t.Fatalf("Parse: %v", err)
 	}
+	return checkImportedParity(t, dir, c, imp)
+}
+
+// checkImportedParity is checkParity for a model already imported.
+func checkImportedParity(t *testing.T, dir string, c fixtureCase, imp *model.Imported) (offByOne, n int) {
 	if imp.Source.Objective != c.Objective || imp.Source.Booster != c.Booster {
 		t.Errorf("source = %s/%s, want %s/%s", imp.Source.Objective, imp.Source.Booster, c.Objective, c.Booster)
 	}
