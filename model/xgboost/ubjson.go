@@ -266,21 +266,22 @@ func markerName(m byte) string {
 	return "value"
 }
 
-// length reads a length or count: an integer marker and its value, which
-// must not be negative.
-func (d *ubjDecoder) length(what string) (int64, error) {
+// length reads a length or count (unit) of what: an integer marker and its
+// value, which must not be negative. The strings are joined only on error,
+// so that a model's thousands of keys cost no allocation.
+func (d *ubjDecoder) length(what, unit string) (int64, error) {
 	if d.pos >= len(d.in) {
-		return 0, d.eof("the integer marker of " + what)
+		return 0, d.eof("the integer marker of " + what + " " + unit)
 	}
 	at := d.pos
 	m := d.in[d.pos]
 	n := fixedSize(m)
 	if n == 0 || m == 'd' || m == 'D' || m == 'C' {
-		return 0, d.errorf(at, "%s has marker %s, want an integer marker (i, U, I, l or L)", what, quoteByte(m))
+		return 0, d.errorf(at, "%s %s has marker %s, want an integer marker (i, U, I, l or L)", what, unit, quoteByte(m))
 	}
 	d.pos++
 	if len(d.in)-d.pos < n {
-		return 0, d.eof(fmt.Sprintf("the %d bytes of %s", n, what))
+		return 0, d.eof(fmt.Sprintf("the %d bytes of %s %s", n, what, unit))
 	}
 	p := d.in[d.pos : d.pos+n]
 	d.pos += n
@@ -298,7 +299,7 @@ func (d *ubjDecoder) length(what string) (int64, error) {
 		v = int64(binary.BigEndian.Uint64(p))
 	}
 	if v < 0 {
-		return 0, d.errorf(at, "%s is %d, negative", what, v)
+		return 0, d.errorf(at, "%s %s is %d, negative", what, unit, v)
 	}
 	return v, nil
 }
@@ -306,7 +307,7 @@ func (d *ubjDecoder) length(what string) (int64, error) {
 // str reads a length and that many bytes.
 func (d *ubjDecoder) str(what string) ([]byte, error) {
 	at := d.pos
-	n, err := d.length(what + " length")
+	n, err := d.length(what, "length")
 	if err != nil {
 		return nil, err
 	}
@@ -354,7 +355,7 @@ func (d *ubjDecoder) container(at int, object bool) error {
 	if d.pos < len(d.in) && d.in[d.pos] == '#' {
 		cat := d.pos
 		d.pos++
-		n, err := d.length(kind + " count")
+		n, err := d.length(kind, "count")
 		if err != nil {
 			return err
 		}
