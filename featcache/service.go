@@ -71,7 +71,8 @@ type PushResult struct {
 }
 
 // Push validates body, {"rows": [{"entity": "u1" or 42, "event_time":
-// RFC 3339, "values": {"feature": number or null, ...}}, ...]}, against
+// a time in a form of EventTimeForms, "values": {"feature": number or null,
+// ...}}, ...]}, against
 // view's definition and writes it in one store call. Every feature of the
 // view must be given (null for a missing value); an unknown feature, a
 // value of the wrong type, a bad key (see CheckKey) or a bad time (see

@@ -129,3 +129,19 @@ func TestWrite(t *testing.T) {
 		t.Errorf("replayed write: %+v %v; want 1 skipped", res, err)
 	}
 }
+
+// TestPushTimeForms: the push API reads event times with ParseEventTime,
+// so a pandas-style time without an offset is accepted, as UTC.
+func TestPushTimeForms(t *testing.T) {
+	svc := newService(t)
+	ctx := context.Background()
+	at := time.Now().UTC().Add(-time.Minute).Truncate(time.Second)
+	body := `{"rows": [{"entity": 7, "event_time": "` + at.Format("2006-01-02 15:04:05") + `", "values": {"spend": 1.5, "orders": 2}}]}`
+	if res, err := svc.Push(ctx, "stats", []byte(body)); err != nil || res.Written != 1 {
+		t.Fatalf("Push(%s) = %+v, %v; want 1 written", body, res, err)
+	}
+	got, err := svc.Get(ctx, "stats", "7")
+	if err != nil || got.Status != "present" || !got.EventTime.Equal(at) {
+		t.Errorf("Get(7) after pushing %s = %+v, %v; want present at %v", body, got, err, at)
+	}
+}

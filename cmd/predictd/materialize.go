@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"time"
 
 	"github.com/predictd/predictd/featcache"
 	"github.com/predictd/predictd/tools/materialize"
@@ -16,8 +15,8 @@ func cmdMaterialize(ctx context.Context, args []string, stdout, stderr io.Writer
 	fs := newFlags("materialize", stderr)
 	defsPath := fs.String("features", "", "feature definitions (YAML)")
 	view := fs.String("view", "", "the feature view the file holds")
-	in := fs.String("in", "", "offline file (.csv or .parquet): the join key, the time column and the view's features")
-	until := fs.String("until", "", "ignore rows with a later event time (RFC 3339); default: none")
+	in := fs.String("in", "", "offline file (.csv or .parquet): the join key, the time column (RFC 3339, or as pandas, Spark and DuckDB write times; no offset means UTC) and the view's features")
+	until := fs.String("until", "", "ignore rows with a later event time (2026-11-25T00:00:00Z, or 2026-11-25 00:00:00 as UTC); default: none")
 	timeCol := fs.String("time-column", "event_time", "the event time column")
 	store := fs.String("store", "pebble:predictd-features", "online store: pebble:DIR (not while a daemon has it open), redis://[[user]:password@]HOST:PORT[/DB] or rediss://... (TLS)")
 	maxFuture := fs.Duration("max-future", featcache.DefaultMaxFutureSkew, "refuse the file if a row (at or before --until) has an event time more than this after now: a future row would hide its entity's updates until then")
@@ -32,9 +31,9 @@ func cmdMaterialize(ctx context.Context, args []string, stdout, stderr io.Writer
 	}
 	opts := materialize.Options{TimeColumn: *timeCol, MaxFutureSkew: *maxFuture}
 	if *until != "" {
-		t, err := time.Parse(time.RFC3339Nano, *until)
+		t, err := featcache.ParseEventTime(*until)
 		if err != nil {
-			return usageErr("materialize: --until %q: want an RFC 3339 time such as 2026-11-25T00:00:00Z", *until)
+			return usageErr("materialize: --until: %v", err)
 		}
 		opts.Until = t
 	}

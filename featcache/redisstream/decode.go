@@ -66,7 +66,7 @@ func Decode(defs *featcache.Defs, fields []rueidis.XRangeFieldValue) (view strin
 		return "", featcache.Row{}, fmt.Errorf("field %q: %v", fieldEntity, err)
 	}
 	if !haveTime {
-		return "", featcache.Row{}, fmt.Errorf("field %q missing (want an RFC 3339 time such as 2026-11-25T12:00:00Z)", fieldEventTime)
+		return "", featcache.Row{}, fmt.Errorf("field %q missing (want a time such as 2026-11-25T12:00:00Z)", fieldEventTime)
 	}
 	at, err := featcache.ParseEventTime(eventTime)
 	if err != nil {

@@ -90,7 +90,7 @@ func TestDecode(t *testing.T) {
 		{good(set("entity", "")), `field "entity": empty`},
 		{good(set("entity", "x7")), `field "entity": entity user: user_id "x7" is not an int64`},
 		{good(drop("event_time")), `field "event_time" missing`},
-		{good(set("event_time", "yesterday")), `field "event_time": "yesterday" is not an RFC 3339 time`},
+		{good(set("event_time", "yesterday")), `field "event_time": "yesterday" is not a time in a known form; want RFC 3339`},
 		{good(set("event_time", "0001-01-01T00:00:00Z")), `field "event_time": "0001-01-01T00:00:00Z" is outside the years 1678..2262`},
 		{good(set("event_time", "2300-01-01T00:00:00Z")), `is outside the years`},
 		{good(add("clicks", "1")), `unknown field "clicks"`},

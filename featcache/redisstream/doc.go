@@ -10,8 +10,10 @@
 //	view        the feature view's name
 //	entity      the entity's join key value as text ("u1"; "42" or "+042"
 //	            for an int key, stored as its canonical form "42")
-//	event_time  when the values were true, RFC 3339 ("2026-11-25T12:00:00Z",
-//	            fractional seconds allowed), within the years 1678..2262
+//	event_time  when the values were true, in a form of
+//	            featcache.EventTimeForms (RFC 3339 "2026-11-25T12:00:00Z",
+//	            or "2026-11-25 12:00:00" as pandas writes it; no offset
+//	            means UTC), within the years 1678..2262
 //	<feature>   one field per feature of the view: a finite decimal number
 //	            (an integer for int and categorical features), or "",
 //	            "null" or "NaN" for a missing value

@@ -448,7 +448,9 @@ func (c *Chunk) parseInt(col, row int, s string) (int64, error) {
 func unsafeString(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
 
 // Time is the cell as a time: CSV text and Parquet strings (spaces
-// trimmed) by featcache.ParseEventTime; Parquet TIMESTAMP, INT96 and DATE
+// trimmed) by featcache.ParseEventTime, in the forms of
+// featcache.EventTimeForms (RFC 3339, and 2026-11-25 12:00:00 as pandas,
+// Spark and DuckDB write times; no offset means UTC); Parquet TIMESTAMP, INT96 and DATE
 // values decoded as materialize decodes them (as UTC) and checked by
 // featcache.CheckEventTime. A missing cell, a number and a time outside the
 // years 1678..2262 are errors naming the place, the column and what was
@@ -477,7 +479,7 @@ func (c *Chunk) Time(col, row int) (time.Time, error) {
 		case String:
 			s = string(v.ByteArray())
 		default:
-			return time.Time{}, fmt.Errorf("%s: column %q: a %s column (%s) holds no times; want a TIMESTAMP, INT96, DATE or RFC 3339 string", c.Where(row), m.name, m.typ, c.Text(col, row))
+			return time.Time{}, fmt.Errorf("%s: column %q: a %s column (%s) holds no times; want a TIMESTAMP, INT96, DATE or a string of times such as 2026-11-25T12:00:00Z", c.Where(row), m.name, m.typ, c.Text(col, row))
 		}
 	}
 	t, err := featcache.ParseEventTime(strings.TrimSpace(s))

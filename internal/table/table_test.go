@@ -14,8 +14,10 @@ import (
 	"time"
 
 	"github.com/parquet-go/parquet-go"
+
 	"github.com/parquet-go/parquet-go/encoding/thrift"
 	"github.com/parquet-go/parquet-go/format"
+	"github.com/predictd/predictd/featcache"
 )
 
 // readAll reads every chunk of path with chunks of maxRows rows.
@@ -621,5 +623,30 @@ func TestParquetTypes(t *testing.T) {
 	}
 	if !c.Null(r.Index("f32"), 0) {
 		t.Errorf("a FLOAT NaN is not missing")
+	}
+}
+
+// TestCSVTimeForms: Chunk.Time reads the CSV time forms pandas, Spark and
+// DuckDB write (featcache.ParseEventTime; no offset means UTC), and an
+// unknown form is an error naming the file, line and column.
+func TestCSVTimeForms(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "t.csv")
+	body := "id,ts\n1,2026-12-01 00:00:00\n2,2026-12-01 00:00:00.5+00:00\n3,2026-12-01T00:00:00.000Z\n4,2026-12-01 01:00:00+01\n5,12/01/2026\n"
+	if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r, cs := readAll(t, path, 10)
+	c := cs[0]
+	ts := r.Index("ts")
+	midnight := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	for i, want := range []time.Time{midnight, midnight.Add(500 * time.Millisecond), midnight, midnight} {
+		if got, err := c.Time(ts, i); err != nil || !got.Equal(want) {
+			t.Errorf("Time(ts, %d) of %q = %v, %v, want %v", i, c.Text(ts, i), got, err, want)
+		}
+	}
+	_, err := c.Time(ts, 4)
+	want := path + `:6: column "ts": "12/01/2026" is not a time in a known form; want ` + featcache.EventTimeForms
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("Time(ts, 4) error %v, want one containing %q", err, want)
 	}
 }

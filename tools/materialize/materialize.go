@@ -36,7 +36,9 @@ type Options struct {
 	// backfill "as of" a date); zero means no cut-off.
 	Until time.Time
 	// TimeColumn names the event time column; default "event_time". In CSV
-	// its values are RFC 3339 times; see File for Parquet. The entity key
+	// its values are times in a form of featcache.EventTimeForms (RFC 3339,
+	// or 2026-11-25 12:00:00 as pandas, Spark and DuckDB write them; no
+	// offset means UTC); see File for Parquet. The entity key
 	// column is the view's entity's join key.
 	TimeColumn string
 	// BatchRows is the number of rows per store write; default 1000.
@@ -84,7 +86,7 @@ type Stats struct {
 //     canonicalized by Entity.CanonicalKey as a CSV cell is (spaces
 //     trimmed). The time column is a TIMESTAMP (millis, micros or nanos,
 //     UTC-adjusted or not: taken as UTC), a legacy INT96 timestamp, or a
-//     string holding RFC 3339 times; a bare INT64 is refused, its unit
+//     string holding times as in CSV; a bare INT64 is refused, its unit
 //     being a guess. A feature is BOOLEAN (0 or 1), INT32, INT64 (signed,
 //     unsigned), FLOAT, DOUBLE or a DECIMAL however it is stored (INT32,
 //     INT64, FIXED_LEN_BYTE_ARRAY, BYTE_ARRAY); null and NaN are missing.

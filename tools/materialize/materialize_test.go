@@ -5,6 +5,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -105,5 +106,49 @@ func TestFileErrors(t *testing.T) {
 		if recs[0].Found {
 			t.Errorf("File(%q) failed but wrote entity 1", c.csv)
 		}
+	}
+}
+
+// TestCSVTimeForms loads a CSV whose event times are as pandas, Spark and
+// DuckDB write them (no offset: UTC), and refuses an unknown form naming
+// the line and column and listing the accepted forms.
+func TestCSVTimeForms(t *testing.T) {
+	v, st, path := setup(t, `user_id,event_time,spend,orders
+1,2026-11-20 00:00:00,1,1
+2,2026-11-20 00:00:00.123456,2,2
+3,2026-11-20 01:00:00+01:00,3,3
+4,2026-11-20T00:00:00.000Z,4,4
+5,2026-11-20 00:00:00.000,5,5
+6,2026-11-20 00:00:00+00,6,6
+7,2026-11-20,7,7
+`)
+	stats, err := File(context.Background(), st, path, Options{View: v})
+	if err != nil || stats.Written != 7 {
+		t.Fatalf("File: %+v, %v; want 7 rows written", stats, err)
+	}
+	keys := make([]featcache.Key, 7)
+	for i := range keys {
+		keys[i] = featcache.Key{View: "stats", Entity: strconv.Itoa(i + 1)}
+	}
+	recs, err := st.Get(context.Background(), keys, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	midnight := time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
+	for i, r := range recs {
+		want := midnight
+		if i == 1 {
+			want = midnight.Add(123456 * time.Microsecond)
+		}
+		if !r.Found || !r.EventTime.Equal(want) {
+			t.Errorf("entity %d: %+v, want event time %v", i+1, r, want)
+		}
+	}
+
+	v, st, path = setup(t, "user_id,event_time,spend,orders\n1,2026-11-20 00:00:00,1,1\n2,20.11.2026 00:00,1,1\n")
+	_, err = File(context.Background(), st, path, Options{View: v})
+	want := path + `:3: column "event_time": "20.11.2026 00:00" is not a time in a known form; want ` + featcache.EventTimeForms
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("File with a time in an unknown form: error %v, want one containing %q", err, want)
 	}
 }

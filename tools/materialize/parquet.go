@@ -25,7 +25,7 @@ type pqRole int
 
 const (
 	pqKey     pqRole = iota // the join key: a string or an integer
-	pqTime                  // the event time: a TIMESTAMP or an RFC 3339 string
+	pqTime                  // the event time: a TIMESTAMP or a string (featcache.EventTimeForms)
 	pqFeature               // a feature value: a number, a boolean or null
 )
 
@@ -36,7 +36,7 @@ type pqColumn struct {
 	index    int // leaf column index in the file
 	role     pqRole
 	feature  featcache.Feature  // pqFeature only
-	unit     parquetio.TimeUnit // pqTime only: a binary time, or 0 for RFC 3339 text
+	unit     parquetio.TimeUnit // pqTime only: a binary time, or 0 for text
 	unsigned bool               // an unsigned INT annotation
 	bytes    bool               // physical type BYTE_ARRAY: values point into the page
 	num      parquetio.Num      // pqFeature only: how its values are numbers
@@ -227,7 +227,7 @@ func pqColumns(pf *parquet.File, path string, opts Options) ([]pqColumn, error) 
 				// A bare INT64 is refused: seconds, millis, micros and
 				// nanos since the epoch are all common, and a wrong guess
 				// silently files every row decades away.
-				return nil, fmt.Errorf("materialize: %s: column %q has type %s, want a TIMESTAMP (millis, micros or nanos; taken as UTC), an INT96 timestamp or an RFC 3339 string", path, name, parquetio.TypeName(t))
+				return nil, fmt.Errorf("materialize: %s: column %q has type %s, want a TIMESTAMP (millis, micros or nanos; taken as UTC), an INT96 timestamp or a string of times such as 2026-11-25T12:00:00Z", path, name, parquetio.TypeName(t))
 			}
 		case pqFeature:
 			num, err := parquetio.NumberColumn(t)
@@ -310,9 +310,9 @@ func (c *pqColumn) time(i int) (time.Time, error) {
 		if t, err = parquetio.Time(v, c.unit); err != nil {
 			return time.Time{}, err
 		}
-	case 0: // RFC 3339 text
+	case 0: // text
 		if n := c.long[i]; n > 0 {
-			return time.Time{}, fmt.Errorf("a string of %d bytes is not an RFC 3339 time", n)
+			return time.Time{}, fmt.Errorf("a string of %d bytes is not a time; want %s", n, featcache.EventTimeForms)
 		}
 		return featcache.ParseEventTime(strings.TrimSpace(string(v.ByteArray())))
 	default:
