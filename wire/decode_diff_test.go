@@ -325,7 +325,9 @@ func inferOracle(v any, s *Schema) ([]float64, []string, error) {
 			flat = append(flat, x)
 		}
 		f, known := s.index[name]
-		tensor := false
+		// The 2-D input; or, with no feature named "input", a 1-D one,
+		// one instance.
+		tensor := name == InputName && len(shape) == 1 && !s.hasInputFeature
 		if name == InputName && len(shape) == 2 {
 			k, err := jsonFloat(shape[1].(json.Number), false)
 			if err != nil {

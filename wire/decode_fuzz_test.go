@@ -18,7 +18,7 @@ import (
 // values allowed) and a dense one (not), each with a categorical feature.
 var (
 	fuzzTrees = testSchema(model.KindTrees, "a", "b", "c:cat")
-	fuzzDense = testSchema(model.KindLinear, "x", "input:cat")
+	fuzzDense = testSchema(model.KindLinear, "x", "input:cat").WithLabel(LabelArgmax)
 )
 
 var fuzzLimits = Limits{MaxInstances: 64}
@@ -72,7 +72,12 @@ func FuzzDecodeInfer(f *testing.F) {
 	for _, s := range []string{
 		`{"inputs":[{"name":"input","shape":[2,3],"datatype":"FP64","data":[[1,2,3],[4,null,6]]}]}`,
 		`{"inputs":[{"name":"input","shape":[1,2],"datatype":"FP32","data":[0.1,2]}]}`,
-		`{"id":"r\"1","parameters":{"timeout":2500,"p":[1,{}]},"inputs":[{"data":[1,2,3],"name":"input","datatype":"INT64","shape":[1,3]}],"outputs":[{"name":"o"}]}`,
+		`{"id":"r\"1","parameters":{"timeout":2500,"p":[1,{}]},"inputs":[{"data":[1,2,3],"name":"input","datatype":"INT64","shape":[1,3]}],"outputs":[{"name":"output"}]}`,
+		`{"inputs":[{"name":"input","shape":[3],"datatype":"FP64","data":[1,null,3]}]}`,
+		`{"inputs":[{"name":"input","shape":[2],"datatype":"FP64","data":[1,2]},{"name":"x","shape":[2],"datatype":"FP64","data":[3,4]}]}`,
+		`{"outputs":[{"name":"label","parameters":{"binary_data":false}},{"name":"output"}],"inputs":[{"name":"input","shape":[1,2],"datatype":"FP64","data":[1,2]}]}`,
+		`{"outputs":[{"name":"o"}],"inputs":[]}`,
+		`{"parameters":{"return_features":false},"inputs":[{"name":"input","shape":[1,3],"datatype":"FP64","data":[1,2,3]}]}`,
 		`{"inputs":[{"name":"c","shape":[2],"datatype":"INT32","data":[7,8]},{"name":"a","shape":[2,1],"datatype":"FP64","data":[[1],[2]]},{"name":"b","shape":[2],"datatype":"BOOL","data":[true,null]}]}`,
 		`{"inputs":[{"name":"input","shape":[2,1],"datatype":"INT64","data":[1,2]},{"name":"x","shape":[2],"datatype":"FP64","data":[3,4]}]}`,
 		`{"inputs":[{"name":"input","shape":[2,3],"datatype":"FP64","data":[1,2,3,4,5]}]}`,
@@ -212,6 +217,8 @@ func FuzzDecodePredictJoin(f *testing.F) {
 		`{"instances":[{"uid":-9223372036854775808,"c":1}]}`,
 		`{"instances":[{"uid":1,"uid":2}]}`,
 		`{"instances":[{"shop":"","uid":1}]}`,
+		`{"return_features":true,"instances":[{"uid":42.0,"shop":"s"},{"uid":4.2e1,"c":1},{"uid":-9.2e1,"c":2}]}`,
+		`{"instances":[{"uid":42.5,"shop":"s"}]}`,
 	} {
 		f.Add([]byte(s))
 	}
@@ -234,6 +241,7 @@ func FuzzDecodeInferJoin(f *testing.F) {
 		`{"inputs":[{"name":"input","shape":[1,3],"datatype":"FP64","data":[1,2,3]}]}`,
 		`{"inputs":[{"name":"uid","shape":[0],"datatype":"INT64","data":[]}]}`,
 		`{"inputs":[{"name":"uid","shape":[1,1],"datatype":"INT64","data":[[]]}]}`,
+		`{"parameters":{"return_features":true},"inputs":[{"name":"uid","shape":[2],"datatype":"INT64","data":[7.0,80e-1]},{"name":"c","shape":[2],"datatype":"INT64","data":[1,2]}]}`,
 	} {
 		f.Add([]byte(s))
 	}

@@ -64,8 +64,10 @@ func (h *inputHead) size() int {
 // and r.N, checking it against s. The instances come either as one input
 // named "input" of shape [batch, NumFeatures], or as one input per feature,
 // named by it, of shape [batch] (or [batch, 1]), all with the same batch.
-// (When a feature is itself named "input", an input of that name is the
-// 2-D one if its shape is [batch, k] with k != 1.) A model with string
+// A 1-D "input" of shape [NumFeatures] is one instance (a 1-D input of
+// another length is refused saying so). (When a feature is itself named
+// "input", an input of that name is the 2-D one if its shape is [batch, k]
+// with k != 1, and a 1-D one is that feature's.) A model with string
 // inputs (Schema.IsString) takes only the per-feature form: a string
 // input's datatype is BYTES, its data JSON strings or null, kept as
 // DecodePredict keeps them.
@@ -76,9 +78,13 @@ func (h *inputHead) size() int {
 // type's range); BOOL (true and false, read as 1 and 0). null is a missing
 // value if s allows one. A categorical feature takes integer values only.
 //
-// The request "id" is kept in r.ID and parameters.timeout (microseconds) in
-// r.TimeoutMicros; other parameters and "outputs" are checked as JSON and
-// ignored. Errors are as DecodePredict's. Once r's buffers have grown to
+// The request "id" is kept in r.ID, parameters.timeout (microseconds) in
+// r.TimeoutMicros and parameters.return_features (a boolean; refused for a
+// model that reads no online features) in r.ReturnFeatures; other
+// parameters are checked as JSON and ignored. The requested "outputs" go
+// to r.Outputs: OutputName, and LabelName for a model with a class label
+// (Schema.Label); any other name, a name given twice, or an output
+// parameter other than "binary_data": false is refused. Errors are as DecodePredict's. Once r's buffers have grown to
 // the request's size, DecodeInfer does not allocate.
 func (r *Request) DecodeInfer(body []byte, s *Schema, lim Limits) error {
 	r.start(body, s)
@@ -126,14 +132,11 @@ func (r *Request) decodeInfer(s *Schema, lim Limits) error {
 		case haveID:
 			err = r.inferID()
 		case haveParams:
-			err = r.inferParams()
+			err = r.inferParams(s)
 		case haveInputs:
 			err = r.inferInputs(s, lim)
 		case haveOutputs:
-			if sc.peek() != '[' {
-				return sc.wrongType(`"outputs": `, "expected an array")
-			}
-			err = sc.skip(1)
+			err = r.inferOutputs(s)
 		}
 		if err != nil {
 			return err
@@ -189,22 +192,40 @@ func (r *Request) inferID() error {
 }
 
 // inferParams reads the request parameters: "timeout" into
-// r.TimeoutMicros; the others are only checked as JSON.
-func (r *Request) inferParams() error {
+// r.TimeoutMicros, "return_features" into r.ReturnFeatures; the others are
+// only checked as JSON.
+func (r *Request) inferParams(s *Schema) error {
 	sc := &r.sc
 	if sc.peek() != '{' {
 		return sc.wrongType(`"parameters": `, "expected an object")
 	}
-	timeout := false
+	timeout, features := false, false
 	more, err := sc.openObject()
 	for more && err == nil {
 		var key []byte
 		if key, err = sc.key(&r.key); err != nil {
 			return err
 		}
-		if string(key) != "timeout" {
+		switch string(key) {
+		default:
 			err = sc.skip(2)
-		} else {
+		case "return_features":
+			if features {
+				return invalidf(`parameters: "return_features" appears twice`)
+			}
+			features = true
+			if c := sc.peek(); c != 't' && c != 'f' {
+				return sc.wrongType(`parameters: "return_features": `, "expected true or false")
+			}
+			var v float64
+			if v, _, err = sc.scalar(); err != nil {
+				return err
+			}
+			r.ReturnFeatures = v == 1
+			if r.ReturnFeatures && s.join == nil {
+				return invalidf(`parameters: "return_features": this model reads no online features (its manifest names no feature_views)`)
+			}
+		case "timeout":
 			if timeout {
 				return invalidf(`parameters: "timeout" appears twice`)
 			}
@@ -559,7 +580,9 @@ func (r *Request) inputDatatype(h *inputHead) error {
 func (r *Request) inputData(s *Schema, lim Limits, h *inputHead, n *int) error {
 	nf := len(s.names)
 	f := s.lookup(h.name)
-	tensor := string(h.name) == InputName && h.rank == 2 && (!s.hasInputFeature || h.shape[1] != 1)
+	// The 2-D input, [batch, features]; or, when no feature is named
+	// "input", a 1-D "input" of one instance's features.
+	tensor := string(h.name) == InputName && (h.rank == 2 && (!s.hasInputFeature || h.shape[1] != 1) || h.rank == 1 && !s.hasInputFeature)
 	if !tensor && f < 0 && s.join != nil {
 		if k := s.join.KeyIndex(h.name); k >= 0 {
 			return r.inferKey(s, lim, h, k, n)
@@ -588,7 +611,14 @@ func (r *Request) inputData(s *Schema, lim Limits, h *inputHead, n *int) error {
 	if r.tensor || tensor && *n >= 0 {
 		return invalidf("input %q: the model takes one input %q or one input per feature, not both", h.name, InputName)
 	}
-	if tensor {
+	batch := int(h.shape[0])
+	if tensor && h.rank == 1 {
+		// One instance, as numpy writes a single row: x.shape == (nf,).
+		if h.shape[0] != int64(nf) {
+			return invalidf("input %q: shape %s: a 1-D input %q is one instance's %d features (%s); send shape [%d], or [batch, %d] for a batch", h.name, h.shapeText(), InputName, nf, s.featureList, nf, nf)
+		}
+		batch = 1
+	} else if tensor {
 		if h.shape[1] != int64(nf) {
 			return invalidf("input %q: shape %s, the model takes [batch, %d] (%s)", h.name, h.shapeText(), nf, s.featureList)
 		}
@@ -600,7 +630,6 @@ func (r *Request) inputData(s *Schema, lim Limits, h *inputHead, n *int) error {
 			return invalidf("input %q: shape %s, a feature's input has shape [batch] or [batch, 1]", h.name, h.shapeText())
 		}
 	}
-	batch := int(h.shape[0])
 	if lim.MaxInstances > 0 && batch > lim.MaxInstances {
 		return errTooMany(batch, lim)
 	}
@@ -696,4 +725,153 @@ func (r *Request) data(s *Schema, h *inputHead, dst []float64, want, f int) ([]f
 			break
 		}
 	}
+}
+
+// inferOutputs reads the requested "outputs" into r.Outputs: each an
+// object with a "name", OutputName or, for a model with a class label,
+// LabelName, and optionally "parameters", of which only "binary_data":
+// false is taken (the response is JSON). An unknown or repeated name is
+// refused naming it and the model's outputs.
+func (r *Request) inferOutputs(s *Schema) error {
+	sc := &r.sc
+	if sc.peek() != '[' {
+		return sc.wrongType(`"outputs": `, "expected an array")
+	}
+	i := 0
+	more, err := sc.openArray()
+	for more && err == nil {
+		if err = r.inferOutput(s, i); err != nil {
+			return err
+		}
+		i++
+		more, err = sc.nextElem()
+	}
+	return err
+}
+
+// inferOutput reads requested output i.
+func (r *Request) inferOutput(s *Schema, i int) error {
+	sc := &r.sc
+	if sc.peek() != '{' {
+		// Read the value first: one nested too deep is refused as such,
+		// as anywhere else in a body.
+		start := sc.pos
+		if err := sc.skip(2); err != nil {
+			return err
+		}
+		sc.pos = start
+		return sc.wrongType(fmt.Sprintf("outputs[%d]: ", i), `expected an object such as {"name": "output"}`)
+	}
+	var (
+		name      []byte
+		hasName   bool
+		hasParams bool
+	)
+	more, err := sc.openObject()
+	for more && err == nil {
+		var key []byte
+		if key, err = sc.key(&r.key); err != nil {
+			return err
+		}
+		switch string(key) {
+		case "name":
+			if hasName {
+				return invalidf(`outputs[%d]: key "name" appears twice`, i)
+			}
+			hasName = true
+			if sc.peek() != '"' {
+				return sc.wrongType(fmt.Sprintf(`outputs[%d]: "name": `, i), "expected a string")
+			}
+			if name, err = sc.str(&r.name); err != nil {
+				return err
+			}
+		case "parameters":
+			if hasParams {
+				return invalidf(`outputs[%d]: key "parameters" appears twice`, i)
+			}
+			hasParams = true
+			err = r.outputParams(i)
+		default:
+			return invalidf(`outputs[%d]: unknown key %q: a requested output takes "name" and optionally "parameters"`, i, key)
+		}
+		if err != nil {
+			return err
+		}
+		more, err = sc.nextMember()
+	}
+	if err != nil {
+		return err
+	}
+	if !hasName {
+		return invalidf(`outputs[%d]: missing "name"`, i)
+	}
+	var o Output
+	switch {
+	case string(name) == OutputName:
+		o = OutputPredictions
+	case string(name) == LabelName && s.label != NoLabel:
+		o = OutputLabel
+	case string(name) == LabelName:
+		return invalidf("outputs[%d]: output %q: %s; the model's output is %q", i, name, errNoLabel(), OutputName)
+	default:
+		return invalidf("outputs[%d]: unknown output %q: %s", i, name, outputList(s))
+	}
+	for _, prev := range r.Outputs {
+		if prev == o {
+			return invalidf("outputs[%d]: output %q is requested twice", i, name)
+		}
+	}
+	r.Outputs = append(r.Outputs, o)
+	return nil
+}
+
+// outputParams reads requested output i's parameters: only
+// "binary_data": false.
+func (r *Request) outputParams(i int) error {
+	sc := &r.sc
+	if sc.peek() != '{' {
+		return sc.wrongType(fmt.Sprintf(`outputs[%d]: "parameters": `, i), "expected an object")
+	}
+	more, err := sc.openObject()
+	for more && err == nil {
+		var key []byte
+		if key, err = sc.key(&r.key); err != nil {
+			return err
+		}
+		switch string(key) {
+		case "binary_data":
+			if c := sc.peek(); c != 't' && c != 'f' {
+				return sc.wrongType(fmt.Sprintf(`outputs[%d]: parameters: "binary_data": `, i), "expected true or false")
+			}
+			var v float64
+			if v, _, err = sc.scalar(); err != nil {
+				return err
+			}
+			if v == 1 {
+				return invalidf(`outputs[%d]: parameters: "binary_data": true: binary tensor data is not supported, outputs are JSON; send false (tritonclient: InferRequestedOutput(name, binary_data=False))`, i)
+			}
+		case "classification":
+			return invalidf(`outputs[%d]: parameters: "classification" is not supported: request the output %q for each instance's class index`, i, LabelName)
+		default:
+			return invalidf(`outputs[%d]: parameters: unknown parameter %q: a requested output takes "binary_data": false`, i, key)
+		}
+		if err != nil {
+			return err
+		}
+		more, err = sc.nextMember()
+	}
+	return err
+}
+
+// outputList names the model's outputs, for messages.
+func outputList(s *Schema) string {
+	if s.label == NoLabel {
+		return fmt.Sprintf("the model's output is %q (it has no class label)", OutputName)
+	}
+	return fmt.Sprintf("the model's outputs are %q (the predictions) and %q (the class label)", OutputName, LabelName)
+}
+
+// errNoLabel says why a model has no class label.
+func errNoLabel() string {
+	return "this model has no class label: only a classifier has one, a binary model whose output is the probability of class 1 or a multiclass model"
 }

@@ -15,7 +15,10 @@ import (
 //	{"inputs": {"f1": [1, 2], "f2": [3, 4]}}       columns: every feature, all the same length
 //	{"inputs": [[1.0, null], ...]}                 rows, as "instances" (either row form)
 //
-// with an optional "signature_name" string, which is ignored. The "inputs"
+// with an optional "signature_name" string, which is ignored, and optional
+// booleans "return_features" (r.ReturnFeatures; refused for a model that
+// reads no online features) and "return_labels" (r.ReturnLabels; refused
+// for a model with no class label, Schema.Label). The "inputs"
 // forms set r.Columnar. A value is a JSON number (an integer value for a
 // categorical feature), or null for a missing value if s allows it (a tree
 // model, or any version with transforms). A string input of a version
@@ -47,6 +50,7 @@ func (r *Request) decodePredict(s *Schema, lim Limits) error {
 		haveInputs
 		haveSignature
 		haveReturnFeatures
+		haveReturnLabels
 	)
 	have := 0
 	more, err := sc.openObject()
@@ -65,8 +69,10 @@ func (r *Request) decodePredict(s *Schema, lim Limits) error {
 			bit = haveSignature
 		case "return_features":
 			bit = haveReturnFeatures
+		case "return_labels":
+			bit = haveReturnLabels
 		default:
-			return invalidf(`unknown key %q in a predict request: it takes "instances" or "inputs", and optionally "signature_name" and "return_features"`, key)
+			return invalidf(`unknown key %q in a predict request: it takes "instances" or "inputs", and optionally "signature_name", "return_features" and "return_labels"`, key)
 		}
 		if have&bit != 0 {
 			return invalidf("key %q appears twice in a predict request", key)
@@ -101,6 +107,18 @@ func (r *Request) decodePredict(s *Schema, lim Limits) error {
 			r.ReturnFeatures = v == 1
 			if r.ReturnFeatures && s.join == nil {
 				return invalidf(`"return_features": this model reads no online features (its manifest names no feature_views)`)
+			}
+		case haveReturnLabels:
+			if c := sc.peek(); c != 't' && c != 'f' {
+				return sc.wrongType(`"return_labels": `, "expected true or false")
+			}
+			var v float64
+			if v, _, err = sc.scalar(); err != nil {
+				return err
+			}
+			r.ReturnLabels = v == 1
+			if r.ReturnLabels && s.label == NoLabel {
+				return invalidf(`"return_labels": %s`, errNoLabel())
 			}
 		}
 		if err != nil {

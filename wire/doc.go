@@ -13,8 +13,13 @@
 // scratch. DecodePredict (decode_predict.go) and DecodeInfer
 // (decode_infer.go) read a body into it through the scanner in
 // jsonscan.go; join.go reads the entity keys an instance may carry in
-// place of features. encode.go writes responses (AppendPredict,
-// AppendInfer, AppendError); AppendFeatures reports what a join served.
+// place of features (an int key also as a JSON number whose value is
+// whole, 42.0, read exactly). encode.go writes responses (AppendPredict,
+// AppendInfer, AppendInferResponse with the OIP outputs a request asked
+// for, AppendError); AppendFeatures reports what a join served. label.go
+// reads a classifier's class label from its predictions (ClassLabel,
+// LabelRule, AppendLabels): the OIP output "label" and TF Serving's
+// "return_labels".
 //
 // Invariants:
 //   - A warm decode and encode allocate nothing once a Request's buffers

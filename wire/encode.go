@@ -5,6 +5,8 @@ import (
 	"math"
 	"strconv"
 	"unicode/utf8"
+
+	"github.com/predictd/predictd/featcache"
 )
 
 // The encoders append JSON to the caller's buffer and allocate only to grow
@@ -50,6 +52,57 @@ func AppendPredict(dst []byte, preds []float64, n, outputs int, columnar bool, v
 // [n] when outputs == 1. preds holds n*outputs values, row-major.
 func AppendInfer(dst []byte, modelName string, version int, id []byte, outName string, preds []float64, n, outputs int) []byte {
 	checkPreds(preds, n, outputs)
+	dst = appendInferHead(dst, modelName, version, id)
+	dst = appendPredTensor(dst, outName, preds, n, outputs)
+	return append(dst, `]}`...)
+}
+
+// AppendInferResponse appends the inference response to r, decoded with
+// s: AppendInfer's, with the output tensors r asked for in its order
+// (r.Outputs; none: OutputName alone), the class labels as
+//
+//	{"name":"label","datatype":"INT64","shape":[n],"data":[...]}
+//
+// (s.Label's rule, null for a prediction it cannot read), and when r asked
+// for the features its instances used (r.ReturnFeatures) a top-level
+//
+//	"parameters":{"features":[...]}
+//
+// holding what AppendFeatures writes under "features", j being r's join.
+// preds holds r.N*outputs values, row-major. It allocates only to grow
+// dst.
+func AppendInferResponse(dst []byte, modelName string, version int, r *Request, s *Schema, preds []float64, outputs int, j *featcache.Join) []byte {
+	checkPreds(preds, r.N, outputs)
+	dst = appendInferHead(dst, modelName, version, r.ID)
+	if len(r.Outputs) == 0 {
+		dst = appendPredTensor(dst, OutputName, preds, r.N, outputs)
+	}
+	for k, o := range r.Outputs {
+		if k > 0 {
+			dst = append(dst, ',')
+		}
+		if o == OutputLabel {
+			dst = append(dst, `{"name":"`+LabelName+`","datatype":"INT64","shape":[`...)
+			dst = strconv.AppendInt(dst, int64(r.N), 10)
+			dst = append(dst, `],"data":`...)
+			dst = AppendLabels(dst, s.label, preds, r.N, outputs)
+			dst = append(dst, '}')
+			continue
+		}
+		dst = appendPredTensor(dst, OutputName, preds, r.N, outputs)
+	}
+	dst = append(dst, ']')
+	if r.ReturnFeatures {
+		dst = append(dst, `,"parameters":{"features":`...)
+		dst = appendFeatureList(dst, s, r, j)
+		dst = append(dst, '}')
+	}
+	return append(dst, '}')
+}
+
+// appendInferHead appends an inference response up to its outputs' first
+// element: {"model_name":...,"model_version":...[,"id":...],"outputs":[
+func appendInferHead(dst []byte, modelName string, version int, id []byte) []byte {
 	dst = append(dst, `{"model_name":`...)
 	dst = appendString(dst, modelName)
 	dst = append(dst, `,"model_version":"`...)
@@ -60,7 +113,12 @@ func AppendInfer(dst []byte, modelName string, version int, id []byte, outName s
 		dst = append(dst, id...)
 		dst = append(dst, '"')
 	}
-	dst = append(dst, `,"outputs":[{"name":`...)
+	return append(dst, `,"outputs":[`...)
+}
+
+// appendPredTensor appends the FP64 output tensor of the predictions.
+func appendPredTensor(dst []byte, outName string, preds []float64, n, outputs int) []byte {
+	dst = append(dst, `{"name":`...)
 	dst = appendString(dst, outName)
 	dst = append(dst, `,"datatype":"FP64","shape":[`...)
 	dst = strconv.AppendInt(dst, int64(n), 10)
@@ -70,7 +128,7 @@ func AppendInfer(dst []byte, modelName string, version int, id []byte, outName s
 	}
 	dst = append(dst, `],"data":`...)
 	dst = appendNumbers(dst, preds)
-	return append(dst, `}]}`...)
+	return append(dst, '}')
 }
 
 // AppendError appends {"error":"<msg>"}, the error body of both APIs.

@@ -27,6 +27,7 @@ func (r *Request) entityKey(p *featcache.JoinPlan, i, k int) error {
 		return invalidf("instance %d: entity key %q appears twice", i, e.JoinKey)
 	}
 	var text []byte
+	number := false
 	switch c := sc.peek(); {
 	case c == '"':
 		var err error
@@ -37,15 +38,21 @@ func (r *Request) entityKey(p *featcache.JoinPlan, i, k int) error {
 		if _, err := sc.number(); err != nil {
 			return err
 		}
-		text = sc.buf[sc.numStart:sc.pos]
+		text, number = sc.buf[sc.numStart:sc.pos], true
 	default:
 		return sc.wrongType(fmt.Sprintf("instance %d: entity key %q: ", i, e.JoinKey), "expected a string or an integer")
 	}
 	off := len(r.ents)
 	if e.KeyType == featcache.KeyInt {
 		n, ok := parseInt64(text)
+		if !ok && number {
+			// A JSON number with a fraction or an exponent whose value
+			// is a whole number (42.0, 4.2e1), as JavaScript and
+			// float columns write integers: read exactly, from its text.
+			n, ok = integralNumber(text)
+		}
 		if !ok {
-			return invalidf("instance %d: entity key %q: %q is not an integer (entity %s has int keys)", i, e.JoinKey, text, e.Name)
+			return invalidf("instance %d: entity key %q: %s is not an integer (entity %s has int keys)", i, e.JoinKey, strconv.Quote(string(text)), e.Name)
 		}
 		r.ents = strconv.AppendInt(r.ents, n, 10)
 	} else {
@@ -83,6 +90,116 @@ func parseInt64(b []byte) (int64, bool) {
 		return -int64(n), true
 	case !neg && n < 1<<63:
 		return int64(n), true
+	}
+	return 0, false
+}
+
+// integralNumber reads the text of a JSON number (RFC 8259 grammar, as
+// the scanner has checked it) whose value is a whole number in the int64
+// range, such as 42.0, -7.000, 4.2e1 or 1e3, exactly: no float64 rounding,
+// so 9007199254740993.0 is 9007199254740993. ok is false for a fraction
+// (42.5, 1e-1) or a value outside int64. It does not allocate.
+func integralNumber(b []byte) (n int64, ok bool) {
+	neg := false
+	if len(b) > 0 && b[0] == '-' {
+		neg, b = true, b[1:]
+	}
+	// The digits of the mantissa, the point left out, and the exponent
+	// that scales them: value = digits * 10^exp.
+	var digits []byte
+	intEnd := len(b)
+	for k, c := range b {
+		if c == '.' || c == 'e' || c == 'E' {
+			intEnd = k
+			break
+		}
+	}
+	digits = b[:intEnd]
+	rest := b[intEnd:]
+	exp := 0
+	var frac []byte
+	if len(rest) > 0 && rest[0] == '.' {
+		k := 1
+		for k < len(rest) && isDigit(rest[k]) {
+			k++
+		}
+		frac, rest = rest[1:k], rest[k:]
+	}
+	if len(rest) > 0 && (rest[0] == 'e' || rest[0] == 'E') {
+		e := rest[1:]
+		eneg := false
+		if len(e) > 0 && (e[0] == '+' || e[0] == '-') {
+			eneg, e = e[0] == '-', e[1:]
+		}
+		if len(e) == 0 {
+			return 0, false
+		}
+		for _, c := range e {
+			if !isDigit(c) {
+				return 0, false
+			}
+			if exp > 1000 {
+				// Past any int64, or a fraction past any digit the
+				// mantissa can hold; decided below by the digits.
+				break
+			}
+			exp = exp*10 + int(c-'0')
+		}
+		if eneg {
+			exp = -exp
+		}
+	}
+	// The fraction's trailing zeros say nothing; what is left of it
+	// moves into the digits at an exponent of -len(frac).
+	for len(frac) > 0 && frac[len(frac)-1] == '0' {
+		frac = frac[:len(frac)-1]
+	}
+	var u uint64
+	const limit = 1 << 63
+	nz := false // a non-zero digit seen
+	push := func(c byte) bool {
+		d := uint64(c - '0')
+		if u > (limit-d)/10 {
+			return false
+		}
+		u = u*10 + d
+		nz = nz || d != 0
+		return true
+	}
+	// Digits that a negative exponent cuts off must be zeros.
+	all := len(digits) + len(frac)
+	keep := all + exp - len(frac) // how many leading digits are whole
+	if exp-len(frac) >= 0 {
+		keep = all
+	}
+	for k := range all {
+		var c byte
+		if k < len(digits) {
+			c = digits[k]
+		} else {
+			c = frac[k-len(digits)]
+		}
+		if k >= keep {
+			if c != '0' {
+				return 0, false
+			}
+			continue
+		}
+		if !push(c) {
+			return 0, false
+		}
+	}
+	// A positive exponent left over appends zeros.
+	for z := exp - len(frac); z > 0 && nz; z-- {
+		if !push('0') {
+			return 0, false
+		}
+	}
+	switch {
+	case neg && u <= limit:
+		return -int64(u), true
+	case !neg && u < limit:
+		return int64(u), true
 	}
 	return 0, false
 }
@@ -150,9 +267,15 @@ func (r *Request) EntityKey(i, k int) string {
 // unavailable, overridden) and, for a row the store has, its age in
 // seconds: what j, the request's join, read. It allocates only to grow dst.
 func AppendFeatures(dst []byte, s *Schema, r *Request, j *featcache.Join) []byte {
+	dst = append(dst, `,"features":`...)
+	return appendFeatureList(dst, s, r, j)
+}
+
+// appendFeatureList appends AppendFeatures' array.
+func appendFeatureList(dst []byte, s *Schema, r *Request, j *featcache.Join) []byte {
 	p := s.join
 	nf := len(s.names)
-	dst = append(dst, `,"features":[`...)
+	dst = append(dst, '[')
 	for i := range r.N {
 		if i > 0 {
 			dst = append(dst, ',')

@@ -36,9 +36,17 @@ type Request struct {
 	// Triton reads it; 0 if absent.
 	TimeoutMicros int64
 
-	// ReturnFeatures: the TF Serving request asked for the online
-	// features each instance used ("return_features": true).
+	// ReturnFeatures: the request asked for the online features each
+	// instance used (TF Serving's "return_features": true, OIP's
+	// parameters.return_features: true).
 	ReturnFeatures bool
+	// ReturnLabels: the TF Serving request asked for each instance's class
+	// label ("return_labels": true; Schema.Label says how it is read).
+	ReturnLabels bool
+	// Outputs are the output tensors an OIP request asked for, in its
+	// order, each once; empty when it named none ("outputs" absent or
+	// empty): the response then carries OutputPredictions alone.
+	Outputs []Output
 
 	// For a schema with a join plan (NewJoinSchema): Given holds, per
 	// instance and feature (N*NumFeatures, row-major), whether the
@@ -79,6 +87,19 @@ type Request struct {
 	strs   []byte
 	strEnd []int
 }
+
+// Output is an output tensor an Open Inference Protocol request may ask
+// for by name.
+type Output uint8
+
+const (
+	// OutputPredictions is OutputName: the model's predictions, FP64,
+	// [batch] or [batch, outputs].
+	OutputPredictions Output = iota
+	// OutputLabel is LabelName: the class label of each instance, INT64,
+	// [batch], for a model with a label rule (Schema.Label).
+	OutputLabel
+)
 
 // Limits bounds what a request may ask for.
 type Limits struct {
@@ -128,7 +149,8 @@ func (r *Request) Reset() {
 	r.strs = keep(r.strs, 1)
 	r.strEnd = keep(r.strEnd, 8)
 	r.N, r.Columnar, r.ID, r.TimeoutMicros, r.tensor = 0, false, nil, 0, false
-	r.ReturnFeatures, r.Fetch = false, false
+	r.ReturnFeatures, r.ReturnLabels, r.Fetch = false, false, false
+	r.Outputs = r.Outputs[:0]
 	r.sc.reset(nil)
 }
 
@@ -149,7 +171,8 @@ func (r *Request) start(body []byte, s *Schema) {
 	}
 	r.Rows = r.Rows[:0]
 	r.N, r.Columnar, r.ID, r.TimeoutMicros, r.tensor = 0, false, nil, 0, false
-	r.ReturnFeatures, r.Fetch = false, false
+	r.ReturnFeatures, r.ReturnLabels, r.Fetch = false, false, false
+	r.Outputs = r.Outputs[:0]
 	r.ents, r.entOff, r.entLen, r.Given = r.ents[:0], r.entOff[:0], r.entLen[:0], r.Given[:0]
 	r.strs, r.strEnd = r.strs[:0], r.strEnd[:0]
 	r.sc.reset(body)

@@ -46,7 +46,24 @@ type Schema struct {
 	// join, when the model reads online features, says which entity keys
 	// instances may carry instead of those features.
 	join *featcache.JoinPlan
+	// label says how the model's class label is read from its
+	// predictions (WithLabel); NoLabel: it has none, and requests that
+	// ask for it are refused.
+	label LabelRule
 }
+
+// WithLabel returns a copy of s whose model has class labels read by rule
+// (ClassLabel): OIP requests may then ask for the output "label" and TF
+// Serving requests for "return_labels". s itself is unchanged.
+func (s *Schema) WithLabel(rule LabelRule) *Schema {
+	c := *s
+	c.label = rule
+	return &c
+}
+
+// Label is the rule the model's class label is read by; NoLabel when it
+// has none.
+func (s *Schema) Label() LabelRule { return s.label }
 
 // NewSchema builds the schema of m's requests. m must have passed the
 // manifest checks (unique, non-empty feature names). For a version with
@@ -153,3 +170,6 @@ func (s *Schema) stringList() string {
 	}
 	return b.String()
 }
+
+// Name is the name of feature f, 0 <= f < NumFeatures.
+func (s *Schema) Name(f int) string { return s.names[f] }
