@@ -326,12 +326,6 @@ func (s *Server) Prepare(l *model.Loaded) (any, error) {
 		return nil, fmt.Errorf("BUG: model %s version %d: manifest transform %v, loaded pipeline %v", m.Name, m.Version, m.Transform != nil, l.Transform != nil)
 	}
 	var err error
-	if vs.v1Meta, err = v1Metadata(m); err != nil {
-		return nil, err
-	}
-	if vs.v2Meta, err = v2Metadata(m, vs.outputs); err != nil {
-		return nil, err
-	}
 	mo, ok := s.opts.Models[m.Name]
 	if !ok {
 		mo = s.opts.DefaultModel
@@ -348,6 +342,13 @@ func (s *Server) Prepare(l *model.Loaded) (any, error) {
 			return nil, fmt.Errorf("model %s version %d: %w", m.Name, m.Version, err)
 		}
 		vs.join, vs.storeDown = monitor.NewJoinStats(), mo.StoreDown
+	}
+	vs.schema = vs.schema.WithLabel(wire.ClassLabel(m.Task, vs.outputs, linkOf(l.Model)))
+	if vs.v1Meta, err = v1Metadata(m, vs.schema); err != nil {
+		return nil, err
+	}
+	if vs.v2Meta, err = v2Metadata(m, vs.outputs, vs.schema); err != nil {
+		return nil, err
 	}
 	vs.bigRows = mo.Batch.MaxBatchRows
 	if vs.bigRows == 0 {
@@ -671,9 +672,14 @@ func (s *Server) predict(ctx *fasthttp.RequestCtx, api API, t target) {
 		return
 	}
 	if api == APIOIP {
-		r.Out = wire.AppendInfer(r.Out[:0], vs.name, vs.version, r.ID, wire.OutputName, r.Preds, r.N, vs.outputs)
+		r.Out = wire.AppendInferResponse(r.Out[:0], vs.name, vs.version, r, vs.schema, r.Preds, vs.outputs, &c.join)
 	} else {
 		r.Out = wire.AppendPredict(r.Out[:0], r.Preds, r.N, vs.outputs, r.Columnar, vs.version)
+		if r.ReturnLabels {
+			r.Out = append(r.Out[:len(r.Out)-1], `,"labels":`...)
+			r.Out = wire.AppendLabels(r.Out, vs.schema.Label(), r.Preds, r.N, vs.outputs)
+			r.Out = append(r.Out, '}')
+		}
 		if r.ReturnFeatures {
 			r.Out = wire.AppendFeatures(r.Out[:len(r.Out)-1], vs.schema, r, &c.join)
 			r.Out = append(r.Out, '}')
@@ -722,6 +728,19 @@ func (s *Server) observeRequest(model string, took time.Duration, code int) {
 	if s.opts.Monitor != nil {
 		s.opts.Monitor.Request(model, took, code)
 	}
+}
+
+// linkOf is the link of a model's predictions (what its outputs are:
+// probabilities, scores, a class index), for its class label rule; ""
+// for a predictor of another type.
+func linkOf(p model.Predictor) model.Link {
+	switch m := p.(type) {
+	case *model.Trees:
+		return m.Link
+	case *model.Dense:
+		return m.Link
+	}
+	return ""
 }
 
 // meteredPredictor times a batcher worker's Predict calls as spans of the
