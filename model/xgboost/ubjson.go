@@ -142,7 +142,7 @@ func (d *ubjDecoder) errorf(at int, format string, args ...any) error {
 }
 
 func (d *ubjDecoder) eof(what string) error {
-	return d.errorf(d.pos, "the file ends where %s is expected (truncated?)", what)
+	return d.errorf(d.pos, "the file ends before %s (truncated?)", what)
 }
 
 func (d *ubjDecoder) mark(at int) {
@@ -193,7 +193,7 @@ func (d *ubjDecoder) payload(m byte, at int) error {
 	d.mark(at)
 	if n := fixedSize(m); n > 0 {
 		if len(d.in)-d.pos < n {
-			return d.eof(fmt.Sprintf("the %d bytes of a %s", n, markerName(m)))
+			return d.errorf(d.pos, "the file ends %d bytes into the %d bytes of a %s (truncated?)", len(d.in)-d.pos, n, markerName(m))
 		}
 		p := d.in[d.pos : d.pos+n]
 		d.pos += n
@@ -281,7 +281,7 @@ func (d *ubjDecoder) length(what, unit string) (int64, error) {
 	}
 	d.pos++
 	if len(d.in)-d.pos < n {
-		return 0, d.eof(fmt.Sprintf("the %d bytes of %s %s", n, what, unit))
+		return 0, d.errorf(d.pos, "the file ends %d bytes into the %d bytes of %s %s (truncated?)", len(d.in)-d.pos, n, what, unit)
 	}
 	p := d.in[d.pos : d.pos+n]
 	d.pos += n
