@@ -16,6 +16,11 @@
 // deadlines); monitor holds the series the server feeds after each
 // response and the registry /metrics gathers, on which metrics.go
 // registers the server's collectors. Here: route.go parses model paths;
+// discovery.go lists the models (GET /v1/models, GET /v2/models), answers
+// Triton's repository index (POST /v2/repository/index) and writes the
+// readiness body that names each model without a loaded version and why,
+// all from Models.Names and Models.Status; metadata.go builds each
+// version's metadata once (entity key inputs, the class label output);
 // server.go routes and applies the limits and deadlines; errors.go maps
 // errors to statuses in one place (writeError: a *StatusError keeps its
 // status, wire.ErrInvalid is 400, ErrModelNotFound 404,
