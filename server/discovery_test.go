@@ -70,6 +70,9 @@ func TestListModels(t *testing.T) {
 			t.Errorf("GET /v1/models: %s = %+v (present %v), want state %s, code %s, message containing %q", key, g, ok, want.state, want.code, want.msg)
 		}
 	}
+	if strings.Contains(body, "labels") {
+		t.Errorf("GET /v1/models = %s, want no labels (none is set)", body)
+	}
 	if len(v1.Versions) != 3 {
 		t.Errorf("GET /v1/models: %d versions %+v, want 3", len(v1.Versions), v1.Versions)
 	}
@@ -166,19 +169,21 @@ func TestReadyzNamesMissing(t *testing.T) {
 	f := &fakeModels{statuses: []ModelStatus{
 		{Name: "a", Versions: []VersionStatus{{Version: 3, State: "LOADING"}, {Version: 2, State: "START"}}},
 		{Name: "b", Error: "no versions in folder b"},
-		{Name: "c", Versions: []VersionStatus{{Version: 1, State: "AVAILABLE"}}},
+		{Name: "c", Versions: []VersionStatus{{Version: 1, State: "AVAILABLE"}}, Labels: map[string]int{"stable": 1}},
 		{Name: "d", Versions: []VersionStatus{{Version: 4, State: "UNLOADING"}, {Version: 1, State: "END"}}},
-	}, notReady: "loading: no version loaded yet for a, b, d"}
+		{Name: "e"},
+	}, notReady: "loading: no version loaded yet for a, b, d, e"}
 	s2, err := New(Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	s2.SetModels(f)
 	code, body, _ = call(s2, "GET", "/readyz", "")
-	want := "not ready: loading: no version loaded yet for a, b, d\n" +
+	want := "not ready: loading: no version loaded yet for a, b, d, e\n" +
 		"model a: version 3 loading; version 2 waiting to load\n" +
 		"model b: no versions in folder b\n" +
-		"model d: version 4 unloading; version 1 unloaded\n"
+		"model d: version 4 unloading; version 1 unloaded\n" +
+		"model e: no version to load\n"
 	if code != 503 || body != want {
 		t.Errorf("GET /readyz = %d %q, want 503 %q", code, body, want)
 	}
@@ -187,7 +192,21 @@ func TestReadyzNamesMissing(t *testing.T) {
 	if err := json.Unmarshal([]byte(body), &got); code != 200 || err != nil {
 		t.Fatalf("POST /v2/repository/index = %d %s (%v)", code, body, err)
 	}
-	checkIndex(t, "index of the fake", got, "a/3:LOADING: a/2:LOADING: b/:UNAVAILABLE:folder c/1:READY: d/4:UNLOADING: d/1:UNAVAILABLE:unloaded")
+	checkIndex(t, "index of the fake", got, "a/3:LOADING: a/2:LOADING: b/:UNAVAILABLE:folder c/1:READY: d/4:UNLOADING: d/1:UNAVAILABLE:unloaded e/:UNAVAILABLE:no")
+	// GET /v1/models: a model with no version is an END entry without
+	// one, saying why; labels by model.
+	code, body, _ = call(s2, "GET", "/v1/models", "")
+	for _, want := range []string{
+		`{"name":"b","state":"END","status":{"error_code":"UNKNOWN","error_message":"no versions in folder b"}}`,
+		`{"name":"e","state":"END","status":{"error_code":"UNKNOWN","error_message":"no version to load"}}`,
+		`{"name":"a","version":"2","state":"START","status":{"error_code":"OK","error_message":""}}`,
+		`"labels":{"c":{"stable":1}}}`,
+		`{"models":["a","b","c","d","e"],`,
+	} {
+		if code != 200 || !strings.Contains(body, want) {
+			t.Errorf("GET /v1/models of the fake = %d %s, want it to hold %s", code, body, want)
+		}
+	}
 }
 
 // fakeModels reports fixed statuses; it serves nothing.
