@@ -135,6 +135,7 @@ bench-report:
 ## fails when one is missing or an entry names none.
 FUZZ_TARGETS := \
 	./model/xgboost:FuzzParse \
+	./model/xgboost:FuzzUBJSON \
 	./model/lightgbm:FuzzParse \
 	./model/native:FuzzParse \
 	./model/onnx:FuzzParse \
@@ -152,11 +153,13 @@ FUZZ_TARGETS := \
 	./wire:FuzzDecodePredictJoin \
 	./wire:FuzzDecodeInferJoin \
 	./wire:FuzzDecodeStrings \
+	./wire:FuzzIntegralNumber \
 	./wire:FuzzScan \
 	./wire:FuzzAppendString \
 	./internal/config:FuzzApplyFile \
 	./featcache:FuzzParseDefs \
 	./featcache:FuzzDecodeRecord \
+	./featcache:FuzzParseEventTime \
 	./featcache/redisstream:FuzzDecode \
 	./loadtest:FuzzBodiesFromInstances \
 	./loadtest:FuzzBodiesFromLines \
