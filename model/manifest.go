@@ -36,7 +36,7 @@ type Output struct {
 
 // Source records where an imported model came from.
 type Source struct {
-	Format string `json:"format"` // "xgboost-json", "lightgbm-text", "native-json"
+	Format string `json:"format"` // "xgboost-json", "xgboost-ubjson", "lightgbm-text", "onnx", "native-json", "predictd-train"
 	File   string `json:"file"`
 	SHA256 string `json:"sha256"`
 	// Library and LibraryVersion name the producer where the file says it.
