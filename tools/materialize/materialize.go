@@ -7,8 +7,10 @@
 // of two writes, materializing again, or alongside pushes and streams, is
 // safe: nothing newer is overwritten.
 //
-// File reads one file on the calling goroutine; Stores are safe for
-// concurrent use, so several files may be materialized at once.
+// File reads one file on the calling goroutine; Stores and Daemons are
+// safe for concurrent use, so several files may be materialized at once.
+// A Pebble store has one process at a time: while predictd serve holds it,
+// bulk loads go through the daemon's push API (Daemon).
 package materialize
 
 import (
@@ -75,8 +77,9 @@ type Stats struct {
 	Skipped  int // rows the store already had something as new for
 }
 
-// File materializes the file at path into store. The extension says the
-// format:
+// File materializes the file at path into store: a featcache.Store opened
+// by this process, or a Daemon pushing to a running predictd serve. The
+// extension says the format:
 //
 //   - .csv: a header naming the join key, the time column and every
 //     feature of the view; an empty cell, NA, NaN or null is a missing
@@ -103,7 +106,7 @@ type Stats struct {
 // bytes). A malformed file is refused before anything is written, with an
 // error naming the file, the row (CSV: "path:line"; Parquet: "row N",
 // counted from 0 over the data rows) and the column.
-func File(ctx context.Context, store featcache.Store, path string, opts Options) (Stats, error) {
+func File(ctx context.Context, store Putter, path string, opts Options) (Stats, error) {
 	if opts.View == nil {
 		return Stats{}, errors.New("materialize: Options.View is required")
 	}
