@@ -80,10 +80,11 @@ func TestOpenLockedByProcess(t *testing.T) {
 		t.Fatalf("Open(%s) while another process holds it succeeded, want an error", dir)
 	}
 	checkLockedErr(t, dir, err,
-		"in use by another process",
+		"the store folder "+dir+" is in use by another process",
 		"predictd serve",
 		"predictd materialize",
 		"POST /v1/features/{view}",
+		"--store http://HOST:PORT",
 		"redis://")
 	t.Logf("Open while held: %v", err)
 	if strings.HasPrefix(err.Error(), "resource temporarily unavailable") {

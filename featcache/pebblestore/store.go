@@ -100,16 +100,16 @@ var ErrLocked = errors.New("store locked")
 func lockHeld(dir string, err error) error {
 	var pathErr *fs.PathError
 	if strings.Contains(err.Error(), "lock held by current process") {
-		return fmt.Errorf("pebblestore: %s is already open in this process (%w)", dir, ErrLocked)
+		return fmt.Errorf("pebblestore: the store folder %s is already open in this process (%w)", dir, ErrLocked)
 	}
 	if errors.As(err, &pathErr) || !(errors.Is(err, syscall.EAGAIN) || errors.Is(err, syscall.EWOULDBLOCK) || errors.Is(err, syscall.EACCES)) {
 		return nil
 	}
-	return fmt.Errorf("pebblestore: %s is in use by another process (%w: %v). A running `predictd serve`, "+
+	return fmt.Errorf("pebblestore: the store folder %s is in use by another process (%w: %v). A running `predictd serve`, "+
 		"or another `predictd materialize`, has this store open; a Pebble store is used by one process at a time. "+
 		"Stop that process and retry, send the rows through the running daemon "+
-		"(POST /v1/features/{view}), or use a Redis store (--store redis://HOST:PORT), "+
-		"which a daemon and bulk loads can share", dir, ErrLocked, err)
+		"(predictd materialize --store http://HOST:PORT, or POST /v1/features/{view}), or use a Redis store "+
+		"(--store redis://HOST:PORT), which a daemon and bulk loads can share", dir, ErrLocked, err)
 }
 
 // Put writes rows of view as one batch committed with pebble.Sync. A row
