@@ -43,7 +43,10 @@ var eventTimeLayouts = [...]string{
 // exact number of ASCII digits (time.Parse alone would take "1:00:00", or
 // several spaces for one). Ranges (month 13, hour 24) are left to
 // time.Parse; choosing the one layout to try makes a row cost one
-// time.Parse, and no error allocated for a failed try.
+// time.Parse, and no error allocated for a failed try. The rejected
+// alternative, trying the layouts in order, measured (BenchmarkParseEventTime,
+// load average 1.1) 752 ns and 13 allocations for 2026-12-01 00:00:00.123456
+// against ParseEventTime's 109 ns and none (time.Parse given the layout: 87 ns).
 func eventTimeLayout(s string) string {
 	const date, dateTime = len("2006-01-02"), len("2006-01-02T15:04:05")
 	if len(s) == date && digitsAt(s, 0, 1, 2, 3, 5, 6, 8, 9) && s[4] == '-' && s[7] == '-' {
