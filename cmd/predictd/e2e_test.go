@@ -67,13 +67,13 @@ func mustRun(t *testing.T, args ...string) string {
 
 func agree(t *testing.T, got, want string, rel float64) {
 	t.Helper()
-	rep, err := compare.Files(got, want, rel)
+	rep, err := compare.Compare(got, want, compare.Tolerance{Rel: rel})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !rep.OK() {
+	if rep.Err() != nil {
 		var b strings.Builder
-		rep.Write(&b, rel)
+		rep.Print(&b)
 		t.Errorf("%s vs %s:\n%s", got, want, b.String())
 	}
 }

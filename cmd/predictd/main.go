@@ -51,7 +51,7 @@ Usage:
   predictd inspect --repo DIR --model NAME [--version N] [--json]
   predictd profile --repo DIR --model NAME [--version N] --in ROWS(.csv|.parquet) [--bins 20] [--top-k 20] [--sample 1000] [--max-rows N]
   predictd drift   --repo DIR --model NAME [--version N] --in ROWS(.csv|.parquet) [--json] [--min-rows 500]   (exit 1: drift, 2: no check)
-  predictd compare --got FILE --want FILE [--rel 1e-6]
+  predictd compare --got FILE --want FILE [--rel 1e-6] [--abs 0]   (.csv or .parquet)
   predictd bench   --repo DIR --model NAME [--version N] [--in FILE] [--batch 1,32,256] [--threads 1,2] [--duration 2s] [--raw] [--json]
   predictd serve   --repo DIR [--listen ADDR] [--unix PATH] [--config FILE] [--admin-token-file FILE] ...
   predictd materialize --features defs.yaml --view NAME --in FILE.csv|FILE.parquet [--until TIME] [--store pebble:DIR|redis://HOST:PORT]
@@ -328,22 +328,23 @@ func cmdInspect(args []string, stdout, stderr io.Writer) error {
 
 func cmdCompare(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("compare", stderr)
-	got := fs.String("got", "", "predictions to check (CSV with a header)")
-	want := fs.String("want", "", "reference predictions (CSV with the same header and rows)")
-	rel := fs.Float64("rel", 1e-6, "largest relative error allowed")
+	got := fs.String("got", "", "predictions to check (.csv with a header, or .parquet)")
+	want := fs.String("want", "", "reference predictions (.csv or .parquet, the same columns and rows)")
+	rel := fs.Float64("rel", 1e-6, "relative tolerance: a value passes when |got-want| <= abs + rel*|want| (numpy.isclose's rule)")
+	abs := fs.Float64("abs", 0, "absolute tolerance, added to rel*|want|: set it for values near zero (probabilities), where a relative error means nothing")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if err := required(fs, "got", "want"); err != nil {
 		return err
 	}
-	rep, err := compare.Files(*got, *want, *rel)
+	rep, err := compare.Compare(*got, *want, compare.Tolerance{Rel: *rel, Abs: *abs})
 	if err != nil {
 		return err
 	}
-	rep.Write(stdout, *rel)
-	if !rep.OK() {
-		return &exitError{1, fmt.Errorf("%s differs from %s beyond %.3g relative", *got, *want, *rel)}
+	rep.Print(stdout)
+	if err := rep.Err(); err != nil {
+		return &exitError{1, err}
 	}
 	return nil
 }

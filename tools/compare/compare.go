@@ -184,13 +184,6 @@ func Compare(got, want string, tol Tolerance) (*Report, error) {
 	}
 }
 
-// Files compares CSV or Parquet files a (got) and b (want) with a
-// relative tolerance only: Compare(a, b, Tolerance{Rel: rel}).
-func Files(a, b string, rel float64) (*Report, error) {
-	return Compare(a, b, Tolerance{Rel: rel})
-}
-
-// add accounts for got x and want y at 1-based data row n, row i of c.
 func (c *Column) add(x, y float64, tol Tolerance, n int, ch *table.Chunk, i int) {
 	d := absDiff(x, y)
 	// d is +Inf when x and y do not match and one is missing or infinite
@@ -296,8 +289,3 @@ func (r *Report) Print(w io.Writer) {
 		fmt.Fprintf(w, "worst: column %q at %s (data row %d): got %s want %s\n", c.Name, c.WorstWhere, c.WorstRow, num(c.WorstGot), num(c.WorstWant))
 	}
 }
-
-// Write is Print; rel is ignored (the report holds its Tolerance).
-//
-// Deprecated: use Print. Kept while cmd/predictd calls it.
-func (r *Report) Write(w io.Writer, rel float64) { r.Print(w) }

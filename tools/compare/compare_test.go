@@ -40,7 +40,7 @@ func ptr(x float64) *float64 { return &x }
 func TestFiles(t *testing.T) {
 	a := write(t, "a.csv", "p0,p1\n0.5,0.25\n1,\n0,2\n")
 	b := write(t, "b.csv", "p0,p1\n0.5,0.2501\n1,\n0,2.1\n")
-	rep, err := Files(a, b, 1e-6)
+	rep, err := Compare(a, b, Tolerance{Rel: 1e-6})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -153,9 +153,9 @@ func TestFilesErrors(t *testing.T) {
 	} {
 		b := write(t, "b.csv", tc.b)
 		want := strings.NewReplacer("%A", a, "%B", b).Replace(tc.want)
-		_, err := Files(a, b, 1e-6)
+		_, err := Compare(a, b, Tolerance{Rel: 1e-6})
 		if err == nil || !strings.Contains(err.Error(), want) {
-			t.Errorf("Files(%q) error = %v, want %q", tc.b, err, want)
+			t.Errorf("Compare(%q) error = %v, want %q", tc.b, err, want)
 		}
 	}
 	for _, tc := range []struct {
