@@ -44,7 +44,7 @@ func cmdDataset(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	entities := fs.String("entities", "", "entity file (.csv or .parquet): join key(s), the timestamp column, labels and any other columns, passed through")
 	out := fs.String("out", "", "training set to write (.parquet); written to a temporary file and renamed when complete")
 	views := fs.String("views", "", "views to join, comma-separated, in output order; default: every view whose join key is a column of the entity file")
-	tsCol := fs.String("timestamp-column", "event_timestamp", "the entity file's timestamp column (RFC 3339 text in CSV; TIMESTAMP, INT96, DATE or RFC 3339 text in Parquet)")
+	tsCol := fs.String("timestamp-column", "event_timestamp", "the entity file's timestamp column (in CSV, RFC 3339 or the forms pandas, Spark and DuckDB write, no offset meaning UTC; in Parquet TIMESTAMP, INT96, DATE or such text)")
 	sources := sourceFlags{}
 	fs.Var(sources, "source", "view=path: read the view's history from path instead of its source: (repeatable)")
 	full := fs.Bool("full-feature-names", false, "name feature columns view__feature")

@@ -54,7 +54,7 @@ Usage:
   predictd compare --got FILE --want FILE [--rel 1e-6] [--abs 0]   (.csv or .parquet)
   predictd bench   --repo DIR --model NAME [--version N] [--in FILE] [--batch 1,32,256] [--threads 1,2] [--duration 2s] [--raw] [--json]
   predictd serve   --repo DIR [--listen ADDR] [--unix PATH] [--config FILE] [--admin-token-file FILE] ...
-  predictd materialize --features defs.yaml --view NAME --in FILE.csv|FILE.parquet [--until TIME] [--store pebble:DIR|redis://HOST:PORT]
+  predictd materialize --features defs.yaml --view NAME --in FILE.csv|FILE.parquet [--until TIME] [--store pebble:DIR|redis://HOST:PORT|http://HOST:PORT]
   predictd loadtest --url URL (--body FILE | --bodies FILE.ndjson) (--rate R | --concurrency N) [--duration D] [--slo-p99 D] [--json FILE] [--html FILE]
   predictd capacity --url URL (--body FILE | --bodies FILE.ndjson) --slo-p99 D [--target-rps R] [--cost-per-core-hour USD] [--json FILE] [--html FILE]
   predictd alerts  --config FILE [--out FILE]

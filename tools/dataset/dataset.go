@@ -36,8 +36,10 @@ type Options struct {
 	// definition order.
 	Views []string
 	// TimestampColumn is the entity file's time column; default
-	// "event_timestamp". In CSV its cells are RFC 3339 times; in Parquet a
-	// TIMESTAMP, INT96, DATE or RFC 3339 string.
+	// "event_timestamp". In CSV its cells are times in one of
+	// featcache.EventTimeForms (RFC 3339, and the forms pandas, Spark and
+	// DuckDB write; no offset is UTC); in Parquet a TIMESTAMP, INT96, DATE
+	// or such a string.
 	TimestampColumn string
 	// SourceTimeColumn is the event time column of the views' source
 	// files, as materialize reads them; default "event_time".
