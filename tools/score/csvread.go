@@ -54,8 +54,11 @@ type CSVReader struct {
 	feed   lineFeeder
 	quoted *csv.Reader
 
-	err      error // sticky: io.EOF or the first error
-	batch    textBatch
+	err   error // sticky: io.EOF or the first error
+	batch textBatch
+	// dense, when set, is the kind of a model that takes no missing
+	// values: a missing cell is then an error (see refuseMissing).
+	dense    model.Kind
 	forceCSV bool // tests and benchmarks: parse every record with encoding/csv
 }
 
@@ -481,26 +484,34 @@ func (r *CSVReader) decode(dst []float64, b *textBatch) (int, error) {
 		if !ok {
 			return i / len(r.features), r.cellError(b, i, b.text[start:end])
 		}
+		if r.dense != "" && math.IsNaN(v) {
+			return i / len(r.features), missingError(r.cellWhere(b, i), r.features[i%len(r.features)].Name, r.dense)
+		}
 		dst[i] = v
 		start = end
 	}
 	return b.rows, nil
 }
 
-func (r *CSVReader) cellError(b *textBatch, i int, cell []byte) error {
-	nf := len(r.features)
-	line := b.lines[i/nf]
+// cellWhere is "file:line" of cell i of b.
+func (r *CSVReader) cellWhere(b *textBatch, i int) string {
+	line := b.lines[i/len(r.features)]
 	for _, m := range b.multi {
 		if m.cell == i {
 			line = m.line
 		}
 	}
+	return r.name + ":" + strconv.Itoa(line)
+}
+
+func (r *CSVReader) cellError(b *textBatch, i int, cell []byte) error {
+	nf := len(r.features)
 	const maxShown = 40
 	s := string(cell)
 	if len(s) > maxShown {
 		s = s[:maxShown] + "..."
 	}
-	return fmt.Errorf("%s:%d: column %q: %q is not a number", r.name, line, r.features[i%nf].Name, s)
+	return fmt.Errorf("%s: column %q: %q is not a number", r.cellWhere(b, i), r.features[i%nf].Name, s)
 }
 
 // parseCell reads one cell: a missing marker is NaN, anything else must be a

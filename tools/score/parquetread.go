@@ -27,6 +27,11 @@ type ParquetReader struct {
 	left   int64 // rows not yet read in the open row group
 	vals   []parquet.Value
 	err    error
+	// rows counts the rows Read has returned, for error messages.
+	rows int64
+	// dense, when set, is the kind of a model that takes no missing
+	// values: a null or NaN is then an error (see refuseMissing).
+	dense model.Kind
 }
 
 type pqColumn struct {
@@ -128,12 +133,24 @@ func (r *ParquetReader) Read(dst []float64) (n int, err error) {
 		for j := range r.cols {
 			if err := r.readColumn(j, dst[n*nf:], k); err != nil {
 				r.err = err
+				r.rows += int64(n)
 				return n, err
+			}
+		}
+		if r.dense != "" {
+			if i := firstNaN(dst[n*nf : (n+k)*nf]); i >= 0 {
+				row := n + i/nf
+				r.err = missingError(fmt.Sprintf("%s row %d", r.name, r.rows+int64(row)), r.cols[i%nf].name, r.dense)
+				// The rows before the bad one are whole and valid.
+				r.left -= int64(row - n)
+				r.rows += int64(row)
+				return row, r.err
 			}
 		}
 		n += k
 		r.left -= int64(k)
 	}
+	r.rows += int64(n)
 	if n == 0 {
 		return 0, r.err
 	}

@@ -41,9 +41,10 @@ type RowWriter interface {
 // predictions to outPath, one row per input row, in input order.
 //
 // The input format follows the name: ".csv" (see CSVReader) or ".parquet"
-// (see ParquetReader); "-" reads CSV from standard input. The output is
-// Parquet if outPath ends in ".parquet" (see ParquetWriter) and CSV otherwise
-// (see CSVWriter); "" or "-" writes CSV to standard output.
+// (see ParquetReader); "-" reads CSV from standard input. The output
+// follows its name too: ".parquet" (see ParquetWriter) or ".csv" (see
+// CSVWriter); "" or "-" writes CSV to standard output. Any other name
+// (out.json, out) is an error before the input is opened.
 //
 // A file outPath is written to a temporary file in the same folder and
 // renamed over outPath only when every row is written, so on error, or when
@@ -77,6 +78,9 @@ func scoreFile(ctx context.Context, p model.Predictor, opts Options, inPath, out
 	start := time.Now()
 	if err := opts.check(p); err != nil {
 		return Stats{}, err
+	}
+	if outPath != "" && outPath != "-" && !hasExt(outPath, ".csv") && !hasExt(outPath, ".parquet") {
+		return Stats{}, fmt.Errorf("output %s: unknown format %q: want a .csv or .parquet file, or - for CSV on standard output", outPath, filepath.Ext(outPath))
 	}
 	in, closeIn, err := open()
 	if err != nil {

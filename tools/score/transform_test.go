@@ -347,7 +347,9 @@ func TestOpenModelInputRead(t *testing.T) {
 }
 
 // TestOpenModelInputPlainVersion: for a version without transforms,
-// OpenModelInput reads as OpenInput and ScoreModelFile scores as ScoreFile.
+// OpenModelInput reads as OpenInput and ScoreModelFile scores as ScoreFile
+// (on rows without missing values, which this dense version refuses; see
+// TestScoreModelFileDenseRefusesMissing).
 func TestOpenModelInputPlainVersion(t *testing.T) {
 	outs, raw := model.DefaultOutputs(model.TaskRegression, 1, model.LinkIdentity)
 	d := &model.Dense{Layers: []model.Layer{{In: 3, Out: 1, Weights: []float64{2, -1, 0.5}, Bias: []float64{1}, Activation: kernels.ActIdentity}}, Link: model.LinkIdentity}
@@ -360,8 +362,7 @@ func TestOpenModelInputPlainVersion(t *testing.T) {
 	require.NoError(t, err)
 	l, err := model.Open(repo, "plain", 0)
 	require.NoError(t, err)
-	in, _ := orderInput(300)
-	inPath := writeFile(t, "in.csv", in)
+	inPath := writeFile(t, "in.csv", string(linearInput(300)))
 	opts := DefaultOptions()
 	opts.Outputs = []string{outs[0].Name}
 	outA, outB := filepath.Join(t.TempDir(), "a.csv"), filepath.Join(t.TempDir(), "b.csv")

@@ -15,7 +15,16 @@ import (
 // order. Call the returned function to close it.
 //
 // For a version without feature transforms it is OpenInput(inPath,
-// l.Manifest.Features). For a version with them (l.Transform) the file
+// l.Manifest.Features) under the server's rule for missing values
+// (wire.NewSchema): a tree ensemble reads a missing cell as NaN, a dense
+// model (linear, mlp) takes none, so a missing cell (CSV: blank, NA, NaN,
+// nan, N/A, null; Parquet: null or NaN) is an error wrapping
+// model.ErrMissingValue that names the file, the row and the column:
+//
+//	in.csv:7: column "age": missing value; model kind linear takes no missing values (the server refuses null here too)
+//	in.parquet row 6: column "age": missing value; ...
+//
+// For a version with them (l.Transform) the file
 // holds the raw inputs, l.Manifest.Features, matched by name (other columns
 // are ignored): a .csv or .parquet file read with internal/table (a blank
 // CSV cell, NA, NaN, null or N/A, a Parquet null or NaN is missing; a
@@ -44,7 +53,11 @@ func OpenModelInput(inPath string, l *model.Loaded) (RowReader, func(), error) {
 		if m.Transform != nil {
 			return nil, nil, fmt.Errorf("model %s v%d: the manifest lists feature transforms (%s) but none are loaded: open the version with model.Open", m.Name, m.Version, m.Transform.File)
 		}
-		return OpenInput(inPath, m.Features)
+		r, closeIn, err := OpenInput(inPath, m.Features)
+		if err == nil {
+			refuseMissing(r, m.Kind)
+		}
+		return r, closeIn, err
 	}
 	if inPath == "-" {
 		return nil, nil, fmt.Errorf("input -: model %s v%d transforms its raw inputs, which are read from a .csv or .parquet file, not standard input: save the rows to a file and pass its path", m.Name, m.Version)
