@@ -56,9 +56,9 @@ type CSVReader struct {
 
 	err   error // sticky: io.EOF or the first error
 	batch textBatch
-	// dense, when set, is the kind of a model that takes no missing
-	// values: a missing cell is then an error (see refuseMissing).
-	dense    model.Kind
+	// rules, when set, are the server's rules a value must pass
+	// (OpenModelInput); nil: any number, NaN for a missing cell.
+	rules    *rowRules
 	forceCSV bool // tests and benchmarks: parse every record with encoding/csv
 }
 
@@ -484,8 +484,8 @@ func (r *CSVReader) decode(dst []float64, b *textBatch) (int, error) {
 		if !ok {
 			return i / len(r.features), r.cellError(b, i, b.text[start:end])
 		}
-		if r.dense != "" && math.IsNaN(v) {
-			return i / len(r.features), missingError(r.cellWhere(b, i), r.features[i%len(r.features)].Name, r.dense)
+		if r.rules != nil && !r.rules.ok(v, i%len(r.features)) {
+			return i / len(r.features), r.rules.check(v, i%len(r.features), r.cellWhere(b, i), strings.Trim(string(b.text[start:end]), " \t"))
 		}
 		dst[i] = v
 		start = end

@@ -29,9 +29,9 @@ type ParquetReader struct {
 	err    error
 	// rows counts the rows Read has returned, for error messages.
 	rows int64
-	// dense, when set, is the kind of a model that takes no missing
-	// values: a null or NaN is then an error (see refuseMissing).
-	dense model.Kind
+	// rules, when set, are the server's rules a value must pass
+	// (OpenModelInput); nil: any number, NaN for a null.
+	rules *rowRules
 }
 
 type pqColumn struct {
@@ -137,10 +137,10 @@ func (r *ParquetReader) Read(dst []float64) (n int, err error) {
 				return n, err
 			}
 		}
-		if r.dense != "" {
-			if i := firstNaN(dst[n*nf : (n+k)*nf]); i >= 0 {
+		if r.rules != nil {
+			if i := r.firstBad(dst[n*nf : (n+k)*nf]); i >= 0 {
 				row := n + i/nf
-				r.err = missingError(fmt.Sprintf("%s row %d", r.name, r.rows+int64(row)), r.cols[i%nf].name, r.dense)
+				r.err = r.rules.check(dst[n*nf+i], i%nf, fmt.Sprintf("%s row %d", r.name, r.rows+int64(row)), "")
 				// The rows before the bad one are whole and valid.
 				r.left -= int64(row - n)
 				r.rows += int64(row)
@@ -155,6 +155,17 @@ func (r *ParquetReader) Read(dst []float64) (n int, err error) {
 		return 0, r.err
 	}
 	return n, nil
+}
+
+// firstBad returns the index in v of the first value r.rules refuses, or -1.
+func (r *ParquetReader) firstBad(v []float64) int {
+	nf := len(r.cols)
+	for i, x := range v {
+		if !r.rules.ok(x, i%nf) {
+			return i
+		}
+	}
+	return -1
 }
 
 func (r *ParquetReader) openNextGroup() error {

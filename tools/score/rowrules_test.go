@@ -149,7 +149,9 @@ func TestScoreModelFileTreesTakeMissing(t *testing.T) {
 
 // TestRowRulesMatchServer holds score's reader to the server's decoder: the
 // same rows, as a CSV file and as a TF Serving request, decode to the same
-// values bit for bit, or are refused by both.
+// values bit for bit, or are refused by both: missing values by kind,
+// numbers out of float64's range, and a categorical feature (z) that is not
+// an integer.
 func TestRowRulesMatchServer(t *testing.T) {
 	cells := [][3]string{
 		{"1", "2", "3"},
@@ -159,10 +161,21 @@ func TestRowRulesMatchServer(t *testing.T) {
 		{"", "2", "3"},
 		{"1", "", "3"},
 		{"1", "2", "null"},
+		{"1e400", "2", "3"},
+		{"1", "-1e400", "3"},
+		{"1", "1e-400", "3"},
+		{"1", "2", "2.5"},
+		{"1", "2", "-7"},
+		{"1", "2", "4e15"},
 	}
-	for _, kind := range []model.Kind{model.KindLinear, model.KindMLP, model.KindTrees} {
+	refused := 0
+	for run := range 6 {
+		kind, categorical := []model.Kind{model.KindLinear, model.KindMLP, model.KindTrees}[run/2], run%2 == 1
 		l := loadedLinear(t)
 		l.Manifest.Kind = kind
+		if categorical {
+			l.Manifest.Features[2].Type = model.FeatureCategorical
+		}
 		schema := wire.NewSchema(l.Manifest)
 		for _, c := range cells {
 			csvText := "x,y,z\n" + strings.Join(c[:], ",") + "\n"
@@ -185,12 +198,19 @@ func TestRowRulesMatchServer(t *testing.T) {
 			req := wire.GetRequest()
 			srvErr := req.DecodePredict([]byte(body), schema, wire.Limits{})
 			if (fileErr == nil) != (srvErr == nil) {
-				t.Errorf("kind %s, row %q: score's reader says %v, the server's decoder %v; want both to accept or both to refuse", kind, c, fileErr, srvErr)
-			} else if fileErr == nil && !sameBits(got, req.Rows) {
-				t.Errorf("kind %s, row %q: score's reader gives %v, the server's decoder %v; want the same bits", kind, c, got, req.Rows)
+				t.Errorf("kind %s, z categorical %v, row %q: score's reader says %v, the server's decoder %v; want both to accept or both to refuse", kind, categorical, c, fileErr, srvErr)
+			} else if fileErr != nil {
+				refused++
+			} else if !sameBits(got, req.Rows) {
+				t.Errorf("kind %s, z categorical %v, row %q: score's reader gives %v, the server's decoder %v; want the same bits", kind, categorical, c, got, req.Rows)
 			}
 			wire.PutRequest(req)
 		}
+	}
+	// For each kind, z plain and z categorical: 3 missing-value rows
+	// (dense kinds), 2 out of range; z categorical: 3 non-integer z.
+	if want := 2*(3*2+2*3) + 3*3; refused != want {
+		t.Errorf("%d rows refused by both, want %d", refused, want)
 	}
 }
 
@@ -218,6 +238,25 @@ func TestScoreFileRefusesUnknownOutputFormat(t *testing.T) {
 		opts.Features = nil
 		if _, err := ScoreModelFile(context.Background(), loadedLinear(t), opts, in, filepath.Join(dir, name)); err != nil {
 			t.Errorf("ScoreModelFile(out %s) = %v, want nil", name, err)
+		}
+	}
+}
+
+func TestScoreModelFileRefusesWhatServerRefuses(t *testing.T) {
+	for _, c := range []struct{ cells, want string }{
+		{"inf,2,3", `:3: column "x": inf is not a finite number (the server refuses it too)`},
+		{"1, -1e400 ,3", `:3: column "y": -1e400 is not a finite number (the server refuses it too)`},
+		{"1,2,0.5", `:3: column "z": 0.5 is not a category: a categorical feature takes integer values (the server refuses it too)`},
+	} {
+		dir := t.TempDir()
+		in := writeFileIn(t, dir, "in.csv", "x,y,z\n1,2,3\n"+c.cells+"\n")
+		l := loadedLinear(t)
+		l.Manifest.Features[2].Type = model.FeatureCategorical
+		opts := linearOptions()
+		opts.Features = nil
+		_, err := ScoreModelFile(context.Background(), l, opts, in, filepath.Join(dir, "out.csv"))
+		if err == nil || err.Error() != in+c.want {
+			t.Errorf("row %q: ScoreModelFile error = %s, want %s", c.cells, errString(err), in+c.want)
 		}
 	}
 }

@@ -15,15 +15,21 @@ import (
 // order. Call the returned function to close it.
 //
 // For a version without feature transforms it is OpenInput(inPath,
-// l.Manifest.Features) under the server's rule for missing values
-// (wire.NewSchema): a tree ensemble reads a missing cell as NaN, a dense
-// model (linear, mlp) takes none, so a missing cell (CSV: blank, NA, NaN,
-// nan, N/A, null; Parquet: null or NaN) is an error wrapping
-// model.ErrMissingValue that names the file, the row and the column:
+// l.Manifest.Features) under the server's rules for a value
+// (wire.NewSchema and its decoders), so that a row the server would refuse
+// is refused here too: a tree ensemble reads a missing cell as NaN, a
+// dense model (linear, mlp) takes none, so a missing cell (CSV: blank, NA,
+// NaN, nan, N/A, null; Parquet: null or NaN) is an error wrapping
+// model.ErrMissingValue; an infinite value (inf, or a number too large for
+// float64) is an error; a categorical feature's value must be an integer.
+// The error names the file, the row and the column:
 //
 //	in.csv:7: column "age": missing value; model kind linear takes no missing values (the server refuses null here too)
 //	in.parquet row 6: column "age": missing value; ...
+//	in.csv:9: column "plan": 2.5 is not a category: a categorical feature takes integer values (the server refuses it too)
 //
+// Columns the model does not use are ignored, where the server refuses an
+// unknown field (see the package doc).
 // For a version with them (l.Transform) the file
 // holds the raw inputs, l.Manifest.Features, matched by name (other columns
 // are ignored): a .csv or .parquet file read with internal/table (a blank
@@ -55,7 +61,7 @@ func OpenModelInput(inPath string, l *model.Loaded) (RowReader, func(), error) {
 		}
 		r, closeIn, err := OpenInput(inPath, m.Features)
 		if err == nil {
-			refuseMissing(r, m.Kind)
+			applyRules(r, m)
 		}
 		return r, closeIn, err
 	}
