@@ -267,6 +267,7 @@ func cmdScore(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	in := fs.String("in", "", "input rows: .csv with a header, or .parquet")
 	out := fs.String("out", "", "output file (.csv or .parquet); default stdout as CSV")
 	raw := fs.Bool("raw", false, "write raw margins instead of predictions")
+	keep := fs.String("keep", "", "input columns to copy to the output ahead of the predictions, comma-separated (ids, labels); columns not named here and not used by the model are ignored")
 	def := score.DefaultOptions()
 	workers := fs.Int("workers", def.Workers, "scoring goroutines")
 	batch := fs.Int("batch-rows", def.BatchRows, "rows per work unit")
@@ -288,6 +289,11 @@ func cmdScore(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	opts.Raw = *raw
 	opts.Workers = *workers
 	opts.BatchRows = *batch
+	if *keep != "" {
+		for k := range strings.SplitSeq(*keep, ",") {
+			opts.Keep = append(opts.Keep, strings.TrimSpace(k))
+		}
+	}
 	cols := m.Manifest.Outputs
 	if *raw {
 		cols = m.Manifest.RawOutputs

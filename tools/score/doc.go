@@ -24,6 +24,31 @@
 // exactly one of the free list, the work queue or the write queue, each
 // sized for all of them.
 //
+// # One row path with the server
+//
+// A row predicts offline only if `predictd serve` would predict it online,
+// to the same bits: ScoreModelFile and OpenModelInput hold a version's
+// values to the server's rules (wire.NewSchema and its decoders). A
+// version with feature transforms turns each raw row into model columns
+// with model.TransformRow, the function serving calls. For one without,
+// a missing value (a blank, NA, NaN, nan, N/A or null cell; a Parquet null
+// or NaN) is NaN for a tree ensemble and an error naming the file, row and
+// column for a dense model (linear, mlp), as the server answers null there
+// with 400; an infinite value is an error, and a categorical feature takes
+// integers only. TestRowRulesMatchServer feeds the same rows to this
+// package's reader and to wire's decoder and holds them to the same values
+// or the same refusal. (ScoreFile, given a bare model.Predictor, has no
+// kind to go by and reads a missing cell as NaN.)
+//
+// The two differ on purpose in one thing: columns the model does not use.
+// The server refuses a request field it does not know, because there a
+// typo ("agee") would otherwise silently drop a feature from every
+// request. A file routinely carries ids, labels and other columns beside
+// the features, so this package ignores the columns it does not need; a
+// feature the file lacks is still an error naming every one of them.
+// Options.Keep copies chosen input columns (ids) to the output, ahead of
+// the predictions.
+//
 // # Errors
 //
 // Errors are reported in input order: if line 10 holds a bad number and line

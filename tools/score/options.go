@@ -21,6 +21,16 @@ type Options struct {
 	// RawOutputs when Raw is set. The length must equal the predictor's
 	// NumOutputs (NumMargins when Raw is set).
 	Outputs []string
+	// Keep names input columns (ids, labels) that ScoreFile and
+	// ScoreModelFile copy to the output ahead of the predictions, in this
+	// order, as text: a CSV cell as it is in the input, a Parquet value
+	// formatted as internal/table's Chunk.Text formats it ("" for null);
+	// a Parquet output holds them as required STRING columns. They are
+	// read in a second pass over the input file, so standard input
+	// cannot have them. A name the input lacks is an error naming it and
+	// the file's columns; a name that is also an output's is an error.
+	// Score, which is handed a RowReader, refuses a non-empty Keep.
+	Keep []string
 	// Raw asks for untransformed margins (passed to Predict).
 	Raw bool
 	// BatchRows is the number of rows per chunk handed to a worker; 0 means

@@ -3,6 +3,7 @@ package score
 import (
 	"fmt"
 	"io"
+	"slices"
 
 	"github.com/parquet-go/parquet-go"
 
@@ -22,6 +23,7 @@ const ParquetRowGroupRows = 1 << 18
 type ParquetWriter struct {
 	w       *parquet.Writer
 	outputs int
+	keep    int             // kept input columns written first (Options.Keep)
 	vals    []parquet.Value // backing store of rows
 	rows    []parquet.Row
 	inGroup int // rows written to the open row group
@@ -29,38 +31,63 @@ type ParquetWriter struct {
 
 // NewParquetWriter returns a writer to w for rows of len(outputs) values.
 func NewParquetWriter(w io.Writer, outputs []string) (*ParquetWriter, error) {
+	return newParquetWriter(w, nil, outputs)
+}
+
+// newParquetWriter is NewParquetWriter with the kept input columns keep
+// written first, each a required STRING column (see Options.Keep).
+func newParquetWriter(w io.Writer, keep, outputs []string) (*ParquetWriter, error) {
 	if len(outputs) == 0 {
 		return nil, fmt.Errorf("parquet writer: no output columns")
 	}
-	nodes := make([]parquet.Node, len(outputs))
-	for i := range nodes {
-		nodes[i] = parquet.Required(parquet.Leaf(parquet.DoubleType))
+	nodes := make([]parquet.Node, 0, len(keep)+len(outputs))
+	for range keep {
+		nodes = append(nodes, parquet.Required(parquet.String()))
 	}
-	schema := parquetio.OrderedSchema("predictions", outputs, nodes)
+	for range outputs {
+		nodes = append(nodes, parquet.Required(parquet.Leaf(parquet.DoubleType)))
+	}
+	schema := parquetio.OrderedSchema("predictions", append(slices.Clip(keep), outputs...), nodes)
 	pw := parquet.NewWriter(w, schema, parquet.Compression(&parquet.Snappy))
-	return &ParquetWriter{w: pw, outputs: len(outputs)}, nil
+	return &ParquetWriter{w: pw, outputs: len(outputs), keep: len(keep)}, nil
 }
 
 // Write writes values, row-major with len(outputs) values per row.
 func (w *ParquetWriter) Write(values []float64) error {
-	n := w.outputs
+	if w.keep > 0 {
+		return fmt.Errorf("parquet writer: opened with kept columns; Score writes their cells")
+	}
+	return w.write(values, nil)
+}
+
+// write writes values, each row led by its kept cells (keep, w.keep a
+// row).
+func (w *ParquetWriter) write(values []float64, keep []string) error {
+	n, nk := w.outputs, w.keep
 	if len(values)%n != 0 {
 		return fmt.Errorf("parquet writer: %d values is not a whole number of rows of %d", len(values), n)
 	}
 	for len(values) > 0 {
 		rows := min(len(values)/n, ParquetRowGroupRows-w.inGroup, 4096)
 		w.vals = w.vals[:0]
-		for i, v := range values[:rows*n] {
-			w.vals = append(w.vals, parquet.DoubleValue(v).Level(0, 0, i%n))
+		for r := range rows {
+			for j, cell := range keep[r*nk : (r+1)*nk] {
+				w.vals = append(w.vals, parquet.ByteArrayValue([]byte(cell)).Level(0, 0, j))
+			}
+			for j, v := range values[r*n : (r+1)*n] {
+				w.vals = append(w.vals, parquet.DoubleValue(v).Level(0, 0, nk+j))
+			}
 		}
 		w.rows = w.rows[:0]
+		m := nk + n
 		for i := range rows {
-			w.rows = append(w.rows, w.vals[i*n:(i+1)*n:(i+1)*n])
+			w.rows = append(w.rows, w.vals[i*m:(i+1)*m:(i+1)*m])
 		}
 		if _, err := w.w.WriteRows(w.rows); err != nil {
 			return err
 		}
 		values = values[rows*n:]
+		keep = keep[rows*nk:]
 		if w.inGroup += rows; w.inGroup == ParquetRowGroupRows {
 			if err := w.w.Flush(); err != nil {
 				return err

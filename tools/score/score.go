@@ -44,7 +44,10 @@ type RowWriter interface {
 // (see ParquetReader); "-" reads CSV from standard input. The output
 // follows its name too: ".parquet" (see ParquetWriter) or ".csv" (see
 // CSVWriter); "" or "-" writes CSV to standard output. Any other name
-// (out.json, out) is an error before the input is opened.
+// (out.json, out) is an error before the input is opened. The output's
+// first columns are opts.Keep, copied from the input (see Options.Keep).
+// ScoreFile reads a missing cell as NaN whatever p is: ScoreModelFile
+// applies the server's rules, which depend on the version's kind.
 //
 // A file outPath is written to a temporary file in the same folder and
 // renamed over outPath only when every row is written, so on error, or when
@@ -82,6 +85,17 @@ func scoreFile(ctx context.Context, p model.Predictor, opts Options, inPath, out
 	if outPath != "" && outPath != "-" && !hasExt(outPath, ".csv") && !hasExt(outPath, ".parquet") {
 		return Stats{}, fmt.Errorf("output %s: unknown format %q: want a .csv or .parquet file, or - for CSV on standard output", outPath, filepath.Ext(outPath))
 	}
+	if err := checkKeep(opts.Keep, opts.Outputs); err != nil {
+		return Stats{}, err
+	}
+	var keep *keepReader
+	if len(opts.Keep) > 0 {
+		var err error
+		if keep, err = openKeep(inPath, opts.Keep); err != nil {
+			return Stats{}, err
+		}
+		defer keep.Close()
+	}
 	in, closeIn, err := open()
 	if err != nil {
 		return Stats{}, err
@@ -90,16 +104,16 @@ func scoreFile(ctx context.Context, p model.Predictor, opts Options, inPath, out
 	var st Stats
 	if outPath == "" || outPath == "-" {
 		var w *CSVWriter
-		if w, err = NewCSVWriter(os.Stdout, opts.Outputs); err == nil {
-			st, err = Score(ctx, p, opts, in, w)
+		if w, err = newCSVWriter(os.Stdout, opts.Keep, opts.Outputs); err == nil {
+			st, err = score(ctx, p, opts, in, w, keep)
 		}
 	} else {
 		err = writeAtomic(outPath, func(f *os.File) error {
-			w, err := newFileWriter(outPath, f, opts.Outputs)
+			w, err := newFileWriter(outPath, f, opts.Keep, opts.Outputs)
 			if err != nil {
 				return err
 			}
-			st, err = Score(ctx, p, opts, in, w)
+			st, err = score(ctx, p, opts, in, w, keep)
 			return err
 		})
 	}
@@ -153,11 +167,11 @@ func OpenInput(inPath string, features []model.Feature) (RowReader, func(), erro
 	return r, func() { r.Close(); f.Close() }, nil
 }
 
-func newFileWriter(outPath string, f io.Writer, outputs []string) (RowWriter, error) {
+func newFileWriter(outPath string, f io.Writer, keep, outputs []string) (RowWriter, error) {
 	if hasExt(outPath, ".parquet") {
-		return NewParquetWriter(f, outputs)
+		return newParquetWriter(f, keep, outputs)
 	}
-	return NewCSVWriter(f, outputs)
+	return newCSVWriter(f, keep, outputs)
 }
 
 // writeAtomic calls write with a temporary file next to path and renames it
@@ -205,6 +219,16 @@ func writeAtomic(path string, write func(*os.File) error) (err error) {
 // first error in input order, or when ctx is canceled, and returns
 // context.Cause of ctx then. Stats.Rows counts the rows written.
 func Score(ctx context.Context, p model.Predictor, opts Options, r RowReader, w RowWriter) (Stats, error) {
+	if len(opts.Keep) > 0 {
+		w.Close()
+		return Stats{}, fmt.Errorf("score options: Keep (%s) needs the input file: use ScoreFile or ScoreModelFile", quoteList(opts.Keep))
+	}
+	return score(ctx, p, opts, r, w, nil)
+}
+
+// score is Score, with the kept columns (Options.Keep) read by keep when
+// it is not nil; w is then a writer newFileWriter made for them.
+func score(ctx context.Context, p model.Predictor, opts Options, r RowReader, w RowWriter, keep *keepReader) (Stats, error) {
 	start := time.Now()
 	if err := opts.check(p); err != nil {
 		w.Close()
@@ -214,12 +238,16 @@ func Score(ctx context.Context, p model.Predictor, opts Options, r RowReader, w 
 		w.Close()
 		return Stats{}, fmt.Errorf("score: the reader was opened for %d features, Options.Features lists %d", fr.numFeatures(), len(opts.Features))
 	}
-	s := &scorer{p: p, opts: opts, r: r, w: w}
+	s := &scorer{p: p, opts: opts, r: r, w: w, keep: keep}
 	s.csvIn, _ = r.(*CSVReader)
 	if t, ok := r.(*transformReader); ok && !t.buffered() {
 		s.tabIn = t
 	}
 	s.csvOut, _ = w.(*CSVWriter)
+	s.pqOut, _ = w.(*ParquetWriter)
+	if keep != nil && s.csvOut == nil && s.pqOut == nil {
+		panic(fmt.Sprintf("BUG: score: kept columns with a %T", w))
+	}
 	rows, err := s.run(ctx)
 	// Close on error too, so that what was written ends on a whole row.
 	if cerr := w.Close(); cerr != nil && err == nil {
@@ -241,6 +269,8 @@ type chunk struct {
 	// worker with raw as its scratch.
 	tab table.Chunk
 	raw transform.Row
+	// The kept input cells (Options.Keep) of the rows, read by the reader.
+	keep keepBatch
 	// readErr is the error that stopped reading after this chunk's rows.
 	readErr error
 	// err is the first error of this chunk in input order, set by the
@@ -258,6 +288,10 @@ type scorer struct {
 	// separate steps, so that the parsing and encoding run on the workers.
 	csvIn  *CSVReader
 	csvOut *CSVWriter
+	pqOut  *ParquetWriter
+	// keep reads the kept input columns, on the reader goroutine; nil
+	// when Options.Keep is empty.
+	keep *keepReader
 	// Set when the input is a transformed version's raw rows, so that the
 	// transforms run on the workers.
 	tabIn *transformReader
@@ -322,6 +356,12 @@ func (s *scorer) read(ctx context.Context) {
 		if err == io.EOF {
 			err = nil
 		}
+		if s.keep != nil && c.rows > 0 {
+			if kerr := s.keep.read(&c.keep, c.rows); kerr != nil {
+				// The chunk's rows fail with it, so it comes first.
+				err, end = kerr, true
+			}
+		}
 		c.readErr, c.err = err, nil
 		if c.rows == 0 && err == nil {
 			s.free <- c
@@ -374,7 +414,7 @@ func (s *scorer) predictChunk(c *chunk) error {
 		return fmt.Errorf("model gave %d values for %d rows, want %d per row", len(c.out), c.rows, no)
 	}
 	if s.csvOut != nil {
-		c.csv = s.csvOut.encode(c.csv[:0], c.out)
+		c.csv = s.csvOut.encode(c.csv[:0], c.out, c.keep.cells)
 	}
 	return nil
 }
@@ -393,9 +433,12 @@ func (s *scorer) write(ctx context.Context) (int64, error) {
 			return rows, c.err
 		}
 		var err error
-		if s.csvOut != nil {
+		switch {
+		case s.csvOut != nil:
 			err = s.csvOut.writeEncoded(c.csv)
-		} else {
+		case s.pqOut != nil:
+			err = s.pqOut.write(c.out, c.keep.cells)
+		default:
 			err = s.w.Write(c.out)
 		}
 		if err != nil {
