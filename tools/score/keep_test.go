@@ -145,3 +145,65 @@ func TestScoreKeepErrors(t *testing.T) {
 		t.Errorf("Score with Keep: error = %s, want %s", errString(err), want)
 	}
 }
+
+// TestScoreKeepTransformed: a version with transforms carries kept columns
+// too, on the same rows as its predictions.
+func TestScoreKeepTransformed(t *testing.T) {
+	lin := transformedLinear(t)
+	var b strings.Builder
+	b.WriteString("id,amount,age,country,device\n")
+	for i := range 300 {
+		b.WriteString("id" + strconv.Itoa(i) + "," + strconv.Itoa(i) + ",30,DE,ios\n")
+	}
+	in := writeFileIn(t, t.TempDir(), "in.csv", b.String())
+	dir := t.TempDir()
+	plain, kept := filepath.Join(dir, "plain.csv"), filepath.Join(dir, "kept.csv")
+	opts := transformOptions(lin)
+	opts.Features = nil
+	opts.BatchRows = 64
+	_, err := ScoreModelFile(context.Background(), lin, opts, in, plain)
+	require.NoError(t, err)
+	opts.Keep = []string{"id"}
+	_, err = ScoreModelFile(context.Background(), lin, opts, in, kept)
+	require.NoError(t, err)
+	p, _ := os.ReadFile(plain)
+	k, _ := os.ReadFile(kept)
+	pl, kl := strings.Split(string(p), "\n"), strings.Split(string(k), "\n")
+	if len(pl) != len(kl) || len(pl) != 302 {
+		t.Fatalf("%d lines with Keep, %d without, want 302 each", len(kl), len(pl))
+	}
+	for i := range pl {
+		want := "id" + strconv.Itoa(i-1) + "," + pl[i]
+		switch i {
+		case 0:
+			want = "id," + pl[0]
+		case len(pl) - 1:
+			want = ""
+		}
+		if kl[i] != want {
+			t.Fatalf("line %d with Keep = %q, want %q", i+1, kl[i], want)
+		}
+	}
+}
+
+// TestScoreKeepParquetNull: a Parquet null is kept as "", a number in its
+// shortest form.
+func TestScoreKeepParquetNull(t *testing.T) {
+	in := writeParquetMissing(t, 6, 3, false)
+	out := filepath.Join(t.TempDir(), "out.csv")
+	opts := linearOptions()
+	opts.Keep = []string{"y", "z"}
+	_, err := ScoreFile(context.Background(), linearModel(t), opts, in, out)
+	require.NoError(t, err)
+	text, err := os.ReadFile(out)
+	require.NoError(t, err)
+	recs, err := csv.NewReader(bytes.NewReader(text)).ReadAll()
+	require.NoError(t, err)
+	var got []string
+	for _, r := range recs[1:] {
+		got = append(got, r[0]+"|"+r[1])
+	}
+	if want := "0|0.5 1|0.5 2|0.5 |0.5 4|0.5 0|0.5"; strings.Join(got, " ") != want {
+		t.Errorf("kept y|z = %s, want %s", strings.Join(got, " "), want)
+	}
+}
