@@ -5,7 +5,10 @@
 //	{"kind": "linear" | "mlp",
 //	 "task": "binary" | "multiclass" | "regression",
 //	 "classes": 3,                      // multiclass only
+//	 "multiclass": "multinomial" | "ovr", // multiclass only; default multinomial
 //	 "features": ["x0", "x1"],
+//	 "preprocess": [{"scaler": "standard", "mean": [...], "scale": [...]},
+//	                {"scaler": "minmax", "min": [...], "scale": [...]}],
 //	 "layers": [{"weights": [[...], ...], // out × in: row o feeds unit o
 //	             "bias": [...],
 //	             "activation": "identity"|"relu"|"tanh"|"sigmoid"|"softmax"}]}
@@ -13,6 +16,23 @@
 // Hidden layers take identity, relu, tanh or sigmoid; the last layer's
 // activation is the model's link: identity (regression), sigmoid (binary,
 // one unit) or softmax (multiclass, one unit per class).
+//
+// multiclass says how a multiclass model's margins become probabilities:
+// "multinomial" is softmax, and needs a softmax last layer (a file without
+// the field is multinomial, as every file was before the field existed);
+// "ovr" is scikit-learn's one-vs-rest (a sigmoid of each class's margin,
+// then each row divided by its sum) and needs a sigmoid last layer. A
+// multiclass file with a sigmoid last layer and no multiclass field is
+// refused, as is "ovr" itself until model.Dense has a one-vs-rest link
+// (ErrOVRUnsupported): no file is read as something it does not say.
+//
+// preprocess steps (scikit-learn's StandardScaler: x' = (x-mean)/scale;
+// MinMaxScaler: x' = x·scale + min) apply in order to the features before
+// the first layer; Parse folds them into the first layer's weights and
+// bias, so the model runs as if trained on raw features. Folding rounds
+// differently from scaling first: within 1e-12 of each row's scale on the
+// fixtures (TestSklearnParity), but a feature whose mean is many orders
+// larger than its scale loses digits to cancellation (docs/native-format.md).
 package native
 
 import (
@@ -29,12 +49,27 @@ import (
 )
 
 type spec struct {
-	Kind     string      `json:"kind"`
-	Task     string      `json:"task"`
-	Classes  int         `json:"classes"`
-	Features []string    `json:"features"`
-	Layers   []layerSpec `json:"layers"`
+	Kind       string      `json:"kind"`
+	Task       string      `json:"task"`
+	Classes    int         `json:"classes"`
+	Multiclass *string     `json:"multiclass"`
+	Features   []string    `json:"features"`
+	Preprocess []stepSpec  `json:"preprocess"`
+	Layers     []layerSpec `json:"layers"`
 }
+
+// stepSpec is one preprocess step: Mean is set for "standard", Min for
+// "minmax"; Scale for both.
+type stepSpec struct {
+	Scaler string   `json:"scaler"`
+	Mean   []number `json:"mean"`
+	Min    []number `json:"min"`
+	Scale  []number `json:"scale"`
+}
+
+// ErrOVRUnsupported is returned for a file with "multiclass": "ovr": the
+// dense model has no link that divides each row's sigmoids by their sum yet.
+var ErrOVRUnsupported = errors.New(`multiclass "ovr" (one-vs-rest) is not supported yet: model.Dense has no one-vs-rest link`)
 
 type layerSpec struct {
 	Weights    [][]number `json:"weights"`
@@ -111,6 +146,9 @@ func Parse(data []byte) (*model.Imported, error) {
 	if len(s.Layers) == 0 {
 		return nil, errors.New("layers: empty")
 	}
+	if s.Multiclass != nil && s.Task != "multiclass" {
+		return nil, fmt.Errorf("multiclass %s is set but task is %s: the field is for task multiclass only", model.Quote(*s.Multiclass), model.Quote(s.Task))
+	}
 	d := &model.Dense{}
 	in := len(s.Features)
 	for i, ls := range s.Layers {
@@ -146,6 +184,11 @@ func Parse(data []byte) (*model.Imported, error) {
 		d.Layers = append(d.Layers, l)
 		in = out
 	}
+	for i := len(s.Preprocess) - 1; i >= 0; i-- {
+		if err := fold(&d.Layers[0], s.Preprocess[i], i); err != nil {
+			return nil, err
+		}
+	}
 	last := s.Layers[len(s.Layers)-1]
 	nout := len(last.Weights)
 	var task model.Task
@@ -158,6 +201,23 @@ func Parse(data []byte) (*model.Imported, error) {
 		d.Link = model.LinkSigmoid
 	case "multiclass":
 		task = model.TaskMulticlass
+		mc := "multinomial"
+		if s.Multiclass != nil {
+			mc = *s.Multiclass
+		}
+		switch {
+		case mc == "ovr" && (last.Activation != "sigmoid" || nout < 3):
+			return nil, fmt.Errorf(`multiclass "ovr" needs a last layer of one unit per class (3 or more) with activation sigmoid, got %d units with %s`, nout, model.Quote(last.Activation))
+		case mc == "ovr":
+			if s.Classes != nout {
+				return nil, fmt.Errorf("classes is %d but the last layer has %d units", s.Classes, nout)
+			}
+			return nil, ErrOVRUnsupported
+		case mc != "multinomial":
+			return nil, fmt.Errorf(`multiclass %s, want "multinomial" (softmax) or "ovr" (one-vs-rest)`, model.Quote(mc))
+		case s.Multiclass == nil && last.Activation == "sigmoid":
+			return nil, fmt.Errorf(`task multiclass with a sigmoid last layer and no multiclass field: say "multiclass": "ovr" for a one-vs-rest model (scikit-learn's liblinear or multi_class="ovr"), or use a softmax last layer for a multinomial one`)
+		}
 		if last.Activation != "softmax" || nout < 2 {
 			return nil, fmt.Errorf("task multiclass needs a last layer of one unit per class with activation softmax, got %d units with %s", nout, model.Quote(last.Activation))
 		}
@@ -198,6 +258,75 @@ func Parse(data []byte) (*model.Imported, error) {
 	}
 	imp.Outputs, imp.RawOutputs = model.DefaultOutputs(task, nout, d.Link)
 	return imp, nil
+}
+
+// fold rewrites l, the first layer, to take the features before step (the
+// i-th preprocess step) instead of after it. For x' = a·x + c per feature
+// (standard: a = 1/scale, c = -mean/scale; minmax: a = scale, c = min),
+// W·x' + b = (W·a)·x + (b + W·c). Standard divides by scale rather than
+// multiplying by 1/scale, as scikit-learn does, to round the same way.
+func fold(l *model.Layer, st stepSpec, i int) error {
+	n := l.In
+	where := func(field string) func(j int) string {
+		return func(j int) string { return fmt.Sprintf("preprocess[%d].%s[%d]", i, field, j) }
+	}
+	var shift []number
+	switch st.Scaler {
+	case "standard":
+		if st.Min != nil {
+			return fmt.Errorf(`preprocess[%d]: scaler "standard" takes mean and scale, not min`, i)
+		}
+		shift = st.Mean
+	case "minmax":
+		if st.Mean != nil {
+			return fmt.Errorf(`preprocess[%d]: scaler "minmax" takes min and scale, not mean`, i)
+		}
+		shift = st.Min
+	default:
+		return fmt.Errorf(`preprocess[%d].scaler %s, want "standard" or "minmax"`, i, model.Quote(st.Scaler))
+	}
+	name := map[string]string{"standard": "mean", "minmax": "min"}[st.Scaler]
+	if len(shift) != n || len(st.Scale) != n {
+		return fmt.Errorf("preprocess[%d] has %d %s and %d scale values, want %d each (the features)", i, len(shift), name, len(st.Scale), n)
+	}
+	c, err := values(make([]float64, 0, n), shift, where(name))
+	if err != nil {
+		return err
+	}
+	a, err := values(make([]float64, 0, n), st.Scale, where("scale"))
+	if err != nil {
+		return err
+	}
+	if st.Scaler == "standard" {
+		for j, v := range a {
+			if v == 0 {
+				return fmt.Errorf("preprocess[%d].scale[%d] is 0: a standard scaler divides by it (scikit-learn writes 1 for a constant feature)", i, j)
+			}
+		}
+	}
+	for o := 0; o < l.Out; o++ {
+		row := l.Weights[o*n : (o+1)*n]
+		b := l.Bias[o]
+		for j, w := range row {
+			if st.Scaler == "standard" {
+				row[j] = w / a[j]
+				b -= row[j] * c[j]
+			} else {
+				row[j] = w * a[j]
+				b += w * c[j]
+			}
+		}
+		if math.IsInf(b, 0) || math.IsNaN(b) {
+			return fmt.Errorf("preprocess[%d] folded into layers[0] makes bias[%d] %v", i, o, b)
+		}
+		l.Bias[o] = b
+	}
+	for _, w := range l.Weights {
+		if math.IsInf(w, 0) || math.IsNaN(w) {
+			return fmt.Errorf("preprocess[%d] folded into layers[0] makes a weight %v", i, w)
+		}
+	}
+	return nil
 }
 
 // jsonError is a decoding error for the user: encoding/json quotes an

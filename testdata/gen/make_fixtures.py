@@ -1199,9 +1199,11 @@ def native_cases(seed):
 
 
 def build_native_dir(seed):
-    if os.path.isdir(NATIVE_DIR):
-        shutil.rmtree(NATIVE_DIR)
-    os.makedirs(NATIVE_DIR)
+    # Only this part's files: testdata/native/sklearn is native_sklearn_fixtures.py's.
+    os.makedirs(NATIVE_DIR, exist_ok=True)
+    for f in os.listdir(NATIVE_DIR):
+        if os.path.isfile(os.path.join(NATIVE_DIR, f)):
+            os.remove(os.path.join(NATIVE_DIR, f))
     entries = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
