@@ -205,26 +205,28 @@ func Parse(data []byte) (*model.Imported, error) {
 		if s.Multiclass != nil {
 			mc = *s.Multiclass
 		}
-		switch {
-		case mc == "ovr" && (last.Activation != "sigmoid" || nout < 3):
-			return nil, fmt.Errorf(`multiclass "ovr" needs a last layer of one unit per class (3 or more) with activation sigmoid, got %d units with %s`, nout, model.Quote(last.Activation))
-		case mc == "ovr":
-			if s.Classes != nout {
-				return nil, fmt.Errorf("classes is %d but the last layer has %d units", s.Classes, nout)
+		switch mc {
+		case "multinomial":
+			if s.Multiclass == nil && last.Activation == "sigmoid" {
+				return nil, fmt.Errorf(`task multiclass with a sigmoid last layer and no multiclass field: say "multiclass": "ovr" for a one-vs-rest model (scikit-learn's liblinear or multi_class="ovr"), or use a softmax last layer for a multinomial one`)
 			}
-			return nil, ErrOVRUnsupported
-		case mc != "multinomial":
+			if last.Activation != "softmax" || nout < 2 {
+				return nil, fmt.Errorf("task multiclass needs a last layer of one unit per class with activation softmax, got %d units with %s", nout, model.Quote(last.Activation))
+			}
+			d.Link = model.LinkSoftmax
+		case "ovr":
+			if last.Activation != "sigmoid" || nout < 3 {
+				return nil, fmt.Errorf(`multiclass "ovr" needs a last layer of one unit per class (3 or more) with activation sigmoid, got %d units with %s`, nout, model.Quote(last.Activation))
+			}
+			if s.Classes == nout {
+				return nil, ErrOVRUnsupported
+			}
+		default:
 			return nil, fmt.Errorf(`multiclass %s, want "multinomial" (softmax) or "ovr" (one-vs-rest)`, model.Quote(mc))
-		case s.Multiclass == nil && last.Activation == "sigmoid":
-			return nil, fmt.Errorf(`task multiclass with a sigmoid last layer and no multiclass field: say "multiclass": "ovr" for a one-vs-rest model (scikit-learn's liblinear or multi_class="ovr"), or use a softmax last layer for a multinomial one`)
-		}
-		if last.Activation != "softmax" || nout < 2 {
-			return nil, fmt.Errorf("task multiclass needs a last layer of one unit per class with activation softmax, got %d units with %s", nout, model.Quote(last.Activation))
 		}
 		if s.Classes != nout {
 			return nil, fmt.Errorf("classes is %d but the last layer has %d units", s.Classes, nout)
 		}
-		d.Link = model.LinkSoftmax
 	case "regression":
 		task = model.TaskRegression
 		if last.Activation != "identity" || nout != 1 {
