@@ -21,7 +21,8 @@ type inputHead struct {
 	rank     int // -1 until read
 	dt       dtype
 	hasDT    bool
-	dataPos  int // offset of "data" in the body, -1 until seen
+	dataPos  int   // offset of "data" in the body, -1 until seen
+	binSize  int64 // parameters.binary_data_size, -1 if absent
 	decoded  bool
 	hasParam bool
 }
@@ -84,8 +85,13 @@ func (h *inputHead) size() int {
 // parameters are checked as JSON and ignored. The requested "outputs" go
 // to r.Outputs: OutputName, and LabelName for a model with a class label
 // (Schema.Label); any other name, a name given twice, or an output
-// parameter other than "binary_data": false is refused. Errors are as DecodePredict's. Once r's buffers have grown to
-// the request's size, DecodeInfer does not allocate.
+// parameter other than "binary_data" is refused. parameters.binary_data_output
+// and an output's "binary_data" say which outputs to return as binary
+// data (Request.BinaryOutput, AppendInferBinary). An input with
+// "parameters": {"binary_data_size": ...} in place of "data" is refused:
+// its bytes come with DecodeInferBinary. Errors are as DecodePredict's.
+// Once r's buffers have grown to the request's size, DecodeInfer does not
+// allocate.
 func (r *Request) DecodeInfer(body []byte, s *Schema, lim Limits) error {
 	r.start(body, s)
 	err := r.decodeInfer(s, lim)
@@ -225,6 +231,15 @@ func (r *Request) inferParams(s *Schema) error {
 			if r.ReturnFeatures && s.join == nil {
 				return invalidf(`parameters: "return_features": this model reads no online features (its manifest names no feature_views)`)
 			}
+		case "binary_data_output":
+			if c := sc.peek(); c != 't' && c != 'f' {
+				return sc.wrongType(`parameters: "binary_data_output": `, "expected true or false")
+			}
+			var v float64
+			if v, _, err = sc.scalar(); err != nil {
+				return err
+			}
+			r.binDefault = v == 1
 		case "timeout":
 			if timeout {
 				return invalidf(`parameters: "timeout" appears twice`)
@@ -364,6 +379,13 @@ func (r *Request) inferKey(s *Schema, lim Limits, h *inputHead, k int, n *int) e
 	if batch > 0 && r.entOff[k] >= 0 {
 		return invalidf("input %q appears twice", h.name)
 	}
+	if h.binSize >= 0 {
+		if err := r.binKeys(s, h, k, batch); err != nil {
+			return err
+		}
+		*n = batch
+		return nil
+	}
 	got := 0
 	more, err := sc.openArray()
 	for more && err == nil {
@@ -418,7 +440,7 @@ func (r *Request) inferInput(s *Schema, lim Limits, i int, n *int) error {
 	if sc.peek() != '{' {
 		return sc.wrongType(fmt.Sprintf("inputs[%d]: ", i), "expected an object")
 	}
-	h := inputHead{index: i, rank: -1, dataPos: -1}
+	h := inputHead{index: i, rank: -1, dataPos: -1, binSize: -1}
 	more, err := sc.openObject()
 	for more && err == nil {
 		var key []byte
@@ -451,10 +473,7 @@ func (r *Request) inferInput(s *Schema, lim Limits, i int, n *int) error {
 			dup = h.hasParam
 			h.hasParam = true
 			if !dup {
-				if sc.peek() != '{' {
-					return sc.wrongType(h.label()+`: "parameters": `, "expected an object")
-				}
-				err = sc.skip(3)
+				err = r.inputParams(&h)
 			}
 		case "data":
 			dup = h.dataPos >= 0
@@ -492,11 +511,13 @@ func (r *Request) inferInput(s *Schema, lim Limits, i int, n *int) error {
 		return invalidf(`%s: missing "shape"`, h.label())
 	case !h.hasDT:
 		return invalidf(`%s: missing "datatype"`, h.label())
-	case h.dataPos < 0:
-		if h.hasParam {
-			return invalidf(`%s: missing "data" (binary tensor data is not supported)`, h.label())
-		}
-		return invalidf(`%s: missing "data"`, h.label())
+	case h.dataPos < 0 && h.binSize < 0:
+		return invalidf(`%s: missing "data" (or, for binary data, "parameters": {"binary_data_size": bytes})`, h.label())
+	case h.dataPos >= 0 && h.binSize >= 0:
+		return invalidf(`%s: both "data" and "parameters": {"binary_data_size": %d}: send one`, h.label(), h.binSize)
+	}
+	if h.binSize >= 0 {
+		return r.inputData(s, lim, &h, n)
 	}
 	if !h.decoded {
 		end := sc.pos
@@ -640,10 +661,10 @@ func (r *Request) inputData(s *Schema, lim Limits, h *inputHead, n *int) error {
 	var got int
 	var err error
 	if tensor {
-		r.Rows, got, err = r.data(s, h, r.Rows[:0], want, -1)
+		r.Rows, got, err = r.fill(s, h, r.Rows[:0], want, -1)
 	} else {
 		r.colOff[f] = len(r.cols)
-		r.cols, got, err = r.data(s, h, r.cols, want, f)
+		r.cols, got, err = r.fill(s, h, r.cols, want, f)
 	}
 	if err != nil {
 		return err
@@ -662,6 +683,15 @@ func (r *Request) inputData(s *Schema, lim Limits, h *inputHead, n *int) error {
 		return invalidf("input %q: batch %d, the inputs before it have %d", h.name, batch, *n)
 	}
 	return nil
+}
+
+// fill appends to dst input h's values: from the binary section if it
+// has binary_data_size, else from its JSON data (data).
+func (r *Request) fill(s *Schema, h *inputHead, dst []float64, want, f int) ([]float64, int, error) {
+	if h.binSize >= 0 {
+		return r.binData(s, h, dst, want, f)
+	}
+	return r.data(s, h, dst, want, f)
 }
 
 // data appends to dst the values of the data array at the scanner's
@@ -729,8 +759,8 @@ func (r *Request) data(s *Schema, h *inputHead, dst []float64, want, f int) ([]f
 
 // inferOutputs reads the requested "outputs" into r.Outputs: each an
 // object with a "name", OutputName or, for a model with a class label,
-// LabelName, and optionally "parameters", of which only "binary_data":
-// false is taken (the response is JSON). An unknown or repeated name is
+// LabelName, and optionally "parameters", of which only "binary_data"
+// (true: return it as binary data, Request.BinaryOutput) is taken. An unknown or repeated name is
 // refused naming it and the model's outputs.
 func (r *Request) inferOutputs(s *Schema) error {
 	sc := &r.sc
@@ -766,6 +796,7 @@ func (r *Request) inferOutput(s *Schema, i int) error {
 		name      []byte
 		hasName   bool
 		hasParams bool
+		bin       = -1 // parameters.binary_data: -1 absent, 0 false, 1 true
 	)
 	more, err := sc.openObject()
 	for more && err == nil {
@@ -790,7 +821,7 @@ func (r *Request) inferOutput(s *Schema, i int) error {
 				return invalidf(`outputs[%d]: key "parameters" appears twice`, i)
 			}
 			hasParams = true
-			err = r.outputParams(i)
+			bin, err = r.outputParams(i)
 		default:
 			return invalidf(`outputs[%d]: unknown key %q: a requested output takes "name" and optionally "parameters"`, i, key)
 		}
@@ -822,45 +853,51 @@ func (r *Request) inferOutput(s *Schema, i int) error {
 		}
 	}
 	r.Outputs = append(r.Outputs, o)
+	if bin >= 0 {
+		r.binSet |= 1 << o
+		r.binVal |= uint8(bin) << o
+	}
 	return nil
 }
 
 // outputParams reads requested output i's parameters: only
-// "binary_data": false.
-func (r *Request) outputParams(i int) error {
+// "binary_data", returned as 1 (true), 0 (false) or -1 (absent).
+func (r *Request) outputParams(i int) (int, error) {
 	sc := &r.sc
 	if sc.peek() != '{' {
-		return sc.wrongType(fmt.Sprintf(`outputs[%d]: "parameters": `, i), "expected an object")
+		return -1, sc.wrongType(fmt.Sprintf(`outputs[%d]: "parameters": `, i), "expected an object")
 	}
+	bin := -1
 	more, err := sc.openObject()
 	for more && err == nil {
 		var key []byte
 		if key, err = sc.key(&r.key); err != nil {
-			return err
+			return -1, err
 		}
 		switch string(key) {
 		case "binary_data":
+			if bin >= 0 {
+				return -1, invalidf(`outputs[%d]: parameters: "binary_data" appears twice`, i)
+			}
 			if c := sc.peek(); c != 't' && c != 'f' {
-				return sc.wrongType(fmt.Sprintf(`outputs[%d]: parameters: "binary_data": `, i), "expected true or false")
+				return -1, sc.wrongType(fmt.Sprintf(`outputs[%d]: parameters: "binary_data": `, i), "expected true or false")
 			}
 			var v float64
 			if v, _, err = sc.scalar(); err != nil {
-				return err
+				return -1, err
 			}
-			if v == 1 {
-				return invalidf(`outputs[%d]: parameters: "binary_data": true: binary tensor data is not supported, outputs are JSON; send false (tritonclient: InferRequestedOutput(name, binary_data=False))`, i)
-			}
+			bin = int(v)
 		case "classification":
-			return invalidf(`outputs[%d]: parameters: "classification" is not supported: request the output %q for each instance's class index`, i, LabelName)
+			return -1, invalidf(`outputs[%d]: parameters: "classification" is not supported: request the output %q for each instance's class index`, i, LabelName)
 		default:
-			return invalidf(`outputs[%d]: parameters: unknown parameter %q: a requested output takes "binary_data": false`, i, key)
+			return -1, invalidf(`outputs[%d]: parameters: unknown parameter %q: a requested output takes "binary_data" (true or false)`, i, key)
 		}
 		if err != nil {
-			return err
+			return -1, err
 		}
 		more, err = sc.nextMember()
 	}
-	return err
+	return bin, err
 }
 
 // outputList names the model's outputs, for messages.

@@ -12,7 +12,9 @@
 // plan (featcache.JoinPlan). Request (request.go) is one request's pooled
 // scratch. DecodePredict (decode_predict.go) and DecodeInfer
 // (decode_infer.go) read a body into it through the scanner in
-// jsonscan.go; join.go reads the entity keys an instance may carry in
+// jsonscan.go; DecodeInferBinary (decode_binary.go) reads OIP's binary
+// tensor data extension, a JSON header and raw tensor bytes, and
+// AppendInferBinary writes outputs back that way; join.go reads the entity keys an instance may carry in
 // place of features (an int key also as a JSON number whose value is
 // whole, 42.0, read exactly). encode.go writes responses (AppendPredict,
 // AppendInfer, AppendInferResponse with the OIP outputs a request asked

@@ -1,6 +1,7 @@
 package wire
 
 import (
+	"encoding/binary"
 	"fmt"
 	"math"
 	"strconv"
@@ -53,7 +54,7 @@ func AppendPredict(dst []byte, preds []float64, n, outputs int, columnar bool, v
 func AppendInfer(dst []byte, modelName string, version int, id []byte, outName string, preds []float64, n, outputs int) []byte {
 	checkPreds(preds, n, outputs)
 	dst = appendInferHead(dst, modelName, version, id)
-	dst = appendPredTensor(dst, outName, preds, n, outputs)
+	dst = appendPredTensor(dst, outName, preds, n, outputs, false)
 	return append(dst, `]}`...)
 }
 
@@ -72,24 +73,90 @@ func AppendInfer(dst []byte, modelName string, version int, id []byte, outName s
 // preds holds r.N*outputs values, row-major. It allocates only to grow
 // dst.
 func AppendInferResponse(dst []byte, modelName string, version int, r *Request, s *Schema, preds []float64, outputs int, j *featcache.Join) []byte {
+	return appendInferResponse(dst, modelName, version, r, s, preds, outputs, j, false)
+}
+
+// AppendInferBinary appends the inference response to r as
+// AppendInferResponse does, but with the outputs r asked for as binary
+// data (Request.BinaryOutput) in the binary tensor data extension's form:
+// such an output's JSON carries "parameters":{"binary_data_size":B} in
+// place of "data", and its B bytes follow the JSON, outputs in order:
+// "output" as FP64 little-endian, row-major ([n] or [n, outputs]);
+// "label" as INT64 little-endian, -1 for a label the rule cannot read
+// (JSON's null). headerLen is the JSON's length in bytes, for the HTTP
+// header Inference-Header-Content-Length; it is -1 when no output is
+// binary, and the body is then AppendInferResponse's. It allocates only
+// to grow dst.
+func AppendInferBinary(dst []byte, modelName string, version int, r *Request, s *Schema, preds []float64, outputs int, j *featcache.Join) (out []byte, headerLen int) {
+	binary := r.BinaryOutput(OutputPredictions) && len(r.Outputs) == 0
+	for _, o := range r.Outputs {
+		binary = binary || r.BinaryOutput(o)
+	}
+	start := len(dst)
+	dst = appendInferResponse(dst, modelName, version, r, s, preds, outputs, j, binary)
+	if !binary {
+		return dst, -1
+	}
+	headerLen = len(dst) - start
+	if len(r.Outputs) == 0 {
+		return appendFloat64s(dst, preds), headerLen
+	}
+	for _, o := range r.Outputs {
+		switch {
+		case !r.BinaryOutput(o):
+		case o == OutputLabel:
+			for i := range r.N {
+				v, ok := s.label.Label(preds[i*outputs : (i+1)*outputs])
+				if !ok {
+					v = -1
+				}
+				dst = binary64(dst, uint64(v))
+			}
+		default:
+			dst = appendFloat64s(dst, preds)
+		}
+	}
+	return dst, headerLen
+}
+
+// appendFloat64s appends vs as little-endian IEEE 754 doubles.
+func appendFloat64s(dst []byte, vs []float64) []byte {
+	for _, v := range vs {
+		dst = binary64(dst, math.Float64bits(v))
+	}
+	return dst
+}
+
+func binary64(dst []byte, u uint64) []byte {
+	return binary.LittleEndian.AppendUint64(dst, u)
+}
+
+// appendInferResponse is AppendInferResponse; with binary, each output r
+// asked for as binary data gets its binary_data_size in place of data.
+func appendInferResponse(dst []byte, modelName string, version int, r *Request, s *Schema, preds []float64, outputs int, j *featcache.Join, binary bool) []byte {
 	checkPreds(preds, r.N, outputs)
 	dst = appendInferHead(dst, modelName, version, r.ID)
 	if len(r.Outputs) == 0 {
-		dst = appendPredTensor(dst, OutputName, preds, r.N, outputs)
+		dst = appendPredTensor(dst, OutputName, preds, r.N, outputs, binary && r.BinaryOutput(OutputPredictions))
 	}
 	for k, o := range r.Outputs {
 		if k > 0 {
 			dst = append(dst, ',')
 		}
+		bin := binary && r.BinaryOutput(o)
 		if o == OutputLabel {
 			dst = append(dst, `{"name":"`+LabelName+`","datatype":"INT64","shape":[`...)
 			dst = strconv.AppendInt(dst, int64(r.N), 10)
-			dst = append(dst, `],"data":`...)
-			dst = AppendLabels(dst, s.label, preds, r.N, outputs)
+			if bin {
+				dst = appendBinarySize(dst, 8*r.N)
+			} else {
+				dst = append(dst, `],"data":`...)
+				dst = AppendLabels(dst, s.label, preds, r.N, outputs)
+			}
 			dst = append(dst, '}')
 			continue
 		}
-		dst = appendPredTensor(dst, OutputName, preds, r.N, outputs)
+		dst = appendPredTensor(dst, OutputName, preds, r.N, outputs, bin)
 	}
 	dst = append(dst, ']')
 	if r.ReturnFeatures {
@@ -117,7 +184,7 @@ func appendInferHead(dst []byte, modelName string, version int, id []byte) []byt
 }
 
 // appendPredTensor appends the FP64 output tensor of the predictions.
-func appendPredTensor(dst []byte, outName string, preds []float64, n, outputs int) []byte {
+func appendPredTensor(dst []byte, outName string, preds []float64, n, outputs int, binary bool) []byte {
 	dst = append(dst, `{"name":`...)
 	dst = appendString(dst, outName)
 	dst = append(dst, `,"datatype":"FP64","shape":[`...)
@@ -126,8 +193,20 @@ func appendPredTensor(dst []byte, outName string, preds []float64, n, outputs in
 		dst = append(dst, ',')
 		dst = strconv.AppendInt(dst, int64(outputs), 10)
 	}
-	dst = append(dst, `],"data":`...)
-	dst = appendNumbers(dst, preds)
+	if binary {
+		dst = appendBinarySize(dst, 8*len(preds))
+	} else {
+		dst = append(dst, `],"data":`...)
+		dst = appendNumbers(dst, preds)
+	}
+	return append(dst, '}')
+}
+
+// appendBinarySize ends a tensor's shape and says its data is n bytes of
+// binary data: ],"parameters":{"binary_data_size":n}
+func appendBinarySize(dst []byte, n int) []byte {
+	dst = append(dst, `],"parameters":{"binary_data_size":`...)
+	dst = strconv.AppendInt(dst, int64(n), 10)
 	return append(dst, '}')
 }
 

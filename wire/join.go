@@ -42,6 +42,15 @@ func (r *Request) entityKey(p *featcache.JoinPlan, i, k int) error {
 	default:
 		return sc.wrongType(fmt.Sprintf("instance %d: entity key %q: ", i, e.JoinKey), "expected a string or an integer")
 	}
+	return r.putEntityKey(p, i, k, text, number)
+}
+
+// putEntityKey records text, the value of entity key k for instance i
+// (number: it was sent as a number), in its canonical form for its
+// entity's key type, appended to r.ents.
+func (r *Request) putEntityKey(p *featcache.JoinPlan, i, k int, text []byte, number bool) error {
+	e := p.Key(k)
+	slot := i*p.NumKeys() + k
 	off := len(r.ents)
 	if e.KeyType == featcache.KeyInt {
 		n, ok := parseInt64(text)

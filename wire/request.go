@@ -86,6 +86,19 @@ type Request struct {
 	// back; string k is strs[strEnd[k-1]:strEnd[k]] (from 0 for k = 0).
 	strs   []byte
 	strEnd []int
+
+	// The binary tensor data extension (decode_binary.go): binary is set
+	// by DecodeInferBinary, bin is the body's binary section while it
+	// decodes, starting at body byte binBase, binPos the next unread byte.
+	binary  bool
+	bin     []byte
+	binBase int
+	binPos  int
+	// The outputs to return as binary data: binDefault is the request's
+	// parameters.binary_data_output; bit 1<<Output of binSet says the
+	// output's own parameters said binary_data, and binVal what.
+	binDefault     bool
+	binSet, binVal uint8
 }
 
 // Output is an output tensor an Open Inference Protocol request may ask
@@ -151,7 +164,20 @@ func (r *Request) Reset() {
 	r.N, r.Columnar, r.ID, r.TimeoutMicros, r.tensor = 0, false, nil, 0, false
 	r.ReturnFeatures, r.ReturnLabels, r.Fetch = false, false, false
 	r.Outputs = r.Outputs[:0]
+	r.binary, r.bin, r.binBase, r.binPos = false, nil, 0, 0
+	r.binDefault, r.binSet, r.binVal = false, 0, 0
 	r.sc.reset(nil)
+}
+
+// BinaryOutput reports whether the OIP request asked for output o as
+// binary data (the binary tensor data extension): o's own parameters
+// "binary_data" if it gave one, else the request's parameters
+// "binary_data_output" (false if absent).
+func (r *Request) BinaryOutput(o Output) bool {
+	if r.binSet&(1<<o) != 0 {
+		return r.binVal&(1<<o) != 0
+	}
+	return r.binDefault
 }
 
 // keep returns b emptied, or nil if its capacity, at size bytes an element,
@@ -175,6 +201,8 @@ func (r *Request) start(body []byte, s *Schema) {
 	r.Outputs = r.Outputs[:0]
 	r.ents, r.entOff, r.entLen, r.Given = r.ents[:0], r.entOff[:0], r.entLen[:0], r.Given[:0]
 	r.strs, r.strEnd = r.strs[:0], r.strEnd[:0]
+	r.binary, r.bin, r.binBase, r.binPos = false, nil, 0, 0
+	r.binDefault, r.binSet, r.binVal = false, 0, 0
 	r.sc.reset(body)
 }
 
