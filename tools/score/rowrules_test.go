@@ -2,6 +2,7 @@ package score
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"math"
 	"os"
@@ -171,40 +172,10 @@ func TestRowRulesMatchServer(t *testing.T) {
 	refused := 0
 	for run := range 6 {
 		kind, categorical := []model.Kind{model.KindLinear, model.KindMLP, model.KindTrees}[run/2], run%2 == 1
-		l := loadedLinear(t)
-		l.Manifest.Kind = kind
-		if categorical {
-			l.Manifest.Features[2].Type = model.FeatureCategorical
-		}
-		schema := wire.NewSchema(l.Manifest)
 		for _, c := range cells {
-			csvText := "x,y,z\n" + strings.Join(c[:], ",") + "\n"
-			var js []string
-			for i, name := range []string{"x", "y", "z"} {
-				v := c[i]
-				if v == "" {
-					v = "null"
-				}
-				js = append(js, `"`+name+`":`+v)
-			}
-			body := `{"instances":[{` + strings.Join(js, ",") + `}]}`
-
-			in := writeFileIn(t, t.TempDir(), "in.csv", csvText)
-			r, closeIn, err := OpenModelInput(in, l)
-			require.NoError(t, err)
-			got, fileErr := readAll(r, 3, 4)
-			closeIn()
-
-			req := wire.GetRequest()
-			srvErr := req.DecodePredict([]byte(body), schema, wire.Limits{})
-			if (fileErr == nil) != (srvErr == nil) {
-				t.Errorf("kind %s, z categorical %v, row %q: score's reader says %v, the server's decoder %v; want both to accept or both to refuse", kind, categorical, c, fileErr, srvErr)
-			} else if fileErr != nil {
+			if sameRow(t, kind, categorical, c) {
 				refused++
-			} else if !sameBits(got, req.Rows) {
-				t.Errorf("kind %s, z categorical %v, row %q: score's reader gives %v, the server's decoder %v; want the same bits", kind, categorical, c, got, req.Rows)
 			}
-			wire.PutRequest(req)
 		}
 	}
 	// For each kind, z plain and z categorical: 3 missing-value rows
@@ -212,6 +183,69 @@ func TestRowRulesMatchServer(t *testing.T) {
 	if want := 2*(3*2+2*3) + 3*3; refused != want {
 		t.Errorf("%d rows refused by both, want %d", refused, want)
 	}
+}
+
+// FuzzRowRulesMatchServer is TestRowRulesMatchServer over any three cells
+// that are JSON number literals or null (or blank, sent as null).
+func FuzzRowRulesMatchServer(f *testing.F) {
+	f.Add("1", "", "2.5", uint8(0))
+	f.Add("1e400", "-0", "null", uint8(5))
+	f.Add("0.1", "5e-324", "4e15", uint8(3))
+	f.Fuzz(func(t *testing.T, x, y, z string, run uint8) {
+		c := [3]string{x, y, z}
+		for _, v := range c {
+			if v == "" || v == "null" {
+				continue
+			}
+			// A JSON number literal, which the CSV reader takes as it is.
+			if !json.Valid([]byte(v)) || strings.ContainsAny(v, " \t\r\n") || (v[0] != '-' && (v[0] < '0' || v[0] > '9')) {
+				return
+			}
+		}
+		kind := []model.Kind{model.KindLinear, model.KindMLP, model.KindTrees}[int(run)%3]
+		sameRow(t, kind, run&8 != 0, c)
+	})
+}
+
+// sameRow checks one row of x, y, z (z categorical when categorical is
+// set) through score's reader (a CSV file, through OpenModelInput) and
+// wire's decoder (a TF Serving request; a blank cell is sent as null):
+// both refuse it, or both decode the same values. It reports whether both
+// refused.
+func sameRow(t *testing.T, kind model.Kind, categorical bool, c [3]string) bool {
+	t.Helper()
+	l := loadedLinear(t)
+	l.Manifest.Kind = kind
+	if categorical {
+		l.Manifest.Features[2].Type = model.FeatureCategorical
+	}
+	csvText := "x,y,z\n" + strings.Join(c[:], ",") + "\n"
+	var js []string
+	for i, name := range []string{"x", "y", "z"} {
+		v := c[i]
+		if v == "" {
+			v = "null"
+		}
+		js = append(js, `"`+name+`":`+v)
+	}
+	body := `{"instances":[{` + strings.Join(js, ",") + `}]}`
+
+	in := writeFileIn(t, t.TempDir(), "in.csv", csvText)
+	r, closeIn, err := OpenModelInput(in, l)
+	require.NoError(t, err)
+	got, fileErr := readAll(r, 3, 4)
+	closeIn()
+
+	req := wire.GetRequest()
+	defer wire.PutRequest(req)
+	srvErr := req.DecodePredict([]byte(body), wire.NewSchema(l.Manifest), wire.Limits{})
+	switch {
+	case (fileErr == nil) != (srvErr == nil):
+		t.Errorf("kind %s, z categorical %v, row %q: score's reader says %v, the server's decoder %v; want both to accept or both to refuse", kind, categorical, c, fileErr, srvErr)
+	case fileErr == nil && !sameBits(got, req.Rows):
+		t.Errorf("kind %s, z categorical %v, row %q: score's reader gives %v, the server's decoder %v; want the same bits", kind, categorical, c, got, req.Rows)
+	}
+	return fileErr != nil && srvErr != nil
 }
 
 // sameBits compares bit for bit, except that any NaN (a missing value on
