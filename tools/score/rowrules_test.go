@@ -294,3 +294,29 @@ func TestScoreModelFileRefusesWhatServerRefuses(t *testing.T) {
 		}
 	}
 }
+
+// TestScoreModelFileParquetRules: a Parquet file's values are held to the
+// same rules as a CSV file's, the error naming the row (from 0).
+func TestScoreModelFileParquetRules(t *testing.T) {
+	for _, c := range []struct {
+		bad  pqMissing
+		want string
+	}{
+		{pqMissing{X: math.Inf(1), Z: 1}, ` row 2: column "x": +Inf is not a finite number (the server refuses it too)`},
+		{pqMissing{X: 1, Z: 1.5}, ` row 2: column "z": 1.5 is not a category: a categorical feature takes integer values (the server refuses it too)`},
+	} {
+		path := filepath.Join(t.TempDir(), "in.parquet")
+		y := 1.0
+		c.bad.Y = &y
+		rows := []pqMissing{{X: 1, Y: &y, Z: 2}, {X: 2, Y: &y, Z: 3}, c.bad, {X: 3, Y: &y, Z: 4}}
+		require.NoError(t, parquet.WriteFile(path, rows))
+		l := loadedLinear(t)
+		l.Manifest.Features[2].Type = model.FeatureCategorical
+		opts := linearOptions()
+		opts.Features = nil
+		_, err := ScoreModelFile(context.Background(), l, opts, path, filepath.Join(t.TempDir(), "out.csv"))
+		if err == nil || err.Error() != path+c.want {
+			t.Errorf("row %+v: ScoreModelFile error = %s, want %s", c.bad, errString(err), path+c.want)
+		}
+	}
+}
