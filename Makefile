@@ -145,6 +145,7 @@ FUZZ_TARGETS := \
 	./tools/score:FuzzCSVReader \
 	./tools/score:FuzzParquetReader \
 	./tools/score:FuzzOpenModelInput \
+	./tools/score:FuzzRowRulesMatchServer \
 	./tools/materialize:FuzzParquet \
 	./internal/parquetio:FuzzDecimal \
 	./monitor/slo:FuzzConfig \
@@ -154,6 +155,7 @@ FUZZ_TARGETS := \
 	./wire:FuzzDecodeInferJoin \
 	./wire:FuzzDecodeStrings \
 	./wire:FuzzIntegralNumber \
+	./wire:FuzzDecodeInferBinary \
 	./wire:FuzzScan \
 	./wire:FuzzAppendString \
 	./internal/config:FuzzApplyFile \

@@ -47,7 +47,7 @@ const usage = `predictd: CPU inference for tree ensembles, linear models and MLP
 
 Usage:
   predictd import  --from xgboost|lightgbm|onnx|native --in FILE --repo DIR --name NAME [--version N] [--feature-views V1,V2:F] [--precision float64|float32] [--reference ROWS] [--contract contract.yaml]
-  predictd score   --repo DIR --model NAME [--version N] --in FILE(.csv|.parquet) [--out FILE] [--raw]
+  predictd score   --repo DIR --model NAME [--version N] --in FILE(.csv|.parquet) [--out FILE(.csv|.parquet)] [--raw] [--keep COL,...]
   predictd inspect --repo DIR --model NAME [--version N] [--json]
   predictd profile --repo DIR --model NAME [--version N] --in ROWS(.csv|.parquet) [--bins 20] [--top-k 20] [--sample 1000] [--max-rows N]
   predictd drift   --repo DIR --model NAME [--version N] --in ROWS(.csv|.parquet) [--json] [--min-rows 500]   (exit 1: drift, 2: no check)
