@@ -101,6 +101,13 @@ func FuzzParse(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Add(src)
+	for _, name := range []string{"pipe_standard_logreg_iris", "pipe_minmax_mlpregressor_diabetes", "ovr_liblinear_iris"} {
+		src, err := os.ReadFile(fixture.Path("native", "sklearn", name+".model.json"))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(src)
+	}
 	f.Add([]byte(`{"kind":"linear","task":"binary","features":["a"],"layers":[{"weights":[[1]],"bias":[0],"activation":"sigmoid"}]}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		imp, err := Parse(data)
