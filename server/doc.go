@@ -1,8 +1,9 @@
 // Package server is predictd's HTTP front end on fasthttp: the TF Serving
 // REST API (/v1/models/...:predict, model status and metadata), the Open
-// Inference Protocol v2 (/v2/..., infer, metadata, health), /healthz,
-// /readyz, /metrics in Prometheus text format, and the bearer-token admin
-// endpoints (/v1/admin/...). docs/api.md is the user's description.
+// Inference Protocol v2 (/v2/..., infer, with its binary tensor data
+// extension: the Inference-Header-Content-Length header; metadata,
+// health), /healthz, /readyz, /metrics in Prometheus text format, and the
+// bearer-token admin endpoints (/v1/admin/...). docs/api.md is the user's description.
 //
 // The package holds no model logic. Versions come from Models (models.go),
 // the small interface cmd/predictd adapts model/manager's Manager to; the

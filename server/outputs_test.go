@@ -118,8 +118,6 @@ func TestClassLabelOutputs(t *testing.T) {
 	for _, c := range []struct{ body, want string }{
 		{`{"outputs": [{"name": "probabilities"}], "inputs": [{"name": "input", "datatype": "FP64", "shape": [1, 10], "data": ` + lrRow + `}]}`,
 			`outputs[0]: unknown output \"probabilities\": the model's outputs are \"output\" (the predictions) and \"label\" (the class label)`},
-		{`{"outputs": [{"name": "output", "parameters": {"binary_data": true}}], "inputs": [{"name": "input", "datatype": "FP64", "shape": [1, 10], "data": ` + lrRow + `}]}`,
-			`binary tensor data is not supported`},
 	} {
 		if code, out, _ := call(s, "POST", "/v2/models/lr/infer", c.body); code != 400 || !strings.Contains(out, c.want) {
 			t.Errorf("POST /v2/models/lr/infer %s = %d %s, want 400 %s", c.body, code, out, c.want)

@@ -551,7 +551,7 @@ func (s *Server) handleFixed(ctx *fasthttp.RequestCtx, path string) {
 		if !s.allow(ctx, fasthttp.MethodGet) {
 			return
 		}
-		b, _ := json.Marshal(map[string]any{"name": "predictd", "version": s.opts.Version, "extensions": []string{}})
+		b, _ := json.Marshal(map[string]any{"name": "predictd", "version": s.opts.Version, "extensions": []string{"binary_tensor_data"}})
 		s.writeJSON(ctx, fasthttp.StatusOK, b)
 	case "/metrics":
 		if !s.allow(ctx, fasthttp.MethodGet) {
@@ -628,7 +628,7 @@ func (s *Server) predict(ctx *fasthttp.RequestCtx, api API, t target) {
 	defer putExchange(c)
 	r := &c.Request
 	if api == APIOIP {
-		err = r.DecodeInfer(ctx.PostBody(), vs.schema, s.limits)
+		err = decodeInfer(ctx, r, vs.schema, s.limits)
 	} else {
 		err = r.DecodePredict(ctx.PostBody(), vs.schema, s.limits)
 	}
@@ -671,8 +671,17 @@ func (s *Server) predict(ctx *fasthttp.RequestCtx, api API, t target) {
 		s.observeRequest(vs.name, took, code)
 		return
 	}
+	contentType := "application/json"
 	if api == APIOIP {
-		r.Out = wire.AppendInferResponse(r.Out[:0], vs.name, vs.version, r, vs.schema, r.Preds, vs.outputs, &c.join)
+		var headerLen int
+		r.Out, headerLen = wire.AppendInferBinary(r.Out[:0], vs.name, vs.version, r, vs.schema, r.Preds, vs.outputs, &c.join)
+		if headerLen >= 0 {
+			// Outputs as binary data: the JSON header's length, and
+			// the body's type as Triton sets it.
+			var num [20]byte
+			ctx.Response.Header.SetBytesV(headerInferenceLength, strconv.AppendInt(num[:0], int64(headerLen), 10))
+			contentType = "application/octet-stream"
+		}
 	} else {
 		r.Out = wire.AppendPredict(r.Out[:0], r.Preds, r.N, vs.outputs, r.Columnar, vs.version)
 		if r.ReturnLabels {
@@ -685,7 +694,7 @@ func (s *Server) predict(ctx *fasthttp.RequestCtx, api API, t target) {
 			r.Out = append(r.Out, '}')
 		}
 	}
-	ctx.SetContentType("application/json")
+	ctx.SetContentType(contentType)
 	ctx.SetBody(r.Out)
 	span.End(r.N)
 	ser.Instances.Add(uint64(r.N))
@@ -1013,4 +1022,25 @@ func transportReason(err error) string {
 		msg = msg[:200]
 	}
 	return strings.TrimRight(logx.Sanitize(msg), " :;,\"")
+}
+
+// headerInferenceLength is the HTTP header of the OIP binary tensor data
+// extension: the length in bytes of the body's JSON part, the tensors'
+// binary data following it.
+const headerInferenceLength = "Inference-Header-Content-Length"
+
+// decodeInfer decodes an OIP inference request into r: with the header
+// Inference-Header-Content-Length, the binary tensor data extension
+// (wire.DecodeInferBinary), else a JSON body (wire.DecodeInfer). A header
+// that is not a non-negative integer is refused with 400.
+func decodeInfer(ctx *fasthttp.RequestCtx, r *wire.Request, s *wire.Schema, lim wire.Limits) error {
+	hl := ctx.Request.Header.Peek(headerInferenceLength)
+	if hl == nil {
+		return r.DecodeInfer(ctx.PostBody(), s, lim)
+	}
+	n, err := fasthttp.ParseUint(hl)
+	if err != nil {
+		return Errorf(fasthttp.StatusBadRequest, "header %s: %q is not a length in bytes (a non-negative integer)", headerInferenceLength, hl)
+	}
+	return r.DecodeInferBinary(ctx.PostBody(), n, s, lim)
 }

@@ -372,3 +372,34 @@ func FuzzDecodeInferBinary(f *testing.F) {
 		}
 	})
 }
+
+// TestBinaryDocExample holds docs/api.md's worked example of the binary
+// tensor data extension: its bytes decode to its rows, and its answer is
+// the bytes it shows.
+func TestBinaryDocExample(t *testing.T) {
+	s := testSchema(model.KindTrees, "a", "b")
+	header := `{"inputs":[{"name":"input","shape":[2,2],"datatype":"FP32","parameters":{"binary_data_size":16}}],"outputs":[{"name":"output","parameters":{"binary_data":true}}]}`
+	data := []byte{0x00, 0x00, 0xc0, 0x3f, 0x00, 0x00, 0x00, 0xc0, 0x00, 0x00, 0x80, 0x3e, 0x00, 0x00, 0x40, 0x40}
+	body, hl := binBody(header, data)
+	r := GetRequest()
+	defer PutRequest(r)
+	if err := r.DecodeInferBinary(body, hl, s, Limits{}); err != nil || hl != 162 || len(body) != 178 || !sameRows(r.Rows, []float64{1.5, -2, 0.25, 3}) {
+		t.Fatalf("DecodeInferBinary(doc example, %d) = rows %v, err %v; want 162 of 178 bytes, rows [1.5 -2 0.25 3]", hl, r.Rows, err)
+	}
+	out, n := AppendInferBinary(nil, "m", 1, r, s, []float64{0.75, 0.125}, 1, nil)
+	want := `{"model_name":"m","model_version":"1","outputs":[{"name":"output","datatype":"FP64","shape":[2],"parameters":{"binary_data_size":16}}]}` +
+		"\x00\x00\x00\x00\x00\x00\xe8\x3f\x00\x00\x00\x00\x00\x00\xc0\x3f"
+	if string(out) != want || n != 135 {
+		t.Errorf("AppendInferBinary(doc example) = %q, %d; want %q, 135", out, n, want)
+	}
+	if got := bytesElems("DE"); string(got) != "\x02\x00\x00\x00DE" {
+		t.Errorf("BYTES element \"DE\" = % x, want 02 00 00 00 44 45", got)
+	}
+	b, hl := binBody(header, data, []byte{0, 0, 0, 0})
+	if err := r.DecodeInferBinary(b, hl, s, Limits{}); !checkErr(err, 400, "binary data: 4 bytes at body byte 178 follow") {
+		t.Errorf("doc example with 4 bytes more: error %v, want 400 naming body byte 178", err)
+	}
+	if err := r.DecodeInferBinary(body, 500, s, Limits{}); !checkErr(err, 400, "Inference-Header-Content-Length 500 is past the body's end: the body has 178 bytes") {
+		t.Errorf("doc example, header length 500: error %v", err)
+	}
+}
