@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/valyala/fasthttp"
 )
 
 // tritonBody builds an OIP request with the binary tensor data extension
@@ -161,5 +163,36 @@ func TestServerMetadataExtensions(t *testing.T) {
 	var md struct{ Extensions []string }
 	if err := json.Unmarshal([]byte(out), &md); code != 200 || err != nil || len(md.Extensions) != 1 || md.Extensions[0] != "binary_tensor_data" {
 		t.Errorf("GET /v2 = %d %s, want extensions [binary_tensor_data]", code, out)
+	}
+}
+
+// TestInferBinaryAllocs: the warm hot path allocates nothing for a
+// binary request answered in binary (header read, decode, encode, the
+// Inference-Header-Content-Length response header).
+func TestInferBinaryAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector makes sync.Pool drop items")
+	}
+	for _, mode := range []BatchingMode{BatchingNever, BatchingAlways} {
+		opts := DefaultOptions()
+		opts.DefaultModel.Batching = mode
+		s := newTestServer(t, opts)
+		body, hl := tritonBody([][]float32{{17.99, 10.38, 122.8, 1001, 0.1184, 0.2776, 0.3001, 0.1471, 0.2419, 0.07871}}, `{"name":"output","parameters":{"binary_data":true}}`)
+		ctx := new(fasthttp.RequestCtx)
+		ctx.Request.Header.SetMethod("POST")
+		ctx.Request.SetRequestURI("/v2/models/lr/infer")
+		ctx.Request.Header.Set("Inference-Header-Content-Length", strconv.Itoa(hl))
+		ctx.Request.SetBodyString(body)
+		s.Handle(ctx)
+		if ctx.Response.StatusCode() != 200 || len(ctx.Response.Header.Peek("Inference-Header-Content-Length")) == 0 {
+			t.Fatalf("POST /v2/models/lr/infer binary: %d %q", ctx.Response.StatusCode(), ctx.Response.Body())
+		}
+		allocs := testing.AllocsPerRun(200, func() {
+			ctx.Response.ResetBody()
+			s.Handle(ctx)
+		})
+		if allocs != 0 {
+			t.Errorf("batching %s: binary POST /v2/models/lr/infer: %.1f allocations per request, want 0", mode, allocs)
+		}
 	}
 }
