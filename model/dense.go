@@ -142,7 +142,7 @@ func (d *Dense) Validate() error {
 		}
 	}
 	switch d.Link {
-	case LinkIdentity, LinkSigmoid, LinkSoftmax:
+	case LinkIdentity, LinkSigmoid, LinkSoftmax, LinkOVR:
 	default:
 		return fmt.Errorf("dense model link %s, want identity, sigmoid or softmax", Quote(string(d.Link)))
 	}

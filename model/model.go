@@ -36,6 +36,9 @@ const (
 	LinkSigmoid Link = "sigmoid"
 	// LinkSoftmax normalises the margins of a row into probabilities.
 	LinkSoftmax Link = "softmax"
+	// LinkOVR is scikit-learn's one-vs-rest: a sigmoid of each margin, then
+	// each row divided by its sum (LinearClassifierMixin._predict_proba_lr).
+	LinkOVR Link = "ovr"
 	// LinkArgmax outputs the index of the largest margin (XGBoost's
 	// multi:softmax).
 	LinkArgmax Link = "argmax"
@@ -187,7 +190,7 @@ func checkLink(link Link, n int) error {
 	switch link {
 	case LinkIdentity, LinkSigmoid, LinkExp, LinkLog1pExp, LinkSignedSquare:
 		return nil
-	case LinkSoftmax, LinkArgmax:
+	case LinkSoftmax, LinkArgmax, LinkOVR:
 		if n < 2 {
 			return fmt.Errorf("link %s needs at least 2 margins, model has %d", link, n)
 		}
@@ -221,6 +224,18 @@ func applyLink(dst []float64, start, n int, link Link, scale float64) []float64 
 	case LinkSoftmax:
 		for r := 0; r+n <= len(m); r += n {
 			kernels.Softmax64(m[r : r+n])
+		}
+	case LinkOVR:
+		for r := 0; r+n <= len(m); r += n {
+			row := m[r : r+n]
+			var sum float64
+			for i, v := range row {
+				row[i] = 1 / (1 + math.Exp(-v))
+				sum += row[i]
+			}
+			for i := range row {
+				row[i] /= sum
+			}
 		}
 	case LinkArgmax:
 		rows := len(m) / n

@@ -21,10 +21,10 @@
 // "multinomial" is softmax, and needs a softmax last layer (a file without
 // the field is multinomial, as every file was before the field existed);
 // "ovr" is scikit-learn's one-vs-rest (a sigmoid of each class's margin,
-// then each row divided by its sum) and needs a sigmoid last layer. A
-// multiclass file with a sigmoid last layer and no multiclass field is
-// refused, as is "ovr" itself until model.Dense has a one-vs-rest link
-// (ErrOVRUnsupported): no file is read as something it does not say.
+// then each row divided by its sum: model.LinkOVR) and needs a sigmoid
+// last layer. A multiclass file with a sigmoid last layer and no
+// multiclass field is refused: no file is read as something it does not
+// say.
 //
 // preprocess steps (scikit-learn's StandardScaler: x' = (x-mean)/scale;
 // MinMaxScaler: x' = x·scale + min) apply in order to the features before
@@ -66,10 +66,6 @@ type stepSpec struct {
 	Min    []number `json:"min"`
 	Scale  []number `json:"scale"`
 }
-
-// ErrOVRUnsupported is returned for a file with "multiclass": "ovr": the
-// dense model has no link that divides each row's sigmoids by their sum yet.
-var ErrOVRUnsupported = errors.New(`multiclass "ovr" (one-vs-rest) is not supported yet: model.Dense has no one-vs-rest link`)
 
 type layerSpec struct {
 	Weights    [][]number `json:"weights"`
@@ -218,9 +214,7 @@ func Parse(data []byte) (*model.Imported, error) {
 			if last.Activation != "sigmoid" || nout < 3 {
 				return nil, fmt.Errorf(`multiclass "ovr" needs a last layer of one unit per class (3 or more) with activation sigmoid, got %d units with %s`, nout, model.Quote(last.Activation))
 			}
-			if s.Classes == nout {
-				return nil, ErrOVRUnsupported
-			}
+			d.Link = model.LinkOVR
 		default:
 			return nil, fmt.Errorf(`multiclass %s, want "multinomial" (softmax) or "ovr" (one-vs-rest)`, model.Quote(mc))
 		}
