@@ -144,7 +144,7 @@ func (d *Dense) Validate() error {
 	switch d.Link {
 	case LinkIdentity, LinkSigmoid, LinkSoftmax, LinkOVR:
 	default:
-		return fmt.Errorf("dense model link %s, want identity, sigmoid or softmax", Quote(string(d.Link)))
+		return fmt.Errorf("dense model link %s, want identity, sigmoid, softmax or ovr", Quote(string(d.Link)))
 	}
 	return checkLink(d.Link, d.NumMargins())
 }
