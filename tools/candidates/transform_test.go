@@ -5,7 +5,7 @@ import (
 	"math"
 	"testing"
 
-	"github.com/predictd/predictd/kernels"
+	"github.com/predictd/predictd/internal/fixture"
 	"github.com/predictd/predictd/model"
 	"github.com/predictd/predictd/model/transform"
 	"github.com/predictd/predictd/tools/eval"
@@ -25,17 +25,7 @@ func TestRunTransformed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cols := make([]model.Feature, p.Width())
-	w := make([]float64, p.Width())
-	for i, n := range p.Names() {
-		cols[i], w[i] = model.Feature{Name: n, Type: model.FeatureFloat}, 1-0.5*float64(i)
-	}
-	outs, raw := model.DefaultOutputs(model.TaskBinary, 1, model.LinkSigmoid)
-	imp := &model.Imported{
-		Kind: model.KindLinear, Task: model.TaskBinary, Features: cols, Outputs: outs, RawOutputs: raw,
-		Source: model.Source{Format: "predictd-train", File: "spec.yaml", SHA256: "00"},
-		Model:  &model.Dense{Layers: []model.Layer{{In: p.Width(), Out: 1, Weights: w, Bias: []float64{0}, Activation: kernels.ActIdentity}}, Link: model.LinkSigmoid},
-	}
+	imp := fixture.LogisticOver(p, 1, -0.5, 0)
 	if _, _, err := model.Write(repo, "tm", imp, model.WriteOptions{Transform: p}); err != nil {
 		t.Fatal(err)
 	}

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/predictd/predictd/kernels"
+	"github.com/predictd/predictd/internal/fixture"
 	"github.com/predictd/predictd/model"
 	"github.com/predictd/predictd/model/transform"
 	mdrift "github.com/predictd/predictd/monitor/drift"
@@ -49,17 +49,7 @@ func TestTransformedProfileAndDrift(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cols := make([]model.Feature, p.Width())
-	w := make([]float64, p.Width())
-	for i, n := range p.Names() {
-		cols[i], w[i] = model.Feature{Name: n, Type: model.FeatureFloat}, 0.5-0.3*float64(i)
-	}
-	outs, raw := model.DefaultOutputs(model.TaskBinary, 1, model.LinkSigmoid)
-	imp := &model.Imported{
-		Kind: model.KindLinear, Task: model.TaskBinary, Features: cols, Outputs: outs, RawOutputs: raw,
-		Source: model.Source{Format: "predictd-train", File: "spec.yaml", SHA256: "00"},
-		Model:  &model.Dense{Layers: []model.Layer{{In: p.Width(), Out: 1, Weights: w, Bias: []float64{-0.1}, Activation: kernels.ActIdentity}}, Link: model.LinkSigmoid},
-	}
+	imp := fixture.LogisticOver(p, 0.5, -0.3, -0.1)
 	repo := t.TempDir()
 	if _, _, err := model.Write(repo, "tm", imp, model.WriteOptions{Transform: p}); err != nil {
 		t.Fatal(err)
