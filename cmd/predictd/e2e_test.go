@@ -457,3 +457,38 @@ func TestImportPrecision(t *testing.T) {
 		}
 	}
 }
+
+// TestImportFeatureNames: an ONNX graph names only its input tensor, so its
+// features are img_0..img_11; import --feature-names @FILE gives them the
+// training data's names, and score reads a CSV by those names with the same
+// predictions. A wrong count exits 2 naming the counts.
+func TestImportFeatureNames(t *testing.T) {
+	dir := t.TempDir()
+	repo := filepath.Join(dir, "repo")
+	var names []string
+	for i := range 12 {
+		names = append(names, fmt.Sprintf("pixel%02d", i))
+	}
+	namesFile := filepath.Join(dir, "names.txt")
+	os.WriteFile(namesFile, []byte(strings.Join(names, "\n")+"\n"), 0o644)
+	mustRun(t, "import", "--from", "onnx", "--in", fixture.Path("onnx", "flatten_gemm_sigmoid.onnx"), "--repo", repo, "--name", "img", "--feature-names", "@"+namesFile)
+	out := mustRun(t, "inspect", "--repo", repo, "--model", "img")
+	if !strings.Contains(out, "pixel00 (float)") || strings.Contains(out, "img_0 ") {
+		t.Fatalf("inspect after --feature-names:\n%s", out)
+	}
+	data, err := os.ReadFile(fixture.Path("onnx", "flatten_gemm_sigmoid.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := filepath.Join(dir, "rows.csv")
+	os.WriteFile(in, []byte(strings.Join(names, ",")+string(data[bytes.IndexByte(data, '\n'):])), 0o644)
+	got := filepath.Join(dir, "got.csv")
+	mustRun(t, "score", "--repo", repo, "--model", "img", "--in", in, "--out", got)
+	agree(t, got, fixture.Path("onnx", "flatten_gemm_sigmoid.pred.csv"), 1e-5)
+
+	r := predictd(t, "import", "--from", "onnx", "--in", fixture.Path("onnx", "flatten_gemm_sigmoid.onnx"), "--repo", repo, "--name", "img2", "--feature-names", "a,b")
+	if r.code != 2 || !strings.Contains(r.stderr, "2 feature names for a model of 12 features") {
+		t.Fatalf("--feature-names a,b: exit %d, %q; want exit 2 naming the counts", r.code, r.stderr)
+	}
+	mustRun(t, "import", "--from", "sklearn", "--in", fixture.Path("native", "logreg_binary.model.json"), "--repo", repo, "--name", "lr")
+}

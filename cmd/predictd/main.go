@@ -46,7 +46,7 @@ func usageErr(format string, args ...any) error {
 const usage = `predictd: CPU inference for tree ensembles, linear models and MLPs.
 
 Usage:
-  predictd import  --from xgboost|lightgbm|onnx|native --in FILE --repo DIR --name NAME [--version N] [--feature-views V1,V2:F] [--precision float64|float32] [--reference ROWS] [--contract contract.yaml]
+  predictd import  --from xgboost|lightgbm|onnx|native|sklearn --in FILE --repo DIR --name NAME [--version N] [--feature-names a,b,...|@FILE] [--feature-views V1,V2:F] [--precision float64|float32] [--reference ROWS] [--contract contract.yaml]
   predictd score   --repo DIR --model NAME [--version N] --in FILE(.csv|.parquet) [--out FILE(.csv|.parquet)] [--raw] [--keep COL,...]
   predictd inspect --repo DIR --model NAME [--version N] [--json]
   predictd profile --repo DIR --model NAME [--version N] --in ROWS(.csv|.parquet) [--bins 20] [--top-k 20] [--sample 1000] [--max-rows N]
@@ -205,6 +205,26 @@ func required(fs *flag.FlagSet, names ...string) error {
 	return nil
 }
 
+// readFeatureNames reads --feature-names: "a,b,c", or "@FILE" holding one
+// name per line (blank lines and surrounding spaces ignored).
+func readFeatureNames(v string) ([]string, error) {
+	sep := ","
+	if path, ok := strings.CutPrefix(v, "@"); ok {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return nil, err
+		}
+		v, sep = string(data), "\n"
+	}
+	var names []string
+	for _, n := range strings.Split(v, sep) {
+		if n = strings.TrimSpace(n); n != "" || sep == "," {
+			names = append(names, n)
+		}
+	}
+	return names, nil
+}
+
 func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("import", stderr)
 	from := fs.String("from", "", "source format: "+strings.Join(importer.Formats, ", "))
@@ -215,6 +235,7 @@ func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	views := fs.String("feature-views", "", "comma-separated online feature views (or view:feature) serve fetches this model's inputs from by entity key")
 	reference := fs.String("reference", "", "rows (.csv or .parquet: training or validation data) to profile into the version's reference, for drift statistics (see predictd profile)")
 	contractFile := fs.String("contract", "", "data contract (YAML, see predictd contract infer) to store with the version; serve enforces or counts it per model")
+	featureNames := fs.String("feature-names", "", "names for the model's features, in its order: a comma-separated list, or @FILE with one name per line (for ONNX graphs, which name only their input tensor, and files without names)")
 	precision := fs.String("precision", "", "a dense model's arithmetic: float64 (the default, but for ONNX MLP graphs: the source library's own) or float32 (SIMD kernels, faster for wide MLPs, within 1e-5 of each row's scale; not for linear models)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -232,6 +253,15 @@ func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			return &exitError{2, err}
 		}
 		return err
+	}
+	if *featureNames != "" {
+		names, err := readFeatureNames(*featureNames)
+		if err != nil {
+			return &exitError{2, fmt.Errorf("--feature-names: %w", err)}
+		}
+		if err := importer.RenameFeatures(imp, names); err != nil {
+			return &exitError{2, fmt.Errorf("--feature-names: %w", err)}
+		}
 	}
 	wo := model.WriteOptions{Version: *ver, Precision: *precision}
 	if *views != "" {

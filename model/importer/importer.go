@@ -10,6 +10,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/predictd/predictd/model"
 	"github.com/predictd/predictd/model/lightgbm"
@@ -18,8 +20,10 @@ import (
 	"github.com/predictd/predictd/model/xgboost"
 )
 
-// Formats lists the accepted values of the format argument.
-var Formats = []string{"xgboost", "lightgbm", "native", "onnx"}
+// Formats lists the accepted values of the format argument. "sklearn" is
+// "native": scikit-learn estimators come in as native JSON, written by the
+// exporter docs/native-format.md gives.
+var Formats = []string{"xgboost", "lightgbm", "native", "sklearn", "onnx"}
 
 // BadModelError is an error in the model file itself (as opposed to an I/O
 // failure), so the command line can exit with status 2.
@@ -45,7 +49,7 @@ func ImportFile(format, path string) (*model.Imported, error) {
 		parse = xgboost.Parse
 	case "lightgbm":
 		parse = lightgbm.Parse
-	case "native":
+	case "native", "sklearn":
 		parse = native.Parse
 	case "onnx":
 		parse = onnx.Parse
@@ -76,4 +80,47 @@ func ImportFile(format, path string) (*model.Imported, error) {
 	imp.Source.File = filepath.Base(path)
 	imp.Source.SHA256 = hex.EncodeToString(sum[:])
 	return imp, nil
+}
+
+// RenameFeatures gives imp's features the names given, in the model's
+// order (import --feature-names): for a format whose files carry no names
+// (ONNX graphs name one input tensor, so features are <input>_<j>;
+// XGBoost files without feature_names are f0, f1, ...), so that CSV
+// columns and request fields can use the training data's names. There
+// must be one name per feature, each non-empty, at most 256 bytes of
+// printable UTF-8 without commas, and no name twice; types are kept.
+func RenameFeatures(imp *model.Imported, names []string) error {
+	if len(names) != len(imp.Features) {
+		return fmt.Errorf("%d feature names for a model of %d features (%s)", len(names), len(imp.Features), featureList(imp.Features))
+	}
+	seen := make(map[string]int, len(names))
+	for i, n := range names {
+		switch {
+		case n == "":
+			return fmt.Errorf("feature name %d is empty", i+1)
+		case len(n) > 256 || !utf8.ValidString(n) || strings.ContainsFunc(n, func(r rune) bool { return r == ',' || !unicode.IsPrint(r) }):
+			return fmt.Errorf("feature name %d %s: want at most 256 bytes of printable UTF-8 without commas", i+1, model.Quote(n))
+		}
+		if j, dup := seen[n]; dup {
+			return fmt.Errorf("feature name %s given twice (names %d and %d)", model.Quote(n), j+1, i+1)
+		}
+		seen[n] = i
+	}
+	for i := range imp.Features {
+		imp.Features[i].Name = names[i]
+	}
+	return nil
+}
+
+// featureList is the first few feature names, for an error.
+func featureList(fs []model.Feature) string {
+	var s []string
+	for i, f := range fs {
+		if i == 8 {
+			s = append(s, fmt.Sprintf("and %d more", len(fs)-8))
+			break
+		}
+		s = append(s, f.Name)
+	}
+	return strings.Join(s, ", ")
 }

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/predictd/predictd/internal/fixture"
+	"github.com/predictd/predictd/model"
 )
 
 // TestImportFileQuotesBriefly: `import` once echoed a 100 MB objective name
@@ -70,5 +71,52 @@ func TestImportXGBoostFormats(t *testing.T) {
 	want := fmt.Sprintf(`xgboost.Booster(model_file="%s").save_model("%s")`, path, filepath.Join(dir, "old.json"))
 	if !errors.As(err, &bad) || !strings.HasPrefix(err.Error(), path+": XGBoost legacy binary model") || !strings.Contains(err.Error(), want) {
 		t.Errorf("ImportFile(%s) error = %v, want a BadModelError naming the file, the format and %s", path, err, want)
+	}
+}
+
+func TestRenameFeatures(t *testing.T) {
+	newImp := func() *model.Imported {
+		return &model.Imported{Features: []model.Feature{{Name: "input_0", Type: model.FeatureFloat}, {Name: "input_1", Type: model.FeatureCategorical}}}
+	}
+	imp := newImp()
+	if err := RenameFeatures(imp, []string{"age", "city"}); err != nil {
+		t.Fatal(err)
+	}
+	if imp.Features[0] != (model.Feature{Name: "age", Type: model.FeatureFloat}) || imp.Features[1] != (model.Feature{Name: "city", Type: model.FeatureCategorical}) {
+		t.Fatalf("renamed features %v, want age (float), city (categorical)", imp.Features)
+	}
+	for _, c := range []struct {
+		names []string
+		want  string
+	}{
+		{[]string{"a"}, "1 feature names for a model of 2 features (input_0, input_1)"},
+		{[]string{"a", ""}, "feature name 2 is empty"},
+		{[]string{"a", "a"}, `feature name "a" given twice (names 1 and 2)`},
+		{[]string{"a", "b,c"}, `feature name 2 "b,c": want at most 256 bytes of printable UTF-8 without commas`},
+		{[]string{"a\n", "b"}, "feature name 1"},
+	} {
+		imp := newImp()
+		err := RenameFeatures(imp, c.names)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("RenameFeatures(%q) error = %v, want one containing %q", c.names, err, c.want)
+		}
+		if imp.Features[0].Name != "input_0" {
+			t.Errorf("RenameFeatures(%q) failed but renamed: %v", c.names, imp.Features)
+		}
+	}
+}
+
+func TestSklearnIsNative(t *testing.T) {
+	path := fixture.Path("native", "logreg_binary.model.json")
+	a, err := ImportFile("sklearn", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := ImportFile("native", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Source != b.Source || len(a.Features) != len(b.Features) {
+		t.Fatalf("--from sklearn gave %+v, --from native %+v", a.Source, b.Source)
 	}
 }
