@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -12,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/predictd/predictd/internal/fixture"
 )
 
 // trainRow is one raw row of the training e2e data: amount may be blank
@@ -83,27 +84,14 @@ const e2eFeatures = `features:
     buckets: 8
 `
 
-// readPredictions reads train --predictions: row index -> prediction.
-func readPredictions(t *testing.T, path string) (rows []int, preds []float64) {
+// column is column k of a CSV file with a header (fixture.ReadTable).
+func column(t *testing.T, path string, k int) []float64 {
 	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
+	var out []float64
+	for _, r := range fixture.ReadTable(t, path).Rows {
+		out = append(out, r[k])
 	}
-	defer f.Close()
-	recs, err := csv.NewReader(f).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, r := range recs[1:] {
-		i, err1 := strconv.Atoi(r[0])
-		p, err2 := strconv.ParseFloat(r[1], 64)
-		if err1 != nil || err2 != nil {
-			t.Fatalf("%s: bad line %v", path, r)
-		}
-		rows, preds = append(rows, i), append(preds, p)
-	}
-	return rows, preds
+	return out
 }
 
 // TestTrainServeScoreParity trains a logistic and a tree model with
@@ -157,7 +145,12 @@ func TestTrainServeScoreParity(t *testing.T) {
 				t.Errorf("train --json: the last progress event with losses is round %d, want round 30 of 30:\n%s", rounds, out)
 			}
 		}
-		idx, preds := readPredictions(t, predPath)
+		// train --predictions: the row's position over the inputs, then the prediction.
+		var idx []int
+		for _, r := range column(t, predPath, 0) {
+			idx = append(idx, int(r))
+		}
+		preds := column(t, predPath, 1)
 		if len(idx) != done.ValidRows || len(idx) < 300 {
 			t.Fatalf("%s: %d predictions for %d validation rows", name, len(idx), done.ValidRows)
 		}
@@ -176,7 +169,7 @@ func TestTrainServeScoreParity(t *testing.T) {
 		os.WriteFile(in, []byte(b.String()), 0o644)
 		out := filepath.Join(dir, name+".scored.csv")
 		mustRun(t, "score", "--repo", repo, "--model", name, "--in", in, "--out", out)
-		_, scored := readScored(t, out)
+		scored := column(t, out, 0)
 		checkBits(t, name+" score", tr.preds, scored)
 	}
 
@@ -239,29 +232,6 @@ func TestTrainServeScoreParity(t *testing.T) {
 			}
 		}
 	}
-}
-
-// readScored reads score's CSV output: header and the first column.
-func readScored(t *testing.T, path string) ([]string, []float64) {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	recs, err := csv.NewReader(f).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []float64
-	for _, r := range recs[1:] {
-		v, err := strconv.ParseFloat(r[0], 64)
-		if err != nil {
-			t.Fatalf("%s: %v", path, err)
-		}
-		out = append(out, v)
-	}
-	return recs[0], out
 }
 
 func checkBits(t *testing.T, what string, want, got []float64) {
