@@ -136,7 +136,7 @@ const (
 // linkCodes maps a link code, the index, to its Link.
 var linkCodes = [...]Link{
 	LinkIdentity, LinkSigmoid, LinkSoftmax, LinkArgmax, LinkExp,
-	LinkLog1pExp, LinkSignedSquare, LinkOVR,
+	LinkLog1pExp, LinkSignedSquare, LinkOVR, LinkProbability,
 }
 
 func linkCode(l Link) (uint8, bool) {

@@ -157,8 +157,12 @@ func codecCases(t testing.TB) []codecCase {
 	for i := range sigmoid.Forest.Groups {
 		sigmoid.Forest.Groups[i] = 0
 	}
+	// An averaged forest of probabilities (link code 8).
+	probability := &Trees{Link: LinkProbability, Scale: 1, Divide: 2}
+	probability.Forest = sigmoid.Forest
 	return []codecCase{
 		{"trees/f64sum/lesseq", KindTrees, codecTrees(t, false, kernels.LessEqFloat64)},
+		{"trees/onegroup/probability", KindTrees, probability},
 		{"trees/f32sum/less32", KindTrees, codecTrees(t, true, kernels.LessFloat32)},
 		{"trees/f32sum/lesseq", KindTrees, codecTrees(t, true, kernels.LessEqFloat64)},
 		{"trees/f64sum/less32", KindTrees, codecTrees(t, false, kernels.LessFloat32)},
@@ -425,7 +429,7 @@ func TestDecodePayloadErrors(t *testing.T) {
 		{"unknown kind", "forest", compress(tb), `decode payload: unknown kind "forest"`},
 		{"kind mismatch", KindMLP, compress(tb), "kind tag 1 does not hold a mlp model"},
 		{"dense as trees", KindTrees, compress(db), "kind tag 2 does not hold a tree_ensemble model"},
-		{"link code", KindTrees, compress(patch(tb, put8(6, 8))), "tree section: link: unknown link code 8"},
+		{"link code", KindTrees, compress(patch(tb, put8(6, 9))), "tree section: link: unknown link code 9"},
 		{"float32 flag", KindTrees, compress(patch(tb, put8(28, 2))), "tree section: float32_sum: flag 2, want 0 or 1"},
 		{"right out of range", KindTrees, compress(patch(tb, put32(nodesAt+12, 1000))), "tree 0 node 0: children out of the tree's range"},
 		{"right onto left child", KindTrees, compress(patch(tb, put32(nodesAt+12, 1))), "tree 0 node 0: children out of the tree's range"},

@@ -39,7 +39,7 @@ func DefaultOutputs(task Task, margins int, link Link) (outputs, raw []Output) {
 		}
 	}
 	switch {
-	case task == TaskBinary && link == LinkSigmoid:
+	case task == TaskBinary && (link == LinkSigmoid || link == LinkProbability):
 		outputs = []Output{{Name: "p", Meaning: "probability of class 1"}}
 	case task == TaskBinary:
 		outputs = []Output{{Name: "score", Meaning: "untransformed score; higher means class 1"}}

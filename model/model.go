@@ -39,6 +39,13 @@ const (
 	// LinkOVR is scikit-learn's one-vs-rest: a sigmoid of each margin, then
 	// each row divided by its sum (LinearClassifierMixin._predict_proba_lr).
 	LinkOVR Link = "ovr"
+	// LinkProbability passes margins through unchanged, like identity,
+	// for a model whose margins are already probabilities: a random forest
+	// averaging its trees' class probabilities (scikit-learn's forests,
+	// LightGBM 2.2.2 and earlier's binary random forests). A binary model
+	// with it outputs p, the probability of class 1, and has a class label;
+	// a multiclass one outputs p0..pK-1.
+	LinkProbability Link = "probability"
 	// LinkArgmax outputs the index of the largest margin (XGBoost's
 	// multi:softmax).
 	LinkArgmax Link = "argmax"
@@ -188,7 +195,7 @@ func applyLink32(dst []float64, start, n int, link Link, scale float64) []float6
 // checkLink reports whether link can apply to n margins per row.
 func checkLink(link Link, n int) error {
 	switch link {
-	case LinkIdentity, LinkSigmoid, LinkExp, LinkLog1pExp, LinkSignedSquare:
+	case LinkIdentity, LinkProbability, LinkSigmoid, LinkExp, LinkLog1pExp, LinkSignedSquare:
 		return nil
 	case LinkSoftmax, LinkArgmax, LinkOVR:
 		if n < 2 {
@@ -204,7 +211,7 @@ func checkLink(link Link, n int) error {
 func applyLink(dst []float64, start, n int, link Link, scale float64) []float64 {
 	m := dst[start:]
 	switch link {
-	case LinkIdentity:
+	case LinkIdentity, LinkProbability:
 	case LinkSigmoid:
 		for i, v := range m {
 			m[i] = 1 / (1 + math.Exp(-scale*v))

@@ -32,13 +32,13 @@ const (
 
 // ClassLabel is the rule of a model of task with outputs predictions per
 // instance and link: a binary model whose output is the probability of
-// class 1 (link sigmoid) thresholds it; a multiclass model with an output
+// class 1 (link sigmoid or probability) thresholds it; a multiclass model with an output
 // per class takes the argmax (of probabilities or of scores, the same
 // class); a multiclass model that outputs the class index (link argmax)
 // is its own label. Anything else has NoLabel.
 func ClassLabel(task model.Task, outputs int, link model.Link) LabelRule {
 	switch {
-	case task == model.TaskBinary && outputs == 1 && link == model.LinkSigmoid:
+	case task == model.TaskBinary && outputs == 1 && (link == model.LinkSigmoid || link == model.LinkProbability):
 		return LabelThreshold
 	case task == model.TaskMulticlass && outputs > 1:
 		return LabelArgmax

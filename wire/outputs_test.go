@@ -107,6 +107,7 @@ func TestClassLabel(t *testing.T) {
 		want    LabelRule
 	}{
 		{model.TaskBinary, 1, model.LinkSigmoid, LabelThreshold},
+		{model.TaskBinary, 1, model.LinkProbability, LabelThreshold},
 		{model.TaskBinary, 1, model.LinkIdentity, NoLabel},
 		{model.TaskMulticlass, 3, model.LinkSoftmax, LabelArgmax},
 		{model.TaskMulticlass, 3, model.LinkSigmoid, LabelArgmax},

@@ -14,7 +14,13 @@
 //     the forest's category sets, so Tree::CategoricalDecision's rules hold
 //     (NaN and negatives go right, other values truncate toward zero).
 //   - random forests (average_output) divide the summed margins by the
-//     number of iterations before the link.
+//     number of iterations before the link, as LightGBM 2.2.3 and later
+//     do. A format-v2 binary forest whose leaves all lie in [0, 1] was
+//     written by LightGBM 2.2.2 or earlier, which stored probabilities in
+//     the leaves and returned their plain average: it gets
+//     model.LinkProbability (no sigmoid). A v2 forest with another
+//     transforming objective is refused, the writer being unknowable (see
+//     rfLink).
 //   - Linear trees (is_linear=1, from linear_tree=true) keep each leaf's
 //     model as a kernels linear leaf, so Tree::Predict's rules hold: the
 //     leaf outputs leaf_const plus leaf_coeff times the raw feature value,

@@ -220,3 +220,39 @@ func TestPredictNoAlloc(t *testing.T) {
 		t.Errorf("Predict allocates %v times per call, want 0", n)
 	}
 }
+
+// TestRandomForestV2Parity compares with LightGBM's own predictions of a
+// binary random forest that LightGBM 2.2 wrote in format v2 (vendored from
+// the leaves project; lg_rf_iris_test.tsv rebuilt by
+// testdata/gen/lightgbm_rf_iris_rows.py). Its leaves are probabilities and
+// LightGBM returned their plain average: predictd must read it with
+// model.LinkProbability, and output p. Applying the sigmoid on top, as
+// predictd did before, was 0.41 off.
+func TestRandomForestV2Parity(t *testing.T) {
+	dir := fixtureDir(t)
+	imp, tr := mustParse(t, "lg_rf_iris.model", readFile(t, filepath.Join(dir, "lg_rf_iris.model")))
+	if imp.Source.Booster != "rf" || imp.Task != model.TaskBinary || tr.Link != model.LinkProbability || tr.Divide != 30 {
+		t.Fatalf("booster %q task %s link %s divide %v; want rf, binary, probability, 30", imp.Source.Booster, imp.Task, tr.Link, tr.Divide)
+	}
+	if len(imp.Outputs) != 1 || imp.Outputs[0].Name != "p" {
+		t.Fatalf("outputs %+v, want one named p", imp.Outputs)
+	}
+	rows := readTSV(t, filepath.Join(dir, "lg_rf_iris_test.tsv"), 0)
+	want := readTSV(t, filepath.Join(dir, "lg_rf_iris_true_predictions.txt"), 0)
+	if len(want) != len(rows) || len(rows) != 30 {
+		t.Fatalf("%d predictions for %d rows, want 30 of each", len(want), len(rows))
+	}
+	for i := range rows {
+		rows[i] = rows[i][:4] // the fifth column is the label
+	}
+	got := predictRows(t, tr, rows, false)
+	worst := 0.0
+	for i := range rows {
+		e := math.Abs(got[i][0] - want[i][0])
+		if e > 1e-15 {
+			t.Errorf("row %d %v: got %.17g, want %.17g (LightGBM's; abs err %.3g, bound 1e-15)", i, rows[i], got[i][0], want[i][0], e)
+		}
+		worst = math.Max(worst, e)
+	}
+	t.Logf("%d rows, worst absolute error %.3g", len(rows), worst)
+}

@@ -452,3 +452,55 @@ func TestObjectiveAliases(t *testing.T) {
 		}
 	}
 }
+
+// TestRandomForestV2Writers covers rfLink's reading of a format-v2 random
+// forest by the LightGBM that wrote it, on v3_rf_binary.txt relabelled v2:
+// leaves outside [0, 1] (raw scores: LightGBM 2.2.3 and later) keep the
+// sigmoid of the average; leaves all in [0, 1] (probabilities: 2.2.2 and
+// earlier) are averaged as they are; a v2 forest with a transforming
+// objective other than binary is refused, and one with an identity
+// objective is read as is.
+func TestRandomForestV2Writers(t *testing.T) {
+	v3 := string(testdata(t, "v3_rf_binary.txt"))
+	v2 := strings.Replace(v3, "version=v3", "version=v2", 1)
+
+	_, tr := mustParse(t, "v2 raw leaves", []byte(v2))
+	if tr.Link != model.LinkSigmoid {
+		t.Errorf("v2 forest with leaves 0.75 -0.25 0.5 -1: link %s, want sigmoid (written by 2.2.3 or later)", tr.Link)
+	}
+	if got, want := tr.Predict(nil, []float64{1}, false)[0], sigmoid(1, 0.625); !near(got, want, 1e-15) {
+		t.Errorf("p(1) = %v, want %v", got, want)
+	}
+
+	// Leaves as probabilities (0.75 -> 0.70, -0.25 -> 0.125, -1 -> 0.2),
+	// without tree_sizes, which the edit invalidates.
+	probs := strings.Replace(v2, "tree_sizes=245 241\n", "", 1)
+	probs = strings.Replace(probs, "leaf_value=0.75 -0.25", "leaf_value=0.70 0.125", 1)
+	probs = strings.Replace(probs, "leaf_value=0.5 -1", "leaf_value=0.5 0.2", 1)
+	if probs == v2 {
+		t.Fatal("fixture edit did not apply: v3_rf_binary.txt's leaf lines changed?")
+	}
+	imp, tr := mustParse(t, "v2 probability leaves", []byte(probs))
+	if tr.Link != model.LinkProbability || imp.Outputs[0].Name != "p" {
+		t.Fatalf("v2 forest with leaves in [0,1]: link %s output %s, want probability, p", tr.Link, imp.Outputs[0].Name)
+	}
+	for _, c := range []struct{ x, want float64 }{{1, (0.70 + 0.5) / 2}, {2, (0.125 + 0.5) / 2}, {3, (0.125 + 0.2) / 2}} {
+		if got := tr.Predict(nil, []float64{c.x}, false)[0]; got != c.want {
+			t.Errorf("p(%v) = %v, want the plain average %v", c.x, got, c.want)
+		}
+	}
+	// The same file as v3 is read as LightGBM 3 reads it: sigmoid.
+	if _, tr := mustParse(t, "v3 probability leaves", []byte(strings.Replace(probs, "version=v2", "version=v3", 1))); tr.Link != model.LinkSigmoid {
+		t.Errorf("v3 forest: link %s, want sigmoid", tr.Link)
+	}
+
+	poisson := strings.Replace(v2, "objective=binary sigmoid:1", "objective=poisson", 1)
+	_, err := Parse([]byte(poisson))
+	if err == nil || !strings.Contains(err.Error(), "format v2 with objective \"poisson\"") || !strings.Contains(err.Error(), "2.2.3") {
+		t.Errorf("v2 poisson forest: err %v, want a refusal naming the objective and the 2.2.3 change", err)
+	}
+	reg := strings.Replace(poisson, "objective=poisson", "objective=regression", 1)
+	if _, tr := mustParse(t, "v2 regression forest", []byte(reg)); tr.Link != model.LinkIdentity || tr.Divide != 2 {
+		t.Errorf("v2 regression forest: link %s divide %v, want identity, 2", tr.Link, tr.Divide)
+	}
+}

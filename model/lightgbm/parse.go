@@ -68,6 +68,8 @@ type parser struct {
 	catFeat []bool // features used by a categorical split
 	nTrees  int
 	blocks  []block
+	// leavesOutside01 records a leaf value outside [0, 1] (see rfLink).
+	leavesOutside01 bool
 
 	// per-tree scratch, reused
 	fields map[string]field
@@ -119,6 +121,9 @@ func (p *parser) parse() (*model.Imported, error) {
 		// GBDT::PredictRaw divides by num_iteration_for_pred_, the number
 		// of iterations, before the objective's ConvertOutput.
 		t.Divide = float64(p.nTrees / h.perIter)
+		if t.Link, err = p.rfLink(); err != nil {
+			return nil, err
+		}
 	}
 	if err := t.Prepare(); err != nil {
 		// Everything Validate checks is checked above with a line number;
@@ -149,8 +154,40 @@ func (p *parser) parse() (*model.Imported, error) {
 	if h.obj.task == model.TaskMulticlass {
 		imp.Classes = h.perIter
 	}
-	imp.Outputs, imp.RawOutputs = model.DefaultOutputs(h.obj.task, h.perIter, h.obj.link)
+	imp.Outputs, imp.RawOutputs = model.DefaultOutputs(h.obj.task, h.perIter, t.Link)
 	return imp, nil
+}
+
+// rfLink is the link of a random forest (average_output), by the LightGBM
+// that wrote the file. LightGBM 2.2.3 (February 2019; pull request #1906,
+// fixing issue #1843) changed random forests: before it, a binary forest
+// stored each leaf as a probability (the sigmoid of its raw output) and
+// GBDT::Predict returned the plain average of the trees, without the
+// objective's ConvertOutput; from it on, leaves are raw scores and the
+// average goes through ConvertOutput, as for boosting. Formats v3 and v4
+// (LightGBM 3 and later) are always the latter. Format v2 was written by
+// both, and the file does not record which release wrote it; its leaves
+// tell: a binary forest from 2.2.2 or earlier has every leaf in [0, 1],
+// one from 2.2.3 on has raw scores, which in a trained forest fall on both
+// sides of 0 (they all lie in [0, 1] only if no leaf ever predicts below
+// 0.5 nor above 0.73). So a v2 binary forest with every leaf in [0, 1] is
+// read as probabilities, averaged (model.LinkProbability); any other as
+// from 2.2.3 on. A v2 forest with another objective that transforms its
+// output (multiclass, cross_entropy, poisson, ...) is refused: which
+// releases stored what for those is not established. Identity objectives
+// (regression) predict the same either way.
+func (p *parser) rfLink() (model.Link, error) {
+	h := &p.hdr
+	if h.version != "v2" || h.obj.link == model.LinkIdentity {
+		return h.obj.link, nil
+	}
+	if h.obj.task == model.TaskBinary && h.obj.link == model.LinkSigmoid {
+		if p.leavesOutside01 {
+			return h.obj.link, nil
+		}
+		return model.LinkProbability, nil
+	}
+	return "", fmt.Errorf("a random forest (average_output) in format v2 with objective %s: LightGBM 2.2.2 and earlier averaged such a forest's outputs without the objective's transform, 2.2.3 and later apply it, and a v2 file does not say which release wrote it; load it in the LightGBM that trained it and save it again with LightGBM 3 or later (format v3 or v4), after checking its predictions there", model.Quote(h.objText))
 }
 
 // header reads the key=value lines up to the first Tree= block (or "end of
@@ -481,6 +518,9 @@ func (t *treeBlock) build() error {
 	for i, v := range leaves {
 		if math.IsNaN(v) || math.IsInf(v, 0) {
 			return t.errf(leafLine, "leaf_value[%d] = %v is not a finite number", i, v)
+		}
+		if v < 0 || v > 1 {
+			p.leavesOutside01 = true
 		}
 	}
 	group := p.nTrees % p.hdr.perIter
