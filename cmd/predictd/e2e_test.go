@@ -235,6 +235,9 @@ func TestLightGBMFixtures(t *testing.T) {
 	}{
 		{"lgmulticlass.model", "multiclass_test.tsv", "lgmulticlass_true_predictions.txt", "lgmulticlass_true_raw_predictions.txt", 28, 5, 1},
 		{"lg_dart_breast_cancer.model", "breast_cancer_test.tsv", "lg_dart_breast_cancer_true_predictions.txt", "", 30, 1, 0},
+		// A LightGBM 2.2 random forest: the plain average of its
+		// probability leaves, no sigmoid.
+		{"lg_rf_iris.model", "lg_rf_iris_test.tsv", "lg_rf_iris_true_predictions.txt", "", 4, 1, 1},
 	} {
 		t.Run(tc.model, func(t *testing.T) {
 			name := strings.TrimSuffix(tc.model, ".model")

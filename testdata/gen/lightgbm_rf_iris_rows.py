@@ -12,8 +12,8 @@ right: predictd's predictions of them equal LightGBM's saved ones.
 
 Run from the repository root with Debian's python3-sklearn:
     /usr/bin/python3 testdata/gen/lightgbm_rf_iris_rows.py
-Columns: the four features, tab-separated, repr() precision, no header;
-then the binarised label in a fifth column.
+Columns: the binarised label, then the four features, tab-separated,
+repr() precision, no header (the layout of multiclass_test.tsv).
 """
 from sklearn import datasets
 from sklearn.model_selection import train_test_split
@@ -24,4 +24,4 @@ y[y > 0] = 1
 _, X_test, _, y_test = train_test_split(X, y, test_size=0.2, random_state=0)
 with open("testdata/lightgbm/lg_rf_iris_test.tsv", "w") as f:
     for row, label in zip(X_test, y_test):
-        f.write("\t".join(repr(float(v)) for v in row) + "\t" + str(int(label)) + "\n")
+        f.write(str(int(label)) + "\t" + "\t".join(repr(float(v)) for v in row) + "\n")
