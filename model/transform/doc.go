@@ -58,6 +58,14 @@
 //   - cross: as hash over the bytes of the first column's string, one 0xFF
 //     byte (never in UTF-8, so "a|b" and "a","|b" differ) and the second
 //     column's string. A missing value in either gives all zeros.
+//   - scaler: (x-offset)*scale with the offset and scale an importer read
+//     from a model file (an ONNX-ML Scaler); never fitted, refused in a
+//     training spec.
+//
+// A pipeline may end with a row-wise stage (Normalize, set by Build, which
+// importers use; Fit never sets it): every output column of the row
+// divided by the row's L1 or L2 norm, as scikit-learn's Normalizer (a row
+// of norm 0 is left as it is).
 //
 // Output names: a numeric feature's column is its Name; an indicator is
 // Name+"_missing"; onehot gives Name+"="+category, Name+"=NaN",

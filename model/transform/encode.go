@@ -16,6 +16,9 @@ const FormatVersion = 1
 type encoded struct {
 	Version  int       `json:"version"`
 	Features []Feature `json:"features"`
+	// Normalize is Pipeline.Normalize; omitted when "", so pipelines
+	// without it encode as before it existed.
+	Normalize string `json:"normalize,omitempty"`
 }
 
 // Encode is p's stable JSON form: fields in a fixed order, floats in the
@@ -24,7 +27,7 @@ func (p *Pipeline) Encode() ([]byte, error) {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
-	if err := enc.Encode(encoded{Version: FormatVersion, Features: p.features}); err != nil {
+	if err := enc.Encode(encoded{Version: FormatVersion, Features: p.features, Normalize: p.norm}); err != nil {
 		return nil, fmt.Errorf("transform: encode: %w", err)
 	}
 	return buf.Bytes(), nil
@@ -48,7 +51,29 @@ func Decode(data []byte) (*Pipeline, error) {
 	if len(e.Features) == 0 {
 		return nil, errors.New("transform: decode: features: empty")
 	}
-	return resolve(e.Features, true)
+	return Build(e.Features, e.Normalize)
+}
+
+// Build returns the pipeline of fitted features (checked as Decode checks
+// them; the slice is the pipeline's from then on) followed by the
+// row-wise stage norm: NormL1, NormL2 or "" for none. Importers use it for
+// the transforms a model file states (model/onnx: an ONNX-ML Scaler,
+// Imputer, OneHotEncoder or Normalizer before the model).
+func Build(features []Feature, norm string) (*Pipeline, error) {
+	if len(features) == 0 {
+		return nil, errors.New("transform: features: empty")
+	}
+	switch norm {
+	case "", NormL1, NormL2:
+	default:
+		return nil, fmt.Errorf("transform: normalize: %s, want l1 or l2", quote(norm))
+	}
+	p, err := resolve(features, true)
+	if err != nil {
+		return nil, err
+	}
+	p.norm = norm
+	return p, nil
 }
 
 // MaxBuckets bounds hash and cross Buckets, bucketize Bins and Edges and
@@ -157,6 +182,14 @@ func (s *Step) check(path string, fitted bool) error {
 		return only("min", "max")
 	case OpLog1p:
 		return only()
+	case OpScaler:
+		if !fitted {
+			return bad(".op", "scaler is written by importers with the model's own offset and scale; a training spec uses standardize or minmax")
+		}
+		if !finite(s.Offset) || !finite(s.Scale) {
+			return bad("", "offset %v, scale %v: want finite numbers", s.Offset, s.Scale)
+		}
+		return only("scale", "offset")
 	case OpStandardize, OpMinMax:
 		if fitted {
 			if !finite(s.Mean) || !finite(s.Offset) {
@@ -192,7 +225,7 @@ func (s *Step) check(path string, fitted bool) error {
 		}
 		return only("bins", "edges")
 	}
-	return bad(".op", "%s, want impute, clip, log1p, standardize, minmax or bucketize", quote(s.Op))
+	return bad(".op", "%s, want impute, clip, log1p, standardize, minmax, bucketize or scaler", quote(s.Op))
 }
 
 func (e *Encoding) check(path string, fitted bool) error {

@@ -16,6 +16,10 @@ const (
 	OpStandardize = "standardize"
 	OpMinMax      = "minmax"
 	OpBucketize   = "bucketize"
+	// OpScaler is (x - Offset) * Scale with given Offset and Scale: the
+	// ONNX-ML Scaler's formula, written by importers (model/onnx), never
+	// fitted; a training spec uses standardize or minmax.
+	OpScaler = "scaler"
 
 	EncOneHot  = "onehot"
 	EncOrdinal = "ordinal"
@@ -72,7 +76,7 @@ type Step struct {
 	Max *float64 `json:"max,omitempty"`
 
 	// standardize: Mean and Scale (fitted); minmax: Scale and Offset
-	// (fitted).
+	// (fitted); scaler: Offset and Scale (given by an importer).
 	Mean   float64 `json:"mean,omitempty"`
 	Scale  float64 `json:"scale,omitempty"`
 	Offset float64 `json:"offset,omitempty"`
@@ -131,6 +135,7 @@ type Feature struct {
 // Pipeline is a fitted list of Features; see the package doc.
 type Pipeline struct {
 	features []Feature
+	norm     string // NormL1, NormL2 or "": the row-wise stage after the features
 	inputs   []string
 	numeric  []bool // per input: read as a number
 	names    []string
@@ -171,6 +176,53 @@ func (p *Pipeline) Apply(dst []float64, raw Row) ([]float64, error) {
 	if len(raw) != len(p.inputs) {
 		return dst, fmt.Errorf("transform: row has %d values, want %d (%s)", len(raw), len(p.inputs), strings.Join(p.inputs, ", "))
 	}
+	if p.norm != "" {
+		start := len(dst)
+		dst, err := p.applyFeatures(dst, raw)
+		if err == nil {
+			normalize(p.norm, dst[start:])
+		}
+		return dst, err
+	}
+	return p.applyFeatures(dst, raw)
+}
+
+// Normalize is the row-wise stage run over all output columns after the
+// features: NormL1, NormL2, or "" for none.
+func (p *Pipeline) Normalize() string { return p.norm }
+
+// Row-wise normalizations (Pipeline.Normalize), as scikit-learn's
+// Normalizer: each output row divided by its L1 norm (the sum of absolute
+// values) or its L2 norm (the square root of the sum of squares); a row
+// whose norm is 0 is left as it is. A NaN in the row makes every column
+// NaN.
+const (
+	NormL1 = "l1"
+	NormL2 = "l2"
+)
+
+func normalize(norm string, row []float64) {
+	var n float64
+	switch norm {
+	case NormL1:
+		for _, x := range row {
+			n += math.Abs(x)
+		}
+	case NormL2:
+		for _, x := range row {
+			n += x * x
+		}
+		n = math.Sqrt(n)
+	}
+	if n == 0 {
+		return
+	}
+	for i := range row {
+		row[i] /= n
+	}
+}
+
+func (p *Pipeline) applyFeatures(dst []float64, raw Row) ([]float64, error) {
 	for i := range p.features {
 		f := &p.features[i]
 		n := len(dst)
@@ -275,6 +327,8 @@ func applyStep(s *Step, x float64, missing *bool) float64 {
 		return (x - s.Mean) / s.Scale
 	case OpMinMax:
 		return x*s.Scale + s.Offset
+	case OpScaler:
+		return (x - s.Offset) * s.Scale
 	case OpBucketize:
 		if math.IsNaN(x) {
 			return x
