@@ -1,6 +1,8 @@
 package server
 
 import (
+	"context"
+	"errors"
 	"net"
 	"sync"
 
@@ -26,16 +28,29 @@ type exchange struct {
 	raw transform.Row
 	x   []float64
 
-	// conn is the connection the request came on, for gone; gone is
-	// c.clientGone, made once per pooled exchange so that handing it to the
-	// batcher does not allocate.
+	// conn is the HTTP connection the request came on, ctx the gRPC
+	// call's context, for gone; gone is c.clientGone, made once per pooled
+	// exchange so that handing it to the batcher does not allocate.
 	conn net.Conn
+	ctx  context.Context
 	gone func() bool
+
+	// The request's transport (front), kept here so that infer takes it
+	// as an interface without an allocation.
+	http httpCall
+	grpc grpcCall
 }
 
-// clientGone reports whether the client closed the connection the request
-// came on (see peerClosed).
-func (c *exchange) clientGone() bool { return c.conn != nil && peerClosed(c.conn) }
+// clientGone reports whether the client closed the HTTP connection the
+// request came on (see peerClosed), or cancelled its gRPC call. A gRPC
+// call whose deadline passed is not gone: the batcher answers it 504,
+// DeadlineExceeded, by its own deadline, the same.
+func (c *exchange) clientGone() bool {
+	if c.ctx != nil {
+		return errors.Is(c.ctx.Err(), context.Canceled)
+	}
+	return c.conn != nil && peerClosed(c.conn)
+}
 
 var exchangePool sync.Pool
 
@@ -56,7 +71,8 @@ func getExchange() *exchange {
 // putExchange resets c and returns it to the pool; c must not be used
 // afterwards.
 func putExchange(c *exchange) {
-	c.conn = nil
+	c.conn, c.ctx = nil, nil
+	c.http, c.grpc = httpCall{}, grpcCall{}
 	clear(c.raw) // drop the strings aliasing the arena
 	c.raw = c.raw[:0]
 	if cap(c.x) > maxPooledFloats {

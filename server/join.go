@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"time"
-
-	"github.com/valyala/fasthttp"
 )
 
 // StoreDownPolicy says what a model's predictions do when the online
@@ -41,24 +39,24 @@ func (p StoreDownPolicy) String() string {
 
 // errStoreDown is the 503 of a fail-closed model whose store failed.
 func errStoreDown(err error) error {
-	return Errorf(503, "online feature store unavailable: %v (this model fails closed; set its features_on_store_error to fail_open to serve defaults instead)", err)
+	return retryErrorf(503, "online feature store unavailable: %v (this model fails closed; set its features_on_store_error to fail_open to serve defaults instead)", err)
 }
 
 // join fills the features r's instances did not send from the online
 // store (featcache.Join): one read for every view and instance that needs
 // one, then each missing value from its row, or its default when the row
 // is missing, expired or unavailable. Values the request sent are kept
-// (overridden). What is left here is what HTTP adds: a bad key is 400, a
-// store that failed is 503 (fail closed) or defaults (fail open), a
-// deadline that passed is 504.
-func (s *Server) join(ctx *fasthttp.RequestCtx, vs *versionState, c *exchange, deadline time.Time, timeout time.Duration) error {
+// (overridden). What is left here is what the server adds: a bad key is 400, a
+// store that failed is 503 with Retry-After (fail closed) or defaults
+// (fail open), a deadline that passed is 504.
+func (s *Server) join(vs *versionState, c *exchange, deadline time.Time, timeout time.Duration) error {
 	p, j, r := vs.schema.Join(), &c.join, &c.Request
 	if err := j.Select(p, r.N, r, r.Given, r.ReturnFeatures); err != nil {
 		return err // a key the store cannot hold: 400
 	}
 	start := time.Now()
-	// Not ctx: a fasthttp.RequestCtx's Done is the server's, not the
-	// request's. The cache bounds the store read by the request's deadline
+	// Not the request's context: a fasthttp.RequestCtx's Done is the
+	// server's, not the request's. The cache bounds the store read by the request's deadline
 	// and its StoreTimeout.
 	err := j.Read(context.Background(), s.opts.Features, deadline)
 	vs.join.Fetch.Observe(time.Since(start))
@@ -69,7 +67,6 @@ func (s *Server) join(ctx *fasthttp.RequestCtx, vs *versionState, c *exchange, d
 	if err != nil {
 		vs.join.StoreErrors.Add(1)
 		if vs.storeDown == FailClosed {
-			ctx.Response.Header.Set("Retry-After", "1")
 			return errStoreDown(err)
 		}
 		s.logStoreDown("model %s version %d: online feature store failed, serving defaults (fail_open): %v", vs.name, vs.version, err)

@@ -12,12 +12,16 @@ type API uint8
 const (
 	APITFServing API = iota // TF Serving REST, /v1/models/...
 	APIOIP                  // Open Inference Protocol v2, /v2/models/...
+	APIGRPC                 // the KServe v2 gRPC API (grpc.go)
 	numAPIs
 )
 
 func (a API) String() string {
-	if a == APIOIP {
+	switch a {
+	case APIOIP:
 		return "v2"
+	case APIGRPC:
+		return "grpc"
 	}
 	return "v1"
 }

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/valyala/fasthttp"
+	"google.golang.org/grpc"
 
 	"github.com/predictd/predictd/batcher"
 	"github.com/predictd/predictd/featcache"
@@ -26,6 +27,7 @@ import (
 	"github.com/predictd/predictd/monitor/cost"
 	"github.com/predictd/predictd/monitor/watch"
 	"github.com/predictd/predictd/wire"
+	"github.com/predictd/predictd/wire/kservepb"
 )
 
 // Options configures a Server. Zero fields take DefaultOptions' values
@@ -147,6 +149,7 @@ type Server struct {
 	metrics *monitor.Registry
 	models  Models
 	http    *fasthttp.Server
+	grpc    *grpc.Server // the KServe v2 gRPC API (grpc.go)
 
 	// inflight counts the prediction requests being served, against
 	// MaxConcurrent.
@@ -263,6 +266,7 @@ func New(opts Options) (*Server, error) {
 		Logger:                fasthttpLogger(logx.Limit(opts.Logf, 5, 10*time.Second)),
 		NoDefaultServerHeader: true,
 	}
+	s.newGRPC()
 	return s, nil
 }
 
@@ -277,8 +281,10 @@ type versionState struct {
 	schema  *wire.Schema
 	outputs int
 	series  [numAPIs]*monitor.Series
-	// v1Meta and v2Meta are the metadata responses, built once.
+	// v1Meta and v2Meta are the metadata responses, built once; grpcMeta
+	// is v2Meta as the gRPC API's message (read-only once built).
 	v1Meta, v2Meta []byte
+	grpcMeta       *kservepb.ModelMetadataResponse
 	// batcher is nil when batching is off. A request of bigger than
 	// bigRows rows is a batch already and is computed on its own goroutine.
 	batcher *batcher.Batcher
@@ -348,6 +354,9 @@ func (s *Server) Prepare(l *model.Loaded) (any, error) {
 		return nil, err
 	}
 	if vs.v2Meta, err = v2Metadata(m, vs.outputs, vs.schema); err != nil {
+		return nil, err
+	}
+	if vs.grpcMeta, err = grpcMetadata(vs.v2Meta); err != nil {
 		return nil, err
 	}
 	vs.bigRows = mo.Batch.MaxBatchRows
@@ -444,10 +453,23 @@ func (s *Server) StopReady() { s.draining.Store(true) }
 // Shutdown drains: readiness turns false at once and the listeners close;
 // for up to IdleGrace, keep-alive connections may send one more request
 // (answered with Connection: close); then idle connections close and
-// requests in flight finish. It returns ctx's error if they have not
-// finished by ctx's deadline.
+// requests in flight finish. The gRPC API drains beside it: its listeners
+// close and clients are told to go (GOAWAY) at once, calls in flight
+// finish, and those still running at ctx's deadline are cancelled. It
+// returns ctx's error if requests have not finished by ctx's deadline.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.draining.Store(true)
+	grpcDone := make(chan error, 1)
+	go func() { grpcDone <- s.stopGRPC(ctx) }()
+	err := s.shutdownHTTP(ctx)
+	if gerr := <-grpcDone; err == nil {
+		err = gerr
+	}
+	return err
+}
+
+// shutdownHTTP is Shutdown's HTTP part.
+func (s *Server) shutdownHTTP(ctx context.Context) error {
 	if s.opts.IdleGrace > 0 {
 		s.lnMu.Lock()
 		for _, ln := range s.lns {
@@ -600,116 +622,6 @@ func (s *Server) handleModel(ctx *fasthttp.RequestCtx, api API, t target) {
 	}
 }
 
-// predict serves a TF Serving :predict or an OIP infer call: the hot path.
-func (s *Server) predict(ctx *fasthttp.RequestCtx, api API, t target) {
-	start := time.Now()
-	m := s.metrics
-	n := s.inflight.Add(1)
-	defer s.inflight.Add(-1)
-	if n > int64(s.opts.MaxConcurrent) {
-		m.Shed.Add(1)
-		ctx.Response.Header.Set("Retry-After", "1")
-		s.writeError(ctx, Errorf(fasthttp.StatusServiceUnavailable, "server busy: %d prediction requests in flight, the limit is %d (max_concurrent); retry", n-1, s.opts.MaxConcurrent))
-		m.Series("", 0, api.String()).Count(fasthttp.StatusServiceUnavailable)
-		s.observeRequest(bstr(t.name), time.Since(start), fasthttp.StatusServiceUnavailable)
-		return
-	}
-	prepared, rel, err := s.models.Acquire(bstr(t.name), t.version, bstr(t.label))
-	if err != nil {
-		code := s.writeError(ctx, err)
-		m.Series("", 0, api.String()).Count(code)
-		return
-	}
-	defer rel.Release()
-	vs := prepared.(*versionState)
-	ser := vs.series[api]
-	span := vs.mon.Meter().Start()
-	c := getExchange()
-	defer putExchange(c)
-	r := &c.Request
-	if api == APIOIP {
-		err = decodeInfer(ctx, r, vs.schema, s.limits)
-	} else {
-		err = r.DecodePredict(ctx.PostBody(), vs.schema, s.limits)
-	}
-	var timeout time.Duration
-	if err == nil {
-		timeout, err = requestTimeout(ctx, r, vs.timeout)
-	}
-	var deadline time.Time
-	if timeout > 0 {
-		deadline = start.Add(timeout)
-	}
-	if err == nil && (r.Fetch || r.ReturnFeatures) {
-		err = s.join(ctx, vs, c, deadline, timeout)
-	}
-	if err == nil && vs.contract != nil {
-		err = s.checkContract(vs, c)
-	}
-	// rows are what the model takes: the request's rows, or for a version
-	// with transforms their transformed columns.
-	rows := r.Rows
-	if err == nil && vs.transform != nil {
-		rows, err = transformRows(vs, c)
-	}
-	if err == nil {
-		err = s.compute(ctx, vs, c, rows, deadline, timeout)
-	}
-	if err != nil {
-		span.End(0)
-		if errors.Is(err, batcher.ErrGone) {
-			// Nobody to answer: the client closed the connection.
-			ctx.SetConnectionClose()
-			ser.Count(statusClientGone)
-			s.observeRequest(vs.name, -1, statusClientGone)
-			return
-		}
-		code := s.writeError(ctx, err)
-		ser.Count(code)
-		took := time.Since(start)
-		ser.Latency.Observe(took)
-		s.observeRequest(vs.name, took, code)
-		return
-	}
-	contentType := "application/json"
-	if api == APIOIP {
-		var headerLen int
-		r.Out, headerLen = wire.AppendInferBinary(r.Out[:0], vs.name, vs.version, r, vs.schema, r.Preds, vs.outputs, &c.join)
-		if headerLen >= 0 {
-			// Outputs as binary data: the JSON header's length, and
-			// the body's type as Triton sets it.
-			var num [20]byte
-			ctx.Response.Header.SetBytesV(headerInferenceLength, strconv.AppendInt(num[:0], int64(headerLen), 10))
-			contentType = "application/octet-stream"
-		}
-	} else {
-		r.Out = wire.AppendPredict(r.Out[:0], r.Preds, r.N, vs.outputs, r.Columnar, vs.version)
-		if r.ReturnLabels {
-			r.Out = append(r.Out[:len(r.Out)-1], `,"labels":`...)
-			r.Out = wire.AppendLabels(r.Out, vs.schema.Label(), r.Preds, r.N, vs.outputs)
-			r.Out = append(r.Out, '}')
-		}
-		if r.ReturnFeatures {
-			r.Out = wire.AppendFeatures(r.Out[:len(r.Out)-1], vs.schema, r, &c.join)
-			r.Out = append(r.Out, '}')
-		}
-	}
-	ctx.SetContentType(contentType)
-	ctx.SetBody(r.Out)
-	span.End(r.N)
-	ser.Instances.Add(uint64(r.N))
-	ser.Count(fasthttp.StatusOK)
-	now := time.Now()
-	took := now.Sub(start)
-	ser.Latency.Observe(took)
-	s.observeRequest(vs.name, took, fasthttp.StatusOK)
-	// The rows as the model saw them (joined features included, and
-	// transformed for a version with transforms: the reference profiles
-	// the model's columns) and its predictions; bounded work that never
-	// waits (monitor/live).
-	vs.mon.Observe(now, rows, r.Preds, r.N)
-}
-
 // transformRows turns c's decoded raw rows (after the join and the
 // contract check) into the version's model columns, in c.x, through
 // model.TransformRow: the one function batch scoring and training build
@@ -772,8 +684,10 @@ const statusClientGone = 499
 
 // compute predicts rows (c's r.N instances, as the model takes them) into
 // c.Preds through the version's batcher, or directly when batching is off,
-// unless the request's deadline has passed.
-func (s *Server) compute(ctx *fasthttp.RequestCtx, vs *versionState, c *exchange, rows []float64, deadline time.Time, timeout time.Duration) error {
+// unless the request's deadline has passed. The batcher's gone probe is
+// c.gone: the transport set what it watches (c.conn, c.ctx) when it
+// decoded the request.
+func (s *Server) compute(vs *versionState, c *exchange, rows []float64, deadline time.Time, timeout time.Duration) error {
 	r := &c.Request
 	var err error
 	if vs.batcher == nil || r.N > vs.bigRows {
@@ -783,7 +697,6 @@ func (s *Server) compute(ctx *fasthttp.RequestCtx, vs *versionState, c *exchange
 			r.Preds = vs.model.Predict(r.Preds[:0], rows, false)
 		}
 	} else {
-		c.conn = ctx.Conn()
 		r.Preds, err = vs.batcher.Submit(rows, r.N, r.Preds[:0], deadline, c.gone)
 	}
 	switch {

@@ -183,7 +183,7 @@ func (r *Request) binNumber(s *Schema, dt dtype, l loc, b []byte, at int) (float
 	case dtINT64:
 		n := int64(binary.LittleEndian.Uint64(b))
 		if n > maxExactInt || n < -maxExactInt {
-			return 0, l.errorf(s, "at body byte %d: INT64 %d is beyond ±2^53, which float64 cannot hold exactly", at, n)
+			return 0, l.errorf(s, "%sINT64 %d is beyond ±2^53, which float64 cannot hold exactly", r.at(at), n)
 		}
 		v = float64(n)
 	case dtINT32:
@@ -193,19 +193,19 @@ func (r *Request) binNumber(s *Schema, dt dtype, l loc, b []byte, at int) (float
 		case 0, 1:
 			v = float64(b[0])
 		default:
-			return 0, l.errorf(s, "at body byte %d: BOOL byte %d, want 0 (false) or 1 (true)", at, b[0])
+			return 0, l.errorf(s, "%sBOOL byte %d, want 0 (false) or 1 (true)", r.at(at), b[0])
 		}
 	}
 	switch {
 	case v != v:
 		if !s.allowMissing {
-			return 0, l.errorf(s, "at body byte %d: NaN (a missing value) is not accepted: a %s model needs every value; only tree models take missing values", at, s.kind)
+			return 0, l.errorf(s, "%sNaN (a missing value) is not accepted: a %s model needs every value; only tree models take missing values", r.at(at), s.kind)
 		}
 		return v, nil
 	case math.IsInf(v, 0):
-		return 0, l.errorf(s, "at body byte %d: %v is not a finite %s number", at, v, dt)
+		return 0, l.errorf(s, "%s%v is not a finite %s number", r.at(at), v, dt)
 	case s.categorical[l.feat] && !isInt(v):
-		return 0, l.errorf(s, "at body byte %d: %v is not a category: a categorical feature takes integer values", at, v)
+		return 0, l.errorf(s, "%s%v is not a category: a categorical feature takes integer values", r.at(at), v)
 	}
 	return v, nil
 }
@@ -290,4 +290,14 @@ func (r *Request) binKeys(s *Schema, h *inputHead, k, batch int) error {
 		return invalidf(`entity key input %q: "binary_data_size" %d, but its %d BYTES elements take %d bytes (each a 4-byte length and the bytes), ending at body byte %d`, h.name, h.binSize, batch, pos, base+pos)
 	}
 	return nil
+}
+
+// at says where in the body a binary value lies, for binNumber's
+// messages: "at body byte N: ", or nothing for a gRPC request
+// (DecodeInferProto), whose body the client never saw.
+func (r *Request) at(pos int) string {
+	if r.proto {
+		return ""
+	}
+	return "at body byte " + strconv.Itoa(pos) + ": "
 }

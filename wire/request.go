@@ -99,6 +99,16 @@ type Request struct {
 	// output's own parameters said binary_data, and binVal what.
 	binDefault     bool
 	binSet, binVal uint8
+
+	// RawProto: the gRPC request (DecodeInferProto) sent its values in
+	// raw_input_contents, so the response carries raw_output_contents
+	// (AppendInferProto).
+	RawProto bool
+	// proto: DecodeInferProto is decoding; its messages name no body
+	// bytes. pb and pbBin are its scratch: the request laid out as the
+	// binary extension's body, and the inputs' bytes.
+	proto     bool
+	pb, pbBin []byte
 }
 
 // Output is an output tensor an Open Inference Protocol request may ask
@@ -161,6 +171,9 @@ func (r *Request) Reset() {
 	r.Given = keep(r.Given, 1)
 	r.strs = keep(r.strs, 1)
 	r.strEnd = keep(r.strEnd, 8)
+	r.pb = keep(r.pb, 1)
+	r.pbBin = keep(r.pbBin, 1)
+	r.RawProto, r.proto = false, false
 	r.N, r.Columnar, r.ID, r.TimeoutMicros, r.tensor = 0, false, nil, 0, false
 	r.ReturnFeatures, r.ReturnLabels, r.Fetch = false, false, false
 	r.Outputs = r.Outputs[:0]
@@ -203,6 +216,7 @@ func (r *Request) start(body []byte, s *Schema) {
 	r.strs, r.strEnd = r.strs[:0], r.strEnd[:0]
 	r.binary, r.bin, r.binBase, r.binPos = false, nil, 0, 0
 	r.binDefault, r.binSet, r.binVal = false, 0, 0
+	r.RawProto = false
 	r.sc.reset(body)
 }
 
