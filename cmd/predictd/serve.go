@@ -54,6 +54,8 @@ func parseServe(args []string, stderr io.Writer) (*serveConfig, error) {
 	repo := fs.String("repo", "", "model repository folder (required)")
 	listen := fs.String("listen", "127.0.0.1:8080", "TCP address to serve on; empty turns TCP off")
 	unix := fs.String("unix", "", "Unix socket path to serve on as well (sidecar mode)")
+	grpcListen := fs.String("grpc-listen", "", "TCP address (or unix:PATH) to serve the KServe v2 gRPC API on, beside HTTP; empty: no gRPC (docs/grpc.md)")
+	grpcUnix := fs.String("grpc-unix", "", "Unix socket path to serve the KServe v2 gRPC API on as well (permissions: --unix-mode)")
 	cfgPath := fs.String("config", "", "JSON config file (keys: the flag names with _ for -, plus \"models\"; see README)")
 	unixMode := fs.String("unix-mode", "0660", "permissions of the --unix socket file (octal); who may connect")
 	poll := fs.Duration("poll-interval", md.PollInterval, "how often the repository is rescanned for new versions; 0: only on SIGHUP or admin reload")
@@ -138,6 +140,18 @@ func parseServe(args []string, stderr io.Writer) (*serveConfig, error) {
 	if *featFuture == 0 {
 		return nil, usageErr("serve: --feature-max-future 0: want a positive duration such as 24h (876000h accepts any storable time)")
 	}
+	if path, ok := strings.CutPrefix(*grpcListen, "unix:"); ok {
+		if *grpcUnix != "" {
+			return nil, usageErr("serve: --grpc-listen %s and --grpc-unix %s: give one Unix socket for gRPC", *grpcListen, *grpcUnix)
+		}
+		*grpcListen, *grpcUnix = "", path
+		if path == "" {
+			return nil, usageErr("serve: --grpc-listen unix: needs a socket path, as in unix:/run/predictd-grpc.sock")
+		}
+	}
+	if *grpcUnix != "" && *grpcUnix == *unix {
+		return nil, usageErr("serve: --grpc-unix %s is --unix too: HTTP and gRPC need sockets of their own", *grpcUnix)
+	}
 	sockMode, err := strconv.ParseUint(*unixMode, 8, 32)
 	if err != nil || sockMode > 0o777 {
 		return nil, usageErr("serve: --unix-mode %q: want octal permissions such as 0660", *unixMode)
@@ -154,6 +168,8 @@ func parseServe(args []string, stderr io.Writer) (*serveConfig, error) {
 	cfg := &serveConfig{
 		listen:     *listen,
 		unix:       *unix,
+		grpcListen: *grpcListen,
+		grpcUnix:   *grpcUnix,
 		unixMode:   os.FileMode(sockMode),
 		drainDelay: *drainDelay,
 		drain:      *drain,

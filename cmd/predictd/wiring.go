@@ -31,7 +31,10 @@ import (
 // serveConfig is what serve's flags and config file say, checked.
 type serveConfig struct {
 	listen, unix string
-	unixMode     os.FileMode
+	// grpcListen and grpcUnix: where the KServe v2 gRPC API listens; ""
+	// for none.
+	grpcListen, grpcUnix string
+	unixMode             os.FileMode
 	drainDelay   time.Duration // readiness false, still serving, before the drain
 	drain        time.Duration // how long in-flight requests may take after the listeners close
 	server       server.Options
@@ -70,6 +73,7 @@ type wiring struct {
 	logf func(string, ...any)
 
 	lns       []net.Listener
+	grpcLns   []net.Listener
 	features  *featcache.Service
 	closeFS   func()
 	stream    *redisstream.Consumer
@@ -112,7 +116,7 @@ func (d *wiring) components() []daemonrun.Component {
 // cancelled (SIGTERM, SIGINT) or a component fails, then stops them.
 // Cancelling ctx cancels any model load at once, before the drain.
 func runDaemon(ctx context.Context, cfg *serveConfig, logger *logx.Logger) error {
-	d := &wiring{cfg: cfg, logf: logger.Printf, serveErr: make(chan error, 2), started: make(chan error, 1)}
+	d := &wiring{cfg: cfg, logf: logger.Printf, serveErr: make(chan error, 4), started: make(chan error, 1)}
 	g := daemonrun.Group{Logf: logger.Printf}
 	var err error
 	for _, c := range d.components() {
@@ -162,6 +166,22 @@ func (d *wiring) bind(context.Context) error {
 		}
 		d.lns = append(d.lns, ln)
 	}
+	if d.cfg.grpcListen != "" {
+		ln, err := net.Listen("tcp", d.cfg.grpcListen)
+		if err != nil {
+			d.unbind(context.Background())
+			return fmt.Errorf("--grpc-listen %s: %w", d.cfg.grpcListen, err)
+		}
+		d.grpcLns = append(d.grpcLns, ln)
+	}
+	if d.cfg.grpcUnix != "" {
+		ln, err := listenUnix(d.cfg.grpcUnix, d.cfg.unixMode)
+		if err != nil {
+			d.unbind(context.Background())
+			return fmt.Errorf("--grpc-unix %s: %w", d.cfg.grpcUnix, err)
+		}
+		d.grpcLns = append(d.grpcLns, ln)
+	}
 	return nil
 }
 
@@ -171,8 +191,13 @@ func (d *wiring) unbind(context.Context) error {
 	for _, ln := range d.lns {
 		ln.Close()
 	}
-	if d.cfg.unix != "" && len(d.lns) > 0 {
-		os.Remove(d.cfg.unix)
+	for _, ln := range d.grpcLns {
+		ln.Close()
+	}
+	for _, ln := range append(d.lns, d.grpcLns...) {
+		if ln.Addr().Network() == "unix" {
+			os.Remove(ln.Addr().String())
+		}
 	}
 	return nil
 }
@@ -350,6 +375,20 @@ func (d *wiring) serve(context.Context) error {
 			d.logf("serving HTTP on unix:%s", ln.Addr())
 		} else {
 			d.logf("serving HTTP on %s", ln.Addr())
+		}
+	}
+	for _, ln := range d.grpcLns {
+		d.serving.Add(1)
+		go func() {
+			defer d.serving.Done()
+			if err := d.srv.ServeGRPC(ln); err != nil {
+				d.serveErr <- err
+			}
+		}()
+		if ln.Addr().Network() == "unix" {
+			d.logf("serving gRPC (KServe v2) on unix:%s", ln.Addr())
+		} else {
+			d.logf("serving gRPC (KServe v2) on %s", ln.Addr())
 		}
 	}
 	return nil
