@@ -35,15 +35,15 @@ type serveConfig struct {
 	// for none.
 	grpcListen, grpcUnix string
 	unixMode             os.FileMode
-	drainDelay   time.Duration // readiness false, still serving, before the drain
-	drain        time.Duration // how long in-flight requests may take after the listeners close
-	server       server.Options
-	manager      manager.Options
-	features     string // definitions file; "" for none
-	store        string // --store
-	cache        featcache.CacheOptions
-	stream       streamConfig
-	monitor      monitorConfig
+	drainDelay           time.Duration // readiness false, still serving, before the drain
+	drain                time.Duration // how long in-flight requests may take after the listeners close
+	server               server.Options
+	manager              manager.Options
+	features             string // definitions file; "" for none
+	store                string // --store
+	cache                featcache.CacheOptions
+	stream               streamConfig
+	monitor              monitorConfig
 }
 
 // monitorConfig is the model monitor's settings: prices, per-model SLOs,
