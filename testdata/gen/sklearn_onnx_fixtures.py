@@ -11,10 +11,12 @@ scikit-learn 1.2.1, numpy, pandas; the pyenv python3 on PATH lacks onnx):
 skl2onnx itself is not installable here. Each case therefore FITS a real
 scikit-learn estimator (seeded, small synthetic data) and then builds, node
 by node with onnx.helper, the graph skl2onnx 1.16 writes for that fitted
-estimator at target_opset 15 (ai.onnx 15, ai.onnx.ml 2): the same operators,
-attributes, node order, initializers, and the variable and node names its
-naming scheme gives (a name already taken gets 1, 2, ... appended). Each
-builder cites the skl2onnx converter it follows. No skl2onnx code is copied.
+estimator with target_opset=15 and its defaults (ZipMap on, Identity nodes
+removed): the same operators, attributes, initializers, node order (see
+Graph.final_nodes), opset imports (Graph.opsets), and the variable and node
+names its naming scheme gives (a name already taken gets 1, 2, ...
+appended). Each builder cites the skl2onnx converter it follows. No
+skl2onnx code is copied.
 
 A rerun writes byte-identical files. For each case NAME (listed in
 cases.json) it writes:
@@ -57,9 +59,7 @@ OUT = os.path.join(os.path.dirname(HERE), "onnx", "sklearn")
 
 PRODUCER = "predictd-fixtures"
 PRODUCER_VERSION = "1"
-# skl2onnx 1.16 at target_opset=15 declares ai.onnx 15 and ai.onnx.ml 2
-# (its opset table pairs main opset 15 with ML opset 2).
-OPSETS = [helper.make_opsetid("", 15), helper.make_opsetid("ai.onnx.ml", 2)]
+TARGET_OPSET = 15
 ML = "ai.onnx.ml"
 N_TEST = 100
 
@@ -102,8 +102,62 @@ class Graph:
 
     def node(self, op_type, inputs, outputs, domain="", name=None, **attrs):
         name = self.op_name(name or op_type)
-        self.nodes.append(helper.make_node(op_type, inputs, outputs, name=name,
-                                           domain=domain, **attrs))
+        self.add(helper.make_node(op_type, inputs, outputs, name=name, domain=domain, **attrs))
+
+    def add(self, node):
+        self.nodes.append(node)
+
+    def opsets(self):
+        """skl2onnx/common/_topology.py, convert_topology and
+        _update_domain_version: a model imports, per domain, the highest
+        version of the operators its converters added (each the newest
+        schema <= target_opset, found in common/_container.py
+        _get_op_version; the tree converters pass op_version=1), Identity
+        nodes removed later included. Without any ai.onnx operator the main
+        opset is added at target_opset, after ai.onnx.ml. Every
+        ai.onnx.ml operator used here is at version 1."""
+        versions = {}
+        for n in self.nodes:
+            v = 1 if n.domain == ML else onnx.defs.get_schema(n.op_type, TARGET_OPSET, n.domain).since_version
+            versions[n.domain] = max(versions.get(n.domain, 0), v)
+        assert versions.get(ML, 1) == 1, versions
+        if "" in versions:
+            return [helper.make_opsetid("", versions[""]), helper.make_opsetid(ML, 1)]
+        return [helper.make_opsetid(ML, 1), helper.make_opsetid("", TARGET_OPSET)]
+
+    def final_nodes(self):
+        """The node list as skl2onnx writes it: first
+        ModelComponentContainer.ensure_topological_order (common/_container.py),
+        which sorts the nodes by depth (graph inputs and initializers 0, a
+        node one more than its deepest input, its outputs one more again);
+        skl2onnx breaks ties by the nodes' memory addresses, here by the
+        order the converters added them. Then onnx_remove_node_identity
+        (common/onnx_optimisation_identity.py), which convert_sklearn runs
+        by default: an Identity whose output is not a graph output is
+        dropped and its readers read its input; one whose output is a graph
+        output is dropped and its input's producer writes that output."""
+        depth = {v.name: 0 for v in self.inputs}
+        depth.update({t.name: 0 for t in self.inits})
+        order = {}
+        for k, n in enumerate(self.nodes):
+            d = max(depth[i] for i in n.input) + 1
+            order[k] = d
+            for o in n.output:
+                depth[o] = d + 1
+        nodes = [self.nodes[k] for k in sorted(range(len(self.nodes)), key=lambda k: (order[k], k))]
+        outputs = {o.name for o in self.outputs}
+        inputs = {i.name for i in self.inputs}
+        while any(n.op_type == "Identity" for n in nodes):
+            k = next(k for k, n in enumerate(nodes) if n.op_type == "Identity")
+            inp, out = nodes[k].input[0], nodes[k].output[0]
+            assert not (inp in inputs and out in outputs)
+            del nodes[k]
+            if out not in outputs:
+                nodes = [rename(n, ins={out: inp}) for n in nodes]
+            else:
+                assert inp not in inputs and inp not in outputs
+                nodes = [rename(n, ins={inp: out}, outs={inp: out}) for n in nodes]
+        return nodes
 
     def init(self, seed, dtype, dims, values):
         name = self.var(seed)
@@ -115,6 +169,16 @@ class Graph:
         self.var_names.add(name)
         self.inputs.append(helper.make_tensor_value_info(name, elem, shape))
         return name
+
+
+def rename(node, ins=None, outs=None):
+    """A copy of node with inputs and outputs renamed by the given maps."""
+    ins, outs = ins or {}, outs or {}
+    n = onnx.NodeProto()
+    n.CopyFrom(node)
+    n.input[:] = [ins.get(x, x) for x in node.input]
+    n.output[:] = [outs.get(x, x) for x in node.output]
+    return n
 
 
 def seq_map_type(key_elem):
@@ -209,7 +273,7 @@ def conv_linear_classifier(g, est, inp, label, probs):
     attrs.update(linear_class_attrs([c if isinstance(c, str) else int(c) for c in classes]))
     name = g.op_name("LinearClassifier")
     ptensor = g.var("probability_tensor")
-    g.nodes.append(helper.make_node("LinearClassifier", [inp], [label, ptensor], name=name, domain=ML, **attrs))
+    g.add(helper.make_node("LinearClassifier", [inp], [label, ptensor], name=name, domain=ML, **attrs))
     g.node("Normalizer", [ptensor], [probs], domain=ML, norm="L1")
 
 
@@ -540,9 +604,12 @@ def f32(a):
 
 
 def save(name, g, graph_name, doc, full_check):
-    graph = helper.make_graph(g.nodes, graph_name, g.inputs, g.outputs, initializer=g.inits)
+    graph = helper.make_graph(g.final_nodes(), graph_name, g.inputs, g.outputs, initializer=g.inits)
+    # skl2onnx sets ir_version from the target opset (15 -> IR 8), domain
+    # "ai.onnx" and model_version 0.
     model = helper.make_model(graph, producer_name=PRODUCER, producer_version=PRODUCER_VERSION,
-                              opset_imports=OPSETS, doc_string=doc)
+                              opset_imports=g.opsets(), doc_string=doc, domain="ai.onnx", model_version=0)
+    model.ir_version = 8
     onnx.checker.check_model(model, full_check=full_check)
     data = model.SerializeToString()
     path = os.path.join(OUT, name + ".onnx")
@@ -552,6 +619,7 @@ def save(name, g, graph_name, doc, full_check):
     onnx.checker.check_model(back, full_check=full_check)
     assert back.SerializeToString() == data
     assert len(data) < 300_000, (name, len(data))
+    return model
 
 
 CASES = []
@@ -566,7 +634,7 @@ def emit(name, model, g, *, inputs, frame, task, converter, notes, graph_name):
     classifier = task != "regression"
     full_check = not classifier
     doc = "scikit-learn %s; layout of skl2onnx 1.16 at target_opset 15: %s" % (sklearn.__version__, converter)
-    save(name, g, graph_name, doc, full_check)
+    onx = save(name, g, graph_name, doc, full_check)
     rows = frame.values.tolist()
     write_lines(os.path.join(OUT, name + ".csv"), [",".join(columns)] + [",".join(cell(v) for v in r) for r in rows])
     X = model_input(frame, inputs)
@@ -588,15 +656,16 @@ def emit(name, model, g, *, inputs, frame, task, converter, notes, graph_name):
         case["classes"] = classes
     case.update({"inputs": inputs, "columns": columns, "expected": header, "rows": len(rows),
                  "outputs": [o.name for o in g.outputs],
-                 "probability_tensor": zipmap_input(g),
-                 "nodes": [n.op_type for n in g.nodes],
+                 "probability_tensor": zipmap_input(onx),
+                 "opsets": {o.domain or "ai.onnx": o.version for o in onx.opset_import},
+                 "nodes": [n.op_type for n in onx.graph.node],
                  "converter": converter, "notes": notes})
     CASES.append(case)
 
 
-def zipmap_input(g):
+def zipmap_input(onx):
     """The float [N, K] tensor the ZipMap reads (None without a ZipMap)."""
-    for n in g.nodes:
+    for n in onx.graph.node:
         if n.op_type == "ZipMap":
             return n.input[0]
     return None
@@ -705,7 +774,8 @@ def case_logreg_multinomial(rng):
     finish_classifier(g, model, "float_input", conv_linear_classifier, tail)
     emit("logreg_multinomial", model, g, inputs=inputs, frame=float_frame("float_input", Xte), task="multiclass",
          converter="linear_classifier.py convert_sklearn_linear_classifier; zip_map.py convert_sklearn_zipmap",
-         notes="iris, string labels (classlabels_strings; label output passes through Identity); lbfgs "
+         notes="iris, string labels (classlabels_strings; the ZipMap converter's Identity for the label is "
+               "removed, so LinearClassifier writes output_label itself); lbfgs "
                "multinomial: SOFTMAX, multi_class=1, then Normalizer L1",
          graph_name="LogisticRegression")
 
@@ -889,7 +959,8 @@ def case_mlp_classifier(rng):
     emit("mlp_classifier", model, g, inputs=inputs, frame=float_frame("float_input", Xte), task="multiclass",
          converter="multilayer_perceptron.py convert_sklearn_mlp_classifier; zip_map.py",
          notes="relu hidden layers (8, 6), Softmax output (node named Relu2 as the converter names it), "
-               "Identity to the probabilities; label = ArrayFeatureExtractor(INT32 classes, ArgMax) + Reshape + "
+               "the converter's Identity to 'probabilities' is removed, so the ZipMap reads out_activations_result; "
+               "label = ArrayFeatureExtractor(INT32 classes, ArgMax) + Reshape + "
                "Cast to INT64",
          graph_name="MLPClassifier")
 
@@ -908,7 +979,8 @@ def case_mlp_binary(rng):
     emit("mlp_binary", model, g, inputs=inputs, frame=float_frame("float_input", Xte), task="binary",
          converter="multilayer_perceptron.py convert_sklearn_mlp_classifier; zip_map.py",
          notes="tanh hidden layer (6), one Sigmoid output unit p (node named Tanh1); probabilities = "
-               "Concat([Sub(1, p), p]); string labels neg/pos (STRING classes initializer, Reshape, Identity)",
+               "Concat([Sub(1, p), p]); string labels neg/pos (STRING classes initializer; the Reshape writes "
+               "output_label, its Identity removed)",
          graph_name="MLPClassifier")
 
 
@@ -925,7 +997,7 @@ def case_mlp_regressor(rng):
     regressor_outputs(g, v)
     emit("mlp_regressor", model, g, inputs=inputs, frame=float_frame("float_input", Xte), task="regression",
          converter="multilayer_perceptron.py convert_sklearn_mlp_regressor",
-         notes="relu hidden layer (10), Identity output (node named Relu1), Reshape to [-1, 1]",
+         notes="relu hidden layer (10), identity output activation (an Identity node, removed), Reshape to [-1, 1]",
          graph_name="MLPRegressor")
 
 
@@ -1045,7 +1117,7 @@ def main():
     case_mlp_regressor(rng)
     tree_cases(rng)
     with open(os.path.join(OUT, "cases.json"), "w", newline="\n") as fh:
-        json.dump({"opsets": {"ai.onnx": 15, "ai.onnx.ml": 2}, "cases": CASES}, fh, indent=1)
+        json.dump({"cases": CASES}, fh, indent=1)
         fh.write("\n")
     for c in CASES:
         size = os.path.getsize(os.path.join(OUT, c["name"] + ".onnx"))
