@@ -732,9 +732,9 @@ def finish_classifier(g, est, inp, conv, names):
 # Cases
 
 
-def binary_data(rng, n, k, seed, informative=None):
+def binary_data(rng, n, k, seed, informative=None, weights=None):
     X, y = make_classification(n_samples=n, n_features=k, n_informative=informative or min(k, 3),
-                               n_redundant=0, n_classes=2, random_state=seed, flip_y=0.05)
+                               n_redundant=0, n_classes=2, random_state=seed, flip_y=0.05, weights=weights)
     return f32(shifted(X, rng)), y
 
 
@@ -1079,7 +1079,8 @@ def tree_cases(rng):
                         GradientBoostingRegressor(n_estimators=20, max_depth=3, random_state=27), X, y,
                         "gradient_boosting.py convert_sklearn_gradient_boosting_regressor; common/tree_ensemble.py",
                         "weight = learning_rate * leaf value, base_values = [mean of y]")
-    X, y = binary_data(rng, 500, 5, 28, informative=4)
+    # Unbalanced classes (about 37% positive), so base_values is not 0.
+    X, y = binary_data(rng, 500, 5, 28, informative=4, weights=[0.65])
     X = with_nan(X, rng, 0.1)
     tree_classifier_case(rng, "hgb_classifier_binary",
                          HistGradientBoostingClassifier(max_iter=15, max_depth=4, random_state=28), X, y,
@@ -1087,7 +1088,7 @@ def tree_cases(rng):
                                                            "common/tree_ensemble.py (hist_gradient_boosting)"),
                          "about 10% NaN in training and test rows; nodes_missing_value_tracks_true = "
                          "missing_go_to_left; thresholds are float32(num_threshold), not adjusted; tree weight 1; "
-                         "base_values = _baseline_prediction; LOGISTIC", "binary")
+                         "base_values = _baseline_prediction (the training log-odds); LOGISTIC", "binary")
     X, y = reg_data(rng, 29)
     X = with_nan(X, rng, 0.1)
     tree_regressor_case(rng, "hgb_regressor", HistGradientBoostingRegressor(max_iter=20, max_depth=4,
