@@ -1,6 +1,10 @@
 package model
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/predictd/predictd/model/transform"
+)
 
 // Imported is a model read from another library's file: the payload and the
 // manifest fields the file determines. Write turns it into a version.
@@ -24,6 +28,12 @@ type Imported struct {
 	// float64); Write records it unless WriteOptions.Precision says
 	// otherwise. "": Manifest.DensePrecision's default.
 	Precision string
+	// Transform, when set, is the raw-input transform the file states
+	// before the model (an ONNX graph's Imputer, OneHotEncoder,
+	// Normalizer...): Features are then its output Names, in order, all
+	// float, and the importing command passes it on as
+	// WriteOptions.Transform so the version applies it to its raw inputs.
+	Transform *transform.Pipeline
 }
 
 // DefaultOutputs names a model's prediction and margin columns from its task

@@ -263,7 +263,7 @@ func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			return &exitError{2, fmt.Errorf("--feature-names: %w", err)}
 		}
 	}
-	wo := model.WriteOptions{Version: *ver, Precision: *precision}
+	wo := model.WriteOptions{Version: *ver, Precision: *precision, Transform: imp.Transform}
 	if *views != "" {
 		wo.FeatureViews = strings.Split(*views, ",")
 	}

@@ -51,7 +51,7 @@ func TestErrors(t *testing.T) {
 		want string
 	}{
 		{"unsupported op named", insert(2, nd{"LayerNormalization", "fc3", ins("a1"), ins("ln"), nil}),
-			`node "fc3" (op LayerNormalization): operator not supported (supported: Identity, Flatten, Reshape, Constant, Gemm, MatMul, Add, Relu, Tanh, Sigmoid, Softmax; ai.onnx.ml: Scaler, LinearClassifier, LinearRegressor, ZipMap)`},
+			`node "fc3" (op LayerNormalization): operator not supported (supported: Identity, Flatten, Reshape, Constant, Cast, Concat, Gather, Gemm, MatMul, Add, Sub, Relu, Tanh, Sigmoid, Softmax, ArgMax; ai.onnx.ml: Scaler, Imputer, OneHotEncoder, Normalizer, ArrayFeatureExtractor, LinearClassifier, LinearRegressor, TreeEnsembleClassifier, TreeEnsembleRegressor, ZipMap)`},
 		{"unsupported op unnamed", setNode(1, nd{"Elu", "", ins("h1"), ins("a1"), nil}),
 			`node 1 (op Elu, unnamed): operator not supported`},
 		{"unsupported op off the chain", func(g *gr) {
@@ -61,13 +61,15 @@ func TestErrors(t *testing.T) {
 			`node "fc1" (op com.microsoft.FusedGemm): operator not supported`},
 		{"ml op in default domain", insert(0, nd{"Scaler", "s", ins("x"), ins("xs"), nil}),
 			`Scaler is supported in domain ai.onnx.ml, this node's domain is ""`},
-		{"two inputs", func(g *gr) { g.inputs = append(g.inputs, vinfo("z", dtFloat, "N", 1)) },
-			`graph has 2 inputs ("x", "z"); predictd imports graphs with exactly one input`},
-		{"no input", func(g *gr) { g.inputs = nil }, `graph has 0 inputs ()`},
+		{"two inputs, same name", func(g *gr) { g.inputs = append(g.inputs, vinfo("x", dtFloat, "N", 1)) },
+			`input "x" is listed twice`},
+		{"two inputs, same feature name", func(g *gr) { g.inputs = append(g.inputs, vinfo("x_1", dtFloat, "N", 1)) },
+			`inputs "x" and "x_1" both give a feature named "x_1"; rename one input`},
+		{"no input", func(g *gr) { g.inputs = nil }, `graph has no input`},
 		{"dynamic features", func(g *gr) { g.inputs[0] = vinfo("x", dtFloat, "N", "F") },
 			`input "x" dimension 1 is "F"; the feature dimensions must be fixed`},
-		{"int input", func(g *gr) { g.inputs[0] = vinfo("x", dtInt64, "N", 4) },
-			`input "x" has element type INT64; predictd's features are FLOAT or DOUBLE`},
+		{"bool input", func(g *gr) { g.inputs[0] = vinfo("x", 9, "N", 4) },
+			`input "x" has element type BOOL; predictd's features are FLOAT, DOUBLE, INT64 or STRING`},
 		{"rank 1 input", func(g *gr) { g.inputs[0] = vinfo("x", dtFloat, 4) }, `input "x" has rank 1; want [batch, features]`},
 		{"no shape", func(g *gr) { g.inputs[0] = pb(nil).str(1, "x").bytes(2, pb(nil).bytes(1, pb(nil).varint(1, dtFloat))) },
 			`input "x" has no shape`},
@@ -121,14 +123,14 @@ func TestErrors(t *testing.T) {
 			`graph output "h2" is not computed by the chain`},
 		{"no outputs", func(g *gr) { g.outputs = nil }, `the chain ends at tensor "y", which is not a graph output`},
 		{"node off the chain", func(g *gr) { g.nodes = append(g.nodes, nd{"Relu", "loose", ins("b1"), ins("lb"), nil}) },
-			`node "loose" (op Relu) is not on the chain from input "x" to the output`},
+			`node "loose" (op Relu) is not on the path from input "x" to the output`},
 		{"cycle", func(g *gr) {
 			g.nodes = []nd{{"Identity", "a", ins("x"), ins("t"), nil}, {"Identity", "b", ins("t"), ins("x"), nil}}
-		}, `node "a" (op Identity): the graph has a cycle`},
+		}, `node "b" (op Identity): output "x" is computed already (a graph input, or another node's output); the graph has a cycle`},
 		{"no layer", func(g *gr) {
 			g.nodes = []nd{{"Identity", "id", ins("x"), ins("y"), nil}}
 			g.outputs[0] = vinfo("y", dtFloat, "N", 4)
-		}, `graph has no Gemm, MatMul, LinearClassifier or LinearRegressor after input "x"`},
+		}, `graph has no Gemm, MatMul, LinearClassifier, LinearRegressor or TreeEnsemble node reading input "x"`},
 		{"rank 3 without flatten", func(g *gr) { g.inputs[0] = vinfo("x", dtFloat, "N", 2, 2) },
 			`node "fc1" (op Gemm) gets a rank-3 tensor "x"; flatten it to [batch, features] first`},
 		{"flatten axis", func(g *gr) {
@@ -137,15 +139,12 @@ func TestErrors(t *testing.T) {
 		}, `node "fl" (op Flatten): axis 2 on a rank-3 tensor; predictd needs axis=1`},
 		{"reshape shape", func(g *gr) {
 			g.inputs[0] = vinfo("img", dtFloat, "N", 2, 2)
-			g.inits = append(g.inits, tensorI64("shape", []int64{3}, 0, 2, 2))
+			g.inits = append(g.inits, tensorI64("shape", []int64{3}, 0, 2, 3))
 			g.nodes = append([]nd{{"Reshape", "rs", ins("img", "shape"), ins("x"), nil}}, g.nodes...)
-		}, `node "rs" (op Reshape): shape [0 2 2]; predictd imports a Reshape to [batch, 4] only`},
-		{"two scalers", func(g *gr) {
-			g.nodes = append([]nd{
-				{"ml.Scaler", "s1", ins("in"), ins("s"), []pb{attrFloats("offset", 1), attrFloats("scale", 2)}},
-				{"ml.Scaler", "s2", ins("s"), ins("x"), []pb{attrFloats("offset", 1), attrFloats("scale", 2)}},
-			}, g.nodes...)
-			g.inputs[0] = vinfo("in", dtFloat, "N", 4)
+		}, `node "rs" (op Reshape): shape [0 2 3]; predictd imports a Reshape that keeps the batch dimension and the 4 values of a row`},
+		{"scaler after the first layer", func(g *gr) {
+			g.nodes = append(g.nodes[:2], append([]nd{{"ml.Scaler", "s2", ins("a1"), ins("a1s"), []pb{attrFloats("offset", 1), attrFloats("scale", 2)}}}, g.nodes[2:]...)...)
+			g.nodes[3].in[0] = "a1s"
 		}, `node "s2" (op ai.onnx.ml.Scaler): predictd reads one Scaler, before the first layer`},
 		{"scaler length", func(g *gr) {
 			g.nodes = append([]nd{{"ml.Scaler", "s", ins("in"), ins("x"), []pb{attrFloats("offset", 1, 2), attrFloats("scale", 2)}}}, g.nodes...)
@@ -288,6 +287,7 @@ func TestErrorsQuoteBriefly(t *testing.T) {
 		{"domain", func(g *gr) { g.nodes[0] = nd{huge + ":Gemm", "fc1", ins("x", "w1", "b1"), ins("h1"), nil} }},
 		{"tensor", func(g *gr) { g.outputs = []pb{vinfo(huge, dtFloat, "N", 2)} }},
 		{"many inputs", func(g *gr) {
+			g.nodes, g.inputs = nil, nil
 			for i := range 1000 {
 				g.inputs = append(g.inputs, vinfo(fmt.Sprintf("%s%d", huge[:100], i), dtFloat, "N", 4))
 			}

@@ -108,10 +108,9 @@ func (c *converter) constant(n *nodeProto, i int, role string) ([]float64, []int
 	return v, t.dims, nil
 }
 
+// flatten and reshape after the model's first operator keep [batch,
+// width] as it is (before it, graph.go maps them).
 func (c *converter) flatten(n *nodeProto) error {
-	if c.stage != stageInput {
-		return fmt.Errorf("%s: Flatten is supported only before the first layer", ref(n))
-	}
 	axis, err := c.intAttr(n, "axis", 1)
 	if err != nil {
 		return err
@@ -127,9 +126,6 @@ func (c *converter) flatten(n *nodeProto) error {
 }
 
 func (c *converter) reshape(n *nodeProto) error {
-	if c.stage != stageInput {
-		return fmt.Errorf("%s: Reshape is supported only before the first layer", ref(n))
-	}
 	if len(n.inputs) < 2 || n.inputs[1] == "" {
 		return fmt.Errorf("%s: input shape is missing", ref(n))
 	}

@@ -3,11 +3,11 @@ package onnx
 import (
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 
 	"github.com/predictd/predictd/kernels"
 	"github.com/predictd/predictd/model"
+	"github.com/predictd/predictd/model/transform"
 )
 
 const mlDomain = "ai.onnx.ml"
@@ -17,12 +17,16 @@ var supported = map[string]bool{
 	"Identity": true, "Flatten": true, "Reshape": true, "Constant": true,
 	"Gemm": true, "MatMul": true, "Add": true,
 	"Relu": true, "Tanh": true, "Sigmoid": true, "Softmax": true,
+	"Cast": true, "Concat": true, "Gather": true, "Sub": true, "ArgMax": true,
 	mlDomain + ".Scaler": true, mlDomain + ".LinearClassifier": true,
 	mlDomain + ".LinearRegressor": true, mlDomain + ".ZipMap": true,
+	mlDomain + ".Imputer": true, mlDomain + ".OneHotEncoder": true,
+	mlDomain + ".Normalizer": true, mlDomain + ".ArrayFeatureExtractor": true,
+	mlDomain + ".TreeEnsembleClassifier": true, mlDomain + ".TreeEnsembleRegressor": true,
 }
 
-const supportedList = "Identity, Flatten, Reshape, Constant, Gemm, MatMul, Add, Relu, Tanh, Sigmoid, Softmax; " +
-	mlDomain + ": Scaler, LinearClassifier, LinearRegressor, ZipMap"
+const supportedList = "Identity, Flatten, Reshape, Constant, Cast, Concat, Gather, Gemm, MatMul, Add, Sub, Relu, Tanh, Sigmoid, Softmax, ArgMax; " +
+	mlDomain + ": Scaler, Imputer, OneHotEncoder, Normalizer, ArrayFeatureExtractor, LinearClassifier, LinearRegressor, TreeEnsembleClassifier, TreeEnsembleRegressor, ZipMap"
 
 // opKey is the node's operator qualified by its domain ("" and "ai.onnx"
 // are the default domain and stay unqualified).
@@ -125,7 +129,7 @@ func parse(data []byte, opts options) (*model.Imported, error) {
 		return nil, err
 	}
 	imp.Source = model.Source{Format: "onnx", Library: m.producerName, LibraryVersion: m.producerVersion}
-	if c.input.elemType == dtDouble && imp.Kind == model.KindMLP {
+	if c.double && imp.Kind == model.KindMLP {
 		// ONNX Runtime runs a graph of DOUBLE tensors in float64: so
 		// does predictd (a float graph defaults to float32).
 		imp.Precision = model.PrecisionFloat64
@@ -148,7 +152,17 @@ type converter struct {
 	visited    map[*nodeProto]bool
 	ignored    map[string]bool // the classifier's label output and what derives from it
 
-	input     valueInfo
+	// The feature path (graph.go): raw input columns, the blocks of
+	// columns computed from them, and what the model takes.
+	raws       []rawCol
+	inputNames []string
+	blocks     map[string]*block
+	scalerNode *nodeProto
+	featNames  []string
+	transform  *transform.Pipeline
+	double     bool // the model reads DOUBLE tensors
+	ens        *ensemble
+
 	cur       string // the tensor flowing along the chain
 	rank      int
 	width     int // features (or units) of cur, per row
@@ -159,7 +173,7 @@ type converter struct {
 	link      model.Link
 	task      model.Task
 	scores    bool     // a classifier with NONE: outputs are scores, not probabilities
-	labels    []string // class labels of a LinearClassifier, per output (may be nil)
+	labels    []string // class labels, per output (may be nil)
 	finalNode *nodeProto
 }
 
@@ -181,20 +195,48 @@ func (c *converter) run() (*model.Imported, error) {
 	if err := c.index(); err != nil {
 		return nil, err
 	}
-	if err := c.setInput(); err != nil {
+	if err := c.setInputs(); err != nil {
 		return nil, err
 	}
 	c.visited = map[*nodeProto]bool{}
 	c.ignored = map[string]bool{}
-	c.cur = c.input.name
+	entry, err := c.preprocess()
+	if err != nil {
+		return nil, err
+	}
+	if entry == nil {
+		return nil, fmt.Errorf("graph has no Gemm, MatMul, LinearClassifier, LinearRegressor or TreeEnsemble node reading input %s", c.inputList())
+	}
+	// The block the model reads: its first input, or (for a Gemm or MatMul
+	// that reads the features second) the one the chain then refuses.
+	for _, in := range entry.inputs {
+		if c.blocks[in] != nil {
+			c.cur = in
+			break
+		}
+	}
+	if err := c.modelInput(entry, c.blocks[c.cur]); err != nil {
+		return nil, err
+	}
 	for {
 		cons := c.consumers[c.cur]
+		if c.stage == stageDone {
+			cons = c.dropLabels(cons)
+		}
 		if len(cons) == 0 {
 			break
 		}
 		for _, n := range cons {
 			if !supported[opKey(n)] {
 				return nil, unsupported(n)
+			}
+		}
+		if len(cons) == 2 && c.stage == stageActivated {
+			if ok, err := c.binaryPair(cons); ok || err != nil {
+				if err != nil {
+					return nil, err
+				}
+				continue
 			}
 		}
 		if len(cons) > 1 {
@@ -217,6 +259,15 @@ func (c *converter) run() (*model.Imported, error) {
 		return nil, err
 	}
 	return c.finish()
+}
+
+// inputList names the graph inputs for a message.
+func (c *converter) inputList() string {
+	names := make([]string, min(len(c.inputNames), maxListed))
+	for i := range names {
+		names[i] = model.Quote(c.inputNames[i])
+	}
+	return nameList(names, len(c.inputNames))
 }
 
 // index collects the constants (initializers, Constant nodes, and
@@ -284,66 +335,14 @@ func constantValue(n *nodeProto) (*tensorProto, error) {
 	return nil, fmt.Errorf("%s: predictd reads a Constant only through its tensor attribute \"value\"", ref(n))
 }
 
-// setInput finds the graph's one input and its feature width.
-func (c *converter) setInput() error {
-	var ins []valueInfo
-	for _, v := range c.g.inputs {
-		// Before IR version 4, initializers are listed as inputs too; they
-		// are constants here (a caller cannot override them).
-		if _, isConst := c.consts[v.name]; !isConst {
-			ins = append(ins, v)
-		}
-	}
-	if len(ins) != 1 {
-		names := make([]string, min(len(ins), maxListed))
-		for i := range names {
-			names[i] = model.Quote(ins[i].name)
-		}
-		return fmt.Errorf("graph has %d inputs (%s); predictd imports graphs with exactly one input of shape [batch, features]", len(ins), nameList(names, len(ins)))
-	}
-	in := ins[0]
-	c.input = in
-	switch {
-	case in.name == "":
-		return errors.New("graph input has no name")
-	case !in.isTensor:
-		return fmt.Errorf("input %s is not a tensor", model.Quote(in.name))
-	case in.elemType != dtFloat && in.elemType != dtDouble:
-		return fmt.Errorf("input %s has element type %s; predictd's features are FLOAT or DOUBLE", model.Quote(in.name), dataTypeName(in.elemType))
-	case !in.hasShape:
-		return fmt.Errorf("input %s has no shape; its feature dimension must be a fixed number", model.Quote(in.name))
-	case len(in.dims) < 2:
-		return fmt.Errorf("input %s has rank %d; want [batch, features]", model.Quote(in.name), len(in.dims))
-	}
-	feat := make([]int64, 0, len(in.dims)-1)
-	for i, d := range in.dims[1:] {
-		if !d.hasValue || d.value <= 0 {
-			what := "unknown"
-			if d.param != "" {
-				what = strconv.Quote(d.param)
-			} else if d.hasValue {
-				what = strconv.FormatInt(d.value, 10)
-			}
-			return fmt.Errorf("input %s dimension %d is %s; the feature dimensions must be fixed positive numbers (only the batch dimension may vary)", model.Quote(in.name), i+1, what)
-		}
-		feat = append(feat, d.value)
-	}
-	w, err := numElements(feat)
-	if err != nil {
-		return fmt.Errorf("input %s: %w", model.Quote(in.name), err)
-	}
-	c.rank, c.width = len(in.dims), w
-	return nil
-}
-
 // step maps one node of the chain.
 func (c *converter) step(n *nodeProto) error {
 	key := opKey(n)
 	if !supported[key] {
 		return unsupported(n)
 	}
-	if c.stage == stageDone && key != "Identity" && key != mlDomain+".ZipMap" {
-		return fmt.Errorf("%s follows %s, which fixes the model's output; only Identity (and ZipMap after a classifier) may follow it", ref(n), ref(c.finalNode))
+	if c.stage == stageDone && !afterOutput[key] {
+		return fmt.Errorf("%s follows %s, which fixes the model's output; only Identity, Cast, Reshape, Flatten (and ZipMap, or a Normalizer after a LinearClassifier) may follow it", ref(n), ref(c.finalNode))
 	}
 	if c.rank != 2 && key != "Flatten" && key != "Reshape" && key != "Identity" {
 		return fmt.Errorf("%s gets a rank-%d tensor %s; flatten it to [batch, features] first (Flatten with axis=1)", ref(n), c.rank, model.Quote(c.cur))
@@ -376,8 +375,31 @@ func (c *converter) step(n *nodeProto) error {
 			return fmt.Errorf("%s: ZipMap after a regression output", ref(n))
 		}
 		return c.advance(n)
+	case "Cast":
+		to, err := c.intAttr(n, "to", 0)
+		if err != nil {
+			return err
+		}
+		if to != dtFloat && to != dtDouble {
+			return fmt.Errorf("%s: cast to %s; predictd reads Cast to FLOAT or DOUBLE after the model's first operator", ref(n), dataTypeName(to))
+		}
+		return c.advance(n)
+	case mlDomain + ".Normalizer":
+		return c.normalizeScores(n)
+	case mlDomain + ".TreeEnsembleClassifier", mlDomain + ".TreeEnsembleRegressor":
+		return c.treeNode(n)
+	case "Sub", "Concat", "Gather", "ArgMax", mlDomain + ".ArrayFeatureExtractor", mlDomain + ".Imputer", mlDomain + ".OneHotEncoder":
+		return fmt.Errorf("%s: predictd reads %s before the model's first operator (Concat and Sub also as the [1-p, p] after a binary Sigmoid, ArgMax and ArrayFeatureExtractor in the class label branch), not after %s", ref(n), n.opType, model.Quote(c.cur))
 	}
 	panic("BUG: supported operator without a mapping: " + key)
+}
+
+// afterOutput are the operators that may follow the one that fixes the
+// model's output: they leave the values as they are (Normalizer: see
+// normalizeScores).
+var afterOutput = map[string]bool{
+	"Identity": true, "Cast": true, "Reshape": true, "Flatten": true,
+	mlDomain + ".ZipMap": true, mlDomain + ".Normalizer": true,
 }
 
 // checkCovered refuses graphs that compute more than the chain: every node
@@ -420,7 +442,7 @@ func (c *converter) checkCovered() error {
 		if !supported[opKey(n)] {
 			return unsupported(n)
 		}
-		return fmt.Errorf("%s is not on the chain from input %s to the output; predictd imports a single chain of nodes", ref(n), model.Quote(c.input.name))
+		return fmt.Errorf("%s is not on the path from input %s to the output; predictd imports graphs whose nodes all compute the model's features or output (or its class label)", ref(n), c.inputList())
 	}
 	found := false
 	for _, o := range c.g.outputs {
@@ -440,8 +462,11 @@ func (c *converter) checkCovered() error {
 
 // finish fixes the link and task, validates, and names the outputs.
 func (c *converter) finish() (*model.Imported, error) {
+	if c.ens != nil {
+		return c.finishTrees()
+	}
 	if len(c.layers) == 0 {
-		return nil, fmt.Errorf("graph has no Gemm, MatMul, LinearClassifier or LinearRegressor after input %s", model.Quote(c.input.name))
+		return nil, fmt.Errorf("graph has no Gemm, MatMul, LinearClassifier or LinearRegressor after input %s", c.inputList())
 	}
 	last := &c.layers[len(c.layers)-1]
 	switch c.stage {
@@ -470,12 +495,18 @@ func (c *converter) finish() (*model.Imported, error) {
 	if c.task == model.TaskMulticlass {
 		imp.Classes = last.Out
 	}
-	imp.Features = make([]model.Feature, c.layers[0].In)
-	for j := range imp.Features {
-		imp.Features[j] = model.Feature{Name: fmt.Sprintf("%s_%d", c.input.name, j), Type: model.FeatureFloat}
-	}
+	c.setFeatures(imp)
 	imp.Outputs, imp.RawOutputs = c.outputs(last.Out)
 	return imp, nil
+}
+
+// setFeatures gives imp the model's feature names and transform.
+func (c *converter) setFeatures(imp *model.Imported) {
+	imp.Features = make([]model.Feature, len(c.featNames))
+	for j, name := range c.featNames {
+		imp.Features[j] = model.Feature{Name: name, Type: model.FeatureFloat}
+	}
+	imp.Transform = c.transform
 }
 
 // outputs names the predictions and margins. Classifiers follow
@@ -506,10 +537,10 @@ func (c *converter) outputs(k int) (outputs, raw []model.Output) {
 	}
 	if c.task == model.TaskBinary {
 		switch c.link {
-		case model.LinkSigmoid:
-			outputs[0].Meaning = "probability of class " + c.label(1)
+		case model.LinkSigmoid, model.LinkProbability:
+			outputs[0].Meaning = "probability of class " + c.label(1) + "; class " + c.label(0) + " has 1-p"
 		default:
-			outputs[0].Meaning = "untransformed score; higher means class " + c.label(1)
+			outputs[0].Meaning = "untransformed score; higher means class " + c.label(1) + ", lower class " + c.label(0)
 		}
 		raw[0].Meaning = "raw margin of class " + c.label(1)
 		return outputs, raw

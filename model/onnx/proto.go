@@ -15,6 +15,7 @@ const (
 	dtFloat  = 1
 	dtInt32  = 6
 	dtInt64  = 7
+	dtString = 8
 	dtDouble = 11
 )
 
@@ -84,7 +85,8 @@ type tensorProto struct {
 	int32Data  []int64
 	int64Data  []int64
 	doubleData []float64
-	rawData    []byte // 9, aliasing the file
+	stringData []string // 6
+	rawData    []byte   // 9, aliasing the file
 	hasRaw     bool
 	external   bool // data_location (14) = EXTERNAL, or external_data (13) set
 	segmented  bool // segment (3) set
@@ -330,6 +332,10 @@ func decodeTensor(b []byte) (*tensorProto, error) {
 			t.floatData, err = f.appendFloat32s(t.floatData)
 		case 5:
 			t.int32Data, err = f.appendInt64s(t.int32Data)
+		case 6:
+			var s string
+			s, err = f.str()
+			t.stringData = append(t.stringData, s)
 		case 7:
 			t.int64Data, err = f.appendInt64s(t.int64Data)
 		case 8:
@@ -575,4 +581,22 @@ func (t *tensorProto) inline() error {
 		return fmt.Errorf("tensor is one segment of a larger tensor; predictd reads whole tensors only")
 	}
 	return nil
+}
+
+// strings returns a STRING tensor's values (string_data).
+func (t *tensorProto) strings() ([]string, error) {
+	if err := t.inline(); err != nil {
+		return nil, err
+	}
+	if t.dataType != dtString {
+		return nil, fmt.Errorf("data type %s, want STRING", dataTypeName(t.dataType))
+	}
+	n, err := numElements(t.dims)
+	if err != nil {
+		return nil, err
+	}
+	if len(t.stringData) != n {
+		return nil, fmt.Errorf("string_data has %d values, shape %v needs %d", len(t.stringData), t.dims, n)
+	}
+	return t.stringData, nil
 }
