@@ -28,6 +28,10 @@ import (
 //	               copied to both sides
 //	BRANCH_NEQ t   BRANCH_EQ with the branches exchanged
 //
+// Over a DOUBLE input (treeEnsembleDouble) the forest compares float64
+// values instead (kernels.LessEqFloat64, "x <= b"): LEQ and GT use t, LT
+// and GTE the double before t, EQ the splits x <= prev(t) and x <= t.
+//
 // A missing value (NaN) goes to the true branch when the node's
 // nodes_missing_value_tracks_true is 1, otherwise where ONNX Runtime's
 // comparison sends it: every comparison with NaN is false, except != which
@@ -39,7 +43,7 @@ import (
 // its class's group. base_values are each group's base score. The
 // regressor's AVERAGE divides by the number of trees (model.Trees.Divide,
 // with the base scores multiplied by it so that they are added, not
-// averaged). See treeOutputs for the classifier layouts.
+// averaged). See classifierOutputs for the classifier layouts.
 
 // ensemble is a converted tree-ensemble node.
 type ensemble struct {
@@ -242,10 +246,23 @@ type outputTerm struct {
 }
 
 // treeEnsemble converts n (op TreeEnsembleClassifier or
-// TreeEnsembleRegressor, domain ai.onnx.ml) over nFeatures input columns.
-// Every attribute is checked; the error names the node, the attribute and,
-// for a tree's structure, the tree and node ids.
+// TreeEnsembleRegressor, domain ai.onnx.ml) over nFeatures input columns
+// of a FLOAT input: its splits round each value to float32 before
+// comparing, as ONNX Runtime sees a float32 tensor. Every attribute is
+// checked; the error names the node, the attribute and, for a tree's
+// structure, the tree and node ids.
 func treeEnsemble(n *nodeProto, nFeatures int) (*ensemble, error) {
+	return convertTreeEnsemble(n, nFeatures, false)
+}
+
+// treeEnsembleDouble is treeEnsemble for a DOUBLE input: the splits
+// compare the float64 values (kernels.LessEqFloat64), as ONNX Runtime does
+// for a double tensor.
+func treeEnsembleDouble(n *nodeProto, nFeatures int) (*ensemble, error) {
+	return convertTreeEnsemble(n, nFeatures, true)
+}
+
+func convertTreeEnsemble(n *nodeProto, nFeatures int, double bool) (*ensemble, error) {
 	if n.domain != mlDomain || (n.opType != opTreeClassifier && n.opType != opTreeRegressor) {
 		return nil, fmt.Errorf("%s: not a %s TreeEnsembleClassifier or TreeEnsembleRegressor", ref(n), mlDomain)
 	}
@@ -311,6 +328,9 @@ func treeEnsemble(n *nodeProto, nFeatures int) (*ensemble, error) {
 	f := &trees.Forest
 	f.NumFeatures = nFeatures
 	f.Compare = kernels.LessFloat32
+	if double {
+		f.Compare = kernels.LessEqFloat64
+	}
 	f.Base = make([]float64, len(outs))
 	for g, out := range outs {
 		for _, term := range out {
@@ -319,7 +339,7 @@ func treeEnsemble(n *nodeProto, nFeatures int) (*ensemble, error) {
 			}
 		}
 	}
-	nTrees, err := appendTrees(n, f, nodes, index, outs)
+	nTrees, err := appendTrees(n, f, nodes, index, outs, double)
 	if err != nil {
 		return nil, err
 	}
@@ -631,14 +651,14 @@ func regressorOutputs(a *treeAttrs, e *ensemble, t *model.Trees, post string, ba
 
 // appendTrees lays out every tree of nodes into f, once per output group
 // its leaves contribute to, and returns the number of trees in the file.
-func appendTrees(n *nodeProto, f *kernels.Forest, nodes []treeNode, index map[[2]int64]int, outs []treeOutput) (int, error) {
+func appendTrees(n *nodeProto, f *kernels.Forest, nodes []treeNode, index map[[2]int64]int, outs []treeOutput, double bool) (int, error) {
 	count := 0
 	for root := range nodes {
 		if !nodes[root].firstOfTree {
 			continue
 		}
 		count++
-		x := &treeExpander{nodes: nodes, index: index, onPath: map[int]bool{}, seen: map[int]bool{}}
+		x := &treeExpander{double: double, nodes: nodes, index: index, onPath: map[int]bool{}, seen: map[int]bool{}}
 		if _, err := x.build(root); err != nil {
 			return 0, fmt.Errorf("%s: tree %d: %w", ref(n), nodes[root].tree, err)
 		}
@@ -680,6 +700,7 @@ func appendTrees(n *nodeProto, f *kernels.Forest, nodes []treeNode, index map[[2
 // treeExpander turns one ONNX tree into model.SourceNodes: every split
 // becomes "x < bound" splits, shared subtrees are copied, cycles refused.
 type treeExpander struct {
+	double bool // compare float64 inputs (kernels.LessEqFloat64)
 	nodes  []treeNode
 	index  map[[2]int64]int
 	onPath map[int]bool
@@ -717,20 +738,27 @@ func (x *treeExpander) build(i int) (int, error) {
 	nanYes := nd.nanYes || nd.mode == "BRANCH_NEQ"
 	yes, no := x.child(nd, nd.yes), x.child(nd, nd.no)
 	if nd.mode == "BRANCH_EQ" || nd.mode == "BRANCH_NEQ" {
-		if lo, ok := eqBounds(nd.value); ok {
-			// x == t exactly when !(x < lo) and x < next(lo): one split for
-			// x < lo, then one for x < next(lo). NEQ exchanges the branches.
+		if below, upTo, ok := eqBounds(nd.value, x.double); ok {
+			// x == t exactly when x fails the split at below and passes the
+			// one at upTo. NEQ exchanges the branches.
 			eq, ne := yes, no
 			if nd.mode == "BRANCH_NEQ" {
 				eq, ne = no, yes
 			}
 			nanEq := nanYes == (nd.mode == "BRANCH_EQ")
-			return x.split(nd.feature, lo, ne, -1, !nanEq, func() (int, error) {
-				return x.splitOne(nd.feature, math.Nextafter32(lo, float32(math.Inf(1))), eq, ne, nanEq)
+			return x.split(nd.feature, below, ne, -1, !nanEq, func() (int, error) {
+				return x.splitOne(nd.feature, upTo, eq, ne, nanEq)
 			})
 		}
 	}
-	bound, negate := splitBound32(nd.mode, nd.value)
+	var bound float64
+	var negate bool
+	if x.double {
+		bound, negate = splitBound64(nd.mode, nd.value)
+	} else {
+		b, neg := splitBound32(nd.mode, nd.value)
+		bound, negate = float64(b), neg
+	}
 	left, right := yes, no
 	if negate {
 		left, right = no, yes
@@ -738,16 +766,17 @@ func (x *treeExpander) build(i int) (int, error) {
 	return x.splitOne(nd.feature, bound, left, right, nanYes != negate)
 }
 
-// splitOne adds a split "x < bound" with ONNX subtrees left and right;
-// nanLeft sends NaN left.
-func (x *treeExpander) splitOne(feature int64, bound float32, left, right int, nanLeft bool) (int, error) {
+// splitOne adds a split (x < bound, or x <= bound for double inputs) with
+// ONNX subtrees left and right; nanLeft sends NaN left.
+func (x *treeExpander) splitOne(feature int64, bound float64, left, right int, nanLeft bool) (int, error) {
 	return x.split(feature, bound, left, right, nanLeft, nil)
 }
 
-// split adds a split "x < bound": its left child is ONNX subtree left, its
-// right child ONNX subtree right, or what rightFn builds when set.
-func (x *treeExpander) split(feature int64, bound float32, left, right int, nanLeft bool, rightFn func() (int, error)) (int, error) {
-	s := model.SourceNode{Feature: int(feature), Value: float64(bound)}
+// split adds a split at bound: its left child (where a value passing the
+// comparison goes) is ONNX subtree left, its right child ONNX subtree right,
+// or what rightFn builds when set.
+func (x *treeExpander) split(feature int64, bound float64, left, right int, nanLeft bool, rightFn func() (int, error)) (int, error) {
+	s := model.SourceNode{Feature: int(feature), Value: bound}
 	if nanLeft {
 		s.Flags = kernels.FlagDefaultLeft
 	}
@@ -806,15 +835,50 @@ func splitBound32(mode string, t float64) (b float32, negate bool) {
 	panic("BUG: splitBound32 of mode " + mode)
 }
 
-// eqBounds returns lo for BRANCH_EQ t: x == t exactly when lo <= x <
-// next(lo), for a finite float32 t. It reports false for thresholds no
-// float32 equals and for infinities, which need one split.
-func eqBounds(t float64) (float32, bool) {
-	f := float32(t)
-	if float64(f) != t || math.IsInf(t, 0) {
-		return 0, false
+// eqBounds returns the bounds of BRANCH_EQ t's two splits: x == t exactly
+// when x fails the comparison with below and passes the one with upTo
+// (float32: x < t, x < next(t); double: x <= prev(t), x <= t). It reports
+// false for thresholds no input equals and for infinities, which need one
+// split (splitBound32, splitBound64).
+func eqBounds(t float64, double bool) (below, upTo float64, ok bool) {
+	if math.IsInf(t, 0) {
+		return 0, 0, false
 	}
-	return f, true
+	if double {
+		return math.Nextafter(t, math.Inf(-1)), t, true
+	}
+	f := float32(t)
+	if float64(f) != t {
+		return 0, 0, false
+	}
+	return float64(f), float64(math.Nextafter32(f, float32(math.Inf(1)))), true
+}
+
+// splitBound64 is splitBound32 for double inputs (kernels.LessEqFloat64):
+// "x mode t" holds exactly when (x <= b) != negate, for every non-NaN
+// float64 x.
+func splitBound64(mode string, t float64) (b float64, negate bool) {
+	switch mode {
+	case "BRANCH_LEQ":
+		return t, false
+	case "BRANCH_GT":
+		return t, true
+	case "BRANCH_LT", "BRANCH_GTE":
+		negate = mode == "BRANCH_GTE"
+		if math.IsInf(t, -1) {
+			// x < -Inf never: "not x <= +Inf".
+			return math.Inf(1), !negate
+		}
+		return math.Nextafter(t, math.Inf(-1)), negate
+	case "BRANCH_EQ", "BRANCH_NEQ":
+		// Only when eqBounds found no two-split form: t is infinite.
+		negate = mode == "BRANCH_NEQ"
+		if math.IsInf(t, 1) { // x == +Inf: not x <= MaxFloat64
+			return math.MaxFloat64, !negate
+		}
+		return t, negate // x == -Inf: x <= -Inf
+	}
+	panic("BUG: splitBound64 of mode " + mode)
 }
 
 // floor32 is the greatest float32 <= t; ceil32 the least float32 >= t.

@@ -92,12 +92,12 @@ func treeNodeProto(op string, nodes []tnode, weights []tweight, doubles bool, ex
 	return &nodeProto{name: "te", opType: op, domain: mlDomain, attrs: attrs}
 }
 
-// ortCompare is ONNX Runtime's branch test on a float32 input.
-func ortCompare(mode string, x float32, t float64, nanYes bool) bool {
-	if x != x {
+// ortCompare is ONNX Runtime's branch test of input value v (a float32
+// input's value widened, or a double) against threshold t.
+func ortCompare(mode string, v, t float64, nanYes bool) bool {
+	if v != v {
 		return nanYes || mode == "BRANCH_NEQ"
 	}
-	v := float64(x)
 	switch mode {
 	case "BRANCH_LEQ":
 		return v <= t
@@ -116,9 +116,10 @@ func ortCompare(mode string, x float32, t float64, nanYes bool) bool {
 }
 
 // ortScores evaluates the ensemble on one row: per-class (target) sums of
-// the reached leaves' weights, each tree walked from its first node. vals
-// are the thresholds as the runtime holds them (float32 or double).
-func ortScores(nodes []tnode, weights []tweight, width int, row []float64) []float64 {
+// the reached leaves' weights, each tree walked from its first node. The
+// nodes' thresholds are as the runtime holds them (float32 or double); the
+// row is a FLOAT input's (each value rounded to float32) unless double.
+func ortScores(nodes []tnode, weights []tweight, width int, row []float64, double bool) []float64 {
 	find := func(tree, id int64) tnode {
 		for _, nd := range nodes {
 			if nd.tree == tree && nd.id == id {
@@ -134,7 +135,11 @@ func ortScores(nodes []tnode, weights []tweight, width int, row []float64) []flo
 		}
 		for nd.mode != "LEAF" {
 			next := nd.no
-			if ortCompare(nd.mode, float32(row[nd.feat]), nd.val, nd.nanYes) {
+			v := row[nd.feat]
+			if !double {
+				v = float64(float32(v))
+			}
+			if ortCompare(nd.mode, v, nd.val, nd.nanYes) {
 				next = nd.yes
 			}
 			nd = find(nd.tree, next)
@@ -170,8 +175,19 @@ func f32(v float64) float64 { return float64(float32(v)) }
 
 // TestTreeSplitModes runs one split per mode, threshold and missing
 // track over inputs at and around the threshold, with float32 thresholds
-// (nodes_values) and double ones (nodes_values_as_tensor).
+// (nodes_values) and double ones (nodes_values_as_tensor), over FLOAT
+// inputs (treeEnsemble) and DOUBLE ones (treeEnsembleDouble).
 func TestTreeSplitModes(t *testing.T) {
+	for _, input := range []bool{false, true} {
+		testTreeSplitModes(t, input)
+	}
+}
+
+func testTreeSplitModes(t *testing.T, doubleInput bool) {
+	convert := treeEnsemble
+	if doubleInput {
+		convert = treeEnsembleDouble
+	}
 	inf := math.Inf(1)
 	maxf := float64(math.MaxFloat32)
 	thresholds := []float64{0.5, 0.1, 0, math.Copysign(0, -1), -3.25, inf, -inf, maxf, -maxf, 1e39, -1e39,
@@ -182,10 +198,10 @@ func TestTreeSplitModes(t *testing.T) {
 		for _, v := range []float64{th, f32(th)} {
 			f := float32(v)
 			xs = append(xs, v, float64(f), float64(math.Nextafter32(f, float32(inf))), float64(math.Nextafter32(f, float32(-inf))),
-				math.Nextafter(v, inf), math.Nextafter(v, -inf))
+				math.Nextafter(v, inf), math.Nextafter(v, -inf), math.Nextafter(float64(f), inf), math.Nextafter(float64(f), -inf))
 		}
 	}
-	xs = append(xs, math.NaN(), 1, -1, 1e300, -1e300)
+	xs = append(xs, math.NaN(), 1, -1, 1e300, -1e300, math.MaxFloat64, -math.MaxFloat64)
 	for _, doubles := range []bool{false, true} {
 		for _, th := range thresholds {
 			stored := th
@@ -201,16 +217,16 @@ func TestTreeSplitModes(t *testing.T) {
 					}
 					weights := []tweight{{0, 1, 0, 1}, {0, 2, 0, -1}}
 					n := treeNodeProto(opTreeRegressor, nodes, weights, doubles, aInt("n_targets", 1))
-					e, err := treeEnsemble(n, 1)
+					e, err := convert(n, 1)
 					if err != nil {
 						t.Fatalf("%s %v (doubles %v): %v", mode, stored, doubles, err)
 					}
 					got := predictBoth(t, e, xs)
 					for i, x := range xs {
-						want := ortScores(nodes, weights, 1, []float64{x})[0]
+						want := ortScores(nodes, weights, 1, []float64{x}, doubleInput)[0]
 						if got[i] != want {
-							t.Errorf("%s t=%v (as double %v) nanYes=%v: x=%v (float32 %v) gives %v, want %v",
-								mode, stored, doubles, nanYes, x, float32(x), got[i], want)
+							t.Errorf("%s t=%v (as double %v) nanYes=%v, double input %v: x=%v (float32 %v) gives %v, want %v",
+								mode, stored, doubles, nanYes, doubleInput, x, float32(x), got[i], want)
 						}
 					}
 				}
@@ -272,12 +288,18 @@ func TestTreeRandomEnsembles(t *testing.T) {
 	var cand []float64
 	for _, v := range values {
 		f := float32(v)
-		cand = append(cand, v, float64(math.Nextafter32(f, float32(math.Inf(1)))), float64(math.Nextafter32(f, float32(math.Inf(-1)))))
+		cand = append(cand, v, float64(f), float64(math.Nextafter32(f, float32(math.Inf(1)))), float64(math.Nextafter32(f, float32(math.Inf(-1)))),
+			math.Nextafter(v, math.Inf(1)), math.Nextafter(v, math.Inf(-1)))
 	}
 	cand = append(cand, math.NaN(), 0.3, -7)
-	for trial := 0; trial < 60; trial++ {
+	for trial := 0; trial < 80; trial++ {
 		width := 1 + trial%3
 		doubles := trial%2 == 1
+		doubleInput := trial%8 >= 4
+		convert := treeEnsemble
+		if doubleInput {
+			convert = treeEnsembleDouble
+		}
 		stored := values
 		if !doubles {
 			stored = nil
@@ -293,7 +315,7 @@ func TestTreeRandomEnsembles(t *testing.T) {
 		}
 		n := treeNodeProto(opTreeRegressor, nodes, weights, doubles, aInt("n_targets", int64(width)),
 			aStr("aggregate_function", agg), aFloats("base_values", base...))
-		e, err := treeEnsemble(n, 3)
+		e, err := convert(n, 3)
 		if err != nil {
 			t.Fatalf("trial %d: %v", trial, err)
 		}
@@ -312,15 +334,15 @@ func TestTreeRandomEnsembles(t *testing.T) {
 		}
 		got := predictBoth(t, e, rows)
 		for i := 0; i < 200; i++ {
-			want := ortScores(nodes, weights, width, rows[i*3:i*3+3])
+			want := ortScores(nodes, weights, width, rows[i*3:i*3+3], doubleInput)
 			for k := range want {
 				if agg == "AVERAGE" {
 					want[k] /= float64(nTrees)
 				}
 				want[k] += base[k]
 				if d := math.Abs(got[i*width+k] - want[k]); d > 1e-12*math.Max(1, math.Abs(want[k])) {
-					t.Fatalf("trial %d (%s, doubles %v) row %v target %d: got %v, want %v\nnodes %v\nweights %v",
-						trial, agg, doubles, rows[i*3:i*3+3], k, got[i*width+k], want[k], nodes, weights)
+					t.Fatalf("trial %d (%s, doubles %v, double input %v) row %v target %d: got %v, want %v\nnodes %v\nweights %v",
+						trial, agg, doubles, doubleInput, rows[i*3:i*3+3], k, got[i*width+k], want[k], nodes, weights)
 				}
 			}
 		}
@@ -634,7 +656,7 @@ func TestTreeMissingTracks(t *testing.T) {
 		rows := [][]float64{{nan, nan}, {nan, 0}, {nan, -2}, {0, nan}, {2, nan}}
 		for _, row := range rows {
 			got := predictBoth(t, e, row)[0]
-			want := ortScores(nodes, weights, 1, row)[0]
+			want := ortScores(nodes, weights, 1, row, false)[0]
 			if got != want {
 				t.Errorf("tracks %v row %v: got %v, want %v", tracks, row, got, want)
 			}
