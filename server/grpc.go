@@ -11,6 +11,8 @@ import (
 	"github.com/valyala/fasthttp"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/reflection"
 	"google.golang.org/grpc/status"
 
 	"github.com/predictd/predictd/wire"
@@ -32,6 +34,32 @@ func (s *Server) newGRPC() {
 		grpc.MaxRecvMsgSize(s.opts.MaxBodyBytes),
 	)
 	kservepb.RegisterGRPCInferenceServiceServer(s.grpc, grpcService{s: s})
+	healthpb.RegisterHealthServer(s.grpc, grpcHealth{s: s})
+	// Server reflection, so that grpcurl and other tools list and call
+	// the API without the .proto.
+	reflection.Register(s.grpc)
+}
+
+// grpcHealth is the standard gRPC health service (grpc.health.v1), for
+// orchestrators' gRPC probes: Check answers SERVING when the server is
+// ready (Server.Ready, as /readyz), NOT_SERVING when not; for the
+// service "" and "inference.GRPCInferenceService", NotFound for any other.
+// Watch is not implemented.
+type grpcHealth struct {
+	healthpb.UnimplementedHealthServer
+	s *Server
+}
+
+func (h grpcHealth) Check(_ context.Context, req *healthpb.HealthCheckRequest) (*healthpb.HealthCheckResponse, error) {
+	switch req.GetService() {
+	case "", kservepb.GRPCInferenceService_ServiceDesc.ServiceName:
+	default:
+		return nil, status.Errorf(codes.NotFound, "unknown service %q: predictd serves %q", req.GetService(), kservepb.GRPCInferenceService_ServiceDesc.ServiceName)
+	}
+	if h.s.Ready() {
+		return &healthpb.HealthCheckResponse{Status: healthpb.HealthCheckResponse_SERVING}, nil
+	}
+	return &healthpb.HealthCheckResponse{Status: healthpb.HealthCheckResponse_NOT_SERVING}, nil
 }
 
 // ServeGRPC serves the KServe v2 gRPC API on ln (TCP or a Unix socket)

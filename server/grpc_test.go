@@ -14,6 +14,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/status"
 	"google.golang.org/grpc/test/bufconn"
 
@@ -23,6 +24,12 @@ import (
 // grpcClient serves s's gRPC API on an in-memory listener and returns a
 // client of it; both stop when t ends.
 func grpcClient(t *testing.T, s *Server) kservepb.GRPCInferenceServiceClient {
+	return kservepb.NewGRPCInferenceServiceClient(grpcBufConn(t, s))
+}
+
+// grpcBufConn serves s's gRPC API on an in-memory listener and returns a
+// connection to it; both stop when t ends.
+func grpcBufConn(t *testing.T, s *Server) *grpc.ClientConn {
 	t.Helper()
 	ln := bufconn.Listen(1 << 20)
 	served := make(chan error, 1)
@@ -40,7 +47,7 @@ func grpcClient(t *testing.T, s *Server) kservepb.GRPCInferenceServiceClient {
 			t.Errorf("ServeGRPC returned %v after Stop, want nil", err)
 		}
 	})
-	return kservepb.NewGRPCInferenceServiceClient(conn)
+	return conn
 }
 
 // grpcRows are the test rows of each model of newTestServer, float32 so
@@ -325,10 +332,13 @@ func TestGRPCClientGone(t *testing.T) {
 
 // TestGRPCMetadata: ServerLive, ServerReady, ServerMetadata, ModelReady
 // and ModelMetadata answer what GET /v2/health/live, /v2/health/ready,
-// /v2, /v2/models/{m}/ready and /v2/models/{m} answer.
+// /v2, /v2/models/{m}/ready and /v2/models/{m} answer; the standard health
+// service's Check says SERVING while ready, NOT_SERVING while draining,
+// NotFound for a service predictd does not serve.
 func TestGRPCMetadata(t *testing.T) {
 	s := newTestServer(t, Options{Version: "1.2.3"})
-	cl := grpcClient(t, s)
+	conn := grpcBufConn(t, s)
+	cl := kservepb.NewGRPCInferenceServiceClient(conn)
 	bg := context.Background()
 	if r, err := cl.ServerLive(bg, &kservepb.ServerLiveRequest{}); err != nil || !r.GetLive() {
 		t.Errorf("ServerLive = %v, %v; want live", r, err)
@@ -381,9 +391,21 @@ func TestGRPCMetadata(t *testing.T) {
 			t.Errorf("ModelMetadata(%s) = %s, HTTP answers %s", model, got, exp)
 		}
 	}
+	hc := healthpb.NewHealthClient(conn)
+	for _, svc := range []string{"", "inference.GRPCInferenceService"} {
+		if r, err := hc.Check(bg, &healthpb.HealthCheckRequest{Service: svc}); err != nil || r.GetStatus() != healthpb.HealthCheckResponse_SERVING {
+			t.Errorf("health Check(%q) = %v, %v; want SERVING", svc, r, err)
+		}
+	}
+	if _, err := hc.Check(bg, &healthpb.HealthCheckRequest{Service: "x"}); status.Code(err) != codes.NotFound {
+		t.Errorf("health Check(x) = %v, want NotFound", err)
+	}
 	s.StopReady()
 	if r, err := cl.ServerReady(bg, &kservepb.ServerReadyRequest{}); err != nil || r.GetReady() {
 		t.Errorf("ServerReady while draining = %v, %v; want not ready", r, err)
+	}
+	if r, err := hc.Check(bg, &healthpb.HealthCheckRequest{}); err != nil || r.GetStatus() != healthpb.HealthCheckResponse_NOT_SERVING {
+		t.Errorf("health Check while draining = %v, %v; want NOT_SERVING", r, err)
 	}
 }
 
