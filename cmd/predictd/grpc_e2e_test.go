@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
 	"net"
 	"path/filepath"
@@ -207,5 +208,42 @@ func TestGRPCServeE2E(t *testing.T) {
 	}
 	if _, err := net.Dial("unix", sock); err == nil {
 		t.Errorf("the gRPC socket %s still answers after exit", sock)
+	}
+}
+
+// TestGRPCServeFlags: --grpc-listen takes host:port or unix:PATH (the
+// same as --grpc-unix PATH), PREDICTD_GRPC_LISTEN sets it as every flag's
+// variable does, and the combinations that cannot work are refused
+// naming the flags.
+func TestGRPCServeFlags(t *testing.T) {
+	repo := t.TempDir()
+	for _, c := range []struct {
+		name       string
+		env        string
+		args       []string
+		tcp, unix  string
+		wantErrSub string
+	}{
+		{"tcp", "", []string{"--grpc-listen", "127.0.0.1:9000"}, "127.0.0.1:9000", "", ""},
+		{"unix: form", "", []string{"--grpc-listen", "unix:/run/p.sock"}, "", "/run/p.sock", ""},
+		{"--grpc-unix", "", []string{"--grpc-listen", "127.0.0.1:9000", "--grpc-unix", "/run/p.sock"}, "127.0.0.1:9000", "/run/p.sock", ""},
+		{"env", "127.0.0.1:9001", nil, "127.0.0.1:9001", "", ""},
+		{"off by default", "", nil, "", "", ""},
+		{"unix: without a path", "", []string{"--grpc-listen", "unix:"}, "", "", "--grpc-listen unix: needs a socket path"},
+		{"two sockets", "", []string{"--grpc-listen", "unix:/a", "--grpc-unix", "/b"}, "", "", "give one Unix socket for gRPC"},
+		{"shared with HTTP", "", []string{"--unix", "/s", "--grpc-unix", "/s"}, "", "", "--grpc-unix /s is --unix too"},
+	} {
+		t.Setenv("PREDICTD_GRPC_LISTEN", c.env) // "": as if unset
+		cfg, err := parseServe(append([]string{"--repo", repo}, c.args...), io.Discard)
+		switch {
+		case c.wantErrSub != "":
+			if err == nil || !strings.Contains(err.Error(), c.wantErrSub) {
+				t.Errorf("%s: serve %v: error %v, want one containing %q", c.name, c.args, err, c.wantErrSub)
+			}
+		case err != nil:
+			t.Errorf("%s: serve %v: %v", c.name, c.args, err)
+		case cfg.grpcListen != c.tcp || cfg.grpcUnix != c.unix:
+			t.Errorf("%s: serve %v (PREDICTD_GRPC_LISTEN %q): grpc listen %q unix %q, want %q and %q", c.name, c.args, c.env, cfg.grpcListen, cfg.grpcUnix, c.tcp, c.unix)
+		}
 	}
 }
