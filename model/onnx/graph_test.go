@@ -313,3 +313,87 @@ func TestBinaryMLPRefusals(t *testing.T) {
 		}
 	}
 }
+
+// TestFeaturePathDetails: a raw column read twice gives <raw>, <raw>_2;
+// OneHotEncoder zeros=0 refuses an unseen category; Cast and Reshape after
+// the model's output leave it as it is; a Scaler before a tree ensemble is
+// a transform step.
+func TestFeaturePathDetails(t *testing.T) {
+	g := gr{
+		nodes: []nd{
+			{"Concat", "cat", ins("a", "a"), ins("x"), []pb{attrI("axis", 1)}},
+			{"ml.LinearRegressor", "lr", ins("x"), ins("y"), []pb{attrFloats("coefficients", 2, 3)}},
+			{"Cast", "c", ins("y"), ins("yc"), []pb{attrI("to", dtDouble)}},
+			{"Reshape", "rs", ins("yc", "shape"), ins("out"), nil},
+		},
+		inits:   []pb{tensorI64("shape", []int64{2}, -1, 1)},
+		inputs:  []pb{vinfo("a", dtFloat, "N", 1)},
+		outputs: []pb{vinfo("out", dtDouble, "N", 1)},
+	}
+	imp, err := Parse(g.model())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if imp.Transform == nil || !slices.Equal(imp.Transform.Names(), []string{"a", "a_2"}) {
+		t.Fatalf("transform %v, want columns a, a_2", imp.Transform)
+	}
+	x, err := imp.Transform.Apply(nil, transform.Row{transform.Num(4)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := imp.Model.Predict(nil, x, false); len(got) != 1 || got[0] != 20 {
+		t.Errorf("Predict(a=4) = %v, want [20]", got)
+	}
+
+	f := frame()
+	f.nodes[3].attrs = []pb{attrStrings("cats_strings", "blue", "green", "red"), attrI("zeros", 0)}
+	imp, err = Parse(f.model())
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = imp.Transform.Apply(nil, transform.Row{transform.Num(1), transform.Num(2), transform.Str("purple")})
+	if err == nil || !strings.Contains(err.Error(), `column color: unknown category "purple"`) {
+		t.Errorf("zeros=0, unseen color: Apply error = %v, want unknown category", err)
+	}
+
+	f = frame()
+	f.nodes[1].attrs = []pb{attrInts("imputed_value_int64s", 1)}
+	if _, err := Parse(f.model()); err == nil || !strings.Contains(err.Error(), `node "imp" (op ai.onnx.ml.Imputer): imputed_value_int64s; predictd imputes numbers with imputed_value_floats`) {
+		t.Errorf("Imputer of int64s: error %v", err)
+	}
+
+	// x [N,1] -> Scaler -> one tree: x·2 - 1 <= 0.5 ? 10 : 20.
+	tree := func(attrs ...pb) []pb {
+		return append([]pb{
+			attrInts("nodes_treeids", 0, 0, 0), attrInts("nodes_nodeids", 0, 1, 2), attrInts("nodes_featureids", 0, 0, 0),
+			attrStrings("nodes_modes", "BRANCH_LEQ", "LEAF", "LEAF"), attrFloats("nodes_values", 0.5, 0, 0),
+			attrInts("nodes_truenodeids", 1, 0, 0), attrInts("nodes_falsenodeids", 2, 0, 0),
+			attrInts("target_treeids", 0, 0), attrInts("target_nodeids", 1, 2), attrInts("target_ids", 0, 0),
+			attrFloats("target_weights", 10, 20), attrI("n_targets", 1),
+		}, attrs...)
+	}
+	tg := gr{
+		nodes: []nd{
+			{"ml.Scaler", "sc", ins("x"), ins("xs"), []pb{attrFloats("offset", 0.5), attrFloats("scale", 2)}},
+			{"ml.TreeEnsembleRegressor", "te", ins("xs"), ins("y"), tree()},
+		},
+		inputs:  []pb{vinfo("x", dtFloat, "N", 1)},
+		outputs: []pb{vinfo("y", dtFloat, "N", 1)},
+	}
+	imp, err = Parse(tg.model())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if imp.Kind != model.KindTrees || imp.Transform == nil || imp.Transform.Features()[0].Steps[0].Op != transform.OpScaler {
+		t.Fatalf("kind %s, transform %v: want trees with a scaler step", imp.Kind, imp.Transform)
+	}
+	for _, c := range []struct{ x, want float64 }{{0.5, 10}, {0.75, 10}, {0.76, 20}} {
+		x, err := model.TransformRow(nil, imp.Transform, true, transform.Row{transform.Num(c.x)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := imp.Model.Predict(nil, x, false); len(got) != 1 || got[0] != c.want {
+			t.Errorf("tree over scaled x=%v: %v, want %v", c.x, got, c.want)
+		}
+	}
+}
