@@ -59,10 +59,17 @@ const (
 	opTreeRegressor  = "TreeEnsembleRegressor"
 )
 
-// maxExpandedNodes bounds one tree after BRANCH_EQ/NEQ splits and shared
-// subtrees are copied out, so that a small file cannot ask for an
-// exponential tree.
-const maxExpandedNodes = 1 << 20
+// maxCopiedNodes bounds the nodes an ensemble gains when BRANCH_EQ/NEQ
+// splits and shared subtrees are copied out (each BRANCH_EQ copies its
+// false subtree; a chain of them doubles per level), so that a small file
+// cannot ask for an exponential forest.
+const maxCopiedNodes = 1 << 20
+
+var errTooManyCopies = fmt.Sprintf("copying out BRANCH_EQ/BRANCH_NEQ splits and shared subtrees adds more than %d nodes to the ensemble", maxCopiedNodes)
+
+// maxTreeTargets bounds a regressor's n_targets (each is an output group
+// with its own base score).
+const maxTreeTargets = 1 << 16
 
 // AttributeProto.AttributeType values the tree ensembles use.
 const (
@@ -119,7 +126,7 @@ func newTreeAttrs(n *nodeProto) (*treeAttrs, error) {
 			return nil, fmt.Errorf("%s: attribute %s is set twice", ref(n), at.name)
 		}
 		if at.typ != 0 && at.typ != want {
-			return nil, fmt.Errorf("%s: attribute %s has type %d, want %d (%s)", ref(n), at.name, at.typ, want, attrTypeName(want))
+			return nil, fmt.Errorf("%s: attribute %s has type %s, want %s", ref(n), at.name, attrTypeName(at.typ), attrTypeName(want))
 		}
 		a.byName[at.name] = at
 	}
@@ -155,7 +162,7 @@ func attrTypeName(t int64) string {
 	case atStrings:
 		return "STRINGS"
 	}
-	return "type " + strconv.FormatInt(t, 10)
+	return strconv.FormatInt(t, 10)
 }
 
 func (a *treeAttrs) has(name string) bool { return a.byName[name] != nil }
@@ -303,8 +310,8 @@ func convertTreeEnsemble(n *nodeProto, nFeatures int, double bool) (*ensemble, e
 		if at == nil || !at.hasI {
 			return nil, fmt.Errorf("%s: attribute n_targets is missing", ref(n))
 		}
-		if at.i < 1 || at.i > math.MaxInt32 {
-			return nil, fmt.Errorf("%s: n_targets is %d, want a positive number", ref(n), at.i)
+		if at.i < 1 || at.i > maxTreeTargets {
+			return nil, fmt.Errorf("%s: n_targets is %d, want a positive number up to %d", ref(n), at.i, maxTreeTargets)
 		}
 		width = int(at.i)
 		e.Targets = width
@@ -523,7 +530,8 @@ func readLeafWeights(a *treeAttrs, prefix string, width int, nodes []treeNode, i
 //	the summed weights plus base_values[0] are the positive class's score.
 //	  NONE      p = score (ONNX Runtime outputs [1-p, p]); refused if a
 //	            weight is negative (it then outputs |score|)
-//	  LOGISTIC  p = sigmoid(score)
+//	  LOGISTIC  p = sigmoid(score), as the spec and scikit-learn say (ONNX
+//	            Runtime skips the sigmoid when no weight is negative)
 //	  SOFTMAX   refused: ONNX Runtime leaves a single score untransformed
 //	weights for both classes: score_k = base_values[k] + class k's weights
 //	  NONE      p = score_1;  LOGISTIC  p = sigmoid(score_1)
@@ -652,24 +660,55 @@ func regressorOutputs(a *treeAttrs, e *ensemble, t *model.Trees, post string, ba
 // appendTrees lays out every tree of nodes into f, once per output group
 // its leaves contribute to, and returns the number of trees in the file.
 func appendTrees(n *nodeProto, f *kernels.Forest, nodes []treeNode, index map[[2]int64]int, outs []treeOutput, double bool) (int, error) {
+	groupsOf := map[int][]int{} // class -> the output groups it feeds
+	for g, out := range outs {
+		for _, term := range out {
+			groupsOf[term.class] = append(groupsOf[term.class], g)
+		}
+	}
 	count := 0
+	budget := maxCopiedNodes
 	for root := range nodes {
 		if !nodes[root].firstOfTree {
 			continue
 		}
 		count++
-		x := &treeExpander{double: double, nodes: nodes, index: index, onPath: map[int]bool{}, seen: map[int]bool{}}
-		if _, err := x.build(root); err != nil {
-			return 0, fmt.Errorf("%s: tree %d: %w", ref(n), nodes[root].tree, err)
+		tree := nodes[root].tree
+		listed := 0
+		for i := root; i < len(nodes) && nodes[i].tree == tree; i++ {
+			listed++
 		}
-		for i := root; i < len(nodes) && nodes[i].tree == nodes[root].tree; i++ {
+		x := &treeExpander{double: double, limit: listed + budget, nodes: nodes, index: index, onPath: map[int]bool{}, seen: map[int]bool{}}
+		if _, err := x.build(root); err != nil {
+			return 0, fmt.Errorf("%s: tree %d: %w", ref(n), tree, err)
+		}
+		for i := root; i < root+listed; i++ {
 			if !x.seen[i] {
-				return 0, fmt.Errorf("%s: tree %d: node %d is not reachable from the tree's first node %d", ref(n), nodes[root].tree, nodes[i].id, nodes[root].id)
+				return 0, fmt.Errorf("%s: tree %d: node %d is not reachable from the tree's first node %d", ref(n), tree, nodes[i].id, nodes[root].id)
 			}
 		}
+		var groups []int
+		for _, leaf := range x.leafOf {
+			if leaf < 0 {
+				continue
+			}
+			for _, w := range nodes[leaf].weights {
+				for _, g := range groupsOf[w.class] {
+					if !slices.Contains(groups, g) {
+						groups = append(groups, g)
+					}
+				}
+			}
+		}
+		slices.Sort(groups)
+		// The copies are laid out once per group: charge them that often.
+		copied := (len(x.out) - listed) * max(1, len(groups))
+		if copied > budget {
+			return 0, fmt.Errorf("%s: tree %d: %s", ref(n), tree, errTooManyCopies)
+		}
+		budget -= copied
 		src := make([]model.SourceNode, len(x.out))
-		for g, out := range outs {
-			contributes := false
+		for _, g := range groups {
 			copy(src, x.out)
 			for j, leaf := range x.leafOf {
 				if leaf < 0 {
@@ -677,20 +716,16 @@ func appendTrees(n *nodeProto, f *kernels.Forest, nodes []treeNode, index map[[2
 				}
 				var v float64
 				for _, w := range nodes[leaf].weights {
-					for _, term := range out {
+					for _, term := range outs[g] {
 						if term.class == w.class {
 							v += term.sign * w.w
-							contributes = true
 						}
 					}
 				}
 				src[j].Value = v
 			}
-			if !contributes {
-				continue
-			}
 			if err := model.AppendTree(f, src, 0, g); err != nil {
-				return 0, fmt.Errorf("%s: tree %d: %w", ref(n), nodes[root].tree, err)
+				return 0, fmt.Errorf("%s: tree %d: %w", ref(n), tree, err)
 			}
 		}
 	}
@@ -707,13 +742,14 @@ type treeExpander struct {
 	seen   map[int]bool
 	out    []model.SourceNode
 	leafOf []int // ONNX node behind each leaf of out; -1 for splits
+	limit  int   // the most nodes the tree may expand to
 }
 
 func (x *treeExpander) child(nd *treeNode, id int64) int { return x.index[[2]int64{nd.tree, id}] }
 
 func (x *treeExpander) add(s model.SourceNode, leaf int) (int, error) {
-	if len(x.out) >= maxExpandedNodes {
-		return 0, fmt.Errorf("more than %d nodes once BRANCH_EQ/BRANCH_NEQ splits and shared subtrees are copied out", maxExpandedNodes)
+	if len(x.out) >= x.limit {
+		return 0, fmt.Errorf("%s", errTooManyCopies)
 	}
 	x.out = append(x.out, s)
 	x.leafOf = append(x.leafOf, leaf)

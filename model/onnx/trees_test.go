@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/predictd/predictd/internal/fixture"
 	"github.com/predictd/predictd/model"
 )
 
@@ -514,19 +515,43 @@ func TestTreeAverageBase(t *testing.T) {
 }
 
 // TestTreeEqExpansion checks that nested BRANCH_EQ splits copy their false
-// subtrees, and that the copy stays bounded.
+// subtrees (a chain of k doubles per level: 2^k copies of its end), and
+// that the copies are bounded.
 func TestTreeEqExpansion(t *testing.T) {
-	// A chain of 30 EQ nodes, each one's false child the next: the copies
-	// double per level, 2^30 leaves, and the expansion is refused.
-	var nodes []tnode
-	for i := int64(0); i < 30; i++ {
-		nodes = append(nodes, tnode{0, i, "BRANCH_EQ", 0, float64(i), 100 + i, i + 1, false})
-		nodes = append(nodes, tnode{0, 100 + i, "LEAF", 0, 0, 0, 0, false})
+	chain := func(k int64) ([]tnode, []tweight) {
+		var nodes []tnode
+		var weights []tweight
+		for i := int64(0); i < k; i++ {
+			nodes = append(nodes, tnode{0, i, "BRANCH_EQ", 0, float64(i), 100 + i, i + 1, false})
+			nodes = append(nodes, tnode{0, 100 + i, "LEAF", 0, 0, 0, 0, false})
+			weights = append(weights, tweight{0, 100 + i, 0, float64(i + 1)})
+		}
+		nodes = append(nodes, tnode{0, k, "LEAF", 0, 0, 0, 0, false})
+		return nodes, append(weights, tweight{0, k, 0, -1})
 	}
-	nodes = append(nodes, tnode{0, 30, "LEAF", 0, 0, 0, 0, false})
-	n := treeNodeProto(opTreeRegressor, nodes, []tweight{{0, 30, 0, 1}}, false, aInt("n_targets", 1))
-	_, err := treeEnsemble(n, 1)
-	want := "tree 0: more than 1048576 nodes once BRANCH_EQ/BRANCH_NEQ splits and shared subtrees are copied out"
+	nodes, weights := chain(12)
+	e, err := treeEnsemble(treeNodeProto(opTreeRegressor, nodes, weights, false, aInt("n_targets", 1)), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// N(k) = 2 splits + the true leaf + 2 N(k-1), N(0) = 1: 2^(k+2) - 3.
+	if got, want := len(e.Trees.Forest.Nodes), 1<<14-3; got != want {
+		t.Errorf("12 nested BRANCH_EQ: %d nodes laid out, want %d", got, want)
+	}
+	rows := []float64{math.NaN(), -1, 0.5, 12, 13}
+	for i := 0; i < 12; i++ {
+		rows = append(rows, float64(i), float64(math.Nextafter32(float32(i), 100)))
+	}
+	got := predictBoth(t, e, rows)
+	for i, x := range rows {
+		if want := ortScores(nodes, weights, 1, []float64{x}, false)[0]; got[i] != want {
+			t.Errorf("12 nested BRANCH_EQ, x=%v: got %v, want %v", x, got[i], want)
+		}
+	}
+	// 30 levels would copy 2^30 nodes: refused.
+	nodes, weights = chain(30)
+	_, err = treeEnsemble(treeNodeProto(opTreeRegressor, nodes, weights, false, aInt("n_targets", 1)), 1)
+	want := "tree 0: copying out BRANCH_EQ/BRANCH_NEQ splits and shared subtrees adds more than 1048576 nodes to the ensemble"
 	if err == nil || !strings.Contains(err.Error(), want) {
 		t.Errorf("30 nested BRANCH_EQ: error %v, want %q", err, want)
 	}
@@ -575,7 +600,8 @@ func TestTreeRefusals(t *testing.T) {
 		{"unknown attribute", reg(nodes, w1, aInt("tree_roots", 0)), 2, `attribute "tree_roots" is not one of TreeEnsembleRegressor's (known: aggregate_function, base_values,`},
 		{"classifier attribute on a regressor", reg(nodes, w1, aInts("classlabels_int64s", 0, 1)), 2, `attribute "classlabels_int64s" is not one of TreeEnsembleRegressor's`},
 		{"aggregate_function on a classifier", cls(nodes, w1, aStr("aggregate_function", "SUM")), 2, `attribute "aggregate_function" is not one of TreeEnsembleClassifier's`},
-		{"attribute type", set(reg(nodes, w1), aFloats("n_targets", 1)), 2, `attribute n_targets has type 6, want 2 (INT)`},
+		{"attribute type", set(reg(nodes, w1), aFloats("n_targets", 1)), 2, `attribute n_targets has type FLOATS, want INT`},
+		{"unknown attribute type", set(reg(nodes, w1), attribute{name: "n_targets", typ: 11, hasI: true}), 2, `attribute n_targets has type 11, want INT`},
 		{"attribute twice", reg(nodes, w1, aInt("n_targets", 1)), 2, `attribute n_targets is set twice`},
 		{"values and values_as_tensor", reg(nodes, w1, aDoubles("nodes_values", 0.5, 0, 0)), 2, `both nodes_values and nodes_values_as_tensor are set; the spec allows one`},
 		{"no nodes", drop(reg(nodes, w1), "nodes_treeids"), 2, `attribute nodes_treeids is empty: the ensemble has no nodes`},
@@ -599,6 +625,7 @@ func TestTreeRefusals(t *testing.T) {
 		{"class out of range", cls(nodes, []tweight{{0, 1, 2, 1}}), 2, `class_ids[0] (tree 0 node 1) is class 2, out of range [0,2)`},
 		{"no n_targets", drop(reg(nodes, w1), "n_targets"), 2, `attribute n_targets is missing`},
 		{"n_targets 0", set(reg(nodes, w1), aInt("n_targets", 0)), 2, `n_targets is 0, want a positive number`},
+		{"n_targets too large", set(reg(nodes, w1), aInt("n_targets", 1<<16+1)), 2, `n_targets is 65537, want a positive number up to 65536`},
 		{"MIN", reg(nodes, w1, aStr("aggregate_function", "MIN")), 2, `aggregate_function MIN is not supported: predictd's forests add their trees (supported: SUM, AVERAGE)`},
 		{"MAX", reg(nodes, w1, aStr("aggregate_function", "MAX")), 2, `aggregate_function MAX is not supported`},
 		{"unknown aggregate", reg(nodes, w1, aStr("aggregate_function", "MEDIAN")), 2, `aggregate_function "MEDIAN" is unknown (supported: SUM, AVERAGE)`},
@@ -662,4 +689,81 @@ func TestTreeMissingTracks(t *testing.T) {
 			}
 		}
 	}
+}
+
+// encodeTreeNode writes n as a NodeProto, for fuzz seeds.
+func encodeTreeNode(n *nodeProto) []byte {
+	var m pb
+	for _, s := range n.inputs {
+		m = m.str(1, s)
+	}
+	m = m.str(3, n.name).str(4, n.opType)
+	for _, a := range n.attrs {
+		var e pb
+		switch a.typ {
+		case atInt:
+			e = attrI(a.name, a.i)
+		case atString:
+			e = attrS(a.name, a.s)
+		case atInts:
+			e = attrInts(a.name, a.ints...)
+		case atFloats:
+			e = attrFloats(a.name, a.floats...)
+		case atStrings:
+			e = attrStrings(a.name, a.strings...)
+		case atTensor:
+			e = attrT(a.name, tensorD("", a.t.dims, a.t.doubleData...))
+		default:
+			panic(a.typ)
+		}
+		m = m.bytes(5, e)
+	}
+	return m.str(7, n.domain)
+}
+
+// FuzzTreeEnsemble decodes a NodeProto and converts it: the conversion
+// either fails naming the node or gives a valid forest whose FastForest
+// agrees bit for bit with the reference walk.
+func FuzzTreeEnsemble(f *testing.F) {
+	nodes := []tnode{{0, 0, "BRANCH_LEQ", 1, 0.5, 1, 2, true}, {0, 1, "LEAF", 0, 0, 0, 0, false},
+		{0, 2, "BRANCH_EQ", 0, 1, 3, 4, false}, {0, 3, "LEAF", 0, 0, 0, 0, false}, {0, 4, "LEAF", 0, 0, 0, 0, false},
+		{1, 0, "BRANCH_NEQ", 0, -1, 1, 1, false}, {1, 1, "LEAF", 0, 0, 0, 0, false}}
+	weights := []tweight{{0, 1, 0, 1}, {0, 3, 1, 2}, {0, 4, 0, -1}, {1, 1, 1, 0.5}}
+	f.Add(encodeTreeNode(treeNodeProto(opTreeRegressor, nodes, weights, false, aInt("n_targets", 2), aStr("aggregate_function", "AVERAGE"), aFloats("base_values", 1, 2))), uint8(1), false)
+	f.Add(encodeTreeNode(treeNodeProto(opTreeRegressor, nodes, weights, true, aInt("n_targets", 2), aStr("post_transform", "SOFTMAX"))), uint8(1), true)
+	f.Add(encodeTreeNode(treeNodeProto(opTreeClassifier, nodes, weights, false, aInts("classlabels_int64s", 0, 1), aStr("post_transform", "SOFTMAX"))), uint8(1), false)
+	f.Add(encodeTreeNode(treeNodeProto(opTreeClassifier, nodes, weights, true, aStrs("classlabels_strings", "a", "b", "c"))), uint8(1), true)
+	for _, name := range []string{"gb_classifier_binary", "hgb_regressor"} {
+		n, width := findTreeEnsemble(f, fixture.Path("onnx", "sklearn", name+".onnx"))
+		f.Add(encodeTreeNode(n), uint8(width-1), false)
+	}
+	vals := []float64{math.NaN(), -1, 0, 0.5, 1, 2, math.Inf(1), -0.25}
+	f.Fuzz(func(t *testing.T, b []byte, nf uint8, double bool) {
+		n, err := decodeNode(b)
+		if err != nil {
+			return
+		}
+		width := int(nf%8) + 1
+		convert := treeEnsemble
+		if double {
+			convert = treeEnsembleDouble
+		}
+		e, err := convert(&n, width)
+		if err != nil {
+			if !strings.HasPrefix(err.Error(), "node ") {
+				t.Fatalf("error %q does not name the node", err)
+			}
+			return
+		}
+		if err := e.Trees.Validate(); err != nil {
+			t.Fatalf("converted ensemble does not validate: %v", err)
+		}
+		var rows []float64
+		for r := 0; r < 16; r++ {
+			for j := 0; j < width; j++ {
+				rows = append(rows, vals[(r*7+j*3)%len(vals)])
+			}
+		}
+		predictBoth(t, e, rows)
+	})
 }
