@@ -4,6 +4,9 @@
 // extension: the Inference-Header-Content-Length header; metadata,
 // health), /healthz, /readyz, /metrics in Prometheus text format, and the
 // bearer-token admin endpoints (/v1/admin/...). docs/api.md is the user's description.
+// Beside HTTP, on listeners of its own (ServeGRPC), the KServe v2 gRPC API
+// (grpc.go; wire/kservepb; docs/grpc.md), with the standard gRPC health
+// service and server reflection.
 //
 // The package holds no model logic. Versions come from Models (models.go),
 // the small interface cmd/predictd adapts model/manager's Manager to; the
@@ -22,10 +25,13 @@
 // readiness body that names each model without a loaded version and why,
 // all from Models.Names and Models.Status; metadata.go builds each
 // version's metadata once (entity key inputs, the class label output);
-// server.go routes and applies the limits and deadlines; errors.go maps
-// errors to statuses in one place (writeError: a *StatusError keeps its
-// status, wire.ErrInvalid is 400, ErrModelNotFound 404,
-// batcher.ErrQueueFull 503, anything else 500); conns.go bounds the open
+// server.go routes; infer.go is the prediction hot path both transports
+// share (limits, decode, deadline, join, contract, transforms, compute,
+// metrics, monitor) behind the small front interface, HTTP's httpCall and
+// gRPC's grpcCall; errors.go maps errors to statuses in one place
+// (statusOf: a *StatusError keeps its status, wire.ErrInvalid is 400,
+// ErrModelNotFound 404, batcher.ErrQueueFull 503, anything else 500;
+// writeError writes it for HTTP, grpcCode maps it for gRPC); conns.go bounds the open
 // connections; features.go serves /v1/features. Each version may get a
 // batcher.Batcher: calibrate.go measures the version at load time and, in
 // the default auto mode, batches only where a batch saves enough per row;
@@ -44,15 +50,19 @@
 // monitor get (transformRows; TestTransformPredict holds the answers to
 // TransformRow and Predict bit for bit).
 //
-// Invariants: the warm prediction path allocates nothing (its scratch, an
-// exchange, is pooled; TestPredictAllocs, TestJoinAllocs,
-// TestTransformAllocs); every queue is
+// Invariants: the warm HTTP prediction path allocates nothing (its
+// scratch, an exchange, is pooled; TestPredictAllocs, TestJoinAllocs,
+// TestTransformAllocs; a gRPC call allocates its response message, and
+// grpc its own); a gRPC call gets the answer, status text included, that
+// the same HTTP request gets (TestGRPCInferMatchesHTTP, TestGRPCErrors);
+// every queue is
 // bounded: beyond Options.MaxConcurrent a request is answered 503 at once;
 // a version taken with Models.Acquire is released before the handler
 // returns.
 //
-// Concurrency: Handle is called by fasthttp from many goroutines at once;
+// Concurrency: Handle is called by fasthttp, and the gRPC methods by grpc,
+// from many goroutines at once;
 // Prepare and Retired are called by the manager (Prepare calls never
 // overlap; Retired may run in a request's goroutine, at its last Release).
-// SetModels is called once before Serve; Shutdown once.
+// SetModels is called once before Serve and ServeGRPC; Shutdown once.
 package server

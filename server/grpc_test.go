@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"net"
@@ -458,5 +459,95 @@ func TestGRPCShutdownDrains(t *testing.T) {
 	}
 	if _, err := cl.ServerLive(context.Background(), &kservepb.ServerLiveRequest{}); err == nil {
 		t.Error("ServerLive after Shutdown answered; want an error")
+	}
+}
+
+// TestGRPCCode: each HTTP status the server answers maps to the gRPC code
+// grpcCode's doc names.
+func TestGRPCCode(t *testing.T) {
+	for code, want := range map[int]codes.Code{
+		400: codes.InvalidArgument, 401: codes.Unauthenticated, 404: codes.NotFound, 409: codes.AlreadyExists,
+		413: codes.ResourceExhausted, 503: codes.Unavailable, 504: codes.DeadlineExceeded, 499: codes.Canceled,
+		500: codes.Internal, 418: codes.Internal,
+	} {
+		if got := grpcCode(code); got != want {
+			t.Errorf("grpcCode(%d) = %v, want %v", code, got, want)
+		}
+	}
+}
+
+// loadingModels is a Models whose models are all still loading.
+type loadingModels struct{ Models }
+
+func (loadingModels) Acquire(string, int, string) (any, Releaser, error) {
+	return nil, nil, ModelError(errors.New("model lr: loading"), ErrModelsLoading)
+}
+
+// TestGRPCModelReadyLoading: where HTTP answers 503 (still loading),
+// ModelReady answers false, and ModelInfer is Unavailable with HTTP's
+// text.
+func TestGRPCModelReadyLoading(t *testing.T) {
+	s := newTestServer(t, Options{})
+	s.SetModels(loadingModels{s.models})
+	cl := grpcClient(t, s)
+	r, err := cl.ModelReady(context.Background(), &kservepb.ModelReadyRequest{Name: "lr"})
+	if err != nil || r.GetReady() {
+		t.Errorf("ModelReady while loading = %v, %v; want not ready, no error", r, err)
+	}
+	req := grpcInput(grpcRows["lr"], "fp64")
+	req.ModelName = "lr"
+	_, err = cl.ModelInfer(context.Background(), req)
+	if st, _ := status.FromError(err); st.Code() != codes.Unavailable || st.Message() != "model lr: loading" {
+		t.Errorf("ModelInfer while loading = %v %q, want Unavailable %q", st.Code(), st.Message(), "model lr: loading")
+	}
+}
+
+// TestGRPCDeadlineWins: the call's deadline wins over parameters.timeout,
+// as HTTP's X-Request-Timeout does: a call past its deadline with a
+// parameters.timeout of 1000s is DeadlineExceeded, uncomputed.
+func TestGRPCDeadlineWins(t *testing.T) {
+	s := newTestServer(t, Options{})
+	req := grpcInput(grpcRows["lr"], "fp64")
+	req.ModelName = "lr"
+	req.Parameters = map[string]*kservepb.InferParameter{"timeout": {ParameterChoice: &kservepb.InferParameter_Int64Param{Int64Param: 1e9}}}
+	ctx, cancel := context.WithDeadline(context.Background(), time.Now().Add(-time.Millisecond))
+	defer cancel()
+	_, err := grpcService{s: s}.ModelInfer(ctx, req)
+	if st, _ := status.FromError(err); st.Code() != codes.DeadlineExceeded || !strings.Contains(st.Message(), "timeout of 1ns") {
+		t.Errorf("call past its deadline with parameters.timeout 1000s: %v %q, want DeadlineExceeded, timeout of 1ns", st.Code(), st.Message())
+	}
+}
+
+// TestGRPCShutdownDeadline: a call still running when Shutdown's context
+// ends is cut off (the client sees an error, not a hang), and Shutdown
+// returns the context's error.
+func TestGRPCShutdownDeadline(t *testing.T) {
+	s := newTestServer(t, Options{MaxInstances: 400000, MaxBodyBytes: 64 << 20})
+	cl := grpcClient(t, s)
+	rows := make([][]float32, 400000)
+	for i := range rows {
+		rows[i] = grpcRows["trees"][i%2]
+	}
+	req := grpcInput(rows, "raw32")
+	req.ModelName = "trees"
+	got := make(chan error, 1)
+	go func() {
+		_, err := cl.ModelInfer(context.Background(), req, grpc.MaxCallRecvMsgSize(64<<20))
+		got <- err
+	}()
+	for s.inflight.Load() == 0 {
+		select {
+		case err := <-got:
+			t.Fatalf("the call ended before Shutdown could start: %v", err)
+		case <-time.After(time.Millisecond):
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := s.Shutdown(ctx); !errors.Is(err, context.Canceled) {
+		t.Errorf("Shutdown with its context ended: %v, want context.Canceled", err)
+	}
+	if err := <-got; status.Code(err) != codes.Unavailable && status.Code(err) != codes.Canceled {
+		t.Errorf("call cut off by Shutdown: %v, want Unavailable or Canceled", err)
 	}
 }

@@ -46,8 +46,10 @@ func TestDecodeInferProto(t *testing.T) {
 		{"fp32-2d-raw", trees, &kservepb.ModelInferRequest{Inputs: []*pbIn{{Name: "input", Datatype: "FP32", Shape: []int64{2, 3}}},
 			RawInputContents: [][]byte{f32Bytes(0.1, -2.5, 3, 1e-40, float32(math.NaN()), 7)}},
 			`{"inputs":[{"name":"input","shape":[2,3],"datatype":"FP32","data":[0.1,-2.5,3,1e-40,null,7]}]}`},
+		// An input's own parameters are ignored, binary_data_size too.
 		{"fp64-2d", trees, &kservepb.ModelInferRequest{Inputs: []*pbIn{{Name: "input", Datatype: "FP64", Shape: []int64{1, 3},
-			Contents: &pbContents{Fp64Contents: []float64{0.1, math.MaxFloat64, math.Copysign(0, -1)}}}}},
+			Parameters: map[string]*kservepb.InferParameter{"binary_data_size": pbInt(999), "x": {}},
+			Contents:   &pbContents{Fp64Contents: []float64{0.1, math.MaxFloat64, math.Copysign(0, -1)}}}}},
 			`{"inputs":[{"name":"input","shape":[1,3],"datatype":"FP64","data":[0.1,1.7976931348623157e308,-0]}]}`},
 		{"per-feature-int64-fp64-bool", trees, &kservepb.ModelInferRequest{Inputs: []*pbIn{
 			{Name: "c", Datatype: "INT64", Shape: []int64{2}, Contents: &pbContents{Int64Contents: []int64{1 << 53, -7}}},

@@ -4,7 +4,12 @@
 // into row-major float64 rows checked against a model version's Schema;
 // predictions are encoded back. There are no HTTP types here: the server
 // hands bodies in, takes bodies out and maps the errors to statuses.
-// docs/api.md describes the bodies for users.
+// docs/api.md describes the bodies for users. The KServe v2 gRPC API's
+// messages (package kservepb, generated from the standard .proto) are
+// translated here too: DecodeInferProto (decode_proto.go) lays a
+// ModelInferRequest out as the binary extension's body and decodes it with
+// the same code, so both APIs take and refuse the same requests with the
+// same messages; InferProto (encode_proto.go) fills the response.
 //
 // Pieces: Schema (schema.go) is what a version's requests are checked
 // against: its features in order, which are categorical, whether a value
@@ -50,7 +55,8 @@
 //     they read, agree with encoding/json (the differential fuzz tests in
 //     decode_fuzz_test.go).
 //   - The encoders append to the caller's buffer and allocate only to grow
-//     it; numbers are shortest-exact, a non-finite one is null.
+//     it; numbers are shortest-exact, a non-finite one is null. (InferProto
+//     fills a protobuf message, whose slices it allocates.)
 //
 // Concurrency: a Schema is immutable and shared by all requests of its
 // version. A Request is used by one goroutine at a time. The encoders are
