@@ -298,11 +298,21 @@ func TestSklearnONNX(t *testing.T) {
 					t.Errorf("feature %s is not a column of %s.csv (%v)", f.Name, c.Name, c.Columns)
 				}
 			}
-			if len(c.Classes) > 0 {
-				meanings := fmt.Sprint(m.Outputs)
-				for _, cl := range c.Classes {
-					if !strings.Contains(meanings, strconv.Quote(cl)) {
-						t.Errorf("outputs %v do not name class %q", m.Outputs, cl)
+			// The class labels the importer read, in the outputs' meanings:
+			// scikit-learn's classes_ in order.
+			switch c.Task {
+			case "binary":
+				want := fmt.Sprintf("probability of class 1 (label %q); class 0 (label %q) has 1-p", c.Classes[1], c.Classes[0])
+				if len(m.Outputs) != 1 || m.Outputs[0].Meaning != want {
+					t.Errorf("outputs %v, want p meaning %q", m.Outputs, want)
+				}
+			case "multiclass":
+				if len(m.Outputs) != len(c.Classes) {
+					t.Fatalf("outputs %v for classes %v", m.Outputs, c.Classes)
+				}
+				for k, cl := range c.Classes {
+					if want := fmt.Sprintf("class %d (label %q)", k, cl); !strings.Contains(m.Outputs[k].Meaning, want) {
+						t.Errorf("output %d meaning %q, want it to name %s", k, m.Outputs[k].Meaning, want)
 					}
 				}
 			}
