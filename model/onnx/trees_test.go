@@ -31,24 +31,24 @@ type tweight struct {
 	w               float64
 }
 
-func aInts(name string, v ...int64) attribute {
+func teInts(name string, v ...int64) attribute {
 	return attribute{name: name, typ: atInts, ints: v}
 }
-func aFloats(name string, v ...float64) attribute {
+func teFloats(name string, v ...float64) attribute {
 	fs := make([]float32, len(v))
 	for i, x := range v {
 		fs[i] = float32(x)
 	}
 	return attribute{name: name, typ: atFloats, floats: fs}
 }
-func aDoubles(name string, v ...float64) attribute {
+func teDoubles(name string, v ...float64) attribute {
 	return attribute{name: name + "_as_tensor", typ: atTensor, t: &tensorProto{dims: []int64{int64(len(v))}, dataType: dtDouble, doubleData: v}}
 }
-func aStrs(name string, v ...string) attribute {
+func teStrs(name string, v ...string) attribute {
 	return attribute{name: name, typ: atStrings, strings: v}
 }
-func aStr(name, s string) attribute { return attribute{name: name, typ: atString, s: s, hasS: true} }
-func aInt(name string, i int64) attribute {
+func teStr(name, s string) attribute { return attribute{name: name, typ: atString, s: s, hasS: true} }
+func teInt(name string, i int64) attribute {
 	return attribute{name: name, typ: atInt, i: i, hasI: true}
 }
 
@@ -77,25 +77,25 @@ func treeNodeProto(op string, nodes []tnode, weights []tweight, doubles bool, ex
 	for _, w := range weights {
 		wt, wn, wc, ww = append(wt, w.tree), append(wn, w.id), append(wc, w.class), append(ww, w.w)
 	}
-	floats := aFloats
+	floats := teFloats
 	if doubles {
-		floats = aDoubles
+		floats = teDoubles
 	}
 	attrs := []attribute{
-		aInts("nodes_treeids", trees...), aInts("nodes_nodeids", ids...), aInts("nodes_featureids", feats...),
-		aStrs("nodes_modes", modes...), floats("nodes_values", vals...),
-		aInts("nodes_truenodeids", yes...), aInts("nodes_falsenodeids", no...),
-		aInts("nodes_missing_value_tracks_true", tracks...),
-		aInts(prefix+"treeids", wt...), aInts(prefix+"nodeids", wn...), aInts(prefix+"ids", wc...),
+		teInts("nodes_treeids", trees...), teInts("nodes_nodeids", ids...), teInts("nodes_featureids", feats...),
+		teStrs("nodes_modes", modes...), floats("nodes_values", vals...),
+		teInts("nodes_truenodeids", yes...), teInts("nodes_falsenodeids", no...),
+		teInts("nodes_missing_value_tracks_true", tracks...),
+		teInts(prefix+"treeids", wt...), teInts(prefix+"nodeids", wn...), teInts(prefix+"ids", wc...),
 		floats(prefix+"weights", ww...),
 	}
 	attrs = append(attrs, extra...)
 	return &nodeProto{name: "te", opType: op, domain: mlDomain, attrs: attrs}
 }
 
-// ortCompare is ONNX Runtime's branch test of input value v (a float32
+// teORTCompare is ONNX Runtime's branch test of input value v (a float32
 // input's value widened, or a double) against threshold t.
-func ortCompare(mode string, v, t float64, nanYes bool) bool {
+func teORTCompare(mode string, v, t float64, nanYes bool) bool {
 	if v != v {
 		return nanYes || mode == "BRANCH_NEQ"
 	}
@@ -116,11 +116,11 @@ func ortCompare(mode string, v, t float64, nanYes bool) bool {
 	panic(mode)
 }
 
-// ortScores evaluates the ensemble on one row: per-class (target) sums of
+// teORTScores evaluates the ensemble on one row: per-class (target) sums of
 // the reached leaves' weights, each tree walked from its first node. The
 // nodes' thresholds are as the runtime holds them (float32 or double); the
 // row is a FLOAT input's (each value rounded to float32) unless double.
-func ortScores(nodes []tnode, weights []tweight, width int, row []float64, double bool) []float64 {
+func teORTScores(nodes []tnode, weights []tweight, width int, row []float64, double bool) []float64 {
 	find := func(tree, id int64) tnode {
 		for _, nd := range nodes {
 			if nd.tree == tree && nd.id == id {
@@ -140,7 +140,7 @@ func ortScores(nodes []tnode, weights []tweight, width int, row []float64, doubl
 			if !double {
 				v = float64(float32(v))
 			}
-			if ortCompare(nd.mode, v, nd.val, nd.nanYes) {
+			if teORTCompare(nd.mode, v, nd.val, nd.nanYes) {
 				next = nd.yes
 			}
 			nd = find(nd.tree, next)
@@ -154,9 +154,9 @@ func ortScores(nodes []tnode, weights []tweight, width int, row []float64, doubl
 	return out
 }
 
-// predictBoth predicts rows with the reference walk and, after Prepare,
+// tePredictBoth predicts rows with the reference walk and, after Prepare,
 // with FastForest, and fails unless they agree bit for bit.
-func predictBoth(t *testing.T, e *ensemble, rows []float64) []float64 {
+func tePredictBoth(t *testing.T, e *ensemble, rows []float64) []float64 {
 	t.Helper()
 	ref := e.Trees.Predict(nil, rows, false)
 	if err := e.Trees.Prepare(); err != nil {
@@ -171,8 +171,8 @@ func predictBoth(t *testing.T, e *ensemble, rows []float64) []float64 {
 	return fast
 }
 
-// f32 rounds to float32 (thresholds stored in nodes_values are float32).
-func f32(v float64) float64 { return float64(float32(v)) }
+// round32 rounds to float32 (thresholds stored in nodes_values are float32).
+func round32(v float64) float64 { return float64(float32(v)) }
 
 // TestTreeSplitModes runs one split per mode, threshold and missing
 // track over inputs at and around the threshold, with float32 thresholds
@@ -196,7 +196,7 @@ func testTreeSplitModes(t *testing.T, doubleInput bool) {
 	modes := []string{"BRANCH_LEQ", "BRANCH_LT", "BRANCH_GTE", "BRANCH_GT", "BRANCH_EQ", "BRANCH_NEQ"}
 	var xs []float64
 	for _, th := range thresholds {
-		for _, v := range []float64{th, f32(th)} {
+		for _, v := range []float64{th, round32(th)} {
 			f := float32(v)
 			xs = append(xs, v, float64(f), float64(math.Nextafter32(f, float32(inf))), float64(math.Nextafter32(f, float32(-inf))),
 				math.Nextafter(v, inf), math.Nextafter(v, -inf), math.Nextafter(float64(f), inf), math.Nextafter(float64(f), -inf))
@@ -207,7 +207,7 @@ func testTreeSplitModes(t *testing.T, doubleInput bool) {
 		for _, th := range thresholds {
 			stored := th
 			if !doubles {
-				stored = f32(th)
+				stored = round32(th)
 			}
 			for _, mode := range modes {
 				for _, nanYes := range []bool{false, true} {
@@ -217,14 +217,14 @@ func testTreeSplitModes(t *testing.T, doubleInput bool) {
 						{0, 2, "LEAF", 0, 0, 0, 0, false},
 					}
 					weights := []tweight{{0, 1, 0, 1}, {0, 2, 0, -1}}
-					n := treeNodeProto(opTreeRegressor, nodes, weights, doubles, aInt("n_targets", 1))
+					n := treeNodeProto(opTreeRegressor, nodes, weights, doubles, teInt("n_targets", 1))
 					e, err := convert(n, 1)
 					if err != nil {
 						t.Fatalf("%s %v (doubles %v): %v", mode, stored, doubles, err)
 					}
-					got := predictBoth(t, e, xs)
+					got := tePredictBoth(t, e, xs)
 					for i, x := range xs {
-						want := ortScores(nodes, weights, 1, []float64{x}, doubleInput)[0]
+						want := teORTScores(nodes, weights, 1, []float64{x}, doubleInput)[0]
 						if got[i] != want {
 							t.Errorf("%s t=%v (as double %v) nanYes=%v, double input %v: x=%v (float32 %v) gives %v, want %v",
 								mode, stored, doubles, nanYes, doubleInput, x, float32(x), got[i], want)
@@ -305,7 +305,7 @@ func TestTreeRandomEnsembles(t *testing.T) {
 		if !doubles {
 			stored = nil
 			for _, v := range values {
-				stored = append(stored, f32(v))
+				stored = append(stored, round32(v))
 			}
 		}
 		nodes, weights := randomEnsemble(r, 1+r.IntN(6), width, stored)
@@ -314,8 +314,8 @@ func TestTreeRandomEnsembles(t *testing.T) {
 		for i := range base {
 			base[i] = float64(r.IntN(9) - 4)
 		}
-		n := treeNodeProto(opTreeRegressor, nodes, weights, doubles, aInt("n_targets", int64(width)),
-			aStr("aggregate_function", agg), aFloats("base_values", base...))
+		n := treeNodeProto(opTreeRegressor, nodes, weights, doubles, teInt("n_targets", int64(width)),
+			teStr("aggregate_function", agg), teFloats("base_values", base...))
 		e, err := convert(n, 3)
 		if err != nil {
 			t.Fatalf("trial %d: %v", trial, err)
@@ -333,9 +333,9 @@ func TestTreeRandomEnsembles(t *testing.T) {
 		for i := 0; i < 200*3; i++ {
 			rows = append(rows, cand[r.IntN(len(cand))])
 		}
-		got := predictBoth(t, e, rows)
+		got := tePredictBoth(t, e, rows)
 		for i := 0; i < 200; i++ {
-			want := ortScores(nodes, weights, width, rows[i*3:i*3+3], doubleInput)
+			want := teORTScores(nodes, weights, width, rows[i*3:i*3+3], doubleInput)
 			for k := range want {
 				if agg == "AVERAGE" {
 					want[k] /= float64(nTrees)
@@ -358,7 +358,7 @@ func TestTreeClassifierLayouts(t *testing.T) {
 	// A second tree on x1, so sums have two terms.
 	nodes2 := append(slices.Clone(nodes), tnode{1, 0, "BRANCH_LT", 1, -1, 1, 2, false}, tnode{1, 1, "LEAF", 0, 0, 0, 0, false}, tnode{1, 2, "LEAF", 0, 0, 0, 0, false})
 	rows := []float64{0, 0, 1, -2, 0.5, -1, 2, 5}
-	ints := aInts("classlabels_int64s", 0, 1)
+	ints := teInts("classlabels_int64s", 0, 1)
 	sig := func(m float64) float64 { return 1 / (1 + math.Exp(-m)) }
 	// leaf(row, tree) picks which leaf each tree reaches: 0 = yes, 1 = no.
 	reach := func(row []float64) (a, b int) {
@@ -385,13 +385,13 @@ func TestTreeClassifierLayouts(t *testing.T) {
 			func(a, b int) []float64 { return []float64{[]float64{0.25, 0.5}[a] + []float64{0.125, 0}[b]} }},
 		{"gb binary: class 0 only, LOGISTIC, one base value", nodes2,
 			[]tweight{{0, 1, 0, -0.5}, {0, 2, 0, 0.75}, {1, 1, 0, 0.25}, {1, 2, 0, -1}},
-			[]attribute{ints, aStr("post_transform", "LOGISTIC"), aFloats("base_values", 0.125)}, model.TaskBinary, model.LinkSigmoid,
+			[]attribute{ints, teStr("post_transform", "LOGISTIC"), teFloats("base_values", 0.125)}, model.TaskBinary, model.LinkSigmoid,
 			func(a, b int) []float64 {
 				return []float64{sig(0.125 + []float64{-0.5, 0.75}[a] + []float64{0.25, -1}[b])}
 			}},
 		{"class 1 only, LOGISTIC", nodes,
 			[]tweight{{0, 1, 1, -0.5}, {0, 2, 1, 2}},
-			[]attribute{ints, aStr("post_transform", "LOGISTIC")}, model.TaskBinary, model.LinkSigmoid,
+			[]attribute{ints, teStr("post_transform", "LOGISTIC")}, model.TaskBinary, model.LinkSigmoid,
 			func(a, b int) []float64 { return []float64{sig([]float64{-0.5, 2}[a])} }},
 		{"both classes, NONE", nodes,
 			[]tweight{{0, 1, 0, 0.75}, {0, 1, 1, 0.25}, {0, 2, 0, 0.125}, {0, 2, 1, 0.875}},
@@ -399,15 +399,15 @@ func TestTreeClassifierLayouts(t *testing.T) {
 			func(a, b int) []float64 { return []float64{[]float64{0.25, 0.875}[a]} }},
 		{"both classes, LOGISTIC", nodes,
 			[]tweight{{0, 1, 0, 3}, {0, 1, 1, -1}, {0, 2, 0, 0.5}, {0, 2, 1, 2}},
-			[]attribute{ints, aStr("post_transform", "LOGISTIC")}, model.TaskBinary, model.LinkSigmoid,
+			[]attribute{ints, teStr("post_transform", "LOGISTIC")}, model.TaskBinary, model.LinkSigmoid,
 			func(a, b int) []float64 { return []float64{sig([]float64{-1, 2}[a])} }},
 		{"both classes, SOFTMAX, zero base values", nodes,
 			[]tweight{{0, 1, 0, 3}, {0, 1, 1, -1}, {0, 2, 0, 0.5}, {0, 2, 1, 2}},
-			[]attribute{ints, aStr("post_transform", "SOFTMAX"), aFloats("base_values", 0, 0)}, model.TaskBinary, model.LinkSigmoid,
+			[]attribute{ints, teStr("post_transform", "SOFTMAX"), teFloats("base_values", 0, 0)}, model.TaskBinary, model.LinkSigmoid,
 			func(a, b int) []float64 { return []float64{sig([]float64{-1 - 3, 2 - 0.5}[a])} }},
 		{"multiclass SOFTMAX, a tree per class, base values", nodes2,
 			[]tweight{{0, 1, 0, 1}, {0, 2, 1, 2}, {1, 1, 2, -1}, {1, 2, 0, 0.5}},
-			[]attribute{aStrs("classlabels_strings", "a", "b", "c"), aStr("post_transform", "SOFTMAX"), aFloats("base_values", 0.25, -0.5, 1)},
+			[]attribute{teStrs("classlabels_strings", "a", "b", "c"), teStr("post_transform", "SOFTMAX"), teFloats("base_values", 0.25, -0.5, 1)},
 			model.TaskMulticlass, model.LinkSoftmax,
 			func(a, b int) []float64 {
 				m := []float64{0.25, -0.5, 1}
@@ -434,11 +434,11 @@ func TestTreeClassifierLayouts(t *testing.T) {
 			}},
 		{"multiclass NONE, leaves with every class (rf)", nodes,
 			[]tweight{{0, 1, 0, 0.5}, {0, 1, 1, 0.25}, {0, 1, 2, 0.25}, {0, 2, 0, 0}, {0, 2, 1, 0}, {0, 2, 2, 1}},
-			[]attribute{aInts("classlabels_int64s", 3, 5, 7)}, model.TaskMulticlass, model.LinkProbability,
+			[]attribute{teInts("classlabels_int64s", 3, 5, 7)}, model.TaskMulticlass, model.LinkProbability,
 			func(a, b int) []float64 { return [][]float64{{0.5, 0.25, 0.25}, {0, 0, 1}}[a] }},
 		{"multiclass LOGISTIC", nodes,
 			[]tweight{{0, 1, 0, 0.5}, {0, 1, 1, -0.25}, {0, 2, 2, 1}},
-			[]attribute{aInts("classlabels_int64s", 0, 1, 2), aStr("post_transform", "LOGISTIC")}, model.TaskMulticlass, model.LinkSigmoid,
+			[]attribute{teInts("classlabels_int64s", 0, 1, 2), teStr("post_transform", "LOGISTIC")}, model.TaskMulticlass, model.LinkSigmoid,
 			func(a, b int) []float64 {
 				return [][]float64{{sig(0.5), sig(-0.25), sig(0)}, {sig(0), sig(0), sig(1)}}[a]
 			}},
@@ -459,7 +459,7 @@ func TestTreeClassifierLayouts(t *testing.T) {
 		if e.Classes != wantClasses || e.Targets != 0 {
 			t.Errorf("%s: classes %d targets %d, want %d, 0", c.name, e.Classes, e.Targets, wantClasses)
 		}
-		got := predictBoth(t, e, rows)
+		got := tePredictBoth(t, e, rows)
 		width := len(got) / 4
 		for i := 0; i < 4; i++ {
 			a, b := reach(rows[2*i : 2*i+2])
@@ -475,7 +475,7 @@ func TestTreeClassifierLayouts(t *testing.T) {
 		}
 	}
 	// Labels: int64 labels in base 10, strings as they are.
-	n := treeNodeProto(opTreeClassifier, nodes, []tweight{{0, 1, 0, 1}}, false, aInts("classlabels_int64s", -3, 12))
+	n := treeNodeProto(opTreeClassifier, nodes, []tweight{{0, 1, 0, 1}}, false, teInts("classlabels_int64s", -3, 12))
 	e, err := treeEnsemble(n, 1)
 	if err != nil {
 		t.Fatal(err)
@@ -483,7 +483,7 @@ func TestTreeClassifierLayouts(t *testing.T) {
 	if !slices.Equal(e.Labels, []string{"-3", "12"}) {
 		t.Errorf("labels of classlabels_int64s [-3 12] = %q, want [-3 12]", e.Labels)
 	}
-	n = treeNodeProto(opTreeClassifier, nodes, []tweight{{0, 1, 0, 1}}, false, aStrs("classlabels_strings", "no", "yes"))
+	n = treeNodeProto(opTreeClassifier, nodes, []tweight{{0, 1, 0, 1}}, false, teStrs("classlabels_strings", "no", "yes"))
 	if e, err = treeEnsemble(n, 1); err != nil {
 		t.Fatal(err)
 	}
@@ -501,12 +501,12 @@ func TestTreeAverageBase(t *testing.T) {
 		{2, 0, "LEAF", 0, 0, 0, 0, false},
 	}
 	weights := []tweight{{4, 0, 0, 3}, {9, 0, 0, 6}, {2, 0, 0, 9}}
-	n := treeNodeProto(opTreeRegressor, nodes, weights, false, aInt("n_targets", 1), aStr("aggregate_function", "AVERAGE"), aFloats("base_values", 10))
+	n := treeNodeProto(opTreeRegressor, nodes, weights, false, teInt("n_targets", 1), teStr("aggregate_function", "AVERAGE"), teFloats("base_values", 10))
 	e, err := treeEnsemble(n, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := predictBoth(t, e, []float64{0}); got[0] != 16 {
+	if got := tePredictBoth(t, e, []float64{0}); got[0] != 16 {
 		t.Errorf("AVERAGE of leaves 3, 6, 9 with base 10 = %v, want 16", got[0])
 	}
 	if e.Trees.Divide != 3 {
@@ -530,7 +530,7 @@ func TestTreeEqExpansion(t *testing.T) {
 		return nodes, append(weights, tweight{0, k, 0, -1})
 	}
 	nodes, weights := chain(12)
-	e, err := treeEnsemble(treeNodeProto(opTreeRegressor, nodes, weights, false, aInt("n_targets", 1)), 1)
+	e, err := treeEnsemble(treeNodeProto(opTreeRegressor, nodes, weights, false, teInt("n_targets", 1)), 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -542,15 +542,15 @@ func TestTreeEqExpansion(t *testing.T) {
 	for i := 0; i < 12; i++ {
 		rows = append(rows, float64(i), float64(math.Nextafter32(float32(i), 100)))
 	}
-	got := predictBoth(t, e, rows)
+	got := tePredictBoth(t, e, rows)
 	for i, x := range rows {
-		if want := ortScores(nodes, weights, 1, []float64{x}, false)[0]; got[i] != want {
+		if want := teORTScores(nodes, weights, 1, []float64{x}, false)[0]; got[i] != want {
 			t.Errorf("12 nested BRANCH_EQ, x=%v: got %v, want %v", x, got[i], want)
 		}
 	}
 	// 30 levels would copy 2^30 nodes: refused.
 	nodes, weights = chain(30)
-	_, err = treeEnsemble(treeNodeProto(opTreeRegressor, nodes, weights, false, aInt("n_targets", 1)), 1)
+	_, err = treeEnsemble(treeNodeProto(opTreeRegressor, nodes, weights, false, teInt("n_targets", 1)), 1)
 	want := "tree 0: copying out BRANCH_EQ/BRANCH_NEQ splits and shared subtrees adds more than 1048576 nodes to the ensemble"
 	if err == nil || !strings.Contains(err.Error(), want) {
 		t.Errorf("30 nested BRANCH_EQ: error %v, want %q", err, want)
@@ -562,10 +562,10 @@ func TestTreeRefusals(t *testing.T) {
 	nodes := []tnode{{0, 0, "BRANCH_LEQ", 1, 0.5, 1, 2, false}, {0, 1, "LEAF", 0, 0, 0, 0, false}, {0, 2, "LEAF", 0, 0, 0, 0, false}}
 	w1 := []tweight{{0, 1, 0, 0.5}, {0, 2, 0, 0.25}}
 	reg := func(nodes []tnode, w []tweight, extra ...attribute) *nodeProto {
-		return treeNodeProto(opTreeRegressor, nodes, w, false, append([]attribute{aInt("n_targets", 1)}, extra...)...)
+		return treeNodeProto(opTreeRegressor, nodes, w, false, append([]attribute{teInt("n_targets", 1)}, extra...)...)
 	}
 	cls := func(nodes []tnode, w []tweight, extra ...attribute) *nodeProto {
-		return treeNodeProto(opTreeClassifier, nodes, w, false, append([]attribute{aInts("classlabels_int64s", 0, 1)}, extra...)...)
+		return treeNodeProto(opTreeClassifier, nodes, w, false, append([]attribute{teInts("classlabels_int64s", 0, 1)}, extra...)...)
 	}
 	with := func(i int, f func(*tnode)) []tnode {
 		c := slices.Clone(nodes)
@@ -597,17 +597,17 @@ func TestTreeRefusals(t *testing.T) {
 		{"wrong op", &nodeProto{name: "te", opType: "TreeEnsemble", domain: mlDomain}, 2,
 			pre + `TreeEnsemble): not a ai.onnx.ml TreeEnsembleClassifier or TreeEnsembleRegressor`},
 		{"no features", reg(nodes, w1), 0, pre + `TreeEnsembleRegressor): the input has 0 features, want at least 1`},
-		{"unknown attribute", reg(nodes, w1, aInt("tree_roots", 0)), 2, `attribute "tree_roots" is not one of TreeEnsembleRegressor's (known: aggregate_function, base_values,`},
-		{"classifier attribute on a regressor", reg(nodes, w1, aInts("classlabels_int64s", 0, 1)), 2, `attribute "classlabels_int64s" is not one of TreeEnsembleRegressor's`},
-		{"aggregate_function on a classifier", cls(nodes, w1, aStr("aggregate_function", "SUM")), 2, `attribute "aggregate_function" is not one of TreeEnsembleClassifier's`},
-		{"attribute type", set(reg(nodes, w1), aFloats("n_targets", 1)), 2, `attribute n_targets has type FLOATS, want INT`},
+		{"unknown attribute", reg(nodes, w1, teInt("tree_roots", 0)), 2, `attribute "tree_roots" is not one of TreeEnsembleRegressor's (known: aggregate_function, base_values,`},
+		{"classifier attribute on a regressor", reg(nodes, w1, teInts("classlabels_int64s", 0, 1)), 2, `attribute "classlabels_int64s" is not one of TreeEnsembleRegressor's`},
+		{"aggregate_function on a classifier", cls(nodes, w1, teStr("aggregate_function", "SUM")), 2, `attribute "aggregate_function" is not one of TreeEnsembleClassifier's`},
+		{"attribute type", set(reg(nodes, w1), teFloats("n_targets", 1)), 2, `attribute n_targets has type FLOATS, want INT`},
 		{"unknown attribute type", set(reg(nodes, w1), attribute{name: "n_targets", typ: 11, hasI: true}), 2, `attribute n_targets has type 11, want INT`},
-		{"attribute twice", reg(nodes, w1, aInt("n_targets", 1)), 2, `attribute n_targets is set twice`},
-		{"values and values_as_tensor", reg(nodes, w1, aDoubles("nodes_values", 0.5, 0, 0)), 2, `both nodes_values and nodes_values_as_tensor are set; the spec allows one`},
+		{"attribute twice", reg(nodes, w1, teInt("n_targets", 1)), 2, `attribute n_targets is set twice`},
+		{"values and values_as_tensor", reg(nodes, w1, teDoubles("nodes_values", 0.5, 0, 0)), 2, `both nodes_values and nodes_values_as_tensor are set; the spec allows one`},
 		{"no nodes", drop(reg(nodes, w1), "nodes_treeids"), 2, `attribute nodes_treeids is empty: the ensemble has no nodes`},
-		{"short list", set(reg(nodes, w1), aInts("nodes_falsenodeids", 2, 0)), 2, `attribute nodes_falsenodeids has 2 values, nodes_treeids 3; want one per node`},
-		{"short missing tracks", set(reg(nodes, w1), aInts("nodes_missing_value_tracks_true", 0)), 2, `attribute nodes_missing_value_tracks_true has 1 values for 3 nodes`},
-		{"missing track 2", set(reg(nodes, w1), aInts("nodes_missing_value_tracks_true", 2, 0, 0)), 2, `tree 0 node 0: nodes_missing_value_tracks_true is 2, want 0 or 1`},
+		{"short list", set(reg(nodes, w1), teInts("nodes_falsenodeids", 2, 0)), 2, `attribute nodes_falsenodeids has 2 values, nodes_treeids 3; want one per node`},
+		{"short missing tracks", set(reg(nodes, w1), teInts("nodes_missing_value_tracks_true", 0)), 2, `attribute nodes_missing_value_tracks_true has 1 values for 3 nodes`},
+		{"missing track 2", set(reg(nodes, w1), teInts("nodes_missing_value_tracks_true", 2, 0, 0)), 2, `tree 0 node 0: nodes_missing_value_tracks_true is 2, want 0 or 1`},
 		{"NaN threshold", reg(with(0, func(n *tnode) { n.val = math.NaN() }), w1), 2, `attribute nodes_values[0] is NaN`},
 		{"infinite weight", reg(nodes, []tweight{{0, 1, 0, math.Inf(1)}}), 2, `attribute target_weights[0] is +Inf`},
 		{"duplicate node", reg(with(2, func(n *tnode) { n.id = 1 }), w1[:1]), 2, `tree 0 node 1 is listed twice`},
@@ -618,35 +618,35 @@ func TestTreeRefusals(t *testing.T) {
 		{"cycle", reg(with(2, func(n *tnode) { n.mode, n.yes, n.no = "BRANCH_LT", 0, 1 }), w1[:1]), 2, `tree 0: node 0 is its own descendant (the tree has a cycle)`},
 		{"unreachable node", reg(append(slices.Clone(nodes), tnode{0, 3, "LEAF", 0, 0, 0, 0, false}), w1), 2, `tree 0: node 3 is not reachable from the tree's first node 0`},
 		{"tree in two runs", reg(append(append(slices.Clone(nodes[:1]), tnode{1, 0, "LEAF", 0, 0, 0, 0, false}), nodes[1:]...), w1), 2, `the nodes of tree 0 are not listed together (node 1 follows other trees' nodes)`},
-		{"weight lists differ", set(reg(nodes, w1), aInts("target_ids", 0)), 2, `attributes target_treeids, target_nodeids, target_ids and target_weights have 2, 2, 1 and 2 values`},
+		{"weight lists differ", set(reg(nodes, w1), teInts("target_ids", 0)), 2, `attributes target_treeids, target_nodeids, target_ids and target_weights have 2, 2, 1 and 2 values`},
 		{"weight on missing node", reg(nodes, []tweight{{0, 9, 0, 1}}), 2, `target_weights[0] is for tree 0 node 9, which does not exist`},
 		{"weight on a branch", reg(nodes, []tweight{{0, 0, 0, 1}}), 2, `target_weights[0] is for tree 0 node 0, a BRANCH_LEQ node, not a leaf`},
 		{"target out of range", reg(nodes, []tweight{{0, 1, 1, 1}}), 2, `target_ids[0] (tree 0 node 1) is target 1, out of range [0,1)`},
 		{"class out of range", cls(nodes, []tweight{{0, 1, 2, 1}}), 2, `class_ids[0] (tree 0 node 1) is class 2, out of range [0,2)`},
 		{"no n_targets", drop(reg(nodes, w1), "n_targets"), 2, `attribute n_targets is missing`},
-		{"n_targets 0", set(reg(nodes, w1), aInt("n_targets", 0)), 2, `n_targets is 0, want a positive number`},
-		{"n_targets too large", set(reg(nodes, w1), aInt("n_targets", 1<<16+1)), 2, `n_targets is 65537, want a positive number up to 65536`},
-		{"MIN", reg(nodes, w1, aStr("aggregate_function", "MIN")), 2, `aggregate_function MIN is not supported: predictd's forests add their trees (supported: SUM, AVERAGE)`},
-		{"MAX", reg(nodes, w1, aStr("aggregate_function", "MAX")), 2, `aggregate_function MAX is not supported`},
-		{"unknown aggregate", reg(nodes, w1, aStr("aggregate_function", "MEDIAN")), 2, `aggregate_function "MEDIAN" is unknown (supported: SUM, AVERAGE)`},
-		{"PROBIT regressor", reg(nodes, w1, aStr("post_transform", "PROBIT")), 2, `post_transform PROBIT is not supported: predictd has no such link (supported: NONE, LOGISTIC, SOFTMAX)`},
-		{"LOGISTIC one target", reg(nodes, w1, aStr("post_transform", "LOGISTIC")), 2, `post_transform LOGISTIC with n_targets 1 is ambiguous (ONNX Runtime ignores it for one target); use NONE`},
-		{"regressor base count", reg(nodes, w1, aFloats("base_values", 1, 2)), 2, `base_values has 2 values for n_targets 1; want 1, or none`},
-		{"unknown post", reg(nodes, w1, aStr("post_transform", "EXP")), 2, `post_transform "EXP" is unknown`},
-		{"PROBIT classifier", cls(nodes, w1, aStr("post_transform", "PROBIT")), 2, `post_transform PROBIT is not supported: predictd has no such link`},
-		{"SOFTMAX_ZERO classifier", cls(nodes, w1, aStr("post_transform", "SOFTMAX_ZERO")), 2, `post_transform SOFTMAX_ZERO is not supported`},
+		{"n_targets 0", set(reg(nodes, w1), teInt("n_targets", 0)), 2, `n_targets is 0, want a positive number`},
+		{"n_targets too large", set(reg(nodes, w1), teInt("n_targets", 1<<16+1)), 2, `n_targets is 65537, want a positive number up to 65536`},
+		{"MIN", reg(nodes, w1, teStr("aggregate_function", "MIN")), 2, `aggregate_function MIN is not supported: predictd's forests add their trees (supported: SUM, AVERAGE)`},
+		{"MAX", reg(nodes, w1, teStr("aggregate_function", "MAX")), 2, `aggregate_function MAX is not supported`},
+		{"unknown aggregate", reg(nodes, w1, teStr("aggregate_function", "MEDIAN")), 2, `aggregate_function "MEDIAN" is unknown (supported: SUM, AVERAGE)`},
+		{"PROBIT regressor", reg(nodes, w1, teStr("post_transform", "PROBIT")), 2, `post_transform PROBIT is not supported: predictd has no such link (supported: NONE, LOGISTIC, SOFTMAX)`},
+		{"LOGISTIC one target", reg(nodes, w1, teStr("post_transform", "LOGISTIC")), 2, `post_transform LOGISTIC with n_targets 1 is ambiguous (ONNX Runtime ignores it for one target); use NONE`},
+		{"regressor base count", reg(nodes, w1, teFloats("base_values", 1, 2)), 2, `base_values has 2 values for n_targets 1; want 1, or none`},
+		{"unknown post", reg(nodes, w1, teStr("post_transform", "EXP")), 2, `post_transform "EXP" is unknown`},
+		{"PROBIT classifier", cls(nodes, w1, teStr("post_transform", "PROBIT")), 2, `post_transform PROBIT is not supported: predictd has no such link`},
+		{"SOFTMAX_ZERO classifier", cls(nodes, w1, teStr("post_transform", "SOFTMAX_ZERO")), 2, `post_transform SOFTMAX_ZERO is not supported`},
 		{"no labels", drop(cls(nodes, w1), "classlabels_int64s"), 2, `neither classlabels_int64s nor classlabels_strings is set; the spec requires one`},
-		{"both labels", cls(nodes, w1, aStrs("classlabels_strings", "a", "b")), 2, `both classlabels_int64s and classlabels_strings are set; the spec allows one`},
-		{"one label", set(cls(nodes, w1), aInts("classlabels_int64s", 0)), 2, `1 class label(s), want at least 2`},
+		{"both labels", cls(nodes, w1, teStrs("classlabels_strings", "a", "b")), 2, `both classlabels_int64s and classlabels_strings are set; the spec allows one`},
+		{"one label", set(cls(nodes, w1), teInts("classlabels_int64s", 0)), 2, `1 class label(s), want at least 2`},
 		{"no class weights", cls(nodes, nil), 2, `no class has weights (class_ids is empty)`},
 		{"one class, negative weight, NONE", cls(nodes, []tweight{{0, 1, 0, -0.5}}), 2, `post_transform NONE with weights for one class, some negative: ONNX Runtime then outputs |score| as the probability of "1"; use LOGISTIC for margins`},
-		{"one class, SOFTMAX", cls(nodes, w1, aStr("post_transform", "SOFTMAX")), 2, `post_transform SOFTMAX with weights for one class only is ambiguous`},
-		{"one class, two base values", cls(nodes, w1, aFloats("base_values", 0, 1)), 2, `base_values has 2 values but only class 0 has weights; ONNX Runtime then outputs a constant probability for "1"`},
-		{"class 1 only, one base value", cls(nodes, []tweight{{0, 1, 1, 0.5}}, aFloats("base_values", 1)), 2, `base_values has 1 value and only class 1 has weights; ONNX Runtime adds it to class 0's score`},
-		{"one class, three base values", cls(nodes, w1, aFloats("base_values", 0, 1, 2)), 2, `base_values has 3 values for 2 classes`},
-		{"both classes, nonzero base values", cls(nodes, both, aFloats("base_values", 0, 1)), 2, `base_values [0 1] with weights for both classes: ONNX Runtime 1.x scores class 1 as base_values[1] plus class 0's weights`},
-		{"both classes, one base value", cls(nodes, both, aFloats("base_values", 1)), 2, `base_values has 1 values for 2 classes with weights for both; want 2, or none`},
-		{"multiclass base count", set(cls(nodes, w1, aFloats("base_values", 1)), aInts("classlabels_int64s", 0, 1, 2)), 2, `base_values has 1 values for 3 classes; want 3, or none`},
+		{"one class, SOFTMAX", cls(nodes, w1, teStr("post_transform", "SOFTMAX")), 2, `post_transform SOFTMAX with weights for one class only is ambiguous`},
+		{"one class, two base values", cls(nodes, w1, teFloats("base_values", 0, 1)), 2, `base_values has 2 values but only class 0 has weights; ONNX Runtime then outputs a constant probability for "1"`},
+		{"class 1 only, one base value", cls(nodes, []tweight{{0, 1, 1, 0.5}}, teFloats("base_values", 1)), 2, `base_values has 1 value and only class 1 has weights; ONNX Runtime adds it to class 0's score`},
+		{"one class, three base values", cls(nodes, w1, teFloats("base_values", 0, 1, 2)), 2, `base_values has 3 values for 2 classes`},
+		{"both classes, nonzero base values", cls(nodes, both, teFloats("base_values", 0, 1)), 2, `base_values [0 1] with weights for both classes: ONNX Runtime 1.x scores class 1 as base_values[1] plus class 0's weights`},
+		{"both classes, one base value", cls(nodes, both, teFloats("base_values", 1)), 2, `base_values has 1 values for 2 classes with weights for both; want 2, or none`},
+		{"multiclass base count", set(cls(nodes, w1, teFloats("base_values", 1)), teInts("classlabels_int64s", 0, 1, 2)), 2, `base_values has 1 values for 3 classes; want 3, or none`},
 		{"string attribute without value", reg(nodes, w1, attribute{name: "post_transform", typ: atString}), 2, `attribute post_transform has no string value`},
 		{"tensor attribute without value", set(drop(reg(nodes, w1), "target_weights"), attribute{name: "target_weights_as_tensor", typ: atTensor}), 2, `attribute target_weights_as_tensor has no tensor value`},
 	}
@@ -675,15 +675,15 @@ func TestTreeMissingTracks(t *testing.T) {
 			{0, 4, "LEAF", 0, 0, 0, 0, false},
 		}
 		weights := []tweight{{0, 1, 0, 1}, {0, 3, 0, 2}, {0, 4, 0, 3}}
-		e, err := treeEnsemble(treeNodeProto(opTreeRegressor, nodes, weights, false, aInt("n_targets", 1)), 2)
+		e, err := treeEnsemble(treeNodeProto(opTreeRegressor, nodes, weights, false, teInt("n_targets", 1)), 2)
 		if err != nil {
 			t.Fatal(err)
 		}
 		nan := math.NaN()
 		rows := [][]float64{{nan, nan}, {nan, 0}, {nan, -2}, {0, nan}, {2, nan}}
 		for _, row := range rows {
-			got := predictBoth(t, e, row)[0]
-			want := ortScores(nodes, weights, 1, row, false)[0]
+			got := tePredictBoth(t, e, row)[0]
+			want := teORTScores(nodes, weights, 1, row, false)[0]
 			if got != want {
 				t.Errorf("tracks %v row %v: got %v, want %v", tracks, row, got, want)
 			}
@@ -729,10 +729,10 @@ func FuzzTreeEnsemble(f *testing.F) {
 		{0, 2, "BRANCH_EQ", 0, 1, 3, 4, false}, {0, 3, "LEAF", 0, 0, 0, 0, false}, {0, 4, "LEAF", 0, 0, 0, 0, false},
 		{1, 0, "BRANCH_NEQ", 0, -1, 1, 1, false}, {1, 1, "LEAF", 0, 0, 0, 0, false}}
 	weights := []tweight{{0, 1, 0, 1}, {0, 3, 1, 2}, {0, 4, 0, -1}, {1, 1, 1, 0.5}}
-	f.Add(encodeTreeNode(treeNodeProto(opTreeRegressor, nodes, weights, false, aInt("n_targets", 2), aStr("aggregate_function", "AVERAGE"), aFloats("base_values", 1, 2))), uint8(1), false)
-	f.Add(encodeTreeNode(treeNodeProto(opTreeRegressor, nodes, weights, true, aInt("n_targets", 2), aStr("post_transform", "SOFTMAX"))), uint8(1), true)
-	f.Add(encodeTreeNode(treeNodeProto(opTreeClassifier, nodes, weights, false, aInts("classlabels_int64s", 0, 1), aStr("post_transform", "SOFTMAX"))), uint8(1), false)
-	f.Add(encodeTreeNode(treeNodeProto(opTreeClassifier, nodes, weights, true, aStrs("classlabels_strings", "a", "b", "c"))), uint8(1), true)
+	f.Add(encodeTreeNode(treeNodeProto(opTreeRegressor, nodes, weights, false, teInt("n_targets", 2), teStr("aggregate_function", "AVERAGE"), teFloats("base_values", 1, 2))), uint8(1), false)
+	f.Add(encodeTreeNode(treeNodeProto(opTreeRegressor, nodes, weights, true, teInt("n_targets", 2), teStr("post_transform", "SOFTMAX"))), uint8(1), true)
+	f.Add(encodeTreeNode(treeNodeProto(opTreeClassifier, nodes, weights, false, teInts("classlabels_int64s", 0, 1), teStr("post_transform", "SOFTMAX"))), uint8(1), false)
+	f.Add(encodeTreeNode(treeNodeProto(opTreeClassifier, nodes, weights, true, teStrs("classlabels_strings", "a", "b", "c"))), uint8(1), true)
 	for _, name := range []string{"gb_classifier_binary", "hgb_regressor"} {
 		n, width := findTreeEnsemble(f, fixture.Path("onnx", "sklearn", name+".onnx"))
 		f.Add(encodeTreeNode(n), uint8(width-1), false)
@@ -764,6 +764,6 @@ func FuzzTreeEnsemble(f *testing.F) {
 				rows = append(rows, vals[(r*7+j*3)%len(vals)])
 			}
 		}
-		predictBoth(t, e, rows)
+		tePredictBoth(t, e, rows)
 	})
 }
