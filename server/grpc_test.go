@@ -522,9 +522,9 @@ func TestGRPCDeadlineWins(t *testing.T) {
 // ends is cut off (the client sees an error, not a hang), and Shutdown
 // returns the context's error.
 func TestGRPCShutdownDeadline(t *testing.T) {
-	s := newTestServer(t, Options{MaxInstances: 400000, MaxBodyBytes: 64 << 20})
+	s := newTestServer(t, Options{MaxInstances: 100000})
 	cl := grpcClient(t, s)
-	rows := make([][]float32, 400000)
+	rows := make([][]float32, 100000)
 	for i := range rows {
 		rows[i] = grpcRows["trees"][i%2]
 	}
