@@ -326,9 +326,9 @@ func TestSklearnONNX(t *testing.T) {
 					t.Errorf("worst |predictd - onnxruntime| %.3g, want at most %.0g", ortWorst, ortBound)
 				}
 			}
-			t.Logf("%s: features %v; transform %v; worst |diff| vs scikit-learn %.3g (bound %.0g), vs onnxruntime %.3g", c.Name, names, m.Transform != nil, worst, bound, ortWorst)
+			t.Logf("%s: features %v; transform %v; worst |diff| vs scikit-learn %.3g (bound %.2g), vs onnxruntime %.3g", c.Name, names, m.Transform != nil, worst, bound, ortWorst)
 			if worst > bound {
-				t.Errorf("worst |predictd - scikit-learn| %.3g, want at most %.0g", worst, bound)
+				t.Errorf("worst |predictd - scikit-learn| %.3g, want at most %.2g", worst, bound)
 			}
 		})
 	}
