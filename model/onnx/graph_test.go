@@ -315,7 +315,7 @@ func TestBinaryMLPRefusals(t *testing.T) {
 }
 
 // TestFeaturePathDetails: a raw column read twice gives <raw>, <raw>_2;
-// OneHotEncoder zeros=0 refuses an unseen category; Cast and Reshape after
+// a classifier without ZipMap is the same model; OneHotEncoder zeros=0 refuses an unseen category; Cast and Reshape after
 // the model's output leave it as it is; a Scaler before a tree ensemble is
 // a transform step.
 func TestFeaturePathDetails(t *testing.T) {
@@ -345,7 +345,21 @@ func TestFeaturePathDetails(t *testing.T) {
 		t.Errorf("Predict(a=4) = %v, want [20]", got)
 	}
 
+	// skl2onnx's options={"zipmap": False}: the probabilities are the output.
 	f := frame()
+	f.nodes = f.nodes[:len(f.nodes)-1]
+	f.outputs[1] = vinfo("probn", dtFloat, "N", 2)
+	noZip, err := Parse(f.model())
+	if err != nil {
+		t.Fatalf("without ZipMap: %v", err)
+	}
+	withZip, _ := Parse(frame().model())
+	row := []float64{0.5, -1, 0, 1, 0}
+	if a, b := noZip.Model.Predict(nil, row, false), withZip.Model.Predict(nil, row, false); len(a) != 1 || a[0] != b[0] {
+		t.Errorf("without ZipMap %v, with %v: want the same", a, b)
+	}
+
+	f = frame()
 	f.nodes[3].attrs = []pb{attrStrings("cats_strings", "blue", "green", "red"), attrI("zeros", 0)}
 	imp, err = Parse(f.model())
 	if err != nil {
