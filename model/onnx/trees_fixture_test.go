@@ -28,17 +28,19 @@ var treeFixtures = []struct {
 	name            string
 	sklearn, ort    float64 // bounds on |predictd - oracle| / max(1, |oracle|)
 	classes, labels int     // output columns compared; classifier labels (0 for regressors)
+	trees           int     // predictd trees: a forest's trees once per class
+	link            model.Link
 }{
 	// measured worst vs scikit-learn, vs ONNX Runtime:
-	{"rf_classifier_binary", 1e-7, 2e-7, 1, 2},   // 4.4e-08, 8.6e-08
-	{"rf_classifier_multi", 1e-7, 2e-7, 3, 3},    // 2.3e-08, 1.2e-07
-	{"extra_trees_classifier", 1e-7, 2e-7, 3, 3}, // 2.6e-08, 1.0e-07
-	{"gb_classifier_binary", 1e-7, 2e-7, 1, 2},   // 4.1e-09, 7.1e-08
-	{"gb_classifier_multi", 1e-7, 2e-7, 3, 3},    // 2.6e-08, 6.3e-08
-	{"hgb_classifier_binary", 1e-7, 2e-7, 1, 2},  // 5.4e-09, 7.2e-08
-	{"rf_regressor", 5e-7, 5e-7, 1, 0},           // 2.0e-07, 2.0e-07
-	{"gb_regressor", 1e-6, 3e-6, 1, 0},           // 6.4e-07, 1.2e-06
-	{"hgb_regressor", 5e-7, 5e-6, 1, 0},          // 1.7e-07, 2.2e-06
+	{"rf_classifier_binary", 1e-7, 2e-7, 1, 2, 15, model.LinkProbability},   // 4.4e-08, 8.6e-08
+	{"rf_classifier_multi", 1e-7, 2e-7, 3, 3, 36, model.LinkProbability},    // 2.3e-08, 1.2e-07
+	{"extra_trees_classifier", 1e-7, 2e-7, 3, 3, 36, model.LinkProbability}, // 2.6e-08, 1.0e-07
+	{"gb_classifier_binary", 1e-7, 2e-7, 1, 2, 20, model.LinkSigmoid},       // 4.1e-09, 7.1e-08
+	{"gb_classifier_multi", 1e-7, 2e-7, 3, 3, 30, model.LinkSoftmax},        // 2.6e-08, 6.3e-08
+	{"hgb_classifier_binary", 1e-7, 2e-7, 1, 2, 15, model.LinkSigmoid},      // 5.4e-09, 7.2e-08
+	{"rf_regressor", 5e-7, 5e-7, 1, 0, 12, model.LinkIdentity},              // 2.0e-07, 2.0e-07
+	{"gb_regressor", 1e-6, 3e-6, 1, 0, 20, model.LinkIdentity},              // 6.4e-07, 1.2e-06
+	{"hgb_regressor", 5e-7, 5e-6, 1, 0, 20, model.LinkIdentity},             // 1.7e-07, 2.2e-06
 }
 
 // findTreeEnsemble parses an ONNX file and returns its tree-ensemble node
@@ -94,6 +96,9 @@ func TestTreeSklearnFixtures(t *testing.T) {
 			}
 			if e.Task != wantTask || len(e.Labels) != c.labels {
 				t.Fatalf("task %s with labels %q, want %s with %d labels", e.Task, e.Labels, wantTask, c.labels)
+			}
+			if got := len(e.Trees.Forest.Roots); got != c.trees || e.Trees.Link != c.link {
+				t.Errorf("%d trees, link %s; want %d, %s", got, e.Trees.Link, c.trees, c.link)
 			}
 			in := fixture.ReadTable(t, dir+"/"+c.name+".csv")
 			if len(in.Header) != width {
