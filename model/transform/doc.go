@@ -78,6 +78,6 @@
 // non-finite statistics or out-of-order categories are errors naming the
 // field path ("features[2].steps[0].scale").
 //
-// A Pipeline is immutable after Fit or Decode and safe for concurrent
+// A Pipeline is immutable after Fit, Decode or Build and safe for concurrent
 // Apply. A Fitter is used by one goroutine.
 package transform
