@@ -335,7 +335,8 @@ func TestGRPCClientGone(t *testing.T) {
 // and ModelMetadata answer what GET /v2/health/live, /v2/health/ready,
 // /v2, /v2/models/{m}/ready and /v2/models/{m} answer; the standard health
 // service's Check says SERVING while ready, NOT_SERVING while draining,
-// NotFound for a service predictd does not serve.
+// NotFound for a service predictd does not serve; Triton's other RPCs are
+// Unimplemented.
 func TestGRPCMetadata(t *testing.T) {
 	s := newTestServer(t, Options{Version: "1.2.3"})
 	conn := grpcBufConn(t, s)
@@ -400,6 +401,10 @@ func TestGRPCMetadata(t *testing.T) {
 	}
 	if _, err := hc.Check(bg, &healthpb.HealthCheckRequest{Service: "x"}); status.Code(err) != codes.NotFound {
 		t.Errorf("health Check(x) = %v, want NotFound", err)
+	}
+	// Triton's other RPCs are not served.
+	if err := conn.Invoke(bg, "/inference.GRPCInferenceService/ModelStatistics", &kservepb.ModelReadyRequest{}, &kservepb.ModelReadyResponse{}); status.Code(err) != codes.Unimplemented {
+		t.Errorf("ModelStatistics = %v, want Unimplemented", err)
 	}
 	s.StopReady()
 	if r, err := cl.ServerReady(bg, &kservepb.ServerReadyRequest{}); err != nil || r.GetReady() {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"net"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -212,11 +213,13 @@ func TestGRPCServeE2E(t *testing.T) {
 }
 
 // TestGRPCServeFlags: --grpc-listen takes host:port or unix:PATH (the
-// same as --grpc-unix PATH), PREDICTD_GRPC_LISTEN sets it as every flag's
-// variable does, and the combinations that cannot work are refused
-// naming the flags.
+// same as --grpc-unix PATH), PREDICTD_GRPC_LISTEN and the config file's
+// grpc_listen and grpc_unix set them as for every flag, and the
+// combinations that cannot work are refused naming the flags.
 func TestGRPCServeFlags(t *testing.T) {
 	repo := t.TempDir()
+	cfgFile := filepath.Join(t.TempDir(), "predictd.json")
+	writeFile(t, cfgFile, `{"grpc_listen": "127.0.0.1:9002", "grpc_unix": "/run/q.sock"}`)
 	for _, c := range []struct {
 		name       string
 		env        string
@@ -228,12 +231,16 @@ func TestGRPCServeFlags(t *testing.T) {
 		{"unix: form", "", []string{"--grpc-listen", "unix:/run/p.sock"}, "", "/run/p.sock", ""},
 		{"--grpc-unix", "", []string{"--grpc-listen", "127.0.0.1:9000", "--grpc-unix", "/run/p.sock"}, "127.0.0.1:9000", "/run/p.sock", ""},
 		{"env", "127.0.0.1:9001", nil, "127.0.0.1:9001", "", ""},
+		{"config file", "", []string{"--config", cfgFile}, "127.0.0.1:9002", "/run/q.sock", ""},
 		{"off by default", "", nil, "", "", ""},
 		{"unix: without a path", "", []string{"--grpc-listen", "unix:"}, "", "", "--grpc-listen unix: needs a socket path"},
 		{"two sockets", "", []string{"--grpc-listen", "unix:/a", "--grpc-unix", "/b"}, "", "", "give one Unix socket for gRPC"},
 		{"shared with HTTP", "", []string{"--unix", "/s", "--grpc-unix", "/s"}, "", "", "--grpc-unix /s is --unix too"},
 	} {
-		t.Setenv("PREDICTD_GRPC_LISTEN", c.env) // "": as if unset
+		t.Setenv("PREDICTD_GRPC_LISTEN", c.env) // restored when t ends
+		if c.env == "" {
+			os.Unsetenv("PREDICTD_GRPC_LISTEN")
+		}
 		cfg, err := parseServe(append([]string{"--repo", repo}, c.args...), io.Discard)
 		switch {
 		case c.wantErrSub != "":
