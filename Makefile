@@ -139,6 +139,7 @@ FUZZ_TARGETS := \
 	./model/lightgbm:FuzzParse \
 	./model/native:FuzzParse \
 	./model/onnx:FuzzParse \
+	./model/onnx:FuzzTreeEnsemble \
 	./model:FuzzDecodePayload \
 	./model:FuzzManifest \
 	./model:FuzzDecodeReference \
@@ -156,6 +157,7 @@ FUZZ_TARGETS := \
 	./wire:FuzzDecodeStrings \
 	./wire:FuzzIntegralNumber \
 	./wire:FuzzDecodeInferBinary \
+	./wire:FuzzDecodeInferProto \
 	./wire:FuzzScan \
 	./wire:FuzzAppendString \
 	./internal/config:FuzzApplyFile \

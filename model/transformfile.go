@@ -149,7 +149,7 @@ func TransformRow(dst []float64, p *transform.Pipeline, takesMissing bool, raw t
 	}
 	for j, x := range dst[n:] {
 		if x != x {
-			return dst, fmt.Errorf("column %s: %w; the model takes none (an impute step in the training spec would fill it)", p.Names()[j], ErrMissingValue)
+			return dst, fmt.Errorf("column %s: %w; the model takes none (the version's transform has no impute step for it)", p.Names()[j], ErrMissingValue)
 		}
 	}
 	return dst, nil

@@ -255,6 +255,9 @@ func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	if *featureNames != "" {
+		if imp.Transform != nil {
+			return &exitError{2, fmt.Errorf("--feature-names: %s's features are its graph inputs (%s), which its preprocessing reads by name; name them when exporting the model (skl2onnx: initial_types, one input per column), not here", *in, strings.Join(imp.Transform.Inputs(), ", "))}
+		}
 		names, err := readFeatureNames(*featureNames)
 		if err != nil {
 			return &exitError{2, fmt.Errorf("--feature-names: %w", err)}

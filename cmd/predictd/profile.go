@@ -69,8 +69,23 @@ func importReference(ctx context.Context, name string, imp *model.Imported, path
 			return nil, err
 		}
 	}
-	m := &model.Manifest{Name: name, Task: imp.Task, Classes: imp.Classes, Features: imp.Features, Outputs: imp.Outputs}
-	ref, err := profile.File(ctx, imp.Model, m, path, profile.DefaultOptions())
+	m := &model.Manifest{Name: name, Kind: imp.Kind, Task: imp.Task, Classes: imp.Classes, Features: imp.Features, Outputs: imp.Outputs}
+	var (
+		ref *model.Reference
+		err error
+	)
+	if imp.Transform == nil {
+		ref, err = profile.File(ctx, imp.Model, m, path, profile.DefaultOptions())
+	} else {
+		// A graph with preprocessing (an ONNX pipeline): the rows hold the
+		// raw inputs, which the version's transform turns into the model's
+		// columns, as profile does for a written version. The manifest is
+		// the one model.Write will write, in memory.
+		m.Features, m.ModelFeatures = model.InputFeatures(imp.Transform), imp.Features
+		m.Transform = &model.TransformFile{}
+		l := &model.Loaded{Manifest: m, Model: imp.Model, Transform: imp.Transform}
+		ref, err = profile.ModelFile(ctx, l, path, profile.DefaultOptions())
+	}
 	if err != nil {
 		return nil, fmt.Errorf("import --reference: %w", err)
 	}

@@ -10,6 +10,9 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/predictd/predictd/model"
 )
 
 // TestSklearnONNXServeScore imports the graph skl2onnx writes for a
@@ -114,4 +117,42 @@ func TestSklearnONNXServeScore(t *testing.T) {
 		t.Fatalf("OIP response %s: %v", body, err)
 	}
 	checkBits(t, "serve (OIP tensors) against score", scored, oip.Outputs[0].Data)
+}
+
+// TestSklearnONNXImportOptions: import's options on a graph with
+// preprocessing. --reference profiles the raw rows through the graph's
+// transform, as `predictd profile` does for the written version (the two
+// references are equal but for their creation time); --feature-names is
+// refused up front, naming the graph inputs, since the transform reads
+// them by name.
+func TestSklearnONNXImportOptions(t *testing.T) {
+	repo := filepath.Join(t.TempDir(), "repo")
+	fix := func(name string) string { return filepath.Join("..", "..", "testdata", "onnx", "sklearn", name) }
+	mustRun(t, "import", "--from", "onnx", "--in", fix("coltrans_onehot.onnx"), "--repo", repo, "--name", "withref", "--reference", fix("coltrans_onehot.csv"))
+	mustRun(t, "import", "--from", "onnx", "--in", fix("coltrans_onehot.onnx"), "--repo", repo, "--name", "later")
+	mustRun(t, "profile", "--repo", repo, "--model", "later", "--in", fix("coltrans_onehot.csv"))
+	refs := make([]*model.Reference, 2)
+	for i, name := range []string{"withref", "later"} {
+		l, err := model.Open(repo, name, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if refs[i], err = model.ReadReference(l.Dir, l.Manifest); err != nil || refs[i] == nil {
+			t.Fatalf("%s: reference %v, %v", name, refs[i], err)
+		}
+		refs[i].Created = time.Time{}
+	}
+	if got, want := refs[0].Features[2].Name, "color=blue"; got != want {
+		t.Errorf("import --reference profiled feature 2 %q, want the model column %q", got, want)
+	}
+	a, _ := json.Marshal(refs[0])
+	b, _ := json.Marshal(refs[1])
+	if string(a) != string(b) {
+		t.Errorf("import --reference differs from profile of the same rows:\nimport  %.300s\nprofile %.300s", a, b)
+	}
+
+	r := predictd(t, "import", "--from", "onnx", "--in", fix("coltrans_onehot.onnx"), "--repo", repo, "--name", "renamed", "--feature-names", "x,y,z")
+	if r.code != 2 || !strings.Contains(r.stderr, "graph inputs (a, b, color)") || !strings.Contains(r.stderr, "initial_types") {
+		t.Errorf("--feature-names on a graph with preprocessing: exit %d, stderr %q; want 2 naming the inputs and initial_types", r.code, r.stderr)
+	}
 }
