@@ -122,14 +122,15 @@ func grpcCode(code int) codes.Code {
 	return codes.Internal
 }
 
-// grpcError is err as a gRPC status: its text unchanged, its code
-// grpcCode of statusOf. logf gets the server's own errors (500s).
-func (s *Server) grpcError(method string, err error) (error, int) {
+// grpcError is err as a gRPC status error: its text unchanged, its code
+// grpcCode of statusOf; code is the HTTP status it stands for. The log
+// gets the server's own errors (500s).
+func (s *Server) grpcError(method string, err error) (code int, st error) {
 	code, _, ours := statusOf(err)
 	if ours {
 		s.logServerErr("error: grpc %s: %v", method, err)
 	}
-	return status.Error(grpcCode(code), err.Error()), code
+	return code, status.Error(grpcCode(code), err.Error())
 }
 
 // grpcVersion reads a request's model version: "" is 0 (the latest), else
@@ -172,13 +173,13 @@ func (g grpcService) ServerMetadata(context.Context, *kservepb.ServerMetadataReq
 func (g grpcService) acquire(method, name, version string) (*versionState, Releaser, error) {
 	v, err := grpcVersion(version)
 	if err != nil {
-		e, _ := g.s.grpcError(method, err)
-		return nil, nil, e
+		_, st := g.s.grpcError(method, err)
+		return nil, nil, st
 	}
 	prepared, rel, err := g.s.models.Acquire(name, v, "")
 	if err != nil {
-		e, _ := g.s.grpcError(method, err)
-		return nil, nil, e
+		_, st := g.s.grpcError(method, err)
+		return nil, nil, st
 	}
 	return prepared.(*versionState), rel, nil
 }
@@ -216,9 +217,9 @@ func (g grpcService) ModelInfer(ctx context.Context, req *kservepb.ModelInferReq
 	s := g.s
 	v, err := grpcVersion(req.GetModelVersion())
 	if err != nil {
-		e, code := s.grpcError("ModelInfer", err)
+		code, st := s.grpcError("ModelInfer", err)
 		s.metrics.Series("", 0, APIGRPC.String()).Count(code)
-		return nil, e
+		return nil, st
 	}
 	c := getExchange()
 	c.grpc = grpcCall{s: s, ctx: ctx, req: req}
@@ -263,7 +264,7 @@ func (g *grpcCall) reply(c *exchange, vs *versionState) {
 
 func (g *grpcCall) fail(err error) int {
 	var code int
-	g.err, code = g.s.grpcError("ModelInfer", err)
+	code, g.err = g.s.grpcError("ModelInfer", err)
 	return code
 }
 

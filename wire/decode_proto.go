@@ -29,7 +29,8 @@ import (
 // one entry per input in their order, little-endian and row-major as the
 // binary extension's data (a BYTES element is a 4-byte little-endian
 // length and the bytes). The element count (or byte length) must be what
-// the input's shape and datatype take. An input's own parameters are
+// the input's shape and datatype take; a shape of more than 2^31-1
+// values is refused as too large. An input's own parameters are
 // ignored, as over HTTP. m's parameters are read as a JSON request's:
 // "timeout" (int64_param, microseconds), "return_features" and
 // "binary_data_output" (bool_param); a parameter of another type than
@@ -169,23 +170,33 @@ func sortStrings(s []string) {
 	}
 }
 
-// shapeSize is the product of the shape, ok false when a dimension is
-// negative or the product does not fit in an int: the decoder then
-// refuses the shape itself, with the HTTP API's message.
-func shapeSize(shape []int64) (int, bool) {
-	n := uint64(1)
-	for _, d := range shape {
+// shapeSize is the product of the shape. ok is false when a dimension is
+// negative: the decoder refuses the shape, with the HTTP API's message. A
+// product past maxProtoValues is refused here, naming the input: the
+// decoder would speak of the binary section that gRPC does not have.
+func shapeSize(in *kservepb.ModelInferRequest_InferInputTensor) (n int, ok bool, err error) {
+	p := uint64(1)
+	huge := false
+	for _, d := range in.GetShape() {
 		if d < 0 {
-			return 0, false
+			return 0, false, nil
 		}
-		hi, lo := bits.Mul64(n, uint64(d))
-		if hi != 0 || lo > math.MaxInt32 {
-			return 0, false
+		hi, lo := bits.Mul64(p, uint64(d))
+		if hi != 0 || lo > maxProtoValues {
+			huge = true // keep looking for a negative dimension
+			lo = maxProtoValues + 1
 		}
-		n = lo
+		p = lo
 	}
-	return int(n), true
+	if huge && p != 0 {
+		return 0, false, tooLargef("input %q: shape %v holds more than %d values", in.GetName(), in.GetShape(), maxProtoValues)
+	}
+	return int(p), true, nil
 }
+
+// maxProtoValues bounds the values of one input of a gRPC request: more
+// than a message within any sane size limit can carry.
+const maxProtoValues = math.MaxInt32
 
 // protoDtype is the datatype a name stands for, ok false for one the
 // decoder refuses (it says so, naming the input).
@@ -202,9 +213,12 @@ func protoDtype(name string) (dtype, bool) {
 // what its shape and datatype take.
 func checkRaw(in *kservepb.ModelInferRequest_InferInputTensor, raw []byte, i int) error {
 	dt, ok := protoDtype(in.GetDatatype())
-	n, sized := shapeSize(in.GetShape())
-	if !ok || !sized {
-		return nil // the decoder refuses the datatype or shape
+	if !ok {
+		return nil // the decoder refuses the datatype
+	}
+	n, sized, err := shapeSize(in)
+	if !sized {
+		return err // nil: the decoder refuses the shape
 	}
 	if size := elemSize(dt); size > 0 {
 		if need := n * size; len(raw) != need {
@@ -234,9 +248,12 @@ func checkRaw(in *kservepb.ModelInferRequest_InferInputTensor, raw []byte, i int
 // that it holds as many values as the shape takes.
 func appendContents(bin []byte, in *kservepb.ModelInferRequest_InferInputTensor) ([]byte, error) {
 	dt, ok := protoDtype(in.GetDatatype())
-	n, sized := shapeSize(in.GetShape())
-	if !ok || !sized {
-		return bin, nil // the decoder refuses the datatype or shape
+	if !ok {
+		return bin, nil // the decoder refuses the datatype
+	}
+	n, sized, err := shapeSize(in)
+	if !sized {
+		return bin, err // nil: the decoder refuses the shape
 	}
 	c := in.GetContents()
 	var got int

@@ -167,6 +167,8 @@ func TestDecodeInferProtoErrors(t *testing.T) {
 			`input "input": datatype INT64 takes its values in contents.int64_contents, but contents.int_contents holds 3 values`, ""},
 		{"uint contents", trees, req(in("input", "FP32", []int64{1, 3}, &pbContents{UintContents: []uint32{1, 2, 3}})), 400,
 			`datatype FP32 takes its values in contents.fp32_contents, but contents.uint_contents holds 3 values`, ""},
+		{"huge shape", trees, req(in("input", "FP64", []int64{1 << 32, 3}, nil)), 413,
+			`input "input": shape [4294967296 3] holds more than 2147483647 values`, ""},
 		{"raw entries", trees, &kservepb.ModelInferRequest{Inputs: []*pbIn{in("input", "FP64", []int64{1, 3}, nil)}, RawInputContents: [][]byte{nil, nil}}, 400,
 			"raw_input_contents has 2 entries for 1 inputs", ""},
 		{"raw size", trees, &kservepb.ModelInferRequest{Inputs: []*pbIn{in("input", "FP32", []int64{1, 3}, nil)}, RawInputContents: [][]byte{make([]byte, 11)}}, 400,
