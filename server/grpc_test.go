@@ -556,3 +556,24 @@ func TestGRPCShutdownDeadline(t *testing.T) {
 		t.Errorf("call cut off by Shutdown: %v, want Unavailable or Canceled", err)
 	}
 }
+
+// TestGRPCMonitored: the model monitor sees gRPC predictions as HTTP
+// ones: the rows of 3 calls of 2 rows are 6 in the drift window, and the
+// SLO tracker counts the calls.
+func TestGRPCMonitored(t *testing.T) {
+	s, _ := monitoredServer(t, BatchingNever)
+	cl := grpcClient(t, s)
+	req := grpcInput(grpcRows["lr"], "fp64")
+	req.ModelName = "lr"
+	for range 3 {
+		if _, err := cl.ModelInfer(context.Background(), req); err != nil {
+			t.Fatal(err)
+		}
+	}
+	code, body, _ := call(s, "GET", "/v1/models/lr/monitor", "")
+	for _, want := range []string{`"name": "since_load",` + "\n" + `          "rows": 6,`, `"slo": {`, `"requests": 3`} {
+		if code != 200 || !strings.Contains(body, want) {
+			t.Errorf("GET /v1/models/lr/monitor after 3 gRPC calls = %d %s, want 200 containing %q", code, body, want)
+		}
+	}
+}
