@@ -577,3 +577,50 @@ func TestGRPCMonitored(t *testing.T) {
 		}
 	}
 }
+
+// TestGRPCJoin: a gRPC call of a model that reads online features, with
+// entity keys (INT64 and BYTES) in place of features and return_features,
+// answers the prediction of the same HTTP OIP request, and
+// parameters["features"] holds the JSON array HTTP answers under
+// parameters.features, byte for byte.
+func TestGRPCJoin(t *testing.T) {
+	s, _, svc, now := joinServer(t, Options{}, "shape", "lab:mean_smoothness", "lab:mean_compactness")
+	write(t, svc, "shape", "7", now.Add(-90*time.Second), 0.19, -0.55, -0.13, -0.04)
+	write(t, svc, "lab", "north", now.Add(-30*time.Second), -2.5, -1.4, 7)
+	cl := grpcClient(t, s)
+
+	rest := []float64{-0.97, -1.15, -1.05, -1.25}
+	req := &kservepb.ModelInferRequest{ModelName: "lr",
+		Parameters: map[string]*kservepb.InferParameter{"return_features": {ParameterChoice: &kservepb.InferParameter_BoolParam{BoolParam: true}}},
+		Inputs: []*kservepb.ModelInferRequest_InferInputTensor{
+			{Name: "patient_id", Datatype: "INT64", Shape: []int64{1}, Contents: &kservepb.InferTensorContents{Int64Contents: []int64{7}}},
+			{Name: "site", Datatype: "BYTES", Shape: []int64{1}, Contents: &kservepb.InferTensorContents{BytesContents: [][]byte{[]byte("north")}}},
+		}}
+	var inputs []string
+	for i, name := range lrNames[6:] {
+		req.Inputs = append(req.Inputs, &kservepb.ModelInferRequest_InferInputTensor{Name: name, Datatype: "FP64", Shape: []int64{1},
+			Contents: &kservepb.InferTensorContents{Fp64Contents: []float64{rest[i]}}})
+		inputs = append(inputs, fmt.Sprintf(`{"name": %q, "datatype": "FP64", "shape": [1], "data": [%v]}`, name, rest[i]))
+	}
+	body := `{"parameters": {"return_features": true}, "inputs": [{"name": "patient_id", "datatype": "INT64", "shape": [1], "data": [7]},
+		{"name": "site", "datatype": "BYTES", "shape": [1], "data": ["north"]}, ` + strings.Join(inputs, ", ") + `]}`
+	want, raw := infer(t, s, "/v2/models/lr/infer", body)
+	resp, err := cl.ModelInfer(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := resp.GetOutputs()[0].GetContents().GetFp64Contents(); len(got) != 1 || math.Float64bits(got[0]) != math.Float64bits(want.Outputs[0].Data[0]) {
+		t.Errorf("gRPC join prediction %v, HTTP answers %v", got, want.Outputs[0].Data)
+	}
+	var httpParams struct {
+		Parameters struct {
+			Features json.RawMessage `json:"features"`
+		} `json:"parameters"`
+	}
+	if err := json.Unmarshal([]byte(raw), &httpParams); err != nil {
+		t.Fatal(err)
+	}
+	if got := resp.GetParameters()["features"].GetStringParam(); got != string(httpParams.Parameters.Features) {
+		t.Errorf("gRPC parameters[features] = %s, HTTP parameters.features = %s", got, httpParams.Parameters.Features)
+	}
+}
