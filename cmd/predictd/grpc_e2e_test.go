@@ -215,7 +215,8 @@ func TestGRPCServeE2E(t *testing.T) {
 // TestGRPCServeFlags: --grpc-listen takes host:port or unix:PATH (the
 // same as --grpc-unix PATH), PREDICTD_GRPC_LISTEN and the config file's
 // grpc_listen and grpc_unix set them as for every flag, and the
-// combinations that cannot work are refused naming the flags.
+// combinations that cannot work are refused naming the flags; gRPC comes
+// beside HTTP, never alone.
 func TestGRPCServeFlags(t *testing.T) {
 	repo := t.TempDir()
 	cfgFile := filepath.Join(t.TempDir(), "predictd.json")
@@ -235,6 +236,7 @@ func TestGRPCServeFlags(t *testing.T) {
 		{"off by default", "", nil, "", "", ""},
 		{"unix: without a path", "", []string{"--grpc-listen", "unix:"}, "", "", "--grpc-listen unix: needs a socket path"},
 		{"two sockets", "", []string{"--grpc-listen", "unix:/a", "--grpc-unix", "/b"}, "", "", "give one Unix socket for gRPC"},
+		{"gRPC alone", "", []string{"--listen", "", "--grpc-listen", "127.0.0.1:9000"}, "", "", "nothing to serve on: give --listen, --unix or both"},
 		{"shared with HTTP", "", []string{"--unix", "/s", "--grpc-unix", "/s"}, "", "", "--grpc-unix /s is --unix too"},
 	} {
 		t.Setenv("PREDICTD_GRPC_LISTEN", c.env) // restored when t ends
