@@ -186,17 +186,14 @@ func (d *wiring) bind(context.Context) error {
 }
 
 // unbind closes the listeners (the server's Shutdown has closed those it
-// served) and removes the Unix socket.
+// served) and removes the Unix sockets, HTTP's and gRPC's.
 func (d *wiring) unbind(context.Context) error {
-	for _, ln := range d.lns {
-		ln.Close()
-	}
-	for _, ln := range d.grpcLns {
-		ln.Close()
-	}
-	for _, ln := range append(d.lns, d.grpcLns...) {
-		if ln.Addr().Network() == "unix" {
-			os.Remove(ln.Addr().String())
+	for _, lns := range [][]net.Listener{d.lns, d.grpcLns} {
+		for _, ln := range lns {
+			ln.Close()
+			if ln.Addr().Network() == "unix" {
+				os.Remove(ln.Addr().String())
+			}
 		}
 	}
 	return nil
