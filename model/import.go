@@ -12,6 +12,9 @@ type Imported struct {
 	Kind    Kind
 	Task    Task
 	Classes int // number of classes for TaskMulticlass, else 0
+	// ClassLabels names the classes in the model's class order, when the
+	// file names them (see Manifest.ClassLabels); nil otherwise.
+	ClassLabels []string
 	// Features are the model's inputs in the order the payload indexes them.
 	Features []Feature
 	// Outputs name the transformed predictions (Predictor.NumOutputs of

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // FormatVersion is the artifact format this build writes and reads.
@@ -66,14 +67,20 @@ type Payload struct {
 // Manifest describes one model version. Lineage and Metrics are kept
 // verbatim for the training and evaluation tools that fill them.
 type Manifest struct {
-	FormatVersion int       `json:"format_version"`
-	Name          string    `json:"name"`
-	Version       int       `json:"version"`
-	Kind          Kind      `json:"kind"`
-	Task          Task      `json:"task"`
-	Classes       int       `json:"classes,omitempty"`
-	Features      []Feature `json:"features"`
-	Outputs       []Output  `json:"outputs"`
+	FormatVersion int    `json:"format_version"`
+	Name          string `json:"name"`
+	Version       int    `json:"version"`
+	Kind          Kind   `json:"kind"`
+	Task          Task   `json:"task"`
+	Classes       int    `json:"classes,omitempty"`
+	// ClassLabels names the classes of a classifier, in the model's class
+	// order (binary: index 0 is the class whose probability is 1-p, index
+	// 1 p's class): the names its label output carries in place of class
+	// indices. Empty for a model without names; when set, CheckClassLabels
+	// holds and the model has a label rule (HasClassLabel).
+	ClassLabels []string  `json:"class_labels,omitempty"`
+	Features    []Feature `json:"features"`
+	Outputs     []Output  `json:"outputs"`
 	// RawOutputs names the untransformed margins (score --raw).
 	RawOutputs []Output  `json:"raw_outputs"`
 	Created    time.Time `json:"created"`
@@ -182,6 +189,9 @@ func (m *Manifest) check() error {
 	default:
 		return fmt.Errorf("unknown task %s", Quote(string(m.Task)))
 	}
+	if err := CheckClassLabels(m.Task, m.Classes, m.ClassLabels); err != nil {
+		return err
+	}
 	if err := checkFeatureViews(m.FeatureViews); err != nil {
 		return err
 	}
@@ -214,6 +224,85 @@ func (m *Manifest) check() error {
 		return fmt.Errorf("a transform without model_features")
 	}
 	return checkFeatureList("model_features", m.ModelFeatures, false)
+}
+
+// MaxClassLabelBytes is the longest class label, in bytes.
+const MaxClassLabelBytes = 256
+
+// ClassCount is the number of classes of a model of task: 2 for
+// TaskBinary, classes for TaskMulticlass, 0 for any other task.
+func ClassCount(task Task, classes int) int {
+	switch task {
+	case TaskBinary:
+		return 2
+	case TaskMulticlass:
+		return classes
+	}
+	return 0
+}
+
+// CheckClassLabels reports what is wrong with labels as the class labels
+// (Manifest.ClassLabels) of a model of task with classes classes: nil
+// labels are always fine; otherwise the task must be binary or
+// multiclass, there must be one label per class (ClassCount), and each
+// must be non-empty, valid UTF-8, at most MaxClassLabelBytes long and
+// unlike the others. The error names class_labels and the index.
+func CheckClassLabels(task Task, classes int, labels []string) error {
+	if len(labels) == 0 {
+		return nil
+	}
+	want := ClassCount(task, classes)
+	switch {
+	case want == 0:
+		return fmt.Errorf("class_labels: a %s model has no classes; only a binary or multiclass model takes class labels", task)
+	case len(labels) != want:
+		return fmt.Errorf("class_labels: %d labels for a %s model of %d classes, want %d", len(labels), task, want, want)
+	}
+	seen := make(map[string]int, len(labels))
+	for i, l := range labels {
+		switch {
+		case l == "":
+			return fmt.Errorf("class_labels[%d] is empty", i)
+		case !utf8.ValidString(l):
+			return fmt.Errorf("class_labels[%d] %s is not valid UTF-8", i, Quote(l))
+		case len(l) > MaxClassLabelBytes:
+			return fmt.Errorf("class_labels[%d]: %d bytes, more than the %d a class label may have", i, len(l), MaxClassLabelBytes)
+		}
+		if j, dup := seen[l]; dup {
+			return fmt.Errorf("class_labels[%d] %s is class_labels[%d] again; each class needs its own label", i, Quote(l), j)
+		}
+		seen[l] = i
+	}
+	return nil
+}
+
+// HasClassLabel reports whether a model of task, with outputs predictions
+// per instance and link, has a class label per instance: a binary model
+// whose output is the probability of class 1 (link sigmoid or
+// probability), a multiclass model with an output per class, or one that
+// outputs the class index (link argmax). wire.ClassLabel gives the rule
+// that reads it.
+func HasClassLabel(task Task, outputs int, link Link) bool {
+	switch {
+	case task == TaskBinary && outputs == 1 && (link == LinkSigmoid || link == LinkProbability):
+		return true
+	case task == TaskMulticlass && outputs > 1:
+		return true
+	case task == TaskMulticlass && outputs == 1 && link == LinkArgmax:
+		return true
+	}
+	return false
+}
+
+// LinkOf is p's link: a *Trees' or a *Dense's Link, else "".
+func LinkOf(p Predictor) Link {
+	switch m := p.(type) {
+	case *Trees:
+		return m.Link
+	case *Dense:
+		return m.Link
+	}
+	return ""
 }
 
 // checkFeatureList checks a list of features: named, each once, of a known

@@ -98,6 +98,7 @@ func Write(repo, name string, imp *Imported, opts WriteOptions) (*Manifest, stri
 		Kind:          imp.Kind,
 		Task:          imp.Task,
 		Classes:       imp.Classes,
+		ClassLabels:   imp.ClassLabels,
 		Features:      imp.Features,
 		Outputs:       imp.Outputs,
 		RawOutputs:    imp.RawOutputs,
@@ -111,6 +112,12 @@ func Write(repo, name string, imp *Imported, opts WriteOptions) (*Manifest, stri
 	}
 	if err := checkFeatureViews(m.FeatureViews); err != nil {
 		return nil, "", err
+	}
+	if err := CheckClassLabels(m.Task, m.Classes, m.ClassLabels); err != nil {
+		return nil, "", fmt.Errorf("%s: %w", name, err)
+	}
+	if len(m.ClassLabels) > 0 && !HasClassLabel(m.Task, imp.Model.NumOutputs(), LinkOf(imp.Model)) {
+		return nil, "", fmt.Errorf("%s: class_labels: the model has no class label to name: it is a %s model with %d outputs and link %s, and only a probability (binary) or per-class outputs (multiclass) give one", name, m.Task, imp.Model.NumOutputs(), LinkOf(imp.Model))
 	}
 	for _, o := range []struct {
 		name string
@@ -499,6 +506,8 @@ func (m *Manifest) checkAgainst(p Predictor) error {
 		return fmt.Errorf("manifest lists %d outputs, payload gives %d", len(m.Outputs), p.NumOutputs())
 	case len(m.RawOutputs) != p.NumMargins():
 		return fmt.Errorf("manifest lists %d raw outputs, payload gives %d", len(m.RawOutputs), p.NumMargins())
+	case len(m.ClassLabels) > 0 && !HasClassLabel(m.Task, p.NumOutputs(), LinkOf(p)):
+		return fmt.Errorf("class_labels: the model has no class label to name (a %s model with %d outputs and link %s; see HasClassLabel)", m.Task, p.NumOutputs(), LinkOf(p))
 	}
 	return nil
 }

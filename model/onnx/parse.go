@@ -3,6 +3,7 @@ package onnx
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/predictd/predictd/kernels"
@@ -497,7 +498,21 @@ func (c *converter) finish() (*model.Imported, error) {
 	}
 	c.setFeatures(imp)
 	imp.Outputs, imp.RawOutputs = c.outputs(last.Out)
+	c.setClassLabels(imp)
 	return imp, nil
+}
+
+// setClassLabels gives a classifier imp the graph's class labels as its
+// ClassLabels when they name its classes (one each, as
+// model.CheckClassLabels wants) and it has a class label to name
+// (model.HasClassLabel); otherwise they stay in the outputs' meanings only.
+func (c *converter) setClassLabels(imp *model.Imported) {
+	if c.labels == nil || !model.HasClassLabel(imp.Task, imp.Model.NumOutputs(), model.LinkOf(imp.Model)) {
+		return
+	}
+	if model.CheckClassLabels(imp.Task, imp.Classes, c.labels) == nil {
+		imp.ClassLabels = slices.Clone(c.labels)
+	}
 }
 
 // setFeatures gives imp the model's feature names and transform.

@@ -43,5 +43,6 @@ func (c *converter) finishTrees() (*model.Imported, error) {
 	imp := &model.Imported{Kind: model.KindTrees, Task: e.Task, Classes: e.Classes, Model: e.Trees}
 	c.setFeatures(imp)
 	imp.Outputs, imp.RawOutputs = c.outputs(e.Trees.NumMargins())
+	c.setClassLabels(imp)
 	return imp, nil
 }
