@@ -6,6 +6,7 @@
 //	 "task": "binary" | "multiclass" | "regression",
 //	 "classes": 3,                      // multiclass only
 //	 "multiclass": "multinomial" | "ovr", // multiclass only; default multinomial
+//	 "class_labels": ["neg", "pos"],    // optional, binary and multiclass
 //	 "features": ["x0", "x1"],
 //	 "preprocess": [{"scaler": "standard", "mean": [...], "scale": [...]},
 //	                {"scaler": "minmax", "min": [...], "scale": [...]}],
@@ -25,6 +26,10 @@
 // last layer. A multiclass file with a sigmoid last layer and no
 // multiclass field is refused: no file is read as something it does not
 // say.
+//
+// class_labels, optional, names the classes in the model's order
+// (scikit-learn's classes_ as text; binary: the class of 1-p, then p's):
+// Imported.ClassLabels, checked as model.CheckClassLabels says.
 //
 // preprocess steps (scikit-learn's StandardScaler: x' = (x-mean)/scale;
 // MinMaxScaler: x' = x·scale + min) apply in order to the features before
@@ -49,13 +54,14 @@ import (
 )
 
 type spec struct {
-	Kind       string      `json:"kind"`
-	Task       string      `json:"task"`
-	Classes    int         `json:"classes"`
-	Multiclass *string     `json:"multiclass"`
-	Features   []string    `json:"features"`
-	Preprocess []stepSpec  `json:"preprocess"`
-	Layers     []layerSpec `json:"layers"`
+	Kind        string      `json:"kind"`
+	Task        string      `json:"task"`
+	Classes     int         `json:"classes"`
+	Multiclass  *string     `json:"multiclass"`
+	ClassLabels []string    `json:"class_labels"`
+	Features    []string    `json:"features"`
+	Preprocess  []stepSpec  `json:"preprocess"`
+	Layers      []layerSpec `json:"layers"`
 }
 
 // stepSpec is one preprocess step: Mean is set for "standard", Min for
@@ -252,6 +258,10 @@ func Parse(data []byte) (*model.Imported, error) {
 	if task == model.TaskMulticlass {
 		imp.Classes = nout
 	}
+	if err := model.CheckClassLabels(task, imp.Classes, s.ClassLabels); err != nil {
+		return nil, err
+	}
+	imp.ClassLabels = s.ClassLabels
 	imp.Outputs, imp.RawOutputs = model.DefaultOutputs(task, nout, d.Link)
 	return imp, nil
 }

@@ -70,6 +70,9 @@ func TestParseErrors(t *testing.T) {
 		{`{"kind":"linear","task":"binary","features":["a"],"layers":[{"weights":[[1]],"bias":[true],"activation":"sigmoid"}]}`, `layers[0].bias[0] is "true", want a number`},
 		{`{"kind":"linear","task":"binary","features":["a"],"layers":[{"weights":[[{}]],"bias":[0],"activation":"sigmoid"}]}`, `layers[0].weights[0][0] is "{}", want a number`},
 		{`{"kind":"linear","task":"binary","features":["a"],"layers":[{"weights":[[1e999]],"bias":[0],"activation":"sigmoid"}]}`, "layers[0].weights[0][0] is +Inf, want a finite number"},
+		{`{"kind":"linear","task":"binary","class_labels":["a","b","c"],"features":["a"],"layers":[{"weights":[[1]],"bias":[0],"activation":"sigmoid"}]}`, "class_labels: 3 labels for a binary model of 2 classes, want 2"},
+		{`{"kind":"linear","task":"binary","class_labels":["a",""],"features":["a"],"layers":[{"weights":[[1]],"bias":[0],"activation":"sigmoid"}]}`, "class_labels[1] is empty"},
+		{`{"kind":"linear","task":"regression","class_labels":["a","b"],"features":["a"],"layers":[{"weights":[[1]],"bias":[0],"activation":"identity"}]}`, "class_labels: a regression model has no classes"},
 	} {
 		_, err := Parse([]byte(tc.in))
 		if err == nil || !strings.Contains(err.Error(), tc.want) {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -138,5 +139,46 @@ func TestDocSnippet(t *testing.T) {
 	block := "```python\n" + string(code) + "```\n"
 	if !bytes.Contains(doc, []byte(block)) {
 		t.Errorf("docs/native-format.md does not show testdata/gen/sklearn_native.py verbatim in a ```python block; copy the file into the doc")
+	}
+}
+
+// TestSklearnClassLabels: the exporter writes scikit-learn's classes_ as
+// text (cases.json's class_labels) and Parse gives them as ClassLabels;
+// a regressor has none.
+func TestSklearnClassLabels(t *testing.T) {
+	data, err := os.ReadFile(fixture.Path(sklearnDir, "cases.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cases []struct {
+		Name        string   `json:"name"`
+		Task        string   `json:"task"`
+		ClassLabels []string `json:"class_labels"`
+	}
+	if err := json.Unmarshal(data, &cases); err != nil {
+		t.Fatal(err)
+	}
+	named := 0
+	for _, c := range cases {
+		src, err := os.ReadFile(fixture.Path(sklearnDir, c.Name+".model.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		imp, err := Parse(src)
+		if err != nil {
+			t.Fatalf("Parse(%s): %v", c.Name, err)
+		}
+		if !slices.Equal(imp.ClassLabels, c.ClassLabels) {
+			t.Errorf("Parse(%s) (%s): ClassLabels = %q, want %q", c.Name, c.Task, imp.ClassLabels, c.ClassLabels)
+		}
+		if (c.Task == "regression") == (c.ClassLabels != nil) {
+			t.Errorf("%s: task %s with class_labels %q in cases.json", c.Name, c.Task, c.ClassLabels)
+		}
+		if c.ClassLabels != nil {
+			named++
+		}
+	}
+	if named < 2 {
+		t.Errorf("%d cases name their classes, want at least 2", named)
 	}
 }

@@ -94,7 +94,7 @@ def main():
         csv(os.path.join(OUT, name + ".pred.csv"), one("p", pred.shape[1]), pred)
         csv(os.path.join(OUT, name + ".raw.csv"), one("m", z.shape[1]), z)
         entries.append({"name": name, "estimator": repr(m).replace("\n", " "), "kind": doc["kind"],
-                        "task": task, "multiclass": doc.get("multiclass"),
+                        "task": task, "multiclass": doc.get("multiclass"), "class_labels": doc.get("class_labels"),
                         "preprocess": [p["scaler"] for p in doc.get("preprocess", [])], "rows": len(X)})
         print("  %-36s %s/%s %s" % (name, doc["kind"], task, doc.get("multiclass") or ""))
     with open(os.path.join(OUT, "cases.json"), "w") as fh:

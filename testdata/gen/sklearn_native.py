@@ -96,6 +96,9 @@ def export(estimator, features):
     if task == "multiclass":
         doc["classes"] = classes
         doc["multiclass"] = multiclass
+    if task in ("binary", "multiclass"):
+        # The names predict() returns, in classes_ order, as text.
+        doc["class_labels"] = [str(c) for c in steps[-1][1].classes_]
     doc["features"] = list(features)
     if pre:
         doc["preprocess"] = pre
