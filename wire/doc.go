@@ -26,7 +26,8 @@
 // for, AppendError); AppendFeatures reports what a join served. label.go
 // reads a classifier's class label from its predictions (ClassLabel,
 // LabelRule, AppendLabels): the OIP output "label" and TF Serving's
-// "return_labels".
+// "return_labels", class indices, or the class names of a schema made
+// WithClassNames (BYTES in OIP, strings in TF Serving's "labels").
 //
 // Invariants:
 //   - A warm decode and encode allocate nothing once a Request's buffers

@@ -64,7 +64,9 @@ func AppendInfer(dst []byte, modelName string, version int, id []byte, outName s
 //
 //	{"name":"label","datatype":"INT64","shape":[n],"data":[...]}
 //
-// (s.Label's rule, null for a prediction it cannot read), and when r asked
+// (s.Label's rule, null for a prediction it cannot read; with class names,
+// Schema.WithClassNames, "datatype":"BYTES" and the names as JSON
+// strings), and when r asked
 // for the features its instances used (r.ReturnFeatures) a top-level
 //
 //	"parameters":{"features":[...]}
@@ -83,7 +85,9 @@ func AppendInferResponse(dst []byte, modelName string, version int, r *Request, 
 // place of "data", and its B bytes follow the JSON, outputs in order:
 // "output" as FP64 little-endian, row-major ([n] or [n, outputs]);
 // "label" as INT64 little-endian, -1 for a label the rule cannot read
-// (JSON's null). headerLen is the JSON's length in bytes, for the HTTP
+// (JSON's null); with class names, as BYTES: per instance a 4-byte
+// little-endian length and the name's bytes, the empty string for a label
+// the rule cannot read. headerLen is the JSON's length in bytes, for the HTTP
 // header Inference-Header-Content-Length; it is -1 when no output is
 // binary, and the body is then AppendInferResponse's. It allocates only
 // to grow dst.
@@ -104,6 +108,8 @@ func AppendInferBinary(dst []byte, modelName string, version int, r *Request, s 
 	for _, o := range r.Outputs {
 		switch {
 		case !r.BinaryOutput(o):
+		case o == OutputLabel && s.classNames != nil:
+			dst = s.appendLabelBytes(dst, preds, r.N, outputs)
 		case o == OutputLabel:
 			for i := range r.N {
 				v, ok := s.label.Label(preds[i*outputs : (i+1)*outputs])
@@ -145,13 +151,18 @@ func appendInferResponse(dst []byte, modelName string, version int, r *Request, 
 		}
 		bin := binary && r.BinaryOutput(o)
 		if o == OutputLabel {
-			dst = append(dst, `{"name":"`+LabelName+`","datatype":"INT64","shape":[`...)
+			dst = append(dst, `{"name":"`+LabelName+`","datatype":"`...)
+			dst = append(dst, s.LabelDatatype()...)
+			dst = append(dst, `","shape":[`...)
 			dst = strconv.AppendInt(dst, int64(r.N), 10)
-			if bin {
+			switch {
+			case bin && s.classNames != nil:
+				dst = appendBinarySize(dst, s.labelBytesSize(preds, r.N, outputs))
+			case bin:
 				dst = appendBinarySize(dst, 8*r.N)
-			} else {
+			default:
 				dst = append(dst, `],"data":`...)
-				dst = AppendLabels(dst, s.label, preds, r.N, outputs)
+				dst = s.AppendLabels(dst, preds, r.N, outputs)
 			}
 			dst = append(dst, '}')
 			continue

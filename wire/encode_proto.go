@@ -36,10 +36,14 @@ func (r *Request) ProtoRawOutput() bool {
 // model_version and id (the request's), then the outputs r asked for in
 // its order (none: OutputName alone): OutputName as FP64 of shape [n] or
 // [n, outputs], LabelName as INT64 of shape [n], -1 for a label the rule
-// cannot read (JSON's null). With ProtoRawOutput the values are in
-// raw_output_contents, one entry per output, little-endian as the binary
-// extension's; else in each output's contents (fp64_contents,
-// int64_contents). When r asked for the features its instances used
+// cannot read (JSON's null), or with class names (Schema.WithClassNames)
+// as BYTES, the names, the empty string for a label the rule cannot read.
+// With ProtoRawOutput the values are in raw_output_contents, one entry per
+// output, laid out as the binary extension's (little-endian numbers;
+// BYTES as a 4-byte little-endian length and the bytes per element); else
+// in each output's contents (fp64_contents, int64_contents,
+// bytes_contents; the names' byte slices are shared with s: do not modify
+// them). When r asked for the features its instances used
 // (r.ReturnFeatures), m's parameters hold "features", a string_param with
 // the JSON array the HTTP response holds under parameters.features. m
 // should be new or Reset: InferProto sets its fields, it does not clear
@@ -57,7 +61,22 @@ func InferProto(m *kservepb.ModelInferResponse, modelName string, version int, i
 	add := func(o Output) {
 		t := &kservepb.ModelInferResponse_InferOutputTensor{}
 		var rawOut []byte
-		if o == OutputLabel {
+		if o == OutputLabel && s.classNames != nil {
+			t.Name, t.Datatype, t.Shape = LabelName, "BYTES", []int64{int64(r.N)}
+			if raw {
+				rawOut = s.appendLabelBytes(make([]byte, 0, s.labelBytesSize(preds, r.N, outputs)), preds, r.N, outputs)
+			} else {
+				names := make([][]byte, r.N)
+				for i := range names {
+					if k, _, ok := s.className(preds[i*outputs : (i+1)*outputs]); ok {
+						names[i] = s.classBytes[k]
+					} else {
+						names[i] = []byte{}
+					}
+				}
+				t.Contents = &kservepb.InferTensorContents{BytesContents: names}
+			}
+		} else if o == OutputLabel {
 			t.Name, t.Datatype, t.Shape = LabelName, "INT64", []int64{int64(r.N)}
 			labels := make([]int64, r.N)
 			for i := range labels {

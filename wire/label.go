@@ -1,6 +1,7 @@
 package wire
 
 import (
+	"encoding/binary"
 	"math"
 	"strconv"
 
@@ -114,4 +115,65 @@ func AppendLabels(dst []byte, rule LabelRule, preds []float64, n, outputs int) [
 		}
 	}
 	return append(dst, ']')
+}
+
+// className returns the index and name of the class of one instance's
+// predictions, row, under s's class names; ok is false when the rule
+// cannot read a label or it is not a class s names.
+func (s *Schema) className(row []float64) (k int, name string, ok bool) {
+	v, ok := s.label.Label(row)
+	if !ok || v < 0 || v >= int64(len(s.classNames)) {
+		return 0, "", false
+	}
+	return int(v), s.classNames[v], true
+}
+
+// AppendLabels appends the JSON array of the class labels of n instances
+// as the label output carries them: the package's AppendLabels (class
+// indices) for a schema without class names; with them (WithClassNames)
+// JSON strings, the class names, and null for a label the rule cannot
+// read. preds holds outputs values per instance, row-major. It allocates
+// only to grow dst.
+func (s *Schema) AppendLabels(dst []byte, preds []float64, n, outputs int) []byte {
+	if s.classNames == nil {
+		return AppendLabels(dst, s.label, preds, n, outputs)
+	}
+	checkPreds(preds, n, outputs)
+	dst = append(dst, '[')
+	for i := range n {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		if _, name, ok := s.className(preds[i*outputs : (i+1)*outputs]); ok {
+			dst = appendString(dst, name)
+		} else {
+			dst = append(dst, "null"...)
+		}
+	}
+	return append(dst, ']')
+}
+
+// labelBytesSize is the size of the binary BYTES tensor
+// appendLabelBytes writes for n instances.
+func (s *Schema) labelBytesSize(preds []float64, n, outputs int) int {
+	size := 4 * n
+	for i := range n {
+		if _, name, ok := s.className(preds[i*outputs : (i+1)*outputs]); ok {
+			size += len(name)
+		}
+	}
+	return size
+}
+
+// appendLabelBytes appends the class names of n instances as the binary
+// tensor data extension lays out BYTES: per element a 4-byte
+// little-endian length, then the bytes. A label the rule cannot read is
+// the empty string (a class name never is).
+func (s *Schema) appendLabelBytes(dst []byte, preds []float64, n, outputs int) []byte {
+	for i := range n {
+		_, name, _ := s.className(preds[i*outputs : (i+1)*outputs])
+		dst = binary.LittleEndian.AppendUint32(dst, uint32(len(name)))
+		dst = append(dst, name...)
+	}
+	return dst
 }

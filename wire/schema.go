@@ -50,6 +50,11 @@ type Schema struct {
 	// predictions (WithLabel); NoLabel: it has none, and requests that
 	// ask for it are refused.
 	label LabelRule
+	// classNames, when set (WithClassNames), are the names the label
+	// output carries in place of class indices; classBytes holds them as
+	// byte slices for the gRPC response, made once.
+	classNames []string
+	classBytes [][]byte
 }
 
 // WithLabel returns a copy of s whose model has class labels read by rule
@@ -64,6 +69,38 @@ func (s *Schema) WithLabel(rule LabelRule) *Schema {
 // Label is the rule the model's class label is read by; NoLabel when it
 // has none.
 func (s *Schema) Label() LabelRule { return s.label }
+
+// WithClassNames returns a copy of s whose label output carries names[k]
+// for class k in place of k (model.Manifest.ClassLabels): the OIP output
+// "label" is then BYTES and TF Serving's "labels" strings. A label the
+// rule reads outside [0, len(names)) is treated as one it cannot read.
+// nil names: class indices, as s. It panics if s has no label rule.
+// s itself is unchanged.
+func (s *Schema) WithClassNames(names []string) *Schema {
+	if s.label == NoLabel && names != nil {
+		panic("BUG: class names for a model without a class label")
+	}
+	c := *s
+	c.classNames = names
+	c.classBytes = nil
+	for _, n := range names {
+		c.classBytes = append(c.classBytes, []byte(n))
+	}
+	return &c
+}
+
+// ClassNames are the names the label output carries (WithClassNames);
+// nil when it carries class indices.
+func (s *Schema) ClassNames() []string { return s.classNames }
+
+// LabelDatatype is the OIP datatype of the label output: "BYTES" with
+// class names, else "INT64".
+func (s *Schema) LabelDatatype() string {
+	if s.classNames != nil {
+		return "BYTES"
+	}
+	return "INT64"
+}
 
 // NewSchema builds the schema of m's requests. m must have passed the
 // manifest checks (unique, non-empty feature names). For a version with
