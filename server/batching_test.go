@@ -28,6 +28,7 @@ func TestDeadlines(t *testing.T) {
 			want   string
 		}{
 			{[]string{"X-Request-Timeout", "1ns"}, "/v1/models/lr:predict", body, 504, "timeout of 1ns passed"},
+			{[]string{"X-Request-Timeout", "1ns"}, "/v1/models/lr:predict", body, 504, "(X-Request-Timeout, OIP parameters.timeout, or the model's timeout setting)"},
 			{[]string{"X-Request-Timeout", "10s"}, "/v1/models/lr:predict", body, 200, "predictions"},
 			{[]string{"X-Request-Timeout", "250"}, "/v1/models/lr:predict", body, 200, "predictions"},
 			{[]string{"X-Request-Timeout", "soon"}, "/v1/models/lr:predict", body, 400, "X-Request-Timeout"},

@@ -187,6 +187,17 @@ func TestReadyzNamesMissing(t *testing.T) {
 	if code != 503 || body != want {
 		t.Errorf("GET /readyz = %d %q, want 503 %q", code, body, want)
 	}
+	// OIP's server readiness says the same, as the protocol's error body.
+	code, body, ctx := call(s2, "GET", "/v2/health/ready", "")
+	var e struct{ Error string }
+	if err := json.Unmarshal([]byte(body), &e); code != 503 || err != nil || e.Error != strings.TrimSuffix(want, "\n") ||
+		string(ctx.Response.Header.ContentType()) != "application/json" {
+		t.Errorf("GET /v2/health/ready = %d %q (%v), want 503 application/json {\"error\": %q}", code, body, err, strings.TrimSuffix(want, "\n"))
+	}
+	s2.StopReady()
+	if code, body, _ := call(s2, "GET", "/v2/health/ready", ""); code != 503 || body != `{"error":"draining"}` {
+		t.Errorf("GET /v2/health/ready while draining = %d %q, want 503 {\"error\":\"draining\"}", code, body)
+	}
 	code, body, _ = call(s2, "POST", "/v2/repository/index", "")
 	var got []indexEntry
 	if err := json.Unmarshal([]byte(body), &got); code != 200 || err != nil {

@@ -298,6 +298,9 @@ func TestGRPCLimitsAndDeadlines(t *testing.T) {
 	if st, _ := status.FromError(err); st.Code() != codes.DeadlineExceeded || !strings.Contains(st.Message(), "timeout of 1ns passed before it was computed") {
 		t.Errorf("call past its deadline: %v %q, want DeadlineExceeded saying it was not computed", st.Code(), st.Message())
 	}
+	if st, _ := status.FromError(err); !strings.Contains(st.Message(), "(the gRPC call's deadline, OIP parameters.timeout, or the model's timeout setting)") || strings.Contains(st.Message(), "X-Request-Timeout") {
+		t.Errorf("call past its deadline: message %q, want it to name the call's deadline and parameters.timeout, not HTTP's X-Request-Timeout", st.Message())
+	}
 
 	big := grpcInput([][]float32{make([]float32, 10)}, "fp64")
 	big.ModelName = "lr"

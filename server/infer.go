@@ -167,7 +167,7 @@ func (h *httpCall) reply(c *exchange, vs *versionState) {
 		r.Out = wire.AppendPredict(r.Out[:0], r.Preds, r.N, vs.outputs, r.Columnar, vs.version)
 		if r.ReturnLabels {
 			r.Out = append(r.Out[:len(r.Out)-1], `,"labels":`...)
-			r.Out = wire.AppendLabels(r.Out, vs.schema.Label(), r.Preds, r.N, vs.outputs)
+			r.Out = vs.schema.AppendLabels(r.Out, r.Preds, r.N, vs.outputs)
 			r.Out = append(r.Out, '}')
 		}
 		if r.ReturnFeatures {

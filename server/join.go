@@ -62,7 +62,7 @@ func (s *Server) join(vs *versionState, c *exchange, deadline time.Time, timeout
 	vs.join.Fetch.Observe(time.Since(start))
 	if err != nil && !deadline.IsZero() && !time.Now().Before(deadline) {
 		vs.join.StoreErrors.Add(1)
-		return errTimedOut(vs, timeout, "its online features were read")
+		return errTimedOut(vs, c, timeout, "its online features were read")
 	}
 	if err != nil {
 		vs.join.StoreErrors.Add(1)

@@ -16,7 +16,9 @@ import (
 //
 // Beside them: for a model that reads online features, "entity_keys" (see
 // entityKeys); for a classifier, "class_label", how the label that
-// "return_labels" asks for is read (wire.LabelRule.String).
+// "return_labels" asks for is read (wire.LabelRule.String), and for one
+// with class names "class_labels", the names "labels" then carries in
+// class order.
 func v1Metadata(m *model.Manifest, s *wire.Schema) ([]byte, error) {
 	out := map[string]any{
 		"model_spec": map[string]any{
@@ -45,6 +47,9 @@ func v1Metadata(m *model.Manifest, s *wire.Schema) ([]byte, error) {
 	}
 	if l := s.Label(); l != wire.NoLabel {
 		md["class_label"] = l.String()
+	}
+	if names := s.ClassNames(); names != nil {
+		md["class_labels"] = names
 	}
 	return json.Marshal(out)
 }
@@ -99,6 +104,14 @@ type inputMeta struct {
 	Parameters map[string]any `json:"parameters,omitempty"`
 }
 
+// outputMeta is an output tensor of the model metadata; Parameters, for
+// the label output of a model with class names, lists them
+// ("class_labels").
+type outputMeta struct {
+	tensorMeta
+	Parameters map[string]any `json:"parameters,omitempty"`
+}
+
 // v2Metadata is the response to GET /v2/models/{m}[/versions/{v}]: the one
 // 2-D input tensor (-1 is the batch dimension) and the output tensor. The
 // alternative form, one 1-D tensor per feature named by the feature, is
@@ -114,7 +127,8 @@ type inputMeta struct {
 // (send either), with parameters naming the view and key, or the entity
 // and the features it fetches. A classifier (s.Label) lists a second
 // output, "label", INT64 [-1], and parameters.class_label says how it is
-// read.
+// read; with class names (s.ClassNames) the label output is BYTES [-1]
+// and its own parameters.class_labels lists the names in class order.
 func v2Metadata(m *model.Manifest, outputs int, s *wire.Schema) ([]byte, error) {
 	outShape := []int{-1}
 	if outputs > 1 {
@@ -150,7 +164,7 @@ func v2Metadata(m *model.Manifest, outputs int, s *wire.Schema) ([]byte, error) 
 				Parameters: map[string]any{"entity": k.Entity, "features": k.Features}})
 		}
 	}
-	outs := []tensorMeta{{Name: wire.OutputName, Datatype: "FP64", Shape: outShape}}
+	outs := []outputMeta{{tensorMeta: tensorMeta{Name: wire.OutputName, Datatype: "FP64", Shape: outShape}}}
 	params := map[string]any{
 		"task":          m.Task,
 		"features":      m.Features,
@@ -160,7 +174,11 @@ func v2Metadata(m *model.Manifest, outputs int, s *wire.Schema) ([]byte, error) 
 		"transform":     m.Transform != nil,
 	}
 	if l := s.Label(); l != wire.NoLabel {
-		outs = append(outs, tensorMeta{Name: wire.LabelName, Datatype: "INT64", Shape: []int{-1}})
+		label := outputMeta{tensorMeta: tensorMeta{Name: wire.LabelName, Datatype: s.LabelDatatype(), Shape: []int{-1}}}
+		if names := s.ClassNames(); names != nil {
+			label.Parameters = map[string]any{"class_labels": names}
+		}
+		outs = append(outs, label)
 		params["class_label"] = l.String()
 	}
 	out := map[string]any{

@@ -350,6 +350,13 @@ func (s *Server) Prepare(l *model.Loaded) (any, error) {
 		vs.join, vs.storeDown = monitor.NewJoinStats(), mo.StoreDown
 	}
 	vs.schema = vs.schema.WithLabel(wire.ClassLabel(m.Task, vs.outputs, linkOf(l.Model)))
+	if len(m.ClassLabels) > 0 {
+		if vs.schema.Label() == wire.NoLabel {
+			// model.OpenDir refuses such a manifest (HasClassLabel).
+			return nil, fmt.Errorf("BUG: model %s version %d: class_labels for a model without a class label", m.Name, m.Version)
+		}
+		vs.schema = vs.schema.WithClassNames(m.ClassLabels)
+	}
 	if vs.v1Meta, err = v1Metadata(m, vs.schema); err != nil {
 		return nil, err
 	}
@@ -553,16 +560,23 @@ func (s *Server) handleFixed(ctx *fasthttp.RequestCtx, path string) {
 			return
 		}
 		ctx.SetStatusCode(fasthttp.StatusServiceUnavailable)
-		if path == "/readyz" {
-			switch {
-			case s.draining.Load():
-				ctx.SetBodyString("draining\n")
-			case s.models == nil:
-				ctx.SetBodyString("not ready: starting\n")
-			default:
-				ctx.SetBodyString(s.notReady())
-			}
+		var why string
+		switch {
+		case s.draining.Load():
+			why = "draining\n"
+		case s.models == nil:
+			why = "not ready: starting\n"
+		default:
+			why = s.notReady()
 		}
+		if path == "/readyz" {
+			ctx.SetBodyString(why)
+			return
+		}
+		// OIP's server readiness: the same words, as the protocol's
+		// error body.
+		ctx.SetContentType("application/json")
+		ctx.SetBody(wire.AppendError(nil, strings.TrimSuffix(why, "\n")))
 	case "/v1/models":
 		s.listModels(ctx, APITFServing)
 	case "/v2/models":
@@ -703,15 +717,21 @@ func (s *Server) compute(vs *versionState, c *exchange, rows []float64, deadline
 	case err == nil, errors.Is(err, batcher.ErrGone):
 		return err
 	case errors.Is(err, batcher.ErrDeadline):
-		return errTimedOut(vs, timeout, "it was computed")
+		return errTimedOut(vs, c, timeout, "it was computed")
 	}
 	return fmt.Errorf("model %s version %d: %w", vs.name, vs.version, err)
 }
 
-// errTimedOut is the 504 of a request whose deadline passed before what
-// ("it was computed", "its online features were read").
-func errTimedOut(vs *versionState, timeout time.Duration, what string) error {
-	return Errorf(fasthttp.StatusGatewayTimeout, "model %s version %d: the request's timeout of %s passed before %s (X-Request-Timeout, OIP parameters.timeout, or the model's timeout setting)", vs.name, vs.version, timeout, what)
+// errTimedOut is the 504 of c's request, whose deadline passed before
+// what ("it was computed", "its online features were read"). It names
+// where a timeout comes from for the request's transport: for HTTP the
+// X-Request-Timeout header, for gRPC (c.ctx set) the call's deadline.
+func errTimedOut(vs *versionState, c *exchange, timeout time.Duration, what string) error {
+	from := "X-Request-Timeout, OIP parameters.timeout, or the model's timeout setting"
+	if c.ctx != nil {
+		from = "the gRPC call's deadline, OIP parameters.timeout, or the model's timeout setting"
+	}
+	return Errorf(fasthttp.StatusGatewayTimeout, "model %s version %d: the request's timeout of %s passed before %s (%s)", vs.name, vs.version, timeout, what, from)
 }
 
 // requestTimeout is the request's own timeout (the X-Request-Timeout
