@@ -91,6 +91,10 @@ func TestWriteClassLabels(t *testing.T) {
 	if got := l.Manifest.ClassLabels; !slices.Equal(got, imp.ClassLabels) {
 		t.Errorf("ClassLabels read back = %q, want %q", got, imp.ClassLabels)
 	}
+	var desc strings.Builder
+	if err := Describe(&desc, l); err != nil || !strings.Contains(desc.String(), `class labels  0 "neg", 1 "pos"`) {
+		t.Errorf("Describe = %v\n%s\nwant a line: class labels  0 \"neg\", 1 \"pos\"", err, desc.String())
+	}
 
 	bad := limitsModel(t)
 	bad.ClassLabels = []string{"neg", "neg"}

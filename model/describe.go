@@ -9,7 +9,8 @@ import (
 )
 
 // Describe writes a readable summary of a loaded version: identity,
-// provenance, inputs, outputs and the payload's shape.
+// provenance, inputs, outputs (with the class labels, index and quoted
+// name, when the version has them) and the payload's shape.
 func Describe(w io.Writer, l *Loaded) error {
 	m := l.Manifest
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
@@ -65,6 +66,13 @@ func Describe(w io.Writer, l *Loaded) error {
 	}
 	fmt.Fprintf(tw, "outputs\t%s\n", names(m.Outputs))
 	fmt.Fprintf(tw, "raw outputs\t%s\n", names(m.RawOutputs))
+	if len(m.ClassLabels) > 0 {
+		var s []string
+		for k, c := range m.ClassLabels {
+			s = append(s, fmt.Sprintf("%d %s", k, Quote(c)))
+		}
+		fmt.Fprintf(tw, "class labels\t%s\n", strings.Join(s, ", "))
+	}
 	describeReference(tw, l)
 	describeContract(tw, l)
 	describeEvaluation(tw, l)

@@ -46,7 +46,7 @@ func usageErr(format string, args ...any) error {
 const usage = `predictd: CPU inference for tree ensembles, linear models and MLPs.
 
 Usage:
-  predictd import  --from xgboost|lightgbm|onnx|native|sklearn --in FILE --repo DIR --name NAME [--version N] [--feature-names a,b,...|@FILE] [--feature-views V1,V2:F] [--precision float64|float32] [--reference ROWS] [--contract contract.yaml]
+  predictd import  --from xgboost|lightgbm|onnx|native|sklearn --in FILE --repo DIR --name NAME [--version N] [--feature-names a,b,...|@FILE] [--class-labels a,b,...|@FILE] [--feature-views V1,V2:F] [--precision float64|float32] [--reference ROWS] [--contract contract.yaml]
   predictd score   --repo DIR --model NAME [--version N] --in FILE(.csv|.parquet) [--out FILE(.csv|.parquet)] [--raw] [--keep COL,...]
   predictd inspect --repo DIR --model NAME [--version N] [--json]
   predictd profile --repo DIR --model NAME [--version N] --in ROWS(.csv|.parquet) [--bins 20] [--top-k 20] [--sample 1000] [--max-rows N]
@@ -205,8 +205,9 @@ func required(fs *flag.FlagSet, names ...string) error {
 	return nil
 }
 
-// readFeatureNames reads --feature-names: "a,b,c", or "@FILE" holding one
-// name per line (blank lines and surrounding spaces ignored).
+// readFeatureNames reads --feature-names (and --class-labels): "a,b,c",
+// or "@FILE" holding one name per line (blank lines and surrounding
+// spaces ignored).
 func readFeatureNames(v string) ([]string, error) {
 	sep := ","
 	if path, ok := strings.CutPrefix(v, "@"); ok {
@@ -236,6 +237,7 @@ func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	reference := fs.String("reference", "", "rows (.csv or .parquet: training or validation data) to profile into the version's reference, for drift statistics (see predictd profile)")
 	contractFile := fs.String("contract", "", "data contract (YAML, see predictd contract infer) to store with the version; serve enforces or counts it per model")
 	featureNames := fs.String("feature-names", "", "names for the model's features, in its order: a comma-separated list, or @FILE with one name per line (for ONNX graphs, which name only their input tensor, and files without names)")
+	classLabels := fs.String("class-labels", "", "names for a classifier's classes, in its class order (binary: the class of 1-p, then p's): a comma-separated list, or @FILE with one name per line; the label output then carries them in place of class indices (replaces the names an ONNX or native file gives)")
 	precision := fs.String("precision", "", "a dense model's arithmetic: float64 (the default, but for ONNX MLP graphs: the source library's own) or float32 (SIMD kernels, faster for wide MLPs, within 1e-5 of each row's scale; not for linear models)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -264,6 +266,15 @@ func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 		if err := importer.RenameFeatures(imp, names); err != nil {
 			return &exitError{2, fmt.Errorf("--feature-names: %w", err)}
+		}
+	}
+	if *classLabels != "" {
+		labels, err := readFeatureNames(*classLabels)
+		if err != nil {
+			return &exitError{2, fmt.Errorf("--class-labels: %w", err)}
+		}
+		if err := importer.SetClassLabels(imp, labels); err != nil {
+			return &exitError{2, fmt.Errorf("--class-labels: %s: %w", *in, err)}
 		}
 	}
 	wo := model.WriteOptions{Version: *ver, Precision: *precision, Transform: imp.Transform}

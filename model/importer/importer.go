@@ -112,6 +112,38 @@ func RenameFeatures(imp *model.Imported, names []string) error {
 	return nil
 }
 
+// SetClassLabels sets (or replaces) imp's class labels, the names its
+// label output then carries (model.Manifest.ClassLabels). It refuses a
+// model that has no class label (a regression model, a binary model whose
+// output is a score rather than a probability) and labels that
+// model.CheckClassLabels refuses (a wrong count, an empty, repeated,
+// invalid or overlong name), saying which.
+func SetClassLabels(imp *model.Imported, labels []string) error {
+	want := model.ClassCount(imp.Task, imp.Classes)
+	switch {
+	case want == 0:
+		return fmt.Errorf("a %s model has no classes to name; class labels are for binary and multiclass models", imp.Task)
+	case !model.HasClassLabel(imp.Task, imp.Model.NumOutputs(), model.LinkOf(imp.Model)):
+		return fmt.Errorf("this %s model outputs %s, not a probability or a class, so it has no class label to name", imp.Task, outputNames(imp.Outputs))
+	case len(labels) != want:
+		return fmt.Errorf("%d class labels for a %s model of %d classes: give %d, in the model's class order", len(labels), imp.Task, want, want)
+	}
+	if err := model.CheckClassLabels(imp.Task, imp.Classes, labels); err != nil {
+		return err
+	}
+	imp.ClassLabels = labels
+	return nil
+}
+
+// outputNames lists outputs' names and meanings, for an error.
+func outputNames(outs []model.Output) string {
+	var s []string
+	for _, o := range outs {
+		s = append(s, fmt.Sprintf("%s (%s)", o.Name, o.Meaning))
+	}
+	return strings.Join(s, ", ")
+}
+
 // featureList is the first few feature names, for an error.
 func featureList(fs []model.Feature) string {
 	var s []string

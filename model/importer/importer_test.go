@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -118,5 +119,36 @@ func TestSklearnIsNative(t *testing.T) {
 	}
 	if a.Source != b.Source || len(a.Features) != len(b.Features) {
 		t.Fatalf("--from sklearn gave %+v, --from native %+v", a.Source, b.Source)
+	}
+}
+
+// TestSetClassLabels: labels are set for a classifier of the right count
+// and refused, saying why, for a regression model, a binary score model,
+// a wrong count and a repeated name.
+func TestSetClassLabels(t *testing.T) {
+	for _, tc := range []struct {
+		file   string
+		labels []string
+		want   string // "" for success
+	}{
+		{"gbtree_binary_logistic.json", []string{"stay", "churn"}, ""},
+		{"gbtree_multi_softprob.json", []string{"a", "b", "c", "d"}, ""},
+		{"gbtree_binary_logistic.json", []string{"stay", "churn", "x"}, "3 class labels for a binary model of 2 classes: give 2"},
+		{"gbtree_multi_softprob.json", []string{"a", "b", "c"}, "3 class labels for a multiclass model of 4 classes: give 4"},
+		{"gbtree_binary_logistic.json", []string{"x", "x"}, `class_labels[1] "x" is class_labels[0] again`},
+		{"dart_binary_logitraw.json", []string{"stay", "churn"}, "so it has no class label to name"},
+		{"gbtree_reg_squarederror.json", []string{"a", "b"}, "a regression model has no classes to name"},
+	} {
+		imp, err := ImportFile("xgboost", fixture.Path("xgboost", tc.file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = SetClassLabels(imp, tc.labels)
+		switch {
+		case tc.want == "" && (err != nil || !slices.Equal(imp.ClassLabels, tc.labels)):
+			t.Errorf("SetClassLabels(%s, %q) = %v, ClassLabels %q; want them set", tc.file, tc.labels, err, imp.ClassLabels)
+		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want) || imp.ClassLabels != nil):
+			t.Errorf("SetClassLabels(%s, %q) = %v (ClassLabels %q), want an error containing %q and none set", tc.file, tc.labels, err, imp.ClassLabels, tc.want)
+		}
 	}
 }
