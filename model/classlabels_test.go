@@ -124,3 +124,18 @@ func TestWriteClassLabels(t *testing.T) {
 		t.Errorf("OpenDir of a manifest without class_labels = %v (labels %q), want it loaded without labels", err, l.Manifest.ClassLabels)
 	}
 }
+
+func TestLinkOf(t *testing.T) {
+	for _, tc := range []struct {
+		p    Predictor
+		want Link
+	}{
+		{&Trees{Link: LinkSoftmax}, LinkSoftmax},
+		{&Dense{Link: LinkOVR}, LinkOVR},
+		{nil, ""},
+	} {
+		if got := LinkOf(tc.p); got != tc.want {
+			t.Errorf("LinkOf(%T) = %q, want %q", tc.p, got, tc.want)
+		}
+	}
+}

@@ -349,7 +349,7 @@ func (s *Server) Prepare(l *model.Loaded) (any, error) {
 		}
 		vs.join, vs.storeDown = monitor.NewJoinStats(), mo.StoreDown
 	}
-	vs.schema = vs.schema.WithLabel(wire.ClassLabel(m.Task, vs.outputs, linkOf(l.Model)))
+	vs.schema = vs.schema.WithLabel(wire.ClassLabel(m.Task, vs.outputs, model.LinkOf(l.Model)))
 	if len(m.ClassLabels) > 0 {
 		if vs.schema.Label() == wire.NoLabel {
 			// model.OpenDir refuses such a manifest (HasClassLabel).
@@ -663,19 +663,6 @@ func (s *Server) observeRequest(model string, took time.Duration, code int) {
 	if s.opts.Monitor != nil {
 		s.opts.Monitor.Request(model, took, code)
 	}
-}
-
-// linkOf is the link of a model's predictions (what its outputs are:
-// probabilities, scores, a class index), for its class label rule; ""
-// for a predictor of another type.
-func linkOf(p model.Predictor) model.Link {
-	switch m := p.(type) {
-	case *model.Trees:
-		return m.Link
-	case *model.Dense:
-		return m.Link
-	}
-	return ""
 }
 
 // meteredPredictor times a batcher worker's Predict calls as spans of the

@@ -148,3 +148,19 @@ func TestClassNamesAllocs(t *testing.T) {
 		}
 	}
 }
+
+// TestClassLabelAgreesWithModel: ClassLabel gives a rule exactly where
+// model.HasClassLabel says a model has a class label (the manifest check
+// of class_labels relies on it).
+func TestClassLabelAgreesWithModel(t *testing.T) {
+	for _, task := range []model.Task{model.TaskBinary, model.TaskMulticlass, model.TaskRegression, model.TaskCount, model.TaskPositive} {
+		for _, outputs := range []int{1, 2, 3} {
+			for _, link := range []model.Link{model.LinkIdentity, model.LinkSigmoid, model.LinkSoftmax, model.LinkOVR, model.LinkProbability, model.LinkArgmax, ""} {
+				rule := ClassLabel(task, outputs, link)
+				if has := model.HasClassLabel(task, outputs, link); has != (rule != NoLabel) {
+					t.Errorf("%s, %d outputs, link %q: ClassLabel = %v, model.HasClassLabel = %v; want them to agree", task, outputs, link, rule, has)
+				}
+			}
+		}
+	}
+}
