@@ -154,7 +154,11 @@ func (s *Schema) AppendLabels(dst []byte, preds []float64, n, outputs int) []byt
 }
 
 // labelBytesSize is the size of the binary BYTES tensor
-// appendLabelBytes writes for n instances.
+// appendLabelBytes writes for n instances. The header needs it before the
+// bytes, so each label is read twice; BenchmarkLabelNames measured the
+// whole named binary label at 13 ns a row against 5 for INT64 indices
+// (1024 rows, 2 cores, load 2): nothing beside a prediction, so no
+// scratch buffer of labels is kept to save the second read.
 func (s *Schema) labelBytesSize(preds []float64, n, outputs int) int {
 	size := 4 * n
 	for i := range n {
