@@ -20,6 +20,14 @@
 //   - Precision, recall and F1 follow scikit-learn's default
 //     zero_division: a ratio with a zero denominator is 0.
 //   - There are no sample weights: every row counts once.
+//   - Grouped results (GroupFairness's groups, BySlice's slices) come in
+//     ascending order of the group or slice value (cmp.Compare), whatever
+//     the order of the rows, so two runs over the same rows agree.
+//     A group or slice whose number is undefined (NaN) is listed, not
+//     dropped, and is left out of the gap or spread computed over them.
+//   - Estimates before labels (EstimateAUC, EstimateAccuracy,
+//     EstimateConfusion: NannyML's CBPE) take p as calibrated
+//     probabilities; they are NaN (or not ok) for a p outside [0, 1].
 //
 // The functions do not keep the slices they are given, do not modify them
 // (ROC and precision-recall sort a copy), and may be called concurrently.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"os"
 	"slices"
 	"testing"
@@ -184,4 +185,35 @@ func TestGroupFairnessEdges(t *testing.T) {
 		}
 	}()
 	GroupFairness([]float64{1}, []float64{1}, []int{}, 0.5)
+}
+
+// TestGroupedOrderIgnoresRowOrder: shuffling the rows leaves
+// GroupFairness's groups and BySlice's slices in the same ascending order
+// with the same counts.
+func TestGroupedOrderIgnoresRowOrder(t *testing.T) {
+	c := loadFairness(t).Fairness[0]
+	strs, _, _ := keys(c.Groups)
+	y, p := slices.Clone(c.Y), slices.Clone(c.P)
+	rng := rand.New(rand.NewPCG(3, 3))
+	rng.Shuffle(len(y), func(i, j int) {
+		y[i], y[j] = y[j], y[i]
+		p[i], p[j] = p[j], p[i]
+		strs[i], strs[j] = strs[j], strs[i]
+	})
+	orig, _, _ := keys(c.Groups)
+	a, b := GroupFairness(c.Y, c.P, orig, c.Threshold), GroupFairness(y, p, strs, c.Threshold)
+	for i := range a.Groups {
+		if a.Groups[i].Group != b.Groups[i].Group || a.Groups[i].Rows != b.Groups[i].Rows || a.Groups[i].Positives != b.Groups[i].Positives {
+			t.Errorf("group %d: %+v, after shuffling %+v", i, a.Groups[i], b.Groups[i])
+		}
+	}
+	sa, sb := BySlice(c.Y, c.P, orig, Brier, false), BySlice(y, p, strs, Brier, false)
+	for i := range sa.Slices {
+		if sa.Slices[i].Slice != sb.Slices[i].Slice || sa.Slices[i].Rows != sb.Slices[i].Rows {
+			t.Errorf("slice %d: %+v, after shuffling %+v", i, sa.Slices[i], sb.Slices[i])
+		}
+	}
+	if len(a.Groups) != 3 || len(sb.Slices) != 3 {
+		t.Errorf("%d groups, %d slices; want the oracle case's 3", len(a.Groups), len(sb.Slices))
+	}
 }

@@ -113,4 +113,10 @@ func TestBySliceEdges(t *testing.T) {
 	if got := BySlice[string](nil, nil, nil, ROCAUC, true); len(got.Slices) != 0 || !math.IsNaN(got.Spread) {
 		t.Errorf("BySlice(no rows) = %+v, want no slices, NaN spread", got)
 	}
+	defer func() {
+		if recover() == nil {
+			t.Error("BySlice with a short slice-value slice did not panic")
+		}
+	}()
+	BySlice([]float64{1}, []float64{1}, []string{}, ROCAUC, true)
 }
