@@ -12,11 +12,13 @@ import (
 // predicted positive (p ≥ t) is right with probability p and a row
 // predicted negative with probability 1-p, so the expected confusion
 // matrix, and any metric of it, follows from the scores alone, before
-// any label arrives. NannyML first calibrates the scores on a reference
-// set with isotonic regression; predictd does not: these functions take
-// the scores as calibrated, as the issue's "for calibrated binary
-// classifiers" allows. Miscalibrated scores give a wrong estimate (the
-// method's stated assumption; TestCBPEMiscalibrated shows it).
+// any label arrives. These functions take the probabilities as
+// calibrated; miscalibrated scores give a wrong estimate (the method's
+// stated assumption; TestCBPEMiscalibrated shows it). NannyML first
+// calibrates the scores on a reference set with labels by isotonic
+// regression: FitIsotonic and Isotonic.Calibrate do that, and
+// EstimateConfusionScored keeps the model's own decisions on its raw
+// scores (TestCBPEIsotonicRepairs shows the estimate tracking again).
 
 // ExpectedConfusion is the expected confusion matrix of scores p at a
 // threshold: the sums over the rows of the probability of each cell.
@@ -43,11 +45,20 @@ func validProbabilities(p []float64) bool {
 // 1-p to TN and p to FN (NannyML's steps 2-5: P(ŷ ≠ y) = |ŷ - p|). ok is
 // false, and the matrix zero, for no rows or a p outside [0, 1] or NaN.
 func EstimateConfusion(p []float64, threshold float64) (c ExpectedConfusion, ok bool) {
-	if !validProbabilities(p) {
+	return EstimateConfusionScored(p, p, threshold)
+}
+
+// EstimateConfusionScored is EstimateConfusion when the model's
+// decisions and CBPE's probabilities differ, as after a calibration (see
+// Isotonic): row i is predicted positive when score[i] ≥ threshold and is
+// positive with probability prob[i]. ok is false for no rows, a prob
+// outside [0, 1] or NaN, or slices of different lengths.
+func EstimateConfusionScored(prob, score []float64, threshold float64) (c ExpectedConfusion, ok bool) {
+	if len(prob) != len(score) || !validProbabilities(prob) {
 		return ExpectedConfusion{}, false
 	}
-	for _, v := range p {
-		if v >= threshold {
+	for i, v := range prob {
+		if score[i] >= threshold {
 			c.TP += v
 			c.FP += 1 - v
 		} else {
@@ -56,6 +67,16 @@ func EstimateConfusion(p []float64, threshold float64) (c ExpectedConfusion, ok 
 		}
 	}
 	return c, true
+}
+
+// Accuracy is the expected accuracy (TP+TN)/(TN+FP+FN+TP); NaN for an
+// empty matrix.
+func (c ExpectedConfusion) Accuracy() float64 {
+	n := c.TN + c.FP + c.FN + c.TP
+	if n == 0 {
+		return math.NaN()
+	}
+	return (c.TP + c.TN) / n
 }
 
 // EstimateAccuracy is CBPE's estimated accuracy at threshold: the mean

@@ -28,6 +28,9 @@
 //   - Estimates before labels (EstimateAUC, EstimateAccuracy,
 //     EstimateConfusion: NannyML's CBPE) take p as calibrated
 //     probabilities; they are NaN (or not ok) for a p outside [0, 1].
+//     Scores that are not calibrated can be mapped first by an Isotonic
+//     fitted on labelled reference rows (scikit-learn's
+//     IsotonicRegression, as NannyML does).
 //
 // The functions do not keep the slices they are given, do not modify them
 // (ROC and precision-recall sort a copy), and may be called concurrently.

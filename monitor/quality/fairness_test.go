@@ -56,6 +56,14 @@ type fairnessFile struct {
 			Confusion map[string]struct{ TN, FP, FN, TP float64 }
 		}
 	}
+	Isotonic []struct {
+		Name        string
+		Y, P, Probe []float64
+		Want        struct {
+			Calibrated []*float64
+			AUC        *float64
+		}
+	}
 }
 
 func loadFairness(t *testing.T) *fairnessFile {

@@ -31,6 +31,11 @@ of cases, each holding its rows and the numbers computed here:
   roc_auc_score over the rows taken twice: labelled 1 with sample weight p
   and labelled 0 with weight 1 - p (the expected TPR/FPR curve NannyML's
   "how it works" page builds from the scores).
+- isotonic: reference labels and scores, probe scores; the calibrated
+  probabilities IsotonicRegression(increasing=True, out_of_bounds="clip")
+  fitted on the reference gives the probes (NannyML calibrates scores this
+  way on its reference set), and EstimateAUC's oracle on the calibrated
+  probes.
 """
 import json
 import math
@@ -41,6 +46,7 @@ import pandas as pd
 import sklearn
 from sklearn import metrics as skm
 from sklearn.calibration import calibration_curve
+from sklearn.isotonic import IsotonicRegression
 
 assert sklearn.__version__ == "1.2.1", sklearn.__version__
 warnings.simplefilter("ignore")
@@ -129,8 +135,17 @@ def cbpe_case(name, p, thresholds=(0.5, 0.3, 0.9)):
     return {"name": name, "p": p.tolist(), "want": {"auc": auc, "accuracy": acc, "confusion": conf}}
 
 
+def isotonic_case(name, y, p, probe):
+    y = np.asarray(y, dtype=np.float64)
+    p = np.asarray(p, dtype=np.float64)
+    probe = np.asarray(probe, dtype=np.float64)
+    cal = IsotonicRegression(increasing=True, out_of_bounds="clip").fit(p, y).predict(probe)
+    return {"name": name, "y": y.tolist(), "p": p.tolist(), "probe": probe.tolist(),
+            "want": {"calibrated": [num(v) for v in cal], "auc": cbpe_case(name, cal)["want"]["auc"]}}
+
+
 def main():
-    fair, sl, cb = [], [], []
+    fair, sl, cb, iso = [], [], [], []
 
     n = 600
     z = rng.normal(size=n)
@@ -172,8 +187,22 @@ def main():
     cb.append(cbpe_case("all_one", [1.0, 1.0, 1.0]))
     cb.append(cbpe_case("beta_skewed", rng.beta(0.5, 4, size=500)))
 
+    # Overconfident scores: the truth is p**3.
+    p = 1 / (1 + np.exp(-1.5 * rng.normal(size=800)))
+    y = (rng.random(800) < p ** 3).astype(int)
+    probe = np.concatenate([1 / (1 + np.exp(-1.5 * rng.normal(size=300))), [0.0, 1.0, p.min(), p.max(), p[5], p[17]]])
+    iso.append(isotonic_case("overconfident", y, p, probe))
+    pt = np.round(p, 1)  # ties: one point per distinct score
+    iso.append(isotonic_case("ties", y, pt, np.concatenate([np.linspace(0, 1, 41), pt[:20]])))
+    # Scores closer than 1e-15 are one point (scikit-learn's _make_unique).
+    iso.append(isotonic_case("near_equal", [1, 0, 0, 1, 1, 0], [0.3, 0.3 + 1e-16, 0.6, 1 - 2 ** -53, 1.0, 0.1],
+                             [0.0, 0.2, 0.3, 0.45, 0.6, 0.8, 1 - 2 ** -53, 1.0]))
+    iso.append(isotonic_case("one_score", [1, 0, 1], [0.4, 0.4, 0.4], [0.0, 0.4, 0.9]))
+    iso.append(isotonic_case("decreasing_truth", [1, 1, 0, 1, 0, 0, 0], [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7],
+                             [0.05, 0.1, 0.25, 0.45, 0.7, 0.75]))
+
     with open(OUT, "w") as f:
-        json.dump({"sklearn": sklearn.__version__, "fairness": fair, "slices": sl, "cbpe": cb}, f, indent=None)
+        json.dump({"sklearn": sklearn.__version__, "fairness": fair, "slices": sl, "cbpe": cb, "isotonic": iso}, f, indent=None)
         f.write("\n")
 
 
