@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -149,8 +150,9 @@ type Log struct {
 	stop     chan struct{}
 	done     chan struct{}
 
-	mu     sync.Mutex
-	models []*Model
+	mu      sync.Mutex
+	models  []*Model // live ones
+	retired Stats    // Logged, Dropped, SampledOut of retired models
 
 	segments, records, bytes, deleted, leftovers, errs, lost atomic.Int64
 }
@@ -454,6 +456,25 @@ func (m *Model) Stats() Stats {
 	return Stats{Logged: m.logged.Load(), Dropped: m.dropped.Load(), SampledOut: m.sampledOut.Load()}
 }
 
+// Retire takes m off the Log's list of models, keeping its counts in the
+// Log's Stats: call it after m's last Log, when its model version is
+// unloaded. Records already queued are written, and its open segment
+// completes as any other (within FlushEvery, or at Close).
+func (m *Model) Retire() {
+	l := m.l
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	i := slices.Index(l.models, m)
+	if i < 0 {
+		return
+	}
+	l.models = slices.Delete(l.models, i, i+1)
+	st := m.Stats()
+	l.retired.Logged += st.Logged
+	l.retired.Dropped += st.Dropped
+	l.retired.SampledOut += st.SampledOut
+}
+
 // Stats returns the Log's counters.
 func (l *Log) Stats() Stats {
 	s := Stats{
@@ -461,6 +482,7 @@ func (l *Log) Stats() Stats {
 		Deleted: l.deleted.Load(), Leftovers: l.leftovers.Load(), Errors: l.errs.Load(), Lost: l.lost.Load(),
 	}
 	l.mu.Lock()
+	s.Logged, s.Dropped, s.SampledOut = l.retired.Logged, l.retired.Dropped, l.retired.SampledOut
 	for _, m := range l.models {
 		ms := m.Stats()
 		s.Logged += ms.Logged

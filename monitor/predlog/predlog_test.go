@@ -485,6 +485,44 @@ func TestAllowlistAndHashedID(t *testing.T) {
 	}
 }
 
+// stepper runs the writer one step at a time: between steps the writer
+// is parked at the top of its loop, so the test may read what it wrote
+// without a race.
+type stepper struct {
+	running       atomic.Bool
+	atTop, resume chan struct{}
+}
+
+func newStepper(o *Options) *stepper {
+	s := &stepper{atTop: make(chan struct{}), resume: make(chan struct{})}
+	o.beforeWrite = func() {
+		if s.running.Load() {
+			return
+		}
+		s.atTop <- struct{}{}
+		<-s.resume
+	}
+	return s
+}
+
+// park waits for the writer's first step.
+func (s *stepper) park() { <-s.atTop }
+
+// drain lets the writer step until it has taken every queued record and
+// finished with the last one.
+func (s *stepper) drain(l *Log) {
+	for len(l.full) > 0 {
+		s.resume <- struct{}{}
+		<-s.atTop
+	}
+}
+
+// run lets the writer go on freely.
+func (s *stepper) run() {
+	s.running.Store(true)
+	close(s.resume)
+}
+
 // refSample is ShouldLog computed independently: hash/fnv's FNV-1a, then
 // splitmix64's finalizer, against rate·2^64.
 func refSample(id string, rate float64) bool {
@@ -743,40 +781,186 @@ func TestLeftoversRemoved(t *testing.T) {
 }
 
 // TestWriteErrorCounted: a segment that cannot be created (a file where
-// its directory should be) is counted and reported, Log goes on, and the
-// next record after the cause goes away is written.
+// its directory should be) is counted and reported, repeated reports are
+// limited to one per ErrorLogEvery with a count, Log goes on, and the next
+// record after the cause goes away is written.
 func TestWriteErrorCounted(t *testing.T) {
 	dir := t.TempDir()
 	var logs []string
 	logf := func(f string, a ...any) { logs = append(logs, fmt.Sprintf(f, a...)) }
-	release := make(chan struct{})
-	o := Options{Dir: dir, Default: Policy{SampleRate: 1}, Logf: logf, MaxSegmentRecords: 1, BufferRecords: 1}
-	o.beforeWrite = func() { <-release }
+	var now atomic.Int64
+	now.Store(time.Date(2026, 12, 3, 0, 0, 0, 0, time.UTC).UnixNano())
+	o := Options{Dir: dir, Default: Policy{SampleRate: 1}, Logf: logf, MaxSegmentRecords: 1, BufferRecords: 1,
+		Now: func() time.Time { return time.Unix(0, now.Load()).UTC() }}
+	st := newStepper(&o)
 	l := mustNew(t, o)
+	st.park()
 	m := mustLogger(t, l, Schema{Model: "m", Version: 1, Outputs: []string{"p"}})
 	blocker := filepath.Join(dir, "m")
 	os.WriteFile(blocker, []byte("in the way"), 0o644)
-	rec := Record{ID: "a", Outputs: []float64{1}}
-	if !m.Log(&rec) {
-		t.Fatal("Log into an empty buffer = false")
+	// logOne queues a record and lets the writer take it and come back to
+	// the top of its loop (where logs may be read without a race).
+	logOne := func(id string) {
+		t.Helper()
+		rec := Record{ID: id, Outputs: []float64{1}}
+		if !m.Log(&rec) {
+			t.Fatalf("Log(%s) into an empty buffer = false", id)
+		}
+		st.drain(l)
 	}
-	release <- struct{}{} // the writer takes "a" and fails
-	release <- struct{}{} // ... and is back at the top of its loop
-	if st := l.Stats(); st.Errors != 1 || st.Lost != 1 || st.Segments != 0 {
-		t.Errorf("after a failed segment: Stats = %+v, want Errors 1, Lost 1, Segments 0", st)
+	logOne("a")
+	if s := l.Stats(); s.Errors != 1 || s.Lost != 1 || s.Segments != 0 {
+		t.Errorf("after a failed segment: Stats = %+v, want Errors 1, Lost 1, Segments 0", s)
 	}
 	if len(logs) != 1 || !strings.Contains(logs[0], blocker) || !strings.Contains(logs[0], "1 records lost") {
 		t.Errorf("Logf lines %q, want one naming %s and the lost record", logs, blocker)
 	}
+	for _, id := range []string{"b", "c", "d"} {
+		logOne(id)
+	}
+	if s := l.Stats(); s.Errors != 4 || len(logs) != 1 {
+		t.Errorf("3 more failures within ErrorLogEvery: Errors %d, Logf lines %q; want 4 errors, still 1 line", s.Errors, logs)
+	}
+	now.Add(int64(ErrorLogEvery))
+	logOne("e")
+	if len(logs) != 2 || !strings.Contains(logs[1], "3 more errors since the last report") {
+		t.Errorf("a failure ErrorLogEvery later: Logf lines %q, want a second one counting the 3 not reported", logs)
+	}
 	os.Remove(blocker)
-	rec.ID = "b"
-	if !m.Log(&rec) {
-		t.Fatal("Log after an error = false")
+	logOne("f")
+	st.run()
+	closeLog(t, l)
+	if s := l.Stats(); s.Segments != 1 || s.Records != 1 || s.Errors != 5 || s.Lost != 5 {
+		t.Errorf("after the cause went away: Stats = %+v, want 1 segment of 1 record, 5 errors and 5 lost", s)
+	}
+}
+
+func TestLogPanicsOnSchemaMismatch(t *testing.T) {
+	l := mustNew(t, Options{Dir: t.TempDir(), Default: Policy{SampleRate: 1}})
+	defer closeLog(t, l)
+	m := mustLogger(t, l, Schema{Model: "m", Version: 1, Outputs: []string{"p", "q"}})
+	defer func() {
+		if r := recover(); r == nil || !strings.Contains(fmt.Sprint(r), "BUG: predlog: model m v1: record with 0 inputs, 1 outputs") {
+			t.Errorf("Log of 1 output to a 2-output schema: panic %v, want a BUG naming the counts", r)
+		}
+	}()
+	m.Log(&Record{ID: "x", Outputs: []float64{1}})
+}
+
+func TestClose(t *testing.T) {
+	release := make(chan struct{})
+	o := Options{Dir: t.TempDir(), Default: Policy{SampleRate: 1}}
+	o.beforeWrite = func() { <-release }
+	l := mustNew(t, o)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := l.Close(ctx); err != context.Canceled {
+		t.Errorf("Close with the writer stalled and ctx cancelled = %v, want context.Canceled", err)
+	}
+	if err := l.Close(context.Background()); err == nil || !strings.Contains(err.Error(), "Close called twice") {
+		t.Errorf("second Close = %v, want an error saying so", err)
 	}
 	close(release)
+	<-l.done
+}
+
+func TestRecordTimeDefaultsToNow(t *testing.T) {
+	dir := t.TempDir()
+	at := time.Date(2026, 7, 1, 12, 30, 0, 123456789, time.UTC)
+	l := mustNew(t, Options{Dir: dir, Default: Policy{SampleRate: 1}, Now: func() time.Time { return at }})
+	m := mustLogger(t, l, Schema{Model: "m", Version: 1})
+	m.Log(&Record{ID: "x"})
 	closeLog(t, l)
-	if st := l.Stats(); st.Segments != 1 || st.Records != 1 {
-		t.Errorf("after the cause went away: Stats = %+v, want 1 segment of 1 record", st)
+	segs := segments(t, dir)
+	if len(segs) != 1 {
+		t.Fatalf("segments %v, want 1", segs)
+	}
+	if !strings.HasSuffix(segs[0], "/m/1/2026-07-01/seg-20260701T123000.123456Z-000001.parquet") {
+		t.Errorf("segment %s, want m/1/2026-07-01/seg-20260701T123000.123456Z-000001.parquet", segs[0])
+	}
+	if got := readParquetGo(t, segs[0]); len(got) != 1 || got[0]["time"] != at.UnixMicro() {
+		t.Errorf("a Record without Time: read %v, want time %d (Options.Now)", got, at.UnixMicro())
+	}
+}
+
+func TestLargeRecord(t *testing.T) {
+	dir := t.TempDir()
+	l := mustNew(t, Options{Dir: dir, MaxRecordBytes: 100, Default: Policy{SampleRate: 1}})
+	m := mustLogger(t, l, Schema{Model: "m", Version: 1, Join: []string{"s"}})
+	big := strings.Repeat("é", 5000)
+	for _, v := range []string{big, "small"} {
+		m.Log(&Record{ID: "x", Join: []string{v}})
+	}
+	closeLog(t, l)
+	var got []string
+	for _, s := range segments(t, dir) {
+		for _, r := range readParquetGo(t, s) {
+			got = append(got, r["s"].(string))
+		}
+	}
+	if len(got) != 2 || got[0] != big || got[1] != "small" {
+		t.Errorf("records of 10000 and 5 string bytes at MaxRecordBytes 100: read %d values (first %d bytes), want both whole", len(got), len(got[0]))
+	}
+	s := &slot{strs: make([]byte, 0, 101)}
+	if s.release(100); s.strs != nil {
+		t.Errorf("slot.release(100) kept a %d-byte array, want it dropped", cap(s.strs))
+	}
+	s = &slot{strs: make([]byte, 0, 100)}
+	if s.release(100); cap(s.strs) != 100 {
+		t.Errorf("slot.release(100) dropped a 100-byte array, want it kept")
+	}
+}
+
+// TestRetentionByAgeSweep: segments age out even when no new segment
+// completes (the writer's periodic sweep, by Options.Now).
+func TestRetentionByAgeSweep(t *testing.T) {
+	dir := t.TempDir()
+	var now atomic.Int64
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	now.Store(t0.UnixNano())
+	l := mustNew(t, Options{Dir: dir, RetainAge: time.Hour, FlushEvery: 10 * time.Millisecond, MaxSegmentRecords: 1,
+		Default: Policy{SampleRate: 1}, Now: func() time.Time { return time.Unix(0, now.Load()) }})
+	defer closeLog(t, l)
+	m := mustLogger(t, l, Schema{Model: "m", Version: 1})
+	m.Log(&Record{ID: "x"})
+	for deadline := time.Now().Add(time.Minute); l.Stats().Segments == 0; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("no segment in a minute")
+		}
+	}
+	now.Store(t0.Add(2 * time.Hour).UnixNano())
+	for deadline := time.Now().Add(time.Minute); l.Stats().Deleted == 0; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("RetainAge 1h, clock 2h past the only segment: not deleted a minute later: %+v", l.Stats())
+		}
+	}
+	if segs := segments(t, dir); len(segs) != 0 {
+		t.Errorf("after the sweep: segments %v, want none", segs)
+	}
+}
+
+func TestRetire(t *testing.T) {
+	dir := t.TempDir()
+	l := mustNew(t, Options{Dir: dir, Default: Policy{SampleRate: 1}})
+	m1 := mustLogger(t, l, Schema{Model: "m", Version: 1})
+	m2 := mustLogger(t, l, Schema{Model: "m", Version: 2})
+	m1.Log(&Record{ID: "a"})
+	m1.Log(&Record{ID: "b"})
+	m2.Log(&Record{ID: "c"})
+	m1.Retire()
+	m1.Retire() // a second call changes nothing
+	if st := l.Stats(); st.Logged != 3 {
+		t.Errorf("Stats.Logged after retiring a model that logged 2 of 3 = %d, want 3", st.Logged)
+	}
+	l.mu.Lock()
+	n := len(l.models)
+	l.mu.Unlock()
+	if n != 1 {
+		t.Errorf("%d live models after retiring one of 2, want 1", n)
+	}
+	closeLog(t, l)
+	if st := l.Stats(); st.Records != 3 || st.Segments != 2 {
+		t.Errorf("Stats after Close = %+v, want 3 records in 2 segments (the retired version's written too)", st)
 	}
 }
 
@@ -838,18 +1022,11 @@ func TestLogDoesNotAllocate(t *testing.T) {
 	const slots = 200
 	o := testOptions(t, t.TempDir())
 	o.BufferRecords = slots
-	// The writer stops at the top of each step until released, so that
-	// AllocsPerRun (which counts the whole process) sees Log alone.
-	var running atomic.Bool
-	atTop, release := make(chan struct{}), make(chan struct{})
-	o.beforeWrite = func() {
-		if running.Load() {
-			return
-		}
-		atTop <- struct{}{}
-		<-release
-	}
+	// The writer is parked between steps, so that AllocsPerRun (which
+	// counts the whole process) sees Log alone.
+	st := newStepper(&o)
 	l := mustNew(t, o)
+	st.park()
 	m := mustLogger(t, l, testSchema())
 	rec := testRecords(1)[0]
 	other := testSchema()
@@ -864,13 +1041,7 @@ func TestLogDoesNotAllocate(t *testing.T) {
 			t.Fatal("Log into a free slot = false")
 		}
 	}
-	for {
-		<-atTop
-		if len(l.full) == 0 && len(l.free) == slots {
-			break // the writer is stopped, every slot warm and free
-		}
-		release <- struct{}{}
-	}
+	st.drain(l) // every slot warm and free
 	if n := testing.AllocsPerRun(slots/2-1, func() {
 		if !m.Log(&rec) {
 			t.Fatal("Log into a free slot = false")
@@ -884,11 +1055,10 @@ func TestLogDoesNotAllocate(t *testing.T) {
 	if n := testing.AllocsPerRun(100, func() { m.Log(&rec) }); n != 0 {
 		t.Errorf("Log with the buffer full allocates %v times per call, want 0", n)
 	}
-	running.Store(true)
-	close(release)
+	st.run()
 	closeLog(t, l)
-	if st := l.Stats(); st.Logged != 2*slots || st.Records != 2*slots || st.Dropped != 101 {
-		t.Errorf("Stats = %+v, want Logged and Records %d, Dropped 101", st, 2*slots)
+	if s := l.Stats(); s.Logged != 2*slots || s.Records != 2*slots || s.Dropped != 101 {
+		t.Errorf("Stats = %+v, want Logged and Records %d, Dropped 101", s, 2*slots)
 	}
 }
 

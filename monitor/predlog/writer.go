@@ -19,13 +19,16 @@ const batchRows = 128
 
 // writer is the state of the Log's writer goroutine; only run touches it.
 type writer struct {
-	l      *Log
-	open   map[*Model]*segment
-	hash   *hasher
-	seq    uint64
-	dirs   map[string]bool // date directories made (and synced) so far
-	swept  time.Time       // last retention sweep of every model
-	closed bool
+	l     *Log
+	open  map[*Model]*segment
+	hash  *hasher
+	seq   uint64
+	dirs  map[string]bool // date directories made (and synced) so far
+	swept time.Time       // last retention sweep of every model
+
+	reported   bool      // an error was reported, at lastReport
+	lastReport time.Time // by Options.Now
+	unreported int       // errors since lastReport not reported
 }
 
 // segment is a Parquet file being written under its temporary name.
@@ -83,7 +86,7 @@ func (w *writer) write(s *slot) {
 	if seg == nil {
 		var err error
 		if seg, err = w.create(m); err != nil {
-			w.l.fail(m, "start a segment", err, 1)
+			w.fail(m, "start a segment", err, 1)
 			w.l.release(s)
 			return
 		}
@@ -305,7 +308,7 @@ func (w *writer) complete(seg *segment) {
 	}
 	if err != nil {
 		os.Remove(seg.tmp)
-		w.l.fail(seg.m, what+" segment "+seg.final, err, seg.n)
+		w.fail(seg.m, what+" segment "+seg.final, err, seg.n)
 		return
 	}
 	w.l.segments.Add(1)
@@ -322,15 +325,32 @@ func (w *writer) abort(seg *segment, what string, err error) {
 	delete(w.open, seg.m)
 	seg.f.Close()
 	os.Remove(seg.tmp)
-	w.l.fail(seg.m, what+" segment "+seg.tmp, err, seg.n)
+	w.fail(seg.m, what+" segment "+seg.tmp, err, seg.n)
 }
 
 // fail counts an error and the records it lost, and reports it.
-func (l *Log) fail(m *Model, what string, err error, lost int) {
-	l.errs.Add(1)
-	l.lost.Add(int64(lost))
-	l.opts.Logf("predlog: model %s v%d: %s: %v (%d records lost; the next record starts a new segment)", m.schema.Model, m.schema.Version, what, err, lost)
+// The report of an error that repeats (a full disk fails every segment)
+// is limited to a line per ErrorLogEvery, which counts those not
+// reported.
+func (w *writer) fail(m *Model, what string, err error, lost int) {
+	w.l.errs.Add(1)
+	w.l.lost.Add(int64(lost))
+	now := w.l.opts.Now()
+	if w.reported && now.Sub(w.lastReport) < ErrorLogEvery {
+		w.unreported++
+		return
+	}
+	more := ""
+	if w.unreported > 0 {
+		more = fmt.Sprintf("; %d more errors since the last report", w.unreported)
+	}
+	w.reported, w.lastReport, w.unreported = true, now, 0
+	w.l.opts.Logf("predlog: model %s v%d: %s: %v (%d records lost; the next record starts a new segment%s)", m.schema.Model, m.schema.Version, what, err, lost, more)
 }
+
+// ErrorLogEvery is the shortest interval between two reports of write
+// errors through Options.Logf; Stats.Errors counts them all.
+const ErrorLogEvery = 10 * time.Second
 
 // retain deletes the oldest completed segments of m's model (all
 // versions) beyond RetainBytes, and those that started before RetainAge.
@@ -357,7 +377,7 @@ func (w *writer) retain(m *Model) {
 		return nil
 	})
 	if err != nil {
-		w.l.fail(m, "retention: scan "+root, err, 0)
+		w.fail(m, "retention: scan "+root, err, 0)
 		return
 	}
 	// Names sort in start order (segTimeLayout, then the sequence).
@@ -373,7 +393,7 @@ func (w *writer) retain(m *Model) {
 			break
 		}
 		if err := os.Remove(f.path); err != nil {
-			w.l.fail(m, "retention: delete "+f.path, err, 0)
+			w.fail(m, "retention: delete "+f.path, err, 0)
 			return
 		}
 		total -= f.size
