@@ -754,8 +754,8 @@ func TestRetentionByAge(t *testing.T) {
 	if !slices.Equal(ids, []string{"day0b", "day1"}) {
 		t.Errorf("RetainAge 24h, segments at 0h, 20h, 30h: kept %v, want [day0b day1]", ids)
 	}
-	if segs := segments(t, dir); len(segs) == 2 && !strings.Contains(segs[0], "2026-01-01") {
-		t.Errorf("segment %s: want it under its UTC date 2026-01-01", segs[0])
+	if segs := segments(t, dir); len(segs) == 2 && (!strings.Contains(segs[0], "/2026-01-01/") || !strings.Contains(segs[1], "/2026-01-02/")) {
+		t.Errorf("segments %v: want them under their UTC dates 2026-01-01 and 2026-01-02", segs)
 	}
 }
 
@@ -937,6 +937,20 @@ func TestRetentionByAgeSweep(t *testing.T) {
 	if segs := segments(t, dir); len(segs) != 0 {
 		t.Errorf("after the sweep: segments %v, want none", segs)
 	}
+	if _, err := os.Stat(filepath.Join(dir, "m", "1", "2026-01-01")); !os.IsNotExist(err) {
+		t.Errorf("the emptied date directory: stat %v, want it removed", err)
+	}
+	// The next record of the same date makes the directory again.
+	now.Store(t0.Add(time.Minute).UnixNano())
+	m.Log(&Record{ID: "y"})
+	for deadline := time.Now().Add(time.Minute); l.Stats().Segments < 2; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no second segment a minute after its record: %+v", l.Stats())
+		}
+	}
+	if s := l.Stats(); s.Errors != 0 {
+		t.Errorf("Stats.Errors = %d after the date directory was removed and needed again, want 0", s.Errors)
+	}
 }
 
 func TestRetire(t *testing.T) {
@@ -1066,4 +1080,36 @@ func fnv64a(s string) uint64 {
 	h := fnv.New64a()
 	h.Write([]byte(s))
 	return h.Sum64()
+}
+
+// TestDirectoryRemovedUnderneath: someone deletes the log's directories
+// while it runs; one record is lost (counted), the next is written.
+func TestDirectoryRemovedUnderneath(t *testing.T) {
+	dir := t.TempDir()
+	o := Options{Dir: dir, MaxSegmentRecords: 1, Default: Policy{SampleRate: 1}, Logf: t.Logf}
+	st := newStepper(&o)
+	l := mustNew(t, o)
+	st.park()
+	m := mustLogger(t, l, Schema{Model: "m", Version: 1})
+	for _, id := range []string{"a", "b", "c"} {
+		if id == "b" {
+			os.RemoveAll(filepath.Join(dir, "m"))
+		}
+		m.Log(&Record{ID: id})
+		st.drain(l)
+	}
+	st.run()
+	closeLog(t, l)
+	if s := l.Stats(); s.Errors != 1 || s.Lost != 1 || s.Segments != 3-1 {
+		t.Errorf("Stats = %+v, want 1 error, 1 lost and 2 segments (a, then c)", s)
+	}
+	var ids []string
+	for _, s := range segments(t, dir) {
+		for _, r := range readParquetGo(t, s) {
+			ids = append(ids, r["id"].(string))
+		}
+	}
+	if !slices.Equal(ids, []string{"c"}) {
+		t.Errorf("after the directories were removed before b: ids on disk %v, want [c]", ids)
+	}
 }

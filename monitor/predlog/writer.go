@@ -168,6 +168,7 @@ func (w *writer) create(m *Model) (*segment, error) {
 	seg := &segment{m: m, start: start, final: filepath.Join(dir, name), tmp: filepath.Join(dir, "."+name+".tmp")}
 	f, err := os.OpenFile(seg.tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {
+		delete(w.dirs, dir) // made again next time, if someone removed it
 		return nil, err
 	}
 	seg.f = f
@@ -398,6 +399,11 @@ func (w *writer) retain(m *Model) {
 		}
 		total -= f.size
 		w.l.deleted.Add(1)
+		// Remove the date directory once empty (os.Remove refuses
+		// otherwise); the next segment of that date makes it again.
+		if d := filepath.Dir(f.path); os.Remove(d) == nil {
+			delete(w.dirs, d)
+		}
 	}
 }
 
