@@ -35,6 +35,8 @@
 //     segment is given up and the next record starts a new one.
 //
 // Concurrency: Model.Log, Model.ShouldLog and the Stats methods may be
-// called from any goroutine; Log.Logger too. Close once, after which Log
-// drops. One writer goroutine per Log owns the open segments.
+// called from any goroutine; Log.Logger and Model.Retire too. Close once,
+// after which Log drops. One writer goroutine per Log owns the open
+// segments. One Log per Dir: New removes the temporary files under Dir,
+// which would be another Log's open segments.
 package predlog

@@ -80,8 +80,7 @@ type Options struct {
 	// Default 100000.
 	MaxSegmentRecords int
 	// MaxSegmentBytes completes a segment when its values, before
-	// compression, reach this many bytes; it bounds the writer's memory
-	// per open segment. Default 64 MiB.
+	// compression, reach this many bytes. Default 64 MiB.
 	MaxSegmentBytes int64
 	// RetainBytes bounds the bytes of a model's completed segments (all
 	// versions); the oldest are deleted first. 0 keeps all.

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -108,8 +109,9 @@ func writeKey(t *testing.T) (string, []byte) {
 func testOptions(t *testing.T, dir string) Options {
 	keyFile, _ := writeKey(t)
 	return Options{
-		Dir:     dir,
-		KeyFile: keyFile,
+		Dir:        dir,
+		FlushEvery: time.Hour, // rotation by age only where a test asks
+		KeyFile:    keyFile,
 		Models: map[string]Policy{"ctr": {
 			SampleRate: 1,
 			Fields:     []string{"age", "country", "user_id", "clicks", "not_a_feature"},
@@ -458,7 +460,7 @@ func TestReadKey(t *testing.T) {
 func TestAllowlistAndHashedID(t *testing.T) {
 	dir := t.TempDir()
 	keyFile, key := writeKey(t)
-	l := mustNew(t, Options{Dir: dir, KeyFile: keyFile, Default: Policy{SampleRate: 1, Fields: []string{"country"}, Hashed: []string{"country", "slice"}, HashID: true}})
+	l := mustNew(t, Options{FlushEvery: time.Hour, Dir: dir, KeyFile: keyFile, Default: Policy{SampleRate: 1, Fields: []string{"country"}, Hashed: []string{"country", "slice"}, HashID: true}})
 	m := mustLogger(t, l, Schema{Model: "m", Version: 1, Features: testFeatures, Outputs: []string{"p", "q"}, Join: []string{"slice", "empty"}})
 	recs := testRecords(5)
 	for i := range recs {
@@ -542,7 +544,7 @@ func TestSampling(t *testing.T) {
 	for _, r := range rates {
 		models[fmt.Sprint(r)] = Policy{SampleRate: r}
 	}
-	l := mustNew(t, Options{Dir: dir, Models: models})
+	l := mustNew(t, Options{FlushEvery: time.Hour, Dir: dir, Models: models})
 	defer closeLog(t, l)
 	const n = 200_000
 	for _, r := range rates {
@@ -574,7 +576,7 @@ func TestSampling(t *testing.T) {
 }
 
 func TestSampledOutCounted(t *testing.T) {
-	l := mustNew(t, Options{Dir: t.TempDir(), Default: Policy{SampleRate: 0.5}})
+	l := mustNew(t, Options{FlushEvery: time.Hour, Dir: t.TempDir(), Default: Policy{SampleRate: 0.5}})
 	m := mustLogger(t, l, Schema{Model: "m", Version: 1, Outputs: []string{"p"}})
 	logged := 0
 	for i := range 1000 {
@@ -595,7 +597,7 @@ func TestSampledOutCounted(t *testing.T) {
 func TestDropWhenFull(t *testing.T) {
 	dir := t.TempDir()
 	release := make(chan struct{})
-	o := Options{Dir: dir, BufferRecords: 8, Default: Policy{SampleRate: 1}}
+	o := Options{FlushEvery: time.Hour, Dir: dir, BufferRecords: 8, Default: Policy{SampleRate: 1}}
 	o.beforeWrite = func() { <-release } // a stalled disk
 	l := mustNew(t, o)
 	m := mustLogger(t, l, Schema{Model: "m", Version: 1, Outputs: []string{"p"}})
@@ -651,7 +653,7 @@ func TestRotateByAge(t *testing.T) {
 
 func TestRotateByBytes(t *testing.T) {
 	dir := t.TempDir()
-	l := mustNew(t, Options{Dir: dir, MaxSegmentBytes: 2000, Default: Policy{SampleRate: 1}})
+	l := mustNew(t, Options{FlushEvery: time.Hour, Dir: dir, MaxSegmentBytes: 2000, Default: Policy{SampleRate: 1}})
 	m := mustLogger(t, l, Schema{Model: "m", Version: 1, Join: []string{"s"}})
 	big := strings.Repeat("x", 900)
 	for i := range 6 {
@@ -672,7 +674,7 @@ func TestRotateByBytes(t *testing.T) {
 
 func TestNewVersionNewSegment(t *testing.T) {
 	dir := t.TempDir()
-	l := mustNew(t, Options{Dir: dir, Default: Policy{SampleRate: 1}})
+	l := mustNew(t, Options{FlushEvery: time.Hour, Dir: dir, Default: Policy{SampleRate: 1}})
 	for v := 1; v <= 2; v++ {
 		m := mustLogger(t, l, Schema{Model: "m", Version: v, Outputs: []string{"p"}})
 		rec := Record{ID: "x", Outputs: []float64{float64(v)}}
@@ -689,7 +691,7 @@ func TestRetentionBySize(t *testing.T) {
 	dir := t.TempDir()
 	// Measure one segment's size, then keep about three.
 	probe := t.TempDir()
-	l := mustNew(t, Options{Dir: probe, Default: Policy{SampleRate: 1}, MaxSegmentRecords: 10})
+	l := mustNew(t, Options{FlushEvery: time.Hour, Dir: probe, Default: Policy{SampleRate: 1}, MaxSegmentRecords: 10})
 	m := mustLogger(t, l, Schema{Model: "m", Version: 1, Outputs: []string{"p"}})
 	for i := range 10 {
 		rec := Record{ID: fmt.Sprintf("r%03d", i), Outputs: []float64{1}}
@@ -698,7 +700,7 @@ func TestRetentionBySize(t *testing.T) {
 	closeLog(t, l)
 	one := l.Stats().Bytes
 
-	l = mustNew(t, Options{Dir: dir, Default: Policy{SampleRate: 1}, MaxSegmentRecords: 10, RetainBytes: 3*one + one/2})
+	l = mustNew(t, Options{FlushEvery: time.Hour, Dir: dir, Default: Policy{SampleRate: 1}, MaxSegmentRecords: 10, RetainBytes: 3*one + one/2})
 	m = mustLogger(t, l, Schema{Model: "m", Version: 1, Outputs: []string{"p"}})
 	for i := range 100 {
 		rec := Record{ID: fmt.Sprintf("r%03d", i), Outputs: []float64{float64(i)}}
@@ -729,7 +731,7 @@ func TestRetentionByAge(t *testing.T) {
 	clock <- now
 	tick := func() time.Time { t := <-clock; clock <- t; return t }
 	set := func(t time.Time) { <-clock; clock <- t }
-	l := mustNew(t, Options{Dir: dir, Now: tick, RetainAge: 24 * time.Hour, MaxSegmentRecords: 1, Default: Policy{SampleRate: 1}})
+	l := mustNew(t, Options{FlushEvery: time.Hour, Dir: dir, Now: tick, RetainAge: 24 * time.Hour, MaxSegmentRecords: 1, Default: Policy{SampleRate: 1}})
 	m := mustLogger(t, l, Schema{Model: "m", Version: 1, Outputs: []string{"p"}})
 	logAt := func(at time.Time, id string) {
 		set(at)
@@ -767,7 +769,7 @@ func TestLeftoversRemoved(t *testing.T) {
 	keep := filepath.Join(d, "seg-20261203T215900.000000Z-000001.parquet")
 	os.WriteFile(tmp, []byte("PAR1 half"), 0o644)
 	os.WriteFile(keep, []byte("not ours to judge"), 0o644)
-	l := mustNew(t, Options{Dir: dir})
+	l := mustNew(t, Options{FlushEvery: time.Hour, Dir: dir})
 	closeLog(t, l)
 	if _, err := os.Stat(tmp); !os.IsNotExist(err) {
 		t.Errorf("New left %s in place (stat: %v), want it removed", tmp, err)
@@ -790,7 +792,7 @@ func TestWriteErrorCounted(t *testing.T) {
 	logf := func(f string, a ...any) { logs = append(logs, fmt.Sprintf(f, a...)) }
 	var now atomic.Int64
 	now.Store(time.Date(2026, 12, 3, 0, 0, 0, 0, time.UTC).UnixNano())
-	o := Options{Dir: dir, Default: Policy{SampleRate: 1}, Logf: logf, MaxSegmentRecords: 1, BufferRecords: 1,
+	o := Options{FlushEvery: time.Hour, Dir: dir, Default: Policy{SampleRate: 1}, Logf: logf, MaxSegmentRecords: 1, BufferRecords: 1,
 		Now: func() time.Time { return time.Unix(0, now.Load()).UTC() }}
 	st := newStepper(&o)
 	l := mustNew(t, o)
@@ -836,7 +838,7 @@ func TestWriteErrorCounted(t *testing.T) {
 }
 
 func TestLogPanicsOnSchemaMismatch(t *testing.T) {
-	l := mustNew(t, Options{Dir: t.TempDir(), Default: Policy{SampleRate: 1}})
+	l := mustNew(t, Options{FlushEvery: time.Hour, Dir: t.TempDir(), Default: Policy{SampleRate: 1}})
 	defer closeLog(t, l)
 	m := mustLogger(t, l, Schema{Model: "m", Version: 1, Outputs: []string{"p", "q"}})
 	defer func() {
@@ -849,7 +851,7 @@ func TestLogPanicsOnSchemaMismatch(t *testing.T) {
 
 func TestClose(t *testing.T) {
 	release := make(chan struct{})
-	o := Options{Dir: t.TempDir(), Default: Policy{SampleRate: 1}}
+	o := Options{FlushEvery: time.Hour, Dir: t.TempDir(), Default: Policy{SampleRate: 1}}
 	o.beforeWrite = func() { <-release }
 	l := mustNew(t, o)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -867,7 +869,7 @@ func TestClose(t *testing.T) {
 func TestRecordTimeDefaultsToNow(t *testing.T) {
 	dir := t.TempDir()
 	at := time.Date(2026, 7, 1, 12, 30, 0, 123456789, time.UTC)
-	l := mustNew(t, Options{Dir: dir, Default: Policy{SampleRate: 1}, Now: func() time.Time { return at }})
+	l := mustNew(t, Options{FlushEvery: time.Hour, Dir: dir, Default: Policy{SampleRate: 1}, Now: func() time.Time { return at }})
 	m := mustLogger(t, l, Schema{Model: "m", Version: 1})
 	m.Log(&Record{ID: "x"})
 	closeLog(t, l)
@@ -885,7 +887,7 @@ func TestRecordTimeDefaultsToNow(t *testing.T) {
 
 func TestLargeRecord(t *testing.T) {
 	dir := t.TempDir()
-	l := mustNew(t, Options{Dir: dir, MaxRecordBytes: 100, Default: Policy{SampleRate: 1}})
+	l := mustNew(t, Options{FlushEvery: time.Hour, Dir: dir, MaxRecordBytes: 100, Default: Policy{SampleRate: 1}})
 	m := mustLogger(t, l, Schema{Model: "m", Version: 1, Join: []string{"s"}})
 	big := strings.Repeat("é", 5000)
 	for _, v := range []string{big, "small"} {
@@ -955,7 +957,7 @@ func TestRetentionByAgeSweep(t *testing.T) {
 
 func TestRetire(t *testing.T) {
 	dir := t.TempDir()
-	l := mustNew(t, Options{Dir: dir, Default: Policy{SampleRate: 1}})
+	l := mustNew(t, Options{FlushEvery: time.Hour, Dir: dir, Default: Policy{SampleRate: 1}})
 	m1 := mustLogger(t, l, Schema{Model: "m", Version: 1})
 	m2 := mustLogger(t, l, Schema{Model: "m", Version: 2})
 	m1.Log(&Record{ID: "a"})
@@ -985,14 +987,14 @@ func TestOptionsErrors(t *testing.T) {
 		want string
 	}{
 		{Options{}, "Options.Dir is empty"},
-		{Options{Dir: "x", BufferRecords: -1}, "Options.BufferRecords is -1"},
+		{Options{FlushEvery: time.Hour, Dir: "x", BufferRecords: -1}, "Options.BufferRecords is -1"},
 		{Options{Dir: "x", FlushEvery: -time.Second}, "Options.FlushEvery"},
-		{Options{Dir: "x", RetainBytes: -5}, "Options.RetainBytes is -5"},
-		{Options{Dir: "x", Default: Policy{SampleRate: 1.5}}, "Options.Default.SampleRate is 1.5"},
-		{Options{Dir: "x", Models: map[string]Policy{"m": {SampleRate: math.NaN()}}}, `Options.Models["m"].SampleRate is NaN`},
-		{Options{Dir: "x", Default: Policy{Hashed: []string{"a"}}}, "Options.KeyFile is empty"},
-		{Options{Dir: "x", Default: Policy{HashID: true}}, "Options.KeyFile is empty"},
-		{Options{Dir: "x", KeyFile: keyFile + ".missing"}, "HMAC key file"},
+		{Options{FlushEvery: time.Hour, Dir: "x", RetainBytes: -5}, "Options.RetainBytes is -5"},
+		{Options{FlushEvery: time.Hour, Dir: "x", Default: Policy{SampleRate: 1.5}}, "Options.Default.SampleRate is 1.5"},
+		{Options{FlushEvery: time.Hour, Dir: "x", Models: map[string]Policy{"m": {SampleRate: math.NaN()}}}, `Options.Models["m"].SampleRate is NaN`},
+		{Options{FlushEvery: time.Hour, Dir: "x", Default: Policy{Hashed: []string{"a"}}}, "Options.KeyFile is empty"},
+		{Options{FlushEvery: time.Hour, Dir: "x", Default: Policy{HashID: true}}, "Options.KeyFile is empty"},
+		{Options{FlushEvery: time.Hour, Dir: "x", KeyFile: keyFile + ".missing"}, "HMAC key file"},
 	} {
 		_, err := New(c.o)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
@@ -1003,7 +1005,7 @@ func TestOptionsErrors(t *testing.T) {
 
 func TestLoggerErrors(t *testing.T) {
 	keyFile, _ := writeKey(t)
-	l := mustNew(t, Options{Dir: t.TempDir(), KeyFile: keyFile, Default: Policy{Fields: []string{"a", "id", "f"}, Hashed: []string{"f"}}})
+	l := mustNew(t, Options{FlushEvery: time.Hour, Dir: t.TempDir(), KeyFile: keyFile, Default: Policy{Fields: []string{"a", "id", "f"}, Hashed: []string{"f"}}})
 	defer closeLog(t, l)
 	for _, c := range []struct {
 		s    Schema
@@ -1086,7 +1088,7 @@ func fnv64a(s string) uint64 {
 // while it runs; one record is lost (counted), the next is written.
 func TestDirectoryRemovedUnderneath(t *testing.T) {
 	dir := t.TempDir()
-	o := Options{Dir: dir, MaxSegmentRecords: 1, Default: Policy{SampleRate: 1}, Logf: t.Logf}
+	o := Options{FlushEvery: time.Hour, Dir: dir, MaxSegmentRecords: 1, Default: Policy{SampleRate: 1}, Logf: t.Logf}
 	st := newStepper(&o)
 	l := mustNew(t, o)
 	st.park()
@@ -1111,5 +1113,40 @@ func TestDirectoryRemovedUnderneath(t *testing.T) {
 	}
 	if !slices.Equal(ids, []string{"c"}) {
 		t.Errorf("after the directories were removed before b: ids on disk %v, want [c]", ids)
+	}
+}
+
+func TestRowGroups(t *testing.T) {
+	dir := t.TempDir()
+	l := mustNew(t, Options{FlushEvery: time.Hour, Dir: dir, Default: Policy{SampleRate: 1}})
+	m := mustLogger(t, l, Schema{Model: "m", Version: 1, Outputs: []string{"p"}})
+	n := 2*rowGroupRows + 1
+	for i := range n {
+		rec := Record{ID: strconv.Itoa(i), Outputs: []float64{float64(i)}}
+		for !m.Log(&rec) {
+			time.Sleep(100 * time.Microsecond)
+		}
+	}
+	closeLog(t, l)
+	segs := segments(t, dir)
+	if len(segs) != 1 {
+		t.Fatalf("segments %v, want 1", segs)
+	}
+	f, _ := os.Open(segs[0])
+	defer f.Close()
+	fi, _ := f.Stat()
+	pf, err := parquet.OpenFile(f, fi.Size())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sizes []int64
+	for _, rg := range pf.RowGroups() {
+		sizes = append(sizes, rg.NumRows())
+	}
+	if w := []int64{rowGroupRows, rowGroupRows, 1}; !slices.Equal(sizes, w) {
+		t.Errorf("%d records: row groups of %v rows, want %v", n, sizes, w)
+	}
+	if got := len(readTable(t, segs[0])); got != n {
+		t.Errorf("internal/table read %d rows, want %d", got, n)
 	}
 }

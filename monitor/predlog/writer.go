@@ -17,6 +17,12 @@ import (
 // batchRows is how many rows a segment hands parquet-go at once.
 const batchRows = 128
 
+// rowGroupRows is the rows per row group of a segment. parquet-go keeps a
+// row group in memory until it ends, so this bounds the writer's memory
+// per open segment (with MaxSegmentBytes); readers skip row groups by
+// their statistics.
+const rowGroupRows = 1 << 14
+
 // writer is the state of the Log's writer goroutine; only run touches it.
 type writer struct {
 	l     *Log
@@ -43,6 +49,7 @@ type segment struct {
 	rows       []parquet.Row
 	nb         int    // rows[:nb] are batched
 	arena      []byte // the batch's string bytes
+	inGroup    int    // rows handed to parquet-go in the open row group
 }
 
 func (l *Log) run() {
@@ -273,8 +280,13 @@ func (seg *segment) flushRows() error {
 		return nil
 	}
 	_, err := seg.w.WriteRows(seg.rows[:seg.nb])
+	seg.inGroup += seg.nb
 	seg.nb = 0
 	seg.arena = seg.arena[:0]
+	if err == nil && seg.inGroup >= rowGroupRows {
+		seg.inGroup = 0
+		err = seg.w.Flush()
+	}
 	return err
 }
 
