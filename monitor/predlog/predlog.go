@@ -293,11 +293,12 @@ type Model struct {
 
 // Logger returns the Model that logs schema's predictions under the
 // Policy of schema.Model. It fails on a model name that is not a single
-// path element, a negative version, or column names that repeat (the
-// fixed columns included).
+// path element or starts with '.' (a hidden directory readers skip), a
+// version outside 0..MaxInt32, or column names that repeat (the fixed
+// columns included).
 func (l *Log) Logger(s Schema) (*Model, error) {
-	if s.Model == "" || s.Model == "." || s.Model == ".." || strings.ContainsAny(s.Model, `/\`+"\x00") {
-		return nil, fmt.Errorf("predlog: model name %q cannot be a directory name, want a name without / or \\, not . or ..", s.Model)
+	if s.Model == "" || s.Model[0] == '.' || strings.ContainsAny(s.Model, `/\`+"\x00") {
+		return nil, fmt.Errorf("predlog: model name %q cannot name the model's directory, want a name without / or \\, not starting with '.' (model.ValidName's names can)", s.Model)
 	}
 	if s.Version < 0 || s.Version > math.MaxInt32 {
 		return nil, fmt.Errorf("predlog: model %s: version %d, want 0 to %d", s.Model, s.Version, math.MaxInt32)

@@ -1013,6 +1013,9 @@ func TestLoggerErrors(t *testing.T) {
 	}{
 		{Schema{Model: "a/b"}, `model name "a/b"`},
 		{Schema{Model: ".."}, `model name ".."`},
+		{Schema{Model: ".hidden"}, `model name ".hidden"`},
+		{Schema{Model: `a\b`}, `model name "a\\b"`},
+		{Schema{Model: "m", Version: math.MaxInt32 + 1}, "version 2147483648, want 0 to 2147483647"},
 		{Schema{Model: ""}, `model name ""`},
 		{Schema{Model: "m", Version: -1}, "version -1"},
 		{Schema{Model: "m", Outputs: []string{"p", "p"}}, `column "p" is both an output and an output`},
