@@ -2,7 +2,6 @@ package quality
 
 import (
 	"cmp"
-	"math"
 	"slices"
 )
 
@@ -16,7 +15,9 @@ type GroupRates[G cmp.Ordered] struct {
 	SelectionRate float64
 	// TPR is the fraction of the group's positive rows predicted
 	// positive: fairlearn's true_positive_rate, scikit-learn's
-	// recall_score. NaN when the group has no positive row.
+	// recall_score. 0 when the group has no positive row, as both give
+	// (recall_score's default zero_division; fairlearn's normalized
+	// confusion matrix): the group is then listed in Fairness.NoPositives.
 	TPR float64
 }
 
@@ -33,14 +34,14 @@ type Fairness[G cmp.Ordered] struct {
 	// SelectionRate over Groups; NaN for no rows.
 	DemographicParityDifference float64
 	// EqualOpportunityDifference is the largest minus the smallest TPR
-	// over the groups with at least one positive row (the others are in
-	// NoPositives and left out: their true positive rate is undefined,
-	// where scikit-learn's recall_score would count it 0 and so report a
-	// gap that says nothing about the model). NaN when no group has a
-	// positive row.
+	// over the groups, a group without a positive row counting TPR 0 as
+	// fairlearn and scikit-learn count it (so that the number equals
+	// theirs on the same rows; such a gap says more about the data than
+	// the model, which is why NoPositives names those groups). NaN for no
+	// rows.
 	EqualOpportunityDifference float64
-	// NoPositives lists, ascending, the groups left out of
-	// EqualOpportunityDifference.
+	// NoPositives lists, ascending, the groups without a positive row,
+	// whose TPR of 0 is a convention, not a measurement.
 	NoPositives []G
 }
 
@@ -79,11 +80,7 @@ func GroupFairness[G cmp.Ordered](y, p []float64, group []G, threshold float64) 
 	f := Fairness[G]{Groups: make([]GroupRates[G], len(values))}
 	for k, g := range values {
 		c := confs[k]
-		tpr := math.NaN()
-		if c.TP+c.FN > 0 {
-			tpr = c.Recall()
-		}
-		f.Groups[k] = GroupRates[G]{Group: g, Rows: c.Rows(), Positives: c.TP + c.FN, SelectionRate: c.PositiveRate(), TPR: tpr}
+		f.Groups[k] = GroupRates[G]{Group: g, Rows: c.Rows(), Positives: c.TP + c.FN, SelectionRate: c.PositiveRate(), TPR: c.Recall()}
 	}
 	slices.SortFunc(f.Groups, func(a, b GroupRates[G]) int { return cmp.Compare(a.Group, b.Group) })
 	rates, tprs := make([]float64, len(f.Groups)), make([]float64, len(f.Groups))

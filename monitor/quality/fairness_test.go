@@ -153,9 +153,9 @@ func TestGroupFairnessOracle(t *testing.T) {
 	}
 }
 
-// TestGroupFairnessAgreesWithEval: on groups that all have a positive
-// row, GroupFairness gives the rates and gaps tools/eval computes from
-// BinaryConfusion and Gap (the metrics.json fairness case).
+// TestGroupFairnessAgreesWithEval: GroupFairness gives the gaps of
+// eval_oracle.py's fairness case (testdata/eval/metrics.json), which
+// tools/eval reports by calling it.
 func TestGroupFairnessAgreesWithEval(t *testing.T) {
 	for _, c := range loadCases(t) {
 		if c.Fairness == nil || c.Name != "random_ties" {
@@ -178,9 +178,9 @@ func TestGroupFairnessEdges(t *testing.T) {
 	}
 	// No group has a positive row: selection rates still compare.
 	got = GroupFairness([]float64{0, 0, 0}, []float64{0.9, 0.1, 0.2}, []string{"b", "a", "b"}, 0.5)
-	if got.DemographicParityDifference != 0.5 || !math.IsNaN(got.EqualOpportunityDifference) ||
-		!slices.Equal(got.NoPositives, []string{"a", "b"}) {
-		t.Errorf("GroupFairness(all negative) = %+v, want DP 0.5, EO NaN, NoPositives [a b]", got)
+	if got.DemographicParityDifference != 0.5 || got.EqualOpportunityDifference != 0 ||
+		got.Groups[0].TPR != 0 || !slices.Equal(got.NoPositives, []string{"a", "b"}) {
+		t.Errorf("GroupFairness(all negative) = %+v, want DP 0.5, TPRs 0 and EO 0 (scikit-learn's zero_division), NoPositives [a b]", got)
 	}
 	// A NaN score is predicted negative.
 	gi := GroupFairness([]float64{1, 1}, []float64{math.NaN(), 0.7}, []int{1, 2}, 0.5)

@@ -12,8 +12,8 @@ of cases, each holding its rows and the numbers computed here:
 - fairness: labels, scores, a protected attribute per row (strings, or
   integer codes), a threshold; per group (ascending) the rows, positives,
   selection rate (mean of p >= threshold) and true positive rate
-  (sklearn.metrics.recall_score on the group's rows; null for a group with
-  no positive row, which is left out of the difference), and the two
+  (sklearn.metrics.recall_score on the group's rows, zero_division=0: 0 for
+  a group with no positive row, as fairlearn counts it too), and the two
   differences as fairlearn defines them with method="between_groups":
   demographic_parity_difference = max - min selection rate over groups,
   equal_opportunity_difference = max - min true positive rate over groups.
@@ -77,17 +77,16 @@ def fairness_case(name, y, p, groups, thr):
     for g, d in df.groupby("g", sort=True):
         rate = d["pred"].mean()
         positives = int((d["y"] == 1).sum())
-        tpr = skm.recall_score(d["y"], d["pred"], labels=[0, 1], zero_division=0) if positives else None
+        tpr = skm.recall_score(d["y"], d["pred"], labels=[0, 1], zero_division=0)
         rates.append(rate)
-        if tpr is not None:
-            tprs.append(tpr)
+        tprs.append(tpr)
         out.append({"group": g.item() if hasattr(g, "item") else g, "rows": len(d), "positives": positives,
-                    "selection_rate": num(rate), "tpr": None if tpr is None else num(tpr)})
+                    "selection_rate": num(rate), "tpr": num(tpr)})
     return {"name": name, "y": y.tolist(), "p": p.tolist(),
             "groups": [g.item() if hasattr(g, "item") else g for g in groups], "threshold": thr,
             "want": {"groups": out,
                      "demographic_parity_difference": num(max(rates) - min(rates)),
-                     "equal_opportunity_difference": num(max(tprs) - min(tprs)) if tprs else None,
+                     "equal_opportunity_difference": num(max(tprs) - min(tprs)),
                      "no_positives": [o["group"] for o in out if o["positives"] == 0]}}
 
 

@@ -178,16 +178,23 @@ func (e *evaluator) regressionCurve(y, preds []float64) *Curves {
 }
 
 // fairness compares the protected column's groups at the threshold.
+// It is quality.GroupFairness, the function live quality calls, over the
+// groups in groupRows' order (by value, the missing value last): each row
+// keyed by its group's rank in that order.
 func (e *evaluator) fairness(c *column, y, preds []float64) *Fairness {
-	f := &Fairness{Column: c.name}
-	var rates, tprs []float64
-	for _, g := range groupRows(c) {
-		ys, ps := e.gather(y, preds, g.rows)
-		cm := quality.BinaryConfusion(ys, ps, e.o.Threshold)
-		f.Groups = append(f.Groups, FairnessGroup{Value: c.values[g.id], Rows: cm.Rows(), Positives: cm.TP + cm.FN, PositiveRate: cm.PositiveRate(), TPR: cm.Recall()})
-		rates, tprs = append(rates, cm.PositiveRate()), append(tprs, cm.Recall())
+	gs := groupRows(c)
+	rank := make([]int32, len(c.values))
+	for r, g := range gs {
+		rank[g.id] = int32(r)
 	}
-	f.DemographicParityDifference = quality.Gap(rates)
-	f.EqualOpportunityDifference = quality.Gap(tprs)
+	keys := make([]int32, len(c.ids))
+	for row, id := range c.ids {
+		keys[row] = rank[id]
+	}
+	q := quality.GroupFairness(y, preds, keys, e.o.Threshold)
+	f := &Fairness{Column: c.name, DemographicParityDifference: q.DemographicParityDifference, EqualOpportunityDifference: q.EqualOpportunityDifference}
+	for _, g := range q.Groups {
+		f.Groups = append(f.Groups, FairnessGroup{Value: c.values[gs[g.Group].id], Rows: g.Rows, Positives: g.Positives, PositiveRate: g.SelectionRate, TPR: g.TPR})
+	}
 	return f
 }
