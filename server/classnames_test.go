@@ -82,14 +82,14 @@ func TestClassNamesOIP(t *testing.T) {
 		t.Errorf("output tensor: named %s, plain %s; want the same", named.Outputs[1].Data, plain.Outputs[1].Data)
 	}
 	// Binary: BYTES, a 4-byte little-endian length and the bytes each.
-	code, out, ctx := call(s, "POST", "/v2/models/named/infer", `{"outputs": [{"name": "label", "parameters": {"binary_data": true}}], `+namedIn+`}`)
+	code, out, ctx := call(s, "POST", "/v2/models/named/infer", `{"id": "b-1", "outputs": [{"name": "label", "parameters": {"binary_data": true}}], `+namedIn+`}`)
 	var want []byte
 	for _, n := range names {
 		want = binary.LittleEndian.AppendUint32(want, uint32(len(n)))
 		want = append(want, n...)
 	}
 	h := string(ctx.Response.Header.Peek("Inference-Header-Content-Length"))
-	wantHead := `{"model_name":"named","model_version":"1","outputs":[{"name":"label","datatype":"BYTES","shape":[3],"parameters":{"binary_data_size":` + itoa(len(want)) + `}}]}`
+	wantHead := `{"model_name":"named","model_version":"1","id":"b-1","outputs":[{"name":"label","datatype":"BYTES","shape":[3],"parameters":{"binary_data_size":` + itoa(len(want)) + `}}]}`
 	if code != 200 || h != itoa(len(wantHead)) || !strings.HasPrefix(out, wantHead) || !bytes.Equal([]byte(out[len(wantHead):]), want) {
 		t.Errorf("binary label: %d header length %s body %q, want 200, %d, %s then %q", code, h, out, len(wantHead), wantHead, want)
 	}

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"errors"
+	"math/rand/v2"
 	"net"
 	"sync"
 
@@ -35,6 +36,11 @@ type exchange struct {
 	ctx  context.Context
 	gone func() bool
 
+	// id is the request's prediction id (reqid.go), once known; rng
+	// generates ids, one per pooled exchange so that no lock is taken.
+	id  []byte
+	rng *rand.ChaCha8
+
 	// The request's transport (front), kept here so that infer takes it
 	// as an interface without an allocation.
 	http httpCall
@@ -65,6 +71,7 @@ func getExchange() *exchange {
 	}
 	c := new(exchange)
 	c.gone = c.clientGone
+	c.rng = newRand()
 	return c
 }
 
@@ -72,6 +79,7 @@ func getExchange() *exchange {
 // afterwards.
 func putExchange(c *exchange) {
 	c.conn, c.ctx = nil, nil
+	c.id = c.id[:0]
 	c.http, c.grpc = httpCall{}, grpcCall{}
 	clear(c.raw) // drop the strings aliasing the arena
 	c.raw = c.raw[:0]

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"time"
+	"unsafe"
 
 	"github.com/valyala/fasthttp"
 	"google.golang.org/grpc"
@@ -264,7 +265,11 @@ func (g *grpcCall) timeout(r *wire.Request, def time.Duration, start time.Time) 
 
 func (g *grpcCall) reply(c *exchange, vs *versionState) {
 	g.resp = &kservepb.ModelInferResponse{}
-	wire.InferProto(g.resp, vs.name, vs.version, g.req.GetId(), &c.Request, vs.schema, c.Preds, vs.outputs, &c.join)
+	id := g.req.GetId()
+	if id == "" {
+		id = string(c.id) // generated
+	}
+	wire.InferProto(g.resp, vs.name, vs.version, id, &c.Request, vs.schema, c.Preds, vs.outputs, &c.join)
 }
 
 func (g *grpcCall) fail(err error) int {
@@ -272,6 +277,17 @@ func (g *grpcCall) fail(err error) int {
 	code, g.err = g.s.grpcError("ModelInfer", err)
 	return code
 }
+
+// headerID: a gRPC call's id is its request's id field alone.
+func (g *grpcCall) headerID(*exchange) error { return nil }
+
+func (g *grpcCall) bodyID(*exchange) ([]byte, string) {
+	id := g.req.GetId()
+	return unsafe.Slice(unsafe.StringData(id), len(id)), "ModelInferRequest.id"
+}
+
+// setID: the id comes back in the response's id field, not in metadata.
+func (g *grpcCall) setID([]byte) {}
 
 func (g *grpcCall) left() {
 	g.err = status.Error(codes.Canceled, "the client cancelled the call before its answer")

@@ -32,6 +32,21 @@ type front interface {
 	// left is told that the client went away before its answer: nothing
 	// is written.
 	left()
+	// headerID puts the id the request's headers carry (HTTP's
+	// X-Request-Id) in c.id, validated; none: c.id stays empty.
+	headerID(c *exchange) error
+	// bodyID is the id the decoded request's body carries (OIP's "id";
+	// empty when none) and the field it came from, for errors.
+	bodyID(c *exchange) ([]byte, string)
+	// setID tells the transport the request's id before its answer (an
+	// HTTP response header).
+	setID(id []byte)
+}
+
+// fail answers err with the request's id (generated if not yet known).
+func (c *exchange) fail(f front, err error) int {
+	c.ensureID(f)
+	return f.fail(err)
 }
 
 // infer serves one prediction request, whichever its transport: the
@@ -44,18 +59,23 @@ type front interface {
 func (s *Server) infer(f front, c *exchange, api API, name string, version int, label string) {
 	start := time.Now()
 	m := s.metrics
+	if err := f.headerID(c); err != nil {
+		code := c.fail(f, err)
+		m.Series("", 0, api.String()).Count(code)
+		return
+	}
 	n := s.inflight.Add(1)
 	defer s.inflight.Add(-1)
 	if n > int64(s.opts.MaxConcurrent) {
 		m.Shed.Add(1)
-		f.fail(retryErrorf(fasthttp.StatusServiceUnavailable, "server busy: %d prediction requests in flight, the limit is %d (max_concurrent); retry", n-1, s.opts.MaxConcurrent))
+		c.fail(f, retryErrorf(fasthttp.StatusServiceUnavailable, "server busy: %d prediction requests in flight, the limit is %d (max_concurrent); retry", n-1, s.opts.MaxConcurrent))
 		m.Series("", 0, api.String()).Count(fasthttp.StatusServiceUnavailable)
 		s.observeRequest(name, time.Since(start), fasthttp.StatusServiceUnavailable)
 		return
 	}
 	prepared, rel, err := s.models.Acquire(name, version, label)
 	if err != nil {
-		code := f.fail(err)
+		code := c.fail(f, err)
 		m.Series("", 0, api.String()).Count(code)
 		return
 	}
@@ -65,6 +85,10 @@ func (s *Server) infer(f front, c *exchange, api API, name string, version int, 
 	span := vs.mon.Meter().Start()
 	r := &c.Request
 	err = f.decode(c, vs, s.limits)
+	if err == nil {
+		id, where := f.bodyID(c)
+		err = c.bodyID(id, where)
+	}
 	var timeout time.Duration
 	if err == nil {
 		timeout, err = f.timeout(r, vs.timeout, start)
@@ -97,13 +121,14 @@ func (s *Server) infer(f front, c *exchange, api API, name string, version int, 
 			s.observeRequest(vs.name, -1, statusClientGone)
 			return
 		}
-		code := f.fail(err)
+		code := c.fail(f, err)
 		ser.Count(code)
 		took := time.Since(start)
 		ser.Latency.Observe(took)
 		s.observeRequest(vs.name, took, code)
 		return
 	}
+	c.ensureID(f)
 	f.reply(c, vs)
 	span.End(r.N)
 	ser.Instances.Add(uint64(r.N))
@@ -150,10 +175,32 @@ func (h *httpCall) fail(err error) int { return h.s.writeError(h.ctx, err) }
 
 func (h *httpCall) left() { h.ctx.SetConnectionClose() }
 
+func (h *httpCall) headerID(c *exchange) error {
+	id := h.ctx.Request.Header.Peek(headerRequestID)
+	if err := checkID(id, headerRequestID+" header"); err != nil {
+		return err
+	}
+	c.id = append(c.id[:0], id...)
+	return nil
+}
+
+func (h *httpCall) bodyID(c *exchange) ([]byte, string) {
+	if h.api != APIOIP {
+		return nil, ""
+	}
+	return c.Request.ID, `request "id"`
+}
+
+func (h *httpCall) setID(id []byte) { h.ctx.Response.Header.SetBytesV(headerRequestID, id) }
+
 func (h *httpCall) reply(c *exchange, vs *versionState) {
 	ctx, r := h.ctx, &c.Request
 	contentType := "application/json"
 	if h.api == APIOIP {
+		// The OIP response's "id" is the request's (its body's, its
+		// header's or a generated one): a valid id is its own JSON
+		// string's contents.
+		r.ID = c.id
 		var headerLen int
 		r.Out, headerLen = wire.AppendInferBinary(r.Out[:0], vs.name, vs.version, r, vs.schema, r.Preds, vs.outputs, &c.join)
 		if headerLen >= 0 {
@@ -165,6 +212,10 @@ func (h *httpCall) reply(c *exchange, vs *versionState) {
 		}
 	} else {
 		r.Out = wire.AppendPredict(r.Out[:0], r.Preds, r.N, vs.outputs, r.Columnar, vs.version)
+		// predictd's extension: the prediction id beside model_version.
+		r.Out = append(r.Out[:len(r.Out)-1], `,"id":"`...)
+		r.Out = append(r.Out, c.id...)
+		r.Out = append(r.Out, `"}`...)
 		if r.ReturnLabels {
 			r.Out = append(r.Out[:len(r.Out)-1], `,"labels":`...)
 			r.Out = vs.schema.AppendLabels(r.Out, r.Preds, r.N, vs.outputs)
