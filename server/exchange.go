@@ -10,6 +10,7 @@ import (
 	"github.com/predictd/predictd/featcache"
 	"github.com/predictd/predictd/model/contract"
 	"github.com/predictd/predictd/model/transform"
+	"github.com/predictd/predictd/monitor/predlog"
 	"github.com/predictd/predictd/wire"
 )
 
@@ -40,6 +41,11 @@ type exchange struct {
 	// generates ids, one per pooled exchange so that no lock is taken.
 	id  []byte
 	rng *rand.ChaCha8
+	// The prediction log's scratch (logPredictions): the record, its
+	// inputs, an instance's id.
+	plRec predlog.Record
+	plIn  []predlog.Value
+	plID  []byte
 
 	// The request's transport (front), kept here so that infer takes it
 	// as an interface without an allocation.

@@ -142,6 +142,9 @@ func (s *Server) infer(f front, c *exchange, api API, name string, version int, 
 	// the model's columns) and its predictions; bounded work that never
 	// waits (monitor/live).
 	vs.mon.Observe(now, rows, r.Preds, r.N)
+	// The request's inputs (raw, for a version with transforms), each
+	// instance a record; never waits (predlog.go).
+	s.logPredictions(vs, c, took, now)
 }
 
 // predict serves a TF Serving :predict or an OIP infer call over HTTP.

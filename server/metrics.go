@@ -39,6 +39,9 @@ func (s *Server) registerMetrics() error {
 		monitor.NewBatcherCollector(s.batcherVersions),
 	}
 	cs = append(cs, s.conns.collectors()...)
+	if s.opts.PredictionLog != nil {
+		cs = append(cs, predlogCollector{s})
+	}
 	if f := s.opts.Features; f != nil {
 		cs = append(cs, monitor.NewJoinCollector(s.joinVersions, f.CacheStats))
 	}

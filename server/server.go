@@ -25,6 +25,7 @@ import (
 	"github.com/predictd/predictd/model/transform"
 	"github.com/predictd/predictd/monitor"
 	"github.com/predictd/predictd/monitor/cost"
+	"github.com/predictd/predictd/monitor/predlog"
 	"github.com/predictd/predictd/monitor/watch"
 	"github.com/predictd/predictd/wire"
 	"github.com/predictd/predictd/wire/kservepb"
@@ -84,6 +85,12 @@ type Options struct {
 	// (rows, predictions, latency, status, CPU spans) and answers GET
 	// /v1/models/{name}/monitor; nil: no model monitoring.
 	Monitor *watch.Monitor
+	// PredictionLog, when set, logs the predictions of every version
+	// (see predlog.go): the server makes a predlog.Model per prepared
+	// version and retires it with the version; the caller creates the Log
+	// before the server's first Prepare and closes it after Shutdown.
+	// nil: no prediction log.
+	PredictionLog *predlog.Log
 	// Version is reported by GET /v2 and predictd_build_info.
 	Version string
 	// Logf receives one line per notable event (admin calls, errors that
@@ -171,6 +178,9 @@ type Server struct {
 	liveMu sync.Mutex
 	live   map[versionKey]int
 
+	// plog: the prediction log's counts of retired versions.
+	plog predlogState
+
 	// Rate-limited Logf for lines clients or outages repeat.
 	logClientErr, logServerErr, logStoreDown, logFeatures func(string, ...any)
 }
@@ -235,6 +245,7 @@ func New(opts Options) (*Server, error) {
 		limits:  wire.Limits{MaxInstances: opts.MaxInstances},
 		metrics: opts.Metrics,
 		live:    make(map[versionKey]int),
+		plog:    predlogState{retired: map[string]predlog.Stats{}},
 		// Lines a client or an outage can repeat are rate-limited, each
 		// call site on its own.
 		logClientErr: logx.Limit(opts.Logf, 5, 10*time.Second),
@@ -309,6 +320,9 @@ type versionState struct {
 	transform    *transform.Pipeline
 	takesMissing bool
 	columns      int
+	// plog logs the version's predictions; nil when the server has no
+	// prediction log.
+	plog *predlog.Model
 }
 
 // Prepare builds a version's serving state; pass it as the model manager's
@@ -384,6 +398,9 @@ func (s *Server) Prepare(l *model.Loaded) (any, error) {
 		}
 		s.opts.Logf("model %s version %d: batching %s (one row %s, %s a row in a batch of %d)", m.Name, m.Version, verdict, c.Single, c.PerRowInBatch, c.Batch)
 	}
+	if err := s.preparePredLog(vs, m); err != nil {
+		return nil, fmt.Errorf("model %s version %d: prediction log: %w", m.Name, m.Version, err)
+	}
 	if s.opts.Monitor != nil {
 		vs.mon = s.opts.Monitor.Attach(l)
 	}
@@ -401,6 +418,7 @@ func (s *Server) Prepare(l *model.Loaded) (any, error) {
 			if vs.mon != nil {
 				s.opts.Monitor.Detach(vs.mon)
 			}
+			s.retirePredLog(vs)
 			return nil, fmt.Errorf("model %s: batching: %w", m.Name, err)
 		}
 	}
@@ -427,6 +445,7 @@ func (s *Server) Retired(_ *model.Loaded, attached any) {
 	if vs.batcher != nil {
 		vs.batcher.Close()
 	}
+	s.retirePredLog(vs)
 }
 
 // SetModels attaches the model manager. Call it once, before Serve; the
