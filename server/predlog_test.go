@@ -111,7 +111,7 @@ func readLog(t *testing.T, l *predlog.Log, dir string) (map[string]logRow, []str
 }
 
 // lrFeatures are the input names of the "lr" fixture.
-func lrFeatures(t *testing.T) []string {
+func lrFeatures(t testing.TB) []string {
 	t.Helper()
 	s := newTestServer(t, Options{})
 	p, rel, err := s.models.Acquire("lr", 0, "")
@@ -128,7 +128,7 @@ func lrFeatures(t *testing.T) []string {
 }
 
 // TestPredLogRecords: with a prediction log at rate 1, each instance of
-// each answered request, in every request form, is one row: the id the
+// each answered request (and nothing of a failed one), in every request form, is one row: the id the
 // answer returned ("<id>/<i>" for a request of several instances), the
 // model and version, the raw inputs the request carried (strings
 // included, a missing value null), the outputs the answer returned, bit
@@ -153,6 +153,10 @@ func TestPredLogRecords(t *testing.T) {
 			t.Fatalf("POST %s %s: %d %s", uri, body, code, out)
 		}
 		reqs = append(reqs, sent{string(ctx.Response.Header.Peek("X-Request-Id")), txPreds(t, out)})
+	}
+	// A failed request is not logged.
+	if code, out, _ := call(s, "POST", "/v1/models/txlin:predict", `{"instances": [{"amount": "x"}]}`, "X-Request-Id", "failed"); code != 400 {
+		t.Fatalf("bad request: %d %s, want 400", code, out)
 	}
 	// One instance: its id alone.
 	one := txBodies(txLinInputs, txRows[1:2])["instances-objects"]
@@ -294,8 +298,9 @@ func TestPredLogPolicy(t *testing.T) {
 		}
 	}
 	_, metrics, _ = call(s, "GET", "/metrics", "")
-	if !strings.Contains(metrics, "predictd_prediction_log_segments_total 1\n") {
-		t.Errorf("/metrics after Close: want predictd_prediction_log_segments_total 1, got %s", grepLines(metrics, "predictd_prediction_log"))
+	if !strings.Contains(metrics, "predictd_prediction_log_segments_total 1\n") || strings.Contains(metrics, "predictd_prediction_log_bytes_total 0\n") ||
+		!strings.Contains(metrics, "predictd_prediction_log_errors_total 0\n") || !strings.Contains(metrics, "predictd_prediction_log_lost_records_total 0\n") {
+		t.Errorf("/metrics after Close: want 1 segment, its bytes, no errors or lost records, got %s", grepLines(metrics, "predictd_prediction_log"))
 	}
 }
 
