@@ -50,6 +50,15 @@
 // monitor get (transformRows; TestTransformPredict holds the answers to
 // TransformRow and Predict bit for bit).
 //
+// reqid.go gives every prediction request an id (the caller's
+// X-Request-Id or OIP id, validated, else generated from the exchange's
+// own ChaCha8), returned in the X-Request-Id header of every HTTP answer
+// and in the body (TestPredictionIDs). predlog.go feeds the prediction
+// log (Options.PredictionLog, monitor/predlog): a predlog.Model per
+// prepared version, one record per instance of each successful request,
+// logged after the answer is composed without blocking (TestPredLogRecords,
+// TestPredictLogAllocs).
+//
 // Invariants: the warm HTTP prediction path allocates nothing (its
 // scratch, an exchange, is pooled; TestPredictAllocs, TestJoinAllocs,
 // TestTransformAllocs; a gRPC call allocates its response message, and
