@@ -26,6 +26,7 @@ import (
 	"github.com/predictd/predictd/model/manager"
 	"github.com/predictd/predictd/monitor/cost"
 	"github.com/predictd/predictd/monitor/drift"
+	"github.com/predictd/predictd/monitor/predlog"
 	"github.com/predictd/predictd/monitor/slo"
 	"github.com/predictd/predictd/server"
 )
@@ -89,6 +90,9 @@ func parseServe(args []string, stderr io.Writer) (*serveConfig, error) {
 	streamGroup := fs.String("stream-group", "", "consumer group; default \"predictd\" with a redis:// store (replicas share the writes), the host name with a pebble store (every replica applies every entry)")
 	streamConsumer := fs.String("stream-consumer", "", "this replica's consumer name in the group, stable across restarts so it re-reads what it left pending; default the host name")
 	storeDown := fs.String("features-on-store-error", "fail_closed", "when the feature store fails during a prediction: fail_closed (503) or fail_open (serve cached values and defaults); per model: features_on_store_error in the config file")
+	plDir := fs.String("prediction-log", "", "directory of the prediction log (Parquet segments per model and version, docs/prediction-log.md); empty: off. Config file: the prediction_log block")
+	plKey := fs.String("prediction-log-key", "", "file holding the prediction log's HMAC key (hex); required when the prediction_log config hashes a field or the id")
+	plRate := fs.Float64("prediction-log-sample-rate", 1, "share of prediction ids logged, 0 to 1, for models whose config sets no log.sample_rate (config file: prediction_log.sample_rate)")
 	if err := parseFlags(fs, args); err != nil {
 		return nil, err
 	}
@@ -97,10 +101,17 @@ func parseServe(args []string, stderr io.Writer) (*serveConfig, error) {
 		return nil, usageErr("serve: %v", err)
 	}
 	var models []modelConfig
+	var plc predlogConfig
 	if *cfgPath != "" {
-		sections, err := config.ApplyFile(fs, set, *cfgPath, "models")
+		sections, err := config.ApplyFile(fs, set, *cfgPath, "models", "prediction_log")
 		if err != nil {
 			return nil, usageErr("serve: %v", err)
+		}
+		if raw, ok := sections["prediction_log"]; ok {
+			file, _ := os.ReadFile(*cfgPath)
+			if err := config.DecodeStrict(*cfgPath, "prediction_log", file, raw, &plc); err != nil {
+				return nil, usageErr("serve: %v", err)
+			}
 		}
 		if raw, ok := sections["models"]; ok {
 			file, _ := os.ReadFile(*cfgPath)
@@ -232,7 +243,124 @@ func parseServe(args []string, stderr io.Writer) (*serveConfig, error) {
 	if cfg.stream.url != "" && cfg.features == "" {
 		return nil, usageErr("serve: --stream needs --features")
 	}
+	if set["prediction-log"] {
+		plc.Dir = *plDir
+	}
+	if set["prediction-log-key"] {
+		plc.KeyFile = *plKey
+	}
+	if set["prediction-log-sample-rate"] || plc.SampleRate == nil {
+		plc.SampleRate = plRate
+	}
+	if cfg.predlog, err = plc.options(*cfgPath, models); err != nil {
+		return nil, usageErr("serve: %v", err)
+	}
 	return cfg, nil
+}
+
+// predlogConfig is the config file's "prediction_log" block; the
+// --prediction-log flags override its dir, key_file and sample_rate.
+type predlogConfig struct {
+	Dir     string `json:"dir"`
+	KeyFile string `json:"key_file"`
+	// The Policy of models whose own "log" sets none of it.
+	logPolicyConfig
+	FlushEvery      config.Duration `json:"flush_every"`
+	MaxSegmentBytes int64           `json:"max_segment_bytes"`
+	RetainBytes     int64           `json:"retain_bytes"`
+	RetainAge       config.Duration `json:"retain_age"`
+	BufferRecords   int             `json:"buffer_records"`
+}
+
+// logPolicyConfig is a prediction log policy as the config file writes
+// it, in the prediction_log block (every model's default) and in a
+// model's "log"; a field a model leaves out is the block's.
+type logPolicyConfig struct {
+	SampleRate *float64 `json:"sample_rate"`
+	// Fields is the allowlist of inputs logged; none: no inputs.
+	Fields *[]string `json:"fields"`
+	// Hash names the string inputs written as their keyed hash.
+	Hash *[]string `json:"hash"`
+	// HashID writes the prediction id as its keyed hash.
+	HashID *bool `json:"hash_id"`
+}
+
+// policy is p with def's values where p sets none.
+func (p logPolicyConfig) policy(def predlog.Policy) predlog.Policy {
+	if p.SampleRate != nil {
+		def.SampleRate = *p.SampleRate
+	}
+	if p.Fields != nil {
+		def.Fields = *p.Fields
+	}
+	if p.Hash != nil {
+		def.Hashed = *p.Hash
+	}
+	if p.HashID != nil {
+		def.HashID = *p.HashID
+	}
+	return def
+}
+
+// options returns the prediction log's options, nil when it is off (no
+// dir), checked: rates in [0, 1], a key file when anything is hashed.
+// Errors name the flag or the config file's key.
+func (c predlogConfig) options(path string, models []modelConfig) (*predlog.Options, error) {
+	someLog := false
+	for _, mc := range models {
+		someLog = someLog || mc.Log != nil
+	}
+	if c.Dir == "" {
+		if path != "" && someLog {
+			return nil, fmt.Errorf("config file %s: a model sets \"log\" but the prediction log is off: give --prediction-log DIR or prediction_log.dir", path)
+		}
+		return nil, nil
+	}
+	o := predlog.DefaultOptions()
+	o.Dir, o.KeyFile = c.Dir, c.KeyFile
+	if c.FlushEvery != 0 {
+		o.FlushEvery = time.Duration(c.FlushEvery)
+	}
+	if c.MaxSegmentBytes != 0 {
+		o.MaxSegmentBytes = c.MaxSegmentBytes
+	}
+	if c.BufferRecords != 0 {
+		o.BufferRecords = c.BufferRecords
+	}
+	o.RetainBytes, o.RetainAge = c.RetainBytes, time.Duration(c.RetainAge)
+	o.Default = c.logPolicyConfig.policy(predlog.Policy{})
+	check := func(where string, p predlog.Policy) error {
+		if !(p.SampleRate >= 0 && p.SampleRate <= 1) {
+			return fmt.Errorf("%s: sample_rate %v: want 0 to 1", where, p.SampleRate)
+		}
+		if (len(p.Hashed) > 0 || p.HashID) && o.KeyFile == "" {
+			return fmt.Errorf("%s hashes (hash %q, hash_id %v): give the key with --prediction-log-key FILE or prediction_log.key_file", where, p.Hashed, p.HashID)
+		}
+		return nil
+	}
+	if err := check("prediction log (--prediction-log-sample-rate, prediction_log)", o.Default); err != nil {
+		return nil, err
+	}
+	o.Models = make(map[string]predlog.Policy)
+	for _, mc := range models {
+		if mc.Log == nil {
+			continue
+		}
+		p := mc.Log.policy(o.Default)
+		if err := check(fmt.Sprintf("config file %s: model %q: log", path, mc.Name), p); err != nil {
+			return nil, err
+		}
+		o.Models[mc.Name] = p
+	}
+	for _, n := range []struct {
+		name string
+		v    int64
+	}{{"flush_every", int64(o.FlushEvery)}, {"max_segment_bytes", o.MaxSegmentBytes}, {"retain_bytes", o.RetainBytes}, {"retain_age", int64(o.RetainAge)}, {"buffer_records", int64(o.BufferRecords)}} {
+		if n.v < 0 {
+			return nil, fmt.Errorf("prediction_log.%s is negative", n.name)
+		}
+	}
+	return &o, nil
 }
 
 // modelConfig is one entry of the config file's "models": the manager's
@@ -267,6 +395,9 @@ type modelConfig struct {
 		Every           int             `json:"every"`
 		DriftThresholds json.RawMessage `json:"drift_thresholds"`
 	} `json:"monitor"`
+	// Log is the model's prediction log policy; a field left out is the
+	// prediction_log block's; nil: the block's.
+	Log *logPolicyConfig `json:"log"`
 }
 
 // thresholds returns the model's drift thresholds, nil when it sets none:

@@ -23,6 +23,7 @@ import (
 	"github.com/predictd/predictd/monitor"
 	"github.com/predictd/predictd/monitor/cost"
 	"github.com/predictd/predictd/monitor/drift"
+	"github.com/predictd/predictd/monitor/predlog"
 	"github.com/predictd/predictd/monitor/slo"
 	"github.com/predictd/predictd/monitor/watch"
 	"github.com/predictd/predictd/server"
@@ -44,6 +45,8 @@ type serveConfig struct {
 	cache                featcache.CacheOptions
 	stream               streamConfig
 	monitor              monitorConfig
+	// predlog: the prediction log's options; nil: off.
+	predlog *predlog.Options
 }
 
 // monitorConfig is the model monitor's settings: prices, per-model SLOs,
@@ -79,6 +82,7 @@ type wiring struct {
 	stream    *redisstream.Consumer
 	stopRead  context.CancelFunc
 	readDone  chan struct{}
+	predlog   *predlog.Log
 	metrics   *monitor.Registry
 	monitor   *watch.Monitor
 	stopTicks context.CancelFunc
@@ -102,6 +106,11 @@ func (d *wiring) components() []daemonrun.Component {
 	}
 	if d.cfg.stream.url != "" {
 		cs = append(cs, daemonrun.Component{Name: "feature stream", Start: d.startStream, Stop: d.stopStream})
+	}
+	if d.cfg.predlog != nil {
+		// Before the models (each version gets its logger in Prepare);
+		// closed after the server drained and the manager retired them.
+		cs = append(cs, daemonrun.Component{Name: "prediction log", Start: d.openPredLog, Stop: d.closePredLog})
 	}
 	return append(cs,
 		daemonrun.Component{Name: "model monitor", Start: d.newMonitor, Stop: d.stopMonitor},
@@ -310,10 +319,38 @@ func (d *wiring) stopMonitor(context.Context) error {
 	return nil
 }
 
+// openPredLog opens the prediction log: checks its options and key,
+// removes the temporary segments a crash left, starts its writer.
+func (d *wiring) openPredLog(context.Context) error {
+	o := *d.cfg.predlog
+	o.Logf = d.logf
+	l, err := predlog.New(o)
+	if err != nil {
+		return usageErr("--prediction-log %s: %v", o.Dir, err)
+	}
+	if st := l.Stats(); st.Leftovers > 0 {
+		d.logf("prediction log %s: removed %d unfinished segments of an earlier crash", o.Dir, st.Leftovers)
+	}
+	d.predlog = l
+	return nil
+}
+
+// closePredLog writes what is queued and completes every open segment,
+// bounded by --drain-timeout.
+func (d *wiring) closePredLog(context.Context) error {
+	ctx, cancel := context.WithTimeout(context.Background(), d.cfg.drain)
+	defer cancel()
+	if err := d.predlog.Close(ctx); err != nil {
+		return fmt.Errorf("prediction log: %w", err)
+	}
+	return nil
+}
+
 func (d *wiring) newServer(context.Context) error {
 	opts := d.cfg.server
 	opts.Features = d.features
 	opts.Metrics, opts.Monitor = d.metrics, d.monitor
+	opts.PredictionLog = d.predlog
 	if d.stream != nil {
 		if err := opts.Metrics.Register(d.stream.Collector()); err != nil {
 			return fmt.Errorf("feature stream metrics: %w", err)
