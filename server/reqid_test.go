@@ -1,8 +1,11 @@
 package server
 
 import (
+	"encoding/binary"
 	"encoding/json"
+	"math"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -63,6 +66,22 @@ func TestPredictionIDs(t *testing.T) {
 		if err := json.Unmarshal([]byte(out), &r); err != nil || r.ID != got {
 			t.Errorf("%s: body %s: id %q (%v), want the header's %q", c.name, out, r.ID, err, got)
 		}
+	}
+}
+
+// TestPredictionIDBinary: an OIP request in the binary tensor data
+// extension carries its id in its JSON header; the answer returns it.
+func TestPredictionIDBinary(t *testing.T) {
+	s := newTestServer(t, Options{})
+	head := `{"id":"bin-1","inputs":[{"name":"input","shape":[1,10],"datatype":"FP64","parameters":{"binary_data_size":80}}]}`
+	body := []byte(head)
+	for _, x := range []float64{17.99, 10.38, 122.8, 1001, 0.1184, 0.2776, 0.3001, 0.1471, 0.2419, 0.07871} {
+		body = binary.LittleEndian.AppendUint64(body, math.Float64bits(x))
+	}
+	code, out, ctx := call(s, "POST", "/v2/models/lr/infer", string(body), "Inference-Header-Content-Length", strconv.Itoa(len(head)))
+	got := string(ctx.Response.Header.Peek("X-Request-Id"))
+	if code != 200 || got != "bin-1" || !strings.Contains(out, `"id":"bin-1"`) {
+		t.Errorf("binary infer with id bin-1 = %d %s, X-Request-Id %q; want 200, the id in both", code, out, got)
 	}
 }
 
