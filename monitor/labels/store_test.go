@@ -773,3 +773,22 @@ func TestFloatJSON(t *testing.T) {
 		}
 	}
 }
+
+// TestBytesFormula holds docs/labels.md's size per prediction: 30 bytes,
+// twice the model and the id, 8 per output, each slice plus one; 16 more
+// once labelled.
+func TestBytesFormula(t *testing.T) {
+	s := mustOpen(t, t.TempDir(), testOptions(&clock{t: t0}))
+	defer s.Close()
+	s.Configure("model", binarySpec())
+	s.Record("model", 1, "id-1", t0, []float64{0.2, 0.8}, []string{"de", "mobile", "f"})
+	s.Flush()
+	want := int64(30 + 2*len("model") + 2*len("id-1") + 2*8 + (1 + 2) + (1 + 6) + (1 + 1))
+	if got := s.Stats().Bytes; got != want {
+		t.Errorf("Stats.Bytes of one prediction = %d, want %d", got, want)
+	}
+	s.Label("model", []Label{{ID: "id-1", Value: 1}})
+	if got := s.Stats().Bytes; got != want+16 {
+		t.Errorf("Stats.Bytes of one labelled prediction = %d, want %d", got, want+16)
+	}
+}
