@@ -37,7 +37,7 @@
 //
 // Concurrency: every method may be called from any goroutine. Record runs
 // concurrently with everything; the writer's commits, Label and Retain
-// run one at a time; Report reads a consistent iterator view without
-// blocking writes (its joined and unlabelled reads are two views).
+// run one at a time; Report reads one Pebble snapshot without blocking
+// writes.
 // Close once; later calls return ErrClosed and Record drops.
 package labels

@@ -169,11 +169,15 @@ func (s *Store) Report(model string, version int) (*Report, error) {
 	longest := slices.Max(s.opts.Windows)
 	from := now.Add(-longest).UnixNano()
 	v := uint32(version)
-	joined, err := s.read(kindJoined, model, v, from, now.UnixNano(), spec)
+	// One snapshot for both reads: a label joined meanwhile is in one of
+	// them, never both or neither.
+	snap := s.db.NewSnapshot()
+	defer snap.Close()
+	joined, err := s.read(snap, kindJoined, model, v, from, now.UnixNano(), spec)
 	if err != nil {
 		return nil, err
 	}
-	pending, err := s.read(kindPending, model, v, from, now.UnixNano(), spec)
+	pending, err := s.read(snap, kindPending, model, v, from, now.UnixNano(), spec)
 	if err != nil {
 		return nil, err
 	}
@@ -199,7 +203,7 @@ func (r *rows) since(ns int64) *rows {
 }
 
 // read reads the rows of kind with prediction time in (from, to].
-func (s *Store) read(kind byte, model string, version uint32, from, to int64, spec Spec) (*rows, error) {
+func (s *Store) read(snap *pebble.Snapshot, kind byte, model string, version uint32, from, to int64, spec Spec) (*rows, error) {
 	lo := appendTimeBound(nil, kind, model, version, from+1)
 	var hi []byte
 	if to == math.MaxInt64 {
@@ -207,7 +211,7 @@ func (s *Store) read(kind byte, model string, version uint32, from, to int64, sp
 	} else {
 		hi = appendTimeBound(nil, kind, model, version, to+1)
 	}
-	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: hi})
+	it, err := snap.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: hi})
 	if err != nil {
 		return nil, fmt.Errorf("labels: report %s v%d: %w", model, version, err)
 	}

@@ -28,6 +28,15 @@ func (s *Store) Retain() (Retained, error) {
 	if s.closed {
 		return Retained{}, ErrClosed
 	}
+	return s.retain()
+}
+
+// retain is Retain for the writer goroutine, which must not take closeMu:
+// a Flush holding it for reading waits for the writer, and a Close
+// waiting to take it for writing would block the writer's read lock
+// behind it (TestCloseDuringFlushAndRetain). The writer runs only while
+// the database is open: Close closes it after the writer stopped.
+func (s *Store) retain() (Retained, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var r Retained

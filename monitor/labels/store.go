@@ -371,7 +371,7 @@ func (s *Store) run() {
 			w.drain(math.MaxInt)
 			close(ack)
 		case <-tick.C:
-			if _, err := s.Retain(); err != nil && !errors.Is(err, ErrClosed) {
+			if _, err := s.retain(); err != nil {
 				s.opts.Logf("labels: retain: %v", err)
 			}
 		case <-s.quit:

@@ -792,3 +792,53 @@ func TestBytesFormula(t *testing.T) {
 		t.Errorf("Stats.Bytes of one labelled prediction = %d, want %d", got, want+16)
 	}
 }
+
+// TestCloseDuringFlushAndRetain: Close while Flush, Label and Record run
+// and the writer retains every millisecond returns, and every call after
+// it reports the store closed. (The writer's retention once took the
+// close lock for reading, which a Flush waiting for the writer and a
+// Close waiting for the lock turned into a deadlock: this test hung.)
+func TestCloseDuringFlushAndRetain(t *testing.T) {
+	for round := range 20 {
+		o := testOptions(&clock{t: t0})
+		o.RetainEvery = time.Millisecond
+		o.QueueRecords = 64
+		s := mustOpen(t, t.TempDir(), o)
+		s.Configure("m", binarySpec())
+		var wg sync.WaitGroup
+		for g := range 3 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := 0; ; i++ {
+					id := fmt.Sprintf("%d-%d", g, i)
+					s.Record("m", 1, id, t0, []float64{0.5}, nil)
+					var err error
+					if g == 0 {
+						err = s.Flush()
+					} else {
+						_, err = s.Label("m", []Label{{ID: id, Value: 1}})
+					}
+					if errors.Is(err, ErrClosed) {
+						return
+					}
+					if err != nil {
+						t.Errorf("round %d: %v", round, err)
+						return
+					}
+				}
+			}()
+		}
+		time.Sleep(time.Duration(round%5) * time.Millisecond)
+		if err := s.Close(); err != nil {
+			t.Fatalf("round %d: Close: %v", round, err)
+		}
+		wg.Wait()
+		if _, err := s.Report("m", 1); !errors.Is(err, ErrClosed) {
+			t.Errorf("Report after Close = %v, want ErrClosed", err)
+		}
+		if _, err := s.Retain(); !errors.Is(err, ErrClosed) {
+			t.Errorf("Retain after Close = %v, want ErrClosed", err)
+		}
+	}
+}
