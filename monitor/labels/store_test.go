@@ -842,3 +842,26 @@ func TestCloseDuringFlushAndRetain(t *testing.T) {
 		}
 	}
 }
+
+// TestRetainRunsByItself: with RetainEvery set, the writer deletes
+// expired predictions without a Retain call. (It polls for the outcome;
+// a store that never retains fails by the test's timeout.)
+func TestRetainRunsByItself(t *testing.T) {
+	c := &clock{t: t0}
+	o := testOptions(c)
+	o.JoinWindow, o.RetainEvery = time.Hour, time.Millisecond
+	s := mustOpen(t, t.TempDir(), o)
+	defer s.Close()
+	s.Record("m", 1, "old", t0.Add(-2*time.Hour), []float64{0.5}, nil)
+	s.Record("m", 1, "new", t0, []float64{0.5}, nil)
+	s.Flush()
+	for s.Stats().Expired == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	if st := s.Stats(); st.Expired != 1 {
+		t.Errorf("Stats.Expired = %d, want 1 (the prediction 2h old with a 1h join window)", st.Expired)
+	}
+	if n := countKind(t, s, kindPending); n != 1 {
+		t.Errorf("%d predictions left, want 1", n)
+	}
+}
