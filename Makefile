@@ -139,6 +139,7 @@ FUZZ_TARGETS := \
 	./model/lightgbm:FuzzParse \
 	./model/native:FuzzParse \
 	./model/onnx:FuzzParse \
+	./monitor/labels:FuzzRowValue \
 	./model/onnx:FuzzTreeEnsemble \
 	./model:FuzzDecodePayload \
 	./model:FuzzManifest \
