@@ -46,6 +46,11 @@ type exchange struct {
 	plRec predlog.Record
 	plIn  []predlog.Value
 	plID  []byte
+	// The labels' scratch (recordLabels): the ids of a request's
+	// instances, an instance's outputs and slice values.
+	lbID     []byte
+	lbOut    []float64
+	lbSlices []string
 
 	// The request's transport (front), kept here so that infer takes it
 	// as an interface without an allocation.
@@ -91,6 +96,9 @@ func putExchange(c *exchange) {
 	c.raw = c.raw[:0]
 	if cap(c.x) > maxPooledFloats {
 		c.x = nil
+	}
+	if cap(c.lbID) > maxPooledFloats {
+		c.lbID = nil
 	}
 	c.Request.Reset()
 	c.join.Reset()

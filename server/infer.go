@@ -145,6 +145,8 @@ func (s *Server) infer(f front, c *exchange, api API, name string, version int, 
 	// The request's inputs (raw, for a version with transforms), each
 	// instance a record; never waits (predlog.go).
 	s.logPredictions(vs, c, took, now)
+	// Every instance, for the labels' join; never waits (labels.go).
+	s.recordLabels(vs, c, now)
 }
 
 // predict serves a TF Serving :predict or an OIP infer call over HTTP.

@@ -42,6 +42,9 @@ func (s *Server) registerMetrics() error {
 	if s.opts.PredictionLog != nil {
 		cs = append(cs, predlogCollector{s})
 	}
+	if s.opts.Labels != nil {
+		cs = append(cs, labelsCollector{s})
+	}
 	if f := s.opts.Features; f != nil {
 		cs = append(cs, monitor.NewJoinCollector(s.joinVersions, f.CacheStats))
 	}

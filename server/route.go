@@ -39,6 +39,7 @@ const (
 	verbUnload               // admin: .../unload
 	verbLabel                // admin: POST /v1/admin/models/{m}/labels/{l}
 	verbMonitor              // GET /v1/models/{m}/monitor: drift, cost, SLOs
+	verbFeedback             // POST /v1/models/{m}/feedback: labels
 )
 
 // target is a parsed model path. name and label alias the request's path
@@ -118,6 +119,8 @@ func parseModelPath(p []byte, api API, admin bool) (t target, ok bool) {
 			t.verb = verbMetadata
 		case colonVerb == nil && tail == "monitor":
 			t.verb = verbMonitor
+		case colonVerb == nil && tail == "feedback":
+			t.verb = verbFeedback
 		default:
 			return t, false
 		}

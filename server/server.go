@@ -25,6 +25,7 @@ import (
 	"github.com/predictd/predictd/model/transform"
 	"github.com/predictd/predictd/monitor"
 	"github.com/predictd/predictd/monitor/cost"
+	"github.com/predictd/predictd/monitor/labels"
 	"github.com/predictd/predictd/monitor/predlog"
 	"github.com/predictd/predictd/monitor/watch"
 	"github.com/predictd/predictd/wire"
@@ -91,6 +92,12 @@ type Options struct {
 	// before the server's first Prepare and closes it after Shutdown.
 	// nil: no prediction log.
 	PredictionLog *predlog.Log
+	// Labels, when set, records every successful prediction instance of
+	// the binary and regression models (labels.go) and serves POST
+	// /v1/models/{name}/feedback; the caller opens the store before the
+	// server's first Prepare and closes it after Shutdown. nil: labels
+	// are off (feedback answers 503).
+	Labels *labels.Store
 	// Version is reported by GET /v2 and predictd_build_info.
 	Version string
 	// Logf receives one line per notable event (admin calls, errors that
@@ -114,6 +121,8 @@ type ModelOptions struct {
 	// StoreDown says what the model's requests do when the online feature
 	// store fails: FailClosed (503, the default) or FailOpen (defaults).
 	StoreDown StoreDownPolicy
+	// Quality is the model's live-quality settings for Options.Labels.
+	Quality Quality
 	// Contract says whether the model's requests are checked against the
 	// data contract its version carries: ContractDefault (count when there
 	// is one), ContractOff, ContractCount or ContractEnforce.
@@ -180,6 +189,8 @@ type Server struct {
 
 	// plog: the prediction log's counts of retired versions.
 	plog predlogState
+	// labelCounts: label outcomes by model name (*labelCounts).
+	labelCounts sync.Map
 
 	// Rate-limited Logf for lines clients or outages repeat.
 	logClientErr, logServerErr, logStoreDown, logFeatures func(string, ...any)
@@ -323,6 +334,9 @@ type versionState struct {
 	// plog logs the version's predictions; nil when the server has no
 	// prediction log.
 	plog *predlog.Model
+	// labels is the version's labels bookkeeping; nil when the server
+	// records no labels for it.
+	labels *labelState
 }
 
 // Prepare builds a version's serving state; pass it as the model manager's
@@ -400,6 +414,10 @@ func (s *Server) Prepare(l *model.Loaded) (any, error) {
 	}
 	if err := s.preparePredLog(vs, m); err != nil {
 		return nil, fmt.Errorf("model %s version %d: prediction log: %w", m.Name, m.Version, err)
+	}
+	if err := s.prepareLabels(vs, m, mo.Quality); err != nil {
+		s.retirePredLog(vs)
+		return nil, fmt.Errorf("model %s version %d: %w", m.Name, m.Version, err)
 	}
 	if s.opts.Monitor != nil {
 		vs.mon = s.opts.Monitor.Attach(l)
@@ -626,6 +644,12 @@ func (s *Server) handleModel(ctx *fasthttp.RequestCtx, api API, t target) {
 			return
 		}
 		s.predict(ctx, api, t)
+		return
+	case verbFeedback:
+		if !s.allow(ctx, fasthttp.MethodPost) {
+			return
+		}
+		s.handleFeedback(ctx, t)
 		return
 	}
 	if !s.allow(ctx, fasthttp.MethodGet) {

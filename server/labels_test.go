@@ -1,0 +1,258 @@
+package server
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/predictd/predictd/monitor/labels"
+)
+
+// newLabels opens a labels store in a temporary directory, closed when t
+// ends.
+func newLabels(t testing.TB, opts labels.Options) *labels.Store {
+	t.Helper()
+	st, err := labels.Open(t.TempDir(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+// feedbackBody is a feedback call's body.
+func feedbackBody(t testing.TB, items ...map[string]any) string {
+	t.Helper()
+	b, err := json.Marshal(items)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// TestLabelsFeedback: every instance of every answered request, in each
+// request form, is recorded under the id its answer returned, with its
+// output and the slice values read from its raw inputs (a string as
+// sent, a number as strconv 'g' -1, a missing value ""); feedback joins
+// labels to them and answers the counts by outcome; /metrics counts them
+// per model; the store's report sees the joined rows by slice.
+func TestLabelsFeedback(t *testing.T) {
+	st := newLabels(t, labels.Options{})
+	opts := DefaultOptions()
+	opts.Labels = st
+	opts.Models = map[string]ModelOptions{"txlin": {Quality: Quality{Slices: []string{"country", "age"}, Protected: "country"}}}
+	s, _ := txServer(t, opts, nil)
+	type sent struct {
+		id    string
+		preds []float64
+	}
+	var reqs []sent
+	for form, body := range txBodies(txLinInputs, txRows) {
+		uri, h := "/v1/models/txlin:predict", []string{"X-Request-Id", "r-" + form}
+		if form == "oip" {
+			uri, h = "/v2/models/txlin/infer", nil // generated
+		}
+		code, out, ctx := call(s, "POST", uri, body, h...)
+		if code != 200 {
+			t.Fatalf("POST %s %s: %d %s", uri, body, code, out)
+		}
+		reqs = append(reqs, sent{string(ctx.Response.Header.Peek("X-Request-Id")), txPreds(t, out)})
+	}
+	one := txBodies(txLinInputs, txRows[1:2])["instances-objects"]
+	code, out, _ := call(s, "POST", "/v1/models/txlin:predict", one, "X-Request-Id", "single")
+	if code != 200 {
+		t.Fatalf("POST %s: %d %s", one, code, out)
+	}
+	out1 := txPreds(t, out)[0]
+	// A failed request is not recorded.
+	if code, out, _ := call(s, "POST", "/v1/models/txlin:predict", `{"instances": [{"amount": "x"}]}`, "X-Request-Id", "failed"); code != 400 {
+		t.Fatalf("bad request: %d %s, want 400", code, out)
+	}
+
+	// Labels: instance i of each request gets i%2, "single" 1, but for
+	// instance 3 of the first two requests: one late, one invalid; then
+	// an unknown id and a duplicate.
+	var items []map[string]any
+	for _, r := range reqs {
+		for i := range txRows {
+			items = append(items, map[string]any{"id": r.id + "/" + strconv.Itoa(i), "label": i % 2})
+		}
+	}
+	last := len(txRows) - 1
+	items[last] = map[string]any{"id": reqs[0].id + "/" + strconv.Itoa(last), "label": 1, "time": time.Now().Add(30 * 24 * time.Hour).Format(time.RFC3339)}
+	items[len(txRows)+last] = map[string]any{"id": reqs[1].id + "/" + strconv.Itoa(last), "label": 0.5}
+	items = append(items,
+		map[string]any{"id": "single", "label": 1, "time": time.Now().UTC().Format(time.RFC3339)},
+		map[string]any{"id": "failed", "label": 1},
+		map[string]any{"id": "single", "label": 0},
+	)
+	body := feedbackBody(t, items...)
+	code, out, _ = call(s, "POST", "/v1/models/txlin/feedback", body)
+	if code != 200 {
+		t.Fatalf("POST feedback: %d %s", code, out)
+	}
+	var res labels.Result
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatalf("feedback answer %s: %v", out, err)
+	}
+	joined := len(reqs)*len(txRows) - 2 + 1
+	got := [5]int{res.Joined, res.Unknown, res.Duplicate, res.Late, res.Invalid}
+	if want := [5]int{joined, 1, 1, 1, 1}; got != want {
+		t.Errorf("feedback of %d labels: joined, unknown, duplicate, late, invalid = %v, want %v (%s)", len(items), got, want, out)
+	}
+	if !slices.ContainsFunc(res.Errors, func(e labels.LabelError) bool { return e.ID == "failed" && e.Index == len(items)-2 }) {
+		t.Errorf("feedback errors %+v, want the unknown id \"failed\" at index %d", res.Errors, len(items)-2)
+	}
+
+	// The report: the joined instances, the late and invalid ones still
+	// waiting, by country and age.
+	rep, err := st.Report("txlin", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := rep.Windows[0]
+	if w.Labelled != int64(joined) || w.Unlabelled != 2 {
+		t.Errorf("report window %s: labelled %d, unlabelled %d, want %d, 2", w.Window, w.Labelled, w.Unlabelled, joined)
+	}
+	values := map[string][]string{}
+	for _, c := range w.Slices {
+		for _, sv := range c.Metrics[0].Slices {
+			values[c.Column] = append(values[c.Column], sv.Value)
+		}
+		slices.Sort(values[c.Column])
+	}
+	if want := []string{"DE", "US", "Ünïcode \"x\""}; !slices.Equal(values["country"], want) {
+		t.Errorf("report country slices %q, want %q", values["country"], want)
+	}
+	if want := []string{"", "25", "33.5", "61"}; !slices.Equal(values["age"], want) {
+		t.Errorf("report age slices %q, want %q", values["age"], want)
+	}
+	// The recorded scores are the answers' outputs: the joined rows'
+	// scores and labels give the report's Brier score.
+	var sq float64
+	for k, r := range reqs {
+		for i, p := range r.preds {
+			if i == last && k < 2 {
+				continue
+			}
+			sq += (p - float64(i%2)) * (p - float64(i%2))
+		}
+	}
+	sq += (out1 - 1) * (out1 - 1)
+	if brier := float64(w.Binary.Brier); math.Abs(brier-sq/float64(joined)) > 1e-12 {
+		t.Errorf("report Brier %v, want %v from the answers' scores and the labels", brier, sq/float64(joined))
+	}
+
+	// /metrics: the outcomes per model.
+	_, metrics, _ := call(s, "GET", "/metrics", "")
+	if want := fmt.Sprintf(`predictd_labels_total{model="txlin",outcome="joined"} %d`, joined); !strings.Contains(metrics, want) {
+		t.Errorf("/metrics lacks %q", want)
+	}
+	if want := `predictd_labels_total{model="txlin",outcome="unknown"} 1`; !strings.Contains(metrics, want) {
+		t.Errorf("/metrics lacks %q", want)
+	}
+	if !strings.Contains(metrics, "predictd_labels_predictions_dropped_total 0") {
+		t.Errorf("/metrics lacks predictd_labels_predictions_dropped_total 0")
+	}
+}
+
+// TestFeedbackErrors: the statuses and messages of refused feedback calls.
+func TestFeedbackErrors(t *testing.T) {
+	opts := DefaultOptions()
+	opts.Labels = newLabels(t, labels.Options{})
+	opts.MaxInstances = 3
+	s := newTestServer(t, opts)
+	off := newTestServer(t, DefaultOptions())
+	for _, c := range []struct {
+		s           *Server
+		method, uri string
+		body        string
+		code        int
+		want        string
+	}{
+		{s, "POST", "/v1/models/lr/feedback", `[{"id": "a", "label": 1}]`, 200, `"unknown":1`},
+		{s, "POST", "/v1/models/lr/feedback", `[]`, 200, `"joined":0`},
+		{s, "POST", "/v1/models/lr/feedback", `{"id": "a"}`, 400, `want a JSON array`},
+		{s, "POST", "/v1/models/lr/feedback", `[{"id": "a", "label": 1}, {"label": 1}]`, 400, `feedback item 1: field id: missing`},
+		{s, "POST", "/v1/models/lr/feedback", `[{"id": "a"}]`, 400, `feedback item 0: field label: missing`},
+		{s, "POST", "/v1/models/lr/feedback", `[{"id": "a", "label": "1"}]`, 400, `feedback item 0: field label: \"1\" is not a number`},
+		{s, "POST", "/v1/models/lr/feedback", `[{"id": "a", "label": 1, "time": "yesterday"}]`, 400, `feedback item 0: field time: \"yesterday\" is not an RFC 3339 time`},
+		{s, "POST", "/v1/models/lr/feedback", `[{"id": "a", "label": 1, "extra": 2}]`, 400, `feedback item 0:`},
+		{s, "POST", "/v1/models/lr/feedback", `[{"id":"a","label":1},{"id":"b","label":1},{"id":"c","label":1},{"id":"d","label":1}]`, 413, `4 labels, more than the 3`},
+		{s, "POST", "/v1/models/nope/feedback", `[]`, 404, `no model \"nope\"`},
+		{s, "POST", "/v1/models/lr/versions/1/feedback", `[]`, 400, `drop the version`},
+		{s, "GET", "/v1/models/lr/feedback", ``, 405, `use POST`},
+		{off, "POST", "/v1/models/lr/feedback", `[]`, 503, `--labels-dir`},
+	} {
+		code, out, _ := call(c.s, c.method, c.uri, c.body)
+		if code != c.code || !strings.Contains(out, c.want) {
+			t.Errorf("%s %s %s: %d %s, want %d containing %s", c.method, c.uri, c.body, code, out, c.code, c.want)
+		}
+	}
+}
+
+// TestLabelsQualityErrors: a quality block naming no input, or an output
+// the model lacks, refuses the version with a message naming the field.
+func TestLabelsQualityErrors(t *testing.T) {
+	for _, c := range []struct {
+		q    Quality
+		want string
+	}{
+		{Quality{Slices: []string{"nope"}}, `quality.slices[0] \"nope\" is not an input of the model`},
+		{Quality{ScoreOutput: 3}, `quality.score_output 3: the model has outputs 0 to 0`},
+		{Quality{Slices: []string{"country"}, Protected: "age"}, `quality.protected \"age\" is not one of quality.slices [\"country\"]`},
+	} {
+		opts := DefaultOptions()
+		opts.Labels = newLabels(t, labels.Options{})
+		opts.Models = map[string]ModelOptions{"txlin": {Quality: c.q}}
+		s, _ := txServer(t, opts, nil)
+		_, out, _ := call(s, "GET", "/v1/models/txlin", "")
+		if !strings.Contains(out, c.want) {
+			t.Errorf("quality %+v: status %s, want it to contain %q", c.q, out, c.want)
+		}
+	}
+}
+
+// TestPredictLabelsAllocs: with labels on, the warm hot path allocates
+// once per request: the instance ids' string, which the store keeps until
+// its writer has written it.
+func TestPredictLabelsAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector makes sync.Pool drop items")
+	}
+	opts := DefaultOptions()
+	opts.DefaultModel.Batching = BatchingNever
+	opts.Labels = newLabels(t, labels.Options{QueueRecords: 64})
+	s := newTestServer(t, opts)
+	for _, c := range []struct{ uri, body string }{
+		{"/v1/models/lr:predict", `{"instances": [` + lrRow + `]}`},
+		{"/v1/models/lr:predict", `{"instances": [` + lrRow + `,` + lrRow + `,` + lrRow + `]}`},
+		{"/v2/models/lr/infer", `{"inputs": [{"name": "input", "datatype": "FP32", "shape": [1, 10], "data": ` + lrRow + `}]}`},
+	} {
+		ctx := new(fasthttp.RequestCtx)
+		ctx.Request.Header.SetMethod("POST")
+		ctx.Request.SetRequestURI(c.uri)
+		ctx.Request.SetBodyString(c.body)
+		for range 1000 { // every queue slot used once
+			ctx.Response.ResetBody()
+			s.Handle(ctx)
+		}
+		if ctx.Response.StatusCode() != 200 {
+			t.Fatalf("POST %s: %d %s", c.uri, ctx.Response.StatusCode(), ctx.Response.Body())
+		}
+		allocs := testing.AllocsPerRun(200, func() {
+			ctx.Response.ResetBody()
+			s.Handle(ctx)
+		})
+		if allocs != 1 {
+			t.Errorf("POST %s: %.1f allocations per request, want 1 (the ids)", c.uri, allocs)
+		}
+	}
+}
