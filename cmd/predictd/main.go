@@ -62,6 +62,7 @@ Usage:
   predictd contract infer    --in FILE(.csv|.parquet) --out contract.yaml [--max-categories 50] [--bins 10]
   predictd contract validate --contract contract.yaml --in FILE [--against BASELINE] [--json FILE]   (exit 1: anomalies, 2: bad contract)
   predictd eval    --repo DIR --model NAME [--version N] --in FILE(.csv|.parquet) --label COL [--slice COL ...] [--protected COL] [--threshold 0.5] [--json FILE] [--html FILE] [--record]
+  predictd feedback --url http://HOST:PORT --model NAME --in FILE(.csv|.parquet) [--id-column id] [--label-column label] [--time-column time] [--chunk 5000]
   predictd candidates --repo DIR --models a:1,b:2,c --in FILE --label COL [--slice COL ...] [--slo-p99 D] [--cost-per-core-hour X] [--rounds 3] [--json FILE] [--html FILE]   (exit 1: none meets the SLO)
   predictd train   --spec train.yaml --in FILE[,FILE...] --repo DIR --model NAME [--version N] [--threads N] [--json] [--predictions FILE] [--created TIME]
   predictd retrain --from NAME:VERSION --in FILE[,FILE...] --repo DIR [--model NAME] [--json] [--predictions FILE] [--created TIME]
@@ -127,6 +128,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdContract(ctx, rest, stdout, stderr)
 	case "eval":
 		return cmdEval(ctx, rest, stdout, stderr)
+	case "feedback":
+		return cmdFeedback(ctx, rest, stdout, stderr)
 	case "candidates":
 		return cmdCandidates(ctx, rest, stdout, stderr)
 	case "train":

@@ -11,6 +11,8 @@ import (
 	"io/fs"
 	"net"
 	"os"
+	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -26,6 +28,7 @@ import (
 	"github.com/predictd/predictd/model/manager"
 	"github.com/predictd/predictd/monitor/cost"
 	"github.com/predictd/predictd/monitor/drift"
+	"github.com/predictd/predictd/monitor/labels"
 	"github.com/predictd/predictd/monitor/predlog"
 	"github.com/predictd/predictd/monitor/slo"
 	"github.com/predictd/predictd/server"
@@ -92,6 +95,7 @@ func parseServe(args []string, stderr io.Writer) (*serveConfig, error) {
 	storeDown := fs.String("features-on-store-error", "fail_closed", "when the feature store fails during a prediction: fail_closed (503) or fail_open (serve cached values and defaults); per model: features_on_store_error in the config file")
 	plDir := fs.String("prediction-log", "", "directory of the prediction log (Parquet segments per model and version, docs/prediction-log.md); empty: off. Config file: the prediction_log block")
 	plKey := fs.String("prediction-log-key", "", "file holding the prediction log's HMAC key (hex); required when the prediction_log config hashes a field or the id")
+	lbDir := fs.String("labels-dir", "", "directory of the labels store (joins labels POSTed to /v1/models/{name}/feedback to every prediction, docs/labels.md); empty: off. Config file: the labels block")
 	plRate := fs.Float64("prediction-log-sample-rate", 1, "share of prediction ids logged, 0 to 1, for models whose config sets no log.sample_rate (config file: prediction_log.sample_rate)")
 	if err := parseFlags(fs, args); err != nil {
 		return nil, err
@@ -102,10 +106,17 @@ func parseServe(args []string, stderr io.Writer) (*serveConfig, error) {
 	}
 	var models []modelConfig
 	var plc predlogConfig
+	var lbc labelsConfig
 	if *cfgPath != "" {
-		sections, err := config.ApplyFile(fs, set, *cfgPath, "models", "prediction_log")
+		sections, err := config.ApplyFile(fs, set, *cfgPath, "models", "prediction_log", "labels")
 		if err != nil {
 			return nil, usageErr("serve: %v", err)
+		}
+		if raw, ok := sections["labels"]; ok {
+			file, _ := os.ReadFile(*cfgPath)
+			if err := config.DecodeStrict(*cfgPath, "labels", file, raw, &lbc); err != nil {
+				return nil, usageErr("serve: %v", err)
+			}
 		}
 		if raw, ok := sections["prediction_log"]; ok {
 			file, _ := os.ReadFile(*cfgPath)
@@ -134,6 +145,9 @@ func parseServe(args []string, stderr io.Writer) (*serveConfig, error) {
 					return nil, usageErr("serve: %v", err)
 				}
 				if err := mc.checkMonitor(*cfgPath); err != nil {
+					return nil, usageErr("serve: %v", err)
+				}
+				if err := mc.checkQuality(*cfgPath); err != nil {
 					return nil, usageErr("serve: %v", err)
 				}
 			}
@@ -255,7 +269,105 @@ func parseServe(args []string, stderr io.Writer) (*serveConfig, error) {
 	if cfg.predlog, err = plc.options(*cfgPath, models); err != nil {
 		return nil, usageErr("serve: %v", err)
 	}
+	if set["labels-dir"] {
+		lbc.Dir = *lbDir
+	}
+	if cfg.labels, err = lbc.options(*cfgPath, *featStore, cfg.features != "", models); err != nil {
+		return nil, usageErr("serve: %v", err)
+	}
 	return cfg, nil
+}
+
+// labelsConfig is the config file's "labels" block; --labels-dir
+// overrides its dir.
+type labelsConfig struct {
+	Dir        string            `json:"dir"`
+	JoinWindow config.Duration   `json:"join_window"`
+	MaxBytes   int64             `json:"max_bytes"`
+	Windows    []config.Duration `json:"windows"`
+}
+
+// labelsOptions are the labels store's directory and options.
+type labelsOptions struct {
+	dir  string
+	opts labels.Options
+}
+
+// options returns the labels store's settings, nil when labels are off.
+// The store must not share the feature store's pebble directory (store
+// is --store, features whether a feature store is opened).
+func (c labelsConfig) options(path, store string, features bool, models []modelConfig) (*labelsOptions, error) {
+	if c.Dir == "" {
+		for _, mc := range models {
+			if mc.Quality != nil {
+				return nil, fmt.Errorf("config file %s: model %q sets \"quality\" but labels are off: give --labels-dir DIR or labels.dir", path, mc.Name)
+			}
+		}
+		return nil, nil
+	}
+	if dir, ok := strings.CutPrefix(store, "pebble:"); ok && features && filepath.Clean(dir) == filepath.Clean(c.Dir) {
+		return nil, fmt.Errorf("--labels-dir %s is the feature store's pebble directory (--store %s): give the labels store a directory of its own", c.Dir, store)
+	}
+	o := labels.Options{JoinWindow: time.Duration(c.JoinWindow), MaxBytes: c.MaxBytes}
+	for i, w := range c.Windows {
+		if w <= 0 {
+			return nil, fmt.Errorf("labels.windows[%d] %v: want a positive duration such as 1h", i, time.Duration(w))
+		}
+		o.Windows = append(o.Windows, time.Duration(w))
+	}
+	switch {
+	case o.JoinWindow < 0:
+		return nil, fmt.Errorf("labels.join_window %v is negative", o.JoinWindow)
+	case o.MaxBytes < 0:
+		return nil, fmt.Errorf("labels.max_bytes %d is negative", o.MaxBytes)
+	}
+	return &labelsOptions{dir: c.Dir, opts: o}, nil
+}
+
+// qualityConfig is a model's "quality" block: how its labels are read
+// and its live quality sliced (server.Quality).
+type qualityConfig struct {
+	// Task is binary or regression; empty: the model's task.
+	Task        string   `json:"task"`
+	ScoreOutput int      `json:"score_output"`
+	Slices      []string `json:"slices"`
+	Protected   string   `json:"protected"`
+	Threshold   float64  `json:"threshold"`
+}
+
+// checkQuality validates the model's quality block, if any; the error
+// names the config file and the model.
+func (mc modelConfig) checkQuality(path string) error {
+	q := mc.Quality
+	if q == nil {
+		return nil
+	}
+	switch {
+	case q.Task != "" && q.Task != "binary" && q.Task != "regression":
+		return fmt.Errorf("config file %s: model %q: quality.task %q: want binary or regression (empty: the model's task)", path, mc.Name, q.Task)
+	case q.ScoreOutput < 0:
+		return fmt.Errorf("config file %s: model %q: quality.score_output %d is negative", path, mc.Name, q.ScoreOutput)
+	case q.Protected != "" && !slices.Contains(q.Slices, q.Protected):
+		return fmt.Errorf("config file %s: model %q: quality.protected %q is not one of quality.slices %q", path, mc.Name, q.Protected, q.Slices)
+	case !(q.Threshold >= 0 && q.Threshold <= 1):
+		return fmt.Errorf("config file %s: model %q: quality.threshold %v: want a probability in [0, 1] (0: 0.5)", path, mc.Name, q.Threshold)
+	}
+	return nil
+}
+
+// quality returns the model's server.Quality (checked by checkQuality).
+func (q *qualityConfig) quality() server.Quality {
+	if q == nil {
+		return server.Quality{}
+	}
+	out := server.Quality{ScoreOutput: q.ScoreOutput, Slices: q.Slices, Protected: q.Protected, Threshold: q.Threshold}
+	switch q.Task {
+	case "binary":
+		out.Task = labels.Binary
+	case "regression":
+		out.Task = labels.Regression
+	}
+	return out
 }
 
 // predlogConfig is the config file's "prediction_log" block; the
@@ -398,6 +510,9 @@ type modelConfig struct {
 	// Log is the model's prediction log policy; a field left out is the
 	// prediction_log block's; nil: the block's.
 	Log *logPolicyConfig `json:"log"`
+	// Quality is the model's live-quality settings for the labels store;
+	// nil: its task, score output 0, no slices.
+	Quality *qualityConfig `json:"quality"`
 }
 
 // thresholds returns the model's drift thresholds, nil when it sets none:
@@ -463,6 +578,7 @@ func (mc modelConfig) serving(def server.ModelOptions) server.ModelOptions {
 		mo.StoreDown, _ = server.ParseStoreDownPolicy(mc.StoreDown) // checked when read
 	}
 	mo.Contract, _ = server.ParseContractMode(mc.Contract) // checked when read
+	mo.Quality = mc.Quality.quality()
 	return mo
 }
 

@@ -23,6 +23,7 @@ import (
 	"github.com/predictd/predictd/monitor"
 	"github.com/predictd/predictd/monitor/cost"
 	"github.com/predictd/predictd/monitor/drift"
+	"github.com/predictd/predictd/monitor/labels"
 	"github.com/predictd/predictd/monitor/predlog"
 	"github.com/predictd/predictd/monitor/slo"
 	"github.com/predictd/predictd/monitor/watch"
@@ -47,6 +48,8 @@ type serveConfig struct {
 	monitor              monitorConfig
 	// predlog: the prediction log's options; nil: off.
 	predlog *predlog.Options
+	// labels: the labels store's directory and options; nil: off.
+	labels *labelsOptions
 }
 
 // monitorConfig is the model monitor's settings: prices, per-model SLOs,
@@ -83,6 +86,7 @@ type wiring struct {
 	stopRead  context.CancelFunc
 	readDone  chan struct{}
 	predlog   *predlog.Log
+	labels    *labels.Store
 	metrics   *monitor.Registry
 	monitor   *watch.Monitor
 	stopTicks context.CancelFunc
@@ -111,6 +115,11 @@ func (d *wiring) components() []daemonrun.Component {
 		// Before the models (each version gets its logger in Prepare);
 		// closed after the server drained and the manager retired them.
 		cs = append(cs, daemonrun.Component{Name: "prediction log", Start: d.openPredLog, Stop: d.closePredLog})
+	}
+	if d.cfg.labels != nil {
+		// As the prediction log: before the models (Prepare configures
+		// each), closed after the server drained.
+		cs = append(cs, daemonrun.Component{Name: "labels store", Start: d.openLabels, Stop: d.closeLabels})
 	}
 	return append(cs,
 		daemonrun.Component{Name: "model monitor", Start: d.newMonitor, Stop: d.stopMonitor},
@@ -346,11 +355,33 @@ func (d *wiring) closePredLog(context.Context) error {
 	return nil
 }
 
+// openLabels opens the labels store.
+func (d *wiring) openLabels(context.Context) error {
+	o := d.cfg.labels.opts
+	o.Logf = d.logf
+	st, err := labels.Open(d.cfg.labels.dir, o)
+	if err != nil {
+		return usageErr("--labels-dir %s: %v", d.cfg.labels.dir, err)
+	}
+	d.labels = st
+	return nil
+}
+
+// closeLabels writes the recorded predictions still queued and closes
+// the store.
+func (d *wiring) closeLabels(context.Context) error {
+	if err := d.labels.Close(); err != nil {
+		return fmt.Errorf("labels store: %w", err)
+	}
+	return nil
+}
+
 func (d *wiring) newServer(context.Context) error {
 	opts := d.cfg.server
 	opts.Features = d.features
 	opts.Metrics, opts.Monitor = d.metrics, d.monitor
 	opts.PredictionLog = d.predlog
+	opts.Labels = d.labels
 	if d.stream != nil {
 		if err := opts.Metrics.Register(d.stream.Collector()); err != nil {
 			return fmt.Errorf("feature stream metrics: %w", err)

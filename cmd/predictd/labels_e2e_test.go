@@ -1,0 +1,145 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/predictd/predictd/internal/fixture"
+	"github.com/predictd/predictd/monitor/labels"
+)
+
+// TestServeLabels: serve with --labels-dir and a quality block slicing lr
+// by its first input; N predictions with ids, of three values of that
+// input; `predictd feedback --in labels.csv` posts labels for all but a
+// few, plus an unknown id, and prints the counts; /metrics counts them;
+// after SIGTERM the store (closed by the daemon) reports the joined rows
+// by slice value.
+func TestServeLabels(t *testing.T) {
+	repo, body := lrRepo(t)
+	dir := filepath.Join(t.TempDir(), "labels")
+	cfg := filepath.Join(t.TempDir(), "serve.json")
+	var inst struct{ Instances [][]float64 }
+	if err := json.Unmarshal(body, &inst); err != nil {
+		t.Fatal(err)
+	}
+	const col = "mean_radius" // lr's first input
+	writeFile(t, cfg, `{"labels": {"windows": ["1h"]}, "models": [{"name": "lr", "quality": {"slices": ["`+col+`"], "protected": "`+col+`"}}]}`)
+	d := startServe(t, nil, "--repo", repo, "--config", cfg, "--labels-dir", dir)
+	c := d.client(false)
+	values := []float64{10, 15.5, 20}
+	const n = 90
+	var csv strings.Builder
+	csv.WriteString("id,label,time\n")
+	perValue := map[string]int64{}
+	for i := range n {
+		row := slices.Clone(inst.Instances[0])
+		row[0] = values[i%len(values)]
+		b := fmt.Sprintf(`{"instances": [%s]}`, mustJSON(t, row))
+		id := fmt.Sprintf("lb-%d", i)
+		req, _ := http.NewRequest("POST", d.url(false, "/v1/models/lr:predict"), bytes.NewReader([]byte(b)))
+		req.Header.Set("X-Request-Id", id)
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Fatalf("request %d: %d", i, resp.StatusCode)
+		}
+		if i%10 == 9 {
+			continue // no label
+		}
+		when := ""
+		if i%2 == 0 {
+			when = time.Now().UTC().Format(time.RFC3339)
+		}
+		fmt.Fprintf(&csv, "%s,%d,%s\n", id, i%2, when)
+		perValue[fmt.Sprint(values[i%len(values)])]++
+	}
+	csv.WriteString("nope,1,\n")
+	in := filepath.Join(t.TempDir(), "labels.csv")
+	writeFile(t, in, csv.String())
+	out := mustRun(t, "feedback", "--url", d.url(false, ""), "--model", "lr", "--in", in, "--chunk", "25")
+	joined := n - n/10
+	if want := fmt.Sprintf("joined %d, unknown 1, duplicate 0, late 0, invalid 0\n", joined); out != want {
+		t.Errorf("predictd feedback printed %q, want %q", out, want)
+	}
+	if got := metricValue(t, d, "predictd_labels_total", "model", "lr", "outcome", "joined"); got != float64(joined) {
+		t.Errorf("predictd_labels_total{outcome=joined} = %v, want %d", got, joined)
+	}
+	if got := metricValue(t, d, "predictd_labels_total", "model", "lr", "outcome", "unknown"); got != 1 {
+		t.Errorf("predictd_labels_total{outcome=unknown} = %v, want 1", got)
+	}
+	// A malformed file is refused naming its line.
+	bad := filepath.Join(t.TempDir(), "bad.csv")
+	writeFile(t, bad, "id,label\nlb-0,1\nlb-1,x\n")
+	if r := predictd(t, "feedback", "--url", d.url(false, ""), "--model", "lr", "--in", bad); r.code == 0 || !strings.Contains(r.stderr, bad+":3") {
+		t.Errorf("feedback --in %s: exit %d, stderr %q; want an error naming %s:3", bad, r.code, r.stderr, bad)
+	}
+	d.stop(30*time.Second, "with labels")
+
+	st, err := labels.Open(dir, labels.Options{Windows: []time.Duration{time.Hour}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if err := st.Configure("lr", labels.Spec{Task: labels.Binary, SliceColumns: []string{col}}); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := st.Report("lr", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := rep.Windows[0]
+	if w.Labelled != int64(joined) || w.Unlabelled != int64(n-joined) {
+		t.Errorf("report: labelled %d, unlabelled %d, want %d, %d", w.Labelled, w.Unlabelled, joined, n-joined)
+	}
+	if len(w.Slices) != 1 || w.Slices[0].Column != col {
+		t.Fatalf("report slices %+v, want one column %s", w.Slices, col)
+	}
+	got := map[string]int64{}
+	for _, sv := range w.Slices[0].Metrics[0].Slices {
+		got[sv.Value] = sv.Rows
+	}
+	if fmt.Sprint(got) != fmt.Sprint(perValue) {
+		t.Errorf("report rows by %s: %v, want %v", col, got, perValue)
+	}
+}
+
+// TestServeLabelsConfigErrors: serve refuses, exit 2 before it listens, a
+// labels store in the feature store's pebble directory, a quality block
+// with labels off, and a bad quality block, each naming the setting.
+func TestServeLabelsConfigErrors(t *testing.T) {
+	repo, _ := lrRepo(t)
+	store := filepath.Join(t.TempDir(), "feat")
+	for _, c := range []struct {
+		config string
+		args   []string
+		want   string
+	}{
+		{``, []string{"--features", fixture.Path("features", "demo.yaml"), "--store", "pebble:" + store, "--labels-dir", store + "/"}, "is the feature store's pebble directory"},
+		{`{"models": [{"name": "lr", "quality": {}}]}`, nil, `model "lr" sets "quality" but labels are off: give --labels-dir DIR or labels.dir`},
+		{`{"models": [{"name": "lr", "quality": {"task": "multiclass"}}]}`, []string{"--labels-dir", t.TempDir()}, `quality.task "multiclass": want binary or regression`},
+		{`{"models": [{"name": "lr", "quality": {"slices": ["a"], "protected": "b"}}]}`, []string{"--labels-dir", t.TempDir()}, `quality.protected "b" is not one of quality.slices ["a"]`},
+		{`{"labels": {"dir": "x", "windows": ["0s"]}}`, nil, `labels.windows[0] 0s: want a positive duration`},
+		{`{"labels": {"dir": "x", "join_windo": "1h"}}`, nil, `join_windo`},
+	} {
+		args := append([]string{"serve", "--repo", repo, "--listen", "127.0.0.1:0"}, c.args...)
+		if c.config != "" {
+			cfg := filepath.Join(t.TempDir(), "serve.json")
+			writeFile(t, cfg, c.config)
+			args = append(args, "--config", cfg)
+		}
+		r := predictd(t, args...)
+		if r.code != 2 || !strings.Contains(r.stderr, c.want) {
+			t.Errorf("predictd %s (config %s): exit %d, stderr %q; want 2 and %q", strings.Join(args, " "), c.config, r.code, r.stderr, c.want)
+		}
+	}
+}
