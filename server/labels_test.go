@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -12,7 +13,9 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/predictd/predictd/internal/promtest"
 	"github.com/predictd/predictd/monitor/labels"
+	"github.com/predictd/predictd/monitor/watch"
 )
 
 // newLabels opens a labels store in a temporary directory, closed when t
@@ -150,7 +153,47 @@ func TestLabelsFeedback(t *testing.T) {
 		t.Errorf("report Brier %v, want %v from the answers' scores and the labels", brier, sq/float64(joined))
 	}
 
-	// /metrics: the outcomes per model.
+	// /monitor: the version's quality is the store's report (times
+	// aside: each is computed at its call).
+	code, out, _ = call(s, "GET", "/v1/models/txlin/monitor", "")
+	if code != 200 {
+		t.Fatalf("GET monitor: %d %s", code, out)
+	}
+	var mon struct {
+		Versions []struct {
+			Version int
+			Quality json.RawMessage
+		}
+	}
+	if err := json.Unmarshal([]byte(out), &mon); err != nil || len(mon.Versions) != 1 || mon.Versions[0].Version != 1 {
+		t.Fatalf("GET monitor: %s (%v), want one version, 1", out, err)
+	}
+	direct, _ := json.Marshal(rep)
+	if got, want := untimed(t, mon.Versions[0].Quality), untimed(t, direct); !reflect.DeepEqual(got, want) {
+		t.Errorf("/monitor quality:\n%s\nwant the store's report:\n%s", mon.Versions[0].Quality, direct)
+	}
+
+	// /metrics: the outcomes per model, the report's gauges.
+	_, text, _ := call(s, "GET", "/metrics", "")
+	fams := promtest.Parse(t, []byte(text))
+	for _, c := range []struct {
+		name   string
+		labels []string
+		want   float64
+	}{
+		{"predictd_model_quality", []string{"model", "txlin", "version", "1", "window", w.Window, "metric", "brier"}, float64(w.Binary.Brier)},
+		{"predictd_model_quality", []string{"model", "txlin", "version", "1", "window", w.Window, "metric", "log_loss"}, float64(w.Binary.LogLoss)},
+		{"predictd_model_quality_slice", []string{"model", "txlin", "version", "1", "window", w.Window, "column", "country", "value", "DE", "metric", w.Slices[0].Metrics[0].Metric}, float64(w.Slices[0].Metrics[0].Slices[0].Metric)},
+		{"predictd_model_quality_rows", []string{"model", "txlin", "version", "1", "window", w.Window, "state", "unlabelled"}, 2},
+		{"predictd_model_quality_estimated", []string{"model", "txlin", "version", "1", "window", w.Window, "metric", "accuracy"}, float64(w.Estimate.Accuracy)},
+	} {
+		if promtest.Find(fams, c.name, c.labels...) == nil {
+			t.Errorf("/metrics has no %s%q", c.name, c.labels)
+		} else if got := promtest.Value(fams, c.name, c.labels...); got != c.want {
+			t.Errorf("/metrics %s%q = %v, want %v", c.name, c.labels, got, c.want)
+		}
+	}
+
 	_, metrics, _ := call(s, "GET", "/metrics", "")
 	if want := fmt.Sprintf(`predictd_labels_total{model="txlin",outcome="joined"} %d`, joined); !strings.Contains(metrics, want) {
 		t.Errorf("/metrics lacks %q", want)
@@ -254,5 +297,84 @@ func TestPredictLabelsAllocs(t *testing.T) {
 		if allocs != 1 {
 			t.Errorf("POST %s: %.1f allocations per request, want 1 (the ids)", c.uri, allocs)
 		}
+	}
+}
+
+// untimed decodes a report's JSON without its times ("time", "from",
+// "to"), which differ between two reports of the same rows.
+func untimed(t *testing.T, b []byte) any {
+	t.Helper()
+	var v any
+	if err := json.Unmarshal(b, &v); err != nil {
+		t.Fatalf("%s: %v", b, err)
+	}
+	var strip func(any)
+	strip = func(v any) {
+		switch x := v.(type) {
+		case map[string]any:
+			delete(x, "time")
+			delete(x, "from")
+			delete(x, "to")
+			for _, e := range x {
+				strip(e)
+			}
+		case []any:
+			for _, e := range x {
+				strip(e)
+			}
+		}
+	}
+	strip(v)
+	return v
+}
+
+// TestLabelsMonitorMerged: with the model monitor on, /monitor keeps its
+// drift windows per version and adds the version's quality beside them;
+// a model whose task labels do not join (multiclass "trees") has no
+// quality; the report is computed at most once per
+// QualityRecomputeEvery (a second call within it answers the same
+// counts though a label joined meanwhile).
+func TestLabelsMonitorMerged(t *testing.T) {
+	mon, err := watch.New(watch.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := DefaultOptions()
+	opts.Labels = newLabels(t, labels.Options{})
+	opts.QualityRecomputeEvery = time.Hour
+	s, _ := txServer(t, opts, mon)
+	body := txBodies(txLinInputs, txRows)["instances-objects"]
+	if code, out, _ := call(s, "POST", "/v1/models/txlin:predict", body, "X-Request-Id", "m"); code != 200 {
+		t.Fatalf("POST %s: %d %s", body, code, out)
+	}
+	type monitor struct {
+		Model    string
+		Versions []struct {
+			Version int
+			Windows []json.RawMessage
+			Quality *labels.Report
+		}
+	}
+	get := func() monitor {
+		t.Helper()
+		code, out, _ := call(s, "GET", "/v1/models/txlin/monitor", "")
+		var m monitor
+		if err := json.Unmarshal([]byte(out), &m); code != 200 || err != nil || len(m.Versions) != 1 || m.Versions[0].Quality == nil {
+			t.Fatalf("GET monitor: %d %s (%v), want one version with its quality", code, out, err)
+		}
+		return m
+	}
+	m := get()
+	if v := m.Versions[0]; m.Model != "txlin" || len(v.Windows) == 0 || v.Quality.Windows[0].Unlabelled != int64(len(txRows)) {
+		t.Errorf("monitor: model %q, %d drift windows, quality %+v; want txlin, the drift windows, %d unlabelled", m.Model, len(v.Windows), v.Quality.Windows, len(txRows))
+	}
+	if code, out, _ := call(s, "POST", "/v1/models/txlin/feedback", `[{"id": "m/0", "label": 1}]`); code != 200 || !strings.Contains(out, `"joined":1`) {
+		t.Fatalf("feedback: %d %s, want 200 joined 1", code, out)
+	}
+	if got := get().Versions[0].Quality.Windows[0].Labelled; got != 0 {
+		t.Errorf("monitor within QualityRecomputeEvery: labelled %d, want the cached report's 0", got)
+	}
+	if code, out, _ := call(s, "GET", "/v1/models/nope/monitor", ""); code != 404 {
+		t.Errorf("GET /v1/models/nope/monitor: %d %s, want 404", code, out)
 	}
 }

@@ -43,7 +43,7 @@ func (s *Server) registerMetrics() error {
 		cs = append(cs, predlogCollector{s})
 	}
 	if s.opts.Labels != nil {
-		cs = append(cs, labelsCollector{s})
+		cs = append(cs, labelsCollector{s}, qualityCollector{s})
 	}
 	if f := s.opts.Features; f != nil {
 		cs = append(cs, monitor.NewJoinCollector(s.joinVersions, f.CacheStats))

@@ -98,6 +98,10 @@ type Options struct {
 	// server's first Prepare and closes it after Shutdown. nil: labels
 	// are off (feedback answers 503).
 	Labels *labels.Store
+	// QualityRecomputeEvery bounds how often a version's live-quality
+	// report (quality.go) is recomputed for /monitor and /metrics; calls in
+	// between get the last one. Default 10s.
+	QualityRecomputeEvery time.Duration
 	// Version is reported by GET /v2 and predictd_build_info.
 	Version string
 	// Logf receives one line per notable event (admin calls, errors that
@@ -191,6 +195,8 @@ type Server struct {
 	plog predlogState
 	// labelCounts: label outcomes by model name (*labelCounts).
 	labelCounts sync.Map
+	// quality: the live versions' last quality reports.
+	quality qualityCache
 
 	// Rate-limited Logf for lines clients or outages repeat.
 	logClientErr, logServerErr, logStoreDown, logFeatures func(string, ...any)
@@ -247,6 +253,9 @@ func New(opts Options) (*Server, error) {
 	}
 	if opts.Version == "" {
 		opts.Version = d.Version
+	}
+	if opts.QualityRecomputeEvery <= 0 {
+		opts.QualityRecomputeEvery = 10 * time.Second
 	}
 	if opts.Logf == nil {
 		opts.Logf = func(string, ...any) {}
@@ -464,6 +473,7 @@ func (s *Server) Retired(_ *model.Loaded, attached any) {
 		vs.batcher.Close()
 	}
 	s.retirePredLog(vs)
+	s.forgetQuality(vs)
 }
 
 // SetModels attaches the model manager. Call it once, before Serve; the
@@ -797,11 +807,26 @@ func (s *Server) monitorReport(ctx *fasthttp.RequestCtx, t target) {
 		s.writeError(ctx, Errorf(fasthttp.StatusBadRequest, "GET /v1/models/%s/monitor reports every served version of the model; drop the version or label from the path", t.name))
 		return
 	}
-	if s.opts.Monitor == nil {
+	if s.opts.Monitor == nil && s.opts.Labels == nil {
 		s.writeError(ctx, Errorf(fasthttp.StatusNotFound, "model monitoring is off in this server"))
 		return
 	}
-	body, err := s.opts.Monitor.Report(bstr(t.name))
+	var body []byte
+	var err error
+	if s.opts.Monitor != nil {
+		body, err = s.opts.Monitor.Report(bstr(t.name))
+	}
+	if s.opts.Labels != nil && (err == nil || errors.Is(err, watch.ErrUnknownModel)) {
+		var ok bool
+		var qerr error
+		if body, ok, qerr = s.addQuality(string(t.name), body); qerr != nil {
+			err = qerr
+		} else if ok {
+			err = nil
+		} else if err == nil {
+			err = fmt.Errorf("model %q: %w", t.name, watch.ErrUnknownModel)
+		}
+	}
 	switch {
 	case errors.Is(err, watch.ErrUnknownModel):
 		s.writeError(ctx, Errorf(fasthttp.StatusNotFound, "%v", err))

@@ -1,0 +1,203 @@
+package server
+
+import (
+	"encoding/json"
+	"math"
+	"sort"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/predictd/predictd/monitor/labels"
+)
+
+// Live quality (Options.Labels): GET /v1/models/{name}/monitor gains a
+// "quality" member per served version, the store's labels.Report; /metrics
+// gains its headline metrics, its slices' and its CBPE estimates as
+// gauges. A version's report is computed when asked (a scrape, a /monitor
+// call), never on the request path, and at most once per
+// Options.QualityRecomputeEvery: callers in between get the last one.
+
+// maxSliceValuesPerColumn bounds the predictd_model_quality_slice series
+// per slice column and metric: the report's first values (ascending).
+const maxSliceValuesPerColumn = 50
+
+// qualityCache holds each served version's last report.
+type qualityCache struct {
+	mu   sync.Mutex // held while a report is computed: one at a time
+	reps map[versionKey]qualityEntry
+}
+
+type qualityEntry struct {
+	at  time.Time
+	rep *labels.Report
+	err error
+}
+
+// qualityReport returns vs's report, computed at most once per
+// QualityRecomputeEvery; nil when the server records no labels for vs.
+func (s *Server) qualityReport(vs *versionState, now time.Time) (*labels.Report, error) {
+	if vs.labels == nil {
+		return nil, nil
+	}
+	q := &s.quality
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	k := versionKey{vs.name, vs.version}
+	if e, ok := q.reps[k]; ok && now.Sub(e.at) < s.opts.QualityRecomputeEvery && !now.Before(e.at) {
+		return e.rep, e.err
+	}
+	rep, err := s.opts.Labels.Report(vs.name, vs.version)
+	if q.reps == nil {
+		q.reps = map[versionKey]qualityEntry{}
+	}
+	q.reps[k] = qualityEntry{at: now, rep: rep, err: err}
+	return rep, err
+}
+
+// forgetQuality drops a retired version's cached report.
+func (s *Server) forgetQuality(vs *versionState) {
+	s.quality.mu.Lock()
+	delete(s.quality.reps, versionKey{vs.name, vs.version})
+	s.quality.mu.Unlock()
+}
+
+// labelledVersions returns the live versions of model (every model when
+// model is "") the server records labels for, by name and version.
+func (s *Server) labelledVersions(model string) []*versionState {
+	var out []*versionState
+	s.versions.Range(func(k, _ any) bool {
+		vs := k.(*versionState)
+		if vs.labels != nil && (model == "" || vs.name == model) {
+			out = append(out, vs)
+		}
+		return true
+	})
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].name != out[j].name {
+			return out[i].name < out[j].name
+		}
+		return out[i].version < out[j].version
+	})
+	return out
+}
+
+// addQuality adds, to each version of body (the model monitor's report,
+// or nil for none), a "quality" member: the version's labels.Report, or
+// {"error": ...}. Versions with quality the body lacks are added. It
+// reports false when there is nothing to report.
+func (s *Server) addQuality(name string, body []byte) ([]byte, bool, error) {
+	vss := s.labelledVersions(name)
+	if len(vss) == 0 {
+		return body, body != nil, nil
+	}
+	top := map[string]json.RawMessage{}
+	var versions []map[string]json.RawMessage
+	if body != nil {
+		if err := json.Unmarshal(body, &top); err != nil {
+			return nil, false, err
+		}
+		if raw, ok := top["versions"]; ok {
+			if err := json.Unmarshal(raw, &versions); err != nil {
+				return nil, false, err
+			}
+		}
+	} else {
+		top["model"], _ = json.Marshal(name)
+		top["time"], _ = json.Marshal(time.Now().UTC())
+	}
+	now := time.Now()
+	for _, vs := range vss {
+		rep, err := s.qualityReport(vs, now)
+		var q json.RawMessage
+		if err != nil {
+			q, _ = json.Marshal(map[string]string{"error": err.Error()})
+		} else {
+			q, _ = json.Marshal(rep)
+		}
+		found := false
+		for _, v := range versions {
+			if n, _ := strconv.Atoi(string(v["version"])); n == vs.version {
+				v["quality"], found = q, true
+			}
+		}
+		if !found {
+			versions = append(versions, map[string]json.RawMessage{"version": json.RawMessage(strconv.Itoa(vs.version)), "quality": q})
+		}
+	}
+	top["versions"], _ = json.Marshal(versions)
+	out, err := json.Marshal(top)
+	return out, true, err
+}
+
+var (
+	qualityDesc = prometheus.NewDesc("predictd_model_quality",
+		"Live quality of a model version over the labelled predictions of a window (by prediction time): auc, log_loss, brier, accuracy, ece (binary), rmse, mae, mean_error (regression). Absent when undefined on the window's rows.",
+		[]string{"model", "version", "window", "metric"}, nil)
+	qualitySliceDesc = prometheus.NewDesc("predictd_model_quality_slice",
+		"Live quality of a model version per value of a slice column (the model's quality.slices), per window; at most 50 values per column (the first, ascending).",
+		[]string{"model", "version", "window", "column", "value", "metric"}, nil)
+	qualityEstimatedDesc = prometheus.NewDesc("predictd_model_quality_estimated",
+		"CBPE estimate of a binary model version's quality over the predictions of a window still without a label (auc, accuracy), assuming calibrated scores.",
+		[]string{"model", "version", "window", "metric"}, nil)
+	qualityRowsDesc = prometheus.NewDesc("predictd_model_quality_rows",
+		"Predictions of a model version in a window, by state: labelled or unlabelled.",
+		[]string{"model", "version", "window", "state"}, nil)
+)
+
+// qualityCollector reports the live versions' quality reports.
+type qualityCollector struct{ s *Server }
+
+func (c qualityCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{qualityDesc, qualitySliceDesc, qualityEstimatedDesc, qualityRowsDesc} {
+		ch <- d
+	}
+}
+
+func (c qualityCollector) Collect(ch chan<- prometheus.Metric) {
+	now := time.Now()
+	for _, vs := range c.s.labelledVersions("") {
+		rep, err := c.s.qualityReport(vs, now)
+		if err != nil || rep == nil {
+			continue
+		}
+		ver := strconv.Itoa(vs.version)
+		gauge := func(d *prometheus.Desc, v labels.Float, lv ...string) {
+			if f := float64(v); !math.IsNaN(f) && !math.IsInf(f, 0) {
+				ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, f, lv...)
+			}
+		}
+		for _, w := range rep.Windows {
+			ch <- prometheus.MustNewConstMetric(qualityRowsDesc, prometheus.GaugeValue, float64(w.Labelled), vs.name, ver, w.Window, "labelled")
+			ch <- prometheus.MustNewConstMetric(qualityRowsDesc, prometheus.GaugeValue, float64(w.Unlabelled), vs.name, ver, w.Window, "unlabelled")
+			if b := w.Binary; b != nil {
+				gauge(qualityDesc, b.ROCAUC, vs.name, ver, w.Window, "auc")
+				gauge(qualityDesc, b.LogLoss, vs.name, ver, w.Window, "log_loss")
+				gauge(qualityDesc, b.Brier, vs.name, ver, w.Window, "brier")
+				gauge(qualityDesc, b.Accuracy, vs.name, ver, w.Window, "accuracy")
+				gauge(qualityDesc, b.ECE, vs.name, ver, w.Window, "ece")
+			}
+			if r := w.Regression; r != nil {
+				gauge(qualityDesc, r.RMSE, vs.name, ver, w.Window, "rmse")
+				gauge(qualityDesc, r.MAE, vs.name, ver, w.Window, "mae")
+				gauge(qualityDesc, r.MeanError, vs.name, ver, w.Window, "mean_error")
+			}
+			if e := w.Estimate; e != nil {
+				gauge(qualityEstimatedDesc, e.AUC, vs.name, ver, w.Window, "auc")
+				gauge(qualityEstimatedDesc, e.Accuracy, vs.name, ver, w.Window, "accuracy")
+			}
+			for _, col := range w.Slices {
+				for _, m := range col.Metrics {
+					for i, sv := range m.Slices {
+						if i == maxSliceValuesPerColumn {
+							break
+						}
+						gauge(qualitySliceDesc, sv.Metric, vs.name, ver, w.Window, col.Column, sv.Value, m.Metric)
+					}
+				}
+			}
+		}
+	}
+}
