@@ -77,6 +77,23 @@ func TestServeLabels(t *testing.T) {
 	if got := metricValue(t, d, "predictd_labels_total", "model", "lr", "outcome", "unknown"); got != 1 {
 		t.Errorf("predictd_labels_total{outcome=unknown} = %v, want 1", got)
 	}
+	// /monitor: the joined counts, the rows by slice value.
+	_, mb := do(t, c, "GET", d.url(false, "/v1/models/lr/monitor"), nil)
+	var mon struct {
+		Versions []struct {
+			Version int
+			Quality *labels.Report
+		}
+	}
+	if err := json.Unmarshal(mb, &mon); err != nil || len(mon.Versions) != 1 || mon.Versions[0].Quality == nil {
+		t.Fatalf("GET /v1/models/lr/monitor: %s (%v), want one version with its quality", mb, err)
+	}
+	if w := mon.Versions[0].Quality.Windows[0]; w.Labelled != int64(joined) || len(w.Slices) != 1 || fmt.Sprint(sliceRows(w)) != fmt.Sprint(perValue) {
+		t.Errorf("/monitor quality window %+v: want %d labelled, rows by %s %v", w, joined, col, perValue)
+	}
+	if got := metricValue(t, d, "predictd_model_quality_rows", "model", "lr", "version", "1", "window", "1h0m0s", "state", "labelled"); got != float64(joined) {
+		t.Errorf("predictd_model_quality_rows{state=labelled} = %v, want %d", got, joined)
+	}
 	// A malformed file is refused naming its line.
 	bad := filepath.Join(t.TempDir(), "bad.csv")
 	writeFile(t, bad, "id,label\nlb-0,1\nlb-1,x\n")
@@ -104,10 +121,7 @@ func TestServeLabels(t *testing.T) {
 	if len(w.Slices) != 1 || w.Slices[0].Column != col {
 		t.Fatalf("report slices %+v, want one column %s", w.Slices, col)
 	}
-	got := map[string]int64{}
-	for _, sv := range w.Slices[0].Metrics[0].Slices {
-		got[sv.Value] = sv.Rows
-	}
+	got := sliceRows(w)
 	if fmt.Sprint(got) != fmt.Sprint(perValue) {
 		t.Errorf("report rows by %s: %v, want %v", col, got, perValue)
 	}
@@ -142,4 +156,14 @@ func TestServeLabelsConfigErrors(t *testing.T) {
 			t.Errorf("predictd %s (config %s): exit %d, stderr %q; want 2 and %q", strings.Join(args, " "), c.config, r.code, r.stderr, c.want)
 		}
 	}
+}
+
+// sliceRows is a window's labelled rows by value of its first slice
+// column.
+func sliceRows(w labels.Window) map[string]int64 {
+	got := map[string]int64{}
+	for _, sv := range w.Slices[0].Metrics[0].Slices {
+		got[sv.Value] = sv.Rows
+	}
+	return got
 }
