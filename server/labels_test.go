@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"os/exec"
 	"reflect"
 	"slices"
 	"strconv"
@@ -176,6 +177,15 @@ func TestLabelsFeedback(t *testing.T) {
 	// /metrics: the outcomes per model, the report's gauges.
 	_, text, _ := call(s, "GET", "/metrics", "")
 	fams := promtest.Parse(t, []byte(text))
+	promtool, err := exec.LookPath("promtool")
+	if err != nil {
+		t.Fatalf("promtool is not installed (%v): apt-get install --no-install-recommends prometheus, as .ci/run does", err)
+	}
+	cmd := exec.Command(promtool, "check", "metrics")
+	cmd.Stdin = strings.NewReader(text)
+	if pout, err := cmd.CombinedOutput(); err != nil || len(pout) > 0 {
+		t.Errorf("promtool check metrics over the labels' and quality series: %v\n%s", err, pout)
+	}
 	for _, c := range []struct {
 		name   string
 		labels []string
