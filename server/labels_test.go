@@ -17,6 +17,7 @@ import (
 	"github.com/predictd/predictd/internal/promtest"
 	"github.com/predictd/predictd/monitor/labels"
 	"github.com/predictd/predictd/monitor/watch"
+	"github.com/predictd/predictd/wire/kservepb"
 )
 
 // newLabels opens a labels store in a temporary directory, closed when t
@@ -386,5 +387,35 @@ func TestLabelsMonitorMerged(t *testing.T) {
 	}
 	if code, out, _ := call(s, "GET", "/v1/models/nope/monitor", ""); code != 404 {
 		t.Errorf("GET /v1/models/nope/monitor: %d %s, want 404", code, out)
+	}
+}
+
+// TestLabelsGRPCAndMulticlass: a gRPC ModelInfer is recorded under the id
+// its response returns, and joins; a multiclass model ("trees") is not
+// recorded: its label is invalid (the model has no quality Spec) and its
+// /monitor has no quality.
+func TestLabelsGRPCAndMulticlass(t *testing.T) {
+	opts := DefaultOptions()
+	opts.Labels = newLabels(t, labels.Options{})
+	s := newTestServer(t, opts)
+	row := []float64{17.99, 10.38, 122.8, 1001, 0.1184, 0.2776, 0.3001, 0.1471, 0.2419, 0.07871}
+	resp, err := grpcService{s: s}.ModelInfer(t.Context(), &kservepb.ModelInferRequest{ModelName: "lr", Id: "g-1", Inputs: []*kservepb.ModelInferRequest_InferInputTensor{{
+		Name: "input", Datatype: "FP64", Shape: []int64{1, 10},
+		Contents: &kservepb.InferTensorContents{Fp64Contents: row},
+	}}})
+	if err != nil || resp.GetId() != "g-1" {
+		t.Fatalf("ModelInfer id g-1: %v, id %q", err, resp.GetId())
+	}
+	if code, out, _ := call(s, "POST", "/v1/models/lr/feedback", `[{"id": "g-1", "label": 1}]`); code != 200 || !strings.Contains(out, `"joined":1`) {
+		t.Errorf("feedback for the gRPC id: %d %s, want 200 joined 1", code, out)
+	}
+	if code, out, _ := call(s, "POST", "/v1/models/trees:predict", `{"instances": [[1.2, 1.9, 4.2, -0.1, 3.9, 2.0, null, 1.6, 0.8, -2.4]]}`, "X-Request-Id", "t-1"); code != 200 {
+		t.Fatalf("predict trees: %d %s", code, out)
+	}
+	if code, out, _ := call(s, "POST", "/v1/models/trees/feedback", `[{"id": "t-1", "label": 1}]`); code != 200 || !strings.Contains(out, `"invalid":1`) {
+		t.Errorf("feedback for a multiclass model: %d %s, want 200 invalid 1", code, out)
+	}
+	if code, out, _ := call(s, "GET", "/v1/models/trees/monitor", ""); code != 404 {
+		t.Errorf("GET trees/monitor with the monitor off: %d %s, want 404 (no quality)", code, out)
 	}
 }

@@ -18,7 +18,9 @@ import (
 // gains its headline metrics, its slices' and its CBPE estimates as
 // gauges. A version's report is computed when asked (a scrape, a /monitor
 // call), never on the request path, and at most once per
-// Options.QualityRecomputeEvery: callers in between get the last one.
+// Options.QualityRecomputeEvery: callers in between get the last one. A
+// report computed holds every prediction answered before the call (the
+// store is flushed first).
 
 // maxSliceValuesPerColumn bounds the predictd_model_quality_slice series
 // per slice column and metric: the report's first values (ascending).
@@ -49,7 +51,12 @@ func (s *Server) qualityReport(vs *versionState, now time.Time) (*labels.Report,
 	if e, ok := q.reps[k]; ok && now.Sub(e.at) < s.opts.QualityRecomputeEvery && !now.Before(e.at) {
 		return e.rep, e.err
 	}
-	rep, err := s.opts.Labels.Report(vs.name, vs.version)
+	// The predictions answered before the call are in the report.
+	err := s.opts.Labels.Flush()
+	var rep *labels.Report
+	if err == nil {
+		rep, err = s.opts.Labels.Report(vs.name, vs.version)
+	}
 	if q.reps == nil {
 		q.reps = map[versionKey]qualityEntry{}
 	}
