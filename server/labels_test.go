@@ -419,3 +419,90 @@ func TestLabelsGRPCAndMulticlass(t *testing.T) {
 		t.Errorf("GET trees/monitor with the monitor off: %d %s, want 404 (no quality)", code, out)
 	}
 }
+
+// TestSliceValue: a slice value is a string input as sent, a number as
+// strconv 'g' -1, a missing one ""; a version interns at most
+// maxInternedPerColumn values per column, and past it still answers each
+// value right.
+func TestSliceValue(t *testing.T) {
+	ls := &labelState{cols: []int{0}, strs: []map[string]string{{}}, floats: []map[float64]string{{}}}
+	for _, c := range []struct {
+		x         float64
+		str       string
+		isStr, nl bool
+		want      string
+	}{
+		{25, "", false, false, "25"},
+		{33.5, "", false, false, "33.5"},
+		{1e21, "", false, false, "1e+21"},
+		{-0.1, "", false, false, "-0.1"},
+		{math.NaN(), "", false, false, ""},
+		{0, "DE", true, false, "DE"},
+		{0, "", true, true, ""},
+		{0, "", true, false, ""},
+	} {
+		if got := ls.sliceValue(0, c.x, c.str, c.isStr, c.nl); got != c.want {
+			t.Errorf("sliceValue(%v, %q, string %v, missing %v) = %q, want %q", c.x, c.str, c.isStr, c.nl, got, c.want)
+		}
+	}
+	for i := range maxInternedPerColumn + 100 {
+		x := float64(i) + 0.5
+		if got, want := ls.sliceValue(0, x, "", false, false), strconv.FormatFloat(x, 'g', -1, 64); got != want {
+			t.Fatalf("sliceValue(%v) = %q, want %q", x, got, want)
+		}
+		str := "v" + strconv.Itoa(i)
+		if got := ls.sliceValue(0, 0, str, true, false); got != str {
+			t.Fatalf("sliceValue(%q) = %q, want it", str, got)
+		}
+	}
+	if len(ls.floats[0]) != maxInternedPerColumn || len(ls.strs[0]) != maxInternedPerColumn {
+		t.Errorf("interned %d numbers and %d strings, want %d each", len(ls.floats[0]), len(ls.strs[0]), maxInternedPerColumn)
+	}
+}
+
+// TestQualitySliceSeriesBounded: /metrics reports at most 50 values of a
+// slice column per window and metric, the first ones ascending; /monitor
+// reports them all.
+func TestQualitySliceSeriesBounded(t *testing.T) {
+	opts := DefaultOptions()
+	opts.Labels = newLabels(t, labels.Options{Windows: []time.Duration{time.Hour}})
+	opts.Models = map[string]ModelOptions{"txlin": {Quality: Quality{Slices: []string{"amount"}}}}
+	s, _ := txServer(t, opts, nil)
+	const n = 60
+	rows := make([]txRow, n)
+	var fb []map[string]any
+	for i := range rows {
+		rows[i] = txRow{"amount": float64(100 + i), "age": 30.0, "country": "DE"}
+		fb = append(fb, map[string]any{"id": "b/" + strconv.Itoa(i), "label": i % 2})
+	}
+	body := txBodies(txLinInputs, rows)["instances-objects"]
+	if code, out, _ := call(s, "POST", "/v1/models/txlin:predict", body, "X-Request-Id", "b"); code != 200 {
+		t.Fatalf("POST %d instances: %d %s", n, code, out)
+	}
+	if code, out, _ := call(s, "POST", "/v1/models/txlin/feedback", feedbackBody(t, fb...)); code != 200 || !strings.Contains(out, fmt.Sprintf(`"joined":%d`, n)) {
+		t.Fatalf("feedback: %d %s, want %d joined", code, out, n)
+	}
+	_, text, _ := call(s, "GET", "/metrics", "")
+	fams := promtest.Parse(t, []byte(text))
+	perMetric := map[string][]string{}
+	if fam := fams["predictd_model_quality_slice"]; fam != nil {
+		for _, m := range fam.Metric {
+			l := map[string]string{}
+			for _, p := range m.Label {
+				l[p.GetName()] = p.GetValue()
+			}
+			perMetric[l["metric"]] = append(perMetric[l["metric"]], l["value"])
+		}
+	}
+	if len(perMetric) == 0 {
+		t.Fatalf("/metrics has no predictd_model_quality_slice series")
+	}
+	for metric, values := range perMetric {
+		if len(values) > maxSliceValuesPerColumn || slices.Contains(values, "159") {
+			t.Errorf("metric %s: %d values of amount %q, want at most %d, without the last (159)", metric, len(values), values, maxSliceValuesPerColumn)
+		}
+	}
+	if vals := perMetric["accuracy"]; len(vals) != maxSliceValuesPerColumn || !slices.Contains(vals, "100") {
+		t.Errorf("accuracy by amount: %q, want the first %d values", vals, maxSliceValuesPerColumn)
+	}
+}
