@@ -57,11 +57,18 @@
 // log (Options.PredictionLog, monitor/predlog): a predlog.Model per
 // prepared version, one record per instance of each successful request,
 // logged after the answer is composed without blocking (TestPredLogRecords,
-// TestPredictLogAllocs).
+// TestPredictLogAllocs). labels.go records every successful instance of
+// a binary or regression model in the labels store (Options.Labels,
+// monitor/labels) at the same place, by the same id, with its slice
+// values, and serves POST /v1/models/{name}/feedback (TestLabelsFeedback,
+// TestFeedbackErrors); quality.go adds the store's reports to /monitor and
+// /metrics, computed when asked at most once per QualityRecomputeEvery
+// (TestLabelsMonitorMerged).
 //
 // Invariants: the warm HTTP prediction path allocates nothing (its
 // scratch, an exchange, is pooled; TestPredictAllocs, TestJoinAllocs,
-// TestTransformAllocs; a gRPC call allocates its response message, and
+// TestTransformAllocs; with labels on, once: the instances' ids,
+// TestPredictLabelsAllocs; a gRPC call allocates its response message, and
 // grpc its own); a gRPC call gets the answer, status text included, that
 // the same HTTP request gets (TestGRPCInferMatchesHTTP, TestGRPCErrors);
 // every queue is
