@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -18,9 +19,12 @@ import (
 // TestServeLabels: serve with --labels-dir and a quality block slicing lr
 // by its first input; N predictions with ids, of three values of that
 // input; `predictd feedback --in labels.csv` posts labels for all but a
-// few, plus an unknown id, and prints the counts; /metrics counts them;
-// after SIGTERM the store (closed by the daemon) reports the joined rows
-// by slice value.
+// few, plus an unknown id, and prints the counts: labels that agree with
+// the predictions but in one slice, where the concept changed; /metrics
+// counts them; /monitor and the slice gauges show the joined counts and
+// the changed slice as the worst, accuracy 0 against 1; promtool passes
+// the whole exposition; after SIGTERM the store (closed by the daemon)
+// reports the joined rows by slice value.
 func TestServeLabels(t *testing.T) {
 	repo, body := lrRepo(t)
 	dir := filepath.Join(t.TempDir(), "labels")
@@ -49,9 +53,21 @@ func TestServeLabels(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		var pred struct{ Predictions []float64 }
+		err = json.NewDecoder(resp.Body).Decode(&pred)
 		resp.Body.Close()
-		if resp.StatusCode != 200 {
-			t.Fatalf("request %d: %d", i, resp.StatusCode)
+		if resp.StatusCode != 200 || err != nil || len(pred.Predictions) != 1 {
+			t.Fatalf("request %d: %d %+v (%v)", i, resp.StatusCode, pred, err)
+		}
+		// The label agrees with the prediction, but in the slice of the
+		// last value, where the concept changed: there it is the other
+		// class.
+		label := 0
+		if pred.Predictions[0] >= 0.5 {
+			label = 1
+		}
+		if i%len(values) == len(values)-1 {
+			label = 1 - label
 		}
 		if i%10 == 9 {
 			continue // no label
@@ -60,7 +76,7 @@ func TestServeLabels(t *testing.T) {
 		if i%2 == 0 {
 			when = time.Now().UTC().Format(time.RFC3339)
 		}
-		fmt.Fprintf(&csv, "%s,%d,%s\n", id, i%2, when)
+		fmt.Fprintf(&csv, "%s,%d,%s\n", id, label, when)
 		perValue[fmt.Sprint(values[i%len(values)])]++
 	}
 	csv.WriteString("nope,1,\n")
@@ -90,6 +106,37 @@ func TestServeLabels(t *testing.T) {
 	}
 	if w := mon.Versions[0].Quality.Windows[0]; w.Labelled != int64(joined) || len(w.Slices) != 1 || fmt.Sprint(sliceRows(w)) != fmt.Sprint(perValue) {
 		t.Errorf("/monitor quality window %+v: want %d labelled, rows by %s %v", w, joined, col, perValue)
+	}
+	// The concept change shows in the slices: accuracy 1 in the first two
+	// values, 0 in the last, its worst; the gauges say the same.
+	changed := fmt.Sprint(values[len(values)-1])
+	for _, m := range mon.Versions[0].Quality.Windows[0].Slices[0].Metrics {
+		if m.Metric != "accuracy" {
+			continue
+		}
+		if m.Worst != changed || float64(m.Spread) != 1 {
+			t.Errorf("accuracy by %s: worst %q, spread %v, want %q, 1 (%+v)", col, m.Worst, m.Spread, changed, m.Slices)
+		}
+	}
+	for _, v := range values {
+		want := 1.0
+		if fmt.Sprint(v) == changed {
+			want = 0
+		}
+		if got := metricValue(t, d, "predictd_model_quality_slice", "model", "lr", "version", "1", "window", "1h0m0s", "column", col, "value", fmt.Sprint(v), "metric", "accuracy"); got != want {
+			t.Errorf("predictd_model_quality_slice{value=%v,metric=accuracy} = %v, want %v", v, got, want)
+		}
+	}
+	// The daemon's whole exposition passes promtool.
+	promtool, err := exec.LookPath("promtool")
+	if err != nil {
+		t.Fatalf("promtool is not installed (%v): apt-get install --no-install-recommends prometheus, as .ci/run does", err)
+	}
+	_, text := do(t, c, "GET", d.url(false, "/metrics"), nil)
+	cmd := exec.Command(promtool, "check", "metrics")
+	cmd.Stdin = bytes.NewReader(text)
+	if pout, err := cmd.CombinedOutput(); err != nil || len(pout) > 0 {
+		t.Errorf("promtool check metrics: %v\n%s", err, pout)
 	}
 	if got := metricValue(t, d, "predictd_model_quality_rows", "model", "lr", "version", "1", "window", "1h0m0s", "state", "labelled"); got != float64(joined) {
 		t.Errorf("predictd_model_quality_rows{state=labelled} = %v, want %d", got, joined)
