@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -179,13 +180,22 @@ func TestServeLabels(t *testing.T) {
 // with labels off, and a bad quality block, each naming the setting.
 func TestServeLabelsConfigErrors(t *testing.T) {
 	repo, _ := lrRepo(t)
+	cwd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
 	store := filepath.Join(t.TempDir(), "feat")
+	rel, err := filepath.Rel(cwd, store)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, c := range []struct {
 		config string
 		args   []string
 		want   string
 	}{
 		{``, []string{"--features", fixture.Path("features", "demo.yaml"), "--store", "pebble:" + store, "--labels-dir", store + "/"}, "is the feature store's pebble directory"},
+		{``, []string{"--features", fixture.Path("features", "demo.yaml"), "--store", "pebble:" + store, "--labels-dir", rel}, "is the feature store's pebble directory"},
 		{`{"models": [{"name": "lr", "quality": {}}]}`, nil, `model "lr" sets "quality" but labels are off: give --labels-dir DIR or labels.dir`},
 		{`{"models": [{"name": "lr", "quality": {"task": "multiclass"}}]}`, []string{"--labels-dir", t.TempDir()}, `quality.task "multiclass": want binary or regression`},
 		{`{"models": [{"name": "lr", "quality": {"slices": ["a"], "protected": "b"}}]}`, []string{"--labels-dir", t.TempDir()}, `quality.protected "b" is not one of quality.slices ["a"]`},

@@ -305,7 +305,7 @@ func (c labelsConfig) options(path, store string, features bool, models []modelC
 		}
 		return nil, nil
 	}
-	if dir, ok := strings.CutPrefix(store, "pebble:"); ok && features && filepath.Clean(dir) == filepath.Clean(c.Dir) {
+	if dir, ok := strings.CutPrefix(store, "pebble:"); ok && features && sameDir(dir, c.Dir) {
 		return nil, fmt.Errorf("--labels-dir %s is the feature store's pebble directory (--store %s): give the labels store a directory of its own", c.Dir, store)
 	}
 	o := labels.Options{JoinWindow: time.Duration(c.JoinWindow), MaxBytes: c.MaxBytes}
@@ -322,6 +322,18 @@ func (c labelsConfig) options(path, store string, features bool, models []modelC
 		return nil, fmt.Errorf("labels.max_bytes %d is negative", o.MaxBytes)
 	}
 	return &labelsOptions{dir: c.Dir, opts: o}, nil
+}
+
+// sameDir reports whether paths a and b name the same directory, as
+// absolute cleaned paths (or, when that fails, cleaned as given).
+func sameDir(a, b string) bool {
+	if x, err := filepath.Abs(a); err == nil {
+		a = x
+	}
+	if y, err := filepath.Abs(b); err == nil {
+		b = y
+	}
+	return filepath.Clean(a) == filepath.Clean(b)
 }
 
 // qualityConfig is a model's "quality" block: how its labels are read
