@@ -35,7 +35,7 @@ func TestServeLabels(t *testing.T) {
 		t.Fatal(err)
 	}
 	const col = "mean_radius" // lr's first input
-	writeFile(t, cfg, `{"labels": {"windows": ["1h"]}, "models": [{"name": "lr", "quality": {"slices": ["`+col+`"], "protected": "`+col+`"}}]}`)
+	writeFile(t, cfg, `{"labels": {"windows": ["1h"], "recompute_every": "1ms"}, "models": [{"name": "lr", "quality": {"slices": ["`+col+`"], "protected": "`+col+`"}}]}`)
 	d := startServe(t, nil, "--repo", repo, "--config", cfg, "--labels-dir", dir)
 	c := d.client(false)
 	values := []float64{10, 15.5, 20}
@@ -201,6 +201,7 @@ func TestServeLabelsConfigErrors(t *testing.T) {
 		{`{"models": [{"name": "lr", "quality": {"slices": ["a"], "protected": "b"}}]}`, []string{"--labels-dir", t.TempDir()}, `quality.protected "b" is not one of quality.slices ["a"]`},
 		{`{"labels": {"dir": "x", "windows": ["0s"]}}`, nil, `labels.windows[0] 0s: want a positive duration`},
 		{`{"labels": {"dir": "x", "join_windo": "1h"}}`, nil, `join_windo`},
+		{`{"labels": {"dir": "x", "recompute_every": "-1s"}}`, nil, `labels.recompute_every -1s is negative`},
 	} {
 		args := append([]string{"serve", "--repo", repo, "--listen", "127.0.0.1:0"}, c.args...)
 		if c.config != "" {

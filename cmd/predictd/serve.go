@@ -285,12 +285,17 @@ type labelsConfig struct {
 	JoinWindow config.Duration   `json:"join_window"`
 	MaxBytes   int64             `json:"max_bytes"`
 	Windows    []config.Duration `json:"windows"`
+	// RecomputeEvery bounds how often a version's quality report is
+	// recomputed for /monitor and /metrics; default 10s.
+	RecomputeEvery config.Duration `json:"recompute_every"`
 }
 
 // labelsOptions are the labels store's directory and options.
 type labelsOptions struct {
 	dir  string
 	opts labels.Options
+	// recompute is server.Options.QualityRecomputeEvery; 0: its default.
+	recompute time.Duration
 }
 
 // options returns the labels store's settings, nil when labels are off.
@@ -320,8 +325,10 @@ func (c labelsConfig) options(path, store string, features bool, models []modelC
 		return nil, fmt.Errorf("labels.join_window %v is negative", o.JoinWindow)
 	case o.MaxBytes < 0:
 		return nil, fmt.Errorf("labels.max_bytes %d is negative", o.MaxBytes)
+	case c.RecomputeEvery < 0:
+		return nil, fmt.Errorf("labels.recompute_every %v is negative", time.Duration(c.RecomputeEvery))
 	}
-	return &labelsOptions{dir: c.Dir, opts: o}, nil
+	return &labelsOptions{dir: c.Dir, opts: o, recompute: time.Duration(c.RecomputeEvery)}, nil
 }
 
 // sameDir reports whether paths a and b name the same directory, as

@@ -382,6 +382,9 @@ func (d *wiring) newServer(context.Context) error {
 	opts.Metrics, opts.Monitor = d.metrics, d.monitor
 	opts.PredictionLog = d.predlog
 	opts.Labels = d.labels
+	if d.cfg.labels != nil {
+		opts.QualityRecomputeEvery = d.cfg.labels.recompute
+	}
 	if d.stream != nil {
 		if err := opts.Metrics.Register(d.stream.Collector()); err != nil {
 			return fmt.Errorf("feature stream metrics: %w", err)
