@@ -506,3 +506,26 @@ func TestQualitySliceSeriesBounded(t *testing.T) {
 		t.Errorf("accuracy by amount: %q, want the first %d values", vals, maxSliceValuesPerColumn)
 	}
 }
+
+// TestQualityStoreFailed: when the store fails (here: closed), a
+// version's quality in /monitor is {"error": ...} naming it, /metrics
+// has no quality gauge for it, and feedback answers the error.
+func TestQualityStoreFailed(t *testing.T) {
+	st := newLabels(t, labels.Options{})
+	opts := DefaultOptions()
+	opts.Labels = st
+	s := newTestServer(t, opts)
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	code, out, _ := call(s, "GET", "/v1/models/lr/monitor", "")
+	if code != 200 || !strings.Contains(out, `"quality":{"error":"labels store closed"}`) {
+		t.Errorf("GET monitor with the store closed: %d %s, want 200 with quality {\"error\": \"labels store closed\"}", code, out)
+	}
+	if _, text, _ := call(s, "GET", "/metrics", ""); strings.Contains(text, "predictd_model_quality{") {
+		t.Errorf("/metrics has quality gauges with the store closed")
+	}
+	if code, out, _ := call(s, "POST", "/v1/models/lr/feedback", `[{"id": "a", "label": 1}]`); code != 500 || !strings.Contains(out, "labels store: labels store closed") {
+		t.Errorf("feedback with the store closed: %d %s, want 500 naming the store", code, out)
+	}
+}
