@@ -140,6 +140,7 @@ FUZZ_TARGETS := \
 	./model/native:FuzzParse \
 	./model/onnx:FuzzParse \
 	./monitor/labels:FuzzRowValue \
+	./server:FuzzParseFeedback \
 	./model/onnx:FuzzTreeEnsemble \
 	./model:FuzzDecodePayload \
 	./model:FuzzManifest \
