@@ -10,6 +10,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/valyala/fasthttp"
@@ -152,9 +153,10 @@ func (ls *labelState) sliceValue(i int, x float64, str string, isStr, null bool)
 }
 
 // recordLabels records each instance of c's answered request, computed by
-// vs, answered at now. Warm (slice values seen before), it allocates once
-// per request: the store keeps the ids' string until its writer wrote
-// them, so they are one new string ("<id>" or "<id>/0<id>/1...", cut).
+// vs, answered at now. Warm (slice values seen before), it does not
+// allocate: the instance ids ("<id>", or "<id>/0<id>/1..." cut) are built
+// in c's scratch and handed to the store as strings viewing it, which
+// Record copies before it returns.
 func (s *Server) recordLabels(vs *versionState, c *exchange, now time.Time) {
 	ls := vs.labels
 	if ls == nil {
@@ -176,7 +178,8 @@ func (s *Server) recordLabels(vs *versionState, c *exchange, now time.Time) {
 		}
 		c.lbID = ids
 	}
-	all := string(ids)
+	// A view of c's bytes, valid until c is reused: Record copies the id.
+	all := unsafe.String(unsafe.SliceData(ids), len(ids))
 	if cap(c.lbOut) < no {
 		c.lbOut = make([]float64, no)
 	}

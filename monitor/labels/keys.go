@@ -37,7 +37,7 @@ func appendPrefix(dst []byte, kind byte, model string, version uint32) []byte {
 
 // appendRowKey appends a row key: prefix, time, id. Rows of a model
 // version sort by prediction time, then id.
-func appendRowKey(dst []byte, kind byte, model string, version uint32, ns int64, id string) []byte {
+func appendRowKey[S ~string | ~[]byte](dst []byte, kind byte, model string, version uint32, ns int64, id S) []byte {
 	dst = appendPrefix(dst, kind, model, version)
 	dst = binary.BigEndian.AppendUint64(dst, timeBits(ns))
 	return append(dst, id...)
@@ -51,7 +51,7 @@ func appendTimeBound(dst []byte, kind byte, model string, version uint32, ns int
 }
 
 // appendIndexKey appends the id index key of a model's prediction.
-func appendIndexKey(dst []byte, model, id string) []byte {
+func appendIndexKey[S ~string | ~[]byte](dst []byte, model string, id S) []byte {
 	dst = append(dst, kindIndex)
 	dst = append(dst, model...)
 	dst = append(dst, 0)

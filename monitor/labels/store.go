@@ -148,7 +148,7 @@ type Stats struct {
 type entry struct {
 	model   string
 	version int
-	id      string
+	id      []byte // copied: the caller may reuse the id's memory at once
 	ns      int64
 	outputs []float64
 	slices  []string
@@ -314,8 +314,10 @@ func minuteOf(ns int64) int64 {
 // queue is full, or the store is closed, the prediction is dropped,
 // counted in Stats.Dropped, and Record returns false. Warm (every queue
 // slot used once with as many outputs and slices), it allocates nothing.
-// The store keeps outputs' values (copied) and the strings themselves
-// (Go strings do not change); the caller may reuse the slices at once.
+// The store copies the id's bytes and outputs' values, and keeps the
+// model and slice strings themselves: the caller may reuse the id's
+// memory (a string viewing a reused buffer) and the slices at once, but
+// the model and slice strings must not change.
 // Ids should be unique per model: a repeated id's later prediction is the
 // one a label joins.
 func (s *Store) Record(model string, version int, id string, t time.Time, outputs []float64, slices []string) bool {
@@ -332,7 +334,8 @@ func (s *Store) Record(model string, version int, id string, t time.Time, output
 		s.dropped.Add(1)
 		return false
 	}
-	e.model, e.version, e.id, e.ns = model, version, id, t.UnixNano()
+	e.model, e.version, e.ns = model, version, t.UnixNano()
+	e.id = append(e.id[:0], id...)
 	e.outputs = append(e.outputs[:0], outputs...)
 	e.slices = append(e.slices[:0], slices...)
 	s.queue <- e // cannot block: as many places as slots
@@ -419,7 +422,7 @@ func (w *writer) add(e *entry) {
 	_ = w.b.Set(w.key, w.val, nil)
 	w.pending = append(w.pending, pendingRow{mv{e.model, v}, e.ns, n})
 	w.n++
-	e.model, e.id = "", "" // do not hold the caller's strings longer than needed
+	e.model = "" // do not hold the caller's string longer than needed
 	clear(e.slices)
 	s.free <- e
 }
