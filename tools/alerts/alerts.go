@@ -19,6 +19,10 @@ import (
 type Model struct {
 	Name string
 	SLO  slo.Config
+	// Quality, when not nil, asks for the live quality alerts of the
+	// model (QualityBelowBaseline and its slice and estimate kin); the
+	// SLO may then be empty.
+	Quality *QualityAlert
 }
 
 // The alerts Generate writes. Their names are a contract with whoever
@@ -31,6 +35,15 @@ const (
 	LatencyTicket      = "PredictdLatencyBudgetBurnTicket"
 	FeatureDrift       = "PredictdFeatureDrift"
 	FeatureDriftWarn   = "PredictdFeatureDriftWarning"
+	// QualityBelowBaseline: a model version's live quality over its
+	// labelled predictions is worse than its offline evaluation.
+	QualityBelowBaseline = "PredictdQualityBelowBaseline"
+	// SliceQualityBelowBaseline: the same, for one value of a slice
+	// column.
+	SliceQualityBelowBaseline = "PredictdSliceQualityBelowBaseline"
+	// QualityEstimateBelowBaseline: the CBPE estimate over the predictions
+	// still without a label is worse than the offline evaluation.
+	QualityEstimateBelowBaseline = "PredictdQualityEstimateBelowBaseline"
 )
 
 // The series the recording rules write, each labelled model and slo
@@ -124,6 +137,14 @@ func Rules(models []Model) (RuleFile, error) {
 		if i > 0 && models[i-1].Name == m.Name {
 			return RuleFile{}, fmt.Errorf("alerts: model %q is listed twice", m.Name)
 		}
+		if m.Quality != nil {
+			if err := m.Quality.Validate(); err != nil {
+				return RuleFile{}, fmt.Errorf("alerts: model %q: quality.alert: %w", m.Name, err)
+			}
+			if m.SLO.Latency == nil && m.SLO.Availability == nil {
+				continue
+			}
+		}
 		if err := m.SLO.Validate(); err != nil {
 			return RuleFile{}, fmt.Errorf("alerts: model %q: slo: %w", m.Name, err)
 		}
@@ -147,6 +168,16 @@ func Rules(models []Model) (RuleFile, error) {
 		}})
 	}
 	rf.Groups = append(rf.Groups, Group{Name: "predictd-drift-alerts", Rules: driftAlerts()})
+	var q Group
+	for _, m := range models {
+		if m.Quality != nil {
+			q.Rules = append(q.Rules, qualityAlerts(m.Name, m.Quality.withDefaults())...)
+		}
+	}
+	if len(q.Rules) > 0 {
+		q.Name = "predictd-quality-alerts"
+		rf.Groups = append(rf.Groups, q)
+	}
 	return rf, nil
 }
 

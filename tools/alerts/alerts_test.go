@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -26,8 +27,11 @@ func testModels(t *testing.T) []Model {
 	}
 	var cfg struct {
 		Models []struct {
-			Name string      `json:"name"`
-			SLO  *slo.Config `json:"slo"`
+			Name    string      `json:"name"`
+			SLO     *slo.Config `json:"slo"`
+			Quality *struct {
+				Alert *QualityAlert `json:"alert"`
+			} `json:"quality"`
 		} `json:"models"`
 	}
 	if err := json.Unmarshal(data, &cfg); err != nil {
@@ -35,8 +39,16 @@ func testModels(t *testing.T) []Model {
 	}
 	var ms []Model
 	for _, m := range cfg.Models {
+		var mod Model
 		if m.SLO != nil {
-			ms = append(ms, Model{Name: m.Name, SLO: *m.SLO})
+			mod.SLO = *m.SLO
+		}
+		if m.Quality != nil {
+			mod.Quality = m.Quality.Alert
+		}
+		if m.SLO != nil || mod.Quality != nil {
+			mod.Name = m.Name
+			ms = append(ms, mod)
 		}
 	}
 	return ms
@@ -65,7 +77,8 @@ func TestGenerateGolden(t *testing.T) {
 	if !bytes.Equal(got, want) {
 		t.Errorf("Generate(testdata/config.json) differs from %s (rerun with -update if the change is deliberate):\n%s", golden, got)
 	}
-	rev := []Model{ms[1], ms[0]}
+	rev := slices.Clone(ms)
+	slices.Reverse(rev)
 	if again, _ := Generate(rev); !bytes.Equal(again, got) {
 		t.Errorf("Generate depends on the order of its models")
 	}
