@@ -10,7 +10,9 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/predictd/predictd/model"
 	"github.com/predictd/predictd/monitor/labels"
+	"github.com/predictd/predictd/tools/eval"
 )
 
 // Live quality (Options.Labels): GET /v1/models/{name}/monitor gains a
@@ -30,6 +32,71 @@ const maxSliceValuesPerColumn = 50
 type qualityCache struct {
 	mu   sync.Mutex // held while a report is computed: one at a time
 	reps map[versionKey]qualityEntry
+	// baselines are the versions' offline evaluations (setBaseline),
+	// guarded by bmu.
+	bmu       sync.Mutex
+	baselines map[versionKey][]baselineMetric
+}
+
+// baselineMetric is one headline metric of a version's recorded
+// evaluation, named as predictd_model_quality's metric label.
+type baselineMetric struct {
+	metric string
+	value  float64
+}
+
+// qualityBaseline returns the headline metrics of the evaluation recorded
+// in m (tools/eval.ReadRecorded), the baseline of its live quality: auc,
+// log_loss, brier, accuracy, ece for a binary evaluation, rmse and mae
+// for a regression one; a metric that is NaN or infinite is left out.
+// Nothing for a manifest without one, or with a multiclass one.
+func qualityBaseline(m *model.Manifest) ([]baselineMetric, error) {
+	rec, ok, err := eval.ReadRecorded(m)
+	if err != nil || !ok {
+		return nil, err
+	}
+	o := rec.Overall
+	var all []baselineMetric
+	switch rec.Task {
+	case eval.TaskBinary:
+		all = []baselineMetric{{"auc", o.AUC}, {"log_loss", o.LogLoss}, {"brier", o.Brier}, {"accuracy", o.Accuracy}, {"ece", o.ECE}}
+	case eval.TaskRegression:
+		all = []baselineMetric{{"rmse", o.RMSE}, {"mae", o.MAE}}
+	}
+	var out []baselineMetric
+	for _, b := range all {
+		if !math.IsNaN(b.value) && !math.IsInf(b.value, 0) {
+			out = append(out, b)
+		}
+	}
+	return out, nil
+}
+
+// setBaseline records the baseline of vs from its manifest m, for the
+// predictd_model_quality_baseline gauge; Prepare calls it. A manifest
+// whose evaluation cannot be read gives no baseline, and the error.
+func (s *Server) setBaseline(vs *versionState, m *model.Manifest) error {
+	b, err := qualityBaseline(m)
+	q := &s.quality
+	q.bmu.Lock()
+	defer q.bmu.Unlock()
+	k := versionKey{vs.name, vs.version}
+	if len(b) == 0 {
+		delete(q.baselines, k)
+		return err
+	}
+	if q.baselines == nil {
+		q.baselines = map[versionKey][]baselineMetric{}
+	}
+	q.baselines[k] = b
+	return nil
+}
+
+// baseline returns vs's baseline (setBaseline).
+func (s *Server) baseline(vs *versionState) []baselineMetric {
+	s.quality.bmu.Lock()
+	defer s.quality.bmu.Unlock()
+	return s.quality.baselines[versionKey{vs.name, vs.version}]
 }
 
 type qualityEntry struct {
@@ -64,11 +131,15 @@ func (s *Server) qualityReport(vs *versionState, now time.Time) (*labels.Report,
 	return rep, err
 }
 
-// forgetQuality drops a retired version's cached report.
+// forgetQuality drops a retired version's cached report and baseline.
 func (s *Server) forgetQuality(vs *versionState) {
+	k := versionKey{vs.name, vs.version}
 	s.quality.mu.Lock()
-	delete(s.quality.reps, versionKey{vs.name, vs.version})
+	delete(s.quality.reps, k)
 	s.quality.mu.Unlock()
+	s.quality.bmu.Lock()
+	delete(s.quality.baselines, k)
+	s.quality.bmu.Unlock()
 }
 
 // labelledVersions returns the live versions of model (every model when
@@ -152,13 +223,16 @@ var (
 	qualityRowsDesc = prometheus.NewDesc("predictd_model_quality_rows",
 		"Predictions of a model version in a window, by state: labelled or unlabelled.",
 		[]string{"model", "version", "window", "state"}, nil)
+	qualityBaselineDesc = prometheus.NewDesc("predictd_model_quality_baseline",
+		"Offline evaluation of a model version recorded in its manifest (predictd eval --record), the baseline of its live quality: auc, log_loss, brier, accuracy, ece (binary), rmse, mae (regression).",
+		[]string{"model", "version", "metric"}, nil)
 )
 
 // qualityCollector reports the live versions' quality reports.
 type qualityCollector struct{ s *Server }
 
 func (c qualityCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{qualityDesc, qualitySliceDesc, qualityEstimatedDesc, qualityRowsDesc} {
+	for _, d := range []*prometheus.Desc{qualityDesc, qualitySliceDesc, qualityEstimatedDesc, qualityRowsDesc, qualityBaselineDesc} {
 		ch <- d
 	}
 }
@@ -166,11 +240,14 @@ func (c qualityCollector) Describe(ch chan<- *prometheus.Desc) {
 func (c qualityCollector) Collect(ch chan<- prometheus.Metric) {
 	now := time.Now()
 	for _, vs := range c.s.labelledVersions("") {
+		ver := strconv.Itoa(vs.version)
+		for _, b := range c.s.baseline(vs) {
+			ch <- prometheus.MustNewConstMetric(qualityBaselineDesc, prometheus.GaugeValue, b.value, vs.name, ver, b.metric)
+		}
 		rep, err := c.s.qualityReport(vs, now)
 		if err != nil || rep == nil {
 			continue
 		}
-		ver := strconv.Itoa(vs.version)
 		gauge := func(d *prometheus.Desc, v labels.Float, lv ...string) {
 			if f := float64(v); !math.IsNaN(f) && !math.IsInf(f, 0) {
 				ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, f, lv...)
