@@ -11,10 +11,13 @@ import (
 )
 
 // cmdAlerts writes the Prometheus rules for the SLOs in serve's config
-// file (tools/alerts does the work): to --out, or stdout.
+// file (tools/alerts does the work): to --out, or stdout. When the file
+// has a "labels" block (serve records labels), every entry of "models"
+// also gets the live quality alerts, with its "quality": {"alert": ...}
+// or the defaults.
 func cmdAlerts(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("alerts", stderr)
-	cfgPath := fs.String("config", "", `serve's JSON config file: each entry of "models" with an "slo" gets recording and alerting rules (required)`)
+	cfgPath := fs.String("config", "", `serve's JSON config file: each entry of "models" with an "slo" gets recording and alerting rules, and with a "labels" block every entry gets quality alerts (required)`)
 	out := fs.String("out", "", "file to write the rules to (YAML); default stdout")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -27,7 +30,7 @@ func cmdAlerts(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if len(models) == 0 {
-		fmt.Fprintf(stderr, "predictd alerts: no model in %s has an \"slo\": writing the drift alerts only\n", *cfgPath)
+		fmt.Fprintf(stderr, "predictd alerts: no model in %s has an \"slo\" or quality alerts: writing the drift alerts only\n", *cfgPath)
 	}
 	rules, err := alerts.Generate(models)
 	if err != nil {
@@ -44,8 +47,10 @@ func cmdAlerts(args []string, stdout, stderr io.Writer) error {
 }
 
 // readSLOs returns the objectives of the models in serve's config file at
-// path, decoded and checked as serve does; other keys are serve's
-// business. Every error is a usage error naming the file.
+// path, decoded and checked as serve does, and, when the file has a
+// "labels" block, each model's quality alert (its quality.alert, strictly
+// decoded, or the defaults); other keys are serve's business. Every
+// error is a usage error naming the file.
 func readSLOs(path string) ([]alerts.Model, error) {
 	file, err := os.ReadFile(path)
 	if err != nil {
@@ -56,19 +61,63 @@ func readSLOs(path string) ([]alerts.Model, error) {
 		return nil, usageErr("alerts: config file %s: %v", path, err)
 	}
 	var models []modelConfig
+	var quality []*alerts.QualityAlert // by index in models
 	if raw, ok := top["models"]; ok {
+		var err error
+		if raw, quality, err = takeQualityAlerts(path, file, raw); err != nil {
+			return nil, err
+		}
 		if err := config.DecodeStrict(path, "models", file, raw, &models); err != nil {
 			return nil, usageErr("alerts: %v", err)
 		}
 	}
+	_, labelsOn := top["labels"]
 	var out []alerts.Model
-	for _, mc := range models {
+	for i, mc := range models {
 		if err := mc.checkSLO(path); err != nil {
 			return nil, usageErr("alerts: %v", err)
 		}
+		m := alerts.Model{Name: mc.Name}
 		if mc.SLO != nil {
-			out = append(out, alerts.Model{Name: mc.Name, SLO: *mc.SLO})
+			m.SLO = *mc.SLO
+		}
+		if labelsOn {
+			m.Quality = &alerts.QualityAlert{}
+			if i < len(quality) && quality[i] != nil {
+				m.Quality = quality[i]
+			}
+		}
+		if mc.SLO != nil || m.Quality != nil {
+			out = append(out, m)
 		}
 	}
 	return out, nil
+}
+
+// takeQualityAlerts decodes each model's "quality": {"alert": ...}
+// (strictly) and returns the models without it, for serve's modelConfig,
+// which does not know the key.
+func takeQualityAlerts(path string, file []byte, raw json.RawMessage) (json.RawMessage, []*alerts.QualityAlert, error) {
+	var ms []map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &ms); err != nil {
+		return raw, nil, nil // DecodeStrict names the error
+	}
+	out := make([]*alerts.QualityAlert, len(ms))
+	for i, m := range ms {
+		var q map[string]json.RawMessage
+		if json.Unmarshal(m["quality"], &q) != nil || q["alert"] == nil {
+			continue
+		}
+		var a alerts.QualityAlert
+		if err := config.DecodeStrict(path, "alert", file, q["alert"], &a); err != nil {
+			var name string
+			_ = json.Unmarshal(m["name"], &name)
+			return nil, nil, usageErr("alerts: model %q (entry %d of \"models\"): quality.alert: %v", name, i, err)
+		}
+		out[i] = &a
+		delete(q, "alert")
+		m["quality"], _ = json.Marshal(q)
+	}
+	stripped, err := json.Marshal(ms)
+	return stripped, out, err
 }

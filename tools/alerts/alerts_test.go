@@ -18,7 +18,8 @@ import (
 var update = flag.Bool("update", false, "rewrite testdata/rules.yml from testdata/config.json")
 
 // testModels reads testdata/config.json as predictd alerts reads a serve
-// config file: the "slo" of each entry of "models".
+// config file: the "slo" of each entry of "models" and, the file having a
+// "labels" block, its quality.alert or the defaults.
 func testModels(t *testing.T) []Model {
 	t.Helper()
 	data, err := os.ReadFile(filepath.Join("testdata", "config.json"))
@@ -39,17 +40,14 @@ func testModels(t *testing.T) []Model {
 	}
 	var ms []Model
 	for _, m := range cfg.Models {
-		var mod Model
+		mod := Model{Name: m.Name, Quality: &QualityAlert{}}
 		if m.SLO != nil {
 			mod.SLO = *m.SLO
 		}
-		if m.Quality != nil {
+		if m.Quality != nil && m.Quality.Alert != nil {
 			mod.Quality = m.Quality.Alert
 		}
-		if m.SLO != nil || mod.Quality != nil {
-			mod.Name = m.Name
-			ms = append(ms, mod)
-		}
+		ms = append(ms, mod)
 	}
 	return ms
 }
