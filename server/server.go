@@ -428,6 +428,11 @@ func (s *Server) Prepare(l *model.Loaded) (any, error) {
 		s.retirePredLog(vs)
 		return nil, fmt.Errorf("model %s version %d: %w", m.Name, m.Version, err)
 	}
+	// The offline evaluation is the quality alerts' baseline; one that
+	// cannot be read leaves the version without one, not unserved.
+	if err := s.setBaseline(vs, m); err != nil {
+		s.opts.Logf("model %s version %d: quality baseline: %v", m.Name, m.Version, err)
+	}
 	if s.opts.Monitor != nil {
 		vs.mon = s.opts.Monitor.Attach(l)
 	}

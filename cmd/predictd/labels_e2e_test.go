@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"github.com/predictd/predictd/model"
 	"net/http"
 	"os"
 	"os/exec"
@@ -35,7 +36,12 @@ func TestServeLabels(t *testing.T) {
 		t.Fatal(err)
 	}
 	const col = "mean_radius" // lr's first input
-	writeFile(t, cfg, `{"labels": {"windows": ["1h"], "recompute_every": "1ms"}, "models": [{"name": "lr", "quality": {"slices": ["`+col+`"], "protected": "`+col+`"}}]}`)
+	writeFile(t, cfg, `{"labels": {"windows": ["1h"], "recompute_every": "1ms"}, "models": [{"name": "lr", "quality": {"slices": ["`+col+`"], "protected": "`+col+`", "alert": {"tolerance": 0.05}}}]}`)
+	// An offline evaluation recorded on the version (as eval --record
+	// does) is its quality baseline in /metrics, for the alert rules.
+	if _, _, err := model.RecordEvaluation(repo, "lr", 1, json.RawMessage(`{"task": "binary", "rows": 100, "overall": {"auc": 0.91, "log_loss": 0.3}}`), model.EvaluationLineage{Tool: "test"}); err != nil {
+		t.Fatal(err)
+	}
 	d := startServe(t, nil, "--repo", repo, "--config", cfg, "--labels-dir", dir)
 	c := d.client(false)
 	values := []float64{10, 15.5, 20}
@@ -127,6 +133,9 @@ func TestServeLabels(t *testing.T) {
 		if got := metricValue(t, d, "predictd_model_quality_slice", "model", "lr", "version", "1", "window", "1h0m0s", "column", col, "value", fmt.Sprint(v), "metric", "accuracy"); got != want {
 			t.Errorf("predictd_model_quality_slice{value=%v,metric=accuracy} = %v, want %v", v, got, want)
 		}
+	}
+	if got := metricValue(t, d, "predictd_model_quality_baseline", "model", "lr", "version", "1", "metric", "auc"); got != 0.91 {
+		t.Errorf("predictd_model_quality_baseline{metric=auc} = %v, want the recorded 0.91", got)
 	}
 	// The daemon's whole exposition passes promtool.
 	promtool, err := exec.LookPath("promtool")

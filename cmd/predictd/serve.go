@@ -352,6 +352,9 @@ type qualityConfig struct {
 	Slices      []string `json:"slices"`
 	Protected   string   `json:"protected"`
 	Threshold   float64  `json:"threshold"`
+	// Alert is read by `predictd alerts` (tools/alerts.QualityAlert);
+	// serve ignores it.
+	Alert json.RawMessage `json:"alert"`
 }
 
 // checkQuality validates the model's quality block, if any; the error
