@@ -31,25 +31,7 @@ func BenchmarkPredictLabels(b *testing.B) {
 	st := newLabels(b, labels.Options{})
 	on := serve(st)
 	body := []byte(`{"instances": [` + lrRow + `]}`)
-	if _, err := loadRun(on, body, 8, 1); err != nil {
-		b.Fatal(err)
-	}
-	b.ReportAllocs()
-	b.ResetTimer()
-	onRes, err := loadRun(on, body, 8, b.N)
-	b.StopTimer()
-	if err != nil {
-		b.Fatal(err)
-	}
-	offRes, err := loadRun(off, body, 8, b.N)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.ReportMetric(onRes.rate, "req/s")
-	b.ReportMetric(float64(onRes.p99.Microseconds()), "p99_us")
-	b.ReportMetric(offRes.rate, "off_req/s")
-	b.ReportMetric(float64(offRes.p99.Microseconds()), "off_p99_us")
-	b.ReportMetric(onRes.rate/offRes.rate, "vs_off")
+	pairedLoad(b, on, off, body)
 	s := st.Stats()
 	b.Logf("recorded %d, dropped %d", s.Recorded, s.Dropped)
 }

@@ -54,22 +54,7 @@ func TestLabelsFeedback(t *testing.T) {
 	opts.Labels = st
 	opts.Models = map[string]ModelOptions{"txlin": {Quality: Quality{Slices: []string{"country", "age"}, Protected: "country"}}}
 	s, _ := txServer(t, opts, nil)
-	type sent struct {
-		id    string
-		preds []float64
-	}
-	var reqs []sent
-	for form, body := range txBodies(txLinInputs, txRows) {
-		uri, h := "/v1/models/txlin:predict", []string{"X-Request-Id", "r-" + form}
-		if form == "oip" {
-			uri, h = "/v2/models/txlin/infer", nil // generated
-		}
-		code, out, ctx := call(s, "POST", uri, body, h...)
-		if code != 200 {
-			t.Fatalf("POST %s %s: %d %s", uri, body, code, out)
-		}
-		reqs = append(reqs, sent{string(ctx.Response.Header.Peek("X-Request-Id")), txPreds(t, out)})
-	}
+	reqs := txSendAll(t, s)
 	one := txBodies(txLinInputs, txRows[1:2])["instances-objects"]
 	code, out, _ := call(s, "POST", "/v1/models/txlin:predict", one, "X-Request-Id", "single")
 	if code != 200 {

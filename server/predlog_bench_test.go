@@ -45,25 +45,7 @@ func BenchmarkPredictionLog(b *testing.B) {
 		}
 		on := serve(l)
 		b.Run(fmt.Sprintf("rate=%v", rate), func(b *testing.B) {
-			if _, err := loadRun(on, body, 8, 1); err != nil {
-				b.Fatal(err)
-			}
-			b.ReportAllocs()
-			b.ResetTimer()
-			onRes, err := loadRun(on, body, 8, b.N)
-			b.StopTimer()
-			if err != nil {
-				b.Fatal(err)
-			}
-			offRes, err := loadRun(off, body, 8, b.N)
-			if err != nil {
-				b.Fatal(err)
-			}
-			b.ReportMetric(onRes.rate, "req/s")
-			b.ReportMetric(float64(onRes.p99.Microseconds()), "p99_us")
-			b.ReportMetric(offRes.rate, "off_req/s")
-			b.ReportMetric(float64(offRes.p99.Microseconds()), "off_p99_us")
-			b.ReportMetric(onRes.rate/offRes.rate, "vs_off")
+			pairedLoad(b, on, off, body)
 		})
 		st := l.Stats()
 		if err := l.Close(context.Background()); err != nil {
@@ -134,4 +116,30 @@ func cmpErr(a, b error) error {
 		return a
 	}
 	return b
+}
+
+// pairedLoad measures b.N requests of body on the server on, with 8
+// clients, then as many on off right after, and reports both rates, both
+// p99s and their ratio (vs_off): one paired run on the same load.
+func pairedLoad(b *testing.B, on, off *fasthttp.HostClient, body []byte) {
+	b.Helper()
+	if _, err := loadRun(on, body, 8, 1); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	onRes, err := loadRun(on, body, 8, b.N)
+	b.StopTimer()
+	if err != nil {
+		b.Fatal(err)
+	}
+	offRes, err := loadRun(off, body, 8, b.N)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(onRes.rate, "req/s")
+	b.ReportMetric(float64(onRes.p99.Microseconds()), "p99_us")
+	b.ReportMetric(offRes.rate, "off_req/s")
+	b.ReportMetric(float64(offRes.p99.Microseconds()), "off_p99_us")
+	b.ReportMetric(onRes.rate/offRes.rate, "vs_off")
 }

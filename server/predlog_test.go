@@ -138,22 +138,7 @@ func TestPredLogRecords(t *testing.T) {
 	opts := DefaultOptions()
 	opts.PredictionLog = l
 	s, _ := txServer(t, opts, nil)
-	type sent struct {
-		id    string
-		preds []float64
-	}
-	var reqs []sent
-	for form, body := range txBodies(txLinInputs, txRows) {
-		uri, h := "/v1/models/txlin:predict", []string{"X-Request-Id", "r-" + form}
-		if form == "oip" {
-			uri, h = "/v2/models/txlin/infer", nil // generated
-		}
-		code, out, ctx := call(s, "POST", uri, body, h...)
-		if code != 200 {
-			t.Fatalf("POST %s %s: %d %s", uri, body, code, out)
-		}
-		reqs = append(reqs, sent{string(ctx.Response.Header.Peek("X-Request-Id")), txPreds(t, out)})
-	}
+	reqs := txSendAll(t, s)
 	// A failed request is not logged.
 	if code, out, _ := call(s, "POST", "/v1/models/txlin:predict", `{"instances": [{"amount": "x"}]}`, "X-Request-Id", "failed"); code != 400 {
 		t.Fatalf("bad request: %d %s, want 400", code, out)
@@ -336,4 +321,31 @@ func TestPredictLogAllocs(t *testing.T) {
 			t.Errorf("batching %s: the log's stats %+v, want records logged and all written, every request offered (800+)", mode, st)
 		}
 	}
+}
+
+// txSent is one request txSendAll sent: the id its answer returned and its
+// predictions.
+type txSent struct {
+	id    string
+	preds []float64
+}
+
+// txSendAll sends txRows to txlin in every request form of txBodies: TF
+// Serving forms with an X-Request-Id of their own, OIP with a generated
+// one; it fails t on an answer other than 200.
+func txSendAll(t *testing.T, s *Server) []txSent {
+	t.Helper()
+	var reqs []txSent
+	for form, body := range txBodies(txLinInputs, txRows) {
+		uri, h := "/v1/models/txlin:predict", []string{"X-Request-Id", "r-" + form}
+		if form == "oip" {
+			uri, h = "/v2/models/txlin/infer", nil // generated
+		}
+		code, out, ctx := call(s, "POST", uri, body, h...)
+		if code != 200 {
+			t.Fatalf("POST %s %s: %d %s", uri, body, code, out)
+		}
+		reqs = append(reqs, txSent{string(ctx.Response.Header.Peek("X-Request-Id")), txPreds(t, out)})
+	}
+	return reqs
 }
