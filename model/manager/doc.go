@@ -44,9 +44,23 @@
 //     with the error; it is retried by Reload, by LoadVersion of that
 //     version, or by a poll that finds its folder changed (names, sizes and
 //     modification times of its files), never on every poll.
-//   - Labels never keep a version loaded: a label pointing at a version
-//     that is not AVAILABLE or on its way makes Acquire by it fail, and is
-//     logged once.
+//   - Labels keep their versions loaded (changed with issue 20: before it,
+//     labels never kept a version loaded). The versions a label points at
+//     are wanted beside the policy's pick, and so is the version "stable"
+//     left at its last change, for Options.RollbackHold after it. An admin
+//     UnloadVersion still wins over a label. A label pointing at a version
+//     that is not AVAILABLE or on its way (not on disk, failed, unloaded by
+//     an admin) makes Acquire by it fail, and is logged once.
+//   - The default route follows "stable": a request that names neither a
+//     version nor a label gets the version "stable" points at when that
+//     label is set and its version is AVAILABLE, else the highest AVAILABLE
+//     version. Blue-green is then: load v2 beside v1 (policy or
+//     LoadVersion), SetLabel("stable", 2), one snapshot swap; Rollback
+//     swaps back in one step.
+//   - Labels persist (Options.Labels): SetLabel and Rollback save the
+//     model's labels and bounded history (MaxLabelHistory) before they
+//     publish; a failed save changes nothing. The first scan of a model
+//     loads what was saved, which replaces its configured Labels.
 //   - Requests read one immutable snapshot (an atomic pointer): per model,
 //     the AVAILABLE versions in ascending order and the labels. Publication
 //     is one pointer swap, under stateMu, of a snapshot built from the
@@ -80,10 +94,11 @@
 // Prepare calls apart):
 //
 //   - planMu serializes passes (the source's folder reads, the plan and
-//     the decision) and admin calls (LoadVersion's pin, UnloadVersion),
-//     and guards pins and exclusions. It is held for folder reads, never
-//     during a load, so a pass of one model never waits for another
-//     model's load.
+//     the decision) and admin calls (LoadVersion's pin, UnloadVersion,
+//     SetLabel and Rollback, whose LabelStore calls run under it), and
+//     guards pins and exclusions. It is held for folder reads and label
+//     saves, never during a load, so a pass of one model never waits for
+//     another model's load.
 //   - stateMu guards the version table (states, failures, labels) and the
 //     publication of the snapshot, which is single-writer: every store
 //     happens under it, from a pass, a load's completion, SetLabel,

@@ -174,11 +174,15 @@ type modelSnap struct {
 	name   string
 	avail  []*instance // AVAILABLE, ascending version
 	labels map[string]int
+	// stable is the version the "stable" label points at, if it is
+	// AVAILABLE: the default route.
+	stable *instance
 }
 
 // Acquire returns a handle to a version of model name: the given version,
 // the version the label points at, or, with version 0 and label "", the
-// highest AVAILABLE version. With both set, the label must point at that
+// version the "stable" label points at when it is set and that version is
+// AVAILABLE, else the highest AVAILABLE version. With both set, the label must point at that
 // version. Errors wrap ErrNotFound for an unknown model, a version that is
 // not AVAILABLE, or a label that is not set or points at a version that is
 // not AVAILABLE; after Close they wrap ErrClosed. Acquire takes no lock and
@@ -235,6 +239,9 @@ func (ms *modelSnap) pick(version int, label string, loading bool) (*instance, e
 			label, ms.name, lv, versionList(ms.avail), ErrNotFound)
 	}
 	if version == 0 {
+		if ms.stable != nil {
+			return ms.stable, nil
+		}
 		if len(ms.avail) == 0 {
 			if loading {
 				return nil, fmt.Errorf("model %q: %w", ms.name, ErrLoading)

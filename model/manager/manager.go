@@ -67,6 +67,20 @@ type Options struct {
 	// Logf reports loads, failures and retirements. Default: discard. Must
 	// be safe for concurrent use.
 	Logf func(format string, args ...any)
+	// Labels, if set, persists each model's labels and their history:
+	// SetLabel and Rollback save before they publish, and the first scan
+	// of a model loads them, replacing its configured Labels (which are
+	// then only the initial values). Nil: labels live in memory only.
+	Labels LabelStore
+	// RollbackHold is how long the version "stable" left stays wanted
+	// (loaded) after "stable" moves, so that Rollback finds it loaded.
+	// After it, the first pass (the poll, Reload) retires it as usual if
+	// nothing else wants it. Zero means the default, 10m; negative means
+	// no hold.
+	RollbackHold time.Duration
+	// Now is the clock for label changes and RollbackHold. Default
+	// time.Now; tests inject a fake one.
+	Now func() time.Time
 }
 
 // Defaults.
@@ -74,11 +88,12 @@ const (
 	DefaultPollInterval = 5 * time.Second
 	DefaultWarmupRows   = 64
 	DefaultLoadWorkers  = 2
+	DefaultRollbackHold = 10 * time.Minute
 )
 
 // DefaultOptions returns the defaults; set Repo (and Models) before New.
 func DefaultOptions() Options {
-	return Options{PollInterval: DefaultPollInterval, WarmupRows: DefaultWarmupRows, LoadWorkers: DefaultLoadWorkers}
+	return Options{PollInterval: DefaultPollInterval, WarmupRows: DefaultWarmupRows, LoadWorkers: DefaultLoadWorkers, RollbackHold: DefaultRollbackHold}
 }
 
 // Manager loads, publishes and retires model versions. See the package doc.
@@ -99,9 +114,11 @@ type Manager struct {
 
 	// models is the version table. The map and modelState.versions are
 	// changed only with both mutexes held, so either mutex suffices to
-	// read them. modelState.labels and problem, and instance.loadErr, sig
-	// and retry, are guarded by stateMu; pinned, excluded, kept and
-	// dangling by planMu.
+	// read them. modelState.labels and history are also changed only with
+	// both held (SetLabel, Rollback, the first load of persisted labels).
+	// modelState.problem, and instance.loadErr, sig and retry, are guarded
+	// by stateMu; pinned, excluded, kept, dangling and labelsLoaded by
+	// planMu.
 	models map[string]*modelState
 
 	// Guarded by planMu.
@@ -135,12 +152,15 @@ type modelState struct {
 	policy     Policy
 	configured bool
 	labels     map[string]int
-	pinned     map[int]bool
-	excluded   map[int]bool
-	versions   map[int]*instance // every version with a status, by number
-	problem    string            // why the model has nothing on disk, for Status
-	kept       int               // an unwanted version kept for availability (logged once)
-	dangling   map[string]int    // labels pointing at nothing loaded (logged once)
+	history    []LabelChange // label changes, oldest first, at most MaxLabelHistory
+	// labelsLoaded: Options.Labels was read for this model (or is nil).
+	labelsLoaded bool
+	pinned       map[int]bool
+	excluded     map[int]bool
+	versions     map[int]*instance // every version with a status, by number
+	problem      string            // why the model has nothing on disk, for Status
+	kept         int               // an unwanted version kept for availability (logged once)
+	dangling     map[string]int    // labels pointing at nothing loaded (logged once)
 }
 
 func newModelState(c ModelConfig, configured bool) *modelState {
@@ -186,6 +206,12 @@ func New(opts Options) (*Manager, error) {
 	}
 	if opts.Logf == nil {
 		opts.Logf = func(string, ...any) {}
+	}
+	if opts.RollbackHold == 0 {
+		opts.RollbackHold = DefaultRollbackHold
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
 	}
 	m := &Manager{
 		opts:       opts,

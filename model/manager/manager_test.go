@@ -636,13 +636,19 @@ func TestLabels(t *testing.T) {
 	for v := 1; v <= 3; v++ {
 		write(t, repo, "m", v)
 	}
-	m := start(t, Options{Repo: repo, PollInterval: -1, Models: []ModelConfig{{
+	m := start(t, Options{Repo: repo, PollInterval: -1, RollbackHold: -1, Models: []ModelConfig{{
 		Name:   "m",
 		Policy: Policy{Latest: 2},
-		Labels: map[string]int{"stable": 2, "old": 1},
+		Labels: map[string]int{"stable": 2, "old": 1, "gone": 9},
 	}}})
+	// A labelled version is wanted beside the policy's pick: "old" keeps
+	// version 1 loaded although Latest 2 wants only 2 and 3.
+	wantStates(t, m, "m", "3:AVAILABLE 2:AVAILABLE 1:AVAILABLE")
 	acquire(t, m, "m", 0, "stable", 2).Release()
 	acquire(t, m, "m", 2, "stable", 2).Release()
+	acquire(t, m, "m", 0, "old", 1).Release()
+	// The default route follows "stable", not the highest version.
+	acquire(t, m, "m", 0, "", 2).Release()
 
 	for _, tc := range []struct {
 		version int
@@ -650,7 +656,7 @@ func TestLabels(t *testing.T) {
 		want    string
 	}{
 		{0, "canary", `label "canary" of model "m" is not set: not found`},
-		{0, "old", `label "old" of model "m" points at version 1, which is not loaded (loaded: 2, 3): not found`},
+		{0, "gone", `label "gone" of model "m" points at version 9, which is not loaded (loaded: 1, 2, 3): not found`},
 		{3, "stable", `label "stable" of model "m" points at version 2, not 3: not found`},
 	} {
 		_, err := m.Acquire("m", tc.version, tc.label)
@@ -667,10 +673,11 @@ func TestLabels(t *testing.T) {
 		t.Fatalf("SetLabel(m, stable, 3): %v", err)
 	}
 	acquire(t, m, "m", 0, "stable", 3).Release()
+	acquire(t, m, "m", 0, "", 3).Release()
 
-	err := m.SetLabel("m", "old", 1)
-	if want := `label "old": model "m" has no version 1 loaded (loaded: 2, 3): not found`; err == nil || err.Error() != want || !errors.Is(err, ErrNotFound) {
-		t.Errorf("SetLabel(m, old, 1) of an unloaded version: error %v, want %q wrapping ErrNotFound", err, want)
+	err := m.SetLabel("m", "old", 9)
+	if want := `label "old": model "m" has no version 9 loaded (loaded: 1, 2, 3): not found`; err == nil || err.Error() != want || !errors.Is(err, ErrNotFound) {
+		t.Errorf("SetLabel(m, old, 9) of an unloaded version: error %v, want %q wrapping ErrNotFound", err, want)
 	}
 	if err := m.SetLabel("m", "bad label", 3); err == nil || !strings.Contains(err.Error(), `label "bad label": use 1-64`) {
 		t.Errorf("SetLabel with a space in the label: error %v, want one naming the label", err)
@@ -683,24 +690,28 @@ func TestLabels(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := map[string]int{"stable": 3, "old": 1, "canary": 3}; fmt.Sprint(st.Labels) != fmt.Sprint(want) {
+	if want := map[string]int{"stable": 3, "old": 1, "canary": 3, "gone": 9}; fmt.Sprint(st.Labels) != fmt.Sprint(want) {
 		t.Errorf("Status(m).Labels = %v, want %v", st.Labels, want)
 	}
 
-	// A label whose version is retired fails by name and version.
+	// Newer versions do not retire labelled ones.
 	write(t, repo, "m", 4)
-	if err := m.Reload(); err != nil {
-		t.Fatal(err)
-	}
-	acquire(t, m, "m", 0, "canary", 3).Release()
 	write(t, repo, "m", 5)
 	if err := m.Reload(); err != nil {
 		t.Fatal(err)
 	}
-	_, err = m.Acquire("m", 0, "canary")
-	if want := `label "canary" of model "m" points at version 3, which is not loaded (loaded: 4, 5): not found`; err == nil || err.Error() != want {
-		t.Errorf("Acquire by a label whose version was retired: error %v, want %q", err, want)
+	wantStates(t, m, "m", "5:AVAILABLE 4:AVAILABLE 3:AVAILABLE 2:END 1:AVAILABLE")
+	acquire(t, m, "m", 0, "canary", 3).Release()
+	// An admin unload wins over a label: the label then fails by name and
+	// version, and the default route falls back to the highest version.
+	if err := m.UnloadVersion("m", 3); err != nil {
+		t.Fatal(err)
 	}
+	_, err = m.Acquire("m", 0, "canary")
+	if want := `label "canary" of model "m" points at version 3, which is not loaded (loaded: 1, 4, 5): not found`; err == nil || err.Error() != want {
+		t.Errorf("Acquire by a label whose version was unloaded: error %v, want %q", err, want)
+	}
+	acquire(t, m, "m", 0, "", 5).Release()
 }
 
 func TestLoadUnloadVersion(t *testing.T) {

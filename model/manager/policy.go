@@ -24,8 +24,11 @@ type ModelConfig struct {
 	// Name is the model's folder in the repository.
 	Name   string `json:"name"`
 	Policy Policy `json:"policy"`
-	// Labels maps a label to a version, e.g. "stable": 3. A label pointing
-	// at a version that is not AVAILABLE makes Acquire by that label fail.
+	// Labels maps a label to a version, e.g. "stable": 3: the initial
+	// labels, replaced by the persisted ones when Options.Labels has any
+	// for the model. A labelled version is wanted beside the policy's
+	// pick; a label pointing at a version that is not AVAILABLE makes
+	// Acquire by that label fail.
 	Labels map[string]int `json:"labels,omitempty"`
 }
 

@@ -18,11 +18,10 @@ import (
 // It returns repository read errors, not load failures. The caller holds
 // no lock.
 func (m *Manager) reconcileAll(force, wait bool) error {
-	list, err := m.discover()
+	list, errs, err := m.discover()
 	if err != nil {
 		return err
 	}
-	var errs []error
 	for _, ms := range list {
 		if err := m.pass(ms, force, 0); err != nil {
 			if errors.Is(err, ErrClosed) {
@@ -47,17 +46,20 @@ func (m *Manager) reconcileAll(force, wait bool) error {
 // or the models of the version table after adding every model folder the
 // repository has now (one whose folder went away leaves the table at its
 // next pass). An unreadable repository is an error and changes nothing: a
-// mount hiccup must not retire what is serving.
-func (m *Manager) discover() ([]*modelState, error) {
+// mount hiccup must not retire what is serving. A model seen for the first
+// time gets its persisted labels (Options.Labels); one whose labels cannot
+// be read is left out of this round (it loads nothing, rather than serve
+// by labels that are not the operator's) and its error is in errs.
+func (m *Manager) discover() (list []*modelState, errs []error, err error) {
 	m.planMu.Lock()
 	defer m.planMu.Unlock()
 	if m.closed {
-		return nil, ErrClosed
+		return nil, nil, ErrClosed
 	}
 	if !m.configured {
 		names, err := model.Models(m.opts.Repo)
 		if err != nil {
-			return nil, fmt.Errorf("scan model repository: %w", err)
+			return nil, nil, fmt.Errorf("scan model repository: %w", err)
 		}
 		m.stateMu.Lock()
 		for _, n := range names {
@@ -67,11 +69,16 @@ func (m *Manager) discover() ([]*modelState, error) {
 		}
 		m.stateMu.Unlock()
 	}
-	list := make([]*modelState, 0, len(m.models))
+	list = make([]*modelState, 0, len(m.models))
 	for _, name := range slices.Sorted(maps.Keys(m.models)) {
-		list = append(list, m.models[name])
+		ms := m.models[name]
+		if err := m.loadLabels(ms); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		list = append(list, ms)
 	}
-	return list, nil
+	return list, errs, nil
 }
 
 // pass runs the source, the plan and the decision once for ms: it queues
@@ -252,7 +259,11 @@ func (m *Manager) publishLocked() {
 		if len(avail) == 0 {
 			s.ready = false
 		}
-		s.models[name] = &modelSnap{name: name, avail: avail, labels: maps.Clone(ms.labels)}
+		snap := &modelSnap{name: name, avail: avail, labels: maps.Clone(ms.labels)}
+		if num, ok := ms.labels[StableLabel]; ok {
+			snap.stable = snap.find(num)
+		}
+		s.models[name] = snap
 	}
 	if invariants {
 		checkSnapshot(s)

@@ -3,6 +3,7 @@ package manager
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -25,8 +26,9 @@ type aspired struct {
 }
 
 // aspire reads model ms's versions on disk and returns what ms wants of
-// them: its policy's pick, plus the versions an admin pinned, minus those
-// an admin excluded. An error other than a missing folder means the folder
+// them: its policy's pick, plus the versions an admin pinned, those a label
+// points at and the one "stable" left within Options.RollbackHold, minus
+// those an admin excluded. An error other than a missing folder means the folder
 // could not be read (a mount hiccup): the caller then changes nothing. The
 // caller holds planMu (pins and exclusions).
 func (m *Manager) aspire(ms *modelState) (aspired, error) {
@@ -39,9 +41,26 @@ func (m *Manager) aspire(ms *modelState) (aspired, error) {
 	return aspired{
 		disk:    disk,
 		gone:    gone,
-		wanted:  wantedVersions(ms.policy, disk, ms.pinned, ms.excluded),
+		wanted:  wantedVersions(ms.policy, disk, m.keptByLabels(ms), ms.excluded),
 		problem: diskProblem(dir, gone, disk, ms.policy),
 	}, nil
+}
+
+// keptByLabels returns ms's pins plus the versions its labels point at and
+// the version "stable" left less than RollbackHold ago. The caller holds
+// planMu (labels and history change only with it held too).
+func (m *Manager) keptByLabels(ms *modelState) map[int]bool {
+	if len(ms.labels) == 0 {
+		return ms.pinned
+	}
+	keep := maps.Clone(ms.pinned)
+	for _, v := range ms.labels {
+		keep[v] = true
+	}
+	if v := heldVersion(ms.history, m.opts.RollbackHold, m.opts.Now()); v != 0 {
+		keep[v] = true
+	}
+	return keep
 }
 
 // wantedVersions returns the versions of disk (ascending) that p picks,

@@ -114,32 +114,6 @@ func (m *Manager) relative(msg string) string {
 	return msg
 }
 
-// SetLabel points label at version of model name, replacing a configured or
-// earlier value. The version must be AVAILABLE, else the error wraps
-// ErrNotFound; a label is 1-64 of [A-Za-z0-9_-]. The label keeps its
-// version if that version is later retired: Acquire by it then fails.
-func (m *Manager) SetLabel(name, label string, version int) error {
-	if err := checkLabel(label); err != nil {
-		return err
-	}
-	m.stateMu.Lock()
-	defer m.stateMu.Unlock()
-	if m.closed {
-		return ErrClosed
-	}
-	ms := m.models[name]
-	if ms == nil {
-		return fmt.Errorf("label %q: no model %q: %w", label, name, ErrNotFound)
-	}
-	if v := ms.versions[version]; v == nil || v.State() != StateAvailable {
-		return fmt.Errorf("label %q: model %q has no version %d loaded (loaded: %s): %w",
-			label, name, version, versionList(availableLocked(ms)), ErrNotFound)
-	}
-	ms.labels[label] = version
-	m.publishLocked()
-	return nil
-}
-
 // LoadVersion pins version of model name so that it is wanted besides the
 // policy (and no longer excluded by UnloadVersion), loads it now if it is
 // not loaded, retrying a failed load, and returns the load error once the
@@ -202,6 +176,9 @@ func (m *Manager) pin(name string, version int) (*modelState, error) {
 	if ms == nil {
 		// Discovery mode, and the model appeared since the last scan.
 		ms = newModelState(ModelConfig{Name: name}, false)
+		if err := m.loadLabels(ms); err != nil {
+			return nil, fmt.Errorf("load model %q version %d: %w", name, version, err)
+		}
 		m.stateMu.Lock()
 		m.models[name] = ms
 		m.stateMu.Unlock()
