@@ -17,6 +17,7 @@ import (
 
 	"github.com/predictd/predictd/model"
 	"github.com/predictd/predictd/monitor/labels"
+	"github.com/predictd/predictd/tools/alerts"
 )
 
 // Labels (Options.Labels, monitor/labels, docs/labels.md): every
@@ -46,6 +47,13 @@ type Quality struct {
 	Protected string
 	// Threshold of a positive binary prediction; 0 means 0.5.
 	Threshold float64
+	// Alert is what the quality alert rules of `predictd alerts` compare
+	// (tools/alerts.QualityAlert, defaults applied by the caller): /monitor
+	// flags each metric, overall and per slice value, that is worse than
+	// the version's offline baseline by more than Alert.Tolerance over the
+	// window of length Alert.Window, with at least Alert.MinRows labelled
+	// rows. A zero Window flags nothing.
+	Alert alerts.QualityAlert
 }
 
 // maxInternedPerColumn bounds the distinct slice values a version keeps
@@ -57,6 +65,8 @@ const maxInternedPerColumn = 1024
 type labelState struct {
 	// cols are the schema indices of the slice columns.
 	cols []int
+	// alert is Quality.Alert.
+	alert alerts.QualityAlert
 	// The store keeps the strings it is given until its writer has
 	// written them, so slice values are interned: a request's strings
 	// alias its buffers.
@@ -90,6 +100,7 @@ func (s *Server) prepareLabels(vs *versionState, m *model.Manifest, q Quality) e
 		return fmt.Errorf("quality.protected %q is not one of quality.slices %q", q.Protected, q.Slices)
 	}
 	ls := &labelState{
+		alert:  q.Alert,
 		cols:   make([]int, len(q.Slices)),
 		strs:   make([]map[string]string, len(q.Slices)),
 		floats: make([]map[float64]string, len(q.Slices)),

@@ -3,6 +3,7 @@ package server
 import (
 	"encoding/json"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"sync"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/predictd/predictd/model"
 	"github.com/predictd/predictd/monitor/labels"
+	"github.com/predictd/predictd/tools/alerts"
 	"github.com/predictd/predictd/tools/eval"
 )
 
@@ -190,10 +192,20 @@ func (s *Server) addQuality(name string, body []byte) ([]byte, bool, error) {
 	for _, vs := range vss {
 		rep, err := s.qualityReport(vs, now)
 		var q json.RawMessage
-		if err != nil {
+		switch {
+		case err != nil:
 			q, _ = json.Marshal(map[string]string{"error": err.Error()})
-		} else {
-			q, _ = json.Marshal(rep)
+		case rep == nil:
+			q = json.RawMessage("null")
+		default:
+			flagged := flagQuality(rep, s.baseline(vs), vs.labels.alert)
+			if flagged == nil {
+				flagged = []QualityFlag{}
+			}
+			q, _ = json.Marshal(struct {
+				*labels.Report
+				Flagged []QualityFlag `json:"flagged"`
+			}{rep, flagged})
 		}
 		found := false
 		for _, v := range versions {
@@ -210,6 +222,99 @@ func (s *Server) addQuality(name string, body []byte) ([]byte, bool, error) {
 	return out, true, err
 }
 
+// QualityFlag is a metric of a version's live quality that the quality
+// alert rules (tools/alerts) would find worse than the version's offline
+// baseline now: over the alert's window, worse by more than its
+// tolerance, with at least its min_rows labelled rows (the version's, or
+// the slice value's). The alert fires once it has held 15 minutes.
+type QualityFlag struct {
+	Window string `json:"window"`
+	// Column and Value name the slice; both empty for the version's
+	// overall metric.
+	Column   string  `json:"column,omitempty"`
+	Value    string  `json:"value,omitempty"`
+	Metric   string  `json:"metric"` // as the gauges' metric label
+	Live     float64 `json:"live"`
+	Baseline float64 `json:"baseline"`
+	Rows     int64   `json:"rows"`
+}
+
+// gaugeMetric is the metric label of a report's metric: the gauges (and
+// the baseline, and the alert rules) call ROC AUC "auc".
+func gaugeMetric(name string) string {
+	if name == "roc_auc" {
+		return "auc"
+	}
+	return name
+}
+
+// flagQuality returns the metrics of rep that are worse than base by
+// more than a.Tolerance in the window of length a.Window with at least
+// a.MinRows rows (QualityFlag), overall first, then by slice column,
+// metric and value in the report's order. Nothing without a baseline or
+// a window of that length.
+func flagQuality(rep *labels.Report, base []baselineMetric, a alerts.QualityAlert) []QualityFlag {
+	if len(base) == 0 || a.Window <= 0 {
+		return nil
+	}
+	baseOf := map[string]float64{}
+	for _, b := range base {
+		baseOf[b.metric] = b.value
+	}
+	worse := func(metric string, live float64) (float64, bool) {
+		b, ok := baseOf[metric]
+		if !ok || math.IsNaN(live) || math.IsInf(live, 0) {
+			return 0, false
+		}
+		switch {
+		case slices.Contains(alerts.HigherIsBetter, metric):
+			return b, live < b-a.Tolerance
+		case slices.Contains(alerts.LowerIsBetter, metric):
+			return b, live > b+a.Tolerance
+		}
+		return 0, false
+	}
+	var out []QualityFlag
+	win := time.Duration(a.Window).String()
+	for _, w := range rep.Windows {
+		if w.Window != win {
+			continue
+		}
+		type named struct {
+			name string
+			v    labels.Float
+		}
+		var overall []named
+		if m := w.Binary; m != nil {
+			overall = append(overall, named{"auc", m.ROCAUC}, named{"log_loss", m.LogLoss}, named{"brier", m.Brier}, named{"accuracy", m.Accuracy}, named{"ece", m.ECE})
+		}
+		if m := w.Regression; m != nil {
+			overall = append(overall, named{"rmse", m.RMSE}, named{"mae", m.MAE})
+		}
+		if w.Labelled >= a.MinRows {
+			for _, m := range overall {
+				if b, bad := worse(m.name, float64(m.v)); bad {
+					out = append(out, QualityFlag{Window: w.Window, Metric: m.name, Live: float64(m.v), Baseline: b, Rows: w.Labelled})
+				}
+			}
+		}
+		for _, col := range w.Slices {
+			for _, m := range col.Metrics {
+				name := gaugeMetric(m.Metric)
+				for _, sv := range m.Slices {
+					if sv.Rows < a.MinRows {
+						continue
+					}
+					if b, bad := worse(name, float64(sv.Metric)); bad {
+						out = append(out, QualityFlag{Window: w.Window, Column: col.Column, Value: sv.Value, Metric: name, Live: float64(sv.Metric), Baseline: b, Rows: sv.Rows})
+					}
+				}
+			}
+		}
+	}
+	return out
+}
+
 var (
 	qualityDesc = prometheus.NewDesc("predictd_model_quality",
 		"Live quality of a model version over the labelled predictions of a window (by prediction time): auc, log_loss, brier, accuracy, ece (binary), rmse, mae, mean_error (regression). Absent when undefined on the window's rows.",
@@ -217,6 +322,9 @@ var (
 	qualitySliceDesc = prometheus.NewDesc("predictd_model_quality_slice",
 		"Live quality of a model version per value of a slice column (the model's quality.slices), per window; at most 50 values per column (the first, ascending).",
 		[]string{"model", "version", "window", "column", "value", "metric"}, nil)
+	qualitySliceRowsDesc = prometheus.NewDesc("predictd_model_quality_slice_rows",
+		"Labelled predictions of a model version per value of a slice column, per window; the values of predictd_model_quality_slice.",
+		[]string{"model", "version", "window", "column", "value"}, nil)
 	qualityEstimatedDesc = prometheus.NewDesc("predictd_model_quality_estimated",
 		"CBPE estimate of a binary model version's quality over the predictions of a window still without a label (auc, accuracy), assuming calibrated scores.",
 		[]string{"model", "version", "window", "metric"}, nil)
@@ -232,7 +340,7 @@ var (
 type qualityCollector struct{ s *Server }
 
 func (c qualityCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{qualityDesc, qualitySliceDesc, qualityEstimatedDesc, qualityRowsDesc, qualityBaselineDesc} {
+	for _, d := range []*prometheus.Desc{qualityDesc, qualitySliceDesc, qualitySliceRowsDesc, qualityEstimatedDesc, qualityRowsDesc, qualityBaselineDesc} {
 		ch <- d
 	}
 }
@@ -273,12 +381,16 @@ func (c qualityCollector) Collect(ch chan<- prometheus.Metric) {
 				gauge(qualityEstimatedDesc, e.Accuracy, vs.name, ver, w.Window, "accuracy")
 			}
 			for _, col := range w.Slices {
-				for _, m := range col.Metrics {
+				for k, m := range col.Metrics {
 					for i, sv := range m.Slices {
 						if i == maxSliceValuesPerColumn {
 							break
 						}
-						gauge(qualitySliceDesc, sv.Metric, vs.name, ver, w.Window, col.Column, sv.Value, m.Metric)
+						// Every metric lists every value with its rows.
+						if k == 0 {
+							ch <- prometheus.MustNewConstMetric(qualitySliceRowsDesc, prometheus.GaugeValue, float64(sv.Rows), vs.name, ver, w.Window, col.Column, sv.Value)
+						}
+						gauge(qualitySliceDesc, sv.Metric, vs.name, ver, w.Window, col.Column, sv.Value, gaugeMetric(m.Metric))
 					}
 				}
 			}

@@ -32,6 +32,7 @@ import (
 	"github.com/predictd/predictd/monitor/predlog"
 	"github.com/predictd/predictd/monitor/slo"
 	"github.com/predictd/predictd/server"
+	"github.com/predictd/predictd/tools/alerts"
 )
 
 // cmdServe runs the daemon (see runDaemon): the server on TCP and/or a
@@ -352,9 +353,9 @@ type qualityConfig struct {
 	Slices      []string `json:"slices"`
 	Protected   string   `json:"protected"`
 	Threshold   float64  `json:"threshold"`
-	// Alert is read by `predictd alerts` (tools/alerts.QualityAlert);
-	// serve ignores it.
-	Alert json.RawMessage `json:"alert"`
+	// Alert is what `predictd alerts` writes the quality rules from;
+	// serve flags in /monitor what they alert on (server.Quality.Alert).
+	Alert *alerts.QualityAlert `json:"alert"`
 }
 
 // checkQuality validates the model's quality block, if any; the error
@@ -374,15 +375,25 @@ func (mc modelConfig) checkQuality(path string) error {
 	case !(q.Threshold >= 0 && q.Threshold <= 1):
 		return fmt.Errorf("config file %s: model %q: quality.threshold %v: want a probability in [0, 1] (0: 0.5)", path, mc.Name, q.Threshold)
 	}
+	if q.Alert != nil {
+		if err := q.Alert.Validate(); err != nil {
+			return fmt.Errorf("config file %s: model %q: quality.alert: %w", path, mc.Name, err)
+		}
+	}
 	return nil
 }
 
-// quality returns the model's server.Quality (checked by checkQuality).
+// quality returns the model's server.Quality (checked by checkQuality),
+// flagging with the alert rules' settings: `predictd alerts` writes them,
+// defaults and all, for every model when labels are on.
 func (q *qualityConfig) quality() server.Quality {
 	if q == nil {
-		return server.Quality{}
+		return server.Quality{Alert: alerts.QualityAlert{}.WithDefaults()}
 	}
-	out := server.Quality{ScoreOutput: q.ScoreOutput, Slices: q.Slices, Protected: q.Protected, Threshold: q.Threshold}
+	out := server.Quality{ScoreOutput: q.ScoreOutput, Slices: q.Slices, Protected: q.Protected, Threshold: q.Threshold, Alert: alerts.QualityAlert{}.WithDefaults()}
+	if q.Alert != nil {
+		out.Alert = q.Alert.WithDefaults()
+	}
 	switch q.Task {
 	case "binary":
 		out.Task = labels.Binary

@@ -17,6 +17,9 @@ const (
 	QualitySliceMetric     = "predictd_model_quality_slice"
 	QualityEstimatedMetric = "predictd_model_quality_estimated"
 	QualityRowsMetric      = "predictd_model_quality_rows"
+	// QualitySliceRowsMetric is a slice value's labelled predictions in a
+	// window, labelled model, version, window, column and value.
+	QualitySliceRowsMetric = "predictd_model_quality_slice_rows"
 	// QualityBaselineMetric is a served version's offline evaluation
 	// (its manifest's), labelled model, version and metric.
 	QualityBaselineMetric = "predictd_model_quality_baseline"
@@ -62,6 +65,10 @@ func (q QualityAlert) Validate() error {
 	return nil
 }
 
+// WithDefaults returns q with its zero fields set to the defaults; the
+// daemon flags in /monitor what these rules alert on.
+func (q QualityAlert) WithDefaults() QualityAlert { return q.withDefaults() }
+
 func (q QualityAlert) withDefaults() QualityAlert {
 	if q.Tolerance == 0 {
 		q.Tolerance = DefaultQualityTolerance
@@ -84,6 +91,9 @@ func qualityAlerts(model string, q QualityAlert) []Rule {
 	rows := func(state string) string {
 		return fmt.Sprintf("max by (model, version) (%s{%s,%s,state=%q}) >= %d", QualityRowsMetric, sel, win, state, q.MinRows)
 	}
+	// A slice is measured on its own labelled rows, not the version's: a
+	// small slice's metric is noise until it has min_rows of them.
+	sliceRows := fmt.Sprintf("max by (model, version, column, value) (%s{%s,%s}) >= %d", QualitySliceRowsMetric, sel, win, q.MinRows)
 	type direction struct {
 		metrics []string
 		op, pm  string
@@ -119,10 +129,10 @@ func qualityAlerts(model string, q QualityAlert) []Rule {
 			`predictd model {{ $labels.model }} v{{ $labels.version }}: live {{ $labels.metric }} {{ printf "%.4f" $value }} worse than its offline baseline `+baseline,
 			"The "+"{{ $labels.metric }} of the labelled predictions "+over+"."),
 		alert(SliceQualityBelowBaseline,
-			fmt.Sprintf("(\n%s\n)\nand on (model, version)\n  %s", indent(worse(QualitySliceMetric, "model, version, column, value, metric", higher, lower)), rows("labelled")),
+			fmt.Sprintf("(\n%s\n)\nand on (model, version, column, value)\n  %s", indent(worse(QualitySliceMetric, "model, version, column, value, metric", higher, lower)), sliceRows),
 			"ticket",
 			`predictd model {{ $labels.model }} v{{ $labels.version }}: {{ $labels.metric }} {{ printf "%.4f" $value }} for {{ $labels.column }}={{ $labels.value }} worse than its offline baseline `+baseline,
-			"The {{ $labels.metric }} of the labelled predictions with {{ $labels.column }}={{ $labels.value }} "+over+" (the rows counted are the version's, not the slice's)."),
+			"The {{ $labels.metric }} of the labelled predictions with {{ $labels.column }}={{ $labels.value }} "+strings.Replace(over, "rows at least", "rows of the slice at least", 1)+"."),
 		alert(QualityEstimateBelowBaseline,
 			fmt.Sprintf("(\n%s\n)\nand on (model, version)\n  %s", indent(worse(QualityEstimatedMetric, "model, version, metric", higher)), rows("unlabelled")),
 			"warning",
