@@ -18,11 +18,19 @@ func (s *Shadow) compare(shadow, live []float64, lat []time.Duration, took time.
 	defer s.smu.Unlock()
 	st := &s.st
 	st.batches++
-	record(st.shadowBatch, took)
-	perRow := took / time.Duration(k)
+	record(st.shadowBatch, took, 1)
+	record(st.shadowRow, took/time.Duration(k), int64(k))
+	// An offer's rows share its latency: record each run of equal ones
+	// once.
+	for i := 0; i < k; {
+		j := i + 1
+		for j < k && lat[j] == lat[i] {
+			j++
+		}
+		record(st.liveLat, lat[i], int64(j-i))
+		i = j
+	}
 	for i := range k {
-		record(st.shadowRow, perRow)
-		record(st.liveLat, lat[i])
 		st.compared++
 		l, sh := live[i*out:(i+1)*out], shadow[i*out:(i+1)*out]
 		switch s.opts.Task {

@@ -462,7 +462,7 @@ func (s *Shadow) Close() {
 	s.wg.Wait()
 }
 
-// record adds one latency to h, clamped to its range.
-func record(h *hdrhistogram.Histogram, d time.Duration) {
-	_ = h.RecordValue(min(max(int64(d), 1), maxLatency))
+// record adds n observations of latency d to h, clamped to its range.
+func record(h *hdrhistogram.Histogram, d time.Duration, n int64) {
+	_ = h.RecordValues(min(max(int64(d), 1), maxLatency), n)
 }

@@ -513,3 +513,56 @@ func TestReportJSON(t *testing.T) {
 		t.Errorf("empty report JSON\n got %s\nwant %s", b, want)
 	}
 }
+
+// TestBatchStopsAtRingEnd: a batch is contiguous in the ring, so the rows
+// that wrap come in two batches, and each row still meets its own live
+// outputs.
+func TestBatchStopsAtRingEnd(t *testing.T) {
+	g := &gate{}
+	var (
+		mu    sync.Mutex
+		sizes []int
+	)
+	s := mustNew(t, Options{Inputs: 1, Outputs: 1, Task: model.TaskRegression, QueueRows: 6, BatchRows: 4, Idle: g.idle,
+		Predict: func(ctx context.Context, dst, rows []float64, n int) ([]float64, error) {
+			mu.Lock()
+			sizes = append(sizes, n)
+			mu.Unlock()
+			return identity(ctx, dst, rows, n)
+		}})
+	offer(t, s, []float64{1, 2, 3, 4}, 4, []float64{1, 2, 3, 4}, time.Millisecond, true)
+	g.open.Store(true)
+	waitFor(t, s, "4 rows compared", func(r Report) bool { return r.ComparedRows == 4 && r.QueuedRows == 0 })
+	g.open.Store(false)
+	offer(t, s, []float64{5, 6, 7, 8}, 4, []float64{5, 6, 7, 8}, time.Millisecond, true)
+	g.open.Store(true)
+	r := waitFor(t, s, "8 rows compared", func(r Report) bool { return r.ComparedRows == 8 })
+	mu.Lock()
+	defer mu.Unlock()
+	if !reflect.DeepEqual(sizes, []int{4, 2, 2}) || r.AgreedRows != 8 || r.MaxAbsDiff != 0 {
+		t.Errorf("batches of %v rows, agreed %d, max diff %v; want [4 2 2], 8, 0", sizes, r.AgreedRows, r.MaxAbsDiff)
+	}
+}
+
+func TestLastErrorCut(t *testing.T) {
+	long := strings.Repeat("x", 600)
+	s := mustNew(t, Options{Inputs: 1, Outputs: 1, Task: model.TaskBinary,
+		Predict: func(context.Context, []float64, []float64, int) ([]float64, error) { return nil, errors.New(long) }})
+	offer(t, s, []float64{0}, 1, []float64{0}, time.Millisecond, true)
+	r := waitFor(t, s, "the error counted", func(r Report) bool { return r.Errors == 1 })
+	if r.LastError != long[:512] {
+		t.Errorf("LastError of a 600-byte error has %d bytes, want its first 512", len(r.LastError))
+	}
+}
+
+func TestStatJSON(t *testing.T) {
+	for _, c := range []struct {
+		x    Stat
+		want string
+	}{{Stat(math.NaN()), "null"}, {Stat(math.Inf(1)), "null"}, {Stat(math.Inf(-1)), "null"}, {0.25, "0.25"}} {
+		b, err := json.Marshal(c.x)
+		if err != nil || string(b) != c.want {
+			t.Errorf("json.Marshal(Stat(%v)) = %s, %v; want %s", float64(c.x), b, err, c.want)
+		}
+	}
+}
