@@ -40,6 +40,7 @@ const (
 	verbLabel                // admin: POST /v1/admin/models/{m}/labels/{l}
 	verbMonitor              // GET /v1/models/{m}/monitor: drift, cost, SLOs
 	verbFeedback             // POST /v1/models/{m}/feedback: labels
+	verbRollback             // admin: POST /v1/admin/models/{m}/rollback
 )
 
 // target is a parsed model path. name and label alias the request's path
@@ -106,6 +107,8 @@ func parseModelPath(p []byte, api API, admin bool) (t target, ok bool) {
 			t.verb = verbLoad
 		case tail == "unload" && t.version > 0:
 			t.verb = verbUnload
+		case tail == "rollback" && t.version == 0 && t.label == nil:
+			t.verb = verbRollback
 		default:
 			return t, false
 		}

@@ -937,6 +937,9 @@ func (s *Server) handleAdmin(ctx *fasthttp.RequestCtx, p []byte) {
 			return
 		}
 		err = s.models.SetLabel(name, string(t.label), *body.Version)
+	case verbRollback:
+		s.rollback(ctx, name)
+		return
 	}
 	if err != nil {
 		s.writeError(ctx, err)
@@ -949,6 +952,36 @@ func (s *Server) handleAdmin(ctx *fasthttp.RequestCtx, p []byte) {
 		return
 	}
 	b, _ := json.Marshal(st)
+	s.writeJSON(ctx, fasthttp.StatusOK, b)
+}
+
+// rollback answers POST /v1/admin/models/{name}/rollback: the model's
+// status plus the versions "stable" moved from and to. Models that cannot
+// roll back (no Rollback method) answer 404.
+func (s *Server) rollback(ctx *fasthttp.RequestCtx, name string) {
+	rb, ok := s.models.(interface {
+		Rollback(name string) (from, to int, err error)
+	})
+	if !ok {
+		s.notFound(ctx)
+		return
+	}
+	from, to, err := rb.Rollback(name)
+	if err != nil {
+		s.writeError(ctx, err)
+		return
+	}
+	s.opts.Logf("admin: rollback model %q: stable v%d -> v%d", name, from, to)
+	st, err := s.models.Status(name)
+	if err != nil {
+		s.writeError(ctx, err)
+		return
+	}
+	b, _ := json.Marshal(struct {
+		ModelStatus
+		From int `json:"from"`
+		To   int `json:"to"`
+	}{st, from, to})
 	s.writeJSON(ctx, fasthttp.StatusOK, b)
 }
 

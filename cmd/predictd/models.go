@@ -44,11 +44,18 @@ func (m serverModels) SetLabel(name, label string, v int) error {
 	return modelErr(m.Manager.SetLabel(name, label, v))
 }
 
+// Rollback is what the server's admin rollback endpoint calls.
+func (m serverModels) Rollback(name string) (from, to int, err error) {
+	from, to, err = m.Manager.Rollback(name)
+	return from, to, modelErr(err)
+}
+
 // modelErr marks the manager's sentinel errors with the server's kinds.
 func modelErr(err error) error {
 	for _, k := range [...]struct{ m, s error }{
 		{manager.ErrNotFound, server.ErrModelNotFound},
 		{manager.ErrLastVersion, server.ErrModelConflict},
+		{manager.ErrNoRollback, server.ErrModelConflict},
 		{manager.ErrInvalid, server.ErrModelInvalid},
 		{manager.ErrClosed, server.ErrModelsClosed},
 		{manager.ErrLoading, server.ErrModelsLoading},

@@ -1,0 +1,118 @@
+package main
+
+import (
+	"encoding/json"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/predictd/predictd/internal/fixture"
+)
+
+// TestServeRollback: blue-green on the real binary. Two versions of lr,
+// "stable" configured at v1 (so v1 is kept loaded although the policy,
+// Latest 1, wants only v2) and --state-dir: requests without a version go
+// to v1; the admin label endpoint moves "stable" to v2 and they go to v2;
+// after a restart (the config still says v1) the persisted label holds:
+// v2; `predictd rollback` prints the switch and the next request goes to
+// v1, with v2 still loaded; a wrong token and a model without history are
+// refused with the server's reason.
+func TestServeRollback(t *testing.T) {
+	repo, body := lrRepo(t)
+	mustRun(t, "import", "--from", "native", "--in", fixture.Path("native", "logreg_binary.model.json"), "--repo", repo, "--name", "lr", "--version", "2")
+	importLR(t, repo, "other")
+	dir := t.TempDir()
+	stateDir := filepath.Join(dir, "state")
+	cfg := filepath.Join(dir, "serve.json")
+	writeFile(t, cfg, `{"models": [{"name": "lr", "labels": {"stable": 1}}, {"name": "other"}]}`)
+	const token = "rollback-admin-token-0123456789"
+	tokenFile := filepath.Join(dir, "token")
+	writeFile(t, tokenFile, token+"\n")
+	args := []string{"--repo", repo, "--config", cfg, "--state-dir", stateDir, "--poll-interval", "0", "--admin-token-file", tokenFile}
+
+	served := func(d *daemon) string {
+		t.Helper()
+		code, out := do(t, d.client(false), "POST", d.url(false, "/v1/models/lr:predict"), body)
+		var resp struct {
+			ModelVersion string `json:"model_version"`
+		}
+		if err := json.Unmarshal(out, &resp); code != http.StatusOK || err != nil {
+			t.Fatalf("predict without a version: %d %s (%v)", code, out, err)
+		}
+		return resp.ModelVersion
+	}
+	states := func(d *daemon) string {
+		t.Helper()
+		code, out := do(t, d.client(false), "GET", d.url(false, "/v1/models/lr"), nil)
+		if code != http.StatusOK {
+			t.Fatalf("GET /v1/models/lr: %d %s", code, out)
+		}
+		return string(out)
+	}
+
+	d := startServe(t, nil, args...)
+	if got := served(d); got != "1" {
+		t.Fatalf("before any label change: served by version %s, want 1 (the configured stable)", got)
+	}
+	if s := states(d); !strings.Contains(s, `"version":"2","state":"AVAILABLE"`) || !strings.Contains(s, `"version":"1","state":"AVAILABLE"`) {
+		t.Fatalf("GET /v1/models/lr = %s, want versions 1 and 2 AVAILABLE", s)
+	}
+	code, out := do(t, d.client(false), "POST", d.url(false, "/v1/admin/models/lr/labels/stable"), `{"version": 2}`, "Authorization", "Bearer "+token)
+	if code != http.StatusOK {
+		t.Fatalf("set stable to 2: %d %s", code, out)
+	}
+	if got := served(d); got != "2" {
+		t.Fatalf("after stable -> 2: served by version %s, want 2", got)
+	}
+
+	// Restart: the persisted label wins over the configured one.
+	if err := d.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	<-d.done
+	if d.err != nil {
+		t.Fatalf("predictd serve exited with %v after SIGTERM, want status 0", d.err)
+	}
+	d = startServe(t, nil, args...)
+	if got := served(d); got != "2" {
+		t.Fatalf("after a restart: served by version %s, want 2 (the persisted stable)", got)
+	}
+
+	rb := func(tokenFile, model string) result {
+		return predictd(t, "rollback", "--url", "http://"+d.addr, "--model", model, "--token-file", tokenFile)
+	}
+	bad := filepath.Join(dir, "bad-token")
+	writeFile(t, bad, "wrong-token-0123456789")
+	if r := rb(bad, "lr"); r.code == 0 || !strings.Contains(r.stderr, "401") || !strings.Contains(r.stderr, "Authorization: Bearer") {
+		t.Errorf("rollback with a wrong token: exit %d, stderr %q; want a failure quoting the server's 401", r.code, r.stderr)
+	}
+	if r := rb(tokenFile, "other"); r.code == 0 || !strings.Contains(r.stderr, "409") || !strings.Contains(r.stderr, `label "stable" is not set`) {
+		t.Errorf("rollback of a model without a stable label: exit %d, stderr %q; want a 409 naming the label", r.code, r.stderr)
+	}
+	if got := served(d); got != "2" {
+		t.Fatalf("after refused rollbacks: served by version %s, want 2", got)
+	}
+
+	r := rb(tokenFile, "lr")
+	if r.code != 0 || r.stdout != "model lr: stable v2 -> v1\n" {
+		t.Fatalf("predictd rollback: exit %d, stdout %q, stderr %q; want 0 and %q", r.code, r.stdout, r.stderr, "model lr: stable v2 -> v1\n")
+	}
+	if got := served(d); got != "1" {
+		t.Fatalf("after predictd rollback: served by version %s, want 1", got)
+	}
+	if s := states(d); !strings.Contains(s, `"version":"2","state":"AVAILABLE"`) {
+		t.Errorf("after the rollback GET /v1/models/lr = %s, want version 2 still AVAILABLE (held)", s)
+	}
+	if _, err := os.Stat(filepath.Join(stateDir, "labels%2Flr.json")); err != nil {
+		t.Errorf("the state folder has no record of lr's labels: %v", err)
+	}
+}
+
+// importLR imports the lr fixture as model name in repo.
+func importLR(t *testing.T, repo, name string) {
+	t.Helper()
+	mustRun(t, "import", "--from", "native", "--in", fixture.Path("native", "logreg_binary.model.json"), "--repo", repo, "--name", name)
+}
