@@ -1,15 +1,22 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/predictd/predictd/internal/fixture"
+	"github.com/predictd/predictd/internal/redistest"
+	"github.com/predictd/predictd/model/manager"
+	"github.com/predictd/predictd/rollout/state"
 )
 
 // TestServeRollback: blue-green on the real binary. Two versions of lr,
@@ -115,4 +122,45 @@ func TestServeRollback(t *testing.T) {
 func importLR(t *testing.T, repo, name string) {
 	t.Helper()
 	mustRun(t, "import", "--from", "native", "--in", fixture.Path("native", "logreg_binary.model.json"), "--repo", repo, "--name", name)
+}
+
+// TestLabelStoreRedis: serve --state-redis's label store round-trips a
+// model's labels and history through a real redis-server, reads nothing
+// stored as nil Labels (the configured ones stay), and a write by another
+// replica between its read and its write is refused with ErrConflict.
+func TestLabelStoreRedis(t *testing.T) {
+	srv := redistest.Start(t)
+	st, err := openStateStore("", "redis://"+srv.Addr+"/1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ls := labelStore{st}
+	if got, err := ls.Load("lr"); err != nil || got.Labels != nil {
+		t.Fatalf("Load of nothing stored = %+v, %v; want nil Labels, nil", got, err)
+	}
+	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	want := manager.LabelState{Labels: map[string]int{"stable": 2}, History: []manager.LabelChange{{Label: "stable", From: 1, To: 2, At: at}}}
+	if err := ls.Save("lr", want); err != nil {
+		t.Fatal(err)
+	}
+	got, err := ls.Load("lr")
+	if err != nil || !reflect.DeepEqual(got, want) {
+		t.Fatalf("Load after Save = %+v, %v; want %+v", got, err, want)
+	}
+	// Another replica writes between this one's read and write.
+	ctx := context.Background()
+	r, err := st.Get(ctx, "labels/lr")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.CAS(ctx, "labels/lr", r.Gen, []byte(`{"labels":{"stable":3}}`)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.CAS(ctx, "labels/lr", r.Gen, []byte(`{"labels":{"stable":1}}`)); !errors.Is(err, state.ErrConflict) {
+		t.Errorf("CAS at a stale generation = %v; want state.ErrConflict", err)
+	}
+	if _, err := openStateStore(t.TempDir(), "redis://"+srv.Addr); err == nil || !strings.Contains(err.Error(), "give one of them") {
+		t.Errorf("openStateStore with both a folder and Redis = %v; want a refusal", err)
+	}
 }
