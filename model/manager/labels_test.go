@@ -333,3 +333,28 @@ func TestLabelsLoadFails(t *testing.T) {
 		t.Errorf("Acquire of a model whose labels could not be read: nil error, want one")
 	}
 }
+
+func TestLabelHistoryBounded(t *testing.T) {
+	repo := t.TempDir()
+	write(t, repo, "m", 1)
+	write(t, repo, "m", 2)
+	store := &memLabels{}
+	m := start(t, Options{Repo: repo, PollInterval: -1, Labels: store, Models: []ModelConfig{{Name: "m", Policy: Policy{All: true}}}})
+	const changes = MaxLabelHistory + 5
+	for i := range changes {
+		if err := m.SetLabel("m", "stable", 1+i%2); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h := store.saved["m"].History
+	if len(h) != MaxLabelHistory {
+		t.Fatalf("after %d changes the stored history has %d entries, want %d", changes, len(h), MaxLabelHistory)
+	}
+	// The oldest were dropped: the last entry is the last change.
+	if last := h[len(h)-1]; last.To != 1+(changes-1)%2 || last.From != 1+(changes-2)%2 {
+		t.Errorf("last history entry = %+v, want %d -> %d", last, 1+(changes-2)%2, 1+(changes-1)%2)
+	}
+	if h[0].From != 1+(changes-MaxLabelHistory-1)%2 {
+		t.Errorf("first kept entry = %+v, want the change number %d", h[0], changes-MaxLabelHistory+1)
+	}
+}
