@@ -62,7 +62,7 @@ func NewRecorder(o RecorderOptions) (*Recorder, error) {
 	}
 	r := &Recorder{}
 	for i := range r.sides {
-		r.sides[i].hist = hdrhistogram.New(int64(minLatency), int64(maxLatency), 2)
+		r.sides[i].hist = hdrhistogram.New(1, int64(maxLatency), 2) // ns; 30 kB
 		r.sides[i].pred = drift.NewReservoir(o.SampleSize, o.Seed, uint64(i))
 	}
 	return r, nil
