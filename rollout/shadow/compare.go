@@ -9,13 +9,14 @@ import (
 	"github.com/predictd/predictd/model"
 )
 
-// compare records one batch: shadow and live hold k rows of Outputs
-// values each, lat the live latency of each row, took the Predict call's
-// time.
-func (s *Shadow) compare(shadow, live []float64, lat []time.Duration, took time.Duration) {
+// compare records the batch of k rows from start, and releases it:
+// shadow and live hold k rows of Outputs values each, lat the live latency
+// of each row, took the Predict call's time.
+func (s *Shadow) compare(start int64, shadow, live []float64, lat []time.Duration, took time.Duration) {
 	out, k := s.opts.Outputs, len(lat)
 	s.smu.Lock()
 	defer s.smu.Unlock()
+	defer s.release(start)
 	st := &s.st
 	st.batches++
 	record(st.shadowBatch, took, 1)

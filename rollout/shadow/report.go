@@ -65,8 +65,9 @@ type Distributions struct {
 }
 
 // Report is a Shadow's figures since New. Row counts: OfferedRows =
-// DroppedRows + QueuedRows + ComparedRows + ErrorRows, once no batch is in
-// flight (QueuedRows counts the rows in flight too).
+// DroppedRows + QueuedRows + ComparedRows + ErrorRows whenever no Offer is
+// under way (QueuedRows counts the rows in flight too; a batch's rows
+// leave it as they are counted).
 type Report struct {
 	Task        model.Task `json:"task"`
 	OfferedRows int64      `json:"offered_rows"`
@@ -104,17 +105,17 @@ type Report struct {
 // Snapshot returns the figures so far. It may be called from any
 // goroutine; it allocates its Report.
 func (s *Shadow) Snapshot() Report {
-	s.mu.Lock()
-	queued := s.tail - s.head
-	s.mu.Unlock()
 	s.smu.Lock()
 	defer s.smu.Unlock()
+	s.mu.Lock()
+	queued, offered, dropped := s.tail-s.head, s.offered.Load(), s.dropped.Load()
+	s.mu.Unlock()
 	st := &s.st
 	nan := math.NaN()
 	r := Report{
 		Task:               s.opts.Task,
-		OfferedRows:        s.offered.Load(),
-		DroppedRows:        s.dropped.Load(),
+		OfferedRows:        offered,
+		DroppedRows:        dropped,
 		QueuedRows:         queued,
 		ComparedRows:       st.compared,
 		AgreedRows:         st.agreed,

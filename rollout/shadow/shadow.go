@@ -122,10 +122,11 @@ type Shadow struct {
 
 	offered, dropped atomic.Int64
 
-	// mu guards the ring's indices and closed. Row counters only grow;
-	// row r lives in slot r % QueueRows. [head, take) is taken by workers
-	// (inflight lists it, oldest first), [take, tail) is queued, and
-	// Offer writes at tail while tail+n−head ≤ QueueRows.
+	// mu guards the ring's indices and closed (lock order: smu, then
+	// mu). Row counters only grow; row r lives in slot r % QueueRows.
+	// [head, take) is taken by workers (inflight lists it, oldest
+	// first), [take, tail) is queued, and Offer writes at tail while
+	// tail+n−head ≤ QueueRows.
 	mu               sync.Mutex
 	rows             []float64       // QueueRows × Inputs
 	live             []float64       // QueueRows × Outputs
@@ -346,7 +347,6 @@ func (s *Shadow) work() {
 				break
 			}
 			dst = s.run(dst[:0], start, k)
-			s.release(start)
 		}
 	}
 }
@@ -379,7 +379,8 @@ func (s *Shadow) takeBatch() (start int64, k int, ok bool) {
 }
 
 // release frees the batch that starts at start, and with it every batch
-// before it that is done, in order.
+// before it that is done, in order. The caller holds smu, so that a
+// Snapshot sees a batch's rows either queued or counted, never both.
 func (s *Shadow) release(start int64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -397,8 +398,8 @@ func (s *Shadow) release(start int64) {
 	s.inflight = s.inflight[:m]
 }
 
-// run predicts the k rows from start, which this worker has taken, and
-// records the comparison. It returns dst for reuse.
+// run predicts the k rows from start, which this worker has taken,
+// records the comparison and releases the rows. It returns dst for reuse.
 func (s *Shadow) run(dst []float64, start int64, k int) []float64 {
 	in, out := s.opts.Inputs, s.opts.Outputs
 	slot := int(start % int64(s.opts.QueueRows))
@@ -410,10 +411,10 @@ func (s *Shadow) run(dst []float64, start int64, k int) []float64 {
 		err = fmt.Errorf("shadow: Predict returned %d values for %d rows of %d outputs, want %d", len(got), k, out, k*out)
 	}
 	if err != nil {
-		s.failed(err, k)
+		s.failed(err, start, k)
 		return dst
 	}
-	s.compare(got, s.live[slot*out:(slot+k)*out], s.lat[slot:slot+k], took)
+	s.compare(start, got, s.live[slot*out:(slot+k)*out], s.lat[slot:slot+k], took)
 	return got
 }
 
@@ -427,8 +428,12 @@ func (s *Shadow) predict(dst, rows []float64, k int) (got []float64, err error) 
 	return s.opts.Predict(s.ctx, dst, rows, k)
 }
 
-// failed counts a batch of k rows whose Predict failed.
-func (s *Shadow) failed(err error, k int) {
+// failed counts the batch of k rows from start whose Predict failed, and
+// releases it.
+func (s *Shadow) failed(err error, start int64, k int) {
+	s.smu.Lock()
+	defer s.smu.Unlock()
+	defer s.release(start)
 	if s.ctx.Err() != nil {
 		// Close cancelled it: the rows are dropped with the queue.
 		s.dropped.Add(int64(k))
@@ -438,11 +443,9 @@ func (s *Shadow) failed(err error, k int) {
 	if len(msg) > maxErrorBytes {
 		msg = msg[:maxErrorBytes]
 	}
-	s.smu.Lock()
 	s.st.errors++
 	s.st.errorRows += int64(k)
 	s.st.lastErr = msg
-	s.smu.Unlock()
 	s.logf("shadow: predicting %d rows: %s", k, logx.Sanitize(msg))
 }
 

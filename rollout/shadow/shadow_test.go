@@ -566,3 +566,28 @@ func TestStatJSON(t *testing.T) {
 		}
 	}
 }
+
+// TestCloseWhileOffering: Close races Offers and Snapshots; afterwards
+// every offered row is either compared or dropped, none queued.
+func TestCloseWhileOffering(t *testing.T) {
+	s := mustNew(t, Options{Inputs: 1, Outputs: 1, Task: model.TaskBinary, Predict: identity, QueueRows: 32, BatchRows: 4, Workers: 2})
+	var wg sync.WaitGroup
+	for range 3 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			row := []float64{0.75, 0.25}
+			for range 2000 {
+				s.Offer(row, 2, row, time.Millisecond)
+			}
+			s.Snapshot()
+		}()
+	}
+	s.Close()
+	wg.Wait()
+	r := s.Snapshot()
+	if r.OfferedRows != 12000 || r.QueuedRows != 0 || r.ComparedRows+r.DroppedRows != r.OfferedRows || r.Errors != 0 {
+		t.Errorf("offered %d, queued %d, compared %d + dropped %d, errors %d; want 12000, 0, the offered, 0",
+			r.OfferedRows, r.QueuedRows, r.ComparedRows, r.DroppedRows, r.Errors)
+	}
+}
