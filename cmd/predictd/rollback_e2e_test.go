@@ -19,17 +19,21 @@ import (
 	"github.com/predictd/predictd/rollout/state"
 )
 
-// TestServeRollback: blue-green on the real binary. Two versions of lr,
-// "stable" configured at v1 (so v1 is kept loaded although the policy,
-// Latest 1, wants only v2) and --state-dir: requests without a version go
-// to v1; the admin label endpoint moves "stable" to v2 and they go to v2;
-// after a restart (the config still says v1) the persisted label holds:
-// v2; `predictd rollback` prints the switch and the next request goes to
-// v1, with v2 still loaded; a wrong token and a model without history are
-// refused with the server's reason.
+// TestServeRollback: blue-green on the real binary. Three versions of lr,
+// the policy Latest 1 (it wants v3), "stable" configured at v1 (so v1 is
+// kept loaded), and --state-dir: requests without a version go to v1; the
+// admin API loads v2 beside it and moves "stable" to v2, and they go to
+// v2; after a restart (the config still says v1) the persisted label
+// holds: v2, with v1 still loaded (held for the rollback); `predictd
+// rollback` prints the switch and the next request goes to v1, with v2
+// still loaded (held: neither the policy nor a label wants it). A wrong
+// token and a model without a stable label are refused with the server's
+// reason.
 func TestServeRollback(t *testing.T) {
 	repo, body := lrRepo(t)
-	mustRun(t, "import", "--from", "native", "--in", fixture.Path("native", "logreg_binary.model.json"), "--repo", repo, "--name", "lr", "--version", "2")
+	for _, v := range []string{"2", "3"} {
+		mustRun(t, "import", "--from", "native", "--in", fixture.Path("native", "logreg_binary.model.json"), "--repo", repo, "--name", "lr", "--version", v)
+	}
 	importLR(t, repo, "other")
 	dir := t.TempDir()
 	stateDir := filepath.Join(dir, "state")
@@ -64,10 +68,24 @@ func TestServeRollback(t *testing.T) {
 	if got := served(d); got != "1" {
 		t.Fatalf("before any label change: served by version %s, want 1 (the configured stable)", got)
 	}
-	if s := states(d); !strings.Contains(s, `"version":"2","state":"AVAILABLE"`) || !strings.Contains(s, `"version":"1","state":"AVAILABLE"`) {
-		t.Fatalf("GET /v1/models/lr = %s, want versions 1 and 2 AVAILABLE", s)
+	wantLoaded := func(d *daemon, when string, versions ...string) {
+		t.Helper()
+		s := states(d)
+		for _, v := range versions {
+			if !strings.Contains(s, `"version":"`+v+`","state":"AVAILABLE"`) {
+				t.Fatalf("%s: GET /v1/models/lr = %s, want version %s AVAILABLE", when, s, v)
+			}
+		}
 	}
-	code, out := do(t, d.client(false), "POST", d.url(false, "/v1/admin/models/lr/labels/stable"), `{"version": 2}`, "Authorization", "Bearer "+token)
+	wantLoaded(d, "at start", "3", "1")
+	code, out := do(t, d.client(false), "POST", d.url(false, "/v1/admin/models/lr/versions/2/load"), nil, "Authorization", "Bearer "+token)
+	if code != http.StatusOK {
+		t.Fatalf("load version 2: %d %s", code, out)
+	}
+	if got := served(d); got != "1" {
+		t.Fatalf("with v2 loaded beside v1: served by version %s, want 1 (stable)", got)
+	}
+	code, out = do(t, d.client(false), "POST", d.url(false, "/v1/admin/models/lr/labels/stable"), `{"version": 2}`, "Authorization", "Bearer "+token)
 	if code != http.StatusOK {
 		t.Fatalf("set stable to 2: %d %s", code, out)
 	}
@@ -87,6 +105,7 @@ func TestServeRollback(t *testing.T) {
 	if got := served(d); got != "2" {
 		t.Fatalf("after a restart: served by version %s, want 2 (the persisted stable)", got)
 	}
+	wantLoaded(d, "after a restart", "3", "2", "1")
 
 	rb := func(tokenFile, model string) result {
 		return predictd(t, "rollback", "--url", "http://"+d.addr, "--model", model, "--token-file", tokenFile)
@@ -110,9 +129,7 @@ func TestServeRollback(t *testing.T) {
 	if got := served(d); got != "1" {
 		t.Fatalf("after predictd rollback: served by version %s, want 1", got)
 	}
-	if s := states(d); !strings.Contains(s, `"version":"2","state":"AVAILABLE"`) {
-		t.Errorf("after the rollback GET /v1/models/lr = %s, want version 2 still AVAILABLE (held)", s)
-	}
+	wantLoaded(d, "after the rollback", "3", "2", "1")
 	if _, err := os.Stat(filepath.Join(stateDir, "labels%2Flr.json")); err != nil {
 		t.Errorf("the state folder has no record of lr's labels: %v", err)
 	}
