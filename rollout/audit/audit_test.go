@@ -345,9 +345,19 @@ func TestCanonicalForm(t *testing.T) {
 // pipeline, which recomputes an entry's hash from its line with sed, tr
 // and sha256sum.
 func TestShellPipelineHash(t *testing.T) {
+	const pipe = `| sed -E 's/,"hash":"[0-9a-f]{64}"}$/}/' | tr -d '\n' | sha256sum`
+	for _, doc := range []string{"doc.go", "../../docs/audit.md"} {
+		data, err := os.ReadFile(doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(data), "sed -n 5p audit.log "+pipe) {
+			t.Errorf("%s does not show the pipeline this test runs: sed -n 5p audit.log %s", doc, pipe)
+		}
+	}
 	path, stored, _ := build(t)
 	for _, k := range []int{1, 5, len(stored) + 1} {
-		cmd := exec.Command("sh", "-c", fmt.Sprintf(`sed -n %dp "$1" | sed -E 's/,"hash":"[0-9a-f]{64}"}$/}/' | tr -d '\n' | sha256sum`, k), "sh", path)
+		cmd := exec.Command("sh", "-c", fmt.Sprintf(`sed -n %dp "$1" `+pipe, k), "sh", path)
 		out, err := cmd.CombinedOutput()
 		if err != nil {
 			t.Fatalf("%s: %v\n%s", cmd, err, out)
@@ -746,6 +756,13 @@ func TestShowStopsAtBadLine(t *testing.T) {
 		t.Errorf("Show printed %d lines before the bad one, want the header and 3:\n%s", n, b.String())
 	}
 	b.Reset()
+	edited := slices.Clone(lines)
+	edited[5] = reencode(t, edited[5], func(e *Entry) { e.Reason = "forged" }, false)
+	err = Show(&b, bytes.NewReader(join(edited)), Filter{})
+	if !errors.As(err, &ve) || ve.Line != 6 || ve.Seq != 6 || ve.Kind != KindEdited {
+		t.Errorf("Show of a log with line 6 edited: %v, want edited at line 6 (seq 6)", err)
+	}
+	b.Reset()
 	full := join(lines)
 	err = Show(&b, bytes.NewReader(full[:len(full)-1]), Filter{})
 	if !errors.As(err, &ve) || ve.Kind != KindTorn || ve.Line != int64(len(lines)) {
@@ -800,5 +817,18 @@ func TestActionsClosed(t *testing.T) {
 		if a.Valid() {
 			t.Errorf("%q.Valid() = true, want false", a)
 		}
+	}
+}
+
+// TestCRLFRestored: docs/audit.md's fix for a log whose line endings
+// were converted (tr -d '\r') gives back a log that verifies.
+func TestCRLFRestored(t *testing.T) {
+	_, _, lines := build(t)
+	crlf := bytes.ReplaceAll(join(lines), []byte("\n"), []byte("\r\n"))
+	if _, err := Verify(bytes.NewReader(crlf), nil); err == nil {
+		t.Fatal("Verify of a CRLF log: nil error, want malformed")
+	}
+	if _, err := Verify(bytes.NewReader(bytes.ReplaceAll(crlf, []byte("\r"), nil)), nil); err != nil {
+		t.Errorf("Verify after removing the CRs: %v, want nil", err)
 	}
 }
