@@ -298,3 +298,56 @@ func TestShare(t *testing.T) {
 		}
 	}
 }
+
+// TestApplyActions: what each action does to a running (or, for Resume,
+// paused) state at step 1.
+func TestApplyActions(t *testing.T) {
+	t0, t1 := time.Unix(100, 0), time.Unix(200, 0)
+	stable := SideStats{Requests: 900, Errors: 9, ErrorRate: 0.01, Answered: 891, P99: time.Millisecond, Predictions: []float64{1, 2}}
+	for _, tc := range []struct {
+		action    Action
+		from      Status
+		step      int
+		status    Status
+		started   time.Time
+		baselined bool
+	}{
+		{Advance, Running, 2, Running, t1, true},
+		{Promote, Running, 1, Promoted, t0, false},
+		{Rollback, Running, 1, RolledBack, t0, false},
+		{Abort, Paused, 1, Aborted, t0, false},
+		{Pause, Running, 1, Paused, t0, false},
+		{Resume, Paused, 1, Running, t1, false},
+	} {
+		st := State{Step: 1, StepStarted: t0, Status: tc.from, Generation: 5}
+		got := Apply(st, Decision{Action: tc.action, Reason: "why", Step: 1, Generation: 5, Stable: stable}, t1)
+		if got.Step != tc.step || got.Status != tc.status || !got.StepStarted.Equal(tc.started) || got.Generation != 6 {
+			t.Errorf("Apply(%s) = step %d %s started %v generation %d, want step %d %s started %v generation 6",
+				tc.action, got.Step, got.Status, got.StepStarted, got.Generation, tc.step, tc.status, tc.started)
+		}
+		if (got.Baseline != nil) != tc.baselined || (got.Baseline != nil && (got.Baseline.Requests != 900 || got.Baseline.Predictions != nil)) {
+			t.Errorf("Apply(%s).Baseline = %+v, want set=%v: the stable side without its sample", tc.action, got.Baseline, tc.baselined)
+		}
+		want := Transition{At: t1, Generation: 6, FromStep: 1, ToStep: tc.step, Action: tc.action, Reason: "why"}
+		if len(got.History) != 1 || !reflect.DeepEqual(got.History[0], want) {
+			t.Errorf("Apply(%s).History = %+v, want [%+v]", tc.action, got.History, want)
+		}
+		// A decision for another step of the same generation is stale too.
+		if same := Apply(st, Decision{Action: tc.action, Step: 0, Generation: 5}, t1); !reflect.DeepEqual(same, st) {
+			t.Errorf("Apply(%s for step 0) at step 1 = %+v, want unchanged", tc.action, same)
+		}
+	}
+}
+
+// TestDecideNoBaseline: at 100% without a baseline the stable side has no
+// requests, so the gate stays shut and the rollout holds.
+func TestDecideNoBaseline(t *testing.T) {
+	p := DefaultPlan()
+	p.Candidate, p.MinDuration = 2, 0
+	st := State{Step: len(p.Steps) - 1, Status: Running, Generation: 1}
+	obs := Observation{Candidate: SideStats{Requests: 1e6, Answered: 1e6, P99: time.Millisecond}}
+	d := Decide(p, st, obs, nil, time.Unix(1e9, 0))
+	if d.Action != Hold || !strings.Contains(d.Reason, "waiting for 1000 requests per side: candidate 1000000, stable 0") {
+		t.Fatalf("Decide at 100%% without a baseline = %s: %s, want hold waiting for the stable side", d.Action, d.Reason)
+	}
+}
