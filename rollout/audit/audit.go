@@ -240,6 +240,8 @@ type Log struct {
 	hash string
 	err  error // sticky: set by a failed write or fsync, or Close
 	buf  []byte
+
+	repaired string // what Open cut off, for the open entry's reason
 }
 
 // Open opens the log at path, creating it (mode 0600) if missing. An
@@ -247,7 +249,8 @@ type Log struct {
 // an error naming the file, line, seq and kind (a *VerifyError inside),
 // since the daemon must not extend a tampered log. A torn last line is
 // cut off and reported through opts.Logf. Open then appends an
-// ActionOpen entry by ActorDaemon with reason opts.OpenReason, fsynced.
+// ActionOpen entry by ActorDaemon with reason opts.OpenReason, fsynced;
+// after a cut, the reason also says "cut off a torn last line N (...)".
 func Open(path string, opts Options) (*Log, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
@@ -275,7 +278,13 @@ func Open(path string, opts Options) (*Log, error) {
 			d.Close()
 		}
 	}
-	if _, err := l.Append(Entry{Actor: ActorDaemon, Action: ActionOpen, Reason: opts.OpenReason}); err != nil {
+	reason := opts.OpenReason
+	if l.repaired != "" {
+		// The repair goes into the log itself, not only the daemon's
+		// log: a cut line is a removed line, and the trail says so.
+		reason = strings.TrimPrefix(reason+"; "+l.repaired, "; ")
+	}
+	if _, err := l.Append(Entry{Actor: ActorDaemon, Action: ActionOpen, Reason: reason}); err != nil {
 		f.Close()
 		return nil, err
 	}
@@ -295,8 +304,9 @@ func (l *Log) recover() error {
 				return fmt.Errorf("audit log %s: cut the torn last line: %w", l.path, err)
 			}
 		}
+		l.repaired = fmt.Sprintf("cut off a torn last line %d (%s)", ve.Line, ve.Detail)
 		if l.opts.Logf != nil {
-			l.opts.Logf("audit log %s: cut off a torn last line %d (%s): a crash during its write, so its action never took effect", l.path, ve.Line, ve.Detail)
+			l.opts.Logf("audit log %s: %s: a crash during its write, so its action never took effect", l.path, l.repaired)
 		}
 		err = nil
 	}

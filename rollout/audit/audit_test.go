@@ -493,6 +493,18 @@ func TestOpenCutsTornLine(t *testing.T) {
 				t.Fatal(err)
 			}
 			l.Close()
+			var open Entry
+			f, _ := os.Open(path)
+			Scan(f, func(e Entry, _ []byte) error {
+				if e.Action == ActionOpen {
+					open = e
+				}
+				return nil
+			})
+			f.Close()
+			if want := fmt.Sprintf("cut off a torn last line %d (", len(lines)); !strings.HasPrefix(open.Reason, want) {
+				t.Errorf("the open entry after the cut: reason %q, want it to start %q", open.Reason, want)
+			}
 			prev := stored[len(stored)-2]
 			// The open entry follows the last whole one, then e.
 			if e.Seq != prev.Seq+2 {

@@ -78,8 +78,9 @@
 // action only after Append returned nil, so every action that took
 // effect is on disk first. A crash during the write can leave a torn
 // last line (no "\n"); its Append never returned nil, so its action
-// never happened, and Open cuts it off and reports it through
-// Options.Logf. A write that reached the file but whose fsync failed
+// never happened, and Open cuts it off, reports it through
+// Options.Logf and says so in the reason of the open entry it writes
+// (a cut line is a removed line; the trail records it). A write that reached the file but whose fsync failed
 // may survive as a complete entry for an action that was not
 // performed: an entry records that the action was about to happen.
 //
