@@ -182,6 +182,11 @@ func TestVerify(t *testing.T) {
 		{name: "removed middle, rest rechained, no anchor", log: text(func(l [][]byte) [][]byte { return rechain(t, slices.Delete(l, 3, 4), 3) })},
 		{name: "removed middle, rest rechained, anchor", log: text(func(l [][]byte) [][]byte { return rechain(t, slices.Delete(l, 3, 4), 3) }),
 			anchor: &Anchor{head.Seq, head.Hash}, line: n, seq: n, kind: KindTruncated},
+		{name: "removed first, next renumbered and rehashed", log: text(func(l [][]byte) [][]byte {
+			l = l[1:]
+			l[0] = reencode(t, l[0], func(e *Entry) { e.Seq = 1 }, true)
+			return l
+		}), line: 1, seq: 1, kind: KindRewritten, detail: "the first entry's prev"},
 		{name: "removed first, renumbered and rehashed", log: text(func(l [][]byte) [][]byte { return rechain(t, l[1:], 0) })},
 		{name: "swapped", log: text(func(l [][]byte) [][]byte { l[3], l[4] = l[4], l[3]; return l }),
 			line: 4, seq: 5, kind: KindReordered, detail: "entry 4 is at line 5"},
