@@ -101,7 +101,8 @@ type Transition struct {
 }
 
 // QualityPair is the live quality of both versions, as the caller computes
-// it from the labels that have arrived (the same metric for both).
+// it from the labels that have arrived (the same metric for both). A NaN
+// (a metric without both classes yet) counts as not enough data.
 type QualityPair struct {
 	Metric        string  `json:"metric"` // "auc", "accuracy"
 	Candidate     float64 `json:"candidate"`
@@ -364,7 +365,7 @@ func checkQuality(minDiff *float64, minRows int64, q *QualityPair) CheckResult {
 		return r
 	}
 	r.Threshold = *minDiff
-	if q == nil || q.CandidateRows < minRows || q.StableRows < minRows {
+	if q == nil || q.CandidateRows < minRows || q.StableRows < minRows || math.IsNaN(q.Candidate) || math.IsNaN(q.Stable) {
 		var c, s int64
 		if q != nil {
 			c, s = q.CandidateRows, q.StableRows

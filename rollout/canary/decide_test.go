@@ -1,8 +1,10 @@
 package canary
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"reflect"
 	"slices"
@@ -349,5 +351,37 @@ func TestDecideNoBaseline(t *testing.T) {
 	d := Decide(p, st, obs, nil, time.Unix(1e9, 0))
 	if d.Action != Hold || !strings.Contains(d.Reason, "waiting for 1000 requests per side: candidate 1000000, stable 0") {
 		t.Fatalf("Decide at 100%% without a baseline = %s: %s, want hold waiting for the stable side", d.Action, d.Reason)
+	}
+}
+
+// TestStateJSON: a state (for the shared store) and a decision (for
+// /monitor) write out as JSON, the state reading back equal; a NaN
+// quality is "not enough data", not a NaN value JSON cannot write.
+func TestStateJSON(t *testing.T) {
+	p := DefaultPlan()
+	p.Candidate, p.MinDuration, p.MinRequests = 2, 0, 10
+	p.Checks.MinQuality = new(-0.01)
+	t0 := time.Unix(1_700_000_000, 0).UTC()
+	st := Start(t0)
+	obs := Observation{
+		Stable:    SideStats{Requests: 100, Answered: 100, P99: time.Millisecond, ErrorRate: 0},
+		Candidate: SideStats{Requests: 100, Answered: 100, P99: time.Millisecond},
+	}
+	q := &QualityPair{Metric: "auc", Candidate: math.NaN(), Stable: 0.8, CandidateRows: 1e4, StableRows: 1e4}
+	d := Decide(p, st, obs, q, t0.Add(time.Minute))
+	if got := d.Checks[3]; got.Verdict != NoData {
+		t.Errorf("quality check with a NaN candidate = %+v, want not enough data", got)
+	}
+	if _, err := json.Marshal(d); err != nil {
+		t.Fatalf("Marshal(decision): %v", err)
+	}
+	st = Apply(st, Decision{Action: Advance, Reason: "r", Generation: 1, Stable: obs.Stable, Checks: d.Checks[:1]}, t0.Add(time.Minute))
+	b, err := json.Marshal(st)
+	if err != nil {
+		t.Fatalf("Marshal(state): %v", err)
+	}
+	var back State
+	if err := json.Unmarshal(b, &back); err != nil || !reflect.DeepEqual(back, st) {
+		t.Fatalf("Unmarshal(%s) = %+v, %v; want %+v", b, back, err, st)
 	}
 }
