@@ -133,8 +133,9 @@ func (s labelStore) Load(model string) (manager.LabelState, error) {
 // Save writes ls over the stored record with a compare-and-swap on the
 // generation it reads first: a write by another replica that lands between
 // the two fails this one with state.ErrConflict (the label then does not
-// change); otherwise the last writer wins. Replicas do not watch each
-// other's label changes: each reads the labels when it starts.
+// change); otherwise the last writer wins. Each replica reads the stored
+// labels when it starts and catches up with other replicas' changes at
+// its polls (see the model manager's package doc).
 func (s labelStore) Save(model string, ls manager.LabelState) error {
 	ctx, cancel := context.WithTimeout(context.Background(), stateTimeout)
 	defer cancel()

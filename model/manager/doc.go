@@ -60,7 +60,11 @@
 //   - Labels persist (Options.Labels): SetLabel and Rollback save the
 //     model's labels and bounded history (MaxLabelHistory) before they
 //     publish; a failed save changes nothing. The first scan of a model
-//     loads what was saved, which replaces its configured Labels.
+//     loads what was saved, which replaces its configured Labels. Replicas
+//     sharing the store catch up at each poll (and Reload): a stored label
+//     whose version is AVAILABLE here moves at once; one whose version is
+//     not makes it wanted and moves at the first poll after it loaded, so
+//     a replica never switches to a version it has not loaded.
 //   - Requests read one immutable snapshot (an atomic pointer): per model,
 //     the AVAILABLE versions in ascending order and the labels. Publication
 //     is one pointer swap, under stateMu, of a snapshot built from the

@@ -119,7 +119,7 @@ func (m *Manager) setLabelLocked(name, label string, version, expect int) (int, 
 	// suffices to read them here.
 	next := LabelState{Labels: maps.Clone(ms.labels), History: slices.Clone(ms.history)}
 	next.Labels[label] = version
-	next.History = append(next.History, LabelChange{Label: label, From: from, To: version, At: m.opts.Now(), Rollback: expect >= 0})
+	next.History = append(next.History, LabelChange{Label: label, From: from, To: version, At: m.opts.Now().Round(0), Rollback: expect >= 0})
 	if n := len(next.History) - MaxLabelHistory; n > 0 {
 		next.History = slices.Delete(next.History, 0, n)
 	}
@@ -250,4 +250,81 @@ func (m *Manager) loadLabels(ms *modelState) error {
 	}
 	ms.labelsLoaded = true
 	return nil
+}
+
+// syncLabels catches ms up with the labels stored by other replicas
+// sharing Options.Labels (a Redis state store): each stored label whose
+// version is AVAILABLE here moves now, in one publish; one whose version
+// is not yet is left at its old value, and its version becomes wanted
+// (ms.remote) so that this pass loads it and a later one (the next poll)
+// moves the label: a replica keeps serving the old version until it has
+// the new one. Once every stored label is applied, the stored history
+// replaces the local one (so Rollback and RollbackHold agree across
+// replicas). A read error is logged once and changes nothing. The caller
+// holds planMu.
+func (m *Manager) syncLabels(ms *modelState) {
+	if m.opts.Labels == nil {
+		return
+	}
+	st, err := m.opts.Labels.Load(ms.name)
+	if err != nil {
+		if msg := err.Error(); msg != ms.syncErr {
+			m.opts.Logf("model manager: model %s: read the stored labels: %v (keeping the labels in memory)", ms.name, err)
+			ms.syncErr = msg
+		}
+		return
+	}
+	ms.syncErr = ""
+	if st.Labels == nil {
+		return
+	}
+	var logs []string
+	defer func() {
+		for _, line := range logs {
+			m.opts.Logf("%s", line)
+		}
+	}()
+	m.stateMu.Lock()
+	defer m.stateMu.Unlock()
+	if maps.Equal(st.Labels, ms.labels) && historyEqual(st.History, ms.history) {
+		ms.remote = nil
+		return
+	}
+	labels := maps.Clone(ms.labels)
+	var remote map[int]bool
+	moved := false
+	for label, num := range st.Labels {
+		if old, ok := labels[label]; ok && old == num {
+			continue
+		}
+		if checkLabel(label) != nil {
+			continue
+		}
+		if v := ms.versions[num]; v != nil && v.State() == StateAvailable {
+			labels[label] = num
+			moved = true
+			logs = append(logs, fmt.Sprintf("model manager: model %s: label %q -> version %d (was %d), as stored by another replica", ms.name, label, num, ms.labels[label]))
+			continue
+		}
+		if remote == nil {
+			remote = map[int]bool{}
+		}
+		remote[num] = true
+	}
+	ms.remote = remote
+	if moved {
+		ms.labels = labels
+		m.publishLocked()
+	}
+	if len(remote) == 0 {
+		ms.history = slices.Clone(st.History)
+	}
+}
+
+// historyEqual compares histories, times by Equal (a stored time has no
+// monotonic reading and may have another *Location).
+func historyEqual(a, b []LabelChange) bool {
+	return slices.EqualFunc(a, b, func(x, y LabelChange) bool {
+		return x.Label == y.Label && x.From == y.From && x.To == y.To && x.Rollback == y.Rollback && x.At.Equal(y.At)
+	})
 }

@@ -358,3 +358,65 @@ func TestLabelHistoryBounded(t *testing.T) {
 		t.Errorf("first kept entry = %+v, want the change number %d", h[0], changes-MaxLabelHistory+1)
 	}
 }
+
+// TestLabelsReplicasCatchUp: two Managers (replicas) share one LabelStore.
+// A label moved on one reaches the other at its next poll (reconcile):
+// at once when the version is loaded there; else that poll loads the
+// version while the old one keeps serving, and the next one moves the
+// label. Rollback on the second replica then follows the first's history.
+func TestLabelsReplicasCatchUp(t *testing.T) {
+	repo := t.TempDir()
+	for v := 1; v <= 3; v++ {
+		write(t, repo, "m", v)
+	}
+	store := &memLabels{}
+	clock := newFakeClock()
+	opts := Options{Repo: repo, PollInterval: -1, Labels: store, Now: clock.Now, Models: []ModelConfig{{Name: "m", Policy: Policy{Latest: 2}}}}
+	a, b := start(t, opts), start(t, opts)
+	acquire(t, b, "m", 0, "", 3).Release()
+
+	// v2 is loaded on both (Latest 2): b moves at its next poll.
+	if err := a.SetLabel("m", "stable", 2); err != nil {
+		t.Fatal(err)
+	}
+	acquire(t, b, "m", 0, "", 3).Release() // no poll yet
+	if err := b.reconcile(false); err != nil {
+		t.Fatal(err)
+	}
+	acquire(t, b, "m", 0, "", 2).Release()
+
+	// v1 is loaded on a only.
+	if err := a.LoadVersion("m", 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.SetLabel("m", "stable", 1); err != nil {
+		t.Fatal(err)
+	}
+	wantStates(t, b, "m", "3:AVAILABLE 2:AVAILABLE")
+	if err := b.reconcile(false); err != nil {
+		t.Fatal(err)
+	}
+	// This poll loaded v1; "stable" stays at v2 until the next one.
+	wantStates(t, b, "m", "3:AVAILABLE 2:AVAILABLE 1:AVAILABLE")
+	acquire(t, b, "m", 0, "", 2).Release()
+	if err := b.reconcile(false); err != nil {
+		t.Fatal(err)
+	}
+	acquire(t, b, "m", 0, "", 1).Release()
+	if got, want := labelsOf(t, b, "m"), "map[stable:1]"; got != want {
+		t.Errorf("b's labels after catching up = %s, want %s", got, want)
+	}
+
+	// b has a's history: its rollback returns to v2, and a follows.
+	from, to, err := b.Rollback("m")
+	if err != nil || from != 1 || to != 2 {
+		t.Fatalf("Rollback on the second replica = %d, %d, %v; want 1, 2, nil", from, to, err)
+	}
+	if err := a.reconcile(false); err != nil {
+		t.Fatal(err)
+	}
+	acquire(t, a, "m", 0, "", 2).Release()
+	if h := store.saved["m"].History; len(h) != 3 {
+		t.Errorf("stored history = %+v, want 3 changes", h)
+	}
+}

@@ -117,8 +117,8 @@ type Manager struct {
 	// read them. modelState.labels and history are also changed only with
 	// both held (SetLabel, Rollback, the first load of persisted labels).
 	// modelState.problem, and instance.loadErr, sig and retry, are guarded
-	// by stateMu; pinned, excluded, kept, dangling and labelsLoaded by
-	// planMu.
+	// by stateMu; pinned, excluded, kept, dangling, labelsLoaded, remote
+	// and syncErr by planMu.
 	models map[string]*modelState
 
 	// Guarded by planMu.
@@ -155,12 +155,18 @@ type modelState struct {
 	history    []LabelChange // label changes, oldest first, at most MaxLabelHistory
 	// labelsLoaded: Options.Labels was read for this model (or is nil).
 	labelsLoaded bool
-	pinned       map[int]bool
-	excluded     map[int]bool
-	versions     map[int]*instance // every version with a status, by number
-	problem      string            // why the model has nothing on disk, for Status
-	kept         int               // an unwanted version kept for availability (logged once)
-	dangling     map[string]int    // labels pointing at nothing loaded (logged once)
+	// remote: versions another replica's stored labels point at that are
+	// not AVAILABLE here yet: wanted, and the labels move once they are.
+	remote map[int]bool
+	// syncErr is the last error of reading the stored labels at a poll,
+	// logged once.
+	syncErr  string
+	pinned   map[int]bool
+	excluded map[int]bool
+	versions map[int]*instance // every version with a status, by number
+	problem  string            // why the model has nothing on disk, for Status
+	kept     int               // an unwanted version kept for availability (logged once)
+	dangling map[string]int    // labels pointing at nothing loaded (logged once)
 }
 
 func newModelState(c ModelConfig, configured bool) *modelState {

@@ -49,7 +49,9 @@ func (m *Manager) reconcileAll(force, wait bool) error {
 // mount hiccup must not retire what is serving. A model seen for the first
 // time gets its persisted labels (Options.Labels); one whose labels cannot
 // be read is left out of this round (it loads nothing, rather than serve
-// by labels that are not the operator's) and its error is in errs.
+// by labels that are not the operator's) and its error is in errs. A
+// model seen before catches up with label changes other replicas stored
+// (syncLabels).
 func (m *Manager) discover() (list []*modelState, errs []error, err error) {
 	m.planMu.Lock()
 	defer m.planMu.Unlock()
@@ -72,7 +74,9 @@ func (m *Manager) discover() (list []*modelState, errs []error, err error) {
 	list = make([]*modelState, 0, len(m.models))
 	for _, name := range slices.Sorted(maps.Keys(m.models)) {
 		ms := m.models[name]
-		if err := m.loadLabels(ms); err != nil {
+		if ms.labelsLoaded {
+			m.syncLabels(ms)
+		} else if err := m.loadLabels(ms); err != nil {
 			errs = append(errs, err)
 			continue
 		}

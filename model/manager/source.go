@@ -46,14 +46,18 @@ func (m *Manager) aspire(ms *modelState) (aspired, error) {
 	}, nil
 }
 
-// keptByLabels returns ms's pins plus the versions its labels point at and
+// keptByLabels returns ms's pins plus the versions its labels point at
+// (here, or in another replica's stored labels not yet applied here) and
 // the version "stable" left less than RollbackHold ago. The caller holds
 // planMu (labels and history change only with it held too).
 func (m *Manager) keptByLabels(ms *modelState) map[int]bool {
-	if len(ms.labels) == 0 {
+	if len(ms.labels) == 0 && len(ms.remote) == 0 {
 		return ms.pinned
 	}
 	keep := maps.Clone(ms.pinned)
+	for v := range ms.remote {
+		keep[v] = true
+	}
 	for _, v := range ms.labels {
 		keep[v] = true
 	}
