@@ -14,16 +14,17 @@ import (
 
 // memLabels is a LabelStore in memory; fail makes Save fail.
 type memLabels struct {
-	mu    sync.Mutex
-	saved map[string]LabelState
-	saves int
-	fail  error
+	mu       sync.Mutex
+	saved    map[string]LabelState
+	saves    int
+	fail     error
+	loadFail error
 }
 
 func (s *memLabels) Load(model string) (LabelState, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.saved[model], nil
+	return s.saved[model], s.loadFail
 }
 
 func (s *memLabels) Save(model string, st LabelState) error {
@@ -418,5 +419,40 @@ func TestLabelsReplicasCatchUp(t *testing.T) {
 	acquire(t, a, "m", 0, "", 2).Release()
 	if h := store.saved["m"].History; len(h) != 3 {
 		t.Errorf("stored history = %+v, want 3 changes", h)
+	}
+}
+
+// TestLabelsSyncError: a poll that cannot read the stored labels keeps
+// the labels in memory and logs the error once, not at every poll.
+func TestLabelsSyncError(t *testing.T) {
+	repo := t.TempDir()
+	write(t, repo, "m", 1)
+	write(t, repo, "m", 2)
+	store := &memLabels{}
+	var logs recorder
+	m := start(t, Options{Repo: repo, PollInterval: -1, Labels: store, Logf: func(f string, a ...any) { logs.add(fmt.Sprintf(f, a...)) },
+		Models: []ModelConfig{{Name: "m", Policy: Policy{All: true}}}})
+	if err := m.SetLabel("m", "stable", 1); err != nil {
+		t.Fatal(err)
+	}
+	store.mu.Lock()
+	store.loadFail = errors.New("redis down")
+	store.mu.Unlock()
+	for range 3 {
+		if err := m.reconcile(false); err != nil {
+			t.Fatalf("poll with unreadable stored labels = %v, want nil (the model serves on)", err)
+		}
+	}
+	acquire(t, m, "m", 0, "", 1).Release()
+	logs.mu.Lock()
+	n := 0
+	for _, l := range logs.events {
+		if strings.Contains(l, "read the stored labels: redis down") {
+			n++
+		}
+	}
+	logs.mu.Unlock()
+	if n != 1 {
+		t.Errorf("3 polls with unreadable stored labels logged the error %d times, want 1", n)
 	}
 }
