@@ -136,8 +136,8 @@ func appendLine(dst, canon []byte, hash string) []byte {
 	return append(dst, "\"}\n"...)
 }
 
-// parseLine decodes one line (without its "\n") and holds it to the
-// canonical form. It does not check the hash.
+// parseLine decodes one line (without its "\n"), holds it to the
+// canonical form and checks its hash (a *hashMismatch, with the entry).
 func parseLine(line []byte) (Entry, error) {
 	if len(line) == 0 {
 		return Entry{}, errors.New("empty line")
@@ -181,9 +181,8 @@ func parseLine(line []byte) (Entry, error) {
 		}
 		return Entry{}, fmt.Errorf("column %d: not in canonical form (members seq, time, actor, action, model, versions, reason, prev, hash in that order, as Go's encoding/json writes them, no spaces); want %.80q", col, want[max(0, col-20):len(want)-1])
 	}
-	// The stored hash is checked by the caller, which knows the line and
-	// seq to name; keep the recomputed one beside it.
-	e.Hash = w.Hash
+	// A hash that does not recompute returns the entry with the error, so
+	// the caller can name the line's seq.
 	if hash != w.Hash {
 		return e, &hashMismatch{got: w.Hash, want: hash}
 	}
