@@ -31,9 +31,8 @@ import (
 // reason.
 func TestServeRollback(t *testing.T) {
 	repo, body := lrRepo(t)
-	for _, v := range []string{"2", "3"} {
-		mustRun(t, "import", "--from", "native", "--in", fixture.Path("native", "logreg_binary.model.json"), "--repo", repo, "--name", "lr", "--version", v)
-	}
+	importLRVersion(t, repo, "2")
+	importLRVersion(t, repo, "3")
 	importLR(t, repo, "other")
 	dir := t.TempDir()
 	stateDir := filepath.Join(dir, "state")
@@ -180,4 +179,86 @@ func TestLabelStoreRedis(t *testing.T) {
 	if _, err := openStateStore(t.TempDir(), "redis://"+srv.Addr); err == nil || !strings.Contains(err.Error(), "give one of them") {
 		t.Errorf("openStateStore with both a folder and Redis = %v; want a refusal", err)
 	}
+}
+
+// TestServeRollbackReplicas: two daemons share a real redis-server as
+// --state-redis. "stable" moved on one reaches the other at its polls,
+// and `predictd rollback` sent to the second reaches the first; each
+// request without a version is served by the old or the new stable,
+// never fails. The wait for a replica to catch up is bounded (a poll is
+// 100ms; 30s allows for a loaded machine).
+func TestServeRollbackReplicas(t *testing.T) {
+	repo, body := lrRepo(t)
+	importLRVersion(t, repo, "2")
+	srv := redistest.Start(t)
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "serve.json")
+	writeFile(t, cfg, `{"models": [{"name": "lr", "policy": {"latest": 2}}]}`)
+	const token = "rollback-admin-token-0123456789"
+	tokenFile := filepath.Join(dir, "token")
+	writeFile(t, tokenFile, token)
+	args := []string{"--repo", repo, "--config", cfg, "--state-redis", "redis://" + srv.Addr, "--poll-interval", "100ms", "--admin-token-file", tokenFile}
+	a, b := startServe(t, nil, args...), startServe(t, nil, args...)
+
+	served := func(d *daemon) string {
+		t.Helper()
+		code, out := do(t, d.client(false), "POST", d.url(false, "/v1/models/lr:predict"), body)
+		var resp struct {
+			ModelVersion string `json:"model_version"`
+		}
+		if err := json.Unmarshal(out, &resp); code != http.StatusOK || err != nil {
+			t.Fatalf("predict without a version: %d %s (%v)", code, out, err)
+		}
+		return resp.ModelVersion
+	}
+	// await polls d until it serves version want; before that it must
+	// serve was.
+	await := func(d *daemon, name, was, want string) {
+		t.Helper()
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			got := served(d)
+			if got == want {
+				return
+			}
+			if got != was {
+				t.Fatalf("replica %s served by version %s while catching up from %s to %s", name, got, was, want)
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("replica %s still serves version %s 30s after stable moved to %s", name, got, want)
+			}
+			time.Sleep(20 * time.Millisecond) // the replica polls every 100ms; nothing to wait on
+		}
+	}
+	if got := served(b); got != "2" {
+		t.Fatalf("before any label: replica b served by version %s, want 2 (the highest)", got)
+	}
+	code, out := do(t, a.client(false), "POST", a.url(false, "/v1/admin/models/lr/labels/stable"), `{"version": 1}`, "Authorization", "Bearer "+token)
+	if code != http.StatusOK {
+		t.Fatalf("set stable to 1 on replica a: %d %s", code, out)
+	}
+	if got := served(a); got != "1" {
+		t.Fatalf("replica a after stable -> 1: served by version %s, want 1", got)
+	}
+	await(b, "b", "2", "1")
+
+	// Stable moves to 2 on b, then b rolls back to 1; a follows.
+	code, out = do(t, b.client(false), "POST", b.url(false, "/v1/admin/models/lr/labels/stable"), `{"version": 2}`, "Authorization", "Bearer "+token)
+	if code != http.StatusOK {
+		t.Fatalf("set stable to 2 on replica b: %d %s", code, out)
+	}
+	await(a, "a", "1", "2")
+	r := predictd(t, "rollback", "--url", "http://"+b.addr, "--model", "lr", "--token-file", tokenFile)
+	if r.code != 0 || r.stdout != "model lr: stable v2 -> v1\n" {
+		t.Fatalf("predictd rollback on replica b: exit %d, stdout %q, stderr %q; want 0 and %q", r.code, r.stdout, r.stderr, "model lr: stable v2 -> v1\n")
+	}
+	if got := served(b); got != "1" {
+		t.Fatalf("replica b after the rollback: served by version %s, want 1", got)
+	}
+	await(a, "a", "2", "1")
+}
+
+func importLRVersion(t *testing.T, repo, version string) {
+	t.Helper()
+	mustRun(t, "import", "--from", "native", "--in", fixture.Path("native", "logreg_binary.model.json"), "--repo", repo, "--name", "lr", "--version", version)
 }
