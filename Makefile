@@ -140,6 +140,8 @@ FUZZ_TARGETS := \
 	./model/native:FuzzParse \
 	./model/onnx:FuzzParse \
 	./monitor/labels:FuzzRowValue \
+	./rollout/audit:FuzzVerify \
+	./rollout/canary:FuzzParsePlan \
 	./server:FuzzParseFeedback \
 	./model/onnx:FuzzTreeEnsemble \
 	./model:FuzzDecodePayload \

@@ -66,6 +66,9 @@ Usage:
   predictd candidates --repo DIR --models a:1,b:2,c --in FILE --label COL [--slice COL ...] [--slo-p99 D] [--cost-per-core-hour X] [--rounds 3] [--json FILE] [--html FILE]   (exit 1: none meets the SLO)
   predictd train   --spec train.yaml --in FILE[,FILE...] --repo DIR --model NAME [--version N] [--threads N] [--json] [--predictions FILE] [--created TIME]
   predictd retrain --from NAME:VERSION --in FILE[,FILE...] --repo DIR [--model NAME] [--json] [--predictions FILE] [--created TIME]
+  predictd rollback --url http://HOST:PORT --model NAME [--token-file FILE]   (stable returns to its previous version)
+  predictd audit verify --log FILE [--anchor-seq N --anchor-hash H]   (exit 1: damaged, naming the first bad entry; 2: no check)
+  predictd audit show   --log FILE [--model M] [--action A] [--actor NAME] [--json]
   predictd version
 
 Run 'predictd COMMAND -h' for a command's flags.
@@ -128,6 +131,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdContract(ctx, rest, stdout, stderr)
 	case "eval":
 		return cmdEval(ctx, rest, stdout, stderr)
+	case "rollback":
+		return cmdRollback(ctx, rest, stdout, stderr)
 	case "feedback":
 		return cmdFeedback(ctx, rest, stdout, stderr)
 	case "candidates":
@@ -136,6 +141,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdTrain(ctx, rest, stdout, stderr)
 	case "retrain":
 		return cmdRetrain(ctx, rest, stdout, stderr)
+	case "audit":
+		return cmdAudit(ctx, rest, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, versionString())
 		return nil

@@ -97,6 +97,9 @@ func parseServe(args []string, stderr io.Writer) (*serveConfig, error) {
 	plDir := fs.String("prediction-log", "", "directory of the prediction log (Parquet segments per model and version, docs/prediction-log.md); empty: off. Config file: the prediction_log block")
 	plKey := fs.String("prediction-log-key", "", "file holding the prediction log's HMAC key (hex); required when the prediction_log config hashes a field or the id")
 	lbDir := fs.String("labels-dir", "", "directory of the labels store (joins labels POSTed to /v1/models/{name}/feedback to every prediction, docs/labels.md); empty: off. Config file: the labels block")
+	stateDir := fs.String("state-dir", "", "folder of the rollout state: labels and their history persist there across restarts (one daemon per folder); empty: labels live in memory")
+	stateRedis := fs.String("state-redis", "", "Redis server of the rollout state, shared by replicas: redis://[[user]:password@]HOST:PORT[/DB] or rediss://...; instead of --state-dir")
+	rollbackHold := fs.Duration("rollback-hold", manager.DefaultRollbackHold, "how long the version the \"stable\" label left stays loaded, so that predictd rollback switches back at once; 0: not kept")
 	plRate := fs.Float64("prediction-log-sample-rate", 1, "share of prediction ids logged, 0 to 1, for models whose config sets no log.sample_rate (config file: prediction_log.sample_rate)")
 	if err := parseFlags(fs, args); err != nil {
 		return nil, err
@@ -227,6 +230,11 @@ func parseServe(args []string, stderr io.Writer) (*serveConfig, error) {
 	if cfg.manager.PollInterval == 0 {
 		cfg.manager.PollInterval = -1 // the manager's "never"; 0 would mean its default
 	}
+	cfg.manager.RollbackHold = cmp.Or(*rollbackHold, -1) // the flag's 0 is "none", the manager's "default"
+	if *stateDir != "" && *stateRedis != "" {
+		return nil, usageErr("serve: --state-dir and --state-redis: give one of them")
+	}
+	cfg.stateDir, cfg.stateRedis = *stateDir, *stateRedis
 	cfg.monitor = monitorConfig{
 		off:    !*monOn,
 		prices: cost.Prices{PerCoreHour: *corePrice, PerGiBHour: *memPrice}, maxSeries: *monSeries,

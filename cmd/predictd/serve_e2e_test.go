@@ -856,7 +856,7 @@ func TestServeConfigAndErrors(t *testing.T) {
   "repo": "`+repo+`",
   "max_body_bytes": 65536,
   "models": [
-    {"name": "wine", "policy": {"latest": 2}, "labels": {"stable": 1}},
+    {"name": "wine", "policy": {"latest": 2}, "labels": {"old": 1}},
     {"name": "lr"}
   ]
 }`)
@@ -878,7 +878,7 @@ func TestServeConfigAndErrors(t *testing.T) {
 			}
 		}
 	}
-	code, body := do(t, c, "POST", u("/v1/models/wine/labels/stable:predict"), `{"instances": [`+wineRow+`]}`)
+	code, body := do(t, c, "POST", u("/v1/models/wine/labels/old:predict"), `{"instances": [`+wineRow+`]}`)
 	check("predict by config label", code, body, 200, `"model_version":"1"`)
 	code, body = do(t, c, "POST", u("/v1/models/wine:predict"), `{"instances": [`+wineRow+`]}`)
 	check("predict latest", code, body, 200, `"model_version":"2"`)

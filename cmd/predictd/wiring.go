@@ -27,6 +27,7 @@ import (
 	"github.com/predictd/predictd/monitor/predlog"
 	"github.com/predictd/predictd/monitor/slo"
 	"github.com/predictd/predictd/monitor/watch"
+	"github.com/predictd/predictd/rollout/state"
 	"github.com/predictd/predictd/server"
 )
 
@@ -50,6 +51,9 @@ type serveConfig struct {
 	predlog *predlog.Options
 	// labels: the labels store's directory and options; nil: off.
 	labels *labelsOptions
+	// stateDir or stateRedis: the rollout state store (labels and their
+	// history, rollouts); both "": none, labels live in memory.
+	stateDir, stateRedis string
 }
 
 // monitorConfig is the model monitor's settings: prices, per-model SLOs,
@@ -87,6 +91,7 @@ type wiring struct {
 	readDone  chan struct{}
 	predlog   *predlog.Log
 	labels    *labels.Store
+	state     state.Store
 	metrics   *monitor.Registry
 	monitor   *watch.Monitor
 	stopTicks context.CancelFunc
@@ -120,6 +125,11 @@ func (d *wiring) components() []daemonrun.Component {
 		// As the prediction log: before the models (Prepare configures
 		// each), closed after the server drained.
 		cs = append(cs, daemonrun.Component{Name: "labels store", Start: d.openLabels, Stop: d.closeLabels})
+	}
+	if d.cfg.stateDir != "" || d.cfg.stateRedis != "" {
+		// Before the manager, which reads the persisted labels when it
+		// starts; closed after it stopped.
+		cs = append(cs, daemonrun.Component{Name: "state store", Start: d.openState, Stop: d.closeState})
 	}
 	return append(cs,
 		daemonrun.Component{Name: "model monitor", Start: d.newMonitor, Stop: d.stopMonitor},
@@ -376,6 +386,23 @@ func (d *wiring) closeLabels(context.Context) error {
 	return nil
 }
 
+// openState opens the rollout state store (--state-dir or --state-redis).
+func (d *wiring) openState(context.Context) error {
+	st, err := openStateStore(d.cfg.stateDir, d.cfg.stateRedis)
+	if err != nil {
+		return usageErr("%v", err)
+	}
+	d.state = st
+	return nil
+}
+
+func (d *wiring) closeState(context.Context) error {
+	if err := d.state.Close(); err != nil {
+		return fmt.Errorf("state store: %w", err)
+	}
+	return nil
+}
+
 func (d *wiring) newServer(context.Context) error {
 	opts := d.cfg.server
 	opts.Features = d.features
@@ -404,6 +431,9 @@ func (d *wiring) newServer(context.Context) error {
 func (d *wiring) startManager(ctx context.Context) error {
 	opts := d.cfg.manager
 	opts.Prepare, opts.Retired, opts.Logf = d.srv.Prepare, d.srv.Retired, d.logf
+	if d.state != nil {
+		opts.Labels = labelStore{d.state}
+	}
 	mgr, err := manager.New(opts)
 	if err != nil {
 		return usageErr("%v", err)
