@@ -28,6 +28,7 @@ import (
 	"github.com/predictd/predictd/monitor/labels"
 	"github.com/predictd/predictd/monitor/predlog"
 	"github.com/predictd/predictd/monitor/watch"
+	"github.com/predictd/predictd/rollout/audit"
 	"github.com/predictd/predictd/wire"
 	"github.com/predictd/predictd/wire/kservepb"
 )
@@ -98,6 +99,12 @@ type Options struct {
 	// server's first Prepare and closes it after Shutdown. nil: labels
 	// are off (feedback answers 503).
 	Labels *labels.Store
+	// Audit, when set, gets an entry for every change the server makes or
+	// is asked to make (audit.go), appended before the change takes
+	// effect; a change whose entry cannot be written is refused. The
+	// caller opens the log before the server's first Prepare and closes it
+	// after Shutdown. nil: no audit trail.
+	Audit *audit.Log
 	// QualityRecomputeEvery bounds how often a version's live-quality
 	// report (quality.go) is recomputed for /monitor and /metrics; calls in
 	// between get the last one. Default 10s.
