@@ -8,25 +8,13 @@ import (
 	"hash"
 	"os"
 	"strings"
+
+	"github.com/predictd/predictd/internal/sample"
 )
 
-// sampleHash maps an id to a uniform 64-bit value: FNV-1a over its bytes,
-// then the splitmix64 finalizer, because FNV-1a's high bits barely change
-// between ids that differ only in their last bytes (request-1,
-// request-2, ...), and the rate compares against the whole value.
-func sampleHash(id string) uint64 {
-	h := uint64(14695981039346656037)
-	for i := 0; i < len(id); i++ {
-		h ^= uint64(id[i])
-		h *= 1099511628211
-	}
-	h ^= h >> 30
-	h *= 0xbf58476d1ce4e5b9
-	h ^= h >> 27
-	h *= 0x94d049bb133111eb
-	h ^= h >> 31
-	return h
-}
+// sampleHash maps an id to a uniform 64-bit value: internal/sample's Hash,
+// which the shadow samples requests by too.
+func sampleHash(id string) uint64 { return sample.Hash(id) }
 
 // MinKeyBytes is the shortest HMAC key ReadKey accepts.
 const MinKeyBytes = 16
