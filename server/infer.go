@@ -8,6 +8,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/predictd/predictd/batcher"
+	"github.com/predictd/predictd/rollout/canary"
 	"github.com/predictd/predictd/wire"
 )
 
@@ -73,18 +74,106 @@ func (s *Server) infer(f front, c *exchange, api API, name string, version int, 
 		s.observeRequest(name, time.Since(start), fasthttp.StatusServiceUnavailable)
 		return
 	}
+	// While a rollout of the model runs, a request that names no version
+	// and no label goes to the side the split gives it (rollout.go).
+	var ro *rolloutRun
+	side := canary.Stable
+	if version == 0 && label == "" {
+		if ro = s.rollouts.route(name); ro != nil {
+			side, version = ro.pick(f, s.rollouts.seq.Add(1))
+		}
+	}
 	prepared, rel, err := s.models.Acquire(name, version, label)
+	if err != nil && side == canary.Candidate {
+		// The candidate is gone: the stable version answers.
+		ro.rec.Observe(canary.Candidate, time.Since(start), true, 0)
+		prepared, rel, err = s.models.Acquire(name, ro.plan.Stable, "")
+		ro, side = nil, canary.Stable
+	}
 	if err != nil {
 		code := c.fail(f, err)
 		m.Series("", 0, api.String()).Count(code)
 		return
 	}
-	defer rel.Release()
+	defer func() { rel.Release() }() // rel changes on a fallback
 	vs := prepared.(*versionState)
-	ser := vs.series[api]
 	span := vs.mon.Meter().Start()
 	r := &c.Request
-	err = f.decode(c, vs, s.limits)
+	rows, err := s.attempt(f, c, vs, start)
+	if err != nil && side == canary.Candidate && !errors.Is(err, batcher.ErrGone) {
+		// No request fails because of the candidate: the stable version
+		// answers it again. If it fails too, the request was bad for both
+		// and the stable version's error is the answer; the candidate is
+		// charged an error only when the stable version answered.
+		span.End(0)
+		vs2, rel2, rows2, err2 := s.rolloutFallback(f, c, ro, name)
+		if err2 == nil {
+			ro.rec.Observe(canary.Candidate, time.Since(start), true, 0)
+			rel.Release()
+			vs, rel, rows, err = vs2, rel2, rows2, nil
+		} else {
+			err = err2
+		}
+		ro, side = nil, canary.Stable
+		span = vs.mon.Meter().Start()
+	}
+	ser := vs.series[api]
+	if err != nil {
+		span.End(0)
+		if errors.Is(err, batcher.ErrGone) {
+			// Nobody to answer: the client left.
+			f.left()
+			ser.Count(statusClientGone)
+			s.observeRequest(vs.name, -1, statusClientGone)
+			return
+		}
+		code := c.fail(f, err)
+		ser.Count(code)
+		took := time.Since(start)
+		ser.Latency.Observe(took)
+		s.observeRequest(vs.name, took, code)
+		if ro != nil && code >= 500 {
+			// The stable side's own failure (a client's bad request
+			// counts on neither side).
+			ro.rec.Observe(side, took, true, 0)
+		}
+		return
+	}
+	c.ensureID(f)
+	f.reply(c, vs)
+	span.End(r.N)
+	ser.Instances.Add(uint64(r.N))
+	ser.Count(fasthttp.StatusOK)
+	now := time.Now()
+	took := now.Sub(start)
+	ser.Latency.Observe(took)
+	s.observeRequest(vs.name, took, fasthttp.StatusOK)
+	if ro != nil {
+		ro.observe(side, took, false, c, vs.outputs)
+	}
+	// The rows as the model saw them (joined features included, and
+	// transformed for a version with transforms: the reference profiles
+	// the model's columns) and its predictions; bounded work that never
+	// waits (monitor/live).
+	vs.mon.Observe(now, rows, r.Preds, r.N)
+	// The request's inputs (raw, for a version with transforms), each
+	// instance a record; never waits (predlog.go).
+	s.logPredictions(vs, c, took, now)
+	// Every instance, for the labels' join; never waits (labels.go).
+	s.recordLabels(vs, c, now)
+	// Sampled requests, to the shadow's bounded queue; never waits
+	// (shadow.go).
+	s.offerShadow(vs, c, rows, took)
+}
+
+// attempt runs c's request on vs, from decode to compute: decode, the
+// deadline (from start), the online feature join, the data contract, the
+// transforms and the prediction; it returns the rows the model took. It
+// may run twice for one request (a rollout's fallback to the stable
+// version).
+func (s *Server) attempt(f front, c *exchange, vs *versionState, start time.Time) ([]float64, error) {
+	r := &c.Request
+	err := f.decode(c, vs, s.limits)
 	if err == nil {
 		id, where := f.bodyID(c)
 		err = c.bodyID(id, where)
@@ -112,41 +201,7 @@ func (s *Server) infer(f front, c *exchange, api API, name string, version int, 
 	if err == nil {
 		err = s.compute(vs, c, rows, deadline, timeout)
 	}
-	if err != nil {
-		span.End(0)
-		if errors.Is(err, batcher.ErrGone) {
-			// Nobody to answer: the client left.
-			f.left()
-			ser.Count(statusClientGone)
-			s.observeRequest(vs.name, -1, statusClientGone)
-			return
-		}
-		code := c.fail(f, err)
-		ser.Count(code)
-		took := time.Since(start)
-		ser.Latency.Observe(took)
-		s.observeRequest(vs.name, took, code)
-		return
-	}
-	c.ensureID(f)
-	f.reply(c, vs)
-	span.End(r.N)
-	ser.Instances.Add(uint64(r.N))
-	ser.Count(fasthttp.StatusOK)
-	now := time.Now()
-	took := now.Sub(start)
-	ser.Latency.Observe(took)
-	s.observeRequest(vs.name, took, fasthttp.StatusOK)
-	// The rows as the model saw them (joined features included, and
-	// transformed for a version with transforms: the reference profiles
-	// the model's columns) and its predictions; bounded work that never
-	// waits (monitor/live).
-	vs.mon.Observe(now, rows, r.Preds, r.N)
-	// The request's inputs (raw, for a version with transforms), each
-	// instance a record; never waits (predlog.go).
-	s.logPredictions(vs, c, took, now)
-	// Every instance, for the labels' join; never waits (labels.go).
-	s.recordLabels(vs, c, now)
+	return rows, err
 }
 
 // predict serves a TF Serving :predict or an OIP infer call over HTTP.

@@ -36,6 +36,8 @@ func (s *Server) registerMetrics() error {
 		}, func() float64 { return float64(s.inflight.Load()) }),
 		stateCollector{s},
 		contractCollector{s},
+		rolloutCollector{s},
+		shadowCollector{s},
 		monitor.NewBatcherCollector(s.batcherVersions),
 	}
 	cs = append(cs, s.conns.collectors()...)

@@ -114,6 +114,9 @@ type Options struct {
 	// Logf receives one line per notable event (admin calls, errors that
 	// are the server's fault). Default: discard.
 	Logf func(format string, args ...any)
+	// Rollout configures the canary rollouts (rollout.go): the shared
+	// state store and the decision loop's interval and clock.
+	Rollout RolloutOptions
 }
 
 // ModelOptions are one model's serving settings.
@@ -138,6 +141,11 @@ type ModelOptions struct {
 	// data contract its version carries: ContractDefault (count when there
 	// is one), ContractOff, ContractCount or ContractEnforce.
 	Contract ContractMode
+	// Rollout is the model's "rollout" block (rollout.go); nil: a new
+	// version takes the traffic as the manager publishes it.
+	Rollout *RolloutConfig
+	// Shadow, when set, is the model's shadow (shadow.go); nil: none.
+	Shadow *ShadowOptions
 }
 
 // DefaultOptions returns the defaults that serve well with no config file.
@@ -204,6 +212,8 @@ type Server struct {
 	labelCounts sync.Map
 	// quality: the live versions' last quality reports.
 	quality qualityCache
+	// rollouts: the canary rollouts (rollout.go).
+	rollouts rolloutSet
 
 	// Rate-limited Logf for lines clients or outages repeat.
 	logClientErr, logServerErr, logStoreDown, logFeatures func(string, ...any)
@@ -280,6 +290,7 @@ func New(opts Options) (*Server, error) {
 		logStoreDown: logx.Limit(opts.Logf, 1, 10*time.Second),
 		logFeatures:  logx.Limit(opts.Logf, 1, 10*time.Second),
 	}
+	s.rollouts.opts = opts.Rollout
 	s.conns = newConnGuard(opts.MaxConnections, logx.Limit(opts.Logf, 1, 10*time.Second))
 	if s.metrics == nil {
 		s.metrics = monitor.NewRegistry()
@@ -353,6 +364,10 @@ type versionState struct {
 	// labels is the version's labels bookkeeping; nil when the server
 	// records no labels for it.
 	labels *labelState
+	// shadowSig is what a shadow of this version must share with it;
+	// shadow is its shadow, nil for none (shadow.go).
+	shadowSig *shadowSig
+	shadow    *shadowState
 }
 
 // Prepare builds a version's serving state; pass it as the model manager's
@@ -463,6 +478,7 @@ func (s *Server) Prepare(l *model.Loaded) (any, error) {
 	}
 	// Last, past every error: Retired, which releases them, runs only for
 	// a version Prepare returned.
+	s.prepareShadow(vs, m, mo.Shadow)
 	vs.series = s.acquireSeries(m.Name, m.Version)
 	s.versions.Store(vs, struct{}{})
 	return vs, nil
@@ -486,11 +502,15 @@ func (s *Server) Retired(_ *model.Loaded, attached any) {
 	}
 	s.retirePredLog(vs)
 	s.forgetQuality(vs)
+	s.retireShadow(vs)
 }
 
 // SetModels attaches the model manager. Call it once, before Serve; the
 // manager may still be loading (Ready says so).
-func (s *Server) SetModels(m Models) { s.models = m }
+func (s *Server) SetModels(m Models) {
+	s.models = m
+	s.startRollouts()
+}
 
 // Serve accepts connections on ln until Shutdown. It returns nil after
 // Shutdown.
@@ -508,7 +528,7 @@ func (s *Server) Serve(ln net.Listener) error {
 // Ready reports whether the server should take traffic: not draining, and
 // every configured model has a loaded version.
 func (s *Server) Ready() bool {
-	return !s.draining.Load() && s.models != nil && s.models.Ready()
+	return !s.draining.Load() && s.models != nil && s.models.Ready() && s.rollouts.ready.Load()
 }
 
 // StopReady turns readiness false (for /readyz and /v2/health/ready) while
@@ -525,6 +545,7 @@ func (s *Server) StopReady() { s.draining.Store(true) }
 // returns ctx's error if requests have not finished by ctx's deadline.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.draining.Store(true)
+	s.stopRollouts()
 	grpcDone := make(chan error, 1)
 	go func() { grpcDone <- s.stopGRPC(ctx) }()
 	err := s.shutdownHTTP(ctx)
@@ -839,13 +860,21 @@ func (s *Server) monitorReport(ctx *fasthttp.RequestCtx, t target) {
 			err = fmt.Errorf("model %q: %w", t.name, watch.ErrUnknownModel)
 		}
 	}
+	if err == nil || errors.Is(err, watch.ErrUnknownModel) {
+		// The model's shadows, beside (shadow.go).
+		if b, ok, serr := s.addShadow(string(t.name), body); serr != nil {
+			err = serr
+		} else if ok {
+			body, err = b, nil
+		}
+	}
 	switch {
 	case errors.Is(err, watch.ErrUnknownModel):
 		s.writeError(ctx, Errorf(fasthttp.StatusNotFound, "%v", err))
 	case err != nil:
 		s.writeError(ctx, err)
 	default:
-		s.writeJSON(ctx, fasthttp.StatusOK, body)
+		s.writeJSON(ctx, fasthttp.StatusOK, s.addRollout(string(t.name), body))
 	}
 }
 
@@ -873,7 +902,8 @@ func (s *Server) status(ctx *fasthttp.RequestCtx, t target) {
 	}
 	out := struct {
 		Versions []versionStatus `json:"model_version_status"`
-	}{Versions: []versionStatus{}}
+		Rollout  json.RawMessage `json:"rollout,omitempty"` // rollout.go
+	}{Versions: []versionStatus{}, Rollout: s.rolloutJSON(bstr(t.name))}
 	for _, v := range st.Versions {
 		if want != 0 && v.Version != want {
 			continue
@@ -919,6 +949,9 @@ func (s *Server) handleAdmin(ctx *fasthttp.RequestCtx, p []byte) {
 	rest, ok := bytes.CutPrefix(p, []byte("models/"))
 	if !ok {
 		s.notFound(ctx)
+		return
+	}
+	if s.handleRolloutAdmin(ctx, rest) {
 		return
 	}
 	t, ok := parseModelPath(rest, APITFServing, true)
