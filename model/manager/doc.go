@@ -124,5 +124,8 @@
 // reference: a pass or a load's completion (after releasing its locks),
 // UnloadVersion or Close (likewise), or a request's Release; so it must be
 // quick and safe for concurrent use, and must not call Close. Options.Logf
-// must be safe for concurrent use.
+// must be safe for concurrent use. Options.Event (events.go) is told of a
+// pass's retirements with planMu held (not stateMu), of loads and failed
+// loads on the loader goroutines, each before the change takes effect; an
+// error from it vetoes a load or a retirement.
 package manager

@@ -98,6 +98,11 @@ func (m *Manager) loadJob(ms *modelState, v *instance) loadJob {
 		},
 		done: func(err error) {
 			defer close(v.done)
+			if err != nil && m.ctx.Err() == nil {
+				if eerr := m.event(Event{Kind: EventLoadFailed, Model: v.model, Version: v.num, Err: err}); eerr != nil {
+					m.opts.Logf("model manager: model %s version %d: the event hook refused the load failure: %v", v.model, v.num, eerr)
+				}
+			}
 			retired := m.finish(v, sig, err)
 			switch {
 			case retired:
@@ -167,6 +172,14 @@ func (m *Manager) load(ctx context.Context, v *instance) error {
 			return fmt.Errorf("%s: prepare: %w", l.Dir, err)
 		}
 		v.attached = a
+	}
+	if err := m.event(Event{Kind: EventLoad, Model: v.model, Version: v.num}); err != nil {
+		if m.opts.Prepare != nil && m.opts.Retired != nil {
+			// Prepare ran: Retired must, exactly once (no Handle exists).
+			m.opts.Retired(l, v.attached)
+		}
+		v.attached = nil
+		return fmt.Errorf("%s: not published: %w", l.Dir, err)
 	}
 	v.loaded = l
 	return nil

@@ -81,6 +81,15 @@ type Options struct {
 	// Now is the clock for label changes and RollbackHold. Default
 	// time.Now; tests inject a fake one.
 	Now func() time.Time
+	// Event, if set, is told of the manager's own changes before they
+	// take effect (events.go): EventLoad before a version is published
+	// (an error fails the load), EventLoadFailed before a failure is
+	// recorded, EventUnload before a pass retires a version (an error
+	// keeps it serving). EventLoad and EventLoadFailed run on loader
+	// goroutines, EventUnload with planMu held (never stateMu); calls
+	// may overlap, so it must be safe for concurrent use, and it must
+	// not call the Manager. Nil: nothing is told.
+	Event func(Event) error
 }
 
 // Defaults.
@@ -144,6 +153,11 @@ type Manager struct {
 	open func(ctx context.Context, repo, name string, version int) (*model.Loaded, error)
 
 	loads atomic.Int64 // load attempts, for tests and logs
+
+	// eventErrs: the last error Options.Event gave for retiring each
+	// "model/version", so a refusal repeated at every pass is logged once.
+	// Guarded by planMu.
+	eventErrs map[string]string
 }
 
 // modelState is a model's row in the version table.
@@ -224,6 +238,7 @@ func New(opts Options) (*Manager, error) {
 		configured: len(opts.Models) > 0,
 		models:     make(map[string]*modelState, len(opts.Models)),
 		stop:       make(chan struct{}),
+		eventErrs:  map[string]string{},
 	}
 	m.ctx, m.cancel = context.WithCancel(context.Background())
 	m.pool = newLoaderPool(m.ctx, opts.LoadWorkers)

@@ -143,6 +143,15 @@ func (m *Manager) passLocked(ms *modelState, force bool, retry int) ([]*instance
 		// StopLoading: nothing new loads; what is loaded serves on.
 		d.Load, d.Fallback = nil, false
 	}
+	if len(d.Retire) > 0 && m.opts.Event != nil {
+		// The hook may do I/O: told without stateMu. The decision holds
+		// meanwhile: entries of the table and AVAILABLE states change only
+		// under planMu, which this pass holds (a load completing in
+		// between only makes the plan more cautious than it need be).
+		m.stateMu.Unlock()
+		d.Retire = m.announceRetire(ms, d.Retire, a.gone)
+		m.stateMu.Lock()
+	}
 
 	ms.problem = a.problem
 	for _, num := range d.Load {
