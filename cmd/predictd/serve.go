@@ -154,6 +154,9 @@ func parseServe(args []string, stderr io.Writer) (*serveConfig, error) {
 				if err := mc.checkQuality(*cfgPath); err != nil {
 					return nil, usageErr("serve: %v", err)
 				}
+				if err := mc.checkShadow(*cfgPath); err != nil {
+					return nil, usageErr("serve: %v", err)
+				}
 			}
 		}
 	}
@@ -554,6 +557,8 @@ type modelConfig struct {
 	// Quality is the model's live-quality settings for the labels store;
 	// nil: its task, score output 0, no slices.
 	Quality *qualityConfig `json:"quality"`
+	// Shadow is the model's shadow (shadow_config.go); nil: none.
+	Shadow *shadowConfig `json:"shadow"`
 }
 
 // thresholds returns the model's drift thresholds, nil when it sets none:
@@ -620,6 +625,7 @@ func (mc modelConfig) serving(def server.ModelOptions) server.ModelOptions {
 	}
 	mo.Contract, _ = server.ParseContractMode(mc.Contract) // checked when read
 	mo.Quality = mc.Quality.quality()
+	mo.Shadow = mc.Shadow.options()
 	return mo
 }
 
