@@ -3,7 +3,6 @@ package server
 import (
 	"bytes"
 	"context"
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -65,8 +64,14 @@ type Options struct {
 	// waiting for its next request. Defaults 10s, 10s, 60s.
 	ReadTimeout, WriteTimeout, IdleTimeout time.Duration
 	// AdminToken is the bearer token the /v1/admin endpoints require. Empty
-	// turns the admin endpoints off (404).
+	// turns the admin endpoints off (404) unless AdminTokens has some.
 	AdminToken string
+	// AdminTokens are more admin bearer tokens by their holder's name
+	// (admintoken.go): the name is the actor of the calls a token makes
+	// in the audit log. AdminToken, if set, is named "admin". Names are
+	// CheckTokenName's; tokens non-empty and distinct. No token is ever
+	// logged or audited.
+	AdminTokens map[string]string
 	// DisableBatching makes every request its own Predict call on the
 	// handler's goroutine (predictd serve --batching=false), for
 	// comparison. By default each model version has an adaptive batcher.
@@ -214,6 +219,10 @@ type Server struct {
 	quality qualityCache
 	// rollouts: the canary rollouts (rollout.go).
 	rollouts rolloutSet
+	// admins: the admin tokens, hashed; authFail: the audit of failed
+	// authentications, rate-limited (admintoken.go).
+	admins   []adminKey
+	authFail authFailures
 
 	// Rate-limited Logf for lines clients or outages repeat.
 	logClientErr, logServerErr, logStoreDown, logFeatures func(string, ...any)
@@ -297,6 +306,9 @@ func New(opts Options) (*Server, error) {
 	}
 	if err := s.registerMetrics(); err != nil {
 		return nil, fmt.Errorf("server: Options.Metrics: %w", err)
+	}
+	if err := s.initAdmin(); err != nil {
+		return nil, err
 	}
 	s.http = &fasthttp.Server{
 		Handler:            s.Handle,
@@ -921,15 +933,11 @@ func (s *Server) status(ctx *fasthttp.RequestCtx, t target) {
 // handleAdmin serves /v1/admin/...: reload, set a label, load and unload a
 // version. Every call needs the bearer token.
 func (s *Server) handleAdmin(ctx *fasthttp.RequestCtx, p []byte) {
-	if s.opts.AdminToken == "" {
-		s.writeError(ctx, Errorf(fasthttp.StatusNotFound, "the admin API is off: start predictd serve with --admin-token-file or PREDICTD_ADMIN_TOKEN"))
+	if !s.authAdmin(ctx) { // admintoken.go: 404 when off, 401 audited
 		return
 	}
-	auth := ctx.Request.Header.Peek(fasthttp.HeaderAuthorization)
-	tok, hasBearer := bytes.CutPrefix(auth, []byte("Bearer "))
-	if !hasBearer || subtle.ConstantTimeCompare(tok, []byte(s.opts.AdminToken)) != 1 {
-		ctx.Response.Header.Set(fasthttp.HeaderWWWAuthenticate, `Bearer realm="predictd admin"`)
-		s.writeError(ctx, Errorf(fasthttp.StatusUnauthorized, "admin calls need the header Authorization: Bearer <token>, with the token predictd serve was given"))
+	if string(p) == "audit/head" {
+		s.auditHead(ctx)
 		return
 	}
 	if !s.allow(ctx, fasthttp.MethodPost) {
@@ -938,6 +946,10 @@ func (s *Server) handleAdmin(ctx *fasthttp.RequestCtx, p []byte) {
 	s.adminMu.Lock()
 	defer s.adminMu.Unlock()
 	if string(p) == "reload" {
+		if err := s.audit(actorOf(ctx), audit.ActionConfigReload, "", nil, "admin API: reload"); err != nil {
+			s.writeError(ctx, err)
+			return
+		}
 		if err := s.models.Reload(); err != nil {
 			s.writeError(ctx, err)
 			return
@@ -963,9 +975,13 @@ func (s *Server) handleAdmin(ctx *fasthttp.RequestCtx, p []byte) {
 	var err error
 	switch t.verb {
 	case verbLoad:
-		err = s.models.LoadVersion(name, t.version)
+		if err = s.auditAdmin(ctx, t, name, 0); err == nil {
+			err = s.models.LoadVersion(name, t.version)
+		}
 	case verbUnload:
-		err = s.models.UnloadVersion(name, t.version)
+		if err = s.auditAdmin(ctx, t, name, 0); err == nil {
+			err = s.models.UnloadVersion(name, t.version)
+		}
 	case verbLabel:
 		var body struct {
 			Version *int `json:"version"`
@@ -976,7 +992,9 @@ func (s *Server) handleAdmin(ctx *fasthttp.RequestCtx, p []byte) {
 			s.writeError(ctx, Errorf(fasthttp.StatusBadRequest, `setting a label needs the body {"version": N}`))
 			return
 		}
-		err = s.models.SetLabel(name, string(t.label), *body.Version)
+		if err = s.auditAdmin(ctx, t, name, *body.Version); err == nil {
+			err = s.models.SetLabel(name, string(t.label), *body.Version)
+		}
 	case verbRollback:
 		s.rollback(ctx, name)
 		return
@@ -1004,6 +1022,10 @@ func (s *Server) rollback(ctx *fasthttp.RequestCtx, name string) {
 	})
 	if !ok {
 		s.notFound(ctx)
+		return
+	}
+	if err := s.auditRollback(ctx, name); err != nil {
+		s.writeError(ctx, err)
 		return
 	}
 	from, to, err := rb.Rollback(name)

@@ -50,6 +50,13 @@ func (m serverModels) Rollback(name string) (from, to int, err error) {
 	return from, to, modelErr(err)
 }
 
+// RollbackTarget is what the rollback endpoint records in the audit log
+// before it calls Rollback.
+func (m serverModels) RollbackTarget(name string) (from, to int, err error) {
+	from, to, err = m.Manager.RollbackTarget(name)
+	return from, to, modelErr(err)
+}
+
 // modelErr marks the manager's sentinel errors with the server's kinds.
 func modelErr(err error) error {
 	for _, k := range [...]struct{ m, s error }{
