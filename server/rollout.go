@@ -447,13 +447,14 @@ func (s *Server) syncRolloutLocked(name string) error {
 		recorder = cur.rec
 	}
 	next := newRun(name, rec.Plan, rec.State, r.Gen, recorder)
+	if rec.State.Status.Done() {
+		s.rolloutLabelsLocked(next, true) // before the run stops splitting
+	}
 	rs.publish(next)
 	if cur == nil || cur.st.Generation != rec.State.Generation || cur.plan.Candidate != rec.Plan.Candidate {
 		s.opts.Logf("rollout %s: adopted the stored state: candidate v%d, stable v%d, %s at step %d (share %g%%), generation %d",
 			name, rec.Plan.Candidate, rec.Plan.Stable, rec.State.Status, rec.State.Step, next.share, rec.State.Generation)
-		if rec.State.Status.Done() {
-			s.rolloutLabelsLocked(next, true)
-		} else {
+		if !rec.State.Status.Done() {
 			s.setLabel(name, labelCanary, rec.Plan.Candidate)
 		}
 	}
@@ -634,10 +635,12 @@ func (s *Server) transitionLocked(actor string, ro *rolloutRun, d canary.Decisio
 		return ro, err
 	}
 	nro := newRun(ro.model, ro.plan, next, gen, nil)
-	s.rollouts.publish(nro)
 	if next.Status.Done() {
+		// Labels first: once the run is published it stops splitting,
+		// and the default route must already be on the promoted version.
 		s.rolloutLabelsLocked(nro, false)
 	}
+	s.rollouts.publish(nro)
 	s.countTransition(ro.model, string(d.Action))
 	s.opts.Logf("rollout %s: %s by %s (candidate v%d, stable v%d): %s; checks: %s",
 		ro.model, d.Action, actor, ro.plan.Candidate, ro.plan.Stable, reason, checksLine(d.Checks))

@@ -67,6 +67,8 @@ Usage:
   predictd train   --spec train.yaml --in FILE[,FILE...] --repo DIR --model NAME [--version N] [--threads N] [--json] [--predictions FILE] [--created TIME]
   predictd retrain --from NAME:VERSION --in FILE[,FILE...] --repo DIR [--model NAME] [--json] [--predictions FILE] [--created TIME]
   predictd rollback --url http://HOST:PORT --model NAME [--token-file FILE]   (stable returns to its previous version)
+  predictd rollout status|start|promote|rollback|abort|pause|resume --url http://HOST:PORT --model NAME [--token-file FILE] [--json]
+                   start: [--plan FILE] [--candidate N] [--stable N] [--steps 1,5,25,50,100] [--min-duration 5m] [--min-requests 1000] [--key X-User-Id]
   predictd audit verify --log FILE [--anchor-seq N --anchor-hash H]   (exit 1: damaged, naming the first bad entry; 2: no check)
   predictd audit show   --log FILE [--model M] [--action A] [--actor NAME] [--json]
   predictd version
@@ -133,6 +135,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdEval(ctx, rest, stdout, stderr)
 	case "rollback":
 		return cmdRollback(ctx, rest, stdout, stderr)
+	case "rollout":
+		return cmdRollout(ctx, rest, stdout, stderr)
 	case "feedback":
 		return cmdFeedback(ctx, rest, stdout, stderr)
 	case "candidates":

@@ -99,6 +99,7 @@ func parseServe(args []string, stderr io.Writer) (*serveConfig, error) {
 	lbDir := fs.String("labels-dir", "", "directory of the labels store (joins labels POSTed to /v1/models/{name}/feedback to every prediction, docs/labels.md); empty: off. Config file: the labels block")
 	stateDir := fs.String("state-dir", "", "folder of the rollout state: labels and their history persist there across restarts (one daemon per folder); empty: labels live in memory")
 	stateRedis := fs.String("state-redis", "", "Redis server of the rollout state, shared by replicas: redis://[[user]:password@]HOST:PORT[/DB] or rediss://...; instead of --state-dir")
+	rolloutEvery := fs.Duration("rollout-interval", time.Second, "how often each canary rollout is decided and the shared state polled (docs/rollout.md)")
 	rollbackHold := fs.Duration("rollback-hold", manager.DefaultRollbackHold, "how long the version the \"stable\" label left stays loaded, so that predictd rollback switches back at once; 0: not kept")
 	plRate := fs.Float64("prediction-log-sample-rate", 1, "share of prediction ids logged, 0 to 1, for models whose config sets no log.sample_rate (config file: prediction_log.sample_rate)")
 	if err := parseFlags(fs, args); err != nil {
@@ -155,6 +156,9 @@ func parseServe(args []string, stderr io.Writer) (*serveConfig, error) {
 					return nil, usageErr("serve: %v", err)
 				}
 				if err := mc.checkShadow(*cfgPath); err != nil {
+					return nil, usageErr("serve: %v", err)
+				}
+				if _, err := mc.Rollout.config(*cfgPath, mc.Name); err != nil {
 					return nil, usageErr("serve: %v", err)
 				}
 			}
@@ -238,6 +242,10 @@ func parseServe(args []string, stderr io.Writer) (*serveConfig, error) {
 		return nil, usageErr("serve: --state-dir and --state-redis: give one of them")
 	}
 	cfg.stateDir, cfg.stateRedis = *stateDir, *stateRedis
+	if *rolloutEvery <= 0 {
+		return nil, usageErr("serve: --rollout-interval %s: want a positive duration", *rolloutEvery)
+	}
+	cfg.server.Rollout.Interval = *rolloutEvery
 	cfg.monitor = monitorConfig{
 		off:    !*monOn,
 		prices: cost.Prices{PerCoreHour: *corePrice, PerGiBHour: *memPrice}, maxSeries: *monSeries,
@@ -559,6 +567,9 @@ type modelConfig struct {
 	Quality *qualityConfig `json:"quality"`
 	// Shadow is the model's shadow (shadow_config.go); nil: none.
 	Shadow *shadowConfig `json:"shadow"`
+	// Rollout is the model's canary plan (rollout.go, docs/rollout.md);
+	// none: a new version takes the traffic as soon as it loads.
+	Rollout rolloutBlock `json:"rollout"`
 }
 
 // thresholds returns the model's drift thresholds, nil when it sets none:
@@ -626,6 +637,7 @@ func (mc modelConfig) serving(def server.ModelOptions) server.ModelOptions {
 	mo.Contract, _ = server.ParseContractMode(mc.Contract) // checked when read
 	mo.Quality = mc.Quality.quality()
 	mo.Shadow = mc.Shadow.options()
+	mo.Rollout, _ = mc.Rollout.config("", mc.Name) // checked when read
 	return mo
 }
 

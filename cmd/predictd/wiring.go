@@ -409,6 +409,7 @@ func (d *wiring) newServer(context.Context) error {
 	opts.Metrics, opts.Monitor = d.metrics, d.monitor
 	opts.PredictionLog = d.predlog
 	opts.Labels = d.labels
+	opts.Rollout.Store = d.state // nil: rollouts in memory
 	if d.cfg.labels != nil {
 		opts.QualityRecomputeEvery = d.cfg.labels.recompute
 	}
