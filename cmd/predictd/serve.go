@@ -67,7 +67,8 @@ func parseServe(args []string, stderr io.Writer) (*serveConfig, error) {
 	warmup := fs.Int("warmup-rows", md.WarmupRows, "rows each new version predicts before it takes traffic; 0: none")
 	drainDelay := fs.Duration("drain-delay", 0, "on SIGTERM, how long to keep serving with readiness false before closing the listeners (let load balancers notice)")
 	drain := fs.Duration("drain-timeout", 30*time.Second, "on SIGTERM, how long in-flight requests may take to finish after the listeners close")
-	tokenFile := fs.String("admin-token-file", "", "file holding the bearer token for /v1/admin (or set PREDICTD_ADMIN_TOKEN); none: admin API off")
+	tokenFile := fs.String("admin-token-file", "", "file of the bearer tokens for /v1/admin, one \"NAME TOKEN\" a line (NAME is the audit log's actor), or one bare token named admin (or set PREDICTD_ADMIN_TOKEN); none: admin API off")
+	auditLog := fs.String("audit-log", "", "append-only, hash-chained audit log of every change to what serves and who asked (docs/audit.md); opened and verified at start (a damaged one refuses it); empty: none")
 	maxBody := fs.Int("max-body-bytes", sd.MaxBodyBytes, "largest request body; larger is answered 413")
 	maxInst := fs.Int("max-instances", sd.MaxInstances, "most instances in one request; more is answered 413")
 	maxConc := fs.Int("max-concurrent", sd.MaxConcurrent, "most prediction requests served at once; more is answered 503 with Retry-After")
@@ -196,7 +197,7 @@ func parseServe(args []string, stderr io.Writer) (*serveConfig, error) {
 	if err != nil {
 		return nil, usageErr("serve: --features-on-store-error %v", err)
 	}
-	token, err := adminToken(*tokenFile)
+	tokens, err := adminTokens(*tokenFile) // audit_wiring.go
 	if err != nil {
 		return nil, usageErr("serve: %v", err)
 	}
@@ -218,7 +219,7 @@ func parseServe(args []string, stderr io.Writer) (*serveConfig, error) {
 			ReadTimeout:     *readTO,
 			WriteTimeout:    *writeTO,
 			IdleTimeout:     *idleTO,
-			AdminToken:      token,
+			AdminTokens:     tokens,
 			DisableBatching: !*batching,
 			DefaultModel:    server.ModelOptions{Timeout: *timeout, StoreDown: defStoreDown},
 			Models:          make(map[string]server.ModelOptions),
@@ -242,6 +243,7 @@ func parseServe(args []string, stderr io.Writer) (*serveConfig, error) {
 		return nil, usageErr("serve: --state-dir and --state-redis: give one of them")
 	}
 	cfg.stateDir, cfg.stateRedis = *stateDir, *stateRedis
+	cfg.auditLog = *auditLog
 	if *rolloutEvery <= 0 {
 		return nil, usageErr("serve: --rollout-interval %s: want a positive duration", *rolloutEvery)
 	}

@@ -27,6 +27,7 @@ import (
 	"github.com/predictd/predictd/monitor/predlog"
 	"github.com/predictd/predictd/monitor/slo"
 	"github.com/predictd/predictd/monitor/watch"
+	"github.com/predictd/predictd/rollout/audit"
 	"github.com/predictd/predictd/rollout/state"
 	"github.com/predictd/predictd/server"
 )
@@ -54,6 +55,8 @@ type serveConfig struct {
 	// stateDir or stateRedis: the rollout state store (labels and their
 	// history, rollouts); both "": none, labels live in memory.
 	stateDir, stateRedis string
+	// auditLog: the audit log's path (audit_wiring.go); "": none.
+	auditLog string
 }
 
 // monitorConfig is the model monitor's settings: prices, per-model SLOs,
@@ -92,6 +95,7 @@ type wiring struct {
 	predlog   *predlog.Log
 	labels    *labels.Store
 	state     state.Store
+	audit     *audit.Log // nil without --audit-log
 	metrics   *monitor.Registry
 	monitor   *watch.Monitor
 	stopTicks context.CancelFunc
@@ -110,6 +114,11 @@ type wiring struct {
 // there only when configured.
 func (d *wiring) components() []daemonrun.Component {
 	cs := []daemonrun.Component{{Name: "listeners", Start: d.bind, Stop: d.unbind}}
+	if d.cfg.auditLog != "" {
+		// Before anything that changes what serves (the first loads are
+		// recorded); closed after all of them stopped.
+		cs = append(cs, daemonrun.Component{Name: "audit log", Start: d.openAudit, Stop: d.closeAudit})
+	}
 	if d.cfg.features != "" {
 		cs = append(cs, daemonrun.Component{Name: "feature store", Start: d.openFeatures, Stop: d.closeFeatures})
 	}
@@ -409,6 +418,7 @@ func (d *wiring) newServer(context.Context) error {
 	opts.Metrics, opts.Monitor = d.metrics, d.monitor
 	opts.PredictionLog = d.predlog
 	opts.Labels = d.labels
+	opts.Audit = d.audit
 	opts.Rollout.Store = d.state // nil: rollouts in memory
 	if d.cfg.labels != nil {
 		opts.QualityRecomputeEvery = d.cfg.labels.recompute
@@ -434,6 +444,9 @@ func (d *wiring) startManager(ctx context.Context) error {
 	opts.Prepare, opts.Retired, opts.Logf = d.srv.Prepare, d.srv.Retired, d.logf
 	if d.state != nil {
 		opts.Labels = labelStore{d.state}
+	}
+	if d.audit != nil {
+		opts.Event = d.auditEvent
 	}
 	mgr, err := manager.New(opts)
 	if err != nil {
@@ -541,6 +554,10 @@ func (d *wiring) wait(ctx context.Context) error {
 			}
 			go func() {
 				defer func() { <-reloading }()
+				if err := d.auditReload(); err != nil {
+					d.logf("SIGHUP: not reloaded: %v", err)
+					return
+				}
 				if err := d.mgr.Reload(); err != nil {
 					d.logf("SIGHUP reload: %v", err)
 				} else {
