@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/predictd/predictd/model"
+	"github.com/predictd/predictd/model/manager"
 	"github.com/predictd/predictd/rollout/audit"
 )
 
@@ -137,6 +139,9 @@ func TestServeAuditTrail(t *testing.T) {
 		{"unauthenticated", "auth_failure", "", "-"},
 		{"daemon", "config_reload", "", "-"},
 	}
+	if r := entries[0].Reason; !strings.HasPrefix(r, "predictd ") || !strings.Contains(r, " pid ") {
+		t.Errorf("open entry's reason %q, want the predictd version and pid", r)
+	}
 	if fmt.Sprint(got) != fmt.Sprint(want) || failed != 1 {
 		t.Fatalf("audit log entries (load_failed apart: %d):\n%v\nwant\n%v and one load_failed", failed, got, want)
 	}
@@ -231,7 +236,7 @@ func TestParseAdminTokens(t *testing.T) {
 		{"alice:0123456789abcdef\n", `line 1: looks like NAME:TOKEN; write NAME TOKEN`, true},
 		{"0123456789abcdef\n0123456789abcdeg\n", `line 1: 1 fields`, true},
 		{"alice 0123456789abcdef extra\n", `line 1: 3 fields`, true},
-		{"alice short\n", `line 1: the token of "alice" is 5 bytes`, true},
+		{"alice short\n", `line 1: the admin token of "alice" is 5 bytes`, true},
 		{"alice 0123456789abcdef\nalice 0123456789abcdeg\n", `line 2: name "alice" is given twice`, true},
 		{"alice 0123456789abcdef\nbob 0123456789abcdef\n", `line 2: "bob" has the same token as "alice"`, true},
 		{"daemon 0123456789abcdef\n", `line 1: token name "daemon" is reserved`, true},
@@ -246,5 +251,57 @@ func TestParseAdminTokens(t *testing.T) {
 		case err != nil && strings.Contains(err.Error(), "0123456789abcde"):
 			t.Errorf("parseAdminTokens(%q): error %q quotes a token", c.in, err)
 		}
+	}
+}
+
+// TestAuditEvents: the manager's events become the daemon's entries
+// (load, load_failed with the error cut at maxAuditReason, unload with
+// its reason), a SIGHUP's config_reload; with the log closed each append
+// fails, so the manager vetoes the change and the SIGHUP reload is not
+// run.
+func TestAuditEvents(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "audit.log")
+	l, err := audit.Open(path, audit.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := &wiring{audit: l}
+	long := strings.Repeat("x", 2*maxAuditReason)
+	for _, e := range []manager.Event{
+		{Kind: manager.EventLoad, Model: "m", Version: 3},
+		{Kind: manager.EventLoadFailed, Model: "m", Version: 4, Err: errors.New("m/4/model.bin.zst: truncated")},
+		{Kind: manager.EventLoadFailed, Model: "m", Version: 5, Err: errors.New(long)},
+		{Kind: manager.EventUnload, Model: "m", Version: 2, Reason: "no longer wanted"},
+	} {
+		if err := d.auditEvent(e); err != nil {
+			t.Fatalf("auditEvent(%+v): %v", e, err)
+		}
+	}
+	if err := d.auditReload(); err != nil {
+		t.Fatalf("auditReload: %v", err)
+	}
+	var got []string
+	for _, e := range readAuditLog(t, path)[1:] {
+		got = append(got, fmt.Sprintf("%s %s %s %s %.40s (%d)", e.Actor, e.Action, e.Model, audit.FormatVersions(e.Versions), e.Reason, len(e.Reason)))
+	}
+	want := []string{
+		"daemon load m 3 loaded and warmed, about to serve (33)",
+		"daemon load_failed m 4 m/4/model.bin.zst: truncated (28)",
+		fmt.Sprintf("daemon load_failed m 5 %.40s (%d)", long, maxAuditReason+3),
+		"daemon unload m 2 no longer wanted (16)",
+		"daemon config_reload  - SIGHUP (6)",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("entries:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	l.Close()
+	if err := d.auditEvent(manager.Event{Kind: manager.EventLoad, Model: "m", Version: 6}); !errors.Is(err, audit.ErrClosed) {
+		t.Fatalf("auditEvent with the log closed: %v, want audit.ErrClosed (the manager then vetoes the load)", err)
+	}
+	if err := d.auditReload(); !errors.Is(err, audit.ErrClosed) {
+		t.Fatalf("auditReload with the log closed: %v, want audit.ErrClosed (the SIGHUP reload is then not run)", err)
+	}
+	if err := (&wiring{}).auditReload(); err != nil {
+		t.Fatalf("auditReload without an audit log: %v, want nil", err)
 	}
 }

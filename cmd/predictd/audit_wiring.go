@@ -92,7 +92,7 @@ func parseAdminTokens(data []byte, where string) (map[string]string, error) {
 			return nil, fmt.Errorf("%s: line %d: %v", where, l.n, err)
 		}
 		if len(tok) < 16 {
-			return nil, fmt.Errorf("%s: line %d: the token of %q is %d bytes; use at least 16 (for example: head -c 24 /dev/urandom | base64)", where, l.n, name, len(tok))
+			return nil, fmt.Errorf("%s: line %d: the admin token of %q is %d bytes; use at least 16 (for example: head -c 24 /dev/urandom | base64)", where, l.n, name, len(tok))
 		}
 		if _, dup := toks[name]; dup {
 			return nil, fmt.Errorf("%s: line %d: name %q is given twice", where, l.n, name)
