@@ -286,7 +286,8 @@ func TestShadowExposition(t *testing.T) {
 		`predictd_shadow_agreement_ratio{model="lr",shadow="v1",version="2"} 1`,
 		`predictd_shadow_abs_diff_max{model="lr",shadow="v1",version="2"} 0`,
 		`predictd_shadow_distribution_distance{model="lr",shadow="v1",version="2"} 0`,
-		`predictd_shadow_latency_seconds{model="lr",quantile="0.99",shadow="v1",version="2"}`,
+		`predictd_shadow_latency_seconds{model="lr",shadow="v1",version="2",quantile="0.99"}`,
+		`predictd_shadow_latency_seconds_count{model="lr",shadow="v1",version="2"} 6`,
 	} {
 		if !strings.Contains(body, w) {
 			t.Errorf("/metrics lacks %s", w)
