@@ -305,3 +305,22 @@ func TestAuditEvents(t *testing.T) {
 		t.Fatalf("auditReload without an audit log: %v, want nil", err)
 	}
 }
+
+// TestAdminTokenClient: a client's token file (predictd rollback,
+// rollout) holds one token, bare or named; more are refused.
+func TestAdminTokenClient(t *testing.T) {
+	dir := t.TempDir()
+	for _, c := range []struct{ in, want, wantErr string }{
+		{"0123456789abcdef\n", "0123456789abcdef", ""},
+		{"# mine\nalice 0123456789abcdef\n", "0123456789abcdef", ""},
+		{"alice 0123456789abcdef\nbob 0123456789abcdeg\n", "", "holds 2 tokens"},
+		{"short", "", "is 5 bytes"},
+	} {
+		path := filepath.Join(dir, "token")
+		writeFile(t, path, c.in)
+		got, err := adminToken(path)
+		if c.wantErr != "" && (err == nil || !strings.Contains(err.Error(), c.wantErr)) || c.wantErr == "" && (err != nil || got != c.want) {
+			t.Errorf("adminToken of a file %q = %q, %v; want %q or an error containing %q", c.in, got, err, c.want, c.wantErr)
+		}
+	}
+}

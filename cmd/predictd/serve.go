@@ -691,26 +691,23 @@ func openStore(spec string) (featcache.Store, error) {
 	return st, nil
 }
 
-// adminToken reads the admin bearer token from path, or else from
-// PREDICTD_ADMIN_TOKEN. Surrounding white space is dropped; a token shorter
-// than 16 bytes is refused as guessable.
+// adminToken reads the one admin bearer token a client sends (predictd
+// rollback, rollout) from path, or else from PREDICTD_ADMIN_TOKEN: a file
+// in serve's token file format (adminTokens) holding exactly one token,
+// bare or named; "" when neither is given. A token shorter than 16 bytes
+// is refused as guessable.
 func adminToken(path string) (string, error) {
-	tok, ok := os.LookupEnv("PREDICTD_ADMIN_TOKEN")
-	if path != "" {
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return "", fmt.Errorf("--admin-token-file: %w", err)
-		}
-		tok, ok = string(b), true
+	toks, err := adminTokens(path)
+	if err != nil || len(toks) == 0 {
+		return "", err
 	}
-	if !ok {
-		return "", nil
+	if len(toks) > 1 {
+		return "", fmt.Errorf("the admin token file holds %d tokens; give the client a file with its own one", len(toks))
 	}
-	tok = strings.TrimSpace(tok)
-	if len(tok) < 16 {
-		return "", fmt.Errorf("the admin token is %d bytes; use at least 16 (for example: head -c 24 /dev/urandom | base64)", len(tok))
+	for _, tok := range toks {
+		return tok, nil
 	}
-	return tok, nil
+	return "", nil
 }
 
 // listenUnix listens on a Unix socket at path with permissions mode,
