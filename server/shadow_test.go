@@ -183,6 +183,15 @@ func TestShadowCountsAndAgreement(t *testing.T) {
 	if st.label != "v1" {
 		t.Errorf("shadow label %q, want v1", st.label)
 	}
+	// Version 1 is the shadow itself: it gets none.
+	p, rel, err := s.models.Acquire("lr", 1, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rel.Release()
+	if p.(*versionState).shadow != nil {
+		t.Errorf("lr version 1, the configured shadow version, has a shadow of its own")
+	}
 }
 
 // TestShadowDisagreement shadows lr with "flat", another model with the
