@@ -28,7 +28,8 @@ const shadowTreesRow = `{"age": 1.2, "income": 1.9, "tenure_months": 4.2, "num_p
 // live requests of the XGBoost model "trees" over loopback HTTP, client
 // and servers in this process. Two servers serve the same repository
 // ("trees" versions 1 and 2, the same file; version 2 live): "on"
-// shadows version 2 with version 1, "off" has no shadow. First the
+// shadows version 2 with version 1 at each sample rate (a sub-benchmark
+// each), "off" has no shadow. First the
 // capacity: the rate 16 closed-loop clients get from "off" in 3s
 // (cap_req/s). Then rounds of an open-loop sender at half that rate,
 // alternating the servers (on, off, off, on, ...) for the same time each,
@@ -77,7 +78,6 @@ func BenchmarkShadowLoad(b *testing.B) {
 		b.Cleanup(func() { s.Shutdown(context.Background()) })
 		return s, &fasthttp.HostClient{Addr: ln.Addr().String(), MaxConns: 256, ReadTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second}
 	}
-	onSrv, on := serve(&ShadowOptions{Version: 1, SampleRate: 1})
 	_, off := serve(nil)
 	body := []byte(`{"instances": [` + shadowTreesRow + `]}`)
 
@@ -85,61 +85,66 @@ func BenchmarkShadowLoad(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	rate := capRate / 2
-	const rounds, round = 8, 2 * time.Second
-	var onLat, offLat []time.Duration
-	var p50s, p99s []float64 // per round, on over off
-	b.ResetTimer()
-	for i := range rounds {
-		order := []bool{true, false}
-		if i%2 == 1 {
-			order = []bool{false, true}
-		}
-		var roundOn, roundOff []time.Duration
-		for _, shadowOn := range order {
-			hc := off
-			if shadowOn {
-				hc = on
+	for _, sr := range []float64{1, 0.1} {
+		onSrv, on := serve(&ShadowOptions{Version: 1, SampleRate: sr})
+		b.Run(fmt.Sprintf("sample_rate=%v", sr), func(b *testing.B) {
+			rate := capRate / 2
+			const rounds, round = 8, 2 * time.Second
+			var onLat, offLat []time.Duration
+			var p50s, p99s []float64 // per round, on over off
+			b.ResetTimer()
+			for i := range rounds {
+				order := []bool{true, false}
+				if i%2 == 1 {
+					order = []bool{false, true}
+				}
+				var roundOn, roundOff []time.Duration
+				for _, shadowOn := range order {
+					hc := off
+					if shadowOn {
+						hc = on
+					}
+					lats, err := openLoop(hc, body, rate, round)
+					if err != nil {
+						b.Fatal(err)
+					}
+					if shadowOn {
+						roundOn = lats
+					} else {
+						roundOff = lats
+					}
+				}
+				onLat, offLat = append(onLat, roundOn...), append(offLat, roundOff...)
+				p50s = append(p50s, quantileUs(roundOn, 50)/quantileUs(roundOff, 50))
+				p99s = append(p99s, quantileUs(roundOn, 99)/quantileUs(roundOff, 99))
 			}
-			lats, err := openLoop(hc, body, rate, round)
-			if err != nil {
-				b.Fatal(err)
-			}
-			if shadowOn {
-				roundOn = lats
-			} else {
-				roundOff = lats
-			}
-		}
-		onLat, offLat = append(onLat, roundOn...), append(offLat, roundOff...)
-		p50s = append(p50s, quantileUs(roundOn, 50)/quantileUs(roundOff, 50))
-		p99s = append(p99s, quantileUs(roundOn, 99)/quantileUs(roundOff, 99))
+			b.StopTimer()
+			onP50, onP99, offP50, offP99 := quantileUs(onLat, 50), quantileUs(onLat, 99), quantileUs(offLat, 50), quantileUs(offLat, 99)
+			b.ReportMetric(capRate, "cap_req/s")
+			b.ReportMetric(rate, "load_req/s")
+			b.ReportMetric(onP50, "on_p50_us")
+			b.ReportMetric(offP50, "off_p50_us")
+			b.ReportMetric(onP99, "on_p99_us")
+			b.ReportMetric(offP99, "off_p99_us")
+			b.ReportMetric(onP50/offP50, "p50_ratio")
+			b.ReportMetric(onP99/offP99, "p99_ratio")
+			slices.Sort(p50s)
+			slices.Sort(p99s)
+			b.ReportMetric((p50s[rounds/2-1]+p50s[rounds/2])/2, "p50_ratio_median_round")
+			b.ReportMetric((p99s[rounds/2-1]+p99s[rounds/2])/2, "p99_ratio_median_round")
+			var rep string
+			onSrv.versions.Range(func(k, _ any) bool {
+				if vs := k.(*versionState); vs.shadow != nil {
+					r := vs.shadow.sh.Snapshot()
+					b.ReportMetric(float64(r.ComparedRows)/float64(max(r.OfferedRows, 1)), "shadow_compared")
+					rep = fmt.Sprintf("offered %d, compared %d, dropped %d, errors %d, agreement %v", r.OfferedRows, r.ComparedRows, r.DroppedRows, r.ErrorRows, r.AgreementRate)
+				}
+				return true
+			})
+			load, _ := os.ReadFile("/proc/loadavg")
+			b.Logf("capacity %.0f req/s, load %.0f req/s, %d rounds of %s a side; p99 ratios by round %.2f; shadow: %s; loadavg %s", capRate, rate, rounds, round, p99s, rep, strings.TrimSpace(string(load)))
+		})
 	}
-	b.StopTimer()
-	onP50, onP99, offP50, offP99 := quantileUs(onLat, 50), quantileUs(onLat, 99), quantileUs(offLat, 50), quantileUs(offLat, 99)
-	b.ReportMetric(capRate, "cap_req/s")
-	b.ReportMetric(rate, "load_req/s")
-	b.ReportMetric(onP50, "on_p50_us")
-	b.ReportMetric(offP50, "off_p50_us")
-	b.ReportMetric(onP99, "on_p99_us")
-	b.ReportMetric(offP99, "off_p99_us")
-	b.ReportMetric(onP50/offP50, "p50_ratio")
-	b.ReportMetric(onP99/offP99, "p99_ratio")
-	slices.Sort(p50s)
-	slices.Sort(p99s)
-	b.ReportMetric((p50s[rounds/2-1]+p50s[rounds/2])/2, "p50_ratio_median_round")
-	b.ReportMetric((p99s[rounds/2-1]+p99s[rounds/2])/2, "p99_ratio_median_round")
-	var rep string
-	onSrv.versions.Range(func(k, _ any) bool {
-		if vs := k.(*versionState); vs.shadow != nil {
-			r := vs.shadow.sh.Snapshot()
-			b.ReportMetric(float64(r.ComparedRows)/float64(max(r.OfferedRows, 1)), "shadow_compared")
-			rep = fmt.Sprintf("offered %d, compared %d, dropped %d, errors %d, agreement %v", r.OfferedRows, r.ComparedRows, r.DroppedRows, r.ErrorRows, r.AgreementRate)
-		}
-		return true
-	})
-	load, _ := os.ReadFile("/proc/loadavg")
-	b.Logf("capacity %.0f req/s, load %.0f req/s, %d rounds of %s a side; p99 ratios by round %.2f; shadow: %s; loadavg %s", capRate, rate, rounds, round, p99s, rep, strings.TrimSpace(string(load)))
 }
 
 // quantileUs is the p-th percentile of l in microseconds; it sorts l.
