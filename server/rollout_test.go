@@ -2,16 +2,19 @@ package server
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/valyala/fasthttp"
+	"google.golang.org/grpc/metadata"
 
 	"github.com/predictd/predictd/internal/fixture"
 	"github.com/predictd/predictd/model"
@@ -66,23 +69,7 @@ func rolloutServer(t testing.TB, repo string, store state.Store, mo *RolloutConf
 	if mo != nil {
 		opts.Models = map[string]ModelOptions{"lr": {Rollout: mo}}
 	}
-	s, err := New(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	mopts := manager.DefaultOptions()
-	mopts.Repo, mopts.PollInterval, mopts.Prepare, mopts.Retired = repo, -1, s.Prepare, s.Retired
-	mopts.Models = []manager.ModelConfig{{Name: "lr", Policy: manager.Policy{All: true}}}
-	mgr, err := manager.New(mopts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := mgr.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(mgr.Close)
-	s.SetModels(managed{mgr})
-	return s, auditPath
+	return serveRepoAll(t, opts, repo), auditPath
 }
 
 func admin(s *Server, path, body string) (int, string) {
@@ -457,6 +444,157 @@ func TestRolloutPredictAllocs(t *testing.T) {
 		})
 		if allocs != 0 {
 			t.Errorf("key %s on the %s side: %.1f allocations per request, want 0", key, side, allocs)
+		}
+	}
+}
+
+// TestRolloutGRPCKey: over gRPC the key is the call's metadata of the
+// plan's key, lower-case; the answer's model_version says the side.
+func TestRolloutGRPCKey(t *testing.T) {
+	s, _ := rolloutServer(t, rolloutRepo(t, "logreg_binary.model.json"), nil, nil)
+	if code, out := admin(s, "rollout", quickPlan); code != 200 {
+		t.Fatalf("start = %d %s", code, out)
+	}
+	cl := grpcClient(t, s)
+	for i := range 40 {
+		key := fmt.Sprintf("user-%d", i)
+		want := "1"
+		if canary.Assign([]byte(key), 0, 50) == canary.Candidate {
+			want = "2"
+		}
+		req := grpcInput(grpcRows["lr"][:1], "fp32")
+		req.ModelName = "lr"
+		ctx := metadata.AppendToOutgoingContext(context.Background(), "x-user-id", key)
+		resp, err := cl.ModelInfer(ctx, req)
+		if err != nil || resp.GetModelVersion() != want {
+			t.Fatalf("gRPC with x-user-id %s: version %q (%v), want %s", key, resp.GetModelVersion(), err, want)
+		}
+	}
+}
+
+// TestRolloutCandidateUnloaded: a candidate that is no longer loaded is
+// answered by the stable version and charged.
+func TestRolloutCandidateUnloaded(t *testing.T) {
+	s, _ := rolloutServer(t, rolloutRepo(t, "logreg_binary.model.json"), nil, nil)
+	if code, out := admin(s, "rollout", `{"candidate": 2, "steps": [50, 100]}`); code != 200 {
+		t.Fatalf("start = %d %s", code, out)
+	}
+	if err := s.models.UnloadVersion("lr", 2); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 20 {
+		if code, v := predictVersion(t, s, ""); code != 200 || v != "1" {
+			t.Fatalf("request %d with the candidate unloaded: %d version %q, want 200 from version 1", i, code, v)
+		}
+	}
+	if st := rolloutOf(t, s); st.Errors["candidate"] == 0 || st.Errors["candidate"] != st.Requests["candidate"] {
+		t.Errorf("candidate requests %d errors %d, want every one an error (and some)", st.Requests["candidate"], st.Errors["candidate"])
+	}
+}
+
+// TestRolloutReplicaStartsMidRollout: a replica that starts while a
+// rollout is stored is not ready before it has read it, and adopts a
+// finished rollout's labels.
+func TestRolloutReplicaStartsMidRollout(t *testing.T) {
+	store, err := state.OpenDir(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	repo := rolloutRepo(t, "logreg_binary.model.json")
+	a, _ := rolloutServer(t, repo, store, nil)
+	if code, out := admin(a, "rollout", quickPlan); code != 200 {
+		t.Fatalf("start on a = %d %s", code, out)
+	}
+	// b runs its loop (every 10ms): Ready only after the stored rollout
+	// is adopted. Its first reads of the store wait until released.
+	gate := &gatedStore{Store: store, release: make(chan struct{}), waiting: make(chan struct{}, 1)}
+	opts := DefaultOptions()
+	opts.Rollout = RolloutOptions{Store: gate, Interval: 10 * time.Millisecond}
+	b := serveRepoAll(t, opts, repo)
+	var once sync.Once
+	open := func() { once.Do(func() { close(gate.release) }) }
+	t.Cleanup(func() { open(); b.stopRollouts() })
+	<-gate.waiting // the loop is reading the store; the models are loaded
+	if !b.models.Ready() || b.Ready() {
+		t.Fatalf("while the store read waits: models ready %v, server ready %v; want true, false", b.models.Ready(), b.Ready())
+	}
+	open()
+	for deadline := time.Now().Add(10 * time.Second); !b.Ready(); {
+		if time.Now().After(deadline) {
+			t.Fatal("b not ready within 10s")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if ro := b.rollouts.route("lr"); ro == nil || ro.share != 50 {
+		t.Fatalf("b ready without the stored rollout: %+v", ro)
+	}
+	if code, out := admin(a, "rollout/promote", ""); code != 200 {
+		t.Fatalf("promote on a = %d %s", code, out)
+	}
+	for deadline := time.Now().Add(10 * time.Second); labelsOf(t, b)["stable"] != 2; {
+		if time.Now().After(deadline) {
+			t.Fatalf("b's labels %v 10s after the promotion on a, want stable 2", labelsOf(t, b))
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if b.rollouts.route("lr") != nil {
+		t.Error("b still splits after the promotion")
+	}
+}
+
+// gatedStore holds every Get until release is closed, saying on
+// waiting when one waits.
+type gatedStore struct {
+	state.Store
+	release chan struct{}
+	waiting chan struct{}
+}
+
+func (g *gatedStore) Get(ctx context.Context, key string) (state.Record, error) {
+	select {
+	case g.waiting <- struct{}{}:
+	default:
+	}
+	<-g.release
+	return g.Store.Get(ctx, key)
+}
+
+// serveRepoAll is serveRepo with every version of lr loaded.
+func serveRepoAll(t testing.TB, opts Options, repo string) *Server {
+	s, err := New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mopts := manager.DefaultOptions()
+	mopts.Repo, mopts.PollInterval, mopts.Prepare, mopts.Retired = repo, -1, s.Prepare, s.Retired
+	mopts.Models = []manager.ModelConfig{{Name: "lr", Policy: manager.Policy{All: true}}}
+	mgr, err := manager.New(mopts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := mgr.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(mgr.Close)
+	s.SetModels(managed{mgr})
+	return s
+}
+
+// TestAddRollout: the rollout member is spliced into a /monitor body.
+func TestAddRollout(t *testing.T) {
+	s, _ := rolloutServer(t, rolloutRepo(t, "logreg_binary.model.json"), nil, nil)
+	if got := string(s.addRollout("lr", []byte(`{"model":"lr"}`))); got != `{"model":"lr"}` {
+		t.Errorf("addRollout without a rollout = %s, want the body unchanged", got)
+	}
+	if code, out := admin(s, "rollout", quickPlan); code != 200 {
+		t.Fatalf("start = %d %s", code, out)
+	}
+	for _, body := range []string{`{"model":"lr"}`, "{}", "{\"model\":\"lr\"}\n"} {
+		var m map[string]json.RawMessage
+		got := s.addRollout("lr", []byte(body))
+		if err := json.Unmarshal(got, &m); err != nil || m["rollout"] == nil || (body != "{}" && m["model"] == nil) {
+			t.Errorf("addRollout(%q) = %s (%v), want the body with a rollout member", body, got, err)
 		}
 	}
 }
