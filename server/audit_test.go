@@ -74,6 +74,14 @@ func bearer(tok string) []string { return []string{"Authorization", "Bearer " + 
 
 func TestAuditAdminActions(t *testing.T) {
 	s, l := auditServer(t)
+	// A rollback with nowhere to go (stable unset) changes nothing: no
+	// entry.
+	if code, body, _ := call(s, "POST", "/v1/admin/models/lr/rollback", "", bearer(aliceToken)...); code == 200 || !strings.Contains(body, `label \"stable\" is not set`) {
+		t.Fatalf("rollback without stable: %d %s, want an error saying stable is not set", code, body)
+	}
+	if got := entries(t, l); len(got) != 0 {
+		t.Fatalf("a refused rollback appended %q", got)
+	}
 	for _, c := range []struct {
 		tok, uri, body string
 		want           string // the entry appended
