@@ -231,6 +231,10 @@ func TestAuditAuthFailures(t *testing.T) {
 	if n := s.authFail.total.Load(); n != 1+4+1+authFailBurst+5+1 {
 		t.Fatalf("predictd_admin_auth_failures_total = %d, want every failure counted: %d", n, 1+4+1+authFailBurst+5+1)
 	}
+	_, metrics, _ := call(s, "GET", "/metrics", "")
+	if want := fmt.Sprintf("\npredictd_admin_auth_failures_total %d\n", 1+4+1+authFailBurst+5+1); !strings.Contains(metrics, want) {
+		t.Fatalf("/metrics lacks %q:\n%s", want, metrics)
+	}
 	// The right token from a failing address passes at once.
 	if code, body := callFrom(s, "10.0.0.1:3000", "POST", "/v1/admin/reload", bearer(aliceToken)...); code != 200 {
 		t.Fatalf("alice after failures from her address: %d %s", code, body)
