@@ -37,7 +37,7 @@ func TestServeAuditTrail(t *testing.T) {
 	const alice, bob = "alice-token-0123456789abcdef", "bob-token-0123456789abcdef0"
 	tokenFile := filepath.Join(dir, "tokens")
 	writeFile(t, tokenFile, "# predictd admin tokens\nalice "+alice+"\n\nbob\t"+bob+"\n")
-	args := []string{"--repo", repo, "--poll-interval", "100ms", "--admin-token-file", tokenFile, "--audit-log", logPath}
+	args := []string{"--repo", repo, "--poll-interval", "100ms", "--admin-token-file", tokenFile, "--audit-log", logPath} // --audit-log last
 
 	d := startServe(t, nil, args...)
 	c := d.client(false)
@@ -177,8 +177,9 @@ func TestServeAuditTrail(t *testing.T) {
 		t.Fatalf("serve on the edited log: exit %d\n%s\nwant exit 2 naming %s and line %d", r.code, r.stderr, edited, labelLine)
 	}
 
-	// A restart on the intact log continues the chain.
-	d = startServe(t, nil, args...)
+	// A restart on the intact log (named by the environment this time)
+	// continues the chain.
+	d = startServe(t, []string{"PREDICTD_AUDIT_LOG=" + logPath}, args[:len(args)-2]...)
 	d.stop(defaultStop, "after the restart")
 	again := readAuditLog(t, logPath)
 	if len(again) <= len(entries) || again[len(entries)].Action != audit.ActionOpen || again[len(entries)].Prev != entries[len(entries)-1].Hash {
