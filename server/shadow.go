@@ -258,6 +258,11 @@ func (s *Server) offerShadow(vs *versionState, c *exchange, rows []float64, took
 		return
 	}
 	r := &c.Request
+	if len(rows) < r.N*vs.columns || len(r.Preds) < r.N*vs.outputs {
+		// Not the model's columns: the model could not have predicted
+		// them either. Never a reason to fail the answered request.
+		return
+	}
 	if st.sh.Offer(rows[:r.N*vs.columns], r.N, r.Preds[:r.N*vs.outputs], took) {
 		st.pending.Add(int64(r.N))
 	}
