@@ -404,7 +404,14 @@ func (s *Server) rolloutModel(name string, now time.Time) {
 		s.opts.Logf("rollout %s: %v", name, err)
 	}
 	ro := rs.get(name)
-	if ro == nil || ro.st.Status != canary.Running {
+	if ro == nil {
+		return
+	}
+	if next := s.localRouting(ro); next != ro {
+		rs.publish(next)
+		ro = next
+	}
+	if ro.st.Status != canary.Running {
 		return
 	}
 	d := canary.Decide(ro.plan, ro.st, ro.rec.Snapshot(), nil, now)
@@ -418,6 +425,29 @@ func (s *Server) rolloutModel(name string, now time.Time) {
 	if _, err := s.transitionLocked(audit.ActorDaemon, ro, d, now); err != nil {
 		s.opts.Logf("rollout %s: %s: %v", name, d.Action, err)
 	}
+}
+
+// localRouting returns ro, or a copy to publish instead, so that a run
+// splits only while both of its versions are AVAILABLE here: a replica
+// that adopted a rollout before its manager loaded the candidate sends
+// everything to the stable version meanwhile, instead of charging the
+// candidate for a version it does not have.
+func (s *Server) localRouting(ro *rolloutRun) *rolloutRun {
+	want := (ro.st.Status == canary.Running || ro.st.Status == canary.Paused) && ro.share > 0
+	if want {
+		st, err := s.models.Status(ro.model)
+		avail := availableVersions(st)
+		want = err == nil && slices.Contains(avail, ro.plan.Candidate) && slices.Contains(avail, ro.plan.Stable)
+	}
+	if want == ro.routing {
+		return ro
+	}
+	next := *ro
+	next.routing = want
+	if !want {
+		s.opts.Logf("rollout %s: v%d or v%d is not loaded here: every request goes to the stable version until both are", ro.model, ro.plan.Candidate, ro.plan.Stable)
+	}
+	return &next
 }
 
 // syncRolloutLocked adopts the stored rollout of name if its generation
@@ -450,6 +480,7 @@ func (s *Server) syncRolloutLocked(name string) error {
 	if rec.State.Status.Done() {
 		s.rolloutLabelsLocked(next, true) // before the run stops splitting
 	}
+	next = s.localRouting(next)
 	rs.publish(next)
 	if cur == nil || cur.st.Generation != rec.State.Generation || cur.plan.Candidate != rec.Plan.Candidate {
 		s.opts.Logf("rollout %s: adopted the stored state: candidate v%d, stable v%d, %s at step %d (share %g%%), generation %d",

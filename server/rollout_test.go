@@ -487,8 +487,28 @@ func TestRolloutCandidateUnloaded(t *testing.T) {
 			t.Fatalf("request %d with the candidate unloaded: %d version %q, want 200 from version 1", i, code, v)
 		}
 	}
-	if st := rolloutOf(t, s); st.Errors["candidate"] == 0 || st.Errors["candidate"] != st.Requests["candidate"] {
+	st := rolloutOf(t, s)
+	if st.Errors["candidate"] == 0 || st.Errors["candidate"] != st.Requests["candidate"] {
 		t.Errorf("candidate requests %d errors %d, want every one an error (and some)", st.Requests["candidate"], st.Errors["candidate"])
+	}
+	// The next tick sees the candidate is not loaded here: no more split
+	// (and no more charge) until it is.
+	s.rolloutTick(time.Now())
+	if s.rollouts.route("lr") != nil {
+		t.Fatal("still splitting after a tick with the candidate unloaded")
+	}
+	for range 20 {
+		predictVersion(t, s, "")
+	}
+	if after := rolloutOf(t, s); after.Requests["candidate"] != st.Requests["candidate"] || after.Status != canary.Running {
+		t.Errorf("after the tick: candidate requests %d -> %d, status %s; want unchanged, running", st.Requests["candidate"], after.Requests["candidate"], after.Status)
+	}
+	if err := s.models.LoadVersion("lr", 2); err != nil {
+		t.Fatal(err)
+	}
+	s.rolloutTick(time.Now())
+	if s.rollouts.route("lr") == nil {
+		t.Error("not splitting after a tick with the candidate loaded again")
 	}
 }
 

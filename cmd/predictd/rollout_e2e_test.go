@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/predictd/predictd/internal/fixture"
+	"github.com/predictd/predictd/internal/redistest"
 	"github.com/predictd/predictd/rollout/canary"
 )
 
@@ -358,4 +359,106 @@ func servedBy(t *testing.T, d *daemon, body []byte) string {
 		t.Fatalf("predict: %d %s", code, out)
 	}
 	return resp.Version
+}
+
+// TestRolloutReplicasAutoE2E: two daemons sharing one redis-server, each
+// under its own load, with the config's automatic rollouts. v2 appears in
+// the repository: it does not take the traffic at once; one rollout
+// starts (stored once, adopted by the other replica), goes through its
+// steps on both replicas' decisions and is promoted; both end serving v2,
+// and no load request failed.
+func TestRolloutReplicasAutoE2E(t *testing.T) {
+	repo, body := lrRepo(t)
+	srv := redistest.Start(t)
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "serve.json")
+	writeFile(t, cfg, `{"models": [{"name": "lr", "rollout": {"candidate": "auto", "steps": [20, 50, 100], "min_duration": "1s",
+		"min_requests": 50, "key": "X-User-Id", "checks": {"max_p99_ratio": null, "max_prediction_distance": 0.3}}}]}`)
+	tokenFile := filepath.Join(dir, "token")
+	writeFile(t, tokenFile, rolloutE2EToken)
+	args := []string{"--repo", repo, "--config", cfg, "--state-redis", "redis://" + srv.Addr, "--poll-interval", "100ms",
+		"--admin-token-file", tokenFile, "--rollout-interval", "100ms"}
+	// Ready means the first rollout round ran: "stable" is set to v1.
+	a, b := startServe(t, nil, args...), startServe(t, nil, args...)
+	tab := fixture.ReadTable(t, fixture.Path("native", "logreg_binary.csv"))
+	var lines []string
+	for _, r := range tab.Rows[:50] {
+		b, _ := json.Marshal(r)
+		lines = append(lines, string(b))
+	}
+	bodies := filepath.Join(dir, "bodies.ndjson")
+	writeFile(t, bodies, strings.Join(lines, "\n")+"\n")
+	type loadRun struct {
+		cmd  *exec.Cmd
+		out  strings.Builder
+		json string
+		err  error
+		wg   sync.WaitGroup
+	}
+	var loads []*loadRun
+	for i, d := range []*daemon{a, b} {
+		l := &loadRun{json: filepath.Join(dir, fmt.Sprintf("load-%d.json", i))}
+		l.cmd = exec.Command(bin, "loadtest", "--url", d.url(false, "/v1/models/lr:predict"), "--bodies", bodies, "--rate", "300",
+			"--duration", "9s", "--warmup", "0s", "--slo-p99", "10s", "--json", l.json, "--quiet")
+		l.cmd.Stdout, l.cmd.Stderr = &l.out, &l.out
+		if err := l.cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		l.wg.Go(func() { l.err = l.cmd.Wait() })
+		t.Cleanup(func() { l.cmd.Process.Kill(); l.wg.Wait() })
+		loads = append(loads, l)
+	}
+	time.Sleep(500 * time.Millisecond)
+	for _, d := range []*daemon{a, b} {
+		if v := servedBy(t, d, body); v != "1" {
+			t.Fatalf("before v2: served by v%s, want v1", v)
+		}
+	}
+	importLRVersion(t, repo, "2")
+	var final [2]rolloutE2EStatus
+	for i, d := range []*daemon{a, b} {
+		deadline := time.Now().Add(25 * time.Second)
+		for {
+			code, out := do(t, d.client(false), http.MethodGet, d.url(false, "/v1/models/lr"), nil)
+			var st struct {
+				Rollout *rolloutE2EStatus `json:"rollout"`
+			}
+			if err := json.Unmarshal(out, &st); code != 200 || err != nil {
+				t.Fatalf("GET /v1/models/lr: %d %s", code, out)
+			}
+			if st.Rollout != nil && st.Rollout.Status.Done() {
+				final[i] = *st.Rollout
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("replica %d: no finished rollout 25s after v2 appeared: %+v", i, st.Rollout)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	if final[0].Status != canary.Promoted || final[0].Generation != final[1].Generation || len(final[0].History) != 3 {
+		t.Errorf("replica a ended %s gen %d (%+v), b %s gen %d: want both promoted at the same generation after 3 transitions",
+			final[0].Status, final[0].Generation, final[0].History, final[1].Status, final[1].Generation)
+	}
+	for i, d := range []*daemon{a, b} {
+		waitFor(t, "v2 served after the promotion", func() bool { return servedBy(t, d, body) == "2" })
+		if n := metricValue(t, d, "predictd_rollout_status", "model", "lr", "status", "promoted"); n != 1 {
+			t.Errorf("replica %d: predictd_rollout_status{promoted} = %v, want 1", i, n)
+		}
+	}
+	for i, l := range loads {
+		l.wg.Wait()
+		var sum struct {
+			Requests    uint64            `json:"requests"`
+			ErrorsTotal uint64            `json:"errors_total"`
+			Errors      map[string]uint64 `json:"errors"`
+		}
+		b, err := os.ReadFile(l.json)
+		if l.err != nil || err != nil || json.Unmarshal(b, &sum) != nil {
+			t.Fatalf("loadtest %d: %v %v\n%s%s", i, l.err, err, l.out.String(), b)
+		}
+		if sum.ErrorsTotal != 0 || sum.Requests < 1000 {
+			t.Errorf("loadtest on replica %d: %d requests, %d failed (%v), want 0 failed of at least 1000", i, sum.Requests, sum.ErrorsTotal, sum.Errors)
+		}
+	}
 }
