@@ -414,7 +414,7 @@ func (s *Server) rolloutModel(name string, now time.Time) {
 	if ro.st.Status != canary.Running {
 		return
 	}
-	d := canary.Decide(ro.plan, ro.st, ro.rec.Snapshot(), nil, now)
+	d := canary.Decide(ro.plan, ro.st, ro.rec.Snapshot(), s.rolloutQuality(ro, now), now)
 	if rs.last == nil {
 		rs.last = map[string]canary.Decision{}
 	}
@@ -448,6 +448,43 @@ func (s *Server) localRouting(ro *rolloutRun) *rolloutRun {
 		s.opts.Logf("rollout %s: v%d or v%d is not loaded here: every request goes to the stable version until both are", ro.model, ro.plan.Candidate, ro.plan.Stable)
 	}
 	return &next
+}
+
+// rolloutQuality is the live quality of ro's two versions from the labels
+// store (Options.Labels): each version's ROC AUC over its labelled
+// predictions in the report's first (shortest) window, with their
+// counts. nil (the check then lacks data) without a labels store, with
+// the check off, for a task other than binary, or when a version has no
+// report.
+func (s *Server) rolloutQuality(ro *rolloutRun, now time.Time) *canary.QualityPair {
+	if s.opts.Labels == nil || ro.plan.Checks.MinQuality == nil {
+		return nil
+	}
+	q := canary.QualityPair{Metric: "auc"}
+	found := 0
+	for _, vs := range s.labelledVersions(ro.model) {
+		var v *float64
+		var rows *int64
+		switch vs.version {
+		case ro.plan.Candidate:
+			v, rows = &q.Candidate, &q.CandidateRows
+		case ro.plan.Stable:
+			v, rows = &q.Stable, &q.StableRows
+		default:
+			continue
+		}
+		rep, err := s.qualityReport(vs, now)
+		if err != nil || rep == nil || len(rep.Windows) == 0 || rep.Windows[0].Binary == nil {
+			return nil
+		}
+		w := rep.Windows[0]
+		*v, *rows = float64(w.Binary.ROCAUC), w.Labelled
+		found++
+	}
+	if found != 2 {
+		return nil
+	}
+	return &q
 }
 
 // syncRolloutLocked adopts the stored rollout of name if its generation

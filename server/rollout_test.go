@@ -20,6 +20,7 @@ import (
 	"github.com/predictd/predictd/model"
 	"github.com/predictd/predictd/model/importer"
 	"github.com/predictd/predictd/model/manager"
+	"github.com/predictd/predictd/monitor/labels"
 	"github.com/predictd/predictd/rollout/audit"
 	"github.com/predictd/predictd/rollout/canary"
 	"github.com/predictd/predictd/rollout/state"
@@ -616,5 +617,93 @@ func TestAddRollout(t *testing.T) {
 		if err := json.Unmarshal(got, &m); err != nil || m["rollout"] == nil || (body != "{}" && m["model"] == nil) {
 			t.Errorf("addRollout(%q) = %s (%v), want the body with a rollout member", body, got, err)
 		}
+	}
+}
+
+// TestRolloutQuality: with a labels store, the quality check compares the
+// two versions' ROC AUC over their labelled predictions. The candidate is
+// the logistic regression with its weights and bias negated (p becomes
+// 1-p); the labels are the stable version's own decisions, so its AUC is
+// 1 and the candidate's 0: rolled back for its quality.
+func TestRolloutQuality(t *testing.T) {
+	repo := rolloutRepo(t, "")
+	b, err := os.ReadFile(fixture.Path("native", "logreg_binary.model.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	layer := m["layers"].([]any)[0].(map[string]any)
+	for _, row := range layer["weights"].([]any) {
+		for i, w := range row.([]any) {
+			row.([]any)[i] = -w.(float64)
+		}
+	}
+	for i, v := range layer["bias"].([]any) {
+		layer["bias"].([]any)[i] = -v.(float64)
+	}
+	flipped := filepath.Join(t.TempDir(), "flipped.model.json")
+	if b, err = json.Marshal(m); err != nil || os.WriteFile(flipped, b, 0o644) != nil {
+		t.Fatal(err)
+	}
+	imp, err := importer.ImportFile("native", flipped)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := model.Write(repo, "lr", imp, model.WriteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	opts := DefaultOptions()
+	opts.AdminToken = rolloutToken
+	opts.Rollout = RolloutOptions{Interval: -1}
+	opts.Labels = newLabels(t, labels.Options{})
+	opts.QualityRecomputeEvery = time.Nanosecond
+	s := serveRepoAll(t, opts, repo)
+	plan := `{"candidate": 2, "steps": [50, 100], "min_requests": 20, "key": "X-User-Id",
+		"checks": {"max_p99_ratio": null, "max_prediction_distance": null, "min_quality": -0.05, "quality_min_rows": 20}}`
+	if code, out := admin(s, "rollout", plan); code != 200 {
+		t.Fatalf("start = %d %s", code, out)
+	}
+	tab := fixture.ReadTable(t, fixture.Path("native", "logreg_binary.csv"))
+	var items []map[string]any
+	for i, row := range tab.Rows {
+		rb, err := json.Marshal(map[string]any{"instances": [][]float64{row}})
+		if err != nil {
+			t.Fatalf("row %d %v: %v", i, row, err)
+		}
+		// The stable version's decision is the label.
+		code, out, _ := call(s, "POST", "/v1/models/lr/versions/1:predict", string(rb))
+		if code != 200 {
+			t.Fatalf("predict v1 %s: %d %s", rb, code, out)
+		}
+		var p struct {
+			Predictions []float64 `json:"predictions"`
+		}
+		if err := json.Unmarshal([]byte(out), &p); err != nil || len(p.Predictions) != 1 {
+			t.Fatalf("predict v1 answer %s: %v", out, err)
+		}
+		label := 0
+		if p.Predictions[0] > 0.5 {
+			label = 1
+		}
+		id := fmt.Sprintf("q-%d", i)
+		if code, out, _ := call(s, "POST", "/v1/models/lr:predict", string(rb), "X-Request-Id", id, "X-User-Id", id); code != 200 {
+			t.Fatalf("predict %s: %d %s", id, code, out)
+		}
+		items = append(items, map[string]any{"id": id, "label": label})
+	}
+	if code, out, _ := call(s, "POST", "/v1/models/lr/feedback", feedbackBody(t, items...)); code != 200 {
+		t.Fatalf("feedback: %d %s", code, out)
+	}
+	q := s.rolloutQuality(s.rollouts.get("lr"), time.Now())
+	if q == nil || q.Stable != 1 || q.Candidate != 0 || q.CandidateRows+q.StableRows < 100 {
+		t.Fatalf("quality pair %+v, want stable AUC 1, candidate 0, over the labelled rows", q)
+	}
+	s.rolloutTick(time.Now())
+	st := rolloutOf(t, s)
+	if st.Status != canary.RolledBack || !strings.Contains(st.History[0].Reason, "quality") {
+		t.Errorf("after the decision: %s (%+v), want rolled back for its quality", st.Status, st.History)
 	}
 }
