@@ -515,7 +515,7 @@ func (s *Server) syncRolloutLocked(name string) error {
 	}
 	next := newRun(name, rec.Plan, rec.State, r.Gen, recorder)
 	if rec.State.Status.Done() {
-		s.rolloutLabelsLocked(next, true) // before the run stops splitting
+		s.rolloutLabelsLocked(next) // before the run stops splitting
 	}
 	next = s.localRouting(next)
 	rs.publish(next)
@@ -706,7 +706,7 @@ func (s *Server) transitionLocked(actor string, ro *rolloutRun, d canary.Decisio
 	if next.Status.Done() {
 		// Labels first: once the run is published it stops splitting,
 		// and the default route must already be on the promoted version.
-		s.rolloutLabelsLocked(nro, false)
+		s.rolloutLabelsLocked(nro)
 	}
 	s.rollouts.publish(nro)
 	s.countTransition(ro.model, string(d.Action))
@@ -717,17 +717,16 @@ func (s *Server) transitionLocked(actor string, ro *rolloutRun, d canary.Decisio
 
 // rolloutLabelsLocked moves the labels at a rollout's end: on promotion
 // "stable" to the candidate; in every case "canary" off the candidate
-// (onto the version that now takes the traffic). adopted: another
-// replica made the change (with a shared label store the labels have
-// moved already; this is a no-op then).
-func (s *Server) rolloutLabelsLocked(ro *rolloutRun, adopted bool) {
+// (onto the version that now takes the traffic). On a replica that
+// adopted the end from the store, with a shared label store, the labels
+// have moved already and this changes nothing.
+func (s *Server) rolloutLabelsLocked(ro *rolloutRun) {
 	to := ro.plan.Stable
 	if ro.st.Status == canary.Promoted {
 		to = ro.plan.Candidate
 		s.setLabel(ro.model, labelStable, to)
 	}
 	s.setLabel(ro.model, labelCanary, to)
-	_ = adopted
 }
 
 // setLabel points label at version unless it already does, logging a

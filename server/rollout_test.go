@@ -257,7 +257,7 @@ func TestRolloutFallbackAndRollback(t *testing.T) {
 	// A request bad for both sides is the client's: its error, and no
 	// charge to the candidate.
 	ro := s.rollouts.get("lr")
-	before := ro.rec.Snapshot().Candidate.Errors
+	before, stableBefore := ro.rec.Snapshot().Candidate.Errors, ro.rec.Snapshot().Stable.Errors
 	for i := range 50 {
 		if code, _, _ := call(s, "POST", "/v1/models/lr:predict", `{"instances": [[1, 2]]}`, "X-User-Id", fmt.Sprintf("user-%d", i)); code != 400 {
 			t.Fatalf("bad request: %d, want 400", code)
@@ -265,6 +265,10 @@ func TestRolloutFallbackAndRollback(t *testing.T) {
 	}
 	if after := ro.rec.Snapshot().Candidate.Errors; after != before {
 		t.Errorf("candidate errors %d -> %d over requests bad for both sides, want unchanged", before, after)
+	}
+	// The stable side's 400s count on neither side.
+	if after := ro.rec.Snapshot().Stable.Errors; after != stableBefore {
+		t.Errorf("stable errors %d -> %d over client errors, want unchanged", stableBefore, after)
 	}
 	s.rolloutTick(time.Now())
 	st := rolloutOf(t, s)
