@@ -303,6 +303,9 @@ func runRolloutCase(t *testing.T, rc rolloutCase) {
 			t.Errorf("after the rollback: served by v%s, want v1", v)
 		}
 	}
+	if code, out := do(t, d.client(false), http.MethodGet, d.url(false, "/v1/models/lr/monitor"), nil); code != 200 || !strings.Contains(string(out), `"rollout":{"plan":`) {
+		t.Errorf("GET /v1/models/lr/monitor: %d, want the rollout member\n%.2000s", code, out)
+	}
 	if v := metricValue(t, d, "predictd_rollout_status", "model", "lr", "status", string(rc.wantStatus)); v != 1 {
 		t.Errorf("predictd_rollout_status{status=%s} = %v, want 1", rc.wantStatus, v)
 	}
@@ -460,5 +463,48 @@ func TestRolloutReplicasAutoE2E(t *testing.T) {
 		if sum.ErrorsTotal != 0 || sum.Requests < 1000 {
 			t.Errorf("loadtest on replica %d: %d requests, %d failed (%v), want 0 failed of at least 1000", i, sum.Requests, sum.ErrorsTotal, sum.Errors)
 		}
+	}
+}
+
+// TestRolloutCLIE2E: predictd rollout's subcommands on the real binary,
+// the plan from flags: start, pause, resume, abort, a refused promote, and
+// the refusals of bad flags.
+func TestRolloutCLIE2E(t *testing.T) {
+	repo, _ := lrRepo(t)
+	importLRVersion(t, repo, "2")
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "serve.json")
+	writeFile(t, cfg, `{"models": [{"name": "lr", "labels": {"stable": 1}}]}`)
+	tokenFile := filepath.Join(dir, "token")
+	writeFile(t, tokenFile, rolloutE2EToken)
+	d := startServe(t, nil, "--repo", repo, "--config", cfg, "--poll-interval", "0", "--admin-token-file", tokenFile)
+	base := []string{"--url", d.url(false, ""), "--model", "lr"}
+	run := func(sub string, extra ...string) result {
+		t.Helper()
+		return predictd(t, append(append([]string{"rollout", sub}, base...), extra...)...)
+	}
+	if r := run("status"); r.code != 0 || !strings.Contains(r.stdout, "model lr: no rollout") {
+		t.Errorf("status before a rollout: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if r := run("start", "--token-file", tokenFile, "--candidate", "2", "--steps", "5,x"); r.code != 2 || !strings.Contains(r.stderr, `--steps "5,x"`) {
+		t.Errorf("start --steps 5,x: exit %d, want 2 naming the flag\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if r := run("start", "--candidate", "2"); r.code != 2 || !strings.Contains(r.stderr, "no admin token") {
+		t.Errorf("start without a token: exit %d, want 2\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	r := run("start", "--token-file", tokenFile, "--candidate", "2", "--steps", "5,50,100", "--min-duration", "1h", "--min-requests", "10", "--key", "X-User-Id")
+	if r.code != 0 || !strings.Contains(r.stdout, "candidate v2 against stable v1: running, step 1 of 3 (share 5%)") {
+		t.Fatalf("start: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	for _, c := range []struct{ sub, want string }{{"pause", "paused"}, {"resume", "running"}, {"abort", "aborted"}} {
+		if r := run(c.sub, "--token-file", tokenFile); r.code != 0 || !strings.Contains(r.stdout, c.want) || !strings.Contains(r.stdout, "history:") {
+			t.Errorf("rollout %s: exit %d, want %s and the history\n%s%s", c.sub, r.code, c.want, r.stdout, r.stderr)
+		}
+	}
+	if r := run("promote", "--token-file", tokenFile); r.code != 1 || !strings.Contains(r.stderr, "409") || !strings.Contains(r.stderr, "already aborted") {
+		t.Errorf("promote an aborted rollout: exit %d, want 1 with the 409\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if r := run("status", "--json"); r.code != 0 || !strings.Contains(r.stdout, `"status":"aborted"`) {
+		t.Errorf("status --json: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 }
