@@ -100,7 +100,8 @@ type rolloutRun struct {
 	gen   int64   // the store's generation of the record st came from
 	share float64 // plan.Share(st)
 	rec   *canary.Recorder
-	// routing: running or paused with a share > 0.
+	// routing: running or paused with a share > 0, and (localRouting)
+	// both versions AVAILABLE here.
 	routing bool
 }
 
