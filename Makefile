@@ -47,8 +47,9 @@ unit:
 ## its name does not match, so no such test can fall out of this pass. The
 ## gbdt trainer's oracle tests at scale (TestGrowthAgainstXGBoost,
 ## TestQualityAtScale, TestCutsAtScale) are built only without -race (41 s
-## and more under it) and run here.
-NORACE_TESTS := Allocs?$$|DoesNotAllocate$$|^TestScoreStreaming$$|^TestOpenZstdBomb$$|^TestOpenOversizedPayload$$|^TestGrowthAgainstXGBoost$$|^TestQualityAtScale$$|^TestCutsAtScale$$
+## and more under it) and run here, as are the canary rollouts on the real
+## binary under loadtest (TestRollout*E2E, about 10 s each).
+NORACE_TESTS := Allocs?$$|DoesNotAllocate$$|^TestScoreStreaming$$|^TestOpenZstdBomb$$|^TestOpenOversizedPayload$$|^TestGrowthAgainstXGBoost$$|^TestQualityAtScale$$|^TestCutsAtScale$$|^TestRollout[A-Za-z]*E2E$$
 unit-norace:
 	@bad=$$(awk -v re='$(NORACE_TESTS)' 'FNR == 1 { name = "" } /^func Test/ { name = $$2; sub(/\(.*/, "", name) } \
 		/raceEnabled/ && name != "" && name !~ re { print FILENAME ": " name }' $$(git ls-files '*_test.go') | sort -u); \
