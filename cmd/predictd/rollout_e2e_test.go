@@ -174,12 +174,8 @@ func runRolloutCase(t *testing.T, rc rolloutCase) {
 	writeFile(t, tokenFile, rolloutE2EToken+"\n")
 	args := []string{"--repo", repo, "--config", cfg, "--state-dir", filepath.Join(dir, "state"), "--poll-interval", "0",
 		"--admin-token-file", tokenFile, "--rollout-interval", "200ms"}
-	help := predictd(t, "serve", "-h")
-	auditLog := ""
-	if strings.Contains(help.stderr+help.stdout, "-audit-log") {
-		auditLog = filepath.Join(dir, "audit.log")
-		args = append(args, "--audit-log", auditLog)
-	}
+	auditLog := filepath.Join(dir, "audit.log")
+	args = append(args, "--audit-log", auditLog)
 	d := startServe(t, nil, args...)
 	predictURL := d.url(false, "/v1/models/lr:predict")
 
@@ -333,21 +329,45 @@ func runRolloutCase(t *testing.T, rc rolloutCase) {
 	}
 	t.Logf("%s: %d load requests, 0 failed; %d probe rounds (%d checked); history %s", rc.wantStatus, sum.Requests, rounds, checked, strings.Join(actions, ","))
 
-	if auditLog != "" {
-		r = predictd(t, "audit", "verify", "--log", auditLog)
-		if r.code != 0 {
-			t.Errorf("predictd audit verify: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	// The audit log verifies and shows the rollout; a copy with the
+	// decisive entry's reason edited fails, naming that entry.
+	r = predictd(t, "audit", "verify", "--log", auditLog)
+	if r.code != 0 {
+		t.Errorf("predictd audit verify: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	r = predictd(t, "audit", "show", "--log", auditLog, "--model", "lr")
+	decisive := "rollback"
+	want := []string{"rollout_start", "rollback"}
+	if rc.wantStatus == canary.Promoted {
+		decisive = "promote"
+		want = []string{"rollout_start", "rollout_step", "promote"}
+	}
+	for _, w := range want {
+		if !strings.Contains(r.stdout, w) {
+			t.Errorf("predictd audit show: no %s\n%s", w, r.stdout)
 		}
-		r = predictd(t, "audit", "show", "--log", auditLog, "--model", "lr")
-		want := []string{"rollout_start", "rollback"}
-		if rc.wantStatus == canary.Promoted {
-			want = []string{"rollout_start", "rollout_step", "promote"}
+	}
+	logText, err := os.ReadFile(auditLog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	entries := strings.Split(string(logText), "\n")
+	edited := -1
+	for i, l := range entries {
+		if strings.Contains(l, `"action":"`+decisive+`"`) {
+			edited = i
+			entries[i] = strings.Replace(l, `"reason":"`, `"reason":"(edited) `, 1)
+			break
 		}
-		for _, w := range want {
-			if !strings.Contains(r.stdout, w) {
-				t.Errorf("predictd audit show: no %s\n%s", w, r.stdout)
-			}
-		}
+	}
+	if edited < 0 {
+		t.Fatalf("audit log has no %s entry:\n%s", decisive, logText)
+	}
+	copyPath := filepath.Join(dir, "audit-edited.log")
+	writeFile(t, copyPath, strings.Join(entries, "\n"))
+	r = predictd(t, "audit", "verify", "--log", copyPath)
+	if wantLine := fmt.Sprintf("line %d ", edited+1); r.code != 1 || !strings.Contains(r.stdout+r.stderr, wantLine) || !strings.Contains(r.stdout+r.stderr, "edited") {
+		t.Errorf("audit verify of a copy with the %s entry (line %d) edited: exit %d, output %s%s; want exit 1 naming %q, edited", decisive, edited+1, r.code, r.stdout, r.stderr, wantLine)
 	}
 }
 
