@@ -212,7 +212,9 @@ fuzz: fuzz-check
 ## offline half (scripts/demo-offline.sh): the fraud model's point-in-time
 ## training set and holdout from its feature sources, its data contract
 ## catching a deliberate anomaly, evaluation by slice, and two candidates
-## compared on quality, latency and cost.
+## compared on quality, latency and cost. Last (scripts/demo-rollout.sh): a
+## canary of the retrained fraud model under steady load, its steps taken by
+## the daemon, and the audit log of it, verified.
 demo: build
 	@rm -rf $(DEMO_DIR) && mkdir -p $(DEMO_DIR)
 	@echo "== import an XGBoost model (trained by xgboost 1.7.4), with a reference profiled from its rows (what the monitor compares traffic with)"
@@ -239,6 +241,8 @@ demo: build
 	bash scripts/demo-offline.sh $(BIN) $(DEMO_DIR)/offline $(DEMO_DIR)/repo
 	@echo "== serve the repository and the features: predictions through each API and from entity keys, then a graceful stop"
 	bash scripts/demo-serve.sh $(BIN) $(DEMO_DIR)/repo $(DEMO_PORT) testdata/features/demo.yaml pebble:$(DEMO_DIR)/features
+	@echo "== safe rollout: a canary of the retrained fraud model (fraud_trained v2) against v1 under steady load, advanced and promoted by the daemon, then the audit log"
+	bash scripts/demo-rollout.sh $(BIN) $(DEMO_DIR)/repo $(DEMO_PORT) $(DEMO_DIR)/offline
 	@echo "demo done: repository in $(DEMO_DIR)/repo"
 
 clean:

@@ -690,7 +690,7 @@ func (s *Server) transitionLocked(actor string, ro *rolloutRun, d canary.Decisio
 	}
 	versions := []int64{int64(ro.plan.Stable), int64(ro.plan.Candidate)}
 	share := ro.plan.Share(next)
-	reason := fmt.Sprintf("step %d -> %d, share %g%% -> %g%%: %s", ro.st.Step, next.Step, ro.share, share, d.Reason)
+	reason := fmt.Sprintf("step %d -> %d, share %g%% -> %g%%: %s", ro.st.Step+1, next.Step+1, ro.share, share, d.Reason)
 	if err := s.audit(actor, auditAction(d.Action), ro.model, versions, reason); err != nil {
 		return ro, err
 	}
