@@ -37,11 +37,11 @@ func cmdFeedback(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if *chunk <= 0 {
 		return usageErr("feedback: --chunk %d: want 1 or more", *chunk)
 	}
-	u, err := url.Parse(*base)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return usageErr("feedback: --url %q: want http://HOST:PORT or https://HOST:PORT", *base)
+	root, err := daemonRoot("feedback", *base)
+	if err != nil {
+		return err
 	}
-	endpoint := strings.TrimSuffix(*base, "/") + "/v1/models/" + url.PathEscape(*name) + "/feedback"
+	endpoint := root + "/v1/models/" + url.PathEscape(*name) + "/feedback"
 	r, err := table.Open(*in, table.Options{})
 	if err != nil {
 		return usageErr("feedback: --in: %v", err)

@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"strings"
 	"time"
 
 	"github.com/predictd/predictd/model/manager"
@@ -30,49 +29,26 @@ func cmdRollback(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err := required(fs, "url", "model"); err != nil {
 		return err
 	}
-	u, err := url.Parse(*base)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return usageErr("rollback: --url %q: want http://HOST:PORT or https://HOST:PORT", *base)
+	root, err := daemonRoot("rollback", *base)
+	if err != nil {
+		return err
 	}
-	token, err := adminToken(*tokenFile)
-	switch {
-	case err != nil:
-		return usageErr("rollback: %v", strings.Replace(err.Error(), "--admin-token-file", "--token-file", 1))
-	case token == "":
-		return usageErr("rollback: no admin token: give --token-file or set PREDICTD_ADMIN_TOKEN")
+	token, err := clientToken("rollback", *tokenFile)
+	if err != nil {
+		return err
 	}
-	endpoint := strings.TrimSuffix(*base, "/") + "/v1/admin/models/" + url.PathEscape(*name) + "/rollback"
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, nil)
+	body, err := callDaemon(ctx, "rollback model "+*name, http.MethodPost, root+"/v1/admin/models/"+url.PathEscape(*name)+"/rollback", token, nil)
 	if err != nil {
-		return fmt.Errorf("rollback: %w", err)
-	}
-	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return fmt.Errorf("rollback model %s: %w", *name, err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if err != nil {
-		return fmt.Errorf("rollback model %s: read the answer: %w", *name, err)
+		return err
 	}
 	var out struct {
-		From  int    `json:"from"`
-		To    int    `json:"to"`
-		Error string `json:"error"`
+		From int `json:"from"`
+		To   int `json:"to"`
 	}
-	jerr := json.Unmarshal(body, &out)
-	if resp.StatusCode != http.StatusOK {
-		msg := out.Error
-		if jerr != nil || msg == "" {
-			msg = strings.TrimSpace(string(body))
-		}
-		return fmt.Errorf("rollback model %s: %s: %s", *name, resp.Status, msg)
-	}
-	if jerr != nil {
-		return fmt.Errorf("rollback model %s: the answer is not JSON: %w", *name, jerr)
+	if err := json.Unmarshal(body, &out); err != nil {
+		return fmt.Errorf("rollback model %s: the answer is not JSON: %w", *name, err)
 	}
 	fmt.Fprintf(stdout, "model %s: stable v%d -> v%d\n", *name, out.From, out.To)
 	return nil

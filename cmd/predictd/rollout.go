@@ -90,23 +90,20 @@ func cmdRollout(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err := required(fs, "url", "model"); err != nil {
 		return err
 	}
-	u, err := url.Parse(*base)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return usageErr("rollout: --url %q: want http://HOST:PORT or https://HOST:PORT", *base)
+	root, err := daemonRoot("rollout", *base)
+	if err != nil {
+		return err
 	}
-	root := strings.TrimSuffix(*base, "/")
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
-	var req *http.Request
+	what := fmt.Sprintf("rollout %s model %s", sub, *name)
+	var out []byte
 	if sub == "status" {
-		req, err = http.NewRequestWithContext(ctx, http.MethodGet, root+"/v1/models/"+url.PathEscape(*name), nil)
+		out, err = callDaemon(ctx, what, http.MethodGet, root+"/v1/models/"+url.PathEscape(*name), "", nil)
 	} else {
-		token, terr := adminToken(*tokenFile)
-		switch {
-		case terr != nil:
-			return usageErr("rollout: %v", strings.Replace(terr.Error(), "--admin-token-file", "--token-file", 1))
-		case token == "":
-			return usageErr("rollout: no admin token: give --token-file or set PREDICTD_ADMIN_TOKEN")
+		token, terr := clientToken("rollout", *tokenFile)
+		if terr != nil {
+			return terr
 		}
 		endpoint := root + "/v1/admin/models/" + url.PathEscape(*name) + "/rollout"
 		var body []byte
@@ -117,33 +114,10 @@ func cmdRollout(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		} else {
 			endpoint += "/" + sub
 		}
-		req, err = http.NewRequestWithContext(ctx, http.MethodPost, endpoint, bytes.NewReader(body))
-		if req != nil {
-			req.Header.Set("Authorization", "Bearer "+token)
-			req.Header.Set("Content-Type", "application/json")
-		}
+		out, err = callDaemon(ctx, what, http.MethodPost, endpoint, token, bytes.NewReader(body))
 	}
 	if err != nil {
-		return fmt.Errorf("rollout %s: %w", sub, err)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return fmt.Errorf("rollout %s model %s: %w", sub, *name, err)
-	}
-	defer resp.Body.Close()
-	out, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
-	if err != nil {
-		return fmt.Errorf("rollout %s model %s: read the answer: %w", sub, *name, err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		var e struct {
-			Error string `json:"error"`
-		}
-		msg := strings.TrimSpace(string(out))
-		if json.Unmarshal(out, &e) == nil && e.Error != "" {
-			msg = e.Error
-		}
-		return fmt.Errorf("rollout %s model %s: %s: %s", sub, *name, resp.Status, msg)
+		return err
 	}
 	var st rolloutView
 	if sub == "status" {
