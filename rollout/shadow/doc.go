@@ -64,6 +64,18 @@
 // the model call alone, batched: they are not the same measure, only the
 // same rows.
 //
+// # Ids, for joining labels
+//
+// OfferID is Offer with an id and a time for the offer (the server's
+// request id and answer time). With Options.IDBytes positive, each row
+// keeps a copy of its offer's id in the preallocated ring (IDBytes bytes
+// a row; a longer id is not kept), its index among the offer's rows, and
+// the time; Options.Predicted is then given each predicted batch (Batch:
+// the rows' ids, places, times, shadow and live outputs) before it is
+// compared, so that the caller can record the shadow's predictions under
+// the ids (the server records them in the labels store). OfferID
+// allocates nothing either (TestOfferIDAllocs).
+//
 // # Errors and Close
 //
 // A Predict call that returns an error, panics or returns the wrong

@@ -68,6 +68,20 @@ type Options struct {
 	// Logf reports Predict errors, at most one line a minute plus a count
 	// of the rest. Default: discard.
 	Logf func(format string, args ...any)
+	// IDBytes, when positive, is the longest offer id the queue keeps:
+	// OfferID keeps its id with each of its rows, in IDBytes bytes per
+	// row preallocated by New, for Predicted (Batch.ID). An id longer
+	// than IDBytes is not kept (Batch.ID is nil for its rows). Default 0:
+	// no ids are kept. At most MaxIDBytes.
+	IDBytes int
+	// Predicted, when set, is called by a worker with each batch the
+	// shadow predicted without error, before the batch is compared and
+	// its rows leave the queue: so once Report.ComparedRows counts a row,
+	// Predicted has returned for it. The Batch and every slice it gives
+	// are valid only during the call. Several Workers call it
+	// concurrently; a panic in it is logged through Logf and the batch
+	// still compared.
+	Predicted func(b *Batch)
 }
 
 // DefaultOptions returns the defaults documented on Options; Predict,
@@ -92,6 +106,7 @@ const (
 	MaxWorkers   = 256
 	MaxBins      = 1000
 	MaxEdgeRows  = 1 << 20
+	MaxIDBytes   = 1024
 )
 
 // maxLatency is the largest latency the histograms hold; longer ones count
@@ -127,10 +142,17 @@ type Shadow struct {
 	// [head, take) is taken by workers (inflight lists it, oldest
 	// first), [take, tail) is queued, and Offer writes at tail while
 	// tail+n−head ≤ QueueRows.
-	mu               sync.Mutex
-	rows             []float64       // QueueRows × Inputs
-	live             []float64       // QueueRows × Outputs
-	lat              []time.Duration // per row, its request's live latency
+	mu   sync.Mutex
+	rows []float64       // QueueRows × Inputs
+	live []float64       // QueueRows × Outputs
+	lat  []time.Duration // per row, its request's live latency
+	// Per row, its offer's: the id (IDBytes bytes a row, idLen of them
+	// used), the row's index among the offer's rows and their number,
+	// and the offer's time (Unix ns, 0 for none).
+	ids              []byte
+	idLen            []uint16
+	part, parts      []int32
+	at               []int64
 	head, take, tail int64
 	inflight         []span // capacity Workers
 	closed           bool
@@ -168,6 +190,7 @@ func New(opts Options) (*Shadow, error) {
 		{"Bins", int64(opts.Bins)},
 		{"EdgeRows", int64(opts.EdgeRows)},
 		{"IdleWait", int64(opts.IdleWait)},
+		{"IDBytes", int64(opts.IDBytes)},
 	} {
 		if c.v < 0 {
 			return nil, fmt.Errorf("shadow: Options.%s is %d, want a positive value or 0 for the default", c.name, c.v)
@@ -217,12 +240,14 @@ func New(opts Options) (*Shadow, error) {
 		return nil, fmt.Errorf("shadow: Options.Bins is %d, want 2..%d", opts.Bins, MaxBins)
 	case opts.EdgeRows > MaxEdgeRows:
 		return nil, fmt.Errorf("shadow: Options.EdgeRows is %d, want at most %d", opts.EdgeRows, MaxEdgeRows)
+	case opts.IDBytes > MaxIDBytes:
+		return nil, fmt.Errorf("shadow: Options.IDBytes is %d, want at most %d", opts.IDBytes, MaxIDBytes)
 	case !(opts.Threshold > 0 && opts.Threshold <= 1):
 		return nil, fmt.Errorf("shadow: Options.Threshold is %v, want a probability in (0, 1]", opts.Threshold)
 	case !(opts.Tolerance >= 0) || math.IsInf(opts.Tolerance, 1):
 		return nil, fmt.Errorf("shadow: Options.Tolerance is %v, want a finite difference ≥ 0", opts.Tolerance)
-	case int64(opts.QueueRows)*int64(max(opts.Inputs, opts.Outputs)) > 1<<28:
-		return nil, fmt.Errorf("shadow: Options.QueueRows %d × %d values a row is more than %d values; lower QueueRows", opts.QueueRows, max(opts.Inputs, opts.Outputs), 1<<28)
+	case int64(opts.QueueRows)*int64(max(opts.Inputs, opts.Outputs, opts.IDBytes)) > 1<<28:
+		return nil, fmt.Errorf("shadow: Options.QueueRows %d × %d values a row is more than %d values; lower QueueRows", opts.QueueRows, max(opts.Inputs, opts.Outputs, opts.IDBytes), 1<<28)
 	}
 	nbins := opts.Bins
 	switch opts.Task {
@@ -243,6 +268,11 @@ func New(opts Options) (*Shadow, error) {
 		rows:     make([]float64, opts.QueueRows*opts.Inputs),
 		live:     make([]float64, opts.QueueRows*opts.Outputs),
 		lat:      make([]time.Duration, opts.QueueRows),
+		ids:      make([]byte, opts.QueueRows*opts.IDBytes),
+		idLen:    make([]uint16, opts.QueueRows),
+		part:     make([]int32, opts.QueueRows),
+		parts:    make([]int32, opts.QueueRows),
+		at:       make([]int64, opts.QueueRows),
 		inflight: make([]span, 0, opts.Workers),
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
@@ -276,6 +306,14 @@ func (s *Shadow) regression() bool {
 // (Report.DroppedRows) and returns false. It allocates nothing. It panics
 // if rows or live do not have n rows' worth of values, a caller's bug.
 func (s *Shadow) Offer(rows []float64, n int, live []float64, liveLatency time.Duration) bool {
+	return s.OfferID(nil, time.Time{}, rows, n, live, liveLatency)
+}
+
+// OfferID is Offer for an offer with an id and a time (the live answer's,
+// say), kept with each of its rows for Options.Predicted: the id when
+// Options.IDBytes is positive and the id at most that long (copied), the
+// time always (zero: none). It allocates nothing either.
+func (s *Shadow) OfferID(id []byte, at time.Time, rows []float64, n int, live []float64, liveLatency time.Duration) bool {
 	in, out, q := s.opts.Inputs, s.opts.Outputs, int64(s.opts.QueueRows)
 	if n < 0 || len(rows) != n*in || len(live) != n*out {
 		panic(fmt.Sprintf("BUG: shadow: Offer of %d rows with %d input and %d live values, want %d and %d", n, len(rows), len(live), n*in, n*out))
@@ -297,8 +335,19 @@ func (s *Shadow) Offer(rows []float64, n int, live []float64, liveLatency time.D
 	copy(s.live[slot*out:], live[:first*out])
 	copy(s.rows, rows[first*in:])
 	copy(s.live, live[first*out:])
+	var ns int64
+	if !at.IsZero() {
+		ns = at.UnixNano()
+	}
+	idb := s.opts.IDBytes
+	if len(id) > idb {
+		id = nil
+	}
 	for i := range n {
-		s.lat[(slot+i)%int(q)] = liveLatency
+		j := (slot + i) % int(q)
+		s.lat[j] = liveLatency
+		s.part[j], s.parts[j], s.at[j] = int32(i), int32(n), ns
+		s.idLen[j] = uint16(copy(s.ids[j*idb:(j+1)*idb], id))
 	}
 	s.tail += int64(n)
 	s.mu.Unlock()
@@ -320,6 +369,7 @@ func (s *Shadow) work() {
 	var (
 		dst   = make([]float64, 0, s.opts.BatchRows*s.opts.Outputs)
 		timer *time.Timer
+		bt    = &Batch{s: s} // Predicted's, reused batch to batch
 	)
 	for {
 		select {
@@ -346,7 +396,7 @@ func (s *Shadow) work() {
 			if !ok {
 				break
 			}
-			dst = s.run(dst[:0], start, k)
+			dst = s.run(dst[:0], start, k, bt)
 		}
 	}
 }
@@ -400,7 +450,8 @@ func (s *Shadow) release(start int64) {
 
 // run predicts the k rows from start, which this worker has taken,
 // records the comparison and releases the rows. It returns dst for reuse.
-func (s *Shadow) run(dst []float64, start int64, k int) []float64 {
+// bt is the worker's Batch for Options.Predicted.
+func (s *Shadow) run(dst []float64, start int64, k int, bt *Batch) []float64 {
 	in, out := s.opts.Inputs, s.opts.Outputs
 	slot := int(start % int64(s.opts.QueueRows))
 	rows := s.rows[slot*in : (slot+k)*in]
@@ -413,6 +464,11 @@ func (s *Shadow) run(dst []float64, start int64, k int) []float64 {
 	if err != nil {
 		s.failed(err, start, k)
 		return dst
+	}
+	if s.opts.Predicted != nil {
+		bt.slot, bt.k, bt.shadow = slot, k, got
+		s.predicted(bt)
+		bt.shadow = nil
 	}
 	s.compare(start, got, s.live[slot*out:(slot+k)*out], s.lat[slot:slot+k], took)
 	return got

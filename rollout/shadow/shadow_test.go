@@ -98,6 +98,8 @@ func TestNewRejects(t *testing.T) {
 		{"task", func(o *Options) { o.Task = "ranking" }, "Options.Task"},
 		{"class index", func(o *Options) { o.Task = model.TaskMulticlass }, "Options.Outputs"},
 		{"too big", func(o *Options) { o.QueueRows, o.Inputs = 1<<20, 1<<10 }, "Options.QueueRows"},
+		{"negative id bytes", func(o *Options) { o.IDBytes = -1 }, "Options.IDBytes"},
+		{"long ids", func(o *Options) { o.IDBytes = MaxIDBytes + 1 }, "Options.IDBytes"},
 	} {
 		o := good
 		c.edit(&o)
