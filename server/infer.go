@@ -163,7 +163,7 @@ func (s *Server) infer(f front, c *exchange, api API, name string, version int, 
 	s.recordLabels(vs, c, now)
 	// Sampled requests, to the shadow's bounded queue; never waits
 	// (shadow.go).
-	s.offerShadow(vs, c, rows, took)
+	s.offerShadow(vs, c, rows, now, took)
 }
 
 // attempt runs c's request on vs, from decode to compute: decode, the

@@ -67,6 +67,9 @@ type labelState struct {
 	cols []int
 	// alert is Quality.Alert.
 	alert alerts.QualityAlert
+	// spec is the version's labels.Spec in the store; its shadow's rows
+	// are recorded with it, less the slices (shadow_labels.go).
+	spec labels.Spec
 	// The store keeps the strings it is given until its writer has
 	// written them, so slice values are interned: a request's strings
 	// alias its buffers.
@@ -126,6 +129,7 @@ func (s *Server) prepareLabels(vs *versionState, m *model.Manifest, q Quality) e
 	if err := st.Configure(m.Name, spec); err != nil {
 		return fmt.Errorf("quality: %w", err)
 	}
+	ls.spec = spec
 	vs.labels = ls
 	return nil
 }
@@ -241,8 +245,9 @@ type feedbackItem struct {
 
 // handleFeedback answers POST /v1/models/{name}/feedback: a JSON array of
 // {"id", "label", "time"} (time RFC 3339, optional: now), joined to the
-// model's recorded predictions (labels.Store.Label); 200 with the
-// labels.Result; 400 naming the item and field of a malformed item (none
+// model's recorded predictions (labels.Store.Label), and to its shadows'
+// (labelShadows; not in the answer's counts); 200 with the labels.Result
+// of the model's own predictions; 400 naming the item and field of a malformed item (none
 // of the call is applied); 404 for an unknown model; 503 when the server
 // records no labels.
 func (s *Server) handleFeedback(ctx *fasthttp.RequestCtx, t target) {
@@ -271,6 +276,7 @@ func (s *Server) handleFeedback(ctx *fasthttp.RequestCtx, t target) {
 		return
 	}
 	s.countLabels(name, res)
+	s.labelShadows(name, ls)
 	b, _ := json.Marshal(res)
 	s.writeJSON(ctx, fasthttp.StatusOK, b)
 }

@@ -113,10 +113,16 @@ func (s *Server) qualityReport(vs *versionState, now time.Time) (*labels.Report,
 	if vs.labels == nil {
 		return nil, nil
 	}
+	return s.cachedReport(versionKey{vs.name, vs.version}, now)
+}
+
+// cachedReport returns the store's report of model k.name (the store's
+// model name: a served model's, or a shadow's, shadow_labels.go) version
+// k.version, computed at most once per QualityRecomputeEvery.
+func (s *Server) cachedReport(k versionKey, now time.Time) (*labels.Report, error) {
 	q := &s.quality
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	k := versionKey{vs.name, vs.version}
 	if e, ok := q.reps[k]; ok && now.Sub(e.at) < s.opts.QualityRecomputeEvery && !now.Before(e.at) {
 		return e.rep, e.err
 	}
@@ -124,7 +130,7 @@ func (s *Server) qualityReport(vs *versionState, now time.Time) (*labels.Report,
 	err := s.opts.Labels.Flush()
 	var rep *labels.Report
 	if err == nil {
-		rep, err = s.opts.Labels.Report(vs.name, vs.version)
+		rep, err = s.opts.Labels.Report(k.name, k.version)
 	}
 	if q.reps == nil {
 		q.reps = map[versionKey]qualityEntry{}

@@ -108,6 +108,9 @@ type shadowState struct {
 	// predictNs sums the wall time of the shadow's successful batches,
 	// the sum of predictd_shadow_latency_seconds.
 	predictNs atomic.Int64
+	// lb records the shadow's predictions in the labels store; nil when
+	// they are not (shadow_labels.go).
+	lb *shadowLabels
 }
 
 // The shadow's gate (shadowIdle): a batch starts only while fewer
@@ -190,7 +193,7 @@ func (s *Server) prepareShadow(vs *versionState, m *model.Manifest, o *ShadowOpt
 	st := &shadowState{model: name, version: o.Version, label: label, rate: sample.NewRate(o.SampleRate), rate64: o.SampleRate}
 	live := vs.shadowSig
 	procs := int64(runtime.GOMAXPROCS(0))
-	sh, err := shadow.New(shadow.Options{
+	sopts := shadow.Options{
 		QueueRows: o.QueueRows,
 		Workers:   o.Workers,
 		Inputs:    vs.columns,
@@ -211,7 +214,9 @@ func (s *Server) prepareShadow(vs *versionState, m *model.Manifest, o *ShadowOpt
 			}
 			return dst, err
 		},
-	})
+	}
+	s.prepareShadowLabels(vs, st, &sopts)
+	sh, err := shadow.New(sopts)
 	if err != nil {
 		s.opts.Logf("model %s version %d: shadow %s off: %v", vs.name, vs.version, label, err)
 		return
@@ -250,9 +255,10 @@ func (s *Server) shadowPredict(st *shadowState, live *shadowSig, vs *versionStat
 }
 
 // offerShadow offers c's answered request, computed by vs from rows (the
-// model's columns) in took, to vs's shadow when its id is sampled. It
-// never waits and allocates nothing.
-func (s *Server) offerShadow(vs *versionState, c *exchange, rows []float64, took time.Duration) {
+// model's columns) in took and answered at now, to vs's shadow when its
+// id is sampled, with its id and time (for the labels store). It never
+// waits and allocates nothing.
+func (s *Server) offerShadow(vs *versionState, c *exchange, rows []float64, now time.Time, took time.Duration) {
 	st := vs.shadow
 	if st == nil || !st.rate.Keep(unsafe.String(unsafe.SliceData(c.id), len(c.id))) {
 		return
@@ -263,7 +269,7 @@ func (s *Server) offerShadow(vs *versionState, c *exchange, rows []float64, took
 		// them either. Never a reason to fail the answered request.
 		return
 	}
-	if st.sh.Offer(rows[:r.N*vs.columns], r.N, r.Preds[:r.N*vs.outputs], took) {
+	if st.sh.OfferID(c.id, now, rows[:r.N*vs.columns], r.N, r.Preds[:r.N*vs.outputs], took) {
 		st.pending.Add(int64(r.N))
 	}
 }
@@ -274,6 +280,7 @@ func (s *Server) offerShadow(vs *versionState, c *exchange, rows []float64, took
 // take or give back the shadow's handle.
 func (s *Server) retireShadow(vs *versionState) {
 	if vs.shadow != nil {
+		s.forgetShadowQuality(vs)
 		go vs.shadow.sh.Close()
 	}
 }
@@ -288,6 +295,10 @@ type ShadowReport struct {
 	Shadow        string  `json:"shadow"`
 	SampleRate    float64 `json:"sample_rate"`
 	shadow.Report
+	// Quality is the labels store's report of the shadow's predictions
+	// (shadow_labels.go), or {"error": ...}; absent when they are not
+	// recorded.
+	Quality json.RawMessage `json:"quality,omitempty"`
 }
 
 // shadowReports are the shadow reports of model name's live versions,
@@ -298,7 +309,8 @@ func (s *Server) shadowReports(name string) []ShadowReport {
 		vs := k.(*versionState)
 		if vs.name == name && vs.shadow != nil {
 			st := vs.shadow
-			out = append(out, ShadowReport{Version: vs.version, Model: st.model, ShadowVersion: st.version, Shadow: st.label, SampleRate: st.rate64, Report: st.sh.Snapshot()})
+			out = append(out, ShadowReport{Version: vs.version, Model: st.model, ShadowVersion: st.version, Shadow: st.label, SampleRate: st.rate64, Report: st.sh.Snapshot(),
+				Quality: s.shadowQualityJSON(vs)})
 		}
 		return true
 	})
@@ -354,7 +366,7 @@ func shadowDesc(name, help string) *prometheus.Desc {
 type shadowCollector struct{ s *Server }
 
 func (c shadowCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{shOfferedDesc, shDroppedDesc, shComparedDesc, shErrorsDesc, shAgreeDesc, shMeanDesc, shMaxDesc, shDistDesc, shLatencyDesc} {
+	for _, d := range []*prometheus.Desc{shOfferedDesc, shDroppedDesc, shComparedDesc, shErrorsDesc, shAgreeDesc, shMeanDesc, shMaxDesc, shDistDesc, shLatencyDesc, shQualityDesc, shQualityRowsDesc} {
 		ch <- d
 	}
 }
@@ -385,6 +397,7 @@ func (c shadowCollector) Collect(ch chan<- prometheus.Metric) {
 		lat := r.ShadowRowLatency
 		ch <- prometheus.MustNewConstSummary(shLatencyDesc, uint64(lat.Count), time.Duration(st.predictNs.Load()).Seconds(),
 			map[float64]float64{0.5: lat.P50, 0.99: lat.P99}, lv...)
+		c.s.collectShadowQuality(ch, vs, lv)
 		return true
 	})
 }
