@@ -247,9 +247,9 @@ type feedbackItem struct {
 // {"id", "label", "time"} (time RFC 3339, optional: now), joined to the
 // model's recorded predictions (labels.Store.Label), and to its shadows'
 // (labelShadows; not in the answer's counts); 200 with the labels.Result
-// of the model's own predictions; 400 naming the item and field of a malformed item (none
-// of the call is applied); 404 for an unknown model; 503 when the server
-// records no labels.
+// of the model's own predictions; 400 naming the item and field of a
+// malformed item (none of the call is applied); 404 for an unknown model;
+// 503 when the server records no labels.
 func (s *Server) handleFeedback(ctx *fasthttp.RequestCtx, t target) {
 	if t.version != 0 || t.label != nil {
 		s.writeError(ctx, Errorf(fasthttp.StatusBadRequest, "POST /v1/models/%s/feedback takes labels for every version of the model; drop the version or label from the path", t.name))

@@ -17,6 +17,11 @@
 //     the label and the label time. Label moves a row from 'p' to 'j'.
 //   - 'i' model 0x00 id: the version and time of the id's prediction.
 //
+// A model is any non-empty name without 0x00 (the server also records a
+// shadow's predictions under "<model>@shadow:<label>"): the 0x00 ends it,
+// so a name that begins another keeps its ids, labels and reports apart
+// (TestModelNamesPrefix).
+//
 // Rows sort by model, version, prediction time, so a window is a range
 // read and retention a range deletion per model version.
 //
