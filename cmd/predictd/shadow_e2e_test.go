@@ -18,14 +18,21 @@ import (
 // version 1 (the same model file) at sample rate 1: 20 requests of one
 // instance each are all answered; /v1/models/lr/monitor's "shadow" reports
 // 20 rows offered and compared, all agreeing; /metrics has the same
-// counts, and promtool check metrics passes. A shadow block naming both a
-// version and a model is refused at startup, naming the file and model.
+// counts, and promtool check metrics passes. With --labels-dir, `predictd
+// feedback` with a label for each request joins 20 (each label once), and
+// the shadow's quality (/monitor's shadow "quality", the store name
+// lr@shadow:v1) has the 20 labelled rows and the live version's log loss
+// (the same model on the same rows), as has predictd_shadow_quality. A
+// shadow block naming both a version and a model is refused at startup,
+// naming the file and model.
 func TestServeShadow(t *testing.T) {
 	repo, body := lrRepo(t)
 	importLRVersion(t, repo, "2")
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "serve.json")
-	writeFile(t, cfg, `{"models": [{"name": "lr", "policy": {"all": true}, "shadow": {"version": 1, "sample_rate": 1, "queue_rows": 1024}}]}`)
+	// The quality reports recomputed at each call (recompute_every).
+	writeFile(t, cfg, `{"models": [{"name": "lr", "policy": {"all": true}, "shadow": {"version": 1, "sample_rate": 1, "queue_rows": 1024}}],
+		"labels": {"dir": "`+filepath.Join(dir, "labels")+`", "recompute_every": "1ns"}}`)
 	d := startServe(t, nil, "--repo", repo, "--config", cfg, "--poll-interval", "0")
 	c := d.client(false)
 	const n = 20
@@ -93,6 +100,64 @@ func TestServeShadow(t *testing.T) {
 	if lat.GetSampleCount() != n || !(lat.GetSampleSum() > 0) || len(lat.GetQuantile()) != 2 || !(lat.GetQuantile()[1].GetValue() > 0) {
 		t.Errorf("predictd_shadow_latency_seconds%q = %v, want a summary of %d rows with a sum and a p99 > 0", lv, lat, n)
 	}
+
+	// Labels: each request's, joined to the live prediction and the
+	// shadow's.
+	var csv strings.Builder
+	csv.WriteString("id,label,time\n")
+	for i := range n {
+		fmt.Fprintf(&csv, "shadow-%d,%d,\n", i, i%2)
+	}
+	in := filepath.Join(dir, "labels.csv")
+	writeFile(t, in, csv.String())
+	if out, want := mustRun(t, "feedback", "--url", d.url(false, ""), "--model", "lr", "--in", in), fmt.Sprintf("joined %d, unknown 0, duplicate 0, late 0, invalid 0\n", n); out != want {
+		t.Errorf("predictd feedback printed %q, want %q (each label counted once)", out, want)
+	}
+	type window struct {
+		Window   string `json:"window"`
+		Labelled int64  `json:"labelled"`
+		Binary   *struct {
+			LogLoss float64 `json:"log_loss"`
+		} `json:"binary"`
+	}
+	type report struct {
+		Model   string   `json:"model"`
+		Windows []window `json:"windows"`
+	}
+	var q struct {
+		Versions []struct {
+			Version int     `json:"version"`
+			Quality *report `json:"quality"`
+		} `json:"versions"`
+		Shadow []struct {
+			Quality *report `json:"quality"`
+		} `json:"shadow"`
+	}
+	_, raw = do(t, c, "GET", d.url(false, "/v1/models/lr/monitor"), nil)
+	if err := json.Unmarshal(raw, &q); err != nil || len(q.Shadow) != 1 || q.Shadow[0].Quality == nil || len(q.Shadow[0].Quality.Windows) == 0 {
+		t.Fatalf("monitor %s (%v): want one shadow entry with a quality report", raw, err)
+	}
+	var liveQ *report
+	for _, v := range q.Versions {
+		if v.Version == 2 {
+			liveQ = v.Quality
+		}
+	}
+	sw := q.Shadow[0].Quality.Windows[0]
+	if liveQ == nil || len(liveQ.Windows) == 0 || liveQ.Windows[0].Binary == nil || sw.Binary == nil {
+		t.Fatalf("monitor %s: want version 2's quality and the shadow's, both binary", raw)
+	}
+	if lw := liveQ.Windows[0]; q.Shadow[0].Quality.Model != "lr@shadow:v1" || sw.Labelled != n || lw.Labelled != n || sw.Binary.LogLoss != lw.Binary.LogLoss {
+		t.Errorf("shadow quality %s: %d labelled, log loss %v; live %d labelled, log loss %v; want lr@shadow:v1, %d labelled each, equal log loss (%s)",
+			q.Shadow[0].Quality.Model, sw.Labelled, sw.Binary.LogLoss, lw.Labelled, lw.Binary.LogLoss, n, raw)
+	}
+	if got := metricValue(t, d, "predictd_shadow_quality_rows", append(lv, "window", sw.Window, "state", "labelled")...); got != n {
+		t.Errorf("predictd_shadow_quality_rows{labelled} = %v, want %d", got, n)
+	}
+	if got := metricValue(t, d, "predictd_shadow_quality", append(lv, "window", sw.Window, "metric", "log_loss")...); got != sw.Binary.LogLoss {
+		t.Errorf("predictd_shadow_quality{log_loss} = %v, want %v as /monitor", got, sw.Binary.LogLoss)
+	}
+	_, text = do(t, c, "GET", d.url(false, "/metrics"), nil)
 	promtool, err := exec.LookPath("promtool")
 	if err != nil {
 		t.Fatalf("promtool is not installed (%v): apt-get install --no-install-recommends prometheus, as .ci/run does", err)
