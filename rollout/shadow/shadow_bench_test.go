@@ -39,43 +39,58 @@ func benchRows(n, inputs int) (rows, live []float64) {
 // BenchmarkOffer is the live path's cost: Offer from parallel goroutines,
 // into a queue that is emptied whenever it fills (queued: the offers that
 // find it full, reported as dropped/offered, are one in QueueRows/rows) or
-// that is kept full (dropped).
+// that is kept full (dropped); with ids (OfferID of a 32-byte id, as the
+// server's generated ones, kept in IDBytes 128 a row, as the server does
+// with labels on) or without (Offer).
 func BenchmarkOffer(b *testing.B) {
 	const inputs = 32
+	id := []byte("0123456789abcdef0123456789abcdef")
 	for _, path := range []string{"queued", "dropped"} {
 		for _, n := range []int{1, 16} {
-			b.Run(fmt.Sprintf("path=%s/inputs=%d/rows=%d", path, inputs, n), func(b *testing.B) {
-				// Idle false: no worker takes a batch, so the queue
-				// stays as the benchmark leaves it.
-				o := Options{Inputs: inputs, Outputs: 1, Task: model.TaskBinary, Predict: cheap, Idle: func() bool { return false }}
-				s, err := New(o)
-				if err != nil {
-					b.Fatal(err)
-				}
-				defer s.Close()
-				if path == "dropped" {
-					rows, live := benchRows(1, inputs)
-					for s.Offer(rows, 1, live, time.Millisecond) {
-					}
-				}
-				b.ReportAllocs()
-				b.SetBytes(int64(n * (inputs + 1) * 8))
-				b.ResetTimer()
-				b.RunParallel(func(pb *testing.PB) {
-					rows, live := benchRows(n, inputs)
-					for pb.Next() {
-						if !s.Offer(rows, n, live, time.Millisecond) && path == "queued" {
-							s.discardQueued()
-						}
-					}
+			for _, idBytes := range []int{0, 128} {
+				b.Run(fmt.Sprintf("path=%s/inputs=%d/rows=%d/id_bytes=%d", path, inputs, n, idBytes), func(b *testing.B) {
+					benchOffer(b, path, inputs, n, idBytes, id)
 				})
-				b.StopTimer()
-				r := s.Snapshot()
-				b.ReportMetric(float64(r.DroppedRows)/float64(max(r.OfferedRows, 1)), "dropped/offered")
-				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/row")
-			})
+			}
 		}
 	}
+}
+
+func benchOffer(b *testing.B, path string, inputs, n, idBytes int, id []byte) {
+	// Idle false: no worker takes a batch, so the queue stays as the
+	// benchmark leaves it.
+	o := Options{Inputs: inputs, Outputs: 1, Task: model.TaskBinary, Predict: cheap, Idle: func() bool { return false }, IDBytes: idBytes}
+	s, err := New(o)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	offer := func(rows []float64, n int, live []float64) bool {
+		if idBytes == 0 {
+			return s.Offer(rows, n, live, time.Millisecond)
+		}
+		return s.OfferID(id, time.Time{}, rows, n, live, time.Millisecond)
+	}
+	if path == "dropped" {
+		rows, live := benchRows(1, inputs)
+		for offer(rows, 1, live) {
+		}
+	}
+	b.ReportAllocs()
+	b.SetBytes(int64(n * (inputs + 1) * 8))
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		rows, live := benchRows(n, inputs)
+		for pb.Next() {
+			if !offer(rows, n, live) && path == "queued" {
+				s.discardQueued()
+			}
+		}
+	})
+	b.StopTimer()
+	r := s.Snapshot()
+	b.ReportMetric(float64(r.DroppedRows)/float64(max(r.OfferedRows, 1)), "dropped/offered")
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/row")
 }
 
 // BenchmarkWorker is the shadow's throughput: b.N rows offered in requests
