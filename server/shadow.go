@@ -44,6 +44,10 @@ import (
 // counts a mismatch as a shadow error naming both sides, as it counts a
 // shadow version that is not loaded; the live answer never depends on
 // the shadow.
+//
+// With labels on, the shadow's predictions are also recorded in the
+// labels store under the live request's ids, for its quality against
+// labels (shadow_labels.go).
 
 // ShadowOptions is a model's shadow (ModelOptions.Shadow).
 type ShadowOptions struct {

@@ -253,6 +253,9 @@ func TestShadowQualityAgainstLabels(t *testing.T) {
 	if got := value(fams, "predictd_shadow_quality_rows", append(lv, "state", "labelled")...); got != float64(len(shY)) {
 		t.Errorf("predictd_shadow_quality_rows labelled = %v, want %d", got, len(shY))
 	}
+	if got := value(fams, "predictd_labels_total", "model", "lr", "outcome", "joined"); got != float64(len(items)) {
+		t.Errorf("predictd_labels_total{lr, joined} = %v, want %d (each label counted once)", got, len(items))
+	}
 	// The live version's series are the live version's alone.
 	if got, want := value(fams, "predictd_model_quality", "model", "lr", "version", "2", "window", w.Window, "metric", "auc"), quality.ROCAUC(liveY, liveP); math.Abs(got-want) > 1e-12 {
 		t.Errorf("predictd_model_quality lr v2 auc = %v, want %v", got, want)
