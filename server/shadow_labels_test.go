@@ -343,3 +343,61 @@ func TestShadowLabelsPredictAllocs(t *testing.T) {
 		t.Errorf("the shadow compared no rows: %+v", r)
 	}
 }
+
+// TestShadowLabelsSharedName: lr versions 1 and 2 both live, each
+// shadowed by the latest "flat" (predicts 0.5 everywhere): both record
+// under lr@shadow:flat:latest, each with its own version; one feedback
+// call joins each label once to that name (no duplicates in the store),
+// and each live version's shadow entry reports its own rows, with flat's
+// log loss ln 2.
+func TestShadowLabelsSharedName(t *testing.T) {
+	store := newLabels(t, labels.Options{})
+	s := shadowServer(t, Options{Labels: store}, &ShadowOptions{Model: "flat", SampleRate: 1})
+	var items []map[string]any
+	for v, n := range map[int]int{1: 3, 2: 5} {
+		for i := range n {
+			id := "v" + strconv.Itoa(v) + "-" + strconv.Itoa(i)
+			uri := "/v1/models/lr/versions/" + strconv.Itoa(v) + ":predict"
+			if code, out, _ := call(s, "POST", uri, `{"instances": [`+lrRows[i%len(lrRows)]+`]}`, "X-Request-Id", id); code != 200 {
+				t.Fatalf("POST %s: %d %s", uri, code, out)
+			}
+			items = append(items, map[string]any{"id": id, "label": i % 2})
+		}
+	}
+	for v := 1; v <= 2; v++ {
+		p, rel, err := s.models.Acquire("lr", v, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		st := p.(*versionState).shadow
+		rel.Release()
+		if st == nil || st.lb == nil || st.lb.key != "lr@shadow:flat:latest" || st.lb.version != v {
+			t.Fatalf("lr version %d: shadow labels %+v, want lr@shadow:flat:latest version %d", v, st, v)
+		}
+		settle(t, st)
+	}
+	if code, out, _ := call(s, "POST", "/v1/models/lr/feedback", feedbackBody(t, items...)); code != 200 || !strings.Contains(out, `"joined":8`) {
+		t.Fatalf("POST feedback: %d %s, want 200 with 8 joined", code, out)
+	}
+	if st := store.Stats(); st.Joined != 16 || st.Duplicate != 0 || st.Unknown != 0 {
+		t.Errorf("store after one feedback call of 8 labels: joined %d, duplicate %d, unknown %d; want 16 (8 live, 8 shadow), 0, 0", st.Joined, st.Duplicate, st.Unknown)
+	}
+	out, _, err := s.addShadow("lr", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mon shadowMonitor
+	if err := json.Unmarshal(out, &mon); err != nil || len(mon.Shadow) != 2 {
+		t.Fatalf("monitor %s (%v): want two shadow entries", out, err)
+	}
+	for k, want := range []int64{3, 5} {
+		e := mon.Shadow[k]
+		if e.Quality == nil || len(e.Quality.Windows) == 0 || e.Quality.Windows[0].Binary == nil {
+			t.Fatalf("monitor shadow entry %d %s: want a binary quality report", k, out)
+		}
+		w := e.Quality.Windows[0]
+		if e.Version != k+1 || e.Quality.Version != k+1 || w.Labelled != want || math.Abs(float64(w.Binary.LogLoss)-math.Ln2) > 1e-12 {
+			t.Errorf("shadow entry of version %d: quality of version %d, %d labelled, log loss %v; want version %d, %d labelled, ln 2", e.Version, e.Quality.Version, w.Labelled, w.Binary.LogLoss, k+1, want)
+		}
+	}
+}
