@@ -41,7 +41,9 @@ const shadowTreesRow = `{"age": 1.2, "income": 1.9, "tenure_months": 4.2, "num_p
 // client swings with a single stall, so it also reports the median over
 // the rounds of each round's ratio (p50_ratio_median_round,
 // p99_ratio_median_round). Run it with -benchtime=1x: b.N does not scale
-// it.
+// it. It cannot resolve a 5% difference (its rounds' p99 ratios swing from
+// 0.05 to 6); BenchmarkShadowServe (cmd/predictd) measures the real binary
+// with an A/A control, and docs/shadow.md has both.
 func BenchmarkShadowLoad(b *testing.B) {
 	repo := b.TempDir()
 	for range 2 {
