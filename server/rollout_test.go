@@ -587,23 +587,8 @@ func (g *gatedStore) Get(ctx context.Context, key string) (state.Record, error) 
 
 // serveRepoAll is serveRepo with every version of lr loaded.
 func serveRepoAll(t testing.TB, opts Options, repo string) *Server {
-	s, err := New(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	mopts := manager.DefaultOptions()
-	mopts.Repo, mopts.PollInterval, mopts.Prepare, mopts.Retired = repo, -1, s.Prepare, s.Retired
-	mopts.Models = []manager.ModelConfig{{Name: "lr", Policy: manager.Policy{All: true}}}
-	mgr, err := manager.New(mopts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := mgr.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(mgr.Close)
-	s.SetModels(managed{mgr})
-	return s
+	t.Helper()
+	return serveRepo(t, opts, repo, manager.ModelConfig{Name: "lr", Policy: manager.Policy{All: true}})
 }
 
 // TestAddRollout: the rollout member is spliced into a /monitor body.

@@ -36,9 +36,10 @@ func newTestServer(t testing.TB, opts Options) *Server {
 	return serveRepo(t, opts, repo)
 }
 
-// serveRepo returns a server with opts over every model in repo, loaded
-// by a manager that does not poll; both are closed when t ends.
-func serveRepo(t testing.TB, opts Options, repo string) *Server {
+// serveRepo returns a server with opts over repo, loaded by a manager
+// that does not poll, serving models (none: every model of repo, its
+// latest version); both are closed when t ends.
+func serveRepo(t testing.TB, opts Options, repo string, models ...manager.ModelConfig) *Server {
 	t.Helper()
 	s, err := New(opts)
 	if err != nil {
@@ -46,6 +47,7 @@ func serveRepo(t testing.TB, opts Options, repo string) *Server {
 	}
 	mopts := manager.DefaultOptions()
 	mopts.Repo, mopts.PollInterval, mopts.Prepare, mopts.Retired = repo, -1, s.Prepare, s.Retired
+	mopts.Models = models
 	mgr, err := manager.New(mopts)
 	if err != nil {
 		t.Fatal(err)

@@ -65,23 +65,7 @@ func qualityServer(t testing.TB, store *labels.Store, rate float64) *Server {
 	opts := DefaultOptions()
 	opts.Labels = store
 	opts.Models = map[string]ModelOptions{"lr": {Shadow: &ShadowOptions{Version: 1, SampleRate: rate}}}
-	s, err := New(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	mopts := manager.DefaultOptions()
-	mopts.Repo, mopts.PollInterval, mopts.Prepare, mopts.Retired = qualityRepo(t), -1, s.Prepare, s.Retired
-	mopts.Models = []manager.ModelConfig{{Name: "lr", Policy: manager.Policy{All: true}}}
-	mgr, err := manager.New(mopts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := mgr.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(mgr.Close)
-	s.SetModels(managed{mgr})
-	return s
+	return serveRepo(t, opts, qualityRepo(t), manager.ModelConfig{Name: "lr", Policy: manager.Policy{All: true}})
 }
 
 // predictOne returns the probability uri's model gives row.

@@ -74,23 +74,7 @@ func shadowServer(t testing.TB, opts Options, sh *ShadowOptions) *Server {
 	mo := opts.Models["lr"]
 	mo.Shadow = sh
 	opts.Models["lr"] = mo
-	s, err := New(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	mopts := manager.DefaultOptions()
-	mopts.Repo, mopts.PollInterval, mopts.Prepare, mopts.Retired = shadowRepo(t), -1, s.Prepare, s.Retired
-	mopts.Models = []manager.ModelConfig{{Name: "lr", Policy: manager.Policy{All: true}}, {Name: "flat"}, {Name: "trees"}}
-	mgr, err := manager.New(mopts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := mgr.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(mgr.Close)
-	s.SetModels(managed{mgr})
-	return s
+	return serveRepo(t, opts, shadowRepo(t), manager.ModelConfig{Name: "lr", Policy: manager.Policy{All: true}}, manager.ModelConfig{Name: "flat"}, manager.ModelConfig{Name: "trees"})
 }
 
 // lrRows are rows for lr whose predictions spread over (0, 1): about
