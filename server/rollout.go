@@ -237,9 +237,9 @@ func (s *Server) rolloutFallback(f front, c *exchange, ro *rolloutRun, name stri
 	return vs, rel, rows, nil
 }
 
-// rolloutStatus is a rollout as GET /v1/models/{name}, /monitor and the
+// RolloutStatus is a rollout as GET /v1/models/{name}, /monitor and the
 // admin API show it.
-type rolloutStatus struct {
+type RolloutStatus struct {
 	Plan        canary.Plan          `json:"plan"`
 	Status      canary.Status        `json:"status"`
 	Step        int                  `json:"step"`
@@ -268,9 +268,9 @@ func (s *Server) rolloutJSON(name string) json.RawMessage {
 	return b
 }
 
-func (s *Server) statusOf(ro *rolloutRun, d canary.Decision, ok bool) rolloutStatus {
+func (s *Server) statusOf(ro *rolloutRun, d canary.Decision, ok bool) RolloutStatus {
 	obs := ro.rec.Snapshot()
-	out := rolloutStatus{
+	out := RolloutStatus{
 		Plan: ro.plan, Status: ro.st.Status, Step: ro.st.Step, Share: ro.share,
 		StepStarted: ro.st.StepStarted, Generation: ro.st.Generation, Store: "memory",
 		History:  ro.st.History,

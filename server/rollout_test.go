@@ -99,11 +99,11 @@ func predictVersion(t testing.TB, s *Server, key string) (int, string) {
 }
 
 // rolloutOf reads GET /v1/models/lr's rollout member.
-func rolloutOf(t testing.TB, s *Server) rolloutStatus {
+func rolloutOf(t testing.TB, s *Server) RolloutStatus {
 	t.Helper()
 	code, out, _ := call(s, "GET", "/v1/models/lr", "")
 	var st struct {
-		Rollout *rolloutStatus `json:"rollout"`
+		Rollout *RolloutStatus `json:"rollout"`
 	}
 	if err := json.Unmarshal([]byte(out), &st); code != 200 || err != nil || st.Rollout == nil {
 		t.Fatalf("GET /v1/models/lr = %d %s (%v), want a rollout member", code, out, err)

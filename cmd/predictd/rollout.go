@@ -119,7 +119,7 @@ func cmdRollout(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return err
 	}
-	var st rolloutView
+	var st server.RolloutStatus
 	if sub == "status" {
 		var ms struct {
 			Rollout *json.RawMessage `json:"rollout"`
@@ -190,24 +190,9 @@ func startPlan(fs *flag.FlagSet, planFile string, candidate, stable int, steps s
 	return json.Marshal(plan)
 }
 
-// rolloutView is the part of the server's rollout status the CLI prints.
-type rolloutView struct {
-	Plan        canary.Plan          `json:"plan"`
-	Status      canary.Status        `json:"status"`
-	Step        int                  `json:"step"`
-	Share       float64              `json:"share"`
-	StepStarted time.Time            `json:"step_started"`
-	Generation  uint64               `json:"generation"`
-	Store       string               `json:"store"`
-	Decision    string               `json:"decision"`
-	Reason      string               `json:"reason"`
-	Checks      []canary.CheckResult `json:"checks"`
-	Requests    map[string]int64     `json:"requests"`
-	Errors      map[string]int64     `json:"errors"`
-	History     []canary.Transition  `json:"history"`
-}
-
-func printRollout(w io.Writer, name string, st rolloutView) {
+// printRollout prints a rollout readably: the state, this replica's counts,
+// the last decision, the checks and the history.
+func printRollout(w io.Writer, name string, st server.RolloutStatus) {
 	fmt.Fprintf(w, "model %s: candidate v%d against stable v%d: %s, step %d of %d (share %g%%) since %s, generation %d (%s state)\n",
 		name, st.Plan.Candidate, st.Plan.Stable, st.Status, st.Step+1, len(st.Plan.Steps), st.Share,
 		st.StepStarted.UTC().Format(time.RFC3339), st.Generation, st.Store)
