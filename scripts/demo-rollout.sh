@@ -35,8 +35,18 @@ echo "\$ predictd serve --repo $repo --config $work/serve.json --state-dir $work
   --admin-token-file "$work/token" --rollout-interval 250ms --listen "127.0.0.1:$port" 2>"$work/serve.log" &
 pid=$!
 trap 'kill $pid 2>/dev/null || true' EXIT
+# ready: GET /readyz answers 200 once the models are loaded and the
+# rollout state read (bash's /dev/tcp: no curl needed).
+ready() {
+  exec 3<>"/dev/tcp/127.0.0.1/$port" || return 1
+  printf 'GET /readyz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n' >&3
+  local status
+  status=$(head -1 <&3)
+  exec 3<&-
+  [[ $status == *" 200 "* ]]
+}
 for _ in $(seq 200); do
-  if "$bin" rollout status --url "$url" --model fraud_trained >/dev/null 2>&1; then break; fi
+  if ready 2>/dev/null; then break; fi
   sleep 0.05
 done
 
