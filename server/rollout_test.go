@@ -544,6 +544,9 @@ func TestRolloutReplicaStartsMidRollout(t *testing.T) {
 	if !b.models.Ready() || b.Ready() {
 		t.Fatalf("while the store read waits: models ready %v, server ready %v; want true, false", b.models.Ready(), b.Ready())
 	}
+	if code, body, _ := call(b, "GET", "/readyz", ""); code != 503 || !strings.Contains(body, "rollout state") {
+		t.Errorf("GET /readyz while the store read waits: %d %q, want 503 saying it reads the rollout state", code, body)
+	}
 	open()
 	for deadline := time.Now().Add(10 * time.Second); !b.Ready(); {
 		if time.Now().After(deadline) {

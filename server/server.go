@@ -658,6 +658,8 @@ func (s *Server) handleFixed(ctx *fasthttp.RequestCtx, path string) {
 			why = "draining\n"
 		case s.models == nil:
 			why = "not ready: starting\n"
+		case s.models.Ready() && !s.rollouts.ready.Load():
+			why = "not ready: reading the rollout state from the state store\n"
 		default:
 			why = s.notReady()
 		}
