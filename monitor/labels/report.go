@@ -5,27 +5,18 @@ import (
 	"math"
 	"slices"
 	"sort"
-	"strconv"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
 
+	"github.com/predictd/predictd/internal/jsonfloat"
 	"github.com/predictd/predictd/monitor/quality"
 )
 
 // Float is a float64 that encodes to JSON as a number, or null when it
-// is NaN or infinite (a metric undefined on the rows).
-type Float float64
-
-// MarshalJSON encodes f as the shortest decimal that reads back to it,
-// or null.
-func (f Float) MarshalJSON() ([]byte, error) {
-	v := float64(f)
-	if math.IsNaN(v) || math.IsInf(v, 0) {
-		return []byte("null"), nil
-	}
-	return strconv.AppendFloat(nil, v, 'g', -1, 64), nil
-}
+// is NaN or infinite (a metric undefined on the rows); null reads back as
+// NaN (jsonfloat.Float).
+type Float = jsonfloat.Float
 
 // Report is a model version's live quality, per window. Every list is in
 // a fixed order (windows as Options.Windows, slice columns as

@@ -1,29 +1,20 @@
 package shadow
 
 import (
-	"encoding/json"
 	"math"
 	"slices"
 	"time"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
 
+	"github.com/predictd/predictd/internal/jsonfloat"
 	"github.com/predictd/predictd/model"
 	"github.com/predictd/predictd/monitor/drift"
 )
 
 // Stat is a statistic that may be undefined (no rows yet): NaN in Go, null
-// in JSON. Infinities are null too.
-type Stat float64
-
-// MarshalJSON writes a NaN or infinite Stat as null.
-func (x Stat) MarshalJSON() ([]byte, error) {
-	f := float64(x)
-	if math.IsNaN(f) || math.IsInf(f, 0) {
-		return []byte("null"), nil
-	}
-	return json.Marshal(f)
-}
+// in JSON. Infinities are null too (jsonfloat.Float).
+type Stat = jsonfloat.Float
 
 // Latency is a latency distribution's median and 99th percentile, in
 // seconds, over Count observations; both 0 when Count is 0. They are

@@ -1,40 +1,14 @@
 package candidates
 
 import (
-	"encoding/json"
-	"math"
-	"strconv"
-
+	"github.com/predictd/predictd/internal/jsonfloat"
 	"github.com/predictd/predictd/tools/eval"
 )
 
 // Metric is a float64 that is NaN when undefined (a slice metric without
 // slices, an AUC on one class); JSON writes NaN and ±Inf as null and reads
-// null back as NaN.
-type Metric float64
-
-// MarshalJSON writes the number, or null when it is NaN or infinite.
-func (m Metric) MarshalJSON() ([]byte, error) {
-	f := float64(m)
-	if math.IsNaN(f) || math.IsInf(f, 0) {
-		return []byte("null"), nil
-	}
-	return strconv.AppendFloat(nil, f, 'g', -1, 64), nil
-}
-
-// UnmarshalJSON reads a number, or null as NaN.
-func (m *Metric) UnmarshalJSON(b []byte) error {
-	if string(b) == "null" {
-		*m = Metric(math.NaN())
-		return nil
-	}
-	var f float64
-	if err := json.Unmarshal(b, &f); err != nil {
-		return err
-	}
-	*m = Metric(f)
-	return nil
-}
+// null back as NaN (jsonfloat.Float).
+type Metric = jsonfloat.Float
 
 // Kinds of comparison (Report.Kind).
 const (
