@@ -10,8 +10,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/parquet-go/parquet-go"
-
 	"github.com/predictd/predictd/monitor/predlog"
 	"github.com/predictd/predictd/wire/kservepb"
 )
@@ -59,53 +57,18 @@ func readLog(t *testing.T, l *predlog.Log, dir string) (map[string]logRow, []str
 	rows := map[string]logRow{}
 	var cols []string
 	for _, path := range segs {
-		f, err := os.Open(path)
+		seg, err := predlog.ReadSegment(path)
 		if err != nil {
 			t.Fatal(err)
 		}
-		fi, _ := f.Stat()
-		pf, err := parquet.OpenFile(f, fi.Size())
-		if err != nil {
-			t.Fatalf("parquet.OpenFile(%s): %v", path, err)
-		}
-		fields := pf.Schema().Fields()
-		cols = cols[:0]
-		for _, fl := range fields {
-			cols = append(cols, fl.Name())
-		}
-		r := parquet.NewReader(pf)
-		buf := make([]parquet.Row, 64)
-		for {
-			n, err := r.ReadRows(buf)
-			for _, pr := range buf[:n] {
-				row := logRow{}
-				for _, v := range pr {
-					name := fields[v.Column()].Name()
-					switch {
-					case v.IsNull():
-						row[name] = nil
-					case v.Kind() == parquet.ByteArray:
-						row[name] = string(v.ByteArray())
-					case v.Kind() == parquet.Double:
-						row[name] = v.Double()
-					case v.Kind() == parquet.Int32:
-						row[name] = int64(v.Int32())
-					default:
-						row[name] = v.Int64()
-					}
-				}
-				id, _ := row["id"].(string)
-				if _, dup := rows[id]; dup {
-					t.Errorf("%s: id %q logged twice", path, id)
-				}
-				rows[id] = row
+		cols = seg.Columns
+		for _, row := range seg.Rows {
+			id, _ := row["id"].(string)
+			if _, dup := rows[id]; dup {
+				t.Errorf("%s: id %q logged twice", path, id)
 			}
-			if err != nil {
-				break
-			}
+			rows[id] = row
 		}
-		r.Close()
-		f.Close()
 	}
 	return rows, cols
 }

@@ -13,11 +13,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/parquet-go/parquet-go"
+	"github.com/predictd/predictd/monitor/predlog"
 )
 
 // readPredLog reads every completed segment (*.parquet) under dir with
-// parquet-go and returns the rows' ids with the count of each, and the
+// predlog.ReadSegment and returns the rows' ids with the count of each, and the
 // number of segments; a segment that does not read fails t naming it.
 func readPredLog(t *testing.T, dir string) (ids map[string]int, rows []map[string]any, segs int) {
 	t.Helper()
@@ -27,52 +27,14 @@ func readPredLog(t *testing.T, dir string) (ids map[string]int, rows []map[strin
 			return err
 		}
 		segs++
-		f, err := os.Open(path)
+		seg, err := predlog.ReadSegment(path)
 		if err != nil {
 			return err
 		}
-		defer f.Close()
-		fi, err := f.Stat()
-		if err != nil {
-			return err
-		}
-		pf, err := parquet.OpenFile(f, fi.Size())
-		if err != nil {
-			return fmt.Errorf("segment %s: %w", path, err)
-		}
-		fields := pf.Schema().Fields()
-		r := parquet.NewReader(pf)
-		defer r.Close()
-		buf := make([]parquet.Row, 256)
-		var n int64
-		for {
-			k, rerr := r.ReadRows(buf)
-			for _, pr := range buf[:k] {
-				row := map[string]any{}
-				for _, v := range pr {
-					name := fields[v.Column()].Name()
-					switch {
-					case v.IsNull():
-						row[name] = nil
-					case v.Kind() == parquet.ByteArray:
-						row[name] = string(v.ByteArray())
-					case v.Kind() == parquet.Double:
-						row[name] = v.Double()
-					default:
-						row[name] = v.Int64()
-					}
-				}
-				id, _ := row["id"].(string)
-				ids[id]++
-				rows = append(rows, row)
-				n++
-			}
-			if rerr != nil {
-				break
-			}
-		}
-		if n != pf.NumRows() {
-			return fmt.Errorf("segment %s: read %d rows of %d", path, n, pf.NumRows())
+		for _, row := range seg.Rows {
+			id, _ := row["id"].(string)
+			ids[id]++
+			rows = append(rows, row)
 		}
 		return nil
 	})

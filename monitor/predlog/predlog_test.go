@@ -174,48 +174,16 @@ func segments(t *testing.T, dir string) []string {
 	return out
 }
 
-// readParquetGo reads a segment with parquet-go's own reader.
+// readParquetGo reads a segment with ReadSegment (parquet-go's reader).
 func readParquetGo(t *testing.T, path string) []row {
 	t.Helper()
-	f, err := os.Open(path)
+	seg, err := ReadSegment(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
-	fi, _ := f.Stat()
-	pf, err := parquet.OpenFile(f, fi.Size())
-	if err != nil {
-		t.Fatalf("parquet.OpenFile(%s): %v", path, err)
-	}
-	fields := pf.Schema().Fields()
-	r := parquet.NewReader(pf)
-	defer r.Close()
-	var out []row
-	buf := make([]parquet.Row, 64)
-	for {
-		n, err := r.ReadRows(buf)
-		for _, pr := range buf[:n] {
-			rr := row{}
-			for _, v := range pr {
-				name := fields[v.Column()].Name()
-				switch {
-				case v.IsNull():
-					rr[name] = nil
-				case v.Kind() == parquet.ByteArray:
-					rr[name] = string(v.ByteArray())
-				case v.Kind() == parquet.Double:
-					rr[name] = v.Double()
-				case v.Kind() == parquet.Int32:
-					rr[name] = int64(v.Int32())
-				default:
-					rr[name] = v.Int64()
-				}
-			}
-			out = append(out, rr)
-		}
-		if err != nil {
-			break
-		}
+	out := make([]row, len(seg.Rows))
+	for i, r := range seg.Rows {
+		out[i] = r
 	}
 	return out
 }
@@ -1151,5 +1119,19 @@ func TestRowGroups(t *testing.T) {
 	}
 	if got := len(readTable(t, segs[0])); got != n {
 		t.Errorf("internal/table read %d rows, want %d", got, n)
+	}
+}
+
+// TestReadSegmentErrors: a file that is not a segment, or is missing,
+// fails naming it.
+func TestReadSegmentErrors(t *testing.T) {
+	bad := filepath.Join(t.TempDir(), "x.parquet")
+	if err := os.WriteFile(bad, []byte("not parquet at all"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{bad, filepath.Join(t.TempDir(), "missing.parquet")} {
+		if _, err := ReadSegment(path); err == nil || !strings.Contains(err.Error(), path) {
+			t.Errorf("ReadSegment(%s) = %v, want an error naming it", path, err)
+		}
 	}
 }
