@@ -619,27 +619,7 @@ func TestAddRollout(t *testing.T) {
 // 1 and the candidate's 0: rolled back for its quality.
 func TestRolloutQuality(t *testing.T) {
 	repo := rolloutRepo(t, "")
-	b, err := os.ReadFile(fixture.Path("native", "logreg_binary.model.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var m map[string]any
-	if err := json.Unmarshal(b, &m); err != nil {
-		t.Fatal(err)
-	}
-	layer := m["layers"].([]any)[0].(map[string]any)
-	for _, row := range layer["weights"].([]any) {
-		for i, w := range row.([]any) {
-			row.([]any)[i] = -w.(float64)
-		}
-	}
-	for i, v := range layer["bias"].([]any) {
-		layer["bias"].([]any)[i] = -v.(float64)
-	}
-	flipped := filepath.Join(t.TempDir(), "flipped.model.json")
-	if b, err = json.Marshal(m); err != nil || os.WriteFile(flipped, b, 0o644) != nil {
-		t.Fatal(err)
-	}
+	flipped := fixture.FlippedLogReg(t, t.TempDir())
 	imp, err := importer.ImportFile("native", flipped)
 	if err != nil {
 		t.Fatal(err)

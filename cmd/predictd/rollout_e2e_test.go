@@ -82,38 +82,13 @@ func TestRolloutSlowE2E(t *testing.T) {
 // 1-p) is rolled back at its first step for its prediction distance.
 func TestRolloutShiftedE2E(t *testing.T) {
 	runRolloutCase(t, rolloutCase{
-		candidate: flippedLR,
+		candidate: func(t *testing.T, dir string) string { return fixture.FlippedLogReg(t, dir) },
 		plan: `{"candidate": 2, "steps": [10, 50, 100], "min_duration": "1s", "min_requests": 100, "key": "X-User-Id",
 			"checks": {"max_prediction_distance": 0.3}}`,
 		loadFor:    "6s",
 		wantStatus: canary.RolledBack,
 		wantReason: "distance",
 	})
-}
-
-// flippedLR writes logreg_binary with every weight and the bias negated:
-// the fit of the flipped labels, whose probabilities are 1-p.
-func flippedLR(t *testing.T, dir string) string {
-	b, err := os.ReadFile(fixture.Path("native", "logreg_binary.model.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var m map[string]any
-	if err := json.Unmarshal(b, &m); err != nil {
-		t.Fatal(err)
-	}
-	layer := m["layers"].([]any)[0].(map[string]any)
-	for _, row := range layer["weights"].([]any) {
-		r := row.([]any)
-		for i := range r {
-			r[i] = -r[i].(float64)
-		}
-	}
-	bias := layer["bias"].([]any)
-	for i := range bias {
-		bias[i] = -bias[i].(float64)
-	}
-	return writeJSONFile(t, filepath.Join(dir, "flipped.model.json"), m)
 }
 
 // bigMLP writes an MLP over lr's ten inputs, 10-768-768-1 with weights
