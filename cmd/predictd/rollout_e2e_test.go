@@ -36,13 +36,19 @@ type rolloutCase struct {
 	wantReason string // in the final transition's reason
 }
 
+// e2ePlan is the plan every case runs, short enough for a test: v2 at
+// 10, 50 and 100%, a second and 100 requests per side a step, split by
+// X-User-Id, with the case's checks.
+func e2ePlan(checks string) string {
+	return `{"candidate": 2, "steps": [10, 50, 100], "min_duration": "1s", "min_requests": 100, "key": "X-User-Id", "checks": ` + checks + `}`
+}
+
 // TestRolloutGoodCandidateE2E: the same model re-imported as v2 goes
 // through 10, 50 and 100% and is promoted; the stable label ends on v2.
 func TestRolloutGoodCandidateE2E(t *testing.T) {
 	runRolloutCase(t, rolloutCase{
-		candidate: func(*testing.T, string) string { return fixture.Path("native", "logreg_binary.model.json") },
-		plan: `{"candidate": 2, "steps": [10, 50, 100], "min_duration": "1s", "min_requests": 100, "key": "X-User-Id",
-			"checks": {"max_prediction_distance": 0.3}}`,
+		candidate:  func(*testing.T, string) string { return fixture.Path("native", "logreg_binary.model.json") },
+		plan:       e2ePlan(`{"max_prediction_distance": 0.3}`),
 		loadFor:    "8s",
 		wantStatus: canary.Promoted,
 		wantReason: "",
@@ -54,9 +60,8 @@ func TestRolloutGoodCandidateE2E(t *testing.T) {
 // rolled back at its first step for its error rate.
 func TestRolloutErrorsE2E(t *testing.T) {
 	runRolloutCase(t, rolloutCase{
-		candidate: func(*testing.T, string) string { return fixture.Path("native", "logreg_multinomial.model.json") },
-		plan: `{"candidate": 2, "steps": [10, 50, 100], "min_duration": "1s", "min_requests": 100, "key": "X-User-Id",
-			"checks": {"max_prediction_distance": 0.3}}`,
+		candidate:  func(*testing.T, string) string { return fixture.Path("native", "logreg_multinomial.model.json") },
+		plan:       e2ePlan(`{"max_prediction_distance": 0.3}`),
 		loadFor:    "6s",
 		wantStatus: canary.RolledBack,
 		wantReason: "error rate",
@@ -68,9 +73,8 @@ func TestRolloutErrorsE2E(t *testing.T) {
 // at its first step for its p99 latency.
 func TestRolloutSlowE2E(t *testing.T) {
 	runRolloutCase(t, rolloutCase{
-		candidate: bigMLP,
-		plan: `{"candidate": 2, "steps": [10, 50, 100], "min_duration": "1s", "min_requests": 100, "key": "X-User-Id",
-			"checks": {"max_p99_increase": "0s", "max_prediction_distance": null}}`,
+		candidate:  bigMLP,
+		plan:       e2ePlan(`{"max_p99_increase": "0s", "max_prediction_distance": null}`),
 		loadFor:    "8s",
 		wantStatus: canary.RolledBack,
 		wantReason: "p99",
@@ -82,9 +86,8 @@ func TestRolloutSlowE2E(t *testing.T) {
 // 1-p) is rolled back at its first step for its prediction distance.
 func TestRolloutShiftedE2E(t *testing.T) {
 	runRolloutCase(t, rolloutCase{
-		candidate: func(t *testing.T, dir string) string { return fixture.FlippedLogReg(t, dir) },
-		plan: `{"candidate": 2, "steps": [10, 50, 100], "min_duration": "1s", "min_requests": 100, "key": "X-User-Id",
-			"checks": {"max_prediction_distance": 0.3}}`,
+		candidate:  func(t *testing.T, dir string) string { return fixture.FlippedLogReg(t, dir) },
+		plan:       e2ePlan(`{"max_prediction_distance": 0.3}`),
 		loadFor:    "6s",
 		wantStatus: canary.RolledBack,
 		wantReason: "distance",
